@@ -1,0 +1,59 @@
+# Call-center helpdesk. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+INSTALLED := $(VENV)/.installed
+ASSETS := agents_ui/node_modules/.installed
+LOCALES := $(wildcard agents_ui/translations/*/LC_MESSAGES/messages.po)
+CATALOGS := $(LOCALES:.po=.mo)
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+$(ASSETS): agents_ui/package.json agents_ui/package-lock.json
+	cd agents_ui && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+%.mo: %.po $(INSTALLED)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+install: $(INSTALLED) $(ASSETS) $(CATALOGS) ## Create .venv, install Python and npm packages, compile translations
+
+run: install ## Migrate, seed demo data on an empty database, serve on http://127.0.0.1:$(PORT)
+	$(BIN)/helpdesk db upgrade
+	$(BIN)/helpdesk demo --if-empty
+	PORT=$(PORT) $(BIN)/helpdesk serve --port $(PORT)
+
+test: install ## Run every test tier this machine supports (services tier needs PostgreSQL and Redis)
+	$(BIN)/pytest
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy helpdesk agents_ui
+
+format: install ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install ## Run the benchmarks (PostgreSQL on 127.0.0.1) and print their figures
+	$(BIN)/python -m bench
+
+translations: install ## Extract console strings and update the .po catalogues
+	$(BIN)/pybabel extract -F agents_ui/babel.cfg -k _l -k lazy_gettext -o agents_ui/translations/messages.pot .
+	$(BIN)/pybabel update -i agents_ui/translations/messages.pot -d agents_ui/translations
+
+clean: ## Remove the virtualenv, npm packages and local data
+	rm -rf $(VENV) agents_ui/node_modules instance
+
+.PHONY: help install run test lint format bench translations clean

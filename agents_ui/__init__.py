@@ -1,0 +1,1 @@
+"""The agents', supervisors' and dispatchers' web console."""

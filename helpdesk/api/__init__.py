@@ -1,0 +1,1 @@
+"""REST API plumbing shared by every feature's `api.py`: auth, validation, OpenAPI."""

@@ -1,0 +1,137 @@
+"""The OpenAPI 3.1 document, built from the operations the feature modules declared."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel
+
+from helpdesk import __version__
+from helpdesk.api.core import OPERATIONS, Operation
+
+bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
+
+_PARAM_RE = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        }
+    },
+}
+
+
+def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        components[name] = sub
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        text = str(prop)
+        for def_name, definition in defs.items():
+            if def_name in text:
+                # Inline enums: query parameters cannot point into components by $ref portably.
+                prop = {k: v for k, v in prop.items() if k not in ("$ref", "anyOf", "items")}
+                enum_schema = {"type": "string", "enum": definition.get("enum", [])}
+                prop.update({"type": "array", "items": enum_schema} if "array" in text
+                            else enum_schema)
+        params.append({
+            "name": name, "in": "query", "required": name in schema.get("required", []),
+            "schema": prop,
+            **({"style": "form", "explode": True} if prop.get("type") == "array" else {}),
+        })
+    return params
+
+
+def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "summary": op.summary, "tags": [op.tag],
+        "operationId": f"{op.method}_{re.sub(r'[^a-zA-Z0-9]+', '_', op.path).strip('_')}",
+    }
+    params: list[dict[str, Any]] = []
+    for kind, name in _PARAM_RE.findall(op.path):
+        params.append({"name": name, "in": "path", "required": True,
+                       "schema": {"type": "integer"} if kind == "int" else {"type": "string"}})
+    if op.query is not None:
+        params.extend(_query_params(op.query))
+    if params:
+        doc["parameters"] = params
+    if op.body is not None:
+        doc["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": _schema_ref(op.body, components)}}}
+    responses: dict[str, Any] = {}
+    if op.status == 204:
+        responses["204"] = {"description": "done"}
+    else:
+        content = ({"application/json": {"schema": _schema_ref(op.response, components)}}
+                   if op.response is not None else {"application/json": {"schema": {"type": "object"}}})
+        responses[str(op.status)] = {"description": "success", "content": content}
+    err = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    if op.body is not None or op.query is not None or "<" in op.path:
+        responses["422"] = {"description": "invalid input; `fields` names each offending field",
+                            **err}
+    if op.body is not None:
+        responses["400"] = {"description": "malformed JSON", **err}
+        responses["415"] = {"description": "not JSON", **err}
+    if op.roles is not None:
+        responses["401"] = {"description": "missing, invalid, expired or revoked token", **err}
+        responses["403"] = {"description": "the user's role may not do this", **err}
+        doc["security"] = [{"bearerAuth": []}]
+        doc["x-roles"] = [r.value for r in op.roles]
+    else:
+        doc["security"] = []
+        responses["429"] = {"description": "too many failed attempts", **err}
+    if "<" in op.path:
+        responses["404"] = {"description": "no such resource", **err}
+    if op.method in ("post", "patch"):
+        responses["409"] = {"description": "conflicts with the current state", **err}
+    doc["responses"] = responses
+    return doc
+
+
+def build_document() -> dict[str, Any]:
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    paths: dict[str, dict[str, Any]] = {}
+    for op in sorted(OPERATIONS, key=lambda o: (o.path, o.method)):
+        path = _PARAM_RE.sub(r"{\2}", op.path)
+        paths.setdefault(path, {})[op.method] = _operation(op, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Helpdesk API",
+            "version": __version__,
+            "description": "Call-center helpdesk: customers, tickets, timelines, users. "
+                           "Errors are `{\"error\": {\"code\", \"message\", \"fields\"?}}`.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> ResponseReturnValue:
+    return jsonify(build_document())

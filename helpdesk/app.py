@@ -1,0 +1,99 @@
+"""The composition root: `create_app(config)` binds extensions, blueprints and adapters."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from helpdesk import events
+from helpdesk.config import Settings
+from helpdesk.db import install_sqlite_pragmas
+from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
+
+SUPPORTED_LOCALES = ("en", "fr")
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
+
+
+def _select_locale() -> str:
+    if current_user and getattr(current_user, "is_authenticated", False):
+        return str(current_user.locale)
+    chosen = session.get("locale")
+    if chosen in SUPPORTED_LOCALES:
+        return str(chosen)
+    return request.accept_languages.best_match(SUPPORTED_LOCALES) or "en"
+
+
+def _select_timezone() -> str:
+    return str(g.get("timezone") or "Europe/Paris")
+
+
+def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
+    """Build the application from `Settings` (or a dict of overrides on the environment)."""
+    if config is None:
+        settings = Settings.from_env()
+    elif isinstance(config, dict):
+        settings = Settings.from_env(**config)
+    else:
+        settings = config
+
+    app = Flask("helpdesk", instance_path=settings.HELPDESK_INSTANCE_PATH,
+                template_folder=None, static_folder=None)
+    app.config.update(settings.flask_config())
+    app.config.update({k: getattr(settings, k) for k in (
+        "REDIS_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER",
+        "PUBLIC_BASE_URL", "HELPDESK_TIMEZONE", "HELPDESK_DEFAULT_REGION", "HELPDESK_LOGIN_LIMIT",
+        "HELPDESK_AUTO_CLOSE_DAYS", "HELPDESK_SCHEDULER", "HELPDESK_TOKEN_TTL_DAYS")})
+    app.config["HELPDESK_TELEPHONY_BACKEND"] = settings.telephony_backend
+    app.config["HELPDESK_SETTINGS"] = settings
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    db.init_app(app)
+    with app.app_context():
+        install_sqlite_pragmas(db.engine)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone,
+                   default_translation_directories=str(TRANSLATIONS_DIR))
+    socketio.init_app(app, async_mode="threading", message_queue=settings.REDIS_URL or None,
+                      cors_allowed_origins=[settings.PUBLIC_BASE_URL.rstrip("/")],
+                      logger=False, engineio_logger=False)
+    app.extensions["helpdesk_events"] = (
+        events.RecordingBackend() if settings.TESTING else events.SocketIOBackend(socketio)
+    )
+
+    from helpdesk.celery_app import celery_init_app
+
+    celery_init_app(app)
+    import helpdesk.tickets.tasks  # noqa: F401  (registers the tasks)
+
+    _register_blueprints(app)
+    from helpdesk.errors import register_error_handlers
+
+    register_error_handlers(app)
+    from helpdesk.auth.login import init_login
+
+    init_login(app)
+    if not app.debug and not settings.TESTING:
+        logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from agents_ui.views import bp as console_bp
+    from helpdesk.api.openapi import bp as openapi_bp
+    from helpdesk.auth.api import bp as auth_api
+    from helpdesk.customers.api import bp as customers_api
+    from helpdesk.health import bp as health_bp
+    from helpdesk.tickets.api import bp as tickets_api
+    from helpdesk.timeline.api import bp as timeline_api
+
+    for api_bp in (auth_api, customers_api, tickets_api, timeline_api, openapi_bp):
+        csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
+        app.register_blueprint(api_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(console_bp)

@@ -1,0 +1,1 @@
+"""Users, roles, console login and API tokens."""

@@ -1,0 +1,49 @@
+"""Celery bound to the app factory, after Flask's "Background Tasks with Celery" pattern.
+
+Without `REDIS_URL` tasks run eagerly in the calling process and the periodic jobs run on a
+scheduler thread (`helpdesk.scheduler`), so the embedded deployment needs no broker. With it, tasks
+go to Celery workers and one beat process schedules the periodic jobs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+# Periodic jobs, shared by Celery beat (scaled out) and the in-process scheduler (embedded).
+PERIODIC: dict[str, dict[str, Any]] = {
+    "auto-close-solved-tickets": {
+        "task": "helpdesk.tickets.tasks.auto_close_solved",
+        "schedule": 3600.0,
+    },
+}
+
+
+def celery_init_app(app: Flask) -> Celery:
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    redis_url = app.config.get("REDIS_URL") or ""
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=redis_url or "memory://",
+        task_always_eager=not redis_url,
+        task_eager_propagates=True,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        beat_schedule=PERIODIC,
+        # A visibility timeout longer than any countdown we use, so a delayed task is not
+        # delivered twice by Redis.
+        broker_transport_options={"visibility_timeout": 3 * 3600},
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery

@@ -1,0 +1,196 @@
+"""The `helpdesk` command: serve, worker, beat, demo, users, db."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+from flask import Flask
+
+from helpdesk.auth.models import Role
+
+
+def _app() -> Flask:
+    from helpdesk.app import create_app
+
+    return create_app()
+
+
+@click.group(help="Call-center helpdesk. Configuration comes from the environment (see README).")
+def main() -> None:
+    pass
+
+
+# -- database -------------------------------------------------------------------------------------
+
+
+@main.group(help="Database schema (Alembic).")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Migrate the database to the latest schema.")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    from helpdesk import migrate
+    from helpdesk.config import Settings
+
+    url = Settings.from_env().DATABASE_URL
+    migrate.upgrade(url, revision)
+    click.echo(f"database at {revision}: {_redact(url)}")
+
+
+@db.command("downgrade", help="Step the schema back to REVISION.")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    from helpdesk import migrate
+    from helpdesk.config import Settings
+
+    migrate.downgrade(Settings.from_env().DATABASE_URL, revision)
+
+
+@db.command("current", help="Show the schema revision.")
+def db_current() -> None:
+    from helpdesk import migrate
+    from helpdesk.config import Settings
+
+    migrate.current(Settings.from_env().DATABASE_URL)
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# -- serving ----------------------------------------------------------------------------------------
+
+
+@main.command(help="Serve the console and API (development server with websockets).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int,
+              show_default="5000 or $PORT")
+def serve(host: str, port: int) -> None:
+    from helpdesk.extensions import socketio
+    from helpdesk.scheduler import InProcessScheduler
+
+    app = _app()
+    if not app.config.get("REDIS_URL") and app.config.get("HELPDESK_SCHEDULER"):
+        InProcessScheduler(app.extensions["celery"]).start()
+    click.echo(f"Helpdesk console on http://{host}:{port}  (Ctrl-C to stop)")
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
+                 log_output=False)
+
+
+@main.command(context_settings={"ignore_unknown_options": True},
+              help="Run a Celery worker (needs REDIS_URL). Extra options go to Celery.")
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(celery_args: tuple[str, ...]) -> None:
+    celery = _app().extensions["celery"]
+    celery.worker_main(["worker", "--loglevel=INFO", *celery_args])
+
+
+@main.command(context_settings={"ignore_unknown_options": True},
+              help="Run Celery beat, the one scheduler of periodic jobs (needs REDIS_URL).")
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def beat(celery_args: tuple[str, ...]) -> None:
+    celery = _app().extensions["celery"]
+    celery.start(["beat", "--loglevel=INFO", "--schedule", "instance/celerybeat-schedule",
+                  *celery_args])
+
+
+# -- demo data ---------------------------------------------------------------------------------------
+
+
+@main.command(help="Seed realistic demo data (customers, tickets, staff) into an empty database.")
+@click.option("--customers", default=300, show_default=True)
+@click.option("--tickets", default=3000, show_default=True)
+@click.option("--seed", default=42, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def demo(customers: int, tickets: int, seed: int, if_empty: bool) -> None:
+    from helpdesk import demo as demo_data
+
+    app = _app()
+    with app.app_context():
+        if if_empty and demo_data.has_data():
+            click.echo("Database already has data; demo seed skipped.")
+            demo_data.print_logins(click.echo, existing_only=True)
+            return
+        demo_data.seed(customers=customers, tickets=tickets, seed=seed, progress=True)
+        demo_data.print_logins(click.echo)
+
+
+# -- users -------------------------------------------------------------------------------------------
+
+
+@main.group(help="Staff accounts.")
+def users() -> None:
+    pass
+
+
+@users.command("create", help="Create a staff account.")
+@click.option("--email", required=True)
+@click.option("--password", required=True, prompt=True, hide_input=True,
+              confirmation_prompt=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", default=None)
+@click.option("--skills", default="", help="e.g. 'billing:3,support:2' (levels 1-5, default 1)")
+@click.option("--languages", default="", help="e.g. 'fr,en'")
+@click.option("--locale", default="en", type=click.Choice(["en", "fr"]))
+def users_create(email: str, password: str, role: str, name: str | None, skills: str,
+                 languages: str, locale: str) -> None:
+    from helpdesk.auth import service
+    from helpdesk.errors import APIError
+    from helpdesk.extensions import db as database
+
+    with _app().app_context():
+        try:
+            user = service.create_user(
+                session=database.session, email=email, password=password, role=role, name=name,
+                skills=service.parse_skills(skills), languages=languages.split(","), locale=locale,
+            )
+        except APIError as exc:
+            detail = "; ".join(f"{k}: {v}" for k, v in (exc.fields or {}).items())
+            raise click.ClickException(f"{exc.message}{' (' + detail + ')' if detail else ''}") from exc
+        click.echo(f"created {user.role.value} {user.email} (id {user.id})")
+
+
+@users.command("list", help="List staff accounts.")
+def users_list() -> None:
+    from sqlalchemy import select
+
+    from helpdesk.auth.models import User
+    from helpdesk.extensions import db as database
+
+    with _app().app_context():
+        for user in database.session.scalars(select(User).order_by(User.id)):
+            skills = ",".join(f"{s.skill}:{s.level}" for s in user.skills)
+            click.echo(f"{user.id:>4}  {user.role.value:<10} {user.email:<32} {user.name}"
+                       f"  {skills}  {','.join(user.languages or [])}")
+
+
+@users.command("token", help="Issue an API bearer token for a user (printed once).")
+@click.option("--email", required=True)
+@click.option("--name", default="cli")
+def users_token(email: str, name: str) -> None:
+    from sqlalchemy import select
+
+    from helpdesk.auth import service
+    from helpdesk.auth.models import User
+    from helpdesk.extensions import db as database
+
+    with _app().app_context():
+        user = database.session.scalar(select(User).where(User.email == email.lower()))
+        if user is None:
+            raise click.ClickException(f"no user {email}")
+        click.echo(service.issue_token(session=database.session, user=user, name=name))
+
+
+def run(argv: list[str] | None = None) -> Any:
+    return main.main(args=argv, prog_name="helpdesk", standalone_mode=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

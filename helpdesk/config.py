@@ -1,0 +1,130 @@
+"""Settings read from the environment, each with an embedded default.
+
+The defaults describe the embedded deployment (`make run`): SQLite under `instance/`, tasks run
+in-process, the Twilio simulator. Setting `DATABASE_URL`, `REDIS_URL` and the `TWILIO_*` variables
+turns the same code into the scaled-out deployment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = ROOT / "instance"
+
+
+def _instance_secret(instance: Path, name: str) -> str:
+    """A random secret generated once and kept under `instance/`.
+
+    Sessions and simulator webhook signatures must survive a restart of `make run`, yet no secret
+    may ship in the repository, so the first start writes one.
+    """
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / name
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Settings:
+    """Every setting the application reads. Field names are the environment variable names."""
+
+    SECRET_KEY: str = ""
+    DATABASE_URL: str = ""
+    REDIS_URL: str = ""
+    TWILIO_ACCOUNT_SID: str = ""
+    TWILIO_AUTH_TOKEN: str = ""
+    TWILIO_PHONE_NUMBER: str = "+15005550006"
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
+    HELPDESK_TIMEZONE: str = "Europe/Paris"
+    HELPDESK_DEFAULT_REGION: str = "FR"
+    HELPDESK_DEFAULT_LOCALE: str = "en"
+    HELPDESK_INSTANCE_PATH: str = str(DEFAULT_INSTANCE)
+    HELPDESK_LOGIN_LIMIT: str = "10 per minute"
+    HELPDESK_AUTO_CLOSE_DAYS: int = 4
+    HELPDESK_SCHEDULER: bool = True
+    HELPDESK_TOKEN_TTL_DAYS: int = 90
+    SESSION_COOKIE_SECURE: bool = False
+    TESTING: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+    telephony_backend: str = field(default="simulator", init=False)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if not f.init or f.name == "extra" or f.name not in env:
+                continue
+            raw = env[f.name]
+            if f.type in ("bool", bool):
+                values[f.name] = _bool(raw, False)
+            elif f.type in ("int", int):
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        settings = cls(**values)
+        settings.fill_defaults()
+        return settings
+
+    def fill_defaults(self) -> None:
+        self.telephony_backend = (
+            "twilio" if self.TWILIO_ACCOUNT_SID and self.TWILIO_AUTH_TOKEN else "simulator"
+        )
+        instance = Path(self.HELPDESK_INSTANCE_PATH)
+        if not self.DATABASE_URL:
+            instance.mkdir(parents=True, exist_ok=True)
+            self.DATABASE_URL = f"sqlite:///{instance / 'helpdesk.sqlite3'}"
+        if self.DATABASE_URL.startswith("postgres://"):
+            self.DATABASE_URL = "postgresql+psycopg://" + self.DATABASE_URL[len("postgres://") :]
+        elif self.DATABASE_URL.startswith("postgresql://"):
+            self.DATABASE_URL = "postgresql+psycopg://" + self.DATABASE_URL[len("postgresql://") :]
+        if not self.SECRET_KEY:
+            self.SECRET_KEY = _instance_secret(instance, "secret_key")
+        if not self.TWILIO_AUTH_TOKEN:
+            # Simulator mode: webhooks are still signed and checked, with a token of our own.
+            self.TWILIO_AUTH_TOKEN = _instance_secret(instance, "simulator_auth_token")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.DATABASE_URL.startswith("sqlite")
+
+    def flask_config(self) -> dict[str, Any]:
+        """The subset Flask and its extensions read, under the names they expect."""
+        engine_options: dict[str, Any] = {"pool_pre_ping": True}
+        if not self.is_sqlite:
+            engine_options.update(pool_size=10, max_overflow=20, pool_recycle=1800)
+        return {
+            "SECRET_KEY": self.SECRET_KEY,
+            "SQLALCHEMY_DATABASE_URI": self.DATABASE_URL,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+            "TESTING": self.TESTING,
+            "WTF_CSRF_TIME_LIMIT": None,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.SESSION_COOKIE_SECURE,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SECURE": self.SESSION_COOKIE_SECURE,
+            "BABEL_DEFAULT_LOCALE": self.HELPDESK_DEFAULT_LOCALE,
+            "BABEL_DEFAULT_TIMEZONE": self.HELPDESK_TIMEZONE,
+            "RATELIMIT_STORAGE_URI": self.REDIS_URL or "memory://",
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "JSON_SORT_KEYS": False,
+            **self.extra,
+        }

@@ -1,0 +1,1 @@
+"""The customer record: people and companies, their contacts, merge, export and erasure."""

@@ -1,0 +1,84 @@
+"""The API's error type and the JSON error format: `{"error": {"code", "message", "fields"?}}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+
+class APIError(Exception):
+    """A client error with a stable machine-readable code. Services raise it; the API renders it."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None,
+                 status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        return {"error": body}
+
+
+class NotFound(APIError):
+    status = 404
+    code = "not_found"
+
+
+class ValidationFailed(APIError):
+    status = 422
+    code = "validation_error"
+
+
+class Conflict(APIError):
+    status = 409
+    code = "conflict"
+
+
+class Unauthorized(APIError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(APIError):
+    status = 403
+    code = "forbidden"
+
+
+def error_response(status: int, code: str, message: str,
+                   fields: dict[str, str] | None = None) -> tuple[Response, int]:
+    return jsonify(APIError(message, fields=fields, code=code).to_dict()), status
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(APIError)
+    def _api_error(exc: APIError) -> tuple[Response, int]:
+        response = jsonify(exc.to_dict())
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'
+        return response, exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        if not _wants_json():
+            return exc
+        code = (exc.name or "error").lower().replace(" ", "_")
+        response, status = error_response(exc.code or 500, code, exc.description or exc.name)
+        if exc.code == 429:
+            response.headers["Retry-After"] = "60"
+        return response, status

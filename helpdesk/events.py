@@ -1,0 +1,128 @@
+"""Publish live events only once the transaction that caused them has committed.
+
+A screen pop or a wallboard update must never describe data that was rolled back, and a client
+reacting to an event must find the rows it names. So `publish` only queues the event on the session;
+the session's `after_commit` hook hands the queue to the backend, and a rollback discards it.
+Events published outside a transaction (no pending changes) go out at the next commit as well;
+use `publish_now` for events that describe no database change.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/agents"
+_PENDING_KEY = "helpdesk_pending_events"
+_CALLBACKS_KEY = "helpdesk_on_commit"
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    rooms: tuple[str, ...]
+    payload: dict[str, Any]
+
+
+class EventBackend(Protocol):
+    def emit(self, evt: Event) -> None: ...
+
+
+class SocketIOBackend:
+    """Emits to Socket.IO rooms in the `/agents` namespace (through Redis when scaled out)."""
+
+    def __init__(self, socketio: Any) -> None:
+        self.socketio = socketio
+
+    def emit(self, evt: Event) -> None:
+        for room in evt.rooms:
+            self.socketio.emit(evt.name, evt.payload, to=room, namespace=NAMESPACE)
+
+
+@dataclass
+class RecordingBackend:
+    """Keeps events in memory; what tests read to check what would have been sent."""
+
+    events: list[Event] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def emit(self, evt: Event) -> None:
+        with self._lock:
+            self.events.append(evt)
+
+    def named(self, name: str) -> list[Event]:
+        return [e for e in self.events if e.name == name]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.events.clear()
+
+
+class _Registry:
+    backend: EventBackend = RecordingBackend()
+
+
+def set_backend(backend: EventBackend) -> None:
+    """The process-wide fallback, used where no Flask app is active."""
+    _Registry.backend = backend
+
+
+def get_backend() -> EventBackend:
+    """The active app's backend (so several apps in one process stay apart), else the fallback."""
+    if has_app_context():
+        backend = current_app.extensions.get("helpdesk_events")
+        if backend is not None:
+            return backend  # type: ignore[no-any-return]
+    return _Registry.backend
+
+
+def publish(session: Session, name: str, rooms: Iterable[str], payload: dict[str, Any]) -> None:
+    """Queue an event on `session`; it is emitted after the session's next commit."""
+    session.info.setdefault(_PENDING_KEY, []).append(Event(name, tuple(rooms), payload))
+
+
+def on_commit(session: Session, callback: Callable[[], Any]) -> None:
+    """Run `callback` once the session's transaction commits (for example, to send a task)."""
+    session.info.setdefault(_CALLBACKS_KEY, []).append(callback)
+
+
+def publish_now(name: str, rooms: Iterable[str], payload: dict[str, Any]) -> None:
+    _deliver([Event(name, tuple(rooms), payload)])
+
+
+def _deliver(events: list[Event]) -> None:
+    backend = get_backend()
+    for evt in events:
+        try:
+            backend.emit(evt)
+        except Exception:
+            # The data is committed and the console recovers it from a snapshot on reconnect;
+            # a failed push must not turn a successful request into an error.
+            log.exception("failed to emit %s", evt.name)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING_KEY, None)
+    if pending:
+        _deliver(pending)
+    for callback in session.info.pop(_CALLBACKS_KEY, []):
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback failed")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, _previous_transaction: Any) -> None:
+    session.info.pop(_PENDING_KEY, None)
+    session.info.pop(_CALLBACKS_KEY, None)

@@ -1,0 +1,1 @@
+"""Tickets: workflow, comments, history and human-friendly references."""

@@ -1,0 +1,219 @@
+"""`/api/v1/tickets`: CRUD, comments, history, filtered lists with cursor pagination."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from flask import Blueprint
+from pydantic import BaseModel, ConfigDict, Field
+
+from helpdesk.api.core import current_api_user, operation
+from helpdesk.errors import ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.pagination import BadCursor
+from helpdesk.tickets import service
+from helpdesk.tickets.models import Comment, Ticket, TicketChange
+from helpdesk.tickets.workflow import Channel, Priority, Status
+
+bp = Blueprint("tickets_api", __name__, url_prefix="/api/v1")
+
+
+class TicketCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: str = Field(min_length=1, max_length=250)
+    description: str = Field(default="", max_length=100_000)
+    requester_id: int
+    priority: Priority = Priority.NORMAL
+    channel: Channel = Channel.WEB
+    status: Status = Status.NEW
+    assignee_id: int | None = None
+    group_id: int | None = None
+    tags: list[str] = Field(default_factory=list, max_length=50)
+
+
+class TicketUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: str | None = Field(default=None, min_length=1, max_length=250)
+    description: str | None = Field(default=None, max_length=100_000)
+    requester_id: int | None = None
+    priority: Priority | None = None
+    channel: Channel | None = None
+    status: Status | None = None
+    assignee_id: int | None = None
+    group_id: int | None = None
+    tags: list[str] | None = Field(default=None, max_length=50)
+
+
+class CommentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    body: str = Field(min_length=1, max_length=100_000)
+    public: bool = True
+    status: Status | None = None
+
+
+class Ref(BaseModel):
+    id: int
+    name: str
+
+
+class TicketOut(BaseModel):
+    id: int
+    reference: str
+    subject: str
+    description: str
+    status: Status
+    priority: Priority
+    channel: Channel
+    requester: Ref
+    assignee: Ref | None
+    group: Ref | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+    solved_at: datetime | None
+    closed_at: datetime | None
+
+
+class TicketList(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class CommentOut(BaseModel):
+    id: int
+    body: str
+    public: bool
+    channel: Channel
+    author: Ref | None
+    from_customer: bool
+    created_at: datetime
+
+
+class CommentList(BaseModel):
+    items: list[CommentOut]
+
+
+class ChangeOut(BaseModel):
+    id: int
+    action: str
+    actor: Ref | None
+    changes: dict[str, Any]
+    note: str
+    at: datetime
+
+
+class HistoryOut(BaseModel):
+    items: list[ChangeOut]
+
+
+class TicketQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: list[Status] | None = None
+    priority: list[Priority] | None = None
+    assignee_id: int | None = None
+    assignee: Literal["me", "none"] | None = None
+    requester_id: int | None = None
+    group_id: int | None = None
+    channel: Channel | None = None
+    tag: str | None = Field(default=None, max_length=64)
+    q: str | None = Field(default=None, max_length=200)
+    sort: Literal["-created", "created", "-updated"] = "-created"
+    limit: int = Field(default=25, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=200)
+
+
+def ticket_out(t: Ticket) -> TicketOut:
+    return TicketOut(
+        id=t.id, reference=t.reference, subject=t.subject, description=t.description,
+        status=t.status, priority=t.priority, channel=t.channel,
+        requester=Ref(id=t.requester.id, name=t.requester.name),
+        assignee=Ref(id=t.assignee.id, name=t.assignee.name) if t.assignee else None,
+        group=Ref(id=t.group.id, name=t.group.name) if t.group else None,
+        tags=t.tags, created_at=t.created_at, updated_at=t.updated_at,
+        solved_at=t.solved_at, closed_at=t.closed_at,
+    )
+
+
+def comment_out(c: Comment) -> CommentOut:
+    return CommentOut(
+        id=c.id, body=c.body, public=c.public, channel=c.channel, created_at=c.created_at,
+        author=Ref(id=c.author_user.id, name=c.author_user.name) if c.author_user else None,
+        from_customer=c.author_customer_id is not None,
+    )
+
+
+def change_out(ch: TicketChange) -> ChangeOut:
+    return ChangeOut(id=ch.id, action=ch.action, changes=ch.changes, note=ch.note, at=ch.at,
+                     actor=Ref(id=ch.actor.id, name=ch.actor.name) if ch.actor else None)
+
+
+@operation(bp, "/tickets", "GET", summary="Filter tickets (cursor pagination, newest first)",
+           query=TicketQuery, response=TicketList, tag="tickets")
+def list_tickets(query: TicketQuery) -> TicketList:
+    flt = service.TicketFilter(
+        status=query.status, priority=query.priority, requester_id=query.requester_id,
+        group_id=query.group_id, tag=query.tag, channel=query.channel, q=query.q,
+        assignee_id=current_api_user().id if query.assignee == "me" else query.assignee_id,
+        unassigned=query.assignee == "none",
+    )
+    try:
+        rows, next_cursor = service.list_tickets(db.session, flt, cursor=query.cursor,
+                                                 limit=query.limit, sort=query.sort)
+    except BadCursor as exc:
+        raise ValidationFailed("invalid cursor", fields={"cursor": str(exc)}) from exc
+    return TicketList(items=[ticket_out(t) for t in rows], next_cursor=next_cursor)
+
+
+@operation(bp, "/tickets", "POST", summary="Create a ticket", body=TicketCreate,
+           response=TicketOut, status=201, tag="tickets")
+def create_ticket(body: TicketCreate) -> TicketOut:
+    ticket = service.create(db.session, actor=current_api_user(), **body.model_dump())
+    return ticket_out(service.get(db.session, ticket.id))
+
+
+@operation(bp, "/tickets/<int:ticket_id>", "GET", summary="One ticket", response=TicketOut,
+           tag="tickets")
+def get_ticket(ticket_id: int) -> TicketOut:
+    return ticket_out(service.get(db.session, ticket_id))
+
+
+@operation(bp, "/tickets/by-reference/<string:reference>", "GET",
+           summary="One ticket by its reference (T-10234)", response=TicketOut, tag="tickets")
+def get_ticket_by_reference(reference: str) -> TicketOut:
+    return ticket_out(service.get_by_reference(db.session, reference))
+
+
+@operation(bp, "/tickets/<int:ticket_id>", "PATCH",
+           summary="Change a ticket (status workflow enforced)", body=TicketUpdate,
+           response=TicketOut, tag="tickets")
+def update_ticket(ticket_id: int, body: TicketUpdate) -> TicketOut:
+    ticket = service.get(db.session, ticket_id)
+    service.update(db.session, ticket, actor=current_api_user(),
+                   **body.model_dump(exclude_unset=True))
+    return ticket_out(service.get(db.session, ticket_id))
+
+
+@operation(bp, "/tickets/<int:ticket_id>/comments", "GET",
+           summary="Replies and internal notes", response=CommentList, tag="tickets")
+def list_comments(ticket_id: int) -> CommentList:
+    ticket = service.get(db.session, ticket_id)
+    return CommentList(items=[comment_out(c) for c in service.comments(db.session, ticket)])
+
+
+@operation(bp, "/tickets/<int:ticket_id>/comments", "POST",
+           summary="Add a public reply or an internal note", body=CommentCreate,
+           response=CommentOut, status=201, tag="tickets")
+def add_comment(ticket_id: int, body: CommentCreate) -> CommentOut:
+    ticket = service.get(db.session, ticket_id)
+    comment = service.add_comment(db.session, ticket, body=body.body, public=body.public,
+                                  actor=current_api_user(), status=body.status)
+    return comment_out(next(c for c in service.comments(db.session, ticket) if c.id == comment.id))
+
+
+@operation(bp, "/tickets/<int:ticket_id>/history", "GET",
+           summary="Every change to the ticket: who, when, what", response=HistoryOut,
+           tag="tickets")
+def ticket_history(ticket_id: int) -> HistoryOut:
+    ticket = service.get(db.session, ticket_id)
+    return HistoryOut(items=[change_out(ch) for ch in service.history(db.session, ticket)])

@@ -1,0 +1,1 @@
+"""One ordered stream per customer of everything that happened with them."""

@@ -1,0 +1,81 @@
+"""Appending to and reading a customer's timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from helpdesk.db import utcnow
+from helpdesk.pagination import decode_cursor, encode_cursor
+from helpdesk.timeline.models import TimelineEntry
+
+SUMMARY_MAX = 300
+
+
+def summarise(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def append(
+    session: Session,
+    *,
+    customer_id: int,
+    kind: str,
+    summary: str,
+    occurred_at: datetime | None = None,
+    ticket_id: int | None = None,
+    subject_type: str = "",
+    subject_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> TimelineEntry:
+    """Add an entry in the caller's transaction (it commits with the change it describes)."""
+    entry = TimelineEntry(
+        customer_id=customer_id,
+        kind=kind,
+        summary=summarise(summary, SUMMARY_MAX),
+        occurred_at=occurred_at or utcnow(),
+        ticket_id=ticket_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        data=data or {},
+    )
+    session.add(entry)
+    return entry
+
+
+def page(
+    session: Session,
+    *,
+    customer_id: int,
+    cursor: str | None = None,
+    limit: int = 50,
+    kinds: Iterable[str] | None = None,
+) -> tuple[list[TimelineEntry], str | None]:
+    """Newest first, `limit` entries from `cursor`; returns the entries and the next cursor.
+
+    One indexed query whatever the page depth: the cursor holds the (occurred_at, id) of the last
+    entry served and the next page starts strictly below it.
+    """
+    stmt = select(TimelineEntry).where(TimelineEntry.customer_id == customer_id)
+    if kinds:
+        stmt = stmt.where(TimelineEntry.kind.in_(list(kinds)))
+    if cursor:
+        at, last_id = decode_cursor(cursor, (datetime, int))
+        stmt = stmt.where(
+            or_(
+                TimelineEntry.occurred_at < at,
+                and_(TimelineEntry.occurred_at == at, TimelineEntry.id < last_id),
+            )
+        )
+    stmt = stmt.order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc()).limit(limit + 1)
+    rows = list(session.scalars(stmt))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].occurred_at, rows[-1].id)
+    return rows, next_cursor
