@@ -10,10 +10,17 @@ from flask import Flask, g, request, session
 from flask_login import current_user
 
 from helpdesk import events
+from helpdesk.api.openapi import bp as openapi_bp
+from helpdesk.auth.api import bp as auth_api
+from helpdesk.customers.api import bp as customers_api
 from helpdesk.config import Settings
 from helpdesk.db import install_sqlite_pragmas
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
+from helpdesk.tickets.api import bp as tickets_api
+from helpdesk.timeline.api import bp as timeline_api
 
+# Imported at module level so that every API operation is declared (and documented) on import.
+API_BLUEPRINTS = (auth_api, customers_api, tickets_api, timeline_api, openapi_bp)
 SUPPORTED_LOCALES = ("en", "fr")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
 
@@ -85,14 +92,9 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from agents_ui.views import bp as console_bp
-    from helpdesk.api.openapi import bp as openapi_bp
-    from helpdesk.auth.api import bp as auth_api
-    from helpdesk.customers.api import bp as customers_api
     from helpdesk.health import bp as health_bp
-    from helpdesk.tickets.api import bp as tickets_api
-    from helpdesk.timeline.api import bp as timeline_api
 
-    for api_bp in (auth_api, customers_api, tickets_api, timeline_api, openapi_bp):
+    for api_bp in API_BLUEPRINTS:
         csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
         app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)

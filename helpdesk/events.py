@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from flask import current_app, has_app_context
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +85,24 @@ def get_backend() -> EventBackend:
     return _Registry.backend
 
 
-def publish(session: Session, name: str, rooms: Iterable[str], payload: dict[str, Any]) -> None:
+def publish(session: Session | scoped_session[Session], name: str, rooms: Iterable[str], payload: dict[str, Any]) -> None:
     """Queue an event on `session`; it is emitted after the session's next commit."""
-    session.info.setdefault(_PENDING_KEY, []).append(Event(name, tuple(rooms), payload))
+    _queue(session, _PENDING_KEY).append(Event(name, tuple(rooms), payload))
 
 
-def on_commit(session: Session, callback: Callable[[], Any]) -> None:
+def on_commit(session: Session | scoped_session[Session], callback: Callable[[], Any]) -> None:
     """Run `callback` once the session's transaction commits (for example, to send a task)."""
-    session.info.setdefault(_CALLBACKS_KEY, []).append(callback)
+    _queue(session, _CALLBACKS_KEY).append(callback)
+
+
+def _queue(session: Session | scoped_session[Session], key: str) -> list[Any]:
+    # Tie the queue to a transaction: with none begun, a rollback would be a no-op that fires no
+    # event, and the queue would leak into the next commit.
+    real = session() if isinstance(session, scoped_session) else session
+    if not real.in_transaction():
+        real.begin()
+    queue: list[Any] = real.info.setdefault(key, [])
+    return queue
 
 
 def publish_now(name: str, rooms: Iterable[str], payload: dict[str, Any]) -> None:

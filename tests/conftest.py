@@ -198,7 +198,7 @@ def make_user(app: Flask) -> Callable[..., User]:
 
     def make(role: Role | str = Role.AGENT, **kwargs: Any) -> User:
         counter["n"] += 1
-        kwargs.setdefault("email", f"{Role(role).value}{counter['n']}@example.test")
+        kwargs.setdefault("email", f"{Role(role).value}{counter['n']}@example.com")
         kwargs.setdefault("password", PASSWORD)
         return auth_service.create_user(session=db.session, role=role, **kwargs)
 

@@ -111,10 +111,12 @@ def revoke_token() -> Response:
            response=UserList, tag="users")
 def list_users(query: UserQuery) -> UserList:
     from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
 
     from helpdesk.auth.models import AgentSkill
 
-    stmt = select(User).order_by(User.name)
+    stmt = select(User).options(selectinload(User.skills), selectinload(User.groups)).order_by(
+        User.name)
     if query.role:
         stmt = stmt.where(User.role == query.role)
     if query.skill:

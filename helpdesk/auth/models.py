@@ -47,10 +47,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     session_version: Mapped[int] = mapped_column(Integer, default=1)
 
     skills: Mapped[list[AgentSkill]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin", order_by="AgentSkill.skill"
+        back_populates="user", cascade="all, delete-orphan", order_by="AgentSkill.skill"
     )
     groups: Mapped[list[Group]] = relationship(
-        secondary=group_members, back_populates="members", lazy="selectin", order_by="Group.name"
+        secondary=group_members, back_populates="members", order_by="Group.name"
     )
 
     @property

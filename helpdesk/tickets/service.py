@@ -279,8 +279,8 @@ def list_tickets(session: Session, flt: TicketFilter, *, cursor: str | None = No
     """A page of tickets and the cursor of the next; a constant number of queries per page."""
     stmt = select(Ticket).options(
         joinedload(Ticket.requester).raiseload("*"),
-        joinedload(Ticket.assignee),
-        joinedload(Ticket.group),
+        joinedload(Ticket.assignee).raiseload("*"),
+        joinedload(Ticket.group).raiseload("*"),
         selectinload(Ticket.tag_rows),
     )
     if flt.status:

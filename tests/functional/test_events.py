@@ -1,0 +1,75 @@
+"""Events leave only after the transaction commits, and nothing leaves for a rollback."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk import events
+from helpdesk.errors import ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.tickets import service
+
+
+def test_published_only_after_commit(app, recorded, customer_factory):
+    c = customer_factory()
+    recorded.clear()
+    ticket = service.create(db.session, actor=None, subject="x", requester_id=c.id, commit=False)
+    assert recorded.events == []  # flushed, not committed: nothing may describe it yet
+    db.session.commit()
+    assert [e.name for e in recorded.events] == ["ticket.created"]
+    assert recorded.events[0].payload["ticket_id"] == ticket.id
+
+
+def test_nothing_published_for_a_rollback(app, recorded, customer_factory):
+    c = customer_factory()
+    recorded.clear()
+    service.create(db.session, actor=None, subject="x", requester_id=c.id, commit=False)
+    db.session.rollback()
+    db.session.commit()
+    assert recorded.events == []
+
+
+def test_failed_service_call_publishes_nothing(app, recorded, ticket_factory):
+    ticket = ticket_factory()
+    recorded.clear()
+    with pytest.raises(ValidationFailed):
+        service.update(db.session, ticket, actor=None, status="closed")
+    db.session.rollback()
+    db.session.commit()
+    assert recorded.events == []
+
+
+def test_on_commit_callbacks(app):
+    ran: list[str] = []
+    events.on_commit(db.session, lambda: ran.append("a"))
+    db.session.rollback()
+    db.session.commit()
+    assert ran == []
+    events.on_commit(db.session, lambda: ran.append("b"))
+    db.session.commit()
+    assert ran == ["b"]
+
+
+def test_backend_failure_does_not_fail_the_request(app, customer_factory, caplog):
+    class Broken:
+        def emit(self, evt):
+            raise ConnectionError("socket server away")
+
+    app.extensions["helpdesk_events"] = Broken()
+    ticket = service.create(db.session, actor=None, subject="x",
+                            requester_id=customer_factory().id)
+    assert ticket.id
+    assert "failed to emit ticket.created" in caplog.text
+
+
+def test_socketio_backend_emits_to_each_room():
+    sent = []
+
+    class FakeSocketIO:
+        def emit(self, name, payload, to, namespace):
+            sent.append((name, to, namespace, payload))
+
+    backend = events.SocketIOBackend(FakeSocketIO())
+    backend.emit(events.Event("ticket.updated", ("staff", "ticket:3"), {"ticket_id": 3}))
+    assert sent == [("ticket.updated", "staff", "/agents", {"ticket_id": 3}),
+                    ("ticket.updated", "ticket:3", "/agents", {"ticket_id": 3})]

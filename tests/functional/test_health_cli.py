@@ -1,0 +1,141 @@
+"""`/healthz`, the `helpdesk` command and the start-up path of `make run`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from helpdesk.auth.models import User
+from helpdesk.cli import main
+from helpdesk.customers.models import Customer, CustomerPhone
+from helpdesk.extensions import db
+from helpdesk.tickets.models import Ticket
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_healthz_reports_backends(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["status"] == "ok"
+    assert body["database"]["backend"] == "sqlite" and body["database"]["ok"] is True
+    assert body["broker"] == {"backend": "in-process", "ok": True}
+    assert body["telephony"]["backend"] == "simulator"
+
+
+def test_healthz_reports_unreachable_redis(app, client):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    body = client.get("/healthz").get_json()
+    assert body["broker"]["backend"] == "redis" and body["broker"]["ok"] is False
+    assert body["status"] == "degraded"
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+            "HELPDESK_INSTANCE_PATH": str(tmp_path / "instance")}
+
+
+def test_cli_db_users_and_demo(tmp_path, monkeypatch):
+    for key, value in _env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    r = runner.invoke(main, ["users", "create", "--email", "Lea@Example.com", "--password",
+                             "longenough", "--role", "agent", "--skills", "billing:3,support",
+                             "--languages", "fr,en"])
+    assert r.exit_code == 0, r.output
+    assert "created agent lea@example.com" in r.output
+    r = runner.invoke(main, ["users", "create", "--email", "lea@example.com", "--password",
+                             "longenough", "--role", "agent"])
+    assert r.exit_code != 0 and "already exists" in r.output
+    r = runner.invoke(main, ["users", "create", "--email", "x@example.com", "--password",
+                             "longenough", "--role", "agent", "--skills", "billing:9"])
+    assert r.exit_code != 0 and "level must be 1-5" in r.output
+    r = runner.invoke(main, ["users", "list"])
+    assert "billing:3,support:1" in r.output and "fr,en" in r.output
+
+    r = runner.invoke(main, ["demo", "--customers", "40", "--tickets", "120", "--if-empty"])
+    assert r.exit_code == 0 and "already has data" in r.output  # the user above counts
+    r = runner.invoke(main, ["demo", "--customers", "40", "--tickets", "120"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "agent@demo.helpdesk" in r.output and "supervisor@demo.helpdesk" in r.output
+
+
+def test_demo_seed_is_realistic(app):
+    from helpdesk import demo
+
+    logins = demo.seed(customers=60, tickets=300, seed=7)
+    assert {"admin@demo.helpdesk", "supervisor@demo.helpdesk", "dispatcher@demo.helpdesk",
+            "agent@demo.helpdesk"} <= set(logins)
+    roles = {u.role.value for u in db.session.scalars(select(User))}
+    assert roles == {"admin", "supervisor", "dispatcher", "agent"}
+    prefixes = {p[:3] for p in db.session.scalars(select(CustomerPhone.e164))}
+    assert len(prefixes) >= 4  # numbers in several countries
+    assert db.session.scalar(select(func.count(Ticket.id))) == 300
+    statuses = set(db.session.scalars(select(Ticket.status).distinct()))
+    assert len(statuses) == 6
+    oldest = db.session.scalar(select(func.min(Ticket.created_at)))
+    from helpdesk.db import utcnow
+
+    assert (utcnow() - oldest).days >= 60
+    assert db.session.scalar(select(func.count(Customer.id))) >= 60
+    from helpdesk.auth.service import authenticate
+
+    for email, password in logins.items():
+        assert authenticate(session=db.session, email=email, password=password) is not None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_make_run_startup_path(tmp_path):
+    """What `make run` does after installing: migrate, seed if empty, serve; then log in."""
+    env = os.environ | _env(tmp_path)
+    env.pop("REDIS_URL", None)
+    exe = [sys.executable, "-m", "helpdesk.cli"]
+    subprocess.run([*exe, "db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
+    seeded = subprocess.run([*exe, "demo", "--if-empty", "--customers", "30", "--tickets", "60"],
+                            env=env, check=True, cwd=ROOT, capture_output=True, text=True)
+    line = next(ln for ln in seeded.stdout.splitlines() if "agent@demo.helpdesk" in ln)
+    password = line.split()[-1]
+    port = _free_port()
+    server = subprocess.Popen([*exe, "serve", "--port", str(port)], env=env, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(base + "/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        r = requests.post(base + "/api/v1/auth/token", timeout=5,
+                          json={"email": "agent@demo.helpdesk", "password": password})
+        assert r.status_code == 201
+        tickets = requests.get(base + "/api/v1/tickets", timeout=5,
+                               headers={"Authorization": f"Bearer {r.json()['token']}"})
+        assert len(tickets.json()["items"]) == 25
+        assert requests.get(base + "/api/v1/tickets", timeout=5).status_code == 401
+        again = subprocess.run([*exe, "demo", "--if-empty"], env=env, check=True, cwd=ROOT,
+                               capture_output=True, text=True)
+        assert "skipped" in again.stdout and password in again.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout:
+            server.stdout.close()
