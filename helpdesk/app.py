@@ -12,8 +12,8 @@ from flask_login import current_user
 from helpdesk import events
 from helpdesk.api.openapi import bp as openapi_bp
 from helpdesk.auth.api import bp as auth_api
-from helpdesk.customers.api import bp as customers_api
 from helpdesk.config import Settings
+from helpdesk.customers.api import bp as customers_api
 from helpdesk.db import install_sqlite_pragmas
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
 from helpdesk.tickets.api import bp as tickets_api
@@ -47,13 +47,31 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     else:
         settings = config
 
-    app = Flask("helpdesk", instance_path=settings.HELPDESK_INSTANCE_PATH,
-                template_folder=None, static_folder=None)
+    app = Flask(
+        "helpdesk",
+        instance_path=settings.HELPDESK_INSTANCE_PATH,
+        template_folder=None,
+        static_folder=None,
+    )
     app.config.update(settings.flask_config())
-    app.config.update({k: getattr(settings, k) for k in (
-        "REDIS_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER",
-        "PUBLIC_BASE_URL", "HELPDESK_TIMEZONE", "HELPDESK_DEFAULT_REGION", "HELPDESK_LOGIN_LIMIT",
-        "HELPDESK_AUTO_CLOSE_DAYS", "HELPDESK_SCHEDULER", "HELPDESK_TOKEN_TTL_DAYS")})
+    app.config.update(
+        {
+            k: getattr(settings, k)
+            for k in (
+                "REDIS_URL",
+                "TWILIO_ACCOUNT_SID",
+                "TWILIO_AUTH_TOKEN",
+                "TWILIO_PHONE_NUMBER",
+                "PUBLIC_BASE_URL",
+                "HELPDESK_TIMEZONE",
+                "HELPDESK_DEFAULT_REGION",
+                "HELPDESK_LOGIN_LIMIT",
+                "HELPDESK_AUTO_CLOSE_DAYS",
+                "HELPDESK_SCHEDULER",
+                "HELPDESK_TOKEN_TTL_DAYS",
+            )
+        }
+    )
     app.config["HELPDESK_TELEPHONY_BACKEND"] = settings.telephony_backend
     app.config["HELPDESK_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -64,11 +82,20 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone,
-                   default_translation_directories=str(TRANSLATIONS_DIR))
-    socketio.init_app(app, async_mode="threading", message_queue=settings.REDIS_URL or None,
-                      cors_allowed_origins=[settings.PUBLIC_BASE_URL.rstrip("/")],
-                      logger=False, engineio_logger=False)
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        timezone_selector=_select_timezone,
+        default_translation_directories=str(TRANSLATIONS_DIR),
+    )
+    socketio.init_app(
+        app,
+        async_mode="threading",
+        message_queue=settings.REDIS_URL or None,
+        cors_allowed_origins=[settings.PUBLIC_BASE_URL.rstrip("/")],
+        logger=False,
+        engineio_logger=False,
+    )
     app.extensions["helpdesk_events"] = (
         events.RecordingBackend() if settings.TESTING else events.SocketIOBackend(socketio)
     )

@@ -23,7 +23,7 @@ def main() -> None:
     pass
 
 
-# -- database -------------------------------------------------------------------------------------
+# -- database ----------
 
 
 @main.group(help="Database schema (Alembic).")
@@ -65,13 +65,17 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-# -- serving ----------------------------------------------------------------------------------------
+# -- serving ----------
 
 
 @main.command(help="Serve the console and API (development server with websockets).")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int,
-              show_default="5000 or $PORT")
+@click.option(
+    "--port",
+    default=lambda: int(os.environ.get("PORT", "5000")),
+    type=int,
+    show_default="5000 or $PORT",
+)
 def serve(host: str, port: int) -> None:
     from helpdesk.extensions import socketio
     from helpdesk.scheduler import InProcessScheduler
@@ -80,28 +84,34 @@ def serve(host: str, port: int) -> None:
     if not app.config.get("REDIS_URL") and app.config.get("HELPDESK_SCHEDULER"):
         InProcessScheduler(app.extensions["celery"]).start()
     click.echo(f"Helpdesk console on http://{host}:{port}  (Ctrl-C to stop)")
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
-                 log_output=False)
+    socketio.run(
+        app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False
+    )
 
 
-@main.command(context_settings={"ignore_unknown_options": True},
-              help="Run a Celery worker (needs REDIS_URL). Extra options go to Celery.")
+@main.command(
+    context_settings={"ignore_unknown_options": True},
+    help="Run a Celery worker (needs REDIS_URL). Extra options go to Celery.",
+)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(celery_args: tuple[str, ...]) -> None:
     celery = _app().extensions["celery"]
     celery.worker_main(["worker", "--loglevel=INFO", *celery_args])
 
 
-@main.command(context_settings={"ignore_unknown_options": True},
-              help="Run Celery beat, the one scheduler of periodic jobs (needs REDIS_URL).")
+@main.command(
+    context_settings={"ignore_unknown_options": True},
+    help="Run Celery beat, the one scheduler of periodic jobs (needs REDIS_URL).",
+)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def beat(celery_args: tuple[str, ...]) -> None:
     celery = _app().extensions["celery"]
-    celery.start(["beat", "--loglevel=INFO", "--schedule", "instance/celerybeat-schedule",
-                  *celery_args])
+    celery.start(
+        ["beat", "--loglevel=INFO", "--schedule", "instance/celerybeat-schedule", *celery_args]
+    )
 
 
-# -- demo data ---------------------------------------------------------------------------------------
+# -- demo data ----------
 
 
 @main.command(help="Seed realistic demo data (customers, tickets, staff) into an empty database.")
@@ -122,7 +132,7 @@ def demo(customers: int, tickets: int, seed: int, if_empty: bool) -> None:
         demo_data.print_logins(click.echo)
 
 
-# -- users -------------------------------------------------------------------------------------------
+# -- users ----------
 
 
 @main.group(help="Staff accounts.")
@@ -132,15 +142,15 @@ def users() -> None:
 
 @users.command("create", help="Create a staff account.")
 @click.option("--email", required=True)
-@click.option("--password", required=True, prompt=True, hide_input=True,
-              confirmation_prompt=True)
+@click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--name", default=None)
 @click.option("--skills", default="", help="e.g. 'billing:3,support:2' (levels 1-5, default 1)")
 @click.option("--languages", default="", help="e.g. 'fr,en'")
 @click.option("--locale", default="en", type=click.Choice(["en", "fr"]))
-def users_create(email: str, password: str, role: str, name: str | None, skills: str,
-                 languages: str, locale: str) -> None:
+def users_create(
+    email: str, password: str, role: str, name: str | None, skills: str, languages: str, locale: str
+) -> None:
     from helpdesk.auth import service
     from helpdesk.errors import APIError
     from helpdesk.extensions import db as database
@@ -148,12 +158,20 @@ def users_create(email: str, password: str, role: str, name: str | None, skills:
     with _app().app_context():
         try:
             user = service.create_user(
-                session=database.session, email=email, password=password, role=role, name=name,
-                skills=service.parse_skills(skills), languages=languages.split(","), locale=locale,
+                session=database.session,
+                email=email,
+                password=password,
+                role=role,
+                name=name,
+                skills=service.parse_skills(skills),
+                languages=languages.split(","),
+                locale=locale,
             )
         except APIError as exc:
             detail = "; ".join(f"{k}: {v}" for k, v in (exc.fields or {}).items())
-            raise click.ClickException(f"{exc.message}{' (' + detail + ')' if detail else ''}") from exc
+            raise click.ClickException(
+                f"{exc.message}{' (' + detail + ')' if detail else ''}"
+            ) from exc
         click.echo(f"created {user.role.value} {user.email} (id {user.id})")
 
 
@@ -167,8 +185,10 @@ def users_list() -> None:
     with _app().app_context():
         for user in database.session.scalars(select(User).order_by(User.id)):
             skills = ",".join(f"{s.skill}:{s.level}" for s in user.skills)
-            click.echo(f"{user.id:>4}  {user.role.value:<10} {user.email:<32} {user.name}"
-                       f"  {skills}  {','.join(user.languages or [])}")
+            click.echo(
+                f"{user.id:>4}  {user.role.value:<10} {user.email:<32} {user.name}"
+                f"  {skills}  {','.join(user.languages or [])}"
+            )
 
 
 @users.command("token", help="Issue an API bearer token for a user (printed once).")

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints let Alembic drop or alter them later, SQLite batch mode included.
@@ -19,6 +19,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Services take the session explicitly; Flask-SQLAlchemy hands out a scoped session proxy.
+DbSession = Session | scoped_session[Any]
 
 
 class Base(DeclarativeBase):

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -30,66 +31,188 @@ from helpdesk.timeline import service as timeline
 STAFF = [
     # email, name, role, skills, languages, locale
     ("admin@demo.helpdesk", "Alex Admin", Role.ADMIN, {}, ["fr", "en"], "en"),
-    ("supervisor@demo.helpdesk", "Sophie Martin", Role.SUPERVISOR, {"support": 5, "billing": 4},
-     ["fr", "en"], "fr"),
+    (
+        "supervisor@demo.helpdesk",
+        "Sophie Martin",
+        Role.SUPERVISOR,
+        {"support": 5, "billing": 4},
+        ["fr", "en"],
+        "fr",
+    ),
     ("dispatcher@demo.helpdesk", "Daniel Roy", Role.DISPATCHER, {"field": 4}, ["fr", "en"], "fr"),
-    ("agent@demo.helpdesk", "Amélie Dubois", Role.AGENT, {"support": 4, "billing": 2},
-     ["fr", "en"], "fr"),
-    ("agent2@demo.helpdesk", "James Carter", Role.AGENT, {"support": 3, "technical": 4},
-     ["en"], "en"),
-    ("agent3@demo.helpdesk", "Karim Benali", Role.AGENT, {"billing": 5, "support": 2},
-     ["fr", "en"], "fr"),
+    (
+        "agent@demo.helpdesk",
+        "Amélie Dubois",
+        Role.AGENT,
+        {"support": 4, "billing": 2},
+        ["fr", "en"],
+        "fr",
+    ),
+    (
+        "agent2@demo.helpdesk",
+        "James Carter",
+        Role.AGENT,
+        {"support": 3, "technical": 4},
+        ["en"],
+        "en",
+    ),
+    (
+        "agent3@demo.helpdesk",
+        "Karim Benali",
+        Role.AGENT,
+        {"billing": 5, "support": 2},
+        ["fr", "en"],
+        "fr",
+    ),
     ("agent4@demo.helpdesk", "Léa Lefèvre", Role.AGENT, {"technical": 3, "field": 2}, ["fr"], "fr"),
-    ("agent5@demo.helpdesk", "Olivia Brown", Role.AGENT, {"support": 2, "sales": 4}, ["en", "fr"],
-     "en"),
+    (
+        "agent5@demo.helpdesk",
+        "Olivia Brown",
+        Role.AGENT,
+        {"support": 2, "sales": 4},
+        ["en", "fr"],
+        "en",
+    ),
 ]
 GROUPS = {"Support": [3, 4, 6], "Billing": [5, 1], "Field service": [2, 6]}
 
-FIRST_FR = ["Camille", "Louis", "Manon", "Hugo", "Chloé", "Lucas", "Inès", "Jules", "Léna",
-            "Gabriel", "Zoé", "Arthur", "Élodie", "Théo", "Océane", "Raphaël", "Margaux", "Noé"]
-LAST_FR = ["Bernard", "Petit", "Durand", "Leroy", "Moreau", "Simon", "Laurent", "Michel",
-           "Garcia", "Fournier", "Girard", "Bonnet", "Dupont", "Lambert", "Fontaine", "Rousseau"]
+FIRST_FR = [
+    "Camille",
+    "Louis",
+    "Manon",
+    "Hugo",
+    "Chloé",
+    "Lucas",
+    "Inès",
+    "Jules",
+    "Léna",
+    "Gabriel",
+    "Zoé",
+    "Arthur",
+    "Élodie",
+    "Théo",
+    "Océane",
+    "Raphaël",
+    "Margaux",
+    "Noé",
+]
+LAST_FR = [
+    "Bernard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Michel",
+    "Garcia",
+    "Fournier",
+    "Girard",
+    "Bonnet",
+    "Dupont",
+    "Lambert",
+    "Fontaine",
+    "Rousseau",
+]
 FIRST_EN = ["Emma", "Noah", "Ava", "Liam", "Mia", "Ethan", "Grace", "Oliver", "Chloe", "Jack"]
 LAST_EN = ["Smith", "Johnson", "Williams", "Taylor", "Wilson", "Davies", "Evans", "Thomas"]
-COMPANIES = ["Boulangerie Moreau", "Transports Girard SA", "Clinique du Parc", "Hôtel Le Central",
-             "Maple Logistics Inc.", "Brightside Dental", "Garage Fontaine", "Cabinet Lambert",
-             "Northwind Traders", "Atelier Rousseau", "Pharmacie de la Gare", "Riverside Café"]
+COMPANIES = [
+    "Boulangerie Moreau",
+    "Transports Girard SA",
+    "Clinique du Parc",
+    "Hôtel Le Central",
+    "Maple Logistics Inc.",
+    "Brightside Dental",
+    "Garage Fontaine",
+    "Cabinet Lambert",
+    "Northwind Traders",
+    "Atelier Rousseau",
+    "Pharmacie de la Gare",
+    "Riverside Café",
+]
 # (region, prefix format, language): French-speaking and English-speaking countries we serve.
-NUMBERS = [("FR", "+336{:08d}", "fr"), ("FR", "+337{:08d}", "fr"), ("BE", "+32470{:06d}", "fr"),
-           ("CH", "+4179{:07d}", "fr"), ("CA", "+1514555{:04d}", "fr"),
-           ("US", "+1415555{:04d}", "en"), ("GB", "+447700{:06d}", "en"),
-           ("CA", "+1416555{:04d}", "en")]
+NUMBERS = [
+    ("FR", "+336{:08d}", "fr"),
+    ("FR", "+337{:08d}", "fr"),
+    ("BE", "+32470{:06d}", "fr"),
+    ("CH", "+4179{:07d}", "fr"),
+    ("CA", "+1514555{:04d}", "fr"),
+    ("US", "+1415555{:04d}", "en"),
+    ("GB", "+447700{:06d}", "en"),
+    ("CA", "+1416555{:04d}", "en"),
+]
 SUBJECTS = {
-    "fr": ["Ma box internet ne se connecte plus", "Facture du mois en double",
-           "Demande de remboursement", "L'imprimante ne s'allume plus",
-           "Changement d'adresse de facturation", "Rendez-vous technicien à reprogrammer",
-           "Code d'accès oublié", "Panne de chauffage", "Question sur mon contrat",
-           "Prélèvement refusé", "Le technicien n'est pas venu", "Résiliation de l'abonnement"],
-    "en": ["Internet keeps dropping", "Charged twice this month", "Refund request",
-           "Printer won't turn on", "Update my billing address", "Reschedule the technician visit",
-           "Forgot my access code", "Heating is broken", "Question about my plan",
-           "Direct debit failed", "Technician never showed up", "Cancel my subscription"],
+    "fr": [
+        "Ma box internet ne se connecte plus",
+        "Facture du mois en double",
+        "Demande de remboursement",
+        "L'imprimante ne s'allume plus",
+        "Changement d'adresse de facturation",
+        "Rendez-vous technicien à reprogrammer",
+        "Code d'accès oublié",
+        "Panne de chauffage",
+        "Question sur mon contrat",
+        "Prélèvement refusé",
+        "Le technicien n'est pas venu",
+        "Résiliation de l'abonnement",
+    ],
+    "en": [
+        "Internet keeps dropping",
+        "Charged twice this month",
+        "Refund request",
+        "Printer won't turn on",
+        "Update my billing address",
+        "Reschedule the technician visit",
+        "Forgot my access code",
+        "Heating is broken",
+        "Question about my plan",
+        "Direct debit failed",
+        "Technician never showed up",
+        "Cancel my subscription",
+    ],
 }
 REPLIES = {
-    "fr": ["Bonjour, merci pour votre message, nous regardons cela.",
-           "Pouvez-vous nous envoyer une photo de l'appareil ?",
-           "Le remboursement a été validé, il apparaîtra sous 5 jours.",
-           "Merci, tout fonctionne de nouveau."],
-    "en": ["Hello, thanks for reaching out, we're looking into it.",
-           "Could you send us a photo of the device?",
-           "The refund is approved and will show within 5 days.",
-           "Thanks, everything works again."],
+    "fr": [
+        "Bonjour, merci pour votre message, nous regardons cela.",
+        "Pouvez-vous nous envoyer une photo de l'appareil ?",
+        "Le remboursement a été validé, il apparaîtra sous 5 jours.",
+        "Merci, tout fonctionne de nouveau.",
+    ],
+    "en": [
+        "Hello, thanks for reaching out, we're looking into it.",
+        "Could you send us a photo of the device?",
+        "The refund is approved and will show within 5 days.",
+        "Thanks, everything works again.",
+    ],
 }
 TAGS = ["vip", "late-payer", "business", "new-customer", "complaint", "loyal"]
-STATUS_WEIGHTS = [(Status.NEW, 8), (Status.OPEN, 14), (Status.PENDING, 9), (Status.ON_HOLD, 4),
-                  (Status.SOLVED, 25), (Status.CLOSED, 40)]
-PRIORITY_WEIGHTS = [(Priority.LOW, 20), (Priority.NORMAL, 55), (Priority.HIGH, 20),
-                    (Priority.URGENT, 5)]
-CHANNEL_WEIGHTS = [(Channel.PHONE, 45), (Channel.SMS, 20), (Channel.EMAIL, 20), (Channel.WEB, 10),
-                   (Channel.FIELD, 5)]
+STATUS_WEIGHTS = [
+    (Status.NEW, 8),
+    (Status.OPEN, 14),
+    (Status.PENDING, 9),
+    (Status.ON_HOLD, 4),
+    (Status.SOLVED, 25),
+    (Status.CLOSED, 40),
+]
+PRIORITY_WEIGHTS = [
+    (Priority.LOW, 20),
+    (Priority.NORMAL, 55),
+    (Priority.HIGH, 20),
+    (Priority.URGENT, 5),
+]
+CHANNEL_WEIGHTS = [
+    (Channel.PHONE, 45),
+    (Channel.SMS, 20),
+    (Channel.EMAIL, 20),
+    (Channel.WEB, 10),
+    (Channel.FIELD, 5),
+]
 
 
-def _pick(rng: random.Random, weighted: list[tuple[object, int]]) -> object:
+T = TypeVar("T")
+
+
+def _pick(rng: random.Random, weighted: list[tuple[T, int]]) -> T:
     return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
 
 
@@ -101,8 +224,9 @@ def has_data() -> bool:
     return bool(db.session.scalar(select(func.count(User.id))))
 
 
-def seed(*, customers: int = 300, tickets: int = 3000, seed: int = 42,
-         progress: bool = False) -> dict[str, str]:
+def seed(
+    *, customers: int = 300, tickets: int = 3000, seed: int = 42, progress: bool = False
+) -> dict[str, str]:
     """Create staff, customers and tickets; returns the staff logins {email: password}."""
     rng = random.Random(seed)
     logins = _seed_staff()
@@ -117,8 +241,16 @@ def _seed_staff() -> dict[str, str]:
     logins: dict[str, str] = {}
     for email, name, role, skills, languages, locale in STAFF:
         password = secrets.token_urlsafe(9)
-        auth.create_user(session=db.session, email=email, password=password, role=role, name=name,
-                         skills=skills, languages=languages, locale=locale)
+        auth.create_user(
+            session=db.session,
+            email=email,
+            password=password,
+            role=role,
+            name=name,
+            skills=skills,
+            languages=languages,
+            locale=locale,
+        )
         logins[email] = password
     users = list(db.session.scalars(select(User).order_by(User.id)))
     from helpdesk.auth.models import Group
@@ -145,37 +277,54 @@ def _number(rng: random.Random, fmt: str, used: set[str]) -> str:
 
 
 def _seed_customers(rng: random.Random, count: int, progress: bool) -> list[Customer]:
-    companies = [customers.create(db.session, name=n, kind=CustomerKind.COMPANY,
-                                  language="en" if any(w in n for w in ("Inc", "Dental", "Traders",
-                                                                        "Café")) else "fr",
-                                  tags=["business"], commit=False)
-                 for n in COMPANIES]
+    companies = [
+        customers.create(
+            db.session,
+            name=n,
+            kind=CustomerKind.COMPANY,
+            language="en" if any(w in n for w in ("Inc", "Dental", "Traders", "Café")) else "fr",
+            tags=["business"],
+            commit=False,
+        )
+        for n in COMPANIES
+    ]
     db.session.flush()
     people: list[Customer] = []
     used: set[str] = set()
     for i in tqdm(range(count), desc="customers", unit="", disable=not progress):
         region, fmt, language = rng.choice(NUMBERS)
-        first, last = ((rng.choice(FIRST_FR), rng.choice(LAST_FR)) if language == "fr"
-                       else (rng.choice(FIRST_EN), rng.choice(LAST_EN)))
+        first, last = (
+            (rng.choice(FIRST_FR), rng.choice(LAST_FR))
+            if language == "fr"
+            else (rng.choice(FIRST_EN), rng.choice(LAST_EN))
+        )
         number = _number(rng, fmt, used)
         phones: list[dict[str, str] | str] = [{"number": number, "label": "mobile"}]
         if rng.random() < 0.2:
             phones.append({"number": _number(rng, fmt, used), "label": "work"})
         slug = f"{first}.{last}".lower().replace(" ", "")
-        people.append(customers.create(
-            db.session, name=f"{first} {last}", language=language, region=region,
-            phones=phones, emails=[f"{slug}{i}@example.com"],
-            tags=rng.sample(TAGS, k=rng.choice([0, 0, 1, 1, 2])),
-            company_id=rng.choice(companies).id if rng.random() < 0.25 else None, commit=False,
-        ))
+        people.append(
+            customers.create(
+                db.session,
+                name=f"{first} {last}",
+                language=language,
+                region=region,
+                phones=phones,
+                emails=[f"{slug}{i}@example.com"],
+                tags=rng.sample(TAGS, k=rng.choice([0, 0, 1, 1, 2])),
+                company_id=rng.choice(companies).id if rng.random() < 0.25 else None,
+                commit=False,
+            )
+        )
         if i % 100 == 99:
             db.session.commit()
     db.session.commit()
     return people
 
 
-def _seed_tickets(rng: random.Random, count: int, people: list[Customer], agents: list[User],
-                  progress: bool) -> None:
+def _seed_tickets(
+    rng: random.Random, count: int, people: list[Customer], agents: list[User], progress: bool
+) -> None:
     from helpdesk.auth.models import Group
 
     groups = list(db.session.scalars(select(Group)))
@@ -185,53 +334,85 @@ def _seed_tickets(rng: random.Random, count: int, people: list[Customer], agents
         lang = customer.language
         created = now - timedelta(seconds=rng.randrange(90 * 86400))
         status = _pick(rng, STATUS_WEIGHTS)
-        assert isinstance(status, Status)
         assignee = rng.choice(agents) if status is not Status.NEW else None
         channel = _pick(rng, CHANNEL_WEIGHTS)
         priority = _pick(rng, PRIORITY_WEIGHTS)
-        assert isinstance(channel, Channel) and isinstance(priority, Priority)
         subject = rng.choice(SUBJECTS[lang])
-        ticket = Ticket(subject=subject, description=subject + ".", status=status,
-                        priority=priority, channel=channel, requester_id=customer.id,
-                        assignee_id=assignee.id if assignee else None,
-                        group_id=rng.choice(groups).id if rng.random() < 0.7 else None,
-                        created_at=created, updated_at=created)
+        ticket = Ticket(
+            subject=subject,
+            description=subject + ".",
+            status=status,
+            priority=priority,
+            channel=channel,
+            requester_id=customer.id,
+            assignee_id=assignee.id if assignee else None,
+            group_id=rng.choice(groups).id if rng.random() < 0.7 else None,
+            created_at=created,
+            updated_at=created,
+        )
         if rng.random() < 0.3:
             ticket.tag_rows = [TicketTag(tag=rng.choice(["refund", "outage", "billing", "repeat"]))]
         db.session.add(ticket)
         db.session.flush()
-        db.session.add(TicketChange(ticket_id=ticket.id, action="created", at=created,
-                                    changes={"status": [None, "new"]}))
-        timeline.append(db.session, customer_id=customer.id, kind="ticket_created",
-                        occurred_at=created, ticket_id=ticket.id, subject_type="ticket",
-                        subject_id=ticket.id, summary=f"{reference_for(ticket.id)} {subject}",
-                        data={"channel": channel.value, "priority": priority.value})
+        db.session.add(
+            TicketChange(
+                ticket_id=ticket.id, action="created", at=created, changes={"status": [None, "new"]}
+            )
+        )
+        timeline.append(
+            db.session,
+            customer_id=customer.id,
+            kind="ticket_created",
+            occurred_at=created,
+            ticket_id=ticket.id,
+            subject_type="ticket",
+            subject_id=ticket.id,
+            summary=f"{reference_for(ticket.id)} {subject}",
+            data={"channel": channel.value, "priority": priority.value},
+        )
         at = created
         for n in range(0 if status is Status.NEW else rng.randint(1, 3)):
             at = min(at + timedelta(minutes=rng.randint(5, 2880)), now)
             by_agent = n % 2 == 0
             body = rng.choice(REPLIES[lang])
-            comment = Comment(ticket_id=ticket.id, body=body, public=True, channel=channel,
-                              author_user_id=assignee.id if by_agent and assignee else None,
-                              author_customer_id=None if by_agent else customer.id,
-                              created_at=at)
+            comment = Comment(
+                ticket_id=ticket.id,
+                body=body,
+                public=True,
+                channel=channel,
+                author_user_id=assignee.id if by_agent and assignee else None,
+                author_customer_id=None if by_agent else customer.id,
+                created_at=at,
+            )
             db.session.add(comment)
             db.session.flush()
             who = assignee.name if by_agent and assignee else customer.name
-            timeline.append(db.session, customer_id=customer.id, kind="ticket_reply",
-                            occurred_at=at, ticket_id=ticket.id, subject_type="comment",
-                            subject_id=comment.id,
-                            summary=f"{reference_for(ticket.id)} {who}: {body}",
-                            data={"public": True, "from_customer": not by_agent})
+            timeline.append(
+                db.session,
+                customer_id=customer.id,
+                kind="ticket_reply",
+                occurred_at=at,
+                ticket_id=ticket.id,
+                subject_type="comment",
+                subject_id=comment.id,
+                summary=f"{reference_for(ticket.id)} {who}: {body}",
+                data={"public": True, "from_customer": not by_agent},
+            )
         ticket.updated_at = at
         if status in (Status.SOLVED, Status.CLOSED):
             ticket.solved_at = at
             if status is Status.CLOSED:
                 ticket.closed_at = min(at + timedelta(days=4), now)
         if status is not Status.NEW:
-            db.session.add(TicketChange(ticket_id=ticket.id, action="updated", at=at,
-                                        actor_user_id=assignee.id if assignee else None,
-                                        changes={"status": ["new", status.value]}))
+            db.session.add(
+                TicketChange(
+                    ticket_id=ticket.id,
+                    action="updated",
+                    at=at,
+                    actor_user_id=assignee.id if assignee else None,
+                    changes={"status": ["new", status.value]},
+                )
+            )
         if i % 200 == 199:
             db.session.commit()
     db.session.commit()

@@ -14,8 +14,14 @@ class APIError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, fields: dict[str, str] | None = None,
-                 status: int | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: dict[str, str] | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields
@@ -56,8 +62,9 @@ class Forbidden(APIError):
     code = "forbidden"
 
 
-def error_response(status: int, code: str, message: str,
-                   fields: dict[str, str] | None = None) -> tuple[Response, int]:
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> tuple[Response, int]:
     return jsonify(APIError(message, fields=fields, code=code).to_dict()), status
 
 

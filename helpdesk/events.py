@@ -85,7 +85,12 @@ def get_backend() -> EventBackend:
     return _Registry.backend
 
 
-def publish(session: Session | scoped_session[Session], name: str, rooms: Iterable[str], payload: dict[str, Any]) -> None:
+def publish(
+    session: Session | scoped_session[Session],
+    name: str,
+    rooms: Iterable[str],
+    payload: dict[str, Any],
+) -> None:
     """Queue an event on `session`; it is emitted after the session's next commit."""
     _queue(session, _PENDING_KEY).append(Event(name, tuple(rooms), payload))
 

@@ -1,4 +1,4 @@
-"""`GET /healthz`: which database, broker and telephony backend are in use, and whether each answers."""
+"""`GET /healthz`: the database, broker and telephony backend in use, and whether each answers."""
 
 from __future__ import annotations
 
@@ -21,7 +21,10 @@ def _timed(check: Any) -> dict[str, Any]:
         ok, error = True, None
     except Exception as exc:
         ok, error = False, f"{type(exc).__name__}: {exc}"[:300]
-    result: dict[str, Any] = {"ok": ok, "latency_ms": round((time.perf_counter() - start) * 1000, 2)}
+    result: dict[str, Any] = {
+        "ok": ok,
+        "latency_ms": round((time.perf_counter() - start) * 1000, 2),
+    }
     if error:
         result["error"] = error
     return result
@@ -53,7 +56,11 @@ def healthz() -> ResponseReturnValue:
     broker = _broker()
     telephony = {"backend": current_app.config["HELPDESK_TELEPHONY_BACKEND"], "ok": True}
     healthy = database["ok"] and broker["ok"]
-    body = {"status": "ok" if healthy else "degraded", "database": database, "broker": broker,
-            "telephony": telephony}
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "database": database,
+        "broker": broker,
+        "telephony": telephony,
+    }
     # A web process that cannot reach its database should be taken out of rotation.
     return jsonify(body), 200 if database["ok"] else 503

@@ -34,7 +34,8 @@ from helpdesk.models import load_all
 PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
 PG_ADMIN_URL = os.environ.get(
-    "TEST_PG_ADMIN_URL", f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/postgres")
+    "TEST_PG_ADMIN_URL", f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/postgres"
+)
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PASSWORD = "correct horse battery"
@@ -71,8 +72,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"services tier: PostgreSQL {'up' if PG_UP else 'DOWN'} at {PG_HOST}:{PG_PORT}, "
         f"Redis {'up' if REDIS_UP else 'DOWN'} at {REDIS_URL}"
-        + ("" if PG_UP and REDIS_UP else
-           (" -> failing those tests (CI=true)" if IN_CI else " -> skipping those tests"))
+        + (
+            ""
+            if PG_UP and REDIS_UP
+            else (" -> failing those tests (CI=true)" if IN_CI else " -> skipping those tests")
+        )
     ]
 
 
@@ -86,7 +90,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "unit: pure logic, no database")
 
 
-# -- databases ----------------------------------------------------------------------------------
+# -- databases ----------
 
 
 class Database:
@@ -106,12 +110,15 @@ class Database:
             else:
                 for table in self.tables:
                     conn.execute(table.delete())
-                conn.execute(text("DELETE FROM sqlite_sequence")) if self._has_sequence(conn) else None
+                conn.execute(text("DELETE FROM sqlite_sequence")) if self._has_sequence(
+                    conn
+                ) else None
 
     @staticmethod
     def _has_sequence(conn: Any) -> bool:
-        return bool(conn.execute(text(
-            "SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first())
+        return bool(
+            conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first()
+        )
 
 
 @pytest.fixture(scope="session")
@@ -189,7 +196,7 @@ def recorded(app: Flask) -> RecordingBackend:
     return backend
 
 
-# -- people ------------------------------------------------------------------------------------------
+# -- people ----------
 
 
 @pytest.fixture
@@ -237,8 +244,9 @@ class Api:
 
 
 @pytest.fixture
-def api_as(client: FlaskClient, make_user: Callable[..., User],
-           token_for: Callable[[User], str]) -> Callable[..., Api]:
+def api_as(
+    client: FlaskClient, make_user: Callable[..., User], token_for: Callable[[User], str]
+) -> Callable[..., Api]:
     """`api_as("supervisor")`: an API client authenticated as a new user with that role."""
 
     def make(role: Role | str = Role.AGENT, **kwargs: Any) -> Api:

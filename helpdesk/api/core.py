@@ -71,13 +71,18 @@ def _authenticate() -> User:
 
 def _parse_body(model: type[BaseModel]) -> BaseModel:
     if not request.is_json:
-        raise APIError("expected a JSON body (Content-Type: application/json)",
-                       code="unsupported_media_type", status=415)
+        raise APIError(
+            "expected a JSON body (Content-Type: application/json)",
+            code="unsupported_media_type",
+            status=415,
+        )
     data = request.get_json(silent=True)
     if data is None:
         raise APIError("the body is not valid JSON", code="malformed_json")
     if not isinstance(data, dict):
-        raise ValidationFailed("the body must be a JSON object", fields={"body": "expected an object"})
+        raise ValidationFailed(
+            "the body must be a JSON object", fields={"body": "expected an object"}
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -133,7 +138,9 @@ def operation(
                 g.api_user = user
                 if not user.has_role(*role_tuple):
                     allowed = ", ".join(r.value for r in role_tuple)
-                    raise Forbidden(f"the role {user.role.value} may not do this; allowed: {allowed}")
+                    raise Forbidden(
+                        f"the role {user.role.value} may not do this; allowed: {allowed}"
+                    )
             if body is not None:
                 kwargs["body"] = _parse_body(body)
             if query is not None:
@@ -148,9 +155,15 @@ def operation(
         bp.add_url_rule(rule, endpoint=endpoint, view_func=wrapped, methods=[method])
         OPERATIONS.append(
             Operation(
-                method=method.lower(), path=prefix + rule, summary=summary,
-                tag=tag or bp.name, roles=role_tuple, body=body, query=query,
-                response=response, status=status,
+                method=method.lower(),
+                path=prefix + rule,
+                summary=summary,
+                tag=tag or bp.name,
+                roles=role_tuple,
+                body=body,
+                query=query,
+                response=response,
+                status=status,
             )
         )
         return fn

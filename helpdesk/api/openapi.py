@@ -53,43 +53,62 @@ def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
                 # Inline enums: query parameters cannot point into components by $ref portably.
                 prop = {k: v for k, v in prop.items() if k not in ("$ref", "anyOf", "items")}
                 enum_schema = {"type": "string", "enum": definition.get("enum", [])}
-                prop.update({"type": "array", "items": enum_schema} if "array" in text
-                            else enum_schema)
-        params.append({
-            "name": name, "in": "query", "required": name in schema.get("required", []),
-            "schema": prop,
-            **({"style": "form", "explode": True} if prop.get("type") == "array" else {}),
-        })
+                prop.update(
+                    {"type": "array", "items": enum_schema} if "array" in text else enum_schema
+                )
+        params.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in schema.get("required", []),
+                "schema": prop,
+                **({"style": "form", "explode": True} if prop.get("type") == "array" else {}),
+            }
+        )
     return params
 
 
 def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "summary": op.summary, "tags": [op.tag],
+        "summary": op.summary,
+        "tags": [op.tag],
         "operationId": f"{op.method}_{re.sub(r'[^a-zA-Z0-9]+', '_', op.path).strip('_')}",
     }
     params: list[dict[str, Any]] = []
     for kind, name in _PARAM_RE.findall(op.path):
-        params.append({"name": name, "in": "path", "required": True,
-                       "schema": {"type": "integer"} if kind == "int" else {"type": "string"}})
+        params.append(
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer"} if kind == "int" else {"type": "string"},
+            }
+        )
     if op.query is not None:
         params.extend(_query_params(op.query))
     if params:
         doc["parameters"] = params
     if op.body is not None:
-        doc["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": _schema_ref(op.body, components)}}}
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _schema_ref(op.body, components)}},
+        }
     responses: dict[str, Any] = {}
     if op.status == 204:
         responses["204"] = {"description": "done"}
     else:
-        content = ({"application/json": {"schema": _schema_ref(op.response, components)}}
-                   if op.response is not None else {"application/json": {"schema": {"type": "object"}}})
+        content = (
+            {"application/json": {"schema": _schema_ref(op.response, components)}}
+            if op.response is not None
+            else {"application/json": {"schema": {"type": "object"}}}
+        )
         responses[str(op.status)] = {"description": "success", "content": content}
     err = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     if op.body is not None or op.query is not None or "<" in op.path:
-        responses["422"] = {"description": "invalid input; `fields` names each offending field",
-                            **err}
+        responses["422"] = {
+            "description": "invalid input; `fields` names each offending field",
+            **err,
+        }
     if op.body is not None:
         responses["400"] = {"description": "malformed JSON", **err}
         responses["415"] = {"description": "not JSON", **err}
@@ -121,7 +140,7 @@ def build_document() -> dict[str, Any]:
             "title": "Helpdesk API",
             "version": __version__,
             "description": "Call-center helpdesk: customers, tickets, timelines, users. "
-                           "Errors are `{\"error\": {\"code\", \"message\", \"fields\"?}}`.",
+            'Errors are `{"error": {"code", "message", "fields"?}}`.',
         },
         "servers": [{"url": "/"}],
         "paths": paths,

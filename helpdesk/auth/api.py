@@ -80,16 +80,30 @@ class UserQuery(BaseModel):
 
 def user_out(user: User) -> UserOut:
     return UserOut(
-        id=user.id, email=user.email, name=user.name, role=user.role, locale=user.locale,
-        languages=list(user.languages or []), active=user.active,
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        locale=user.locale,
+        languages=list(user.languages or []),
+        active=user.active,
         skills=[SkillOut(skill=s.skill, level=s.level) for s in user.skills],
         groups=[g.name for g in user.groups],
     )
 
 
-@operation(bp, "/auth/token", "POST", summary="Exchange an e-mail and password for a bearer token",
-           roles=None, body=TokenRequest, response=TokenOut, status=201, tag="auth",
-           decorators=[login_throttle])
+@operation(
+    bp,
+    "/auth/token",
+    "POST",
+    summary="Exchange an e-mail and password for a bearer token",
+    roles=None,
+    body=TokenRequest,
+    response=TokenOut,
+    status=201,
+    tag="auth",
+    decorators=[login_throttle],
+)
 def create_token(body: TokenRequest) -> TokenOut:
     user = service.authenticate(session=db.session, email=body.email, password=body.password)
     if user is None:
@@ -98,8 +112,14 @@ def create_token(body: TokenRequest) -> TokenOut:
     return TokenOut(token=token, user=user_out(user))
 
 
-@operation(bp, "/auth/token", "DELETE", summary="Revoke the token used for this request",
-           status=204, tag="auth")
+@operation(
+    bp,
+    "/auth/token",
+    "DELETE",
+    summary="Revoke the token used for this request",
+    status=204,
+    tag="auth",
+)
 def revoke_token() -> Response:
     current_api_user()
     token = request.headers["Authorization"].partition(" ")[2].strip()
@@ -107,21 +127,26 @@ def revoke_token() -> Response:
     return Response(status=204)
 
 
-@operation(bp, "/users", "GET", summary="List staff users", query=UserQuery,
-           response=UserList, tag="users")
+@operation(
+    bp, "/users", "GET", summary="List staff users", query=UserQuery, response=UserList, tag="users"
+)
 def list_users(query: UserQuery) -> UserList:
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
     from helpdesk.auth.models import AgentSkill
 
-    stmt = select(User).options(selectinload(User.skills), selectinload(User.groups)).order_by(
-        User.name)
+    stmt = (
+        select(User)
+        .options(selectinload(User.skills), selectinload(User.groups))
+        .order_by(User.name)
+    )
     if query.role:
         stmt = stmt.where(User.role == query.role)
     if query.skill:
-        stmt = stmt.where(User.id.in_(select(AgentSkill.user_id).where(
-            AgentSkill.skill == query.skill.lower())))
+        stmt = stmt.where(
+            User.id.in_(select(AgentSkill.user_id).where(AgentSkill.skill == query.skill.lower()))
+        )
     users = list(db.session.scalars(stmt))
     if query.language:
         users = [u for u in users if query.language.lower() in (u.languages or [])]
@@ -138,24 +163,53 @@ def get_user(user_id: int) -> UserOut:
     return user_out(service.get_user(session=db.session, user_id=user_id))
 
 
-@operation(bp, "/users", "POST", summary="Create a user (admin)", roles=[Role.ADMIN],
-           body=UserCreate, response=UserOut, status=201, tag="users")
+@operation(
+    bp,
+    "/users",
+    "POST",
+    summary="Create a user (admin)",
+    roles=[Role.ADMIN],
+    body=UserCreate,
+    response=UserOut,
+    status=201,
+    tag="users",
+)
 def create_user(body: UserCreate) -> UserOut:
     user = service.create_user(
-        session=db.session, email=str(body.email), password=body.password, role=body.role,
-        name=body.name, skills=service.parse_skills(body.skills), languages=body.languages,
-        locale=body.locale, groups=body.groups,
+        session=db.session,
+        email=str(body.email),
+        password=body.password,
+        role=body.role,
+        name=body.name,
+        skills=service.parse_skills(body.skills),
+        languages=body.languages,
+        locale=body.locale,
+        groups=body.groups,
     )
     return user_out(user)
 
 
-@operation(bp, "/users/<int:user_id>", "PATCH", summary="Change a user (admin)",
-           roles=[Role.ADMIN], body=UserUpdate, response=UserOut, tag="users")
+@operation(
+    bp,
+    "/users/<int:user_id>",
+    "PATCH",
+    summary="Change a user (admin)",
+    roles=[Role.ADMIN],
+    body=UserUpdate,
+    response=UserOut,
+    tag="users",
+)
 def update_user(user_id: int, body: UserUpdate) -> UserOut:
     user = service.get_user(session=db.session, user_id=user_id)
     user = service.update_user(
-        session=db.session, user=user, name=body.name, role=body.role, locale=body.locale,
-        active=body.active, languages=body.languages, password=body.password,
+        session=db.session,
+        user=user,
+        name=body.name,
+        role=body.role,
+        locale=body.locale,
+        active=body.active,
+        languages=body.languages,
+        password=body.password,
         skills=service.parse_skills(body.skills) if body.skills is not None else None,
     )
     return user_out(user)

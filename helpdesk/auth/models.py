@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Integer, String, Table, Column, UniqueConstraint
+from sqlalchemy import Column, Enum, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.db import JSONType, UTCDateTime, utcnow
@@ -54,7 +54,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     )
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     def get_id(self) -> str:
@@ -67,7 +67,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
 class AgentSkill(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "agent_skills"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     skill: Mapped[str] = mapped_column(String(64), primary_key=True)
     level: Mapped[int] = mapped_column(Integer, default=1)
 

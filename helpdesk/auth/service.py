@@ -9,14 +9,13 @@ from datetime import timedelta
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk.auth.models import AgentSkill, ApiToken, Group, Role, User
-from helpdesk.db import utcnow
+from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 
-TOKEN_PREFIX = "hdk_"
+TOKEN_PREFIX = "hdk_"  # noqa: S105 (a public marker, not a secret)
 MIN_PASSWORD_LENGTH = 8
 # Hashing a dummy password on unknown e-mails keeps login timing from revealing which exist.
 _DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
@@ -50,12 +49,15 @@ def parse_skills(spec: str | Iterable[str] | Mapping[str, int] | None) -> dict[s
             try:
                 items.append((name.strip(), int(level) if level else 1))
             except ValueError as exc:
-                raise ValidationFailed("invalid skill level",
-                                       fields={"skills": f"{part!r}: level must be a number"}) from exc
+                raise ValidationFailed(
+                    "invalid skill level", fields={"skills": f"{part!r}: level must be a number"}
+                ) from exc
     skills: dict[str, int] = {}
     for name, level in items:
         if not name or not 1 <= int(level) <= 5:
-            raise ValidationFailed("invalid skill", fields={"skills": f"{name!r}: level must be 1-5"})
+            raise ValidationFailed(
+                "invalid skill", fields={"skills": f"{name!r}: level must be 1-5"}
+            )
         skills[name.lower()] = int(level)
     return skills
 
@@ -70,7 +72,7 @@ def _check_password(password: str) -> None:
 
 def create_user(
     *,
-    session: Session,
+    session: DbSession,
     email: str,
     password: str,
     role: Role | str,
@@ -99,7 +101,7 @@ def create_user(
     return user
 
 
-def _group(session: Session, name: str) -> Group:
+def _group(session: DbSession, name: str) -> Group:
     group = session.scalar(select(Group).where(Group.name == name))
     if group is None:
         group = Group(name=name)
@@ -109,7 +111,7 @@ def _group(session: Session, name: str) -> Group:
 
 def update_user(
     *,
-    session: Session,
+    session: DbSession,
     user: User,
     name: str | None = None,
     role: Role | None = None,
@@ -141,8 +143,8 @@ def update_user(
     return user
 
 
-def authenticate(*, session: Session, email: str, password: str) -> User | None:
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+def authenticate(*, session: DbSession, email: str, password: str) -> User | None:
+    user: User | None = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
@@ -151,17 +153,20 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def issue_token(*, session: Session, user: User, name: str = "api",
-                ttl_days: int | None = 90) -> str:
+def issue_token(
+    *, session: DbSession, user: User, name: str = "api", ttl_days: int | None = 90
+) -> str:
     """Create a bearer token and return it; it is shown once and only its hash is kept."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(days=ttl_days) if ttl_days else None
-    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name, expires_at=expires))
+    session.add(
+        ApiToken(user_id=user.id, token_hash=hash_token(token), name=name, expires_at=expires)
+    )
     session.commit()
     return token
 
 
-def user_for_token(*, session: Session, token: str) -> User | None:
+def user_for_token(*, session: DbSession, token: str) -> User | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     now = utcnow()
     if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
@@ -172,10 +177,11 @@ def user_for_token(*, session: Session, token: str) -> User | None:
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         row.last_used_at = now
         session.commit()
-    return row.user
+    user: User = row.user
+    return user
 
 
-def revoke_token(*, session: Session, token: str) -> None:
+def revoke_token(*, session: DbSession, token: str) -> None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None:
         raise NotFound("no such token")
@@ -183,7 +189,7 @@ def revoke_token(*, session: Session, token: str) -> None:
     session.commit()
 
 
-def get_user(*, session: Session, user_id: int) -> User:
+def get_user(*, session: DbSession, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"no user {user_id}")

@@ -31,12 +31,18 @@ def _account_key() -> str:
 
 
 def _failed(response: Any) -> bool:
-    return bool(getattr(response, "status_code", 200) == 401 or getattr(
-        response, "headers", {}).get("X-Login-Failed"))
+    return bool(
+        getattr(response, "status_code", 200) == 401
+        or getattr(response, "headers", {}).get("X-Login-Failed")
+    )
 
 
 def login_throttle(view: Any) -> Any:
-    by_address = limiter.limit(_limit, key_func=lambda: "login-ip:" + get_remote_address(),
-                               deduct_when=_failed, methods=["POST"])
+    by_address = limiter.limit(
+        _limit,
+        key_func=lambda: "login-ip:" + get_remote_address(),
+        deduct_when=_failed,
+        methods=["POST"],
+    )
     by_account = limiter.limit(_limit, key_func=_account_key, deduct_when=_failed, methods=["POST"])
     return by_address(by_account(view))

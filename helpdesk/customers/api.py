@@ -109,12 +109,19 @@ class MergeIn(BaseModel):
 
 def customer_out(c: Customer) -> CustomerOut:
     return CustomerOut(
-        id=c.id, kind=c.kind, name=c.name, language=c.language, notes=c.notes,
+        id=c.id,
+        kind=c.kind,
+        name=c.name,
+        language=c.language,
+        notes=c.notes,
         company=CompanyRef(id=c.company.id, name=c.company.name) if c.company else None,
         phones=[PhoneOut(number=p.e164, label=p.label) for p in c.phones],
         emails=[EmailOut(email=e.email, label=e.label) for e in c.emails],
-        tags=c.tags, created_at=c.created_at, updated_at=c.updated_at,
-        merged_into_id=c.merged_into_id, erased=c.erased_at is not None,
+        tags=c.tags,
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+        merged_into_id=c.merged_into_id,
+        erased=c.erased_at is not None,
     )
 
 
@@ -122,8 +129,15 @@ def _region() -> str:
     return str(current_app.config["HELPDESK_DEFAULT_REGION"])
 
 
-@operation(bp, "/customers", "GET", summary="Search customers by name, phone, e-mail or tag",
-           query=CustomerQuery, response=CustomerList, tag="customers")
+@operation(
+    bp,
+    "/customers",
+    "GET",
+    summary="Search customers by name, phone, e-mail or tag",
+    query=CustomerQuery,
+    response=CustomerList,
+    tag="customers",
+)
 def list_customers(query: CustomerQuery) -> CustomerList:
     from helpdesk.errors import ValidationFailed
     from helpdesk.pagination import BadCursor, decode_cursor, encode_cursor
@@ -134,39 +148,81 @@ def list_customers(query: CustomerQuery) -> CustomerList:
             (after,) = decode_cursor(query.cursor, (int,))
         except BadCursor as exc:
             raise ValidationFailed("invalid cursor", fields={"cursor": str(exc)}) from exc
-    rows = service.search(db.session, q=query.q, tag=query.tag, limit=query.limit + 1,
-                          after_id=after, region=_region())
+    rows = service.search(
+        db.session,
+        q=query.q,
+        tag=query.tag,
+        limit=query.limit + 1,
+        after_id=after,
+        region=_region(),
+    )
     next_cursor = encode_cursor(rows[query.limit - 1].id) if len(rows) > query.limit else None
-    return CustomerList(items=[customer_out(c) for c in rows[: query.limit]],
-                        next_cursor=next_cursor)
+    return CustomerList(
+        items=[customer_out(c) for c in rows[: query.limit]], next_cursor=next_cursor
+    )
 
 
-@operation(bp, "/customers/lookup", "GET", summary="Customers reachable on a phone number",
-           query=PhoneQuery, response=CustomerList, tag="customers")
+@operation(
+    bp,
+    "/customers/lookup",
+    "GET",
+    summary="Customers reachable on a phone number",
+    query=PhoneQuery,
+    response=CustomerList,
+    tag="customers",
+)
 def lookup(query: PhoneQuery) -> CustomerList:
     rows = service.lookup_by_phone(db.session, query.number, region=_region())
     return CustomerList(items=[customer_out(c) for c in rows], next_cursor=None)
 
 
-@operation(bp, "/customers", "POST", summary="Create a customer", body=CustomerCreate,
-           response=CustomerOut, status=201, tag="customers")
+@operation(
+    bp,
+    "/customers",
+    "POST",
+    summary="Create a customer",
+    body=CustomerCreate,
+    response=CustomerOut,
+    status=201,
+    tag="customers",
+)
 def create_customer(body: CustomerCreate) -> CustomerOut:
     customer = service.create(
-        db.session, name=body.name, kind=body.kind, language=body.language,
-        company_id=body.company_id, notes=body.notes, tags=body.tags, region=_region(),
-        phones=[p.model_dump() for p in body.phones], emails=[e.model_dump() for e in body.emails],
+        db.session,
+        name=body.name,
+        kind=body.kind,
+        language=body.language,
+        company_id=body.company_id,
+        notes=body.notes,
+        tags=body.tags,
+        region=_region(),
+        phones=[p.model_dump() for p in body.phones],
+        emails=[e.model_dump() for e in body.emails],
     )
     return customer_out(customer)
 
 
-@operation(bp, "/customers/<int:customer_id>", "GET", summary="One customer (follows merges)",
-           response=CustomerOut, tag="customers")
+@operation(
+    bp,
+    "/customers/<int:customer_id>",
+    "GET",
+    summary="One customer (follows merges)",
+    response=CustomerOut,
+    tag="customers",
+)
 def get_customer(customer_id: int) -> CustomerOut:
     return customer_out(service.get(db.session, customer_id))
 
 
-@operation(bp, "/customers/<int:customer_id>", "PATCH", summary="Change a customer",
-           body=CustomerUpdate, response=CustomerOut, tag="customers")
+@operation(
+    bp,
+    "/customers/<int:customer_id>",
+    "PATCH",
+    summary="Change a customer",
+    body=CustomerUpdate,
+    response=CustomerOut,
+    tag="customers",
+)
 def update_customer(customer_id: int, body: CustomerUpdate) -> CustomerOut:
     customer = service.get(db.session, customer_id, follow_merge=False)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
@@ -174,27 +230,44 @@ def update_customer(customer_id: int, body: CustomerUpdate) -> CustomerOut:
     return customer_out(customer)
 
 
-@operation(bp, "/customers/<int:customer_id>/merge", "POST",
-           summary="Merge a duplicate customer into this one (supervisor)",
-           roles=[Role.SUPERVISOR], body=MergeIn, response=CustomerOut, tag="customers")
+@operation(
+    bp,
+    "/customers/<int:customer_id>/merge",
+    "POST",
+    summary="Merge a duplicate customer into this one (supervisor)",
+    roles=[Role.SUPERVISOR],
+    body=MergeIn,
+    response=CustomerOut,
+    tag="customers",
+)
 def merge_customer(customer_id: int, body: MergeIn) -> CustomerOut:
     target = service.get(db.session, customer_id, follow_merge=False)
     source = service.get(db.session, body.source_id, follow_merge=False)
-    merged = service.merge(db.session, source=source, target=target,
-                           actor_id=current_api_user().id)
+    merged = service.merge(db.session, source=source, target=target, actor_id=current_api_user().id)
     return customer_out(merged)
 
 
-@operation(bp, "/customers/<int:customer_id>/export", "GET",
-           summary="Everything held about a customer (supervisor)", roles=[Role.SUPERVISOR],
-           tag="customers")
+@operation(
+    bp,
+    "/customers/<int:customer_id>/export",
+    "GET",
+    summary="Everything held about a customer (supervisor)",
+    roles=[Role.SUPERVISOR],
+    tag="customers",
+)
 def export_customer(customer_id: int) -> dict[str, Any]:
     return service.export(db.session, service.get(db.session, customer_id))
 
 
-@operation(bp, "/customers/<int:customer_id>", "DELETE",
-           summary="Erase a customer's personal data on request (admin)", roles=[Role.ADMIN],
-           status=204, tag="customers")
+@operation(
+    bp,
+    "/customers/<int:customer_id>",
+    "DELETE",
+    summary="Erase a customer's personal data on request (admin)",
+    roles=[Role.ADMIN],
+    status=204,
+    tag="customers",
+)
 def erase_customer(customer_id: int) -> Response:
     customer = service.get(db.session, customer_id, follow_merge=False)
     service.erase(db.session, customer, actor_id=current_api_user().id)

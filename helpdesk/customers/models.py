@@ -23,8 +23,12 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[CustomerKind] = mapped_column(
-        Enum(CustomerKind, native_enum=False, length=10,
-             values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            CustomerKind,
+            native_enum=False,
+            length=10,
+            values_callable=lambda e: [m.value for m in e],
+        ),
         default=CustomerKind.PERSON,
     )
     name: Mapped[str] = mapped_column(String(200))
@@ -43,11 +47,15 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     phones: Mapped[list[CustomerPhone]] = relationship(
-        back_populates="customer", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="customer",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="CustomerPhone.id",
     )
     emails: Mapped[list[CustomerEmail]] = relationship(
-        back_populates="customer", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="customer",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="CustomerEmail.id",
     )
     tag_rows: Mapped[list[CustomerTag]] = relationship(

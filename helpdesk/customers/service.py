@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import (
     Customer,
@@ -17,7 +16,7 @@ from helpdesk.customers.models import (
     CustomerTag,
 )
 from helpdesk.customers.phones import InvalidPhoneNumber, to_e164, try_e164
-from helpdesk.db import utcnow
+from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import publish
 from helpdesk.timeline import service as timeline
@@ -40,12 +39,17 @@ def _phones(raw: Sequence[dict[str, str] | str], region: str) -> list[CustomerPh
     out: list[CustomerPhone] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
-        number, label = (item, "mobile") if isinstance(item, str) else (
-            item.get("number", ""), item.get("label", "mobile"))
+        number, label = (
+            (item, "mobile")
+            if isinstance(item, str)
+            else (item.get("number", ""), item.get("label", "mobile"))
+        )
         try:
             e164 = to_e164(number, region)
         except InvalidPhoneNumber as exc:
-            raise ValidationFailed("invalid phone number", fields={f"phones.{i}": str(exc)}) from exc
+            raise ValidationFailed(
+                "invalid phone number", fields={f"phones.{i}": str(exc)}
+            ) from exc
         if e164 not in seen:
             seen.add(e164)
             out.append(CustomerPhone(e164=e164, label=label or "mobile"))
@@ -56,8 +60,11 @@ def _emails(raw: Sequence[dict[str, str] | str]) -> list[CustomerEmail]:
     out: list[CustomerEmail] = []
     seen: set[str] = set()
     for item in raw:
-        address, label = (item, "work") if isinstance(item, str) else (
-            item.get("email", ""), item.get("label", "work"))
+        address, label = (
+            (item, "work")
+            if isinstance(item, str)
+            else (item.get("email", ""), item.get("label", "work"))
+        )
         address = address.strip().lower()
         if address and address not in seen:
             seen.add(address)
@@ -65,7 +72,7 @@ def _emails(raw: Sequence[dict[str, str] | str]) -> list[CustomerEmail]:
     return out
 
 
-def get(session: Session, customer_id: int, *, follow_merge: bool = True) -> Customer:
+def get(session: DbSession, customer_id: int, *, follow_merge: bool = True) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
@@ -77,7 +84,7 @@ def get(session: Session, customer_id: int, *, follow_merge: bool = True) -> Cus
 
 
 def create(
-    session: Session,
+    session: DbSession,
     *,
     name: str,
     kind: CustomerKind = CustomerKind.PERSON,
@@ -95,8 +102,12 @@ def create(
         if company is None or company.kind is not CustomerKind.COMPANY:
             raise ValidationFailed("no such company", fields={"company_id": "not a company"})
     customer = Customer(
-        name=name.strip(), name_key=name_key(name), kind=kind, language=language,
-        company_id=company_id, notes=notes,
+        name=name.strip(),
+        name_key=name_key(name),
+        kind=kind,
+        language=language,
+        company_id=company_id,
+        notes=notes,
     )
     customer.phones = _phones(phones, region)
     customer.emails = _emails(emails)
@@ -110,7 +121,7 @@ def create(
 
 
 def update_customer(
-    session: Session,
+    session: DbSession,
     customer: Customer,
     *,
     region: str = "FR",
@@ -129,7 +140,11 @@ def update_customer(
         company_id = changes["company_id"]
         if company_id is not None:
             company = session.get(Customer, company_id)
-            if company is None or company.kind is not CustomerKind.COMPANY or company_id == customer.id:
+            if (
+                company is None
+                or company.kind is not CustomerKind.COMPANY
+                or company_id == customer.id
+            ):
                 raise ValidationFailed("no such company", fields={"company_id": "not a company"})
         customer.company_id = company_id
     if changes.get("phones") is not None:
@@ -144,15 +159,21 @@ def update_customer(
         customer.emails = [keep_emails.get(e.email, e) for e in wanted_emails]
     if changes.get("tags") is not None:
         current = {t.tag: t for t in customer.tag_rows}
-        customer.tag_rows = [current.get(t) or CustomerTag(tag=t) for t in normalise_tags(changes["tags"])]
+        customer.tag_rows = [
+            current.get(t) or CustomerTag(tag=t) for t in normalise_tags(changes["tags"])
+        ]
     customer.updated_at = utcnow()
-    publish(session, "customer.updated", ["staff", f"customer:{customer.id}"],
-            {"customer_id": customer.id})
+    publish(
+        session,
+        "customer.updated",
+        ["staff", f"customer:{customer.id}"],
+        {"customer_id": customer.id},
+    )
     session.commit()
     return customer
 
 
-def lookup_by_phone(session: Session, raw: str, *, region: str = "FR") -> list[Customer]:
+def lookup_by_phone(session: DbSession, raw: str, *, region: str = "FR") -> list[Customer]:
     """Customers reachable on this number, most recently active first (one indexed query)."""
     e164 = try_e164(raw, region)
     if e164 is None:
@@ -167,34 +188,52 @@ def lookup_by_phone(session: Session, raw: str, *, region: str = "FR") -> list[C
     return list(session.scalars(stmt).unique())
 
 
-def search(session: Session, *, q: str = "", tag: str | None = None, limit: int = 25,
-           after_id: int | None = None, region: str = "FR") -> list[Customer]:
+def search(
+    session: DbSession,
+    *,
+    q: str = "",
+    tag: str | None = None,
+    limit: int = 25,
+    after_id: int | None = None,
+    region: str = "FR",
+) -> list[Customer]:
     """By phone number, e-mail, or name prefix (accent- and case-insensitive), by tag."""
     stmt = select(Customer).where(Customer.merged_into_id.is_(None))
     q = q.strip()
     if q:
         e164 = try_e164(q, region) if any(ch.isdigit() for ch in q) else None
         if e164:
-            stmt = stmt.where(Customer.id.in_(
-                select(CustomerPhone.customer_id).where(CustomerPhone.e164 == e164)))
+            stmt = stmt.where(
+                Customer.id.in_(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == e164))
+            )
         elif "@" in q:
-            stmt = stmt.where(Customer.id.in_(
-                select(CustomerEmail.customer_id).where(CustomerEmail.email == q.lower())))
+            stmt = stmt.where(
+                Customer.id.in_(
+                    select(CustomerEmail.customer_id).where(CustomerEmail.email == q.lower())
+                )
+            )
         else:
             key = name_key(q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            stmt = stmt.where(or_(
-                Customer.name_key.like(f"{key}%", escape="\\"),
-                Customer.name_key.like(f"% {key}%", escape="\\"),
-            ))
+            stmt = stmt.where(
+                or_(
+                    Customer.name_key.like(f"{key}%", escape="\\"),
+                    Customer.name_key.like(f"% {key}%", escape="\\"),
+                )
+            )
     if tag:
-        stmt = stmt.where(Customer.id.in_(
-            select(CustomerTag.customer_id).where(CustomerTag.tag == tag.strip().lower())))
+        stmt = stmt.where(
+            Customer.id.in_(
+                select(CustomerTag.customer_id).where(CustomerTag.tag == tag.strip().lower())
+            )
+        )
     if after_id is not None:
         stmt = stmt.where(Customer.id > after_id)
     return list(session.scalars(stmt.order_by(Customer.id).limit(limit)))
 
 
-def merge(session: Session, *, source: Customer, target: Customer, actor_id: int | None) -> Customer:
+def merge(
+    session: DbSession, *, source: Customer, target: Customer, actor_id: int | None
+) -> Customer:
     """Fold a duplicate into `target`: its tickets, comments, timeline and contacts follow.
 
     The source row stays as a tombstone pointing at the target so that old links and ids still
@@ -208,66 +247,114 @@ def merge(session: Session, *, source: Customer, target: Customer, actor_id: int
         raise Conflict("one of these customers was already merged")
     if source.erased_at is not None or target.erased_at is not None:
         raise Conflict("erased customers cannot be merged")
-    session.execute(update(Ticket).where(Ticket.requester_id == source.id)
-                    .values(requester_id=target.id))
-    session.execute(update(Comment).where(Comment.author_customer_id == source.id)
-                    .values(author_customer_id=target.id))
-    session.execute(update(TimelineEntry).where(TimelineEntry.customer_id == source.id)
-                    .values(customer_id=target.id))
-    session.execute(update(Customer).where(Customer.company_id == source.id)
-                    .values(company_id=target.id))
+    session.execute(
+        update(Ticket).where(Ticket.requester_id == source.id).values(requester_id=target.id)
+    )
+    session.execute(
+        update(Comment)
+        .where(Comment.author_customer_id == source.id)
+        .values(author_customer_id=target.id)
+    )
+    session.execute(
+        update(TimelineEntry)
+        .where(TimelineEntry.customer_id == source.id)
+        .values(customer_id=target.id)
+    )
+    session.execute(
+        update(Customer).where(Customer.company_id == source.id).values(company_id=target.id)
+    )
     have_phones = {p.e164 for p in target.phones}
     have_emails = {e.email for e in target.emails}
     have_tags = set(target.tags)
-    target.phones.extend(CustomerPhone(e164=p.e164, label=p.label)
-                         for p in source.phones if p.e164 not in have_phones)
-    target.emails.extend(CustomerEmail(email=e.email, label=e.label)
-                         for e in source.emails if e.email not in have_emails)
+    target.phones.extend(
+        CustomerPhone(e164=p.e164, label=p.label)
+        for p in source.phones
+        if p.e164 not in have_phones
+    )
+    target.emails.extend(
+        CustomerEmail(email=e.email, label=e.label)
+        for e in source.emails
+        if e.email not in have_emails
+    )
     target.tag_rows.extend(CustomerTag(tag=t) for t in source.tags if t not in have_tags)
     source.phones = []
     source.emails = []
     source.tag_rows = []
     source.merged_into_id = target.id
     target.updated_at = utcnow()
-    timeline.append(session, customer_id=target.id, kind="customer_merged",
-                    summary=f"Merged duplicate record #{source.id} ({source.name})",
-                    data={"source_id": source.id, "actor_id": actor_id})
-    publish(session, "customer.merged", ["staff", f"customer:{target.id}"],
-            {"customer_id": target.id, "source_id": source.id})
+    timeline.append(
+        session,
+        customer_id=target.id,
+        kind="customer_merged",
+        summary=f"Merged duplicate record #{source.id} ({source.name})",
+        data={"source_id": source.id, "actor_id": actor_id},
+    )
+    publish(
+        session,
+        "customer.merged",
+        ["staff", f"customer:{target.id}"],
+        {"customer_id": target.id, "source_id": source.id},
+    )
     session.commit()
     return target
 
 
-def export(session: Session, customer: Customer) -> dict[str, Any]:
+def export(session: DbSession, customer: Customer) -> dict[str, Any]:
     """Everything we hold about a customer, for a data-access request."""
     from helpdesk.tickets.models import Comment, Ticket
 
-    tickets = list(session.scalars(select(Ticket).where(Ticket.requester_id == customer.id)
-                                   .order_by(Ticket.id)))
-    comments = list(session.scalars(
-        select(Comment).where(Comment.ticket_id.in_([t.id for t in tickets]), Comment.public)
-        .order_by(Comment.id))) if tickets else []
+    tickets = list(
+        session.scalars(
+            select(Ticket).where(Ticket.requester_id == customer.id).order_by(Ticket.id)
+        )
+    )
+    comments = (
+        list(
+            session.scalars(
+                select(Comment)
+                .where(Comment.ticket_id.in_([t.id for t in tickets]), Comment.public)
+                .order_by(Comment.id)
+            )
+        )
+        if tickets
+        else []
+    )
     by_ticket: dict[int, list[Comment]] = {}
     for c in comments:
         by_ticket.setdefault(c.ticket_id, []).append(c)
-    entries = session.scalars(select(TimelineEntry).where(TimelineEntry.customer_id == customer.id)
-                              .order_by(TimelineEntry.occurred_at, TimelineEntry.id))
+    entries = session.scalars(
+        select(TimelineEntry)
+        .where(TimelineEntry.customer_id == customer.id)
+        .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
+    )
     return {
         "customer": {
-            "id": customer.id, "kind": customer.kind.value, "name": customer.name,
-            "language": customer.language, "notes": customer.notes, "tags": customer.tags,
+            "id": customer.id,
+            "kind": customer.kind.value,
+            "name": customer.name,
+            "language": customer.language,
+            "notes": customer.notes,
+            "tags": customer.tags,
             "created_at": customer.created_at.isoformat(),
             "phones": [{"number": p.e164, "label": p.label} for p in customer.phones],
             "emails": [{"email": e.email, "label": e.label} for e in customer.emails],
         },
         "tickets": [
             {
-                "reference": t.reference, "subject": t.subject, "description": t.description,
-                "status": t.status.value, "channel": t.channel.value,
+                "reference": t.reference,
+                "subject": t.subject,
+                "description": t.description,
+                "status": t.status.value,
+                "channel": t.channel.value,
                 "created_at": t.created_at.isoformat(),
-                "replies": [{"body": c.body, "created_at": c.created_at.isoformat(),
-                             "from_customer": c.author_customer_id is not None}
-                            for c in by_ticket.get(t.id, [])],
+                "replies": [
+                    {
+                        "body": c.body,
+                        "created_at": c.created_at.isoformat(),
+                        "from_customer": c.author_customer_id is not None,
+                    }
+                    for c in by_ticket.get(t.id, [])
+                ],
             }
             for t in tickets
         ],
@@ -279,7 +366,7 @@ def export(session: Session, customer: Customer) -> dict[str, Any]:
     }
 
 
-def erase(session: Session, customer: Customer, *, actor_id: int | None) -> Customer:
+def erase(session: DbSession, customer: Customer, *, actor_id: int | None) -> Customer:
     """Anonymise a customer on request, keeping what statistics need.
 
     Tickets, their timestamps, statuses, channels and priorities stay (they are the service-level
@@ -290,12 +377,19 @@ def erase(session: Session, customer: Customer, *, actor_id: int | None) -> Cust
     if customer.erased_at is not None:
         return customer
     ticket_ids = select(Ticket.id).where(Ticket.requester_id == customer.id).scalar_subquery()
-    session.execute(update(Ticket).where(Ticket.requester_id == customer.id)
-                    .values(subject="[erased]", description=""))
-    session.execute(update(Comment).where(Comment.ticket_id.in_(ticket_ids))
-                    .values(body="[erased]"))
-    session.execute(update(TimelineEntry).where(TimelineEntry.customer_id == customer.id)
-                    .values(summary="[erased]", data={}))
+    session.execute(
+        update(Ticket)
+        .where(Ticket.requester_id == customer.id)
+        .values(subject="[erased]", description="")
+    )
+    session.execute(
+        update(Comment).where(Comment.ticket_id.in_(ticket_ids)).values(body="[erased]")
+    )
+    session.execute(
+        update(TimelineEntry)
+        .where(TimelineEntry.customer_id == customer.id)
+        .values(summary="[erased]", data={})
+    )
     customer.name = f"{ERASED_NAME} #{customer.id}"
     customer.name_key = name_key(customer.name)
     customer.notes = ""
@@ -303,11 +397,16 @@ def erase(session: Session, customer: Customer, *, actor_id: int | None) -> Cust
     customer.emails = []
     customer.tag_rows = []
     customer.erased_at = utcnow()
-    timeline.append(session, customer_id=customer.id, kind="customer_erased",
-                    summary="Personal data erased on request", data={"actor_id": actor_id})
+    timeline.append(
+        session,
+        customer_id=customer.id,
+        kind="customer_erased",
+        summary="Personal data erased on request",
+        data={"actor_id": actor_id},
+    )
     session.commit()
     return customer
 
 
-def count(session: Session) -> int:
+def count(session: DbSession) -> int:
     return int(session.scalar(select(func.count(Customer.id))) or 0)

@@ -125,95 +125,172 @@ class TicketQuery(BaseModel):
 
 def ticket_out(t: Ticket) -> TicketOut:
     return TicketOut(
-        id=t.id, reference=t.reference, subject=t.subject, description=t.description,
-        status=t.status, priority=t.priority, channel=t.channel,
+        id=t.id,
+        reference=t.reference,
+        subject=t.subject,
+        description=t.description,
+        status=t.status,
+        priority=t.priority,
+        channel=t.channel,
         requester=Ref(id=t.requester.id, name=t.requester.name),
         assignee=Ref(id=t.assignee.id, name=t.assignee.name) if t.assignee else None,
         group=Ref(id=t.group.id, name=t.group.name) if t.group else None,
-        tags=t.tags, created_at=t.created_at, updated_at=t.updated_at,
-        solved_at=t.solved_at, closed_at=t.closed_at,
+        tags=t.tags,
+        created_at=t.created_at,
+        updated_at=t.updated_at,
+        solved_at=t.solved_at,
+        closed_at=t.closed_at,
     )
 
 
 def comment_out(c: Comment) -> CommentOut:
     return CommentOut(
-        id=c.id, body=c.body, public=c.public, channel=c.channel, created_at=c.created_at,
+        id=c.id,
+        body=c.body,
+        public=c.public,
+        channel=c.channel,
+        created_at=c.created_at,
         author=Ref(id=c.author_user.id, name=c.author_user.name) if c.author_user else None,
         from_customer=c.author_customer_id is not None,
     )
 
 
 def change_out(ch: TicketChange) -> ChangeOut:
-    return ChangeOut(id=ch.id, action=ch.action, changes=ch.changes, note=ch.note, at=ch.at,
-                     actor=Ref(id=ch.actor.id, name=ch.actor.name) if ch.actor else None)
+    return ChangeOut(
+        id=ch.id,
+        action=ch.action,
+        changes=ch.changes,
+        note=ch.note,
+        at=ch.at,
+        actor=Ref(id=ch.actor.id, name=ch.actor.name) if ch.actor else None,
+    )
 
 
-@operation(bp, "/tickets", "GET", summary="Filter tickets (cursor pagination, newest first)",
-           query=TicketQuery, response=TicketList, tag="tickets")
+@operation(
+    bp,
+    "/tickets",
+    "GET",
+    summary="Filter tickets (cursor pagination, newest first)",
+    query=TicketQuery,
+    response=TicketList,
+    tag="tickets",
+)
 def list_tickets(query: TicketQuery) -> TicketList:
     flt = service.TicketFilter(
-        status=query.status, priority=query.priority, requester_id=query.requester_id,
-        group_id=query.group_id, tag=query.tag, channel=query.channel, q=query.q,
+        status=query.status,
+        priority=query.priority,
+        requester_id=query.requester_id,
+        group_id=query.group_id,
+        tag=query.tag,
+        channel=query.channel,
+        q=query.q,
         assignee_id=current_api_user().id if query.assignee == "me" else query.assignee_id,
         unassigned=query.assignee == "none",
     )
     try:
-        rows, next_cursor = service.list_tickets(db.session, flt, cursor=query.cursor,
-                                                 limit=query.limit, sort=query.sort)
+        rows, next_cursor = service.list_tickets(
+            db.session, flt, cursor=query.cursor, limit=query.limit, sort=query.sort
+        )
     except BadCursor as exc:
         raise ValidationFailed("invalid cursor", fields={"cursor": str(exc)}) from exc
     return TicketList(items=[ticket_out(t) for t in rows], next_cursor=next_cursor)
 
 
-@operation(bp, "/tickets", "POST", summary="Create a ticket", body=TicketCreate,
-           response=TicketOut, status=201, tag="tickets")
+@operation(
+    bp,
+    "/tickets",
+    "POST",
+    summary="Create a ticket",
+    body=TicketCreate,
+    response=TicketOut,
+    status=201,
+    tag="tickets",
+)
 def create_ticket(body: TicketCreate) -> TicketOut:
     ticket = service.create(db.session, actor=current_api_user(), **body.model_dump())
     return ticket_out(service.get(db.session, ticket.id))
 
 
-@operation(bp, "/tickets/<int:ticket_id>", "GET", summary="One ticket", response=TicketOut,
-           tag="tickets")
+@operation(
+    bp, "/tickets/<int:ticket_id>", "GET", summary="One ticket", response=TicketOut, tag="tickets"
+)
 def get_ticket(ticket_id: int) -> TicketOut:
     return ticket_out(service.get(db.session, ticket_id))
 
 
-@operation(bp, "/tickets/by-reference/<string:reference>", "GET",
-           summary="One ticket by its reference (T-10234)", response=TicketOut, tag="tickets")
+@operation(
+    bp,
+    "/tickets/by-reference/<string:reference>",
+    "GET",
+    summary="One ticket by its reference (T-10234)",
+    response=TicketOut,
+    tag="tickets",
+)
 def get_ticket_by_reference(reference: str) -> TicketOut:
     return ticket_out(service.get_by_reference(db.session, reference))
 
 
-@operation(bp, "/tickets/<int:ticket_id>", "PATCH",
-           summary="Change a ticket (status workflow enforced)", body=TicketUpdate,
-           response=TicketOut, tag="tickets")
+@operation(
+    bp,
+    "/tickets/<int:ticket_id>",
+    "PATCH",
+    summary="Change a ticket (status workflow enforced)",
+    body=TicketUpdate,
+    response=TicketOut,
+    tag="tickets",
+)
 def update_ticket(ticket_id: int, body: TicketUpdate) -> TicketOut:
     ticket = service.get(db.session, ticket_id)
-    service.update(db.session, ticket, actor=current_api_user(),
-                   **body.model_dump(exclude_unset=True))
+    service.update(
+        db.session, ticket, actor=current_api_user(), **body.model_dump(exclude_unset=True)
+    )
     return ticket_out(service.get(db.session, ticket_id))
 
 
-@operation(bp, "/tickets/<int:ticket_id>/comments", "GET",
-           summary="Replies and internal notes", response=CommentList, tag="tickets")
+@operation(
+    bp,
+    "/tickets/<int:ticket_id>/comments",
+    "GET",
+    summary="Replies and internal notes",
+    response=CommentList,
+    tag="tickets",
+)
 def list_comments(ticket_id: int) -> CommentList:
     ticket = service.get(db.session, ticket_id)
     return CommentList(items=[comment_out(c) for c in service.comments(db.session, ticket)])
 
 
-@operation(bp, "/tickets/<int:ticket_id>/comments", "POST",
-           summary="Add a public reply or an internal note", body=CommentCreate,
-           response=CommentOut, status=201, tag="tickets")
+@operation(
+    bp,
+    "/tickets/<int:ticket_id>/comments",
+    "POST",
+    summary="Add a public reply or an internal note",
+    body=CommentCreate,
+    response=CommentOut,
+    status=201,
+    tag="tickets",
+)
 def add_comment(ticket_id: int, body: CommentCreate) -> CommentOut:
     ticket = service.get(db.session, ticket_id)
-    comment = service.add_comment(db.session, ticket, body=body.body, public=body.public,
-                                  actor=current_api_user(), status=body.status)
+    comment = service.add_comment(
+        db.session,
+        ticket,
+        body=body.body,
+        public=body.public,
+        actor=current_api_user(),
+        status=body.status,
+    )
     return comment_out(next(c for c in service.comments(db.session, ticket) if c.id == comment.id))
 
 
-@operation(bp, "/tickets/<int:ticket_id>/history", "GET",
-           summary="Every change to the ticket: who, when, what", response=HistoryOut,
-           tag="tickets")
+@operation(
+    bp,
+    "/tickets/<int:ticket_id>/history",
+    "GET",
+    summary="Every change to the ticket: who, when, what",
+    response=HistoryOut,
+    tag="tickets",
+)
 def ticket_history(ticket_id: int) -> HistoryOut:
     ticket = service.get(db.session, ticket_id)
     return HistoryOut(items=[change_out(ch) for ch in service.history(db.session, ticket)])

@@ -16,8 +16,9 @@ from helpdesk.tickets.workflow import Channel, Priority, Status, reference_for
 
 
 def _enum(cls: type[Any], length: int = 12) -> Enum:
-    return Enum(cls, native_enum=False, length=length,
-                values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class Ticket(db.Model):  # type: ignore[name-defined,misc]

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from helpdesk.auth.models import Group, Role, User
 from helpdesk.customers.models import Customer
 from helpdesk.customers.service import normalise_tags
-from helpdesk.db import utcnow
+from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import APIError, NotFound, ValidationFailed
 from helpdesk.events import publish
 from helpdesk.pagination import decode_cursor, encode_cursor
@@ -42,13 +42,17 @@ def _rooms(ticket: Ticket) -> list[str]:
 
 def _payload(ticket: Ticket, **extra: Any) -> dict[str, Any]:
     return {
-        "ticket_id": ticket.id, "reference": ticket.reference, "status": ticket.status.value,
-        "priority": ticket.priority.value, "assignee_id": ticket.assignee_id,
-        "customer_id": ticket.requester_id, **extra,
+        "ticket_id": ticket.id,
+        "reference": ticket.reference,
+        "status": ticket.status.value,
+        "priority": ticket.priority.value,
+        "assignee_id": ticket.assignee_id,
+        "customer_id": ticket.requester_id,
+        **extra,
     }
 
 
-def _check_assignee(session: Session, user_id: int | None) -> None:
+def _check_assignee(session: DbSession, user_id: int | None) -> None:
     if user_id is None:
         return
     user = session.get(User, user_id)
@@ -56,7 +60,7 @@ def _check_assignee(session: Session, user_id: int | None) -> None:
         raise ValidationFailed("invalid assignee", fields={"assignee_id": "no such active agent"})
 
 
-def _check_group(session: Session, group_id: int | None) -> None:
+def _check_group(session: DbSession, group_id: int | None) -> None:
     if group_id is not None and session.get(Group, group_id) is None:
         raise ValidationFailed("invalid group", fields={"group_id": "no such group"})
 
@@ -71,7 +75,7 @@ def _stamp_status(ticket: Ticket, new: Status, now: datetime) -> None:
 
 
 def create(
-    session: Session,
+    session: DbSession,
     *,
     actor: User | None,
     subject: str,
@@ -94,43 +98,81 @@ def create(
     if requester.erased_at is not None:
         raise ValidationFailed("invalid requester", fields={"requester_id": "customer was erased"})
     if status not in UNRESOLVED:
-        raise ValidationFailed("invalid status", fields={"status": "a new ticket must be unresolved"})
+        raise ValidationFailed(
+            "invalid status", fields={"status": "a new ticket must be unresolved"}
+        )
     _check_assignee(session, assignee_id)
     _check_group(session, group_id)
     now = created_at or utcnow()
     ticket = Ticket(
-        subject=subject.strip(), description=description, priority=priority, channel=channel,
-        status=status, requester_id=requester_id, assignee_id=assignee_id, group_id=group_id,
-        created_by_id=actor.id if actor else None, created_at=now, updated_at=now,
+        subject=subject.strip(),
+        description=description,
+        priority=priority,
+        channel=channel,
+        status=status,
+        requester_id=requester_id,
+        assignee_id=assignee_id,
+        group_id=group_id,
+        created_by_id=actor.id if actor else None,
+        created_at=now,
+        updated_at=now,
     )
     ticket.tag_rows = [TicketTag(tag=t) for t in normalise_tags(tags)]
     session.add(ticket)
     session.flush()
-    session.add(TicketChange(
-        ticket_id=ticket.id, actor_user_id=actor.id if actor else None, action="created", at=now,
-        changes={"status": [None, status.value], "priority": [None, priority.value],
-                 "assignee_id": [None, assignee_id], "group_id": [None, group_id]},
-    ))
-    timeline.append(session, customer_id=requester_id, kind="ticket_created", occurred_at=now,
-                    ticket_id=ticket.id, subject_type="ticket", subject_id=ticket.id,
-                    summary=f"{ticket.reference} {ticket.subject}",
-                    data={"channel": channel.value, "priority": priority.value})
+    session.add(
+        TicketChange(
+            ticket_id=ticket.id,
+            actor_user_id=actor.id if actor else None,
+            action="created",
+            at=now,
+            changes={
+                "status": [None, status.value],
+                "priority": [None, priority.value],
+                "assignee_id": [None, assignee_id],
+                "group_id": [None, group_id],
+            },
+        )
+    )
+    timeline.append(
+        session,
+        customer_id=requester_id,
+        kind="ticket_created",
+        occurred_at=now,
+        ticket_id=ticket.id,
+        subject_type="ticket",
+        subject_id=ticket.id,
+        summary=f"{ticket.reference} {ticket.subject}",
+        data={"channel": channel.value, "priority": priority.value},
+    )
     publish(session, "ticket.created", _rooms(ticket), _payload(ticket, subject=ticket.subject))
     if commit:
         session.commit()
     return ticket
 
 
-_UPDATABLE = ("subject", "description", "status", "priority", "channel", "assignee_id", "group_id",
-              "tags", "requester_id")
+_UPDATABLE = (
+    "subject",
+    "description",
+    "status",
+    "priority",
+    "channel",
+    "assignee_id",
+    "group_id",
+    "tags",
+    "requester_id",
+)
 
 
-def update(session: Session, ticket: Ticket, *, actor: User | None, note: str = "",
-           **changes: Any) -> Ticket:
+def update(
+    session: DbSession, ticket: Ticket, *, actor: User | None, note: str = "", **changes: Any
+) -> Ticket:
     """Apply changes, enforcing the workflow; one history entry lists every field changed."""
     unknown = set(changes) - set(_UPDATABLE)
     if unknown:
-        raise ValidationFailed("unknown fields", fields={f: "not updatable" for f in sorted(unknown)})
+        raise ValidationFailed(
+            "unknown fields", fields={f: "not updatable" for f in sorted(unknown)}
+        )
     now = utcnow()
     diff: dict[str, list[Any]] = {}
     if ticket.status is Status.CLOSED and changes:
@@ -165,8 +207,9 @@ def update(session: Session, ticket: Ticket, *, actor: User | None, note: str = 
     for field in ("subject", "description"):
         if changes.get(field) is not None and changes[field] != getattr(ticket, field):
             # Long texts are not copied into the history: it says that they changed.
-            diff[field] = [getattr(ticket, field), changes[field]] if field == "subject" else [
-                "…", "…"]
+            diff[field] = (
+                [getattr(ticket, field), changes[field]] if field == "subject" else ["…", "…"]
+            )
             setattr(ticket, field, changes[field])
     if changes.get("tags") is not None:
         tags = normalise_tags(changes["tags"])
@@ -177,21 +220,35 @@ def update(session: Session, ticket: Ticket, *, actor: User | None, note: str = 
     if not diff:
         return ticket
     ticket.updated_at = now
-    session.add(TicketChange(ticket_id=ticket.id, actor_user_id=actor.id if actor else None,
-                             action="updated", changes=diff, note=note[:500], at=now))
+    session.add(
+        TicketChange(
+            ticket_id=ticket.id,
+            actor_user_id=actor.id if actor else None,
+            action="updated",
+            changes=diff,
+            note=note[:500],
+            at=now,
+        )
+    )
     if "status" in diff:
-        timeline.append(session, customer_id=ticket.requester_id, kind="ticket_status",
-                        occurred_at=now, ticket_id=ticket.id, subject_type="ticket",
-                        subject_id=ticket.id,
-                        summary=f"{ticket.reference} {diff['status'][0]} → {diff['status'][1]}",
-                        data={"from": diff["status"][0], "to": diff["status"][1]})
+        timeline.append(
+            session,
+            customer_id=ticket.requester_id,
+            kind="ticket_status",
+            occurred_at=now,
+            ticket_id=ticket.id,
+            subject_type="ticket",
+            subject_id=ticket.id,
+            summary=f"{ticket.reference} {diff['status'][0]} → {diff['status'][1]}",
+            data={"from": diff["status"][0], "to": diff["status"][1]},
+        )
     publish(session, "ticket.updated", _rooms(ticket), _payload(ticket, changed=sorted(diff)))
     session.commit()
     return ticket
 
 
 def add_comment(
-    session: Session,
+    session: DbSession,
     ticket: Ticket,
     *,
     body: str,
@@ -208,32 +265,60 @@ def add_comment(
     if not body.strip():
         raise ValidationFailed("empty comment", fields={"body": "must not be empty"})
     if ticket.status is Status.CLOSED:
-        raise APIError("closed tickets take no more comments; open a new ticket",
-                       code="ticket_closed", status=409)
+        raise APIError(
+            "closed tickets take no more comments; open a new ticket",
+            code="ticket_closed",
+            status=409,
+        )
     if author_customer_id is not None and not public:
-        raise ValidationFailed("customers cannot write internal notes", fields={"public": "must be true"})
+        raise ValidationFailed(
+            "customers cannot write internal notes", fields={"public": "must be true"}
+        )
     now = utcnow()
-    comment = Comment(ticket_id=ticket.id, body=body, public=public, channel=channel,
-                      author_user_id=actor.id if actor else None,
-                      author_customer_id=author_customer_id, created_at=now)
+    comment = Comment(
+        ticket_id=ticket.id,
+        body=body,
+        public=public,
+        channel=channel,
+        author_user_id=actor.id if actor else None,
+        author_customer_id=author_customer_id,
+        created_at=now,
+    )
     session.add(comment)
     session.flush()
     kind = "ticket_reply" if public else "ticket_note"
     who = actor.name if actor else "customer"
-    timeline.append(session, customer_id=ticket.requester_id, kind=kind, occurred_at=now,
-                    ticket_id=ticket.id, subject_type="comment", subject_id=comment.id,
-                    summary=f"{ticket.reference} {who}: {body}",
-                    data={"public": public, "from_customer": author_customer_id is not None})
-    session.add(TicketChange(ticket_id=ticket.id, actor_user_id=actor.id if actor else None,
-                             action="reply" if public else "note", at=now,
-                             changes={"comment_id": [None, comment.id]}))
-    if author_customer_id is not None and ticket.status in (Status.PENDING, Status.SOLVED):
-        status = Status.OPEN
-    elif actor is not None and public and ticket.status is Status.NEW and status is None:
+    timeline.append(
+        session,
+        customer_id=ticket.requester_id,
+        kind=kind,
+        occurred_at=now,
+        ticket_id=ticket.id,
+        subject_type="comment",
+        subject_id=comment.id,
+        summary=f"{ticket.reference} {who}: {body}",
+        data={"public": public, "from_customer": author_customer_id is not None},
+    )
+    session.add(
+        TicketChange(
+            ticket_id=ticket.id,
+            actor_user_id=actor.id if actor else None,
+            action="reply" if public else "note",
+            at=now,
+            changes={"comment_id": [None, comment.id]},
+        )
+    )
+    if (author_customer_id is not None and ticket.status in (Status.PENDING, Status.SOLVED)) or (
+        actor is not None and public and ticket.status is Status.NEW and status is None
+    ):
         status = Status.OPEN
     ticket.updated_at = now
-    publish(session, "ticket.comment", _rooms(ticket),
-            _payload(ticket, comment_id=comment.id, public=public))
+    publish(
+        session,
+        "ticket.comment",
+        _rooms(ticket),
+        _payload(ticket, comment_id=comment.id, public=public),
+    )
     if status is not None and status != ticket.status:
         update(session, ticket, actor=actor, status=status)
     else:
@@ -241,17 +326,20 @@ def add_comment(
     return comment
 
 
-def get(session: Session, ticket_id: int) -> Ticket:
-    ticket = session.scalar(
-        select(Ticket).where(Ticket.id == ticket_id).options(
-            joinedload(Ticket.requester), joinedload(Ticket.assignee), joinedload(Ticket.group))
+def get(session: DbSession, ticket_id: int) -> Ticket:
+    ticket: Ticket | None = session.scalar(
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .options(
+            joinedload(Ticket.requester), joinedload(Ticket.assignee), joinedload(Ticket.group)
+        )
     )
     if ticket is None:
         raise NotFound(f"no ticket {ticket_id}")
     return ticket
 
 
-def get_by_reference(session: Session, reference: str) -> Ticket:
+def get_by_reference(session: DbSession, reference: str) -> Ticket:
     ticket_id = id_from_reference(reference)
     if ticket_id is None:
         raise NotFound(f"no ticket {reference!r}")
@@ -274,8 +362,14 @@ class TicketFilter:
 SORTS = ("-created", "created", "-updated")
 
 
-def list_tickets(session: Session, flt: TicketFilter, *, cursor: str | None = None,
-                 limit: int = 25, sort: str = "-created") -> tuple[list[Ticket], str | None]:
+def list_tickets(
+    session: DbSession,
+    flt: TicketFilter,
+    *,
+    cursor: str | None = None,
+    limit: int = 25,
+    sort: str = "-created",
+) -> tuple[list[Ticket], str | None]:
     """A page of tickets and the cursor of the next; a constant number of queries per page."""
     stmt = select(Ticket).options(
         joinedload(Ticket.requester).raiseload("*"),
@@ -298,20 +392,26 @@ def list_tickets(session: Session, flt: TicketFilter, *, cursor: str | None = No
     if flt.channel is not None:
         stmt = stmt.where(Ticket.channel == flt.channel)
     if flt.tag:
-        stmt = stmt.where(Ticket.id.in_(
-            select(TicketTag.ticket_id).where(TicketTag.tag == flt.tag.strip().lower())))
+        stmt = stmt.where(
+            Ticket.id.in_(
+                select(TicketTag.ticket_id).where(TicketTag.tag == flt.tag.strip().lower())
+            )
+        )
     if flt.q:
         ref_id = id_from_reference(flt.q)
         if ref_id is not None:
             stmt = stmt.where(Ticket.id == ref_id)
         else:
-            pattern = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            pattern = (
+                "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
             stmt = stmt.where(Ticket.subject.ilike(pattern, escape="\\"))
     if sort == "-updated":
         if cursor:
             at, last = decode_cursor(cursor, (datetime, int))
-            stmt = stmt.where(or_(Ticket.updated_at < at,
-                                  and_(Ticket.updated_at == at, Ticket.id < last)))
+            stmt = stmt.where(
+                or_(Ticket.updated_at < at, and_(Ticket.updated_at == at, Ticket.id < last))
+            )
         stmt = stmt.order_by(Ticket.updated_at.desc(), Ticket.id.desc())
     elif sort == "created":
         if cursor:
@@ -328,33 +428,50 @@ def list_tickets(session: Session, flt: TicketFilter, *, cursor: str | None = No
     if len(rows) > limit:
         rows = rows[:limit]
         last_row = rows[-1]
-        next_cursor = (encode_cursor(last_row.updated_at, last_row.id) if sort == "-updated"
-                       else encode_cursor(last_row.id))
+        next_cursor = (
+            encode_cursor(last_row.updated_at, last_row.id)
+            if sort == "-updated"
+            else encode_cursor(last_row.id)
+        )
     return rows, next_cursor
 
 
-def comments(session: Session, ticket: Ticket, *, include_internal: bool = True) -> list[Comment]:
-    stmt = select(Comment).where(Comment.ticket_id == ticket.id).options(
-        joinedload(Comment.author_user)).order_by(Comment.id)
+def comments(session: DbSession, ticket: Ticket, *, include_internal: bool = True) -> list[Comment]:
+    stmt = (
+        select(Comment)
+        .where(Comment.ticket_id == ticket.id)
+        .options(joinedload(Comment.author_user))
+        .order_by(Comment.id)
+    )
     if not include_internal:
         stmt = stmt.where(Comment.public)
     return list(session.scalars(stmt))
 
 
-def history(session: Session, ticket: Ticket) -> list[TicketChange]:
-    return list(session.scalars(
-        select(TicketChange).where(TicketChange.ticket_id == ticket.id)
-        .options(joinedload(TicketChange.actor)).order_by(TicketChange.id)))
+def history(session: DbSession, ticket: Ticket) -> list[TicketChange]:
+    return list(
+        session.scalars(
+            select(TicketChange)
+            .where(TicketChange.ticket_id == ticket.id)
+            .options(joinedload(TicketChange.actor))
+            .order_by(TicketChange.id)
+        )
+    )
 
 
-def auto_close_solved(session: Session, *, older_than: timedelta, batch: int = 500) -> int:
+def auto_close_solved(session: DbSession, *, older_than: timedelta, batch: int = 500) -> int:
     """Close tickets solved more than `older_than` ago; the customer had their chance to reopen."""
     cutoff = utcnow() - older_than
     closed = 0
     while True:
-        rows = list(session.scalars(
-            select(Ticket).where(Ticket.status == Status.SOLVED, Ticket.solved_at < cutoff)
-            .order_by(Ticket.id).limit(batch)))
+        rows = list(
+            session.scalars(
+                select(Ticket)
+                .where(Ticket.status == Status.SOLVED, Ticket.solved_at < cutoff)
+                .order_by(Ticket.id)
+                .limit(batch)
+            )
+        )
         if not rows:
             return closed
         for ticket in rows:

@@ -31,7 +31,10 @@ class Channel(enum.StrEnum):
 
 
 PRIORITY_RANK: dict[Priority, int] = {
-    Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3,
+    Priority.LOW: 0,
+    Priority.NORMAL: 1,
+    Priority.HIGH: 2,
+    Priority.URGENT: 3,
 }
 
 # Closed is final: a customer who writes again about a closed ticket gets a new one (linked by the
@@ -70,7 +73,7 @@ def check_transition(old: Status, new: Status) -> None:
 
 
 def reference_for(ticket_id: int) -> str:
-    """`T-10234`: short enough to read out on the phone, typed in an SMS with or without the dash."""
+    """`T-10234`: short enough to read out on the phone, typed in an SMS with or without a dash."""
     return f"{REFERENCE_PREFIX}{ticket_id + REFERENCE_OFFSET}"
 
 

@@ -44,20 +44,39 @@ class TimelineOut(BaseModel):
 
 
 def entry_out(e: TimelineEntry) -> EntryOut:
-    return EntryOut(id=e.id, kind=e.kind, occurred_at=e.occurred_at, summary=e.summary,
-                    ticket_id=e.ticket_id, subject_type=e.subject_type, subject_id=e.subject_id,
-                    data=e.data or {})
+    return EntryOut(
+        id=e.id,
+        kind=e.kind,
+        occurred_at=e.occurred_at,
+        summary=e.summary,
+        ticket_id=e.ticket_id,
+        subject_type=e.subject_type,
+        subject_id=e.subject_id,
+        data=e.data or {},
+    )
 
 
-@operation(bp, "/customers/<int:customer_id>/timeline", "GET",
-           summary="Everything that happened with a customer, newest first",
-           query=TimelineQuery, response=TimelineOut, tag="customers")
+@operation(
+    bp,
+    "/customers/<int:customer_id>/timeline",
+    "GET",
+    summary="Everything that happened with a customer, newest first",
+    query=TimelineQuery,
+    response=TimelineOut,
+    tag="customers",
+)
 def customer_timeline(customer_id: int, query: TimelineQuery) -> TimelineOut:
     customer = customers.get(db.session, customer_id)
     try:
-        rows, next_cursor = service.page(db.session, customer_id=customer.id, cursor=query.cursor,
-                                         limit=query.limit, kinds=query.kind)
+        rows, next_cursor = service.page(
+            db.session,
+            customer_id=customer.id,
+            cursor=query.cursor,
+            limit=query.limit,
+            kinds=query.kind,
+        )
     except BadCursor as exc:
         raise ValidationFailed("invalid cursor", fields={"cursor": str(exc)}) from exc
-    return TimelineOut(customer_id=customer.id, items=[entry_out(e) for e in rows],
-                       next_cursor=next_cursor)
+    return TimelineOut(
+        customer_id=customer.id, items=[entry_out(e) for e in rows], next_cursor=next_cursor
+    )

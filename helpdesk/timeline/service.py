@@ -7,9 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
 
-from helpdesk.db import utcnow
+from helpdesk.db import DbSession, utcnow
 from helpdesk.pagination import decode_cursor, encode_cursor
 from helpdesk.timeline.models import TimelineEntry
 
@@ -22,7 +21,7 @@ def summarise(text: str, limit: int = 160) -> str:
 
 
 def append(
-    session: Session,
+    session: DbSession,
     *,
     customer_id: int,
     kind: str,
@@ -49,7 +48,7 @@ def append(
 
 
 def page(
-    session: Session,
+    session: DbSession,
     *,
     customer_id: int,
     cursor: str | None = None,

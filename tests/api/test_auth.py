@@ -30,7 +30,8 @@ def test_anonymous_gets_401(client, op):
 
 
 @pytest.mark.parametrize(
-    "op", [op for op in PROTECTED if len(op.roles) < len(ANY_STAFF)],
+    "op",
+    [op for op in PROTECTED if len(op.roles) < len(ANY_STAFF)],
     ids=lambda op: f"{op.method} {op.path}",
 )
 def test_roles_without_permission_get_403(client, api_as, op):
@@ -38,8 +39,12 @@ def test_roles_without_permission_get_403(client, api_as, op):
     assert denied
     for role in denied:
         api = api_as(role)
-        r = client.open("/api/v1" + _concrete(op.path), method=op.method.upper(), json={},
-                        headers={"Authorization": f"Bearer {api.token}"})
+        r = client.open(
+            "/api/v1" + _concrete(op.path),
+            method=op.method.upper(),
+            json={},
+            headers={"Authorization": f"Bearer {api.token}"},
+        )
         assert r.status_code == 403, (role, r.get_json())
         assert r.get_json()["error"]["code"] == "forbidden"
 
@@ -65,8 +70,9 @@ def test_tokens_are_stored_hashed(app, client, make_user):
     from helpdesk.extensions import db
 
     make_user(Role.AGENT, email="b@example.com")
-    token = client.post("/api/v1/auth/token",
-                        json={"email": "b@example.com", "password": PASSWORD}).get_json()["token"]
+    token = client.post(
+        "/api/v1/auth/token", json={"email": "b@example.com", "password": PASSWORD}
+    ).get_json()["token"]
     stored = db.session.scalars(select(ApiToken.token_hash)).all()
     assert token not in stored and len(stored) == 1 and len(stored[0]) == 64
 
@@ -141,9 +147,17 @@ def test_successful_logins_are_not_throttled(app, client, make_user):
 
 def test_admin_manages_users(api_as):
     admin = api_as(Role.ADMIN)
-    r = admin.post("/users", json={"email": "new@example.com", "password": "longenough",
-                                   "role": "agent", "skills": {"billing": 3},
-                                   "languages": ["fr", "EN"], "groups": ["Support"]})
+    r = admin.post(
+        "/users",
+        json={
+            "email": "new@example.com",
+            "password": "longenough",
+            "role": "agent",
+            "skills": {"billing": 3},
+            "languages": ["fr", "EN"],
+            "groups": ["Support"],
+        },
+    )
     assert r.status_code == 201, r.get_json()
     user = r.get_json()
     assert user["skills"] == [{"skill": "billing", "level": 3}]
@@ -161,8 +175,15 @@ def test_admin_manages_users(api_as):
         ({"email": "not-an-email", "password": "longenough", "role": "agent"}, "email"),
         ({"email": "a@example.com", "password": "short", "role": "agent"}, "password"),
         ({"email": "a@example.com", "password": "longenough", "role": "king"}, "role"),
-        ({"email": "a@example.com", "password": "longenough", "role": "agent",
-          "skills": {"x": 9}}, "skills"),
+        (
+            {
+                "email": "a@example.com",
+                "password": "longenough",
+                "role": "agent",
+                "skills": {"x": 9},
+            },
+            "skills",
+        ),
     ],
 )
 def test_user_create_validation(api_as, body, field):

@@ -13,10 +13,13 @@ def _create(api, **body):
 
 
 def test_create_normalises_contacts(api):
-    c = _create(api, phones=[{"number": "06 12 34 56 78"}, {"number": "+1 415 555 2671",
-                                                            "label": "work"}],
-                emails=[{"email": "Elodie@Example.com"}], tags=["VIP", "vip", " loyal "],
-                language="fr")
+    c = _create(
+        api,
+        phones=[{"number": "06 12 34 56 78"}, {"number": "+1 415 555 2671", "label": "work"}],
+        emails=[{"email": "Elodie@Example.com"}],
+        tags=["VIP", "vip", " loyal "],
+        language="fr",
+    )
     assert [p["number"] for p in c["phones"]] == ["+33612345678", "+14155552671"]
     assert c["emails"] == [{"email": "elodie@example.com", "label": "work"}]
     assert c["tags"] == ["loyal", "vip"]
@@ -42,13 +45,20 @@ def test_bad_input_names_the_field(api, body, field):
 
 
 def test_malformed_json_and_wrong_type(api):
-    r = api.client.post("/api/v1/customers", data="{not json",
-                        headers={"Authorization": f"Bearer {api.token}",
-                                 "Content-Type": "application/json"})
+    r = api.client.post(
+        "/api/v1/customers",
+        data="{not json",
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"},
+    )
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "malformed_json"
-    r = api.client.post("/api/v1/customers", data="name=x",
-                        headers={"Authorization": f"Bearer {api.token}",
-                                 "Content-Type": "application/x-www-form-urlencoded"})
+    r = api.client.post(
+        "/api/v1/customers",
+        data="name=x",
+        headers={
+            "Authorization": f"Bearer {api.token}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
     assert r.status_code == 415
     r = api.post("/customers", json=["a list"])
     assert r.status_code == 422 and "body" in r.get_json()["error"]["fields"]
@@ -82,8 +92,14 @@ def test_search_by_name_accent_insensitive_and_paginated(api):
 def test_update_and_company(api):
     company = _create(api, name="Garage Fontaine", kind="company")
     person = _create(api, name="Louis", phones=[{"number": "0612345678"}])
-    r = api.patch(f"/customers/{person['id']}", json={
-        "company_id": company["id"], "tags": ["business"], "phones": [{"number": "0698765432"}]})
+    r = api.patch(
+        f"/customers/{person['id']}",
+        json={
+            "company_id": company["id"],
+            "tags": ["business"],
+            "phones": [{"number": "0698765432"}],
+        },
+    )
     body = r.get_json()
     assert body["company"] == {"id": company["id"], "name": "Garage Fontaine"}
     assert [p["number"] for p in body["phones"]] == ["+33698765432"]
@@ -111,16 +127,29 @@ def test_merge_moves_history(api_as):
     assert [c["id"] for c in lookup] == [keep["id"]]
     again = sup.post(f"/customers/{keep['id']}/merge", json={"source_id": dup["id"]})
     assert again.status_code == 409
-    assert sup.post(f"/customers/{keep['id']}/merge",
-                    json={"source_id": keep["id"]}).status_code == 422
+    assert (
+        sup.post(f"/customers/{keep['id']}/merge", json={"source_id": keep["id"]}).status_code
+        == 422
+    )
 
 
 def test_export_and_erase(api_as):
     admin = api_as(Role.ADMIN)
-    c = _create(admin, name="Manon Leroy", phones=[{"number": "0633333333"}],
-                emails=[{"email": "manon@example.com"}])
-    t = admin.post("/tickets", json={"subject": "Refund for Manon", "description": "IBAN FR76...",
-                                     "requester_id": c["id"], "priority": "high"}).get_json()
+    c = _create(
+        admin,
+        name="Manon Leroy",
+        phones=[{"number": "0633333333"}],
+        emails=[{"email": "manon@example.com"}],
+    )
+    t = admin.post(
+        "/tickets",
+        json={
+            "subject": "Refund for Manon",
+            "description": "IBAN FR76...",
+            "requester_id": c["id"],
+            "priority": "high",
+        },
+    ).get_json()
     admin.post(f"/tickets/{t['id']}/comments", json={"body": "Call me at 0633333333"})
     export = admin.get(f"/customers/{c['id']}/export").get_json()
     assert export["customer"]["phones"] == [{"number": "+33633333333", "label": "mobile"}]

@@ -33,8 +33,12 @@ def _ticket(api, customer_id, **body):
 def test_create_defaults_and_history(api, customer_factory, recorded):
     c = customer_factory()
     t = _ticket(api, c.id, priority="high", channel="phone", tags=["Printer"])
-    assert (t["status"], t["priority"], t["channel"], t["tags"]) == ("new", "high", "phone",
-                                                                    ["printer"])
+    assert (t["status"], t["priority"], t["channel"], t["tags"]) == (
+        "new",
+        "high",
+        "phone",
+        ["printer"],
+    )
     assert t["requester"] == {"id": c.id, "name": c.name}
     history = api.get(f"/tickets/{t['id']}/history").get_json()["items"]
     assert history[0]["action"] == "created" and history[0]["actor"]["id"] == api.user.id
@@ -85,8 +89,10 @@ def test_update_records_who_what(api_as, customer_factory, make_user):
     sup = api_as(Role.SUPERVISOR)
     agent = make_user(Role.AGENT, name="Karim")
     t = _ticket(sup, customer_factory().id)
-    r = sup.patch(f"/tickets/{t['id']}", json={"assignee_id": agent.id, "priority": "urgent",
-                                               "subject": "Printer on fire"})
+    r = sup.patch(
+        f"/tickets/{t['id']}",
+        json={"assignee_id": agent.id, "priority": "urgent", "subject": "Printer on fire"},
+    )
     assert r.get_json()["assignee"] == {"id": agent.id, "name": "Karim"}
     change = sup.get(f"/tickets/{t['id']}/history").get_json()["items"][-1]
     assert change["actor"]["id"] == sup.user.id
@@ -113,7 +119,10 @@ def test_comments_reply_note_and_reopen(api, customer_factory, recorded):
     assert api.get(f"/tickets/{t['id']}").get_json()["status"] == "open"
     comments = api.get(f"/tickets/{t['id']}/comments").get_json()["items"]
     assert [(x["public"], x["from_customer"]) for x in comments] == [
-        (True, False), (False, False), (True, True)]
+        (True, False),
+        (False, False),
+        (True, True),
+    ]
     assert ticket.status is Status.OPEN
     assert len(recorded.named("ticket.comment")) == 3
     r = api.post(f"/tickets/{t['id']}/comments", json={"body": ""})
@@ -159,9 +168,16 @@ def test_filters(api_as, customer_factory, make_user):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("status=bogus", "status.0"), ("limit=0", "limit"), ("limit=1000", "limit"),
-     ("limit=abc", "limit"), ("assignee=someone", "assignee"), ("sort=random", "sort"),
-     ("cursor=!!", "cursor"), ("foo=bar", "foo")],
+    [
+        ("status=bogus", "status.0"),
+        ("limit=0", "limit"),
+        ("limit=1000", "limit"),
+        ("limit=abc", "limit"),
+        ("assignee=someone", "assignee"),
+        ("sort=random", "sort"),
+        ("cursor=!!", "cursor"),
+        ("foo=bar", "foo"),
+    ],
 )
 def test_list_bad_query(api, query, field):
     r = api.get("/tickets?" + query)

@@ -56,8 +56,7 @@ def test_backend_failure_does_not_fail_the_request(app, customer_factory, caplog
             raise ConnectionError("socket server away")
 
     app.extensions["helpdesk_events"] = Broken()
-    ticket = service.create(db.session, actor=None, subject="x",
-                            requester_id=customer_factory().id)
+    ticket = service.create(db.session, actor=None, subject="x", requester_id=customer_factory().id)
     assert ticket.id
     assert "failed to emit ticket.created" in caplog.text
 
@@ -71,5 +70,7 @@ def test_socketio_backend_emits_to_each_room():
 
     backend = events.SocketIOBackend(FakeSocketIO())
     backend.emit(events.Event("ticket.updated", ("staff", "ticket:3"), {"ticket_id": 3}))
-    assert sent == [("ticket.updated", "staff", "/agents", {"ticket_id": 3}),
-                    ("ticket.updated", "ticket:3", "/agents", {"ticket_id": 3})]
+    assert sent == [
+        ("ticket.updated", "staff", "/agents", {"ticket_id": 3}),
+        ("ticket.updated", "ticket:3", "/agents", {"ticket_id": 3}),
+    ]

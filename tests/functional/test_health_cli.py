@@ -40,8 +40,10 @@ def test_healthz_reports_unreachable_redis(app, client):
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    return {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
-            "HELPDESK_INSTANCE_PATH": str(tmp_path / "instance")}
+    return {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        "HELPDESK_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
 
 
 def test_cli_db_users_and_demo(tmp_path, monkeypatch):
@@ -49,23 +51,63 @@ def test_cli_db_users_and_demo(tmp_path, monkeypatch):
         monkeypatch.setenv(key, value)
     runner = CliRunner()
     assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
-    r = runner.invoke(main, ["users", "create", "--email", "Lea@Example.com", "--password",
-                             "longenough", "--role", "agent", "--skills", "billing:3,support",
-                             "--languages", "fr,en"])
+    r = runner.invoke(
+        main,
+        [
+            "users",
+            "create",
+            "--email",
+            "Lea@Example.com",
+            "--password",
+            "longenough",
+            "--role",
+            "agent",
+            "--skills",
+            "billing:3,support",
+            "--languages",
+            "fr,en",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "created agent lea@example.com" in r.output
-    r = runner.invoke(main, ["users", "create", "--email", "lea@example.com", "--password",
-                             "longenough", "--role", "agent"])
+    r = runner.invoke(
+        main,
+        [
+            "users",
+            "create",
+            "--email",
+            "lea@example.com",
+            "--password",
+            "longenough",
+            "--role",
+            "agent",
+        ],
+    )
     assert r.exit_code != 0 and "already exists" in r.output
-    r = runner.invoke(main, ["users", "create", "--email", "x@example.com", "--password",
-                             "longenough", "--role", "agent", "--skills", "billing:9"])
+    r = runner.invoke(
+        main,
+        [
+            "users",
+            "create",
+            "--email",
+            "x@example.com",
+            "--password",
+            "longenough",
+            "--role",
+            "agent",
+            "--skills",
+            "billing:9",
+        ],
+    )
     assert r.exit_code != 0 and "level must be 1-5" in r.output
     r = runner.invoke(main, ["users", "list"])
     assert "billing:3,support:1" in r.output and "fr,en" in r.output
 
     r = runner.invoke(main, ["demo", "--customers", "40", "--tickets", "120", "--if-empty"])
     assert r.exit_code == 0 and "already has data" in r.output  # the user above counts
-    r = runner.invoke(main, ["demo", "--customers", "40", "--tickets", "120"], catch_exceptions=False)
+    r = runner.invoke(
+        main, ["demo", "--customers", "40", "--tickets", "120"], catch_exceptions=False
+    )
     assert r.exit_code == 0, r.output
     assert "agent@demo.helpdesk" in r.output and "supervisor@demo.helpdesk" in r.output
 
@@ -74,8 +116,12 @@ def test_demo_seed_is_realistic(app):
     from helpdesk import demo
 
     logins = demo.seed(customers=60, tickets=300, seed=7)
-    assert {"admin@demo.helpdesk", "supervisor@demo.helpdesk", "dispatcher@demo.helpdesk",
-            "agent@demo.helpdesk"} <= set(logins)
+    assert {
+        "admin@demo.helpdesk",
+        "supervisor@demo.helpdesk",
+        "dispatcher@demo.helpdesk",
+        "agent@demo.helpdesk",
+    } <= set(logins)
     roles = {u.role.value for u in db.session.scalars(select(User))}
     assert roles == {"admin", "supervisor", "dispatcher", "agent"}
     prefixes = {p[:3] for p in db.session.scalars(select(CustomerPhone.e164))}
@@ -106,13 +152,24 @@ def test_make_run_startup_path(tmp_path):
     env.pop("REDIS_URL", None)
     exe = [sys.executable, "-m", "helpdesk.cli"]
     subprocess.run([*exe, "db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
-    seeded = subprocess.run([*exe, "demo", "--if-empty", "--customers", "30", "--tickets", "60"],
-                            env=env, check=True, cwd=ROOT, capture_output=True, text=True)
+    seeded = subprocess.run(
+        [*exe, "demo", "--if-empty", "--customers", "30", "--tickets", "60"],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     line = next(ln for ln in seeded.stdout.splitlines() if "agent@demo.helpdesk" in ln)
     password = line.split()[-1]
     port = _free_port()
-    server = subprocess.Popen([*exe, "serve", "--port", str(port)], env=env, cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [*exe, "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -124,15 +181,27 @@ def test_make_run_startup_path(tmp_path):
                 pass
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.2)
-        r = requests.post(base + "/api/v1/auth/token", timeout=5,
-                          json={"email": "agent@demo.helpdesk", "password": password})
+        r = requests.post(
+            base + "/api/v1/auth/token",
+            timeout=5,
+            json={"email": "agent@demo.helpdesk", "password": password},
+        )
         assert r.status_code == 201
-        tickets = requests.get(base + "/api/v1/tickets", timeout=5,
-                               headers={"Authorization": f"Bearer {r.json()['token']}"})
+        tickets = requests.get(
+            base + "/api/v1/tickets",
+            timeout=5,
+            headers={"Authorization": f"Bearer {r.json()['token']}"},
+        )
         assert len(tickets.json()["items"]) == 25
         assert requests.get(base + "/api/v1/tickets", timeout=5).status_code == 401
-        again = subprocess.run([*exe, "demo", "--if-empty"], env=env, check=True, cwd=ROOT,
-                               capture_output=True, text=True)
+        again = subprocess.run(
+            [*exe, "demo", "--if-empty"],
+            env=env,
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         assert "skipped" in again.stdout and password in again.stdout
     finally:
         server.terminate()

@@ -18,8 +18,11 @@ def _solved(ticket_factory, days_ago):
     t = ticket_factory()
     service.update(db.session, t, actor=None, status=Status.SOLVED)
     ticket_id = t.id
-    db.session.execute(update(Ticket).where(Ticket.id == ticket_id)
-                       .values(solved_at=utcnow() - timedelta(days=days_ago)))
+    db.session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id)
+        .values(solved_at=utcnow() - timedelta(days=days_ago))
+    )
     # Ends the transaction: on SQLite every transaction holds the write lock (BEGIN IMMEDIATE),
     # and the task runs in its own session as it would in a worker.
     db.session.commit()
@@ -56,7 +59,8 @@ def test_scheduler_runs_due_jobs_once_per_period(app, ticket_factory):
 
 
 def test_scheduler_survives_a_failing_job(app, caplog):
-    scheduler = InProcessScheduler(app.extensions["celery"],
-                                   jobs={"boom": {"task": "no.such.task", "schedule": 60}})
+    scheduler = InProcessScheduler(
+        app.extensions["celery"], jobs={"boom": {"task": "no.such.task", "schedule": 60}}
+    )
     scheduler.run_due({}, now=0.0)
     assert "periodic job boom failed" in caplog.text

@@ -5,7 +5,7 @@ from helpdesk.config import Settings
 
 def test_embedded_defaults(tmp_path):
     s = Settings.from_env(env={"HELPDESK_INSTANCE_PATH": str(tmp_path)})
-    assert s.DATABASE_URL == f"sqlite:///{tmp_path / 'helpdesk.sqlite3'}"
+    assert f"sqlite:///{tmp_path / 'helpdesk.sqlite3'}" == s.DATABASE_URL
     assert s.telephony_backend == "simulator"
     assert s.REDIS_URL == ""
     # Secrets are generated once and kept, so sessions survive a restart.
@@ -16,15 +16,17 @@ def test_embedded_defaults(tmp_path):
 
 
 def test_scaled_out_from_environment(tmp_path):
-    s = Settings.from_env(env={
-        "HELPDESK_INSTANCE_PATH": str(tmp_path),
-        "DATABASE_URL": "postgres://u:p@db/helpdesk",
-        "REDIS_URL": "redis://r:6379/0",
-        "TWILIO_ACCOUNT_SID": "AC123",
-        "TWILIO_AUTH_TOKEN": "secret",
-        "SESSION_COOKIE_SECURE": "true",
-        "HELPDESK_AUTO_CLOSE_DAYS": "7",
-    })
+    s = Settings.from_env(
+        env={
+            "HELPDESK_INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": "postgres://u:p@db/helpdesk",
+            "REDIS_URL": "redis://r:6379/0",
+            "TWILIO_ACCOUNT_SID": "AC123",
+            "TWILIO_AUTH_TOKEN": "secret",
+            "SESSION_COOKIE_SECURE": "true",
+            "HELPDESK_AUTO_CLOSE_DAYS": "7",
+        }
+    )
     assert s.DATABASE_URL == "postgresql+psycopg://u:p@db/helpdesk"
     assert s.telephony_backend == "twilio"
     assert s.SESSION_COOKIE_SECURE is True
@@ -33,5 +35,7 @@ def test_scaled_out_from_environment(tmp_path):
 
 
 def test_sid_without_token_stays_on_simulator(tmp_path):
-    s = Settings.from_env(env={"HELPDESK_INSTANCE_PATH": str(tmp_path), "TWILIO_ACCOUNT_SID": "AC1"})
+    s = Settings.from_env(
+        env={"HELPDESK_INSTANCE_PATH": str(tmp_path), "TWILIO_ACCOUNT_SID": "AC1"}
+    )
     assert s.telephony_backend == "simulator"

@@ -21,7 +21,7 @@ def test_garbage_is_refused(cursor):
 
 
 def test_naive_datetime_refused():
-    cursor = encode_cursor(datetime(2026, 1, 1), 3)  # noqa: DTZ001
+    cursor = encode_cursor(datetime(2026, 1, 1), 3)
     with pytest.raises(BadCursor):
         decode_cursor(cursor, (datetime, int))
 
