@@ -96,6 +96,9 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
+    from helpdesk.realtime import init_realtime
+
+    init_realtime()
     app.extensions["helpdesk_events"] = (
         events.RecordingBackend() if settings.TESTING else events.SocketIOBackend(socketio)
     )

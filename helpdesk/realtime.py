@@ -1,0 +1,99 @@
+"""The `/agents` Socket.IO namespace: who may connect, and which rooms they are put in.
+
+Clients never name a room: the server joins each connection to `staff`, `user:<id>` and
+`role:<role>` after checking its token, and to `ticket:<id>` / `customer:<id>` only when asked to
+watch a record that exists. Sockets authenticate with a short-lived signed token (issued to the
+logged-in console user) or an API bearer token, because the Flask session a socket sees is a
+snapshot taken at connect time and would not notice a logout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_socketio import Namespace, join_room, leave_room
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from helpdesk.auth import service as auth_service
+from helpdesk.auth.models import User
+from helpdesk.events import NAMESPACE
+from helpdesk.extensions import db, socketio
+
+SOCKET_TOKEN_MAX_AGE = (
+    120  # seconds: long enough to open the socket, too short to be worth stealing
+)
+_SALT = "helpdesk.socket-token"
+_WATCHABLE = ("ticket", "customer")
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def issue_socket_token(user: User) -> str:
+    return _serializer().dumps({"uid": user.id, "v": user.session_version})
+
+
+def user_for_socket_token(token: str) -> User | None:
+    """The user a socket token or an API bearer token stands for, if still valid."""
+    if token.startswith(auth_service.TOKEN_PREFIX):
+        return auth_service.user_for_token(session=db.session, token=token)
+    try:
+        data = _serializer().loads(token, max_age=SOCKET_TOKEN_MAX_AGE)
+    except (SignatureExpired, BadSignature):
+        return None
+    user = db.session.get(User, int(data.get("uid", 0)))
+    if user is None or not user.active or user.session_version != data.get("v"):
+        return None
+    return user
+
+
+def rooms_for(user: User) -> list[str]:
+    return ["staff", f"user:{user.id}", f"role:{user.role.value}"]
+
+
+class AgentsNamespace(Namespace):
+    def on_connect(self, auth: dict[str, Any] | None = None) -> bool:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        # Each Socket.IO event runs in its own app context, whose teardown ends the session.
+        user = user_for_socket_token(str(token)) if token else None
+        if user is None:
+            return False  # refused: the client sees a connect_error
+        for room in rooms_for(user):
+            join_room(room)
+        return True
+
+    def on_watch(self, data: Any) -> dict[str, Any]:
+        """Follow live changes to one ticket or customer: `{"kind": "ticket", "id": 12}`."""
+        target = _watch_target(data)
+        if target is None:
+            return {"ok": False, "error": "expected {kind: ticket|customer, id: <int>}"}
+        join_room(target)
+        return {"ok": True, "room": target}
+
+    def on_unwatch(self, data: Any) -> dict[str, Any]:
+        target = _watch_target(data, check_exists=False)
+        if target is not None:
+            leave_room(target)
+        return {"ok": target is not None}
+
+
+def _watch_target(data: Any, *, check_exists: bool = True) -> str | None:
+    from helpdesk.customers.models import Customer
+    from helpdesk.tickets.models import Ticket
+
+    if not isinstance(data, dict) or data.get("kind") not in _WATCHABLE:
+        return None
+    ident = data.get("id")
+    if not isinstance(ident, int) or isinstance(ident, bool) or ident <= 0:
+        return None
+    if check_exists:
+        model = Ticket if data["kind"] == "ticket" else Customer
+        if db.session.get(model, ident) is None:
+            return None
+    return f"{data['kind']}:{ident}"
+
+
+def init_realtime() -> None:
+    socketio.on_namespace(AgentsNamespace(NAMESPACE))

@@ -1,0 +1,86 @@
+"""The `/agents` namespace: token checks on connect, server-chosen rooms, events after commit."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+
+from helpdesk import events
+from helpdesk.auth.models import Role
+from helpdesk.extensions import db, socketio
+from helpdesk.realtime import issue_socket_token
+
+
+@pytest.fixture
+def live_events(app):
+    """Route events to the real Socket.IO server instead of the recorder."""
+    app.extensions["helpdesk_events"] = events.SocketIOBackend(socketio)
+
+
+def _connect(app, token):
+    return socketio.test_client(app, namespace="/agents", auth={"token": token})
+
+
+def test_refuses_missing_bad_and_expired_tokens(app, make_user, monkeypatch):
+    assert not socketio.test_client(app, namespace="/agents").is_connected("/agents")
+    assert not _connect(app, "nonsense").is_connected("/agents")
+    assert not _connect(app, "hdk_unknown").is_connected("/agents")
+    user = make_user(Role.AGENT)
+    stale = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="helpdesk.socket-token")
+    monkeypatch.setattr(time, "time", lambda: 1_000_000.0)
+    old_token = stale.dumps({"uid": user.id, "v": user.session_version})
+    monkeypatch.undo()
+    assert not _connect(app, old_token).is_connected("/agents")
+    forged = URLSafeTimedSerializer("another-key", salt="helpdesk.socket-token")
+    assert not _connect(app, forged.dumps({"uid": user.id, "v": 1})).is_connected("/agents")
+
+
+def test_logged_out_everywhere_user_refused(app, make_user):
+    from helpdesk.auth import service
+
+    user = make_user(Role.AGENT)
+    token = issue_socket_token(user)
+    service.update_user(session=db.session, user=user, password="a new password")
+    assert not _connect(app, token).is_connected("/agents")
+
+
+def test_events_reach_the_right_rooms(app, make_user, token_for, ticket_factory, live_events):
+    agent, other = make_user(Role.AGENT), make_user(Role.AGENT)
+    mine = _connect(app, issue_socket_token(agent))
+    theirs = _connect(app, token_for(other))  # API bearer tokens work too
+    assert mine.is_connected("/agents") and theirs.is_connected("/agents")
+    ticket = ticket_factory(assignee_id=agent.id)
+    mine_events = [e["name"] for e in mine.get_received("/agents")]
+    theirs_events = [e["name"] for e in theirs.get_received("/agents")]
+    # Every staff member hears about new tickets once per room they are in; only the assignee
+    # is in user:<id>, so only they get the second copy.
+    assert mine_events.count("ticket.created") == 2
+    assert theirs_events.count("ticket.created") == 1
+    ack = theirs.emit(
+        "watch", {"kind": "ticket", "id": ticket.id}, namespace="/agents", callback=True
+    )
+    assert ack == {"ok": True, "room": f"ticket:{ticket.id}"}
+    assert (
+        theirs.emit("watch", {"kind": "ticket", "id": 999999}, namespace="/agents", callback=True)[
+            "ok"
+        ]
+        is False
+    )
+    assert (
+        theirs.emit("watch", {"kind": "agent:1", "id": 1}, namespace="/agents", callback=True)["ok"]
+        is False
+    )
+    assert theirs.emit("watch", "staff", namespace="/agents", callback=True)["ok"] is False
+
+
+def test_nothing_emitted_for_rolled_back_work(app, make_user, customer_factory, live_events):
+    from helpdesk.tickets import service
+
+    client = _connect(app, issue_socket_token(make_user(Role.SUPERVISOR)))
+    c = customer_factory()
+    client.get_received("/agents")
+    service.create(db.session, actor=None, subject="never", requester_id=c.id, commit=False)
+    db.session.rollback()
+    assert client.get_received("/agents") == []
