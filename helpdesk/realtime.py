@@ -53,7 +53,7 @@ def rooms_for(user: User) -> list[str]:
     return ["staff", f"user:{user.id}", f"role:{user.role.value}"]
 
 
-class AgentsNamespace(Namespace):
+class AgentsNamespace(Namespace):  # type: ignore[misc]
     def on_connect(self, auth: dict[str, Any] | None = None) -> bool:
         token = auth.get("token") if isinstance(auth, dict) else None
         # Each Socket.IO event runs in its own app context, whose teardown ends the session.
