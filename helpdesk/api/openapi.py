@@ -41,30 +41,43 @@ def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str,
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _inline(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema without `$ref`s or the null branch of an optional value."""
+    if "$ref" in prop:
+        return dict(defs[prop["$ref"].rsplit("/", 1)[-1]])
+    if "anyOf" in prop:
+        branches = [b for b in prop["anyOf"] if b.get("type") != "null"]
+        merged = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+        if len(branches) == 1:
+            merged.update(_inline(branches[0], defs))
+        else:
+            merged["anyOf"] = [_inline(b, defs) for b in branches]
+        if prop.get("default") is not None:
+            merged["default"] = prop["default"]
+        return merged
+    out = dict(prop)
+    if out.get("default", 0) is None:
+        del out["default"]
+    if isinstance(out.get("items"), dict):
+        out["items"] = _inline(out["items"], defs)
+    return out
+
+
 def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema()
     defs = schema.get("$defs", {})
     params = []
     for name, prop in schema.get("properties", {}).items():
-        prop = dict(prop)
-        text = str(prop)
-        for def_name, definition in defs.items():
-            if def_name in text:
-                # Inline enums: query parameters cannot point into components by $ref portably.
-                prop = {k: v for k, v in prop.items() if k not in ("$ref", "anyOf", "items")}
-                enum_schema = {"type": "string", "enum": definition.get("enum", [])}
-                prop.update(
-                    {"type": "array", "items": enum_schema} if "array" in text else enum_schema
-                )
-        params.append(
-            {
-                "name": name,
-                "in": "query",
-                "required": name in schema.get("required", []),
-                "schema": prop,
-                **({"style": "form", "explode": True} if prop.get("type") == "array" else {}),
-            }
-        )
+        inlined = _inline(prop, defs)
+        param: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": name in schema.get("required", []),
+            "schema": inlined,
+        }
+        if inlined.get("type") == "array":
+            param.update(style="form", explode=True)
+        params.append(param)
     return params
 
 
