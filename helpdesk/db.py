@@ -60,6 +60,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+def json_type() -> Any:
+    """A fresh JSON type. `MutableDict.as_mutable(t)` binds to every column sharing the instance
+    `t`, so mutable columns each need their own."""
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -6,5 +6,6 @@ from __future__ import annotations
 def load_all() -> None:
     import helpdesk.auth.models
     import helpdesk.customers.models
+    import helpdesk.sla.models
     import helpdesk.tickets.models
     import helpdesk.timeline.models  # noqa: F401

@@ -18,6 +18,7 @@ from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import APIError, NotFound, ValidationFailed
 from helpdesk.events import publish
 from helpdesk.pagination import decode_cursor, encode_cursor
+from helpdesk.sla import service as sla
 from helpdesk.tickets.models import Comment, Ticket, TicketChange, TicketTag
 from helpdesk.tickets.workflow import (
     UNRESOLVED,
@@ -145,6 +146,7 @@ def create(
         summary=f"{ticket.reference} {ticket.subject}",
         data={"channel": channel.value, "priority": priority.value},
     )
+    sla.on_created(session, ticket)
     publish(session, "ticket.created", _rooms(ticket), _payload(ticket, subject=ticket.subject))
     if commit:
         session.commit()
@@ -165,7 +167,13 @@ _UPDATABLE = (
 
 
 def update(
-    session: DbSession, ticket: Ticket, *, actor: User | None, note: str = "", **changes: Any
+    session: DbSession,
+    ticket: Ticket,
+    *,
+    actor: User | None,
+    note: str = "",
+    commit: bool = True,
+    **changes: Any,
 ) -> Ticket:
     """Apply changes, enforcing the workflow; one history entry lists every field changed."""
     unknown = set(changes) - set(_UPDATABLE)
@@ -242,8 +250,10 @@ def update(
             summary=f"{ticket.reference} {diff['status'][0]} → {diff['status'][1]}",
             data={"from": diff["status"][0], "to": diff["status"][1]},
         )
+    sla.on_changed(session, ticket, diff, now)
     publish(session, "ticket.updated", _rooms(ticket), _payload(ticket, changed=sorted(diff)))
-    session.commit()
+    if commit:
+        session.commit()
     return ticket
 
 
@@ -308,6 +318,10 @@ def add_comment(
             changes={"comment_id": [None, comment.id]},
         )
     )
+    if author_customer_id is not None or actor is not None:
+        sla.on_comment(
+            session, ticket, from_customer=author_customer_id is not None, public=public, now=now
+        )
     if (author_customer_id is not None and ticket.status in (Status.PENDING, Status.SOLVED)) or (
         actor is not None and public and ticket.status is Status.NEW and status is None
     ):

@@ -1,0 +1,1 @@
+"""Service levels: business calendars, policies, clocks, breach scans and escalations."""

@@ -1,0 +1,483 @@
+"""SLA clocks follow the ticket: started by policy, paused, resumed, stopped, scanned, escalated.
+
+The ticket service calls `on_created`, `on_changed` and `on_comment` inside its own transaction,
+so clocks and the ticket change commit together; every clock transition is written to the ticket's
+history and published live after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from helpdesk.customers.models import CustomerTag
+from helpdesk.db import DbSession, utcnow
+from helpdesk.events import publish
+from helpdesk.sla import clock as clk
+from helpdesk.sla.calendar import BusinessCalendar, holiday_dates, weekly_from_mapping
+from helpdesk.sla.models import CalendarModel, SlaClock, SlaEscalation, SlaPolicy
+from helpdesk.sla.rules import PolicyRule, TicketFacts, choose
+
+if TYPE_CHECKING:
+    from helpdesk.tickets.models import Ticket
+
+log = logging.getLogger(__name__)
+
+_CALENDARS: dict[tuple[int, Any, int], BusinessCalendar] = {}
+
+
+# -- calendars ---------------------------------------------------------------------------------
+
+
+def calendar_of(model: CalendarModel) -> BusinessCalendar:
+    """The pure calendar for a stored one, cached until the row or its exceptions change."""
+    key = (model.id, model.updated_at, len(model.exceptions))
+    cached = _CALENDARS.get(key)
+    if cached is not None:
+        return cached
+    now = utcnow()
+    holidays = (
+        holiday_dates(
+            model.holiday_country, model.holiday_subdivision, range(now.year - 1, now.year + 3)
+        )
+        if model.holiday_country
+        else frozenset()
+    )
+    cal = BusinessCalendar(
+        timezone=model.timezone,
+        weekly=weekly_from_mapping(model.weekly or {}),
+        holidays=holidays,
+        closures=tuple((e.starts_at, e.ends_at) for e in model.exceptions if e.kind == "closure"),
+        openings=tuple((e.starts_at, e.ends_at) for e in model.exceptions if e.kind == "opening"),
+        always_open=model.always_open,
+    )
+    if len(_CALENDARS) > 256:
+        _CALENDARS.clear()
+    _CALENDARS[key] = cal
+    return cal
+
+
+def default_calendar(session: DbSession) -> CalendarModel | None:
+    found: CalendarModel | None = session.scalar(
+        select(CalendarModel).order_by(CalendarModel.is_default.desc(), CalendarModel.id).limit(1)
+    )
+    return found
+
+
+def is_open(session: DbSession, at: datetime | None = None, calendar_id: int | None = None) -> bool:
+    """Whether the call center is open (the telephony side asks this); open without a calendar."""
+    model = session.get(CalendarModel, calendar_id) if calendar_id else default_calendar(session)
+    if model is None:
+        return True
+    return calendar_of(model).is_open(at or utcnow())
+
+
+# -- policies ------------------------------------------------------------------------------------
+
+
+def _facts(session: DbSession, ticket: Ticket) -> TicketFacts:
+    tags = frozenset(
+        session.scalars(
+            select(CustomerTag.tag).where(CustomerTag.customer_id == ticket.requester_id)
+        )
+    )
+    return TicketFacts(
+        priority=ticket.priority.value,
+        channel=ticket.channel.value,
+        group_id=ticket.group_id,
+        customer_tags=tags,
+    )
+
+
+def _policies(session: DbSession) -> list[SlaPolicy]:
+    return list(session.scalars(select(SlaPolicy).where(SlaPolicy.active)))
+
+
+def _ticket_clocks(session: DbSession, ticket_id: int) -> list[SlaClock]:
+    return list(
+        session.scalars(
+            select(SlaClock).where(SlaClock.ticket_id == ticket_id).order_by(SlaClock.id)
+        )
+    )
+
+
+def _open_clock(clocks: Iterable[SlaClock], metric: str) -> SlaClock | None:
+    live = [c for c in clocks if c.metric == metric and c.stopped_at is None]
+    return live[-1] if live else None
+
+
+def _history(
+    session: DbSession, ticket: Ticket, changes: dict[str, list[Any]], note: str, now: datetime
+) -> None:
+    from helpdesk.tickets.models import TicketChange
+
+    session.add(
+        TicketChange(ticket_id=ticket.id, action="sla", changes=changes, note=note[:500], at=now)
+    )
+
+
+def _publish(
+    session: DbSession,
+    ticket: Ticket,
+    clocks: Sequence[SlaClock],
+    now: datetime,
+    cal: BusinessCalendar | None,
+) -> None:
+    rooms = ["staff", f"ticket:{ticket.id}"]
+    if ticket.assignee_id:
+        rooms.append(f"user:{ticket.assignee_id}")
+    payload = {
+        "ticket_id": ticket.id,
+        "reference": ticket.reference,
+        "clocks": [serialise(c, now, cal) for c in clocks],
+    }
+    publish(session, "sla.updated", rooms, payload)
+
+
+def apply_policy(session: DbSession, ticket: Ticket, *, now: datetime, why: str) -> None:
+    """Choose the policy for the ticket as it is now; start or retarget its clocks."""
+    rules = {p.id: p for p in _policies(session)}
+    chosen = choose(
+        [PolicyRule(p.id, p.name, p.position, p.conditions, p.targets) for p in rules.values()],
+        _facts(session, ticket),
+    )
+    clocks = _ticket_clocks(session, ticket.id)
+    if chosen is None:
+        return
+    rule, reason = chosen
+    policy = rules[rule.id]
+    cal = calendar_of(policy.calendar)
+    targets: dict[str, int] = policy.targets.get(ticket.priority.value, {})
+    changes: dict[str, list[Any]] = {}
+    paused = ticket.status.value in policy.pause_statuses
+    for metric in ("first_response", "resolution"):
+        seconds = targets.get(metric)
+        current = _open_clock(clocks, metric)
+        if seconds is None:
+            continue
+        if current is None:
+            if any(c.metric == metric for c in clocks) or ticket.status.value in (
+                "solved",
+                "closed",
+            ):
+                continue  # already answered / resolved once: nothing to start
+            current = SlaClock(
+                ticket_id=ticket.id,
+                metric=metric,
+                cycle=1,
+                policy_id=policy.id,
+                target_seconds=seconds,
+                at_risk_ratio=policy.at_risk_ratio,
+                started_at=now,
+                elapsed_seconds=0.0,
+                state=clk.RUNNING,
+                at_risk_notified=False,
+                breach_notified=False,
+            )
+            clk.start(current, now, cal)
+            if paused:
+                clk.pause(current, now, cal)
+            session.add(current)
+            clocks.append(current)
+            changes[metric] = [None, f"{seconds}s"]
+        elif current.target_seconds != seconds or current.policy_id != policy.id:
+            changes[metric] = [f"{current.target_seconds}s", f"{seconds}s"]
+            current.policy_id = policy.id
+            clk.retarget(current, seconds, policy.at_risk_ratio, now, cal)
+    nxt = _open_clock(clocks, "next_response")
+    nxt_target = targets.get("next_response")
+    if nxt is not None and nxt_target and nxt.target_seconds != nxt_target:
+        changes["next_response"] = [f"{nxt.target_seconds}s", f"{nxt_target}s"]
+        nxt.policy_id = policy.id
+        clk.retarget(nxt, nxt_target, policy.at_risk_ratio, now, cal)
+    if changes:
+        _history(session, ticket, changes, f"{why}: {reason}", now)
+        session.flush()
+        _publish(session, ticket, clocks, now, cal)
+
+
+def _policy_and_calendar(
+    session: DbSession, clock: SlaClock
+) -> tuple[SlaPolicy | None, BusinessCalendar]:
+    policy = session.get(SlaPolicy, clock.policy_id) if clock.policy_id else None
+    if policy is not None:
+        return policy, calendar_of(policy.calendar)
+    model = default_calendar(session)
+    return None, (calendar_of(model) if model else BusinessCalendar.twenty_four_seven())
+
+
+# -- hooks called by the ticket service ------------------------------------------------------------
+
+
+def on_created(session: DbSession, ticket: Ticket) -> None:
+    apply_policy(session, ticket, now=ticket.created_at, why="ticket created")
+
+
+def on_changed(
+    session: DbSession, ticket: Ticket, diff: dict[str, list[Any]], now: datetime
+) -> None:
+    if "status" in diff:
+        _on_status(session, ticket, diff["status"][0], diff["status"][1], now)
+    if diff.keys() & {"priority", "group_id", "requester_id", "channel"}:
+        changed = ", ".join(
+            sorted(diff.keys() & {"priority", "group_id", "requester_id", "channel"})
+        )
+        apply_policy(session, ticket, now=now, why=f"{changed} changed")
+
+
+def _on_status(session: DbSession, ticket: Ticket, old: str, new: str, now: datetime) -> None:
+    clocks = _ticket_clocks(session, ticket.id)
+    changes: dict[str, list[Any]] = {}
+    cal: BusinessCalendar | None = None
+    for c in clocks:
+        policy, cal = _policy_and_calendar(session, c)
+        pausing = policy.pause_statuses if policy else ["pending", "on_hold"]
+        before = c.state
+        if new in ("solved", "closed"):
+            if c.stopped_at is None:
+                clk.stop(c, now, cal)
+        elif c.metric == "resolution" and old == "solved" and c.stopped_at is not None:
+            # Reopened: the resolution clock carries on from the time it had used.
+            c.stopped_at = None
+            c.state = clk.BREACHED if c.state == clk.BREACHED else clk.PAUSED
+            clk.resume(c, now, cal)
+        elif c.stopped_at is None and new in pausing:
+            clk.pause(c, now, cal)
+        elif c.stopped_at is None and new not in pausing:
+            clk.resume(c, now, cal)
+        if c.state != before or (before == clk.BREACHED and c.running_since is not None):
+            changes[f"{c.metric}#{c.cycle}"] = [before, c.state]
+    if changes:
+        _history(session, ticket, changes, f"status {old} → {new}", now)
+        session.flush()
+        _publish(session, ticket, clocks, now, cal)
+
+
+def on_comment(
+    session: DbSession, ticket: Ticket, *, from_customer: bool, public: bool, now: datetime
+) -> None:
+    if not public:
+        return
+    clocks = _ticket_clocks(session, ticket.id)
+    changes: dict[str, list[Any]] = {}
+    cal: BusinessCalendar | None = None
+    if from_customer:
+        if _open_clock(clocks, "next_response") is None and any(
+            c.metric == "first_response" and c.stopped_at is not None for c in clocks
+        ):
+            policy = next(
+                (session.get(SlaPolicy, c.policy_id) for c in clocks if c.policy_id), None
+            )
+            seconds = (
+                policy.targets.get(ticket.priority.value, {}).get("next_response")
+                if policy
+                else None
+            )
+            if policy is not None and seconds:
+                cal = calendar_of(policy.calendar)
+                cycle = 1 + max((c.cycle for c in clocks if c.metric == "next_response"), default=0)
+                c = SlaClock(
+                    ticket_id=ticket.id,
+                    metric="next_response",
+                    cycle=cycle,
+                    policy_id=policy.id,
+                    target_seconds=seconds,
+                    at_risk_ratio=policy.at_risk_ratio,
+                    started_at=now,
+                    elapsed_seconds=0.0,
+                    at_risk_notified=False,
+                    breach_notified=False,
+                )
+                clk.start(c, now, cal)
+                if ticket.status.value in policy.pause_statuses:
+                    clk.pause(c, now, cal)
+                session.add(c)
+                clocks.append(c)
+                changes[f"next_response#{cycle}"] = [None, c.state]
+    else:
+        for c in clocks:
+            if c.metric in ("first_response", "next_response") and c.stopped_at is None:
+                _, cal = _policy_and_calendar(session, c)
+                before = c.state
+                clk.stop(c, now, cal)
+                changes[f"{c.metric}#{c.cycle}"] = [before, c.state]
+    if changes:
+        _history(
+            session, ticket, changes, "customer wrote" if from_customer else "agent replied", now
+        )
+        session.flush()
+        _publish(session, ticket, clocks, now, cal)
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def serialise(c: SlaClock, now: datetime, cal: BusinessCalendar | None = None) -> dict[str, Any]:
+    """A clock as the console and API show it; `remaining_seconds` counts business time."""
+    if cal is None:
+        remaining = c.target_seconds - c.elapsed_seconds
+        if c.running_since is not None and c.due_at is not None:
+            # Without the calendar at hand, wall time to the deadline is an upper bound.
+            remaining = (c.due_at - now).total_seconds()
+        state = c.state
+    else:
+        v = clk.view(c, now, cal)
+        remaining, state = v.remaining_seconds, v.state
+    return {
+        "metric": c.metric,
+        "cycle": c.cycle,
+        "state": state,
+        "target_seconds": c.target_seconds,
+        "elapsed_seconds": round(c.elapsed_seconds, 1),
+        "remaining_seconds": round(remaining, 1),
+        "running": c.running_since is not None,
+        "due_at": c.due_at.isoformat() if c.due_at else None,
+        "at_risk_at": c.at_risk_at.isoformat() if c.at_risk_at else None,
+        "stopped_at": c.stopped_at.isoformat() if c.stopped_at else None,
+        "breached_at": c.breached_at.isoformat() if c.breached_at else None,
+        "policy_id": c.policy_id,
+    }
+
+
+def clocks_for(session: DbSession, ticket_ids: Sequence[int]) -> dict[int, list[SlaClock]]:
+    """Every clock of the given tickets in one query (list pages stay at a fixed query count)."""
+    out: dict[int, list[SlaClock]] = {tid: [] for tid in ticket_ids}
+    if ticket_ids:
+        for c in session.scalars(
+            select(SlaClock).where(SlaClock.ticket_id.in_(ticket_ids)).order_by(SlaClock.id)
+        ):
+            out[c.ticket_id].append(c)
+    return out
+
+
+def views_for(
+    session: DbSession, ticket_ids: Sequence[int], now: datetime | None = None
+) -> dict[int, list[dict[str, Any]]]:
+    now = now or utcnow()
+    policies = {p.id: p for p in session.scalars(select(SlaPolicy))}
+    out: dict[int, list[dict[str, Any]]] = {}
+    for tid, clocks in clocks_for(session, ticket_ids).items():
+        rows = []
+        for c in clocks:
+            policy = policies.get(c.policy_id) if c.policy_id else None
+            rows.append(serialise(c, now, calendar_of(policy.calendar) if policy else None))
+        out[tid] = rows
+    return out
+
+
+# -- the breach scan -------------------------------------------------------------------------------
+
+
+@dataclass
+class ScanResult:
+    at_risk: int = 0
+    breached: int = 0
+    examined: int = 0
+
+
+def scan(session: DbSession, *, now: datetime | None = None, limit: int = 1000) -> ScanResult:
+    """Record the clocks that became at risk or breached, and fire their escalations once.
+
+    Reads only clocks whose `next_check_at` has passed (an index range). On PostgreSQL the rows
+    are locked with SKIP LOCKED, so concurrent scanners share the work instead of repeating it;
+    everywhere, the notified flags are set by compare-and-set and the escalation log has a unique
+    key, so a clock escalates once whatever runs at the same time.
+    """
+    from helpdesk.tickets.models import Ticket
+
+    now = now or utcnow()
+    result = ScanResult()
+    stmt = (
+        select(SlaClock)
+        .where(SlaClock.next_check_at <= now)
+        .order_by(SlaClock.next_check_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    clocks = list(session.scalars(stmt))
+    result.examined = len(clocks)
+    policies = {p.id: p for p in session.scalars(select(SlaPolicy))} if clocks else {}
+    tickets = (
+        {
+            t.id: t
+            for t in session.scalars(
+                select(Ticket).where(Ticket.id.in_({c.ticket_id for c in clocks}))
+            )
+        }
+        if clocks
+        else {}
+    )
+    for c in clocks:
+        transition = clk.due_transition(c, now)
+        if transition is None:
+            c.next_check_at = None if c.running_since is None else c.next_check_at
+            continue
+        flag = SlaClock.breach_notified if transition == "breached" else SlaClock.at_risk_notified
+        won = session.execute(
+            update(SlaClock)
+            .where(SlaClock.id == c.id, flag.is_(False))
+            .values({flag.key: True})
+            .execution_options(synchronize_session=False)
+        )
+        if won.rowcount != 1:  # type: ignore[attr-defined]
+            continue  # another scanner recorded it first
+        before = c.state
+        clk.record_transition(c, transition, now)
+        ticket = tickets[c.ticket_id]
+        policy = policies.get(c.policy_id) if c.policy_id else None
+        _history(
+            session,
+            ticket,
+            {f"{c.metric}#{c.cycle}": [before, transition]},
+            f"{c.metric.replace('_', ' ')} {transition.replace('_', ' ')}",
+            now,
+        )
+        if transition == "breached":
+            result.breached += 1
+        else:
+            result.at_risk += 1
+        _escalate(session, ticket, c, transition, policy, now)
+        cal = calendar_of(policy.calendar) if policy else None
+        _publish(session, ticket, [c], now, cal)
+    session.commit()
+    return result
+
+
+def _escalate(
+    session: DbSession,
+    ticket: Ticket,
+    c: SlaClock,
+    trigger: str,
+    policy: SlaPolicy | None,
+    now: datetime,
+) -> None:
+    from helpdesk.sla.escalations import run_actions
+
+    rules = policy.escalations if policy else []
+    default = [
+        {"on": trigger, "actions": [{"type": "notify_assignee"}, {"type": "notify_supervisors"}]}
+    ]
+    for index, rule in enumerate(rules or default):
+        if rule.get("on") != trigger:
+            continue
+        metrics = rule.get("metrics")
+        if metrics and c.metric not in metrics:
+            continue
+        actions = list(rule.get("actions", []))
+        session.add(
+            SlaEscalation(
+                clock_id=c.id,
+                ticket_id=ticket.id,
+                trigger=trigger,
+                rule_index=index,
+                actions=actions,
+                fired_at=now,
+            )
+        )
+        run_actions(session, ticket, c, trigger, actions, now)
