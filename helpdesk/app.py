@@ -16,11 +16,12 @@ from helpdesk.config import Settings
 from helpdesk.customers.api import bp as customers_api
 from helpdesk.db import install_sqlite_pragmas
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
+from helpdesk.sla.api import bp as sla_api
 from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.timeline.api import bp as timeline_api
 
 # Imported at module level so that every API operation is declared (and documented) on import.
-API_BLUEPRINTS = (auth_api, customers_api, tickets_api, timeline_api, openapi_bp)
+API_BLUEPRINTS = (auth_api, customers_api, tickets_api, timeline_api, sla_api, openapi_bp)
 SUPPORTED_LOCALES = ("en", "fr")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
 
@@ -106,6 +107,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     from helpdesk.celery_app import celery_init_app
 
     celery_init_app(app)
+    import helpdesk.sla.tasks
     import helpdesk.tickets.tasks  # noqa: F401  (registers the tasks)
 
     _register_blueprints(app)

@@ -14,6 +14,10 @@ from flask import Flask
 
 # Periodic jobs, shared by Celery beat (scaled out) and the in-process scheduler (embedded).
 PERIODIC: dict[str, dict[str, Any]] = {
+    "sla-breach-scan": {
+        "task": "helpdesk.sla.tasks.scan_breaches",
+        "schedule": 30.0,
+    },
     "auto-close-solved-tickets": {
         "task": "helpdesk.tickets.tasks.auto_close_solved",
         "schedule": 3600.0,

@@ -239,6 +239,9 @@ class Api:
     def patch(self, path: str, json: Any = None, **kwargs: Any) -> Any:
         return self.client.patch("/api/v1" + path, json=json, headers=self._headers(), **kwargs)
 
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.client.put("/api/v1" + path, json=json, headers=self._headers(), **kwargs)
+
     def delete(self, path: str, **kwargs: Any) -> Any:
         return self.client.delete("/api/v1" + path, headers=self._headers(), **kwargs)
 
