@@ -89,6 +89,9 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         timezone_selector=_select_timezone,
         default_translation_directories=str(TRANSLATIONS_DIR),
     )
+    # The SocketIO object is module-level and init_app keeps the previous client manager when no
+    # queue is given; drop it so that an app without REDIS_URL never inherits another's queue.
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,
         async_mode="threading",
