@@ -1,13 +1,12 @@
-"""Console pages."""
+"""The agents' console: server-rendered pages under the site root.
+
+`bp` is registered by `helpdesk.app`. The pages live in one module per area; importing them here
+attaches their routes to the blueprint.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from agents_ui import account, assets, customer_pages, ticket_list, ticket_page
+from agents_ui.blueprint import bp
 
-bp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static")
-
-
-@bp.get("/login")
-def login() -> str:
-    return "login"
+__all__ = ["account", "assets", "bp", "customer_pages", "ticket_list", "ticket_page"]

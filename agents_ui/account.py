@@ -1,0 +1,95 @@
+"""Signing in and out, and the agent's own settings (language, time zone)."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, refresh
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from agents_ui.blueprint import bp
+from agents_ui.forms import ActionForm, LanguageForm, LoginForm, SettingsForm
+from agents_ui.safety import safe_next
+from helpdesk.auth import service as auth_service
+from helpdesk.auth.models import User
+from helpdesk.auth.throttle import login_throttle
+from helpdesk.extensions import db
+
+
+def me() -> User:
+    """The signed-in user as the model object the services expect (not Flask-Login's proxy)."""
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def _login_page(form: LoginForm, status: int = 200) -> ResponseReturnValue:
+    language = LanguageForm(locale=str(get_locale() or "en"))
+    return render_template("login.html", form=form, language_form=language), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@login_throttle
+def login() -> ResponseReturnValue:
+    """The sign-in form. A wrong password answers 401, which the throttle counts as a failure."""
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(request.args.get("next")) or url_for("console.tickets"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+        return _login_page(form)
+    if not form.validate_on_submit():
+        return _login_page(form, 400)
+    user = auth_service.authenticate(
+        session=db.session, email=form.email.data or "", password=form.password.data or ""
+    )
+    if user is None:
+        form.password.data = ""
+        form.form_errors.append(_("Wrong e-mail or password."))
+        return _login_page(form, 401)
+    target = safe_next(form.next.data) or url_for("console.tickets")
+    # A fresh session on sign-in: nothing set before (by whoever used the browser) carries over.
+    session.clear()
+    login_user(user)
+    return redirect(target)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Posted (with its CSRF token), so that another site cannot sign an agent out with a link."""
+    if ActionForm().validate_on_submit():
+        logout_user()
+        session.clear()
+    return redirect(url_for("console.login"))
+
+
+@bp.post("/language")
+def language() -> Response:
+    """The language of the sign-in page, kept in the session until someone signs in."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["locale"] = form.locale.data
+    return redirect(url_for("console.login"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings() -> ResponseReturnValue:
+    form = SettingsForm(locale=me().locale, timezone=session.get("timezone") or _default_timezone())
+    if form.validate_on_submit():
+        auth_service.update_user(session=db.session, user=me(), locale=form.locale.data)
+        session["timezone"] = form.timezone.data
+        refresh()  # the confirmation below is already in the new language
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("console.settings"))
+    return render_template("settings.html", form=form), 400 if form.errors else 200
+
+
+def _default_timezone() -> str:
+    return str(current_app.config.get("HELPDESK_TIMEZONE") or "Europe/Paris")
+
+
+@bp.get("/")
+@login_required
+def index() -> Response:
+    return redirect(url_for("console.tickets"))

@@ -1,0 +1,129 @@
+"""The console's forms. Flask-WTF adds the CSRF token to each one that is posted."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length
+
+from agents_ui import labels
+from helpdesk.tickets.workflow import Priority, Status
+
+# Each language is named in its own language, so anyone can find theirs.
+LOCALE_CHOICES = [SelectChoice("en", "English"), SelectChoice("fr", "Français")]
+COMMENT_MAX = 20000
+
+
+def _timezones() -> list[tuple[str, str]]:
+    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+    return [SelectChoice(z, z.replace("_", " ")) for z in zones]
+
+
+class ConsoleForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+    """Base of the console's forms (CSRF-protected through Flask-WTF)."""
+
+
+class LoginForm(ConsoleForm):
+    email = StringField(
+        _l("E-mail"),
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={
+            "type": "email",
+            "autocomplete": "username",
+            "autofocus": True,
+            "spellcheck": "false",
+        },
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(max=1000)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    next = HiddenField()
+    submit = SubmitField(_l("Sign in"))
+
+
+class ActionForm(ConsoleForm):
+    """A form with no fields: a button that posts (log out), carrying only the CSRF token."""
+
+
+class LanguageForm(ConsoleForm):
+    """The language switch on the sign-in page, before anyone is known."""
+
+    locale = SelectField(_l("Language"), choices=LOCALE_CHOICES)
+    submit = SubmitField(_l("Change"))
+
+
+class SettingsForm(ConsoleForm):
+    locale = SelectField(_l("Language"), choices=LOCALE_CHOICES)
+    timezone = SelectField(_l("Time zone"))
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = _timezones()
+
+
+class ReplyForm(ConsoleForm):
+    body = TextAreaField(
+        _l("Message"), validators=[DataRequired(), Length(max=COMMENT_MAX)], render_kw={"rows": 5}
+    )
+    visibility = RadioField(
+        _l("Send as"),
+        default="public",
+        choices=[
+            SelectChoice("public", _l("Public reply (the customer sees it)")),
+            SelectChoice("internal", _l("Internal note (agents only)")),
+        ],
+    )
+    status = SelectField(_l("Then set status to"), default="")
+    submit = SubmitField(_l("Send"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("prefix", "reply")
+        super().__init__(*args, **kwargs)
+        self.status.choices = [
+            SelectChoice("", _l("(leave unchanged)")),
+            *(SelectChoice(s.value, labels.STATUS[s]) for s in Status),
+        ]
+
+
+class PropertiesForm(ConsoleForm):
+    status = SelectField(_l("Status"))
+    priority = SelectField(_l("Priority"))
+    assignee = SelectField(_l("Assignee"))
+    group = SelectField(_l("Group"))
+    submit = SubmitField(_l("Update"))
+
+    def __init__(
+        self,
+        *args: object,
+        assignees: list[tuple[str, str]],
+        groups: list[tuple[str, str]],
+        **kwargs: object,
+    ) -> None:
+        """`assignees` and `groups` are (id, name) pairs: the menus depend on the database."""
+        kwargs.setdefault("prefix", "props")
+        super().__init__(*args, **kwargs)
+        self.status.choices = [SelectChoice(s.value, labels.STATUS[s]) for s in Status]
+        self.priority.choices = [SelectChoice(p.value, labels.PRIORITY[p]) for p in Priority]
+        self.assignee.choices = [
+            SelectChoice("", _l("Unassigned")),
+            *(SelectChoice(value, name) for value, name in assignees),
+        ]
+        self.group.choices = [
+            SelectChoice("", _l("No group")),
+            *(SelectChoice(value, name) for value, name in groups),
+        ]

@@ -1,0 +1,104 @@
+"""Translated display names for the values the console shows.
+
+The database stores stable English codes (`on_hold`, `urgent`, `ticket_reply`); agents read them in
+their own language. Keeping every name here, as lazy strings, gives the catalogue one place to
+extract them from and the templates one place to look them up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from helpdesk.customers.models import CustomerKind
+from helpdesk.tickets.workflow import Channel, Priority, Status
+
+STATUS: dict[str, Any] = {
+    Status.NEW: _l("New"),
+    Status.OPEN: _l("Open"),
+    Status.PENDING: _l("Pending"),
+    Status.ON_HOLD: _l("On hold"),
+    Status.SOLVED: _l("Solved"),
+    Status.CLOSED: _l("Closed"),
+}
+
+PRIORITY: dict[str, Any] = {
+    Priority.LOW: _l("Low"),
+    Priority.NORMAL: _l("Normal"),
+    Priority.HIGH: _l("High"),
+    Priority.URGENT: _l("Urgent"),
+}
+
+CHANNEL: dict[str, Any] = {
+    Channel.PHONE: _l("Phone"),
+    Channel.SMS: _l("SMS"),
+    Channel.EMAIL: _l("E-mail"),
+    Channel.WEB: _l("Web"),
+    Channel.FIELD: _l("On site"),
+}
+
+CUSTOMER_KIND: dict[str, Any] = {
+    CustomerKind.PERSON: _l("Person"),
+    CustomerKind.COMPANY: _l("Company"),
+}
+
+PHONE_LABEL: dict[str, Any] = {
+    "mobile": _l("mobile"),
+    "work": _l("work"),
+    "home": _l("home"),
+    "landline": _l("landline"),
+    "fax": _l("fax"),
+}
+
+EMAIL_LABEL: dict[str, Any] = {
+    "work": _l("work"),
+    "home": _l("home"),
+    "personal": _l("personal"),
+}
+
+TIMELINE_KIND: dict[str, Any] = {
+    "ticket_created": _l("Ticket opened"),
+    "ticket_reply": _l("Reply"),
+    "ticket_note": _l("Internal note"),
+    "ticket_status": _l("Status change"),
+    "customer_merged": _l("Records merged"),
+    "customer_erased": _l("Data erased"),
+    "call": _l("Call"),
+    "sms": _l("SMS"),
+    "visit": _l("Visit"),
+}
+
+HISTORY_ACTION: dict[str, Any] = {
+    "created": _l("created the ticket"),
+    "updated": _l("changed the ticket"),
+    "reply": _l("replied publicly"),
+    "note": _l("added an internal note"),
+}
+
+HISTORY_FIELD: dict[str, Any] = {
+    "status": _l("Status"),
+    "priority": _l("Priority"),
+    "channel": _l("Channel"),
+    "assignee_id": _l("Assignee"),
+    "group_id": _l("Group"),
+    "subject": _l("Subject"),
+    "description": _l("Description"),
+    "tags": _l("Tags"),
+    "requester_id": _l("Requester"),
+}
+
+LANGUAGES: dict[str, Any] = {"en": _l("English"), "fr": _l("French")}
+
+
+def label(table: dict[str, Any], value: object) -> str:
+    """The translated name of `value`, or the raw code when it is one this console does not know.
+
+    New codes (a timeline kind added by another feature) then still show, untranslated, rather
+    than breaking the page.
+    """
+    code = getattr(value, "value", value)
+    if code is None:
+        return ""
+    found = table.get(str(code))
+    return str(found) if found is not None else str(code)

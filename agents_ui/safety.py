@@ -1,0 +1,24 @@
+"""Keeping post-login redirects on this site."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None.
+
+    Only absolute paths are accepted. `//evil.example`, `/\\evil.example` and `https://...` are
+    refused, because browsers read them as other hosts; so are control characters, which some
+    browsers strip before deciding where a URL points.
+    """
+    if not target or len(target) > 2000:
+        return None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target) or "\\" in target:
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target

@@ -1,0 +1,151 @@
+"""The ticket list: filters read from the query string, newest first, one page per cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from werkzeug.datastructures import MultiDict
+
+from agents_ui.account import me
+from agents_ui.blueprint import bp
+from agents_ui.queries import all_groups
+from helpdesk.customers import service as customers
+from helpdesk.errors import NotFound
+from helpdesk.extensions import db
+from helpdesk.pagination import BadCursor
+from helpdesk.tickets import service
+from helpdesk.tickets.service import TicketFilter
+from helpdesk.tickets.workflow import UNRESOLVED, Channel, Priority, Status
+
+PAGE_SIZE = 25
+SORTS = {
+    "-created": _l("Newest first"),
+    "-updated": _l("Recently updated"),
+    "created": _l("Oldest first"),
+}
+STATUS_VALUES = frozenset(s.value for s in Status)
+PRIORITY_VALUES = frozenset(p.value for p in Priority)
+CHANNEL_VALUES = frozenset(c.value for c in Channel)
+ASSIGNEE_CHOICES = {"": _l("Anyone"), "me": _l("Me"), "none": _l("Unassigned")}
+
+
+@dataclass
+class ListQuery:
+    """The filters as the agent chose them, to refill the form and to build page links."""
+
+    q: str = ""
+    status: list[str] = field(default_factory=list)
+    priority: str = ""
+    assignee: str = ""
+    group: str = ""
+    tag: str = ""
+    channel: str = ""
+    requester: str = ""
+    sort: str = "-created"
+
+    @classmethod
+    def from_args(cls, args: MultiDict[str, str]) -> ListQuery:
+        """Unknown values are dropped rather than refused: a stale bookmark still opens."""
+        statuses = [s for s in args.getlist("status") if s in STATUS_VALUES]
+        pick = args.get
+        return cls(
+            q=pick("q", "").strip()[:200],
+            status=list(dict.fromkeys(statuses)),
+            priority=pick("priority", "") if pick("priority") in PRIORITY_VALUES else "",
+            assignee=pick("assignee", "") if pick("assignee") in ASSIGNEE_CHOICES else "",
+            group=pick("group", "") if pick("group", "").isdigit() else "",
+            tag=pick("tag", "").strip().lower()[:64],
+            channel=pick("channel", "") if pick("channel") in CHANNEL_VALUES else "",
+            requester=pick("requester", "") if pick("requester", "").isdigit() else "",
+            sort=pick("sort", "-created") if pick("sort") in SORTS else "-created",
+        )
+
+    def to_filter(self, me_id: int) -> TicketFilter:
+        return TicketFilter(
+            status=[Status(s) for s in self.status] or None,
+            priority=[Priority(self.priority)] if self.priority else None,
+            assignee_id=me_id if self.assignee == "me" else None,
+            unassigned=self.assignee == "none",
+            group_id=int(self.group) if self.group else None,
+            tag=self.tag or None,
+            channel=Channel(self.channel) if self.channel else None,
+            requester_id=int(self.requester) if self.requester else None,
+            q=self.q or None,
+        )
+
+    def args(self) -> dict[str, Any]:
+        """Only the filters that are set, so links stay short and readable."""
+        values = {
+            "q": self.q,
+            "status": self.status,
+            "priority": self.priority,
+            "assignee": self.assignee,
+            "group": self.group,
+            "tag": self.tag,
+            "channel": self.channel,
+            "requester": self.requester,
+            "sort": "" if self.sort == "-created" else self.sort,
+        }
+        return {k: v for k, v in values.items() if v}
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(set(self.args()) - {"sort"})
+
+
+UNRESOLVED_VALUES = [s.value for s in Status if s in UNRESOLVED]
+# One-click views over the same filters.
+QUICK_VIEWS: list[tuple[Any, dict[str, Any]]] = [
+    (_l("My unresolved tickets"), {"assignee": "me", "status": UNRESOLVED_VALUES}),
+    (_l("Unassigned"), {"assignee": "none", "status": UNRESOLVED_VALUES}),
+    (_l("All unresolved"), {"status": UNRESOLVED_VALUES}),
+    (_l("All tickets"), {}),
+]
+
+
+@bp.get("/tickets")
+@login_required
+def tickets() -> str:
+    query = ListQuery.from_args(request.args)
+    flt = query.to_filter(me().id)
+    cursor = request.args.get("cursor") or None
+    try:
+        rows, next_cursor = service.list_tickets(
+            db.session, flt, cursor=cursor, limit=PAGE_SIZE, sort=query.sort
+        )
+    except BadCursor:
+        flash(_("That page link is no longer valid; here is the first page."), "warning")
+        cursor = None
+        rows, next_cursor = service.list_tickets(db.session, flt, limit=PAGE_SIZE, sort=query.sort)
+    requester = None
+    if query.requester:
+        try:
+            requester = customers.get(db.session, int(query.requester), follow_merge=False)
+        except NotFound:
+            requester = None
+    current = query.args()
+    quick_views = [
+        (name, url_for("console.tickets", **view), _same_view(current, view))
+        for name, view in QUICK_VIEWS
+    ]
+    return render_template(
+        "tickets/list.html",
+        rows=rows,
+        query=query,
+        groups=all_groups(db.session),
+        requester=requester,
+        quick_views=quick_views,
+        sorts=SORTS,
+        assignee_choices=ASSIGNEE_CHOICES,
+        next_url=url_for("console.tickets", **current, cursor=next_cursor) if next_cursor else None,
+        first_url=url_for("console.tickets", **current) if cursor else None,
+    )
+
+
+def _same_view(current: dict[str, Any], view: dict[str, Any]) -> bool:
+    return {k: v for k, v in current.items() if k != "sort"} == view

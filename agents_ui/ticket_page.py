@@ -1,0 +1,233 @@
+"""One ticket: its conversation and history, the reply form and the properties form.
+
+A refused change (a transition the workflow forbids, a closed ticket) is rolled back and the page
+is shown again with the agent's text still in the form and the reason at the top, with a 4xx
+status: never a 500, never a lost reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from agents_ui import labels
+from agents_ui.account import me
+from agents_ui.blueprint import bp
+from agents_ui.forms import PropertiesForm, ReplyForm
+from agents_ui.queries import all_groups, assignable_staff, user_names
+from helpdesk.errors import APIError
+from helpdesk.extensions import db
+from helpdesk.tickets import service
+from helpdesk.tickets.models import Ticket, TicketChange
+from helpdesk.tickets.workflow import TRANSITIONS, Priority, Status
+
+
+@dataclass
+class HistoryEntry:
+    at: datetime
+    actor: str
+    action: str
+    changes: list[tuple[str, str, str]]
+    comment_id: int | None
+
+
+def _properties_form(ticket: Ticket, *, submitted: bool = False) -> PropertiesForm:
+    staff = [(str(u.id), u.name) for u in assignable_staff(db.session)]
+    if ticket.assignee is not None and str(ticket.assignee_id) not in dict(staff):
+        # Keep a departed assignee visible (and selectable as "no change") rather than
+        # silently showing someone else.
+        staff.append((str(ticket.assignee_id), _("%(name)s (inactive)", name=ticket.assignee.name)))
+    groups = [(str(g.id), g.name) for g in all_groups(db.session)]
+    if submitted:
+        return PropertiesForm(assignees=staff, groups=groups)
+    return PropertiesForm(
+        formdata=None,
+        assignees=staff,
+        groups=groups,
+        status=ticket.status.value,
+        priority=ticket.priority.value,
+        assignee=str(ticket.assignee_id or ""),
+        group=str(ticket.group_id or ""),
+    )
+
+
+def _history(ticket: Ticket) -> list[HistoryEntry]:
+    changes = service.history(db.session, ticket)
+    ids: list[int] = []
+    for change in changes:
+        ids.extend(v for v in (change.changes or {}).get("assignee_id") or [] if isinstance(v, int))
+    people = user_names(db.session, ids)
+    groups = {g.id: g.name for g in all_groups(db.session)}
+    return [_history_entry(c, people, groups) for c in changes]
+
+
+def _history_entry(
+    change: TicketChange, people: dict[int, str], groups: dict[int, str]
+) -> HistoryEntry:
+    def show(name: str, value: Any) -> str:
+        if value is None or value == []:
+            return "—"
+        if name == "status":
+            return labels.label(labels.STATUS, value)
+        if name == "priority":
+            return labels.label(labels.PRIORITY, value)
+        if name == "channel":
+            return labels.label(labels.CHANNEL, value)
+        if name == "assignee_id":
+            return people.get(value, f"#{value}")
+        if name == "group_id":
+            return groups.get(value, f"#{value}")
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+
+    rows = []
+    for name, pair in (change.changes or {}).items():
+        if name == "comment_id" or not isinstance(pair, list) or len(pair) != 2:
+            continue
+        if change.action == "created" and pair[1] is None:
+            continue
+        rows.append(
+            (labels.label(labels.HISTORY_FIELD, name), show(name, pair[0]), show(name, pair[1]))
+        )
+    comment = (change.changes or {}).get("comment_id")
+    return HistoryEntry(
+        at=change.at,
+        actor=change.actor.name if change.actor else _("System"),
+        action=labels.label(labels.HISTORY_ACTION, change.action),
+        changes=rows,
+        comment_id=comment[1] if isinstance(comment, list) and len(comment) == 2 else None,
+    )
+
+
+def _render(
+    ticket: Ticket, reply: ReplyForm, props: PropertiesForm, status: int = 200
+) -> ResponseReturnValue:
+    current = ticket.status
+    comments = service.comments(db.session, ticket)
+    return render_template(
+        "tickets/detail.html",
+        ticket=ticket,
+        comments=comments,
+        history=_history(ticket),
+        reply_form=reply,
+        props_form=props,
+        closed=current is Status.CLOSED,
+        reply_statuses={s.value for s in TRANSITIONS[current]},
+        props_statuses={current.value} | {s.value for s in TRANSITIONS[current]},
+    ), status
+
+
+def describe_refusal(exc: APIError, ticket: Ticket, wanted: Status | None) -> str:
+    """The service's refusal in the agent's language; its own (English) message as a fallback."""
+    fields = exc.fields or {}
+    message = exc.message
+    if exc.code == "ticket_closed":
+        message = _(
+            "This ticket is closed and can no longer be changed. If the customer needs more "
+            "help, open a new ticket."
+        )
+    elif "status" in fields and wanted is not None:
+        allowed = ", ".join(
+            labels.label(labels.STATUS, s)
+            for s in sorted(TRANSITIONS[ticket.status], key=list(Status).index)
+        )
+        message = _(
+            "A ticket cannot go from “%(old)s” to “%(new)s”. Possible next statuses: %(allowed)s.",
+            old=labels.label(labels.STATUS, ticket.status),
+            new=labels.label(labels.STATUS, wanted),
+            allowed=allowed or "—",
+        )
+    elif "body" in fields:
+        message = _("Write a message before sending.")
+    elif "assignee_id" in fields:
+        message = _("Choose an active agent as assignee.")
+    elif "group_id" in fields:
+        message = _("That group no longer exists.")
+    return str(message)
+
+
+def _form_errors(form: ReplyForm | PropertiesForm) -> None:
+    for name, errors in form.errors.items():
+        field = getattr(form, str(name), None)
+        label = field.label.text if field is not None else str(name)
+        for error in errors:
+            flash(f"{label}: {error}", "error")
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@login_required
+def ticket(ticket_id: int) -> ResponseReturnValue:
+    found = service.get(db.session, ticket_id)
+    return _render(found, ReplyForm(formdata=None), _properties_form(found))
+
+
+@bp.post("/tickets/<int:ticket_id>/reply")
+@login_required
+def reply(ticket_id: int) -> ResponseReturnValue:
+    found = service.get(db.session, ticket_id)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return _render(found, form, _properties_form(found), 400)
+    wanted = Status(form.status.data) if form.status.data else None
+    public = form.visibility.data == "public"
+    before = found.status
+    try:
+        service.add_comment(
+            db.session, found, body=form.body.data or "", public=public, actor=me(), status=wanted
+        )
+    except APIError as exc:
+        db.session.rollback()
+        found = service.get(db.session, ticket_id)
+        flash(describe_refusal(exc, found, wanted), "error")
+        return _render(found, form, _properties_form(found), exc.status)
+    flash(_("Reply sent.") if public else _("Internal note added."), "success")
+    if found.status != before:
+        flash(
+            _("Status is now “%(status)s”.", status=labels.label(labels.STATUS, found.status)),
+            "success",
+        )
+    return redirect(url_for("console.ticket", ticket_id=ticket_id))
+
+
+@bp.post("/tickets/<int:ticket_id>/properties")
+@login_required
+def properties(ticket_id: int) -> ResponseReturnValue:
+    found = service.get(db.session, ticket_id)
+    form = _properties_form(found, submitted=True)
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return _render(found, ReplyForm(formdata=None), form, 400)
+    wanted = Status(form.status.data)
+    changes: dict[str, Any] = {
+        "status": wanted,
+        "priority": Priority(form.priority.data),
+        "assignee_id": int(form.assignee.data) if form.assignee.data else None,
+        "group_id": int(form.group.data) if form.group.data else None,
+    }
+    current = {
+        "status": found.status,
+        "priority": found.priority,
+        "assignee_id": found.assignee_id,
+        "group_id": found.group_id,
+    }
+    changes = {k: v for k, v in changes.items() if current[k] != v}
+    if not changes:
+        flash(_("Nothing to change."), "info")
+        return redirect(url_for("console.ticket", ticket_id=ticket_id))
+    try:
+        service.update(db.session, found, actor=me(), **changes)
+    except APIError as exc:
+        db.session.rollback()
+        found = service.get(db.session, ticket_id)
+        flash(describe_refusal(exc, found, wanted), "error")
+        return _render(found, ReplyForm(formdata=None), form, exc.status)
+    flash(_("Ticket updated."), "success")
+    return redirect(url_for("console.ticket", ticket_id=ticket_id))
