@@ -24,6 +24,8 @@ from helpdesk.customers.models import Customer, CustomerKind
 from helpdesk.customers.phones import try_e164
 from helpdesk.db import utcnow
 from helpdesk.extensions import db
+from helpdesk.sla import service as sla
+from helpdesk.sla.models import CalendarModel, SlaPolicy
 from helpdesk.tickets.models import Comment, Ticket, TicketChange, TicketTag
 from helpdesk.tickets.workflow import Channel, Priority, Status, reference_for
 from helpdesk.timeline import service as timeline
@@ -185,6 +187,7 @@ REPLIES = {
         "Thanks, everything works again.",
     ],
 }
+SLA_HISTORY = timedelta(days=30)
 TAGS = ["vip", "late-payer", "business", "new-customer", "complaint", "loyal"]
 STATUS_WEIGHTS = [
     (Status.NEW, 8),
@@ -233,6 +236,7 @@ def seed(
     staff = list(db.session.scalars(select(User).order_by(User.id)))
     agents = [u for u in staff if u.role in (Role.AGENT, Role.SUPERVISOR)]
     people = _seed_customers(rng, customers, progress)
+    _seed_sla()
     _seed_tickets(rng, tickets, people, agents, progress)
     return logins
 
@@ -264,6 +268,68 @@ def _seed_staff() -> dict[str, str]:
     path.write_text("".join(f"{e} {p}\n" for e, p in logins.items()))
     path.chmod(0o600)
     return logins
+
+
+def _seed_sla() -> None:
+    """Office hours with French public holidays, a 24/7 calendar for VIPs, and two policies."""
+    office = CalendarModel(
+        name="Office hours",
+        timezone="Europe/Paris",
+        holiday_country="FR",
+        is_default=True,
+        weekly={
+            **{
+                d: [["08:00", "12:30"], ["13:30", "19:00"]]
+                for d in ("mon", "tue", "wed", "thu", "fri")
+            },
+            "sat": [["09:00", "13:00"]],
+        },
+    )
+    always = CalendarModel(name="24/7", timezone="Europe/Paris", always_open=True)
+    db.session.add_all([office, always])
+    db.session.flush()
+    hour = 3600
+    standard = {
+        "low": {"first_response": 8 * hour, "next_response": 16 * hour, "resolution": 40 * hour},
+        "normal": {"first_response": 4 * hour, "next_response": 8 * hour, "resolution": 24 * hour},
+        "high": {"first_response": 2 * hour, "next_response": 4 * hour, "resolution": 12 * hour},
+        "urgent": {"first_response": hour, "next_response": 2 * hour, "resolution": 4 * hour},
+    }
+    vip = {p: {m: s // 2 for m, s in targets.items()} for p, targets in standard.items()}
+    notify = [
+        {"on": "at_risk", "actions": [{"type": "notify_assignee"}]},
+        {
+            "on": "breached",
+            "actions": [{"type": "notify_assignee"}, {"type": "notify_supervisors"}],
+        },
+    ]
+    db.session.add_all(
+        [
+            SlaPolicy(
+                name="VIP customers",
+                position=10,
+                calendar_id=always.id,
+                conditions={"customer_tags": ["vip"]},
+                targets=vip,
+                escalations=[
+                    *notify,
+                    {
+                        "on": "breached",
+                        "metrics": ["resolution"],
+                        "actions": [{"type": "raise_priority"}],
+                    },
+                ],
+            ),
+            SlaPolicy(
+                name="Standard",
+                position=100,
+                calendar_id=office.id,
+                targets=standard,
+                escalations=notify,
+            ),
+        ]
+    )
+    db.session.commit()
 
 
 def _number(rng: random.Random, fmt: str, used: set[str]) -> str:
@@ -341,7 +407,7 @@ def _seed_tickets(
         ticket = Ticket(
             subject=subject,
             description=subject + ".",
-            status=status,
+            status=Status.NEW,
             priority=priority,
             channel=channel,
             requester_id=customer.id,
@@ -359,6 +425,10 @@ def _seed_tickets(
                 ticket_id=ticket.id, action="created", at=created, changes={"status": [None, "new"]}
             )
         )
+        # Service levels for the last month (what the compliance report shows by default).
+        with_sla = now - created < SLA_HISTORY
+        if with_sla:
+            sla.apply_policy(db.session, ticket, now=created, why="ticket created")
         timeline.append(
             db.session,
             customer_id=customer.id,
@@ -372,7 +442,9 @@ def _seed_tickets(
         )
         at = created
         for n in range(0 if status is Status.NEW else rng.randint(1, 3)):
-            at = min(at + timedelta(minutes=rng.randint(5, 2880)), now)
+            # Most first replies come within a few hours; later exchanges take longer.
+            delay = rng.randint(5, 360) if n == 0 else rng.randint(30, 2880)
+            at = min(at + timedelta(minutes=delay), now)
             by_agent = n % 2 == 0
             body = rng.choice(REPLIES[lang])
             comment = Comment(
@@ -386,6 +458,8 @@ def _seed_tickets(
             )
             db.session.add(comment)
             db.session.flush()
+            if with_sla and (assignee or not by_agent):
+                sla.on_comment(db.session, ticket, from_customer=not by_agent, public=True, now=at)
             who = assignee.name if by_agent and assignee else customer.name
             timeline.append(
                 db.session,
@@ -399,6 +473,9 @@ def _seed_tickets(
                 data={"public": True, "from_customer": not by_agent},
             )
         ticket.updated_at = at
+        ticket.status = status
+        if with_sla and status is not Status.NEW:
+            sla.on_changed(db.session, ticket, {"status": ["new", status.value]}, at)
         if status in (Status.SOLVED, Status.CLOSED):
             ticket.solved_at = at
             if status is Status.CLOSED:
@@ -416,6 +493,9 @@ def _seed_tickets(
         if i % 200 == 199:
             db.session.commit()
     db.session.commit()
+    # Record the targets that fell due while the history was being written.
+    while sla.scan(db.session, limit=1000).examined:
+        pass
 
 
 def print_logins(echo: Callable[[str], object], *, existing_only: bool = False) -> None:

@@ -386,9 +386,11 @@ def list_tickets(
 ) -> tuple[list[Ticket], str | None]:
     """A page of tickets and the cursor of the next; a constant number of queries per page."""
     stmt = select(Ticket).options(
-        joinedload(Ticket.requester).raiseload("*"),
-        joinedload(Ticket.assignee).raiseload("*"),
-        joinedload(Ticket.group).raiseload("*"),
+        # lazyload, not raiseload: the customer object is shared by the whole session, and a
+        # page may read its contacts after listing (the list itself never does).
+        joinedload(Ticket.requester).lazyload("*"),
+        joinedload(Ticket.assignee).lazyload("*"),
+        joinedload(Ticket.group).lazyload("*"),
         selectinload(Ticket.tag_rows),
     )
     if flt.status:
