@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_SCHEDULE = 60
 _CALENDARS: dict[tuple[int, Any, int], BusinessCalendar] = {}
 
 
@@ -328,6 +329,14 @@ def serialise(c: SlaClock, now: datetime, cal: BusinessCalendar | None = None) -
     else:
         v = clk.view(c, now, cal)
         remaining, state = v.remaining_seconds, v.state
+    # The open periods between now and the deadline, so that a live countdown in the browser
+    # stops at closing time and waits over the weekend instead of counting wall time.
+    schedule: list[list[str]] = []
+    if cal is not None and c.running_since is not None and c.due_at is not None and c.due_at > now:
+        schedule = [
+            [s.isoformat(), e.isoformat()]
+            for s, e in cal.open_intervals(now, c.due_at)[:MAX_SCHEDULE]
+        ]
     return {
         "metric": c.metric,
         "cycle": c.cycle,
@@ -341,6 +350,7 @@ def serialise(c: SlaClock, now: datetime, cal: BusinessCalendar | None = None) -
         "stopped_at": c.stopped_at.isoformat() if c.stopped_at else None,
         "breached_at": c.breached_at.isoformat() if c.breached_at else None,
         "policy_id": c.policy_id,
+        "open_periods": schedule,
     }
 
 
