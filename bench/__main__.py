@@ -1,0 +1,85 @@
+"""`python -m bench [benchmark] [options]`: run benchmarks and print their figures.
+
+With no benchmark named, every benchmark runs (today: `foundation`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from bench import foundation
+
+
+def _foundation(args: argparse.Namespace) -> None:
+    foundation.run(
+        foundation.Options(
+            scale=args.scale,
+            samples=args.samples,
+            warmup=args.warmup,
+            concurrency=args.concurrency,
+            post_requests=args.post_requests,
+            post_seconds=args.post_seconds,
+            keep=args.keep,
+            reuse=args.reuse,
+        )
+    )
+
+
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {"foundation": _foundation}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument(
+        "benchmarks",
+        nargs="*",
+        metavar="benchmark",
+        help=f"which to run: {', '.join(BENCHMARKS)} (default: all)",
+    )
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="data size relative to the recorded one (1,000,000 tickets); 0.01 for a quick run",
+    )
+    p.add_argument("--samples", type=int, default=400, help="timed requests per figure")
+    p.add_argument("--warmup", type=int, default=40, help="untimed requests before each figure")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=16,
+        help="client connections for the ticket-creation load",
+    )
+    p.add_argument(
+        "--post-requests",
+        type=int,
+        default=6_000,
+        help="tickets to create in the load test (it also stops at --post-seconds)",
+    )
+    p.add_argument("--post-seconds", type=float, default=30.0)
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the benchmark databases instead of dropping them at the end",
+    )
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use databases kept by an earlier --keep run at the same scale",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli = parser()
+    args = cli.parse_args(argv)
+    unknown = sorted(set(args.benchmarks) - set(BENCHMARKS))
+    if unknown:
+        cli.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    for name in args.benchmarks or list(BENCHMARKS):
+        BENCHMARKS[name](args)
+
+
+if __name__ == "__main__":
+    main()
