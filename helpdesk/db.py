@@ -93,3 +93,39 @@ def install_sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def bulk_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows in one short statement.
+
+    On PostgreSQL the rows travel as one array per column through `unnest`, so the SQL text stays
+    a few hundred bytes whatever the row count (a multi-row VALUES list of thousands of
+    placeholders costs more to build and parse than to run). Elsewhere, a plain executemany.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(table.insert(), rows)
+        return
+    import json
+
+    from sqlalchemy import text
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    names = list(rows[0])
+    casts, params = [], {}
+    for i, name in enumerate(names):
+        column = table.c[name]
+        sql_type = column.type.compile(dialect=dialect)
+        values = [row.get(name) for row in rows]
+        if "JSON" in sql_type:
+            values = [None if v is None else json.dumps(v) for v in values]
+            casts.append(f"CAST(CAST(:p{i} AS TEXT[]) AS {sql_type}[])")
+        else:
+            casts.append(f"CAST(:p{i} AS {sql_type}[])")
+        params[f"p{i}"] = values
+    # Names and types come from the table's metadata, never from input; values are bound.
+    columns = ", ".join(f'"{n}"' for n in names)
+    sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({", ".join(casts)})'
+    session.execute(text(sql), params)  # noqa: S608

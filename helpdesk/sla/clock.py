@@ -53,10 +53,10 @@ def _schedule(clock: ClockFields, now: datetime, calendar: BusinessCalendar) -> 
     risk_left = clock.target_seconds * clock.at_risk_ratio - clock.elapsed_seconds
     clock.due_at = calendar.add_business_seconds(now, max(left, 0.0))
     clock.at_risk_at = calendar.add_business_seconds(now, max(risk_left, 0.0))
-    _set_next_check(clock)
+    set_next_check(clock)
 
 
-def _set_next_check(clock: ClockFields) -> None:
+def set_next_check(clock: ClockFields) -> None:
     if (clock.state != RUNNING and clock.state != BREACHED) or clock.running_since is None:
         clock.next_check_at = None
     elif not clock.at_risk_notified:
@@ -153,7 +153,7 @@ def record_transition(clock: ClockFields, transition: str, now: datetime) -> Non
         clock.at_risk_notified = True
     else:
         clock.at_risk_notified = True
-    _set_next_check(clock)
+    set_next_check(clock)
 
 
 def view(clock: ClockFields, now: datetime, calendar: BusinessCalendar) -> ClockView:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk.customers.models import CustomerTag
-from helpdesk.db import DbSession, utcnow
+from helpdesk.db import DbSession, bulk_insert, utcnow
 from helpdesk.events import publish
 from helpdesk.sla import clock as clk
 from helpdesk.sla.calendar import BusinessCalendar, holiday_dates, weekly_from_mapping
@@ -25,6 +26,8 @@ from helpdesk.sla.rules import PolicyRule, TicketFacts, choose
 
 if TYPE_CHECKING:
     from helpdesk.tickets.models import Ticket
+
+from helpdesk.tickets.models import TicketChange
 
 log = logging.getLogger(__name__)
 
@@ -423,40 +426,95 @@ def scan(session: DbSession, *, now: datetime | None = None, limit: int = 1000) 
         if clocks
         else {}
     )
+    due: dict[str, list[SlaClock]] = {"at_risk": [], "breached": []}
     for c in clocks:
         transition = clk.due_transition(c, now)
         if transition is None:
-            c.next_check_at = None if c.running_since is None else c.next_check_at
-            continue
-        flag = SlaClock.breach_notified if transition == "breached" else SlaClock.at_risk_notified
-        won = session.execute(
-            update(SlaClock)
-            .where(SlaClock.id == c.id, flag.is_(False))
-            .values({flag.key: True})
-            .execution_options(synchronize_session=False)
-        )
-        if won.rowcount != 1:  # type: ignore[attr-defined]
-            continue  # another scanner recorded it first
-        before = c.state
-        clk.record_transition(c, transition, now)
-        ticket = tickets[c.ticket_id]
-        policy = policies.get(c.policy_id) if c.policy_id else None
-        _history(
-            session,
-            ticket,
-            {f"{c.metric}#{c.cycle}": [before, transition]},
-            f"{c.metric.replace('_', ' ')} {transition.replace('_', ' ')}",
-            now,
-        )
-        if transition == "breached":
-            result.breached += 1
+            clk.set_next_check(c)  # nothing to record: look again when something can happen
         else:
-            result.at_risk += 1
-        _escalate(session, ticket, c, transition, policy, now)
-        cal = calendar_of(policy.calendar) if policy else None
-        _publish(session, ticket, [c], now, cal)
+            due[transition].append(c)
+    history: list[dict[str, Any]] = []
+    fired: list[dict[str, Any]] = []
+    for transition, batch in due.items():
+        before = {c.id: c.state for c in batch}
+        for c in _claim(session, batch, transition, now):
+            ticket = tickets[c.ticket_id]
+            policy = policies.get(c.policy_id) if c.policy_id else None
+            history.append(
+                {
+                    "ticket_id": ticket.id,
+                    "action": "sla",
+                    "at": now,
+                    "changes": {f"{c.metric}#{c.cycle}": [before[c.id], transition]},
+                    "note": f"{c.metric.replace('_', ' ')} {transition.replace('_', ' ')}",
+                }
+            )
+            if transition == "breached":
+                result.breached += 1
+            else:
+                result.at_risk += 1
+            fired.extend(_escalate(session, ticket, c, transition, policy, now))
+            _publish(session, ticket, [c], now, calendar_of(policy.calendar) if policy else None)
+    # Bulk inserts without RETURNING: a scan that finds a thousand clocks due writes them in a
+    # couple of statements rather than a thousand round trips.
+    if history:
+        bulk_insert(session, TicketChange.__table__, history)
+    if fired:
+        bulk_insert(session, SlaEscalation.__table__, fired)
     session.commit()
     return result
+
+
+_TRANSITION_FIELDS = (
+    "state",
+    "breached_at",
+    "breach_notified",
+    "at_risk_notified",
+    "next_check_at",
+)
+
+
+def _claim(
+    session: DbSession, batch: list[SlaClock], transition: str, now: datetime
+) -> list[SlaClock]:
+    """Record a transition on every clock of the batch still unflagged, in one statement.
+
+    The UPDATE is a compare-and-set on the notified flag, so a transition happens once however
+    many scanners overlap, and it writes what `clock.record_transition` would, so that the
+    in-memory clocks (updated by that same function) are already in step with the rows.
+    """
+    if not batch:
+        return []
+    if transition == "breached":
+        flag = SlaClock.breach_notified
+        values: dict[str, Any] = {
+            "state": clk.BREACHED,
+            "breached_at": func.coalesce(SlaClock.due_at, now),
+            "breach_notified": True,
+            "at_risk_notified": True,
+            "next_check_at": None,
+        }
+    else:
+        flag = SlaClock.at_risk_notified
+        values = {
+            "at_risk_notified": True,
+            "next_check_at": case((SlaClock.breach_notified, None), else_=SlaClock.due_at),
+        }
+    won = set(
+        session.scalars(
+            update(SlaClock)
+            .where(SlaClock.id.in_([c.id for c in batch]), flag.is_(False))
+            .values(values)
+            .returning(SlaClock.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    claimed = [c for c in batch if c.id in won]
+    for c in claimed:
+        clk.record_transition(c, transition, now)
+        for key in _TRANSITION_FIELDS:
+            set_committed_value(c, key, getattr(c, key))
+    return claimed
 
 
 def _escalate(
@@ -466,13 +524,15 @@ def _escalate(
     trigger: str,
     policy: SlaPolicy | None,
     now: datetime,
-) -> None:
+) -> list[dict[str, Any]]:
+    """Run the policy's rules for this trigger; returns the escalation log rows to insert."""
     from helpdesk.sla.escalations import run_actions
 
     rules = policy.escalations if policy else []
     default = [
         {"on": trigger, "actions": [{"type": "notify_assignee"}, {"type": "notify_supervisors"}]}
     ]
+    rows: list[dict[str, Any]] = []
     for index, rule in enumerate(rules or default):
         if rule.get("on") != trigger:
             continue
@@ -480,14 +540,15 @@ def _escalate(
         if metrics and c.metric not in metrics:
             continue
         actions = list(rule.get("actions", []))
-        session.add(
-            SlaEscalation(
-                clock_id=c.id,
-                ticket_id=ticket.id,
-                trigger=trigger,
-                rule_index=index,
-                actions=actions,
-                fired_at=now,
-            )
+        rows.append(
+            {
+                "clock_id": c.id,
+                "ticket_id": ticket.id,
+                "trigger": trigger,
+                "rule_index": index,
+                "actions": actions,
+                "fired_at": now,
+            }
         )
         run_actions(session, ticket, c, trigger, actions, now)
+    return rows
