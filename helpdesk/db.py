@@ -127,5 +127,5 @@ def bulk_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
         params[f"p{i}"] = values
     # Names and types come from the table's metadata, never from input; values are bound.
     columns = ", ".join(f'"{n}"' for n in names)
-    sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({", ".join(casts)})'
-    session.execute(text(sql), params)  # noqa: S608
+    sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({", ".join(casts)})'  # noqa: S608
+    session.execute(text(sql), params)
