@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk.customers.models import CustomerTag
@@ -420,7 +421,9 @@ def scan(session: DbSession, *, now: datetime | None = None, limit: int = 1000) 
         {
             t.id: t
             for t in session.scalars(
-                select(Ticket).where(Ticket.id.in_({c.ticket_id for c in clocks}))
+                select(Ticket)
+                .where(Ticket.id.in_({c.ticket_id for c in clocks}))
+                .options(lazyload("*"))
             )
         }
         if clocks
