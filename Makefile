@@ -40,7 +40,7 @@ test: install ## Run every test tier this machine supports (services tier needs 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy helpdesk agents_ui
+	$(BIN)/mypy helpdesk agents_ui telephony
 
 format: install ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
