@@ -1,0 +1,120 @@
+"""The gateway: everything we ask of the telephone network, behind one small interface.
+
+`TwilioGateway` drives Twilio's REST API with an explicit timeout; `SimulatorGateway` drives the
+built-in simulator so that the whole call center runs offline. Both are handed what they need at
+construction, so tests give them fakes instead of patching.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+TWILIO_TIMEOUT_S = 10.0
+
+
+class Gateway(Protocol):
+    def bridge(self, call_sid: str, endpoint: str) -> None:
+        """Take a caller out of its queue and connect them to an agent's endpoint
+        (`client:agent-7` for a softphone, or an E.164 number)."""
+
+    def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
+        """Dial out; Twilio fetches `url` for the TwiML once answered. Returns the CallSid."""
+
+    def redirect(self, call_sid: str, url: str) -> None:
+        """Move a live call on to the TwiML at `url`."""
+
+    def hangup(self, call_sid: str) -> None: ...
+
+    def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
+        """Send a text; returns the MessageSid."""
+
+
+def dial_twiml(endpoint: str, *, caller_id: str | None = None) -> str:
+    """The TwiML that connects a call to an agent's softphone or phone."""
+    from twilio.twiml.voice_response import Dial, VoiceResponse
+
+    response = VoiceResponse()
+    dial = Dial(caller_id=caller_id) if caller_id else Dial()
+    if endpoint.startswith("client:"):
+        dial.client(endpoint.removeprefix("client:"))
+    else:
+        dial.number(endpoint)
+    response.append(dial)
+    return str(response)
+
+
+class TwilioGateway:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    @classmethod
+    def from_credentials(
+        cls, account_sid: str, auth_token: str, http_client: Any | None = None
+    ) -> TwilioGateway:
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        http = http_client or TwilioHttpClient(timeout=TWILIO_TIMEOUT_S)
+        return cls(Client(account_sid, auth_token, http_client=http))
+
+    def bridge(self, call_sid: str, endpoint: str) -> None:
+        self.client.calls(call_sid).update(twiml=dial_twiml(endpoint))
+
+    def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
+        call = self.client.calls.create(
+            to=to,
+            from_=from_,
+            url=url,
+            method="POST",
+            status_callback=status_callback,
+            status_callback_method="POST",
+            status_callback_event=["initiated", "ringing", "answered", "completed"],
+        )
+        return str(call.sid)
+
+    def redirect(self, call_sid: str, url: str) -> None:
+        self.client.calls(call_sid).update(url=url, method="POST")
+
+    def hangup(self, call_sid: str) -> None:
+        self.client.calls(call_sid).update(status="completed")
+
+    def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
+        message = self.client.messages.create(
+            to=to, from_=from_, body=body, status_callback=status_callback
+        )
+        return str(message.sid)
+
+
+@dataclass
+class SimulatorGateway:
+    """Hands each command to the simulator (which plays Twilio's part) and keeps a log of them."""
+
+    simulator: Any = None
+    commands: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    def _do(self, name: str, **args: str) -> Any:
+        self.commands.append((name, args))
+        if self.simulator is None:
+            return None
+        return getattr(self.simulator, "gateway_" + name)(**args)
+
+    def bridge(self, call_sid: str, endpoint: str) -> None:
+        self._do("bridge", call_sid=call_sid, endpoint=endpoint)
+
+    def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
+        sid = self._do("place_call", to=to, from_=from_, url=url, status_callback=status_callback)
+        return str(sid or f"CAsim{len(self.commands):030d}")
+
+    def redirect(self, call_sid: str, url: str) -> None:
+        self._do("redirect", call_sid=call_sid, url=url)
+
+    def hangup(self, call_sid: str) -> None:
+        self._do("hangup", call_sid=call_sid)
+
+    def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
+        sid = self._do("send_sms", to=to, from_=from_, body=body, status_callback=status_callback)
+        return str(sid or f"SMsim{len(self.commands):030d}")
