@@ -104,6 +104,7 @@ def _set_password(url: str, password: str) -> None:
 
 
 def measure_post_load(run: Run, web: WebServer, token: str, layout: datagen.Layout) -> None:
+    """Figure 1: tickets created per second by concurrent clients, and the CPU each one cost."""
     opts = run.options
     tqdm.write(
         f"\n[1] POST /api/v1/tickets through the Procfile web process, "
@@ -171,6 +172,7 @@ def post_load_figures(run: Run, result: LoadResult) -> None:
 
 
 def measure_lookup_http(run: Run, web: WebServer, token: str, params: Params) -> None:
+    """Figure 3 over a real connection: what a client of the API waits for a lookup."""
     tqdm.write("\n[3b] GET /api/v1/customers/lookup over HTTP (one keep-alive connection)")
     with requests.Session() as session:
         session.headers["Authorization"] = f"Bearer {token}"
@@ -216,6 +218,7 @@ def databases(server: str, opts: Options, password: str) -> Iterator[tuple[datag
 
 
 def run(opts: Options) -> Run:
+    """Build the data, measure everything, print the figures and write them to bench/results/."""
     server = pg.server_url()
     result = Run(options=opts, machine=machine.describe(server))
     tqdm.write("foundation benchmark on " + machine.one_line(result.machine))
@@ -233,6 +236,7 @@ def run(opts: Options) -> Run:
                 if label == "full":
                     measure_full(result, app, api, log, params, layout)
         result.details["statement_counts"] = counts
+        result.details["layout"] = full.as_dict()
         print_counts(counts)
         measure_server(
             result, server, password, full, Params.read(pg.libpq_url(server, FULL_DB), full)
@@ -257,6 +261,7 @@ def measure_full(
 def measure_server(
     run: Run, server: str, password: str, layout: datagen.Layout, params: Params
 ) -> None:
+    """Everything measured through the Procfile's web process."""
     RESULTS.mkdir(exist_ok=True)
     web = WebServer(pg.sqlalchemy_url(server, FULL_DB), RESULTS / f"{stamp(run)}-web.log")
     try:
