@@ -19,9 +19,18 @@ from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketi
 from helpdesk.sla.api import bp as sla_api
 from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.timeline.api import bp as timeline_api
+from telephony.api import bp as telephony_api
 
 # Imported at module level so that every API operation is declared (and documented) on import.
-API_BLUEPRINTS = (auth_api, customers_api, tickets_api, timeline_api, sla_api, openapi_bp)
+API_BLUEPRINTS = (
+    auth_api,
+    customers_api,
+    tickets_api,
+    timeline_api,
+    sla_api,
+    telephony_api,
+    openapi_bp,
+)
 SUPPORTED_LOCALES = ("en", "fr")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
 
@@ -110,8 +119,12 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     from helpdesk.celery_app import celery_init_app
 
     celery_init_app(app)
+    # Importing a tasks module registers its tasks with Celery.
     import helpdesk.sla.tasks
-    import helpdesk.tickets.tasks  # noqa: F401  (registers the tasks)
+    import helpdesk.tickets.tasks  # noqa: F401
+    import telephony.tasks  # noqa: F401
+
+    app.extensions["telephony_gateway"] = _gateway(settings)
 
     _register_blueprints(app)
     from helpdesk.errors import register_error_handlers
@@ -125,6 +138,19 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _gateway(settings: Settings) -> object:
+    """Twilio when both credentials are set, otherwise the built-in simulator."""
+    if settings.telephony_backend == "twilio":
+        from telephony.gateway import TwilioGateway
+
+        return TwilioGateway.from_credentials(
+            settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+        )
+    from telephony.gateway import SimulatorGateway
+
+    return SimulatorGateway()
+
+
 def _register_blueprints(app: Flask) -> None:
     from agents_ui.views import bp as console_bp
     from helpdesk.health import bp as health_bp
@@ -132,5 +158,8 @@ def _register_blueprints(app: Flask) -> None:
     for api_bp in API_BLUEPRINTS:
         csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
         app.register_blueprint(api_bp)
+    from telephony.webhooks import bp as voice_bp
+
+    app.register_blueprint(voice_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(console_bp)

@@ -18,6 +18,11 @@ PERIODIC: dict[str, dict[str, Any]] = {
         "task": "helpdesk.sla.tasks.scan_breaches",
         "schedule": 30.0,
     },
+    # Ring timeouts and wrap-up timers, and a sweep that pairs any call left waiting.
+    "telephony-expire": {
+        "task": "telephony.tasks.expire",
+        "schedule": 2.0,
+    },
     "auto-close-solved-tickets": {
         "task": "helpdesk.tickets.tasks.auto_close_solved",
         "schedule": 3600.0,

@@ -129,3 +129,8 @@ def bulk_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     columns = ", ".join(f'"{n}"' for n in names)
     sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({", ".join(casts)})'  # noqa: S608
     session.execute(text(sql), params)
+
+
+def rowcount(result: Any) -> int:
+    """Rows matched by an UPDATE or DELETE: how a compare-and-set learns whether it won."""
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -4,8 +4,4 @@ from __future__ import annotations
 
 
 def load_all() -> None:
-    import helpdesk.auth.models
-    import helpdesk.customers.models
-    import helpdesk.sla.models
-    import helpdesk.tickets.models
-    import helpdesk.timeline.models  # noqa: F401
+    import telephony.models  # noqa: F401

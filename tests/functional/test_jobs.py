@@ -64,3 +64,11 @@ def test_scheduler_survives_a_failing_job(app, caplog):
     )
     scheduler.run_due({}, now=0.0)
     assert "periodic job boom failed" in caplog.text
+
+
+def test_every_periodic_job_is_a_registered_task(app):
+    from helpdesk.celery_app import PERIODIC
+
+    celery = app.extensions["celery"]
+    for name, job in PERIODIC.items():
+        assert job["task"] in celery.tasks, name

@@ -1,0 +1,375 @@
+"""`/api/v1/calls`, `/api/v1/queues` and `/api/v1/agents/me/presence`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from flask import Blueprint, current_app
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from helpdesk.api.core import current_api_user, operation
+from helpdesk.auth.models import Role
+from helpdesk.errors import NotFound, ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.pagination import BadCursor, decode_cursor, encode_cursor
+from telephony import service
+from telephony.models import Call, CallQueue
+
+bp = Blueprint("telephony_api", __name__, url_prefix="/api/v1")
+
+
+class PresenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: Literal["available", "break", "offline"]
+    reason: str = Field(default="", max_length=100)
+
+
+class PresenceOut(BaseModel):
+    user_id: int
+    state: str
+    reason: str
+    since: datetime
+    wrap_up_until: datetime | None
+    current_call_id: int | None
+
+
+class CallOut(BaseModel):
+    id: int
+    call_sid: str
+    direction: str
+    from_number: str
+    to_number: str
+    customer_id: int | None
+    language: str
+    ivr_path: list[str]
+    status: str
+    routing_state: str
+    queue: str | None
+    priority: int
+    agent_id: int | None
+    created_at: datetime
+    enqueued_at: datetime | None
+    offered_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    wait_seconds: float | None
+    talk_seconds: float | None
+    outcome: str | None
+    callback_requested: bool
+    recording_url: str | None
+    ticket_id: int | None
+    disposition: str | None
+    wrap_up_notes: str
+
+
+class CallList(BaseModel):
+    items: list[CallOut]
+    next_cursor: str | None
+
+
+class CallQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer_id: int | None = None
+    agent_id: int | None = None
+    outcome: Literal["answered", "abandoned", "voicemail", "callback", "missed"] | None = None
+    routing_state: Literal["none", "waiting", "offered", "connected", "done"] | None = None
+    limit: int = Field(default=25, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=200)
+
+
+class WrapUpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    disposition: str | None = Field(default=None, max_length=50)
+    notes: str = Field(default="", max_length=10_000)
+    done: bool = True
+
+
+class QueueIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_-]+$")
+    label_en: str = Field(default="", max_length=100)
+    label_fr: str = Field(default="", max_length=100)
+    skills: dict[str, int] = Field(default_factory=dict)
+    language: Literal["fr", "en"] | None = None
+    strategy: Literal["longest_idle", "fewest_calls", "round_robin"] = "longest_idle"
+    steps: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
+    ring_timeout_s: int = Field(default=20, ge=5, le=120)
+    wrap_up_s: int = Field(default=30, ge=0, le=1800)
+    callback_after_s: int = Field(default=60, ge=0, le=3600)
+    active: bool = True
+
+
+class QueueOut(QueueIn):
+    id: int
+    waiting: int
+
+
+class QueueList(BaseModel):
+    items: list[QueueOut]
+
+
+def call_out(c: Call, queues: dict[int, str]) -> CallOut:
+    return CallOut(
+        id=c.id,
+        call_sid=c.call_sid,
+        direction=c.direction,
+        from_number=c.from_number,
+        to_number=c.to_number,
+        customer_id=c.customer_id,
+        language=c.language,
+        ivr_path=list(c.ivr_path or []),
+        status=c.status,
+        routing_state=c.routing_state,
+        queue=queues.get(c.queue_id) if c.queue_id else None,
+        priority=c.priority,
+        agent_id=c.agent_id,
+        created_at=c.created_at,
+        enqueued_at=c.enqueued_at,
+        offered_at=c.offered_at,
+        answered_at=c.answered_at,
+        ended_at=c.ended_at,
+        wait_seconds=c.wait_seconds,
+        talk_seconds=c.talk_seconds,
+        outcome=c.outcome,
+        callback_requested=c.callback_requested,
+        recording_url=c.recording_url,
+        ticket_id=c.ticket_id,
+        disposition=c.disposition,
+        wrap_up_notes=c.wrap_up_notes,
+    )
+
+
+def _queue_names() -> dict[int, str]:
+    return {qid: name for qid, name in db.session.execute(select(CallQueue.id, CallQueue.name))}
+
+
+def _gateway() -> Any:
+    return current_app.extensions["telephony_gateway"]
+
+
+@operation(
+    bp,
+    "/agents/me/presence",
+    "PUT",
+    summary="Set my presence (available, break, offline)",
+    body=PresenceIn,
+    response=PresenceOut,
+    tag="calls",
+)
+def put_presence(body: PresenceIn) -> PresenceOut:
+    p = service.set_presence(db.session, current_api_user(), body.state, body.reason)
+    return PresenceOut(
+        user_id=p.user_id,
+        state=p.state,
+        reason=p.reason,
+        since=p.since,
+        wrap_up_until=p.wrap_up_until,
+        current_call_id=p.current_call_id,
+    )
+
+
+@operation(
+    bp, "/agents/me/presence", "GET", summary="My presence", response=PresenceOut, tag="calls"
+)
+def get_presence() -> PresenceOut:
+    p = service.presence_of(db.session, current_api_user().id)
+    db.session.commit()
+    return PresenceOut(
+        user_id=p.user_id,
+        state=p.state,
+        reason=p.reason,
+        since=p.since,
+        wrap_up_until=p.wrap_up_until,
+        current_call_id=p.current_call_id,
+    )
+
+
+@operation(
+    bp,
+    "/calls",
+    "GET",
+    summary="Calls, newest first",
+    query=CallQuery,
+    response=CallList,
+    tag="calls",
+)
+def list_calls(query: CallQuery) -> CallList:
+    stmt = select(Call).order_by(Call.id.desc())
+    for field in ("customer_id", "agent_id", "outcome", "routing_state"):
+        value = getattr(query, field)
+        if value is not None:
+            stmt = stmt.where(getattr(Call, field) == value)
+    if query.cursor:
+        try:
+            (last,) = decode_cursor(query.cursor, (int,))
+        except BadCursor as exc:
+            raise ValidationFailed("invalid cursor", fields={"cursor": str(exc)}) from exc
+        stmt = stmt.where(Call.id < last)
+    rows = list(db.session.scalars(stmt.limit(query.limit + 1)))
+    nxt = encode_cursor(rows[query.limit - 1].id) if len(rows) > query.limit else None
+    names = _queue_names()
+    return CallList(items=[call_out(c, names) for c in rows[: query.limit]], next_cursor=nxt)
+
+
+def _get(call_id: int) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"no call {call_id}")
+    return call
+
+
+@operation(bp, "/calls/<int:call_id>", "GET", summary="One call", response=CallOut, tag="calls")
+def get_call(call_id: int) -> CallOut:
+    return call_out(_get(call_id), _queue_names())
+
+
+@operation(
+    bp,
+    "/calls/<int:call_id>/accept",
+    "POST",
+    summary="Accept the call ringing on my console; the caller is bridged to me",
+    response=CallOut,
+    tag="calls",
+)
+def accept_call(call_id: int) -> CallOut:
+    _get(call_id)
+    call = service.accept(db.session, current_api_user(), call_id, _gateway())
+    return call_out(call, _queue_names())
+
+
+@operation(
+    bp,
+    "/calls/<int:call_id>/reject",
+    "POST",
+    summary="Decline the call ringing on my console; it goes to the next agent",
+    status=204,
+    tag="calls",
+)
+def reject_call(call_id: int) -> Any:
+    from flask import Response
+
+    _get(call_id)
+    service.reject(db.session, current_api_user(), call_id)
+    return Response(status=204)
+
+
+@operation(
+    bp,
+    "/calls/<int:call_id>/wrap-up",
+    "POST",
+    summary="Disposition and notes for my call; `done` makes me available again",
+    body=WrapUpIn,
+    response=CallOut,
+    tag="calls",
+)
+def wrap_up_call(call_id: int, body: WrapUpIn) -> CallOut:
+    call = service.wrap_up(
+        db.session,
+        current_api_user(),
+        call_id,
+        disposition=body.disposition,
+        notes=body.notes,
+        done=body.done,
+    )
+    return call_out(call, _queue_names())
+
+
+def _queue_out(q: CallQueue, waiting: dict[int, int]) -> QueueOut:
+    return QueueOut(
+        id=q.id,
+        name=q.name,
+        label_en=q.label_en,
+        label_fr=q.label_fr,
+        skills=dict(q.skills or {}),
+        language=q.language,  # type: ignore[arg-type]
+        strategy=q.strategy,  # type: ignore[arg-type]
+        steps=list(q.steps or []),
+        ring_timeout_s=q.ring_timeout_s,
+        wrap_up_s=q.wrap_up_s,
+        callback_after_s=q.callback_after_s,
+        active=q.active,
+        waiting=waiting.get(q.id, 0),
+    )
+
+
+@operation(
+    bp,
+    "/queues",
+    "GET",
+    summary="Call queues and how many callers wait in each",
+    response=QueueList,
+    tag="calls",
+)
+def list_queues() -> QueueList:
+    from sqlalchemy import func
+
+    waiting = {
+        qid: n
+        for qid, n in db.session.execute(
+            select(Call.queue_id, func.count())
+            .where(Call.routing_state.in_(("waiting", "offered")))
+            .group_by(Call.queue_id)
+        )
+        if qid is not None
+    }
+    rows = db.session.scalars(select(CallQueue).order_by(CallQueue.name))
+    return QueueList(items=[_queue_out(q, waiting) for q in rows])
+
+
+def _save_queue(q: CallQueue, body: QueueIn) -> QueueOut:
+    errors: dict[str, str] = {}
+    for skill, level in body.skills.items():
+        if not 1 <= level <= 5:
+            errors[f"skills.{skill}"] = "level 1-5"
+    names = set(service.queue_specs(db.session)) | {body.name}
+    for i, step in enumerate(body.steps):
+        if not isinstance(step.get("after_s"), int) or step["after_s"] < 0:
+            errors[f"steps.{i}.after_s"] = "seconds waited, 0 or more"
+        if step.get("overflow_queue") and step["overflow_queue"] not in names:
+            errors[f"steps.{i}.overflow_queue"] = "no such queue"
+    clash = db.session.scalar(
+        select(CallQueue.id).where(CallQueue.name == body.name, CallQueue.id != (q.id or 0))
+    )
+    if clash:
+        errors["name"] = "already taken"
+    if errors:
+        raise ValidationFailed("invalid queue", fields=errors)
+    for field, value in body.model_dump().items():
+        setattr(q, field, value)
+    db.session.add(q)
+    db.session.commit()
+    return _queue_out(q, {})
+
+
+@operation(
+    bp,
+    "/queues",
+    "POST",
+    summary="Create a queue (admin)",
+    roles=[Role.ADMIN],
+    body=QueueIn,
+    response=QueueOut,
+    status=201,
+    tag="calls",
+)
+def create_queue(body: QueueIn) -> QueueOut:
+    return _save_queue(CallQueue(), body)
+
+
+@operation(
+    bp,
+    "/queues/<int:queue_id>",
+    "PUT",
+    summary="Replace a queue (admin)",
+    roles=[Role.ADMIN],
+    body=QueueIn,
+    response=QueueOut,
+    tag="calls",
+)
+def replace_queue(queue_id: int, body: QueueIn) -> QueueOut:
+    q = db.session.get(CallQueue, queue_id)
+    if q is None:
+        raise NotFound(f"no queue {queue_id}")
+    return _save_queue(q, body)

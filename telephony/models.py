@@ -1,0 +1,130 @@
+"""Calls, queues, agents' presence and offers (reservations)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.ext.mutable import MutableDict, MutableList
+from sqlalchemy.orm import Mapped, mapped_column
+
+from helpdesk.db import UTCDateTime, json_type, utcnow
+from helpdesk.extensions import db
+
+# Twilio call statuses in the order a call goes through them: a status callback never moves a
+# call backwards (callbacks arrive late, twice, or out of order).
+STATUS_RANK = {
+    "queued": 0,
+    "initiated": 1,
+    "ringing": 2,
+    "in-progress": 3,
+    "completed": 4,
+    "busy": 4,
+    "failed": 4,
+    "no-answer": 4,
+    "canceled": 4,
+}
+FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+class CallQueue(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "call_queues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)  # also the Twilio queue name
+    label_en: Mapped[str] = mapped_column(String(100), default="")
+    label_fr: Mapped[str] = mapped_column(String(100), default="")
+    skills: Mapped[dict[str, int]] = mapped_column(
+        MutableDict.as_mutable(json_type()), default=dict
+    )
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    strategy: Mapped[str] = mapped_column(String(20), default="longest_idle")
+    # [{"after_s": 60, "level_drop": 1}, {"after_s": 120, "overflow_queue": "support"}]
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(
+        MutableList.as_mutable(json_type()), default=list
+    )
+    ring_timeout_s: Mapped[int] = mapped_column(Integer, default=20)
+    wrap_up_s: Mapped[int] = mapped_column(Integer, default=30)
+    callback_after_s: Mapped[int] = mapped_column(Integer, default=60)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class AgentPresence(db.Model):  # type: ignore[name-defined,misc]
+    """An agent's routing state. Only compare-and-set updates change `state` while routing."""
+
+    __tablename__ = "agent_presence"
+    __table_args__ = (Index("ix_agent_presence_state", "state"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(12), default="offline")
+    reason: Mapped[str] = mapped_column(String(100), default="")
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    idle_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    wrap_up_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    calls_today: Mapped[int] = mapped_column(Integer, default=0)
+    calls_day: Mapped[str] = mapped_column(String(10), default="")
+    current_call_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # How to reach the agent: a softphone identity (client:agent-7) or a phone number.
+    endpoint: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Call(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "calls"
+    __table_args__ = (
+        UniqueConstraint("call_sid"),
+        Index("ix_calls_routing", "routing_state", "queue_id", "priority", "enqueued_at"),
+        Index("ix_calls_customer", "customer_id", "created_at"),
+        Index("ix_calls_agent", "agent_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(10), default="inbound")
+    from_number: Mapped[str] = mapped_column(String(32), default="")
+    to_number: Mapped[str] = mapped_column(String(32), default="")
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), nullable=True)
+    language: Mapped[str] = mapped_column(String(8), default="fr")
+    ivr_path: Mapped[list[str]] = mapped_column(MutableList.as_mutable(json_type()), default=list)
+    status: Mapped[str] = mapped_column(String(20), default="ringing")  # Twilio CallStatus
+    # none | waiting | offered | connected | done: where the call is in our routing.
+    routing_state: Mapped[str] = mapped_column(String(10), default="none")
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("call_queues.id"), nullable=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    declined_by: Mapped[list[int]] = mapped_column(
+        MutableList.as_mutable(json_type()), default=list
+    )
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    wait_seconds: Mapped[float | None] = mapped_column(nullable=True)
+    talk_seconds: Mapped[float | None] = mapped_column(nullable=True)
+    # answered | abandoned | voicemail | callback | missed
+    outcome: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    callback_requested: Mapped[bool] = mapped_column(default=False)
+    recording_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    disposition: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    wrap_up_notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class CallOffer(db.Model):  # type: ignore[name-defined,misc]
+    """A reservation: one call offered to one agent, ringing until accepted, rejected or timed
+    out. The claims in `telephony.service` guarantee one pending offer per call and per agent."""
+
+    __tablename__ = "call_offers"
+    __table_args__ = (Index("ix_call_offers_pending", "state", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

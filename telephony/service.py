@@ -1,0 +1,775 @@
+"""Calls from first ring to wrap-up: upsert, IVR bookkeeping, queueing, offers, outcomes.
+
+Webhooks call these functions with the little the request carries and get back plain values; the
+routing decision itself is `telephony.routing`. Offers are made with compare-and-set claims on the
+agent's presence row and on the call row, so no call is offered to two agents and no agent holds
+two calls, whatever number of processes dispatch at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from helpdesk.auth.models import AgentSkill, User
+from helpdesk.customers import service as customers
+from helpdesk.customers.models import Customer, CustomerTag
+from helpdesk.customers.phones import region_of, try_e164
+from helpdesk.db import DbSession, rowcount, utcnow
+from helpdesk.errors import APIError, Conflict, NotFound
+from helpdesk.events import on_commit, publish
+from helpdesk.timeline import service as timeline
+from telephony import routing
+from telephony.models import STATUS_RANK, AgentPresence, Call, CallOffer, CallQueue
+
+log = logging.getLogger(__name__)
+
+FRENCH_REGIONS = {"FR", "BE", "CH", "LU", "MC", "RE", "GP", "MQ", "GF", "YT", "PM", "NC", "PF"}
+PRESENCE_CHOICES = {"available", "break", "offline"}
+
+
+@dataclass(frozen=True)
+class InboundCall:
+    """The parts of Twilio's incoming-call webhook that the call center uses."""
+
+    call_sid: str
+    from_number: str
+    to_number: str
+    status: str = "ringing"
+
+
+def _language_for(number: str) -> str:
+    region = region_of(number)
+    return "fr" if region in FRENCH_REGIONS else "en"
+
+
+def upsert_inbound(session: DbSession, inbound: InboundCall, *, region: str) -> tuple[Call, bool]:
+    """The call for this CallSid, created on first sight; (call, known customer language?).
+
+    A retried or duplicated webhook finds the row it created the first time.
+    """
+    existing = session.scalar(select(Call).where(Call.call_sid == inbound.call_sid))
+    if existing is not None:
+        return existing, bool(existing.ivr_path)
+    e164 = try_e164(inbound.from_number, region) or inbound.from_number
+    known = customers.lookup_by_phone(session, e164, region=region)
+    if known:
+        customer, language_known = known[0], True
+    else:
+        customer = customers.create(
+            session,
+            name=e164,
+            language=_language_for(e164),
+            phones=[e164] if try_e164(e164, region) else [],
+            tags=["new-caller"],
+            region=region,
+            commit=False,
+        )
+        language_known = False
+    call = Call(
+        call_sid=inbound.call_sid,
+        direction="inbound",
+        from_number=e164,
+        to_number=inbound.to_number,
+        customer_id=customer.id,
+        language=customer.language,
+        status=inbound.status,
+        created_at=utcnow(),
+    )
+    session.add(call)
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same webhook delivered twice at once: the other request created it.
+        session.rollback()
+        again = session.scalar(select(Call).where(Call.call_sid == inbound.call_sid))
+        if again is None:
+            raise
+        return again, True
+    return call, language_known
+
+
+def get_call(session: DbSession, call_sid: str) -> Call:
+    call: Call | None = session.scalar(select(Call).where(Call.call_sid == call_sid))
+    if call is None:
+        raise NotFound(f"no call {call_sid}")
+    return call
+
+
+def note_ivr(session: DbSession, call: Call, step: str) -> None:
+    call.ivr_path = [*(call.ivr_path or []), step][-30:]
+    session.commit()
+
+
+# -- queueing --------------------------------------------------------------------------------------
+
+
+def _customer_priority(session: DbSession, customer_id: int | None) -> int:
+    if customer_id is None:
+        return 0
+    tags = set(
+        session.scalars(select(CustomerTag.tag).where(CustomerTag.customer_id == customer_id))
+    )
+    from helpdesk.sla.models import SlaClock
+    from helpdesk.tickets.models import Ticket
+    from helpdesk.tickets.workflow import UNRESOLVED
+
+    at_risk = (
+        session.scalar(
+            select(SlaClock.id)
+            .join(Ticket, Ticket.id == SlaClock.ticket_id)
+            .where(
+                Ticket.requester_id == customer_id,
+                Ticket.status.in_(UNRESOLVED),
+                SlaClock.running_since.is_not(None),
+                SlaClock.at_risk_at <= utcnow(),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+    return routing.call_priority(
+        segment=None, sla_at_risk=at_risk, callback=False, vip="vip" in tags
+    )
+
+
+def queue_by_name(session: DbSession, name: str) -> CallQueue:
+    queue: CallQueue | None = session.scalar(
+        select(CallQueue).where(CallQueue.name == name, CallQueue.active)
+    )
+    if queue is None:
+        raise NotFound(f"no queue {name}")
+    return queue
+
+
+def enqueue(session: DbSession, call: Call, queue: CallQueue) -> None:
+    if call.routing_state in ("waiting", "offered", "connected"):
+        return  # a retried webhook: the caller is already in line
+    call.queue_id = queue.id
+    call.enqueued_at = call.enqueued_at or utcnow()
+    call.routing_state = "waiting"
+    call.priority = _customer_priority(session, call.customer_id)
+    publish(session, "queue.updated", ["staff"], {"queue": queue.name, "call_id": call.id})
+    request_dispatch(session)
+    session.commit()
+
+
+def request_callback(session: DbSession, call: Call) -> None:
+    """The caller hangs up but keeps their place: we dial them when an agent takes the call."""
+    call.callback_requested = True
+    call.priority += routing.CALLBACK_PRIORITY
+    call.outcome = "callback"
+    session.commit()
+
+
+# -- status callbacks ------------------------------------------------------------------------------
+
+
+def apply_status(
+    session: DbSession, call_sid: str, status: str, *, duration: str | None = None
+) -> Call | None:
+    """A status callback: never moves a call backwards; the final one records the outcome."""
+    call: Call | None = session.scalar(select(Call).where(Call.call_sid == call_sid))
+    if call is None:
+        return None
+    if STATUS_RANK.get(status, -1) <= STATUS_RANK.get(call.status, -1):
+        return call  # late, repeated or out of order
+    call.status = status
+    if status in ("completed", "busy", "failed", "no-answer", "canceled"):
+        _finish(session, call, utcnow())
+    session.commit()
+    return call
+
+
+def _finish(session: DbSession, call: Call, now: datetime) -> None:
+    call.ended_at = now
+    if call.routing_state == "connected" and call.answered_at:
+        call.outcome = "answered"
+        call.talk_seconds = (now - call.answered_at).total_seconds()
+        if call.agent_id:
+            _start_wrap_up(session, call.agent_id, call, now)
+    elif call.callback_requested and call.routing_state in ("waiting", "offered"):
+        pass  # still in line: the callback will dial the customer
+    elif call.routing_state in ("waiting", "offered"):
+        call.outcome = call.outcome or "abandoned"
+        _cancel_offer(session, call, now)
+        call.routing_state = "done"
+    elif call.outcome is None:
+        call.outcome = "abandoned" if call.direction == "inbound" else "missed"
+        call.routing_state = "done"
+    if call.enqueued_at and call.wait_seconds is None:
+        until = call.answered_at or now
+        call.wait_seconds = max((until - call.enqueued_at).total_seconds(), 0.0)
+    if not (call.callback_requested and call.routing_state in ("waiting", "offered")):
+        _timeline(session, call)
+    publish(
+        session,
+        "call.ended",
+        ["staff"],
+        {
+            "call_id": call.id,
+            "call_sid": call.call_sid,
+            "outcome": call.outcome,
+            "agent_id": call.agent_id,
+        },
+    )
+
+
+def _timeline(session: DbSession, call: Call) -> None:
+    if call.customer_id is None:
+        return
+    waited = f", waited {int(call.wait_seconds or 0)} s" if call.wait_seconds else ""
+    talked = f", talked {int(call.talk_seconds or 0)} s" if call.talk_seconds else ""
+    timeline.append(
+        session,
+        customer_id=call.customer_id,
+        kind="call",
+        occurred_at=call.created_at,
+        subject_type="call",
+        subject_id=call.id,
+        ticket_id=call.ticket_id,
+        summary=f"{call.direction} call {call.outcome or ''}{waited}{talked}".strip(),
+        data={
+            "call_sid": call.call_sid,
+            "outcome": call.outcome,
+            "agent_id": call.agent_id,
+            "ivr_path": call.ivr_path,
+        },
+    )
+
+
+def record_voicemail(
+    session: DbSession, call: Call, recording_url: str, duration_s: int | None
+) -> int:
+    """A voicemail becomes a ticket, with the recording on the customer's timeline."""
+    from helpdesk.tickets import service as tickets
+    from helpdesk.tickets.workflow import Channel
+
+    if call.ticket_id:
+        return call.ticket_id  # a retried Record callback
+    if call.customer_id is None:
+        raise NotFound("the call has no caller record")
+    customer = session.get(Customer, call.customer_id) if call.customer_id else None
+    who = customer.name if customer else call.from_number
+    ticket = tickets.create(
+        session,
+        actor=None,
+        subject=f"Voicemail from {who}",
+        description=f"Recording: {recording_url}\nDuration: {duration_s or '?'} s",
+        requester_id=call.customer_id,
+        channel=Channel.PHONE,
+        tags=["voicemail"],
+        commit=False,
+    )
+    call.ticket_id = ticket.id
+    call.recording_url = recording_url
+    call.outcome = "voicemail"
+    call.routing_state = "done"
+    timeline.append(
+        session,
+        customer_id=ticket.requester_id,
+        kind="voicemail",
+        ticket_id=ticket.id,
+        subject_type="call",
+        subject_id=call.id,
+        summary=f"Voicemail ({duration_s or '?'} s)",
+        data={"recording_url": recording_url, "call_sid": call.call_sid},
+    )
+    session.commit()
+    return ticket.id
+
+
+# -- presence --------------------------------------------------------------------------------------
+
+
+def presence_of(session: DbSession, user_id: int) -> AgentPresence:
+    presence = session.get(AgentPresence, user_id)
+    if presence is None:
+        presence = AgentPresence(
+            user_id=user_id,
+            state="offline",
+            since=utcnow(),
+            endpoint=f"client:agent-{user_id}",
+            calls_today=0,
+            calls_day="",
+        )
+        session.add(presence)
+        session.flush()
+    return presence
+
+
+def set_presence(session: DbSession, user: User, state: str, reason: str = "") -> AgentPresence:
+    if state not in PRESENCE_CHOICES:
+        raise APIError(
+            "invalid state",
+            code="validation_error",
+            status=422,
+            fields={"state": "available, break or offline"},
+        )
+    presence = presence_of(session, user.id)
+    if presence.state in ("reserved", "on_call"):
+        raise Conflict(f"cannot change presence while {presence.state.replace('_', ' ')}")
+    now = utcnow()
+    presence.state = state
+    presence.reason = reason[:100] if state == "break" else ""
+    presence.since = now
+    presence.wrap_up_until = None
+    if state == "available":
+        presence.idle_since = now
+        request_dispatch(session)
+    publish(
+        session,
+        "presence.updated",
+        ["staff", f"user:{user.id}"],
+        {"user_id": user.id, "state": state, "reason": presence.reason},
+    )
+    session.commit()
+    return presence
+
+
+def _start_wrap_up(session: DbSession, agent_id: int, call: Call, now: datetime) -> None:
+    queue = session.get(CallQueue, call.queue_id) if call.queue_id else None
+    seconds = queue.wrap_up_s if queue else 30
+    session.execute(
+        update(AgentPresence)
+        .where(AgentPresence.user_id == agent_id, AgentPresence.current_call_id == call.id)
+        .values(
+            state="wrap_up",
+            since=now,
+            current_call_id=None,
+            wrap_up_until=now + timedelta(seconds=seconds),
+        )
+    )
+    publish(
+        session,
+        "presence.updated",
+        ["staff", f"user:{agent_id}"],
+        {
+            "user_id": agent_id,
+            "state": "wrap_up",
+            "until": (now + timedelta(seconds=seconds)).isoformat(),
+        },
+    )
+
+
+def wrap_up(
+    session: DbSession, user: User, call_id: int, *, disposition: str | None, notes: str, done: bool
+) -> Call:
+    call = session.get(Call, call_id)
+    if call is None or call.agent_id != user.id:
+        raise NotFound(f"no call {call_id} of yours")
+    if disposition is not None:
+        call.disposition = disposition
+    if notes:
+        call.wrap_up_notes = notes
+        if call.customer_id:
+            timeline.append(
+                session,
+                customer_id=call.customer_id,
+                kind="call_note",
+                subject_type="call",
+                subject_id=call.id,
+                ticket_id=call.ticket_id,
+                summary=f"Wrap-up ({disposition or 'no disposition'}): {notes}",
+                data={"disposition": disposition, "agent_id": user.id},
+            )
+    if done:
+        now = utcnow()
+        won = session.execute(
+            update(AgentPresence)
+            .where(AgentPresence.user_id == user.id, AgentPresence.state == "wrap_up")
+            .values(state="available", since=now, idle_since=now, wrap_up_until=None)
+        )
+        if rowcount(won):
+            request_dispatch(session)
+    session.commit()
+    return call
+
+
+# -- offers ----------------------------------------------------------------------------------------
+
+
+def request_dispatch(session: DbSession) -> None:
+    """Try to pair waiting calls with free agents once this transaction commits."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return
+    celery = current_app.extensions.get("celery")
+    if celery is not None:
+        on_commit(session, lambda: celery.tasks["telephony.tasks.dispatch"].delay())
+
+
+def _agent_views(session: DbSession, now: datetime) -> list[routing.AgentView]:
+    rows = session.execute(
+        select(AgentPresence, User)
+        .join(User, User.id == AgentPresence.user_id)
+        .where(AgentPresence.state == "available", User.active)
+    ).all()
+    ids = [p.user_id for p, _ in rows]
+    skills: dict[int, dict[str, int]] = {i: {} for i in ids}
+    if ids:
+        for s in session.scalars(select(AgentSkill).where(AgentSkill.user_id.in_(ids))):
+            skills[s.user_id][s.skill] = s.level
+    today = now.date().isoformat()
+    return [
+        routing.AgentView(
+            id=p.user_id,
+            skills=skills[p.user_id],
+            languages=frozenset(u.languages or []),
+            state=routing.AgentState(p.state),
+            idle_since=p.idle_since,
+            calls_today=p.calls_today if p.calls_day == today else 0,
+            last_offered_at=p.last_offered_at,
+        )
+        for p, u in rows
+    ]
+
+
+def queue_specs(session: DbSession) -> dict[str, routing.QueueSpec]:
+    return {
+        q.name: routing.QueueSpec(
+            name=q.name,
+            skills=dict(q.skills or {}),
+            language=q.language,
+            strategy=routing.Strategy(q.strategy),
+            steps=tuple(
+                routing.EscalationStep(
+                    after_s=int(s.get("after_s", 0)),
+                    level_drop=int(s.get("level_drop", 0)),
+                    overflow_queue=s.get("overflow_queue"),
+                )
+                for s in (q.steps or [])
+            ),
+        )
+        for q in session.scalars(select(CallQueue).where(CallQueue.active))
+    }
+
+
+def dispatch(session: DbSession, *, now: datetime | None = None, limit: int = 500) -> int:
+    """Offer waiting calls to free agents; returns how many offers were made."""
+    now = now or utcnow()
+    queues = queue_specs(session)
+    by_id = {q.id: q for q in session.scalars(select(CallQueue))}
+    waiting = list(
+        session.scalars(
+            select(Call)
+            .where(Call.routing_state == "waiting")
+            .order_by(Call.priority.desc(), Call.enqueued_at)
+            .limit(limit)
+        )
+    )
+    if not waiting:
+        session.commit()
+        return 0
+    agents = _agent_views(session, now)
+    calls = {c.id: c for c in waiting}
+    views = [
+        routing.WaitingCall(
+            id=c.id,
+            queue=by_id[c.queue_id].name,
+            enqueued_at=c.enqueued_at or now,
+            priority=c.priority,
+            language=c.language,
+            declined_by=frozenset(c.declined_by or []),
+        )
+        for c in waiting
+        if c.queue_id in by_id and by_id[c.queue_id].name in queues
+    ]
+    made = 0
+    for call_id, agent_id in routing.plan(views, agents, queues, now):
+        call = calls[call_id]
+        if call.queue_id is not None and _claim_offer(
+            session, call, agent_id, by_id[call.queue_id], now
+        ):
+            made += 1
+    session.commit()
+    return made
+
+
+def _claim_offer(
+    session: DbSession, call: Call, agent_id: int, queue: CallQueue, now: datetime
+) -> bool:
+    """Reserve the agent and the call together, or neither (a savepoint undoes a half claim)."""
+    nested = session.begin_nested()
+    got_agent = (
+        rowcount(
+            session.execute(
+                update(AgentPresence)
+                .where(AgentPresence.user_id == agent_id, AgentPresence.state == "available")
+                .values(state="reserved", since=now, last_offered_at=now, current_call_id=call.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        == 1
+    )
+    got_call = (
+        got_agent
+        and rowcount(
+            session.execute(
+                update(Call)
+                .where(Call.id == call.id, Call.routing_state == "waiting")
+                .values(routing_state="offered", offered_at=now, agent_id=agent_id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        == 1
+    )
+    if not got_call:
+        nested.rollback()
+        return False
+    expires = now + timedelta(seconds=queue.ring_timeout_s)
+    session.add(
+        CallOffer(
+            call_id=call.id, agent_id=agent_id, state="pending", created_at=now, expires_at=expires
+        )
+    )
+    nested.commit()
+    session.refresh(call)
+    payload = offer_payload(session, call, expires)
+    publish(session, "call.offer", [f"user:{agent_id}"], payload)
+    publish(session, "screen_pop", [f"user:{agent_id}"], payload)
+    return True
+
+
+def offer_payload(session: DbSession, call: Call, expires: datetime) -> dict[str, Any]:
+    customer = session.get(Customer, call.customer_id) if call.customer_id else None
+    queue = session.get(CallQueue, call.queue_id) if call.queue_id else None
+    return {
+        "call_id": call.id,
+        "call_sid": call.call_sid,
+        "from": call.from_number,
+        "queue": queue.name if queue else None,
+        "language": call.language,
+        "ivr_path": list(call.ivr_path or []),
+        "waited_s": round((utcnow() - call.enqueued_at).total_seconds(), 1)
+        if call.enqueued_at
+        else 0,
+        "expires_at": expires.isoformat(),
+        "callback": call.callback_requested,
+        "customer": {
+            "id": customer.id,
+            "name": customer.name,
+            "language": customer.language,
+            "tags": customer.tags,
+        }
+        if customer
+        else None,
+    }
+
+
+def _pending_offer(session: DbSession, call_id: int, agent_id: int) -> CallOffer:
+    offer: CallOffer | None = session.scalar(
+        select(CallOffer).where(
+            CallOffer.call_id == call_id,
+            CallOffer.agent_id == agent_id,
+            CallOffer.state == "pending",
+        )
+    )
+    if offer is None:
+        raise Conflict("this call is not ringing for you (taken, withdrawn or timed out)")
+    return offer
+
+
+def _decide(session: DbSession, offer: CallOffer, state: str, now: datetime) -> bool:
+    won = session.execute(
+        update(CallOffer)
+        .where(CallOffer.id == offer.id, CallOffer.state == "pending")
+        .values(state=state, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(won) == 1
+
+
+def accept(session: DbSession, user: User, call_id: int, gateway: Any) -> Call:
+    """The agent takes the call: the caller leaves the queue and is bridged to them."""
+    now = utcnow()
+    offer = _pending_offer(session, call_id, user.id)
+    if offer.expires_at <= now or not _decide(session, offer, "accepted", now):
+        raise Conflict("the offer expired")
+    call = session.get(Call, call_id)
+    assert call is not None
+    presence = presence_of(session, user.id)
+    call.routing_state = "connected"
+    call.answered_at = now
+    if call.enqueued_at:
+        call.wait_seconds = (now - call.enqueued_at).total_seconds()
+    today = now.date().isoformat()
+    presence.calls_today = (presence.calls_today if presence.calls_day == today else 0) + 1
+    presence.calls_day = today
+    presence.state = "on_call"
+    presence.since = now
+    session.flush()
+    try:
+        if call.callback_requested:
+            call = _dial_back(session, call, user.id, presence, gateway, now)
+        else:
+            gateway.bridge(call.call_sid, presence.endpoint or f"client:agent-{user.id}")
+    except Exception as exc:
+        session.rollback()
+        log.exception("bridging call %s failed", call_id)
+        raise APIError(
+            "the telephony provider did not connect the call; try again",
+            code="bridge_failed",
+            status=409,
+        ) from exc
+    publish(
+        session,
+        "call.connected",
+        ["staff", f"user:{user.id}"],
+        {"call_id": call.id, "call_sid": call.call_sid, "agent_id": user.id},
+    )
+    session.commit()
+    return call
+
+
+def _dial_back(
+    session: DbSession,
+    original: Call,
+    agent_id: int,
+    presence: AgentPresence,
+    gateway: Any,
+    now: datetime,
+) -> Call:
+    """A callback's turn has come: dial the customer, who is then connected to the agent. The
+    outbound leg is a call of its own; the original one ends as `callback`."""
+    from flask import current_app
+
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    original.routing_state = "done"
+    original.outcome = "callback"
+    outbound = Call(
+        call_sid=f"pending-{original.id}",
+        direction="outbound",
+        from_number=current_app.config["TWILIO_PHONE_NUMBER"],
+        to_number=original.from_number,
+        customer_id=original.customer_id,
+        language=original.language,
+        queue_id=original.queue_id,
+        status="queued",
+        routing_state="connected",
+        agent_id=agent_id,
+        created_at=now,
+        answered_at=now,
+        ivr_path=["callback"],
+    )
+    session.add(outbound)
+    session.flush()
+    outbound.call_sid = gateway.place_call(
+        original.from_number,
+        current_app.config["TWILIO_PHONE_NUMBER"],
+        f"{base}/twilio/voice/connect-agent?call={outbound.id}",
+        f"{base}/twilio/voice/status",
+    )
+    presence.current_call_id = outbound.id
+    _timeline(session, original)
+    return outbound
+
+
+def _release(
+    session: DbSession,
+    call: Call,
+    agent_id: int,
+    now: datetime,
+    *,
+    agent_state: str,
+    reason: str = "",
+) -> None:
+    session.execute(
+        update(AgentPresence)
+        .where(AgentPresence.user_id == agent_id, AgentPresence.current_call_id == call.id)
+        .values(
+            state=agent_state,
+            reason=reason,
+            since=now,
+            current_call_id=None,
+            idle_since=now if agent_state == "available" else None,
+        )
+    )
+    call.declined_by = sorted({*(call.declined_by or []), agent_id})
+    session.execute(
+        update(Call)
+        .where(Call.id == call.id, Call.routing_state == "offered")
+        .values(routing_state="waiting", agent_id=None, declined_by=call.declined_by)
+    )
+    publish(
+        session,
+        "call.withdrawn",
+        [f"user:{agent_id}"],
+        {"call_id": call.id, "call_sid": call.call_sid},
+    )
+    publish(
+        session,
+        "presence.updated",
+        ["staff", f"user:{agent_id}"],
+        {"user_id": agent_id, "state": agent_state, "reason": reason},
+    )
+    request_dispatch(session)
+
+
+def reject(session: DbSession, user: User, call_id: int) -> None:
+    now = utcnow()
+    offer = _pending_offer(session, call_id, user.id)
+    if not _decide(session, offer, "rejected", now):
+        raise Conflict("the offer was already decided")
+    call = session.get(Call, call_id)
+    assert call is not None
+    _release(session, call, user.id, now, agent_state="available")
+    session.commit()
+
+
+def _cancel_offer(session: DbSession, call: Call, now: datetime) -> None:
+    for offer in session.scalars(
+        select(CallOffer).where(CallOffer.call_id == call.id, CallOffer.state == "pending")
+    ):
+        if _decide(session, offer, "cancelled", now):
+            session.execute(
+                update(AgentPresence)
+                .where(
+                    AgentPresence.user_id == offer.agent_id,
+                    AgentPresence.current_call_id == call.id,
+                )
+                .values(state="available", since=now, idle_since=now, current_call_id=None)
+            )
+            publish(
+                session,
+                "call.withdrawn",
+                [f"user:{offer.agent_id}"],
+                {"call_id": call.id, "call_sid": call.call_sid, "reason": "caller hung up"},
+            )
+            request_dispatch(session)
+
+
+def expire(session: DbSession, *, now: datetime | None = None) -> dict[str, int]:
+    """Ring timeouts (the agent is set to not ready, the call offered to the next) and the ends
+    of wrap-up timers."""
+    now = now or utcnow()
+    timed_out = 0
+    for offer in list(
+        session.scalars(
+            select(CallOffer)
+            .where(CallOffer.state == "pending", CallOffer.expires_at <= now)
+            .limit(200)
+        )
+    ):
+        if _decide(session, offer, "timeout", now):
+            call = session.get(Call, offer.call_id)
+            if call is not None:
+                _release(
+                    session, call, offer.agent_id, now, agent_state="break", reason="missed call"
+                )
+                timed_out += 1
+    ended = session.execute(
+        update(AgentPresence)
+        .where(AgentPresence.state == "wrap_up", AgentPresence.wrap_up_until <= now)
+        .values(state="available", since=now, idle_since=now, wrap_up_until=None)
+    )
+    if rowcount(ended):
+        request_dispatch(session)
+    session.commit()
+    return {"timed_out": timed_out, "wrap_ups_ended": rowcount(ended)}

@@ -1,0 +1,363 @@
+"""Twilio's voice webhooks: signature checked first, quick database work, TwiML back.
+
+Every URL here is reached either from Twilio's console configuration (`/twilio/voice`,
+`/twilio/voice/status`) or from TwiML we returned. Each answers well inside Twilio's 15-second
+limit: anything slow (dispatching offers, sending messages) happens after commit in a task.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, request, url_for
+from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import Enqueue, Gather, VoiceResponse
+
+from helpdesk.extensions import csrf, db
+from telephony import ivr, service
+from telephony.models import Call, CallQueue
+
+bp = Blueprint("twilio_voice", __name__, url_prefix="/twilio/voice")
+csrf.exempt(bp)
+
+
+def signed(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Refuse (403) any request whose X-Twilio-Signature does not match.
+
+    The signature covers the public URL Twilio called, so it is rebuilt from PUBLIC_BASE_URL
+    plus the path and query string: behind a TLS proxy `request.url` is the internal address.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        signature = request.headers.get("X-Twilio-Signature", "")
+        url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + request.path
+        if request.query_string:
+            url += "?" + request.query_string.decode()
+        validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
+        if not signature or not validator.validate(url, request.form.to_dict(), signature):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def twiml(response: VoiceResponse) -> Response:
+    return Response(str(response), mimetype="text/xml")
+
+
+def _config() -> dict[str, Any]:
+    return ivr.load(current_app.instance_path)
+
+
+def _url(endpoint: str, **values: Any) -> str:
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return str(base) + url_for(endpoint, **values)
+
+
+def _say(response: VoiceResponse | Gather, text: str, language: str) -> None:
+    voice = _config()["voices"].get(language)
+    response.say(text, language=ivr.twilio_language(language), voice=voice)
+
+
+def _call() -> Call:
+    sid = request.form.get("CallSid", "")
+    call: Call | None = (
+        db.session.scalar(db.select(Call).where(Call.call_sid == sid)) if sid else None
+    )
+    if call is None:
+        abort(404)
+    return call
+
+
+def _menu(call: Call, *, invalid: bool = False) -> VoiceResponse:
+    response = VoiceResponse()
+    cfg = _config()
+    gather = Gather(num_digits=1, action=_url("twilio_voice.menu"), method="POST", timeout=6)
+    if invalid:
+        _say(gather, ivr.prompt(cfg, call.language, "invalid"), call.language)
+    _say(gather, ivr.prompt(cfg, call.language, "menu"), call.language)
+    response.append(gather)
+    response.redirect(_url("twilio_voice.menu"), method="POST")
+    return response
+
+
+def _voicemail(call: Call, *, closed: bool = False) -> VoiceResponse:
+    cfg = _config()
+    response = VoiceResponse()
+    if closed:
+        _say(response, ivr.prompt(cfg, call.language, "closed"), call.language)
+    _say(response, ivr.prompt(cfg, call.language, "voicemail"), call.language)
+    response.record(
+        action=_url("twilio_voice.voicemail"),
+        method="POST",
+        max_length=180,
+        play_beep=True,
+        finish_on_key="#",
+    )
+    return response
+
+
+@bp.post("")
+@signed
+def incoming() -> Response:
+    """A new call: find or create the caller, then opening hours, language, menu."""
+    from helpdesk.sla import service as sla
+
+    inbound = service.InboundCall(
+        call_sid=request.form.get("CallSid", ""),
+        from_number=request.form.get("From", ""),
+        to_number=request.form.get("To", ""),
+        status=request.form.get("CallStatus", "ringing"),
+    )
+    if not inbound.call_sid:
+        abort(400)
+    call, language_known = service.upsert_inbound(
+        db.session, inbound, region=current_app.config["HELPDESK_DEFAULT_REGION"]
+    )
+    cfg = _config()
+    if not sla.is_open(db.session):
+        service.note_ivr(db.session, call, "closed")
+        return twiml(_voicemail(call, closed=True))
+    if language_known:
+        response = VoiceResponse()
+        _say(response, ivr.prompt(cfg, call.language, "welcome"), call.language)
+        response.redirect(_url("twilio_voice.menu"), method="POST")
+        return twiml(response)
+    response = VoiceResponse()
+    gather = Gather(num_digits=1, action=_url("twilio_voice.language"), method="POST", timeout=5)
+    for lang in cfg["languages"].values():
+        _say(
+            gather, ivr.prompt(cfg, lang, "welcome") + " " + ivr.prompt(cfg, lang, "language"), lang
+        )
+    response.append(gather)
+    response.redirect(_url("twilio_voice.menu"), method="POST")
+    return twiml(response)
+
+
+@bp.post("/language")
+@signed
+def language() -> Response:
+    call = _call()
+    chosen = _config()["languages"].get(request.form.get("Digits", ""))
+    if chosen:
+        call.language = chosen
+    service.note_ivr(db.session, call, f"language:{call.language}")
+    return twiml(_menu(call))
+
+
+@bp.post("/menu")
+@signed
+def menu() -> Response:
+    call = _call()
+    digits = request.form.get("Digits")
+    if digits is None:
+        return twiml(_menu(call))
+    option = _config()["menu"].get(digits)
+    if option is None:
+        return twiml(_menu(call, invalid=True))
+    service.note_ivr(db.session, call, f"menu:{digits}:{option['action']}")
+    if option["action"] == "queue":
+        return twiml(_enqueue(call, option["queue"]))
+    if option["action"] == "voicemail":
+        return twiml(_voicemail(call))
+    if option["action"] == "ticket_status":
+        return twiml(_ticket_status(call, None))
+    if option["action"] == "technician":
+        response = VoiceResponse()
+        _say(response, ivr.prompt(_config(), call.language, "no_technician"), call.language)
+        response.redirect(_url("twilio_voice.menu"), method="POST")
+        return twiml(response)
+    return twiml(_menu(call, invalid=True))
+
+
+def _enqueue(call: Call, queue_name: str) -> VoiceResponse:
+    queue = service.queue_by_name(db.session, queue_name)
+    service.enqueue(db.session, call, queue)
+    response = VoiceResponse()
+    _say(response, ivr.prompt(_config(), call.language, "enqueued"), call.language)
+    response.append(
+        Enqueue(
+            queue.name,
+            action=_url("twilio_voice.queue_result"),
+            method="POST",
+            wait_url=_url("twilio_voice.wait"),
+            wait_url_method="POST",
+        )
+    )
+    return response
+
+
+def _ticket_status(call: Call, reference: str | None) -> VoiceResponse:
+    from sqlalchemy import select
+
+    from helpdesk.tickets.models import Ticket
+    from helpdesk.tickets.workflow import UNRESOLVED, id_from_reference, reference_for
+
+    cfg = _config()
+    lang = call.language
+    response = VoiceResponse()
+    statuses = cfg["statuses"].get(lang, cfg["statuses"]["en"])
+    if reference is None:
+        open_tickets = list(
+            db.session.scalars(
+                select(Ticket)
+                .where(Ticket.requester_id == call.customer_id, Ticket.status.in_(UNRESOLVED))
+                .order_by(Ticket.id.desc())
+                .limit(3)
+            )
+        )
+        if not open_tickets:
+            _say(response, ivr.prompt(cfg, lang, "no_tickets"), lang)
+        for t in open_tickets:
+            spoken = " ".join(reference_for(t.id).removeprefix("T-"))
+            _say(
+                response,
+                ivr.prompt(
+                    cfg, lang, "ticket_status", reference=spoken, status=statuses[t.status.value]
+                ),
+                lang,
+            )
+        gather = Gather(
+            num_digits=12,
+            finish_on_key="#",
+            timeout=6,
+            action=_url("twilio_voice.ticket"),
+            method="POST",
+        )
+        _say(gather, ivr.prompt(cfg, lang, "ticket_prompt"), lang)
+        response.append(gather)
+        response.redirect(_url("twilio_voice.menu"), method="POST")
+        return response
+    ticket_id = id_from_reference(reference)
+    ticket = db.session.get(Ticket, ticket_id) if ticket_id else None
+    # Only the caller's own tickets: nothing about anyone else's.
+    if ticket is None or ticket.requester_id != call.customer_id:
+        _say(response, ivr.prompt(cfg, lang, "ticket_unknown"), lang)
+    else:
+        spoken = " ".join(reference_for(ticket.id).removeprefix("T-"))
+        _say(
+            response,
+            ivr.prompt(
+                cfg, lang, "ticket_status", reference=spoken, status=statuses[ticket.status.value]
+            ),
+            lang,
+        )
+    response.redirect(_url("twilio_voice.menu"), method="POST")
+    return response
+
+
+@bp.post("/ticket")
+@signed
+def ticket() -> Response:
+    call = _call()
+    service.note_ivr(db.session, call, "ticket_lookup")
+    return twiml(_ticket_status(call, request.form.get("Digits", "")))
+
+
+@bp.post("/wait")
+@signed
+def wait() -> Response:
+    """Played in a loop while the caller waits: position, expected wait, callback offer."""
+    call = _call()
+    cfg = _config()
+    lang = call.language
+    position = int(request.form.get("QueuePosition") or 1)
+    waited = int(request.form.get("QueueTime") or 0)
+    average = int(request.form.get("AvgQueueTime") or 0)
+    minutes = max(1, round((average or 120) * position / 60 / 2))
+    queue = db.session.get(CallQueue, call.queue_id) if call.queue_id else None
+    response = VoiceResponse()
+    if queue is not None and waited >= queue.callback_after_s:
+        gather = Gather(
+            num_digits=1, action=_url("twilio_voice.wait_choice"), method="POST", timeout=3
+        )
+        _say(gather, ivr.prompt(cfg, lang, "position", position=position, minutes=minutes), lang)
+        _say(gather, ivr.prompt(cfg, lang, "callback_offer"), lang)
+        gather.play(cfg["hold_music"])
+        response.append(gather)
+    else:
+        _say(response, ivr.prompt(cfg, lang, "position", position=position, minutes=minutes), lang)
+        response.play(cfg["hold_music"])
+    return twiml(response)
+
+
+@bp.post("/wait-choice")
+@signed
+def wait_choice() -> Response:
+    call = _call()
+    digits = request.form.get("Digits", "")
+    response = VoiceResponse()
+    if digits == "1":
+        service.note_ivr(db.session, call, "callback")
+        service.request_callback(db.session, call)
+        response.leave()
+    elif digits == "2":
+        service.note_ivr(db.session, call, "voicemail")
+        response.leave()
+    return twiml(response)
+
+
+@bp.post("/queue-result")
+@signed
+def queue_result() -> Response:
+    """The Enqueue verb ended: left for a callback or voicemail, bridged, or hung up."""
+    call = _call()
+    result = request.form.get("QueueResult", "")
+    cfg = _config()
+    response = VoiceResponse()
+    if result == "leave" and call.callback_requested:
+        _say(response, ivr.prompt(cfg, call.language, "callback_confirmed"), call.language)
+        response.hangup()
+    elif result in ("leave", "queue-full", "error", "system-error"):
+        return twiml(_voicemail(call))
+    return twiml(response)
+
+
+@bp.post("/voicemail")
+@signed
+def voicemail() -> Response:
+    call = _call()
+    url = request.form.get("RecordingUrl", "")
+    response = VoiceResponse()
+    if url:
+        duration = request.form.get("RecordingDuration", "")
+        service.record_voicemail(
+            db.session, call, url, int(duration) if duration.isdigit() else None
+        )
+        _say(response, ivr.prompt(_config(), call.language, "voicemail_thanks"), call.language)
+    else:
+        _say(response, ivr.prompt(_config(), call.language, "goodbye"), call.language)
+    response.hangup()
+    return twiml(response)
+
+
+@bp.post("/status")
+@signed
+def status() -> Response:
+    sid = request.form.get("CallSid", "")
+    if sid:
+        service.apply_status(
+            db.session,
+            sid,
+            request.form.get("CallStatus", ""),
+            duration=request.form.get("CallDuration"),
+        )
+    return Response(status=204)
+
+
+@bp.post("/connect-agent")
+@signed
+def connect_agent() -> Response:
+    """The customer answered a callback: connect them to the agent who took it."""
+    from telephony.gateway import dial_twiml
+    from telephony.models import AgentPresence
+
+    call = db.session.get(Call, request.args.get("call", type=int) or 0)
+    if call is None or call.agent_id is None:
+        abort(404)
+    presence = db.session.get(AgentPresence, call.agent_id)
+    endpoint = presence.endpoint if presence else f"client:agent-{call.agent_id}"
+    return Response(dial_twiml(endpoint), mimetype="text/xml")
