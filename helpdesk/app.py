@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ API_BLUEPRINTS = (
     telephony_api,
     openapi_bp,
 )
+TASK_MODULES = ("helpdesk.tickets.tasks", "helpdesk.sla.tasks", "telephony.tasks")
 SUPPORTED_LOCALES = ("en", "fr")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
 
@@ -119,10 +121,8 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     from helpdesk.celery_app import celery_init_app
 
     celery_init_app(app)
-    # Importing a tasks module registers its tasks with Celery.
-    import helpdesk.sla.tasks
-    import helpdesk.tickets.tasks  # noqa: F401
-    import telephony.tasks  # noqa: F401
+    for module in TASK_MODULES:  # importing a tasks module registers its tasks
+        importlib.import_module(module)
 
     app.extensions["telephony_gateway"] = _gateway(settings)
 

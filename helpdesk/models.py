@@ -1,7 +1,19 @@
-"""Imports every feature's models so that the metadata is complete (Alembic, create_all)."""
+"""Every feature's models, imported together so that the metadata is complete (Alembic, tests)."""
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
 
-def load_all() -> None:
-    import telephony.models  # noqa: F401
+MODEL_MODULES = (
+    "helpdesk.auth.models",
+    "helpdesk.customers.models",
+    "helpdesk.tickets.models",
+    "helpdesk.timeline.models",
+    "helpdesk.sla.models",
+    "telephony.models",
+)
+
+
+def load_all() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in MODEL_MODULES]

@@ -88,7 +88,9 @@ class CustomerPhone(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "customer_phones"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
     e164: Mapped[str] = mapped_column(String(20), index=True)
     label: Mapped[str] = mapped_column(String(20), default="mobile")
 
@@ -99,7 +101,9 @@ class CustomerEmail(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "customer_emails"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
     email: Mapped[str] = mapped_column(String(254), index=True)
     label: Mapped[str] = mapped_column(String(20), default="work")
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import inspect
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.errors import ValidationFailed
@@ -208,7 +209,8 @@ def list_tickets(query: TicketQuery) -> TicketList:
 )
 def create_ticket(body: TicketCreate) -> TicketOut:
     ticket = service.create(db.session, actor=current_api_user(), **body.model_dump())
-    return ticket_out(service.get(db.session, ticket.id))
+    # The id from the identity map: reading `ticket.id` after commit would reload the row.
+    return ticket_out(service.get(db.session, inspect(ticket).identity[0]))
 
 
 @operation(

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import literal, select, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
 from helpdesk.auth.models import Group, Role, User
 from helpdesk.customers.models import Customer
 from helpdesk.customers.service import normalise_tags
-from helpdesk.db import DbSession, utcnow
+from helpdesk.db import DbSession, UTCDateTime, utcnow
 from helpdesk.errors import APIError, NotFound, ValidationFailed
 from helpdesk.events import publish
 from helpdesk.pagination import decode_cursor, encode_cursor
@@ -91,7 +91,10 @@ def create(
     created_at: datetime | None = None,
     commit: bool = True,
 ) -> Ticket:
-    requester = session.get(Customer, requester_id)
+    # Only the columns the checks need: loading the customer would load all their contacts.
+    requester = session.execute(
+        select(Customer.merged_into_id, Customer.erased_at).where(Customer.id == requester_id)
+    ).first()
     if requester is None:
         raise ValidationFailed("invalid requester", fields={"requester_id": "no such customer"})
     if requester.merged_into_id is not None:
@@ -345,7 +348,9 @@ def get(session: DbSession, ticket_id: int) -> Ticket:
         select(Ticket)
         .where(Ticket.id == ticket_id)
         .options(
-            joinedload(Ticket.requester), joinedload(Ticket.assignee), joinedload(Ticket.group)
+            joinedload(Ticket.requester).lazyload("*"),
+            joinedload(Ticket.assignee).lazyload("*"),
+            joinedload(Ticket.group).lazyload("*"),
         )
     )
     if ticket is None:
@@ -426,7 +431,8 @@ def list_tickets(
         if cursor:
             at, last = decode_cursor(cursor, (datetime, int))
             stmt = stmt.where(
-                or_(Ticket.updated_at < at, and_(Ticket.updated_at == at, Ticket.id < last))
+                tuple_(Ticket.updated_at, Ticket.id)
+                < tuple_(literal(at, UTCDateTime), literal(last))
             )
         stmt = stmt.order_by(Ticket.updated_at.desc(), Ticket.id.desc())
     elif sort == "created":
