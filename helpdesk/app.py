@@ -21,6 +21,7 @@ from helpdesk.sla.api import bp as sla_api
 from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.timeline.api import bp as timeline_api
 from telephony.api import bp as telephony_api
+from telephony.simulator_api import bp as simulator_api
 
 # Imported at module level so that every API operation is declared (and documented) on import.
 API_BLUEPRINTS = (
@@ -30,6 +31,7 @@ API_BLUEPRINTS = (
     timeline_api,
     sla_api,
     telephony_api,
+    simulator_api,
     openapi_bp,
 )
 TASK_MODULES = ("helpdesk.tickets.tasks", "helpdesk.sla.tasks", "telephony.tasks")
@@ -125,6 +127,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         importlib.import_module(module)
 
     app.extensions["telephony_gateway"] = _gateway(settings)
+    _attach_simulator(app, settings)
 
     _register_blueprints(app)
     from helpdesk.errors import register_error_handlers
@@ -149,6 +152,23 @@ def _gateway(settings: Settings) -> object:
     from telephony.gateway import SimulatorGateway
 
     return SimulatorGateway()
+
+
+def _attach_simulator(app: Flask, settings: Settings) -> None:
+    """In simulator mode the gateway talks to a simulator that posts webhooks back in-process."""
+    gateway = app.extensions["telephony_gateway"]
+    if settings.telephony_backend != "simulator":
+        return
+    from telephony.simulator import Simulator, test_client_post
+
+    sim = Simulator(
+        test_client_post(app),
+        auth_token=settings.TWILIO_AUTH_TOKEN,
+        public_base_url=settings.PUBLIC_BASE_URL,
+        our_number=settings.TWILIO_PHONE_NUMBER,
+    )
+    gateway.simulator = sim
+    app.extensions["telephony_simulator"] = sim
 
 
 def _register_blueprints(app: Flask) -> None:

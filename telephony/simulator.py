@@ -1,0 +1,362 @@
+"""A local stand-in for Twilio, so the whole call center can be tried and tested offline.
+
+A simulated customer "dials in": the simulator posts correctly signed webhooks to the app, reads
+the TwiML it gets back (Say, Play, Pause, Gather, Redirect, Enqueue with its wait URL, Leave,
+Record, Dial, Hangup), answers menus with the digits it was given, and sends the status callbacks
+in Twilio's order. It also plays the agent's side: the gateway's `bridge` connects the caller to
+the agent's softphone, which answers. Every call keeps a transcript.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from twilio.request_validator import RequestValidator
+
+Post = Callable[[str, dict[str, str], str], tuple[int, str]]  # (path+query, form, signature)
+
+MAX_STEPS = 200  # a TwiML loop that never ends is cut short
+
+
+def _sid(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)
+
+
+@dataclass
+class SimCall:
+    call_sid: str
+    from_number: str
+    to_number: str
+    digits: deque[str] = field(default_factory=deque)
+    record_voicemail: bool = True
+    state: str = "ringing"  # ringing, in-progress, queued, connected, completed
+    transcript: list[str] = field(default_factory=list)
+    queue: str | None = None
+    queue_action: str | None = None
+    wait_url: str | None = None
+    queued_at: float = 0.0
+    bridged_to: str | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    started_at: float = field(default_factory=time.monotonic)
+
+    def say(self, line: str) -> None:
+        self.transcript.append(line)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "call_sid": self.call_sid,
+            "from": self.from_number,
+            "state": self.state,
+            "queue": self.queue,
+            "bridged_to": self.bridged_to,
+            "transcript": list(self.transcript),
+        }
+
+
+class Simulator:
+    """Drives simulated calls against the app through `post` (an HTTP client or a test client)."""
+
+    def __init__(
+        self, post: Post, *, auth_token: str, public_base_url: str, our_number: str
+    ) -> None:
+        self._post = post
+        self.validator = RequestValidator(auth_token)
+        self.base = public_base_url.rstrip("/")
+        self.our_number = our_number
+        self.calls: dict[str, SimCall] = {}
+        self.sms: list[dict[str, str]] = []
+        self._lock = threading.RLock()
+        self._hold_thread: threading.Thread | None = None
+
+    def start_hold_loop(self, app: Any, every_s: float = 8.0) -> None:
+        """Play Twilio's part for waiting callers: fetch each queued call's wait URL in turn,
+        which is where hold announcements and the callback offer come from."""
+        if self._hold_thread is not None:
+            return
+
+        def loop() -> None:
+            while True:
+                time.sleep(every_s)
+                for call in list(self.calls.values()):
+                    if call.state == "queued":
+                        try:
+                            with app.app_context():
+                                self.wait_step(call)
+                        except Exception as exc:  # keep holding the other callers
+                            call.say(f"[hold error: {exc}]")
+
+        self._hold_thread = threading.Thread(target=loop, name="simulator-hold", daemon=True)
+        self._hold_thread.start()
+
+    # -- talking to the app ---------------------------------------------------------------------
+
+    def post(self, url: str, form: dict[str, str]) -> tuple[int, str]:
+        full = url if url.startswith("http") else self.base + url
+        signature = self.validator.compute_signature(full, form)
+        parts = urlsplit(full)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return self._post(path, form, signature)
+
+    def _form(self, call: SimCall, **extra: str) -> dict[str, str]:
+        return {
+            "AccountSid": "AC" + "0" * 32,
+            "ApiVersion": "2010-04-01",
+            "CallSid": call.call_sid,
+            "From": call.from_number,
+            "To": call.to_number,
+            "Caller": call.from_number,
+            "Called": call.to_number,
+            "Direction": "inbound",
+            "CallStatus": call.state if call.state != "queued" else "in-progress",
+            **extra,
+        }
+
+    def _status(self, call: SimCall, status: str, **extra: str) -> None:
+        self.post("/twilio/voice/status", self._form(call, CallStatus=status, **extra))
+
+    # -- placing calls ----------------------------------------------------------------------------
+
+    def call(self, from_number: str, *, digits: str = "", record_voicemail: bool = True) -> SimCall:
+        """Dial in and run the call until it waits in a queue or ends."""
+        call = SimCall(
+            call_sid=_sid("CA"),
+            from_number=from_number,
+            to_number=self.our_number,
+            digits=deque(d for d in digits if d.strip() and d != ","),
+            record_voicemail=record_voicemail,
+        )
+        with self._lock:
+            self.calls[call.call_sid] = call
+        status, body = self.post("/twilio/voice", self._form(call))
+        if status != 200:
+            call.say(f"[the call was refused: HTTP {status}]")
+            self._end(call)
+            return call
+        call.state = "in-progress"
+        call.answered_at = time.monotonic()
+        self._run(call, body)
+        return call
+
+    def press(self, call_sid: str, digits: str) -> None:
+        self.calls[call_sid].digits.extend(d for d in digits if d.strip())
+
+    def wait_step(self, call: SimCall) -> None:
+        """One round of hold: fetch the wait URL as Twilio does between announcements."""
+        if call.state != "queued" or not call.wait_url:
+            return
+        waited = int(time.monotonic() - call.queued_at)
+        form = self._form(
+            call,
+            QueueSid="QU" + "0" * 32,
+            QueuePosition="1",
+            QueueTime=str(waited),
+            AvgQueueTime="60",
+            CurrentQueueSize="1",
+        )
+        _, body = self.post(call.wait_url, form)
+        self._run(call, body, in_queue=True)
+
+    def hang_up(self, call_sid: str) -> SimCall:
+        """The caller puts the phone down (in a queue that is an abandon)."""
+        call = self.calls[call_sid]
+        if call.state == "queued" and call.queue_action:
+            self.post(
+                call.queue_action,
+                self._form(
+                    call,
+                    QueueResult="hangup",
+                    QueueTime=str(int(time.monotonic() - call.queued_at)),
+                ),
+            )
+        self._end(call)
+        return call
+
+    def _end(self, call: SimCall) -> None:
+        if call.state == "completed":
+            return
+        call.state = "completed"
+        call.ended_at = time.monotonic()
+        duration = int(call.ended_at - (call.answered_at or call.ended_at))
+        call.say("[call ended]")
+        self._status(call, "completed", CallDuration=str(duration))
+
+    # -- the TwiML interpreter ------------------------------------------------------------------
+
+    def _run(self, call: SimCall, twiml: str, *, in_queue: bool = False) -> None:
+        steps = 0
+        while twiml and steps < MAX_STEPS and call.state != "completed":
+            steps += 1
+            twiml = self._execute(call, twiml, in_queue=in_queue) or ""
+            if call.state == "queued" and not in_queue:
+                return  # waiting for an agent: the hold loop takes over
+        if steps >= MAX_STEPS:
+            call.say("[too many TwiML steps: hanging up]")
+            self._end(call)
+
+    def _execute(self, call: SimCall, twiml: str, *, in_queue: bool) -> str | None:
+        """Run one TwiML document; returns the next document to run, if any."""
+        try:
+            root = ET.fromstring(twiml)  # noqa: S314 (our own app's TwiML)
+        except ET.ParseError:
+            call.say("[an application error has occurred]")
+            self._end(call)
+            return None
+        for verb in root:
+            tag = verb.tag
+            if tag == "Say":
+                call.say((verb.text or "").strip())
+            elif tag == "Play":
+                call.say("[music]")
+            elif tag == "Pause":
+                continue
+            elif tag == "Gather":
+                for child in verb:
+                    if child.tag == "Say":
+                        call.say((child.text or "").strip())
+                wanted = int(verb.get("numDigits", "1"))
+                pressed = "".join(
+                    call.digits.popleft() for _ in range(min(wanted, len(call.digits)))
+                )
+                if pressed:
+                    call.say(f"[pressed {pressed}]")
+                    _, body = self.post(verb.get("action", ""), self._form(call, Digits=pressed))
+                    return body
+            elif tag == "Redirect":
+                _, body = self.post((verb.text or "").strip(), self._form(call))
+                return body
+            elif tag == "Enqueue":
+                call.state = "queued"
+                call.queue = (verb.text or "").strip()
+                call.queue_action = verb.get("action")
+                call.wait_url = verb.get("waitUrl")
+                call.queued_at = time.monotonic()
+                call.say(f"[waiting in queue {call.queue}]")
+                if not in_queue:
+                    self.wait_step(call)
+                return None
+            elif tag == "Leave":
+                call.state = "in-progress"
+                call.say("[left the queue]")
+                _, body = self.post(
+                    call.queue_action or "",
+                    self._form(
+                        call,
+                        QueueResult="leave",
+                        QueueTime=str(int(time.monotonic() - call.queued_at)),
+                    ),
+                )
+                return body
+            elif tag == "Record":
+                if not call.record_voicemail:
+                    call.say("[hung up instead of leaving a message]")
+                    self._end(call)
+                    return None
+                call.say("[beep] [a 12-second message]")
+                _, body = self.post(
+                    verb.get("action", ""),
+                    self._form(
+                        call,
+                        RecordingSid=_sid("RE"),
+                        RecordingDuration="12",
+                        RecordingUrl=f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}"
+                        f"/Recordings/{_sid('RE')}",
+                    ),
+                )
+                return body
+            elif tag == "Dial":
+                target = next(iter(verb), None)
+                who = (target.text or "").strip() if target is not None else (verb.text or "")
+                self._connect(call, who)
+                return None
+            elif tag == "Hangup":
+                self._end(call)
+                return None
+        return None
+
+    def _connect(self, call: SimCall, who: str) -> None:
+        call.state = "connected"
+        call.bridged_to = who
+        call.say(f"[connected to {who}]")
+
+    # -- the gateway's side (what the app asks of "Twilio") ---------------------------------------
+
+    def gateway_bridge(self, call_sid: str, endpoint: str) -> None:
+        call = self.calls.get(call_sid)
+        if call is None:
+            return
+        call.say("[an agent picked up]")
+        self._connect(call, endpoint.removeprefix("client:"))
+
+    def gateway_redirect(self, call_sid: str, url: str) -> None:
+        call = self.calls.get(call_sid)
+        if call is not None:
+            threading.Thread(
+                target=lambda: self._run(call, self.post(url, self._form(call))[1]), daemon=True
+            ).start()
+
+    def gateway_hangup(self, call_sid: str) -> None:
+        call = self.calls.get(call_sid)
+        if call is not None:
+            self._end(call)
+
+    def gateway_place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
+        """An outbound call (a callback): the customer answers and is connected."""
+        call = SimCall(call_sid=_sid("CA"), from_number=from_, to_number=to)
+        call.state = "in-progress"
+        call.answered_at = time.monotonic()
+        with self._lock:
+            self.calls[call.call_sid] = call
+        call.say(f"[calling {to} back]")
+
+        def answer() -> None:
+            time.sleep(0.05)  # the app stores the new CallSid before the customer answers
+            self._run(call, self.post(url, self._form(call, Direction="outbound-api"))[1])
+
+        threading.Thread(target=answer, daemon=True).start()
+        return call.call_sid
+
+    def gateway_send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
+        sid = _sid("SM")
+        self.sms.append(
+            {"sid": sid, "to": to, "from": from_, "body": body, "at": datetime.now(UTC).isoformat()}
+        )
+        return sid
+
+
+def test_client_post(app: Any) -> Post:
+    """Deliver the simulator's webhooks to the app in-process (no network needed)."""
+
+    def post(path: str, form: dict[str, str], signature: str) -> tuple[int, str]:
+        with app.test_client() as client:
+            r = client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+            return r.status_code, r.get_data(as_text=True)
+
+    return post
+
+
+def http_post(base_url: str, timeout: float = 15.0) -> Post:
+    """Deliver the simulator's webhooks over HTTP to a running server."""
+    import requests
+
+    session = requests.Session()
+
+    def post(path: str, form: dict[str, str], signature: str) -> tuple[int, str]:
+        r = session.post(
+            base_url.rstrip("/") + path,
+            data=form,
+            timeout=timeout,
+            headers={"X-Twilio-Signature": signature},
+        )
+        return r.status_code, r.text
+
+    return post
