@@ -208,6 +208,74 @@ def users_token(email: str, name: str) -> None:
         click.echo(service.issue_token(session=database.session, user=user, name=name))
 
 
+# -- simulator ----------
+
+
+@main.group(help="Try the call center offline: a simulated customer calls the running server.")
+def simulate() -> None:
+    pass
+
+
+@simulate.command("call", help="A customer calls in; prints what they hear as it happens.")
+@click.option("--from", "from_number", required=True, help="The caller's number, e.g. +33612345678")
+@click.option("--digits", default="", help="Keys pressed at the menus, in order, e.g. '21'")
+@click.option(
+    "--url",
+    default=lambda: os.environ.get("HELPDESK_URL", "http://127.0.0.1:5000"),
+    show_default="$HELPDESK_URL or http://127.0.0.1:5000",
+)
+@click.option("--token", envvar="HELPDESK_API_TOKEN", help="API token (or --email/--password)")
+@click.option("--email", default=None)
+@click.option("--password", default=None)
+@click.option("--follow", default=120, show_default=True, help="Seconds to follow the call")
+def simulate_call(
+    from_number: str,
+    digits: str,
+    url: str,
+    token: str | None,
+    email: str | None,
+    password: str | None,
+    follow: int,
+) -> None:
+    import time
+
+    import requests
+
+    base = url.rstrip("/") + "/api/v1"
+    if not token:
+        if not (email and password):
+            raise click.UsageError(
+                "give --token (or HELPDESK_API_TOKEN), or --email and --password"
+            )
+        r = requests.post(
+            f"{base}/auth/token", json={"email": email, "password": password}, timeout=10
+        )
+        if r.status_code != 201:
+            raise click.ClickException(f"login refused: {r.json()['error']['message']}")
+        token = r.json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    r = requests.post(
+        f"{base}/simulator/calls",
+        json={"from": from_number, "digits": digits},
+        headers=headers,
+        timeout=60,
+    )
+    if r.status_code != 201:
+        raise click.ClickException(r.json()["error"]["message"])
+    sid, shown = r.json()["call_sid"], 0
+    click.echo(f"Calling from {from_number} ({sid})")
+    deadline = time.monotonic() + follow
+    while True:
+        call = requests.get(f"{base}/simulator/calls/{sid}", headers=headers, timeout=10).json()
+        for line in call["transcript"][shown:]:
+            click.echo(f"  {line}")
+        shown = len(call["transcript"])
+        if call["state"] in ("completed", "connected") or time.monotonic() > deadline:
+            click.echo(f"State: {call['state']}")
+            return
+        time.sleep(1)
+
+
 def run(argv: list[str] | None = None) -> Any:
     return main.main(args=argv, prog_name="helpdesk", standalone_mode=False)
 

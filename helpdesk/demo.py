@@ -237,6 +237,7 @@ def seed(
     agents = [u for u in staff if u.role in (Role.AGENT, Role.SUPERVISOR)]
     people = _seed_customers(rng, customers, progress)
     _seed_sla()
+    _seed_queues()
     _seed_tickets(rng, tickets, people, agents, progress)
     return logins
 
@@ -268,6 +269,40 @@ def _seed_staff() -> dict[str, str]:
     path.write_text("".join(f"{e} {p}\n" for e, p in logins.items()))
     path.chmod(0o600)
     return logins
+
+
+def _seed_queues() -> None:
+    """The queues the IVR menu leads to, with escalation steps that widen the pool of agents."""
+    from telephony.models import CallQueue
+
+    db.session.add_all(
+        [
+            CallQueue(
+                name="support",
+                label_en="Support",
+                label_fr="Assistance",
+                skills={"support": 2},
+                steps=[{"after_s": 45, "level_drop": 1}],
+                ring_timeout_s=20,
+                wrap_up_s=30,
+                callback_after_s=60,
+            ),
+            CallQueue(
+                name="billing",
+                label_en="Billing",
+                label_fr="Facturation",
+                skills={"billing": 3},
+                steps=[
+                    {"after_s": 60, "level_drop": 1},
+                    {"after_s": 120, "overflow_queue": "support"},
+                ],
+                ring_timeout_s=20,
+                wrap_up_s=45,
+                callback_after_s=90,
+            ),
+        ]
+    )
+    db.session.commit()
 
 
 def _seed_sla() -> None:
