@@ -14,6 +14,7 @@ import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from pathlib import Path
 
 import requests
@@ -212,7 +213,7 @@ def _check(url: str) -> None:
     assert len(by_call) == CALLS
     for intervals in (*by_call.values(), *by_agent.values()):
         intervals.sort()
-        for (_, end1, _), (start2, _, _) in zip(intervals, intervals[1:], strict=False):
+        for (_, end1, _), (start2, _, _) in pairwise(intervals):
             assert start2 >= end1, "two offers overlapped"
     for intervals in by_call.values():
         assert sum(1 for *_, state in intervals if state == "accepted") == 1
