@@ -79,6 +79,11 @@ class CallQuery(BaseModel):
     cursor: str | None = Field(default=None, max_length=200)
 
 
+class DialIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(min_length=3, max_length=40)
+
+
 class WrapUpIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     disposition: str | None = Field(default=None, max_length=50)
@@ -218,6 +223,27 @@ def _get(call_id: int) -> Call:
     if call is None:
         raise NotFound(f"no call {call_id}")
     return call
+
+
+@operation(
+    bp,
+    "/calls",
+    "POST",
+    summary="Click-to-call: dial a customer and connect them to me when they answer",
+    body=DialIn,
+    response=CallOut,
+    status=201,
+    tag="calls",
+)
+def dial(body: DialIn) -> CallOut:
+    call = service.click_to_call(
+        db.session,
+        current_api_user(),
+        body.to,
+        _gateway(),
+        region=current_app.config["HELPDESK_DEFAULT_REGION"],
+    )
+    return call_out(call, _queue_names())
 
 
 @operation(bp, "/calls/<int:call_id>", "GET", summary="One call", response=CallOut, tag="calls")

@@ -671,6 +671,71 @@ def _dial_back(
     return outbound
 
 
+def click_to_call(
+    session: DbSession, user: User, number: str, gateway: Any, *, region: str
+) -> Call:
+    """The agent dials a customer from the console: Twilio calls the customer, who is connected
+    to the agent on answering. The agent is on the call from the moment it is placed."""
+    from flask import current_app
+
+    e164 = try_e164(number, region)
+    if e164 is None:
+        raise APIError(
+            "not a valid phone number",
+            code="validation_error",
+            status=422,
+            fields={"to": f"not a valid phone number: {number!r}"},
+        )
+    presence = presence_of(session, user.id)
+    if presence.state in ("reserved", "on_call"):
+        raise Conflict("finish your current call first")
+    known = customers.lookup_by_phone(session, e164, region=region)
+    now = utcnow()
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    call = Call(
+        call_sid=f"pending-{user.id}-{now.timestamp()}",
+        direction="outbound",
+        from_number=current_app.config["TWILIO_PHONE_NUMBER"],
+        to_number=e164,
+        customer_id=known[0].id if known else None,
+        language=known[0].language if known else _language_for(e164),
+        status="queued",
+        routing_state="connected",
+        agent_id=user.id,
+        created_at=now,
+        answered_at=now,
+        ivr_path=["click-to-call"],
+    )
+    session.add(call)
+    session.flush()
+    presence.state = "on_call"
+    presence.since = now
+    presence.current_call_id = call.id
+    try:
+        call.call_sid = gateway.place_call(
+            e164,
+            call.from_number,
+            f"{base}/twilio/voice/connect-agent?call={call.id}",
+            f"{base}/twilio/voice/status",
+        )
+    except Exception as exc:
+        session.rollback()
+        log.exception("placing a call to %s failed", e164)
+        raise APIError(
+            "the telephony provider did not place the call; try again",
+            code="call_failed",
+            status=409,
+        ) from exc
+    publish(
+        session,
+        "presence.updated",
+        ["staff", f"user:{user.id}"],
+        {"user_id": user.id, "state": "on_call", "reason": ""},
+    )
+    session.commit()
+    return call
+
+
 def _release(
     session: DbSession,
     call: Call,

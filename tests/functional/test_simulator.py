@@ -124,3 +124,31 @@ def test_simulator_api(api, sim, customer_factory):
     assert body["state"] == "completed" and "[beep] [a 12-second message]" in body["transcript"]
     assert api.post("/simulator/calls", json={"from": "+3365", "digits": "x"}).status_code == 422
     assert api.get("/simulator/calls/CAnope").status_code == 404
+
+
+def test_click_to_call(app, api, sim, customer_factory):
+    import time
+
+    customer = customer_factory(name="Jules", phones=["+33666666666"])
+    r = api.post("/calls", json={"to": "06 66 66 66 66"})
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert body["direction"] == "outbound" and body["customer_id"] == customer.id
+    assert body["to_number"] == "+33666666666"
+    sid, agent_id = body["call_sid"], api.user.id
+    db.session.rollback()
+    deadline = time.monotonic() + 5
+    while sim.calls[sid].state != "connected" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sim.calls[sid].bridged_to == f"agent-{agent_id}"
+    assert api.post("/calls", json={"to": "+33677777777"}).status_code == 409  # on a call
+    sim.hang_up(sid)
+    db.session.expire_all()
+    row = db.session.scalar(select(Call).where(Call.call_sid == sid))
+    assert row.outcome == "answered"
+    assert db.session.get(AgentPresence, agent_id).state == "wrap_up"
+
+
+def test_click_to_call_bad_number(api, sim):
+    r = api.post("/calls", json={"to": "not a number"})
+    assert r.status_code == 422 and "to" in r.get_json()["error"]["fields"]
