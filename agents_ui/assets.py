@@ -18,6 +18,8 @@ NODE_MODULES = Path(__file__).resolve().parent / "node_modules"
 VENDOR_FILES = {
     "socket.io-client/dist/socket.io.min.js": "text/javascript",
     "socket.io-client/dist/socket.io.min.js.map": "application/json",
+    "chart.js/dist/chart.umd.min.js": "text/javascript",
+    "chart.js/dist/chart.umd.min.js.map": "application/json",
 }
 
 

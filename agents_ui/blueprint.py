@@ -3,21 +3,28 @@ template helpers and HTML error pages."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
-from flask import Blueprint, Response, current_app, g, render_template, session
+from flask import Blueprint, Response, abort, current_app, g, render_template, session
 from flask.blueprints import BlueprintSetupState
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from agents_ui import formatting, labels
+from agents_ui import formatting, labels, sla_display
+from helpdesk.auth.models import Role
 from helpdesk.errors import APIError
 from helpdesk.extensions import login_manager
+from helpdesk.realtime import issue_socket_token
 from helpdesk.tickets.workflow import reference_for
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 bp = Blueprint(
     "console",
@@ -48,6 +55,12 @@ SHORTCUTS = [
     ("?", _l("Show these shortcuts")),
     ("Esc", _l("Leave the current field")),
 ]
+# Listed only to the roles that have the pages they lead to.
+SUPERVISOR_SHORTCUTS = [
+    ("g a", _l("Go to the targets at risk")),
+    ("g l", _l("Go to the service-level report")),
+]
+ADMIN_SHORTCUTS = [("g p", _l("Go to the service-level policies"))]
 
 
 @bp.record_once
@@ -83,6 +96,43 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def role_required(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Signed-in staff with one of `roles` (admins always pass); others get a 403 page."""
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        @wraps(view)
+        def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return login_required(checked)  # type: ignore[no-any-return]
+
+    return decorate
+
+
+def can_supervise() -> bool:
+    return bool(current_user.is_authenticated and current_user.has_role(Role.SUPERVISOR))
+
+
+def is_admin() -> bool:
+    return bool(current_user.is_authenticated and current_user.role is Role.ADMIN)
+
+
+def _shortcuts() -> list[tuple[str, Any]]:
+    found = list(SHORTCUTS)
+    if can_supervise():
+        found[3:3] = SUPERVISOR_SHORTCUTS
+    if is_admin():
+        found[5:5] = ADMIN_SHORTCUTS
+    return found
+
+
+def _socket_token() -> str:
+    """A short-lived token for the page's live connection (`/socket-token` gives fresh ones)."""
+    return issue_socket_token(current_user._get_current_object())
+
+
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {
@@ -93,8 +143,13 @@ def _helpers() -> dict[str, Any]:
         "fmt_day": formatting.day,
         "ticket_ref": reference_for,
         "language_name": formatting.language_name,
-        "shortcuts": SHORTCUTS,
+        "shortcuts": _shortcuts(),
         "current_locale": str(get_locale() or "en"),
+        "can_supervise": can_supervise(),
+        "is_admin": is_admin(),
+        "socket_token": _socket_token,
+        "server_now": lambda: sla_display.now().isoformat(),
+        "sla_strings": sla_display.js_strings,
     }
 
 
@@ -124,6 +179,15 @@ def _too_many(_exc: HTTPException) -> tuple[str, int] | Response:
     response = current_app.make_response((body, status))
     response.headers["Retry-After"] = "60"
     return response
+
+
+@bp.errorhandler(403)
+def _forbidden(_exc: HTTPException) -> tuple[str, int]:
+    return error_page(
+        403,
+        _("Not allowed"),
+        _("Your role does not give access to this page. Ask an administrator if you need it."),
+    )
 
 
 @bp.errorhandler(404)

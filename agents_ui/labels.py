@@ -74,6 +74,7 @@ HISTORY_ACTION: dict[str, Any] = {
     "updated": _l("changed the ticket"),
     "reply": _l("replied publicly"),
     "note": _l("added an internal note"),
+    "sla": _l("updated the service level"),
 }
 
 HISTORY_FIELD: dict[str, Any] = {
@@ -89,6 +90,40 @@ HISTORY_FIELD: dict[str, Any] = {
 }
 
 LANGUAGES: dict[str, Any] = {"en": _l("English"), "fr": _l("French")}
+
+# Service levels (helpdesk.sla): the three metrics, a clock's states, escalations.
+SLA_METRIC: dict[str, Any] = {
+    "first_response": _l("First reply"),
+    "next_response": _l("Next reply"),
+    "resolution": _l("Resolution"),
+}
+
+SLA_STATE: dict[str, Any] = {
+    "running": _l("Running"),
+    "at_risk": _l("At risk"),
+    "paused": _l("Paused"),
+    "met": _l("Met"),
+    "breached": _l("Breached"),
+    "cancelled": _l("Cancelled"),
+}
+
+SLA_TRIGGER: dict[str, Any] = {
+    "at_risk": _l("At risk"),
+    "breached": _l("Breached"),
+}
+
+ESCALATION_ACTION: dict[str, Any] = {
+    "notify_assignee": _l("Notify the assignee"),
+    "notify_supervisors": _l("Notify supervisors"),
+    "raise_priority": _l("Raise the priority one step"),
+    "reassign_group": _l("Move to a group"),
+    "sms_oncall": _l("Text the on-call number"),
+}
+
+CALENDAR_EXCEPTION: dict[str, Any] = {
+    "closure": _l("Closure"),
+    "opening": _l("Exceptional opening"),
+}
 
 
 def label(table: dict[str, Any], value: object) -> str:

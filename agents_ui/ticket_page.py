@@ -16,13 +16,14 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from agents_ui import labels
+from agents_ui import labels, sla_display
 from agents_ui.account import me
 from agents_ui.blueprint import bp
 from agents_ui.forms import PropertiesForm, ReplyForm
 from agents_ui.queries import all_groups, assignable_staff, user_names
 from helpdesk.errors import APIError
 from helpdesk.extensions import db
+from helpdesk.sla import service as sla_service
 from helpdesk.tickets import service
 from helpdesk.tickets.models import Ticket, TicketChange
 from helpdesk.tickets.workflow import TRANSITIONS, Priority, Status
@@ -73,6 +74,8 @@ def _history_entry(
     def show(name: str, value: Any) -> str:
         if value is None or value == []:
             return "—"
+        if _sla_metric(name):
+            return _sla_value(value)
         if name == "status":
             return labels.label(labels.STATUS, value)
         if name == "priority":
@@ -93,9 +96,7 @@ def _history_entry(
             continue
         if change.action == "created" and pair[1] is None:
             continue
-        rows.append(
-            (labels.label(labels.HISTORY_FIELD, name), show(name, pair[0]), show(name, pair[1]))
-        )
+        rows.append((_field_name(name), show(name, pair[0]), show(name, pair[1])))
     comment = (change.changes or {}).get("comment_id")
     return HistoryEntry(
         at=change.at,
@@ -106,15 +107,42 @@ def _history_entry(
     )
 
 
+def _sla_metric(name: str) -> str | None:
+    """`first_response#2` (how SLA history entries name a clock) as `first_response`."""
+    metric = name.partition("#")[0]
+    return metric if metric in labels.SLA_METRIC else None
+
+
+def _field_name(name: str) -> str:
+    metric = _sla_metric(name)
+    if metric is None:
+        return labels.label(labels.HISTORY_FIELD, name)
+    cycle = name.partition("#")[2]
+    text = labels.label(labels.SLA_METRIC, metric)
+    return f"{text} ({cycle})" if cycle not in ("", "1") else text
+
+
+def _sla_value(value: Any) -> str:
+    """A clock's state, or a target as recorded (`14400s`), in the agent's words."""
+    text = str(value)
+    if text.endswith("s") and text[:-1].isdigit():
+        return sla_display.duration(int(text[:-1]))
+    return labels.label(labels.SLA_STATE, text)
+
+
 def _render(
     ticket: Ticket, reply: ReplyForm, props: PropertiesForm, status: int = 200
 ) -> ResponseReturnValue:
     current = ticket.status
     comments = service.comments(db.session, ticket)
+    clocks = sla_service.views_for(db.session, [ticket.id])[ticket.id]
     return render_template(
         "tickets/detail.html",
         ticket=ticket,
         comments=comments,
+        clocks=clocks,
+        sla_badge=sla_display.badge(clocks),
+        clock_rows=sla_display.clock_rows(clocks),
         history=_history(ticket),
         reply_form=reply,
         props_form=props,

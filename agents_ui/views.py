@@ -6,7 +6,26 @@ attaches their routes to the blueprint.
 
 from __future__ import annotations
 
-from agents_ui import account, assets, customer_pages, ticket_list, ticket_page
+from agents_ui import (
+    account,
+    assets,
+    customer_pages,
+    sla_admin,
+    sla_pages,
+    sla_report,
+    ticket_list,
+    ticket_page,
+)
 from agents_ui.blueprint import bp
 
-__all__ = ["account", "assets", "bp", "customer_pages", "ticket_list", "ticket_page"]
+__all__ = [
+    "account",
+    "assets",
+    "bp",
+    "customer_pages",
+    "sla_admin",
+    "sla_pages",
+    "sla_report",
+    "ticket_list",
+    "ticket_page",
+]

@@ -72,7 +72,16 @@
       document.querySelector("[data-shortcut='global-search']");
   }
 
-  var GO = { t: "a[data-go='t']", c: "a[data-go='c']", s: "a[data-go='s']" };
+  // "g" then a letter follows the main menu's link for it; the SLA links exist only for the
+  // roles that may open them, so the keys do nothing for others.
+  var GO = {
+    t: "a[data-go='t']",
+    c: "a[data-go='c']",
+    s: "a[data-go='s']",
+    a: "a[data-go='a']",
+    l: "a[data-go='l']",
+    p: "a[data-go='p']"
+  };
 
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
