@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+CHROMIUM ?= /usr/bin/chromium
 INSTALLED := $(VENV)/.installed
 ASSETS := agents_ui/node_modules/.installed
 LOCALES := $(wildcard agents_ui/translations/*/LC_MESSAGES/messages.po)
@@ -29,12 +30,22 @@ $(ASSETS): agents_ui/package.json agents_ui/package-lock.json
 
 install: $(INSTALLED) $(ASSETS) $(CATALOGS) ## Create .venv, install Python and npm packages, compile translations
 
+browser: ## Install Debian's Chromium for the browser tests (as root; otherwise they are skipped)
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+	  echo "No Chromium at $(CHROMIUM): browser tests will be skipped ('sudo make browser')"; \
+	fi
+
 run: install ## Migrate, seed demo data on an empty database, serve on http://127.0.0.1:$(PORT)
 	$(BIN)/helpdesk db upgrade
 	$(BIN)/helpdesk demo --if-empty
 	PORT=$(PORT) $(BIN)/helpdesk serve --port $(PORT)
 
-test: install ## Run every test tier this machine supports (services tier needs PostgreSQL and Redis)
+test: install browser ## Run every test tier this machine supports (services tier needs PostgreSQL and Redis)
 	$(BIN)/pytest
 
 lint: install ## ruff and mypy
@@ -56,4 +67,4 @@ translations: install ## Extract console strings and update the .po catalogues
 clean: ## Remove the virtualenv, npm packages and local data
 	rm -rf $(VENV) agents_ui/node_modules instance
 
-.PHONY: help install run test lint format bench translations clean
+.PHONY: help install browser run test lint format bench translations clean

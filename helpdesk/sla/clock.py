@@ -51,7 +51,12 @@ def _schedule(clock: ClockFields, now: datetime, calendar: BusinessCalendar) -> 
     """Deadlines from `now` given what is left, and the next instant the scan must look."""
     left = clock.target_seconds - clock.elapsed_seconds
     risk_left = clock.target_seconds * clock.at_risk_ratio - clock.elapsed_seconds
-    clock.due_at = calendar.add_business_seconds(now, max(left, 0.0))
+    if left <= 0 and clock.breached_at is not None:
+        # Already late (paused, then resumed): the deadline stays when it was missed, so that
+        # lists sorted by deadline keep the longest-overdue first.
+        clock.due_at = clock.breached_at
+    else:
+        clock.due_at = calendar.add_business_seconds(now, max(left, 0.0))
     clock.at_risk_at = calendar.add_business_seconds(now, max(risk_left, 0.0))
     set_next_check(clock)
 
