@@ -22,6 +22,7 @@ from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.timeline.api import bp as timeline_api
 from telephony.api import bp as telephony_api
 from telephony.simulator_api import bp as simulator_api
+from telephony.sms_api import bp as sms_api
 
 # Imported at module level so that every API operation is declared (and documented) on import.
 API_BLUEPRINTS = (
@@ -32,6 +33,7 @@ API_BLUEPRINTS = (
     sla_api,
     telephony_api,
     simulator_api,
+    sms_api,
     openapi_bp,
 )
 TASK_MODULES = ("helpdesk.tickets.tasks", "helpdesk.sla.tasks", "telephony.tasks")
@@ -128,6 +130,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
 
     app.extensions["telephony_gateway"] = _gateway(settings)
     _attach_simulator(app, settings)
+    app.extensions["sms_settings"] = _sms_settings(settings)
 
     _register_blueprints(app)
     from helpdesk.errors import register_error_handlers
@@ -171,6 +174,22 @@ def _attach_simulator(app: Flask, settings: Settings) -> None:
     app.extensions["telephony_simulator"] = sim
 
 
+def _sms_settings(settings: Settings) -> object:
+    """Per-number flood limit for inbound texts: counted in Redis when scaled out."""
+    from limits import parse, storage, strategies
+
+    from telephony.sms import SmsSettings
+
+    store = storage.storage_from_string(settings.REDIS_URL or "memory://")
+    return SmsSettings(
+        region=settings.HELPDESK_DEFAULT_REGION,
+        ack_period_s=settings.HELPDESK_SMS_ACK_PERIOD_S,
+        limiter=strategies.MovingWindowRateLimiter(store),
+        limit=parse(settings.HELPDESK_SMS_FLOOD_LIMIT),
+        public_base_url=settings.PUBLIC_BASE_URL,
+    )
+
+
 def _register_blueprints(app: Flask) -> None:
     from agents_ui.views import bp as console_bp
     from helpdesk.health import bp as health_bp
@@ -178,8 +197,10 @@ def _register_blueprints(app: Flask) -> None:
     for api_bp in API_BLUEPRINTS:
         csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
         app.register_blueprint(api_bp)
+    from telephony.sms_webhooks import bp as sms_bp
     from telephony.webhooks import bp as voice_bp
 
     app.register_blueprint(voice_bp)
+    app.register_blueprint(sms_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(console_bp)

@@ -23,6 +23,11 @@ PERIODIC: dict[str, dict[str, Any]] = {
         "task": "telephony.tasks.expire",
         "schedule": 2.0,
     },
+    # Outbox: retries that fell due, and rows a dead worker left half-sent.
+    "sms-recover": {
+        "task": "telephony.tasks.recover_sms",
+        "schedule": 30.0,
+    },
     "auto-close-solved-tickets": {
         "task": "helpdesk.tickets.tasks.auto_close_solved",
         "schedule": 3600.0,

@@ -32,6 +32,12 @@ class Gateway(Protocol):
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         """Send a text; returns the MessageSid."""
 
+    def find_sms(
+        self, to: str, from_: str, body: str, status_callback: str, since: Any
+    ) -> str | None:
+        """The MessageSid of a text already accepted by the provider, if there is one: how the
+        outbox checks before sending again a message whose first attempt was not recorded."""
+
 
 def dial_twiml(endpoint: str, *, caller_id: str | None = None) -> str:
     """The TwiML that connects a call to an agent's softphone or phone."""
@@ -118,3 +124,13 @@ class SimulatorGateway:
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         sid = self._do("send_sms", to=to, from_=from_, body=body, status_callback=status_callback)
         return str(sid or f"SMsim{len(self.commands):030d}")
+
+    def find_sms(
+        self, to: str, from_: str, body: str, status_callback: str, since: Any
+    ) -> str | None:
+        if self.simulator is None:
+            return None
+        for message in self.simulator.sms:
+            if message.get("status_callback") == status_callback:
+                return str(message["sid"])
+        return None

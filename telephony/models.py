@@ -128,3 +128,70 @@ class CallOffer(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# Message statuses in order: a status callback never moves a message backwards.
+SMS_STATUS_RANK = {
+    "queued": 0,
+    "retry": 0,
+    "sending": 1,
+    "accepted": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "received": 4,
+    "opted_out": 4,
+    "rejected": 4,
+}
+
+
+class SmsMessage(db.Model):  # type: ignore[name-defined,misc]
+    """One text, either way. Outbound ones are the outbox: written in the same transaction as
+    the action that sends them, then sent once by a task keyed on `idempotency_key`."""
+
+    __tablename__ = "sms_messages"
+    __table_args__ = (
+        UniqueConstraint("message_sid"),
+        UniqueConstraint("idempotency_key"),
+        Index("ix_sms_outbox", "direction", "status", "next_attempt_at"),
+        Index("ix_sms_customer", "customer_id", "created_at"),
+        Index("ix_sms_ticket", "ticket_id", "id"),
+        Index("ix_sms_from_created", "from_number", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    direction: Mapped[str] = mapped_column(String(10))  # inbound | outbound
+    kind: Mapped[str] = mapped_column(String(20), default="message")  # message, ack, keyword...
+    from_number: Mapped[str] = mapped_column(String(32))
+    to_number: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    media_urls: Mapped[list[str]] = mapped_column(MutableList.as_mutable(json_type()), default=list)
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    encoding: Mapped[str] = mapped_column(String(8), default="GSM-7")
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    error_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    error: Mapped[str] = mapped_column(String(300), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    flooded: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SmsOptOut(db.Model):  # type: ignore[name-defined,misc]
+    """A customer's number asked one of our sending numbers to stop texting it."""
+
+    __tablename__ = "sms_opt_outs"
+    __table_args__ = (UniqueConstraint("customer_number", "sending_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_number: Mapped[str] = mapped_column(String(32))
+    sending_number: Mapped[str] = mapped_column(String(32))
+    opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(20), default="keyword")

@@ -328,9 +328,48 @@ class Simulator:
     def gateway_send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         sid = _sid("SM")
         self.sms.append(
-            {"sid": sid, "to": to, "from": from_, "body": body, "at": datetime.now(UTC).isoformat()}
+            {
+                "sid": sid,
+                "to": to,
+                "from": from_,
+                "body": body,
+                "status_callback": status_callback,
+                "at": datetime.now(UTC).isoformat(),
+            }
         )
         return sid
+
+    def text(
+        self,
+        from_number: str,
+        body: str,
+        *,
+        media_urls: tuple[str, ...] = (),
+        opt_out_type: str = "",
+    ) -> tuple[int, str]:
+        """A simulated customer texts the call center."""
+        sid = _sid("SM")
+        form = {
+            "AccountSid": "AC" + "0" * 32,
+            "ApiVersion": "2010-04-01",
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "From": from_number,
+            "To": self.our_number,
+            "Body": body,
+            "NumMedia": str(len(media_urls)),
+            "NumSegments": "1",
+        }
+        for i, url in enumerate(media_urls):
+            form[f"MediaUrl{i}"] = url
+            form[f"MediaContentType{i}"] = "image/jpeg"
+        if opt_out_type:
+            form["OptOutType"] = opt_out_type
+        return self.post("/twilio/sms", form)
+
+    def inbox(self, number: str) -> list[str]:
+        """The texts the call center sent to a number, oldest first."""
+        return [m["body"] for m in self.sms if m["to"] == number]
 
 
 def test_client_post(app: Any) -> Post:

@@ -18,3 +18,30 @@ def expire() -> dict[str, int]:
     result = service.expire(db.session)
     service.dispatch(db.session)
     return result
+
+
+@shared_task(name="telephony.tasks.send_sms")
+def send_sms(message_id: int) -> str:
+    from flask import current_app
+
+    from telephony import sms
+
+    return sms.send(
+        db.session,
+        message_id,
+        current_app.extensions["telephony_gateway"],
+        public_base_url=current_app.config["PUBLIC_BASE_URL"],
+    )
+
+
+@shared_task(name="telephony.tasks.recover_sms")
+def recover_sms() -> int:
+    from flask import current_app
+
+    from telephony import sms
+
+    return sms.recover(
+        db.session,
+        current_app.extensions["telephony_gateway"],
+        public_base_url=current_app.config["PUBLIC_BASE_URL"],
+    )

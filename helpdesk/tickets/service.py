@@ -270,6 +270,7 @@ def add_comment(
     author_customer_id: int | None = None,
     channel: Channel = Channel.WEB,
     status: Status | None = None,
+    commit: bool = True,
 ) -> Comment:
     """A public reply or an internal note, optionally moving the ticket on in the same step.
 
@@ -337,8 +338,8 @@ def add_comment(
         _payload(ticket, comment_id=comment.id, public=public),
     )
     if status is not None and status != ticket.status:
-        update(session, ticket, actor=actor, status=status)
-    else:
+        update(session, ticket, actor=actor, status=status, commit=commit)
+    elif commit:
         session.commit()
     return comment
 

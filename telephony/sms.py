@@ -1,0 +1,567 @@
+"""Two-way SMS: inbound texts threaded into conversation tickets, keywords and opt-out, and an
+outbox that sends each message exactly once.
+
+Outbound texts are rows written in the same transaction as the action that sends them; a task
+claims a row (compare-and-set on its status) before calling the gateway, so a duplicated task
+sends nothing twice. A worker that dies after the provider accepted a message but before the row
+was updated leaves it `sending`: recovery looks the message up (by the idempotency key carried in
+its status-callback URL) before it would ever send it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from helpdesk.customers import service as customers
+from helpdesk.customers.models import Customer
+from helpdesk.customers.phones import try_e164
+from helpdesk.db import DbSession, rowcount, utcnow
+from helpdesk.events import on_commit, publish
+from helpdesk.timeline import service as timeline
+from telephony.models import SMS_STATUS_RANK, SmsMessage, SmsOptOut
+from telephony.sms_text import STATUS_WORDS_BY_LANG, Keyword, keyword, segments, text
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+PERMANENT_ERRORS = {
+    "21610": "opted_out",
+    "21211": "failed",
+    "21614": "failed",
+    "21408": "failed",
+    "21612": "failed",
+}
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    message_sid: str
+    from_number: str
+    to_number: str
+    body: str
+    media_urls: tuple[str, ...] = ()
+    opt_out_type: str = ""  # Twilio Advanced Opt-Out: STOP, START or HELP
+
+
+@dataclass
+class SmsSettings:
+    region: str = "FR"
+    ack_period_s: int = 3600
+    limiter: Any = None  # a limits RateLimiter with its limit, or None
+    limit: Any = None
+    public_base_url: str = "http://127.0.0.1:5000"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def is_opted_out(session: DbSession, customer_number: str, sending_number: str) -> bool:
+    return (
+        session.scalar(
+            select(SmsOptOut.id).where(
+                SmsOptOut.customer_number == customer_number,
+                SmsOptOut.sending_number == sending_number,
+            )
+        )
+        is not None
+    )
+
+
+def _opt_out(session: DbSession, customer_number: str, sending_number: str, source: str) -> None:
+    if not is_opted_out(session, customer_number, sending_number):
+        session.add(
+            SmsOptOut(
+                customer_number=customer_number,
+                sending_number=sending_number,
+                source=source,
+                opted_out_at=utcnow(),
+            )
+        )
+
+
+def _opt_in(session: DbSession, customer_number: str, sending_number: str) -> None:
+    session.execute(
+        delete(SmsOptOut).where(
+            SmsOptOut.customer_number == customer_number, SmsOptOut.sending_number == sending_number
+        )
+    )
+
+
+# -- the outbox ------------------------------------------------------------------------------------
+
+
+def queue_sms(
+    session: DbSession,
+    *,
+    to: str,
+    from_number: str,
+    body: str,
+    customer_id: int | None = None,
+    ticket_id: int | None = None,
+    kind: str = "message",
+    author_user_id: int | None = None,
+    bypass_opt_out: bool = False,
+) -> SmsMessage:
+    """Write an outbound text; it is sent by a task once this transaction commits.
+
+    A number that opted out gets nothing: the row is kept, marked `opted_out`, and never sent.
+    `bypass_opt_out` is for the single confirmation of an opt-out itself.
+    """
+    seg = segments(body)
+    row = SmsMessage(
+        direction="outbound",
+        kind=kind,
+        from_number=from_number,
+        to_number=to,
+        customer_id=customer_id,
+        ticket_id=ticket_id,
+        author_user_id=author_user_id,
+        body=body,
+        segments=seg.count,
+        encoding=seg.encoding,
+        status="queued",
+        idempotency_key=uuid.uuid4().hex,
+        created_at=utcnow(),
+        media_urls=[],
+    )
+    if not bypass_opt_out and is_opted_out(session, to, from_number):
+        row.status = "opted_out"
+        row.error = "the recipient opted out"
+    session.add(row)
+    session.flush()
+    if row.status == "queued":
+        _send_after_commit(session, row.id)
+    return row
+
+
+def _send_after_commit(session: DbSession, message_id: int) -> None:
+    from flask import current_app, has_app_context
+
+    if has_app_context() and current_app.extensions.get("celery") is not None:
+        celery = current_app.extensions["celery"]
+        on_commit(session, lambda: celery.tasks["telephony.tasks.send_sms"].delay(message_id))
+
+
+def _callback_url(base: str, row: SmsMessage) -> str:
+    return f"{base.rstrip('/')}/twilio/sms/status?key={row.idempotency_key}"
+
+
+def send(
+    session: DbSession,
+    message_id: int,
+    gateway: Any,
+    *,
+    public_base_url: str,
+    now: datetime | None = None,
+) -> str:
+    """Send one outbox row if it is still due; returns its status afterwards."""
+    now = now or utcnow()
+    claimed = rowcount(
+        session.execute(
+            update(SmsMessage)
+            .where(
+                SmsMessage.id == message_id,
+                SmsMessage.status.in_(("queued", "retry")),
+                (SmsMessage.next_attempt_at.is_(None)) | (SmsMessage.next_attempt_at <= now),
+            )
+            .values(status="sending", attempts=SmsMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    session.commit()  # the claim is visible before the provider is called
+    row = session.get(SmsMessage, message_id)
+    if row is None:
+        return "missing"
+    session.refresh(row)
+    if not claimed:
+        return row.status  # sent, being sent, or given up: nothing to do
+    if row.kind != "opt_out_confirmation" and is_opted_out(session, row.to_number, row.from_number):
+        row.status, row.error = "opted_out", "the recipient opted out"
+        session.commit()
+        return row.status
+    try:
+        sid = gateway.send_sms(
+            row.to_number, row.from_number, row.body, _callback_url(public_base_url, row)
+        )
+    except Exception as exc:  # classified below: permanent errors give up, others retry
+        _failed_attempt(session, row, exc, now)
+        session.commit()
+        return row.status
+    row.message_sid = sid
+    if SMS_STATUS_RANK.get(row.status, 0) < SMS_STATUS_RANK["accepted"]:
+        row.status = "accepted"
+    row.sent_at = now
+    session.commit()
+    return row.status
+
+
+def _failed_attempt(session: DbSession, row: SmsMessage, exc: Exception, now: datetime) -> None:
+    code = str(getattr(exc, "code", "") or "")
+    row.error_code = code or None
+    row.error = str(exc)[:300]
+    permanent = PERMANENT_ERRORS.get(code)
+    if permanent == "opted_out":
+        row.status = "opted_out"
+        _opt_out(session, row.to_number, row.from_number, "provider")
+    elif permanent or row.attempts >= MAX_ATTEMPTS:
+        row.status = "failed"
+    else:
+        row.status = "retry"
+        row.next_attempt_at = now + timedelta(seconds=min(2**row.attempts * 5, 600))
+    if row.status in ("failed", "opted_out"):
+        publish(
+            session,
+            "sms.failed",
+            ["staff"] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
+            {
+                "sms_id": row.id,
+                "ticket_id": row.ticket_id,
+                "status": row.status,
+                "error": row.error,
+            },
+        )
+        log.warning("giving up on SMS %s: %s", row.id, row.error)
+
+
+def recover(
+    session: DbSession,
+    gateway: Any,
+    *,
+    public_base_url: str,
+    stuck_after: timedelta = timedelta(minutes=2),
+    now: datetime | None = None,
+) -> int:
+    """Rows left `sending` by a worker that died: found at the provider, or sent again."""
+    now = now or utcnow()
+    fixed = 0
+    for row in list(
+        session.scalars(
+            select(SmsMessage)
+            .where(
+                SmsMessage.direction == "outbound",
+                SmsMessage.status == "sending",
+                SmsMessage.message_sid.is_(None),
+            )
+            .limit(200)
+        )
+    ):
+        if row.sent_at is None and row.created_at > now - stuck_after:
+            continue
+        sid = gateway.find_sms(
+            row.to_number,
+            row.from_number,
+            row.body,
+            _callback_url(public_base_url, row),
+            row.created_at,
+        )
+        if sid:
+            row.message_sid, row.status, row.sent_at = sid, "accepted", now
+        else:
+            row.status, row.next_attempt_at = "retry", now
+            _send_after_commit(session, row.id)
+        fixed += 1
+    due = list(
+        session.scalars(
+            select(SmsMessage.id)
+            .where(
+                SmsMessage.direction == "outbound",
+                SmsMessage.status == "retry",
+                SmsMessage.next_attempt_at <= now,
+            )
+            .limit(500)
+        )
+    )
+    for message_id in due:
+        _send_after_commit(session, message_id)
+    session.commit()
+    return fixed
+
+
+def apply_status(
+    session: DbSession, *, message_sid: str, status: str, key: str | None, error_code: str | None
+) -> SmsMessage | None:
+    """A delivery status callback: never moves a message backwards."""
+    row: SmsMessage | None = session.scalar(
+        select(SmsMessage).where(SmsMessage.message_sid == message_sid)
+    )
+    if row is None and key:
+        row = session.scalar(select(SmsMessage).where(SmsMessage.idempotency_key == key))
+        if row is not None and row.message_sid is None:
+            row.message_sid = message_sid  # the worker died before it could record it
+    if row is None:
+        return None
+    if SMS_STATUS_RANK.get(status, -1) > SMS_STATUS_RANK.get(row.status, -1):
+        row.status = status
+        if error_code:
+            row.error_code = error_code
+        if error_code == "21610":
+            row.status = "opted_out"
+            _opt_out(session, row.to_number, row.from_number, "provider")
+        if row.status in ("failed", "undelivered", "opted_out"):
+            publish(
+                session,
+                "sms.failed",
+                ["staff"] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
+                {
+                    "sms_id": row.id,
+                    "ticket_id": row.ticket_id,
+                    "status": row.status,
+                    "error_code": error_code,
+                },
+            )
+    session.commit()
+    return row
+
+
+# -- inbound ---------------------------------------------------------------------------------------
+
+
+def _customer_for(session: DbSession, number: str, region: str) -> Customer:
+    found = customers.lookup_by_phone(session, number, region=region)
+    if found:
+        return found[0]
+    from telephony.service import _language_for
+
+    return customers.create(
+        session,
+        name=number,
+        language=_language_for(number),
+        phones=[number] if try_e164(number, region) else [],
+        tags=["new-texter"],
+        region=region,
+        commit=False,
+    )
+
+
+def _open_conversation(session: DbSession, customer_id: int) -> Any:
+    from helpdesk.tickets.models import Ticket
+    from helpdesk.tickets.workflow import UNRESOLVED, Channel
+
+    return session.scalar(
+        select(Ticket)
+        .where(
+            Ticket.requester_id == customer_id,
+            Ticket.channel == Channel.SMS,
+            Ticket.status.in_(UNRESOLVED),
+        )
+        .order_by(Ticket.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+
+
+def receive(session: DbSession, msg: InboundSms, settings: SmsSettings) -> SmsMessage:
+    """Record an inbound text (a retried webhook finds the first row) and act on it."""
+    existing: SmsMessage | None = session.scalar(
+        select(SmsMessage).where(SmsMessage.message_sid == msg.message_sid)
+    )
+    if existing is not None:
+        return existing
+    number = try_e164(msg.from_number, settings.region) or msg.from_number
+    customer = _customer_for(session, number, settings.region)
+    seg = segments(msg.body)
+    row = SmsMessage(
+        message_sid=msg.message_sid,
+        direction="inbound",
+        from_number=number,
+        to_number=msg.to_number,
+        customer_id=customer.id,
+        body=msg.body,
+        media_urls=list(msg.media_urls),
+        segments=seg.count,
+        encoding=seg.encoding,
+        status="received",
+        created_at=utcnow(),
+    )
+    # Too many texts from one number in a short time: recorded, but no new ticket or reply.
+    row.flooded = bool(
+        settings.limiter is not None and not settings.limiter.hit(settings.limit, "sms-in", number)
+    )
+    session.add(row)
+    session.flush()
+    kw = _keyword(msg)
+    if kw is not None:
+        row.kind = f"keyword:{kw.kind}"
+        _answer_keyword(session, row, kw, customer, quiet=row.flooded)
+        timeline.append(
+            session,
+            customer_id=customer.id,
+            kind="sms",
+            subject_type="sms",
+            subject_id=row.id,
+            summary=f"SMS {kw.kind.upper()}: {msg.body}",
+            data={"direction": "inbound", "keyword": kw.kind},
+        )
+    else:
+        _thread(session, row, customer, settings)
+    publish(
+        session,
+        "sms.received",
+        ["staff"] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
+        {
+            "sms_id": row.id,
+            "ticket_id": row.ticket_id,
+            "customer_id": customer.id,
+            "flooded": row.flooded,
+        },
+    )
+    session.commit()
+    return row
+
+
+def _keyword(msg: InboundSms) -> Keyword | None:
+    opt = msg.opt_out_type.strip().upper()
+    if opt in ("STOP", "START", "HELP"):
+        return Keyword(opt.lower())
+    return keyword(msg.body)
+
+
+def _answer_keyword(
+    session: DbSession, row: SmsMessage, kw: Keyword, customer: Customer, *, quiet: bool
+) -> None:
+    lang = customer.language
+    reply: tuple[str, str] | None = None
+    if kw.kind == "stop":
+        _opt_out(session, row.from_number, row.to_number, "keyword")
+        reply = (text(lang, "stopped"), "opt_out_confirmation")
+    elif kw.kind == "start":
+        _opt_in(session, row.from_number, row.to_number)
+        reply = (text(lang, "started"), "keyword")
+    elif kw.kind == "help":
+        reply = (text(lang, "help"), "keyword")
+    elif kw.kind == "status":
+        reply = (_status_reply(session, kw.argument, customer), "keyword")
+    if reply is None or quiet:
+        return
+    session.flush()
+    already = kw.kind == "stop" and session.scalar(
+        select(SmsMessage.id).where(
+            SmsMessage.kind == "opt_out_confirmation",
+            SmsMessage.to_number == row.from_number,
+            SmsMessage.from_number == row.to_number,
+            SmsMessage.created_at > utcnow() - timedelta(days=1),
+        )
+    )
+    if already:
+        return  # one confirmation, not one per STOP
+    queue_sms(
+        session,
+        to=row.from_number,
+        from_number=row.to_number,
+        body=reply[0],
+        customer_id=customer.id,
+        kind=reply[1],
+        bypass_opt_out=reply[1] == "opt_out_confirmation",
+    )
+
+
+def _status_reply(session: DbSession, reference: str, customer: Customer) -> str:
+    from helpdesk.tickets.models import Ticket
+    from helpdesk.tickets.workflow import id_from_reference, reference_for
+
+    lang = customer.language
+    ticket_id = id_from_reference(reference) if reference else None
+    ticket = session.get(Ticket, ticket_id) if ticket_id else None
+    # Only the sender's own tickets: nothing about anyone else's, not even that it exists.
+    if ticket is None or ticket.requester_id != customer.id:
+        return text(lang, "status_unknown")
+    words = STATUS_WORDS_BY_LANG.get(lang, STATUS_WORDS_BY_LANG["en"])
+    return text(
+        lang, "status", reference=reference_for(ticket.id), status=words[ticket.status.value]
+    )
+
+
+def _thread(session: DbSession, row: SmsMessage, customer: Customer, settings: SmsSettings) -> None:
+    from helpdesk.tickets import service as tickets
+    from helpdesk.tickets.workflow import Channel
+
+    # Serialise per customer on PostgreSQL so that two texts at once open one conversation.
+    session.scalar(select(Customer.id).where(Customer.id == customer.id).with_for_update())
+    ticket = _open_conversation(session, customer.id)
+    body = row.body + ("".join(f"\n[media] {u}" for u in row.media_urls) if row.media_urls else "")
+    if ticket is None and row.flooded:
+        return  # a flood opens no conversation; the rows are still recorded
+    new = ticket is None
+    if ticket is None:
+        first_words = " ".join(row.body.split()[:8]) or "(media)"
+        ticket = tickets.create(
+            session,
+            actor=None,
+            subject=f"SMS: {first_words}"[:250],
+            description=body,
+            requester_id=customer.id,
+            channel=Channel.SMS,
+            commit=False,
+        )
+    else:
+        tickets.add_comment(
+            session,
+            ticket,
+            body=body or "(media)",
+            author_customer_id=customer.id,
+            channel=Channel.SMS,
+            commit=False,
+        )
+    row.ticket_id = ticket.id
+    if new and not row.flooded and not _acked_recently(session, ticket.id, settings.ack_period_s):
+        reply = text(customer.language, "ack", reference=ticket.reference)
+        queue_sms(
+            session,
+            to=row.from_number,
+            from_number=row.to_number,
+            body=reply,
+            customer_id=customer.id,
+            ticket_id=ticket.id,
+            kind="ack",
+        )
+
+
+def _acked_recently(session: DbSession, ticket_id: int, period_s: int) -> bool:
+    return (
+        session.scalar(
+            select(SmsMessage.id)
+            .where(
+                SmsMessage.ticket_id == ticket_id,
+                SmsMessage.kind == "ack",
+                SmsMessage.created_at > utcnow() - timedelta(seconds=period_s),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def reply(
+    session: DbSession, *, ticket_id: int, body: str, author: Any, from_number: str
+) -> SmsMessage:
+    """An agent's reply in an SMS conversation: a public comment, and the text through the outbox,
+    in one transaction."""
+    from helpdesk.errors import Conflict, ValidationFailed
+    from helpdesk.tickets import service as tickets
+    from helpdesk.tickets.workflow import Channel
+
+    ticket = tickets.get(session, ticket_id)
+    customer = session.get(Customer, ticket.requester_id)
+    to = customer.phones[0].e164 if customer and customer.phones else None
+    if to is None:
+        raise ValidationFailed(
+            "the customer has no phone number", fields={"ticket_id": "no number to text"}
+        )
+    if is_opted_out(session, to, from_number):
+        raise Conflict("the customer opted out of texts (they can send START)")
+    tickets.add_comment(session, ticket, body=body, actor=author, channel=Channel.SMS, commit=False)
+    row = queue_sms(
+        session,
+        to=to,
+        from_number=from_number,
+        body=body,
+        customer_id=customer.id if customer else None,
+        ticket_id=ticket.id,
+        author_user_id=author.id,
+    )
+    session.commit()
+    return row
