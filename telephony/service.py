@@ -523,10 +523,17 @@ def _claim_offer(
     if not got_call:
         nested.rollback()
         return False
-    expires = now + timedelta(seconds=queue.ring_timeout_s)
+    # Stamped once both claims are won: a claim may have waited for another transaction to let
+    # go of the agent's row, and the offer exists only from now on.
+    offered_at = utcnow()
+    expires = offered_at + timedelta(seconds=queue.ring_timeout_s)
     session.add(
         CallOffer(
-            call_id=call.id, agent_id=agent_id, state="pending", created_at=now, expires_at=expires
+            call_id=call.id,
+            agent_id=agent_id,
+            state="pending",
+            created_at=offered_at,
+            expires_at=expires,
         )
     )
     nested.commit()
