@@ -150,7 +150,9 @@ def _gateway(settings: Settings) -> object:
         from telephony.gateway import TwilioGateway
 
         return TwilioGateway.from_credentials(
-            settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            api_base_url=settings.TWILIO_API_BASE_URL,
         )
     from telephony.gateway import SimulatorGateway
 

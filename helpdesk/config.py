@@ -49,6 +49,8 @@ class Settings:
     TWILIO_ACCOUNT_SID: str = ""
     TWILIO_AUTH_TOKEN: str = ""
     TWILIO_PHONE_NUMBER: str = "+15005550006"
+    # Only for a stand-in of Twilio's REST API (contract mocks, load runs); empty in production.
+    TWILIO_API_BASE_URL: str = ""
     PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
     HELPDESK_TIMEZONE: str = "Europe/Paris"
     HELPDESK_DEFAULT_REGION: str = "FR"

@@ -1,0 +1,107 @@
+"""The outbox with a real Celery worker on Redis, Twilio's REST API played by the contract mock.
+
+A message queued by the web side is sent once by the worker even when its task is delivered twice.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from helpdesk.app import create_app
+from helpdesk.extensions import db
+from telephony import sms
+from telephony.models import SmsMessage
+from tests.twilio_mock import ACCOUNT, start_mock
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_worker_sends_once_despite_a_duplicated_task(settings, database, redis_url, tmp_path):
+    mock, base, server = start_mock()
+    twilio = {
+        "TWILIO_ACCOUNT_SID": ACCOUNT,
+        "TWILIO_AUTH_TOKEN": "worker-token",
+        "TWILIO_API_BASE_URL": base,
+    }
+    settings.REDIS_URL = redis_url
+    settings.TWILIO_ACCOUNT_SID = ACCOUNT
+    settings.TWILIO_AUTH_TOKEN = "worker-token"
+    settings.TWILIO_API_BASE_URL = base
+    settings.fill_defaults()
+    env = (
+        os.environ
+        | twilio
+        | {
+            "DATABASE_URL": database.url,
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": "x",
+            "HELPDESK_INSTANCE_PATH": str(tmp_path / "worker"),
+        }
+    )
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "helpdesk.cli",
+            "worker",
+            "--concurrency",
+            "2",
+            "--pool",
+            "threads",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    app = create_app(settings)
+    try:
+        with app.app_context():
+            row = sms.queue_sms(
+                db.session,
+                to="+33612345678",
+                from_number="+15005550006",
+                body="Votre technicien arrive vers 14 h 30",
+            )
+            db.session.commit()  # the task leaves after commit...
+            message_id = row.id
+            # ...and a second copy of it, as a broker redelivery would.
+            app.extensions["celery"].tasks["telephony.tasks.send_sms"].delay(message_id)
+            deadline = time.monotonic() + 60
+            while True:
+                db.session.expire_all()
+                status = db.session.scalar(
+                    select(SmsMessage.status).where(SmsMessage.id == message_id)
+                )
+                db.session.commit()
+                if status == "accepted":
+                    break
+                assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
+                assert time.monotonic() < deadline, f"not sent: {status}"
+                time.sleep(0.2)
+            time.sleep(2)  # give the duplicate every chance to send again
+            sent = [form for method, path, form in mock.seen if path.endswith("Messages.json")]
+            assert len(sent) == 1, sent
+            assert sent[0]["To"] == ["+33612345678"]
+            assert sent[0]["StatusCallback"][0].endswith(f"key={row.idempotency_key}")
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        worker.terminate()
+        try:
+            worker.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        server.shutdown()
+        server.server_close()
+    database.reset()
