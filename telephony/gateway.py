@@ -113,6 +113,16 @@ class TwilioGateway:
         )
         return str(message.sid)
 
+    def find_sms(
+        self, to: str, from_: str, body: str, status_callback: str, since: Any
+    ) -> str | None:
+        for message in self.client.messages.list(
+            to=to, from_=from_, date_sent_after=since, limit=50
+        ):
+            if message.body == body:
+                return str(message.sid)
+        return None
+
 
 @dataclass
 class SimulatorGateway:

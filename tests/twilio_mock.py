@@ -29,6 +29,9 @@ class ContractMock:
             pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
             self.routes.append((pattern, ops))
         self.seen: list[tuple[str, str, dict[str, list[str]]]] = []
+        self.messages: list[dict[str, str]] = []
+        self.hold = threading.Event()
+        self.hold.set()
 
     def _check(self, method: str, path: str, form: dict[str, list[str]]) -> list[str]:
         for pattern, ops in self.routes:
@@ -64,15 +67,50 @@ class ContractMock:
             form.setdefault(key, []).append(value)
         path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
         self.seen.append((method, path, form))
+        if method == "GET" and path.endswith("Messages.json"):
+            return self._list_messages(environ, start_response)
         errors = self._check(method, path, form)
         if errors:
             body = {"code": 20001, "message": "; ".join(errors), "status": 422}
             start_response("422 Unprocessable Entity", [("Content-Type", "application/json")])
             return [json.dumps(body).encode()]
-        sid = ("SM" if "Messages" in path else "CA") + "1" * 32
-        status = "201 Created" if path.endswith(("Calls.json", "Messages.json")) else "200 OK"
-        start_response(status, [("Content-Type", "application/json")])
-        return [json.dumps({"sid": sid, "account_sid": ACCOUNT, "status": "queued"}).encode()]
+        kind = "SM" if "Messages" in path else "CA"
+        sid = f"{kind}{len(self.seen):032d}"
+        created = path.endswith(("Calls.json", "Messages.json"))
+        record = {"sid": sid, "account_sid": ACCOUNT, "status": "queued"}
+        if kind == "SM" and created:
+            record |= {
+                "to": form.get("To", [""])[0],
+                "from": form.get("From", [""])[0],
+                "body": form.get("Body", [""])[0],
+            }
+            self.messages.append(record)
+        self.hold.wait(timeout=30)  # a test may hold the answer back
+        start_response(
+            "201 Created" if created else "200 OK", [("Content-Type", "application/json")]
+        )
+        return [json.dumps(record).encode()]
+
+    def _list_messages(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+        found = [
+            m
+            for m in self.messages
+            if m["to"] == query.get("To", m["to"]) and m["from"] == query.get("From", m["from"])
+        ]
+        page = {
+            "messages": found,
+            "page": 0,
+            "page_size": 50,
+            "start": 0,
+            "end": len(found),
+            "first_page_uri": environ["PATH_INFO"],
+            "next_page_uri": None,
+            "previous_page_uri": None,
+            "uri": environ["PATH_INFO"],
+        }
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(page).encode()]
 
 
 class _Quiet(WSGIRequestHandler):

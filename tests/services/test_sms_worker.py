@@ -105,3 +105,102 @@ def test_worker_sends_once_despite_a_duplicated_task(settings, database, redis_u
         server.shutdown()
         server.server_close()
     database.reset()
+
+
+def test_worker_killed_after_twilio_accepted_sends_nothing_twice(
+    settings, database, redis_url, tmp_path
+):
+    """The worker dies between Twilio's answer and its commit; recovery finds the message at
+    Twilio and marks it sent instead of sending it again."""
+    import signal
+
+    from sqlalchemy import create_engine, text
+
+    mock, base, server = start_mock()
+    settings.REDIS_URL = redis_url
+    settings.TWILIO_ACCOUNT_SID = ACCOUNT
+    settings.TWILIO_AUTH_TOKEN = "worker-token"
+    settings.TWILIO_API_BASE_URL = base
+    settings.fill_defaults()
+    env = os.environ | {
+        "TWILIO_ACCOUNT_SID": ACCOUNT,
+        "TWILIO_AUTH_TOKEN": "worker-token",
+        "TWILIO_API_BASE_URL": base,
+        "DATABASE_URL": database.url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "x",
+        "HELPDESK_INSTANCE_PATH": str(tmp_path / "worker"),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "helpdesk.cli",
+        "worker",
+        "--concurrency",
+        "1",
+        "--pool",
+        "solo",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    worker = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    app = create_app(settings)
+    locker = create_engine(database.url)
+    try:
+        mock.hold.clear()  # Twilio takes its time to answer
+        with app.app_context():
+            row = sms.queue_sms(
+                db.session,
+                to="+33612345678",
+                from_number="+15005550006",
+                body="Rendez-vous confirmé demain à 9 h",
+            )
+            db.session.commit()
+            message_id = row.id
+        deadline = time.monotonic() + 60
+        while not mock.messages:
+            assert time.monotonic() < deadline, "the worker never called Twilio"
+            time.sleep(0.05)
+        with locker.connect() as conn:
+            # Hold the row: the worker will get Twilio's answer but cannot record it.
+            conn.execute(
+                text("SELECT id FROM sms_messages WHERE id = :id FOR UPDATE"), {"id": message_id}
+            )
+            mock.hold.set()
+            time.sleep(1.0)
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+            conn.rollback()
+        with app.app_context():
+            stuck = db.session.get(SmsMessage, message_id)
+            assert stuck.status == "sending" and stuck.message_sid is None
+            from datetime import timedelta
+
+            from helpdesk.db import utcnow
+
+            sms.recover(
+                db.session,
+                app.extensions["telephony_gateway"],
+                public_base_url=app.config["PUBLIC_BASE_URL"],
+                stuck_after=timedelta(0),
+                now=utcnow() + timedelta(minutes=5),
+            )
+            db.session.expire_all()
+            done = db.session.get(SmsMessage, message_id)
+            assert done.status == "accepted" and done.message_sid == mock.messages[0]["sid"]
+            db.session.remove()
+            db.engine.dispose()
+        posts = [p for m, p, _ in mock.seen if m == "POST" and p.endswith("Messages.json")]
+        assert len(posts) == 1
+    finally:
+        mock.hold.set()
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(timeout=10)
+        locker.dispose()
+        server.shutdown()
+        server.server_close()
+    database.reset()
