@@ -276,6 +276,36 @@ def simulate_call(
         time.sleep(1)
 
 
+@simulate.command("sms", help="A customer texts in; prints the replies they get.")
+@click.option("--from", "from_number", required=True, help="The sender's number")
+@click.argument("body")
+@click.option(
+    "--url",
+    default=lambda: os.environ.get("HELPDESK_URL", "http://127.0.0.1:5000"),
+    show_default="$HELPDESK_URL or http://127.0.0.1:5000",
+)
+@click.option(
+    "--token", envvar="HELPDESK_API_TOKEN", required=True, help="API token (or HELPDESK_API_TOKEN)"
+)
+def simulate_sms(from_number: str, body: str, url: str, token: str) -> None:
+    import requests
+
+    r = requests.post(
+        url.rstrip("/") + "/api/v1/simulator/sms",
+        json={"from": from_number, "body": body},
+        timeout=60,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    if r.status_code != 201:
+        raise click.ClickException(r.json()["error"]["message"])
+    replies = r.json()["replies"]
+    click.echo(f"Sent from {from_number}: {body}")
+    for reply in replies:
+        click.echo(f"  < {reply}")
+    if not replies:
+        click.echo("  (no reply)")
+
+
 def run(argv: list[str] | None = None) -> Any:
     return main.main(args=argv, prog_name="helpdesk", standalone_mode=False)
 

@@ -162,3 +162,63 @@ def hang_up(call_sid: str) -> SimCallOut:
     threading.Thread(target=run, daemon=True).start()
     done.wait(timeout=30)
     return _out(_get(call_sid).as_dict())
+
+
+class SimSmsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    from_number: str = Field(alias="from", min_length=3, max_length=32)
+    body: str = Field(min_length=1, max_length=1600)
+    media_urls: list[str] = Field(default_factory=list, max_length=10)
+
+
+class SimSmsOut(BaseModel):
+    status: int
+    replies: list[str]
+
+
+class SimInboxQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: str = Field(min_length=3, max_length=32)
+
+
+@operation(
+    bp,
+    "/simulator/sms",
+    "POST",
+    summary="A simulated customer texts in (simulator mode); returns what they got back",
+    body=SimSmsIn,
+    response=SimSmsOut,
+    status=201,
+    tag="simulator",
+)
+def text_in(body: SimSmsIn) -> SimSmsOut:
+    from helpdesk.customers.phones import try_e164
+
+    sim = simulator()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    number = try_e164(body.from_number, app.config["HELPDESK_DEFAULT_REGION"]) or body.from_number
+    before = len(sim.inbox(number))
+    result: dict[str, int] = {}
+
+    def run() -> None:
+        with app.app_context():
+            result["status"] = sim.text(number, body.body, media_urls=tuple(body.media_urls))[0]
+
+    db.session.commit()  # see place(): the webhook needs the write lock on SQLite
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    return SimSmsOut(status=result.get("status", 0), replies=sim.inbox(number)[before:])
+
+
+@operation(
+    bp,
+    "/simulator/sms",
+    "GET",
+    summary="Texts the call center sent to a number",
+    query=SimInboxQuery,
+    response=SimSmsOut,
+    tag="simulator",
+)
+def inbox(query: SimInboxQuery) -> SimSmsOut:
+    return SimSmsOut(status=200, replies=simulator().inbox(query.number))

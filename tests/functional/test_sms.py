@@ -242,3 +242,12 @@ def test_a_flood_opens_one_ticket_and_one_reply(app, sim, customer_factory):
     assert flooded == 490  # the limit is 10 per minute
     # The excess is still recorded on the conversation (the first message opened it).
     assert _count(Comment) == 499
+
+
+def test_simulator_sms_api(api, sim, customer_factory):
+    customer_factory(name="Zoé", language="fr", phones=[ME])
+    r = api.post("/simulator/sms", json={"from": "06 12 34 56 78", "body": "Bonjour"})
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["replies"][0].startswith("Nous avons bien reçu votre message")
+    inbox = api.get("/simulator/sms", query_string={"number": ME}).get_json()["replies"]
+    assert inbox == r.get_json()["replies"]
