@@ -1,6 +1,7 @@
 """`python -m bench [benchmark] [options]`: run benchmarks and print their figures.
 
-With no benchmark named, every benchmark runs (today: `foundation`).
+With no benchmark named, every benchmark runs: `foundation` (tickets, customers and the REST API),
+`sla` (business-time arithmetic and the breach scan) and `voice` (Twilio webhooks and routing).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import foundation
+from bench import foundation, sla, voice
 
 
 def _foundation(args: argparse.Namespace) -> None:
@@ -26,7 +27,37 @@ def _foundation(args: argparse.Namespace) -> None:
     )
 
 
-BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {"foundation": _foundation}
+def _sla(args: argparse.Namespace) -> None:
+    sla.run(
+        sla.Options(
+            scale=args.scale,
+            calendar_samples=args.calendar_samples,
+            repeats=args.scan_repeats,
+            keep=args.keep,
+            reuse=args.reuse,
+        )
+    )
+
+
+def _voice(args: argparse.Namespace) -> None:
+    voice.run(
+        voice.Options(
+            scale=args.scale,
+            rate=args.call_rate,
+            seconds=args.call_seconds,
+            threads=args.call_threads,
+            decisions=args.decisions,
+            keep=args.keep,
+            reuse=args.reuse,
+        )
+    )
+
+
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "foundation": _foundation,
+    "sla": _sla,
+    "voice": _voice,
+}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,6 +89,36 @@ def parser() -> argparse.ArgumentParser:
         help="tickets to create in the load test (it also stops at --post-seconds)",
     )
     p.add_argument("--post-seconds", type=float, default=30.0)
+    p.add_argument(
+        "--calendar-samples",
+        type=int,
+        default=50_000,
+        help="sla: due dates computed per pass of the calendar figure",
+    )
+    p.add_argument(
+        "--scan-repeats",
+        type=int,
+        default=7,
+        help="sla: timed breach scans for each number of clocks due",
+    )
+    p.add_argument(
+        "--call-rate", type=float, default=100.0, help="voice: webhook requests per second"
+    )
+    p.add_argument(
+        "--call-seconds",
+        type=float,
+        default=30.0,
+        help="voice: how long each webhook is driven at --call-rate",
+    )
+    p.add_argument(
+        "--call-threads", type=int, default=8, help="voice: client threads sending webhooks"
+    )
+    p.add_argument(
+        "--decisions",
+        type=int,
+        default=5_000,
+        help="voice: routing decisions timed for each figure",
+    )
     p.add_argument(
         "--keep",
         action="store_true",

@@ -381,8 +381,11 @@ def _tune_session(conn: psycopg.Connection) -> None:
     conn.commit()
 
 
-def _drop_secondary_indexes(conn: psycopg.Connection) -> list[str]:
-    """Drop the indexes that back no constraint; return their definitions to recreate them."""
+def _drop_secondary_indexes(
+    conn: psycopg.Connection, tables: Sequence[str] = BIG_TABLES
+) -> list[str]:
+    """Drop the indexes of `tables` that back no constraint; return their definitions to
+    recreate them."""
     rows = conn.execute(
         """
         SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
@@ -391,7 +394,7 @@ def _drop_secondary_indexes(conn: psycopg.Connection) -> list[str]:
           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
         ORDER BY 1
         """,
-        (list(BIG_TABLES),),
+        (list(tables),),
     ).fetchall()
     for name, _ in rows:
         conn.execute(f"DROP INDEX {name}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from functools import partial
@@ -61,10 +61,21 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # -- databases ---------------------------------------------------------------------------------
 
 
-def prepare(server: str, name: str, scale: float, password: str, reuse: bool) -> datagen.Layout:
-    """A migrated database filled at `scale` (or a kept one built at that scale, with `reuse`)."""
+def prepare(
+    server: str,
+    name: str,
+    scale: float,
+    password: str,
+    reuse: bool,
+    builder: Callable[[str, datagen.Sizes, str], datagen.Layout] = datagen.build,
+) -> datagen.Layout:
+    """A migrated database filled at `scale` by `builder` (or a kept one built the same way,
+    with `reuse`)."""
     sizes = datagen.Sizes.at(scale)
-    marker = json.dumps({"scale": scale, "seed": datagen.SEED})
+    identity: dict[str, Any] = {"scale": scale, "seed": datagen.SEED}
+    if builder is not datagen.build:
+        identity["data"] = builder.__module__
+    marker = json.dumps(identity)
     layout = datagen.Layout.of(sizes)
     if reuse and pg.database_exists(server, name) and _marker(server, name) == marker:
         tqdm.write(f"reusing database {name} ({marker})")
@@ -74,7 +85,7 @@ def prepare(server: str, name: str, scale: float, password: str, reuse: bool) ->
     pg.create_database(server, name)
     upgrade(pg.sqlalchemy_url(server, name))
     started = time.perf_counter()
-    datagen.build(pg.libpq_url(server, name), sizes, password)
+    builder(pg.libpq_url(server, name), sizes, password)
     tqdm.write(f"built {name} in {time.perf_counter() - started:.0f} s")
     with pg.admin(server) as conn:
         conn.execute(f"COMMENT ON DATABASE {name} IS '{marker}'")
@@ -115,7 +126,7 @@ def measure_post_load(run: Run, web: WebServer, token: str, layout: datagen.Layo
     post_load(
         url, token, warm_up, expect=201, concurrency=opts.concurrency, total=200, max_seconds=20
     )
-    before = CpuSample.take(web.pids())
+    before = CpuSample.take(web.pids(), FULL_DB)
     result = post_load(
         url,
         token,
@@ -125,7 +136,7 @@ def measure_post_load(run: Run, web: WebServer, token: str, layout: datagen.Layo
         total=opts.post_requests,
         max_seconds=opts.post_seconds,
     )
-    cpu = CpuSample.take(web.pids()).used_since(before)
+    cpu = CpuSample.take(web.pids(), FULL_DB).used_since(before)
     per_request = {
         k: v / max(result.requests, 1) * 1000 for k, v in cpu.items() if k != "machine_total_s"
     }

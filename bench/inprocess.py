@@ -27,8 +27,9 @@ from helpdesk.extensions import db
 
 
 @contextmanager
-def application(database_url: str) -> Iterator[Flask]:
-    """The app as production builds it, on `database_url`, with a throw-away instance folder."""
+def application(database_url: str, extra: dict[str, Any] | None = None) -> Iterator[Flask]:
+    """The app as production builds it, on `database_url`, with a throw-away instance folder
+    (and the settings in `extra`)."""
     instance = tempfile.mkdtemp(prefix="helpdesk-bench-")
     app = create_app(
         {
@@ -36,6 +37,7 @@ def application(database_url: str) -> Iterator[Flask]:
             "SECRET_KEY": "bench-only-secret-key",
             "HELPDESK_INSTANCE_PATH": instance,
             "HELPDESK_SCHEDULER": False,
+            **(extra or {}),
         }
     )
     try:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
+
+from bench import machine
 
 
 @dataclass(frozen=True)
@@ -65,3 +69,31 @@ def figure_rows(figures: Sequence[Figure]) -> list[list[str]]:
 
 
 FIGURE_HEADERS = ("figure", "target", "measured", "met?")
+
+
+def save(run: Run, name: str, directory: Path, extra_markdown: Sequence[str] = ()) -> Path:
+    """Write a run to `directory`: JSON with every figure and detail, the query plans as text,
+    and a Markdown summary ready for docs/benchmarks.md. Returns the common path prefix."""
+    directory.mkdir(exist_ok=True)
+    base = directory / f"{name}-{run.started:%Y%m%dT%H%M%SZ}"
+    payload = {
+        "options": asdict(run.options) if is_dataclass(run.options) else run.options,
+        "machine": run.machine,
+        "figures": [f.as_dict() for f in run.figures],
+        "details": run.details,
+    }
+    base.with_suffix(".json").write_text(json.dumps(payload, indent=2, default=str))
+    Path(f"{base}-plans.txt").write_text("\n".join(run.plans) + "\n")
+    figures = sorted(run.figures, key=lambda f: f.group)
+    summary = [
+        machine.one_line(run.machine),
+        f"load average at the end: {run.machine.get('load_average_at_end', '?')}",
+        "",
+        markdown_table(FIGURE_HEADERS, figure_rows(figures)),
+        *extra_markdown,
+    ]
+    base.with_suffix(".md").write_text("\n".join(summary) + "\n")
+    tqdm.write("\n" + text_table(FIGURE_HEADERS, figure_rows(figures)))
+    seconds = run.details.get("seconds", 0.0)
+    tqdm.write(f"\nresults in {base}.json, {base}.md, {base}-plans.txt ({seconds / 60:.1f} min)")
+    return base

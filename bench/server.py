@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -63,6 +63,8 @@ class WebServer:
     database_url: str
     log_path: Path
     port: int = 0
+    # More environment for the process; a value of None removes that variable.
+    extra_env: dict[str, str | None] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
     _instance: str = ""
@@ -84,6 +86,11 @@ class WebServer:
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         env.pop("REDIS_URL", None)
+        for key, value in self.extra_env.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             expand(procfile_command(), self.port),
@@ -103,8 +110,8 @@ class WebServer:
             try:
                 if requests.get(self.base_url + "/healthz", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or the worker is still importing the application
             time.sleep(0.2)
         raise RuntimeError(f"the web process did not answer /healthz in {timeout:.0f} s")
 
@@ -154,13 +161,20 @@ def process_cpu(pid: int) -> float:
     return 0.0 if stat is None else (int(stat[11]) + int(stat[12])) / CLOCK_TICKS
 
 
-def postgres_pids() -> list[int]:
+def postgres_pids(database: str | None = None) -> list[int]:
+    """PostgreSQL's processes; with `database`, only the backends connected to it (the server is
+    shared, and other work's backends would otherwise count as the benchmark's)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(int(entry.name))
+                if (entry / "comm").read_text().strip() != "postgres":
+                    continue
+                if database is not None:
+                    title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    if f" {database} " not in title:
+                        continue
+                pids.append(int(entry.name))
             except OSError:
                 continue
     return pids
@@ -189,13 +203,13 @@ class CpuSample:
     total: float
 
     @classmethod
-    def take(cls, server_pids: list[int]) -> CpuSample:
+    def take(cls, server_pids: list[int], database: str | None = None) -> CpuSample:
         times = os.times()
         busy, total = machine_cpu()
         return cls(
             client=times.user + times.system,
             server={p: process_cpu(p) for p in server_pids},
-            postgres={p: process_cpu(p) for p in postgres_pids()},
+            postgres={p: process_cpu(p) for p in postgres_pids(database)},
             busy=busy,
             total=total,
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -70,3 +72,36 @@ def time_calls(call: Callable[[int], object], *, samples: int, warmup: int) -> S
         call(i)
         timings.append(time.perf_counter() - start)
     return summarise(timings)
+
+
+@dataclass
+class GcPauses:
+    """Time the cyclic garbage collector ran while attached, per generation (0, 1, 2).
+
+    A full (generation 2) collection walks every tracked object of the process, so its pause
+    grows with everything the process holds, not with the work that triggered it.
+    """
+
+    seconds: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    counts: list[int] = field(default_factory=lambda: [0, 0, 0])
+    _started: float = 0.0
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            generation = int(info["generation"])
+            self.seconds[generation] += time.perf_counter() - self._started
+            self.counts[generation] += 1
+
+    @contextmanager
+    def attached(self) -> Iterator[GcPauses]:
+        gc.callbacks.append(self._callback)
+        try:
+            yield self
+        finally:
+            gc.callbacks.remove(self._callback)
+
+    @property
+    def total_ms(self) -> float:
+        return sum(self.seconds) * 1000
