@@ -246,6 +246,45 @@ def dial(body: DialIn) -> CallOut:
     return call_out(call, _queue_names())
 
 
+@operation(
+    bp,
+    "/agents/me/state",
+    "GET",
+    summary="What my console shows, to restore after a reconnect: presence, the call ringing "
+    "for me and my current call, each with its caller screen",
+    tag="calls",
+)
+def my_state() -> dict[str, Any]:
+    from telephony.models import CallOffer
+    from telephony.screen import screen
+
+    user = current_api_user()
+    p = service.presence_of(db.session, user.id)
+    offer = db.session.scalar(
+        select(CallOffer)
+        .where(CallOffer.agent_id == user.id, CallOffer.state == "pending")
+        .order_by(CallOffer.id.desc())
+    )
+    ringing = None
+    if offer is not None:
+        call = db.session.get(Call, offer.call_id)
+        if call is not None:
+            ringing = {**screen(db.session, call), "expires_at": offer.expires_at.isoformat()}
+    current = db.session.get(Call, p.current_call_id) if p.current_call_id else None
+    state = {
+        "presence": {
+            "state": p.state,
+            "reason": p.reason,
+            "since": p.since.isoformat(),
+            "wrap_up_until": p.wrap_up_until.isoformat() if p.wrap_up_until else None,
+        },
+        "ringing": ringing,
+        "current_call": screen(db.session, current) if current and offer is None else None,
+    }
+    db.session.commit()
+    return state
+
+
 @operation(bp, "/calls/<int:call_id>", "GET", summary="One call", response=CallOut, tag="calls")
 def get_call(call_id: int) -> CallOut:
     return call_out(_get(call_id), _queue_names())

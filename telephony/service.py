@@ -540,7 +540,14 @@ def _claim_offer(
     session.refresh(call)
     payload = offer_payload(session, call, expires)
     publish(session, "call.offer", [f"user:{agent_id}"], payload)
-    publish(session, "screen_pop", [f"user:{agent_id}"], payload)
+    from telephony.screen import screen
+
+    publish(
+        session,
+        "screen_pop",
+        [f"user:{agent_id}"],
+        {**screen(session, call), "expires_at": expires.isoformat()},
+    )
     return True
 
 
