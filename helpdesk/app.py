@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, g, request, session
 from flask_login import current_user
+from flask_socketio import SocketIO
 
 from helpdesk import events
 from helpdesk.api.openapi import bp as openapi_bp
@@ -54,8 +55,12 @@ def _select_timezone() -> str:
     return str(g.get("timezone") or "Europe/Paris")
 
 
-def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
-    """Build the application from `Settings` (or a dict of overrides on the environment)."""
+def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "web") -> Flask:
+    """Build the application from `Settings` (or a dict of overrides on the environment).
+
+    `role` is "web" for processes that serve requests and sockets, "worker" for Celery workers
+    and beat, which only ever emit events (through the Redis queue) and serve no socket.
+    """
     if config is None:
         settings = Settings.from_env()
     elif isinstance(config, dict):
@@ -118,9 +123,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     from helpdesk.realtime import init_realtime
 
     init_realtime()
-    app.extensions["helpdesk_events"] = (
-        events.RecordingBackend() if settings.TESTING else events.SocketIOBackend(socketio)
-    )
+    app.extensions["helpdesk_events"] = _event_backend(settings, role)
 
     from helpdesk.celery_app import celery_init_app
 
@@ -142,6 +145,15 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     if not app.debug and not settings.TESTING:
         logging.basicConfig(level=logging.INFO)
     return app
+
+
+def _event_backend(settings: Settings, role: str) -> events.EventBackend:
+    if settings.TESTING:
+        return events.RecordingBackend()
+    if role == "worker" and settings.REDIS_URL:
+        # A write-only emitter: it publishes to the queue the web processes listen on.
+        return events.SocketIOBackend(SocketIO(message_queue=settings.REDIS_URL, write_only=True))
+    return events.SocketIOBackend(socketio)
 
 
 def _gateway(settings: Settings) -> object:

@@ -12,10 +12,10 @@ from flask import Flask
 from helpdesk.auth.models import Role
 
 
-def _app() -> Flask:
+def _app(role: str = "web") -> Flask:
     from helpdesk.app import create_app
 
-    return create_app()
+    return create_app(role=role)
 
 
 @click.group(help="Call-center helpdesk. Configuration comes from the environment (see README).")
@@ -95,7 +95,7 @@ def serve(host: str, port: int) -> None:
 )
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(celery_args: tuple[str, ...]) -> None:
-    celery = _app().extensions["celery"]
+    celery = _app("worker").extensions["celery"]
     celery.worker_main(["worker", "--loglevel=INFO", *celery_args])
 
 
@@ -105,7 +105,7 @@ def worker(celery_args: tuple[str, ...]) -> None:
 )
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def beat(celery_args: tuple[str, ...]) -> None:
-    celery = _app().extensions["celery"]
+    celery = _app("worker").extensions["celery"]
     celery.start(
         ["beat", "--loglevel=INFO", "--schedule", "instance/celerybeat-schedule", *celery_args]
     )
