@@ -134,6 +134,10 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     app.extensions["telephony_gateway"] = _gateway(settings)
     _attach_simulator(app, settings)
     app.extensions["sms_settings"] = _sms_settings(settings)
+    from helpdesk.tickets import delivery
+    from telephony.sms import deliver_reply
+
+    delivery.register("sms", deliver_reply)
 
     _register_blueprints(app)
     from helpdesk.errors import register_error_handlers

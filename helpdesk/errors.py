@@ -75,6 +75,10 @@ def _wants_json() -> bool:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(exc: APIError) -> tuple[Response, int]:
+        # A refused request leaves nothing half-written, whatever it had flushed before.
+        from helpdesk.extensions import db
+
+        db.session.rollback()
         response = jsonify(exc.to_dict())
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'

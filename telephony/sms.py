@@ -535,33 +535,53 @@ def _acked_recently(session: DbSession, ticket_id: int, period_s: int) -> bool:
     )
 
 
-def reply(
-    session: DbSession, *, ticket_id: int, body: str, author: Any, from_number: str
-) -> SmsMessage:
-    """An agent's reply in an SMS conversation: a public comment, and the text through the outbox,
-    in one transaction."""
-    from helpdesk.errors import Conflict, ValidationFailed
-    from helpdesk.tickets import service as tickets
-    from helpdesk.tickets.workflow import Channel
+def deliver_reply(session: DbSession, ticket: Any, comment: Any) -> None:
+    """An agent's public reply on an SMS conversation leaves as a text (through the outbox)."""
+    from flask import current_app
 
-    ticket = tickets.get(session, ticket_id)
+    from helpdesk.errors import Conflict, ValidationFailed
+
     customer = session.get(Customer, ticket.requester_id)
     to = customer.phones[0].e164 if customer and customer.phones else None
     if to is None:
         raise ValidationFailed(
-            "the customer has no phone number", fields={"ticket_id": "no number to text"}
+            "the customer has no phone number to text", fields={"body": "no number to text"}
         )
-    if is_opted_out(session, to, from_number):
+    sender = current_app.config["TWILIO_PHONE_NUMBER"]
+    if is_opted_out(session, to, sender):
         raise Conflict("the customer opted out of texts (they can send START)")
-    tickets.add_comment(session, ticket, body=body, actor=author, channel=Channel.SMS, commit=False)
-    row = queue_sms(
+    queue_sms(
         session,
         to=to,
-        from_number=from_number,
-        body=body,
+        from_number=sender,
+        body=comment.body,
         customer_id=customer.id if customer else None,
         ticket_id=ticket.id,
-        author_user_id=author.id,
+        author_user_id=comment.author_user_id,
     )
+
+
+def reply(session: DbSession, *, ticket_id: int, body: str, author: Any) -> SmsMessage:
+    """An agent's reply in an SMS conversation: a public comment, delivered as a text."""
+    from helpdesk.errors import ValidationFailed
+    from helpdesk.tickets import service as tickets
+    from helpdesk.tickets.workflow import Channel
+
+    ticket = tickets.get(session, ticket_id)
+    if ticket.channel is not Channel.SMS:
+        raise ValidationFailed("not an SMS conversation", fields={"ticket_id": "not by SMS"})
+    comment = tickets.add_comment(
+        session, ticket, body=body, actor=author, channel=Channel.SMS, commit=False
+    )
+    row: SmsMessage = session.scalars(
+        select(SmsMessage)
+        .where(
+            SmsMessage.ticket_id == ticket.id,
+            SmsMessage.direction == "outbound",
+            SmsMessage.body == comment.body,
+        )
+        .order_by(SmsMessage.id.desc())
+        .limit(1)
+    ).one()
     session.commit()
     return row

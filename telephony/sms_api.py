@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -117,13 +117,7 @@ def list_sms(query: SmsQuery) -> SmsList:
     tag="sms",
 )
 def send_reply(body: ReplyIn) -> SmsOut:
-    row = sms.reply(
-        db.session,
-        ticket_id=body.ticket_id,
-        body=body.body,
-        author=current_api_user(),
-        from_number=current_app.config["TWILIO_PHONE_NUMBER"],
-    )
+    row = sms.reply(db.session, ticket_id=body.ticket_id, body=body.body, author=current_api_user())
     return sms_out(row)
 
 

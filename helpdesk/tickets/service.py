@@ -19,6 +19,7 @@ from helpdesk.errors import APIError, NotFound, ValidationFailed
 from helpdesk.events import publish
 from helpdesk.pagination import decode_cursor, encode_cursor
 from helpdesk.sla import service as sla
+from helpdesk.tickets import delivery
 from helpdesk.tickets.models import Comment, Ticket, TicketChange, TicketTag
 from helpdesk.tickets.workflow import (
     UNRESOLVED,
@@ -322,6 +323,10 @@ def add_comment(
             changes={"comment_id": [None, comment.id]},
         )
     )
+    if actor is not None and public:
+        deliver = delivery.deliverer(ticket.channel.value)
+        if deliver is not None:
+            deliver(session, ticket, comment)
     if author_customer_id is not None or actor is not None:
         sla.on_comment(
             session, ticket, from_customer=author_customer_id is not None, public=public, now=now

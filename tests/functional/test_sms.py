@@ -251,3 +251,19 @@ def test_simulator_sms_api(api, sim, customer_factory):
     assert r.get_json()["replies"][0].startswith("Nous avons bien reçu votre message")
     inbox = api.get("/simulator/sms", query_string={"number": ME}).get_json()["replies"]
     assert inbox == r.get_json()["replies"]
+
+
+def test_a_reply_from_any_screen_goes_out_by_text(api, sim, customer_factory):
+    """A public reply through the ticket comments API (as the console posts it) is a text."""
+    customer_factory(name="Arthur", language="fr", phones=[ME])
+    sim.text(ME, "Bonjour")
+    ticket = db.session.scalar(select(Ticket))
+    r = api.post(f"/tickets/{ticket.id}/comments", json={"body": "Nous arrivons demain."})
+    assert r.status_code == 201
+    assert sim.inbox(ME)[-1] == "Nous arrivons demain."
+    api.post(f"/tickets/{ticket.id}/comments", json={"body": "note interne", "public": False})
+    assert sim.inbox(ME)[-1] == "Nous arrivons demain."  # notes stay inside
+    sim.text(ME, "STOP")
+    r = api.post(f"/tickets/{ticket.id}/comments", json={"body": "Encore là ?"})
+    assert r.status_code == 409 and "opted out" in r.get_json()["error"]["message"]
+    assert _count(Comment, Comment.body == "Encore là ?") == 0  # nothing half-written
