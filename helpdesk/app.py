@@ -18,6 +18,7 @@ from helpdesk.config import Settings
 from helpdesk.customers.api import bp as customers_api
 from helpdesk.db import install_sqlite_pragmas
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
+from helpdesk.reporting.api import bp as reporting_api
 from helpdesk.sla.api import bp as sla_api
 from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.timeline.api import bp as timeline_api
@@ -35,6 +36,7 @@ API_BLUEPRINTS = (
     telephony_api,
     simulator_api,
     sms_api,
+    reporting_api,
     openapi_bp,
 )
 TASK_MODULES = ("helpdesk.tickets.tasks", "helpdesk.sla.tasks", "telephony.tasks")

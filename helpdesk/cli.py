@@ -208,6 +208,52 @@ def users_token(email: str, name: str) -> None:
         click.echo(service.issue_token(session=database.session, user=user, name=name))
 
 
+@main.command(help="Agents needed for an interval (Erlang C).")
+@click.option("--calls", type=float, required=True, help="Calls expected in the interval")
+@click.option(
+    "--interval",
+    "interval_s",
+    type=float,
+    default=1800,
+    show_default=True,
+    help="Interval length in seconds",
+)
+@click.option("--aht", "aht_s", type=float, required=True, help="Average handle time, seconds")
+@click.option("--answer-within", "answer_within_s", type=float, default=20, show_default=True)
+@click.option("--service-level", type=float, default=0.8, show_default=True)
+@click.option("--max-occupancy", type=float, default=1.0, show_default=True)
+@click.option("--shrinkage", type=float, default=0.0, show_default=True)
+def staffing(
+    calls: float,
+    interval_s: float,
+    aht_s: float,
+    answer_within_s: float,
+    service_level: float,
+    max_occupancy: float,
+    shrinkage: float,
+) -> None:
+    from helpdesk.reporting.erlang import agents_needed
+
+    try:
+        s = agents_needed(
+            calls=calls,
+            interval_s=interval_s,
+            aht_s=aht_s,
+            answer_within_s=answer_within_s,
+            service_level=service_level,
+            max_occupancy=max_occupancy,
+            shrinkage=shrinkage,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"Traffic:        {s.traffic_erlangs:.2f} erlangs")
+    click.echo(f"Agents:         {s.agents}  (schedule {s.scheduled} with shrinkage)")
+    click.echo(f"Service level:  {s.service_level:.1%} answered within {answer_within_s:g} s")
+    click.echo(f"Avg speed of answer: {s.asa_s:.1f} s")
+    click.echo(f"Occupancy:      {s.occupancy:.1%}")
+    click.echo(f"P(wait):        {s.p_wait:.1%}")
+
+
 # -- simulator ----------
 
 

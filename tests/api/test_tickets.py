@@ -225,3 +225,17 @@ def test_ids_unknown_404(api):
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
     r = api.client.put("/api/v1/tickets", headers={"Authorization": f"Bearer {api.token}"})
     assert r.status_code == 405 and "error" in r.get_json()
+
+
+def test_staffing_endpoint(api_as):
+    sup = api_as(Role.SUPERVISOR)
+    r = sup.get(
+        "/staffing?calls=100&interval_s=1800&aht_s=180&answer_within_s=20&service_level=0.8"
+    )
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["agents"] == 14 and abs(body["service_level"] - 0.888) < 0.001
+    assert {"agents", "service_level", "asa_s", "occupancy", "p_wait"} <= set(body)
+    bad = sup.get("/staffing?calls=100&aht_s=0")
+    assert bad.status_code == 422 and "aht_s" in bad.get_json()["error"]["fields"]
+    assert sup.get("/staffing?aht_s=180").status_code == 422  # calls missing

@@ -1,0 +1,1 @@
+"""Call-center statistics and staffing."""
