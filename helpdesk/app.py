@@ -124,7 +124,7 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     )
     from helpdesk.realtime import init_realtime
 
-    init_realtime()
+    init_realtime(app)
     app.extensions["helpdesk_events"] = _event_backend(settings, role)
 
     from helpdesk.celery_app import celery_init_app

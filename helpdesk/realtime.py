@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request, session
 from flask_socketio import Namespace, join_room, leave_room
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from helpdesk.auth import service as auth_service
 from helpdesk.auth.models import User
-from helpdesk.events import NAMESPACE
+from helpdesk.events import NAMESPACE, publish_now
 from helpdesk.extensions import db, socketio
 
 SOCKET_TOKEN_MAX_AGE = (
@@ -62,7 +62,14 @@ class AgentsNamespace(Namespace):  # type: ignore[misc]
             return False  # refused: the client sees a connect_error
         for room in rooms_for(user):
             join_room(room)
+        # Per-connection state (Flask-SocketIO keeps a session per socket).
+        session["agent"] = {"id": user.id, "name": user.name}
+        session["watching"] = []
         return True
+
+    def on_disconnect(self, *args: Any) -> None:
+        for ticket_id in session.get("watching", []):
+            _viewers_changed(ticket_id, _viewers().remove(ticket_id, _sid()))
 
     def on_watch(self, data: Any) -> dict[str, Any]:
         """Follow live changes to one ticket or customer: `{"kind": "ticket", "id": 12}`."""
@@ -70,13 +77,37 @@ class AgentsNamespace(Namespace):  # type: ignore[misc]
         if target is None:
             return {"ok": False, "error": "expected {kind: ticket|customer, id: <int>}"}
         join_room(target)
+        kind, _, ident = target.partition(":")
+        if kind == "ticket" and "agent" in session:
+            session["watching"] = [*session.get("watching", []), int(ident)]
+            _viewers_changed(int(ident), _viewers().add(int(ident), _sid(), session["agent"]))
         return {"ok": True, "room": target}
 
     def on_unwatch(self, data: Any) -> dict[str, Any]:
         target = _watch_target(data, check_exists=False)
         if target is not None:
             leave_room(target)
+            kind, _, ident = target.partition(":")
+            if kind == "ticket" and int(ident) in session.get("watching", []):
+                session["watching"] = [t for t in session["watching"] if t != int(ident)]
+                _viewers_changed(int(ident), _viewers().remove(int(ident), _sid()))
         return {"ok": target is not None}
+
+
+def _sid() -> str:
+    """The Socket.IO connection id, which Flask-SocketIO puts on the request."""
+    return str(request.sid)  # type: ignore[attr-defined]
+
+
+def _viewers() -> Any:
+    return current_app.extensions["helpdesk_viewers"]
+
+
+def _viewers_changed(ticket_id: int, viewers: list[dict[str, Any]]) -> None:
+    """Everyone on the ticket's page sees who else is there (no database change: sent now)."""
+    publish_now(
+        "ticket.viewers", [f"ticket:{ticket_id}"], {"ticket_id": ticket_id, "viewers": viewers}
+    )
 
 
 def _watch_target(data: Any, *, check_exists: bool = True) -> str | None:
@@ -95,5 +126,8 @@ def _watch_target(data: Any, *, check_exists: bool = True) -> str | None:
     return f"{data['kind']}:{ident}"
 
 
-def init_realtime() -> None:
+def init_realtime(app: Any) -> None:
+    from helpdesk.viewers import from_url
+
+    app.extensions["helpdesk_viewers"] = from_url(app.config.get("REDIS_URL") or "")
     socketio.on_namespace(AgentsNamespace(NAMESPACE))

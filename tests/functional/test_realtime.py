@@ -84,3 +84,29 @@ def test_nothing_emitted_for_rolled_back_work(app, make_user, customer_factory, 
     service.create(db.session, actor=None, subject="never", requester_id=c.id, commit=False)
     db.session.rollback()
     assert client.get_received("/agents") == []
+
+
+def test_who_else_is_viewing_a_ticket(app, make_user, ticket_factory, live_events):
+    ticket = ticket_factory()
+    ana = make_user(Role.AGENT, name="Ana")
+    bob = make_user(Role.AGENT, name="Bob")
+    a = _connect(app, issue_socket_token(ana))
+    b = _connect(app, issue_socket_token(bob))
+    a.emit("watch", {"kind": "ticket", "id": ticket.id}, namespace="/agents", callback=True)
+    b.emit("watch", {"kind": "ticket", "id": ticket.id}, namespace="/agents", callback=True)
+
+    def last_viewers(client):
+        seen = [
+            e["args"][0]["viewers"]
+            for e in client.get_received("/agents")
+            if e["name"] == "ticket.viewers"
+        ]
+        return [v["name"] for v in seen[-1]] if seen else None
+
+    assert last_viewers(a) == ["Ana", "Bob"]
+    b.disconnect(namespace="/agents")
+    assert last_viewers(a) == ["Ana"]
+    a.emit("unwatch", {"kind": "ticket", "id": ticket.id}, namespace="/agents", callback=True)
+    assert app.extensions["helpdesk_viewers"].add(ticket.id, "probe", {"id": 0, "name": "x"}) == [
+        {"id": 0, "name": "x"}
+    ]

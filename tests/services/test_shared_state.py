@@ -46,3 +46,13 @@ def test_login_throttle_is_shared_between_processes(settings, database, redis_ur
             db.session.remove()
             db.engine.dispose()
     database.reset()
+
+
+def test_ticket_viewers_are_shared_through_redis(redis_url):
+    from helpdesk.viewers import from_url
+
+    one, two = from_url(redis_url), from_url(redis_url)  # two web processes
+    assert one.add(5, "sid-a", {"id": 1, "name": "Ana"}) == [{"id": 1, "name": "Ana"}]
+    assert [v["name"] for v in two.add(5, "sid-b", {"id": 2, "name": "Bob"})] == ["Ana", "Bob"]
+    assert two.add(5, "sid-c", {"id": 2, "name": "Bob"}) == one.remove(5, "nobody")  # one Bob
+    assert one.remove(5, "sid-a") == [{"id": 2, "name": "Bob"}]
