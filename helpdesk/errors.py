@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from helpdesk.pagination import BadCursor
+
 
 class APIError(Exception):
     """A client error with a stable machine-readable code. Services raise it; the API renders it."""
@@ -83,6 +85,10 @@ def register_error_handlers(app: Flask) -> None:
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'
         return response, exc.status
+
+    @app.errorhandler(BadCursor)
+    def _bad_cursor(exc: BadCursor) -> tuple[Response, int]:
+        return _api_error(ValidationFailed("invalid cursor", fields={"cursor": str(exc)}))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

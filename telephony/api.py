@@ -13,7 +13,7 @@ from helpdesk.api.core import current_api_user, operation
 from helpdesk.auth.models import Role
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.pagination import BadCursor, decode_cursor, encode_cursor
+from helpdesk.pagination import decode_cursor, encode_cursor
 from telephony import service
 from telephony.models import Call, CallQueue
 
@@ -207,11 +207,7 @@ def list_calls(query: CallQuery) -> CallList:
         if value is not None:
             stmt = stmt.where(getattr(Call, field) == value)
     if query.cursor:
-        try:
-            (last,) = decode_cursor(query.cursor, (int,))
-        except BadCursor as exc:
-            raise ValidationFailed("invalid cursor", fields={"cursor": str(exc)}) from exc
-        stmt = stmt.where(Call.id < last)
+        stmt = stmt.where(Call.id < decode_cursor(query.cursor, (int,))[0])
     rows = list(db.session.scalars(stmt.limit(query.limit + 1)))
     nxt = encode_cursor(rows[query.limit - 1].id) if len(rows) > query.limit else None
     names = _queue_names()

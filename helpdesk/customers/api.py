@@ -139,15 +139,9 @@ def _region() -> str:
     tag="customers",
 )
 def list_customers(query: CustomerQuery) -> CustomerList:
-    from helpdesk.errors import ValidationFailed
-    from helpdesk.pagination import BadCursor, decode_cursor, encode_cursor
+    from helpdesk.pagination import decode_cursor, encode_cursor
 
-    after = None
-    if query.cursor:
-        try:
-            (after,) = decode_cursor(query.cursor, (int,))
-        except BadCursor as exc:
-            raise ValidationFailed("invalid cursor", fields={"cursor": str(exc)}) from exc
+    after = decode_cursor(query.cursor, (int,))[0] if query.cursor else None
     rows = service.search(
         db.session,
         q=query.q,

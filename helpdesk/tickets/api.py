@@ -10,9 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import inspect
 
 from helpdesk.api.core import current_api_user, operation
-from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.pagination import BadCursor
 from helpdesk.tickets import service
 from helpdesk.tickets.models import Comment, Ticket, TicketChange
 from helpdesk.tickets.workflow import Channel, Priority, Status
@@ -188,12 +186,10 @@ def list_tickets(query: TicketQuery) -> TicketList:
         assignee_id=current_api_user().id if query.assignee == "me" else query.assignee_id,
         unassigned=query.assignee == "none",
     )
-    try:
-        rows, next_cursor = service.list_tickets(
-            db.session, flt, cursor=query.cursor, limit=query.limit, sort=query.sort
-        )
-    except BadCursor as exc:
-        raise ValidationFailed("invalid cursor", fields={"cursor": str(exc)}) from exc
+    # A malformed cursor raises BadCursor, which the error handlers answer with a 422.
+    rows, next_cursor = service.list_tickets(
+        db.session, flt, cursor=query.cursor, limit=query.limit, sort=query.sort
+    )
     return TicketList(items=[ticket_out(t) for t in rows], next_cursor=next_cursor)
 
 

@@ -10,9 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.api.core import operation
 from helpdesk.customers import service as customers
-from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.pagination import BadCursor
 from helpdesk.timeline import service
 from helpdesk.timeline.models import TimelineEntry
 
@@ -67,16 +65,13 @@ def entry_out(e: TimelineEntry) -> EntryOut:
 )
 def customer_timeline(customer_id: int, query: TimelineQuery) -> TimelineOut:
     customer = customers.get(db.session, customer_id)
-    try:
-        rows, next_cursor = service.page(
-            db.session,
-            customer_id=customer.id,
-            cursor=query.cursor,
-            limit=query.limit,
-            kinds=query.kind,
-        )
-    except BadCursor as exc:
-        raise ValidationFailed("invalid cursor", fields={"cursor": str(exc)}) from exc
+    rows, next_cursor = service.page(
+        db.session,
+        customer_id=customer.id,
+        cursor=query.cursor,
+        limit=query.limit,
+        kinds=query.kind,
+    )
     return TimelineOut(
         customer_id=customer.id, items=[entry_out(e) for e in rows], next_cursor=next_cursor
     )
