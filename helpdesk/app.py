@@ -140,6 +140,10 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from telephony.sms import deliver_reply
 
     delivery.register("sms", deliver_reply)
+    if settings.HELPDESK_ONCALL_NUMBER:
+        from telephony.sms import oncall_notifier
+
+        app.extensions["oncall_notifier"] = oncall_notifier(app, settings.HELPDESK_ONCALL_NUMBER)
 
     _register_blueprints(app)
     from helpdesk.errors import register_error_handlers

@@ -62,6 +62,7 @@ class Settings:
     HELPDESK_TOKEN_TTL_DAYS: int = 90
     HELPDESK_SMS_ACK_PERIOD_S: int = 3600
     HELPDESK_SMS_FLOOD_LIMIT: str = "10 per minute"
+    HELPDESK_ONCALL_NUMBER: str = ""
     SESSION_COOKIE_SECURE: bool = False
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

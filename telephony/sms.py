@@ -585,3 +585,18 @@ def reply(session: DbSession, *, ticket_id: int, body: str, author: Any) -> SmsM
     ).one()
     session.commit()
     return row
+
+
+def oncall_notifier(app: Any, number: str) -> Any:
+    """The SLA escalation action `sms_oncall`: text the on-call number through the outbox."""
+    from helpdesk.extensions import db
+
+    def notify(ticket_id: int, reference: str, metric: str, trigger: str) -> None:
+        what = "breached" if trigger == "breached" else "at risk"
+        body = f"SLA {what}: {reference}, {metric.replace('_', ' ')}."
+        with app.app_context():
+            queue_sms(db.session, to=number, from_number=app.config["TWILIO_PHONE_NUMBER"],
+                      body=body, ticket_id=ticket_id, kind="oncall")
+            db.session.commit()
+
+    return notify

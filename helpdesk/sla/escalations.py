@@ -76,9 +76,17 @@ def run_actions(
 
 
 def _notify_oncall(ticket_id: int, reference: str, metric: str, trigger: str) -> None:
-    if not ONCALL_NOTIFIERS:
-        log.warning("SLA %s on %s (%s): no on-call notifier configured", trigger, reference, metric)
-    for notify in ONCALL_NOTIFIERS:
+    """The app's own notifier (`app.extensions["oncall_notifier"]`, set when an on-call number
+    is configured), then any registered in ONCALL_NOTIFIERS."""
+    from flask import current_app, has_app_context
+
+    notifiers = list(ONCALL_NOTIFIERS)
+    if has_app_context() and current_app.extensions.get("oncall_notifier"):
+        notifiers.insert(0, current_app.extensions["oncall_notifier"])
+    if not notifiers:
+        log.warning("SLA %s on %s (%s): no on-call notifier configured", trigger, reference,
+                    metric)
+    for notify in notifiers:
         try:
             notify(ticket_id, reference, metric, trigger)
         except Exception:

@@ -267,3 +267,39 @@ def test_a_reply_from_any_screen_goes_out_by_text(api, sim, customer_factory):
     r = api.post(f"/tickets/{ticket.id}/comments", json={"body": "Encore là ?"})
     assert r.status_code == 409 and "opted out" in r.get_json()["error"]["message"]
     assert _count(Comment, Comment.body == "Encore là ?") == 0  # nothing half-written
+
+
+def test_sla_escalation_texts_the_on_call_number(settings, database, monkeypatch):
+    from datetime import UTC, datetime
+
+    from helpdesk.app import create_app
+    from helpdesk.customers import service as customers
+    from helpdesk.sla import service as sla_service
+    from helpdesk.sla.models import CalendarModel, SlaPolicy
+    from helpdesk.tickets import service as tickets
+
+    settings.HELPDESK_ONCALL_NUMBER = "+33700000001"
+    app = create_app(settings)
+    start = datetime(2026, 6, 8, 7, 0, tzinfo=UTC)
+    monkeypatch.setattr("helpdesk.tickets.service.utcnow", lambda: start)
+    with app.app_context():
+        cal = CalendarModel(name="24/7", timezone="UTC", always_open=True)
+        db.session.add(cal)
+        db.session.flush()
+        db.session.add(
+            SlaPolicy(
+                name="P",
+                calendar_id=cal.id,
+                targets={"normal": {"first_response": 60}},
+                escalations=[{"on": "breached", "actions": [{"type": "sms_oncall"}]}],
+            )
+        )
+        db.session.commit()
+        c = customers.create(db.session, name="X", phones=["+33611111111"])
+        t = tickets.create(db.session, actor=None, subject="late", requester_id=c.id)
+        sla_service.scan(db.session, now=start.replace(minute=5))
+        sim = app.extensions["telephony_simulator"]
+        assert sim.inbox("+33700000001") == [f"SLA breached: {t.reference}, first response."]
+        db.session.remove()
+        db.engine.dispose()
+    database.reset()
