@@ -7,7 +7,17 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, session
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+    session,
+)
 from flask.blueprints import BlueprintSetupState
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -52,6 +62,9 @@ SHORTCUTS = [
     ("n", _l("Next page of a list")),
     ("r", _l("Write a reply (ticket page)")),
     ("e", _l("Edit properties (ticket page)")),
+    ("a", _l("Accept the ringing call")),
+    ("x", _l("Reject the ringing call")),
+    ("w", _l("Write the wrap-up notes of a call")),
     ("?", _l("Show these shortcuts")),
     ("Esc", _l("Leave the current field")),
 ]
@@ -61,6 +74,11 @@ SUPERVISOR_SHORTCUTS = [
     ("g l", _l("Go to the service-level report")),
 ]
 ADMIN_SHORTCUTS = [("g p", _l("Go to the service-level policies"))]
+# Listed only while the call simulator runs (no Twilio credentials).
+SIMULATOR_SHORTCUTS = [
+    ("g m", _l("Go to the call simulator")),
+    ("0-9 * #", _l("Press the keys of the simulated call (simulator page)")),
+]
 
 
 @bp.record_once
@@ -125,6 +143,9 @@ def _shortcuts() -> list[tuple[str, Any]]:
         found[3:3] = SUPERVISOR_SHORTCUTS
     if is_admin():
         found[5:5] = ADMIN_SHORTCUTS
+    if current_app.extensions.get("telephony_simulator") is not None:
+        found[3:3] = SIMULATOR_SHORTCUTS[:1]
+        found.extend(SIMULATOR_SHORTCUTS[1:])
     return found
 
 
@@ -158,15 +179,16 @@ def error_page(status: int, title: str, message: str) -> tuple[str, int]:
 
 
 @bp.errorhandler(CSRFError)
-def _csrf_error(_exc: CSRFError) -> tuple[str, int]:
-    return error_page(
-        400,
-        _("This form has expired"),
-        _(
-            "The page was open too long or was sent from elsewhere. Go back, reload "
-            "the page and try again."
-        ),
+def _csrf_error(_exc: CSRFError) -> tuple[str, int] | tuple[Response, int]:
+    title = _("This form has expired")
+    message = _(
+        "The page was open too long or was sent from elsewhere. Go back, reload "
+        "the page and try again."
     )
+    if request.accept_mimetypes.best == "application/json":
+        # A form the page's script posts (the phone panel): it shows the message itself.
+        return jsonify({"error": {"code": "csrf", "message": f"{title}. {message}"}}), 400
+    return error_page(400, title, message)
 
 
 @bp.errorhandler(429)

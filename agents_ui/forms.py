@@ -16,14 +16,16 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
 
 from agents_ui import labels
+from agents_ui.phone_state import BREAK_CHOICES, BREAK_REASON, DISPOSITION
 from helpdesk.tickets.workflow import Priority, Status
 
 # Each language is named in its own language, so anyone can find theirs.
 LOCALE_CHOICES = [SelectChoice("en", "English"), SelectChoice("fr", "Français")]
 COMMENT_MAX = 20000
+WRAP_UP_NOTES_MAX = 10000  # as the calls API accepts
 
 
 def _timezones() -> list[tuple[str, str]]:
@@ -127,3 +129,82 @@ class PropertiesForm(ConsoleForm):
             SelectChoice("", _l("No group")),
             *(SelectChoice(value, name) for value, name in groups),
         ]
+
+
+# -- the phone panel and the simulator -------------------------------------------------------
+
+
+class PresenceForm(ConsoleForm):
+    """Available, a break (with its reason) or offline; `next` is the page to go back to."""
+
+    state = SelectField(
+        _l("Status"),
+        choices=[
+            SelectChoice("available", _l("Available")),
+            SelectChoice("break", _l("Break")),
+            SelectChoice("offline", _l("Offline")),
+        ],
+        validators=[DataRequired()],
+    )
+    reason = SelectField(_l("Break reason"), default="pause")
+    next = HiddenField()
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.reason.choices = [SelectChoice(code, BREAK_REASON[code]) for code in BREAK_CHOICES]
+
+
+class PhoneActionForm(ConsoleForm):
+    """A button that posts (accept, decline), and the page to go back to without JavaScript."""
+
+    next = HiddenField()
+
+
+class WrapUpForm(ConsoleForm):
+    disposition = SelectField(
+        _l("Disposition"), validators=[DataRequired(_l("Choose how the call ended."))]
+    )
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=WRAP_UP_NOTES_MAX)])
+    next = HiddenField()
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.disposition.choices = [
+            SelectChoice("", _l("Choose…")),
+            *(SelectChoice(code, text) for code, text in DISPOSITION.items()),
+        ]
+
+
+class DialForm(ConsoleForm):
+    """Click-to-call: the number to dial."""
+
+    number = StringField(_l("Number"), validators=[DataRequired(), Length(max=40)])
+    next = HiddenField()
+
+
+class SimCallForm(ConsoleForm):
+    """A simulated customer calls: a known customer's number, or any number typed in."""
+
+    known = SelectField(_l("Customer"), default="", validate_choice=False)
+    number = StringField(_l("Or another number"), validators=[Length(max=32)])
+    digits = StringField(
+        _l("Keys to press"),
+        validators=[
+            Length(max=64),
+            Regexp(r"^[0-9*#, ]*$", message=_l("Only the keys 0-9, * and #.")),
+        ],
+    )
+
+    def caller(self) -> str:
+        return (self.number.data or "").strip() or (self.known.data or "").strip()
+
+
+class DigitsForm(ConsoleForm):
+    digits = StringField(
+        _l("Keys"),
+        validators=[
+            DataRequired(),
+            Length(max=64),
+            Regexp(r"^[0-9*#]+$", message=_l("Only the keys 0-9, * and #.")),
+        ],
+    )

@@ -65,6 +65,8 @@ TIMELINE_KIND: dict[str, Any] = {
     "customer_merged": _l("Records merged"),
     "customer_erased": _l("Data erased"),
     "call": _l("Call"),
+    "call_note": _l("Call notes"),
+    "voicemail": _l("Voicemail"),
     "sms": _l("SMS"),
     "visit": _l("Visit"),
 }

@@ -1,7 +1,8 @@
 /* Keyboard shortcuts and small progressive enhancements for the console.
  *
  * Every page works without this file; it only adds shortcuts (listed in the page footer and in
- * docs/console.md) and an in-place "load more" on the customer timeline. It is a static file so
+ * docs/console.md), including the phone panel's (a accept, x reject, w wrap-up notes), and an
+ * in-place "load more" on the customer timeline. It is a static file so
  * that a Content-Security-Policy without 'unsafe-inline' applies to every page.
  */
 (function () {
@@ -67,20 +68,35 @@
     return true;
   }
 
+  /* Click a button of the phone panel, if it is shown and enabled (a ringing call's Accept). */
+  function press(id) {
+    var button = document.getElementById(id);
+    if (!button || button.disabled || button.offsetParent === null) return false;
+    button.click();
+    return true;
+  }
+
+  function visibleField(id) {
+    var el = document.getElementById(id);
+    return el && el.offsetParent !== null ? el : null;
+  }
+
   function searchField() {
     return document.querySelector("main [data-shortcut='search']") ||
       document.querySelector("[data-shortcut='global-search']");
   }
 
   // "g" then a letter follows the main menu's link for it; the SLA links exist only for the
-  // roles that may open them, so the keys do nothing for others.
+  // roles that may open them, and the simulator's only in simulator mode, so the keys do nothing
+  // where the link is missing.
   var GO = {
     t: "a[data-go='t']",
     c: "a[data-go='c']",
     s: "a[data-go='s']",
     a: "a[data-go='a']",
     l: "a[data-go='l']",
-    p: "a[data-go='p']"
+    p: "a[data-go='p']",
+    m: "a[data-go='m']"
   };
 
   document.addEventListener("keydown", function (event) {
@@ -129,6 +145,15 @@
         break;
       case "?":
         handled = showShortcuts();
+        break;
+      case "a":
+        handled = press("phone-accept");
+        break;
+      case "x":
+        handled = press("phone-reject");
+        break;
+      case "w":
+        handled = focusField(visibleField("wrapup-notes"));
         break;
     }
     if (handled) event.preventDefault();

@@ -8,6 +8,7 @@
  *   notification (announced through an aria-live region) and refreshes the at-risk list.
  * - After a lost connection the clocks are reloaded from /sla/clocks; overdue times, which no
  *   open period describes, are reloaded once a minute.
+ * - The connection itself is static/live.js, which the page loads first.
  *
  * The wording and the choice of the most urgent clock mirror agents_ui/sla_display.py, which
  * renders the same badges on the server for pages seen without JavaScript. No markup is built
@@ -297,18 +298,7 @@
 
   // -- fresh data from the server -------------------------------------------------------------
 
-  function getJSON(url) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) {
-        if (!r.ok || r.redirected) {
-          var error = new Error("HTTP " + r.status);
-          // Sent to the sign-in page, or refused: this browser is no longer signed in.
-          error.signedOut = r.redirected || r.status === 401 || r.status === 403;
-          throw error;
-        }
-        return r.json();
-      });
-  }
+  function getJSON(url) { return window.HelpdeskLive.getJSON(url); }
 
   function reloadClocks(ids) {
     var url = meta("helpdesk-clocks-url");
@@ -466,46 +456,6 @@
     refreshList();
   }
 
-  function connect() {
-    if (typeof window.io !== "function") return;
-    var first = meta("helpdesk-socket-token");
-    var tokenUrl = meta("helpdesk-socket-token-url");
-    var signedOut = false;
-    var retry = 2000;
-    var connectedBefore = false;
-    var socket = window.io("/agents", {
-      // The page's token is valid for two minutes; every later (re)connection asks for a new one.
-      auth: function (send) {
-        if (first) {
-          var token = first;
-          first = null;
-          send({ token: token });
-          return;
-        }
-        getJSON(tokenUrl)
-          .then(function (data) { send({ token: data.token }); })
-          .catch(function (error) { signedOut = !!error.signedOut; send({}); });
-      }
-    });
-    socket.on("connect", function () {
-      document.documentElement.setAttribute("data-live", "on");
-      retry = 2000;
-      if (connectedBefore) reloadClocks();
-      connectedBefore = true;
-    });
-    socket.on("disconnect", function () {
-      document.documentElement.setAttribute("data-live", "off");
-    });
-    socket.on("connect_error", function () {
-      // A refused token is not retried by the client itself: try again with a fresh one.
-      if (signedOut || socket.active) return;
-      setTimeout(function () { socket.connect(); }, retry);
-      retry = Math.min(retry * 2, 60000);
-    });
-    socket.on("sla.updated", onUpdated);
-    socket.on("sla.alert", onAlert);
-  }
-
   collect(document);
   renderAll();
   setInterval(renderAll, TICK_MS);
@@ -514,5 +464,11 @@
     setInterval(function () { if (!document.hidden) refreshList(); }, LIST_REFRESH_MS);
   }
   document.addEventListener("visibilitychange", renderAll);
-  connect();
+
+  var connection = window.HelpdeskLive;
+  if (connection) {
+    connection.on("sla.updated", onUpdated);
+    connection.on("sla.alert", onAlert);
+    connection.onConnect(function (again) { if (again) reloadClocks(); });
+  }
 })();

@@ -112,6 +112,9 @@ def _seed(env: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, int
     - "Night desk": a calendar closed for the next hours (a closure over now); its clocks run
       but no business time passes, so their countdown must not move.
     - "Alerts" (customers tagged `alert`): first reply within 20 seconds, at risk after 10.
+
+    For calls: the IVR's "support" queue, which the agent can take (French and English), with a
+    wrap-up long enough to write notes in; and a customer whose name is markup.
     """
     from helpdesk.app import create_app
     from helpdesk.auth import service as auth_service
@@ -122,6 +125,7 @@ def _seed(env: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, int
     from helpdesk.sla.models import CalendarException, CalendarModel, SlaPolicy
     from helpdesk.tickets import service as tickets
     from helpdesk.tickets.workflow import Status
+    from telephony.models import CallQueue
 
     settings = Settings.from_env(
         env={},
@@ -141,6 +145,8 @@ def _seed(env: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, int
                 password=PASSWORD,
                 role=role,
                 name=name,
+                skills={"support": 3} if role == "agent" else None,
+                languages=["fr", "en"],
             )
             people[role] = {"id": user.id, "email": user.email, "name": user.name}
         now = utcnow()
@@ -181,6 +187,16 @@ def _seed(env: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, int
                     targets={p: {"first_response": 45 * 60, "resolution": 8 * 3600} for p in every},
                 ),
             ]
+        )
+        db.session.add(
+            CallQueue(
+                name="support",
+                label_en="Support",
+                label_fr="Assistance",
+                skills={"support": 1},
+                ring_timeout_s=60,
+                wrap_up_s=300,
+            )
         )
         db.session.commit()
         plain = customers.create(db.session, name="Camille Martin", phones=["+33612000001"])
@@ -227,7 +243,12 @@ def _seed(env: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, int
             public=True,
             actor=auth_service.get_user(session=db.session, user_id=agent_id),
         )
+        markup = customers.create(
+            db.session, name="<img src=x onerror=alert(1)>", phones=["+33612000009"]
+        )
         ids = {
+            "camille": plain.id,
+            "markup_customer": markup.id,
             "running": running.id,
             "waiting": waiting.id,
             "closed": closed.id,

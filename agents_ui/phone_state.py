@@ -1,0 +1,231 @@
+"""What the agent's phone panel shows: a snapshot of my presence, the call ringing for me, my
+current call and the call waiting for my wrap-up, plus the wording `static/phone.js` needs.
+
+The snapshot is read-only (no presence row is created by looking), so every console page can
+render the panel, and the page's script can reload it after a lost connection: a reload never
+loses an offer that is still ringing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from agents_ui import formatting, labels
+from agents_ui.queries import AnySession
+from helpdesk.auth.models import User
+from helpdesk.customers.models import Customer
+from helpdesk.db import utcnow
+from telephony import service as telephony
+from telephony.models import AgentPresence, Call, CallOffer, CallQueue
+
+# A call I answered stays offered for wrap-up this long after it ended, until I post its
+# disposition or notes (after a reload too), unless another call has come since.
+WRAP_UP_WINDOW = timedelta(minutes=30)
+
+PRESENCE_STATE: dict[str, Any] = {
+    "offline": _l("Offline"),
+    "available": _l("Available"),
+    "reserved": _l("Ringing"),
+    "on_call": _l("On a call"),
+    "wrap_up": _l("Wrap-up"),
+    "break": _l("Break"),
+}
+
+# Break reasons are stored as these codes; "missed call" is the one the ring timeout sets.
+BREAK_REASON: dict[str, Any] = {
+    "pause": _l("Short break"),
+    "lunch": _l("Lunch"),
+    "meeting": _l("Meeting"),
+    "training": _l("Training"),
+    "admin": _l("Paperwork"),
+    "missed call": _l("Missed call"),
+}
+BREAK_CHOICES = ("pause", "lunch", "meeting", "training", "admin")
+
+DISPOSITION: dict[str, Any] = {
+    "resolved": _l("Resolved"),
+    "follow_up": _l("Follow-up needed"),
+    "escalated": _l("Escalated"),
+    "wrong_number": _l("Wrong number"),
+    "other": _l("Other"),
+}
+
+WITHDRAWN_REASON: dict[str, Any] = {
+    "caller hung up": _l("the caller hung up"),
+}
+
+# The telephony service refuses in English for the API; the console says it in the agent's
+# language. Unknown messages are shown as they come.
+REFUSAL: dict[str, Any] = {
+    "finish your current call first": _l("Finish your current call first."),
+    "not a valid phone number": _l("This is not a valid phone number."),
+    "the telephony provider did not place the call; try again": _l(
+        "The telephone line did not place the call. Try again."
+    ),
+    "the telephony provider did not connect the call; try again": _l(
+        "The telephone line did not connect the call. Try again."
+    ),
+    "this call is not ringing for you (taken, withdrawn or timed out)": _l(
+        "This call is no longer ringing for you: the caller hung up, or it timed out."
+    ),
+    "the offer expired": _l("The call stopped ringing before you answered."),
+    "the offer was already decided": _l("This call is no longer ringing for you."),
+    "cannot change presence while reserved": _l("A call is ringing: answer or decline it first."),
+    "cannot change presence while on call": _l("You are on a call: your status changes after it."),
+}
+
+
+def refusal(message: str) -> str:
+    found = REFUSAL.get(message)
+    return str(found) if found is not None else message
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _customer(session: AnySession, customer_id: int | None) -> dict[str, Any] | None:
+    if customer_id is None:
+        return None
+    found = session.get(Customer, customer_id)
+    if found is None:
+        return None
+    return {"id": found.id, "name": found.name}
+
+
+def _queue_name(session: AnySession, queue_id: int | None) -> str | None:
+    if queue_id is None:
+        return None
+    queue = session.get(CallQueue, queue_id)
+    return queue.name if queue else None
+
+
+def _call_view(session: AnySession, call: Call) -> dict[str, Any]:
+    """A call as the panel shows it; `number` is the other party (the caller, or whom I dial)."""
+    number = call.from_number if call.direction == "inbound" else call.to_number
+    return {
+        "call_id": call.id,
+        "call_sid": call.call_sid,
+        "direction": call.direction,
+        "number": number,
+        "number_display": formatting.phone(number),
+        "customer": _customer(session, call.customer_id),
+        "queue": _queue_name(session, call.queue_id),
+        "answered_at": _iso(call.answered_at),
+        "ended_at": _iso(call.ended_at),
+    }
+
+
+def _ringing(session: AnySession, user_id: int, now: datetime) -> dict[str, Any] | None:
+    offer = session.scalars(
+        select(CallOffer)
+        .where(
+            CallOffer.agent_id == user_id,
+            CallOffer.state == "pending",
+            CallOffer.expires_at > now,
+        )
+        .order_by(CallOffer.id.desc())
+        .limit(1)
+    ).first()
+    if offer is None:
+        return None
+    call = session.get(Call, offer.call_id)
+    if call is None:
+        return None
+    # The payload `call.offer` carries, plus the number as an agent reads it.
+    payload = telephony.offer_payload(session, call, offer.expires_at)
+    payload["from_display"] = formatting.phone(str(payload["from"]))
+    return payload
+
+
+def _to_wrap_up(session: AnySession, user_id: int, now: datetime) -> Call | None:
+    latest: Call | None = session.scalars(
+        select(Call)
+        .where(Call.agent_id == user_id, Call.ended_at.is_not(None))
+        .order_by(Call.ended_at.desc(), Call.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None or latest.outcome != "answered" or latest.ended_at is None:
+        return None
+    if latest.disposition or latest.wrap_up_notes or latest.ended_at < now - WRAP_UP_WINDOW:
+        return None
+    return latest
+
+
+def snapshot(session: AnySession, user: User) -> dict[str, Any]:
+    """My presence, the offer ringing for me, my current call and the call to wrap up."""
+    now = utcnow()
+    presence = session.get(AgentPresence, user.id)
+    state = presence.state if presence else "offline"
+    current = None
+    if presence is not None and presence.current_call_id and state == "on_call":
+        call = session.get(Call, presence.current_call_id)
+        current = _call_view(session, call) if call is not None else None
+    ringing = _ringing(session, user.id, now) if state == "reserved" else None
+    wrap = None
+    if state not in ("reserved", "on_call"):
+        ended = _to_wrap_up(session, user.id, now)
+        wrap = _call_view(session, ended) if ended is not None else None
+    return {
+        "now": now.isoformat(),
+        "user_id": user.id,
+        "presence": {
+            "state": state,
+            "reason": presence.reason if presence else "",
+            "since": _iso(presence.since) if presence else None,
+            "wrap_up_until": _iso(presence.wrap_up_until)
+            if presence and state == "wrap_up"
+            else None,
+        },
+        "offer": ringing,
+        "call": current,
+        "wrap_up": wrap,
+    }
+
+
+def queue_labels(session: AnySession) -> dict[str, str]:
+    """Queue names as the agent reads them (the French or English label, else the name)."""
+    french = str(get_locale() or "en") == "fr"
+    found = {}
+    for queue in session.scalars(select(CallQueue)):
+        shown = (queue.label_fr if french else queue.label_en) or queue.label_en or queue.name
+        found[queue.name] = shown
+    return found
+
+
+def js_strings(queues: dict[str, str]) -> dict[str, Any]:
+    """The wording `phone.js` needs, with `{name}`-style placeholders where values go."""
+    return {
+        "state": {k: str(v) for k, v in PRESENCE_STATE.items()},
+        "reason": {k: str(v) for k, v in BREAK_REASON.items()},
+        "withdrawn_reason": {k: str(v) for k, v in WITHDRAWN_REASON.items()},
+        "language": {k: str(v) for k, v in labels.LANGUAGES.items()},
+        "queue": queues,
+        "unknown_caller": _("Unknown caller"),
+        "ring_left": _("Answer within %(time)s", time="{time}"),
+        "ring_over": _("No answer: the call moves on…"),
+        "waited": _("waited %(time)s", time="{time}"),
+        "talking": _("On the line for %(time)s", time="{time}"),
+        "wrap_left": _("%(time)s left", time="{time}"),
+        "wrap_over": _("wrap-up time is over"),
+        "incoming": _("Incoming call from %(name)s", name="{name}"),
+        "callback": _("Callback requested: you will dial the customer"),
+        "withdrawn": _("The call from %(name)s stopped ringing.", name="{name}"),
+        "withdrawn_because": _(
+            "The call from %(name)s stopped ringing: %(reason)s.", name="{name}", reason="{reason}"
+        ),
+        "declined": _("You declined the call from %(name)s.", name="{name}"),
+        "connected": _("You are on the line with %(name)s.", name="{name}"),
+        "ended": _("The call with %(name)s has ended: wrap it up.", name="{name}"),
+        "wrapped": _("Wrap-up saved."),
+        "failed": _("That did not work. Check your connection and try again."),
+        "signed_out": _("You are signed out. Sign in again to take calls."),
+        "s": _("%(n)s s", n="{n}"),
+        "min": _("%(n)s min", n="{n}"),
+    }

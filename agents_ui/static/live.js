@@ -1,0 +1,91 @@
+/* The console's one live connection to the /agents namespace, shared by every script on a page.
+ *
+ * Scripts register their handlers while the page loads (all console scripts are deferred):
+ *
+ *   HelpdeskLive.on("sla.updated", function (payload) { ... });
+ *   HelpdeskLive.onConnect(function (again) { ... });   // again: a reconnection
+ *
+ * and the socket opens once the document is parsed. The first connection uses the token rendered
+ * into the page (valid two minutes); every later one asks /socket-token for a fresh token. A
+ * refused token is retried with a fresh one, backing off up to a minute; a browser that has been
+ * signed out stops trying. <html data-live="on|off"> tells whether the connection is up.
+ */
+(function () {
+  "use strict";
+
+  var handlers = [];
+  var connectHandlers = [];
+  var socket = null;
+
+  function meta(name) {
+    var el = document.querySelector('meta[name="' + name + '"]');
+    return el ? el.getAttribute("content") : null;
+  }
+
+  /* A JSON GET with the session's cookie; `error.signedOut` tells a lost session from a
+   * network failure. */
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        if (!r.ok || r.redirected) {
+          var error = new Error("HTTP " + r.status);
+          // Sent to the sign-in page, or refused: this browser is no longer signed in.
+          error.signedOut = r.redirected || r.status === 401 || r.status === 403;
+          throw error;
+        }
+        return r.json();
+      });
+  }
+
+  function connect() {
+    if (socket || typeof window.io !== "function") return;
+    var first = meta("helpdesk-socket-token");
+    var tokenUrl = meta("helpdesk-socket-token-url");
+    var signedOut = false;
+    var retry = 2000;
+    var connectedBefore = false;
+    socket = window.io("/agents", {
+      auth: function (send) {
+        if (first) {
+          var token = first;
+          first = null;
+          send({ token: token });
+          return;
+        }
+        getJSON(tokenUrl)
+          .then(function (data) { send({ token: data.token }); })
+          .catch(function (error) { signedOut = !!error.signedOut; send({}); });
+      }
+    });
+    socket.on("connect", function () {
+      document.documentElement.setAttribute("data-live", "on");
+      retry = 2000;
+      var again = connectedBefore;
+      connectedBefore = true;
+      connectHandlers.forEach(function (fn) { fn(again); });
+    });
+    socket.on("disconnect", function () {
+      document.documentElement.setAttribute("data-live", "off");
+    });
+    socket.on("connect_error", function () {
+      // A refused token is not retried by the client itself: try again with a fresh one.
+      if (signedOut || socket.active) return;
+      setTimeout(function () { socket.connect(); }, retry);
+      retry = Math.min(retry * 2, 60000);
+    });
+    handlers.forEach(function (h) { socket.on(h[0], h[1]); });
+  }
+
+  window.HelpdeskLive = {
+    on: function (event, fn) {
+      handlers.push([event, fn]);
+      if (socket) socket.on(event, fn);
+    },
+    onConnect: function (fn) { connectHandlers.push(fn); },
+    getJSON: getJSON,
+    meta: meta
+  };
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect);
+  else connect();
+})();

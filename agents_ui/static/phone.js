@@ -1,0 +1,437 @@
+/* The agent's phone panel (templates/_phone.html), live on every console page.
+ *
+ * - The server renders the panel from a snapshot of my presence, the call ringing for me, my
+ *   current call and the call to wrap up (also embedded as data-snapshot). The same snapshot is
+ *   fetched from /phone/state on load and on every (re)connection of the live socket, so a reload
+ *   or a lost connection never loses an offer that still rings.
+ * - `call.offer` / `screen_pop` show the ringing panel at once from the event's payload, with a
+ *   countdown to `expires_at`; `call.withdrawn` clears it with a message; `call.connected`,
+ *   `call.ended` and `presence.updated` for me reload the snapshot, which says what to show.
+ * - The panel's forms (presence, accept, reject, wrap-up, and click-to-call on the customer
+ *   page) are posted with fetch and answer JSON: the fresh snapshot and a message. Without this
+ *   script they post normally.
+ *
+ * Every text coming from the server or an event (a caller's name above all) goes through
+ * textContent: nothing is parsed as markup. Shortcuts (a, x, w) are in console.js.
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("phone");
+  if (!root) return;
+  var live = window.HelpdeskLive;
+
+  var TICK_MS = 500;
+  var URGENT_S = 5;
+  var MESSAGE_MS = 10000;
+  var RELOAD_SETTLE_MS = 150;
+
+  function parse(text) {
+    try { return JSON.parse(text || "null"); } catch (e) { return null; }
+  }
+
+  var strings = parse(root.getAttribute("data-strings")) || {};
+  var me = Number(root.getAttribute("data-user-id"));
+  var state = parse(root.getAttribute("data-snapshot")) || {};
+  var skew = 0;
+  var deciding = null; // the call I am accepting or rejecting: its withdrawal needs no message
+  var baseTitle = document.title;
+
+  var els = {
+    badge: document.getElementById("phone-state"),
+    reason: document.getElementById("phone-reason"),
+    message: document.getElementById("phone-message"),
+    announce: document.getElementById("phone-announce"),
+    ringing: document.getElementById("phone-ringing"),
+    oncall: document.getElementById("phone-oncall"),
+    wrapup: document.getElementById("phone-wrapup"),
+    presence: document.getElementById("presence-form")
+  };
+
+  function now() { return Date.now() + skew; }
+
+  function fill(template, values) {
+    return String(template || "").replace(/\{(\w+)\}/g, function (whole, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : whole;
+    });
+  }
+
+  function duration(seconds) {
+    var total = Math.max(0, Math.floor(seconds));
+    var minutes = Math.floor(total / 60);
+    var secs = total % 60;
+    var text = fill(strings.s, { n: secs });
+    return minutes ? fill(strings.min, { n: minutes }) + " " + text : text;
+  }
+
+  function field(container, name) {
+    return container.querySelector('[data-field="' + name + '"]');
+  }
+
+  function setText(el, text) {
+    if (el && el.textContent !== text) el.textContent = text;
+  }
+
+  function show(el, visible) {
+    if (el) el.hidden = !visible;
+  }
+
+  function urlFor(attribute, id) {
+    return String(root.getAttribute(attribute) || "").replace("/0", "/" + encodeURIComponent(id));
+  }
+
+  /* The person on the other end: the customer's name, else the number. */
+  function who(call) {
+    if (!call) return "";
+    if (call.customer && call.customer.name) return String(call.customer.name);
+    return String(call.number_display || call.number || call.from_display || call["from"] ||
+      strings.unknown_caller);
+  }
+
+  /* The number under a known customer's name, as the server formats it (an event's payload
+   * has only the E.164 form; the snapshot that follows it brings the readable one). */
+  function number(call) {
+    if (!call || !call.customer) return "";
+    return String(call.number_display || call.from_display || "");
+  }
+
+  // -- messages -----------------------------------------------------------------------------
+
+  var messageTimer = null;
+
+  function say(text, isError) {
+    var el = els.message;
+    if (!el) return;
+    clearTimeout(messageTimer);
+    el.setAttribute("role", isError ? "alert" : "status");
+    el.className = "phone-message" + (isError ? " phone-message-error" : "");
+    el.textContent = text;
+    el.hidden = !text;
+    if (text && !isError) messageTimer = setTimeout(function () { el.hidden = true; }, MESSAGE_MS);
+  }
+
+  function announce(text) {
+    if (!els.announce) return;
+    els.announce.textContent = "";
+    // A fresh text node is what screen readers notice in a live region.
+    setTimeout(function () { els.announce.textContent = text; }, 50);
+  }
+
+  // -- rendering ----------------------------------------------------------------------------
+
+  function renderPresence() {
+    var p = state.presence || { state: "offline" };
+    var busy = p.state === "reserved" || p.state === "on_call";
+    root.className = "phonebar phonebar-" + p.state;
+    if (els.badge) {
+      els.badge.className = "badge presence presence-" + p.state;
+      setText(els.badge, (strings.state || {})[p.state] || p.state);
+    }
+    setText(els.reason, p.state === "break" && p.reason
+      ? ((strings.reason || {})[p.reason] || p.reason) : "");
+    if (els.presence) {
+      Array.prototype.forEach.call(els.presence.querySelectorAll("button, select"), function (el) {
+        el.disabled = busy;
+        if (el.tagName === "BUTTON") {
+          el.setAttribute("aria-pressed", el.value === p.state ? "true" : "false");
+        }
+      });
+      var reason = els.presence.querySelector("select[name=reason]");
+      if (reason && p.state === "break" && p.reason && reason.querySelector(
+        'option[value="' + CSS.escape(p.reason) + '"]')) {
+        reason.value = p.reason;
+      }
+    }
+  }
+
+  function renderRinging() {
+    var offer = state.offer;
+    var panel = els.ringing;
+    if (!panel) return;
+    show(panel, !!offer);
+    document.title = offer ? "☎ " + baseTitle : baseTitle;
+    if (!offer) return;
+    setText(field(panel, "who"), who(offer));
+    setText(field(panel, "number"), number(offer));
+    setText(field(panel, "queue"),
+      offer.queue ? ((strings.queue || {})[offer.queue] || offer.queue) : "—");
+    setText(field(panel, "language"),
+      (strings.language || {})[offer.language] || offer.language || "—");
+    setText(field(panel, "ivr"), (offer.ivr_path || []).join(" › ") || "—");
+    tickWaited();
+    show(field(panel, "callback"), !!offer.callback);
+    var link = field(panel, "customer-link");
+    if (link) {
+      if (offer.customer && offer.customer.id) link.href = urlFor("data-customer-url", offer.customer.id);
+      show(link, !!(offer.customer && offer.customer.id));
+    }
+    panel.querySelector("[data-call-action=accept]").action = urlFor("data-accept-url", offer.call_id);
+    panel.querySelector("[data-call-action=reject]").action = urlFor("data-reject-url", offer.call_id);
+    tickRinging();
+  }
+
+  function renderOnCall() {
+    var call = state.call;
+    var panel = els.oncall;
+    if (!panel) return;
+    show(panel, !!call);
+    if (!call) return;
+    var known = !!(call.customer && call.customer.id);
+    setText(field(panel, "who"), who(call));
+    setText(field(panel, "who-plain"), who(call));
+    show(field(panel, "who-plain"), !known);
+    var link = field(panel, "customer-link");
+    if (known) link.href = urlFor("data-customer-url", call.customer.id);
+    show(link, known);
+    setText(field(panel, "number"), number(call));
+    tickTalking();
+  }
+
+  function renderWrapUp() {
+    var wrap = state.wrap_up;
+    var form = els.wrapup;
+    if (!form) return;
+    var id = wrap ? String(wrap.call_id) : "";
+    if (form.getAttribute("data-call-id") !== id) {
+      // Another call (or none): start from an empty form; the same call keeps what was typed.
+      form.setAttribute("data-call-id", id);
+      form.reset();
+    }
+    show(form, !!wrap);
+    if (!wrap) return;
+    form.action = urlFor("data-wrap-up-url", wrap.call_id);
+    setText(field(form, "who"), who(wrap));
+  }
+
+  function render() {
+    renderPresence();
+    renderRinging();
+    renderOnCall();
+    renderWrapUp();
+    tickWrapUp();
+  }
+
+  // -- timers -------------------------------------------------------------------------------
+
+  function tickRinging() {
+    var offer = state.offer;
+    if (!offer || !els.ringing) return;
+    var left = (Date.parse(offer.expires_at) - now()) / 1000;
+    var countdown = field(els.ringing, "countdown");
+    setText(countdown, left > 0 ? fill(strings.ring_left, { time: duration(Math.ceil(left)) })
+      : strings.ring_over);
+    els.ringing.classList.toggle("ring-urgent", left <= URGENT_S);
+  }
+
+  /* The caller's wait, as the offer said it, plus the time it has rung since. */
+  function tickWaited() {
+    var offer = state.offer;
+    if (!offer || !els.ringing) return;
+    if (offer._seen == null) offer._seen = now();
+    var waited = (offer.waited_s || 0) + (now() - offer._seen) / 1000;
+    setText(field(els.ringing, "waited"), duration(waited));
+  }
+
+  function tickTalking() {
+    var call = state.call;
+    if (!call || !els.oncall || !call.answered_at) return;
+    var since = (now() - Date.parse(call.answered_at)) / 1000;
+    setText(field(els.oncall, "talking"), fill(strings.talking, { time: duration(since) }));
+  }
+
+  function tickWrapUp() {
+    var until = state.presence && state.presence.wrap_up_until;
+    var left = until ? (Date.parse(until) - now()) / 1000 : 0;
+    var text = left > 0 ? fill(strings.wrap_left, { time: duration(Math.ceil(left)) })
+      : strings.wrap_over;
+    Array.prototype.forEach.call(root.querySelectorAll("[data-wrap-timer]"), function (el) {
+      show(el, !!until);
+      if (until) setText(el, text);
+    });
+  }
+
+  function tick() {
+    if (document.hidden) return;
+    tickRinging();
+    tickWaited();
+    tickTalking();
+    tickWrapUp();
+  }
+
+  // -- the server's snapshot ------------------------------------------------------------------
+
+  function applySnapshot(snap) {
+    if (!snap || !snap.presence) return;
+    var serverNow = Date.parse(snap.now || "");
+    if (!isNaN(serverNow)) skew = serverNow - Date.now();
+    var hadFocus = root.contains(document.activeElement) ? document.activeElement : null;
+    state = snap;
+    render();
+    keepFocus(hadFocus);
+  }
+
+  /* A button that disappears takes the keyboard with it: move it to what replaced it. */
+  function keepFocus(was) {
+    if (!was || (was.offsetParent !== null && !was.disabled)) return;
+    var next = null;
+    if (state.call && !els.oncall.hidden) {
+      next = els.oncall.querySelector("a:not([hidden])") || els.oncall;
+    } else if (state.offer && !els.ringing.hidden) {
+      next = document.getElementById("phone-accept");
+    } else {
+      next = els.presence && els.presence.querySelector("button:not([disabled])");
+    }
+    if (!next) next = document.getElementById("main");
+    if (next === els.oncall) next.setAttribute("tabindex", "-1");
+    if (next) next.focus();
+  }
+
+  var reloadTimer = null;
+
+  function reload() {
+    clearTimeout(reloadTimer);
+    reloadTimer = null;
+    if (!live) return;
+    live.getJSON(root.getAttribute("data-state-url"))
+      .then(applySnapshot)
+      .catch(function (error) { if (error.signedOut) say(strings.signed_out, true); });
+  }
+
+  function reloadSoon(delay) {
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(reload, delay == null ? RELOAD_SETTLE_MS : delay);
+  }
+
+  // -- live events ----------------------------------------------------------------------------
+
+  function onOffer(payload) {
+    if (!payload || payload.call_id == null) return;
+    // `call.offer` and `screen_pop` carry the same offer: show it once.
+    var known = state.offer && state.offer.call_id === payload.call_id;
+    state.offer = payload;
+    state.call = null;
+    state.wrap_up = null;
+    state.presence = { state: "reserved", reason: "", wrap_up_until: null };
+    if (!known) {
+      render();
+      announce(fill(strings.incoming, { name: who(payload) }));
+    }
+    reloadSoon();
+  }
+
+  function onWithdrawn(payload) {
+    if (!payload) return;
+    var offer = state.offer;
+    if (offer && offer.call_id === payload.call_id) {
+      state.offer = null;
+      renderRinging();
+      if (deciding !== payload.call_id) {
+        var reason = payload.reason
+          ? ((strings.withdrawn_reason || {})[payload.reason] || payload.reason) : "";
+        say(reason ? fill(strings.withdrawn_because, { name: who(offer), reason: reason })
+          : fill(strings.withdrawn, { name: who(offer) }), false);
+      }
+    }
+    reloadSoon();
+  }
+
+  function onEnded(payload) {
+    if (!payload || payload.agent_id !== me) return;
+    if (state.call && state.call.call_id === payload.call_id) {
+      say(fill(strings.ended, { name: who(state.call) }), false);
+      announce(fill(strings.ended, { name: who(state.call) }));
+    }
+    reloadSoon(0);
+  }
+
+  function onConnected(payload) {
+    if (payload && payload.agent_id === me) reloadSoon(0);
+  }
+
+  function onPresence(payload) {
+    if (!payload || payload.user_id !== me) return;
+    var p = state.presence || {};
+    p.state = payload.state;
+    p.reason = payload.reason || "";
+    p.wrap_up_until = payload.until || null;
+    state.presence = p;
+    renderPresence();
+    tickWrapUp();
+    reloadSoon();
+  }
+
+  // -- the panel's forms ----------------------------------------------------------------------
+
+  function post(form, submitter) {
+    var data = new FormData(form);
+    if (submitter && submitter.name) data.append(submitter.name, submitter.value);
+    var action = form.getAttribute("data-call-action");
+    var callId = state.offer ? state.offer.call_id : null;
+    if (action === "accept" || action === "reject") deciding = callId;
+    var buttons = form.querySelectorAll("button");
+    Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+    form.setAttribute("aria-busy", "true");
+
+    // The form is usable again before the answer is drawn, so that the focus stays on a button
+    // that is still there (and the presence buttons get the state the answer says).
+    function done() {
+      form.removeAttribute("aria-busy");
+      Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+      setTimeout(function () { if (deciding === callId) deciding = null; }, 2000);
+    }
+
+    return fetch(form.action, {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { Accept: "application/json" }
+    }).then(function (response) {
+      if (response.redirected) {
+        var error = new Error("signed out");
+        error.signedOut = true;
+        throw error;
+      }
+      return response.json();
+    }).then(function (body) {
+      done();
+      if (body.phone) applySnapshot(body.phone);
+      else renderPresence();
+      if (body.error) {
+        say(body.error.message, true);
+      } else {
+        if (action === "wrap-up") form.reset();
+        if (body.message) say(body.message, false);
+      }
+    }).catch(function (error) {
+      done();
+      renderPresence();
+      say(error && error.signedOut ? strings.signed_out : strings.failed, true);
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || !form.hasAttribute || !form.hasAttribute("data-phone-form")) return;
+    if (typeof window.fetch !== "function" || typeof window.FormData !== "function") return;
+    event.preventDefault();
+    if (form.getAttribute("aria-busy") === "true") return;
+    post(form, event.submitter);
+  });
+
+  // -- start ----------------------------------------------------------------------------------
+
+  render();
+  setInterval(tick, TICK_MS);
+  document.addEventListener("visibilitychange", tick);
+  if (live) {
+    live.on("call.offer", onOffer);
+    live.on("screen_pop", onOffer);
+    live.on("call.withdrawn", onWithdrawn);
+    live.on("call.connected", onConnected);
+    live.on("call.ended", onEnded);
+    live.on("presence.updated", onPresence);
+    // Events sent while the page loaded, or while the connection was down, are not replayed.
+    live.onConnect(function () { reload(); });
+    reload();
+  }
+})();
