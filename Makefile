@@ -61,7 +61,7 @@ bench: install ## Run the benchmarks (PostgreSQL on 127.0.0.1) and print their f
 	$(BIN)/python -m bench
 
 translations: install ## Extract console strings and update the .po catalogues
-	$(BIN)/pybabel extract -F agents_ui/babel.cfg -k _l -k lazy_gettext -o agents_ui/translations/messages.pot .
+	$(BIN)/pybabel extract --project helpdesk -F agents_ui/babel.cfg -k _l -k lazy_gettext -o agents_ui/translations/messages.pot .
 	$(BIN)/pybabel update -i agents_ui/translations/messages.pot -d agents_ui/translations
 
 clean: ## Remove the virtualenv, npm packages and local data

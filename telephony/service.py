@@ -234,11 +234,15 @@ def _timeline(session: DbSession, call: Call) -> None:
         subject_id=call.id,
         ticket_id=call.ticket_id,
         summary=f"{call.direction} call {call.outcome or ''}{waited}{talked}".strip(),
+        # The facts, not only the English summary, so each console can word them itself.
         data={
             "call_sid": call.call_sid,
             "outcome": call.outcome,
+            "direction": call.direction,
             "agent_id": call.agent_id,
             "ivr_path": call.ivr_path,
+            "wait_s": round(call.wait_seconds or 0),
+            "talk_s": round(call.talk_seconds or 0),
         },
     )
 
@@ -313,7 +317,10 @@ def set_presence(session: DbSession, user: User, state: str, reason: str = "") -
         )
     presence = presence_of(session, user.id)
     if presence.state in ("reserved", "on_call"):
-        raise Conflict(f"cannot change presence while {presence.state.replace('_', ' ')}")
+        raise Conflict(
+            f"cannot change presence while {presence.state.replace('_', ' ')}",
+            code="presence_locked",
+        )
     now = utcnow()
     presence.state = state
     presence.reason = reason[:100] if state == "break" else ""
@@ -363,6 +370,10 @@ def wrap_up(
     call = session.get(Call, call_id)
     if call is None or call.agent_id != user.id:
         raise NotFound(f"no call {call_id} of yours")
+    if call.ended_at is None and done:
+        raise Conflict(
+            "the call is still going on; wrap up once it has ended", code="call_in_progress"
+        )
     if disposition is not None:
         call.disposition = disposition
     if notes:
@@ -376,7 +387,7 @@ def wrap_up(
                 subject_id=call.id,
                 ticket_id=call.ticket_id,
                 summary=f"Wrap-up ({disposition or 'no disposition'}): {notes}",
-                data={"disposition": disposition, "agent_id": user.id},
+                data={"disposition": disposition, "agent_id": user.id, "notes": notes[:2000]},
             )
     if done:
         now = utcnow()
@@ -586,7 +597,9 @@ def _pending_offer(session: DbSession, call_id: int, agent_id: int) -> CallOffer
         )
     )
     if offer is None:
-        raise Conflict("this call is not ringing for you (taken, withdrawn or timed out)")
+        raise Conflict(
+            "this call is not ringing for you (taken, withdrawn or timed out)", code="offer_gone"
+        )
     return offer
 
 
@@ -605,7 +618,7 @@ def accept(session: DbSession, user: User, call_id: int, gateway: Any) -> Call:
     now = utcnow()
     offer = _pending_offer(session, call_id, user.id)
     if offer.expires_at <= now or not _decide(session, offer, "accepted", now):
-        raise Conflict("the offer expired")
+        raise Conflict("the offer expired", code="offer_expired")
     call = session.get(Call, call_id)
     assert call is not None
     presence = presence_of(session, user.id)
@@ -702,7 +715,7 @@ def click_to_call(
         )
     presence = presence_of(session, user.id)
     if presence.state in ("reserved", "on_call"):
-        raise Conflict("finish your current call first")
+        raise Conflict("finish your current call first", code="busy")
     known = customers.lookup_by_phone(session, e164, region=region)
     now = utcnow()
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
@@ -795,7 +808,7 @@ def reject(session: DbSession, user: User, call_id: int) -> None:
     now = utcnow()
     offer = _pending_offer(session, call_id, user.id)
     if not _decide(session, offer, "rejected", now):
-        raise Conflict("the offer was already decided")
+        raise Conflict("the offer was already decided", code="offer_gone")
     call = session.get(Call, call_id)
     assert call is not None
     _release(session, call, user.id, now, agent_state="available")

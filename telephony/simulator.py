@@ -48,6 +48,7 @@ class SimCall:
     answered_at: float | None = None
     ended_at: float | None = None
     started_at: float = field(default_factory=time.monotonic)
+    started: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     def say(self, line: str) -> None:
         self.transcript.append(line)
@@ -80,23 +81,27 @@ class Simulator:
 
     def start_hold_loop(self, app: Any, every_s: float = 8.0) -> None:
         """Play Twilio's part for waiting callers: fetch each queued call's wait URL in turn,
-        which is where hold announcements and the callback offer come from."""
-        if self._hold_thread is not None:
-            return
+        which is where hold announcements and the callback offer come from. The loop ends by
+        itself once nobody is waiting, and starts again with the next call."""
+        with self._lock:
+            if self._hold_thread is not None and self._hold_thread.is_alive():
+                return
 
-        def loop() -> None:
-            while True:
-                time.sleep(every_s)
-                for call in list(self.calls.values()):
-                    if call.state == "queued":
+            def loop() -> None:
+                while True:
+                    time.sleep(every_s)
+                    waiting = [c for c in list(self.calls.values()) if c.state == "queued"]
+                    if not waiting:
+                        return
+                    for call in waiting:
                         try:
                             with app.app_context():
                                 self.wait_step(call)
                         except Exception as exc:  # keep holding the other callers
                             call.say(f"[hold error: {exc}]")
 
-        self._hold_thread = threading.Thread(target=loop, name="simulator-hold", daemon=True)
-        self._hold_thread.start()
+            self._hold_thread = threading.Thread(target=loop, name="simulator-hold", daemon=True)
+            self._hold_thread.start()
 
     # -- talking to the app ---------------------------------------------------------------------
 

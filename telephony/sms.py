@@ -595,8 +595,14 @@ def oncall_notifier(app: Any, number: str) -> Any:
         what = "breached" if trigger == "breached" else "at risk"
         body = f"SLA {what}: {reference}, {metric.replace('_', ' ')}."
         with app.app_context():
-            queue_sms(db.session, to=number, from_number=app.config["TWILIO_PHONE_NUMBER"],
-                      body=body, ticket_id=ticket_id, kind="oncall")
+            queue_sms(
+                db.session,
+                to=number,
+                from_number=app.config["TWILIO_PHONE_NUMBER"],
+                body=body,
+                ticket_id=ticket_id,
+                kind="oncall",
+            )
             db.session.commit()
 
     return notify
