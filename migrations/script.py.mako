@@ -4,9 +4,10 @@ Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 """
-from alembic import op
 import sqlalchemy as sa
-import helpdesk.db
+from alembic import op
+
+import helpdesk.db  # noqa: F401  (column types used by generated migrations)
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

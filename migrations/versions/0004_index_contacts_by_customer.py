@@ -6,9 +6,6 @@ Create Date: 2026-11-26 10:35:00.364188
 """
 
 from alembic import op
-import sqlalchemy as sa
-import helpdesk.db
-
 
 revision = "0004"
 down_revision = "0003"

@@ -5,10 +5,11 @@ Revises: 0004
 Create Date: 2026-11-26 10:50:15.053928
 """
 
-from alembic import op
 import sqlalchemy as sa
-import helpdesk.db
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import helpdesk.db
 
 revision = "0005"
 down_revision = "0004"
