@@ -84,8 +84,7 @@ def _notify_oncall(ticket_id: int, reference: str, metric: str, trigger: str) ->
     if has_app_context() and current_app.extensions.get("oncall_notifier"):
         notifiers.insert(0, current_app.extensions["oncall_notifier"])
     if not notifiers:
-        log.warning("SLA %s on %s (%s): no on-call notifier configured", trigger, reference,
-                    metric)
+        log.warning("SLA %s on %s (%s): no on-call notifier configured", trigger, reference, metric)
     for notify in notifiers:
         try:
             notify(ticket_id, reference, metric, trigger)

@@ -5,14 +5,29 @@ import pytest
 from telephony.sms_text import keyword, segments
 
 
-@pytest.mark.parametrize("body", ["STOP", "stop", " Stop ", "ARRÊT", "arret", "Arrêt!", "STOPALL",
-                                  "unsubscribe", "End", "QUIT", "cancel"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "STOP",
+        "stop",
+        " Stop ",
+        "ARRÊT",
+        "arret",
+        "Arrêt!",
+        "STOPALL",
+        "unsubscribe",
+        "End",
+        "QUIT",
+        "cancel",
+    ],
+)
 def test_stop_words(body):
     assert keyword(body).kind == "stop"
 
 
-@pytest.mark.parametrize(("body", "kind"), [("START", "start"), ("unstop", "start"),
-                                            ("HELP", "help"), ("aide", "help")])
+@pytest.mark.parametrize(
+    ("body", "kind"), [("START", "start"), ("unstop", "start"), ("HELP", "help"), ("aide", "help")]
+)
 def test_other_keywords(body, kind):
     assert keyword(body).kind == kind
 
@@ -23,8 +38,16 @@ def test_status_with_reference(body):
     assert k.kind == "status" and k.argument == "T-10234"
 
 
-@pytest.mark.parametrize("body", ["", "Please stop calling me at night", "stop it now",
-                                  "Bonjour, mon imprimante ne marche plus", "🙂"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "Please stop calling me at night",
+        "stop it now",
+        "Bonjour, mon imprimante ne marche plus",
+        "🙂",
+    ],
+)
 def test_ordinary_messages_are_not_keywords(body):
     assert keyword(body) is None
 
