@@ -257,7 +257,7 @@ def measure_webhook(
         extra_env=env,
     )
     warm_numbers, fresh = numbers[:WARM], numbers[WARM:]
-    warm = Texts(base, token, warm_numbers, [], "f" * 8)
+    warm = Texts(base, token, warm_numbers, [], secrets.token_hex(4))
     prefix = secrets.token_hex(4)
     timed = Texts(base, token, fresh, warm_numbers, prefix)
     try:
