@@ -8,6 +8,7 @@ construction, so tests give them fakes instead of patching.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -129,7 +130,8 @@ class SimulatorGateway:
     """Hands each command to the simulator (which plays Twilio's part) and keeps a log of them."""
 
     simulator: Any = None
-    commands: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    # The recent commands only: a long-running process must not grow without bound.
+    commands: deque[tuple[str, dict[str, str]]] = field(default_factory=lambda: deque(maxlen=1000))
 
     def _do(self, name: str, **args: str) -> Any:
         self.commands.append((name, args))

@@ -75,7 +75,8 @@ class Simulator:
         self.base = public_base_url.rstrip("/")
         self.our_number = our_number
         self.calls: dict[str, SimCall] = {}
-        self.sms: list[dict[str, str]] = []
+        # Recent history only, so that a long-running process does not grow without bound.
+        self.sms: deque[dict[str, str]] = deque(maxlen=5000)
         self._lock = threading.RLock()
         self._hold_thread: threading.Thread | None = None
 
@@ -102,6 +103,16 @@ class Simulator:
 
             self._hold_thread = threading.Thread(target=loop, name="simulator-hold", daemon=True)
             self._hold_thread.start()
+
+    def _remember(self, call: SimCall, keep: int = 2000) -> None:
+        """Keep the recent calls only: a long-running process must not grow without bound."""
+        with self._lock:
+            self.calls[call.call_sid] = call
+            if len(self.calls) > keep:
+                for sid in [s for s, c in self.calls.items() if c.state == "completed"][
+                    : len(self.calls) - keep
+                ]:
+                    del self.calls[sid]
 
     # -- talking to the app ---------------------------------------------------------------------
 
@@ -140,8 +151,7 @@ class Simulator:
             digits=deque(d for d in digits if d.strip() and d != ","),
             record_voicemail=record_voicemail,
         )
-        with self._lock:
-            self.calls[call.call_sid] = call
+        self._remember(call)
         status, body = self.post("/twilio/voice", self._form(call))
         if status != 200:
             call.say(f"[the call was refused: HTTP {status}]")
@@ -319,8 +329,7 @@ class Simulator:
         call = SimCall(call_sid=_sid("CA"), from_number=from_, to_number=to)
         call.state = "in-progress"
         call.answered_at = time.monotonic()
-        with self._lock:
-            self.calls[call.call_sid] = call
+        self._remember(call)
         call.say(f"[calling {to} back]")
 
         def answer() -> None:

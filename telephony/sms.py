@@ -173,10 +173,9 @@ def send(
         )
     )
     session.commit()  # the claim is visible before the provider is called
-    row = session.get(SmsMessage, message_id)
+    row = session.get(SmsMessage, message_id)  # expired by the commit: read afresh
     if row is None:
         return "missing"
-    session.refresh(row)
     if not claimed:
         return row.status  # sent, being sent, or given up: nothing to do
     if row.kind != "opt_out_confirmation" and is_opted_out(session, row.to_number, row.from_number):
