@@ -1,7 +1,8 @@
 """`python -m bench [benchmark] [options]`: run benchmarks and print their figures.
 
 With no benchmark named, every benchmark runs: `foundation` (tickets, customers and the REST API),
-`sla` (business-time arithmetic and the breach scan) and `voice` (Twilio webhooks and routing).
+`sla` (business-time arithmetic and the breach scan), `voice` (Twilio webhooks and routing) and
+`sms` (the inbound SMS webhook and the outbox).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import foundation, sla, voice
+from bench import foundation, sla, sms, voice
 
 
 def _foundation(args: argparse.Namespace) -> None:
@@ -53,10 +54,26 @@ def _voice(args: argparse.Namespace) -> None:
     )
 
 
+def _sms(args: argparse.Namespace) -> None:
+    sms.run(
+        sms.Options(
+            scale=args.scale,
+            rate=args.sms_rate,
+            seconds=args.sms_seconds,
+            threads=args.call_threads,
+            outbox=args.outbox,
+            worker=not args.no_worker,
+            keep=args.keep,
+            reuse=args.reuse,
+        )
+    )
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "foundation": _foundation,
     "sla": _sla,
     "voice": _voice,
+    "sms": _sms,
 }
 
 
@@ -118,6 +135,21 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=5_000,
         help="voice: routing decisions timed for each figure",
+    )
+    p.add_argument("--sms-rate", type=float, default=100.0, help="sms: inbound texts per second")
+    p.add_argument(
+        "--sms-seconds",
+        type=float,
+        default=30.0,
+        help="sms: how long the inbound webhook is driven at --sms-rate",
+    )
+    p.add_argument(
+        "--outbox", type=int, default=5_000, help="sms: queued outbound messages sent per figure"
+    )
+    p.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="sms: skip the outbox figure through Redis and a Celery worker",
     )
     p.add_argument(
         "--keep",
