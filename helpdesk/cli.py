@@ -77,10 +77,13 @@ def _redact(url: str) -> str:
     show_default="5000 or $PORT",
 )
 def serve(host: str, port: int) -> None:
+    import gc
+
     from helpdesk.extensions import socketio
     from helpdesk.scheduler import InProcessScheduler
 
     app = _app()
+    gc.freeze()  # as in helpdesk.wsgi: long-lived start-up objects out of the collector's way
     if not app.config.get("REDIS_URL") and app.config.get("HELPDESK_SCHEDULER"):
         InProcessScheduler(app.extensions["celery"]).start()
     click.echo(f"Helpdesk console on http://{host}:{port}  (Ctrl-C to stop)")
@@ -95,7 +98,10 @@ def serve(host: str, port: int) -> None:
 )
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(celery_args: tuple[str, ...]) -> None:
+    import gc
+
     celery = _app("worker").extensions["celery"]
+    gc.freeze()  # start-up objects live as long as the worker: keep collections short
     celery.worker_main(["worker", "--loglevel=INFO", *celery_args])
 
 

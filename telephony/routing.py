@@ -111,20 +111,29 @@ def qualifies(agent: AgentView, skills: Mapping[str, int], language: str | None)
     return all(agent.skills.get(skill, 0) >= level for skill, level in skills.items())
 
 
-def _qualified_for(
-    agent: AgentView, call: WaitingCall, queues: Mapping[str, QueueSpec], waited_s: float
-) -> bool:
+def _requirements(
+    call: WaitingCall, queues: Mapping[str, QueueSpec], waited_s: float
+) -> list[tuple[Mapping[str, int], str | None]]:
+    """The alternative (skills, language) an agent must meet to take the call now: the call's
+    queue, relaxed for the time waited, then each overflow queue reached."""
     queue = queues[call.queue]
     skills, eligible = effective_requirements(queue, waited_s, queues)
     language = call.language or queue.language
-    if qualifies(agent, skills, language):
-        return True
-    # Overflow: agents qualified for a reached overflow queue may take the call too.
-    for name in eligible - {queue.name}:
+    alternatives: list[tuple[Mapping[str, int], str | None]] = [(skills, language)]
+    for name in sorted(eligible - {queue.name}):
         over = queues[name]
-        if qualifies(agent, over.skills, language or over.language):
-            return True
-    return False
+        alternatives.append((over.skills, language or over.language))
+    return alternatives
+
+
+def _meets(agent: AgentView, alternatives: list[tuple[Mapping[str, int], str | None]]) -> bool:
+    return any(qualifies(agent, skills, language) for skills, language in alternatives)
+
+
+def _qualified_for(
+    agent: AgentView, call: WaitingCall, queues: Mapping[str, QueueSpec], waited_s: float
+) -> bool:
+    return _meets(agent, _requirements(call, queues, waited_s))
 
 
 def _rank(agent: AgentView, strategy: Strategy) -> tuple[float, ...]:
@@ -146,14 +155,15 @@ def choose_agent(
     call: WaitingCall, agents: Sequence[AgentView], queues: Mapping[str, QueueSpec], now: datetime
 ) -> AgentView | None:
     """The agent this call should be offered to now, or None if nobody qualified is free."""
-    waited = (now - call.enqueued_at).total_seconds()
+    # The requirements once per decision, not once per agent.
+    alternatives = _requirements(call, queues, (now - call.enqueued_at).total_seconds())
     strategy = queues[call.queue].strategy
     candidates = [
         a
         for a in agents
         if a.state is AgentState.AVAILABLE
         and a.id not in call.declined_by
-        and _qualified_for(a, call, queues, waited)
+        and _meets(a, alternatives)
     ]
     if not candidates:
         return None

@@ -465,38 +465,43 @@ def queue_specs(session: DbSession) -> dict[str, routing.QueueSpec]:
 def dispatch(session: DbSession, *, now: datetime | None = None, limit: int = 500) -> int:
     """Offer waiting calls to free agents; returns how many offers were made."""
     now = now or utcnow()
-    queues = queue_specs(session)
-    by_id = {q.id: q for q in session.scalars(select(CallQueue))}
-    waiting = list(
-        session.scalars(
-            select(Call)
-            .where(Call.routing_state == "waiting")
-            .order_by(Call.priority.desc(), Call.enqueued_at)
-            .limit(limit)
-        )
-    )
-    if not waiting:
+    # Free agents first: when nobody is free (the usual state of a busy call center) there is
+    # nothing to decide, and the waiting calls need not be read at all.
+    agents = _agent_views(session, now)
+    if not agents:
         session.commit()
         return 0
-    agents = _agent_views(session, now)
-    calls = {c.id: c for c in waiting}
+    queues = queue_specs(session)
+    by_id = {q.id: q for q in session.scalars(select(CallQueue))}
+    rows = session.execute(
+        select(
+            Call.id, Call.queue_id, Call.enqueued_at, Call.priority, Call.language, Call.declined_by
+        )
+        .where(Call.routing_state == "waiting")
+        .order_by(Call.priority.desc(), Call.enqueued_at)
+        .limit(limit)
+    ).all()
     views = [
         routing.WaitingCall(
-            id=c.id,
-            queue=by_id[c.queue_id].name,
-            enqueued_at=c.enqueued_at or now,
-            priority=c.priority,
-            language=c.language,
-            declined_by=frozenset(c.declined_by or []),
+            id=r.id,
+            queue=by_id[r.queue_id].name,
+            enqueued_at=r.enqueued_at or now,
+            priority=r.priority,
+            language=r.language,
+            declined_by=frozenset(r.declined_by or []),
         )
-        for c in waiting
-        if c.queue_id in by_id and by_id[c.queue_id].name in queues
+        for r in rows
+        if r.queue_id in by_id and by_id[r.queue_id].name in queues
     ]
+    queue_of = {r.id: r.queue_id for r in rows}
     made = 0
     for call_id, agent_id in routing.plan(views, agents, queues, now):
-        call = calls[call_id]
-        if call.queue_id is not None and _claim_offer(
-            session, call, agent_id, by_id[call.queue_id], now
+        call = session.get(Call, call_id)
+        queue_id = queue_of[call_id]
+        if (
+            call is not None
+            and queue_id is not None
+            and _claim_offer(session, call, agent_id, by_id[queue_id], now)
         ):
             made += 1
     session.commit()
