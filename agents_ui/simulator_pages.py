@@ -162,7 +162,7 @@ def _recent(sim: Simulator) -> list[SimCall]:
 def _sms(sim: Simulator) -> list[dict[str, str]]:
     return [
         {**msg, "to": formatting.phone(msg.get("to", ""))}
-        for msg in reversed(sim.sms[-RECENT_SMS:])
+        for msg in reversed(list(sim.sms)[-RECENT_SMS:])
     ]
 
 
