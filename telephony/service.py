@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from helpdesk.auth.models import AgentSkill, User
 from helpdesk.customers import service as customers
-from helpdesk.customers.models import Customer, CustomerTag
+from helpdesk.customers.models import Customer, CustomerPhone, CustomerTag
 from helpdesk.customers.phones import region_of, try_e164
 from helpdesk.db import DbSession, rowcount, utcnow
 from helpdesk.errors import APIError, Conflict, NotFound
@@ -57,11 +57,18 @@ def upsert_inbound(session: DbSession, inbound: InboundCall, *, region: str) -> 
     if existing is not None:
         return existing, bool(existing.ivr_path)
     e164 = try_e164(inbound.from_number, region) or inbound.from_number
-    known = customers.lookup_by_phone(session, e164, region=region)
-    if known:
-        customer, language_known = known[0], True
+    # Only the id and language: the webhook must answer fast, the contacts are not needed here.
+    known = session.execute(
+        select(Customer.id, Customer.language)
+        .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+        .where(CustomerPhone.e164 == e164, Customer.merged_into_id.is_(None))
+        .order_by(Customer.updated_at.desc(), Customer.id.desc())
+        .limit(1)
+    ).first()
+    if known is not None:
+        customer_id, language, language_known = known.id, known.language, True
     else:
-        customer = customers.create(
+        created = customers.create(
             session,
             name=e164,
             language=_language_for(e164),
@@ -70,14 +77,14 @@ def upsert_inbound(session: DbSession, inbound: InboundCall, *, region: str) -> 
             region=region,
             commit=False,
         )
-        language_known = False
+        customer_id, language, language_known = created.id, created.language, False
     call = Call(
         call_sid=inbound.call_sid,
         direction="inbound",
         from_number=e164,
         to_number=inbound.to_number,
-        customer_id=customer.id,
-        language=customer.language,
+        customer_id=customer_id,
+        language=language,
         status=inbound.status,
         created_at=utcnow(),
     )
