@@ -203,8 +203,38 @@ def simulator_page() -> ResponseReturnValue:
         calls=[_view(c, callers, agents) for c in recent],
         current=_view(chosen, callers, agents) if chosen is not None else None,
         sms=_sms(sim),
+        numbers=_demo_numbers(),
         keypad="123456789*0#",
     )
+
+
+@bp.post("/simulator/sms")
+@login_required
+def simulator_text() -> ResponseReturnValue:
+    """A simulated customer texts the center; the replies show in the page's list of texts."""
+    from helpdesk.customers.phones import try_e164
+
+    sim = simulator()
+    if sim is None:
+        return _off()
+    back = url_for("console.simulator")
+    body = (request.form.get("body") or "").strip()
+    number = try_e164(
+        request.form.get("number") or "", current_app.config["HELPDESK_DEFAULT_REGION"]
+    )
+    if number is None:
+        return _refuse(_("This is not a valid phone number."), 400, back)
+    if not body or len(body) > 1600:
+        return _refuse(_("Write a message of at most 1,600 characters."), 400, back)
+    before = len(sim.inbox(number))
+    sent = _in_background(lambda: sim.text(number, body))
+    if sent is None or sent[0] != 200:
+        return _refuse(_("The simulated text was not delivered. Try again."), 409, back)
+    replies = sim.inbox(number)[before:]
+    if wants_json():
+        return jsonify({"replies": replies}), 201
+    flash(_("Text sent from %(number)s.", number=formatting.phone(number)), "success")
+    return redirect(back)
 
 
 @bp.post("/simulator/calls")

@@ -604,3 +604,28 @@ def test_sms_ticket_page_counts_segments(app, client, make_user, customer_factor
     assert 'data-label-gsm="{chars} caractères, {segments} SMS (GSM-7)"' in page
     assert "sms_meter.js" in page
     assert "data-sms-meter" not in client.get(f"/tickets/{web_ticket.id}").get_data(as_text=True)
+
+
+def test_simulator_page_texts_in(app, client, make_user, customer_factory):
+    """From the simulator page a customer texts in; the acknowledgement shows in the list."""
+    from tests.conftest import PASSWORD
+
+    customer_factory(name="Texteur", language="fr", phones=["+33611112222"])
+    user = make_user(Role.AGENT)
+    client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert "A customer texts in" in client.get("/simulator").get_data(as_text=True)
+    r = client.post(
+        "/simulator/sms",
+        data={"number": "06 11 11 22 22", "body": "Bonjour"},
+        headers={"Accept": "application/json"},
+    )
+    assert r.status_code == 201, r.get_data(as_text=True)
+    assert r.get_json()["replies"][0].startswith("Nous avons bien reçu votre message")
+    page = client.get("/simulator").get_data(as_text=True)
+    assert "Nous avons bien reçu votre message" in page
+    bad = client.post(
+        "/simulator/sms",
+        data={"number": "nope", "body": "x"},
+        headers={"Accept": "application/json"},
+    )
+    assert bad.status_code == 400
