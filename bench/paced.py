@@ -113,3 +113,58 @@ def paced_post(
         statuses=dict(statuses),
         thirds=[summarise([o[2] for o in flat[k * third : (k + 1) * third]]) for k in range(3)],
     )
+
+
+def paced_with_cpu(
+    run: Any,
+    web: Any,
+    label: str,
+    request_for: RequestFor,
+    *,
+    rate: float,
+    seconds: float,
+    threads: int,
+    database: str,
+    unit: str = "request",
+) -> tuple[PacedResult, dict[str, float]]:
+    """`paced_post` against a web process, with the CPU each request cost the client, the web
+    process and its PostgreSQL backends; prints the figures and keeps them in `run.details`."""
+    from tqdm import tqdm
+
+    from bench.server import CpuSample
+
+    before = CpuSample.take(web.pids(), database)
+    result = paced_post(web.base_url, request_for, rate=rate, seconds=seconds, threads=threads)
+    cpu = CpuSample.take(web.pids(), database).used_since(before)
+    names = {
+        "client_s": "client",
+        "server_s": "web process",
+        "postgres_s": "PostgreSQL (its backends)",
+        "machine_busy_s": "whole machine",
+    }
+    per_request = {names[k]: v / max(result.sent, 1) * 1000 for k, v in cpu.items() if k in names}
+    busy = cpu["machine_busy_s"] / cpu["machine_total_s"] if cpu["machine_total_s"] else 0.0
+    tqdm.write(
+        f"{label}: {result.sent} requests in {result.seconds:.1f} s = {result.per_second:.1f}/s "
+        f"(planned {rate:.0f}/s); {result.latency.brief()}; errors {result.errors} "
+        f"{result.statuses}" + (f"; {result.unsent} not sent (time limit)" if result.unsent else "")
+    )
+    tqdm.write(
+        f"  sent late by p50 {result.late.p50_ms:.1f} ms, p99 {result.late.p99_ms:.1f} ms, "
+        f"max {result.late.max_ms:.1f} ms; p50 by third of the run: "
+        + " / ".join(f"{t.p50_ms:.1f}" for t in result.thirds)
+        + " ms; p95 by third: "
+        + " / ".join(f"{t.p95_ms:.1f}" for t in result.thirds)
+        + " ms"
+    )
+    tqdm.write(
+        f"  CPU ms per {unit}: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in per_request.items())
+        + f"; machine busy {busy:.0%}"
+    )
+    run.details[label] = result.as_dict() | {
+        "threads": threads,
+        "cpu_ms_per_request": per_request,
+        "machine_utilisation": busy,
+    }
+    return result, per_request

@@ -34,9 +34,9 @@ from twilio.request_validator import RequestValidator
 from bench import datagen, machine, pg, routing_decision
 from bench.foundation import RESULTS, prepare
 from bench.inprocess import QueryLog, application, engine_of
-from bench.paced import PacedResult, RequestFor, paced_post
+from bench.paced import PacedResult, RequestFor, paced_post, paced_with_cpu
 from bench.report import Figure, Run, save
-from bench.server import CpuSample, WebServer, free_port
+from bench.server import WebServer, free_port
 from bench.stats import summarise
 
 VOICE_DB = "helpdesk_bench_voice"
@@ -161,44 +161,17 @@ class Calls:
 def paced(
     run: Run, web: WebServer, label: str, request_for: RequestFor, opts: Options
 ) -> tuple[PacedResult, dict[str, float]]:
-    before = CpuSample.take(web.pids(), VOICE_DB)
-    result = paced_post(
-        web.base_url, request_for, rate=opts.rate, seconds=opts.seconds, threads=opts.threads
+    return paced_with_cpu(
+        run,
+        web,
+        label,
+        request_for,
+        rate=opts.rate,
+        seconds=opts.seconds,
+        threads=opts.threads,
+        database=VOICE_DB,
+        unit="request",
     )
-    cpu = CpuSample.take(web.pids(), VOICE_DB).used_since(before)
-    names = {
-        "client_s": "client",
-        "server_s": "web process",
-        "postgres_s": "PostgreSQL (its backends)",
-        "machine_busy_s": "whole machine",
-    }
-    per_request = {names[k]: v / max(result.sent, 1) * 1000 for k, v in cpu.items() if k in names}
-    busy = cpu["machine_busy_s"] / cpu["machine_total_s"] if cpu["machine_total_s"] else 0.0
-    lat = result.latency
-    tqdm.write(
-        f"{label}: {result.sent} requests in {result.seconds:.1f} s = {result.per_second:.1f}/s "
-        f"(planned {opts.rate:.0f}/s); {lat.brief()}; errors {result.errors} {result.statuses}"
-        + (f"; {result.unsent} not sent (time limit)" if result.unsent else "")
-    )
-    tqdm.write(
-        f"  sent late by p50 {result.late.p50_ms:.1f} ms, p99 {result.late.p99_ms:.1f} ms, "
-        f"max {result.late.max_ms:.1f} ms; p50 by third of the run: "
-        + " / ".join(f"{t.p50_ms:.1f}" for t in result.thirds)
-        + " ms; p95 by third: "
-        + " / ".join(f"{t.p95_ms:.1f}" for t in result.thirds)
-        + " ms"
-    )
-    tqdm.write(
-        "  CPU ms per request: "
-        + ", ".join(f"{k} {v:.2f}" for k, v in per_request.items())
-        + f"; machine busy {busy:.0%}"
-    )
-    run.details[label] = result.as_dict() | {
-        "threads": opts.threads,
-        "cpu_ms_per_request": per_request,
-        "machine_utilisation": busy,
-    }
-    return result, per_request
 
 
 def webhook_figures(run: Run, name: str, result: PacedResult, opts: Options, group: int) -> None:
