@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from helpdesk.api.core import ANY_STAFF, current_api_user, operation
+from helpdesk.api.core import current_api_user, operation
 from helpdesk.auth import service
 from helpdesk.auth.models import Role, User
 from helpdesk.auth.throttle import login_throttle
@@ -213,6 +213,3 @@ def update_user(user_id: int, body: UserUpdate) -> UserOut:
         skills=service.parse_skills(body.skills) if body.skills is not None else None,
     )
     return user_out(user)
-
-
-__all__ = ["ANY_STAFF", "bp"]

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app
 from pydantic import BaseModel, ConfigDict, Field
 
-from helpdesk.api.core import ANY_STAFF, current_api_user, operation
+from helpdesk.api.core import current_api_user, operation
 from helpdesk.auth.models import Role
 from helpdesk.customers import service
 from helpdesk.customers.models import Customer, CustomerKind
@@ -266,6 +266,3 @@ def erase_customer(customer_id: int) -> Response:
     customer = service.get(db.session, customer_id, follow_merge=False)
     service.erase(db.session, customer, actor_id=current_api_user().id)
     return Response(status=204)
-
-
-__all__ = ["ANY_STAFF", "bp"]
