@@ -208,3 +208,70 @@ class DigitsForm(ConsoleForm):
             Regexp(r"^[0-9*#]+$", message=_l("Only the keys 0-9, * and #.")),
         ],
     )
+
+
+# -- the caller screen ----------------------------------------------------------------------------
+
+
+class CallTicketForm(ConsoleForm):
+    """A new ticket about the call, assigned to the agent who took it."""
+
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(
+        _l("What the caller needs"), validators=[Length(max=COMMENT_MAX)], render_kw={"rows": 3}
+    )
+    priority = SelectField(_l("Priority"), default=Priority.NORMAL.value)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("prefix", "new")
+        super().__init__(*args, **kwargs)
+        self.priority.choices = [SelectChoice(p.value, labels.PRIORITY[p]) for p in Priority]
+
+
+class CallLinkTicketForm(ConsoleForm):
+    """The call is about one of the caller's open tickets: a note, and perhaps a new status."""
+
+    ticket_id = SelectField(
+        _l("Ticket"), validators=[DataRequired(_l("Choose a ticket."))], validate_choice=False
+    )
+    note = TextAreaField(
+        _l("Note for the ticket"), validators=[Length(max=COMMENT_MAX)], render_kw={"rows": 3}
+    )
+    status = SelectField(_l("Then set status to"), default="")
+
+    def __init__(self, *args: object, tickets: list[tuple[str, str]], **kwargs: object) -> None:
+        kwargs.setdefault("prefix", "link")
+        super().__init__(*args, **kwargs)
+        self.ticket_id.choices = [SelectChoice(value, text) for value, text in tickets]
+        self.status.choices = [
+            SelectChoice("", _l("(leave unchanged)")),
+            *(SelectChoice(s.value, labels.STATUS[s]) for s in Status if s is not Status.NEW),
+        ]
+
+
+class CallerForm(ConsoleForm):
+    """An unknown caller becomes a customer, with the number they call from."""
+
+    name = StringField(
+        _l("Name"), validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "off"}
+    )
+    language = SelectField(
+        _l("Language"),
+        choices=[SelectChoice(code, text) for code, text in labels.LANGUAGES.items()],
+    )
+    kind = SelectField(
+        _l("Kind"),
+        default="person",
+        choices=[SelectChoice(code, text) for code, text in labels.CUSTOMER_KIND.items()],
+    )
+    email = StringField(_l("E-mail (optional)"), validators=[Length(max=254)])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("prefix", "caller")
+        super().__init__(*args, **kwargs)
+
+
+class LinkCallerForm(ConsoleForm):
+    """The caller is an existing customer: their record gets this number."""
+
+    customer_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,12}$")])

@@ -71,6 +71,28 @@ TIMELINE_KIND: dict[str, Any] = {
     "visit": _l("Visit"),
 }
 
+CALL_DIRECTION: dict[str, Any] = {
+    "inbound": _l("Incoming"),
+    "outbound": _l("Outgoing"),
+}
+
+CALL_OUTCOME: dict[str, Any] = {
+    "answered": _l("Answered"),
+    "abandoned": _l("Abandoned"),
+    "voicemail": _l("Voicemail"),
+    "callback": _l("Called back"),
+    "missed": _l("Not answered"),
+}
+
+# Tags the caller screen shows as flags (telephony.screen.FLAG_TAGS).
+CUSTOMER_FLAG: dict[str, Any] = {
+    "vip": _l("VIP"),
+    "late-payer": _l("Late payer"),
+    "complaint": _l("Open complaint"),
+    "new-caller": _l("New caller"),
+    "new-texter": _l("New by SMS"),
+}
+
 HISTORY_ACTION: dict[str, Any] = {
     "created": _l("created the ticket"),
     "updated": _l("changed the ticket"),

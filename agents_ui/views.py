@@ -9,6 +9,7 @@ from __future__ import annotations
 from agents_ui import (
     account,
     assets,
+    call_screen,
     customer_pages,
     phone,
     simulator_pages,
@@ -24,6 +25,7 @@ __all__ = [
     "account",
     "assets",
     "bp",
+    "call_screen",
     "customer_pages",
     "phone",
     "simulator_pages",

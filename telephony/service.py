@@ -213,7 +213,7 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
         until = call.answered_at or now
         call.wait_seconds = max((until - call.enqueued_at).total_seconds(), 0.0)
     if not (call.callback_requested and call.routing_state in ("waiting", "offered")):
-        _timeline(session, call)
+        add_call_to_timeline(session, call)
     publish(
         session,
         "call.ended",
@@ -227,7 +227,8 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
     )
 
 
-def _timeline(session: DbSession, call: Call) -> None:
+def add_call_to_timeline(session: DbSession, call: Call) -> None:
+    """The call as one entry on its customer's timeline (nothing for an unknown caller)."""
     if call.customer_id is None:
         return
     waited = f", waited {int(call.wait_seconds or 0)} s" if call.wait_seconds else ""
@@ -706,7 +707,7 @@ def _dial_back(
         f"{base}/twilio/voice/status",
     )
     presence.current_call_id = outbound.id
-    _timeline(session, original)
+    add_call_to_timeline(session, original)
     return outbound
 
 

@@ -159,12 +159,11 @@
     if (handled) event.preventDefault();
   });
 
-  /* "Load more" on the customer timeline: append the next entries in place and move focus to
-   * the first of them; on any failure, fall back to following the link. */
-  document.addEventListener("click", function (event) {
-    var link = event.target.closest ? event.target.closest("[data-load-more]") : null;
-    if (!link) return;
-    event.preventDefault();
+  /* "Load more" on a timeline (customer page, caller screen): append the next entries in place.
+   * A click moves focus to the first new entry; reaching the end of the list by scrolling loads
+   * the next page without moving focus. On any failure a click falls back to following the link. */
+  function loadMore(link, byClick) {
+    if (link.getAttribute("aria-busy") === "true") return;
     var fallback = link.href;
     link.setAttribute("aria-busy", "true");
     fetch(link.getAttribute("data-load-more"), { credentials: "same-origin" })
@@ -185,14 +184,43 @@
         });
         var holder = link.closest(".load-more");
         var nextHolder = doc.querySelector(".load-more");
-        if (nextHolder) holder.replaceWith(document.importNode(nextHolder, true));
-        else holder.remove();
-        if (first) {
+        if (nextHolder) {
+          var replacement = document.importNode(nextHolder, true);
+          holder.replaceWith(replacement);
+          watch(replacement.querySelector("[data-autoload]"));
+        } else {
+          holder.remove();
+        }
+        if (first && byClick) {
           var target = first.querySelector("a") || first;
           if (target === first) first.setAttribute("tabindex", "-1");
           target.focus();
         }
       })
-      .catch(function () { window.location.assign(fallback); });
+      .catch(function () {
+        if (byClick) window.location.assign(fallback);
+        else link.removeAttribute("aria-busy");
+      });
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("[data-load-more]") : null;
+    if (!link) return;
+    event.preventDefault();
+    loadMore(link, true);
   });
+
+  var observer = "IntersectionObserver" in window ? new IntersectionObserver(function (seen) {
+    seen.forEach(function (entry) {
+      if (!entry.isIntersecting) return;
+      observer.unobserve(entry.target);
+      loadMore(entry.target, false);
+    });
+  }, { rootMargin: "200px" }) : null;
+
+  function watch(link) {
+    if (observer && link) observer.observe(link);
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-load-more][data-autoload]"), watch);
 })();

@@ -1,0 +1,235 @@
+"""The caller screen: one call and everything known about the caller, where the agent records
+who the caller is and what the call was about.
+
+The live pop (`screen_pop`, drawn by static/caller_screen.js in the phone panel) shows the same
+facts the moment the call rings; this page is where the agent works during and after the call:
+the customer card, open tickets with their service-level clocks, the whole timeline (loaded as
+the agent scrolls), suggested articles, and the forms that link the call to a ticket or the
+unknown caller to a customer. Every form posts and comes back here, so it works without
+JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import login_required
+from flask_wtf import FlaskForm
+
+from agents_ui import phone_state, sla_display
+from agents_ui.account import me
+from agents_ui.blueprint import bp
+from agents_ui.forms import CallerForm, CallLinkTicketForm, CallTicketForm, LinkCallerForm
+from helpdesk.auth.models import Role
+from helpdesk.customers import service as customers
+from helpdesk.customers.models import CustomerKind
+from helpdesk.errors import APIError
+from helpdesk.extensions import db
+from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.workflow import Priority, Status
+from helpdesk.timeline import service as timeline
+from telephony import call_records
+from telephony.models import Call
+from telephony.screen import TIMELINE_ITEMS, screen
+
+SEARCH_RESULTS = 10
+
+
+def _call(call_id: int) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None:
+        abort(404)
+    return call
+
+
+def _may_change(call: Call) -> None:
+    """The agent on the call records it; supervisors may correct it. Others only read."""
+    user = me()
+    if call.agent_id != user.id and not user.has_role(Role.SUPERVISOR):
+        abort(403)
+
+
+def _ticket_choices(open_tickets: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(str(t["id"]), f"{t['reference']} {t['subject']}") for t in open_tickets]
+
+
+def _forms(data: dict[str, Any], call: Call) -> dict[str, FlaskForm]:
+    forms: dict[str, FlaskForm] = {}
+    if call_records.is_unknown(data["customer"]):
+        forms["caller_form"] = CallerForm(formdata=None, language=call.language)
+        forms["link_caller_form"] = LinkCallerForm(formdata=None)
+    if data["customer"] is None:
+        return forms
+    return {
+        **forms,
+        "ticket_form": CallTicketForm(formdata=None),
+        "link_form": CallLinkTicketForm(
+            formdata=None, tickets=_ticket_choices(data["open_tickets"])
+        ),
+    }
+
+
+@bp.get("/calls/<int:call_id>")
+@login_required
+def call_screen(call_id: int) -> ResponseReturnValue:
+    call = _call(call_id)
+    data = screen(db.session, call)
+    entries: list[Any] = []
+    cursor: str | None = None
+    if call.customer_id is not None:
+        entries, cursor = timeline.page(
+            db.session, customer_id=call.customer_id, limit=TIMELINE_ITEMS
+        )
+    more_url = (
+        url_for("console.customer", customer_id=call.customer_id, before=cursor) if cursor else None
+    )
+    q = request.args.get("q", "").strip()[:200]
+    matches = (
+        customers.search(
+            db.session,
+            q=q,
+            limit=SEARCH_RESULTS,
+            region=current_app.config["HELPDESK_DEFAULT_REGION"],
+        )
+        if q and call_records.is_unknown(data["customer"])
+        else []
+    )
+    matches = [r for r in matches if r.id != call.customer_id]
+    linked = db.session.get(Ticket, call.ticket_id) if call.ticket_id else None
+    user = me()
+    return render_template(
+        "calls/screen.html",
+        call=call,
+        screen=data,
+        entries=entries,
+        more_url=more_url,
+        badges={t["id"]: sla_display.badge(t["sla"]) for t in data["open_tickets"]},
+        linked=linked,
+        unknown=call_records.is_unknown(data["customer"]),
+        q=q,
+        matches=matches,
+        may_change=call.agent_id == user.id or user.has_role(Role.SUPERVISOR),
+        suggestions=_suggestions(call, data),
+        duration=sla_display.duration,
+        disposition_labels=phone_state.DISPOSITION,
+        **_forms(data, call),
+    )
+
+
+def _suggestions(call: Call, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Knowledge-base articles for the call, when the knowledge base is installed."""
+    suggest = current_app.extensions.get("kb_call_suggestions")
+    if suggest is None:
+        return []
+    found: list[dict[str, Any]] = suggest(db.session, call=call, screen=data)
+    return found
+
+
+def _back(call: Call, message: str = "", error: str = "") -> ResponseReturnValue:
+    if error:
+        flash(error, "error")
+    elif message:
+        flash(message, "success")
+    return redirect(url_for("console.call_screen", call_id=call.id))
+
+
+def _form_error(form: FlaskForm) -> str:
+    for name, errors in form.errors.items():
+        if errors:
+            field = getattr(form, name, None)
+            label = field.label.text if field is not None else name
+            return f"{label}: {errors[0]}"
+    return str(_("The form was incomplete. Try again."))
+
+
+def _refused(call: Call, exc: APIError) -> ResponseReturnValue:
+    db.session.rollback()
+    reason = "; ".join(str(v) for v in (exc.fields or {}).values()) or exc.message
+    return _back(call, error=_("Not saved: %(reason)s", reason=reason))
+
+
+@bp.post("/calls/<int:call_id>/ticket")
+@login_required
+def call_new_ticket(call_id: int) -> ResponseReturnValue:
+    call = _call(call_id)
+    _may_change(call)
+    form = CallTicketForm()
+    if not form.validate_on_submit():
+        return _back(call, error=_form_error(form))
+    try:
+        ticket = call_records.open_ticket(
+            db.session,
+            call=call,
+            actor=me(),
+            subject=str(form.subject.data),
+            description=str(form.description.data or ""),
+            priority=Priority(form.priority.data),
+        )
+    except APIError as exc:
+        return _refused(call, exc)
+    return _back(call, _("Ticket %(ref)s opened for this call.", ref=ticket.reference))
+
+
+@bp.post("/calls/<int:call_id>/ticket/link")
+@login_required
+def call_link_ticket(call_id: int) -> ResponseReturnValue:
+    call = _call(call_id)
+    _may_change(call)
+    form = CallLinkTicketForm(tickets=[])
+    if not form.validate_on_submit() or not str(form.ticket_id.data).isdigit():
+        return _back(call, error=_form_error(form))
+    try:
+        ticket = call_records.link_ticket(
+            db.session,
+            call=call,
+            actor=me(),
+            ticket_id=int(form.ticket_id.data),
+            note=str(form.note.data or ""),
+            status=Status(form.status.data) if form.status.data else None,
+        )
+    except APIError as exc:
+        return _refused(call, exc)
+    return _back(call, _("This call is now on ticket %(ref)s.", ref=ticket.reference))
+
+
+@bp.post("/calls/<int:call_id>/caller")
+@login_required
+def call_new_caller(call_id: int) -> ResponseReturnValue:
+    call = _call(call_id)
+    _may_change(call)
+    form = CallerForm()
+    if not form.validate_on_submit():
+        return _back(call, error=_form_error(form))
+    try:
+        customer = call_records.create_caller(
+            db.session,
+            call=call,
+            name=str(form.name.data),
+            language=str(form.language.data),
+            kind=CustomerKind(form.kind.data),
+            email=str(form.email.data or ""),
+            region=current_app.config["HELPDESK_DEFAULT_REGION"],
+        )
+    except APIError as exc:
+        return _refused(call, exc)
+    return _back(call, _("%(name)s is now a customer, with this number.", name=customer.name))
+
+
+@bp.post("/calls/<int:call_id>/caller/link")
+@login_required
+def call_link_caller(call_id: int) -> ResponseReturnValue:
+    call = _call(call_id)
+    _may_change(call)
+    form = LinkCallerForm()
+    if not form.validate_on_submit():
+        return _back(call, error=_form_error(form))
+    try:
+        customer = call_records.link_caller(
+            db.session, call=call, customer_id=int(form.customer_id.data), actor=me()
+        )
+    except APIError as exc:
+        return _refused(call, exc)
+    return _back(call, _("This number now belongs to %(name)s.", name=customer.name))
