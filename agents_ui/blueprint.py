@@ -65,6 +65,7 @@ SHORTCUTS = [
     ("a", _l("Accept the ringing call")),
     ("x", _l("Reject the ringing call")),
     ("w", _l("Write the wrap-up notes of a call")),
+    ("o", _l("Open the caller screen of the ringing or current call")),
     ("?", _l("Show these shortcuts")),
     ("Esc", _l("Leave the current field")),
 ]

@@ -23,6 +23,7 @@ from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
 from telephony import service as telephony
 from telephony.models import AgentPresence, Call, CallOffer, CallQueue
+from telephony.screen import screen as caller_screen
 
 # A call I answered stays offered for wrap-up this long after it ended, until I post its
 # disposition or notes (after a reload too), unless another call has come since.
@@ -141,6 +142,8 @@ def _ringing(session: AnySession, user_id: int, now: datetime) -> dict[str, Any]
     # The payload `call.offer` carries, plus the number as an agent reads it.
     payload = telephony.offer_payload(session, call, offer.expires_at)
     payload["from_display"] = formatting.phone(str(payload["from"]))
+    # The caller screen too, so that a reload while the call rings shows it again.
+    payload["screen"] = caller_screen(session, call, now=now)
     return payload
 
 
@@ -226,6 +229,19 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
         "wrapped": _("Wrap-up saved."),
         "failed": _("That did not work. Check your connection and try again."),
         "signed_out": _("You are signed out. Sign in again to take calls."),
+        "screen": {
+            "flags": _("Flags"),
+            "flag": {k: str(v) for k, v in labels.CUSTOMER_FLAG.items()},
+            "status": {k.value: str(v) for k, v in labels.STATUS.items()},
+            "kind": {k: str(v) for k, v in labels.TIMELINE_KIND.items()},
+            "unknown": _("No customer has this number yet: open the caller screen to create or find them."),
+            "history": _("%(tickets)s tickets, %(calls)s calls", tickets="{tickets}", calls="{calls}"),
+            "open_tickets": _("Open tickets"),
+            "no_open_tickets": _("No open tickets."),
+            "more_tickets": _("and %(n)s more", n="{n}"),
+            "recent": _("Latest on the timeline"),
+            "no_history": _("Nothing on the timeline yet."),
+        },
         "s": _("%(n)s s", n="{n}"),
         "min": _("%(n)s min", n="{n}"),
     }

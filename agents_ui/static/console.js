@@ -99,6 +99,18 @@
     m: "a[data-go='m']"
   };
 
+  /* The caller screen of the call ringing or in progress (phone panel). */
+  function openScreen() {
+    var links = document.querySelectorAll("#phone [data-field='screen-link']");
+    for (var i = 0; i < links.length; i++) {
+      if (links[i].offsetParent !== null) {
+        window.location.assign(links[i].href);
+        return true;
+      }
+    }
+    return false;
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;
@@ -154,6 +166,9 @@
         break;
       case "w":
         handled = focusField(visibleField("wrapup-notes"));
+        break;
+      case "o":
+        handled = openScreen();
         break;
     }
     if (handled) event.preventDefault();

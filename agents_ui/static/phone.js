@@ -34,6 +34,7 @@
   var me = Number(root.getAttribute("data-user-id"));
   var state = parse(root.getAttribute("data-snapshot")) || {};
   var skew = 0;
+  var screens = {}; // call id -> its caller screen, from `screen_pop` or the snapshot
   var deciding = null; // the call I am accepting or rejecting: its withdrawal needs no message
   var baseTitle = document.title;
 
@@ -43,6 +44,7 @@
     message: document.getElementById("phone-message"),
     announce: document.getElementById("phone-announce"),
     ringing: document.getElementById("phone-ringing"),
+    screen: document.getElementById("phone-screen"),
     oncall: document.getElementById("phone-oncall"),
     wrapup: document.getElementById("phone-wrapup"),
     presence: document.getElementById("presence-form")
@@ -165,6 +167,9 @@
       if (offer.customer && offer.customer.id) link.href = urlFor("data-customer-url", offer.customer.id);
       show(link, !!(offer.customer && offer.customer.id));
     }
+    var screenLink = field(panel, "screen-link");
+    if (screenLink) screenLink.href = urlFor("data-screen-url", offer.call_id);
+    renderScreen();
     panel.querySelector("[data-call-action=accept]").action = urlFor("data-accept-url", offer.call_id);
     panel.querySelector("[data-call-action=reject]").action = urlFor("data-reject-url", offer.call_id);
     tickRinging();
@@ -184,7 +189,22 @@
     if (known) link.href = urlFor("data-customer-url", call.customer.id);
     show(link, known);
     setText(field(panel, "number"), number(call));
+    var screenLink = field(panel, "screen-link");
+    if (screenLink) screenLink.href = urlFor("data-screen-url", call.call_id);
     tickTalking();
+  }
+
+  /* The caller screen under the ringing offer (static/caller_screen.js draws it). */
+  function renderScreen() {
+    var offer = state.offer;
+    var drawn = els.screen && els.screen.getAttribute("data-call-id");
+    var wanted = offer ? String(offer.call_id) : "";
+    var screen = offer ? (screens[offer.call_id] || offer.screen || null) : null;
+    if (!els.screen || !window.HelpdeskCallerScreen) return;
+    if (drawn === wanted && (!screen || els.screen.getAttribute("data-drawn") === "1")) return;
+    els.screen.setAttribute("data-call-id", wanted);
+    els.screen.setAttribute("data-drawn", screen ? "1" : "0");
+    window.HelpdeskCallerScreen.render(els.screen, screen, strings.screen);
   }
 
   function renderWrapUp() {
@@ -265,6 +285,7 @@
     var serverNow = Date.parse(snap.now || "");
     if (!isNaN(serverNow)) skew = serverNow - Date.now();
     var hadFocus = root.contains(document.activeElement) ? document.activeElement : null;
+    if (snap.offer && snap.offer.screen) screens[snap.offer.call_id] = snap.offer.screen;
     state = snap;
     render();
     keepFocus(hadFocus);
@@ -308,6 +329,7 @@
     if (!payload || payload.call_id == null) return;
     // `call.offer` and `screen_pop` carry the same offer: show it once.
     var known = state.offer && state.offer.call_id === payload.call_id;
+    if (payload.open_tickets !== undefined) screens[payload.call_id] = payload;
     state.offer = payload;
     state.call = null;
     state.wrap_up = null;
@@ -315,6 +337,8 @@
     if (!known) {
       render();
       announce(fill(strings.incoming, { name: who(payload) }));
+    } else {
+      renderScreen();
     }
     reloadSoon();
   }

@@ -125,6 +125,7 @@ def _seed(env: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, int
     from helpdesk.sla.models import CalendarException, CalendarModel, SlaPolicy
     from helpdesk.tickets import service as tickets
     from helpdesk.tickets.workflow import Status
+    from helpdesk.timeline import service as timeline
     from telephony.models import CallQueue
 
     settings = Settings.from_env(
@@ -246,6 +247,21 @@ def _seed(env: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, int
         markup = customers.create(
             db.session, name="<img src=x onerror=alert(1)>", phones=["+33612000009"]
         )
+        # A text they sent, as the SMS webhook records it on the timeline: markup again.
+        timeline.append(
+            db.session,
+            customer_id=markup.id,
+            kind="sms",
+            summary="<img src=x onerror=alert(2)> my box is down",
+            data={"direction": "inbound"},
+        )
+        tickets.create(
+            db.session,
+            actor=None,
+            subject="<script>window.injected = true</script> Box down",
+            requester_id=markup.id,
+        )
+        db.session.commit()
         ids = {
             "camille": plain.id,
             "markup_customer": markup.id,

@@ -103,12 +103,33 @@ def test_a_call_from_the_first_ring_to_the_wrap_up_note(
     assert agent.page.inner_text("#phone-state") == "Ringing"
     assert agent.page.title().startswith("☎ ")
     assert agent.page.evaluate("window.notReloaded") is True
+    # The caller screen popped with the call: open tickets with their clocks, latest history.
+    screen = agent.page.locator("#phone-screen")
+    expect(screen).to_be_visible(timeout=EVENT_TIMEOUT_MS)
+    expect(screen).to_contain_text("Countdown is running")
+    expect(screen).to_contain_text("Waiting on the customer")
+    expect(screen).to_contain_text("Ticket opened")
+    assert screen.locator(".sla-badge").count() >= 1
     shoot(agent, "phone-ringing.png")
 
     # Accepted with the keyboard.
     agent.page.keyboard.press("a")
     agent.page.wait_for_selector("#phone-oncall:not([hidden])", timeout=EVENT_TIMEOUT_MS)
     assert agent.page.locator("#phone-ringing").is_hidden()
+
+    # During the call: the caller screen page, where the call opens a ticket.
+    agent.page.keyboard.press("o")
+    agent.page.wait_for_url("**/calls/*", timeout=EVENT_TIMEOUT_MS)
+    wait_live(agent)
+    expect(agent.page.locator("#screen-title")).to_have_text("Camille Martin")
+    expect(agent.page.locator("#timeline-entries")).to_contain_text("Countdown is running")
+    agent.page.fill("#new-subject", "Line drops every evening")
+    agent.page.select_option("#new-priority", "high")
+    agent.page.click("#call-new-ticket button[type=submit]")
+    expect(agent.page.locator(".flash-success")).to_contain_text("opened for this call")
+    expect(agent.page.locator("#call-ticket")).to_contain_text("Line drops every evening")
+    shoot(agent, "caller-screen.png", full_page=True)
+    agent.page.evaluate("window.notReloaded = true")
     link = agent.page.locator("#phone-oncall a[data-field=customer-link]")
     assert link.inner_text() == "Camille Martin"
     assert link.get_attribute("href") == f"/customers/{live_server.ids['camille']}"
@@ -147,6 +168,7 @@ def test_a_call_from_the_first_ring_to_the_wrap_up_note(
     agent.page.goto(f"{live_server.base_url}/customers/{live_server.ids['camille']}")
     timeline = agent.page.inner_text("#timeline-entries")
     assert re.search(r"Call\s+inbound call answered", timeline), timeline
+    assert "Line drops every evening" in timeline  # the ticket the call opened
     assert "Call notes" in timeline
     assert "Wrap-up (resolved): Reset the box; the line is back." in timeline
     assert agent.errors == [] and simulator.errors == []
@@ -163,7 +185,13 @@ def test_a_callers_name_is_only_text_and_a_hang_up_clears_the_ring(
     assert who.inner_text() == "<img src=x onerror=alert(1)>"
     assert agent.page.locator("#phone-ringing img").count() == 0
     assert agent.page.locator("#phone img").count() == 0
+    # The caller screen shows their text and their ticket's subject as text too.
+    screen = agent.page.locator("#phone-screen")
+    expect(screen).to_contain_text("<img src=x onerror=alert(2)> my box is down")
+    expect(screen).to_contain_text("<script>window.injected = true</script> Box down")
+    assert screen.locator("img, script").count() == 0
     assert agent.page.evaluate("window.injected") is False
+    screen_url = agent.page.get_attribute("#phone-ringing [data-field=screen-link]", "href")
     # The caller gives up: the ringing panel goes, and says why.
     simulator.page.click("#sim-hangup-button")
     agent.page.wait_for_selector("#phone-ringing", state="hidden", timeout=EVENT_TIMEOUT_MS)
@@ -174,4 +202,11 @@ def test_a_callers_name_is_only_text_and_a_hang_up_clears_the_ring(
     assert agent.page.locator("#phone-message img").count() == 0
     agent.page.wait_for_selector("#phone-state.presence-available", timeout=EVENT_TIMEOUT_MS)
     assert agent.page.title() == "Tickets · Helpdesk"
+    # The caller screen page of that call: the same text, inert.
+    agent.page.goto(live_server.base_url + str(screen_url))
+    agent.page.evaluate("window.injected = false")
+    expect(agent.page.locator("#screen-title")).to_have_text("<img src=x onerror=alert(1)>")
+    expect(agent.page.locator("#timeline-entries")).to_contain_text("onerror=alert(2)")
+    assert agent.page.locator("#main img, #main script").count() == 0
+    assert agent.page.evaluate("window.injected") is False
     assert agent.errors == [] and simulator.errors == []

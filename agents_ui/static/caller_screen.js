@@ -1,0 +1,159 @@
+/* The caller screen as it pops in the phone panel (templates/_phone.html), drawn from the
+ * `screen_pop` payload (docs/realtime.md) the moment a call rings: flags and value segment, the
+ * open tickets with their live service-level clocks (counted down by sla.js), the latest entries
+ * of the timeline and how much history there is. The whole record is one click away on the
+ * caller screen page (/calls/<id>).
+ *
+ * Everything is built with createElement and textContent: a caller's name or an SMS body is
+ * never parsed as markup.
+ */
+(function () {
+  "use strict";
+
+  var OPEN_TICKETS = 5;
+  var RECENT = 5;
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.textContent = String(text);
+    return node;
+  }
+
+  function fill(template, values) {
+    return String(template || "").replace(/\{(\w+)\}/g, function (whole, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : whole;
+    });
+  }
+
+  function pick(table, code) {
+    return (table && Object.prototype.hasOwnProperty.call(table, code)) ? table[code] : code;
+  }
+
+  function when(iso) {
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return "";
+    var zone = document.querySelector('meta[name="helpdesk-timezone"]');
+    try {
+      return date.toLocaleString(document.documentElement.lang || undefined, {
+        dateStyle: "short", timeStyle: "short",
+        timeZone: zone ? zone.getAttribute("content") : undefined
+      });
+    } catch (e) {
+      return date.toLocaleString();
+    }
+  }
+
+  function ticketUrl(id) {
+    var meta = document.querySelector('meta[name="helpdesk-ticket-url"]');
+    var base = meta ? meta.getAttribute("content") : "/tickets/0";
+    return base.replace(/\/0$/, "/" + encodeURIComponent(id));
+  }
+
+  function facts(screen, s) {
+    var wrap = el("div", "screen-facts");
+    var customer = screen.customer;
+    if (!customer) {
+      wrap.appendChild(el("p", "muted", s.unknown));
+      return wrap;
+    }
+    var flags = (customer.flags || []);
+    if (flags.length || customer.segment) {
+      var list = el("ul", "flags");
+      list.setAttribute("aria-label", s.flags);
+      flags.forEach(function (f) {
+        list.appendChild(el("li", "badge flag flag-" + f, pick(s.flag, f)));
+      });
+      if (customer.segment) {
+        var seg = el("li", "badge segment-badge", customer.segment.label || customer.segment.code);
+        if (customer.segment.explanation) seg.title = customer.segment.explanation;
+        list.appendChild(seg);
+      }
+      wrap.appendChild(list);
+    }
+    var line = [];
+    if (customer.company && customer.company.name) line.push(customer.company.name);
+    line.push(fill(s.history, {
+      tickets: (screen.history || {}).tickets || 0,
+      calls: (screen.history || {}).calls || 0
+    }));
+    wrap.appendChild(el("p", "muted", line.join(" · ")));
+    return wrap;
+  }
+
+  function openTickets(screen, s) {
+    var box = el("div", "screen-tickets");
+    box.appendChild(el("h3", "screen-heading", s.open_tickets));
+    var rows = (screen.open_tickets || []).slice(0, OPEN_TICKETS);
+    if (!rows.length) {
+      box.appendChild(el("p", "muted", s.no_open_tickets));
+      return box;
+    }
+    var list = el("ul", "screen-list");
+    rows.forEach(function (t) {
+      var item = el("li");
+      var link = el("a", null, t.reference + " " + t.subject);
+      link.href = ticketUrl(t.id);
+      item.appendChild(link);
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(el("span", "badge status status-" + t.status, pick(s.status, t.status)));
+      if (t.sla && t.sla.length) {
+        var badge = el("span", "sla");
+        badge.setAttribute("data-sla-ticket", String(t.id));
+        badge.setAttribute("data-sla-clocks", JSON.stringify(t.sla));
+        badge.setAttribute("data-sla-quiet", "");
+        item.appendChild(document.createTextNode(" "));
+        item.appendChild(badge);
+      }
+      list.appendChild(item);
+    });
+    box.appendChild(list);
+    var more = (screen.open_tickets || []).length - rows.length;
+    if (more > 0) box.appendChild(el("p", "muted", fill(s.more_tickets, { n: more })));
+    return box;
+  }
+
+  function recent(screen, s) {
+    var box = el("div", "screen-recent");
+    box.appendChild(el("h3", "screen-heading", s.recent));
+    var rows = (screen.timeline || []).slice(0, RECENT);
+    if (!rows.length) {
+      box.appendChild(el("p", "muted", s.no_history));
+      return box;
+    }
+    var list = el("ol", "screen-list");
+    rows.forEach(function (e) {
+      var item = el("li");
+      item.appendChild(el("span", "muted", when(e.occurred_at)));
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(el("span", "badge timeline-kind", pick(s.kind, e.kind)));
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(el("span", "screen-summary", e.summary));
+      list.appendChild(item);
+    });
+    box.appendChild(list);
+    return box;
+  }
+
+  /* Draw `screen` into `container`, replacing what was there. */
+  function render(container, screen, strings) {
+    if (!container) return;
+    while (container.firstChild) container.removeChild(container.firstChild);
+    if (!screen) {
+      container.hidden = true;
+      return;
+    }
+    var s = strings || {};
+    container.appendChild(facts(screen, s));
+    if (screen.customer) {
+      var columns = el("div", "screen-columns");
+      columns.appendChild(openTickets(screen, s));
+      columns.appendChild(recent(screen, s));
+      container.appendChild(columns);
+    }
+    container.hidden = false;
+    if (window.HelpdeskSla) window.HelpdeskSla.adopt(container);
+  }
+
+  window.HelpdeskCallerScreen = { render: render };
+})();
