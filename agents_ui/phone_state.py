@@ -234,8 +234,12 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
             "flag": {k: str(v) for k, v in labels.CUSTOMER_FLAG.items()},
             "status": {k.value: str(v) for k, v in labels.STATUS.items()},
             "kind": {k: str(v) for k, v in labels.TIMELINE_KIND.items()},
-            "unknown": _("No customer has this number yet: open the caller screen to create or find them."),
-            "history": _("%(tickets)s tickets, %(calls)s calls", tickets="{tickets}", calls="{calls}"),
+            "unknown": _(
+                "No customer has this number yet: open the caller screen to create or find them."
+            ),
+            "history": _(
+                "%(tickets)s tickets, %(calls)s calls", tickets="{tickets}", calls="{calls}"
+            ),
             "open_tickets": _("Open tickets"),
             "no_open_tickets": _("No open tickets."),
             "more_tickets": _("and %(n)s more", n="{n}"),
