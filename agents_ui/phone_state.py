@@ -232,7 +232,7 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
         "screen": {
             "flags": _("Flags"),
             "flag": {k: str(v) for k, v in labels.CUSTOMER_FLAG.items()},
-            "status": {k.value: str(v) for k, v in labels.STATUS.items()},
+            "status": {str(k): str(v) for k, v in labels.STATUS.items()},
             "kind": {k: str(v) for k, v in labels.TIMELINE_KIND.items()},
             "unknown": _(
                 "No customer has this number yet: open the caller screen to create or find them."
