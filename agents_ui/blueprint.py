@@ -57,6 +57,7 @@ SHORTCUTS = [
     ("g t", _l("Go to tickets")),
     ("g c", _l("Go to customers")),
     ("g s", _l("Go to settings")),
+    ("g x", _l("Go to the SMS conversations")),
     ("/", _l("Focus the search field")),
     ("j / k", _l("Next / previous row in a list")),
     ("n", _l("Next page of a list")),

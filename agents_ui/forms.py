@@ -275,3 +275,13 @@ class LinkCallerForm(ConsoleForm):
     """The caller is an existing customer: their record gets this number."""
 
     customer_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,12}$")])
+
+
+class SmsReplyForm(ConsoleForm):
+    """A reply in an SMS conversation: sent as a text (the ticket's public reply)."""
+
+    body = TextAreaField(
+        _l("Text"),
+        validators=[DataRequired(), Length(max=1600)],
+        render_kw={"rows": 3, "maxlength": 1600},
+    )

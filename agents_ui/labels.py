@@ -93,6 +93,20 @@ CUSTOMER_FLAG: dict[str, Any] = {
     "new-texter": _l("New by SMS"),
 }
 
+SMS_STATUS: dict[str, Any] = {
+    "queued": _l("Queued"),
+    "retry": _l("Retrying"),
+    "sending": _l("Sending"),
+    "accepted": _l("Accepted"),
+    "sent": _l("Sent"),
+    "delivered": _l("Delivered"),
+    "undelivered": _l("Not delivered"),
+    "failed": _l("Failed"),
+    "received": _l("Received"),
+    "opted_out": _l("Opted out"),
+    "rejected": _l("Rejected"),
+}
+
 HISTORY_ACTION: dict[str, Any] = {
     "created": _l("created the ticket"),
     "updated": _l("changed the ticket"),

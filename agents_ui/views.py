@@ -16,6 +16,7 @@ from agents_ui import (
     sla_admin,
     sla_pages,
     sla_report,
+    sms_pages,
     ticket_list,
     ticket_page,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "sla_admin",
     "sla_pages",
     "sla_report",
+    "sms_pages",
     "ticket_list",
     "ticket_page",
 ]

@@ -312,6 +312,14 @@ def apply_status(
                     "error_code": error_code,
                 },
             )
+        elif row.ticket_id:
+            # Consoles showing the conversation follow each text's progress.
+            publish(
+                session,
+                "sms.status",
+                [f"ticket:{row.ticket_id}"],
+                {"sms_id": row.id, "ticket_id": row.ticket_id, "status": row.status},
+            )
     session.commit()
     return row
 

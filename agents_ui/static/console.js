@@ -89,15 +89,11 @@
   // "g" then a letter follows the main menu's link for it; the SLA links exist only for the
   // roles that may open them, and the simulator's only in simulator mode, so the keys do nothing
   // where the link is missing.
-  var GO = {
-    t: "a[data-go='t']",
-    c: "a[data-go='c']",
-    s: "a[data-go='s']",
-    a: "a[data-go='a']",
-    l: "a[data-go='l']",
-    p: "a[data-go='p']",
-    m: "a[data-go='m']"
-  };
+  /* "g" then a key follows the main menu's link marked data-go="<key>" (only the menu entries
+   * the signed-in role has are on the page). */
+  function goLink(key) {
+    return /^[a-z]$/.test(key) ? "a[data-go='" + key + "']" : null;
+  }
 
   /* The caller screen of the call ringing or in progress (phone panel). */
   function openScreen() {
@@ -126,7 +122,8 @@
     if (pendingG) {
       pendingG = false;
       clearTimeout(pendingTimer);
-      if (GO[event.key] && follow(GO[event.key])) event.preventDefault();
+      var go = goLink(event.key);
+      if (go && follow(go)) event.preventDefault();
       return;
     }
 

@@ -82,6 +82,10 @@
       if (socket) socket.on(event, fn);
     },
     onConnect: function (fn) { connectHandlers.push(fn); },
+    /* Send an event (such as `watch`) while connected; `ack` gets the server's answer. */
+    emit: function (event, data, ack) {
+      if (socket && socket.connected) socket.emit(event, data, ack || function () {});
+    },
     getJSON: getJSON,
     meta: meta
   };

@@ -255,7 +255,12 @@ def update(
             data={"from": diff["status"][0], "to": diff["status"][1]},
         )
     sla.on_changed(session, ticket, diff, now)
-    publish(session, "ticket.updated", _rooms(ticket), _payload(ticket, changed=sorted(diff)))
+    publish(
+        session,
+        "ticket.updated",
+        _rooms(ticket),
+        _payload(ticket, changed=sorted(diff), actor_id=actor.id if actor else None),
+    )
     if commit:
         session.commit()
     return ticket
@@ -340,7 +345,12 @@ def add_comment(
         session,
         "ticket.comment",
         _rooms(ticket),
-        _payload(ticket, comment_id=comment.id, public=public),
+        _payload(
+            ticket,
+            comment_id=comment.id,
+            public=public,
+            actor_id=actor.id if actor else None,
+        ),
     )
     if status is not None and status != ticket.status:
         update(session, ticket, actor=actor, status=status, commit=commit)
