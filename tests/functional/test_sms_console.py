@@ -116,6 +116,7 @@ def test_opted_out_customer_cannot_be_texted(
     page = html(console.get(f"/sms/{ticket.id}"))
     assert "asked to receive no more texts" in page and 'id="sms-reply-form"' not in page
     r = console.post(f"/sms/{ticket.id}/reply", data={"body": "Still there?"})
+    assert r.status_code == 302
     assert "Not sent" in html(console.get(f"/sms/{ticket.id}"))
     db.session.expire_all()
     assert db.session.scalar(select(SmsMessage).where(SmsMessage.body == "Still there?")) is None
