@@ -20,6 +20,7 @@ VENDOR_FILES = {
     "socket.io-client/dist/socket.io.min.js.map": "application/json",
     "chart.js/dist/chart.umd.min.js": "text/javascript",
     "chart.js/dist/chart.umd.min.js.map": "application/json",
+    "@twilio/voice-sdk/dist/twilio.min.js": "text/javascript",
 }
 
 

@@ -32,6 +32,7 @@ from helpdesk.errors import APIError
 from helpdesk.extensions import login_manager
 from helpdesk.realtime import issue_socket_token
 from helpdesk.tickets.workflow import reference_for
+from telephony import softphone
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -50,6 +51,13 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
+)
+# With the browser softphone, the Twilio Voice SDK signals over Twilio's websockets, reports call
+# quality to Twilio, and plays its ringtones from Twilio's sound files.
+SOFTPHONE_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "connect-src 'self';",
+    "connect-src 'self' wss://*.twilio.com https://eventgw.twilio.com; "
+    "media-src 'self' https://sdk.twilio.com;",
 )
 
 # Implemented in static/console.js; listed on every page and in docs/console.md.
@@ -106,7 +114,12 @@ def _choose_timezone() -> None:
 
 @bp.after_request
 def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    policy = (
+        SOFTPHONE_POLICY
+        if softphone.kind(current_app.config) == "twilio"
+        else CONTENT_SECURITY_POLICY
+    )
+    response.headers.setdefault("Content-Security-Policy", policy)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if current_user.is_authenticated:
@@ -173,6 +186,7 @@ def _helpers() -> dict[str, Any]:
         "socket_token": _socket_token,
         "server_now": lambda: sla_display.now().isoformat(),
         "sla_strings": sla_display.js_strings,
+        "softphone_kind": lambda: softphone.kind(current_app.config),
     }
 
 

@@ -26,6 +26,7 @@ from agents_ui.safety import safe_next
 from helpdesk.errors import APIError, NotFound
 from helpdesk.extensions import db
 from telephony import service as telephony
+from telephony import softphone
 
 
 def wants_json() -> bool:
@@ -73,6 +74,28 @@ def _who(call: dict[str, Any] | None) -> str:
 def phone_snapshot() -> ResponseReturnValue:
     """My presence, the call ringing for me, my current call and the one to wrap up."""
     return jsonify(phone_state.snapshot(db.session, me()))
+
+
+@bp.get("/phone/voice-token")
+@login_required
+def phone_voice_token() -> ResponseReturnValue:
+    """An access token for this agent's browser softphone (Twilio Voice SDK)."""
+    config = current_app.config
+    if softphone.kind(config) != "twilio":
+        return jsonify(
+            {"error": {"code": "no_softphone", "message": "no browser softphone is configured"}}
+        ), 404
+    issued = softphone.voice_token(
+        account_sid=config["TWILIO_ACCOUNT_SID"],
+        api_key_sid=config["TWILIO_API_KEY_SID"],
+        api_key_secret=config["TWILIO_API_KEY_SECRET"],
+        user_id=me().id,
+        twiml_app_sid=config.get("TWILIO_TWIML_APP_SID", ""),
+        ttl_s=int(config.get("HELPDESK_VOICE_TOKEN_TTL_S", 3600)),
+    )
+    return jsonify(
+        {"token": issued.token, "identity": issued.identity, "expires_at": issued.expires_at}
+    )
 
 
 @bp.post("/phone/presence")
@@ -194,6 +217,8 @@ def panel() -> dict[str, Any]:
         "reason_label": phone_state.BREAK_REASON,
         "strings": phone_state.js_strings(queues),
         "duration": sla_display.duration,
+        "softphone": softphone.kind(current_app.config),
+        "softphone_strings": phone_state.softphone_strings(),
     }
 
 

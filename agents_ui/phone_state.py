@@ -249,3 +249,20 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
         "s": _("%(n)s s", n="{n}"),
         "min": _("%(n)s min", n="{n}"),
     }
+
+
+def softphone_strings() -> dict[str, str]:
+    """What the softphone line says, by its kind and then by the state of the browser device."""
+    return {
+        "simulator": _("Phone line: simulator (calls connect when you accept)"),
+        "unconfigured": _("Phone line: your phone number (no browser softphone configured)"),
+        "twilio": _("Softphone: connecting…"),
+        "ready": _("Softphone: ready"),
+        "in_call": _("Softphone: in a call"),
+        "muted": _("Softphone: in a call, muted"),
+        "offline": _("Softphone: offline, reconnecting…"),
+        "error": _("Softphone: %(reason)s", reason="{reason}"),
+        "no_microphone": _("Softphone: allow the microphone to take calls"),
+        "mute": _("Mute"),
+        "unmute": _("Unmute"),
+    }

@@ -51,6 +51,12 @@ class Settings:
     TWILIO_PHONE_NUMBER: str = "+15005550006"
     # Only for a stand-in of Twilio's REST API (contract mocks, load runs); empty in production.
     TWILIO_API_BASE_URL: str = ""
+    # The agents' browser softphone (Twilio Voice JavaScript SDK): an API key of the account
+    # signs its access tokens; the TwiML app, if set, lets it place calls too.
+    TWILIO_API_KEY_SID: str = ""
+    TWILIO_API_KEY_SECRET: str = ""
+    TWILIO_TWIML_APP_SID: str = ""
+    HELPDESK_VOICE_TOKEN_TTL_S: int = 3600
     PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
     HELPDESK_TIMEZONE: str = "Europe/Paris"
     HELPDESK_DEFAULT_REGION: str = "FR"
