@@ -2,7 +2,8 @@
 
 With no benchmark named, every benchmark runs: `foundation` (tickets, customers and the REST API),
 `sla` (business-time arithmetic and the breach scan), `voice` (Twilio webhooks and routing) and
-`sms` (the inbound SMS webhook and the outbox).
+`sms` (the inbound SMS webhook and the outbox) and `screenpop` (the caller screen across web
+processes through Redis, and many agent sockets on one process).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import foundation, sla, sms, voice
+from bench import foundation, screenpop, sla, sms, voice
 
 
 def _foundation(args: argparse.Namespace) -> None:
@@ -69,11 +70,25 @@ def _sms(args: argparse.Namespace) -> None:
     )
 
 
+def _screenpop(args: argparse.Namespace) -> None:
+    screenpop.run(
+        screenpop.Options(
+            rate=args.pop_rate,
+            seconds=args.pop_seconds,
+            agents=args.pop_agents,
+            timeline=args.pop_timeline,
+            sockets=args.sockets,
+            keep=args.keep,
+        )
+    )
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "foundation": _foundation,
     "sla": _sla,
     "voice": _voice,
     "sms": _sms,
+    "screenpop": _screenpop,
 }
 
 
@@ -150,6 +165,20 @@ def parser() -> argparse.ArgumentParser:
         "--no-worker",
         action="store_true",
         help="sms: skip the outbox figure through Redis and a Celery worker",
+    )
+    p.add_argument("--pop-rate", type=float, default=20.0, help="screenpop: offers made per second")
+    p.add_argument(
+        "--pop-seconds", type=float, default=30.0, help="screenpop: how long offers are made"
+    )
+    p.add_argument("--pop-agents", type=int, default=40, help="screenpop: agents taking the calls")
+    p.add_argument(
+        "--pop-timeline",
+        type=int,
+        default=5_000,
+        help="screenpop: timeline entries of the calling customer",
+    )
+    p.add_argument(
+        "--sockets", type=int, default=1_000, help="screenpop: agent sockets on one web process"
     )
     p.add_argument(
         "--keep",

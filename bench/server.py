@@ -36,13 +36,16 @@ def procfile_command(process: str = "web") -> str:
     raise SystemExit(f"no {process!r} line in the Procfile")
 
 
-def expand(command: str, port: int) -> list[str]:
-    """The Procfile line as arguments, with `$PORT` / `${PORT:-5000}` replaced by `port`.
+def expand(command: str, port: int, env: dict[str, str] | None = None) -> list[str]:
+    """The Procfile line as arguments, with `$PORT` / `${PORT:-5000}` replaced by `port` and any
+    other `${NAME:-default}` by NAME from `env` (else its default), as a shell would.
 
     The executable is taken from this interpreter's virtualenv when it is there, so the benchmark
     runs the gunicorn installed for the project and not another one on the PATH.
     """
     command = re.sub(r"\$\{PORT(:-[^}]*)?\}|\$PORT\b", str(port), command)
+    values = env or {}
+    command = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: values.get(m.group(1), m.group(2)), command)
     args = shlex.split(command)
     local = Path(sys.executable).parent / args[0]
     if local.exists():
@@ -93,7 +96,7 @@ class WebServer:
                 env[key] = value
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            expand(procfile_command(), self.port),
+            expand(procfile_command(), self.port, env),
             cwd=ROOT,
             env=env,
             stdout=self._log,

@@ -138,6 +138,9 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
         importlib.import_module(module)
 
     app.extensions["telephony_gateway"] = _gateway(settings)
+    from helpdesk import coalesce
+
+    app.extensions["dispatch_gate"] = coalesce.from_url(settings.REDIS_URL)
     _attach_simulator(app, settings)
     app.extensions["sms_settings"] = _sms_settings(settings)
     from helpdesk.tickets import delivery

@@ -125,8 +125,27 @@ def _deliver(events: list[Event]) -> None:
             log.exception("failed to emit %s", evt.name)
 
 
+_MARKS_KEY = "helpdesk_savepoint_marks"
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _savepoint_began(session: Session, transaction: Any) -> None:
+    """Remember how much was queued when a savepoint began, to undo only its part."""
+    if transaction.nested:
+        session.info.setdefault(_MARKS_KEY, {})[id(transaction)] = (
+            len(session.info.get(_PENDING_KEY, [])),
+            len(session.info.get(_CALLBACKS_KEY, [])),
+        )
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    # Releasing a savepoint fires after_commit too; nothing is durable until the outermost
+    # transaction commits, so a screen pop never describes an offer that is not there yet.
+    if session.in_nested_transaction():
+        session.info.get(_MARKS_KEY, {}).pop(id(session.get_transaction()), None)
+        return
+    session.info.pop(_MARKS_KEY, None)
     pending = session.info.pop(_PENDING_KEY, None)
     if pending:
         _deliver(pending)
@@ -138,6 +157,15 @@ def _after_commit(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _after_rollback(session: Session, _previous_transaction: Any) -> None:
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.nested:
+        # A savepoint rolled back: drop what was queued inside it, keep what came before.
+        mark = session.info.get(_MARKS_KEY, {}).pop(id(previous_transaction), None)
+        if mark is not None:
+            events, callbacks = mark
+            del session.info.get(_PENDING_KEY, [])[events:]
+            del session.info.get(_CALLBACKS_KEY, [])[callbacks:]
+        return
+    session.info.pop(_MARKS_KEY, None)
     session.info.pop(_PENDING_KEY, None)
     session.info.pop(_CALLBACKS_KEY, None)

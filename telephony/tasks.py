@@ -8,15 +8,25 @@ from helpdesk.extensions import db
 from telephony import service
 
 
+def _dispatch_once() -> int:
+    """One dispatch at a time across workers; requests made meanwhile fold into it."""
+    from flask import current_app
+
+    made = current_app.extensions["dispatch_gate"].run(
+        "dispatch", lambda: service.dispatch(db.session)
+    )
+    return int(made or 0)
+
+
 @shared_task(name="telephony.tasks.dispatch")
 def dispatch() -> int:
-    return service.dispatch(db.session)
+    return _dispatch_once()
 
 
 @shared_task(name="telephony.tasks.expire")
 def expire() -> dict[str, int]:
     result = service.expire(db.session)
-    service.dispatch(db.session)
+    _dispatch_once()
     return result
 
 

@@ -74,3 +74,29 @@ def test_socketio_backend_emits_to_each_room():
         ("ticket.updated", "staff", "/agents", {"ticket_id": 3}),
         ("ticket.updated", "ticket:3", "/agents", {"ticket_id": 3}),
     ]
+
+
+def test_a_savepoint_does_not_release_events_early(app, recorded):
+    """Releasing a savepoint is not a commit: what was queued waits for the outer commit."""
+    recorded.clear()
+    events.publish(db.session, "first", ["staff"], {"n": 1})
+    nested = db.session.begin_nested()
+    events.publish(db.session, "inside", ["staff"], {"n": 2})
+    nested.commit()
+    assert recorded.events == []
+    db.session.commit()
+    assert [e.name for e in recorded.events] == ["first", "inside"]
+
+
+def test_a_rolled_back_savepoint_drops_only_its_own_events(app, recorded):
+    recorded.clear()
+    events.publish(db.session, "kept", ["staff"], {})
+    nested = db.session.begin_nested()
+    events.publish(db.session, "undone", ["staff"], {})
+    events.on_commit(db.session, lambda: events.publish_now("undone_callback", ["staff"], {}))
+    nested.rollback()
+    after = db.session.begin_nested()
+    events.publish(db.session, "after", ["staff"], {})
+    after.commit()
+    db.session.commit()
+    assert [e.name for e in recorded.events] == ["kept", "after"]

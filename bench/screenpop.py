@@ -1,0 +1,605 @@
+"""Console benchmark: the screen pop across web processes, and many agent sockets on one.
+
+Figures, each against the target the console issue set:
+
+1. Screen-pop latency in the scaled-out form: two web processes (the Procfile's `web` command)
+   and a Celery worker (its `worker` command) sharing Redis as broker and Socket.IO message
+   queue, on PostgreSQL. Real `python-socketio` clients, one per agent, are connected to web
+   process B. Calls are driven as Twilio drives them, with signed webhooks sent to web process A:
+   the incoming call first (not timed), then, paced at 20 per second, the menu choice that queues
+   the caller, which makes the offer. The latency runs from sending that webhook to A until the
+   agent's client on B receives `screen_pop` for that CallSid: A commits and queues the dispatch,
+   the worker claims an agent and builds the caller screen, publishes it to Redis, and B delivers
+   it. Every caller is the same customer, whose timeline holds 5,000 entries. Each agent accepts
+   its call through the API, the call's completed status callback is sent to A, and the agent
+   wraps up, which makes them available again.
+2. 1,000 agent sockets connected to one web process: its memory and threads before and after,
+   and the delivery time of an event sent to all of them (`staff`) and of one event to each
+   (`user:<id>`), both published from another process through Redis.
+
+Loopback only, bounded in count and time; the databases and Redis keys are the benchmark's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+import requests
+import socketio
+from tqdm import tqdm
+
+from bench import machine, pg
+from bench.foundation import RESULTS
+from bench.report import Figure, Run, save
+from bench.server import ROOT, WebServer, expand, free_port, procfile_command
+from bench.stats import summarise
+from bench.voice import Calls
+
+DB = "helpdesk_bench_screenpop"
+REDIS_DEFAULT = "redis://127.0.0.1:6379/9"
+TOKEN = "bench-screenpop-webhook-token"
+SECRET = "bench-screenpop-secret-key"
+CUSTOMER_NUMBER = "+33612345678"
+P95_TARGET_MS = 50.0
+P99_TARGET_MS = 100.0
+POP_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Options:
+    """How much to measure; `python -m bench --help` describes each."""
+
+    rate: float = 20.0
+    seconds: float = 30.0
+    agents: int = 40
+    timeline: int = 5_000
+    sockets: int = 1_000
+    keep: bool = False
+
+
+def redis_url() -> str:
+    url = os.environ.get("BENCH_REDIS_URL", REDIS_DEFAULT)
+    if (urlsplit(url).hostname or "") not in pg.LOOPBACK:
+        raise SystemExit("benchmarks use a loopback Redis only")
+    return url
+
+
+# -- data --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Seeded:
+    customer_id: int
+    agents: list[tuple[int, str]]  # (user id, API token) of the agents who take calls
+    watchers: list[tuple[int, str]]  # staff for the many-sockets figure
+
+
+def seed(url: str, opts: Options) -> Seeded:
+    """The customer with a long history, the support queue, the agents and their tokens."""
+    from sqlalchemy import insert
+
+    from helpdesk.app import create_app
+    from helpdesk.auth import service as auth
+    from helpdesk.auth.models import Role
+    from helpdesk.config import Settings
+    from helpdesk.customers import service as customers
+    from helpdesk.db import utcnow
+    from helpdesk.extensions import db
+    from helpdesk.tickets import service as tickets
+    from helpdesk.timeline.models import TimelineEntry
+    from telephony.models import CallQueue
+
+    instance = tempfile.mkdtemp(prefix="helpdesk-bench-seed-")
+    settings = Settings.from_env(
+        env={},
+        DATABASE_URL=url,
+        HELPDESK_INSTANCE_PATH=instance,
+        SECRET_KEY=SECRET,
+        HELPDESK_SCHEDULER=False,
+        TESTING=True,
+        extra={"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"},
+    )
+    app = create_app(settings)
+    with app.app_context():
+        db.session.add(
+            CallQueue(
+                name="support",
+                label_en="Support",
+                label_fr="Assistance",
+                skills={"support": 1},
+                ring_timeout_s=30,
+                wrap_up_s=0,
+            )
+        )
+        db.session.commit()
+        customer = customers.create(
+            db.session,
+            name="Camille Martin",
+            language="fr",
+            phones=[CUSTOMER_NUMBER],
+            tags=["vip"],
+        )
+        for n in range(5):
+            tickets.create(
+                db.session, actor=None, subject=f"Open question {n}", requester_id=customer.id
+            )
+        now = utcnow()
+        rows = [
+            {
+                "customer_id": customer.id,
+                "occurred_at": now,
+                "kind": "sms" if i % 3 else "call",
+                "summary": f"History entry {i}: the customer got in touch about their line",
+                "subject_type": "",
+                "data": {},
+            }
+            for i in range(opts.timeline)
+        ]
+        db.session.execute(insert(TimelineEntry), rows)
+        db.session.commit()
+
+        def staff(prefix: str, count: int, role: Role) -> list[tuple[int, str]]:
+            out = []
+            for i in tqdm(range(count), desc=f"seed {prefix}", leave=False):
+                user = auth.create_user(
+                    session=db.session,
+                    role=role,
+                    email=f"{prefix}{i}@bench.example",
+                    password="bench password 1234",
+                    name=f"{prefix.title()} {i}",
+                    skills={"support": 2} if role is Role.AGENT else None,
+                    languages=["fr", "en"],
+                )
+                out.append((user.id, auth.issue_token(session=db.session, user=user)))
+            return out
+
+        seeded = Seeded(customer.id, staff("agent", opts.agents, Role.AGENT), [])
+        seeded.watchers = staff("watcher", opts.sockets, Role.AGENT)
+        db.session.remove()
+        db.engine.dispose()
+    return seeded
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+
+def _env(url: str, rurl: str, public: str) -> dict[str, str | None]:
+    return {
+        "REDIS_URL": rurl,
+        "SECRET_KEY": SECRET,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_ACCOUNT_SID": None,
+        "PUBLIC_BASE_URL": public,
+        "DATABASE_URL": url,
+    }
+
+
+@dataclass
+class Worker:
+    """The Procfile's `worker` line, on the benchmark's database and Redis."""
+
+    url: str
+    rurl: str
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "HELPDESK_INSTANCE_PATH": tempfile.mkdtemp(prefix="helpdesk-bw-"),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        for key, value in _env(self.url, self.rurl, "http://127.0.0.1:5000").items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+        self.process = subprocess.Popen(
+            expand(procfile_command("worker"), 0),
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def web(url: str, rurl: str, logs: Path, name: str, threads: int | None = None) -> WebServer:
+    port = free_port()
+    server = WebServer(
+        url, logs / f"{name}.log", port=port, extra_env=_env(url, rurl, f"http://127.0.0.1:{port}")
+    )
+    if threads is not None:
+        server.extra_env["WEB_THREADS"] = str(threads)
+    server.start()
+    return server
+
+
+def rss_and_threads(server: WebServer) -> tuple[float, int]:
+    """Memory (MiB) and threads of the web worker process (the master's child)."""
+    pids = server.pids()
+    pid = pids[-1]
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    rss_kib = int(fields["VmRSS"].split()[0])
+    return rss_kib / 1024, int(fields["Threads"])
+
+
+# -- figure 1: screen pops across processes -------------------------------------------------------
+
+
+@dataclass
+class PopLog:
+    sent: dict[str, float] = field(default_factory=dict)
+    popped: dict[str, float] = field(default_factory=dict)
+    sizes: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Agent:
+    """One agent's console: a socket on web process B, and the calls it takes."""
+
+    def __init__(self, user_id: int, token: str, log: PopLog, work: queue.Queue[Any]) -> None:
+        self.user_id = user_id
+        self.token = token
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("screen_pop", self.on_pop, namespace="/agents")
+        self.log = log
+        self.work = work
+
+    def on_pop(self, payload: dict[str, Any]) -> None:
+        at = time.perf_counter()
+        with self.log.lock:
+            self.log.popped.setdefault(payload["call_sid"], at)
+            self.log.sizes.append(len(json.dumps(payload)))
+        self.work.put((self, payload["call_id"], payload["call_sid"]))
+
+
+def take_calls(
+    b: WebServer, a: WebServer, calls: Calls, work: queue.Queue[Any], log: PopLog
+) -> None:
+    """Accept, hang up (as the caller would, through Twilio's callback) and wrap up."""
+    http = requests.Session()
+    while True:
+        item = work.get()
+        if item is None:
+            return
+        agent, call_id, call_sid = item
+        auth = {"Authorization": f"Bearer {agent.token}"}
+        try:
+            r = http.post(f"{b.base_url}/api/v1/calls/{call_id}/accept", headers=auth, timeout=10)
+            if r.status_code != 200:
+                log.errors.append(f"accept {r.status_code} {r.text[:120]}")
+                continue
+            form = {
+                "CallSid": call_sid,
+                "CallStatus": "completed",
+                "CallDuration": "1",
+                "AccountSid": "AC" + "0" * 32,
+            }
+            sig = calls.validator.compute_signature(a.base_url + "/twilio/voice/status", form)
+            r = http.post(
+                a.base_url + "/twilio/voice/status",
+                data=form,
+                headers={"X-Twilio-Signature": sig},
+                timeout=10,
+            )
+            if r.status_code != 204:
+                log.errors.append(f"status {r.status_code}")
+            r = http.post(
+                f"{b.base_url}/api/v1/calls/{call_id}/wrap-up",
+                headers=auth,
+                json={"disposition": "resolved", "notes": "", "done": True},
+                timeout=10,
+            )
+            if r.status_code != 200:
+                log.errors.append(f"wrap-up {r.status_code} {r.text[:120]}")
+        except requests.RequestException as exc:
+            log.errors.append(repr(exc))
+
+
+def screen_pops(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, logs: Path) -> None:
+    a = web(url, rurl, logs, "web-a")
+    b = web(url, rurl, logs, "web-b")
+    worker = Worker(url, rurl, logs / "worker.log")
+    worker.start()
+    log = PopLog()
+    work: queue.Queue[Any] = queue.Queue()
+    agents = [Agent(uid, token, log, work) for uid, token in seeded.agents]
+    total = int(opts.rate * opts.seconds)
+    calls = Calls(a.base_url, TOKEN, [CUSTOMER_NUMBER], prefix="5c", unknown_every=0)
+    handlers = [
+        threading.Thread(target=take_calls, args=(b, a, calls, work, log), daemon=True)
+        for _ in range(8)
+    ]
+    try:
+        for t in handlers:
+            t.start()
+        for agent in tqdm(agents, desc="agents connect to B", leave=False):
+            agent.client.connect(
+                b.base_url,
+                namespaces=["/agents"],
+                auth={"token": agent.token},
+                transports=["websocket"],
+                wait_timeout=10,
+            )
+            r = requests.put(
+                f"{b.base_url}/api/v1/agents/me/presence",
+                json={"state": "available"},
+                headers={"Authorization": f"Bearer {agent.token}"},
+                timeout=10,
+            )
+            r.raise_for_status()
+        # The incoming-call webhooks, untimed: the calls exist and wait at the menu.
+        http = requests.Session()
+        for i in tqdm(range(total), desc="incoming calls", leave=False):
+            path, form, headers = calls.incoming(i)
+            http.post(a.base_url + path, data=form, headers=headers, timeout=10).raise_for_status()
+        time.sleep(1.0)
+        log.popped.clear()
+        log.sizes.clear()
+        pace(a, calls, total, opts, log)
+        deadline = time.monotonic() + POP_TIMEOUT_S
+        while len(log.popped) < total and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        for _ in handlers:
+            work.put(None)
+        for agent in agents:
+            if agent.client.connected:
+                agent.client.disconnect()
+        worker.stop()
+        a.stop()
+        b.stop()
+    latencies = [log.popped[s] - t for s, t in log.sent.items() if s in log.popped]
+    lost = len(log.sent) - len(latencies)
+    lat = summarise(latencies)
+    run.details["screen_pop"] = {
+        "latency": lat.as_dict(),
+        "lost": lost,
+        "errors": log.errors[:20],
+        "payload_bytes_max": max(log.sizes, default=0),
+    }
+    run.add(
+        Figure(
+            f"screen_pop at {opts.rate:.0f} offers/s for {opts.seconds:.0f} s, webhook on A to"
+            f" client on"
+            f" B via Redis and the worker ({opts.timeline:,} timeline entries): p50 / p95 / p99",
+            f"p95 <= {P95_TARGET_MS:.0f} ms, p99 <= {P99_TARGET_MS:.0f} ms",
+            f"{lat.p50_ms:.1f} / {lat.p95_ms:.1f} / {lat.p99_ms:.1f} ms over {lat.n} pops",
+            lat.p95_ms <= P95_TARGET_MS and lat.p99_ms <= P99_TARGET_MS,
+            group=1,
+        )
+    )
+    run.add(
+        Figure(
+            "offers that never popped within 10 s; errors taking the calls; largest payload",
+            "none; none; bounded",
+            f"{lost}; {len(log.errors)}; {max(log.sizes, default=0):,} bytes",
+            lost == 0 and not log.errors,
+            group=1,
+        )
+    )
+
+
+def pace(a: WebServer, calls: Calls, total: int, opts: Options, log: PopLog) -> None:
+    """The menu webhooks that queue each caller, sent on schedule (open loop) by a few threads."""
+    start = time.perf_counter() + 0.5
+    counter = iter(range(total))
+    lock = threading.Lock()
+    limit = start + 2 * opts.seconds + 10
+
+    def send() -> None:
+        http = requests.Session()
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            due = start + i / opts.rate
+            while (left := due - time.perf_counter()) > 0:
+                time.sleep(left)
+            if time.perf_counter() > limit:
+                return
+            path, form, headers = calls.menu(i)
+            sent = time.perf_counter()
+            with log.lock:
+                log.sent[calls.sid(i)] = sent
+            r = http.post(a.base_url + path, data=form, headers=headers, timeout=10)
+            if r.status_code != 200:
+                log.errors.append(f"menu {r.status_code}")
+
+    threads = [threading.Thread(target=send, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in tqdm(threads, desc=f"menu webhooks at {opts.rate:.0f}/s", leave=False):
+        t.join()
+
+
+# -- figure 2: many sockets on one process --------------------------------------------------------
+
+
+async def _many(
+    base_url: str, watchers: list[tuple[int, str]], rurl: str, sample: Any
+) -> dict[str, Any]:
+    clients: list[socketio.AsyncClient] = []
+    got: dict[str, dict[int, float]] = {"staff": {}, "user": {}}
+    done = {"staff": asyncio.Event(), "user": asyncio.Event()}
+    count = len(watchers)
+
+    def handler(kind: str, uid: int) -> Any:
+        async def on(_data: Any) -> None:
+            got[kind].setdefault(uid, time.perf_counter())
+            if len(got[kind]) == count:
+                done[kind].set()
+
+        return on
+
+    async def connect(uid: int, token: str) -> None:
+        c = socketio.AsyncClient(reconnection=False)
+        c.on("queue.updated", handler("staff", uid), namespace="/agents")
+        c.on("presence.updated", handler("user", uid), namespace="/agents")
+        await c.connect(
+            base_url,
+            namespaces=["/agents"],
+            auth={"token": token},
+            transports=["websocket"],
+            wait_timeout=30,
+        )
+        clients.append(c)
+
+    began = time.perf_counter()
+    bar = tqdm(total=count, desc="sockets connect", leave=False)
+    for start in range(0, count, 50):
+        await asyncio.gather(*(connect(u, t) for u, t in watchers[start : start + 50]))
+        bar.update(min(50, count - start))
+    bar.close()
+    connected_s = time.perf_counter() - began
+    await asyncio.sleep(2)
+    after = sample()
+    from flask_socketio import SocketIO
+
+    emitter = SocketIO(message_queue=rurl, write_only=True)
+    t0 = time.perf_counter()
+    await asyncio.to_thread(
+        emitter.emit,
+        "queue.updated",
+        {"queue": "support", "call_id": 0},
+        namespace="/agents",
+        to="staff",
+    )
+    await asyncio.wait_for(done["staff"].wait(), 30)
+    staff_s = [t - t0 for t in got["staff"].values()]
+    t1 = time.perf_counter()
+
+    def each() -> None:
+        for uid, _ in watchers:
+            emitter.emit(
+                "presence.updated",
+                {"user_id": uid, "state": "offline"},
+                namespace="/agents",
+                to=f"user:{uid}",
+            )
+
+    await asyncio.to_thread(each)
+    emitted_s = time.perf_counter() - t1
+    await asyncio.wait_for(done["user"].wait(), 60)
+    user_s = [t - t1 for t in got["user"].values()]
+    for c in clients:
+        await c.disconnect()
+    return {
+        "connected_s": connected_s,
+        "after": after,
+        "staff_s": staff_s,
+        "user_s": user_s,
+        "emitted_s": emitted_s,
+    }
+
+
+def many_sockets(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, logs: Path) -> None:
+    # Each websocket holds one of the web process's threads: give it one per agent and some.
+    server = web(url, rurl, logs, "web-many", threads=opts.sockets + 64)
+    try:
+        before = rss_and_threads(server)
+        out = asyncio.run(
+            _many(server.base_url, seeded.watchers, rurl, lambda: rss_and_threads(server))
+        )
+    finally:
+        server.stop()
+    (rss0, th0), (rss1, th1) = before, out["after"]
+    staff = summarise(out["staff_s"])
+    each = summarise(out["user_s"])
+    run.details["many_sockets"] = {
+        "before": before,
+        "after": out["after"],
+        "staff": staff.as_dict(),
+        "each": each.as_dict(),
+        "connected_s": out["connected_s"],
+    }
+    run.add(
+        Figure(
+            f"{opts.sockets:,} agent sockets on one web process: memory and threads before / after",
+            "reported",
+            f"{rss0:.0f} / {rss1:.0f} MiB ({(rss1 - rss0) * 1024 / opts.sockets:.0f} KiB"
+            f" per socket); {th0} / {th1} threads; all connected in {out['connected_s']:.1f} s",
+            None,
+            group=2,
+        )
+    )
+    run.add(
+        Figure(
+            f"one event to all {opts.sockets:,} (room staff), through Redis:"
+            " delivered p50 / p95 / last",
+            "reported",
+            f"{staff.p50_ms:.0f} / {staff.p95_ms:.0f} / {staff.max_ms:.0f} ms",
+            None,
+            group=2,
+        )
+    )
+    run.add(
+        Figure(
+            f"one event to each of the {opts.sockets:,} (rooms user:<id>):"
+            " delivered p50 / p95 / last",
+            "reported",
+            f"{each.p50_ms:.0f} / {each.p95_ms:.0f} / {each.max_ms:.0f} ms"
+            f" (publishing took {out['emitted_s'] * 1000:.0f} ms)",
+            None,
+            group=2,
+        )
+    )
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+def run(opts: Options) -> Run:
+    logging.getLogger("socketio").setLevel(logging.WARNING)
+    logging.getLogger("engineio").setLevel(logging.WARNING)
+    server = pg.server_url()
+    rurl = redis_url()
+    redis.Redis.from_url(rurl).flushdb()
+    current = Run(options=opts, machine=machine.describe(server))
+    began = time.monotonic()
+    pg.drop_database(server, DB)
+    pg.create_database(server, DB)
+    url = pg.sqlalchemy_url(server, DB)
+    from helpdesk.migrate import upgrade
+
+    upgrade(url)
+    logs = Path(tempfile.mkdtemp(prefix="helpdesk-bench-screenpop-"))
+    try:
+        seeded = seed(url, opts)
+        screen_pops(current, url, rurl, seeded, opts, logs)
+        many_sockets(current, url, rurl, seeded, opts, logs)
+    finally:
+        if not opts.keep:
+            pg.drop_database(server, DB)
+        redis.Redis.from_url(rurl).flushdb()
+    current.machine["load_average_at_end"] = machine.load_average()
+    current.details["seconds"] = time.monotonic() - began
+    current.details["logs"] = str(logs)
+    save(current, "screenpop", RESULTS)
+    return current
