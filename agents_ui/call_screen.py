@@ -114,6 +114,7 @@ def call_screen(call_id: int) -> ResponseReturnValue:
         may_change=call.agent_id == user.id or user.has_role(Role.SUPERVISOR),
         suggestions=_suggestions(call, data),
         duration=sla_display.duration,
+        queue_label=phone_state.queue_labels(db.session).get(data["queue"] or "", data["queue"]),
         disposition_labels=phone_state.DISPOSITION,
         **_forms(data, call),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -237,9 +237,11 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
             "unknown": _(
                 "No customer has this number yet: open the caller screen to create or find them."
             ),
-            "history": _(
-                "%(tickets)s tickets, %(calls)s calls", tickets="{tickets}", calls="{calls}"
-            ),
+            # Both forms of each, for the script to choose (the counts come with the event).
+            "tickets_one": ngettext("%(num)d ticket", "%(num)d tickets", 1),
+            "tickets_other": ngettext("%(num)d ticket", "%(num)d tickets", 2).replace("2", "{n}"),
+            "calls_one": ngettext("%(num)d call", "%(num)d calls", 1),
+            "calls_other": ngettext("%(num)d call", "%(num)d calls", 2).replace("2", "{n}"),
             "open_tickets": _("Open tickets"),
             "no_open_tickets": _("No open tickets."),
             "more_tickets": _("and %(n)s more", n="{n}"),

@@ -26,6 +26,13 @@
     });
   }
 
+  /* "1 ticket" / "3 tickets": the singular and the plural form come with the wording (French
+   * uses the singular for 0 and 1, English for 1 only). */
+  function count(s, what, n) {
+    var one = n === 1 || (n === 0 && document.documentElement.lang === "fr");
+    return one ? String(s[what + "_one"]).replace("1", String(n)) : fill(s[what + "_other"], { n: n });
+  }
+
   function pick(table, code) {
     return (table && Object.prototype.hasOwnProperty.call(table, code)) ? table[code] : code;
   }
@@ -73,10 +80,8 @@
     }
     var line = [];
     if (customer.company && customer.company.name) line.push(customer.company.name);
-    line.push(fill(s.history, {
-      tickets: (screen.history || {}).tickets || 0,
-      calls: (screen.history || {}).calls || 0
-    }));
+    var history = screen.history || {};
+    line.push(count(s, "tickets", history.tickets || 0) + ", " + count(s, "calls", history.calls || 0));
     wrap.appendChild(el("p", "muted", line.join(" · ")));
     return wrap;
   }
