@@ -74,6 +74,7 @@ SHORTCUTS = [
     ("a", _l("Accept the ringing call")),
     ("x", _l("Reject the ringing call")),
     ("w", _l("Write the wrap-up notes of a call")),
+    ("d", _l("Save the wrap-up (also Ctrl+Enter in its notes)")),
     ("o", _l("Open the caller screen of the ringing or current call")),
     ("?", _l("Show these shortcuts")),
     ("Esc", _l("Leave the current field")),

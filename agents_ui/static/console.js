@@ -95,6 +95,14 @@
     return /^[a-z]$/.test(key) ? "a[data-go='" + key + "']" : null;
   }
 
+  /* Ctrl+Enter (or Cmd+Enter) in the wrap-up notes saves the wrap-up. */
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+    if (!event.target || event.target.id !== "wrapup-notes") return;
+    event.preventDefault();
+    press("wrapup-done");
+  });
+
   /* The caller screen of the call ringing or in progress (phone panel). */
   function openScreen() {
     var links = document.querySelectorAll("#phone [data-field='screen-link']");
@@ -166,6 +174,9 @@
         break;
       case "o":
         handled = openScreen();
+        break;
+      case "d":
+        handled = press("wrapup-done");
         break;
     }
     if (handled) event.preventDefault();

@@ -158,7 +158,7 @@ def test_a_call_from_the_first_ring_to_the_wrap_up_note(
     agent.page.keyboard.press("w")  # the shortcut to the notes
     agent.page.keyboard.type("Reset the box; the line is back.")
     assert agent.page.input_value("#wrapup-notes") == "Reset the box; the line is back."
-    agent.page.click("#wrapup-done")
+    agent.page.keyboard.press("Control+Enter")  # saves the wrap-up from its notes
     agent.page.wait_for_selector("#phone-wrapup", state="hidden", timeout=EVENT_TIMEOUT_MS)
     agent.page.wait_for_selector("#phone-state.presence-available")
     assert agent.page.inner_text("#phone-message") == "Wrap-up saved."
