@@ -305,9 +305,12 @@ class Aggregator:
     def agents(self, day: str, now: datetime) -> list[dict[str, Any]]:
         """Every agent known to the figures (reading is proportional to the agents, not calls)."""
         per_day = self.store.hgetall(f"ad:{day}")
+        states = self.store.hgetall("agents")
+        # Agents with calls today but no state change in the replayed log count too.
+        idents = set(states) | {k.partition(":")[0] for k in per_day}
         out = []
-        for ident, raw in self.store.hgetall("agents").items():
-            state, _, since = raw.partition("|")
+        for ident in idents:
+            state, _, since = states.get(ident, "offline|0").partition("|")
             handled = _num(per_day.get(f"{ident}:handled"))
             talk = _num(per_day.get(f"{ident}:talk_s"))
             out.append(_agent_dict(int(ident), state, float(since or 0), handled, talk, now))
