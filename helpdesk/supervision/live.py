@@ -142,7 +142,7 @@ def current() -> LiveStats | None:
     stats = current_app.extensions.get("live_stats")
     if stats is None:
         stats = current_app.extensions["live_stats"] = build(current_app.config)
-    return stats  # type: ignore[no-any-return]
+    return stats
 
 
 def local_today() -> str:

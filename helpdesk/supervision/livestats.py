@@ -271,8 +271,8 @@ class Aggregator:
         raw = self.store.hgetall(f"i:{day}:{queue}")
         slots: dict[int, dict[str, float]] = {}
         for key, value in raw.items():
-            slot, _, name = key.partition(":")
-            slots.setdefault(int(slot), {})[name] = _num(value)
+            slot_text, _, name = key.partition(":")
+            slots.setdefault(int(slot_text), {})[name] = _num(value)
         out = []
         for slot in sorted(slots):
             c = slots[slot]
