@@ -233,5 +233,3 @@ def report_csv(result: dict[str, Any], key_name: str | None = None) -> str:
         cells[0] = "'" + key if key.startswith(FORMULA_START) else key
         writer.writerow(cells)
     return out.getvalue()
-
-

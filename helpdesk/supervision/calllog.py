@@ -96,7 +96,9 @@ def agent_state(
     """An agent's state changed (available, reserved, on call, wrap-up, break, offline)."""
     if previous == to:
         return
-    record(session, "agent_state", agent_id=agent_id, to=to, previous=previous, reason=reason or None)
+    record(
+        session, "agent_state", agent_id=agent_id, to=to, previous=previous, reason=reason or None
+    )
 
 
 def queue_name(session: DbSession, queue_id: int | None) -> str | None:

@@ -124,7 +124,9 @@ def build(config: Any) -> LiveStats:
     if redis_url:
         from helpdesk.supervision.stores import RedisStore
 
-        store = RedisStore.from_url(redis_url, prefix=config.get("HELPDESK_LIVE_PREFIX") or "helpdesk:live:")
+        store = RedisStore.from_url(
+            redis_url, prefix=config.get("HELPDESK_LIVE_PREFIX") or "helpdesk:live:"
+        )
     else:
         store = MemoryStore()
     limits = Thresholds(

@@ -255,9 +255,7 @@ class Aggregator:
             "completed": int(completed),
             "transferred_out": int(c.get("transferred_out", 0)),
             "callbacks": int(c.get("callbacks", 0)),
-            "callbacks_pending": max(
-                int(_num(s.hget(f"g:{queue}", "callbacks_pending"))), 0
-            ),
+            "callbacks_pending": max(int(_num(s.hget(f"g:{queue}", "callbacks_pending"))), 0),
             "service_level": _ratio(in_sl, answered),
             "service_level_abandons": _ratio(in_sl, answered + abandoned),
             "asa_s": _ratio(c.get("wait_s", 0.0), answered, digits=1),

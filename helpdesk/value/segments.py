@@ -104,7 +104,7 @@ def best_threshold(revenues: Sequence[int], *, top_share: float = 0.2, floor: in
     paying = sorted(r for r in revenues if r > 0)
     if not paying:
         return max(floor, 1)
-    index = max(math.ceil(len(paying) * (1 - top_share)) - 1, 0)
+    index = max(len(paying) - max(math.ceil(len(paying) * top_share), 1), 0)
     return max(paying[index], floor)
 
 

@@ -58,7 +58,7 @@ class ImportResult:
 
 
 def parse_amount(text: str) -> int:
-    """"1234.50", "1234,50" or "1 234,50" -> 123450 cents."""
+    """ "1234.50", "1234,50" or "1 234,50" -> 123450 cents."""
     cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
     try:
         value = Decimal(cleaned)
@@ -307,16 +307,28 @@ def recompute_all(
         .group_by(Ticket.requester_id),
     )
     people = set(revenue) | set(previous) | set(invoices) | set(calls) | set(tickets) | set(sms)
-    live_ids = set(
-        session.scalars(
-            select(Customer.id).where(Customer.id.in_(people), Customer.merged_into_id.is_(None))
+    live_ids = (
+        set(
+            session.scalars(
+                select(Customer.id).where(
+                    Customer.id.in_(people), Customer.merged_into_id.is_(None)
+                )
+            )
         )
-    ) if people else set()
+        if people
+        else set()
+    )
     rules = Rules(best_revenue_cents=best_threshold([int(v) for v in revenue.values()]))
-    stored = {
-        v.customer_id: v
-        for v in session.scalars(select(CustomerValue).where(CustomerValue.customer_id.in_(live_ids)))
-    } if live_ids else {}
+    stored = (
+        {
+            v.customer_id: v
+            for v in session.scalars(
+                select(CustomerValue).where(CustomerValue.customer_id.in_(live_ids))
+            )
+        }
+        if live_ids
+        else {}
+    )
     counts: dict[str, int] = {}
     for cid in sorted(live_ids):
         usage = Usage(

@@ -108,9 +108,7 @@ def _history(today_8am: datetime) -> None:
         db.session.commit()
 
 
-def test_recomputed_from_the_log_equals_the_incremental_figures(
-    app, queues, make_user, recorded
-):
+def test_recomputed_from_the_log_equals_the_incremental_figures(app, queues, make_user, recorded):
     gateway = app.extensions["telephony_gateway"]
     now = utcnow()
     local = now.astimezone(calllog.zone())
