@@ -167,10 +167,9 @@ class Aggregator:
         s = self.store
         wait = e.wait_s or 0.0
         in_sl = wait <= self.threshold_s
-        if e.event == "completed":
-            if e.agent_id is not None:
-                s.hincr(f"ad:{e.day}", f"{e.agent_id}:handled", 1)
-                s.hincr(f"ad:{e.day}", f"{e.agent_id}:talk_s", e.talk_s or 0.0)
+        if e.event == "completed" and e.agent_id is not None:
+            s.hincr(f"ad:{e.day}", f"{e.agent_id}:handled", 1)
+            s.hincr(f"ad:{e.day}", f"{e.agent_id}:talk_s", e.talk_s or 0.0)
         if e.queue is None:
             return
         q, i, w = f"q:{e.day}:{e.queue}", f"i:{e.day}:{e.queue}", f"w:{e.queue}"
