@@ -75,9 +75,7 @@ def parse_csv(text: str) -> tuple[list[InvoiceRow], list[dict[str, Any]]]:
     sample = text[:2048]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    missing = {"number", "customer", "amount", "issued_on", "due_on"} - set(
-        reader.fieldnames or []
-    )
+    missing = {"number", "customer", "amount", "issued_on", "due_on"} - set(reader.fieldnames or [])
     if missing:
         return [], [{"line": 1, "field": f, "message": "missing column"} for f in sorted(missing)]
     rows: list[InvoiceRow] = []
