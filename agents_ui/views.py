@@ -15,6 +15,7 @@ from agents_ui import (
     sla_admin,
     sla_pages,
     sla_report,
+    supervision_pages,
     ticket_list,
     ticket_page,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "sla_admin",
     "sla_pages",
     "sla_report",
+    "supervision_pages",
     "ticket_list",
     "ticket_page",
 ]
