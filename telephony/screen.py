@@ -129,4 +129,19 @@ def screen(session: DbSession, call: Call, *, now: datetime | None = None) -> di
         )
         or 0,
     }
+    payload["value"] = _value(session, call.customer_id)
     return payload
+
+
+def _value(session: DbSession, customer_id: int) -> dict[str, Any] | None:
+    """The caller's segment and the signals behind it (helpdesk.value), for the caller screen."""
+    from helpdesk.value.models import CustomerValue
+
+    v = session.get(CustomerValue, customer_id)
+    if v is None:
+        return None
+    return {
+        "segment": v.segment,
+        "late_payer": v.late_payer,
+        "signals": [s for s in (v.signals or []) if s.get("decisive")],
+    }

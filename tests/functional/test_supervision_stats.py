@@ -243,3 +243,42 @@ def test_supervisor_rooms(app, make_user):
     assert "supervisors" in rooms_for(make_user(Role.ADMIN))
     assert "supervisors" not in rooms_for(make_user(Role.AGENT))
     assert isinstance(db.session.scalar(select(User.id)), int)
+
+
+def test_demo_data_fills_the_value_report_and_todays_log(app):
+    from helpdesk import demo
+    from helpdesk.value import service as value_service
+
+    demo.seed(customers=80, tickets=200, seed=3)
+    report = value_service.report(db.session)
+    segments = {s["segment"] for s in report["segments"]}
+    assert {"best", "costly"} <= segments, segments
+    assert report["best"] and report["best"][0]["signals"][0]["decisive"]
+    wall = supervision.wallboard(db.session)
+    assert sum(q["entered"] for q in wall["queues"]) > 0
+
+
+def test_cli_imports_invoices_and_recomputes(app, tmp_path, customer_factory):
+    from click.testing import CliRunner
+
+    from helpdesk.cli import main
+    from helpdesk.value.models import Invoice
+
+    customer = customer_factory(name="Client CSV", emails=["csv@example.com"])
+    path = tmp_path / "invoices.csv"
+    path.write_text(
+        "number,customer,amount,issued_on,due_on,paid_on\n"
+        "C-1,csv@example.com,120.00,2026-01-05,2026-02-04,2026-03-20\n"
+        "C-2,csv@example.com,,2026-01-05,2026-02-04,\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    env = {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": ""}
+    r = runner.invoke(main, ["invoices", "import", str(path)], env=env)
+    assert r.exit_code == 0, r.output
+    assert "1 created, 0 updated, 1 rejected" in r.output
+    db.session.expire_all()
+    assert db.session.scalar(select(Invoice.customer_id)) == customer.id
+    db.session.rollback()  # let go of SQLite's lock for the command's own connection
+    r = runner.invoke(main, ["value", "recompute"], env=env)
+    assert r.exit_code == 0 and "best" in r.output
