@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from agents_ui import value_labels
+from agents_ui import formatting, value_labels
 from agents_ui.account import me
 from agents_ui.blueprint import bp, role_required
 from agents_ui.sla_report import percent
@@ -113,6 +113,9 @@ def _snapshot() -> dict[str, Any]:
     for q in data["queues"]:
         q["label"] = labels.get(q["queue"], q["queue"])
     data["waiting"] = _waiting_calls()
+    for c in data["waiting"]:
+        c["from_display"] = formatting.phone(c["from"])
+        c["queue_label"] = labels.get(c["queue"], c["queue"])
     data["connected"] = _connected_calls()
     return data
 

@@ -125,8 +125,8 @@
     snapshot.waiting.forEach(function (c) {
       var tr = document.createElement("tr");
       tr.setAttribute("data-call", c.id);
-      cell(tr, c.from);
-      cell(tr, c.queue);
+      cell(tr, c.from_display || c.from);
+      cell(tr, c.queue_label || c.queue);
       var waited = cell(tr, duration(c.waited_s), "num");
       waited.setAttribute("data-enqueued", String(snapshot.now - c.waited_s));
       var td = cell(tr, "");
