@@ -2,7 +2,8 @@
 
 With no benchmark named, every benchmark runs: `foundation` (tickets, customers and the REST API),
 `sla` (business-time arithmetic and the breach scan), `voice` (Twilio webhooks and routing) and
-`sms` (the inbound SMS webhook and the outbox).
+`sms` (the inbound SMS webhook and the outbox) and `supervision` (wallboard delivery delay
+and call reports over the call log).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import foundation, sla, sms, voice
+from bench import foundation, sla, sms, supervision, voice
 
 
 def _foundation(args: argparse.Namespace) -> None:
@@ -69,11 +70,23 @@ def _sms(args: argparse.Namespace) -> None:
     )
 
 
+def _supervision(args: argparse.Namespace) -> None:
+    supervision.run(
+        supervision.Options(
+            rate=args.events_rate,
+            seconds=args.events_seconds,
+            report_calls=args.report_calls,
+            keep=args.keep,
+        )
+    )
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "foundation": _foundation,
     "sla": _sla,
     "voice": _voice,
     "sms": _sms,
+    "supervision": _supervision,
 }
 
 
@@ -150,6 +163,18 @@ def parser() -> argparse.ArgumentParser:
         "--no-worker",
         action="store_true",
         help="sms: skip the outbox figure through Redis and a Celery worker",
+    )
+    p.add_argument(
+        "--events-rate", type=float, default=100.0, help="supervision: call events per second"
+    )
+    p.add_argument(
+        "--events-seconds", type=float, default=30.0, help="supervision: how long events are paced"
+    )
+    p.add_argument(
+        "--report-calls",
+        type=int,
+        default=1_000_000,
+        help="supervision: logged calls the historical report runs over",
     )
     p.add_argument(
         "--keep",
