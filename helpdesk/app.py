@@ -102,6 +102,9 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
                 "HELPDESK_AUTO_CLOSE_DAYS",
                 "HELPDESK_SCHEDULER",
                 "HELPDESK_TOKEN_TTL_DAYS",
+                "HELPDESK_SL_THRESHOLD_S",
+                "HELPDESK_SL_TARGET",
+                "HELPDESK_MAX_WAIT_S",
             )
         }
     )

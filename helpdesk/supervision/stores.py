@@ -25,10 +25,9 @@ class RedisStore:
         return self.prefix + key
 
     def hincr(self, key: str, name: str, amount: float) -> None:
-        if amount == int(amount):
-            self.client.hincrby(self._k(key), name, int(amount))
-        else:
-            self.client.hincrbyfloat(self._k(key), name, amount)
+        # Always the float form: a field that once took a fraction (a wait, a talk time)
+        # refuses HINCRBY afterwards.
+        self.client.hincrbyfloat(self._k(key), name, amount)
 
     def hget(self, key: str, name: str) -> str | None:
         value = self.client.hget(self._k(key), name)
