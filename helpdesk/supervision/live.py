@@ -34,6 +34,7 @@ class LiveStats:
         self.limits = limits
         self.loaded = False
         self._lock = threading.Lock()
+        self._apply_lock = threading.Lock()
 
     # -- loading ---------------------------------------------------------------------------------
 
@@ -73,7 +74,11 @@ class LiveStats:
     def committed(self, entry: LogEntry) -> None:
         """An event's transaction committed: count it and tell the supervisors."""
         try:
-            if not self.aggregator.apply(entry):
+            # An agent's move reads its previous state then writes: one event at a time here
+            # (across processes on Redis, two moves of one agent at once may miscount briefly).
+            with self._apply_lock:
+                applied = self.aggregator.apply(entry)
+            if not applied:
                 return
             now = utcnow()
             if entry.agent_id is not None:

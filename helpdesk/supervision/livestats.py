@@ -14,6 +14,7 @@ Service level is given both ways (see docs/supervision.md):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,45 +74,56 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """The embedded store: dictionaries. Sorted sets keep insertion order; their minimum is
-    looked up only when figures are read."""
+    """The embedded store: dictionaries, behind a lock since the web process serves requests on
+    many threads (each operation is atomic, as a Redis command is). Sorted sets keep insertion
+    order; their minimum is looked up only when figures are read."""
 
     def __init__(self) -> None:
         self.hashes: dict[str, dict[str, str]] = {}
         self.zsets: dict[str, dict[str, float]] = {}
+        self._lock = threading.Lock()
 
     def hincr(self, key: str, name: str, amount: float) -> None:
-        h = self.hashes.setdefault(key, {})
-        h[name] = _num_text(float(h.get(name, "0")) + amount)
+        with self._lock:
+            h = self.hashes.setdefault(key, {})
+            h[name] = _num_text(float(h.get(name, "0")) + amount)
 
     def hget(self, key: str, name: str) -> str | None:
-        return self.hashes.get(key, {}).get(name)
+        with self._lock:
+            return self.hashes.get(key, {}).get(name)
 
     def hset(self, key: str, name: str, value: str) -> None:
-        self.hashes.setdefault(key, {})[name] = value
+        with self._lock:
+            self.hashes.setdefault(key, {})[name] = value
 
     def hgetall(self, key: str) -> dict[str, str]:
-        return dict(self.hashes.get(key, {}))
+        with self._lock:
+            return dict(self.hashes.get(key, {}))
 
     def zadd(self, key: str, member: str, score: float) -> None:
-        self.zsets.setdefault(key, {})[member] = score
+        with self._lock:
+            self.zsets.setdefault(key, {})[member] = score
 
     def zpop(self, key: str, member: str) -> float | None:
-        return self.zsets.get(key, {}).pop(member, None)
+        with self._lock:
+            return self.zsets.get(key, {}).pop(member, None)
 
     def zcard(self, key: str) -> int:
-        return len(self.zsets.get(key, {}))
+        with self._lock:
+            return len(self.zsets.get(key, {}))
 
     def zmin(self, key: str) -> tuple[str, float] | None:
-        z = self.zsets.get(key)
-        if not z:
-            return None
-        member = min(z, key=z.__getitem__)
-        return member, z[member]
+        with self._lock:
+            z = self.zsets.get(key)
+            if not z:
+                return None
+            member = min(z, key=z.__getitem__)
+            return member, z[member]
 
     def clear(self) -> None:
-        self.hashes.clear()
-        self.zsets.clear()
+        with self._lock:
+            self.hashes.clear()
+            self.zsets.clear()
 
 
 def _num_text(value: float) -> str:
