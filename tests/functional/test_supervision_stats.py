@@ -282,3 +282,25 @@ def test_cli_imports_invoices_and_recomputes(app, tmp_path, customer_factory):
     db.session.rollback()  # let go of SQLite's lock for the command's own connection
     r = runner.invoke(main, ["value", "recompute"], env=env)
     assert r.exit_code == 0 and "best" in r.output
+
+
+def test_the_caller_screen_carries_the_segment(app, queues, customer_factory):
+    from helpdesk.value.models import CustomerValue
+    from telephony.screen import screen
+
+    customer = customer_factory(name="Valued", phones=["+33612340099"])
+    db.session.add(
+        CustomerValue(
+            customer_id=customer.id,
+            segment="best",
+            late_payer=True,
+            signals=[{"code": "top_revenue", "value": 900000, "decisive": True}],
+        )
+    )
+    db.session.commit()
+    call = _call(99, queues["support"])
+    assert call.customer_id == customer.id
+    pop = screen(db.session, call)
+    assert pop["value"]["segment"] == "best" and pop["customer"]["segment"] == "best"
+    assert "late-payer" in pop["customer"]["flags"]
+    assert pop["value"]["signals"][0]["code"] == "top_revenue"
