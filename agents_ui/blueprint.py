@@ -83,6 +83,7 @@ SHORTCUTS = [
 SUPERVISOR_SHORTCUTS = [
     ("g a", _l("Go to the targets at risk")),
     ("g l", _l("Go to the service-level report")),
+    ("g w", _l("Go to the wallboard")),
 ]
 ADMIN_SHORTCUTS = [("g p", _l("Go to the service-level policies"))]
 # Listed only while the call simulator runs (no Twilio credentials).

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
 
-from agents_ui import phone_state, sla_display
+from agents_ui import phone_state, sla_display, value_labels
 from agents_ui.account import me
 from agents_ui.blueprint import bp
 from agents_ui.forms import CallerForm, CallLinkTicketForm, CallTicketForm, LinkCallerForm
@@ -109,6 +109,7 @@ def call_screen(call_id: int) -> ResponseReturnValue:
         badges={t["id"]: sla_display.badge(t["sla"]) for t in data["open_tickets"]},
         linked=linked,
         unknown=call_records.is_unknown(data["customer"]),
+        segment=_segment(data),
         q=q,
         matches=matches,
         may_change=call.agent_id == user.id or user.has_role(Role.SUPERVISOR),
@@ -118,6 +119,20 @@ def call_screen(call_id: int) -> ResponseReturnValue:
         disposition_labels=phone_state.DISPOSITION,
         **_forms(data, call),
     )
+
+
+def _segment(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The caller's value segment, what it means and the signals that decided it."""
+    value = data.get("value")
+    if not value:
+        return None
+    code = str(value["segment"])
+    return {
+        "code": code,
+        "label": value_labels.segment_name(code),
+        "hint": str(value_labels.SEGMENT_HINTS.get(code, "")),
+        "reasons": [value_labels.signal_text(s) for s in value.get("signals") or []],
+    }
 
 
 def _suggestions(call: Call, data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from agents_ui.blueprint import bp
+from agents_ui.supervision_pages import customer_value
 from helpdesk.customers import service as customers
 from helpdesk.customers.models import Customer
 from helpdesk.extensions import db
@@ -97,6 +98,7 @@ def customer(customer_id: int) -> ResponseReturnValue:
         entries=entries,
         more_url=more_url,
         older=before is not None,
+        value=customer_value(record.id),
     )
 
 

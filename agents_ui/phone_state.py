@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from agents_ui import formatting, labels
+from agents_ui import formatting, labels, value_labels
 from agents_ui.queries import AnySession
 from helpdesk.auth.models import User
 from helpdesk.customers.models import Customer
@@ -232,6 +232,8 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
         "screen": {
             "flags": _("Flags"),
             "flag": {k: str(v) for k, v in labels.CUSTOMER_FLAG.items()},
+            "segment": {k: str(v) for k, v in value_labels.SEGMENTS.items()},
+            "segment_hint": {k: str(v) for k, v in value_labels.SEGMENT_HINTS.items()},
             "status": {str(k): str(v) for k, v in labels.STATUS.items()},
             "kind": {k: str(v) for k, v in labels.TIMELINE_KIND.items()},
             "unknown": _(

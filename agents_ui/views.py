@@ -17,6 +17,7 @@ from agents_ui import (
     sla_pages,
     sla_report,
     sms_pages,
+    supervision_pages,
     ticket_list,
     ticket_page,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "sla_pages",
     "sla_report",
     "sms_pages",
+    "supervision_pages",
     "ticket_list",
     "ticket_page",
 ]

@@ -2,8 +2,9 @@
 
 With no benchmark named, every benchmark runs: `foundation` (tickets, customers and the REST API),
 `sla` (business-time arithmetic and the breach scan), `voice` (Twilio webhooks and routing) and
-`sms` (the inbound SMS webhook and the outbox) and `screenpop` (the caller screen across web
-processes through Redis, and many agent sockets on one process).
+`sms` (the inbound SMS webhook and the outbox), `screenpop` (the caller screen across web
+processes through Redis, and many agent sockets on one process) and `supervision` (wallboard
+delivery delay and call reports over the call log).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import foundation, screenpop, sla, sms, voice
+from bench import foundation, screenpop, sla, sms, supervision, voice
 
 
 def _foundation(args: argparse.Namespace) -> None:
@@ -83,12 +84,24 @@ def _screenpop(args: argparse.Namespace) -> None:
     )
 
 
+def _supervision(args: argparse.Namespace) -> None:
+    supervision.run(
+        supervision.Options(
+            rate=args.events_rate,
+            seconds=args.events_seconds,
+            report_calls=args.report_calls,
+            keep=args.keep,
+        )
+    )
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "foundation": _foundation,
     "sla": _sla,
     "voice": _voice,
     "sms": _sms,
     "screenpop": _screenpop,
+    "supervision": _supervision,
 }
 
 
@@ -179,6 +192,18 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--sockets", type=int, default=1_000, help="screenpop: agent sockets on one web process"
+    )
+    p.add_argument(
+        "--events-rate", type=float, default=100.0, help="supervision: call events per second"
+    )
+    p.add_argument(
+        "--events-seconds", type=float, default=30.0, help="supervision: how long events are paced"
+    )
+    p.add_argument(
+        "--report-calls",
+        type=int,
+        default=1_000_000,
+        help="supervision: logged calls the historical report runs over",
     )
     p.add_argument(
         "--keep",

@@ -20,8 +20,10 @@ from helpdesk.db import install_sqlite_pragmas
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
 from helpdesk.reporting.api import bp as reporting_api
 from helpdesk.sla.api import bp as sla_api
+from helpdesk.supervision.api import bp as supervision_api
 from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.timeline.api import bp as timeline_api
+from helpdesk.value.api import bp as value_api
 from telephony.api import bp as telephony_api
 from telephony.simulator_api import bp as simulator_api
 from telephony.sms_api import bp as sms_api
@@ -37,9 +39,17 @@ API_BLUEPRINTS = (
     simulator_api,
     sms_api,
     reporting_api,
+    supervision_api,
+    value_api,
     openapi_bp,
 )
-TASK_MODULES = ("helpdesk.tickets.tasks", "helpdesk.sla.tasks", "telephony.tasks")
+TASK_MODULES = (
+    "helpdesk.tickets.tasks",
+    "helpdesk.sla.tasks",
+    "telephony.tasks",
+    "helpdesk.supervision.tasks",
+    "helpdesk.value.tasks",
+)
 SUPPORTED_LOCALES = ("en", "fr")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
 
@@ -96,6 +106,9 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
                 "HELPDESK_AUTO_CLOSE_DAYS",
                 "HELPDESK_SCHEDULER",
                 "HELPDESK_TOKEN_TTL_DAYS",
+                "HELPDESK_SL_THRESHOLD_S",
+                "HELPDESK_SL_TARGET",
+                "HELPDESK_MAX_WAIT_S",
             )
         }
     )
@@ -130,6 +143,9 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
 
     init_realtime(app)
     app.extensions["helpdesk_events"] = _event_backend(settings, role)
+    from helpdesk.supervision import live
+
+    app.extensions["live_stats"] = live.build(app.config)
 
     from helpdesk.celery_app import celery_init_app
 

@@ -28,6 +28,15 @@ PERIODIC: dict[str, dict[str, Any]] = {
         "task": "telephony.tasks.recover_sms",
         "schedule": 30.0,
     },
+    # Longest waits grow with no event: push them (and their alerts) to the wallboard.
+    "wallboard-alerts": {
+        "task": "helpdesk.supervision.tasks.check_alerts",
+        "schedule": 5.0,
+    },
+    "customer-value-recompute": {
+        "task": "helpdesk.value.tasks.recompute",
+        "schedule": 3600.0,
+    },
     "auto-close-solved-tickets": {
         "task": "helpdesk.tickets.tasks.auto_close_solved",
         "schedule": 3600.0,

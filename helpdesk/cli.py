@@ -260,6 +260,51 @@ def staffing(
     click.echo(f"P(wait):        {s.p_wait:.1%}")
 
 
+@main.group(help="Invoices from the billing system (customer value).")
+def invoices() -> None:
+    pass
+
+
+@invoices.command("import", help="Import invoices from a CSV file (created or updated by number).")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def invoices_import(path: str) -> None:
+    from helpdesk.extensions import db as database
+    from helpdesk.value import service as value
+
+    app = _app()
+    with app.app_context():
+        with open(path, encoding="utf-8-sig") as f:
+            rows, errors = value.parse_csv(f.read())
+        result = value.import_invoices(
+            database.session,
+            rows,
+            region=app.config.get("HELPDESK_DEFAULT_REGION") or "FR",
+            line_offset=2,
+        )
+    for err in errors + result.errors:
+        click.echo(f"line {err['line']}: {err['field']}: {err['message']}", err=True)
+    click.echo(
+        f"{result.created} created, {result.updated} updated, "
+        f"{len(errors) + len(result.errors)} rejected"
+    )
+
+
+@main.group(help="Customer value: segments and cost to serve.")
+def value() -> None:
+    pass
+
+
+@value.command("recompute", help="Recompute every customer's value now (also runs hourly).")
+def value_recompute() -> None:
+    from helpdesk.extensions import db as database
+    from helpdesk.value import service as value_service
+
+    with _app().app_context():
+        counts = value_service.recompute_all(database.session)
+    for segment, n in sorted(counts.items()):
+        click.echo(f"{segment:10} {n}")
+
+
 # -- simulator ----------
 
 

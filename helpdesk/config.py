@@ -69,6 +69,10 @@ class Settings:
     HELPDESK_SMS_ACK_PERIOD_S: int = 3600
     HELPDESK_SMS_FLOOD_LIMIT: str = "10 per minute"
     HELPDESK_ONCALL_NUMBER: str = ""
+    # Wallboard: service-level threshold and target, and the longest wait before an alert.
+    HELPDESK_SL_THRESHOLD_S: float = 20.0
+    HELPDESK_SL_TARGET: float = 0.8
+    HELPDESK_MAX_WAIT_S: float = 120.0
     SESSION_COOKIE_SECURE: bool = False
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

@@ -239,6 +239,11 @@ def seed(
     _seed_sla()
     _seed_queues()
     _seed_tickets(rng, tickets, people, agents, progress)
+    _seed_calls(rng, people, agents)
+    _seed_invoices(rng, people)
+    from helpdesk.value.service import recompute_all
+
+    recompute_all(db.session)
     return logins
 
 
@@ -543,3 +548,133 @@ def print_logins(echo: Callable[[str], object], *, existing_only: bool = False) 
     for line in path.read_text().splitlines():
         email, _, password = line.partition(" ")
         echo(f"  {email:<28} {password}")
+
+
+def _seed_calls(rng: random.Random, people: list[Customer], agents: list[User]) -> None:
+    """Answered and abandoned calls of the last 90 days (what the cost to serve counts), and
+    today's earlier calls in the call event log, so the wallboard and reports have a history."""
+    from helpdesk.customers.models import CustomerPhone
+    from helpdesk.supervision import calllog
+    from telephony.models import Call
+
+    now = utcnow()
+    today = calllog.day_and_slot(now)[0]
+    local = now.astimezone(calllog.zone())
+    since_midnight = local.hour * 3600 + local.minute * 60 + local.second
+    numbers = dict(db.session.execute(select(CustomerPhone.customer_id, CustomerPhone.e164)).all())
+    callers = rng.sample(people, k=min(len(people), max(len(people) * 2 // 3, 1)))
+    for n in range(len(people) * 2):
+        customer = rng.choice(callers)
+        # A quarter of the calls earlier today, the others over the last 90 days.
+        span = 90 * 86400 if n % 4 else max(since_midnight - 60, 1)
+        start = now - timedelta(seconds=rng.randrange(span))
+        queue = "support" if rng.random() < 0.7 else "billing"
+        wait = rng.choice([3, 8, 12, 15, 18, 25, 35, 50, 80])
+        abandoned = rng.random() < 0.1
+        agent = rng.choice(agents)
+        talk = 0.0 if abandoned else float(rng.randint(60, 600))
+        call = Call(
+            call_sid=f"CAdemo{n:026d}",
+            from_number=numbers.get(customer.id, ""),
+            customer_id=customer.id,
+            language=customer.language,
+            status="completed",
+            routing_state="done",
+            created_at=start,
+            enqueued_at=start,
+            answered_at=None if abandoned else start + timedelta(seconds=wait),
+            ended_at=start + timedelta(seconds=wait + talk),
+            wait_seconds=float(wait),
+            talk_seconds=None if abandoned else talk,
+            outcome="abandoned" if abandoned else "answered",
+            agent_id=None if abandoned else agent.id,
+        )
+        db.session.add(call)
+        db.session.flush()
+        if calllog.day_and_slot(start)[0] != today:
+            continue
+        calllog.record(db.session, "entered", call_id=call.id, queue=queue, at=start)
+        at = start + timedelta(seconds=wait)
+        if abandoned:
+            calllog.record(
+                db.session, "abandoned", call_id=call.id, queue=queue, wait_s=wait, at=at
+            )
+            continue
+        calllog.record(
+            db.session,
+            "connected",
+            call_id=call.id,
+            queue=queue,
+            agent_id=agent.id,
+            wait_s=wait,
+            at=at,
+        )
+        calllog.record(
+            db.session,
+            "completed",
+            call_id=call.id,
+            queue=queue,
+            agent_id=agent.id,
+            talk_s=talk,
+            at=at + timedelta(seconds=talk),
+        )
+    db.session.commit()
+
+
+def _seed_invoices(rng: random.Random, people: list[Customer]) -> None:
+    """Two years of invoices with the profiles a value report should tell apart: large accounts
+    paying on time, growing and shrinking ones, late payers, and people who never bought."""
+    from helpdesk.value.models import Invoice
+
+    today = utcnow().date()
+    number = 0
+    for customer in people:
+        profile = _pick(
+            rng,
+            [
+                ("large", 10),
+                ("growing", 12),
+                ("shrinking", 10),
+                ("late", 8),
+                ("small", 30),
+                ("none", 30),
+            ],
+        )
+        if profile == "none":
+            continue
+        every, low, high = (30, 80_000, 300_000) if profile == "large" else (90, 10_000, 60_000)
+        for days_ago in range(730, 0, -every):
+            issued = today - timedelta(days=days_ago - rng.randint(0, 5))
+            amount = rng.randint(low, high)
+            if profile == "growing" and days_ago > 365:
+                amount //= 2
+            if profile == "shrinking" and days_ago <= 365:
+                amount //= 3
+            due = issued + timedelta(days=30)
+            late = profile == "late" and rng.random() < 0.7
+            paid = (
+                due + timedelta(days=rng.randint(10, 60))
+                if late
+                else due - timedelta(days=rng.randint(0, 20))
+            )
+            number += 1
+            db.session.add(
+                Invoice(
+                    number=f"DEMO-{number:06d}",
+                    customer_id=customer.id,
+                    amount_cents=amount,
+                    currency="EUR",
+                    issued_on=issued,
+                    due_on=due,
+                    paid_on=paid if paid <= today else None,
+                )
+            )
+        if profile == "shrinking":
+            # Unhappy and buying less: their recent tickets are complaints.
+            recent = db.session.scalars(
+                select(Ticket.id).where(Ticket.requester_id == customer.id).limit(3)
+            ).all()
+            for ticket_id in recent:
+                if db.session.get(TicketTag, (ticket_id, "complaint")) is None:
+                    db.session.add(TicketTag(ticket_id=ticket_id, tag="complaint"))
+    db.session.commit()

@@ -12,6 +12,8 @@ MODEL_MODULES = (
     "helpdesk.timeline.models",
     "helpdesk.sla.models",
     "telephony.models",
+    "helpdesk.supervision.models",
+    "helpdesk.value.models",
 )
 
 

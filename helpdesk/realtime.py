@@ -50,7 +50,12 @@ def user_for_socket_token(token: str) -> User | None:
 
 
 def rooms_for(user: User) -> list[str]:
-    return ["staff", f"user:{user.id}", f"role:{user.role.value}"]
+    from helpdesk.auth.models import Role
+
+    rooms = ["staff", f"user:{user.id}", f"role:{user.role.value}"]
+    if user.has_role(Role.SUPERVISOR):
+        rooms.append("supervisors")  # the wallboard's live figures and alerts
+    return rooms
 
 
 class AgentsNamespace(Namespace):  # type: ignore[misc]

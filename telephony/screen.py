@@ -53,7 +53,7 @@ def customer_card(session: DbSession, customer_id: int) -> dict[str, Any] | None
         "phones": [{"number": p.e164, "label": p.label} for p in customer.phones],
         "emails": [{"email": e.email, "label": e.label} for e in customer.emails],
         "notes": customer.notes[:500],
-        # The customer-value segment joins the card once customer value is computed.
+        # Filled by `screen` from the computed customer value (helpdesk.value), if any.
         "segment": None,
     }
 
@@ -129,4 +129,24 @@ def screen(session: DbSession, call: Call, *, now: datetime | None = None) -> di
         )
         or 0,
     }
+    payload["value"] = _value(session, call.customer_id)
+    if payload["value"] and payload["customer"]:
+        card = payload["customer"]
+        card["segment"] = payload["value"]["segment"]
+        if payload["value"]["late_payer"] and "late-payer" not in card["flags"]:
+            card["flags"].append("late-payer")
     return payload
+
+
+def _value(session: DbSession, customer_id: int) -> dict[str, Any] | None:
+    """The caller's segment and the signals behind it (helpdesk.value), for the caller screen."""
+    from helpdesk.value.models import CustomerValue
+
+    v = session.get(CustomerValue, customer_id)
+    if v is None:
+        return None
+    return {
+        "segment": v.segment,
+        "late_payer": v.late_payer,
+        "signals": [s for s in (v.signals or []) if s.get("decisive")],
+    }

@@ -23,6 +23,7 @@ from helpdesk.customers.phones import region_of, try_e164
 from helpdesk.db import DbSession, rowcount, utcnow
 from helpdesk.errors import APIError, Conflict, NotFound
 from helpdesk.events import on_commit, publish
+from helpdesk.supervision import calllog
 from helpdesk.timeline import service as timeline
 from telephony import routing
 from telephony.models import STATUS_RANK, AgentPresence, Call, CallOffer, CallQueue
@@ -140,8 +141,13 @@ def _customer_priority(session: DbSession, customer_id: int | None) -> int:
         )
         is not None
     )
+    from helpdesk.value.models import CustomerValue
+
+    segment = session.scalar(
+        select(CustomerValue.segment).where(CustomerValue.customer_id == customer_id)
+    )
     return routing.call_priority(
-        segment=None, sla_at_risk=at_risk, callback=False, vip="vip" in tags
+        segment=segment, sla_at_risk=at_risk, callback=False, vip="vip" in tags
     )
 
 
@@ -161,6 +167,7 @@ def enqueue(session: DbSession, call: Call, queue: CallQueue) -> None:
     call.enqueued_at = call.enqueued_at or utcnow()
     call.routing_state = "waiting"
     call.priority = _customer_priority(session, call.customer_id)
+    calllog.record(session, "entered", call_id=call.id, queue=queue.name, priority=call.priority)
     publish(session, "queue.updated", ["staff"], {"queue": queue.name, "call_id": call.id})
     request_dispatch(session)
     session.commit()
@@ -171,6 +178,14 @@ def request_callback(session: DbSession, call: Call) -> None:
     call.callback_requested = True
     call.priority += routing.CALLBACK_PRIORITY
     call.outcome = "callback"
+    waited = (utcnow() - call.enqueued_at).total_seconds() if call.enqueued_at else None
+    calllog.record(
+        session,
+        "callback",
+        call_id=call.id,
+        queue=calllog.queue_name(session, call.queue_id),
+        wait_s=waited,
+    )
     session.commit()
 
 
@@ -198,6 +213,15 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
     if call.routing_state == "connected" and call.answered_at:
         call.outcome = "answered"
         call.talk_seconds = (now - call.answered_at).total_seconds()
+        calllog.record(
+            session,
+            "completed",
+            call_id=call.id,
+            queue=calllog.queue_name(session, call.queue_id),
+            agent_id=call.agent_id,
+            talk_s=call.talk_seconds,
+            direction=call.direction,
+        )
         if call.agent_id:
             _start_wrap_up(session, call.agent_id, call, now)
     elif call.callback_requested and call.routing_state in ("waiting", "offered"):
@@ -206,6 +230,14 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
         call.outcome = call.outcome or "abandoned"
         _cancel_offer(session, call, now)
         call.routing_state = "done"
+        waited = (now - call.enqueued_at).total_seconds() if call.enqueued_at else None
+        calllog.record(
+            session,
+            "abandoned",
+            call_id=call.id,
+            queue=calllog.queue_name(session, call.queue_id),
+            wait_s=max(waited or 0.0, 0.0),
+        )
     elif call.outcome is None:
         call.outcome = "abandoned" if call.direction == "inbound" else "missed"
         call.routing_state = "done"
@@ -330,6 +362,7 @@ def set_presence(session: DbSession, user: User, state: str, reason: str = "") -
             code="presence_locked",
         )
     now = utcnow()
+    calllog.agent_state(session, user.id, state, previous=presence.state, reason=reason[:100])
     presence.state = state
     presence.reason = reason[:100] if state == "break" else ""
     presence.since = now
@@ -350,7 +383,7 @@ def set_presence(session: DbSession, user: User, state: str, reason: str = "") -
 def _start_wrap_up(session: DbSession, agent_id: int, call: Call, now: datetime) -> None:
     queue = session.get(CallQueue, call.queue_id) if call.queue_id else None
     seconds = queue.wrap_up_s if queue else 30
-    session.execute(
+    moved = session.execute(
         update(AgentPresence)
         .where(AgentPresence.user_id == agent_id, AgentPresence.current_call_id == call.id)
         .values(
@@ -360,6 +393,8 @@ def _start_wrap_up(session: DbSession, agent_id: int, call: Call, now: datetime)
             wrap_up_until=now + timedelta(seconds=seconds),
         )
     )
+    if rowcount(moved):
+        calllog.agent_state(session, agent_id, "wrap_up", previous="on_call")
     publish(
         session,
         "presence.updated",
@@ -405,6 +440,7 @@ def wrap_up(
             .values(state="available", since=now, idle_since=now, wrap_up_until=None)
         )
         if rowcount(won):
+            calllog.agent_state(session, user.id, "available", previous="wrap_up")
             request_dispatch(session)
     session.commit()
     return call
@@ -562,6 +598,8 @@ def _claim_offer(
     )
     nested.commit()
     session.refresh(call)
+    calllog.record(session, "offered", call_id=call.id, queue=queue.name, agent_id=agent_id)
+    calllog.agent_state(session, agent_id, "reserved", previous="available")
     payload = offer_payload(session, call, expires)
     publish(session, "call.offer", [f"user:{agent_id}"], payload)
     from telephony.screen import screen
@@ -645,6 +683,16 @@ def accept(session: DbSession, user: User, call_id: int, gateway: Any) -> Call:
     presence.state = "on_call"
     presence.since = now
     session.flush()
+    calllog.record(
+        session,
+        "connected",
+        call_id=call.id,
+        queue=calllog.queue_name(session, call.queue_id),
+        agent_id=user.id,
+        wait_s=call.wait_seconds or 0.0,
+        callback=call.callback_requested or None,
+    )
+    calllog.agent_state(session, user.id, "on_call", previous="reserved")
     try:
         if call.callback_requested:
             call = _dial_back(session, call, user.id, presence, gateway, now)
@@ -748,6 +796,7 @@ def click_to_call(
     )
     session.add(call)
     session.flush()
+    calllog.agent_state(session, user.id, "on_call", previous=presence.state)
     presence.state = "on_call"
     presence.since = now
     presence.current_call_id = call.id
@@ -785,7 +834,7 @@ def _release(
     agent_state: str,
     reason: str = "",
 ) -> None:
-    session.execute(
+    released = session.execute(
         update(AgentPresence)
         .where(AgentPresence.user_id == agent_id, AgentPresence.current_call_id == call.id)
         .values(
@@ -796,6 +845,8 @@ def _release(
             idle_since=now if agent_state == "available" else None,
         )
     )
+    if rowcount(released):
+        calllog.agent_state(session, agent_id, agent_state, previous="reserved", reason=reason)
     call.declined_by = sorted({*(call.declined_by or []), agent_id})
     session.execute(
         update(Call)
@@ -824,6 +875,13 @@ def reject(session: DbSession, user: User, call_id: int) -> None:
         raise Conflict("the offer was already decided", code="offer_gone")
     call = session.get(Call, call_id)
     assert call is not None
+    calllog.record(
+        session,
+        "rejected",
+        call_id=call.id,
+        queue=calllog.queue_name(session, call.queue_id),
+        agent_id=user.id,
+    )
     _release(session, call, user.id, now, agent_state="available")
     session.commit()
 
@@ -833,7 +891,7 @@ def _cancel_offer(session: DbSession, call: Call, now: datetime) -> None:
         select(CallOffer).where(CallOffer.call_id == call.id, CallOffer.state == "pending")
     ):
         if _decide(session, offer, "cancelled", now):
-            session.execute(
+            freed = session.execute(
                 update(AgentPresence)
                 .where(
                     AgentPresence.user_id == offer.agent_id,
@@ -841,6 +899,8 @@ def _cancel_offer(session: DbSession, call: Call, now: datetime) -> None:
                 )
                 .values(state="available", since=now, idle_since=now, current_call_id=None)
             )
+            if rowcount(freed):
+                calllog.agent_state(session, offer.agent_id, "available", previous="reserved")
             publish(
                 session,
                 "call.withdrawn",
@@ -865,16 +925,29 @@ def expire(session: DbSession, *, now: datetime | None = None) -> dict[str, int]
         if _decide(session, offer, "timeout", now):
             call = session.get(Call, offer.call_id)
             if call is not None:
+                calllog.record(
+                    session,
+                    "timeout",
+                    call_id=call.id,
+                    queue=calllog.queue_name(session, call.queue_id),
+                    agent_id=offer.agent_id,
+                )
                 _release(
                     session, call, offer.agent_id, now, agent_state="break", reason="missed call"
                 )
                 timed_out += 1
-    ended = session.execute(
-        update(AgentPresence)
-        .where(AgentPresence.state == "wrap_up", AgentPresence.wrap_up_until <= now)
-        .values(state="available", since=now, idle_since=now, wrap_up_until=None)
+    ended = list(
+        session.scalars(
+            update(AgentPresence)
+            .where(AgentPresence.state == "wrap_up", AgentPresence.wrap_up_until <= now)
+            .values(state="available", since=now, idle_since=now, wrap_up_until=None)
+            .returning(AgentPresence.user_id)
+            .execution_options(synchronize_session=False)
+        )
     )
-    if rowcount(ended):
+    for agent_id in ended:
+        calllog.agent_state(session, agent_id, "available", previous="wrap_up")
+    if ended:
         request_dispatch(session)
     session.commit()
-    return {"timed_out": timed_out, "wrap_ups_ended": rowcount(ended)}
+    return {"timed_out": timed_out, "wrap_ups_ended": len(ended)}

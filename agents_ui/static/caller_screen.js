@@ -72,8 +72,10 @@
         list.appendChild(el("li", "badge flag flag-" + f, pick(s.flag, f)));
       });
       if (customer.segment) {
-        var seg = el("li", "badge segment-badge", customer.segment.label || customer.segment.code);
-        if (customer.segment.explanation) seg.title = customer.segment.explanation;
+        var code = String(customer.segment);
+        var seg = el("li", "badge segment-badge seg seg-" + code, pick(s.segment, code));
+        var hint = pick(s.segment_hint, code);
+        if (hint !== code) seg.title = hint;
         list.appendChild(seg);
       }
       wrap.appendChild(list);

@@ -86,9 +86,6 @@
       document.querySelector("[data-shortcut='global-search']");
   }
 
-  // "g" then a letter follows the main menu's link for it; the SLA links exist only for the
-  // roles that may open them, and the simulator's only in simulator mode, so the keys do nothing
-  // where the link is missing.
   /* "g" then a key follows the main menu's link marked data-go="<key>" (only the menu entries
    * the signed-in role has are on the page). */
   function goLink(key) {

@@ -255,3 +255,26 @@ def test_caller_screen_in_french(
     call = _answered(client, sim, "+33677777777", "11")
     page = html(client.get(f"/calls/{call.id}"))
     assert "Appelant inconnu" in page and "Nouveau client" in page
+
+
+def test_caller_screen_explains_the_value_segment(
+    console: FlaskClient, sim: Simulator, customer_factory: Callable[..., Any]
+) -> None:
+    from helpdesk.value.models import CustomerValue
+
+    hugo = customer_factory(name="Hugo Martin", phones=["+33611111111"])
+    db.session.add(
+        CustomerValue(
+            customer_id=hugo.id,
+            segment="costly",
+            late_payer=True,
+            signals=[{"code": "late_payer", "value": 3, "decisive": True}],
+        )
+    )
+    db.session.commit()
+    go_available(console)
+    call = ring(sim, "+33611111111")
+    page = html(console.get(f"/calls/{call.id}"))
+    assert 'id="caller-segment"' in page and ">Costly</span>" in page
+    assert "3 invoices paid late or overdue in 12 months" in page
+    assert 'class="badge flag flag-late-payer">Late payer</li>' in page

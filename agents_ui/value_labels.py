@@ -1,0 +1,101 @@
+"""How the console words customer segments and the signals behind them, in the reader's
+language, with amounts and ratios formatted for their locale."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babel.numbers import format_currency, format_percent
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
+
+
+def _(text: str, **values: Any) -> str:
+    """gettext, typed: the console's strings are always text."""
+    return str(gettext(text, **values))
+
+
+SEGMENTS: dict[str, Any] = {
+    "best": _l("Best"),
+    "growing": _l("Growing"),
+    "at_risk": _l("At risk of leaving"),
+    "costly": _l("Costly"),
+    "info_only": _l("Information only"),
+    "standard": _l("Standard"),
+}
+SEGMENT_HINTS: dict[str, Any] = {
+    "best": _l("Pays the most, on time, at a reasonable cost: keep them and serve them first."),
+    "growing": _l("Buys more than last year, or is in a first year of purchases."),
+    "at_risk": _l("Still buying, but complaining, let down by missed targets or buying less."),
+    "costly": _l("Serving them takes a large share of what they bring, or they pay late."),
+    "info_only": _l("Contacts us several times and has never bought."),
+    "standard": _l("No strong signal either way."),
+}
+COST_PARTS: dict[str, Any] = {
+    "talk": _l("Talk time"),
+    "tickets": _l("Tickets"),
+    "sms": _l("Text messages"),
+    "field_visits": _l("Field visits"),
+    "complaints": _l("Complaints"),
+}
+
+
+def money(cents: int | float, currency: str = "EUR") -> str:
+    return str(format_currency(cents / 100, currency, locale=get_locale()))
+
+
+def pct(ratio: float) -> str:
+    return str(format_percent(abs(ratio), locale=get_locale(), decimal_quantization=False))
+
+
+def segment_name(code: str) -> str:
+    return str(SEGMENTS.get(code, code))
+
+
+def signal_text(signal: dict[str, Any]) -> str:
+    code, value = signal.get("code"), signal.get("value") or 0
+    if code == "top_revenue":
+        return _(
+            "Revenue of %(amount)s over 12 months, in the top fifth of paying customers",
+            amount=money(value),
+        )
+    if code == "growing_revenue":
+        return _("Revenue up %(pct)s on the previous 12 months", pct=pct(value))
+    if code == "new_customer":
+        return _("First year of purchases: %(amount)s", amount=money(value))
+    if code == "falling_revenue":
+        return _("Revenue down %(pct)s on the previous 12 months", pct=pct(value))
+    if code == "repeated_complaints":
+        return _("%(n)s complaints in the last 90 days", n=int(value))
+    if code == "sla_breaches":
+        return _("%(n)s service-level targets missed in the last 90 days", n=int(value))
+    if code == "cost_over_revenue":
+        return _("Serving them costs %(pct)s of their revenue", pct=pct(value))
+    if code == "cost_without_revenue":
+        return _("Serving them cost %(amount)s with no revenue", amount=money(value))
+    if code == "late_payer":
+        return _("%(n)s invoices paid late or overdue in 12 months", n=int(value))
+    if code == "info_only":
+        return _("%(n)s contacts and never an invoice", n=int(value))
+    return str(code)
+
+
+def explained(value: dict[str, Any]) -> dict[str, Any]:
+    """A customer value (as `helpdesk.value.service.value_dict` gives it) ready to show."""
+    return {
+        **value,
+        "segment_name": segment_name(value["segment"]),
+        "segment_hint": str(SEGMENT_HINTS.get(value["segment"], "")),
+        "reasons": [
+            {"text": signal_text(s), "decisive": bool(s.get("decisive"))}
+            for s in value.get("signals") or []
+        ],
+        "revenue": money(value["revenue_cents"]),
+        "previous_revenue": money(value["previous_revenue_cents"]),
+        "cost": money(value["cost_cents"]),
+        "costs": [
+            (str(COST_PARTS.get(k, k)), money(v))
+            for k, v in (value.get("cost_breakdown") or {}).items()
+            if v
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Supervision: the call event log, live statistics, the wallboard and call reports."""

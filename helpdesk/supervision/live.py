@@ -1,0 +1,158 @@
+"""The live statistics of this deployment: the aggregator, its store, its rebuild from the log
+and the wallboard events it pushes to the `supervisors` room.
+
+In the embedded deployment the figures live in this process's memory and are rebuilt from the
+log on first use after a start. Scaled out they live in Redis, shared by every process; a
+process rebuilds them only when Redis has none (a flushed or new Redis).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import select
+
+from helpdesk.db import DbSession, utcnow
+from helpdesk.events import publish_now
+from helpdesk.supervision.livestats import Aggregator, LogEntry, MemoryStore, Store, Thresholds
+from helpdesk.supervision.livestats import alerts as raised_alerts
+
+log = logging.getLogger(__name__)
+
+ROOM = "supervisors"
+REPLAY_DAYS = 2  # today and yesterday: enough for the calls still waiting and agents' states
+
+
+class LiveStats:
+    def __init__(self, store: Store, *, threshold_s: float, limits: Thresholds) -> None:
+        self.store = store
+        self.aggregator = Aggregator(store, threshold_s=threshold_s)
+        self.limits = limits
+        self.loaded = False
+        self._lock = threading.Lock()
+        self._apply_lock = threading.Lock()
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def ensure_loaded(self, session: DbSession) -> None:
+        if self.loaded:
+            return
+        with self._lock:
+            if self.loaded:
+                return
+            if isinstance(self.store, MemoryStore) or self.aggregator.watermark() == 0:
+                self.rebuild(session)
+            self.loaded = True
+
+    def rebuild(self, session: DbSession, *, now: datetime | None = None) -> int:
+        """Replay the log of the last days, then take the agents the log did not mention from
+        their presence rows."""
+        from helpdesk.supervision.calllog import day_and_slot, entry_of
+        from helpdesk.supervision.models import CallEvent
+        from telephony.models import AgentPresence
+
+        now = now or utcnow()
+        first_day, _ = day_and_slot(now - timedelta(days=REPLAY_DAYS - 1))
+        rows = session.scalars(
+            select(CallEvent)
+            .where(CallEvent.day >= first_day)
+            .order_by(CallEvent.id)
+            .execution_options(yield_per=5000)
+        )
+        last = self.aggregator.rebuild(entry_of(r) for r in rows)
+        for p in session.scalars(select(AgentPresence)):
+            self.aggregator.seed_agent(p.user_id, p.state, p.since)
+        log.info("live statistics rebuilt from the call log up to event %s", last)
+        return last
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def committed(self, entry: LogEntry) -> None:
+        """An event's transaction committed: count it and tell the supervisors."""
+        try:
+            # An agent's move reads its previous state then writes: one event at a time here
+            # (across processes on Redis, two moves of one agent at once may miscount briefly).
+            with self._apply_lock:
+                applied = self.aggregator.apply(entry)
+            if not applied:
+                return
+            now = utcnow()
+            if entry.agent_id is not None:
+                publish_now(
+                    "wallboard.agent", [ROOM], self.aggregator.agent(entry.agent_id, entry.day, now)
+                )
+            for queue in {entry.queue, entry.data.get("to_queue")} - {None, ""}:
+                self.push_queue(str(queue), entry.day, now)
+        except Exception:
+            # The call itself is committed; the figures catch up at the next rebuild.
+            log.exception("live statistics failed on event %s", entry.id)
+
+    def push_queue(self, queue: str, day: str, now: datetime) -> dict[str, Any]:
+        figures = self.aggregator.queue_figures(queue, day, now)
+        publish_now("wallboard.queue", [ROOM], figures)
+        self.check_alerts(figures)
+        return figures
+
+    def check_alerts(self, figures: dict[str, Any]) -> list[str]:
+        """Push `wallboard.alert` when a queue's set of alerts changes (raised or cleared)."""
+        queue = str(figures["queue"])
+        now_raised = raised_alerts(figures, self.limits)
+        before = self.store.hget("alerts", queue) or ""
+        text = ",".join(now_raised)
+        if text != before:
+            self.store.hset("alerts", queue, text)
+            publish_now(
+                "wallboard.alert",
+                [ROOM],
+                {
+                    "queue": queue,
+                    "alerts": now_raised,
+                    "service_level": figures.get("service_level"),
+                    "longest_wait_s": figures.get("longest_wait_s"),
+                    "target": self.limits.service_level,
+                    "max_wait_s": self.limits.longest_wait_s,
+                },
+            )
+        return now_raised
+
+    def current_alerts(self) -> dict[str, list[str]]:
+        return {q: [a for a in v.split(",") if a] for q, v in self.store.hgetall("alerts").items()}
+
+
+def build(config: Any) -> LiveStats:
+    redis_url = config.get("REDIS_URL") or ""
+    store: Store
+    if redis_url:
+        from helpdesk.supervision.stores import RedisStore
+
+        store = RedisStore.from_url(
+            redis_url, prefix=config.get("HELPDESK_LIVE_PREFIX") or "helpdesk:live:"
+        )
+    else:
+        store = MemoryStore()
+    limits = Thresholds(
+        service_level=float(config.get("HELPDESK_SL_TARGET") or 0.8),
+        longest_wait_s=float(config.get("HELPDESK_MAX_WAIT_S") or 120),
+    )
+    return LiveStats(
+        store, threshold_s=float(config.get("HELPDESK_SL_THRESHOLD_S") or 20), limits=limits
+    )
+
+
+def current() -> LiveStats | None:
+    if not has_app_context():
+        return None
+    stats = current_app.extensions.get("live_stats")
+    if stats is None:
+        stats = current_app.extensions["live_stats"] = build(current_app.config)
+    return stats
+
+
+def local_today() -> str:
+    from helpdesk.supervision.calllog import day_and_slot
+
+    return day_and_slot(utcnow())[0]

@@ -1,0 +1,73 @@
+"""Listening in on live calls (listen, whisper, barge), through Twilio conferences.
+
+A supervisor joins the conference that carries the call (named `call-<CallSid>`) as a participant
+added by the Conference Participants API: muted to listen, coaching the agent to whisper (heard
+by the agent only), unmuted to barge. The built-in simulator carries no audio, so there the
+monitor says it is unavailable instead of pretending.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+MODES = ("listen", "whisper", "barge")
+
+
+class MonitoringUnavailable(Exception):
+    """This telephony backend cannot put a supervisor on a call."""
+
+
+class Monitor(Protocol):
+    def join(
+        self, *, call_sid: str, supervisor_endpoint: str, mode: str, agent_call_sid: str | None
+    ) -> str:
+        """Add the supervisor to the call; returns the supervisor leg's CallSid."""
+
+
+def conference_name(call_sid: str) -> str:
+    return f"call-{call_sid}"
+
+
+class TwilioMonitor:
+    def __init__(self, client: Any, from_number: str) -> None:
+        self.client = client
+        self.from_number = from_number
+
+    def join(
+        self, *, call_sid: str, supervisor_endpoint: str, mode: str, agent_call_sid: str | None
+    ) -> str:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        options: dict[str, Any] = {
+            "from_": self.from_number,
+            "to": supervisor_endpoint,
+            "muted": mode == "listen",
+            "beep": "false",
+            "start_conference_on_enter": False,
+            "end_conference_on_exit": False,
+        }
+        if mode == "whisper":
+            if not agent_call_sid:
+                raise MonitoringUnavailable("the agent's leg of this call is not known")
+            options.update(coaching=True, call_sid_to_coach=agent_call_sid)
+        participant = self.client.conferences(conference_name(call_sid)).participants.create(
+            **options
+        )
+        return str(participant.call_sid)
+
+
+class UnavailableMonitor:
+    def join(
+        self, *, call_sid: str, supervisor_endpoint: str, mode: str, agent_call_sid: str | None
+    ) -> str:
+        raise MonitoringUnavailable(
+            "listening in needs Twilio: the call simulator carries no audio"
+        )
+
+
+def from_gateway(gateway: Any, from_number: str) -> Monitor:
+    """Twilio's monitor when the gateway drives Twilio, otherwise the unavailable one."""
+    client = getattr(gateway, "client", None)
+    if client is not None and type(gateway).__name__ == "TwilioGateway":
+        return TwilioMonitor(client, from_number)
+    return UnavailableMonitor()

@@ -1,0 +1,145 @@
+"""Historical call reports, computed from the call event log in one aggregate query.
+
+Rows group by 15-minute interval, hour, day, queue or agent. The counters are the live
+statistics' own (same events, same threshold), so today's report equals the wallboard's figures:
+the test suite checks it after a scripted day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, cast, func, select
+
+from helpdesk.db import DbSession
+from helpdesk.supervision.models import CallEvent
+
+GROUPINGS = ("interval", "hour", "day", "queue", "agent")
+COLUMNS = (
+    "entered",
+    "answered",
+    "answered_in_sl",
+    "abandoned",
+    "abandoned_in_sl",
+    "completed",
+    "transferred",
+    "callbacks",
+    "rejected",
+    "timeouts",
+)
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    start_day: str  # local days, included: "2026-12-01"
+    end_day: str
+    by: str = "interval"
+    queue: str | None = None
+    threshold_s: float = 20.0
+
+
+EVENT_COLUMNS = {
+    "entered": "entered",
+    "connected": "answered",
+    "abandoned": "abandoned",
+    "completed": "completed",
+    "transferred": "transferred",
+    "callback": "callbacks",
+    "rejected": "rejected",
+    "timeout": "timeouts",
+}
+
+
+def call_report(session: DbSession, spec: ReportSpec) -> dict[str, Any]:
+    """One aggregate query grouped by the report's key *and* the event, with four measures (a
+    count, the count within the threshold, the waits and the talk times); the rows are then
+    pivoted here. Four aggregates per row instead of one per column halves the time on a
+    million calls."""
+    if spec.by not in GROUPINGS:
+        raise ValueError(f"by must be one of {', '.join(GROUPINGS)}")
+    e = CallEvent.event
+    keys: list[Any]
+    if spec.by == "interval":
+        keys = [CallEvent.day, CallEvent.slot]
+    elif spec.by == "hour":
+        keys = [CallEvent.day, cast(CallEvent.slot / 4, Integer).label("hour")]
+    elif spec.by == "day":
+        keys = [CallEvent.day]
+    elif spec.by == "queue":
+        keys = [CallEvent.queue]
+    else:
+        keys = [CallEvent.agent_id]
+    where = [
+        CallEvent.day >= spec.start_day,
+        CallEvent.day <= spec.end_day,
+        e.in_(list(EVENT_COLUMNS)),
+    ]
+    if spec.by == "agent":
+        where.append(CallEvent.agent_id.is_not(None))
+        where.append(e.in_(("offered", "connected", "completed", "rejected", "timeout")))
+    else:
+        where.append(CallEvent.queue.is_not(None))
+    if spec.queue:
+        where.append(CallEvent.queue == spec.queue)
+    stmt = (
+        select(
+            *keys,
+            e,
+            func.count().label("n"),
+            func.count().filter(CallEvent.wait_s <= spec.threshold_s).label("in_sl"),
+            func.sum(CallEvent.wait_s).label("wait_s"),
+            func.sum(CallEvent.talk_s).label("talk_s"),
+        )
+        .where(*where)
+        .group_by(*keys, e)
+        .order_by(*keys)
+    )
+    grouped: dict[str, dict[str, Any]] = {}
+    for r in session.execute(stmt):
+        m = r._mapping
+        key = _key(spec.by, m)
+        c = grouped.setdefault(key, {**dict.fromkeys(COLUMNS, 0), "wait_s": 0.0, "talk_s": 0.0})
+        event = str(m["event"])
+        c[EVENT_COLUMNS[event]] += int(m["n"] or 0)
+        if event == "connected":
+            c["answered_in_sl"] += int(m["in_sl"] or 0)
+            c["wait_s"] += float(m["wait_s"] or 0.0)
+        elif event == "abandoned":
+            c["abandoned_in_sl"] += int(m["in_sl"] or 0)
+        elif event == "completed":
+            c["talk_s"] += float(m["talk_s"] or 0.0)
+    rows = [{"key": key, **_figures(c)} for key, c in grouped.items()]
+    total = _figures({c: sum(r[c] for r in rows) for c in (*COLUMNS, "wait_s", "talk_s")})
+    return {"by": spec.by, "threshold_s": spec.threshold_s, "rows": rows, "total": total}
+
+
+def _key(by: str, m: Any) -> str:
+    if by == "interval":
+        return f"{m['day']} {m['slot'] // 4:02d}:{m['slot'] % 4 * 15:02d}"
+    if by == "hour":
+        return f"{m['day']} {int(m['hour']):02d}:00"
+    if by == "day":
+        return str(m["day"])
+    if by == "queue":
+        return str(m["queue"])
+    return str(m["agent_id"])
+
+
+def _figures(c: dict[str, Any]) -> dict[str, Any]:
+    answered, abandoned = c["answered"], c["abandoned"]
+    out = {k: c[k] for k in COLUMNS}
+    out.update(
+        wait_s=round(c["wait_s"], 3),
+        talk_s=round(c["talk_s"], 3),
+        service_level=_ratio(c["answered_in_sl"], answered),
+        service_level_abandons=_ratio(c["answered_in_sl"], answered + abandoned),
+        asa_s=_ratio(c["wait_s"], answered, 1),
+        aht_s=_ratio(c["talk_s"], c["completed"], 1),
+        abandon_rate=_ratio(abandoned, answered + abandoned),
+    )
+    return out
+
+
+def _ratio(num: float, den: float, digits: int = 4) -> float | None:
+    return round(num / den, digits) if den else None

@@ -1,0 +1,166 @@
+"""Supervisors' actions and the wallboard's snapshot.
+
+Every action goes through telephony's own service functions or the same compare-and-set rules,
+and is logged to the call event log in the transaction that makes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from helpdesk.auth.models import Role, User
+from helpdesk.db import DbSession, rowcount, utcnow
+from helpdesk.errors import APIError, Conflict, NotFound
+from helpdesk.events import publish
+from helpdesk.supervision import calllog, live
+from helpdesk.supervision.monitoring import MODES, Monitor, MonitoringUnavailable
+
+
+def set_agent_state(
+    session: DbSession, *, supervisor: User, agent_id: int, state: str, reason: str = ""
+) -> Any:
+    """A supervisor puts an agent on break, offline or back to available."""
+    from telephony import service as telephony
+
+    agent = session.get(User, agent_id)
+    if agent is None or agent.role is not Role.AGENT:
+        raise NotFound(f"no agent {agent_id}")
+    why = reason or f"set by {supervisor.name}"
+    return telephony.set_presence(session, agent, state, why if state == "break" else "")
+
+
+def move_call(session: DbSession, *, supervisor: User, call_id: int, queue_name: str) -> Any:
+    """Move a waiting call to another queue; it keeps its place in time (its wait so far)."""
+    from telephony import service as telephony
+    from telephony.models import Call, CallQueue
+
+    target = session.scalar(select(CallQueue).where(CallQueue.name == queue_name, CallQueue.active))
+    if target is None:
+        raise APIError(
+            "no such queue",
+            code="validation_error",
+            status=422,
+            fields={"queue": f"no active queue named {queue_name!r}"},
+        )
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"no call {call_id}")
+    if call.queue_id == target.id:
+        raise Conflict("the call is already in this queue", code="same_queue")
+    source = calllog.queue_name(session, call.queue_id)
+    moved = session.execute(
+        update(Call)
+        .where(Call.id == call.id, Call.routing_state == "waiting")
+        .values(queue_id=target.id, declined_by=[])
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(moved) != 1:
+        raise Conflict("only a waiting call can be moved", code="not_waiting")
+    calllog.record(
+        session,
+        "transferred",
+        call_id=call.id,
+        queue=source,
+        to_queue=target.name,
+        by=supervisor.id,
+    )
+    publish(session, "queue.updated", ["staff"], {"queue": target.name, "call_id": call.id})
+    telephony.request_dispatch(session)
+    session.commit()
+    session.refresh(call)
+    return call
+
+
+def monitor_call(
+    session: DbSession, *, supervisor: User, call_id: int, mode: str, monitor: Monitor
+) -> dict[str, Any]:
+    from telephony.models import Call
+
+    if mode not in MODES:
+        raise APIError(
+            "invalid mode",
+            code="validation_error",
+            status=422,
+            fields={"mode": "listen, whisper or barge"},
+        )
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"no call {call_id}")
+    if call.routing_state != "connected" or call.ended_at is not None:
+        raise Conflict("only a call in progress can be listened to", code="not_connected")
+    try:
+        leg = monitor.join(
+            call_sid=call.call_sid,
+            supervisor_endpoint=f"client:agent-{supervisor.id}",
+            mode=mode,
+            agent_call_sid=None,
+        )
+    except MonitoringUnavailable as exc:
+        raise APIError(str(exc), code="monitoring_unavailable", status=409) from exc
+    except Exception as exc:
+        raise APIError(
+            "the telephony provider did not add you to the call",
+            code="monitoring_failed",
+            status=409,
+        ) from exc
+    return {"call_id": call.id, "mode": mode, "supervisor_call_sid": leg}
+
+
+def wallboard(session: DbSession) -> dict[str, Any]:
+    """Everything the wallboard shows, at once: what the page loads before live updates."""
+    from telephony.models import CallQueue
+
+    stats = live.current()
+    assert stats is not None
+    stats.ensure_loaded(session)
+    now = utcnow()
+    day = live.local_today()
+    agg = stats.aggregator
+    names = {q.name: q for q in session.scalars(select(CallQueue).where(CallQueue.active))}
+    queue_list = sorted(set(names) | set(agg.queue_names()))
+    agents = agg.agents(day, now)
+    users = {
+        u.id: u.name
+        for u in session.scalars(select(User).where(User.id.in_([a["id"] for a in agents])))
+    }
+    for a in agents:
+        a["name"] = users.get(a["id"], f"#{a['id']}")
+    return {
+        "day": day,
+        "now": now.timestamp(),
+        "threshold_s": agg.threshold_s,
+        "target": stats.limits.service_level,
+        "max_wait_s": stats.limits.longest_wait_s,
+        "queues": [
+            {
+                **agg.queue_figures(q, day, now),
+                "label_en": names[q].label_en if q in names else q,
+                "label_fr": names[q].label_fr if q in names else q,
+                "intervals": agg.intervals(q, day),
+            }
+            for q in queue_list
+        ],
+        "agent_states": agg.agent_states(),
+        "agents": agents,
+        "alerts": stats.current_alerts(),
+    }
+
+
+def check_alerts(session: DbSession) -> int:
+    """The periodic check: a caller's wait grows with no event, so look again every few
+    seconds and push the longest waits (and any alert they raise)."""
+    stats = live.current()
+    if stats is None:
+        return 0
+    stats.ensure_loaded(session)
+    now = utcnow()
+    day = live.local_today()
+    pushed = 0
+    for queue in stats.aggregator.queue_names():
+        figures = stats.aggregator.queue_figures(queue, day, now)
+        if figures["waiting"] or stats.current_alerts().get(queue):
+            stats.push_queue(queue, day, now)
+            pushed += 1
+    return pushed

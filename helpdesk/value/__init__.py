@@ -1,0 +1,1 @@
+"""Customer value: invoices, cost to serve, segments."""
