@@ -26,7 +26,7 @@ from agents_ui.forms import CallerForm, CallLinkTicketForm, CallTicketForm, Link
 from helpdesk.auth.models import Role
 from helpdesk.customers import service as customers
 from helpdesk.customers.models import CustomerKind
-from helpdesk.errors import APIError
+from helpdesk.errors import APIError, Forbidden
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import Priority, Status
@@ -46,9 +46,9 @@ def _call(call_id: int) -> Call:
 
 
 def _may_change(call: Call) -> None:
-    """The agent on the call records it; supervisors may correct it. Others only read."""
-    user = me()
-    if call.agent_id != user.id and not user.has_role(Role.SUPERVISOR):
+    try:
+        call_records.check_may_record(call, me())
+    except Forbidden:
         abort(403)
 
 

@@ -337,6 +337,107 @@ def wrap_up_call(call_id: int, body: WrapUpIn) -> CallOut:
     return call_out(call, _queue_names())
 
 
+class CallerIn(BaseModel):
+    """Who is calling: an existing customer, or the details of a new one."""
+
+    model_config = ConfigDict(extra="forbid")
+    customer_id: int | None = Field(default=None, ge=1)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    language: Literal["fr", "en"] = "fr"
+    kind: Literal["person", "company"] = "person"
+    email: str = Field(default="", max_length=254)
+
+
+class CallTicketIn(BaseModel):
+    """What the call is about: an open ticket of the caller's (`ticket_id`, with an optional
+    internal `note` and new `status`), or a new ticket (`subject`, ...)."""
+
+    model_config = ConfigDict(extra="forbid")
+    ticket_id: int | None = Field(default=None, ge=1)
+    note: str = Field(default="", max_length=20_000)
+    status: Literal["open", "pending", "on_hold", "solved", "closed"] | None = None
+    subject: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str = Field(default="", max_length=20_000)
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+
+
+@operation(
+    bp,
+    "/calls/<int:call_id>/caller",
+    "POST",
+    summary="Identify the caller: link the call to a customer, or make the caller one",
+    body=CallerIn,
+    response=CallOut,
+    tag="calls",
+)
+def identify_caller(call_id: int, body: CallerIn) -> CallOut:
+    from helpdesk.customers.models import CustomerKind
+    from telephony import call_records
+
+    call = _get(call_id)
+    call_records.check_may_record(call, current_api_user())
+    if (body.customer_id is None) == (body.name is None):
+        raise ValidationFailed(
+            "give customer_id or name", fields={"customer_id": "give either this or name"}
+        )
+    if body.customer_id is not None:
+        call_records.link_caller(
+            db.session, call=call, customer_id=body.customer_id, actor=current_api_user()
+        )
+    else:
+        call_records.create_caller(
+            db.session,
+            call=call,
+            name=str(body.name),
+            language=body.language,
+            kind=CustomerKind(body.kind),
+            email=body.email,
+            region=current_app.config["HELPDESK_DEFAULT_REGION"],
+        )
+    return call_out(_get(call_id), _queue_names())
+
+
+@operation(
+    bp,
+    "/calls/<int:call_id>/ticket",
+    "POST",
+    summary="Link the call to one of the caller's open tickets, or open a new ticket for it",
+    body=CallTicketIn,
+    response=CallOut,
+    tag="calls",
+)
+def call_ticket(call_id: int, body: CallTicketIn) -> CallOut:
+    from helpdesk.tickets.workflow import Priority, Status
+    from telephony import call_records
+
+    call = _get(call_id)
+    user = current_api_user()
+    call_records.check_may_record(call, user)
+    if (body.ticket_id is None) == (body.subject is None):
+        raise ValidationFailed(
+            "give ticket_id or subject", fields={"ticket_id": "give either this or subject"}
+        )
+    if body.ticket_id is not None:
+        call_records.link_ticket(
+            db.session,
+            call=call,
+            actor=user,
+            ticket_id=body.ticket_id,
+            note=body.note,
+            status=Status(body.status) if body.status else None,
+        )
+    else:
+        call_records.open_ticket(
+            db.session,
+            call=call,
+            actor=user,
+            subject=str(body.subject),
+            description=body.description,
+            priority=Priority(body.priority),
+        )
+    return call_out(_get(call_id), _queue_names())
+
+
 def _queue_out(q: CallQueue, waiting: dict[int, int]) -> QueueOut:
     return QueueOut(
         id=q.id,

@@ -17,7 +17,7 @@ from helpdesk.auth.models import User
 from helpdesk.customers import service as customers
 from helpdesk.customers.models import Customer, CustomerEmail, CustomerKind, CustomerPhone
 from helpdesk.db import DbSession, utcnow
-from helpdesk.errors import Conflict, NotFound, ValidationFailed
+from helpdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from helpdesk.events import publish
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import Ticket
@@ -31,6 +31,14 @@ def get_call(session: DbSession, call_id: int) -> Call:
     if call is None:
         raise NotFound(f"no call {call_id}")
     return call
+
+
+def check_may_record(call: Call, user: User) -> None:
+    """The agent on the call records it; supervisors may correct it. Others only read."""
+    from helpdesk.auth.models import Role
+
+    if call.agent_id != user.id and not user.has_role(Role.SUPERVISOR):
+        raise Forbidden("only the agent on this call or a supervisor may change it")
 
 
 def caller_number(call: Call) -> str:

@@ -92,3 +92,70 @@ def test_accepting_a_call_that_is_not_ringing_for_me(api, customer_factory):
     assert api.post(f"/calls/{call.id}/reject").status_code == 409
     r = api.post(f"/calls/{call.id}/wrap-up", json={"notes": "x"})
     assert r.status_code == 404
+
+
+def _my_call(api, customer_id, sid="CA" + "7" * 32):
+    call = Call(
+        call_sid=sid,
+        from_number="+33655555555",
+        to_number="+33100000000",
+        customer_id=customer_id,
+        routing_state="connected",
+        status="in-progress",
+        agent_id=api.user.id,
+        created_at=datetime.now(UTC),
+    )
+    db.session.add(call)
+    db.session.commit()
+    return call
+
+
+def test_a_call_opens_or_joins_a_ticket(api, api_as, customer_factory, ticket_factory):
+    hugo = customer_factory(name="Hugo Martin", phones=["+33655555555"])
+    call = _my_call(api, hugo.id)
+    r = api.post(f"/calls/{call.id}/ticket", json={"subject": "Line down", "priority": "high"})
+    assert r.status_code == 200, r.get_json()
+    first = r.get_json()["ticket_id"]
+    r = api.get(f"/tickets/{first}")
+    assert r.get_json()["channel"] == "phone" and r.get_json()["assignee"]["id"] == api.user.id
+    older = ticket_factory(requester_id=hugo.id, subject="Invoice")
+    r = api.post(
+        f"/calls/{call.id}/ticket",
+        json={"ticket_id": older.id, "note": "Refund agreed", "status": "pending"},
+    )
+    assert r.status_code == 200 and r.get_json()["ticket_id"] == older.id
+    assert api.get(f"/tickets/{older.id}").get_json()["status"] == "pending"
+    # Bad input names the field; someone else's ticket is refused; so is another agent.
+    r = api.post(f"/calls/{call.id}/ticket", json={"ticket_id": older.id, "subject": "x"})
+    assert r.status_code == 422 and "ticket_id" in r.get_json()["error"]["fields"]
+    r = api.post(f"/calls/{call.id}/ticket", json={"priority": "whenever", "subject": "x"})
+    assert r.status_code == 422 and "priority" in r.get_json()["error"]["fields"]
+    stranger = ticket_factory(subject="Not theirs")
+    r = api.post(f"/calls/{call.id}/ticket", json={"ticket_id": stranger.id})
+    assert r.status_code == 422 and "ticket_id" in r.get_json()["error"]["fields"]
+    other = api_as(Role.AGENT)
+    r = other.post(f"/calls/{call.id}/ticket", json={"subject": "Mine now"})
+    assert r.status_code == 403
+    assert api.post("/calls/99999/ticket", json={"subject": "x"}).status_code == 404
+
+
+def test_an_unknown_caller_is_identified(api, customer_factory):
+    provisional = customer_factory(
+        name="+33655555555", phones=["+33655555555"], tags=["new-caller"]
+    )
+    call = _my_call(api, provisional.id)
+    zoe = customer_factory(name="Zoé Lambert", phones=["+33622222222"])
+    r = api.post(f"/calls/{call.id}/caller", json={})
+    assert r.status_code == 422 and "customer_id" in r.get_json()["error"]["fields"]
+    r = api.post(f"/calls/{call.id}/caller", json={"customer_id": zoe.id})
+    assert r.status_code == 200 and r.get_json()["customer_id"] == zoe.id
+    r = api.get(f"/customers/{zoe.id}")
+    assert {p["number"] for p in r.get_json()["phones"]} == {"+33622222222", "+33655555555"}
+    # Known now: a second identification is refused.
+    r = api.post(f"/calls/{call.id}/caller", json={"name": "Someone else"})
+    assert r.status_code == 409
+    second = _my_call(api, None, sid="CA" + "6" * 32)
+    r = api.post(f"/calls/{second.id}/caller", json={"name": "New Person", "language": "en"})
+    assert r.status_code == 200
+    created = r.get_json()["customer_id"]
+    assert api.get(f"/customers/{created}").get_json()["language"] == "en"
