@@ -17,6 +17,7 @@ from helpdesk.auth.api import bp as auth_api
 from helpdesk.config import Settings
 from helpdesk.customers.api import bp as customers_api
 from helpdesk.db import install_sqlite_pragmas
+from helpdesk.dispatch.api import bp as dispatch_api
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
 from helpdesk.reporting.api import bp as reporting_api
 from helpdesk.sla.api import bp as sla_api
@@ -37,9 +38,15 @@ API_BLUEPRINTS = (
     simulator_api,
     sms_api,
     reporting_api,
+    dispatch_api,
     openapi_bp,
 )
-TASK_MODULES = ("helpdesk.tickets.tasks", "helpdesk.sla.tasks", "telephony.tasks")
+TASK_MODULES = (
+    "helpdesk.tickets.tasks",
+    "helpdesk.sla.tasks",
+    "telephony.tasks",
+    "helpdesk.dispatch.tasks",
+)
 SUPPORTED_LOCALES = ("en", "fr")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
 
@@ -92,6 +99,7 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
                 "HELPDESK_AUTO_CLOSE_DAYS",
                 "HELPDESK_SCHEDULER",
                 "HELPDESK_TOKEN_TTL_DAYS",
+                "HELPDESK_DISPATCH_ON_COMPLETION",
             )
         }
     )
@@ -140,6 +148,12 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from telephony.sms import deliver_reply
 
     delivery.register("sms", deliver_reply)
+    from helpdesk.dispatch import inbound as dispatch_inbound
+    from helpdesk.dispatch.geocoding import NullGeocoder
+    from telephony.sms import register_inbound
+
+    register_inbound(dispatch_inbound.handle)
+    app.extensions["geocoder"] = NullGeocoder()
     if settings.HELPDESK_ONCALL_NUMBER:
         from telephony.sms import oncall_notifier
 

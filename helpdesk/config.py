@@ -63,6 +63,7 @@ class Settings:
     HELPDESK_SMS_ACK_PERIOD_S: int = 3600
     HELPDESK_SMS_FLOOD_LIMIT: str = "10 per minute"
     HELPDESK_ONCALL_NUMBER: str = ""
+    HELPDESK_DISPATCH_ON_COMPLETION: str = "solve"  # solve | note | none
     SESSION_COOKIE_SECURE: bool = False
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
