@@ -96,7 +96,8 @@
     a: "a[data-go='a']",
     l: "a[data-go='l']",
     p: "a[data-go='p']",
-    m: "a[data-go='m']"
+    m: "a[data-go='m']",
+    d: "a[data-go='d']"
   };
 
   document.addEventListener("keydown", function (event) {
