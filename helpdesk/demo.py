@@ -239,6 +239,9 @@ def seed(
     _seed_sla()
     _seed_queues()
     _seed_tickets(rng, tickets, people, agents, progress)
+    from helpdesk.dispatch import demo as dispatch_demo
+
+    dispatch_demo.seed(rng)
     return logins
 
 

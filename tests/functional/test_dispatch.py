@@ -9,7 +9,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from helpdesk.auth.models import Role
 from helpdesk.db import utcnow
@@ -436,3 +436,17 @@ def test_agents_do_not_see_the_board(client, make_user):
     user = make_user(Role.AGENT)
     client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert client.get("/dispatch").status_code == 403
+
+
+def test_demo_seed_populates_the_board(app):
+    from helpdesk import demo
+
+    demo.seed(customers=60, tickets=300, seed=7)
+    assert db.session.scalar(select(func.count(Technician.id))) == 8
+    orders = list(db.session.scalars(select(WorkOrder)))
+    assert len(orders) == 20 and all(w.ticket_id for w in orders)
+    days = {w.day for w in orders}
+    assert len(days) == 2
+    tomorrow = max(days)
+    assigned = [w for w in orders if w.day == tomorrow and w.technician_id]
+    assert assigned and all(w.eta_at for w in assigned)
