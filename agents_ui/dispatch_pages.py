@@ -49,6 +49,22 @@ EXCLUSION_LABELS: dict[str, Any] = {
     "full": _l("day already full"),
     "no_room": _l("no free slot in the window"),
 }
+VISIT_ACTIONS: dict[str, Any] = {
+    "created": _l("requested"),
+    "assigned": _l("assigned"),
+    "unassigned": _l("unassigned"),
+    "status": _l("status change"),
+    "completed": _l("completed"),
+    "cancelled": _l("cancelled"),
+    "survey": _l("survey answer"),
+}
+VISIT_SOURCES: dict[str, Any] = {
+    "console": _l("console"),
+    "api": _l("API"),
+    "sms": _l("SMS"),
+    "mobile": _l("mobile page"),
+    "auto": _l("auto-dispatch"),
+}
 PRIORITY_CHOICES = ("low", "normal", "high", "urgent")
 # The board's timeline spans these local hours.
 DAY_FROM_H, DAY_TO_H = 7, 20
@@ -66,6 +82,8 @@ def _dispatch_helpers() -> dict[str, Any]:
         "can_dispatch": can_dispatch(),
         "ticket_visits": _ticket_visits,
         "visit_status": lambda s: STATUS_LABELS.get(str(s), str(s)),
+        "visit_action": lambda a: VISIT_ACTIONS.get(str(a), str(a)),
+        "visit_source": lambda s: VISIT_SOURCES.get(str(s), str(s)),
     }
 
 
