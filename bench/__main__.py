@@ -2,7 +2,8 @@
 
 With no benchmark named, every benchmark runs: `foundation` (tickets, customers and the REST API),
 `sla` (business-time arithmetic and the breach scan), `voice` (Twilio webhooks and routing) and
-`sms` (the inbound SMS webhook and the outbox).
+`sms` (the inbound SMS webhook and the outbox) and `dispatch` (technician suggestions and day
+routes).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import foundation, sla, sms, voice
+from bench import dispatch, foundation, sla, sms, voice
 
 
 def _foundation(args: argparse.Namespace) -> None:
@@ -69,11 +70,18 @@ def _sms(args: argparse.Namespace) -> None:
     )
 
 
+def _dispatch(args: argparse.Namespace) -> None:
+    dispatch.run(
+        dispatch.Options(samples=args.dispatch_samples, warmup=args.dispatch_warmup, keep=args.keep)
+    )
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "foundation": _foundation,
     "sla": _sla,
     "voice": _voice,
     "sms": _sms,
+    "dispatch": _dispatch,
 }
 
 
@@ -150,6 +158,12 @@ def parser() -> argparse.ArgumentParser:
         "--no-worker",
         action="store_true",
         help="sms: skip the outbox figure through Redis and a Celery worker",
+    )
+    p.add_argument(
+        "--dispatch-samples", type=int, default=200, help="dispatch: timed calls per figure"
+    )
+    p.add_argument(
+        "--dispatch-warmup", type=int, default=20, help="dispatch: untimed calls per figure"
     )
     p.add_argument(
         "--keep",

@@ -8,7 +8,7 @@ a better model (a routing engine behind an adapter) can replace `travel_seconds`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 EARTH_RADIUS_KM = 6371.0088
 # Roads are not straight lines: 1.3 is the usual ratio of road to crow-fly distance in Europe.
@@ -16,8 +16,9 @@ DETOUR_FACTOR = 1.3
 AVERAGE_SPEED_KMH = 40.0
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
+    """A named tuple rather than a dataclass: routes and rankings build thousands per call."""
+
     lat: float
     lon: float
 

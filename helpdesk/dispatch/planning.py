@@ -62,7 +62,7 @@ def shift_of(calendar: BusinessCalendar, day: str, timezone: str) -> tuple[Inter
     return tuple(calendar.open_intervals(start, end))
 
 
-def _ordered(jobs: list[WorkOrder]) -> list[WorkOrder]:
+def _ordered(jobs: list[Any]) -> list[Any]:
     """Under way first (on site, then on the way), then the planned order."""
     rank = {S.ON_SITE: 0, S.EN_ROUTE: 1}
     return sorted(
@@ -76,7 +76,7 @@ def _ordered(jobs: list[WorkOrder]) -> list[WorkOrder]:
     )
 
 
-def _stop(wo: WorkOrder, now: datetime) -> routing.Stop:
+def _stop(wo: Any, now: datetime) -> routing.Stop:
     duration = wo.duration_min * 60.0
     if wo.status is S.ON_SITE and wo.arrived_at is not None:
         duration = max(0.0, duration - (now - wo.arrived_at).total_seconds())
@@ -85,12 +85,17 @@ def _stop(wo: WorkOrder, now: datetime) -> routing.Stop:
 
 
 def _start_of(
-    tech: Technician, day: str, shift: tuple[Interval, ...], now: datetime, timezone: str
+    tech: Any,
+    day: str,
+    shift: tuple[Interval, ...],
+    now: datetime,
+    timezone: str,
+    today: str | None = None,
 ) -> tuple[Point, datetime]:
     """Where and when the rest of the day starts: home at shift start, or here and now."""
     day_start = shift[0][0] if shift else day_bounds(day, timezone)[0] + timedelta(hours=8)
     home = Point(tech.home_lat, tech.home_lon)
-    today = now.astimezone(ZoneInfo(timezone)).date().isoformat()
+    today = today or now.astimezone(ZoneInfo(timezone)).date().isoformat()
     if day == today and now > day_start:
         here = (
             Point(tech.last_lat, tech.last_lon)
@@ -188,33 +193,68 @@ def board_days(session: DbSession, *, day: str, settings: Settings) -> list[DayP
     return out
 
 
+# The columns the ranking needs: loading rows rather than ORM objects keeps a suggestion among
+# hundreds of technicians well inside its time budget (see docs/benchmarks.md).
+_TECH_COLUMNS = (
+    Technician.id,
+    Technician.name,
+    Technician.skills,
+    Technician.home_lat,
+    Technician.home_lon,
+    Technician.last_lat,
+    Technician.last_lon,
+    Technician.calendar_id,
+    Technician.max_jobs_per_day,
+    Technician.active,
+)
+_JOB_COLUMNS = (
+    WorkOrder.id,
+    WorkOrder.technician_id,
+    WorkOrder.lat,
+    WorkOrder.lon,
+    WorkOrder.duration_min,
+    WorkOrder.window_start,
+    WorkOrder.window_end,
+    WorkOrder.status,
+    WorkOrder.route_position,
+    WorkOrder.arrived_at,
+)
+
+
 def candidates(
     session: DbSession, wo: WorkOrder, *, settings: Settings, now: datetime
 ) -> list[ranking.Candidate]:
-    """Every active technician as the ranking sees them on the work order's day."""
-    techs = list(session.scalars(select(Technician).where(Technician.active)))
-    jobs: dict[int, list[WorkOrder]] = defaultdict(list)
-    for other in session.scalars(
-        select(WorkOrder).where(
+    """Every active technician as the ranking sees them on the work order's day (two queries
+    and the calendars, whatever the number of technicians)."""
+    techs = list(session.execute(select(*_TECH_COLUMNS).where(Technician.active)))
+    jobs: dict[int, list[Any]] = defaultdict(list)
+    for other in session.execute(
+        select(*_JOB_COLUMNS).where(
             WorkOrder.day == wo.day,
             WorkOrder.technician_id.is_not(None),
             WorkOrder.status.in_(tuple(ACTIVE)),
             WorkOrder.id != wo.id,
         )
     ):
-        assert other.technician_id is not None
         jobs[other.technician_id].append(other)
     cals = _calendars(session, {t.calendar_id for t in techs if t.calendar_id}, settings.timezone)
+    shifts = {
+        key: shift_of(cal, wo.day, settings.timezone) for key, cal in cals.items()
+    }  # one per calendar, not one per technician
+    today = now.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
+    needed = set(wo.required_skills)
     out = []
     for t in techs:
-        shift = shift_of(cals.get(t.calendar_id) or cals[None], wo.day, settings.timezone)
-        mine = _ordered(jobs.get(t.id, []))
-        start, start_time = _start_of(t, wo.day, shift, now, settings.timezone)
+        skills = frozenset(t.skills or ())
+        shift = shifts.get(t.calendar_id) or shifts[None]
+        # The ranking leaves out a technician without the skills before it looks at their day.
+        mine = _ordered(jobs.get(t.id, [])) if needed <= skills else []
+        start, start_time = _start_of(t, wo.day, shift, now, settings.timezone, today)
         out.append(
             ranking.Candidate(
                 id=t.id,
                 name=t.name,
-                skills=frozenset(t.skills),
+                skills=skills,
                 start=start,
                 start_time=start_time,
                 shift=tuple((max(s, start_time), e) for s, e in shift if e > start_time),

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from helpdesk.dispatch.geo import Point, travel_seconds
 
@@ -27,8 +28,9 @@ MAX_PASSES = 50
 Travel = Callable[[Point, Point], float]
 
 
-@dataclass(frozen=True)
-class Stop:
+class Stop(NamedTuple):
+    """A job to visit (a named tuple: a ranking among hundreds of technicians builds many)."""
+
     id: int
     point: Point
     duration_s: float
