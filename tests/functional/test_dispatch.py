@@ -450,3 +450,60 @@ def test_demo_seed_populates_the_board(app):
     tomorrow = max(days)
     assigned = [w for w in orders if w.day == tomorrow and w.technician_id]
     assert assigned and all(w.eta_at for w in assigned)
+
+
+def test_unassign_cancel_and_the_texts_they_send(
+    sim, dispatcher, customer_factory, ticket_factory, always_open
+):
+    ticket = ticket_factory(requester_id=customer_factory(phones=[CUSTOMER], language="en").id)
+    hugo = _technician(always_open, language="en")
+    wo = _visit(dispatcher, ticket).get_json()
+    dispatcher.post(f"/work-orders/{wo['id']}/assign", json={"technician_id": hugo.id})
+    r = dispatcher.post(f"/work-orders/{wo['id']}/unassign")
+    assert r.status_code == 200 and r.get_json()["status"] == "unscheduled"
+    assert r.get_json()["technician_id"] is None and r.get_json()["eta_at"] is None
+    assert "is no longer yours" in sim.inbox(TECH)[-1]
+    dispatcher.post(f"/work-orders/{wo['id']}/assign", json={"technician_id": hugo.id})
+    r = dispatcher.post(
+        f"/work-orders/{wo['id']}/status", json={"status": "cancelled", "note": "customer away"}
+    )
+    assert r.status_code == 200 and r.get_json()["status"] == "cancelled"
+    assert sim.inbox(CUSTOMER)[-1].startswith(f"Your visit {wo['reference']} on")
+    assert "is cancelled" in sim.inbox(CUSTOMER)[-1]
+    # The IVR has nothing to say about a cancelled visit.
+    call = sim.call(CUSTOMER, digits="3")
+    assert any("There is no visit scheduled for your number." in line for line in call.transcript)
+
+
+def test_ivr_reads_a_booked_visit_in_english(
+    sim, dispatcher, customer_factory, ticket_factory, always_open
+):
+    ticket = ticket_factory(requester_id=customer_factory(phones=[CUSTOMER], language="en").id)
+    hugo = _technician(always_open)
+    wo = _visit(dispatcher, ticket).get_json()
+    dispatcher.post(f"/work-orders/{wo['id']}/assign", json={"technician_id": hugo.id})
+    db.session.expire_all()
+    eta = db.session.get(WorkOrder, wo["id"]).eta_at.astimezone(ZoneInfo("Europe/Paris"))
+    call = sim.call(CUSTOMER, digits="3")
+    assert any(
+        line.startswith("Your visit is booked for") and f"arrive around {eta:%H:%M}" in line
+        for line in call.transcript
+    ), call.transcript
+
+
+def test_refresh_routes_moves_etas_with_the_clock(
+    app, dispatcher, customer_factory, ticket_factory, always_open
+):
+    from helpdesk.dispatch import tasks
+
+    ticket = ticket_factory(requester_id=customer_factory(phones=[CUSTOMER]).id)
+    hugo = _technician(always_open)
+    wo = _visit(dispatcher, ticket).get_json()
+    dispatcher.post(f"/work-orders/{wo['id']}/assign", json={"technician_id": hugo.id})
+    db.session.expire_all()
+    row = db.session.get(WorkOrder, wo["id"])
+    row.eta_at = row.window_start  # stale
+    db.session.commit()
+    assert tasks.refresh_routes() == 1
+    db.session.expire_all()
+    assert db.session.get(WorkOrder, wo["id"]).eta_at > utcnow()
