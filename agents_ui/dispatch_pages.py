@@ -301,15 +301,23 @@ def _back(wo: WorkOrder) -> ResponseReturnValue:
 @role_required(*DISPATCH_ROLES)
 def dispatch_assign(work_order_id: int) -> ResponseReturnValue:
     wo = service.get_work_order(db.session, work_order_id)
+    wants_json = request.accept_mimetypes.best == "application/json"  # the board's drag and drop
     raw = request.form.get("technician_id", "")
     if not raw.isdigit():
+        if wants_json:
+            return {
+                "error": {"code": "validation_error", "message": _("Choose a technician.")}
+            }, 422
         flash(_("Choose a technician."), "error")
         return _back(wo)
     try:
         service.assign(db.session, wo, technician_id=int(raw), actor=me())
     except APIError as exc:
         db.session.rollback()
-        flash(_("Not assigned: %(why)s", why=exc.message), "error")
+        message = _("Not assigned: %(why)s", why=exc.message)
+        if wants_json:
+            return {"error": {"code": exc.code, "message": message}}, exc.status
+        flash(message, "error")
         return _back(wo)
     flash(
         _(
@@ -319,7 +327,7 @@ def dispatch_assign(work_order_id: int) -> ResponseReturnValue:
         ),
         "success",
     )
-    if request.accept_mimetypes.best == "application/json":
+    if wants_json:
         return {"ok": True, "work_order_id": wo.id}
     return _back(wo)
 
@@ -499,7 +507,7 @@ def technician_job(token: str) -> ResponseReturnValue:
             flash(_("Saved: %(status)s.", status=STATUS_LABELS[wo.status]), "success")
         return redirect(url_for("console.technician_job", token=token))
     customer = db.session.get(Customer, wo.customer_id)
-    return render_template(
+    page = render_template(
         "dispatch/mobile_job.html",
         wo=wo,
         tech=tech,
@@ -508,3 +516,105 @@ def technician_job(token: str) -> ResponseReturnValue:
         token=token,
         status_labels=STATUS_LABELS,
     )
+    response = current_app.make_response(page)
+    # The customer's name, number and address: never kept by a cache on the technician's phone.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the link is the key: never pass it on
+    return response
+
+
+# -- technicians -----------------------------------------------------------------------------
+
+
+@bp.get("/dispatch/technicians")
+@role_required(*DISPATCH_ROLES)
+def dispatch_technicians() -> ResponseReturnValue:
+    from helpdesk.sla.models import CalendarModel
+
+    techs = list(db.session.scalars(select(Technician).order_by(Technician.name)))
+    calendars = {c.id: c.name for c in db.session.scalars(select(CalendarModel))}
+    return render_template(
+        "dispatch/technicians.html",
+        technicians=techs,
+        calendars=calendars,
+        tech_status_labels=TECH_STATUS_LABELS,
+    )
+
+
+@bp.route("/dispatch/technicians/new", methods=["GET", "POST"], endpoint="dispatch_technician_new")
+@bp.route("/dispatch/technicians/<int:technician_id>", methods=["GET", "POST"])
+@role_required(*DISPATCH_ROLES)
+def dispatch_technician(technician_id: int | None = None) -> ResponseReturnValue:
+    from helpdesk.sla.models import CalendarModel
+
+    tech = service.get_technician(db.session, technician_id) if technician_id else None
+    form = request.form if request.method == "POST" else {}
+    values = {
+        "name": form.get("name", tech.name if tech else ""),
+        "phone": form.get("phone", tech.phone if tech else ""),
+        "language": form.get("language", tech.language if tech else "fr"),
+        "skills": form.get("skills", ", ".join(tech.skills) if tech else ""),
+        "home_lat": form.get("home_lat", str(tech.home_lat) if tech else ""),
+        "home_lon": form.get("home_lon", str(tech.home_lon) if tech else ""),
+        "calendar_id": form.get(
+            "calendar_id", str(tech.calendar_id) if tech and tech.calendar_id else ""
+        ),
+        "max_jobs_per_day": form.get(
+            "max_jobs_per_day", str(tech.max_jobs_per_day) if tech else "6"
+        ),
+        "active": "on"
+        if (form.get("active") if request.method == "POST" else (tech is None or tech.active))
+        else "",
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        parsed = _parse_technician(values, errors)
+        if parsed is not None:
+            region = current_app.config["HELPDESK_DEFAULT_REGION"]
+            try:
+                if tech is None:
+                    tech = service.create_technician(db.session, region=region, **parsed)
+                else:
+                    service.update_technician(db.session, tech, region=region, **parsed)
+            except APIError as exc:
+                db.session.rollback()
+                errors.update(exc.fields or {"name": exc.message})
+            else:
+                flash(_("Technician %(name)s saved.", name=tech.name), "success")
+                return redirect(url_for("console.dispatch_technicians"))
+    calendars = list(db.session.scalars(select(CalendarModel).order_by(CalendarModel.name)))
+    return (
+        render_template(
+            "dispatch/technician_form.html",
+            tech=tech,
+            values=values,
+            errors=errors,
+            calendars=calendars,
+        ),
+        422 if errors else 200,
+    )
+
+
+def _parse_technician(values: dict[str, str], errors: dict[str, str]) -> dict[str, Any] | None:
+    out: dict[str, Any] = {
+        "name": values["name"].strip(),
+        "phone": values["phone"].strip(),
+        "language": values["language"] if values["language"] in ("fr", "en") else "fr",
+        "skills": [s for s in values["skills"].replace(";", ",").split(",") if s.strip()],
+        "active": bool(values["active"]),
+        "calendar_id": int(values["calendar_id"]) if values["calendar_id"].isdigit() else None,
+    }
+    if not out["name"]:
+        errors["name"] = _("Enter the technician's name.")
+    for key in ("home_lat", "home_lon"):
+        try:
+            out[key] = float(values[key].strip().replace(",", "."))
+        except ValueError:
+            errors[key] = _("A number in decimal degrees, e.g. 48.8566.")
+    try:
+        out["max_jobs_per_day"] = int(values["max_jobs_per_day"])
+        if not 1 <= out["max_jobs_per_day"] <= 30:
+            raise ValueError
+    except ValueError:
+        errors["max_jobs_per_day"] = _("A number from 1 to 30.")
+    return None if errors else out

@@ -29,11 +29,15 @@
       credentials: "same-origin",
       headers: { "Accept": "application/json" }
     }).then(function (response) {
-      return response.ok ? response.json() : null;
-    }).then(function (answer) {
-      // The server flashes the outcome (or the reason it refused); the reload shows the new day.
-      if (!answer) window.alert(dropError);
-      window.location.reload();
+      return response.json().then(function (answer) { return { ok: response.ok, answer: answer }; });
+    }).then(function (result) {
+      if (result.ok) {
+        window.location.reload();  // the server flashed the outcome; the reload shows the new day
+        return;
+      }
+      row.classList.remove("busy");
+      var error = result.answer && result.answer.error;
+      window.alert(error && error.message ? error.message : dropError);
     }).catch(function () {
       row.classList.remove("busy");
       window.alert(dropError);

@@ -5,7 +5,7 @@ customer answers the survey; the timeline, the ticket and the IVR all tell the s
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from helpdesk.auth.models import Role
 from helpdesk.db import utcnow
-from helpdesk.dispatch import service
+from helpdesk.dispatch import notify, service
 from helpdesk.dispatch.models import Technician, WorkOrder
 from helpdesk.extensions import db
 from helpdesk.sla.models import CalendarModel
@@ -507,3 +507,84 @@ def test_refresh_routes_moves_etas_with_the_clock(
     assert tasks.refresh_routes() == 1
     db.session.expire_all()
     assert db.session.get(WorkOrder, wo["id"]).eta_at > utcnow()
+
+
+def test_board_drop_answers_json(
+    app, client, make_user, customer_factory, ticket_factory, always_open
+):
+    from tests.conftest import PASSWORD
+
+    user = make_user(Role.DISPATCHER)
+    client.post("/login", data={"email": user.email, "password": PASSWORD})
+    ticket = ticket_factory(requester_id=customer_factory(phones=[CUSTOMER]).id)
+    copper = _technician(always_open, skills=["copper"])
+    hugo = _technician(always_open, name="Hugo", phone="+33611115555")
+    start, end = _window()
+    wo = service.create_work_order(
+        db.session,
+        actor=user,
+        ticket_id=ticket.id,
+        summary="Box",
+        address="a",
+        lat=48.85,
+        lon=2.35,
+        required_skills=["fiber"],
+        window_start=datetime.fromisoformat(start),
+        window_end=datetime.fromisoformat(end),
+    )
+    json_accept = {"Accept": "application/json"}
+    r = client.post(
+        f"/dispatch/work-orders/{wo.id}/assign",
+        data={"technician_id": copper.id},
+        headers=json_accept,
+    )
+    assert r.status_code == 422 and "missing skills: fiber" in r.get_json()["error"]["message"]
+    r = client.post(
+        f"/dispatch/work-orders/{wo.id}/assign",
+        data={"technician_id": hugo.id},
+        headers=json_accept,
+    )
+    assert r.status_code == 200 and r.get_json() == {"ok": True, "work_order_id": wo.id}
+    token = notify.job_token(wo, hugo, service.current_settings())
+    page = client.get(f"/m/jobs/{token}")
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+
+
+def test_technicians_pages(client, make_user, always_open):
+    from tests.conftest import PASSWORD
+
+    user = make_user(Role.SUPERVISOR)
+    client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert "No technician yet" in client.get("/dispatch/technicians").get_data(as_text=True)
+    form = {
+        "name": "Zoé",
+        "phone": "06 98 76 54 32",
+        "language": "fr",
+        "skills": "Fiber, tv",
+        "home_lat": "48,85",
+        "home_lon": "2.35",
+        "calendar_id": str(always_open.id),
+        "max_jobs_per_day": "4",
+        "active": "on",
+    }
+    r = client.post("/dispatch/technicians/new", data=form | {"home_lon": "east", "phone": "12"})
+    assert r.status_code == 422
+    body = r.get_data(as_text=True)
+    assert 'id="tech-home_lon-error"' in body and 'id="tech-phone-error"' in body
+    assert client.post("/dispatch/technicians/new", data=form).status_code == 302
+    tech = db.session.scalar(select(Technician))
+    assert (tech.phone, tech.skills, tech.home_lat, tech.calendar_id) == (
+        TECH,
+        ["fiber", "tv"],
+        48.85,
+        always_open.id,
+    )
+    listing = client.get("/dispatch/technicians").get_data(as_text=True)
+    assert "Zoé" in listing and "Technicians 24/7" in listing
+    r = client.post(
+        f"/dispatch/technicians/{tech.id}", data=form | {"max_jobs_per_day": "9", "active": ""}
+    )
+    assert r.status_code == 302
+    db.session.expire_all()
+    tech = db.session.get(Technician, tech.id)
+    assert tech.max_jobs_per_day == 9 and tech.active is False
