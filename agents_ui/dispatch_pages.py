@@ -314,7 +314,8 @@ def dispatch_assign(work_order_id: int) -> ResponseReturnValue:
         service.assign(db.session, wo, technician_id=int(raw), actor=me())
     except APIError as exc:
         db.session.rollback()
-        message = _("Not assigned: %(why)s", why=exc.message)
+        why = exc.message + (f" ({'; '.join(exc.fields.values())})" if exc.fields else "")
+        message = _("Not assigned: %(why)s", why=why)
         if wants_json:
             return {"error": {"code": exc.code, "message": message}}, exc.status
         flash(message, "error")
