@@ -86,6 +86,7 @@ SUPERVISOR_SHORTCUTS = [
     ("g w", _l("Go to the wallboard")),
 ]
 ADMIN_SHORTCUTS = [("g p", _l("Go to the service-level policies"))]
+DISPATCH_SHORTCUTS = [("g d", _l("Go to the dispatch board"))]
 # Listed only while the call simulator runs (no Twilio credentials).
 SIMULATOR_SHORTCUTS = [
     ("g m", _l("Go to the call simulator")),
@@ -160,6 +161,8 @@ def _shortcuts() -> list[tuple[str, Any]]:
         found[3:3] = SUPERVISOR_SHORTCUTS
     if is_admin():
         found[5:5] = ADMIN_SHORTCUTS
+    if current_user.is_authenticated and current_user.has_role(Role.DISPATCHER, Role.SUPERVISOR):
+        found[3:3] = DISPATCH_SHORTCUTS
     if current_app.extensions.get("telephony_simulator") is not None:
         found[3:3] = SIMULATOR_SHORTCUTS[:1]
         found.extend(SIMULATOR_SHORTCUTS[1:])

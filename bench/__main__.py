@@ -3,8 +3,9 @@
 With no benchmark named, every benchmark runs: `foundation` (tickets, customers and the REST API),
 `sla` (business-time arithmetic and the breach scan), `voice` (Twilio webhooks and routing) and
 `sms` (the inbound SMS webhook and the outbox), `screenpop` (the caller screen across web
-processes through Redis, and many agent sockets on one process) and `supervision` (wallboard
-delivery delay and call reports over the call log).
+processes through Redis, and many agent sockets on one process), `supervision` (wallboard
+delivery delay and call reports over the call log) and `dispatch` (technician suggestions and
+day routes).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import foundation, screenpop, sla, sms, supervision, voice
+from bench import dispatch, foundation, screenpop, sla, sms, supervision, voice
 
 
 def _foundation(args: argparse.Namespace) -> None:
@@ -95,6 +96,12 @@ def _supervision(args: argparse.Namespace) -> None:
     )
 
 
+def _dispatch(args: argparse.Namespace) -> None:
+    dispatch.run(
+        dispatch.Options(samples=args.dispatch_samples, warmup=args.dispatch_warmup, keep=args.keep)
+    )
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "foundation": _foundation,
     "sla": _sla,
@@ -102,6 +109,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "sms": _sms,
     "screenpop": _screenpop,
     "supervision": _supervision,
+    "dispatch": _dispatch,
 }
 
 
@@ -204,6 +212,12 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=1_000_000,
         help="supervision: logged calls the historical report runs over",
+    )
+    p.add_argument(
+        "--dispatch-samples", type=int, default=200, help="dispatch: timed calls per figure"
+    )
+    p.add_argument(
+        "--dispatch-warmup", type=int, default=20, help="dispatch: untimed calls per figure"
     )
     p.add_argument(
         "--keep",

@@ -17,6 +17,7 @@ from helpdesk.auth.api import bp as auth_api
 from helpdesk.config import Settings
 from helpdesk.customers.api import bp as customers_api
 from helpdesk.db import install_sqlite_pragmas
+from helpdesk.dispatch.api import bp as dispatch_api
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
 from helpdesk.reporting.api import bp as reporting_api
 from helpdesk.sla.api import bp as sla_api
@@ -41,6 +42,7 @@ API_BLUEPRINTS = (
     reporting_api,
     supervision_api,
     value_api,
+    dispatch_api,
     openapi_bp,
 )
 TASK_MODULES = (
@@ -49,6 +51,7 @@ TASK_MODULES = (
     "telephony.tasks",
     "helpdesk.supervision.tasks",
     "helpdesk.value.tasks",
+    "helpdesk.dispatch.tasks",
 )
 SUPPORTED_LOCALES = ("en", "fr")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
@@ -109,6 +112,7 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
                 "HELPDESK_SL_THRESHOLD_S",
                 "HELPDESK_SL_TARGET",
                 "HELPDESK_MAX_WAIT_S",
+                "HELPDESK_DISPATCH_ON_COMPLETION",
             )
         }
     )
@@ -163,6 +167,12 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from telephony.sms import deliver_reply
 
     delivery.register("sms", deliver_reply)
+    from helpdesk.dispatch import inbound as dispatch_inbound
+    from helpdesk.dispatch.geocoding import NullGeocoder
+    from telephony.sms import register_inbound
+
+    register_inbound(dispatch_inbound.handle)
+    app.extensions["geocoder"] = NullGeocoder()
     if settings.HELPDESK_ONCALL_NUMBER:
         from telephony.sms import oncall_notifier
 

@@ -41,6 +41,11 @@ PERIODIC: dict[str, dict[str, Any]] = {
         "task": "helpdesk.tickets.tasks.auto_close_solved",
         "schedule": 3600.0,
     },
+    # Today's day routes re-planned, so that ETAs follow jobs running long or late starts.
+    "dispatch-refresh-routes": {
+        "task": "helpdesk.dispatch.tasks.refresh_routes",
+        "schedule": 300.0,
+    },
 }
 
 

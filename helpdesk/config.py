@@ -73,6 +73,7 @@ class Settings:
     HELPDESK_SL_THRESHOLD_S: float = 20.0
     HELPDESK_SL_TARGET: float = 0.8
     HELPDESK_MAX_WAIT_S: float = 120.0
+    HELPDESK_DISPATCH_ON_COMPLETION: str = "solve"  # solve | note | none
     SESSION_COOKIE_SECURE: bool = False
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

@@ -244,6 +244,9 @@ def seed(
     from helpdesk.value.service import recompute_all
 
     recompute_all(db.session)
+    from helpdesk.dispatch import demo as dispatch_demo
+
+    dispatch_demo.seed(rng)
     return logins
 
 

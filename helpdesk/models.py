@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "telephony.models",
     "helpdesk.supervision.models",
     "helpdesk.value.models",
+    "helpdesk.dispatch.models",
 )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -361,6 +362,21 @@ def _open_conversation(session: DbSession, customer_id: int) -> Any:
     )
 
 
+# Other features' inbound texts (a technician's job update, a survey answer): each handler gets
+# the recorded row and returns True when the text was its own; it then opens no conversation.
+InboundHandler = Callable[[DbSession, SmsMessage], bool]
+_INBOUND_HANDLERS: list[InboundHandler] = []
+
+
+def register_inbound(handler: InboundHandler) -> None:
+    if handler not in _INBOUND_HANDLERS:
+        _INBOUND_HANDLERS.append(handler)
+
+
+def _handled_elsewhere(session: DbSession, row: SmsMessage) -> bool:
+    return any(handler(session, row) for handler in _INBOUND_HANDLERS)
+
+
 def receive(session: DbSession, msg: InboundSms, settings: SmsSettings) -> SmsMessage:
     """Record an inbound text (a retried webhook finds the first row) and act on it."""
     existing: SmsMessage | None = session.scalar(
@@ -369,14 +385,12 @@ def receive(session: DbSession, msg: InboundSms, settings: SmsSettings) -> SmsMe
     if existing is not None:
         return existing
     number = try_e164(msg.from_number, settings.region) or msg.from_number
-    customer = _customer_for(session, number, settings.region)
     seg = segments(msg.body)
     row = SmsMessage(
         message_sid=msg.message_sid,
         direction="inbound",
         from_number=number,
         to_number=msg.to_number,
-        customer_id=customer.id,
         body=msg.body,
         media_urls=list(msg.media_urls),
         segments=seg.count,
@@ -390,6 +404,17 @@ def receive(session: DbSession, msg: InboundSms, settings: SmsSettings) -> SmsMe
     )
     session.add(row)
     session.flush()
+    if not row.flooded and _keyword(msg) is None and _handled_elsewhere(session, row):
+        publish(
+            session,
+            "sms.received",
+            ["staff"] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
+            {"sms_id": row.id, "ticket_id": row.ticket_id, "customer_id": row.customer_id},
+        )
+        session.commit()
+        return row
+    customer = _customer_for(session, number, settings.region)
+    row.customer_id = customer.id
     kw = _keyword(msg)
     if kw is not None:
         row.kind = f"keyword:{kw.kind}"

@@ -166,11 +166,40 @@ def menu() -> Response:
     if option["action"] == "ticket_status":
         return twiml(_ticket_status(call, None))
     if option["action"] == "technician":
-        response = VoiceResponse()
-        _say(response, ivr.prompt(_config(), call.language, "no_technician"), call.language)
-        response.redirect(_url("twilio_voice.menu"), method="POST")
-        return twiml(response)
+        return twiml(_technician(call))
     return twiml(_menu(call, invalid=True))
+
+
+def _technician(call: Call) -> VoiceResponse:
+    """ "Where is my technician": the caller's next visit, with the ETA the route computed
+    (the same one the customer's "on the way" text carries)."""
+    from helpdesk.dispatch import service as dispatch
+    from helpdesk.dispatch import texts
+
+    cfg = _config()
+    lang = call.language
+    response = VoiceResponse()
+    visit = (
+        dispatch.active_visit_for_customer(db.session, call.customer_id)
+        if call.customer_id
+        else None
+    )
+    if visit is None:
+        _say(response, ivr.prompt(cfg, lang, "no_technician"), lang)
+    else:
+        tz = current_app.config["HELPDESK_TIMEZONE"]
+        values = {
+            "day": texts.day(visit.window_start, tz, lang),
+            "start": texts.clock(visit.window_start, tz),
+            "end": texts.clock(visit.window_end, tz),
+            "time": texts.clock(visit.eta_at or visit.window_start, tz),
+        }
+        key = {"en_route": "technician_en_route", "on_site": "technician_on_site"}.get(
+            visit.status.value, "technician_scheduled"
+        )
+        _say(response, ivr.prompt(cfg, lang, key, **values), lang)
+    response.redirect(_url("twilio_voice.menu"), method="POST")
+    return response
 
 
 def _enqueue(call: Call, queue_name: str) -> VoiceResponse:

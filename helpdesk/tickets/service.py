@@ -307,7 +307,7 @@ def add_comment(
     session.add(comment)
     session.flush()
     kind = "ticket_reply" if public else "ticket_note"
-    who = actor.name if actor else "customer"
+    who = actor.name if actor else ("customer" if author_customer_id is not None else "system")
     timeline.append(
         session,
         customer_id=ticket.requester_id,

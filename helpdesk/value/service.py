@@ -29,8 +29,6 @@ YEAR = timedelta(days=365)
 RISK_WINDOW = timedelta(days=90)
 CSV_COLUMNS = ("number", "customer", "amount", "currency", "issued_on", "due_on", "paid_on")
 MAX_IMPORT_ROWS = 50_000
-# The timeline kinds that stand for a technician's visit (written by field dispatch).
-VISIT_KINDS = ("visit", "field_visit", "work_order_done")
 
 
 @dataclass(frozen=True)
@@ -224,7 +222,6 @@ def recompute_all(
     from helpdesk.customers.models import Customer
     from helpdesk.sla.models import SlaClock
     from helpdesk.tickets.models import Ticket, TicketTag
-    from helpdesk.timeline.models import TimelineEntry
     from telephony.models import Call, SmsMessage
 
     rates = rates or CostRates()
@@ -284,11 +281,16 @@ def recompute_all(
         .where(SmsMessage.created_at >= since)
         .group_by(SmsMessage.customer_id),
     )
+    # Each visit puts several entries on the timeline (booked, on the way, done): count the
+    # visits themselves, once each, when they were carried out.
+    from helpdesk.dispatch.models import WorkOrder
+    from helpdesk.dispatch.workflow import WorkOrderStatus
+
     visits = _grouped(
         session,
-        select(TimelineEntry.customer_id, func.count(TimelineEntry.id))
-        .where(TimelineEntry.occurred_at >= since, TimelineEntry.kind.in_(VISIT_KINDS))
-        .group_by(TimelineEntry.customer_id),
+        select(WorkOrder.customer_id, func.count(WorkOrder.id))
+        .where(WorkOrder.status == WorkOrderStatus.COMPLETED, WorkOrder.completed_at >= since)
+        .group_by(WorkOrder.customer_id),
     )
     complaints = _grouped(
         session,
@@ -304,7 +306,9 @@ def recompute_all(
         .where(SlaClock.breached_at >= risk_since)
         .group_by(Ticket.requester_id),
     )
-    people = set(revenue) | set(previous) | set(invoices) | set(calls) | set(tickets) | set(sms)
+    people = (
+        set(revenue) | set(previous) | set(invoices) | set(calls) | set(tickets) | set(sms)
+    ) | set(visits)
     live_ids = (
         set(
             session.scalars(

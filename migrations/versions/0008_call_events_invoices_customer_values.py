@@ -1,7 +1,7 @@
 """call event log, invoices and customer values
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-01 15:40:00.000000
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 import helpdesk.db
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

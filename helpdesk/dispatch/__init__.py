@@ -1,0 +1,1 @@
+"""Field-service dispatch: work orders, technicians, suggested assignment, day routes, visit SMS."""
