@@ -22,6 +22,7 @@ from helpdesk.reporting.api import bp as reporting_api
 from helpdesk.sla.api import bp as sla_api
 from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.timeline.api import bp as timeline_api
+from kb.api import bp as kb_api
 from telephony.api import bp as telephony_api
 from telephony.simulator_api import bp as simulator_api
 from telephony.sms_api import bp as sms_api
@@ -37,9 +38,10 @@ API_BLUEPRINTS = (
     simulator_api,
     sms_api,
     reporting_api,
+    kb_api,
     openapi_bp,
 )
-TASK_MODULES = ("helpdesk.tickets.tasks", "helpdesk.sla.tasks", "telephony.tasks")
+TASK_MODULES = ("helpdesk.tickets.tasks", "helpdesk.sla.tasks", "telephony.tasks", "kb.tasks")
 SUPPORTED_LOCALES = ("en", "fr")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
 
@@ -136,6 +138,9 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     app.extensions["telephony_gateway"] = _gateway(settings)
     _attach_simulator(app, settings)
     app.extensions["sms_settings"] = _sms_settings(settings)
+    from kb import indexing as kb_indexing
+
+    kb_indexing.init_app(app, settings)
     from helpdesk.tickets import delivery
     from telephony.sms import deliver_reply
 

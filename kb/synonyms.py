@@ -1,4 +1,5 @@
-"""Words agents and customers use for the same thing, per locale (folded, unstemmed).
+"""Words agents and customers use for the same thing, per locale (folded, unstemmed; an entry
+may be several words, searched as a phrase on PostgreSQL and as alternatives on Whoosh).
 
 Both backends add a query word's synonyms as weaker alternatives, so `box` finds the article that
 says `routeur` and `bill` the one that says `invoice`. Groups are symmetric: every word of a group
@@ -12,10 +13,10 @@ from kb.text import fold
 _GROUPS: dict[str, list[tuple[str, ...]]] = {
     "fr": [
         ("box", "routeur", "modem", "livebox"),
-        ("wifi", "wi", "sansfil", "reseau"),
+        ("wifi", "sans fil", "reseau"),
         ("facture", "facturation", "prelevement"),
         ("remboursement", "rembourser", "avoir"),
-        ("mdp", "motdepasse", "identifiant"),
+        ("mdp", "mot de passe", "identifiant"),
         ("portable", "mobile", "smartphone", "telephone"),
         ("technicien", "intervention", "depannage"),
         ("resilier", "resiliation", "desabonner", "annuler"),

@@ -142,7 +142,7 @@ class PostgresIndex:
             for fix in fixes.get(word, []):
                 corrected.append(fix)
                 options.append(fix)
-            options.extend(expand(word, locale))
+            options.extend(" <-> ".join(words(s)) for s in expand(word, locale) if words(s))
             clauses.append("(" + " | ".join(dict.fromkeys(options)) + ")")
         for phrase in parsed.phrases:
             clauses.append("(" + " <-> ".join(phrase) + ")")

@@ -186,7 +186,11 @@ class WhooshIndex:
 
     def _current(self) -> Any:
         with self._read_lock:
-            self._searcher = self._searcher.refresh()
+            if not self._searcher.up_to_date():
+                # A new searcher, not refresh(): reusing the reader of an empty index fails in
+                # Whoosh 2.7 (its segments() is None). The old one is left to other threads that
+                # may still read from it; Whoosh closes its files when it is collected.
+                self._searcher = self._ix.searcher()
             return self._searcher
 
     def versions(self) -> dict[int, int]:
