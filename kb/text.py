@@ -253,7 +253,7 @@ def snippet(text: str, terms: tuple[str, ...], *, width: int = 200) -> str:
     return "".join(out)
 
 
-_MD_NOISE = re.compile(r"(!?\[([^\]]*)\]\([^)]*\))|[`*_>#~|]+")
+_MD_NOISE = re.compile(r"(!?\[([^\]]*)\]\([^)]*\))|[`*_~|]+|^[ \t]{0,3}(?:#{1,6}|>+)", re.M)
 
 
 def strip_markdown(text: str) -> str:
