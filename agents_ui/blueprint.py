@@ -56,6 +56,7 @@ CONTENT_SECURITY_POLICY = (
 SHORTCUTS = [
     ("g t", _l("Go to tickets")),
     ("g c", _l("Go to customers")),
+    ("g k", _l("Go to the knowledge base")),
     ("g s", _l("Go to settings")),
     ("/", _l("Focus the search field")),
     ("j / k", _l("Next / previous row in a list")),

@@ -92,6 +92,7 @@
   var GO = {
     t: "a[data-go='t']",
     c: "a[data-go='c']",
+    k: "a[data-go='k']",
     s: "a[data-go='s']",
     a: "a[data-go='a']",
     l: "a[data-go='l']",

@@ -25,7 +25,9 @@ def test_create_read_update_with_revisions(api):
     art = r.get_json()
     assert art["version"] == 1 and art["tags"] == ["imprimante", "panne"]
     assert "<strong>le câble</strong>" in art["html"] and "<script>" not in art["html"]
-    r = api.patch(f"/kb/articles/{art['id']}", json={"title": "Imprimante éteinte", "note": "titre"})
+    r = api.patch(
+        f"/kb/articles/{art['id']}", json={"title": "Imprimante éteinte", "note": "titre"}
+    )
     assert r.status_code == 200 and r.get_json()["version"] == 2
     revs = api.get(f"/kb/articles/{art['id']}/revisions").get_json()["items"]
     assert [v["version"] for v in revs] == [2, 1]

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures are imported, then named as test arguments
 """Relevance over the evaluation set (tests/kb_eval), on both backends.
 
 A change that makes search worse fails here: MRR@5 must stay at 0.8 or better. The queries of

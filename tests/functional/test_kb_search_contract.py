@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures are imported, then named as test arguments
 """One contract for every search backend: each test runs on Whoosh and on PostgreSQL.
 
 Articles go through the service, so these also check that an article is indexed once its
@@ -9,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
@@ -164,7 +166,11 @@ ODD = st.one_of(
 @given(text=ODD, locale=st.sampled_from([None, "fr", "en"]))
 def test_any_query_string_gets_an_answer(index: SearchIndex, text: str, locale: str | None) -> None:
     if not getattr(index, "_seeded", False):
-        make(title="Imprimante (bourrage) AND papier", body='Texte "entre guillemets" [1]', locale="fr")
+        make(
+            title="Imprimante (bourrage) AND papier",
+            body='Texte "entre guillemets" [1]',
+            locale="fr",
+        )
         index._seeded = True  # type: ignore[attr-defined]
     page = index.search(SearchQuery(text=text, locale=locale))
     assert page.total >= len(page.hits) >= 0

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the corpus is prose: one article or query per line reads best
 """100 support topics, each written in French and in English: 200 articles.
 
 Each topic is (key, category, French title, French body, English title, English body). Topics

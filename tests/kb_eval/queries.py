@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the corpus is prose: one article or query per line reads best
 """What agents and customers type, with the articles that answer it (topic keys of corpus.py).
 
 Each query is marked with what makes it hard: a typo, a plural, a missing accent, a synonym (a
