@@ -2,7 +2,7 @@
 
 With no benchmark named, every benchmark runs: `foundation` (tickets, customers and the REST API),
 `sla` (business-time arithmetic and the breach scan), `voice` (Twilio webhooks and routing) and
-`sms` (the inbound SMS webhook and the outbox).
+`sms` (the inbound SMS webhook and the outbox) and `kb` (knowledge-base indexing and search).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import foundation, sla, sms, voice
+from bench import foundation, kb, sla, sms, voice
 
 
 def _foundation(args: argparse.Namespace) -> None:
@@ -69,11 +69,22 @@ def _sms(args: argparse.Namespace) -> None:
     )
 
 
+def _kb(args: argparse.Namespace) -> None:
+    kb.run(
+        kb.Options(
+            articles=args.kb_articles,
+            queries=args.kb_queries,
+            keep=args.keep,
+        )
+    )
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "foundation": _foundation,
     "sla": _sla,
     "voice": _voice,
     "sms": _sms,
+    "kb": _kb,
 }
 
 
@@ -151,6 +162,10 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="sms: skip the outbox figure through Redis and a Celery worker",
     )
+    p.add_argument(
+        "--kb-articles", type=int, default=100_000, help="kb: generated articles indexed"
+    )
+    p.add_argument("--kb-queries", type=int, default=640, help="kb: timed queries per backend")
     p.add_argument(
         "--keep",
         action="store_true",

@@ -54,6 +54,8 @@ class SearchHit:
 @dataclass(frozen=True)
 class SearchPage:
     hits: list[SearchHit] = field(default_factory=list)
+    # Exact when the page is not full; otherwise at least the number of matches (Whoosh gives an
+    # upper bound rather than scoring every match twice).
     total: int = 0
     corrected: tuple[str, ...] = ()  # words the backend added to correct a typo
 

@@ -108,6 +108,8 @@ class WhooshIndex:
             self._ix = whoosh_index.create_in(str(self.directory), schema())
         self._searcher = self._ix.searcher()
         self._analyzers = {locale: analyzer(locale) for locale in LOCALES}
+        # (searcher, {filters: doc numbers}): valid while that searcher is the current one.
+        self._filter_cache: tuple[Any, dict[Any, set[int]]] = (None, {})
 
     # -- writes ----------
 
@@ -256,17 +258,30 @@ class WhooshIndex:
                 )
         return Q.Or(clauses) if clauses else None
 
-    @staticmethod
-    def _filter(query: SearchQuery) -> Q.Query:
+    def _filter(self, searcher: Any, query: SearchQuery) -> set[int]:
+        """The document numbers the filters allow, cached for as long as the searcher lives.
+
+        A filter query would be evaluated again on every search, walking the postings of every
+        published article; the handful of filter combinations the console and the help center use
+        are worked out once per index generation instead.
+        """
+        key = (query.statuses, query.visibilities, query.category, query.locale)
+        if self._filter_cache[0] is not searcher:
+            self._filter_cache = (searcher, {})
+        cache = self._filter_cache[1]
+        if key in cache:
+            return cache[key]
         parts: list[Q.Query] = [
             Q.Or([Q.Term("status", s) for s in query.statuses] or [Q.NullQuery]),
             Q.Or([Q.Term("visibility", v) for v in query.visibilities] or [Q.NullQuery]),
         ]
-        if query.locale:
-            parts.append(Q.Term("locale", query.locale))
         if query.category:
             parts.append(Q.Term("categories", query.category.lower()))
-        return Q.And(parts)
+        if query.locale:
+            parts.append(Q.Term("locale", query.locale))
+        found = set(searcher.docs_for_query(Q.And(parts)))
+        cache[key] = found
+        return found
 
     def search(self, query: SearchQuery) -> SearchPage:
         searcher = self._current()
@@ -291,7 +306,7 @@ class WhooshIndex:
         results = searcher.search(
             wq,
             limit=query.offset + query.limit if query.limit else None,
-            filter=self._filter(query),
+            filter=self._filter(searcher, query),
             mask=mask,
         )
         marks = parsed.all_words() + tuple(corrected)
@@ -304,4 +319,11 @@ class WhooshIndex:
             )
             for hit in results[query.offset : query.offset + query.limit]
         ]
-        return SearchPage(hits=hits, total=len(results), corrected=tuple(corrected))
+        # Counting every match exactly would run the whole query a second time (Whoosh's
+        # len(results)): when the page is full, an upper bound is given instead.
+        allowed = self._filter(searcher, query)
+        if results.scored_length() < (query.offset + query.limit if query.limit else 0):
+            total = results.scored_length()
+        else:
+            total = min(wq.estimate_size(searcher.reader()), len(allowed))
+        return SearchPage(hits=hits, total=total, corrected=tuple(corrected))

@@ -117,7 +117,8 @@ def test_pagination_and_exclusion(index: SearchIndex) -> None:
     made = [make(title=f"Fibre box number {i}", body="fibre") for i in range(7)]
     first = index.search(SearchQuery(text="fibre", limit=3))
     second = index.search(SearchQuery(text="fibre", limit=3, offset=3))
-    assert first.total == 7
+    assert first.total >= 7  # an upper bound when the page is full
+    assert index.search(SearchQuery(text="fibre", limit=10)).total == 7
     assert len(first.hits) == 3 and len(second.hits) == 3
     assert not {h.id for h in first.hits} & {h.id for h in second.hits}
     excluded = ids(index, "fibre", limit=10, exclude_ids=(made[0].id,))
