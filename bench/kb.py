@@ -35,6 +35,10 @@ from tests.kb_eval.queries import QUERIES
 DBNAME = "helpdesk_bench_kb"
 RESULTS = Path(__file__).resolve().parent / "results"
 BATCH = 5_000
+INSERT_ARTICLE = (
+    "INSERT INTO kb_articles (id, locale, title, body, status, visibility, tags, version, views, "
+    "helpful, not_helpful, created_at, updated_at) "
+)
 
 
 @dataclass
@@ -60,7 +64,8 @@ def generate(n: int, seed: int) -> Iterator[SearchDocument]:
     categories = sorted({t[1] for t in TOPICS})
     for i in range(1, n + 1):
         locale = "fr" if i % 2 else "en"
-        model = f"{rng.choice('ABCDEFGHKLMPRSTX')}{rng.choice('ABCDEFGHKLMPRSTX')}{rng.randint(10, 9999)}"
+        letters = "ABCDEFGHKLMPRSTX"
+        model = f"{rng.choice(letters)}{rng.choice(letters)}{rng.randint(10, 9999)}"
         title = f"{rng.choice(titles[locale])} ({model})"
         body = ". ".join(rng.sample(sentences[locale], k=rng.randint(3, 6)))
         body += (
@@ -188,8 +193,9 @@ def bench_postgres(
             for i in tqdm(range(0, len(rows), BATCH), desc="postgresql: inserting", unit="batch"):
                 conn.execute(
                     text(
-                        "INSERT INTO kb_articles (id, locale, title, body, status, visibility, tags, version, views, helpful, not_helpful, created_at, updated_at) "
-                        "VALUES (:id, :locale, :title, :body, :status, :visibility, '[]', 1, 0, 0, 0, now(), now())"
+                        INSERT_ARTICLE
+                        + "VALUES (:id, :locale, :title, :body, :status, :visibility, "
+                        "'[]', 1, 0, 0, 0, now(), now())"
                     ),
                     rows[i : i + BATCH],
                 )
@@ -206,7 +212,8 @@ def bench_postgres(
             Figure(
                 "PostgreSQL: indexing (tsvector + vocabulary)",
                 "-",
-                f"{len(docs) / seconds:,.0f} articles/s ({seconds:.1f} s; {terms:,} distinct words)",
+                f"{len(docs) / seconds:,.0f} articles/s "
+                f"({seconds:.1f} s; {terms:,} distinct words)",
                 None,
                 4,
             )
@@ -225,8 +232,9 @@ def bench_postgres(
         with engine.begin() as conn:
             conn.execute(
                 text(
-                    "INSERT INTO kb_articles (id, locale, title, body, status, visibility, tags, version, views, helpful, not_helpful, created_at, updated_at) "
-                    "SELECT g, 'en', 'x', '', 'published', 'public', '[]', 1, 0, 0, 0, now(), now() FROM generate_series(CAST(:a AS integer), CAST(:b AS integer)) g"
+                    INSERT_ARTICLE
+                    + "SELECT g, 'en', 'x', '', 'published', 'public', '[]', 1, 0, 0, 0, now(), "
+                    "now() FROM generate_series(CAST(:a AS integer), CAST(:b AS integer)) g"
                 ),
                 {"a": len(docs) + 1, "b": len(docs) + opts.updates},
             )
@@ -260,7 +268,8 @@ def bench_fts5(
     start = time.perf_counter()
     with conn:
         conn.executemany(
-            "INSERT INTO fts (rowid, title, body, locale, status, visibility) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO fts (rowid, title, body, locale, status, visibility) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             ((d.id, d.title, d.body, d.locale, d.status, d.visibility) for d in docs),
         )
     seconds = time.perf_counter() - start

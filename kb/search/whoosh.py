@@ -303,10 +303,13 @@ class WhooshIndex:
         mask = (
             Q.Or([Q.Term("id", str(i)) for i in query.exclude_ids]) if query.exclude_ids else None
         )
+        allowed = self._filter(searcher, query)
+        if not allowed:  # Whoosh reads an empty filter as no filter at all
+            return SearchPage(hits=[], total=0, corrected=tuple(corrected))
         results = searcher.search(
             wq,
             limit=query.offset + query.limit if query.limit else None,
-            filter=self._filter(searcher, query),
+            filter=allowed,
             mask=mask,
         )
         marks = parsed.all_words() + tuple(corrected)
@@ -321,7 +324,6 @@ class WhooshIndex:
         ]
         # Counting every match exactly would run the whole query a second time (Whoosh's
         # len(results)): when the page is full, an upper bound is given instead.
-        allowed = self._filter(searcher, query)
         if results.scored_length() < (query.offset + query.limit if query.limit else 0):
             total = results.scored_length()
         else:
