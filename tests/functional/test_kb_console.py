@@ -153,3 +153,15 @@ def test_a_customer_votes_on_an_article(client: FlaskClient) -> None:
     assert (
         client.post(f"/help/fr/articles/{a.id}/vote", data={"helpful": "maybe"}).status_code == 400
     )
+
+
+def test_the_demo_articles_fill_the_help_center(client: FlaskClient) -> None:
+    from kb.demo import seed_articles
+
+    assert seed_articles(db.session) == 12
+    home = html(client.get("/help/en"))
+    assert "Internet and Wi-Fi" in home and "Billing" in home
+    found = html(client.get("/help/fr/search?q=imprimnte"))
+    assert "L&#39;imprimante ne s&#39;allume plus" in found
+    internal = html(client.get("/help/fr/search?q=geste+commercial"))
+    assert "barème" not in internal  # internal articles stay out of the help center
