@@ -51,7 +51,7 @@ test: install browser ## Run every test tier this machine supports (services tie
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy helpdesk agents_ui telephony
+	$(BIN)/mypy helpdesk agents_ui telephony kb
 
 format: install ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .

@@ -64,6 +64,7 @@ SOFTPHONE_POLICY = CONTENT_SECURITY_POLICY.replace(
 SHORTCUTS = [
     ("g t", _l("Go to tickets")),
     ("g c", _l("Go to customers")),
+    ("g k", _l("Go to the knowledge base")),
     ("g s", _l("Go to settings")),
     ("g x", _l("Go to the SMS conversations")),
     ("/", _l("Focus the search field")),

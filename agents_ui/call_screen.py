@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
 
-from agents_ui import phone_state, sla_display, value_labels
+from agents_ui import kb_panel, phone_state, sla_display, value_labels
 from agents_ui.account import me
 from agents_ui.blueprint import bp
 from agents_ui.forms import CallerForm, CallLinkTicketForm, CallTicketForm, LinkCallerForm
@@ -113,7 +113,7 @@ def call_screen(call_id: int) -> ResponseReturnValue:
         q=q,
         matches=matches,
         may_change=call.agent_id == user.id or user.has_role(Role.SUPERVISOR),
-        suggestions=_suggestions(call, data),
+        suggestions=kb_panel.suggestions_for_call(call.call_sid),
         duration=sla_display.duration,
         queue_label=phone_state.queue_labels(db.session).get(data["queue"] or "", data["queue"]),
         disposition_labels=phone_state.DISPOSITION,
@@ -133,15 +133,6 @@ def _segment(data: dict[str, Any]) -> dict[str, Any] | None:
         "hint": str(value_labels.SEGMENT_HINTS.get(code, "")),
         "reasons": [value_labels.signal_text(s) for s in value.get("signals") or []],
     }
-
-
-def _suggestions(call: Call, data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Knowledge-base articles for the call, when the knowledge base is installed."""
-    suggest = current_app.extensions.get("kb_call_suggestions")
-    if suggest is None:
-        return []
-    found: list[dict[str, Any]] = suggest(db.session, call=call, screen=data)
-    return found
 
 
 def _back(call: Call, message: str = "", error: str = "") -> ResponseReturnValue:
@@ -249,3 +240,28 @@ def call_link_caller(call_id: int) -> ResponseReturnValue:
     except APIError as exc:
         return _refused(call, exc)
     return _back(call, _("This number now belongs to %(name)s.", name=customer.name))
+
+
+@bp.post("/calls/<int:call_id>/text-article")
+@login_required
+def call_text_article(call_id: int) -> ResponseReturnValue:
+    """Text the caller the help-center link of a public article, in the caller's language."""
+    call = _call(call_id)
+    _may_change(call)
+    raw = request.form.get("article_id", "")
+    if not raw.isdigit():
+        return _back(call, error=_("Choose an article."))
+    try:
+        message = call_records.text_article(
+            db.session,
+            call=call,
+            article_id=int(raw),
+            actor=me(),
+            public_base_url=current_app.config["PUBLIC_BASE_URL"],
+            sender=current_app.config["TWILIO_PHONE_NUMBER"],
+        )
+    except APIError as exc:
+        return _refused(call, exc)
+    if message.status == "opted_out":
+        return _back(call, error=_("Not sent: the caller asked to receive no more texts (STOP)."))
+    return _back(call, _("The article's link is on its way to the caller by text."))

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from agents_ui import labels, sla_display
+from agents_ui import kb_panel, labels, sla_display
 from agents_ui.account import me
 from agents_ui.blueprint import bp
 from agents_ui.forms import PropertiesForm, ReplyForm
@@ -149,6 +149,8 @@ def _render(
         closed=current is Status.CLOSED,
         reply_statuses={s.value for s in TRANSITIONS[current]},
         props_statuses={current.value} | {s.value for s in TRANSITIONS[current]},
+        kb_suggestions=kb_panel.suggestions_for(ticket),
+        kb_can_draft=current in (Status.SOLVED, Status.CLOSED),
     ), status
 
 

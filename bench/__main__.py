@@ -4,8 +4,8 @@ With no benchmark named, every benchmark runs: `foundation` (tickets, customers 
 `sla` (business-time arithmetic and the breach scan), `voice` (Twilio webhooks and routing) and
 `sms` (the inbound SMS webhook and the outbox), `screenpop` (the caller screen across web
 processes through Redis, and many agent sockets on one process), `supervision` (wallboard
-delivery delay and call reports over the call log) and `dispatch` (technician suggestions and
-day routes).
+delivery delay and call reports over the call log), `dispatch` (technician suggestions and
+day routes) and `kb` (knowledge-base indexing and search).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import dispatch, foundation, screenpop, sla, sms, supervision, voice
+from bench import dispatch, foundation, kb, screenpop, sla, sms, supervision, voice
 
 
 def _foundation(args: argparse.Namespace) -> None:
@@ -85,6 +85,16 @@ def _screenpop(args: argparse.Namespace) -> None:
     )
 
 
+def _kb(args: argparse.Namespace) -> None:
+    kb.run(
+        kb.Options(
+            articles=args.kb_articles,
+            queries=args.kb_queries,
+            keep=args.keep,
+        )
+    )
+
+
 def _supervision(args: argparse.Namespace) -> None:
     supervision.run(
         supervision.Options(
@@ -110,6 +120,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "screenpop": _screenpop,
     "supervision": _supervision,
     "dispatch": _dispatch,
+    "kb": _kb,
 }
 
 
@@ -219,6 +230,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dispatch-warmup", type=int, default=20, help="dispatch: untimed calls per figure"
     )
+    p.add_argument(
+        "--kb-articles", type=int, default=100_000, help="kb: generated articles indexed"
+    )
+    p.add_argument("--kb-queries", type=int, default=640, help="kb: timed queries per backend")
     p.add_argument(
         "--keep",
         action="store_true",

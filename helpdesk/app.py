@@ -25,6 +25,7 @@ from helpdesk.supervision.api import bp as supervision_api
 from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.timeline.api import bp as timeline_api
 from helpdesk.value.api import bp as value_api
+from kb.api import bp as kb_api
 from telephony.api import bp as telephony_api
 from telephony.simulator_api import bp as simulator_api
 from telephony.sms_api import bp as sms_api
@@ -43,6 +44,7 @@ API_BLUEPRINTS = (
     supervision_api,
     value_api,
     dispatch_api,
+    kb_api,
     openapi_bp,
 )
 TASK_MODULES = (
@@ -52,6 +54,7 @@ TASK_MODULES = (
     "helpdesk.supervision.tasks",
     "helpdesk.value.tasks",
     "helpdesk.dispatch.tasks",
+    "kb.tasks",
 )
 SUPPORTED_LOCALES = ("en", "fr")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
@@ -163,6 +166,9 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     app.extensions["dispatch_gate"] = coalesce.from_url(settings.REDIS_URL)
     _attach_simulator(app, settings)
     app.extensions["sms_settings"] = _sms_settings(settings)
+    from kb import indexing as kb_indexing
+
+    kb_indexing.init_app(app, settings)
     from helpdesk.tickets import delivery
     from telephony.sms import deliver_reply
 

@@ -403,6 +403,15 @@ def simulate_sms(from_number: str, body: str, url: str, token: str) -> None:
         click.echo("  (no reply)")
 
 
+def _add_feature_commands() -> None:
+    from kb.cli import kb
+
+    main.add_command(kb)
+
+
+_add_feature_commands()
+
+
 def run(argv: list[str] | None = None) -> Any:
     return main.main(args=argv, prog_name="helpdesk", standalone_mode=False)
 

@@ -74,6 +74,10 @@ class Settings:
     HELPDESK_SL_TARGET: float = 0.8
     HELPDESK_MAX_WAIT_S: float = 120.0
     HELPDESK_DISPATCH_ON_COMPLETION: str = "solve"  # solve | note | none
+    # Knowledge-base search: "whoosh" or "postgresql"; empty picks postgresql on a PostgreSQL
+    # database and whoosh otherwise (docs/kb.md).
+    HELPDESK_KB_SEARCH: str = ""
+    HELPDESK_KB_INDEX_PATH: str = ""  # the Whoosh directory; default instance/kb_index
     SESSION_COOKIE_SECURE: bool = False
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -110,6 +114,10 @@ class Settings:
             self.DATABASE_URL = "postgresql+psycopg://" + self.DATABASE_URL[len("postgres://") :]
         elif self.DATABASE_URL.startswith("postgresql://"):
             self.DATABASE_URL = "postgresql+psycopg://" + self.DATABASE_URL[len("postgresql://") :]
+        if not self.HELPDESK_KB_SEARCH:
+            self.HELPDESK_KB_SEARCH = "whoosh" if self.is_sqlite else "postgresql"
+        if not self.HELPDESK_KB_INDEX_PATH:
+            self.HELPDESK_KB_INDEX_PATH = str(instance / "kb_index")
         if not self.SECRET_KEY:
             self.SECRET_KEY = _instance_secret(instance, "secret_key")
         if not self.TWILIO_AUTH_TOKEN:

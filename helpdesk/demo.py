@@ -230,7 +230,8 @@ def has_data() -> bool:
 def seed(
     *, customers: int = 300, tickets: int = 3000, seed: int = 42, progress: bool = False
 ) -> dict[str, str]:
-    """Create staff, customers and tickets; returns the staff logins {email: password}."""
+    """Create staff, customers, tickets and knowledge-base articles; returns the staff logins
+    {email: password}."""
     rng = random.Random(seed)
     logins = _seed_staff()
     staff = list(db.session.scalars(select(User).order_by(User.id)))
@@ -247,6 +248,9 @@ def seed(
     from helpdesk.dispatch import demo as dispatch_demo
 
     dispatch_demo.seed(rng)
+    from kb.demo import seed_articles
+
+    seed_articles(db.session)
     return logins
 
 

@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "helpdesk.supervision.models",
     "helpdesk.value.models",
     "helpdesk.dispatch.models",
+    "kb.models",
 )
 
 

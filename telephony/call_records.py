@@ -248,3 +248,64 @@ def link_ticket(
     _announce(session, call)
     session.commit()
     return ticket
+
+
+ARTICLE_TEXT = {
+    "fr": "{title} : {url}",
+    "en": "{title}: {url}",
+}
+
+
+def text_article(
+    session: DbSession,
+    *,
+    call: Call,
+    article_id: int,
+    actor: User,
+    public_base_url: str,
+    sender: str,
+) -> SmsMessage:
+    """Text the caller the help-center link of a published public article (through the outbox,
+    sent once), and note it on their timeline."""
+    from helpdesk.timeline import service as timeline
+    from kb.models import Article, ArticleStatus, Visibility
+    from telephony.sms import queue_sms
+
+    article = session.get(Article, article_id)
+    if (
+        article is None
+        or article.status is not ArticleStatus.PUBLISHED
+        or article.visibility is not Visibility.PUBLIC
+    ):
+        raise ValidationFailed(
+            "not a public article", fields={"article_id": "not a published public article"}
+        )
+    number = caller_number(call)
+    if not number:
+        raise ValidationFailed("no number", fields={"article_id": "the caller has no number"})
+    url = f"{public_base_url.rstrip('/')}/help/{article.locale}/articles/{article.id}"
+    language = call.language if call.language in ARTICLE_TEXT else "en"
+    body = ARTICLE_TEXT[language].format(title=article.title, url=url)
+    message = queue_sms(
+        session,
+        to=number,
+        from_number=sender,
+        body=body,
+        customer_id=call.customer_id,
+        ticket_id=call.ticket_id,
+        kind="article",
+        author_user_id=actor.id,
+    )
+    if call.customer_id is not None and message.status != "opted_out":
+        timeline.append(
+            session,
+            customer_id=call.customer_id,
+            kind="sms",
+            ticket_id=call.ticket_id,
+            subject_type="sms",
+            subject_id=message.id,
+            summary=f"SMS sent: article {article.title}",
+            data={"direction": "outbound", "article_id": article.id},
+        )
+    session.commit()
+    return message

@@ -1,7 +1,7 @@
 """technicians and work orders
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01 15:26:12.487714
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 import helpdesk.db
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -20,7 +20,7 @@ from helpdesk.tickets.models import Comment, Ticket
 from helpdesk.tickets.workflow import Channel, Status
 from helpdesk.timeline import service as timeline
 from helpdesk.timeline.models import TimelineEntry
-from telephony.models import Call
+from telephony.models import Call, SmsMessage
 from telephony.simulator import Simulator
 from tests.functional.test_console import html, sign_in
 from tests.functional.test_console_phone import (  # noqa: F401  (fixtures)
@@ -278,3 +278,55 @@ def test_caller_screen_explains_the_value_segment(
     assert 'id="caller-segment"' in page and ">Costly</span>" in page
     assert "3 invoices paid late or overdue in 12 months" in page
     assert 'class="badge flag flag-late-payer">Late payer</li>' in page
+
+
+def test_suggested_articles_and_texting_a_public_link(
+    console: FlaskClient,
+    sim: Simulator,
+    customer_factory: Callable[..., Any],
+    ticket_factory: Callable[..., Any],
+) -> None:
+    from kb import service as kb
+
+    hugo = customer_factory(name="Hugo Martin", language="fr", phones=["+33611111111"])
+    public = kb.create_article(
+        db.session,
+        title="Box internet en panne : que faire",
+        body="Redémarrez la box, vérifiez les câbles.",
+        locale="fr",
+        status="published",
+        visibility="public",
+    )
+    internal = kb.create_article(
+        db.session,
+        title="Panne de box : procédure interne",
+        body="Escalade niveau 2 pour une panne de box.",
+        locale="fr",
+        status="published",
+        visibility="internal",
+    )
+    call = _answered(console, sim, "+33611111111")
+    ticket_factory(requester_id=hugo.id, subject="Box en panne")
+    console.post(
+        f"/calls/{call.id}/ticket",
+        data={"new-subject": "Box internet en panne", "new-priority": "normal"},
+    )
+    page = html(console.get(f"/calls/{call.id}"))
+    assert f'href="/kb/{public.id}"' in page and f'href="/kb/{internal.id}"' in page
+    # Only the public article can be sent to the caller.
+    assert page.count(f'action="/calls/{call.id}/text-article"') == 1
+    r = console.post(f"/calls/{call.id}/text-article", data={"article_id": str(public.id)})
+    assert r.status_code == 302
+    assert "on its way to the caller" in html(console.get(f"/calls/{call.id}"))
+    db.session.expire_all()
+    sent = db.session.scalar(select(SmsMessage).where(SmsMessage.kind == "article"))
+    assert sent is not None and sent.to_number == "+33611111111"
+    assert sent.body.endswith(f"/help/fr/articles/{public.id}")
+    assert any(e.kind == "sms" and "article" in e.summary for e in _entries(hugo.id))
+    # An internal article is refused, and nothing more is sent.
+    console.post(f"/calls/{call.id}/text-article", data={"article_id": str(internal.id)})
+    assert "not a published public article" in html(console.get(f"/calls/{call.id}"))
+    count = db.session.scalar(
+        select(db.func.count(SmsMessage.id)).where(SmsMessage.kind == "article")
+    )
+    assert count == 1

@@ -1,0 +1,1 @@
+"""Knowledge base: articles, search (Whoosh or PostgreSQL) and suggestions; see docs/kb.md."""

@@ -1,0 +1,143 @@
+"""Keeping the search index in step with the articles.
+
+`reindex_on_commit` sends the `kb.tasks.index_articles` task once the article's transaction has
+committed: to a Celery worker when scaled out, in-process (eager) in the embedded deployment.
+`rebuild` and `check` are what `helpdesk kb reindex` and `helpdesk kb check` run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from helpdesk import events
+from helpdesk.config import Settings
+from helpdesk.db import DbSession
+from kb.search import SearchIndex
+
+
+def create_index(settings: Settings, engine: Any) -> SearchIndex:
+    """The backend `HELPDESK_KB_SEARCH` names, handed its client."""
+    if settings.HELPDESK_KB_SEARCH == "postgresql":
+        if settings.is_sqlite:
+            raise ValueError("HELPDESK_KB_SEARCH=postgresql needs a PostgreSQL DATABASE_URL")
+        from kb.search.postgres import PostgresIndex
+
+        return PostgresIndex(engine)
+    if settings.HELPDESK_KB_SEARCH != "whoosh":
+        raise ValueError(
+            f"HELPDESK_KB_SEARCH must be whoosh or postgresql, not {settings.HELPDESK_KB_SEARCH!r}"
+        )
+    from kb.search.whoosh import WhooshIndex
+
+    return WhooshIndex(settings.HELPDESK_KB_INDEX_PATH)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Attach the index lazily: a Whoosh directory is only opened by a process that uses it."""
+    app.extensions["kb_index_factory"] = lambda: create_index(settings, _engine(app))
+
+
+def _engine(app: Flask) -> Any:
+    from helpdesk.extensions import db
+
+    with app.app_context():
+        return db.engine
+
+
+def get_index(app: Flask | None = None) -> SearchIndex:
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    found: SearchIndex | None = app.extensions.get("kb_index")
+    if found is None:
+        factory: Callable[[], SearchIndex] = app.extensions["kb_index_factory"]
+        found = app.extensions.setdefault("kb_index", factory())
+    return found
+
+
+def reindex_on_commit(session: DbSession, article_ids: list[int]) -> None:
+    def send() -> None:
+        from kb.tasks import index_articles
+
+        index_articles.delay(list(article_ids))
+
+    events.on_commit(session, send)
+
+
+def index_now(session: DbSession, index: SearchIndex, article_ids: Iterable[int]) -> int:
+    """Index these articles as they are now; ids with no article are removed from the index."""
+    from kb.models import Article
+    from kb.service import document_for
+
+    ids = list(dict.fromkeys(article_ids))
+    found = list(
+        session.scalars(
+            select(Article).where(Article.id.in_(ids)).options(selectinload(Article.categories))
+        )
+    )
+    present = {a.id for a in found}
+    gone = [i for i in ids if i not in present]
+    if gone:
+        index.delete(gone)
+    return index.index(document_for(a) for a in found)
+
+
+def rebuild(
+    session: DbSession, index: SearchIndex, *, batch: int = 1000, progress: Any = None
+) -> int:
+    """Empty the index and index every article again, in batches (progress: a tqdm bar)."""
+    from kb.models import Article
+    from kb.service import document_for
+
+    index.clear()
+    last, total = 0, 0
+    while True:
+        rows = list(
+            session.scalars(
+                select(Article)
+                .where(Article.id > last)
+                .order_by(Article.id)
+                .limit(batch)
+                .options(selectinload(Article.categories))
+            )
+        )
+        if not rows:
+            return total
+        total += index.index([document_for(a) for a in rows])
+        last = rows[-1].id
+        session.expunge_all()
+        if progress is not None:
+            progress.update(len(rows))
+
+
+@dataclass
+class CheckReport:
+    articles: int = 0
+    missing: list[int] = field(default_factory=list)
+    stale: list[int] = field(default_factory=list)
+    orphaned: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.stale or self.orphaned)
+
+
+def check(session: DbSession, index: SearchIndex) -> CheckReport:
+    """Articles missing from the index, indexed at an older version, or indexed but deleted."""
+    from kb.models import Article
+
+    versions = index.versions()
+    report = CheckReport()
+    for article_id, version in session.execute(select(Article.id, Article.version)):
+        report.articles += 1
+        held = versions.pop(article_id, None)
+        if held is None:
+            report.missing.append(article_id)
+        elif held != version:
+            report.stale.append(article_id)
+    report.orphaned = sorted(versions)
+    return report

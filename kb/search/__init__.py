@@ -1,0 +1,83 @@
+"""The knowledge-base search index: one interface, two backends chosen by configuration.
+
+- `WhooshIndex` (kb/search/whoosh.py): the embedded default, a directory under `instance/`.
+- `PostgresIndex` (kb/search/postgres.py): full-text search inside PostgreSQL, for the scaled-out
+  deployment where several hosts cannot share a Whoosh directory.
+
+Both take `SearchQuery` and answer `SearchPage`; tests/functional/test_kb_search_contract.py runs
+the same tests over both. The query text is read by `kb.text.parse_query`, never by a backend's
+query parser, so no string a user types can make a search fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """What the index holds of an article."""
+
+    id: int
+    version: int
+    locale: str
+    title: str
+    body: str
+    status: str
+    visibility: str
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str = ""
+    locale: str | None = None
+    statuses: tuple[str, ...] = ("published",)
+    visibilities: tuple[str, ...] = ("public", "internal")
+    category: str | None = None
+    limit: int = 10
+    offset: int = 0
+    exclude_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: int
+    score: float
+    title: str
+    snippet: str  # HTML-escaped text; matches wrapped in <mark>
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit] = field(default_factory=list)
+    # Exact when the page is not full; otherwise at least the number of matches (Whoosh gives an
+    # upper bound rather than scoring every match twice).
+    total: int = 0
+    corrected: tuple[str, ...] = ()  # words the backend added to correct a typo
+
+
+class SearchIndex(Protocol):
+    """Index upkeep and search. Writes may be called from any process; each backend serialises
+    them itself."""
+
+    name: str
+
+    def index(self, documents: Iterable[SearchDocument]) -> int:
+        """Add or replace these documents; returns how many were written."""
+        ...
+
+    def delete(self, ids: Iterable[int]) -> None: ...
+
+    def clear(self) -> None:
+        """Empty the index (before a full rebuild)."""
+        ...
+
+    def versions(self) -> dict[int, int]:
+        """Every indexed article id with the version the index holds (for `helpdesk kb check`)."""
+        ...
+
+    def search(self, query: SearchQuery) -> SearchPage: ...

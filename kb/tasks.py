@@ -1,0 +1,21 @@
+"""Thin Celery tasks around the search index upkeep."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from whoosh.index import LockError
+
+from helpdesk.extensions import db
+from kb import indexing
+
+
+# Idempotent (it indexes the rows as they are when it runs), so a retry or a redelivery is safe.
+@shared_task(
+    name="kb.tasks.index_articles",
+    autoretry_for=(LockError,),
+    retry_backoff=True,
+    max_retries=8,
+    acks_late=True,
+)
+def index_articles(article_ids: list[int]) -> int:
+    return indexing.index_now(db.session, indexing.get_index(), article_ids)

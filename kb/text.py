@@ -1,0 +1,261 @@
+"""Text handling shared by every search backend: no database, no search library.
+
+A user's query is never handed to a query parser. It is read here into plain words and quoted
+phrases, so stray quotes, brackets, `AND`/`OR`/`NOT`, wildcards or an empty string can never make a
+backend raise: each backend builds its query from these words only.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+# Words and numbers, Unicode-aware; apostrophes split French elisions (l'imprimante -> imprimante).
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_PHRASE = re.compile(r'"([^"]*)"')
+# Query-language words a user may type out of habit; they carry no meaning for us.
+_OPERATORS = frozenset({"and", "or", "not", "et", "ou", "sauf", "near"})
+_ELISIONS = frozenset({"l", "d", "s", "qu", "n", "j", "m", "t", "c", "jusqu", "lorsqu", "puisqu"})
+MAX_TERMS = 16
+MAX_QUERY_CHARS = 500
+
+# Small stop lists, used only to choose which query words matter for typo correction and
+# snippets; the backends apply their own stemming and stop words.
+STOP_WORDS: dict[str, frozenset[str]] = {
+    "fr": frozenset(
+        [
+            "le",
+            "la",
+            "les",
+            "un",
+            "une",
+            "des",
+            "du",
+            "de",
+            "d",
+            "l",
+            "au",
+            "aux",
+            "et",
+            "ou",
+            "en",
+            "a",
+            "à",
+            "ne",
+            "pas",
+            "plus",
+            "mon",
+            "ma",
+            "mes",
+            "ton",
+            "ta",
+            "tes",
+            "son",
+            "sa",
+            "ses",
+            "ce",
+            "cet",
+            "cette",
+            "ces",
+            "qui",
+            "que",
+            "quoi",
+            "est",
+            "sont",
+            "suis",
+            "pour",
+            "par",
+            "sur",
+            "dans",
+            "avec",
+            "sans",
+            "je",
+            "tu",
+            "il",
+            "elle",
+            "on",
+            "nous",
+            "vous",
+            "ils",
+            "elles",
+            "me",
+            "te",
+            "se",
+            "y",
+            "comment",
+            "pourquoi",
+            "quand",
+            "faire",
+            "fait",
+        ]
+    ),
+    "en": frozenset(
+        [
+            "a",
+            "an",
+            "the",
+            "and",
+            "or",
+            "of",
+            "to",
+            "in",
+            "on",
+            "at",
+            "for",
+            "with",
+            "without",
+            "is",
+            "are",
+            "was",
+            "be",
+            "been",
+            "my",
+            "your",
+            "his",
+            "her",
+            "its",
+            "our",
+            "their",
+            "this",
+            "that",
+            "these",
+            "those",
+            "it",
+            "i",
+            "you",
+            "he",
+            "she",
+            "we",
+            "they",
+            "me",
+            "how",
+            "why",
+            "when",
+            "what",
+            "do",
+            "does",
+            "not",
+            "no",
+            "can",
+            "cannot",
+            "can't",
+            "won't",
+            "doesn't",
+            "don't",
+        ]
+    ),
+}
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: `Écran` -> `ecran`, `Noël` -> `noel`, `œ` -> `oe`."""
+    text = text.replace("œ", "oe").replace("Œ", "oe").replace("æ", "ae").replace("Æ", "ae")
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def words(text: str) -> list[str]:
+    """The words of `text`, folded, with French elided articles dropped."""
+    return [w for w in _WORD.findall(fold(text)) if w not in _ELISIONS]
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """What a user typed, reduced to words and phrases (each phrase a tuple of words)."""
+
+    terms: tuple[str, ...] = ()
+    phrases: tuple[tuple[str, ...], ...] = ()
+    prefixes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms and not self.phrases
+
+    def all_words(self) -> tuple[str, ...]:
+        seen: dict[str, None] = dict.fromkeys(self.terms)
+        for phrase in self.phrases:
+            seen.update(dict.fromkeys(phrase))
+        return tuple(seen)
+
+
+def parse_query(raw: str | None) -> ParsedQuery:
+    """Read a query the way a person means it.
+
+    `"ne s'allume plus"` is a phrase; `imprim*` asks for a prefix; operators and punctuation are
+    ignored; at most `MAX_TERMS` words are kept so a pasted page cannot make a huge query.
+    """
+    text = (raw or "")[:MAX_QUERY_CHARS]
+    phrases: list[tuple[str, ...]] = []
+    for match in _PHRASE.findall(text):
+        phrase = tuple(words(match))
+        if len(phrase) > 1:
+            phrases.append(phrase[:MAX_TERMS])
+        elif phrase:
+            text += " " + phrase[0]
+    rest = _PHRASE.sub(" ", text)
+    prefixes = {fold(m) for m in re.findall(r"([^\W_]{2,})\*", rest)}
+    terms: dict[str, None] = {}
+    for word in words(rest):
+        if word in _OPERATORS or len(terms) >= MAX_TERMS:
+            continue
+        terms[word] = None
+    return ParsedQuery(tuple(terms), tuple(phrases[:4]), frozenset(prefixes & set(terms)))
+
+
+def significant(terms: tuple[str, ...], locale: str) -> tuple[str, ...]:
+    """The query words that are not stop words (what typo correction and snippets look at)."""
+    stops = STOP_WORDS.get(locale, frozenset())
+    return tuple(t for t in terms if t not in stops and len(t) > 1)
+
+
+def light_stem(word: str) -> str:
+    """A crude stem for highlighting only: plural and feminine endings cut, at least 4 letters."""
+    for suffix in ("ements", "ement", "ations", "ation", "ing", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def snippet(text: str, terms: tuple[str, ...], *, width: int = 200) -> str:
+    """An HTML-escaped extract of `text` around the first match, matches wrapped in `<mark>`.
+
+    The text is escaped piece by piece, so the only markup in the result is ours: an article body
+    containing `<script>` comes back as `&lt;script&gt;`.
+    """
+    plain = re.sub(r"\s+", " ", strip_markdown(text)).strip()
+    stems = {light_stem(t) for t in terms if len(t) > 1}
+    spans: list[tuple[int, int]] = []
+    if stems:
+        for m in _WORD.finditer(plain):
+            folded = fold(m.group(0))
+            if any(folded.startswith(s) or light_stem(folded) == s for s in stems):
+                spans.append((m.start(), m.end()))
+    start = 0
+    if spans and spans[0][0] > width // 3:
+        start = plain.rfind(" ", 0, spans[0][0] - width // 3) + 1
+    end = min(len(plain), start + width)
+    if end < len(plain):
+        cut = plain.rfind(" ", start, end)
+        end = cut if cut > start else end
+    out: list[str] = ["…" if start > 0 else ""]
+    pos = start
+    for s, e in spans:
+        if s < start or e > end:
+            continue
+        out.append(html.escape(plain[pos:s], quote=False))
+        out.append("<mark>" + html.escape(plain[s:e], quote=False) + "</mark>")
+        pos = e
+    out.append(html.escape(plain[pos:end], quote=False))
+    if end < len(plain):
+        out.append("…")
+    return "".join(out)
+
+
+_MD_NOISE = re.compile(r"(!?\[([^\]]*)\]\([^)]*\))|[`*_~|]+|^[ \t]{0,3}(?:#{1,6}|>+)", re.M)
+
+
+def strip_markdown(text: str) -> str:
+    """Markdown reduced to its words (links keep their text), for snippets and the index."""
+    return _MD_NOISE.sub(lambda m: m.group(2) or " ", text)

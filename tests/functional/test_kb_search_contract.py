@@ -1,0 +1,186 @@
+# ruff: noqa: F811 - pytest fixtures are imported, then named as test arguments
+"""One contract for every search backend: each test runs on Whoosh and on PostgreSQL.
+
+Articles go through the service, so these also check that an article is indexed once its
+transaction commits (by the task, eager in tests) and is findable by the very next query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from sqlalchemy import update
+
+from helpdesk.extensions import db
+from kb import indexing, service
+from kb.models import Article
+from kb.search import SearchIndex, SearchQuery
+from tests.functional.kb_fixtures import backend, index, kb_search, settings  # noqa: F401
+
+
+def make(**kwargs: Any) -> Article:
+    kwargs.setdefault("locale", "en")
+    kwargs.setdefault("status", "published")
+    kwargs.setdefault("visibility", "public")
+    kwargs.setdefault("body", "")
+    return service.create_article(db.session, **kwargs)
+
+
+def ids(index: SearchIndex, text: str, **kwargs: Any) -> list[int]:
+    return [h.id for h in index.search(SearchQuery(text=text, **kwargs)).hits]
+
+
+def test_a_published_article_is_found_by_the_next_query(index: SearchIndex) -> None:
+    article = make(title="Router keeps rebooting", body="Unplug it for thirty seconds.")
+    assert ids(index, "rebooting") == [article.id]
+
+
+def test_changes_and_deletions_reach_the_index(index: SearchIndex) -> None:
+    article = make(title="Voicemail code", body="Dial 888.")
+    service.update_article(db.session, article, actor=None, title="Answerphone code")
+    assert ids(index, "answerphone") == [article.id]
+    assert ids(index, "voicemail") == []
+    service.archive(db.session, article, actor=None)
+    assert ids(index, "answerphone") == []
+    assert ids(index, "answerphone", statuses=("archived",)) == [article.id]
+    service.delete_article(db.session, article)
+    assert ids(index, "answerphone", statuses=("archived",)) == []
+
+
+def test_a_rollback_indexes_nothing(index: SearchIndex) -> None:
+    db.session.add(Article(title="Never committed", body="", locale="en", tags=[]))
+    db.session.flush()
+    db.session.rollback()
+    assert ids(index, "committed") == []
+
+
+def test_filters_by_locale_category_visibility_and_status(index: SearchIndex) -> None:
+    service.ensure_category(db.session, slug="tv", name_fr="Télé", name_en="TV")
+    fr = make(title="Télécommande en panne", locale="fr", categories=["tv"])
+    en = make(title="Remote control broken télécommande", locale="en")
+    internal = make(title="Télécommande: procédure interne", locale="fr", visibility="internal")
+    draft = make(title="Télécommande brouillon", locale="fr", status="draft")
+    assert set(ids(index, "telecommande", locale="fr")) == {fr.id, internal.id}
+    assert ids(index, "telecommande", locale="fr", visibilities=("public",)) == [fr.id]
+    assert ids(index, "telecommande", locale="fr", category="tv") == [fr.id]
+    assert ids(index, "telecommande", locale="fr", statuses=("draft",)) == [draft.id]
+    assert en.id in ids(index, "remote")
+
+
+def test_the_title_weighs_more_than_the_body(index: SearchIndex) -> None:
+    body_only = make(title="Line problems", body="Sometimes the modem needs a new filter.")
+    in_title = make(title="Modem problems", body="Sometimes the line needs a new filter.")
+    assert ids(index, "modem")[:2] == [in_title.id, body_only.id]
+
+
+def test_french_stemming_accents_and_elisions(index: SearchIndex) -> None:
+    article = make(title="L'écran reste noir", body="Les écrans externes aussi.", locale="fr")
+    for query in ("ecran", "écrans", "ECRANS", "l'écran", "noir"):
+        assert ids(index, query, locale="fr") == [article.id], query
+
+
+def test_english_stemming(index: SearchIndex) -> None:
+    article = make(title="Printing invoices", body="The printer prints each invoice.")
+    for query in ("invoice", "printed", "prints"):
+        assert ids(index, query, locale="en") == [article.id], query
+
+
+def test_typo_tolerance(index: SearchIndex) -> None:
+    article = make(title="Printer offline", body="Restart the printer.")
+    make(title="Billing address", body="Change it in your account.")
+    page = index.search(SearchQuery(text="priter", locale="en"))
+    assert [h.id for h in page.hits] == [article.id]
+    assert "printer" in page.corrected
+
+
+def test_a_phrase_ranks_words_together_first(index: SearchIndex) -> None:
+    apart = make(title="Jam sessions", body="Paper cups and a jam jar for the break room.")
+    together = make(title="Tray problems", body="A paper jam blocks the tray.")
+    found = ids(index, '"paper jam"')
+    assert found[0] == together.id
+    assert apart.id not in found[:1]
+
+
+def test_snippets_are_escaped_and_highlighted(index: SearchIndex) -> None:
+    make(title="Script kiddies", body="Never paste <script>alert(1)</script> into the router page.")
+    hit = index.search(SearchQuery(text="router")).hits[0]
+    assert "<mark>router</mark>" in hit.snippet
+    assert "<script>" not in hit.snippet
+    assert "&lt;script&gt;" in hit.snippet
+
+
+def test_pagination_and_exclusion(index: SearchIndex) -> None:
+    made = [make(title=f"Fibre box number {i}", body="fibre") for i in range(7)]
+    first = index.search(SearchQuery(text="fibre", limit=3))
+    second = index.search(SearchQuery(text="fibre", limit=3, offset=3))
+    assert first.total >= 7  # an upper bound when the page is full
+    assert index.search(SearchQuery(text="fibre", limit=10)).total == 7
+    assert len(first.hits) == 3 and len(second.hits) == 3
+    assert not {h.id for h in first.hits} & {h.id for h in second.hits}
+    excluded = ids(index, "fibre", limit=10, exclude_ids=(made[0].id,))
+    assert made[0].id not in excluded and len(excluded) == 6
+
+
+def test_an_empty_query_lists_the_filtered_articles(index: SearchIndex) -> None:
+    a = make(title="One", locale="fr")
+    make(title="Two", locale="en")
+    assert ids(index, "", locale="fr") == [a.id]
+
+
+def test_check_reports_missing_and_stale_entries_and_reindex_repairs(index: SearchIndex) -> None:
+    a = make(title="Parental controls", body="Profiles per child.")
+    b = make(title="Guest network", body="Separate devices.")
+    assert indexing.check(db.session, index).ok
+    # Changed behind the service's back: the index still holds version 1.
+    db.session.execute(update(Article).where(Article.id == a.id).values(version=5))
+    db.session.commit()
+    index.delete([b.id])
+    report = indexing.check(db.session, index)
+    assert report.stale == [a.id] and report.missing == [b.id]
+    assert indexing.rebuild(db.session, index) == 2
+    assert indexing.check(db.session, index).ok
+    assert ids(index, "guest") == [b.id]
+
+
+ODD = st.one_of(
+    st.text(max_size=80),
+    st.lists(
+        st.sampled_from(
+            ['"', "'", "(", ")", "[", "]", "{", "}", "AND", "OR", "NOT", "*", "?", "~", "^",
+             ":", "\\", "-", "+", "!", "&", "|", "<->", ":*", "imprim*", "é", "", " ", "\x00",
+             "title:", "ET", "OU"]
+        ),
+        max_size=12,
+    ).map("".join),
+)  # fmt: skip
+
+
+@hsettings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=ODD, locale=st.sampled_from([None, "fr", "en"]))
+def test_any_query_string_gets_an_answer(index: SearchIndex, text: str, locale: str | None) -> None:
+    if not getattr(index, "_seeded", False):
+        make(
+            title="Imprimante (bourrage) AND papier",
+            body='Texte "entre guillemets" [1]',
+            locale="fr",
+        )
+        index._seeded = True  # type: ignore[attr-defined]
+    page = index.search(SearchQuery(text=text, locale=locale))
+    assert page.total >= len(page.hits) >= 0
+
+
+@pytest.mark.parametrize(
+    "text", ['"', "((", "AND", "NOT OR", "*", "imprim*", '"unclosed phrase', "[]", "", "a" * 600]
+)
+def test_named_odd_queries_get_an_answer(index: SearchIndex, text: str) -> None:
+    make(title="Imprimante AND papier", body="bourrage", locale="fr")
+    index.search(SearchQuery(text=text, locale="fr"))
+    index.search(SearchQuery(text=text))

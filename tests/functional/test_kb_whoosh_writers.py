@@ -1,0 +1,75 @@
+"""Several writers on one Whoosh directory: threads of one process and separate processes.
+
+Whoosh allows one writer at a time; the backend serialises and retries, so no write is lost and
+no caller sees a LockError.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from kb.search import SearchDocument, SearchQuery
+from kb.search.whoosh import WhooshIndex
+
+
+def doc(i: int, word: str = "alpha") -> SearchDocument:
+    return SearchDocument(
+        id=i, version=1, locale="en", title=f"{word} {i}", body="router", status="published",
+        visibility="public",
+    )  # fmt: skip
+
+
+def test_threads_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    index = WhooshIndex(tmp_path / "ix")
+    errors: list[BaseException] = []
+
+    def write(start: int) -> None:
+        try:
+            for i in range(start, start + 10):
+                index.index([doc(i)])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n * 100,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(index.versions()) == 40
+
+
+WRITER = """
+import sys
+from kb.search import SearchDocument
+from kb.search.whoosh import WhooshIndex
+index = WhooshIndex(sys.argv[1], lock_timeout_s=2.0, retries=20)
+start = int(sys.argv[2])
+for i in range(start, start + 15):
+    index.index([SearchDocument(id=i, version=1, locale="fr", title=f"imprimante {i}", body="",
+                                status="published", visibility="public")])
+"""
+
+
+def test_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    directory = tmp_path / "ix"
+    WhooshIndex(directory)  # created once, as the web process does on start
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(directory), str(n * 1000)])
+        for n in range(3)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    reader = WhooshIndex(directory)
+    assert len(reader.versions()) == 45
+    assert reader.search(SearchQuery(text="imprimante", limit=50)).total == 45
+
+
+def test_a_long_lived_reader_sees_another_process_write(tmp_path: Path) -> None:
+    directory = tmp_path / "ix"
+    reader = WhooshIndex(directory)
+    assert reader.search(SearchQuery(text="imprimante")).total == 0
+    subprocess.run([sys.executable, "-c", WRITER, str(directory), "1"], check=True, timeout=120)
+    assert reader.search(SearchQuery(text="imprimante", limit=20)).total == 15

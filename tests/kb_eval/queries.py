@@ -1,0 +1,78 @@
+# ruff: noqa: E501 - the corpus is prose: one article or query per line reads best
+"""What agents and customers type, with the articles that answer it (topic keys of corpus.py).
+
+Each query is marked with what makes it hard: a typo, a plural, a missing accent, a synonym (a
+word the article does not use), or plain wording.
+"""
+
+from __future__ import annotations
+
+# (locale, query, expected topic keys, kind)
+QUERIES: list[tuple[str, str, tuple[str, ...], str]] = [
+    # French
+    ("fr", "imprimante allume", ("printer-power",), "plain"),
+    ("fr", "imprimantes", ("printer-power", "printer-jam", "printer-wifi", "printer-faded", "printer-scan", "printer-driver", "printer-offline"), "plural"),
+    ("fr", "imprimnte", ("printer-power", "printer-jam", "printer-wifi", "printer-faded", "printer-scan", "printer-driver", "printer-offline"), "typo"),
+    ("fr", "bourage papier", ("printer-jam",), "typo"),
+    ("fr", "cartouches encre", ("printer-ink",), "plural"),
+    ("fr", "redemarrer la box", ("router-reboot",), "accent"),
+    ("fr", "voyant rouge box", ("router-lights", "power-cut"), "plain"),
+    ("fr", "cle wifi", ("wifi-password",), "accent"),
+    ("fr", "wifi lent", ("wifi-slow",), "plain"),
+    ("fr", "panne internet quartier", ("internet-outage",), "plain"),
+    ("fr", "debit internet", ("speed-test",), "accent"),
+    ("fr", "code puk", ("sim-pin",), "plain"),
+    ("fr", "mobile a l'etranger", ("roaming",), "accent"),
+    ("fr", "messagerie vocal", ("voicemail",), "typo"),
+    ("fr", "garder mon numero", ("number-port",), "accent"),
+    ("fr", "telecommande marche pas", ("tv-remote",), "accent"),
+    ("fr", "pas d'image tele", ("tv-no-picture",), "synonym"),
+    ("fr", "telecharger facture", ("invoice-download",), "accent"),
+    ("fr", "facture trop chere", ("invoice-high",), "plain"),
+    ("fr", "rembourssement", ("refund",), "typo"),
+    ("fr", "resilier abonnement", ("cancel-contract",), "accent"),
+    ("fr", "mdp oublié", ("password-reset",), "synonym"),
+    ("fr", "demenagement", ("address-change",), "accent"),
+    ("fr", "colis en retard", ("delivery-late",), "plain"),
+    ("fr", "livraison abimee", ("delivery-damaged",), "synonym"),
+    ("fr", "rendez vous technicien", ("tech-appointment", "tech-reschedule"), "plain"),
+    ("fr", "technicien pas venu", ("tech-late",), "plain"),
+    ("fr", "ordinateur lent", ("laptop-slow",), "plain"),
+    ("fr", "ecran noir ordinateur", ("screen-black",), "accent"),
+    ("fr", "reclamation", ("complaint",), "accent"),
+    ("fr", "\"ne s'allume plus\"", ("printer-power",), "phrase"),
+    ("fr", "horaires service client", ("opening-hours",), "plain"),
+    # English
+    ("en", "printer turn on", ("printer-power",), "plain"),
+    ("en", "printers", ("printer-power", "printer-jam", "printer-wifi", "printer-faded", "printer-scan", "printer-driver", "printer-offline"), "plural"),
+    ("en", "printr jam", ("printer-jam",), "typo"),
+    ("en", "ink cartridges", ("printer-ink",), "plural"),
+    ("en", "restart modem", ("router-reboot",), "synonym"),
+    ("en", "router lights meaning", ("router-lights",), "plain"),
+    ("en", "factory reset", ("router-reset",), "plain"),
+    ("en", "wifi password", ("wifi-password",), "synonym"),
+    ("en", "wireless slow in bedroom", ("wifi-slow",), "plain"),
+    ("en", "internet down in my area", ("internet-outage",), "synonym"),
+    ("en", "connection speed test", ("speed-test",), "plain"),
+    ("en", "sim locked puk", ("sim-pin",), "plain"),
+    ("en", "using phone abroad", ("roaming",), "synonym"),
+    ("en", "voicemial", ("voicemail",), "typo"),
+    ("en", "keep my number switching", ("number-port",), "plain"),
+    ("en", "remote not working", ("tv-remote",), "plain"),
+    ("en", "no picture on tv", ("tv-no-picture",), "plain"),
+    ("en", "download invoices", ("invoice-download",), "plural"),
+    ("en", "bill too high", ("invoice-high",), "plain"),
+    ("en", "refnd", ("refund",), "typo"),
+    ("en", "cancel subscription", ("cancel-contract",), "plain"),
+    ("en", "forgot password", ("password-reset",), "plain"),
+    ("en", "moving house", ("address-change",), "synonym"),
+    ("en", "package late", ("delivery-late",), "synonym"),
+    ("en", "damaged parcel", ("delivery-damaged",), "plain"),
+    ("en", "book engineer visit", ("tech-appointment",), "synonym"),
+    ("en", "technician didn't come", ("tech-late",), "plain"),
+    ("en", "laptop slow", ("laptop-slow",), "plain"),
+    ("en", "black screen on startup", ("screen-black",), "plain"),
+    ("en", "complaint", ("complaint",), "plain"),
+    ("en", "\"paper jam\"", ("printer-jam",), "phrase"),
+    ("en", "bluetooth headphones disconnect", ("bluetooth",), "synonym"),
+]  # fmt: skip
