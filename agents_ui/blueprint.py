@@ -52,11 +52,12 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-# With the browser softphone, the Twilio Voice SDK signals over Twilio's websockets, reports call
-# quality to Twilio, and plays its ringtones from Twilio's sound files.
+# With the browser softphone, the Twilio Voice SDK signals over Twilio's websockets (regional
+# edges included), reports call quality to Twilio's event gateway, and fetches and plays its
+# ringtones from Twilio's sound files.
 SOFTPHONE_POLICY = CONTENT_SECURITY_POLICY.replace(
     "connect-src 'self';",
-    "connect-src 'self' wss://*.twilio.com https://eventgw.twilio.com; "
+    "connect-src 'self' wss://*.twilio.com https://*.twilio.com; "
     "media-src 'self' https://sdk.twilio.com;",
 )
 

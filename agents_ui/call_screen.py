@@ -235,7 +235,11 @@ def call_link_caller(call_id: int) -> ResponseReturnValue:
         return _back(call, error=_form_error(form))
     try:
         customer = call_records.link_caller(
-            db.session, call=call, customer_id=int(form.customer_id.data), actor=me()
+            db.session,
+            call=call,
+            customer_id=int(form.customer_id.data),
+            actor=me(),
+            region=current_app.config["HELPDESK_DEFAULT_REGION"],
         )
     except APIError as exc:
         return _refused(call, exc)

@@ -41,9 +41,14 @@ def suggestions_for_call(call_sid: str, limit: int = 5) -> list[Suggestion]:
 
     from kb.models import Article, Visibility
 
+    # In a savepoint: a search that fails in the database must not leave the page's
+    # transaction aborted for what the page reads next.
+    nested = db.session.begin_nested()
     try:
         hits = suggestions.for_call(db.session, call_sid=call_sid, limit=limit)
+        nested.commit()
     except Exception:
+        nested.rollback()
         log.exception("knowledge-base suggestions failed for call %s", call_sid)
         return []
     public = (

@@ -81,7 +81,7 @@ def _thread(ticket: Ticket) -> dict[str, Any]:
     older = len(messages) > MESSAGES_SHOWN
     messages = list(reversed(messages[:MESSAGES_SHOWN]))
     customer = db.session.get(Customer, ticket.requester_id)
-    number = customer.phones[0].e164 if customer and customer.phones else None
+    number = sms.reply_number(db.session, ticket.id, customer)
     sender = current_app.config["TWILIO_PHONE_NUMBER"]
     return {
         "messages": messages,

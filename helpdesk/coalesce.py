@@ -12,6 +12,8 @@ In Redis across Celery workers (scaled out); the embedded deployment runs each j
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -19,7 +21,9 @@ LOCK_TTL_S = 30  # a worker killed mid-run frees the gate after this long
 
 
 class Gate(Protocol):
-    def run(self, key: str, job: Callable[[], int]) -> int | None:
+    def run(
+        self, key: str, job: Callable[[], int], requeue: Callable[[], Any] | None = None
+    ) -> int | None:
         """`job()`'s total over the rounds this call ran, or None if another caller runs it
         (and will go round again for this request)."""
 
@@ -29,26 +33,58 @@ class DirectGate:
     holding that request while it goes round for others would delay its answer; one process on
     SQLite has no workers to contend with anyway."""
 
-    def run(self, key: str, job: Callable[[], int]) -> int | None:
+    def run(
+        self, key: str, job: Callable[[], int], requeue: Callable[[], Any] | None = None
+    ) -> int | None:
         return job()
 
 
+# Release or renew the gate only while it is still ours (it may have expired and been taken).
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+_RENEW = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('expire', KEYS[1], ARGV[2]) end"
+)
+
+
 class RedisGate:
-    def __init__(self, client: Any, prefix: str = "helpdesk:gate:") -> None:
+    """Across processes: the gate is a Redis key holding the holder's token, renewed after each
+    round and released only by its holder. A holder that has gone round for `max_s` hands over
+    (through `requeue`, a fresh task) rather than keeping a worker for ever under steady load."""
+
+    def __init__(
+        self, client: Any, prefix: str = "helpdesk:gate:", max_rounds: int = 50, max_s: float = 5.0
+    ) -> None:
         self.redis = client
         self.prefix = prefix
+        self.max_rounds = max_rounds
+        self.max_s = max_s
+        self._release = client.register_script(_RELEASE)
+        self._renew = client.register_script(_RENEW)
 
-    def run(self, key: str, job: Callable[[], int]) -> int | None:
+    def run(
+        self, key: str, job: Callable[[], int], requeue: Callable[[], Any] | None = None
+    ) -> int | None:
         lock, again = self.prefix + key, self.prefix + key + ":again"
+        token = secrets.token_hex(8)
         # Mark first, then try to take the gate: whoever holds it sees the mark.
         self.redis.set(again, "1", ex=LOCK_TTL_S)
         total: int | None = None
-        while self.redis.set(lock, "1", nx=True, ex=LOCK_TTL_S):
+        while self.redis.set(lock, token, nx=True, ex=LOCK_TTL_S):
+            began, rounds, handed_over = time.monotonic(), 0, False
             try:
                 while self.redis.delete(again):
                     total = (total or 0) + job()
+                    rounds += 1
+                    self._renew(keys=[lock], args=[token, LOCK_TTL_S])
+                    if rounds >= self.max_rounds or time.monotonic() - began >= self.max_s:
+                        handed_over = requeue is not None and bool(self.redis.exists(again))
+                        break
             finally:
-                self.redis.delete(lock)
+                self._release(keys=[lock], args=[token])
+            if handed_over and requeue is not None:
+                requeue()
+                break
             # A mark left between our last look and the release: go round again.
             if not self.redis.exists(again):
                 break

@@ -143,7 +143,7 @@ def _after_commit(session: Session) -> None:
     # Releasing a savepoint fires after_commit too; nothing is durable until the outermost
     # transaction commits, so a screen pop never describes an offer that is not there yet.
     if session.in_nested_transaction():
-        session.info.get(_MARKS_KEY, {}).pop(id(session.get_transaction()), None)
+        session.info.get(_MARKS_KEY, {}).pop(id(session.get_nested_transaction()), None)
         return
     session.info.pop(_MARKS_KEY, None)
     pending = session.info.pop(_PENDING_KEY, None)
@@ -158,9 +158,16 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _after_rollback(session: Session, previous_transaction: Any) -> None:
-    if previous_transaction.nested:
-        # A savepoint rolled back: drop what was queued inside it, keep what came before.
-        mark = session.info.get(_MARKS_KEY, {}).pop(id(previous_transaction), None)
+    if previous_transaction.parent is not None:
+        # A savepoint rolled back, or a flush failed inside one (which rolls the savepoint back
+        # with it): drop what was queued inside that savepoint, keep what came before. A failed
+        # flush outside any savepoint leaves the outer transaction to be rolled back in turn.
+        savepoint = previous_transaction
+        while savepoint is not None and not savepoint.nested:
+            savepoint = savepoint.parent
+        if savepoint is None:
+            return
+        mark = session.info.get(_MARKS_KEY, {}).pop(id(savepoint), None)
         if mark is not None:
             events, callbacks = mark
             del session.info.get(_PENDING_KEY, [])[events:]

@@ -382,7 +382,11 @@ def identify_caller(call_id: int, body: CallerIn) -> CallOut:
         )
     if body.customer_id is not None:
         call_records.link_caller(
-            db.session, call=call, customer_id=body.customer_id, actor=current_api_user()
+            db.session,
+            call=call,
+            customer_id=body.customer_id,
+            actor=current_api_user(),
+            region=current_app.config["HELPDESK_DEFAULT_REGION"],
         )
     else:
         call_records.create_caller(

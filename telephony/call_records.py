@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from helpdesk.auth.models import User
+from helpdesk.auth.models import Role, User
 from helpdesk.customers import service as customers
 from helpdesk.customers.models import Customer, CustomerEmail, CustomerKind, CustomerPhone
+from helpdesk.customers.phones import try_e164
 from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from helpdesk.events import publish
@@ -35,8 +36,6 @@ def get_call(session: DbSession, call_id: int) -> Call:
 
 def check_may_record(call: Call, user: User) -> None:
     """The agent on the call records it; supervisors may correct it. Others only read."""
-    from helpdesk.auth.models import Role
-
     if call.agent_id != user.id and not user.has_role(Role.SUPERVISOR):
         raise Forbidden("only the agent on this call or a supervisor may change it")
 
@@ -103,7 +102,7 @@ def create_caller(
         raise ValidationFailed("a name is needed", fields={"name": "required"})
     customer = _provisional(session, call)
     if customer is None:
-        number = caller_number(call)
+        number = try_e164(caller_number(call), region) or ""
         customer = customers.create(
             session,
             name=name,
@@ -136,7 +135,28 @@ def create_caller(
     return customer
 
 
-def link_caller(session: DbSession, *, call: Call, customer_id: int, actor: User) -> Customer:
+def _has_history(session: DbSession, customer_id: int, call: Call) -> bool:
+    """Whether the contact holds more than this call: merging it then moves real records, which
+    is a supervisor's decision (as merging customers is)."""
+    from sqlalchemy import func
+
+    from helpdesk.tickets.models import Ticket as TicketRow
+
+    others = session.scalar(
+        select(func.count(Call.id)).where(Call.customer_id == customer_id, Call.id != call.id)
+    )
+    tickets = session.scalar(
+        select(func.count(TicketRow.id)).where(TicketRow.requester_id == customer_id)
+    )
+    texts = session.scalar(
+        select(func.count(SmsMessage.id)).where(SmsMessage.customer_id == customer_id)
+    )
+    return bool(others or tickets or texts)
+
+
+def link_caller(
+    session: DbSession, *, call: Call, customer_id: int, actor: User, region: str = "FR"
+) -> Customer:
     """The caller is an existing customer calling from a number we did not know: the contact
     recorded from that number is merged into their record (number, calls, texts, tickets and
     timeline follow), so the next call from it is recognised."""
@@ -144,12 +164,21 @@ def link_caller(session: DbSession, *, call: Call, customer_id: int, actor: User
     if target.erased_at is not None:
         raise ValidationFailed("invalid customer", fields={"customer_id": "customer was erased"})
     source = _provisional(session, call)
+    if (
+        source is not None
+        and _has_history(session, source.id, call)
+        and not actor.has_role(Role.SUPERVISOR)
+    ):
+        raise Forbidden(
+            "this contact has tickets, calls or texts of its own: a supervisor merges it",
+            code="merge_needs_supervisor",
+        )
     if source is not None and source.id == target.id:
         raise ValidationFailed(
             "same customer", fields={"customer_id": "this is the caller's contact"}
         )
     if source is None:
-        number = caller_number(call)
+        number = try_e164(caller_number(call), region) or ""
         known = session.scalar(
             select(CustomerPhone.customer_id).where(CustomerPhone.e164 == number)
         )

@@ -567,6 +567,21 @@ def _acked_recently(session: DbSession, ticket_id: int, period_s: int) -> bool:
     )
 
 
+def reply_number(session: DbSession, ticket_id: int, customer: Customer | None) -> str | None:
+    """Where a reply in a conversation goes: the number the customer last texted from in it
+    (a customer may have several, and a merged record keeps its older ones first), else their
+    first number."""
+    last = session.scalar(
+        select(SmsMessage.from_number)
+        .where(SmsMessage.ticket_id == ticket_id, SmsMessage.direction == "inbound")
+        .order_by(SmsMessage.id.desc())
+        .limit(1)
+    )
+    if last:
+        return str(last)
+    return customer.phones[0].e164 if customer and customer.phones else None
+
+
 def deliver_reply(session: DbSession, ticket: Any, comment: Any) -> None:
     """An agent's public reply on an SMS conversation leaves as a text (through the outbox)."""
     from flask import current_app
@@ -574,7 +589,7 @@ def deliver_reply(session: DbSession, ticket: Any, comment: Any) -> None:
     from helpdesk.errors import Conflict, ValidationFailed
 
     customer = session.get(Customer, ticket.requester_id)
-    to = customer.phones[0].e164 if customer and customer.phones else None
+    to = reply_number(session, ticket.id, customer)
     if to is None:
         raise ValidationFailed(
             "the customer has no phone number to text", fields={"body": "no number to text"}

@@ -13,7 +13,9 @@ def _dispatch_once() -> int:
     from flask import current_app
 
     made = current_app.extensions["dispatch_gate"].run(
-        "dispatch", lambda: service.dispatch(db.session)
+        "dispatch",
+        lambda: service.dispatch(db.session),
+        requeue=lambda: dispatch.delay(),
     )
     return int(made or 0)
 

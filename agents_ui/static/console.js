@@ -182,6 +182,8 @@
   /* "Load more" on a timeline (customer page, caller screen): append the next entries in place.
    * A click moves focus to the first new entry; reaching the end of the list by scrolling loads
    * the next page without moving focus. On any failure a click falls back to following the link. */
+  var RETRY_AUTOLOAD_MS = 5000;
+
   function loadMore(link, byClick) {
     if (link.getAttribute("aria-busy") === "true") return;
     var fallback = link.href;
@@ -218,8 +220,12 @@
         }
       })
       .catch(function () {
-        if (byClick) window.location.assign(fallback);
-        else link.removeAttribute("aria-busy");
+        if (byClick) {
+          window.location.assign(fallback);
+          return;
+        }
+        link.removeAttribute("aria-busy");
+        setTimeout(function () { watch(link); }, RETRY_AUTOLOAD_MS); // try again on the next pass
       });
   }
 

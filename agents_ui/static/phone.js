@@ -194,16 +194,15 @@
     tickTalking();
   }
 
-  /* The caller screen under the ringing offer (static/caller_screen.js draws it). */
+  /* The caller screen under the ringing offer (static/caller_screen.js draws it), drawn again
+   * whenever a newer screen arrives for the call. */
+  var drawnScreen = null;
+
   function renderScreen() {
     var offer = state.offer;
-    var drawn = els.screen && els.screen.getAttribute("data-call-id");
-    var wanted = offer ? String(offer.call_id) : "";
     var screen = offer ? (screens[offer.call_id] || offer.screen || null) : null;
-    if (!els.screen || !window.HelpdeskCallerScreen) return;
-    if (drawn === wanted && (!screen || els.screen.getAttribute("data-drawn") === "1")) return;
-    els.screen.setAttribute("data-call-id", wanted);
-    els.screen.setAttribute("data-drawn", screen ? "1" : "0");
+    if (!els.screen || !window.HelpdeskCallerScreen || screen === drawnScreen) return;
+    drawnScreen = screen;
     window.HelpdeskCallerScreen.render(els.screen, screen, strings.screen);
   }
 
@@ -347,6 +346,7 @@
     if (!payload) return;
     var offer = state.offer;
     if (offer && offer.call_id === payload.call_id) {
+      delete screens[payload.call_id]; // offered again later, it brings a fresh screen
       state.offer = null;
       renderRinging();
       if (deciding !== payload.call_id) {

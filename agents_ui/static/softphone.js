@@ -38,6 +38,11 @@
   }
 
   function answer(call) {
+    if (current) {
+      // Already on a call on this device: a second one is not ours to take over the first.
+      call.reject();
+      return;
+    }
     current = call;
     call.on("accept", function () { say("in_call"); controls(true); });
     ["disconnect", "cancel", "reject", "error"].forEach(function (name) {

@@ -159,3 +159,19 @@ def test_an_unknown_caller_is_identified(api, customer_factory):
     assert r.status_code == 200
     created = r.get_json()["customer_id"]
     assert api.get(f"/customers/{created}").get_json()["language"] == "en"
+
+
+def test_merging_a_contact_with_history_needs_a_supervisor(
+    api, api_as, customer_factory, ticket_factory
+):
+    provisional = customer_factory(
+        name="+33655555555", phones=["+33655555555"], tags=["new-caller"]
+    )
+    ticket_factory(requester_id=provisional.id, subject="Voicemail from an unknown number")
+    call = _my_call(api, provisional.id)
+    zoe = customer_factory(name="Zoé Lambert", phones=["+33622222222"])
+    r = api.post(f"/calls/{call.id}/caller", json={"customer_id": zoe.id})
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "merge_needs_supervisor"
+    boss = api_as(Role.SUPERVISOR)
+    r = boss.post(f"/calls/{call.id}/caller", json={"customer_id": zoe.id})
+    assert r.status_code == 200 and r.get_json()["customer_id"] == zoe.id

@@ -100,3 +100,24 @@ def test_a_rolled_back_savepoint_drops_only_its_own_events(app, recorded):
     after.commit()
     db.session.commit()
     assert [e.name for e in recorded.events] == ["kept", "after"]
+
+
+def test_a_failed_flush_inside_a_savepoint_keeps_earlier_events(app, recorded, customer_factory):
+    """The usual "try the insert in a savepoint, catch the duplicate" keeps what came before."""
+    from sqlalchemy.exc import IntegrityError
+
+    from helpdesk.customers.models import CustomerTag
+
+    customer = customer_factory()
+    recorded.clear()
+    events.publish(db.session, "kept", ["staff"], {})
+    try:
+        with db.session.begin_nested():
+            events.publish(db.session, "undone", ["staff"], {})
+            db.session.add(CustomerTag(customer_id=customer.id, tag="dup"))
+            db.session.add(CustomerTag(customer_id=customer.id, tag="dup"))
+            db.session.flush()
+    except IntegrityError:
+        pass
+    db.session.commit()
+    assert [e.name for e in recorded.events] == ["kept"]

@@ -129,3 +129,15 @@ def test_only_sms_tickets_have_a_thread(
     assert console.get(f"/sms/{web.id}").status_code == 404
     assert console.post(f"/sms/{web.id}/reply", data={"body": "x"}).status_code == 404
     assert console.get("/sms/999999").status_code == 404
+
+
+def test_reply_goes_to_the_number_that_texted(
+    console: FlaskClient, sim: Simulator, customer_factory: Callable[..., Any]
+) -> None:
+    customer_factory(name="Hugo Martin", phones=["+33600000001", "+33611111111"])
+    sim.text("+33611111111", "Texting from my second phone")
+    ticket = _thread("+33611111111")
+    console.post(f"/sms/{ticket.id}/reply", data={"body": "Got it."})
+    db.session.expire_all()
+    sent = db.session.scalar(select(SmsMessage).where(SmsMessage.body == "Got it."))
+    assert sent is not None and sent.to_number == "+33611111111"

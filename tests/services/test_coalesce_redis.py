@@ -60,3 +60,34 @@ def test_redis_gate_folds_requests_and_loses_none(redis_url: str) -> None:
 
 def test_direct_gate_runs_each_request() -> None:
     assert DirectGate().run("dispatch", lambda: 2) == 2
+
+
+def test_a_holder_under_steady_load_hands_over(redis_url: str) -> None:
+    """A holder that keeps finding new requests hands over to a fresh task after its rounds, so
+    one worker is not held for ever; the gate it held is released and works for the next."""
+    client = redis.Redis.from_url(redis_url)
+    gate = RedisGate(client, prefix="test:gate:", max_rounds=3)
+    handed: list[bool] = []
+
+    def job() -> int:
+        client.set("test:gate:dispatch:again", "1")  # another request, every round
+        return 1
+
+    assert gate.run("dispatch", job, requeue=lambda: handed.append(True)) == 3
+    assert handed == [True]
+    assert not client.exists("test:gate:dispatch")
+    assert gate.run("dispatch", lambda: 1) == 1
+
+
+def test_the_gate_is_released_only_by_its_holder(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    gate = RedisGate(client, prefix="test:gate:")
+
+    def job() -> int:
+        # The gate expired meanwhile and another holder took it.
+        client.set("test:gate:dispatch", "someone-else")
+        return 1
+
+    gate.run("dispatch", job)
+    assert client.get("test:gate:dispatch") == b"someone-else"
+    client.delete("test:gate:dispatch")
