@@ -13,6 +13,7 @@ from flask_socketio import SocketIO
 
 from helpdesk import events
 from helpdesk.api.openapi import bp as openapi_bp
+from helpdesk.audit.api import bp as audit_api
 from helpdesk.auth.api import bp as auth_api
 from helpdesk.config import Settings
 from helpdesk.customers.api import bp as customers_api
@@ -37,6 +38,7 @@ API_BLUEPRINTS = (
     simulator_api,
     sms_api,
     reporting_api,
+    audit_api,
     openapi_bp,
 )
 TASK_MODULES = ("helpdesk.tickets.tasks", "helpdesk.sla.tasks", "telephony.tasks")
@@ -149,11 +151,20 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from helpdesk.errors import register_error_handlers
 
     register_error_handlers(app)
+    from helpdesk.security.headers import init_security_headers
+
+    init_security_headers(app)
+    from helpdesk.audit.recorder import init_audit
+
+    init_audit(app)
     from helpdesk.auth.login import init_login
 
     init_login(app)
+    from helpdesk.logs import configure_logging, init_request_ids
+
+    init_request_ids(app)
     if not app.debug and not settings.TESTING:
-        logging.basicConfig(level=logging.INFO)
+        configure_logging(settings.HELPDESK_LOG_FORMAT, logging.INFO)
     return app
 
 

@@ -64,6 +64,7 @@ class Settings:
     HELPDESK_SMS_FLOOD_LIMIT: str = "10 per minute"
     HELPDESK_ONCALL_NUMBER: str = ""
     SESSION_COOKIE_SECURE: bool = False
+    HELPDESK_LOG_FORMAT: str = "text"  # "json" for one JSON object per line (log shippers)
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     telephony_backend: str = field(default="simulator", init=False)

@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "helpdesk.timeline.models",
     "helpdesk.sla.models",
     "telephony.models",
+    "helpdesk.audit.models",
 )
 
 
