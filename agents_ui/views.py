@@ -9,6 +9,7 @@ from __future__ import annotations
 from agents_ui import (
     account,
     assets,
+    audit_pages,
     customer_pages,
     phone,
     simulator_pages,
@@ -23,6 +24,7 @@ from agents_ui.blueprint import bp
 __all__ = [
     "account",
     "assets",
+    "audit_pages",
     "bp",
     "customer_pages",
     "phone",
