@@ -50,7 +50,14 @@ def _fields() -> dict[str, Any]:
     return {k: v for k, v in request.form.items() if "csrf" not in k}
 
 
+def audit_target(target_id: int | str) -> None:
+    """Name the row a console view created, for its audit entry (its redirect does not say)."""
+    g.audit_target_id = str(target_id)
+
+
 def _target_id(rule: Audited, response: Response) -> str:
+    if g.get("audit_target_id"):
+        return str(g.audit_target_id)
     if rule.target_arg:
         return str((request.view_args or {}).get(rule.target_arg, ""))
     if response.is_json:

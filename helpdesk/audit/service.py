@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from helpdesk.audit.models import AuditEntry
 from helpdesk.auth.models import User
+from helpdesk.db import DbSession
 from helpdesk.pagination import decode_cursor, encode_cursor
 
 SECRET_KEYS = ("password", "token", "secret", "csrf", "auth")
@@ -44,7 +44,7 @@ def scrub(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def record(
     *,
-    session: Session,
+    session: DbSession,
     action: str,
     actor: User | None,
     target_type: str = "",
@@ -80,7 +80,7 @@ class AuditPage:
 
 def list_entries(
     *,
-    session: Session,
+    session: DbSession,
     action: str | None = None,
     actor_id: int | None = None,
     target_type: str | None = None,
@@ -117,6 +117,6 @@ def list_entries(
     return AuditPage(rows, next_cursor)
 
 
-def actions(*, session: Session) -> list[str]:
+def actions(*, session: DbSession) -> list[str]:
     """The distinct actions recorded so far, for the console's filter."""
     return sorted(session.scalars(select(AuditEntry.action).distinct()))
