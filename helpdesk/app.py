@@ -100,6 +100,9 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     app.config["HELPDESK_TELEPHONY_BACKEND"] = settings.telephony_backend
     app.config["HELPDESK_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    from helpdesk.api.converters import BoundedIntegerConverter
+
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
     db.init_app(app)
     with app.app_context():
