@@ -94,6 +94,7 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
                 "HELPDESK_AUTO_CLOSE_DAYS",
                 "HELPDESK_SCHEDULER",
                 "HELPDESK_TOKEN_TTL_DAYS",
+                "HELPDESK_METRICS_TOKEN",
             )
         }
     )
@@ -160,6 +161,9 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from helpdesk.audit.recorder import init_audit
 
     init_audit(app)
+    from helpdesk.metrics import init_metrics
+
+    init_metrics(app)
     from helpdesk.auth.login import init_login
 
     init_login(app)

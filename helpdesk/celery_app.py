@@ -42,7 +42,10 @@ def celery_init_app(app: Flask) -> Celery:
         def __call__(self, *args: object, **kwargs: object) -> object:
             # The request id of the webhook or page that queued the task (see helpdesk.logs);
             # eager tasks run in the caller's thread and already have it.
-            rid = self.request.get("request_id") or current_request_id()
+            headers = self.request.get("headers") or {}
+            rid = (
+                self.request.get("request_id") or headers.get("request_id") or current_request_id()
+            )
             with request_id_context(rid), app.app_context():
                 return self.run(*args, **kwargs)
 

@@ -124,8 +124,11 @@ def publish_now(name: str, rooms: Iterable[str], payload: dict[str, Any]) -> Non
 
 
 def _deliver(events: list[Event]) -> None:
+    from helpdesk.metrics import EVENTS_EMITTED
+
     backend = get_backend()
     for evt in events:
+        EVENTS_EMITTED.labels(evt.name).inc()
         try:
             backend.emit(evt)
         except Exception:

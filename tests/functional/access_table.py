@@ -11,6 +11,8 @@ Values:
   sign-in page (console). Admins pass every role check, so they are in every set.
 - PUBLIC: anyone, signed in or not (the sign-in page, health, static assets, the token endpoint).
 - TWILIO: Twilio webhooks: refused with 403 without a valid `X-Twilio-Signature`, whoever asks.
+- NETWORK: monitoring: served to loopback and private addresses (or a metrics bearer token),
+  refused with 403 from a public address whoever asks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from helpdesk.auth.models import Role
 
 PUBLIC = "public"
 TWILIO = "twilio"
+NETWORK = "network"
 
 ADMIN = frozenset({Role.ADMIN})
 SUPERVISOR = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -29,6 +32,7 @@ Access = frozenset[Role] | str
 ENDPOINTS: dict[str, Access] = {
     # -- platform
     "health.healthz": PUBLIC,
+    "metrics.metrics": NETWORK,
     "openapi.openapi_json": PUBLIC,
     "console.static": PUBLIC,
     "console.vendor": PUBLIC,

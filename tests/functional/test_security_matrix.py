@@ -24,7 +24,14 @@ from helpdesk.extensions import db, socketio
 from helpdesk.realtime import AgentsNamespace, issue_socket_token
 from tests.conftest import PASSWORD
 from tests.functional import access_table
-from tests.functional.access_table import ADMIN, ENDPOINTS, PUBLIC, SOCKET_EVENTS, TWILIO
+from tests.functional.access_table import (
+    ADMIN,
+    ENDPOINTS,
+    NETWORK,
+    PUBLIC,
+    SOCKET_EVENTS,
+    TWILIO,
+)
 
 ROLES = (Role.AGENT, Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN)
 METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
@@ -168,6 +175,11 @@ def test_console_and_webhooks_answer_each_role_as_declared(
             continue
         response = _call(anonymous, method, url, {})
         status = response.status_code
+        if access == NETWORK:
+            outside = anonymous.open(url, method=method, environ_base={"REMOTE_ADDR": "8.8.8.8"})
+            if status != 200 or outside.status_code != 403:
+                problems.append(_describe(endpoint, method, url, "outside", outside.status_code))
+            continue
         if access == TWILIO:
             # Neither a staff session nor a bearer token stands in for Twilio's signature.
             signed_in = _call(_signed_in(app, staff[Role.ADMIN]), method, url, {})
