@@ -168,7 +168,7 @@ def metrics() -> Response:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         registry.register(QueueCollector())
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
