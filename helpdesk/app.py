@@ -23,9 +23,14 @@ from helpdesk.reporting.api import bp as reporting_api
 from helpdesk.sla.api import bp as sla_api
 from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.timeline.api import bp as timeline_api
+from telephony import degraded
 from telephony.api import bp as telephony_api
 from telephony.simulator_api import bp as simulator_api
 from telephony.sms_api import bp as sms_api
+from telephony.webhooks import bp as voice_webhooks
+
+# A database failure under a voice webhook answers an apology, not a 500 (telephony.degraded).
+degraded.install(voice_webhooks)
 
 # Imported at module level so that every API operation is declared (and documented) on import.
 API_BLUEPRINTS = (
@@ -95,6 +100,7 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
                 "HELPDESK_SCHEDULER",
                 "HELPDESK_TOKEN_TTL_DAYS",
                 "HELPDESK_METRICS_TOKEN",
+                "HELPDESK_VOICE_FALLBACK_URL",
             )
         }
     )

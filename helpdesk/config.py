@@ -64,6 +64,7 @@ class Settings:
     HELPDESK_SMS_FLOOD_LIMIT: str = "10 per minute"
     HELPDESK_ONCALL_NUMBER: str = ""
     SESSION_COOKIE_SECURE: bool = False
+    HELPDESK_VOICE_FALLBACK_URL: str = ""  # where a call goes when the database fails
     HELPDESK_METRICS_TOKEN: str = ""  # lets Prometheus scrape /metrics from outside the network
     HELPDESK_LOG_FORMAT: str = "text"  # "json" for one JSON object per line (log shippers)
     TESTING: bool = False

@@ -158,3 +158,38 @@ def test_json_log_lines_carry_the_request_id(caplog: pytest.LogCaptureFixture) -
     line = json.loads(JsonFormatter().format(record))
     assert line["msg"] == "call CA1" and line["request_id"] == "abc12345"
     assert line["call_sid"] == "CA1" and line["level"] == "INFO"
+
+
+@pytest.mark.parametrize("fallback", ["", "https://handler.example.com/take-a-message"])
+def test_voice_webhooks_answer_a_graceful_twiml_when_the_database_fails(
+    tmp_path: Any, fallback: str
+) -> None:
+    from helpdesk.app import create_app
+    from helpdesk.config import Settings
+
+    # A database without its tables: every query fails as a lost database would.
+    settings = Settings.from_env(
+        env={},
+        DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        HELPDESK_INSTANCE_PATH=str(tmp_path / "instance"),
+        SECRET_KEY="k",
+        TWILIO_AUTH_TOKEN="test-auth-token",
+        PUBLIC_BASE_URL="http://localhost",
+        TESTING=True,
+        HELPDESK_SCHEDULER=False,
+        HELPDESK_VOICE_FALLBACK_URL=fallback,
+    )
+    broken = create_app(settings)
+    client = broken.test_client()
+    form = {"CallSid": "CA" + "9" * 32, "From": "+33612345670", "To": "+15005550006"}
+    response = _signed_post(client, "/twilio/voice", form)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "problème technique" in body and "technical problem" in body
+    if fallback:
+        assert f'<Redirect method="POST">{fallback}</Redirect>' in body
+    else:
+        assert "<Hangup />" in body
+    with broken.app_context():
+        db.session.remove()
+        db.engine.dispose()
