@@ -5,6 +5,8 @@
   hands over to the fallback URL, nothing is half-written, and the pool recovers.
 - A Celery worker killed (SIGKILL) in the middle of a batch of SMS sends: after a new worker
   starts and the outbox recovery runs, every message has been sent exactly once.
+- A web process killed (SIGKILL) with agents connected: they reconnect to the other process, the
+  call that arrived meanwhile is in exactly one console's snapshot, and is answered once.
 """
 
 from __future__ import annotations
@@ -148,6 +150,18 @@ def test_dropped_database_connections_answer_gracefully_and_recover(
     database.reset()
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "helpdesk.cli", "worker", "--concurrency", "4"]
     cmd += ["--pool", "threads", "--without-heartbeat", "--without-gossip", "--without-mingle"]
@@ -242,4 +256,128 @@ def test_a_worker_killed_during_sends_leaves_each_sms_sent_exactly_once(
     print(
         f"sms: {total} queued, {killed_at} at Twilio when the worker was killed, {len(sent)} sent"
     )
+    database.reset()
+
+
+def test_a_killed_web_process_loses_no_offer_its_agents_reconnect_to_the_other(
+    settings, database, redis_url, tmp_path
+):
+    """Two web processes; agents connected to A; A is killed (SIGKILL) and a call arrives
+    through B. The agents' consoles connect to B (as the load balancer sends them there), find
+    the ringing call in their snapshot, and the one offered accepts it: one offer, one answer."""
+    from helpdesk.auth import service as auth
+    from helpdesk.auth.models import Role
+    from telephony.models import CallOffer, CallQueue
+    from tests.services.test_realtime_processes import Listener, _web
+
+    settings.REDIS_URL = redis_url
+    app = create_app(settings)
+    tokens = []
+    with app.app_context():
+        db.session.add(CallQueue(name="support", skills={"support": 1}))
+        db.session.commit()
+        for n in range(3):
+            user = auth.create_user(
+                session=db.session,
+                email=f"agent{n}@faults.example",
+                password="longenough",
+                role=Role.AGENT,
+                skills={"support": 3},
+                languages=["fr"],
+            )
+            tokens.append(auth.issue_token(session=db.session, user=user))
+        db.session.remove()
+        db.engine.dispose()
+    port_a, port_b = _port(), _port()
+    web_a = _web(database.url, redis_url, port_a, tmp_path)
+    web_b = _web(database.url, redis_url, port_b, tmp_path)
+    worker = _worker(_env(database.url, redis_url, tmp_path, "worker"))
+    listeners = [Listener() for _ in tokens]
+    try:
+        _up(port_a)
+        _up(port_b)
+        for token, listener in zip(tokens, listeners, strict=True):
+            listener.client.connect(
+                f"http://127.0.0.1:{port_a}",
+                namespaces=["/agents"],
+                auth={"token": token},
+                transports=["websocket"],
+                wait_timeout=10,
+            )
+            response = requests.put(
+                f"http://127.0.0.1:{port_a}/api/v1/agents/me/presence",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"state": "available"},
+                timeout=10,
+            )
+            assert response.status_code == 200, response.text
+        # The whole process dies at once: gunicorn's worker (which holds the sockets) and master.
+        for pid in (*_children(web_a.pid), web_a.pid):
+            os.kill(pid, signal.SIGKILL)
+        web_a.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while any(listener.client.connected for listener in listeners):
+            assert time.monotonic() < deadline, "the sockets did not notice the process died"
+            time.sleep(0.1)
+        # The call arrives through B while the consoles are reconnecting.
+        base_b = f"http://127.0.0.1:{port_b}"
+        validator = RequestValidator("rt-token")
+        form = {"CallSid": "CA" + "4" * 32, "From": "+33611223355", "To": "+15005550006"}
+        for path, extra in (("/twilio/voice", {}), ("/twilio/voice/menu", {"Digits": "1"})):
+            data = form | extra
+            signature = validator.compute_signature(base_b + path, data)
+            answer = requests.post(
+                base_b + path, data=data, headers={"X-Twilio-Signature": signature}, timeout=10
+            )
+            assert answer.status_code == 200, answer.text
+        # Reconnected to B, each console reloads its state: exactly one has the call ringing.
+        for token, listener in zip(tokens, listeners, strict=True):
+            listener.client.connect(
+                base_b,
+                namespaces=["/agents"],
+                auth={"token": token},
+                transports=["websocket"],
+                wait_timeout=10,
+            )
+        ringing: list[tuple[str, dict]] = []
+        deadline = time.monotonic() + 30
+        while not ringing and time.monotonic() < deadline:
+            for token in tokens:
+                state = requests.get(
+                    base_b + "/api/v1/agents/me/state",
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=10,
+                ).json()
+                if state["ringing"]:
+                    ringing.append((token, state["ringing"]))
+            time.sleep(0.2)
+        assert len(ringing) == 1, ringing
+        token, offer = ringing[0]
+        assert offer["call_sid"] == form["CallSid"]
+        accepted = requests.post(
+            f"{base_b}/api/v1/calls/{offer['call_id']}/accept",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert accepted.status_code == 200, accepted.text
+    finally:
+        for listener in listeners:
+            if listener.client.connected:
+                listener.client.disconnect()
+        for proc in (web_a, web_b, worker):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in (web_a, web_b, worker):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    engine = create_engine(database.url)
+    with engine.connect() as conn:
+        calls = conn.execute(select(Call.call_sid, Call.routing_state, Call.agent_id)).all()
+        offers = conn.execute(select(func.count()).select_from(CallOffer)).scalar_one()
+    engine.dispose()
+    assert len(calls) == 1 and calls[0].routing_state == "connected", calls
+    assert offers >= 1
+    print(f"web killed: 1 call, {offers} offer(s), answered by agent {calls[0].agent_id}")
     database.reset()
