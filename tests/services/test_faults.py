@@ -381,3 +381,147 @@ def test_a_killed_web_process_loses_no_offer_its_agents_reconnect_to_the_other(
     assert offers >= 1
     print(f"web killed: 1 call, {offers} offer(s), answered by agent {calls[0].agent_id}")
     database.reset()
+
+
+def _redis_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    cmd += ["--appendonly", "no", "--dir", str(workdir)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis(port=port, socket_connect_timeout=0.2).ping()
+            return proc
+        except redis.RedisError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+
+
+def test_redis_restarted_under_load_loses_no_call(settings, database, tmp_path):
+    """A Redis of the test's own (never the shared one) is restarted, empty, while calls come
+    in: every webhook is answered, every call is recorded once, and once Redis is back the
+    waiting calls are offered and the screen pop reaches the console through the queue."""
+    import socketio
+
+    from helpdesk.auth import service as auth
+    from helpdesk.auth.models import Role
+    from telephony.models import CallQueue
+    from tests.services.test_realtime_processes import _web
+
+    redis_port = _port()
+    own_redis = f"redis://127.0.0.1:{redis_port}/0"
+    server = _redis_server(redis_port, tmp_path / "redis")
+    settings.REDIS_URL = own_redis
+    app = create_app(settings)
+    with app.app_context():
+        db.session.add(CallQueue(name="support", skills={"support": 1}))
+        db.session.commit()
+        user = auth.create_user(
+            session=db.session,
+            email="redis-agent@faults.example",
+            password="longenough",
+            role=Role.AGENT,
+            skills={"support": 3},
+            languages=["fr"],
+        )
+        token = auth.issue_token(session=db.session, user=user)
+        db.session.remove()
+        db.engine.dispose()
+    port = _port()
+    web = _web(database.url, own_redis, port, tmp_path)
+    worker = _worker(_env(database.url, own_redis, tmp_path, "worker"))
+    base = f"http://127.0.0.1:{port}"
+    pops: list[dict] = []
+    connects = []
+    client = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=1)
+    client.on("screen_pop", pops.append, namespace="/agents")
+    client.on("connect", lambda: connects.append(time.monotonic()), namespace="/agents")
+    validator = RequestValidator("rt-token")
+    answers: dict[str, int] = {}
+
+    def ring(sid: str) -> None:
+        form = {"CallSid": sid, "From": f"+336119{int(sid[-4:]):05d}", "To": "+15005550006"}
+        for path, extra in (("/twilio/voice", {}), ("/twilio/voice/menu", {"Digits": "1"})):
+            data = form | extra
+            signature = validator.compute_signature(base + path, data)
+            response = requests.post(
+                base + path, data=data, headers={"X-Twilio-Signature": signature}, timeout=15
+            )
+            answers[f"{sid}{path}"] = response.status_code
+
+    sids = [f"CA{n:032d}" for n in range(1, 13)]
+    try:
+        _up(port)
+        client.connect(
+            base,
+            namespaces=["/agents"],
+            auth={"token": token},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+        headers = {"Authorization": f"Bearer {token}"}
+        requests.put(
+            base + "/api/v1/agents/me/presence",
+            headers=headers,
+            json={"state": "break"},
+            timeout=10,
+        )
+        for sid in sids[:4]:
+            ring(sid)
+        server.terminate()
+        server.wait(timeout=10)
+        down = time.monotonic()
+        for sid in sids[4:8]:  # Redis is down: the webhooks still answer
+            ring(sid)
+        down_s = time.monotonic() - down
+        server = _redis_server(redis_port, tmp_path / "redis")  # back, and empty
+        for sid in sids[8:]:
+            ring(sid)
+        # The websocket to the web process needs no Redis; only the process's subscription to
+        # the queue was cut, and it resubscribes by itself (checked by the screen pop below).
+        assert client.connected or connects
+        # The agent comes back from break: the calls waiting are offered one at a time.
+        requests.put(
+            base + "/api/v1/agents/me/presence",
+            headers=headers,
+            json={"state": "available"},
+            timeout=10,
+        )
+        offered = None
+        deadline = time.monotonic() + 30
+        while offered is None:
+            state = requests.get(base + "/api/v1/agents/me/state", headers=headers, timeout=10)
+            offered = state.json()["ringing"]
+            assert time.monotonic() < deadline, "no call was offered after Redis came back"
+            time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while not any(p.get("call_sid") == offered["call_sid"] for p in pops):
+            assert time.monotonic() < deadline, "the screen pop did not reach the console"
+            time.sleep(0.1)
+    finally:
+        if client.connected:
+            client.disconnect()
+        for proc in (web, worker, server):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in (web, worker, server):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    assert set(answers.values()) == {200}, answers
+    engine = create_engine(database.url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Call.call_sid, Call.routing_state)).all()
+    engine.dispose()
+    assert sorted(r.call_sid for r in rows) == sids  # every call recorded, once
+    states = [r.routing_state for r in rows]
+    assert states.count("offered") == 1 and states.count("waiting") == len(sids) - 1, states
+    print(
+        f"redis restarted: {len(sids)} calls, all answered ({down_s:.1f} s for the 8 webhooks "
+        f"while Redis was down), 1 offered, {len(sids) - 1} waiting"
+    )
+    database.reset()
