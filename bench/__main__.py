@@ -69,11 +69,25 @@ def _sms(args: argparse.Namespace) -> None:
     )
 
 
+def _callcenter(args: argparse.Namespace) -> None:
+    from bench.load import callcenter
+
+    callcenter.main(
+        [
+            f"--agents={args.load_agents}",
+            f"--rate={args.load_rate}",
+            f"--seconds={args.load_seconds}",
+            f"--web={args.load_web}",
+        ]
+    )
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "foundation": _foundation,
     "sla": _sla,
     "voice": _voice,
     "sms": _sms,
+    "callcenter": _callcenter,
 }
 
 
@@ -151,6 +165,10 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="sms: skip the outbox figure through Redis and a Celery worker",
     )
+    p.add_argument("--load-agents", type=int, default=40, help="callcenter: agents on sockets")
+    p.add_argument("--load-rate", type=float, default=5.0, help="callcenter: new calls per second")
+    p.add_argument("--load-seconds", type=float, default=30.0, help="callcenter: load duration")
+    p.add_argument("--load-web", type=int, default=2, help="callcenter: web processes")
     p.add_argument(
         "--keep",
         action="store_true",
