@@ -147,6 +147,7 @@ def test_dropped_database_connections_answer_gracefully_and_recover(
         f"calls: {len(sids)} rung, {len(normal)} answered normally, {len(degraded)} degraded, "
         f"{len(rows)} recorded, {dropped} connections dropped"
     )
+    database.engine.dispose()  # its pooled connections were dropped too
     database.reset()
 
 
