@@ -229,10 +229,9 @@ class Twilio:
         with self.tally.lock:
             self.tally.webhook[path].append(elapsed)
             self.tally.statuses[f"{path} {r.status_code}"] += 1
-        if r.status_code != 200:
-            self.tally.error(
-                f"{path} {form.get('CallSid') or form.get('MessageSid')}: {r.status_code}"
-            )
+        if not 200 <= r.status_code < 300:
+            which = form.get("CallSid") or form.get("MessageSid")
+            self.tally.error(f"{path} {which}: {r.status_code}")
         return r.text
 
     def call(self, i: int) -> None:
@@ -302,6 +301,22 @@ def _worker(url: str, redis_url: str) -> subprocess.Popen[bytes]:
     )
 
 
+def _beat(url: str, redis_url: str) -> subprocess.Popen[bytes]:
+    """The one beat of the Procfile: its sweeps expire unanswered offers and pair calls left
+    waiting with agents freed."""
+    env = os.environ | _env(url, redis_url) | {"SECRET_KEY": "bench-only-secret-key"}
+    workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-beat-"))
+    (workdir / "instance").mkdir()
+    env["HELPDESK_INSTANCE_PATH"] = str(workdir / "instance")
+    return subprocess.Popen(
+        [sys.executable, "-m", "helpdesk.cli", "beat"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def _accounting(url: str, calls: int, sms: int, tally: Tally) -> dict[str, Any]:
     import psycopg
 
@@ -343,6 +358,7 @@ def run(opts: Options) -> dict[str, Any]:
         server = WebServer(url, logs / f"web{n}.log", port=port, extra_env=dict(env))
         servers.append(server)
     worker = _worker(url, redis_url)
+    beat = _beat(url, redis_url)
     tally = Tally()
     agents: list[Agent] = []
     stop = threading.Event()
@@ -395,11 +411,12 @@ def run(opts: Options) -> dict[str, Any]:
         stop.set()
         for agent in agents:
             agent.stop()
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        for proc in (worker, beat):
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         for server in servers:
             server.stop()
         if redis_proc is not None:
