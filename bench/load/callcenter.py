@@ -377,16 +377,22 @@ def run(opts: Options) -> dict[str, Any]:
         )
         completer.start()
         started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=64) as pool:
-            sms_thread = threading.Thread(
-                target=lambda: tally.statuses.update(
-                    {"sms_sent": _paced(opts.sms_rate, opts.seconds, twilio.sms, pool)}
-                )
+        pool = ThreadPoolExecutor(max_workers=64)
+        sms_thread = threading.Thread(
+            target=lambda: tally.statuses.update(
+                {"sms_sent": _paced(opts.sms_rate, opts.seconds, twilio.sms, pool)}
             )
-            sms_thread.start()
-            calls = _paced(opts.rate, opts.seconds, twilio.call, pool)
-            sms_thread.join()
+        )
+        sms_thread.start()
+        calls = _paced(opts.rate, opts.seconds, twilio.call, pool)
+        sms_thread.join()
         load_s = time.monotonic() - started
+        # Bounded: webhooks not even sent `drain_s` after the load ended are given up on (and
+        # show in the accounting as calls rung but not queued).
+        give_up = threading.Timer(opts.drain_s, pool.shutdown, kwargs={"cancel_futures": True})
+        give_up.start()
+        pool.shutdown(wait=True)
+        give_up.cancel()
         deadline = time.monotonic() + opts.drain_s
         while len(tally.completed) < len(tally.queued_at) and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -445,7 +451,10 @@ def main(argv: list[str] | None = None) -> None:
         drain_s=min(args.drain_s, 300),
     )
     import json
+    import signal
 
+    # A SIGTERM (from `timeout`, or Ctrl-C's cousin) still stops every process started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     print(json.dumps(run(opts), indent=2, default=str))
 
 
