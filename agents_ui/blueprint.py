@@ -45,22 +45,6 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-# Everything the console loads comes from this origin, and no page has inline script or style:
-# an injected <script> or onerror= attribute would not run even if escaping were ever missed.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
-# With the browser softphone, the Twilio Voice SDK signals over Twilio's websockets (regional
-# edges included), reports call quality to Twilio's event gateway, and fetches and plays its
-# ringtones from Twilio's sound files.
-SOFTPHONE_POLICY = CONTENT_SECURITY_POLICY.replace(
-    "connect-src 'self';",
-    "connect-src 'self' wss://*.twilio.com https://*.twilio.com; "
-    "media-src 'self' https://sdk.twilio.com;",
-)
-
 # Implemented in static/console.js; listed on every page and in docs/console.md.
 SHORTCUTS = [
     ("g t", _l("Go to tickets")),
@@ -119,14 +103,8 @@ def _choose_timezone() -> None:
 
 @bp.after_request
 def _security_headers(response: Response) -> Response:
-    policy = (
-        SOFTPHONE_POLICY
-        if softphone.kind(current_app.config) == "twilio"
-        else CONTENT_SECURITY_POLICY
-    )
-    response.headers.setdefault("Content-Security-Policy", policy)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    # The Content-Security-Policy and the other security headers are set on every response by
+    # helpdesk.security.headers.
     if current_user.is_authenticated:
         # Customer data must not linger in shared caches or the back-forward cache of a
         # workstation someone else uses next.

@@ -21,6 +21,7 @@ from agents_ui.blueprint import bp, role_required
 from agents_ui.queries import all_groups, calendars, policies
 from agents_ui.sla_display import duration
 from agents_ui.sla_forms import WEEKDAYS, CalendarForm, PolicyForm
+from helpdesk.audit.recorder import audit_target
 from helpdesk.auth.models import Role
 from helpdesk.errors import APIError, NotFound
 from helpdesk.extensions import db
@@ -142,6 +143,7 @@ def sla_calendar_new() -> ResponseReturnValue:
     refused = _save_calendar(form, calendar)
     if refused is not None:
         return refused
+    audit_target(calendar.id)
     flash(_("Calendar “%(name)s” created.", name=calendar.name), "success")
     return redirect(url_for("console.sla_calendars"))
 
@@ -261,6 +263,7 @@ def sla_policy_new() -> ResponseReturnValue:
     refused = _save_policy(form, policy)
     if refused is not None:
         return refused
+    audit_target(policy.id)
     flash(_("Policy “%(name)s” created.", name=policy.name), "success")
     return redirect(url_for("console.sla_policies"))
 

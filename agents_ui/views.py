@@ -9,6 +9,7 @@ from __future__ import annotations
 from agents_ui import (
     account,
     assets,
+    audit_pages,
     call_screen,
     customer_pages,
     dispatch_pages,
@@ -29,6 +30,7 @@ from agents_ui.blueprint import bp
 __all__ = [
     "account",
     "assets",
+    "audit_pages",
     "bp",
     "call_screen",
     "customer_pages",

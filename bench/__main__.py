@@ -1,11 +1,12 @@
 """`python -m bench [benchmark] [options]`: run benchmarks and print their figures.
 
 With no benchmark named, every benchmark runs: `foundation` (tickets, customers and the REST API),
-`sla` (business-time arithmetic and the breach scan), `voice` (Twilio webhooks and routing) and
+`sla` (business-time arithmetic and the breach scan), `voice` (Twilio webhooks and routing),
 `sms` (the inbound SMS webhook and the outbox), `screenpop` (the caller screen across web
 processes through Redis, and many agent sockets on one process), `supervision` (wallboard
 delivery delay and call reports over the call log), `dispatch` (technician suggestions and
-day routes) and `kb` (knowledge-base indexing and search).
+day routes) and `kb` (knowledge-base indexing and search). `callcenter` (the whole call center
+under load, `bench/load/`) runs only when named.
 """
 
 from __future__ import annotations
@@ -112,6 +113,19 @@ def _dispatch(args: argparse.Namespace) -> None:
     )
 
 
+def _callcenter(args: argparse.Namespace) -> None:
+    from bench.load import callcenter
+
+    callcenter.main(
+        [
+            f"--agents={args.load_agents}",
+            f"--rate={args.load_rate}",
+            f"--seconds={args.load_seconds}",
+            f"--web={args.load_web}",
+        ]
+    )
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "foundation": _foundation,
     "sla": _sla,
@@ -121,7 +135,11 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "supervision": _supervision,
     "dispatch": _dispatch,
     "kb": _kb,
+    "callcenter": _callcenter,
 }
+
+# Long and heavy: the whole deployment under load.
+ONLY_WHEN_NAMED = {"callcenter"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -234,6 +252,10 @@ def parser() -> argparse.ArgumentParser:
         "--kb-articles", type=int, default=100_000, help="kb: generated articles indexed"
     )
     p.add_argument("--kb-queries", type=int, default=640, help="kb: timed queries per backend")
+    p.add_argument("--load-agents", type=int, default=40, help="callcenter: agents on sockets")
+    p.add_argument("--load-rate", type=float, default=5.0, help="callcenter: new calls per second")
+    p.add_argument("--load-seconds", type=float, default=30.0, help="callcenter: load duration")
+    p.add_argument("--load-web", type=int, default=2, help="callcenter: web processes")
     p.add_argument(
         "--keep",
         action="store_true",
@@ -253,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     unknown = sorted(set(args.benchmarks) - set(BENCHMARKS))
     if unknown:
         cli.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
-    for name in args.benchmarks or list(BENCHMARKS):
+    for name in args.benchmarks or [n for n in BENCHMARKS if n not in ONLY_WHEN_NAMED]:
         BENCHMARKS[name](args)
 
 

@@ -13,6 +13,7 @@ from flask_socketio import SocketIO
 
 from helpdesk import events
 from helpdesk.api.openapi import bp as openapi_bp
+from helpdesk.audit.api import bp as audit_api
 from helpdesk.auth.api import bp as auth_api
 from helpdesk.config import Settings
 from helpdesk.customers.api import bp as customers_api
@@ -26,9 +27,14 @@ from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.timeline.api import bp as timeline_api
 from helpdesk.value.api import bp as value_api
 from kb.api import bp as kb_api
+from telephony import degraded
 from telephony.api import bp as telephony_api
 from telephony.simulator_api import bp as simulator_api
 from telephony.sms_api import bp as sms_api
+from telephony.webhooks import bp as voice_webhooks
+
+# A database failure under a voice webhook answers an apology, not a 500 (telephony.degraded).
+degraded.install(voice_webhooks)
 
 # Imported at module level so that every API operation is declared (and documented) on import.
 API_BLUEPRINTS = (
@@ -45,6 +51,7 @@ API_BLUEPRINTS = (
     value_api,
     dispatch_api,
     kb_api,
+    audit_api,
     openapi_bp,
 )
 TASK_MODULES = (
@@ -116,12 +123,17 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
                 "HELPDESK_SL_TARGET",
                 "HELPDESK_MAX_WAIT_S",
                 "HELPDESK_DISPATCH_ON_COMPLETION",
+                "HELPDESK_METRICS_TOKEN",
+                "HELPDESK_VOICE_FALLBACK_URL",
             )
         }
     )
     app.config["HELPDESK_TELEPHONY_BACKEND"] = settings.telephony_backend
     app.config["HELPDESK_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    from helpdesk.api.converters import BoundedIntegerConverter
+
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
     db.init_app(app)
     with app.app_context():
@@ -188,11 +200,23 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from helpdesk.errors import register_error_handlers
 
     register_error_handlers(app)
+    from helpdesk.security.headers import init_security_headers
+
+    init_security_headers(app)
+    from helpdesk.audit.recorder import init_audit
+
+    init_audit(app)
+    from helpdesk.metrics import init_metrics
+
+    init_metrics(app)
     from helpdesk.auth.login import init_login
 
     init_login(app)
+    from helpdesk.logs import configure_logging, init_request_ids
+
+    init_request_ids(app)
     if not app.debug and not settings.TESTING:
-        logging.basicConfig(level=logging.INFO)
+        configure_logging(settings.HELPDESK_LOG_FORMAT, logging.INFO)
     return app
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
+from helpdesk.logs import current_request_id, request_id_context
+
 # Periodic jobs, shared by Celery beat (scaled out) and the in-process scheduler (embedded).
 PERIODIC: dict[str, dict[str, Any]] = {
     "sla-breach-scan": {
@@ -52,7 +54,13 @@ PERIODIC: dict[str, dict[str, Any]] = {
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):  # type: ignore[misc]
         def __call__(self, *args: object, **kwargs: object) -> object:
-            with app.app_context():
+            # The request id of the webhook or page that queued the task (see helpdesk.logs);
+            # eager tasks run in the caller's thread and already have it.
+            headers = self.request.get("headers") or {}
+            rid = (
+                self.request.get("request_id") or headers.get("request_id") or current_request_id()
+            )
+            with request_id_context(rid), app.app_context():
                 return self.run(*args, **kwargs)
 
     redis_url = app.config.get("REDIS_URL") or ""
@@ -72,6 +80,20 @@ def celery_init_app(app: Flask) -> Celery:
         # delivered twice by Redis.
         broker_transport_options={"visibility_timeout": 3 * 3600},
     )
+    _carry_request_ids()
     celery.set_default()
     app.extensions["celery"] = celery
     return celery
+
+
+def _carry_request_ids() -> None:
+    """Every task message carries the request id it was queued under, as a message header."""
+    from celery.signals import before_task_publish
+
+    before_task_publish.connect(_add_request_id, weak=False, dispatch_uid="helpdesk-request-id")
+
+
+def _add_request_id(headers: dict[str, Any] | None = None, **_kw: Any) -> None:
+    rid = current_request_id()
+    if headers is not None and rid and "request_id" not in headers:
+        headers["request_id"] = rid

@@ -101,6 +101,10 @@ def worker(celery_args: tuple[str, ...]) -> None:
     import gc
 
     celery = _app("worker").extensions["celery"]
+    if os.environ.get("HELPDESK_METRICS_PORT"):
+        from helpdesk.metrics import serve_worker_metrics
+
+        serve_worker_metrics(int(os.environ["HELPDESK_METRICS_PORT"]))
     gc.freeze()  # start-up objects live as long as the worker: keep collections short
     celery.worker_main(["worker", "--loglevel=INFO", *celery_args])
 

@@ -79,6 +79,9 @@ class Settings:
     HELPDESK_KB_SEARCH: str = ""
     HELPDESK_KB_INDEX_PATH: str = ""  # the Whoosh directory; default instance/kb_index
     SESSION_COOKIE_SECURE: bool = False
+    HELPDESK_VOICE_FALLBACK_URL: str = ""  # where a call goes when the database fails
+    HELPDESK_METRICS_TOKEN: str = ""  # lets Prometheus scrape /metrics from outside the network
+    HELPDESK_LOG_FORMAT: str = "text"  # "json" for one JSON object per line (log shippers)
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     telephony_backend: str = field(default="simulator", init=False)

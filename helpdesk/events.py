@@ -19,6 +19,8 @@ from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 
+from helpdesk.logs import current_request_id
+
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/agents"
@@ -31,6 +33,8 @@ class Event:
     name: str
     rooms: tuple[str, ...]
     payload: dict[str, Any]
+    # The request id of the webhook, page or task that caused the event (see helpdesk.logs).
+    request_id: str | None = None
 
 
 class EventBackend(Protocol):
@@ -44,8 +48,12 @@ class SocketIOBackend:
         self.socketio = socketio
 
     def emit(self, evt: Event) -> None:
+        payload = evt.payload
+        if evt.request_id and isinstance(payload, dict) and "request_id" not in payload:
+            payload = {**payload, "request_id": evt.request_id}
         for room in evt.rooms:
-            self.socketio.emit(evt.name, evt.payload, to=room, namespace=NAMESPACE)
+            self.socketio.emit(evt.name, payload, to=room, namespace=NAMESPACE)
+        log.debug("emitted %s to %s", evt.name, ",".join(evt.rooms))
 
 
 @dataclass
@@ -92,7 +100,8 @@ def publish(
     payload: dict[str, Any],
 ) -> None:
     """Queue an event on `session`; it is emitted after the session's next commit."""
-    _queue(session, _PENDING_KEY).append(Event(name, tuple(rooms), payload))
+    event_ = Event(name, tuple(rooms), payload, current_request_id())
+    _queue(session, _PENDING_KEY).append(event_)
 
 
 def on_commit(session: Session | scoped_session[Session], callback: Callable[[], Any]) -> None:
@@ -111,12 +120,15 @@ def _queue(session: Session | scoped_session[Session], key: str) -> list[Any]:
 
 
 def publish_now(name: str, rooms: Iterable[str], payload: dict[str, Any]) -> None:
-    _deliver([Event(name, tuple(rooms), payload)])
+    _deliver([Event(name, tuple(rooms), payload, current_request_id())])
 
 
 def _deliver(events: list[Event]) -> None:
+    from helpdesk.metrics import EVENTS_EMITTED
+
     backend = get_backend()
     for evt in events:
+        EVENTS_EMITTED.labels(evt.name).inc()
         try:
             backend.emit(evt)
         except Exception:

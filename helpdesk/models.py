@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "helpdesk.value.models",
     "helpdesk.dispatch.models",
     "kb.models",
+    "helpdesk.audit.models",
 )
 
 

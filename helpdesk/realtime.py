@@ -19,6 +19,7 @@ from helpdesk.auth import service as auth_service
 from helpdesk.auth.models import User
 from helpdesk.events import NAMESPACE, publish_now
 from helpdesk.extensions import db, socketio
+from helpdesk.metrics import SOCKET_CONNECTIONS
 
 SOCKET_TOKEN_MAX_AGE = (
     120  # seconds: long enough to open the socket, too short to be worth stealing
@@ -70,9 +71,12 @@ class AgentsNamespace(Namespace):  # type: ignore[misc]
         # Per-connection state (Flask-SocketIO keeps a session per socket).
         session["agent"] = {"id": user.id, "name": user.name}
         session["watching"] = []
+        SOCKET_CONNECTIONS.inc()
         return True
 
     def on_disconnect(self, *args: Any) -> None:
+        if "agent" in session:
+            SOCKET_CONNECTIONS.dec()
         for ticket_id in session.get("watching", []):
             _viewers_changed(ticket_id, _viewers().remove(ticket_id, _sid()))
 

@@ -275,6 +275,20 @@ def recover(
             .limit(500)
         )
     )
+    # Rows still `queued` long after they were written: their task was lost (a worker killed
+    # with it prefetched, a broker restarted without persistence). Sending is claimed row by
+    # row, so a second task for a row whose first task is merely late sends nothing twice.
+    due += list(
+        session.scalars(
+            select(SmsMessage.id)
+            .where(
+                SmsMessage.direction == "outbound",
+                SmsMessage.status == "queued",
+                SmsMessage.created_at <= now - stuck_after,
+            )
+            .limit(500)
+        )
+    )
     for message_id in due:
         _send_after_commit(session, message_id)
     session.commit()

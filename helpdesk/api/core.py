@@ -69,6 +69,40 @@ def _authenticate() -> User:
     return user
 
 
+INT_LIMIT = 2**31 - 1  # every integer column is a 32-bit `integer` on PostgreSQL
+
+
+def _oversized_ints(value: Any, path: str) -> dict[str, str]:
+    """Integers no column can hold, by field path: refused as input rather than failing in SQL.
+
+    Checked on the validated model, so that every operation is covered without each model
+    bounding each of its integer fields.
+    """
+    if isinstance(value, bool):
+        return {}
+    if isinstance(value, int):
+        if -INT_LIMIT <= value <= INT_LIMIT:
+            return {}
+        return {path or "body": f"must be between {-INT_LIMIT} and {INT_LIMIT}"}
+    found: dict[str, str] = {}
+    if isinstance(value, BaseModel):
+        value = {name: getattr(value, name) for name in type(value).model_fields}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.update(_oversized_ints(item, f"{path}.{key}" if path else str(key)))
+    elif isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            found.update(_oversized_ints(item, f"{path}.{index}" if path else str(index)))
+    return found
+
+
+def _checked(parsed: BaseModel, message: str) -> BaseModel:
+    bad = _oversized_ints(parsed, "")
+    if bad:
+        raise ValidationFailed(message, fields=bad)
+    return parsed
+
+
 def _parse_body(model: type[BaseModel]) -> BaseModel:
     if not request.is_json:
         raise APIError(
@@ -84,9 +118,10 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
             "the body must be a JSON object", fields={"body": "expected an object"}
         )
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
         raise ValidationFailed("invalid input", fields=validation_fields(exc)) from exc
+    return _checked(parsed, "invalid input")
 
 
 def _parse_query(model: type[BaseModel]) -> BaseModel:
@@ -97,9 +132,10 @@ def _parse_query(model: type[BaseModel]) -> BaseModel:
         is_list = info is not None and "list" in str(info.annotation)
         raw[key] = values if is_list else values[-1]
     try:
-        return model.model_validate(raw)
+        parsed = model.model_validate(raw)
     except ValidationError as exc:
         raise ValidationFailed("invalid query parameters", fields=validation_fields(exc)) from exc
+    return _checked(parsed, "invalid query parameters")
 
 
 def _serialise(result: Any, status: int) -> Response:

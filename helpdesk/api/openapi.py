@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 
 from helpdesk import __version__
+from helpdesk.api.converters import MAX_ID
 from helpdesk.api.core import OPERATIONS, Operation
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
@@ -94,7 +95,9 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer"} if kind == "int" else {"type": "string"},
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+                if kind == "int"
+                else {"type": "string"},
             }
         )
     if op.query is not None:

@@ -1,0 +1,1 @@
+"""Protections that hold across the whole application: response headers, log redaction."""

@@ -1,0 +1,165 @@
+"""Who may call each endpoint and each Socket.IO event: the table the role matrix test checks.
+
+ADD A LINE HERE FOR EVERY NEW ENDPOINT (keyed by its Flask endpoint name, as `flask routes` or the
+test's failure message prints it) and every new event of the `/agents` namespace. The test
+(tests/functional/test_security_matrix.py) walks the app's url_map and fails for any endpoint not
+listed, so an endpoint cannot ship without someone deciding who may use it.
+
+Values:
+- a frozenset of roles: signed-in staff (API bearer token or console session) with one of these
+  roles get through; the other roles get 403; anonymous callers get 401 (API) or are sent to the
+  sign-in page (console). Admins pass every role check, so they are in every set.
+- PUBLIC: anyone, signed in or not (the sign-in page, health, static assets, the token endpoint).
+- TWILIO: Twilio webhooks: refused with 403 without a valid `X-Twilio-Signature`, whoever asks.
+- NETWORK: monitoring: served to loopback and private addresses (or a metrics bearer token),
+  refused with 403 from a public address whoever asks.
+"""
+
+from __future__ import annotations
+
+from helpdesk.auth.models import Role
+
+PUBLIC = "public"
+TWILIO = "twilio"
+NETWORK = "network"
+
+ADMIN = frozenset({Role.ADMIN})
+SUPERVISOR = frozenset({Role.SUPERVISOR, Role.ADMIN})
+STAFF = frozenset({Role.AGENT, Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN})
+
+Access = frozenset[Role] | str
+
+ENDPOINTS: dict[str, Access] = {
+    # -- platform
+    "health.healthz": PUBLIC,
+    "metrics.metrics": NETWORK,
+    "openapi.openapi_json": PUBLIC,
+    "console.static": PUBLIC,
+    "console.vendor": PUBLIC,
+    # -- auth and users
+    "auth_api.create_token_post": PUBLIC,
+    "auth_api.revoke_token_delete": STAFF,
+    "auth_api.list_users_get": STAFF,
+    "auth_api.me_get": STAFF,
+    "auth_api.get_user_get": STAFF,
+    "auth_api.create_user_post": ADMIN,
+    "auth_api.update_user_patch": ADMIN,
+    "audit_api.list_audit_get": ADMIN,
+    # -- customers and timeline
+    "customers_api.list_customers_get": STAFF,
+    "customers_api.create_customer_post": STAFF,
+    "customers_api.get_customer_get": STAFF,
+    "customers_api.update_customer_patch": STAFF,
+    "customers_api.lookup_get": STAFF,
+    "customers_api.merge_customer_post": SUPERVISOR,
+    "customers_api.export_customer_get": SUPERVISOR,
+    "customers_api.erase_customer_delete": ADMIN,
+    "timeline_api.customer_timeline_get": STAFF,
+    # -- tickets
+    "tickets_api.list_tickets_get": STAFF,
+    "tickets_api.create_ticket_post": STAFF,
+    "tickets_api.get_ticket_get": STAFF,
+    "tickets_api.get_ticket_by_reference_get": STAFF,
+    "tickets_api.update_ticket_patch": STAFF,
+    "tickets_api.list_comments_get": STAFF,
+    "tickets_api.add_comment_post": STAFF,
+    "tickets_api.ticket_history_get": STAFF,
+    # -- service levels and reporting
+    "sla_api.list_calendars_get": STAFF,
+    "sla_api.get_calendar_get": STAFF,
+    "sla_api.create_calendar_post": ADMIN,
+    "sla_api.replace_calendar_put": ADMIN,
+    "sla_api.delete_calendar_delete": ADMIN,
+    "sla_api.list_policies_get": STAFF,
+    "sla_api.get_policy_get": STAFF,
+    "sla_api.create_policy_post": ADMIN,
+    "sla_api.replace_policy_put": ADMIN,
+    "sla_api.delete_policy_delete": ADMIN,
+    "sla_api.ticket_sla_get": STAFF,
+    "sla_api.at_risk_get": SUPERVISOR,
+    "sla_api.compliance_get": SUPERVISOR,
+    "reporting_api.staffing_get": SUPERVISOR,
+    # -- calls, queues, presence, SMS
+    "telephony_api.put_presence_put": STAFF,
+    "telephony_api.get_presence_get": STAFF,
+    "telephony_api.my_state_get": STAFF,
+    "telephony_api.list_calls_get": STAFF,
+    "telephony_api.dial_post": STAFF,
+    "telephony_api.get_call_get": STAFF,
+    "telephony_api.accept_call_post": STAFF,
+    "telephony_api.reject_call_post": STAFF,
+    "telephony_api.wrap_up_call_post": STAFF,
+    "telephony_api.list_queues_get": STAFF,
+    "telephony_api.create_queue_post": ADMIN,
+    "telephony_api.replace_queue_put": ADMIN,
+    "sms_api.list_sms_get": STAFF,
+    "sms_api.send_reply_post": STAFF,
+    "sms_api.count_segments_get": STAFF,
+    # -- the call simulator (only without Twilio credentials)
+    "simulator_api.place_post": STAFF,
+    "simulator_api.list_calls_get": STAFF,
+    "simulator_api.get_call_get": STAFF,
+    "simulator_api.press_post": STAFF,
+    "simulator_api.hang_up_post": STAFF,
+    "simulator_api.text_in_post": STAFF,
+    "simulator_api.inbox_get": STAFF,
+    # -- Twilio webhooks
+    "twilio_voice.incoming": TWILIO,
+    "twilio_voice.status": TWILIO,
+    "twilio_voice.language": TWILIO,
+    "twilio_voice.menu": TWILIO,
+    "twilio_voice.ticket": TWILIO,
+    "twilio_voice.voicemail": TWILIO,
+    "twilio_voice.wait": TWILIO,
+    "twilio_voice.wait_choice": TWILIO,
+    "twilio_voice.queue_result": TWILIO,
+    "twilio_voice.connect_agent": TWILIO,
+    "twilio_sms.incoming": TWILIO,
+    "twilio_sms.status": TWILIO,
+    # -- console pages
+    "console.login": PUBLIC,
+    "console.language": PUBLIC,
+    "console.logout": PUBLIC,  # signing out nobody does nothing; the form carries a CSRF token
+    "console.index": STAFF,
+    "console.settings": STAFF,
+    "console.socket_token": STAFF,
+    "console.tickets": STAFF,
+    "console.ticket": STAFF,
+    "console.reply": STAFF,
+    "console.properties": STAFF,
+    "console.customer_search": STAFF,
+    "console.customer": STAFF,
+    "console.phone_accept": STAFF,
+    "console.phone_reject": STAFF,
+    "console.phone_wrap_up": STAFF,
+    "console.phone_dial": STAFF,
+    "console.phone_presence": STAFF,
+    "console.phone_snapshot": STAFF,
+    "console.simulator": STAFF,
+    "console.simulator_call": STAFF,
+    "console.simulator_calls": STAFF,
+    "console.simulator_call_state": STAFF,
+    "console.simulator_press": STAFF,
+    "console.simulator_hang_up": STAFF,
+    "console.simulator_text": STAFF,
+    "console.sla_clocks": STAFF,
+    "console.sla_at_risk": SUPERVISOR,
+    "console.sla_report": SUPERVISOR,
+    "console.sla_report_csv": SUPERVISOR,
+    "console.sla_calendars": ADMIN,
+    "console.sla_calendar": ADMIN,
+    "console.sla_calendar_new": ADMIN,
+    "console.sla_policies": ADMIN,
+    "console.sla_policy": ADMIN,
+    "console.sla_policy_new": ADMIN,
+    "console.audit_log": ADMIN,
+}
+
+# Socket.IO: `connect` needs a valid token (any staff role); each event below then needs the
+# listed roles. Events are the `on_<name>` handlers of helpdesk.realtime.AgentsNamespace.
+SOCKET_EVENTS: dict[str, Access] = {
+    "connect": STAFF,
+    "disconnect": STAFF,
+    "watch": STAFF,
+    "unwatch": STAFF,
+}
