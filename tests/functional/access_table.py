@@ -26,6 +26,8 @@ NETWORK = "network"
 ADMIN = frozenset({Role.ADMIN})
 SUPERVISOR = frozenset({Role.SUPERVISOR, Role.ADMIN})
 STAFF = frozenset({Role.AGENT, Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN})
+DISPATCH = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+WRITERS = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})  # knowledge-base authors
 
 Access = frozenset[Role] | str
 
@@ -153,6 +155,87 @@ ENDPOINTS: dict[str, Access] = {
     "console.sla_policy": ADMIN,
     "console.sla_policy_new": ADMIN,
     "console.audit_log": ADMIN,
+    # -- the caller screen, SMS conversations, softphone
+    "console.call_screen": STAFF,
+    "console.call_new_ticket": STAFF,  # then the agent on the call or a supervisor (403 otherwise)
+    "console.call_link_ticket": STAFF,
+    "console.call_new_caller": STAFF,
+    "console.call_link_caller": STAFF,
+    "console.call_text_article": STAFF,
+    "console.phone_voice_token": STAFF,
+    "console.sms_threads": STAFF,
+    "console.sms_thread": STAFF,
+    "console.sms_reply": STAFF,
+    "telephony_api.identify_caller_post": STAFF,  # then the agent on the call or a supervisor
+    "telephony_api.call_ticket_post": STAFF,
+    # -- supervision and customer value
+    "console.wallboard": SUPERVISOR,
+    "console.wallboard_snapshot": SUPERVISOR,
+    "console.wallboard_agent_state": SUPERVISOR,
+    "console.wallboard_move": SUPERVISOR,
+    "console.wallboard_monitor": SUPERVISOR,
+    "console.calls_report": SUPERVISOR,
+    "console.calls_report_csv": SUPERVISOR,
+    "console.staffing_page": SUPERVISOR,
+    "console.value_report": SUPERVISOR,
+    "console.value_recompute": SUPERVISOR,
+    "supervision_api.get_wallboard_get": SUPERVISOR,
+    "supervision_api.put_agent_presence_put": SUPERVISOR,
+    "supervision_api.move_call_post": SUPERVISOR,
+    "supervision_api.monitor_call_post": SUPERVISOR,
+    "supervision_api.get_call_report_get": SUPERVISOR,
+    "value_api.post_invoices_post": SUPERVISOR,
+    "value_api.import_invoices_csv_post": SUPERVISOR,
+    "value_api.get_customer_value_get": STAFF,
+    "value_api.get_value_report_get": SUPERVISOR,
+    "value_api.post_recompute_post": SUPERVISOR,
+    # -- field dispatch
+    "console.dispatch_board": DISPATCH,
+    "console.dispatch_auto": DISPATCH,
+    "console.dispatch_work_order": DISPATCH,
+    "console.dispatch_assign": DISPATCH,
+    "console.dispatch_status": DISPATCH,
+    "console.dispatch_technicians": DISPATCH,
+    "console.dispatch_technician": DISPATCH,
+    "console.dispatch_technician_new": DISPATCH,
+    "console.ticket_new_visit": STAFF,
+    "console.technician_job": PUBLIC,  # the technician's signed link is the credential
+    "dispatch_api.list_technicians_get": STAFF,
+    "dispatch_api.create_technician_post": DISPATCH,
+    "dispatch_api.get_technician_get": STAFF,
+    "dispatch_api.update_technician_patch": DISPATCH,
+    "dispatch_api.technician_route_get": STAFF,
+    "dispatch_api.list_work_orders_get": STAFF,
+    "dispatch_api.create_work_order_post": STAFF,
+    "dispatch_api.get_work_order_get": STAFF,
+    "dispatch_api.work_order_suggestions_get": STAFF,
+    "dispatch_api.assign_work_order_post": DISPATCH,
+    "dispatch_api.unassign_work_order_post": DISPATCH,
+    "dispatch_api.work_order_status_post": DISPATCH,
+    "dispatch_api.complete_work_order_post": DISPATCH,
+    "dispatch_api.auto_dispatch_post": DISPATCH,
+    # -- knowledge base and help center
+    "console.kb_list": STAFF,
+    "console.kb_article": STAFF,
+    "console.kb_new": STAFF,
+    "console.kb_edit": STAFF,
+    "console.kb_revisions": STAFF,
+    "console.kb_draft_from_ticket": STAFF,
+    "console.help_home": PUBLIC,
+    "console.help_index": PUBLIC,
+    "console.help_category": PUBLIC,
+    "console.help_search": PUBLIC,
+    "console.help_article": PUBLIC,
+    "console.help_vote": PUBLIC,
+    "kb_api.list_articles_get": STAFF,
+    "kb_api.create_article_post": WRITERS,
+    "kb_api.get_article_get": STAFF,
+    "kb_api.update_article_patch": WRITERS,
+    "kb_api.delete_article_delete": SUPERVISOR,
+    "kb_api.article_revisions_get": STAFF,
+    "kb_api.article_from_ticket_post": WRITERS,
+    "kb_api.search_get": STAFF,
+    "kb_api.suggest_get": STAFF,
 }
 
 # Socket.IO: `connect` needs a valid token (any staff role); each event below then needs the

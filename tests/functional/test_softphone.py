@@ -104,7 +104,8 @@ def test_console_loads_the_sdk_and_allows_twilio_in_its_policy(twilio_app: Flask
     assert 'data-kind="twilio"' in page
     assert "/vendor/@twilio/voice-sdk/dist/twilio.min.js" in page and "softphone.js" in page
     policy = r.headers["Content-Security-Policy"]
-    assert "connect-src 'self' wss://*.twilio.com https://*.twilio.com;" in policy
+    connect = next(d for d in policy.split("; ") if d.startswith("connect-src "))
+    assert "wss://*.twilio.com" in connect and "https://*.twilio.com" in connect
     assert "media-src 'self' https://sdk.twilio.com" in policy
     assert "script-src 'self';" in policy  # the SDK is served from this site
     sdk = client.get("/vendor/@twilio/voice-sdk/dist/twilio.min.js")
