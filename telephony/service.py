@@ -28,6 +28,11 @@ from helpdesk.timeline import service as timeline
 from telephony import routing
 from telephony.models import STATUS_RANK, AgentPresence, Call, CallOffer, CallQueue
 
+# Who hears about every call and presence change: the floor's supervisors (and admins), and the
+# agent concerned in their own room. Not every console: at 20 calls a second, a broadcast to all
+# agents is dozens of messages a second to each of them that no agent's console needs.
+FLOOR = ("role:supervisor", "role:admin")
+
 log = logging.getLogger(__name__)
 
 FRENCH_REGIONS = {"FR", "BE", "CH", "LU", "MC", "RE", "GP", "MQ", "GF", "YT", "PM", "NC", "PF"}
@@ -168,7 +173,7 @@ def enqueue(session: DbSession, call: Call, queue: CallQueue) -> None:
     call.routing_state = "waiting"
     call.priority = _customer_priority(session, call.customer_id)
     calllog.record(session, "entered", call_id=call.id, queue=queue.name, priority=call.priority)
-    publish(session, "queue.updated", ["staff"], {"queue": queue.name, "call_id": call.id})
+    publish(session, "queue.updated", list(FLOOR), {"queue": queue.name, "call_id": call.id})
     request_dispatch(session)
     session.commit()
 
@@ -249,7 +254,7 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
     publish(
         session,
         "call.ended",
-        ["staff"],
+        [*FLOOR, *([f"user:{call.agent_id}"] if call.agent_id else [])],
         {
             "call_id": call.id,
             "call_sid": call.call_sid,
@@ -373,7 +378,7 @@ def set_presence(session: DbSession, user: User, state: str, reason: str = "") -
     publish(
         session,
         "presence.updated",
-        ["staff", f"user:{user.id}"],
+        [*FLOOR, f"user:{user.id}"],
         {"user_id": user.id, "state": state, "reason": presence.reason},
     )
     session.commit()
@@ -398,7 +403,7 @@ def _start_wrap_up(session: DbSession, agent_id: int, call: Call, now: datetime)
     publish(
         session,
         "presence.updated",
-        ["staff", f"user:{agent_id}"],
+        [*FLOOR, f"user:{agent_id}"],
         {
             "user_id": agent_id,
             "state": "wrap_up",
@@ -709,7 +714,7 @@ def accept(session: DbSession, user: User, call_id: int, gateway: Any) -> Call:
     publish(
         session,
         "call.connected",
-        ["staff", f"user:{user.id}"],
+        [*FLOOR, f"user:{user.id}"],
         {"call_id": call.id, "call_sid": call.call_sid, "agent_id": user.id},
     )
     session.commit()
@@ -818,7 +823,7 @@ def click_to_call(
     publish(
         session,
         "presence.updated",
-        ["staff", f"user:{user.id}"],
+        [*FLOOR, f"user:{user.id}"],
         {"user_id": user.id, "state": "on_call", "reason": ""},
     )
     session.commit()
@@ -862,7 +867,7 @@ def _release(
     publish(
         session,
         "presence.updated",
-        ["staff", f"user:{agent_id}"],
+        [*FLOOR, f"user:{agent_id}"],
         {"user_id": agent_id, "state": agent_state, "reason": reason},
     )
     request_dispatch(session)

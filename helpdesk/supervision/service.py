@@ -16,6 +16,7 @@ from helpdesk.errors import APIError, Conflict, NotFound
 from helpdesk.events import publish
 from helpdesk.supervision import calllog, live
 from helpdesk.supervision.monitoring import MODES, Monitor, MonitoringUnavailable
+from telephony.service import FLOOR
 
 
 def set_agent_state(
@@ -66,7 +67,7 @@ def move_call(session: DbSession, *, supervisor: User, call_id: int, queue_name:
         to_queue=target.name,
         by=supervisor.id,
     )
-    publish(session, "queue.updated", ["staff"], {"queue": target.name, "call_id": call.id})
+    publish(session, "queue.updated", list(FLOOR), {"queue": target.name, "call_id": call.id})
     telephony.request_dispatch(session)
     session.commit()
     session.refresh(call)
