@@ -45,7 +45,16 @@ from tqdm import tqdm
 from bench import machine, pg
 from bench.foundation import RESULTS
 from bench.report import Figure, Run, save
-from bench.server import ROOT, WebServer, expand, free_port, procfile_command
+from bench.server import (
+    ROOT,
+    WebServer,
+    children_of,
+    expand,
+    free_port,
+    postgres_pids,
+    process_cpu,
+    procfile_command,
+)
 from bench.stats import summarise
 from bench.voice import Calls
 
@@ -237,6 +246,32 @@ def web(url: str, rurl: str, logs: Path, name: str, threads: int | None = None) 
     return server
 
 
+def _pids_named(name: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def cpu_groups(a: WebServer, b: WebServer, worker: Worker) -> dict[str, float]:
+    """CPU seconds used so far by each part of the deployment and by this benchmark's clients."""
+    worker_pids = [worker.process.pid, *children_of(worker.process.pid)] if worker.process else []
+    groups = {
+        "web A": a.pids(),
+        "web B": b.pids(),
+        "worker": worker_pids,
+        "postgresql": postgres_pids(DB),
+        "redis": _pids_named("redis-server"),
+        "benchmark clients": [os.getpid()],
+    }
+    return {name: sum(process_cpu(p) for p in pids) for name, pids in groups.items()}
+
+
 def rss_and_threads(server: WebServer) -> tuple[float, int]:
     """Memory (MiB) and threads of the web worker process (the master's child)."""
     pids = server.pids()
@@ -255,6 +290,7 @@ class PopLog:
     sent: dict[str, float] = field(default_factory=dict)
     popped: dict[str, float] = field(default_factory=dict)
     sizes: list[int] = field(default_factory=list)
+    answered: dict[str, float] = field(default_factory=dict)  # menu webhook answered, by CallSid
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -331,6 +367,8 @@ def screen_pops(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, lo
     agents = [Agent(uid, token, log, work) for uid, token in seeded.agents]
     total = int(opts.rate * opts.seconds)
     calls = Calls(a.base_url, TOKEN, [CUSTOMER_NUMBER], prefix="5c", unknown_every=0)
+    cpu: dict[str, float] = {}
+    elapsed = 0.0
     handlers = [
         threading.Thread(target=take_calls, args=(b, a, calls, work, log), daemon=True)
         for _ in range(8)
@@ -361,10 +399,15 @@ def screen_pops(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, lo
         time.sleep(1.0)
         log.popped.clear()
         log.sizes.clear()
+        before = cpu_groups(a, b, worker)
+        began = time.monotonic()
         pace(a, calls, total, opts, log)
         deadline = time.monotonic() + POP_TIMEOUT_S
         while len(log.popped) < total and time.monotonic() < deadline:
             time.sleep(0.05)
+        elapsed = time.monotonic() - began
+        after = cpu_groups(a, b, worker)
+        cpu = {k: after[k] - before[k] for k in after}
     finally:
         for _ in handlers:
             work.put(None)
@@ -391,6 +434,34 @@ def screen_pops(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, lo
             f"p95 <= {P95_TARGET_MS:.0f} ms, p99 <= {P99_TARGET_MS:.0f} ms",
             f"{lat.p50_ms:.1f} / {lat.p95_ms:.1f} / {lat.p99_ms:.1f} ms over {lat.n} pops",
             lat.p95_ms <= P95_TARGET_MS and lat.p99_ms <= P99_TARGET_MS,
+            group=1,
+        )
+    )
+    webhook = summarise([log.answered[s] - t for s, t in log.sent.items() if s in log.answered])
+    after_answer = summarise(
+        [log.popped[s] - log.answered[s] for s in log.sent if s in log.popped and s in log.answered]
+    )
+    run.add(
+        Figure(
+            "where the pop's time goes: the menu webhook answered (p50 / p95), then the pop after"
+            " the answer (p50 / p95)",
+            "reported",
+            f"{webhook.p50_ms:.1f} / {webhook.p95_ms:.1f} ms; then"
+            f" {after_answer.p50_ms:.1f} / {after_answer.p95_ms:.1f} ms",
+            None,
+            group=1,
+        )
+    )
+    per_call = ", ".join(f"{k} {v * 1000 / max(total, 1):.1f}" for k, v in cpu.items())
+    busy = sum(cpu.values()) / elapsed if elapsed else 0.0
+    run.details["screen_pop"]["cpu_s"] = cpu
+    run.add(
+        Figure(
+            f"CPU per call at {opts.rate:.0f}/s in ms (menu webhook, dispatch, pop, accept,"
+            " status, wrap-up); cores busy",
+            "reported",
+            f"{per_call}; {busy:.2f} of {os.cpu_count()} cores",
+            None,
             group=1,
         )
     )
@@ -429,6 +500,8 @@ def pace(a: WebServer, calls: Calls, total: int, opts: Options, log: PopLog) -> 
             with log.lock:
                 log.sent[calls.sid(i)] = sent
             r = http.post(a.base_url + path, data=form, headers=headers, timeout=10)
+            with log.lock:
+                log.answered[calls.sid(i)] = time.perf_counter()
             if r.status_code != 200:
                 log.errors.append(f"menu {r.status_code}")
 
