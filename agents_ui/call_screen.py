@@ -11,6 +11,7 @@ JavaScript.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -26,7 +27,7 @@ from agents_ui.forms import CallerForm, CallLinkTicketForm, CallTicketForm, Link
 from helpdesk.auth.models import Role
 from helpdesk.customers import service as customers
 from helpdesk.customers.models import CustomerKind
-from helpdesk.errors import APIError, Forbidden
+from helpdesk.errors import APIError, Forbidden, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import Priority, Status
@@ -158,15 +159,26 @@ def _refused(call: Call, exc: APIError) -> ResponseReturnValue:
     return _back(call, error=_("Not saved: %(reason)s", reason=reason))
 
 
-@bp.post("/calls/<int:call_id>/ticket")
-@login_required
-def call_new_ticket(call_id: int) -> ResponseReturnValue:
+def _record(
+    call_id: int, form: FlaskForm, change: Callable[[Call, FlaskForm], str]
+) -> ResponseReturnValue:
+    """What every form of the page does: check who may change the call, validate, let the
+    service change it, and come back to the page with its message or the reason it refused."""
     call = _call(call_id)
     _may_change(call)
-    form = CallTicketForm()
     if not form.validate_on_submit():
         return _back(call, error=_form_error(form))
     try:
+        message = change(call, form)
+    except APIError as exc:
+        return _refused(call, exc)
+    return _back(call, message)
+
+
+@bp.post("/calls/<int:call_id>/ticket")
+@login_required
+def call_new_ticket(call_id: int) -> ResponseReturnValue:
+    def change(call: Call, form: FlaskForm) -> str:
         ticket = call_records.open_ticket(
             db.session,
             call=call,
@@ -175,20 +187,19 @@ def call_new_ticket(call_id: int) -> ResponseReturnValue:
             description=str(form.description.data or ""),
             priority=Priority(form.priority.data),
         )
-    except APIError as exc:
-        return _refused(call, exc)
-    return _back(call, _("Ticket %(ref)s opened for this call.", ref=ticket.reference))
+        return str(_("Ticket %(ref)s opened for this call.", ref=ticket.reference))
+
+    return _record(call_id, CallTicketForm(), change)
 
 
 @bp.post("/calls/<int:call_id>/ticket/link")
 @login_required
 def call_link_ticket(call_id: int) -> ResponseReturnValue:
-    call = _call(call_id)
-    _may_change(call)
-    form = CallLinkTicketForm(tickets=[])
-    if not form.validate_on_submit() or not str(form.ticket_id.data).isdigit():
-        return _back(call, error=_form_error(form))
-    try:
+    def change(call: Call, form: FlaskForm) -> str:
+        if not str(form.ticket_id.data).isdigit():
+            raise ValidationFailed(
+                "choose a ticket", fields={"ticket_id": str(_("Choose a ticket."))}
+            )
         ticket = call_records.link_ticket(
             db.session,
             call=call,
@@ -197,20 +208,15 @@ def call_link_ticket(call_id: int) -> ResponseReturnValue:
             note=str(form.note.data or ""),
             status=Status(form.status.data) if form.status.data else None,
         )
-    except APIError as exc:
-        return _refused(call, exc)
-    return _back(call, _("This call is now on ticket %(ref)s.", ref=ticket.reference))
+        return str(_("This call is now on ticket %(ref)s.", ref=ticket.reference))
+
+    return _record(call_id, CallLinkTicketForm(tickets=[]), change)
 
 
 @bp.post("/calls/<int:call_id>/caller")
 @login_required
 def call_new_caller(call_id: int) -> ResponseReturnValue:
-    call = _call(call_id)
-    _may_change(call)
-    form = CallerForm()
-    if not form.validate_on_submit():
-        return _back(call, error=_form_error(form))
-    try:
+    def change(call: Call, form: FlaskForm) -> str:
         customer = call_records.create_caller(
             db.session,
             call=call,
@@ -220,20 +226,15 @@ def call_new_caller(call_id: int) -> ResponseReturnValue:
             email=str(form.email.data or ""),
             region=current_app.config["HELPDESK_DEFAULT_REGION"],
         )
-    except APIError as exc:
-        return _refused(call, exc)
-    return _back(call, _("%(name)s is now a customer, with this number.", name=customer.name))
+        return str(_("%(name)s is now a customer, with this number.", name=customer.name))
+
+    return _record(call_id, CallerForm(), change)
 
 
 @bp.post("/calls/<int:call_id>/caller/link")
 @login_required
 def call_link_caller(call_id: int) -> ResponseReturnValue:
-    call = _call(call_id)
-    _may_change(call)
-    form = LinkCallerForm()
-    if not form.validate_on_submit():
-        return _back(call, error=_form_error(form))
-    try:
+    def change(call: Call, form: FlaskForm) -> str:
         customer = call_records.link_caller(
             db.session,
             call=call,
@@ -241,9 +242,9 @@ def call_link_caller(call_id: int) -> ResponseReturnValue:
             actor=me(),
             region=current_app.config["HELPDESK_DEFAULT_REGION"],
         )
-    except APIError as exc:
-        return _refused(call, exc)
-    return _back(call, _("This number now belongs to %(name)s.", name=customer.name))
+        return str(_("This number now belongs to %(name)s.", name=customer.name))
+
+    return _record(call_id, LinkCallerForm(), change)
 
 
 @bp.post("/calls/<int:call_id>/text-article")
