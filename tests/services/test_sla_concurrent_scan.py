@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+from flask import Flask
 from sqlalchemy import func, select
 
 from helpdesk.app import create_app
@@ -46,9 +47,12 @@ def test_two_scanners_escalate_each_clock_once(
     later = START + timedelta(minutes=11)  # every first-response clock is past due
     results, errors = [], []
     barrier = threading.Barrier(2)
+    # Each scanner is its own application, as in two worker processes. They are built here, one
+    # after the other: CPython 3.11's ast.parse (which werkzeug's routing uses while an app is
+    # built) is not safe to run in two threads at once.
+    apps = [create_app(settings) for _ in range(2)]
 
-    def scanner() -> None:
-        worker_app = create_app(settings)
+    def scanner(worker_app: Flask) -> None:
         with worker_app.app_context():
             try:
                 barrier.wait()
@@ -66,7 +70,7 @@ def test_two_scanners_escalate_each_clock_once(
                 db.session.remove()
                 db.engine.dispose()
 
-    threads = [threading.Thread(target=scanner) for _ in range(2)]
+    threads = [threading.Thread(target=scanner, args=(a,)) for a in apps]
     for t in threads:
         t.start()
     for t in threads:
