@@ -55,7 +55,7 @@ def test_two_scanners_escalate_each_clock_once(
     def scanner(worker_app: Flask) -> None:
         with worker_app.app_context():
             try:
-                barrier.wait()
+                barrier.wait(timeout=60)
                 total = sla.ScanResult()
                 while True:
                     r = sla.scan(db.session, now=later, limit=50)
@@ -70,7 +70,8 @@ def test_two_scanners_escalate_each_clock_once(
                 db.session.remove()
                 db.engine.dispose()
 
-    threads = [threading.Thread(target=scanner, args=(a,)) for a in apps]
+    # Daemons: a scanner stuck on a failure must not keep the test run from exiting.
+    threads = [threading.Thread(target=scanner, args=(a,), daemon=True) for a in apps]
     for t in threads:
         t.start()
     for t in threads:
