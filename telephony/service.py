@@ -446,6 +446,14 @@ def wrap_up(
         )
         if rowcount(won):
             calllog.agent_state(session, user.id, "available", previous="wrap_up")
+            # Said like every other presence change, so an open console (and the floor) follows
+            # even when the page's own answer crossed a snapshot read before this commit.
+            publish(
+                session,
+                "presence.updated",
+                [*FLOOR, f"user:{user.id}"],
+                {"user_id": user.id, "state": "available", "reason": ""},
+            )
             request_dispatch(session)
     session.commit()
     return call

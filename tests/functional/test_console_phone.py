@@ -202,7 +202,9 @@ def test_no_offer_when_nothing_rings(console: FlaskClient) -> None:
     assert '<div id="phone-ringing" class="phone-ringing" hidden>' in page
 
 
-def test_accept_then_wrap_up(console: FlaskClient, agent: User, sim: Simulator, hugo: Any) -> None:
+def test_accept_then_wrap_up(
+    console: FlaskClient, agent: User, sim: Simulator, hugo: Any, recorded: Any
+) -> None:
     go_available(console)
     row = ring(sim, "+33611111111")
     r = console.post(f"/phone/calls/{row.id}/accept", headers=JSON)
@@ -241,6 +243,10 @@ def test_accept_then_wrap_up(console: FlaskClient, agent: User, sim: Simulator, 
     body = r.get_json()
     assert r.status_code == 200 and body["message"] == "Wrap-up saved."
     assert body["phone"]["presence"]["state"] == "available" and body["phone"]["wrap_up"] is None
+    # Open consoles hear it too, not only the page that posted.
+    said = recorded.named("presence.updated")[-1]
+    assert said.payload == {"user_id": agent.id, "state": "available", "reason": ""}
+    assert f"user:{agent.id}" in said.rooms
     db.session.expire_all()
     call = db.session.get(Call, row.id)
     assert call.disposition == "resolved" and call.wrap_up_notes == "Router reset, all good."
