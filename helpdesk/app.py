@@ -17,7 +17,7 @@ from helpdesk.audit.api import bp as audit_api
 from helpdesk.auth.api import bp as auth_api
 from helpdesk.config import Settings
 from helpdesk.customers.api import bp as customers_api
-from helpdesk.db import install_sqlite_pragmas
+from helpdesk.db import install_sqlite_pragmas, release_session_safely
 from helpdesk.dispatch.api import bp as dispatch_api
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
 from helpdesk.reporting.api import bp as reporting_api
@@ -136,6 +136,7 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     app.url_map.converters["int"] = BoundedIntegerConverter
 
     db.init_app(app)
+    release_session_safely(app, db.session)
     with app.app_context():
         install_sqlite_pragmas(db.engine)
     login_manager.init_app(app)

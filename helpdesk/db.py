@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,8 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+log = logging.getLogger(__name__)
 
 
 # Services take the session explicitly; Flask-SQLAlchemy hands out a scoped session proxy.
@@ -93,6 +96,30 @@ def install_sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def release_session_safely(app: Any, session: scoped_session[Any]) -> None:
+    """Close each request's session without letting a dead connection fail the response.
+
+    When PostgreSQL drops a connection (a failover, `pg_terminate_backend`, a restart) after the
+    view has answered, the ROLLBACK that closing the session issues raises, and Flask turns a
+    good answer (a webhook's TwiML, a committed change) into a 500 that Twilio reads as an
+    application error. Registered after Flask-SQLAlchemy, this teardown runs before its own: it
+    closes the session, and if that fails it invalidates the connection (the pool opens a fresh
+    one) and forgets the session, so the extension's teardown finds nothing left to close.
+    """
+
+    @app.teardown_appcontext
+    def _release(_exc: BaseException | None) -> None:
+        try:
+            session.remove()
+        except Exception:
+            log.warning("closing the database session failed; its connection is dropped")
+            try:
+                session.registry().invalidate()
+            except Exception:
+                log.debug("invalidating the dropped connection failed too", exc_info=True)
+            session.registry.clear()
 
 
 def bulk_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -98,7 +98,8 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = create_engine(url)
+        # Fault tests drop every connection to the database; a dead pooled one is replaced.
+        self.engine = create_engine(url, pool_pre_ping=True)
         load_all()
         self.tables = list(reversed(Base.metadata.sorted_tables))
 

@@ -41,13 +41,21 @@ def _gunicorn(url: str, redis_url: str, port: int, tmp: Path) -> subprocess.Pope
     env = _env(url, redis_url, tmp, str(port)) | {"HELPDESK_VOICE_FALLBACK_URL": FALLBACK}
     cmd = [sys.executable, "-m", "gunicorn", "--no-control-socket", "--worker-class", "gthread"]
     cmd += ["--workers", "1", "--threads", "16", "--bind", f"127.0.0.1:{port}"]
-    return subprocess.Popen(
-        [*cmd, "helpdesk.wsgi:app"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with (tmp / f"web-{port}.log").open("wb") as log:  # read back when a test fails
+        return subprocess.Popen(
+            [*cmd, "helpdesk.wsgi:app"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _log_tail(tmp: Path, port: int, lines: int = 60) -> str:
+    path = tmp / f"web-{port}.log"
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def _terminate_backends(admin_url: str, dbname: str) -> int:
@@ -121,8 +129,10 @@ def test_dropped_database_connections_answer_gracefully_and_recover(
         except subprocess.TimeoutExpired:
             web.kill()
 
+    database.engine.dispose()  # its pooled connections were dropped too
     statuses = {status for status, _ in answers.values()}
-    assert statuses == {200}, statuses  # never a server error, never Twilio's "application error"
+    # Never a server error, never Twilio's "application error".
+    assert statuses == {200}, (statuses, _log_tail(tmp_path, port))
     degraded = {sid for sid, (_, body) in answers.items() if "technical problem" in body}
     normal = set(sids) - degraded
     for sid in degraded:
@@ -147,7 +157,6 @@ def test_dropped_database_connections_answer_gracefully_and_recover(
         f"calls: {len(sids)} rung, {len(normal)} answered normally, {len(degraded)} degraded, "
         f"{len(rows)} recorded, {dropped} connections dropped"
     )
-    database.engine.dispose()  # its pooled connections were dropped too
     database.reset()
 
 
