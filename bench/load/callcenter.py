@@ -34,7 +34,15 @@ import socketio
 from twilio.request_validator import RequestValidator
 
 from bench import machine, pg
-from bench.server import ROOT, WebServer, free_port
+from bench.server import (
+    ROOT,
+    WebServer,
+    children_of,
+    free_port,
+    machine_cpu,
+    postgres_pids,
+    process_cpu,
+)
 from bench.stats import summarise
 
 DBNAME = "helpdesk_bench_load"
@@ -65,6 +73,7 @@ class Tally:
     accepted: Counter[str] = field(default_factory=Counter)
     completed: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
+    received: Counter[str] = field(default_factory=Counter)  # socket events, by name
 
     def error(self, text: str) -> None:
         with self.lock:
@@ -154,6 +163,7 @@ class Agent:
         self.http.headers["Authorization"] = f"Bearer {token}"
         self.sio = socketio.Client(reconnection=True)
         self.sio.on("screen_pop", self._pop, namespace="/agents")
+        self.sio.on("*", self._other, namespace="/agents")
         self.ended: dict[int, threading.Event] = {}
 
     def start(self) -> None:
@@ -167,7 +177,13 @@ class Agent:
         r = self.http.put(self.base + "/api/v1/agents/me/presence", json={"state": "available"})
         r.raise_for_status()
 
+    def _other(self, event: str, *_args: Any) -> None:
+        with self.tally.lock:
+            self.tally.received[event] += 1
+
     def _pop(self, data: dict[str, Any]) -> None:
+        with self.tally.lock:
+            self.tally.received["screen_pop"] += 1
         sid = str(data.get("call_sid", ""))
         now = time.monotonic()
         with self.tally.lock:
@@ -218,13 +234,26 @@ class Twilio:
             session = self.local.session = requests.Session()
         signature = self.validator.compute_signature(base + path, form)
         started = time.monotonic()
-        try:
-            r = session.post(
-                base + path, data=form, headers={"X-Twilio-Signature": signature}, timeout=15
-            )
-        except requests.RequestException as exc:
-            self.tally.error(f"{path}: {exc}")
-            return ""
+        r = None
+        for attempt in range(2):
+            try:
+                r = session.post(
+                    base + path, data=form, headers={"X-Twilio-Signature": signature}, timeout=15
+                )
+                break
+            except requests.ConnectionError as exc:
+                # A kept-alive connection the server closed as the request left: Twilio sends
+                # the webhook again, and a retry changes nothing, so the harness does the same.
+                if attempt:
+                    self.tally.error(f"{path}: {exc}")
+                    return ""
+                with self.tally.lock:
+                    self.tally.statuses[f"{path} retried after a connection error"] += 1
+                started = time.monotonic()
+            except requests.RequestException as exc:
+                self.tally.error(f"{path}: {exc}")
+                return ""
+        assert r is not None
         elapsed = time.monotonic() - started
         with self.tally.lock:
             self.tally.webhook[path].append(elapsed)
@@ -317,6 +346,58 @@ def _beat(url: str, redis_url: str) -> subprocess.Popen[bytes]:
     )
 
 
+class RoleCpu:
+    """CPU seconds used by each role of the deployment (web processes, worker, beat, Redis,
+    PostgreSQL's backends for the benchmark database, the load generator), sampled around the
+    load: where the time goes, measured instead of estimated."""
+
+    def __init__(self, roles: dict[str, list[int]]) -> None:
+        self.roles = roles
+
+    @staticmethod
+    def _tree(pid: int) -> list[int]:
+        return [pid, *children_of(pid)]
+
+    def sample(self) -> dict[str, dict[int, float]]:
+        out = {
+            role: {p: process_cpu(p) for pid in pids for p in self._tree(pid)}
+            for role, pids in self.roles.items()
+        }
+        out["postgres"] = {p: process_cpu(p) for p in postgres_pids(DBNAME)}
+        times = os.times()
+        out["load generator"] = {0: times.user + times.system}
+        busy, total = machine_cpu()
+        out["machine"] = {-1: busy, -2: total}
+        return out
+
+    @staticmethod
+    def used(
+        before: dict[str, dict[int, float]],
+        after: dict[str, dict[int, float]],
+        calls: int,
+        seconds: float,
+    ) -> dict[str, Any]:
+        def diff(role: str) -> float:
+            then = before.get(role, {})
+            return sum(max(0.0, cpu - then.get(pid, 0.0)) for pid, cpu in after[role].items())
+
+        roles = {r: diff(r) for r in after if r != "machine"}
+        busy = after["machine"][-1] - before["machine"][-1]
+        total = after["machine"][-2] - before["machine"][-2]
+        return {
+            "seconds_by_role": {r: round(v, 1) for r, v in roles.items()},
+            "ms_per_call_by_role": {r: round(v / calls * 1000, 1) for r, v in roles.items()}
+            if calls
+            else {},
+            "ms_per_call_all_roles": round(sum(roles.values()) / calls * 1000, 1)
+            if calls
+            else None,
+            "machine_busy_share": round(busy / total, 3) if total else None,
+            "cores": os.cpu_count(),
+            "window_s": round(seconds, 1),
+        }
+
+
 def _accounting(url: str, calls: int, sms: int, tally: Tally) -> dict[str, Any]:
     import psycopg
 
@@ -376,6 +457,15 @@ def run(opts: Options) -> dict[str, Any]:
             target=_completer, args=(twilio, tally, stop, opts.talk_s), daemon=True
         )
         completer.start()
+        cpu = RoleCpu(
+            {
+                "web": [pid for server in servers for pid in server.pids()[:1]],
+                "worker": [worker.pid],
+                "beat": [beat.pid],
+                **({"redis": [redis_proc.pid]} if redis_proc is not None else {}),
+            }
+        )
+        cpu_before = cpu.sample()
         started = time.monotonic()
         pool = ThreadPoolExecutor(max_workers=64)
         sms_thread = threading.Thread(
@@ -387,6 +477,7 @@ def run(opts: Options) -> dict[str, Any]:
         calls = _paced(opts.rate, opts.seconds, twilio.call, pool)
         sms_thread.join()
         load_s = time.monotonic() - started
+        cpu_after = cpu.sample()
         # Bounded: webhooks not even sent `drain_s` after the load ended are given up on (and
         # show in the accounting as calls rung but not queued).
         give_up = threading.Timer(opts.drain_s, pool.shutdown, kwargs={"cancel_futures": True})
@@ -407,9 +498,11 @@ def run(opts: Options) -> dict[str, Any]:
             "load_seconds": round(load_s, 1),
             "calls_per_second": round(calls / load_s, 2),
             "sms_per_second": round(sms / load_s, 2),
+            "cpu_during_load": RoleCpu.used(cpu_before, cpu_after, calls, load_s),
             "webhooks": {p: summarise(v).brief() for p, v in tally.webhook.items()},
             "screen_pop": summarise([v[0] for v in tally.pops.values()]).brief(),
             "statuses": dict(tally.statuses),
+            "socket_events_received_by_agents": dict(tally.received.most_common()),
             "errors": tally.errors[:20],
             "accounting": _accounting(url, calls, sms, tally),
         }
