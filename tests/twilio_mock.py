@@ -9,6 +9,7 @@ contract-checking mock would. Creating a conference participant answers a partic
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -85,6 +86,8 @@ class ContractMock:
             pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
             self.routes.append((pattern, ops))
         self.seen: list[tuple[str, str, dict[str, list[str]]]] = []
+        # SIDs stay unique for the mock's life, even when a test clears `seen`.
+        self._serial = itertools.count(1)
         self.messages: list[dict[str, str]] = []
         self.hold = threading.Event()
         self.hold.set()
@@ -135,7 +138,7 @@ class ContractMock:
             start_response("422 Unprocessable Entity", [("Content-Type", "application/json")])
             return [json.dumps(body).encode()]
         kind = "SM" if "Messages" in path else "CA"
-        sid = f"{kind}{len(self.seen):032d}"
+        sid = f"{kind}{next(self._serial):032d}"
         participant = PARTICIPANTS.search(path) if method == "POST" else None
         created = path.endswith(("Calls.json", "Messages.json")) or participant is not None
         record: dict[str, Any] = {"sid": sid, "account_sid": ACCOUNT, "status": "queued"}
