@@ -1,10 +1,10 @@
 """The agent's leg of a conference bridge: how it is placed, and what happens when it fails.
 
 On Twilio an accepted call is carried by a conference (`telephony.conference`): the caller waits
-in it with the hold music while the agent's own leg rings. That leg can fail where `<Dial>` used to
-fail in front of the caller: the agent's phone rings out, is busy, or cannot be reached. Its status
-callback (`/twilio/voice/agent-status`) then puts the caller back in line here, so that nobody
-is left alone in the hold music.
+in it with the hold music while the agent's own leg rings. That leg can fail out of the caller's
+hearing: the agent's phone rings out, is busy, or cannot be reached, and the caller would wait in
+the music for ever. Its status callback (`/twilio/voice/agent-status`) puts the caller back in line
+here instead.
 """
 
 from __future__ import annotations
