@@ -15,6 +15,7 @@ from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.pagination import decode_cursor, encode_cursor
 from telephony import service
+from telephony.conference import agent_leg_sid
 from telephony.models import Call, CallQueue
 
 bp = Blueprint("telephony_api", __name__, url_prefix="/api/v1")
@@ -49,6 +50,8 @@ class CallOut(BaseModel):
     queue: str | None
     priority: int
     agent_id: int | None
+    # The agent's own leg when the call is bridged through a conference (Twilio), else null.
+    agent_call_sid: str | None
     created_at: datetime
     enqueued_at: datetime | None
     offered_at: datetime | None
@@ -130,6 +133,7 @@ def call_out(c: Call, queues: dict[int, str]) -> CallOut:
         queue=queues.get(c.queue_id) if c.queue_id else None,
         priority=c.priority,
         agent_id=c.agent_id,
+        agent_call_sid=agent_leg_sid(c.agent_call_sid),
         created_at=c.created_at,
         enqueued_at=c.enqueued_at,
         offered_at=c.offered_at,

@@ -1,8 +1,10 @@
 """The gateway: everything we ask of the telephone network, behind one small interface.
 
-`TwilioGateway` drives Twilio's REST API with an explicit timeout; `SimulatorGateway` drives the
-built-in simulator so that the whole call center runs offline. Both are handed what they need at
-construction, so tests give them fakes instead of patching.
+`TwilioGateway` drives Twilio's REST API with an explicit timeout and bridges every call through
+a conference (`telephony.conference`), so supervisors can join it; `SimulatorGateway` drives the
+built-in simulator, which carries no audio and connects calls directly, so that the whole call
+center runs offline. Both are handed what they need at construction, so tests give them fakes
+instead of patching.
 """
 
 from __future__ import annotations
@@ -12,15 +14,26 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from telephony.conference import AgentLeg, conference_name, conference_twiml
+
 log = logging.getLogger(__name__)
 
 TWILIO_TIMEOUT_S = 10.0
 
 
 class Gateway(Protocol):
-    def bridge(self, call_sid: str, endpoint: str) -> None:
+    def bridge(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
         """Take a caller out of its queue and connect them to an agent's endpoint
-        (`client:agent-7` for a softphone, or an E.164 number)."""
+        (`client:agent-7` for a softphone, or an E.164 number). Returns the agent leg's CallSid
+        when the network gives the agent a call of their own (Twilio), None otherwise."""
+
+    def connect_twiml(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str:
+        """The TwiML for a customer who answered a call we placed (a callback): it connects them
+        to the agent, or puts them where `add_agent_leg` will bring the agent."""
+
+    def add_agent_leg(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
+        """Ring the agent into the call's conference; the leg's CallSid, or None when the
+        network connects the agent by the TwiML alone (the simulator)."""
 
     def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
         """Dial out; Twilio fetches `url` for the TwiML once answered. Returns the CallSid."""
@@ -41,7 +54,8 @@ class Gateway(Protocol):
 
 
 def dial_twiml(endpoint: str, *, caller_id: str | None = None) -> str:
-    """The TwiML that connects a call to an agent's softphone or phone."""
+    """The TwiML that connects a call straight to an agent's softphone or phone: the simulator's
+    way, since it carries no audio and so has no conference for anyone to join."""
     from twilio.twiml.voice_response import Dial, VoiceResponse
 
     response = VoiceResponse()
@@ -87,8 +101,33 @@ class TwilioGateway:
         http = http_client or _http_client(api_base_url)
         return cls(Client(account_sid, auth_token, http_client=http))
 
-    def bridge(self, call_sid: str, endpoint: str) -> None:
-        self.client.calls(call_sid).update(twiml=dial_twiml(endpoint))
+    def bridge(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
+        """The caller first (out of `<Enqueue>`, into the conference and its wait music), then
+        the agent leg: once the agent's phone rings, the only step left is a commit, so a status
+        callback for that leg always finds it recorded. Should the agent leg not be placed, the
+        caller keeps hearing the wait music and the offer is made again (`service.accept`)."""
+        self.client.calls(call_sid).update(twiml=self.connect_twiml(call_sid, endpoint, leg))
+        return self.add_agent_leg(call_sid, endpoint, leg)
+
+    def connect_twiml(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str:
+        return conference_twiml(call_sid, wait_url=leg.wait_url)
+
+    def add_agent_leg(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
+        participant = self.client.conferences(conference_name(call_sid)).participants.create(
+            from_=leg.from_number,
+            to=endpoint,
+            label="agent",
+            beep="false",
+            start_conference_on_enter=True,
+            end_conference_on_exit=True,
+            timeout=leg.timeout_s,
+            status_callback=leg.status_callback,
+            status_callback_method="POST",
+            # One callback when the leg ends, whatever the outcome: its CallStatus says whether
+            # the agent answered (completed) or not (no-answer, busy, failed, canceled).
+            status_callback_event=["completed"],
+        )
+        return str(participant.call_sid)
 
     def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
         call = self.client.calls.create(
@@ -139,8 +178,18 @@ class SimulatorGateway:
             return None
         return getattr(self.simulator, "gateway_" + name)(**args)
 
-    def bridge(self, call_sid: str, endpoint: str) -> None:
+    def bridge(self, call_sid: str, endpoint: str, leg: AgentLeg | None = None) -> str | None:
+        """The simulated caller is connected at once; there is no agent leg of its own."""
         self._do("bridge", call_sid=call_sid, endpoint=endpoint)
+        return None
+
+    def connect_twiml(self, call_sid: str, endpoint: str, leg: AgentLeg | None = None) -> str:
+        return dial_twiml(endpoint)
+
+    def add_agent_leg(
+        self, call_sid: str, endpoint: str, leg: AgentLeg | None = None
+    ) -> str | None:
+        return None  # the `<Dial>` of connect_twiml already reaches the agent
 
     def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
         sid = self._do("place_call", to=to, from_=from_, url=url, status_callback=status_callback)

@@ -98,6 +98,9 @@ class Call(db.Model):  # type: ignore[name-defined,misc]
         MutableList.as_mutable(json_type()), default=list
     )
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # The CallSid of the agent's own leg when the call is bridged through a conference (Twilio):
+    # a supervisor whispers to it, and its status callback tells whether the agent answered.
+    agent_call_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -710,7 +710,13 @@ def accept(session: DbSession, user: User, call_id: int, gateway: Any) -> Call:
         if call.callback_requested:
             call = _dial_back(session, call, user.id, presence, gateway, now)
         else:
-            gateway.bridge(call.call_sid, presence.endpoint or f"client:agent-{user.id}")
+            from telephony import bridging
+
+            call.agent_call_sid = gateway.bridge(
+                call.call_sid,
+                presence.endpoint or f"client:agent-{user.id}",
+                bridging.agent_leg(session, call),
+            )
     except Exception as exc:
         session.rollback()
         log.exception("bridging call %s failed", call_id)
@@ -738,7 +744,8 @@ def _dial_back(
     now: datetime,
 ) -> Call:
     """A callback's turn has come: dial the customer, who is then connected to the agent. The
-    outbound leg is a call of its own; the original one ends as `callback`."""
+    outbound leg is a call of its own (in its own conference on Twilio, see
+    `telephony.bridging.connect_callback`); the original one ends as `callback`."""
     from flask import current_app
 
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
@@ -752,6 +759,8 @@ def _dial_back(
         customer_id=original.customer_id,
         language=original.language,
         queue_id=original.queue_id,
+        # Should the agent's leg not answer, this call waits again with the callback's priority.
+        priority=original.priority,
         status="queued",
         routing_state="connected",
         agent_id=agent_id,

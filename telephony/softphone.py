@@ -1,8 +1,9 @@
 """The agent's softphone in the console.
 
 With Twilio, each agent's browser registers a Twilio Voice SDK device under the identity
-`agent-<id>`, the same identity the router bridges accepted calls to (`<Dial><Client>`), with an
-access token signed here by an API key of the account. With the simulator, the console's phone
+`agent-<id>`, the same identity the router rings into each accepted call's conference (a
+participant `client:agent-<id>`, see `telephony.conference`), with an access token signed here by
+an API key of the account. With the simulator, the console's phone
 panel is the softphone: the simulator connects the call when the agent accepts.
 """
 

@@ -1,4 +1,5 @@
-"""Thin tasks: pair waiting calls with free agents, and expire ring and wrap-up timers."""
+"""Thin tasks: pair waiting calls with free agents, expire ring and wrap-up timers, and ring an
+agent into a callback's conference."""
 
 from __future__ import annotations
 
@@ -30,6 +31,15 @@ def expire() -> dict[str, int]:
     result = service.expire(db.session)
     _dispatch_once()
     return result
+
+
+@shared_task(name="telephony.tasks.add_agent_leg")
+def add_agent_leg(call_id: int) -> str | None:
+    from flask import current_app
+
+    from telephony import bridging
+
+    return bridging.add_agent_leg(db.session, call_id, current_app.extensions["telephony_gateway"])
 
 
 @shared_task(name="telephony.tasks.send_sms")

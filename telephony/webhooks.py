@@ -1,7 +1,8 @@
 """Twilio's voice webhooks: signature checked first, quick database work, TwiML back.
 
 Every URL here is reached either from Twilio's console configuration (`/twilio/voice`,
-`/twilio/voice/status`) or from TwiML we returned. Each answers well inside Twilio's 15-second
+`/twilio/voice/status`), from TwiML we returned, or from the REST requests we make (a callback's
+`connect-agent`, an agent leg's `agent-status`). Each answers well inside Twilio's 15-second
 limit: anything slow (dispatching offers, sending messages) happens after commit in a task.
 """
 
@@ -380,13 +381,48 @@ def status() -> Response:
 @bp.post("/connect-agent")
 @signed
 def connect_agent() -> Response:
-    """The customer answered a callback: connect them to the agent who took it."""
-    from telephony.gateway import dial_twiml
-    from telephony.models import AgentPresence
+    """The customer answered a callback: connect them to the agent who took it (on Twilio, into
+    the call's conference, where the agent's leg is rung)."""
+    from telephony import bridging
 
     call = db.session.get(Call, request.args.get("call", type=int) or 0)
     if call is None or call.agent_id is None:
         abort(404)
-    presence = db.session.get(AgentPresence, call.agent_id)
-    endpoint = presence.endpoint if presence else f"client:agent-{call.agent_id}"
-    return Response(dial_twiml(endpoint), mimetype="text/xml")
+    body = bridging.connect_callback(db.session, call, current_app.extensions["telephony_gateway"])
+    return Response(body, mimetype="text/xml")
+
+
+@bp.post("/hold")
+@signed
+def hold() -> Response:
+    """The conference's wait URL: what a caller hears from being bridged until the agent's leg
+    answers. A line in their language, then the hold music looped (`loop=0`): a conference plays
+    its wait URL until it starts, which is when the agent arrives."""
+    sid = request.form.get("CallSid", "")
+    call = db.session.scalar(db.select(Call).where(Call.call_sid == sid)) if sid else None
+    cfg = _config()
+    response = VoiceResponse()
+    if call is not None:
+        _say(response, ivr.prompt(cfg, call.language, "connecting"), call.language)
+    response.play(cfg["hold_music"], loop=0)
+    return twiml(response)
+
+
+@bp.post("/agent-status")
+@signed
+def agent_status() -> Response:
+    """The status callback of an agent's conference leg (`?call=` names our call; CallSid is
+    the leg's own). A leg that ended unanswered puts the caller back in line; every other status
+    changes nothing here: the caller's own status callbacks close the call."""
+    from telephony import bridging
+
+    call_id = request.args.get("call", type=int)
+    leg_sid = request.form.get("CallSid", "")
+    if call_id and leg_sid:
+        bridging.agent_leg_ended(
+            db.session,
+            call_id=call_id,
+            leg_sid=leg_sid,
+            status=request.form.get("CallStatus", ""),
+        )
+    return Response(status=204)

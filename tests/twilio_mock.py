@@ -1,15 +1,20 @@
 """A mock of Twilio's REST API built from its OpenAPI document, shared by the tests.
 
 Each request must name an operation of the document, carry every required parameter, no unknown
-one, and only allowed enum values; otherwise it answers 422, as a contract-checking mock would.
+one, only allowed enum values, integers and booleans where the document says so, and TwiML whose
+`<Dial><Conference>` uses only the attributes Twilio documents; otherwise it answers 422, as a
+contract-checking mock would. Creating a conference participant answers a participant whose
+`call_sid` is the new leg's, as Twilio does.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import threading
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -20,6 +25,58 @@ import pytest
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "twilio" / "twilio_api_v2010.json"
 ACCOUNT = "AC" + "0" * 32
+PARTICIPANTS = re.compile(r"/Conferences/(?P<conference>[^/]+)/Participants\.json$")
+
+# The <Conference> noun's attributes and their allowed values, from Twilio's TwiML reference
+# (https://www.twilio.com/docs/voice/twiml/conference); None: any value.
+BOOLEAN = ("true", "false")
+CONFERENCE_ATTRIBUTES: dict[str, tuple[str, ...] | None] = {
+    "muted": BOOLEAN,
+    "beep": ("true", "false", "onEnter", "onExit"),
+    "startConferenceOnEnter": BOOLEAN,
+    "endConferenceOnExit": BOOLEAN,
+    "waitUrl": None,
+    "waitMethod": ("GET", "POST"),
+    "maxParticipants": None,
+    "record": ("do-not-record", "record-from-start"),
+    "region": None,
+    "coach": None,
+    "trim": ("trim-silence", "do-not-trim"),
+    "statusCallbackEvent": None,
+    "statusCallback": None,
+    "statusCallbackMethod": ("GET", "POST"),
+    "recordingStatusCallback": None,
+    "recordingStatusCallbackMethod": ("GET", "POST"),
+    "recordingStatusCallbackEvent": None,
+    "eventCallbackUrl": None,
+    "jitterBufferSize": ("off", "small", "medium", "large"),
+    "participantLabel": None,
+}
+DIAL_NOUNS = {"Client", "Number", "Conference", "Queue", "Sip", "Sim", "Application"}
+
+
+def twiml_errors(twiml: str) -> list[str]:
+    """What Twilio would refuse in a TwiML document: unreadable XML, a root other than
+    <Response>, a <Dial> noun it does not know, or a <Conference> attribute or value outside
+    its reference."""
+    try:
+        root = ET.fromstring(twiml)  # noqa: S314 (TwiML the app under test built)
+    except ET.ParseError as exc:
+        return [f"TwiML is not XML: {exc}"]
+    if root.tag != "Response":
+        return [f"TwiML root is <{root.tag}>, not <Response>"]
+    errors = []
+    for dial in root.iter("Dial"):
+        errors += [f"<Dial> cannot hold <{n.tag}>" for n in dial if n.tag not in DIAL_NOUNS]
+    for conference in root.iter("Conference"):
+        if not (conference.text or "").strip():
+            errors.append("<Conference> has no room name")
+        for name, value in conference.attrib.items():
+            if name not in CONFERENCE_ATTRIBUTES:
+                errors.append(f"<Conference> has no attribute {name}")
+            elif (allowed := CONFERENCE_ATTRIBUTES[name]) and value not in allowed:
+                errors.append(f"<Conference {name}={value!r}> not in {allowed}")
+    return errors
 
 
 class ContractMock:
@@ -29,6 +86,8 @@ class ContractMock:
             pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
             self.routes.append((pattern, ops))
         self.seen: list[tuple[str, str, dict[str, list[str]]]] = []
+        # SIDs stay unique for the mock's life, even when a test clears `seen`.
+        self._serial = itertools.count(1)
         self.messages: list[dict[str, str]] = []
         self.hold = threading.Event()
         self.hold.set()
@@ -57,6 +116,10 @@ class ContractMock:
                 errors += [f"{name}={v!r} not in enum" for v in values if v not in allowed]
             if prop.get("type") == "integer":
                 errors += [f"{name} not an integer" for v in values if not v.lstrip("-").isdigit()]
+            if prop.get("type") == "boolean":
+                errors += [f"{name}={v!r} not a boolean" for v in values if v not in BOOLEAN]
+            if name == "Twiml":
+                errors += [e for v in values for e in twiml_errors(v)]
         return errors
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -75,9 +138,12 @@ class ContractMock:
             start_response("422 Unprocessable Entity", [("Content-Type", "application/json")])
             return [json.dumps(body).encode()]
         kind = "SM" if "Messages" in path else "CA"
-        sid = f"{kind}{len(self.seen):032d}"
-        created = path.endswith(("Calls.json", "Messages.json"))
-        record = {"sid": sid, "account_sid": ACCOUNT, "status": "queued"}
+        sid = f"{kind}{next(self._serial):032d}"
+        participant = PARTICIPANTS.search(path) if method == "POST" else None
+        created = path.endswith(("Calls.json", "Messages.json")) or participant is not None
+        record: dict[str, Any] = {"sid": sid, "account_sid": ACCOUNT, "status": "queued"}
+        if participant is not None:
+            record = self._participant(sid, form)
         if kind == "SM" and created:
             record |= {
                 "to": form.get("To", [""])[0],
@@ -90,6 +156,31 @@ class ContractMock:
             "201 Created" if created else "200 OK", [("Content-Type", "application/json")]
         )
         return [json.dumps(record).encode()]
+
+    @staticmethod
+    def _participant(call_sid: str, form: dict[str, list[str]]) -> dict[str, Any]:
+        """A participant as Twilio answers its creation: the new leg's CallSid and its settings."""
+
+        def flag(name: str, default: bool) -> bool:
+            return form.get(name, [str(default).lower()])[0] == "true"
+
+        coach = form.get("CallSidToCoach", [None])[0]
+        return {
+            "account_sid": ACCOUNT,
+            "call_sid": call_sid,
+            "conference_sid": "CF" + call_sid[2:],
+            "label": form.get("Label", [None])[0],
+            "call_sid_to_coach": coach,
+            "coaching": flag("Coaching", coach is not None),
+            "muted": flag("Muted", False),
+            "hold": False,
+            "start_conference_on_enter": flag("StartConferenceOnEnter", True),
+            "end_conference_on_exit": flag("EndConferenceOnExit", False),
+            "status": "queued",
+            "date_created": None,
+            "date_updated": None,
+            "uri": "",
+        }
 
     def _list_messages(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         query = dict(parse_qsl(environ.get("QUERY_STRING", "")))

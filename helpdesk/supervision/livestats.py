@@ -28,6 +28,7 @@ QUEUE_EVENTS = frozenset(
         "rejected",
         "timeout",
         "connected",
+        "requeued",
         "abandoned",
         "transferred",
         "completed",
@@ -203,6 +204,16 @@ class Aggregator:
                 s.hincr(i, f"{e.slot}:answered_in_sl", 1)
             if e.data.get("callback"):
                 s.hincr(f"g:{e.queue}", "callbacks_pending", -1)
+        elif e.event == "requeued":
+            # An acceptance whose agent leg never answered: its `connected` is taken back and
+            # the call waits again, since the time it first waited.
+            s.zadd(w, member, float(e.data.get("since") or e.at.timestamp()))
+            s.hincr(q, "answered", -1)
+            s.hincr(q, "wait_s", -wait)
+            s.hincr(i, f"{e.slot}:answered", -1)
+            if in_sl:
+                s.hincr(q, "answered_in_sl", -1)
+                s.hincr(i, f"{e.slot}:answered_in_sl", -1)
         elif e.event == "abandoned":
             s.zpop(w, member)
             s.hincr(q, "abandoned", 1)

@@ -1,14 +1,18 @@
 """Listening in on live calls (listen, whisper, barge), through Twilio conferences.
 
-A supervisor joins the conference that carries the call (named `call-<CallSid>`) as a participant
-added by the Conference Participants API: muted to listen, coaching the agent to whisper (heard
-by the agent only), unmuted to barge. The built-in simulator carries no audio, so there the
+A supervisor joins the conference that carries the call (named `call-<CallSid>`, see
+`telephony.conference`: the Twilio gateway bridges every accepted call through it) as a participant
+added by the Conference Participants API: muted to listen, coaching the agent's leg to whisper
+(heard by the agent only), unmuted to barge. The built-in simulator carries no audio, so there the
 monitor says it is unavailable instead of pretending.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
+
+# Re-exported: the name is the contract between the bridge and the monitor.
+from telephony.conference import conference_name as conference_name
 
 MODES = ("listen", "whisper", "barge")
 
@@ -24,10 +28,6 @@ class Monitor(Protocol):
         """Add the supervisor to the call; returns the supervisor leg's CallSid."""
 
 
-def conference_name(call_sid: str) -> str:
-    return f"call-{call_sid}"
-
-
 class TwilioMonitor:
     def __init__(self, client: Any, from_number: str) -> None:
         self.client = client
@@ -38,6 +38,12 @@ class TwilioMonitor:
     ) -> str:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        if not agent_call_sid:
+            # No agent leg: the call was not bridged through a conference (or its agent is still
+            # being rung), and adding a participant would only open an empty room.
+            raise MonitoringUnavailable(
+                "this call is not carried by a conference: its agent leg is not known"
+            )
         options: dict[str, Any] = {
             "from_": self.from_number,
             "to": supervisor_endpoint,
@@ -47,8 +53,6 @@ class TwilioMonitor:
             "end_conference_on_exit": False,
         }
         if mode == "whisper":
-            if not agent_call_sid:
-                raise MonitoringUnavailable("the agent's leg of this call is not known")
             options.update(coaching=True, call_sid_to_coach=agent_call_sid)
         participant = self.client.conferences(conference_name(call_sid)).participants.create(
             **options

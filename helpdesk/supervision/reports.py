@@ -48,6 +48,7 @@ EVENT_COLUMNS = {
     "callback": "callbacks",
     "rejected": "rejected",
     "timeout": "timeouts",
+    "requeued": "answered",  # subtracted: it takes back a `connected` (see the pivot below)
 }
 
 
@@ -77,7 +78,9 @@ def call_report(session: DbSession, spec: ReportSpec) -> dict[str, Any]:
     ]
     if spec.by == "agent":
         where.append(CallEvent.agent_id.is_not(None))
-        where.append(e.in_(("offered", "connected", "completed", "rejected", "timeout")))
+        where.append(
+            e.in_(("offered", "connected", "requeued", "completed", "rejected", "timeout"))
+        )
     else:
         where.append(CallEvent.queue.is_not(None))
     if spec.queue:
@@ -101,6 +104,11 @@ def call_report(session: DbSession, spec: ReportSpec) -> dict[str, Any]:
         key = _key(spec.by, m)
         c = grouped.setdefault(key, {**dict.fromkeys(COLUMNS, 0), "wait_s": 0.0, "talk_s": 0.0})
         event = str(m["event"])
+        if event == "requeued":
+            c["answered"] -= int(m["n"] or 0)
+            c["answered_in_sl"] -= int(m["in_sl"] or 0)
+            c["wait_s"] -= float(m["wait_s"] or 0.0)
+            continue
         c[EVENT_COLUMNS[event]] += int(m["n"] or 0)
         if event == "connected":
             c["answered_in_sl"] += int(m["in_sl"] or 0)

@@ -77,6 +77,9 @@ def move_call(session: DbSession, *, supervisor: User, call_id: int, queue_name:
 def monitor_call(
     session: DbSession, *, supervisor: User, call_id: int, mode: str, monitor: Monitor
 ) -> dict[str, Any]:
+    """Put the supervisor on a call in progress. The agent leg recorded by the conference bridge
+    is what a whisper coaches; a call without one is in no conference we made (409)."""
+    from telephony.conference import agent_leg_sid
     from telephony.models import Call
 
     if mode not in MODES:
@@ -96,7 +99,7 @@ def monitor_call(
             call_sid=call.call_sid,
             supervisor_endpoint=f"client:agent-{supervisor.id}",
             mode=mode,
-            agent_call_sid=None,
+            agent_call_sid=agent_leg_sid(call.agent_call_sid),
         )
     except MonitoringUnavailable as exc:
         raise APIError(str(exc), code="monitoring_unavailable", status=409) from exc

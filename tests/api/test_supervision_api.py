@@ -90,7 +90,7 @@ def test_monitoring_is_unavailable_in_simulator_mode(api_as, make_user, queues, 
 
 
 def test_twilio_monitor_adds_a_conference_participant():
-    from helpdesk.supervision.monitoring import TwilioMonitor
+    from helpdesk.supervision.monitoring import MODES, MonitoringUnavailable, TwilioMonitor
 
     created = []
 
@@ -104,11 +104,19 @@ def test_twilio_monitor_adds_a_conference_participant():
             created.append(name)
             return type("C", (), {"participants": Participants()})()
 
-    leg = TwilioMonitor(Client(), "+33100000000").join(
-        call_sid="CA1", supervisor_endpoint="client:agent-3", mode="listen", agent_call_sid=None
+    monitor = TwilioMonitor(Client(), "+33100000000")
+    leg = monitor.join(
+        call_sid="CA1", supervisor_endpoint="client:agent-3", mode="listen", agent_call_sid="CA2"
     )
     assert leg == "CAsupervisor" and created[0] == "call-CA1"
     assert created[1]["muted"] is True and created[1]["to"] == "client:agent-3"
+    # No agent leg recorded: the call is in no conference, and joining would open an empty one.
+    for mode in MODES:
+        with pytest.raises(MonitoringUnavailable):
+            monitor.join(
+                call_sid="CA1", supervisor_endpoint="client:agent-3", mode=mode, agent_call_sid=None
+            )
+    assert len(created) == 2
 
 
 def test_call_report_json_csv_and_errors(api_as, queues):

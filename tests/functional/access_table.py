@@ -116,6 +116,8 @@ ENDPOINTS: dict[str, Access] = {
     "twilio_voice.wait_choice": TWILIO,
     "twilio_voice.queue_result": TWILIO,
     "twilio_voice.connect_agent": TWILIO,
+    "twilio_voice.hold": TWILIO,
+    "twilio_voice.agent_status": TWILIO,
     "twilio_sms.incoming": TWILIO,
     "twilio_sms.status": TWILIO,
     # -- console pages

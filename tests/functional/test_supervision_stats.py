@@ -17,7 +17,7 @@ from helpdesk.supervision.calllog import entry_of
 from helpdesk.supervision.livestats import Aggregator, MemoryStore
 from helpdesk.supervision.models import CallEvent
 from helpdesk.supervision.reports import ReportSpec, call_report
-from telephony import service
+from telephony import bridging, service
 from telephony.models import AgentPresence, Call, CallQueue
 
 COMPARED = (
@@ -108,6 +108,18 @@ def _history(today_8am: datetime) -> None:
         db.session.commit()
 
 
+def _support_figures() -> dict:
+    stats = live.current()
+    assert stats is not None
+    return stats.aggregator.queue_figures("support", live.local_today(), utcnow())
+
+
+def _bridged_through_a_conference(call_id: int, leg_sid: str) -> None:
+    """What the Twilio gateway's bridge records (the simulator has no agent leg)."""
+    db.session.get(Call, call_id).agent_call_sid = leg_sid
+    db.session.commit()
+
+
 def test_recomputed_from_the_log_equals_the_incremental_figures(app, queues, make_user, recorded):
     gateway = app.extensions["telephony_gateway"]
     now = utcnow()
@@ -121,6 +133,20 @@ def test_recomputed_from_the_log_equals_the_incremental_figures(app, queues, mak
     service.accept(db.session, x, c1.id, gateway)
     service.apply_status(db.session, c1.call_sid, "completed")
     service.wrap_up(db.session, x, c1.id, disposition=None, notes="", done=True)
+    # 1b. Accepted, but the agent's conference leg rings out: the call waits again (its
+    # acceptance taken back), then the caller hangs up: abandoned.
+    support_before = _support_figures()
+    c5 = _call(5, queues["support"])
+    service.accept(db.session, x, c5.id, gateway)
+    _bridged_through_a_conference(c5.id, "CA" + "5" * 32)
+    assert bridging.agent_leg_ended(
+        db.session, call_id=c5.id, leg_sid="CA" + "5" * 32, status="no-answer"
+    )
+    requeued = _support_figures()
+    assert requeued["waiting"] == 1 and requeued["answered"] == support_before["answered"]
+    assert requeued["answered_in_sl"] == support_before["answered_in_sl"]
+    service.apply_status(db.session, c5.call_sid, "completed")
+    service.set_presence(db.session, x, "available")
     # 2. Rejected by the only agent, then the caller hangs up: abandoned.
     c2 = _call(2, queues["support"])
     service.reject(db.session, x, c2.id)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
+from telephony.conference import AgentLeg
 from telephony.gateway import TwilioGateway
-from tests.twilio_mock import ACCOUNT, start_mock
+from tests.twilio_mock import ACCOUNT, start_mock, twiml_errors
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +31,18 @@ def gateway(twilio_mock):
     return TwilioGateway.from_credentials(ACCOUNT, "token", api_base_url=base), mock
 
 
+LEG = AgentLeg(
+    from_number="+15005550006",
+    status_callback="https://example.com/twilio/voice/agent-status?call=1",
+    wait_url="https://example.com/twilio/voice/hold",
+)
+
+
 def test_every_gateway_request_fits_the_contract(gateway):
     gw, mock = gateway
     sid = "CA" + "2" * 32
-    gw.bridge(sid, "client:agent-7")
-    gw.bridge(sid, "+33612345678")
+    assert gw.bridge(sid, "client:agent-7", LEG).startswith("CA")
+    assert gw.bridge(sid, "+33612345678", LEG).startswith("CA")
     assert gw.place_call(
         "+33612345678",
         "+15005550006",
@@ -50,13 +58,19 @@ def test_every_gateway_request_fits_the_contract(gateway):
         "https://example.com/twilio/sms/status",
     ).startswith("SM")
     methods = [(m, p.rsplit("/", 1)[-1]) for m, p, _ in mock.seen]
-    assert methods == [("POST", f"{sid}.json")] * 2 + [("POST", "Calls.json")] + [
-        ("POST", f"{sid}.json")
-    ] * 2 + [("POST", "Messages.json")]
-    create = mock.seen[2][2]
+    bridge = [("POST", f"{sid}.json"), ("POST", "Participants.json")]
+    assert methods == bridge * 2 + [("POST", "Calls.json")] + [("POST", f"{sid}.json")] * 2 + [
+        ("POST", "Messages.json")
+    ]
+    create = mock.seen[4][2]
     assert create["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
-    assert "<Client>agent-7</Client>" in mock.seen[0][2]["Twiml"][0]
-    assert "<Number>+33612345678</Number>" in mock.seen[1][2]["Twiml"][0]
+    # The caller goes to the conference; each agent endpoint is rung into it as a participant.
+    assert mock.seen[0][2]["Twiml"] == mock.seen[2][2]["Twiml"]
+    assert [seen[2]["To"] for seen in (mock.seen[1], mock.seen[3])] == [
+        ["client:agent-7"],
+        ["+33612345678"],
+    ]
+    assert mock.seen[1][1].endswith(f"/Conferences/call-{sid}/Participants.json")
 
 
 def test_the_mock_refuses_a_broken_request(gateway):
@@ -71,3 +85,26 @@ def test_the_mock_refuses_a_broken_request(gateway):
             "CA" + "4" * 32
         ).update(url="https://x.test/", method="PUNCH")
     assert "Method='PUNCH' not in enum" in str(info.value.msg)
+    with pytest.raises(TwilioRestException) as info:
+        gw.client.conferences("call-CA1").participants.create(
+            from_="+15005550006", to="client:agent-7", end_conference_on_exit="sometimes"
+        )
+    assert "EndConferenceOnExit='sometimes' not a boolean" in str(info.value.msg)
+    with pytest.raises(TwilioRestException) as info:
+        gw.client.calls("CA" + "4" * 32).update(
+            twiml='<Response><Dial><Conference beep="loud" hold="yes">r</Conference></Dial>'
+            "</Response>"
+        )
+    assert "beep='loud'" in str(info.value.msg) and "no attribute hold" in str(info.value.msg)
+
+
+def test_the_twiml_check_reads_the_document():
+    assert twiml_errors("<Response><Dial><Client>agent-7</Client></Dial></Response>") == []
+    assert twiml_errors("<Dial/>") == ["TwiML root is <Dial>, not <Response>"]
+    assert twiml_errors("<Response><Dial><Conference/></Dial></Response>") == [
+        "<Conference> has no room name"
+    ]
+    assert twiml_errors("<Response><Dial><Enqueue>q</Enqueue></Dial></Response>") == [
+        "<Dial> cannot hold <Enqueue>"
+    ]
+    assert twiml_errors("<Response>")[0].startswith("TwiML is not XML")
