@@ -24,6 +24,11 @@ from helpdesk.logs import current_request_id
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/agents"
+# Lists that change with every ticket, customer or text, for the pages and integrations that
+# follow them (`watch {"kind": "feed", "id": "tickets"}`). Not every console: at 20 calls a
+# second, each new caller would otherwise send every agent's console a message it does not use.
+FEEDS = ("tickets", "customers", "sms")
+FEED_TICKETS, FEED_CUSTOMERS, FEED_SMS = (f"feed:{name}" for name in FEEDS)
 _PENDING_KEY = "helpdesk_pending_events"
 _CALLBACKS_KEY = "helpdesk_on_commit"
 

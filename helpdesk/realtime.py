@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from helpdesk.auth import service as auth_service
 from helpdesk.auth.models import User
-from helpdesk.events import NAMESPACE, publish_now
+from helpdesk.events import FEEDS, NAMESPACE, publish_now
 from helpdesk.extensions import db, socketio
 from helpdesk.metrics import SOCKET_CONNECTIONS
 
@@ -25,7 +25,7 @@ SOCKET_TOKEN_MAX_AGE = (
     120  # seconds: long enough to open the socket, too short to be worth stealing
 )
 _SALT = "helpdesk.socket-token"
-_WATCHABLE = ("ticket", "customer")
+_WATCHABLE = ("ticket", "customer", "feed")
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -81,10 +81,15 @@ class AgentsNamespace(Namespace):  # type: ignore[misc]
             _viewers_changed(ticket_id, _viewers().remove(ticket_id, _sid()))
 
     def on_watch(self, data: Any) -> dict[str, Any]:
-        """Follow live changes to one ticket or customer: `{"kind": "ticket", "id": 12}`."""
+        """Follow live changes to one ticket or customer (`{"kind": "ticket", "id": 12}`), or to
+        every ticket, customer or text (`{"kind": "feed", "id": "tickets"}`)."""
         target = _watch_target(data)
         if target is None:
-            return {"ok": False, "error": "expected {kind: ticket|customer, id: <int>}"}
+            return {
+                "ok": False,
+                "error": "expected {kind: ticket|customer, id: <int>} or "
+                "{kind: feed, id: " + "|".join(FEEDS) + "}",
+            }
         join_room(target)
         kind, _, ident = target.partition(":")
         if kind == "ticket" and "agent" in session:
@@ -126,6 +131,8 @@ def _watch_target(data: Any, *, check_exists: bool = True) -> str | None:
     if not isinstance(data, dict) or data.get("kind") not in _WATCHABLE:
         return None
     ident = data.get("id")
+    if data["kind"] == "feed":
+        return f"feed:{ident}" if isinstance(ident, str) and ident in FEEDS else None
     if not isinstance(ident, int) or isinstance(ident, bool) or ident <= 0:
         return None
     if check_exists:

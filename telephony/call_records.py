@@ -19,12 +19,12 @@ from helpdesk.customers.models import Customer, CustomerEmail, CustomerKind, Cus
 from helpdesk.customers.phones import try_e164
 from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from helpdesk.events import publish
+from helpdesk.events import FEED_CUSTOMERS, publish
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import UNRESOLVED, Channel, Priority, Status
 from telephony.models import Call, SmsMessage
-from telephony.service import add_call_to_timeline
+from telephony.service import FLOOR, add_call_to_timeline
 
 
 def get_call(session: DbSession, call_id: int) -> Call:
@@ -46,7 +46,7 @@ def caller_number(call: Call) -> str:
 
 
 def _announce(session: DbSession, call: Call) -> None:
-    rooms = ["staff"] + ([f"user:{call.agent_id}"] if call.agent_id else [])
+    rooms = [*FLOOR] + ([f"user:{call.agent_id}"] if call.agent_id else [])
     publish(
         session,
         "call.updated",
@@ -127,7 +127,7 @@ def create_caller(
         publish(
             session,
             "customer.updated",
-            ["staff", f"customer:{customer.id}"],
+            [FEED_CUSTOMERS, f"customer:{customer.id}"],
             {"customer_id": customer.id},
         )
     _announce(session, call)
@@ -188,7 +188,7 @@ def link_caller(
         publish(
             session,
             "customer.updated",
-            ["staff", f"customer:{target.id}"],
+            [FEED_CUSTOMERS, f"customer:{target.id}"],
             {"customer_id": target.id},
         )
     else:

@@ -23,7 +23,7 @@ from helpdesk.customers import service as customers
 from helpdesk.customers.models import Customer
 from helpdesk.customers.phones import try_e164
 from helpdesk.db import DbSession, rowcount, utcnow
-from helpdesk.events import on_commit, publish
+from helpdesk.events import FEED_SMS, on_commit, publish
 from helpdesk.timeline import service as timeline
 from telephony.models import SMS_STATUS_RANK, SmsMessage, SmsOptOut
 from telephony.sms_text import STATUS_WORDS_BY_LANG, Keyword, keyword, segments, text
@@ -216,7 +216,7 @@ def _failed_attempt(session: DbSession, row: SmsMessage, exc: Exception, now: da
         publish(
             session,
             "sms.failed",
-            ["staff"] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
+            [FEED_SMS] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
             {
                 "sms_id": row.id,
                 "ticket_id": row.ticket_id,
@@ -319,7 +319,7 @@ def apply_status(
             publish(
                 session,
                 "sms.failed",
-                ["staff"] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
+                [FEED_SMS] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
                 {
                     "sms_id": row.id,
                     "ticket_id": row.ticket_id,
@@ -422,7 +422,7 @@ def receive(session: DbSession, msg: InboundSms, settings: SmsSettings) -> SmsMe
         publish(
             session,
             "sms.received",
-            ["staff"] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
+            [FEED_SMS] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
             {"sms_id": row.id, "ticket_id": row.ticket_id, "customer_id": row.customer_id},
         )
         session.commit()
@@ -447,7 +447,7 @@ def receive(session: DbSession, msg: InboundSms, settings: SmsSettings) -> SmsMe
     publish(
         session,
         "sms.received",
-        ["staff"] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
+        [FEED_SMS] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
         {
             "sms_id": row.id,
             "ticket_id": row.ticket_id,

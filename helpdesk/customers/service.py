@@ -18,7 +18,7 @@ from helpdesk.customers.models import (
 from helpdesk.customers.phones import InvalidPhoneNumber, to_e164, try_e164
 from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
-from helpdesk.events import publish
+from helpdesk.events import FEED_CUSTOMERS, publish
 from helpdesk.timeline import service as timeline
 from helpdesk.timeline.models import TimelineEntry
 
@@ -114,7 +114,7 @@ def create(
     customer.tag_rows = [CustomerTag(tag=t) for t in normalise_tags(tags)]
     session.add(customer)
     session.flush()
-    publish(session, "customer.created", ["staff"], {"customer_id": customer.id})
+    publish(session, "customer.created", [FEED_CUSTOMERS], {"customer_id": customer.id})
     if commit:
         session.commit()
     return customer
@@ -166,7 +166,7 @@ def update_customer(
     publish(
         session,
         "customer.updated",
-        ["staff", f"customer:{customer.id}"],
+        [FEED_CUSTOMERS, f"customer:{customer.id}"],
         {"customer_id": customer.id},
     )
     session.commit()
@@ -292,7 +292,7 @@ def merge(
     publish(
         session,
         "customer.merged",
-        ["staff", f"customer:{target.id}"],
+        [FEED_CUSTOMERS, f"customer:{target.id}"],
         {"customer_id": target.id, "source_id": source.id},
     )
     session.commit()

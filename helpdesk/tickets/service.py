@@ -16,7 +16,7 @@ from helpdesk.customers.models import Customer
 from helpdesk.customers.service import normalise_tags
 from helpdesk.db import DbSession, UTCDateTime, utcnow
 from helpdesk.errors import APIError, NotFound, ValidationFailed
-from helpdesk.events import publish
+from helpdesk.events import FEED_TICKETS, publish
 from helpdesk.pagination import decode_cursor, encode_cursor
 from helpdesk.sla import service as sla
 from helpdesk.tickets import delivery
@@ -36,7 +36,7 @@ ASSIGNABLE_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
 
 
 def _rooms(ticket: Ticket) -> list[str]:
-    rooms = ["staff", f"ticket:{ticket.id}", f"customer:{ticket.requester_id}"]
+    rooms = [FEED_TICKETS, f"ticket:{ticket.id}", f"customer:{ticket.requester_id}"]
     if ticket.assignee_id:
         rooms.append(f"user:{ticket.assignee_id}")
     return rooms

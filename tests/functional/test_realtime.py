@@ -51,13 +51,24 @@ def test_events_reach_the_right_rooms(app, make_user, token_for, ticket_factory,
     mine = _connect(app, issue_socket_token(agent))
     theirs = _connect(app, token_for(other))  # API bearer tokens work too
     assert mine.is_connected("/agents") and theirs.is_connected("/agents")
+    ticket_factory()
+    # A new ticket is not broadcast to every console: only the feed's followers hear of it.
+    assert [e["name"] for e in theirs.get_received("/agents")].count("ticket.created") == 0
+    ack = theirs.emit(
+        "watch", {"kind": "feed", "id": "tickets"}, namespace="/agents", callback=True
+    )
+    assert ack == {"ok": True, "room": "feed:tickets"}
     ticket = ticket_factory(assignee_id=agent.id)
     mine_events = [e["name"] for e in mine.get_received("/agents")]
     theirs_events = [e["name"] for e in theirs.get_received("/agents")]
-    # Every staff member hears about new tickets once per room they are in; only the assignee
-    # is in user:<id>, so only they get the second copy.
-    assert mine_events.count("ticket.created") == 2
+    # The assignee hears of it in user:<id>; the feed's follower in feed:tickets.
+    assert mine_events.count("ticket.created") == 1
     assert theirs_events.count("ticket.created") == 1
+    assert theirs.emit(
+        "unwatch", {"kind": "feed", "id": "tickets"}, namespace="/agents", callback=True
+    )["ok"]
+    for bad in ({"kind": "feed", "id": "users"}, {"kind": "feed", "id": 1}):
+        assert theirs.emit("watch", bad, namespace="/agents", callback=True)["ok"] is False
     ack = theirs.emit(
         "watch", {"kind": "ticket", "id": ticket.id}, namespace="/agents", callback=True
     )
