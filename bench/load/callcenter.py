@@ -205,15 +205,23 @@ class Agent:
             deadline = time.monotonic() + 30
             while sid not in self.tally.completed and time.monotonic() < deadline:
                 time.sleep(0.05)
-            r = self.http.post(
-                f"{self.base}/api/v1/calls/{call_id}/wrap-up",
-                json={"disposition": "resolved", "notes": "load"},
-                timeout=15,
-            )
+            r = self._wrap_up(call_id)
             if r.status_code != 200:
                 self.tally.error(f"wrap-up {sid}: {r.status_code} {r.text[:120]}")
         except requests.RequestException as exc:
             self.tally.error(f"agent {sid}: {exc}")
+
+    def _wrap_up(self, call_id: Any) -> requests.Response:
+        """The wrap-up, sent again once if the kept-alive connection was closed under it (the
+        server closes idle ones after 2 s, the length of a short call), as a console would."""
+        url = f"{self.base}/api/v1/calls/{call_id}/wrap-up"
+        body = {"disposition": "resolved", "notes": "load"}
+        try:
+            return self.http.post(url, json=body, timeout=15)
+        except requests.ConnectionError:
+            with self.tally.lock:
+                self.tally.statuses["wrap-up retried after a connection error"] += 1
+            return self.http.post(url, json=body, timeout=15)
 
     def stop(self) -> None:
         if self.sio.connected:
