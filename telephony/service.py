@@ -613,20 +613,34 @@ def _claim_offer(
     session.refresh(call)
     calllog.record(session, "offered", call_id=call.id, queue=queue.name, agent_id=agent_id)
     calllog.agent_state(session, agent_id, "reserved", previous="available")
-    payload = offer_payload(session, call, expires)
-    publish(session, "call.offer", [f"user:{agent_id}"], payload)
     from telephony.screen import screen
 
-    publish(
-        session,
-        "screen_pop",
-        [f"user:{agent_id}"],
-        {**screen(session, call), "expires_at": expires.isoformat()},
-    )
+    pop = {**screen(session, call), "expires_at": expires.isoformat()}
+    # The offer names the customer the caller screen has just read: no second read of the card.
+    publish(session, "call.offer", [f"user:{agent_id}"], offer_payload(session, call, expires, pop))
+    publish(session, "screen_pop", [f"user:{agent_id}"], pop)
     return True
 
 
-def offer_payload(session: DbSession, call: Call, expires: datetime) -> dict[str, Any]:
+def offer_payload(
+    session: DbSession, call: Call, expires: datetime, pop: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The `call.offer` event; given the call's `screen_pop` payload, its customer and queue are
+    taken from there instead of being read again."""
+    if pop is not None:
+        card = pop.get("customer")
+        return {
+            "call_id": call.id,
+            "call_sid": call.call_sid,
+            "from": call.from_number,
+            "queue": pop.get("queue"),
+            "language": call.language,
+            "ivr_path": list(call.ivr_path or []),
+            "waited_s": pop.get("waited_s", 0),
+            "expires_at": expires.isoformat(),
+            "callback": call.callback_requested,
+            "customer": {k: card[k] for k in ("id", "name", "language", "tags")} if card else None,
+        }
     customer = session.get(Customer, call.customer_id) if call.customer_id else None
     queue = session.get(CallQueue, call.queue_id) if call.queue_id else None
     return {
