@@ -155,6 +155,11 @@ def test_events_cross_processes_and_reconnect_snapshot(settings, database, redis
             transports=["websocket"],
             wait_timeout=10,
         )
+        # An integration follows every ticket (they are not broadcast to every console).
+        ack = listener.client.call(
+            "watch", {"kind": "feed", "id": "tickets"}, namespace="/agents", timeout=10
+        )
+        assert ack == {"ok": True, "room": "feed:tickets"}, ack
         # 1. Raised in web process A, received on B.
         customer = requests.post(
             f"http://127.0.0.1:{port_a}/api/v1/customers",
