@@ -27,8 +27,8 @@ NAMESPACE = "/agents"
 # Lists that change with every ticket, customer or text, for the pages and integrations that
 # follow them (`watch {"kind": "feed", "id": "tickets"}`). Not every console: at 20 calls a
 # second, each new caller would otherwise send every agent's console a message it does not use.
-FEEDS = ("tickets", "customers", "sms")
-FEED_TICKETS, FEED_CUSTOMERS, FEED_SMS = (f"feed:{name}" for name in FEEDS)
+FEEDS = ("tickets", "customers", "sms", "sla")
+FEED_TICKETS, FEED_CUSTOMERS, FEED_SMS, FEED_SLA = (f"feed:{name}" for name in FEEDS)
 _PENDING_KEY = "helpdesk_pending_events"
 _CALLBACKS_KEY = "helpdesk_on_commit"
 

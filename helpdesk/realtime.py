@@ -82,7 +82,11 @@ class AgentsNamespace(Namespace):  # type: ignore[misc]
 
     def on_watch(self, data: Any) -> dict[str, Any]:
         """Follow live changes to one ticket or customer (`{"kind": "ticket", "id": 12}`), or to
-        every ticket, customer or text (`{"kind": "feed", "id": "tickets"}`)."""
+        every ticket, customer, text or service-level change (`{"kind": "feed", "id": "sla"}`).
+
+        Watching a ticket shows the watcher among its viewers, unless `"presence": false`: a
+        list's service-level badges follow their tickets without anyone appearing to read them.
+        """
         target = _watch_target(data)
         if target is None:
             return {
@@ -92,7 +96,7 @@ class AgentsNamespace(Namespace):  # type: ignore[misc]
             }
         join_room(target)
         kind, _, ident = target.partition(":")
-        if kind == "ticket" and "agent" in session:
+        if kind == "ticket" and "agent" in session and data.get("presence", True) is not False:
             session["watching"] = [*session.get("watching", []), int(ident)]
             _viewers_changed(int(ident), _viewers().add(int(ident), _sid(), session["agent"]))
         return {"ok": True, "room": target}

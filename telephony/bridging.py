@@ -17,11 +17,11 @@ from sqlalchemy import select, update
 
 from helpdesk.db import DbSession, rowcount, utcnow
 from helpdesk.errors import NotFound
-from helpdesk.events import on_commit, publish
+from helpdesk.events import on_commit
 from helpdesk.supervision import calllog
 from telephony.conference import PENDING_LEG, AgentLeg
 from telephony.models import AgentPresence, Call, CallQueue
-from telephony.service import FLOOR, request_dispatch
+from telephony.service import announce_withdrawn, request_dispatch
 
 log = logging.getLogger(__name__)
 
@@ -210,15 +210,4 @@ def _free_agent(session: DbSession, call: Call, agent_id: int, now: datetime) ->
     )
     if rowcount(freed):
         calllog.agent_state(session, agent_id, "break", previous="on_call", reason="missed call")
-    publish(
-        session,
-        "call.withdrawn",
-        [f"user:{agent_id}"],
-        {"call_id": call.id, "call_sid": call.call_sid},
-    )
-    publish(
-        session,
-        "presence.updated",
-        [*FLOOR, f"user:{agent_id}"],
-        {"user_id": agent_id, "state": "break", "reason": "missed call"},
-    )
+    announce_withdrawn(session, call, agent_id, "break", "missed call")

@@ -889,6 +889,14 @@ def _release(
         .where(Call.id == call.id, Call.routing_state == "offered")
         .values(routing_state="waiting", agent_id=None, declined_by=call.declined_by)
     )
+    announce_withdrawn(session, call, agent_id, agent_state, reason)
+    request_dispatch(session)
+
+
+def announce_withdrawn(
+    session: DbSession, call: Call, agent_id: int, agent_state: str, reason: str
+) -> None:
+    """The agent's console drops the call, and the floor sees the agent's new state."""
     publish(
         session,
         "call.withdrawn",
@@ -901,7 +909,6 @@ def _release(
         [*FLOOR, f"user:{agent_id}"],
         {"user_id": agent_id, "state": agent_state, "reason": reason},
     )
-    request_dispatch(session)
 
 
 def reject(session: DbSession, user: User, call_id: int) -> None:

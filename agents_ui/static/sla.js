@@ -456,10 +456,36 @@
     refreshList();
   }
 
+  var connection = window.HelpdeskLive;
+  var followed = {};
+
+  /* Changes reach a page only for what it follows: each ticket whose badge it shows (without
+   * counting the reader among the ticket's viewers) and, on the at-risk list, every ticket. */
+  function follow(all) {
+    if (!connection) return;
+    if (all) followed = {};
+    var asked = [];
+    Object.keys(store).forEach(function (id) {
+      if (followed[id] || !/^[0-9]+$/.test(id)) return;
+      followed[id] = true;
+      asked.push({ kind: "ticket", id: Number(id), presence: false });
+    });
+    if (all && atRiskList) asked.push({ kind: "feed", id: "sla" });
+    // <html data-sla-live="on"> once the server has answered every one of them.
+    var waiting = asked.length;
+    if (all) document.documentElement.setAttribute("data-sla-live", waiting ? "joining" : "on");
+    asked.forEach(function (target) {
+      connection.emit("watch", target, function () {
+        waiting -= 1;
+        if (all && waiting === 0) document.documentElement.setAttribute("data-sla-live", "on");
+      });
+    });
+  }
+
   collect(document);
   // Badges drawn later by another script (the caller screen in the phone panel) join in.
   window.HelpdeskSla = {
-    adopt: function (root) { collect(root); renderAll(); }
+    adopt: function (root) { collect(root); follow(false); renderAll(); }
   };
   renderAll();
   setInterval(renderAll, TICK_MS);
@@ -469,10 +495,10 @@
   }
   document.addEventListener("visibilitychange", renderAll);
 
-  var connection = window.HelpdeskLive;
   if (connection) {
     connection.on("sla.updated", onUpdated);
     connection.on("sla.alert", onAlert);
-    connection.onConnect(function (again) { if (again) reloadClocks(); });
+    // A new connection is in no room yet: follow again, then catch up on what was missed.
+    connection.onConnect(function (again) { follow(true); if (again) reloadClocks(); });
   }
 })();

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk.customers.models import CustomerTag
 from helpdesk.db import DbSession, bulk_insert, utcnow
-from helpdesk.events import publish
+from helpdesk.events import FEED_SLA, publish
 from helpdesk.sla import clock as clk
 from helpdesk.sla.calendar import BusinessCalendar, holiday_dates, weekly_from_mapping
 from helpdesk.sla.models import CalendarModel, SlaClock, SlaEscalation, SlaPolicy
@@ -133,7 +133,7 @@ def _publish(
     now: datetime,
     cal: BusinessCalendar | None,
 ) -> None:
-    rooms = ["staff", f"ticket:{ticket.id}"]
+    rooms = [FEED_SLA, f"ticket:{ticket.id}"]
     if ticket.assignee_id:
         rooms.append(f"user:{ticket.assignee_id}")
     payload = {

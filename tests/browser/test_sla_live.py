@@ -34,8 +34,9 @@ def seconds_left(text: str) -> int:
 
 
 def wait_live(console: Console) -> None:
-    """Until the page's Socket.IO connection is up (static/sla.js marks <html data-live>)."""
-    console.page.wait_for_selector("html[data-live=on]", timeout=10_000)
+    """Until the page's Socket.IO connection is up (static/live.js marks <html data-live>) and
+    the server has let it follow its badges' tickets (static/sla.js marks data-sla-live)."""
+    console.page.wait_for_selector("html[data-live=on][data-sla-live=on]", timeout=10_000)
 
 
 def test_countdown_runs_only_in_business_time(

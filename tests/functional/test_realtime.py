@@ -121,3 +121,27 @@ def test_who_else_is_viewing_a_ticket(app, make_user, ticket_factory, live_event
     assert app.extensions["helpdesk_viewers"].add(ticket.id, "probe", {"id": 0, "name": "x"}) == [
         {"id": 0, "name": "x"}
     ]
+
+
+def test_a_badge_follows_its_ticket_without_being_listed_as_a_viewer(
+    app, make_user, ticket_factory, live_events
+):
+    from helpdesk.tickets import service
+
+    ticket = ticket_factory()
+    ana = make_user(Role.AGENT, name="Ana")
+    lister = _connect(app, issue_socket_token(make_user(Role.AGENT, name="Lister")))
+    reader = _connect(app, issue_socket_token(ana))
+    watch = {"kind": "ticket", "id": ticket.id}
+    ack = lister.emit("watch", watch | {"presence": False}, namespace="/agents", callback=True)
+    assert ack == {"ok": True, "room": f"ticket:{ticket.id}"}
+    reader.emit("watch", watch, namespace="/agents", callback=True)
+    viewers = [
+        e["args"][0]["viewers"]
+        for e in reader.get_received("/agents")
+        if e["name"] == "ticket.viewers"
+    ]
+    assert [v["name"] for v in viewers[-1]] == ["Ana"]  # the list's reader is not "viewing"
+    lister.get_received("/agents")
+    service.update(db.session, ticket, actor=ana, subject="Changed while listed")
+    assert "ticket.updated" in [e["name"] for e in lister.get_received("/agents")]
