@@ -74,6 +74,13 @@
       retry = Math.min(retry * 2, 60000);
     });
     handlers.forEach(function (h) { socket.on(h[0], h[1]); });
+    // Leaving the page closes the connection at once, so that others see this reader leave a
+    // ticket now rather than when the server's ping times out; a page restored from the
+    // browser's back-forward cache connects again.
+    window.addEventListener("pagehide", function () { socket.disconnect(); });
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted && !socket.connected) socket.connect();
+    });
   }
 
   window.HelpdeskLive = {
