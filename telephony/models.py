@@ -182,6 +182,9 @@ class SmsMessage(db.Model):  # type: ignore[name-defined,misc]
     error: Mapped[str] = mapped_column(String(300), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When a worker last claimed the row for sending: a row `sending` since long before any
+    # send could take was left by a worker that died (`telephony.sms.recover`).
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     flooded: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -169,7 +169,7 @@ def send(
                 SmsMessage.status.in_(("queued", "retry")),
                 (SmsMessage.next_attempt_at.is_(None)) | (SmsMessage.next_attempt_at <= now),
             )
-            .values(status="sending", attempts=SmsMessage.attempts + 1)
+            .values(status="sending", attempts=SmsMessage.attempts + 1, claimed_at=now)
             .execution_options(synchronize_session=False)
         )
     )
@@ -235,7 +235,13 @@ def recover(
     stuck_after: timedelta = timedelta(minutes=2),
     now: datetime | None = None,
 ) -> int:
-    """Rows left `sending` by a worker that died: found at the provider, or sent again."""
+    """Rows left `sending` by a worker that died: found at the provider, or sent again.
+
+    A row counts as left behind once it has been `sending` for `stuck_after` since its claim
+    (well over the provider's timeout), not since it was written: a text queued long ago and
+    claimed a moment ago by a busy worker is still in flight, and sending it again would send
+    it twice.
+    """
     now = now or utcnow()
     fixed = 0
     for row in list(
@@ -249,7 +255,7 @@ def recover(
             .limit(200)
         )
     ):
-        if row.sent_at is None and row.created_at > now - stuck_after:
+        if (row.claimed_at or row.created_at) > now - stuck_after:
             continue
         sid = gateway.find_sms(
             row.to_number,
@@ -261,7 +267,8 @@ def recover(
         if sid:
             row.message_sid, row.status, row.sent_at = sid, "accepted", now
         else:
-            row.status, row.next_attempt_at = "retry", now
+            # Due at once: the send below must be able to claim it, whatever `now` says.
+            row.status, row.next_attempt_at = "retry", None
             _send_after_commit(session, row.id)
         fixed += 1
     due = list(
