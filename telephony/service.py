@@ -622,6 +622,9 @@ def _claim_offer(
     return True
 
 
+OFFER_CUSTOMER_FIELDS = ("id", "name", "language", "tags")
+
+
 def offer_payload(
     session: DbSession, call: Call, expires: datetime, pop: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -629,25 +632,18 @@ def offer_payload(
     taken from there instead of being read again."""
     if pop is not None:
         card = pop.get("customer")
-        return {
-            "call_id": call.id,
-            "call_sid": call.call_sid,
-            "from": call.from_number,
-            "queue": pop.get("queue"),
-            "language": call.language,
-            "ivr_path": list(call.ivr_path or []),
-            "waited_s": pop.get("waited_s", 0),
-            "expires_at": expires.isoformat(),
-            "callback": call.callback_requested,
-            "customer": {k: card[k] for k in ("id", "name", "language", "tags")} if card else None,
-        }
-    customer = session.get(Customer, call.customer_id) if call.customer_id else None
-    queue = session.get(CallQueue, call.queue_id) if call.queue_id else None
+        customer = {k: card[k] for k in OFFER_CUSTOMER_FIELDS} if card else None
+        queue_name = pop.get("queue")
+    else:
+        row = session.get(Customer, call.customer_id) if call.customer_id else None
+        customer = {k: getattr(row, k) for k in OFFER_CUSTOMER_FIELDS} if row else None
+        queue = session.get(CallQueue, call.queue_id) if call.queue_id else None
+        queue_name = queue.name if queue else None
     return {
         "call_id": call.id,
         "call_sid": call.call_sid,
         "from": call.from_number,
-        "queue": queue.name if queue else None,
+        "queue": queue_name,
         "language": call.language,
         "ivr_path": list(call.ivr_path or []),
         "waited_s": round((utcnow() - call.enqueued_at).total_seconds(), 1)
@@ -655,14 +651,7 @@ def offer_payload(
         else 0,
         "expires_at": expires.isoformat(),
         "callback": call.callback_requested,
-        "customer": {
-            "id": customer.id,
-            "name": customer.name,
-            "language": customer.language,
-            "tags": customer.tags,
-        }
-        if customer
-        else None,
+        "customer": customer,
     }
 
 

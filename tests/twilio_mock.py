@@ -15,13 +15,19 @@ import os
 import re
 import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from tests.conftest import Database
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "twilio" / "twilio_api_v2010.json"
 ACCOUNT = "AC" + "0" * 32
@@ -225,3 +231,30 @@ def start_mock() -> tuple[ContractMock, str, Any]:
     server = make_server("127.0.0.1", 0, mock, server_class=_ThreadingServer, handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return mock, f"http://127.0.0.1:{server.server_port}", server
+
+
+def app_in_twilio_mode(database: Database, tmp_path: Path, **overrides: Any) -> Iterator[Flask]:
+    """The application in Twilio mode (credentials set) on `database`, in an app context, and
+    the database emptied afterwards. `overrides` replace or add settings (a REST base URL aimed
+    at the contract mock, an API key for the softphone...)."""
+    from helpdesk.app import create_app
+    from helpdesk.config import Settings
+    from helpdesk.extensions import db
+
+    values: dict[str, Any] = {
+        "DATABASE_URL": database.url,
+        "HELPDESK_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "test-secret-key",
+        "TWILIO_ACCOUNT_SID": ACCOUNT,
+        "TWILIO_AUTH_TOKEN": "test-auth-token",
+        "PUBLIC_BASE_URL": "http://localhost",
+        "TESTING": True,
+        "HELPDESK_SCHEDULER": False,
+        "extra": {"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "WTF_CSRF_ENABLED": False},
+    }
+    app = create_app(Settings.from_env(env={}, **(values | overrides)))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    database.reset()

@@ -18,16 +18,14 @@ from flask import Flask
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from helpdesk.app import create_app
 from helpdesk.auth import service as auth
 from helpdesk.auth.models import Role, User
-from helpdesk.config import Settings
 from helpdesk.extensions import db
 from helpdesk.supervision.models import CallEvent
 from telephony import service
 from telephony.models import AgentPresence, Call, CallQueue
 from tests.conftest import Api, Database
-from tests.twilio_mock import ACCOUNT, ContractMock, start_mock
+from tests.twilio_mock import ACCOUNT, ContractMock, app_in_twilio_mode, start_mock
 
 BASE = "http://localhost"
 TOKEN = "test-auth-token"
@@ -54,26 +52,14 @@ def app(
     sqlite_db: Database, tmp_path: Path, twilio_mock: tuple[ContractMock, str]
 ) -> Iterator[Flask]:
     """The app in Twilio mode, its REST client aimed at the contract mock."""
-    settings = Settings.from_env(
-        env={},
-        DATABASE_URL=sqlite_db.url,
-        HELPDESK_INSTANCE_PATH=str(tmp_path / "instance"),
-        SECRET_KEY="test-secret-key",
-        TWILIO_ACCOUNT_SID=ACCOUNT,
+    yield from app_in_twilio_mode(
+        sqlite_db,
+        tmp_path,
         TWILIO_AUTH_TOKEN=TOKEN,
         TWILIO_PHONE_NUMBER=CENTER,
         TWILIO_API_BASE_URL=twilio_mock[1],
         PUBLIC_BASE_URL=BASE,
-        TESTING=True,
-        HELPDESK_SCHEDULER=False,
-        extra={"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "WTF_CSRF_ENABLED": False},
     )
-    app = create_app(settings)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-    sqlite_db.reset()
 
 
 @pytest.fixture

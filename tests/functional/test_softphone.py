@@ -12,9 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from helpdesk.app import create_app
 from helpdesk.auth.models import Role, User
-from helpdesk.config import Settings
 from helpdesk.extensions import db
 from tests.conftest import Database
 from tests.functional.test_console import (  # noqa: F401  (compiled_catalogues is autouse)
@@ -22,6 +20,7 @@ from tests.functional.test_console import (  # noqa: F401  (compiled_catalogues 
     html,
     sign_in,
 )
+from tests.twilio_mock import app_in_twilio_mode
 
 ACCOUNT = "AC" + "1" * 32
 KEY = "SK" + "2" * 32
@@ -30,25 +29,7 @@ APP_SID = "AP" + "3" * 32
 
 
 def _twilio_app(database: Database, tmp_path: Path, **extra: str) -> Iterator[Flask]:
-    settings = Settings.from_env(
-        env={},
-        DATABASE_URL=database.url,
-        HELPDESK_INSTANCE_PATH=str(tmp_path / "instance"),
-        SECRET_KEY="test-secret-key",
-        TWILIO_ACCOUNT_SID=ACCOUNT,
-        TWILIO_AUTH_TOKEN="test-auth-token",
-        PUBLIC_BASE_URL="http://localhost",
-        TESTING=True,
-        HELPDESK_SCHEDULER=False,
-        extra={"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "WTF_CSRF_ENABLED": False},
-        **extra,
-    )
-    app = create_app(settings)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-    database.reset()
+    yield from app_in_twilio_mode(database, tmp_path, TWILIO_ACCOUNT_SID=ACCOUNT, **extra)
 
 
 @pytest.fixture
