@@ -464,12 +464,15 @@
   function follow(all) {
     if (!connection) return;
     if (all) followed = {};
-    var asked = [];
-    Object.keys(store).forEach(function (id) {
-      if (followed[id] || !/^[0-9]+$/.test(id)) return;
-      followed[id] = true;
-      asked.push({ kind: "ticket", id: Number(id), presence: false });
+    var ids = Object.keys(store).filter(function (id) {
+      return !followed[id] && /^[0-9]+$/.test(id);
     });
+    ids.forEach(function (id) { followed[id] = true; });
+    var asked = [];
+    // One request for all of them (the server takes up to 200 at a time).
+    for (var i = 0; i < ids.length; i += 200) {
+      asked.push({ kind: "ticket", ids: ids.slice(i, i + 200).map(Number), presence: false });
+    }
     if (all && atRiskList) asked.push({ kind: "feed", id: "sla" });
     // <html data-sla-live="on"> once the server has answered every one of them.
     var waiting = asked.length;

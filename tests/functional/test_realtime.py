@@ -132,10 +132,18 @@ def test_a_badge_follows_its_ticket_without_being_listed_as_a_viewer(
     ana = make_user(Role.AGENT, name="Ana")
     lister = _connect(app, issue_socket_token(make_user(Role.AGENT, name="Lister")))
     reader = _connect(app, issue_socket_token(ana))
-    watch = {"kind": "ticket", "id": ticket.id}
-    ack = lister.emit("watch", watch | {"presence": False}, namespace="/agents", callback=True)
-    assert ack == {"ok": True, "room": f"ticket:{ticket.id}"}
-    reader.emit("watch", watch, namespace="/agents", callback=True)
+    badges = {"kind": "ticket", "ids": [ticket.id, 999999], "presence": False}
+    ack = lister.emit("watch", badges, namespace="/agents", callback=True)
+    assert ack == {"ok": True, "rooms": [f"ticket:{ticket.id}"]}  # an unknown id is left out
+    for bad in (
+        {"kind": "ticket", "ids": [ticket.id]},  # many at once only without presence
+        {"kind": "ticket", "ids": [], "presence": False},
+        {"kind": "ticket", "ids": [True], "presence": False},
+        {"kind": "ticket", "ids": ["1"], "presence": False},
+        {"kind": "ticket", "ids": list(range(1, 202)), "presence": False},
+    ):
+        assert lister.emit("watch", bad, namespace="/agents", callback=True)["ok"] is False, bad
+    reader.emit("watch", {"kind": "ticket", "id": ticket.id}, namespace="/agents", callback=True)
     viewers = [
         e["args"][0]["viewers"]
         for e in reader.get_received("/agents")
