@@ -225,30 +225,52 @@ def candidates(
     session: DbSession, wo: WorkOrder, *, settings: Settings, now: datetime
 ) -> list[ranking.Candidate]:
     """Every active technician as the ranking sees them on the work order's day (two queries
-    and the calendars, whatever the number of technicians)."""
+    and the calendars, whatever the number of technicians).
+
+    Only the technicians with the skills get their day loaded and prepared: the ranking leaves
+    the others out on their skills alone, and they are most of the staff for a specialised job.
+    """
     techs = list(session.execute(select(*_TECH_COLUMNS).where(Technician.active)))
+    needed = set(wo.required_skills)
+    skills_of = {t.id: frozenset(t.skills or ()) for t in techs}
+    qualified = [t for t in techs if needed <= skills_of[t.id]]
     jobs: dict[int, list[Any]] = defaultdict(list)
-    for other in session.execute(
-        select(*_JOB_COLUMNS).where(
-            WorkOrder.day == wo.day,
-            WorkOrder.technician_id.is_not(None),
-            WorkOrder.status.in_(tuple(ACTIVE)),
-            WorkOrder.id != wo.id,
-        )
-    ):
-        jobs[other.technician_id].append(other)
-    cals = _calendars(session, {t.calendar_id for t in techs if t.calendar_id}, settings.timezone)
+    if qualified:
+        for other in session.execute(
+            select(*_JOB_COLUMNS).where(
+                WorkOrder.day == wo.day,
+                WorkOrder.technician_id.in_([t.id for t in qualified]),
+                WorkOrder.status.in_(tuple(ACTIVE)),
+                WorkOrder.id != wo.id,
+            )
+        ):
+            jobs[other.technician_id].append(other)
+    cals = _calendars(
+        session, {t.calendar_id for t in qualified if t.calendar_id}, settings.timezone
+    )
     shifts = {
         key: shift_of(cal, wo.day, settings.timezone) for key, cal in cals.items()
     }  # one per calendar, not one per technician
     today = now.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
-    needed = set(wo.required_skills)
     out = []
     for t in techs:
-        skills = frozenset(t.skills or ())
+        skills = skills_of[t.id]
+        if not needed <= skills:
+            # Ruled out on skills before anything else is looked at: no day to prepare.
+            out.append(
+                ranking.Candidate(
+                    id=t.id,
+                    name=t.name,
+                    skills=skills,
+                    start=Point(t.home_lat, t.home_lon),
+                    start_time=now,
+                    shift=(),
+                    max_jobs=t.max_jobs_per_day,
+                )
+            )
+            continue
         shift = shifts.get(t.calendar_id) or shifts[None]
-        # The ranking leaves out a technician without the skills before it looks at their day.
-        mine = _ordered(jobs.get(t.id, [])) if needed <= skills else []
+        mine = _ordered(jobs.get(t.id, []))
         start, start_time = _start_of(t, wo.day, shift, now, settings.timezone, today)
         out.append(
             ranking.Candidate(
