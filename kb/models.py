@@ -92,6 +92,7 @@ class Article(db.Model):  # type: ignore[name-defined,misc]
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Kept by the PostgreSQL backend only (see kb/search/postgres.py).
     search_vector: Mapped[str | None] = mapped_column(SearchVector, nullable=True)
+    title_vector: Mapped[str | None] = mapped_column(SearchVector, nullable=True)
     indexed_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     author: Mapped[User | None] = relationship(lazy="raise")

@@ -259,3 +259,21 @@ _MD_NOISE = re.compile(r"(!?\[([^\]]*)\]\([^)]*\))|[`*_~|]+|^[ \t]{0,3}(?:#{1,6}
 def strip_markdown(text: str) -> str:
     """Markdown reduced to its words (links keep their text), for snippets and the index."""
     return _MD_NOISE.sub(lambda m: m.group(2) or " ", text)
+
+
+def typo_edits(word: str) -> int:
+    """How many edits a typo of `word` may hold: one, two for long words (both backends)."""
+    return 2 if len(word) >= 8 else 1
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions), for vetting corrections."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]

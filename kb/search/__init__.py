@@ -11,9 +11,19 @@ query parser, so no string a user types can make a search fail.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
+
+# How strictly an article must match, strictest first; each tier holds the one before it.
+# "title": every query word (or a correction or synonym of it) is in the title; "all": every
+# word is somewhere in the article; "any": some word is. Results come tier by tier, each ranked
+# by the backend's score, and a looser tier is only read when the stricter ones leave the page
+# short: the articles matching the most are found without scoring every article that has one
+# common word, which is what keeps a query fast over a large knowledge base.
+TIERS = ("title", "all", "any")
 
 
 @dataclass(frozen=True)
@@ -54,8 +64,9 @@ class SearchHit:
 @dataclass(frozen=True)
 class SearchPage:
     hits: list[SearchHit] = field(default_factory=list)
-    # Exact when the page is not full; otherwise at least the number of matches (Whoosh gives an
-    # upper bound rather than scoring every match twice).
+    # Exact when the page is not full. When it is, the matches of the tiers read to fill it (see
+    # TIERS): looser matches are not counted, and Whoosh gives an upper bound for the last tier
+    # read rather than scoring every match twice.
     total: int = 0
     corrected: tuple[str, ...] = ()  # words the backend added to correct a typo
 
@@ -81,3 +92,27 @@ class SearchIndex(Protocol):
         ...
 
     def search(self, query: SearchQuery) -> SearchPage: ...
+
+
+def tiered_page(
+    run: Callable[[str, int, int], tuple[list[T], int]],
+    tiers: Iterable[str],
+    offset: int,
+    limit: int,
+) -> tuple[list[T], int]:
+    """One page of results read tier by tier, and the number of matches the tiers read hold.
+
+    `run(tier, offset, limit)` answers that tier's page among the articles not in the tier
+    before it, with their number (exact whenever it is short of `offset + limit`, since the next
+    tier's offset is worked out from it). Paging through the tiers never repeats an article.
+    """
+    hits: list[T] = []
+    seen = 0
+    for tier in tiers:
+        wanted = offset + limit
+        rows, count = run(tier, max(0, offset - seen), wanted - max(offset, seen))
+        hits += rows
+        seen += count
+        if seen >= wanted:
+            break
+    return hits, seen

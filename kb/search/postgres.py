@@ -20,9 +20,18 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from kb.search import SearchDocument, SearchHit, SearchPage, SearchQuery
+from kb.search import TIERS, SearchDocument, SearchHit, SearchPage, SearchQuery, tiered_page
 from kb.synonyms import expand
-from kb.text import ParsedQuery, parse_query, significant, snippet, strip_markdown, words
+from kb.text import (
+    ParsedQuery,
+    edit_distance,
+    parse_query,
+    significant,
+    snippet,
+    strip_markdown,
+    typo_edits,
+    words,
+)
 
 CONFIGS = {"fr": "kb_french", "en": "kb_english"}
 BATCH = 500
@@ -31,17 +40,19 @@ _UPDATE = text(
     "UPDATE kb_articles SET search_vector = "
     "setweight(to_tsvector(CAST(:cfg AS regconfig), :title), 'A') || "
     "setweight(to_tsvector(CAST(:cfg AS regconfig), :body), 'B'), "
+    "title_vector = setweight(to_tsvector(CAST(:cfg AS regconfig), :title), 'A'), "
     "indexed_version = :version WHERE id = :id"
 )
 _TERMS = text(
     "INSERT INTO kb_terms (locale, word) SELECT :locale, w FROM unnest(CAST(:words AS text[])) w "
     "ON CONFLICT DO NOTHING"
 )
-_CORRECT = text(
-    "SELECT q.w, ARRAY(SELECT t.word FROM kb_terms t WHERE t.locale = :locale AND t.word % q.w "
-    "ORDER BY similarity(t.word, q.w) DESC, t.word LIMIT 3) "
-    "FROM unnest(CAST(:words AS text[])) AS q(w) "
-    "WHERE NOT EXISTS (SELECT 1 FROM kb_terms t WHERE t.locale = :locale AND t.word = q.w)"
+_LOOKUP = text(
+    "SELECT q.w, EXISTS (SELECT 1 FROM kb_terms t WHERE t.locale = :locale AND t.word = q.w), "
+    "CASE WHEN q.w = ANY(CAST(:fixable AS text[])) THEN ARRAY(SELECT t.word FROM kb_terms t "
+    "WHERE t.locale = :locale AND t.word % q.w "
+    "ORDER BY similarity(t.word, q.w) DESC, t.word LIMIT 8) END "
+    "FROM unnest(CAST(:words AS text[])) AS q(w)"
 )
 
 
@@ -99,8 +110,8 @@ class PostgresIndex:
         with self.engine.begin() as conn:
             conn.execute(
                 text(
-                    "UPDATE kb_articles SET search_vector = NULL, indexed_version = NULL "
-                    "WHERE id = ANY(:ids)"
+                    "UPDATE kb_articles SET search_vector = NULL, title_vector = NULL, "
+                    "indexed_version = NULL WHERE id = ANY(:ids)"
                 ),
                 {"ids": wanted},
             )
@@ -108,7 +119,10 @@ class PostgresIndex:
     def clear(self) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                text("UPDATE kb_articles SET search_vector = NULL, indexed_version = NULL")
+                text(
+                    "UPDATE kb_articles SET search_vector = NULL, title_vector = NULL, "
+                    "indexed_version = NULL"
+                )
             )
             conn.execute(text("DELETE FROM kb_terms"))
 
@@ -123,30 +137,61 @@ class PostgresIndex:
 
     # -- reads ----------
 
-    def _corrections(
-        self, conn: Any, locale: str, candidates: tuple[str, ...]
-    ) -> dict[str, list[str]]:
-        wanted = [w for w in candidates if len(w) >= 4 and not w.isdigit()]
-        if not wanted:
-            return {}
-        rows = conn.execute(_CORRECT, {"locale": locale, "words": wanted})
-        return {r[0]: [w for w in r[1] if w != r[0]] for r in rows if r[1]}
+    def _lookup(
+        self, conn: Any, locale: str, chosen: tuple[str, ...], others: set[str]
+    ) -> tuple[set[str], dict[str, list[str]]]:
+        """Which words the corpus has, and corrections for the query words it has not."""
+        checkable = sorted({w for w in (*chosen, *others) if len(w) >= 3 and not w.isdigit()})
+        if not checkable:
+            return set(), {}
+        fixable = [w for w in chosen if len(w) >= 4 and not w.isdigit()]
+        rows = conn.execute(
+            _LOOKUP, {"locale": locale, "words": checkable, "fixable": fixable}
+        ).all()
+        known = {w for w, exists, _ in rows if exists}
+        unknown = {w for w, exists, _ in rows if not exists}
+        # Trigram similarity finds the candidates; an edit distance keeps the typos (as Whoosh
+        # does), so `refnd` becomes `refund` and not the `ref` of every reference number.
+        fixes = {}
+        for word, exists, found in rows:
+            if exists or not found:
+                continue
+            near = [w for w in found if edit_distance(w, word) <= typo_edits(word)]
+            if near:
+                fixes[word] = near[:3]
+        return known | {w for w in (*chosen, *others) if w not in unknown}, fixes
 
-    def _tsquery(self, conn: Any, locale: str, parsed: ParsedQuery, corrected: list[str]) -> str:
-        """A tsquery string for `to_tsquery(kb_<locale>, ...)`; operands are letters and digits."""
+    def _clauses(
+        self, conn: Any, locale: str, parsed: ParsedQuery, corrected: list[str]
+    ) -> list[str]:
+        """One tsquery clause per query word (the word, its corrections and its synonyms as
+        alternatives) and per phrase; operands are letters and digits only.
+
+        A word the corpus does not have, with no correction and no synonym it has, gets no
+        clause: it could match nothing, and would empty every tier that needs all the words.
+        """
         chosen = significant(parsed.terms, locale) or parsed.terms
-        fixes = self._corrections(conn, locale, chosen)
+        synonyms = {w: [words(s) for s in expand(w, locale)] for w in chosen}
+        others = {x for groups in synonyms.values() for g in groups for x in g}
+        known, fixes = self._lookup(conn, locale, chosen, others)
         clauses: list[str] = []
         for word in chosen:
-            options = [f"{word}:*" if word in parsed.prefixes else word]
+            options = []
+            if word in parsed.prefixes:
+                options.append(f"{word}:*")
+            elif word in known:
+                options.append(word)
             for fix in fixes.get(word, []):
                 corrected.append(fix)
                 options.append(fix)
-            options.extend(" <-> ".join(words(s)) for s in expand(word, locale) if words(s))
-            clauses.append("(" + " | ".join(dict.fromkeys(options)) + ")")
+            options.extend(
+                " <-> ".join(g) for g in synonyms[word] if g and all(x in known for x in g)
+            )
+            if options:
+                clauses.append("(" + " | ".join(dict.fromkeys(options)) + ")")
         for phrase in parsed.phrases:
             clauses.append("(" + " <-> ".join(phrase) + ")")
-        return " | ".join(clauses)
+        return clauses
 
     def search(self, query: SearchQuery) -> SearchPage:
         parsed = parse_query(query.text)
@@ -155,8 +200,6 @@ class PostgresIndex:
         params: dict[str, Any] = {
             "statuses": list(query.statuses),
             "visibilities": list(query.visibilities),
-            "limit": query.limit,
-            "offset": query.offset,
         }
         where = ["a.status = ANY(:statuses)", "a.visibility = ANY(:visibilities)"]
         if query.locale:
@@ -173,35 +216,110 @@ class PostgresIndex:
             params["exclude"] = list(query.exclude_ids)
         with self.engine.connect() as conn:
             if parsed.empty:
-                order, rank = "a.updated_at DESC, a.id DESC", "0.0"
-            else:
-                matches, ranks = [], []
-                for loc in locales:
-                    tsq = self._tsquery(conn, str(loc), parsed, corrected)
-                    if not tsq:
-                        continue
-                    params[f"q_{loc}"] = tsq
-                    expr = f"to_tsquery('{CONFIGS[str(loc)]}', :q_{loc})"
-                    matches.append(f"(a.locale = '{loc}' AND a.search_vector @@ {expr})")
-                    ranks.append(
-                        f"CASE WHEN a.locale = '{loc}' THEN ts_rank(a.search_vector, {expr}) END"
+                rows, total = self._page(conn, where, params, query.offset, query.limit)
+                return self._answer(parsed, corrected, rows, total)
+            clauses = {
+                str(loc): c
+                for loc in locales
+                if (c := self._clauses(conn, str(loc), parsed, corrected))
+            }
+            if not clauses:
+                return SearchPage(corrected=tuple(corrected))
+            strict = {loc: " & ".join(c) for loc, c in clauses.items()}
+            loose = {loc: " | ".join(c) for loc, c in clauses.items()}
+            # (the tier's match on the article, its match on the title, the ranking query)
+            plans = {
+                "title": (None, strict, strict),
+                "all": (strict, strict, strict),
+                "any": (loose, None, loose),
+            }
+            excluded = {"title": None, "all": None, "any": strict}
+
+            def run(tier: str, offset: int, limit: int) -> tuple[list[Any], int]:
+                body, title, ranked = plans[tier]
+                return self._page(
+                    conn, where, params, offset, limit,
+                    body=body, title=title, ranked=ranked, excluded=excluded[tier],
+                    title_excluded=tier == "all",
+                )  # fmt: skip
+
+            single = all(len(c) == 1 for c in clauses.values())
+            tiers = TIERS[:2] if single else TIERS  # with one clause "any" is "all"
+            rows, total = tiered_page(run, tiers, query.offset, query.limit)
+            return self._answer(parsed, corrected, rows, total)
+
+    def _page(
+        self,
+        conn: Any,
+        where: list[str],
+        params: dict[str, Any],
+        offset: int,
+        limit: int,
+        *,
+        body: dict[str, str] | None = None,
+        title: dict[str, str] | None = None,
+        ranked: dict[str, str] | None = None,
+        excluded: dict[str, str] | None = None,
+        title_excluded: bool = False,
+    ) -> tuple[list[Any], int]:
+        """One page of the articles whose vector matches `body` and whose title vector matches
+        `title` (tsquery strings by locale), minus those matching `excluded` (or, with
+        `title_excluded`, whose title matches `title`... of the tier before), ranked by `ranked`,
+        with how many match in all."""
+        where = list(where)
+        params = {**params, "limit": limit, "offset": offset}
+        if not ranked:
+            order, rank = "a.updated_at DESC, a.id DESC", "0.0"
+        else:
+            matches, ranks = [], []
+            for loc, tsq in ranked.items():
+                config = CONFIGS[loc]
+                params[f"q_{loc}"] = tsq
+                expr = f"to_tsquery('{config}', :q_{loc})"
+                parts = [f"a.locale = '{loc}'"]
+                if body:
+                    params[f"b_{loc}"] = body[loc]
+                    parts.append(f"a.search_vector @@ to_tsquery('{config}', :b_{loc})")
+                if title and not title_excluded:
+                    params[f"t_{loc}"] = title[loc]
+                    parts.append(f"a.title_vector @@ to_tsquery('{config}', :t_{loc})")
+                if title and title_excluded:
+                    params[f"t_{loc}"] = title[loc]
+                    parts.append(
+                        f"NOT COALESCE(a.title_vector @@ to_tsquery('{config}', :t_{loc}), false)"
                     )
-                if not matches:
-                    return SearchPage(corrected=tuple(corrected))
-                where.append("(" + " OR ".join(matches) + ")")
-                rank = "COALESCE(" + ", ".join(ranks) + ", 0)"
-                order = "score DESC, a.id"
-            # Only our own fragments are formatted in; every value is a bound parameter.
-            sql = (
-                f"SELECT a.id, a.title, a.body, {rank} AS score, count(*) OVER () AS total "  # noqa: S608
-                f"FROM kb_articles a WHERE {' AND '.join(where)} "
-                f"ORDER BY {order} LIMIT :limit OFFSET :offset"
-            )
-            rows = conn.execute(text(sql), params).all()
+                if excluded:
+                    params[f"x_{loc}"] = excluded[loc]
+                    parts.append(f"NOT a.search_vector @@ to_tsquery('{config}', :x_{loc})")
+                matches.append("(" + " AND ".join(parts) + ")")
+                ranks.append(
+                    f"CASE WHEN a.locale = '{loc}' THEN ts_rank(a.search_vector, {expr}) END"
+                )
+            where.append("(" + " OR ".join(matches) + ")")
+            rank = "COALESCE(" + ", ".join(ranks) + ", 0)"
+            order = "score DESC, a.id"
+        # Only our own fragments are formatted in; every value is a bound parameter.
+        sql = (
+            f"SELECT a.id, a.title, a.body, {rank} AS score, count(*) OVER () AS total "  # noqa: S608
+            f"FROM kb_articles a WHERE {' AND '.join(where)} "
+            f"ORDER BY {order} LIMIT :limit OFFSET :offset"
+        )
+        rows = conn.execute(text(sql), params).all()
+        if rows:
+            return rows, int(rows[0][4])
+        if offset == 0:
+            return [], 0
+        # A page past the end: the window count has no row to ride on.
+        count_sql = f"SELECT count(*) FROM kb_articles a WHERE {' AND '.join(where)}"  # noqa: S608
+        return [], int(conn.execute(text(count_sql), params).scalar_one())
+
+    @staticmethod
+    def _answer(
+        parsed: ParsedQuery, corrected: list[str], rows: list[Any], total: int
+    ) -> SearchPage:
         marks = parsed.all_words() + tuple(corrected)
         hits = [
             SearchHit(id=r[0], score=float(r[3] or 0), title=r[1], snippet=snippet(r[2], marks))
             for r in rows
         ]
-        total = int(rows[0][4]) if rows else 0
         return SearchPage(hits=hits, total=total, corrected=tuple(dict.fromkeys(corrected)))
