@@ -38,9 +38,9 @@ from whoosh.index import LockError
 from whoosh.support.charset import accent_map
 from whoosh.writing import IndexWriter
 
-from kb.search import SearchDocument, SearchHit, SearchPage, SearchQuery
+from kb.search import TIERS, SearchDocument, SearchHit, SearchPage, SearchQuery, tiered_page
 from kb.synonyms import expand
-from kb.text import ParsedQuery, parse_query, significant, snippet, strip_markdown
+from kb.text import ParsedQuery, parse_query, significant, snippet, strip_markdown, typo_edits
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,17 @@ def schema() -> Schema:
         fields[f"body_{locale}"] = TEXT(analyzer=analyzer(locale))
         fields[f"words_{locale}"] = TEXT(analyzer=words_analyzer(), phrase=False)
     return Schema(**fields)
+
+
+class Or(Q.Or):
+    """An Or that walks its parts as a tree of union matchers whatever the segment's size.
+
+    Whoosh otherwise preloads every match of an Or into arrays in segments of up to 5,000
+    documents (which an index written in batches is made of): an And over such Ors can then
+    skip nothing, and a query over 100,000 articles read each part whole.
+    """
+
+    matcher_type = Q.Or.DEFAULT_MATCHER
 
 
 class WhooshIndex:
@@ -202,61 +213,91 @@ class WhooshIndex:
     def _analyse(self, locale: str, text: str) -> list[str]:
         return [t.text for t in self._analyzers[locale](text)]
 
-    def _term_query(
-        self, reader: Any, locale: str, word: str, prefix: bool, corrected: list[str]
-    ) -> Q.Query | None:
+    def _alternatives(
+        self, reader: Any, locale: str, word: str, corrected: list[str]
+    ) -> list[tuple[str, float]]:
+        """The stems a query word stands for, with their weight: its own stems the index has,
+        else corrections of it; and its synonyms', weaker."""
         stems = self._analyse(locale, word)
         title, body = f"title_{locale}", f"body_{locale}"
-        parts: list[Q.Query] = []
-        for stem in stems:
-            if reader.doc_frequency(title, stem) or reader.doc_frequency(body, stem):
-                parts += [Q.Term(title, stem), Q.Term(body, stem)]
-        if prefix:
-            parts += [Q.Prefix(f"words_{locale}", word)]
-        if not parts and stems and len(word) >= 4:
-            parts += self._corrections(reader, locale, word, corrected)
+        found = [
+            (stem, 1.0)
+            for stem in stems
+            if reader.doc_frequency(title, stem) or reader.doc_frequency(body, stem)
+        ]
+        if not found and stems and len(word) >= 4:
+            found = self._corrections(reader, locale, word, corrected)
         for synonym in expand(word, locale):
-            for stem in self._analyse(locale, synonym):
-                parts += [Q.Term(title, stem, boost=0.6), Q.Term(body, stem, boost=0.6)]
-        return Q.Or(parts) if parts else None
+            found += [(stem, 0.6) for stem in self._analyse(locale, synonym)]
+        return found
+
+    @staticmethod
+    def _clause(
+        locale: str,
+        alternatives: list[tuple[str, float]],
+        prefix: str | None,
+        fields: tuple[str, ...],
+    ) -> Q.Query | None:
+        parts: list[Q.Query] = [
+            Q.Term(f"{field}_{locale}", stem, boost=boost)
+            for stem, boost in alternatives
+            for field in fields
+        ]
+        if prefix:
+            where = f"title_{locale}" if fields == ("title",) else f"words_{locale}"
+            parts.append(Q.Prefix(where, prefix))
+        return Or(parts) if parts else None
 
     def _corrections(
         self, reader: Any, locale: str, word: str, corrected: list[str]
-    ) -> list[Q.Query]:
+    ) -> list[tuple[str, float]]:
         """Words of the corpus within one edit (two for long words) of a word it does not have."""
-        maxdist = 2 if len(word) >= 8 else 1
         field = f"words_{locale}"
-        candidates = list(reader.terms_within(field, word, maxdist, prefix=1))
+        candidates = list(reader.terms_within(field, word, typo_edits(word), prefix=1))
         ranked = sorted(candidates, key=lambda w: -reader.doc_frequency(field, w))[:3]
-        parts: list[Q.Query] = []
+        out: list[tuple[str, float]] = []
         for candidate in ranked:
             text = candidate.decode() if isinstance(candidate, bytes) else candidate
             corrected.append(text)
-            for stem in self._analyse(locale, text):
-                parts += [
-                    Q.Term(f"title_{locale}", stem, boost=0.8),
-                    Q.Term(f"body_{locale}", stem, boost=0.8),
-                ]
-        return parts
+            out += [(stem, 0.8) for stem in self._analyse(locale, text)]
+        return out
 
-    def _locale_query(
+    def _tier_queries(
         self, reader: Any, locale: str, parsed: ParsedQuery, corrected: list[str]
-    ) -> Q.Query | None:
+    ) -> dict[str, Q.Query]:
+        """The query of each tier (see kb.search.TIERS) for one locale; none if nothing of the
+        query is in the index. A word with nothing in the index gets no clause, so it cannot
+        empty the tiers that need every word."""
+        title_clauses: list[Q.Query] = []
         clauses: list[Q.Query] = []
         for word in significant(parsed.terms, locale) or parsed.terms:
-            clause = self._term_query(reader, locale, word, word in parsed.prefixes, corrected)
-            if clause is not None:
-                clauses.append(clause)
+            alternatives = self._alternatives(reader, locale, word, corrected)
+            prefix = word if word in parsed.prefixes else None
+            full = self._clause(locale, alternatives, prefix, ("title", "body"))
+            if full is None:
+                continue
+            clauses.append(full)
+            title_clauses.append(
+                self._clause(locale, alternatives, prefix, ("title",)) or Q.NullQuery
+            )
         for phrase in parsed.phrases:
             stems = self._analyse(locale, " ".join(phrase))
             if len(stems) > 1:
-                clauses.append(Q.Phrase(f"title_{locale}", stems, slop=1, boost=2.0))
-                clauses.append(Q.Phrase(f"body_{locale}", stems, slop=1, boost=2.0))
+                in_title = Q.Phrase(f"title_{locale}", stems, slop=1, boost=2.0)
+                in_body = Q.Phrase(f"body_{locale}", stems, slop=1, boost=2.0)
             elif stems:
-                clauses.append(
-                    Q.Or([Q.Term(f"title_{locale}", stems[0]), Q.Term(f"body_{locale}", stems[0])])
-                )
-        return Q.Or(clauses) if clauses else None
+                in_title = Q.Term(f"title_{locale}", stems[0])
+                in_body = Q.Term(f"body_{locale}", stems[0])
+            else:
+                continue
+            title_clauses.append(in_title)
+            clauses.append(Or([in_title, in_body]))
+        if not clauses:
+            return {}
+        tiers = {"title": Q.And(title_clauses), "all": Q.And(clauses)}
+        if len(clauses) > 1:  # with one clause, "any" is "all"
+            tiers["any"] = Or(clauses)
+        return tiers
 
     def _filter(self, searcher: Any, query: SearchQuery) -> set[int]:
         """The document numbers the filters allow, cached for as long as the searcher lives.
@@ -272,8 +313,8 @@ class WhooshIndex:
         if key in cache:
             return cache[key]
         parts: list[Q.Query] = [
-            Q.Or([Q.Term("status", s) for s in query.statuses] or [Q.NullQuery]),
-            Q.Or([Q.Term("visibility", v) for v in query.visibilities] or [Q.NullQuery]),
+            Or([Q.Term("status", s) for s in query.statuses] or [Q.NullQuery]),
+            Or([Q.Term("visibility", v) for v in query.visibilities] or [Q.NullQuery]),
         ]
         if query.category:
             parts.append(Q.Term("categories", query.category.lower()))
@@ -287,45 +328,52 @@ class WhooshIndex:
         searcher = self._current()
         parsed = parse_query(query.text)
         corrected: list[str] = []
+        allowed = self._filter(searcher, query)
+        excluded = [Q.Term("id", str(i)) for i in query.exclude_ids]
         if parsed.empty:
-            wq: Q.Query | None = Q.Every()
+            tiers: dict[str, Q.Query] = {"all": Q.Every()}
         else:
             locales = [query.locale] if query.locale in LOCALES else list(LOCALES)
             per_locale = [
                 q
                 for loc in locales
-                if (q := self._locale_query(searcher.reader(), str(loc), parsed, corrected))
-                is not None
+                if (q := self._tier_queries(searcher.reader(), str(loc), parsed, corrected))
             ]
-            wq = Q.Or(per_locale) if per_locale else None
-        if wq is None:
-            return SearchPage(hits=[], total=0, corrected=tuple(corrected))
-        mask = (
-            Q.Or([Q.Term("id", str(i)) for i in query.exclude_ids]) if query.exclude_ids else None
-        )
-        allowed = self._filter(searcher, query)
+            if not per_locale:
+                return SearchPage(corrected=tuple(dict.fromkeys(corrected)))
+            tiers = {
+                tier: Or([q.get(tier, q["all"]) for q in per_locale])
+                for tier in TIERS
+                if any(tier in q for q in per_locale)
+            }
         if not allowed:  # Whoosh reads an empty filter as no filter at all
-            return SearchPage(hits=[], total=0, corrected=tuple(corrected))
-        results = searcher.search(
-            wq,
-            limit=query.offset + query.limit if query.limit else None,
-            filter=allowed,
-            mask=mask,
-        )
-        marks = parsed.all_words() + tuple(corrected)
-        hits = [
-            SearchHit(
-                id=int(hit["id"]),
-                score=float(hit.score or 0.0),
-                title=hit["title"],
-                snippet=snippet(hit["body"], marks),
+            return SearchPage(corrected=tuple(dict.fromkeys(corrected)))
+        names = list(tiers)
+
+        def run(tier: str, offset: int, limit: int) -> tuple[list[SearchHit], int]:
+            before = names.index(tier) - 1
+            masks = excluded + ([tiers[names[before]]] if before >= 0 else [])
+            wanted = offset + limit
+            results = searcher.search(
+                tiers[tier], limit=wanted, filter=allowed, mask=Or(masks) if masks else None
             )
-            for hit in results[query.offset : query.offset + query.limit]
-        ]
-        # Counting every match exactly would run the whole query a second time (Whoosh's
-        # len(results)): when the page is full, an upper bound is given instead.
-        if results.scored_length() < (query.offset + query.limit if query.limit else 0):
-            total = results.scored_length()
-        else:
-            total = min(wq.estimate_size(searcher.reader()), len(allowed))
-        return SearchPage(hits=hits, total=total, corrected=tuple(corrected))
+            hits = [
+                SearchHit(
+                    id=int(hit["id"]),
+                    score=float(hit.score or 0.0),
+                    title=hit["title"],
+                    snippet=snippet(hit["body"], marks),
+                )
+                for hit in results[offset:wanted]
+            ]
+            # Counting every match exactly would run the whole query a second time (Whoosh's
+            # len(results)): a short tier is counted exactly, a full one bounded from above.
+            if results.scored_length() < wanted:
+                return hits, results.scored_length()
+            return hits, max(
+                wanted, min(tiers[tier].estimate_size(searcher.reader()), len(allowed))
+            )
+
+        marks = parsed.all_words() + tuple(corrected)
+        hits, total = tiered_page(run, names, query.offset, query.limit)
+        return SearchPage(hits=hits, total=total, corrected=tuple(dict.fromkeys(corrected)))

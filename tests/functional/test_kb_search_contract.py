@@ -77,6 +77,21 @@ def test_the_title_weighs_more_than_the_body(index: SearchIndex) -> None:
     assert ids(index, "modem")[:2] == [in_title.id, body_only.id]
 
 
+def test_every_word_first_then_some_and_paging_never_repeats(index: SearchIndex) -> None:
+    in_title = make(title="Voicemail greeting reset", body="Press 9.")
+    in_body = make(title="Greeting", body="To reset a voicemail greeting, press 9.")
+    some = [make(title=f"Voicemail number {n}", body="Dial 888.") for n in range(3)]
+    found = ids(index, "voicemail greeting reset", limit=10)
+    assert found[:2] == [in_title.id, in_body.id]
+    assert set(found[2:]) == {a.id for a in some}
+    page = index.search(SearchQuery(text="voicemail greeting reset", limit=10))
+    assert page.total == 5
+    pages = [ids(index, "voicemail greeting reset", limit=2, offset=o) for o in (0, 2, 4)]
+    assert [i for p in pages for i in p] == found
+    # A word no article has does not empty the tiers that need every word.
+    assert ids(index, "voicemail greeting reset zzqxv")[:2] == [in_title.id, in_body.id]
+
+
 def test_french_stemming_accents_and_elisions(index: SearchIndex) -> None:
     article = make(title="L'écran reste noir", body="Les écrans externes aussi.", locale="fr")
     for query in ("ecran", "écrans", "ECRANS", "l'écran", "noir"):
