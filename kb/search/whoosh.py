@@ -88,7 +88,7 @@ def schema() -> Schema:
     return Schema(**fields)
 
 
-class Or(Q.Or):
+class Or(Q.Or):  # type: ignore[misc]
     """An Or that walks its parts as a tree of union matchers whatever the segment's size.
 
     Whoosh otherwise preloads every match of an Or into arrays in segments of up to 5,000
