@@ -89,7 +89,8 @@ def index_now(session: DbSession, index: SearchIndex, article_ids: Iterable[int]
 def rebuild(
     session: DbSession, index: SearchIndex, *, batch: int = 1000, progress: Any = None
 ) -> int:
-    """Empty the index and index every article again, in batches (progress: a tqdm bar)."""
+    """Empty the index and index every article again, in batches (progress: a tqdm bar), then
+    optimise it for reading."""
     from kb.models import Article
     from kb.service import document_for
 
@@ -106,6 +107,7 @@ def rebuild(
             )
         )
         if not rows:
+            index.optimize()
             return total
         total += index.index([document_for(a) for a in rows])
         last = rows[-1].id

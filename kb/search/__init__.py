@@ -87,6 +87,11 @@ class SearchIndex(Protocol):
         """Empty the index (before a full rebuild)."""
         ...
 
+    def optimize(self) -> None:
+        """Make the index fast to read after a rebuild (Whoosh: one segment instead of one per
+        batch written)."""
+        ...
+
     def versions(self) -> dict[int, int]:
         """Every indexed article id with the version the index holds (for `helpdesk kb check`)."""
         ...

@@ -126,6 +126,11 @@ class PostgresIndex:
             )
             conn.execute(text("DELETE FROM kb_terms"))
 
+    def optimize(self) -> None:
+        # Fresh statistics, so the planner sizes the matches of the new vectors right.
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE kb_articles"))
+
     def versions(self) -> dict[int, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(

@@ -125,7 +125,7 @@ class WhooshIndex:
     # -- writes ----------
 
     @contextmanager
-    def _writer(self, **options: Any) -> Iterator[IndexWriter]:
+    def _writer(self, optimize: bool = False, **options: Any) -> Iterator[IndexWriter]:
         """One writer at a time: the thread lock, then Whoosh's file lock, with retries."""
         with self._write_lock:
             delay = 0.05
@@ -144,7 +144,7 @@ class WhooshIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit()
+            writer.commit(optimize=optimize)
 
     @staticmethod
     def _fields(doc: SearchDocument) -> dict[str, Any]:
@@ -168,7 +168,7 @@ class WhooshIndex:
         docs = list(documents)
         if not docs:
             return 0
-        options = {"limitmb": 256} if len(docs) > 1000 else {}
+        options: dict[str, Any] = {"limitmb": 256} if len(docs) > 1000 else {}
         with self._writer(**options) as writer:
             for doc in docs:
                 writer.update_document(**self._fields(doc))
@@ -180,6 +180,12 @@ class WhooshIndex:
 
     def add(self, writer: IndexWriter, doc: SearchDocument) -> None:
         writer.add_document(**self._fields(doc))
+
+    def optimize(self) -> None:
+        # Every segment is searched in turn, so an index rebuilt in batches (one segment each)
+        # answers several times slower than the same articles in one segment.
+        with self._writer(optimize=True, limitmb=256):
+            pass
 
     def delete(self, ids: Iterable[int]) -> None:
         wanted = [str(i) for i in ids]

@@ -19,6 +19,7 @@ from helpdesk.extensions import db
 from kb import indexing, service
 from kb.models import Article
 from kb.search import SearchIndex, SearchQuery
+from kb.search.whoosh import WhooshIndex
 from tests.functional.kb_fixtures import backend, index, kb_search, settings  # noqa: F401
 
 
@@ -156,9 +157,13 @@ def test_check_reports_missing_and_stale_entries_and_reindex_repairs(index: Sear
     index.delete([b.id])
     report = indexing.check(db.session, index)
     assert report.stale == [a.id] and report.missing == [b.id]
-    assert indexing.rebuild(db.session, index) == 2
+    assert indexing.rebuild(db.session, index, batch=1) == 2
     assert indexing.check(db.session, index).ok
     assert ids(index, "guest") == [b.id]
+    assert ids(index, "parental") == [a.id]
+    if isinstance(index, WhooshIndex):
+        # Written one article per batch, read as one segment.
+        assert index._current().reader().is_atomic()
 
 
 ODD = st.one_of(
