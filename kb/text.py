@@ -11,6 +11,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 # Words and numbers, Unicode-aware; apostrophes split French elisions (l'imprimante -> imprimante).
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -218,32 +219,48 @@ def light_stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=65_536)
+def _folded_and_stem(word: str) -> tuple[str, str]:
+    folded = fold(word)
+    return folded, light_stem(folded)
+
+
 def snippet(text: str, terms: tuple[str, ...], *, width: int = 200) -> str:
     """An HTML-escaped extract of `text` around the first match, matches wrapped in `<mark>`.
 
     The text is escaped piece by piece, so the only markup in the result is ours: an article body
-    containing `<script>` comes back as `&lt;script&gt;`.
+    containing `<script>` comes back as `&lt;script&gt;`. Only the words up to the first match and
+    those inside the extract are looked at: a page of results costs a few short extracts, not
+    every word of ten articles.
     """
     plain = re.sub(r"\s+", " ", strip_markdown(text)).strip()
     stems = {light_stem(t) for t in terms if len(t) > 1}
-    spans: list[tuple[int, int]] = []
+    prefixes = tuple(stems)
+
+    def matches(word: str) -> bool:
+        folded, stem = _folded_and_stem(word)
+        return folded.startswith(prefixes) or stem in stems
+
+    first = None
     if stems:
-        for m in _WORD.finditer(plain):
-            folded = fold(m.group(0))
-            if any(folded.startswith(s) or light_stem(folded) == s for s in stems):
-                spans.append((m.start(), m.end()))
+        first = next((m for m in _WORD.finditer(plain) if matches(m.group(0))), None)
     start = 0
-    if spans and spans[0][0] > width // 3:
-        start = plain.rfind(" ", 0, spans[0][0] - width // 3) + 1
+    if first is not None and first.start() > width // 3:
+        start = plain.rfind(" ", 0, first.start() - width // 3) + 1
     end = min(len(plain), start + width)
     if end < len(plain):
         cut = plain.rfind(" ", start, end)
         end = cut if cut > start else end
+    spans: list[tuple[int, int]] = []
+    if first is not None:
+        for m in _WORD.finditer(plain, start):
+            if m.end() > end:
+                break
+            if matches(m.group(0)):
+                spans.append((m.start(), m.end()))
     out: list[str] = ["…" if start > 0 else ""]
     pos = start
     for s, e in spans:
-        if s < start or e > end:
-            continue
         out.append(html.escape(plain[pos:s], quote=False))
         out.append("<mark>" + html.escape(plain[s:e], quote=False) + "</mark>")
         pos = e

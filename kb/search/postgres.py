@@ -48,11 +48,11 @@ _TERMS = text(
     "ON CONFLICT DO NOTHING"
 )
 _LOOKUP = text(
-    "SELECT q.w, EXISTS (SELECT 1 FROM kb_terms t WHERE t.locale = :locale AND t.word = q.w), "
-    "CASE WHEN q.w = ANY(CAST(:fixable AS text[])) THEN ARRAY(SELECT t.word FROM kb_terms t "
-    "WHERE t.locale = :locale AND t.word % q.w "
+    "SELECT q.w, k.known, CASE WHEN NOT k.known AND q.w = ANY(CAST(:fixable AS text[])) "
+    "THEN ARRAY(SELECT t.word FROM kb_terms t WHERE t.locale = :locale AND t.word % q.w "
     "ORDER BY similarity(t.word, q.w) DESC, t.word LIMIT 8) END "
-    "FROM unnest(CAST(:words AS text[])) AS q(w)"
+    "FROM unnest(CAST(:words AS text[])) AS q(w), LATERAL (SELECT EXISTS (SELECT 1 FROM kb_terms t "
+    "WHERE t.locale = :locale AND t.word = q.w) AS known) k"
 )
 
 

@@ -1,4 +1,5 @@
-"""the title's own search vector, so the strictest search tier reads title matches only
+"""the title's own search vector, so the strictest search tier reads title matches only; the
+search indexes split by locale
 
 Revision ID: 0012
 Revises: 0011
@@ -13,6 +14,8 @@ revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
+
+LOCALES = ("fr", "en")  # kb/search/postgres.py CONFIGS
 
 
 def upgrade() -> None:
@@ -30,13 +33,22 @@ def upgrade() -> None:
             "UPDATE kb_articles SET title_vector = ts_filter(search_vector, '{a}') "
             "WHERE search_vector IS NOT NULL"
         )
-        op.execute(
-            "CREATE INDEX ix_kb_articles_title_search ON kb_articles USING gin (title_vector)"
-        )
+        # One index per locale: every search names its locale, so the planner reads the
+        # locale's index alone instead of intersecting a whole-table index with the listing one.
+        op.execute("DROP INDEX IF EXISTS ix_kb_articles_search")
+        for locale in LOCALES:
+            for column, name in (("search_vector", "search"), ("title_vector", "title_search")):
+                op.execute(
+                    f"CREATE INDEX ix_kb_articles_{name}_{locale} ON kb_articles "
+                    f"USING gin ({column}) WHERE locale = '{locale}'"
+                )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP INDEX IF EXISTS ix_kb_articles_title_search")
+        for locale in LOCALES:
+            op.execute(f"DROP INDEX IF EXISTS ix_kb_articles_search_{locale}")
+            op.execute(f"DROP INDEX IF EXISTS ix_kb_articles_title_search_{locale}")
+        op.execute("CREATE INDEX ix_kb_articles_search ON kb_articles USING gin (search_vector)")
     with op.batch_alter_table("kb_articles", schema=None) as batch_op:
         batch_op.drop_column("title_vector")
