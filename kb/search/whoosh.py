@@ -235,7 +235,11 @@ class WhooshIndex:
             found = self._corrections(reader, locale, word, corrected)
         for synonym in expand(word, locale):
             found += [(stem, 0.6) for stem in self._analyse(locale, synonym)]
-        return found
+        # One term per stem, at its strongest: `billing` stems to the `bill` already searched.
+        best: dict[str, float] = {}
+        for stem, boost in found:
+            best[stem] = max(boost, best.get(stem, 0.0))
+        return list(best.items())
 
     @staticmethod
     def _clause(
