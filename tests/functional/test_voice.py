@@ -284,3 +284,47 @@ def test_presence_api(api, client):
     r = api.put("/agents/me/presence", json={"state": "dancing"})
     assert r.status_code == 422 and "state" in r.get_json()["error"]["fields"]
     assert api.get("/agents/me/presence").get_json()["state"] == "break"
+
+
+def test_scaled_out_the_web_process_dispatches_after_commit_off_the_request(
+    app, client, queues, make_user, recorded, monkeypatch
+):
+    """With a broker (Celery not running tasks in place), the menu webhook's commit hands the
+    dispatch to this process's background thread, not to a worker: the caller is offered and
+    the screen pop sent without any task being queued, and the answer to Twilio does not wait."""
+    import threading
+
+    from telephony import tasks
+    from telephony.dispatching import dispatcher_for
+
+    celery = app.extensions["celery"]
+    threads: list[str] = []
+    real = tasks.dispatch_once
+
+    def traced() -> int:
+        threads.append(threading.current_thread().name)
+        return real()
+
+    dispatcher = dispatcher_for(app)
+    monkeypatch.setattr(dispatcher, "run", traced)
+    agent = _agent(make_user, skills={"support": 2})
+    agent_id = agent.id
+    queued: list[str] = []
+    monkeypatch.setattr(tasks.dispatch, "delay", lambda *a, **k: queued.append("dispatch"))
+    celery.conf.task_always_eager = False
+    try:
+        r = _enqueue(client)
+    finally:
+        celery.conf.task_always_eager = True
+    # The test client's requests share the test's session; on SQLite, one writer at a time.
+    db.session.close()
+    assert r.status_code == 200
+    assert dispatcher._executor is not None
+    dispatcher._executor.submit(lambda: None).result(timeout=10)  # the runs asked so far are done
+    assert threads and all(name.startswith("dispatch") for name in threads)
+    assert queued == []
+    db.session.expire_all()
+    call = db.session.scalar(select(Call))
+    assert call.routing_state == "offered" and call.agent_id == agent_id
+    pops = recorded.named("screen_pop")
+    assert [(p.rooms, p.payload["call_sid"]) for p in pops] == [((f"user:{agent_id}",), SID)]
