@@ -9,20 +9,27 @@ from helpdesk.extensions import db
 from telephony import service
 
 
-def dispatch_once(*, max_rounds: int | None = None, max_s: float | None = None) -> int:
+def dispatch_turn(
+    *, max_rounds: int | None = None, max_s: float | None = None, lock_ttl_s: float | None = None
+) -> int | None:
     """One dispatch at a time across workers; requests made meanwhile fold into it. A caller
     may keep its turn shorter than the gate's (a web process does: see dispatching.py); the
-    rounds still asked for then go to a worker."""
+    rounds still asked for then go to a worker. None when another process holds the gate."""
     from flask import current_app
 
-    made = current_app.extensions["dispatch_gate"].run(
+    made: int | None = current_app.extensions["dispatch_gate"].run(
         "dispatch",
         lambda: service.dispatch(db.session),
         requeue=lambda: dispatch.delay(),
         max_rounds=max_rounds,
         max_s=max_s,
+        lock_ttl_s=lock_ttl_s,
     )
-    return int(made or 0)
+    return made
+
+
+def dispatch_once() -> int:
+    return int(dispatch_turn() or 0)
 
 
 @shared_task(name="telephony.tasks.dispatch")
