@@ -29,12 +29,10 @@ class Gate(Protocol):
         *,
         max_rounds: int | None = None,
         max_s: float | None = None,
-        lock_ttl_s: float | None = None,
     ) -> int | None:
         """`job()`'s total over the rounds this call ran, or None if another caller runs it
         (and will go round again for this request). `max_rounds`/`max_s` bound this caller's
-        turn below the gate's own, before it hands over through `requeue`; `lock_ttl_s` is how
-        soon the gate frees itself if this caller dies holding it."""
+        turn below the gate's own, before it hands over through `requeue`."""
 
 
 class DirectGate:
@@ -50,7 +48,6 @@ class DirectGate:
         *,
         max_rounds: int | None = None,
         max_s: float | None = None,
-        lock_ttl_s: float | None = None,
     ) -> int | None:
         return job()
 
@@ -86,9 +83,7 @@ class RedisGate:
         *,
         max_rounds: int | None = None,
         max_s: float | None = None,
-        lock_ttl_s: float | None = None,
     ) -> int | None:
-        ttl = max(1, int(lock_ttl_s)) if lock_ttl_s else LOCK_TTL_S
         rounds_cap = min(max_rounds or self.max_rounds, self.max_rounds)
         seconds_cap = min(max_s if max_s is not None else self.max_s, self.max_s)
         lock, again = self.prefix + key, self.prefix + key + ":again"
@@ -96,13 +91,13 @@ class RedisGate:
         # Mark first, then try to take the gate: whoever holds it sees the mark.
         self.redis.set(again, "1", ex=LOCK_TTL_S)
         total: int | None = None
-        while self.redis.set(lock, token, nx=True, ex=ttl):
+        while self.redis.set(lock, token, nx=True, ex=LOCK_TTL_S):
             began, rounds, handed_over = time.monotonic(), 0, False
             try:
                 while self.redis.delete(again):
                     total = (total or 0) + job()
                     rounds += 1
-                    self._renew(keys=[lock], args=[token, ttl])
+                    self._renew(keys=[lock], args=[token, LOCK_TTL_S])
                     if rounds >= rounds_cap or time.monotonic() - began >= seconds_cap:
                         handed_over = requeue is not None and bool(self.redis.exists(again))
                         break

@@ -28,11 +28,6 @@ log = logging.getLogger(__name__)
 # a second than the workers did).
 WEB_ROUNDS = 3
 WEB_TURN_S = 0.25
-# A web process is killed more often than a worker (deploys, out of memory): if it dies holding
-# the gate, the gate frees itself after this long rather than a worker's 30 s, and the next
-# change is dispatched then. (A round outlasting it lets a second dispatch start; the claims are
-# compare-and-set, so that is only wasted work.)
-WEB_LOCK_TTL_S = 3.0
 
 
 class InlineDispatcher:
@@ -40,25 +35,15 @@ class InlineDispatcher:
 
     Requests that arrive while one is waiting to start fold into it (it reads the state after
     all of them committed); a request that arrives while one runs schedules one more, since that
-    run may have read the state before the request's commit. A run that finds the gate held
-    elsewhere (`run()` answers None) looks again once the gate could have freed itself: the
-    holder goes round for this change, unless it died holding the gate.
+    run may have read the state before the request's commit.
     """
 
-    def __init__(
-        self,
-        app: Any,
-        run: Callable[[], Any],
-        fallback: Callable[[], Any],
-        recheck_s: float = 0.0,
-    ) -> None:
+    def __init__(self, app: Any, run: Callable[[], Any], fallback: Callable[[], Any]) -> None:
         self.app = app
         self.run = run
         self.fallback = fallback
-        self.recheck_s = recheck_s
         self._lock = threading.Lock()
         self._pending = False
-        self._recheck_pending = False
         self._executor: ThreadPoolExecutor | None = None
         self._pid = 0
 
@@ -88,29 +73,13 @@ class InlineDispatcher:
             self._pending = False
         try:
             with self.app.app_context():
-                result = self.run()
-            if result is None and self.recheck_s > 0:
-                self._recheck_later()
+                self.run()
         except Exception:
             log.exception("dispatch in the web process failed; handing it to a worker")
             try:
                 self.fallback()
             except Exception:
                 log.exception("could not hand the dispatch to a worker; the periodic one will")
-
-    def _recheck_later(self) -> None:
-        with self._lock:
-            if self._recheck_pending:
-                return
-            self._recheck_pending = True
-        timer = threading.Timer(self.recheck_s, self._recheck)
-        timer.daemon = True
-        timer.start()
-
-    def _recheck(self) -> None:
-        with self._lock:
-            self._recheck_pending = False
-        self.request()
 
 
 def dispatcher_for(app: Any) -> InlineDispatcher:
@@ -121,11 +90,8 @@ def dispatcher_for(app: Any) -> InlineDispatcher:
 
         found = InlineDispatcher(
             app,
-            lambda: tasks.dispatch_turn(
-                max_rounds=WEB_ROUNDS, max_s=WEB_TURN_S, lock_ttl_s=WEB_LOCK_TTL_S
-            ),
+            lambda: tasks.dispatch_once(max_rounds=WEB_ROUNDS, max_s=WEB_TURN_S),
             lambda: tasks.dispatch.delay(),
-            recheck_s=WEB_LOCK_TTL_S + 0.5,
         )
         app.extensions["inline_dispatcher"] = found
     return found

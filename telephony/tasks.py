@@ -9,27 +9,20 @@ from helpdesk.extensions import db
 from telephony import service
 
 
-def dispatch_turn(
-    *, max_rounds: int | None = None, max_s: float | None = None, lock_ttl_s: float | None = None
-) -> int | None:
+def dispatch_once(*, max_rounds: int | None = None, max_s: float | None = None) -> int:
     """One dispatch at a time across workers; requests made meanwhile fold into it. A caller
     may keep its turn shorter than the gate's (a web process does: see dispatching.py); the
-    rounds still asked for then go to a worker. None when another process holds the gate."""
+    rounds still asked for then go to a worker."""
     from flask import current_app
 
-    made: int | None = current_app.extensions["dispatch_gate"].run(
+    made = current_app.extensions["dispatch_gate"].run(
         "dispatch",
         lambda: service.dispatch(db.session),
         requeue=lambda: dispatch.delay(),
         max_rounds=max_rounds,
         max_s=max_s,
-        lock_ttl_s=lock_ttl_s,
     )
-    return made
-
-
-def dispatch_once() -> int:
-    return int(dispatch_turn() or 0)
+    return int(made or 0)
 
 
 @shared_task(name="telephony.tasks.dispatch")

@@ -66,24 +66,3 @@ def test_a_failed_run_is_handed_to_the_workers() -> None:
     d.request()
     wait_idle(d)
     assert handed == [1]
-
-
-def test_a_run_that_finds_the_gate_held_elsewhere_looks_again() -> None:
-    """The holder may have died holding the gate: once it could have freed itself, one more
-    run is made (and only one, however many found it held)."""
-    answers = [None, None, 1]
-    runs: list[int] = []
-    done = threading.Event()
-
-    def run() -> int | None:
-        runs.append(1)
-        answer = answers[len(runs) - 1] if len(runs) <= len(answers) else 1
-        if answer is not None:
-            done.set()
-        return answer
-
-    d = InlineDispatcher(App(), run, fallback=lambda: None, recheck_s=0.05)
-    d.request()
-    assert done.wait(5)
-    wait_idle(d)
-    assert len(runs) == 3
