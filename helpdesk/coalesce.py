@@ -22,17 +22,10 @@ LOCK_TTL_S = 30  # a worker killed mid-run frees the gate after this long
 
 class Gate(Protocol):
     def run(
-        self,
-        key: str,
-        job: Callable[[], int],
-        requeue: Callable[[], Any] | None = None,
-        *,
-        max_rounds: int | None = None,
-        max_s: float | None = None,
+        self, key: str, job: Callable[[], int], requeue: Callable[[], Any] | None = None
     ) -> int | None:
         """`job()`'s total over the rounds this call ran, or None if another caller runs it
-        (and will go round again for this request). `max_rounds`/`max_s` bound this caller's
-        turn below the gate's own, before it hands over through `requeue`."""
+        (and will go round again for this request)."""
 
 
 class DirectGate:
@@ -41,13 +34,7 @@ class DirectGate:
     SQLite has no workers to contend with anyway."""
 
     def run(
-        self,
-        key: str,
-        job: Callable[[], int],
-        requeue: Callable[[], Any] | None = None,
-        *,
-        max_rounds: int | None = None,
-        max_s: float | None = None,
+        self, key: str, job: Callable[[], int], requeue: Callable[[], Any] | None = None
     ) -> int | None:
         return job()
 
@@ -76,16 +63,8 @@ class RedisGate:
         self._renew = client.register_script(_RENEW)
 
     def run(
-        self,
-        key: str,
-        job: Callable[[], int],
-        requeue: Callable[[], Any] | None = None,
-        *,
-        max_rounds: int | None = None,
-        max_s: float | None = None,
+        self, key: str, job: Callable[[], int], requeue: Callable[[], Any] | None = None
     ) -> int | None:
-        rounds_cap = min(max_rounds or self.max_rounds, self.max_rounds)
-        seconds_cap = min(max_s if max_s is not None else self.max_s, self.max_s)
         lock, again = self.prefix + key, self.prefix + key + ":again"
         token = secrets.token_hex(8)
         # Mark first, then try to take the gate: whoever holds it sees the mark.
@@ -98,7 +77,7 @@ class RedisGate:
                     total = (total or 0) + job()
                     rounds += 1
                     self._renew(keys=[lock], args=[token, LOCK_TTL_S])
-                    if rounds >= rounds_cap or time.monotonic() - began >= seconds_cap:
+                    if rounds >= self.max_rounds or time.monotonic() - began >= self.max_s:
                         handed_over = requeue is not None and bool(self.redis.exists(again))
                         break
             finally:

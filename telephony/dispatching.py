@@ -5,10 +5,9 @@ available, an offer declined) was handed to a Celery worker: a broker round trip
 pickup on the path of every screen pop. The dispatch now runs in the process that made the change,
 on a background thread, as soon as the transaction has committed and without holding the answer
 to Twilio or the agent. The Redis gate (helpdesk.coalesce) still lets one dispatch run at a time
-across every process; a web process keeps its turn short and hands the rest of a busy spell to a
-worker, and a dispatch that fails here is handed to a worker too, so no change is left unseen.
-Workers, beat and the embedded deployment (where Celery runs tasks in place) keep using the task;
-`HELPDESK_DISPATCH_IN_WEB=false` sends web processes' dispatches to workers again.
+across every process, and a dispatch that fails here is handed to a worker, so no change is left
+unseen. Workers, beat and the embedded deployment (where Celery runs tasks in place) keep using
+the task; `HELPDESK_DISPATCH_IN_WEB=false` sends web processes' dispatches to workers again.
 """
 
 from __future__ import annotations
@@ -20,14 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 log = logging.getLogger(__name__)
-
-# A web process's turn at the gate: enough for the change it committed and those that came
-# with it. Under a steady stream of changes the rounds still asked for go to a worker, which
-# has a core of its own, instead of competing with this process's requests for its one
-# interpreter (a web process that kept the gate for seconds delivered fewer offers at 20 calls
-# a second than the workers did).
-WEB_ROUNDS = 3
-WEB_TURN_S = 0.25
 
 
 class InlineDispatcher:
@@ -88,10 +79,6 @@ def dispatcher_for(app: Any) -> InlineDispatcher:
     if found is None:
         from telephony import tasks
 
-        found = InlineDispatcher(
-            app,
-            lambda: tasks.dispatch_once(max_rounds=WEB_ROUNDS, max_s=WEB_TURN_S),
-            lambda: tasks.dispatch.delay(),
-        )
+        found = InlineDispatcher(app, tasks.dispatch_once, lambda: tasks.dispatch.delay())
         app.extensions["inline_dispatcher"] = found
     return found

@@ -9,18 +9,14 @@ from helpdesk.extensions import db
 from telephony import service
 
 
-def dispatch_once(*, max_rounds: int | None = None, max_s: float | None = None) -> int:
-    """One dispatch at a time across workers; requests made meanwhile fold into it. A caller
-    may keep its turn shorter than the gate's (a web process does: see dispatching.py); the
-    rounds still asked for then go to a worker."""
+def dispatch_once() -> int:
+    """One dispatch at a time across workers; requests made meanwhile fold into it."""
     from flask import current_app
 
     made = current_app.extensions["dispatch_gate"].run(
         "dispatch",
         lambda: service.dispatch(db.session),
         requeue=lambda: dispatch.delay(),
-        max_rounds=max_rounds,
-        max_s=max_s,
     )
     return int(made or 0)
 
