@@ -123,7 +123,6 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
                 "HELPDESK_SL_TARGET",
                 "HELPDESK_MAX_WAIT_S",
                 "HELPDESK_DISPATCH_ON_COMPLETION",
-                "HELPDESK_DISPATCH_IN_WEB",
                 "HELPDESK_METRICS_TOKEN",
                 "HELPDESK_VOICE_FALLBACK_URL",
             )

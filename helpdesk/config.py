@@ -74,9 +74,6 @@ class Settings:
     HELPDESK_SL_TARGET: float = 0.8
     HELPDESK_MAX_WAIT_S: float = 120.0
     HELPDESK_DISPATCH_ON_COMPLETION: str = "solve"  # solve | note | none
-    # Scaled out, web processes pair calls and agents themselves right after a change commits
-    # (telephony/dispatching.py); false hands every dispatch to the workers.
-    HELPDESK_DISPATCH_IN_WEB: bool = True
     # Knowledge-base search: "whoosh" or "postgresql"; empty picks postgresql on a PostgreSQL
     # database and whoosh otherwise (docs/kb.md).
     HELPDESK_KB_SEARCH: str = ""

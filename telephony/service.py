@@ -463,28 +463,14 @@ def wrap_up(
 
 
 def request_dispatch(session: DbSession) -> None:
-    """Try to pair waiting calls with free agents once this transaction commits: in this
-    process if it serves requests of a scaled-out deployment (telephony/dispatching.py), else
-    through the task."""
-    from flask import current_app, has_app_context, has_request_context
+    """Try to pair waiting calls with free agents once this transaction commits."""
+    from flask import current_app, has_app_context
 
     if not has_app_context():
         return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    celery = app.extensions.get("celery")
-    if celery is None:
-        return
-    if (
-        has_request_context()
-        and app.config.get("HELPDESK_DISPATCH_IN_WEB")
-        and not celery.conf.task_always_eager
-    ):
-        from telephony.dispatching import dispatcher_for
-
-        dispatcher = dispatcher_for(app)
-        on_commit(session, dispatcher.request)
-        return
-    on_commit(session, lambda: celery.tasks["telephony.tasks.dispatch"].delay())
+    celery = current_app.extensions.get("celery")
+    if celery is not None:
+        on_commit(session, lambda: celery.tasks["telephony.tasks.dispatch"].delay())
 
 
 def _agent_views(session: DbSession, now: datetime) -> list[routing.AgentView]:

@@ -9,7 +9,7 @@ from helpdesk.extensions import db
 from telephony import service
 
 
-def dispatch_once() -> int:
+def _dispatch_once() -> int:
     """One dispatch at a time across workers; requests made meanwhile fold into it."""
     from flask import current_app
 
@@ -23,13 +23,13 @@ def dispatch_once() -> int:
 
 @shared_task(name="telephony.tasks.dispatch")
 def dispatch() -> int:
-    return dispatch_once()
+    return _dispatch_once()
 
 
 @shared_task(name="telephony.tasks.expire")
 def expire() -> dict[str, int]:
     result = service.expire(db.session)
-    dispatch_once()
+    _dispatch_once()
     return result
 
 
