@@ -401,7 +401,8 @@ def test_console_pages(app, client, make_user, customer_factory, ticket_factory,
     assert r.status_code == 422
     body = r.get_data(as_text=True)
     assert "Enter the site" in body and "decimal degrees" in body
-    day = utcnow().date().isoformat()
+    # The form's day is a day in the helpdesk's time zone, not in UTC.
+    day = utcnow().astimezone(ZoneInfo(app.config["HELPDESK_TIMEZONE"])).date().isoformat()
     r = client.post(
         f"/tickets/{ticket.id}/visit",
         data={
