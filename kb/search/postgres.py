@@ -56,6 +56,18 @@ _LOOKUP = text(
 )
 
 
+# Each tier (kb.search.TIERS) as the condition an article meets, leaving out the tier before it,
+# and the tsquery it is ranked by. `strict` joins the clauses with & and `loose` with |.
+_TIERS = {
+    "title": ("a.title_vector @@ {strict}", "strict"),
+    "all": (
+        "a.search_vector @@ {strict} AND NOT COALESCE(a.title_vector @@ {strict}, false)",
+        "strict",
+    ),
+    "any": ("a.search_vector @@ {loose} AND NOT a.search_vector @@ {strict}", "loose"),
+}
+
+
 class PostgresIndex:
     """`SearchIndex` inside PostgreSQL; takes the application's engine."""
 
@@ -153,7 +165,6 @@ class PostgresIndex:
         rows = conn.execute(
             _LOOKUP, {"locale": locale, "words": checkable, "fixable": fixable}
         ).all()
-        known = {w for w, exists, _ in rows if exists}
         unknown = {w for w, exists, _ in rows if not exists}
         # Trigram similarity finds the candidates; an edit distance keeps the typos (as Whoosh
         # does), so `refnd` becomes `refund` and not the `ref` of every reference number.
@@ -164,7 +175,8 @@ class PostgresIndex:
             near = [w for w in found if edit_distance(w, word) <= typo_edits(word)]
             if near:
                 fixes[word] = near[:3]
-        return known | {w for w in (*chosen, *others) if w not in unknown}, fixes
+        # Words too short or numeric to look up are taken as known.
+        return {w for w in (*chosen, *others) if w not in unknown}, fixes
 
     def _clauses(
         self, conn: Any, locale: str, parsed: ParsedQuery, corrected: list[str]
@@ -230,23 +242,12 @@ class PostgresIndex:
             }
             if not clauses:
                 return SearchPage(corrected=tuple(corrected))
-            strict = {loc: " & ".join(c) for loc, c in clauses.items()}
-            loose = {loc: " | ".join(c) for loc, c in clauses.items()}
-            # (the tier's match on the article, its match on the title, the ranking query)
-            plans = {
-                "title": (None, strict, strict),
-                "all": (strict, strict, strict),
-                "any": (loose, None, loose),
-            }
-            excluded = {"title": None, "all": None, "any": strict}
+            for loc, c in clauses.items():
+                params[f"s_{loc}"] = " & ".join(c)  # every clause
+                params[f"l_{loc}"] = " | ".join(c)  # some clause
 
             def run(tier: str, offset: int, limit: int) -> tuple[list[Any], int]:
-                body, title, ranked = plans[tier]
-                return self._page(
-                    conn, where, params, offset, limit,
-                    body=body, title=title, ranked=ranked, excluded=excluded[tier],
-                    title_excluded=tier == "all",
-                )  # fmt: skip
+                return self._page(conn, where, params, offset, limit, tier, list(clauses))
 
             single = all(len(c) == 1 for c in clauses.values())
             tiers = TIERS[:2] if single else TIERS  # with one clause "any" is "all"
@@ -260,45 +261,27 @@ class PostgresIndex:
         params: dict[str, Any],
         offset: int,
         limit: int,
-        *,
-        body: dict[str, str] | None = None,
-        title: dict[str, str] | None = None,
-        ranked: dict[str, str] | None = None,
-        excluded: dict[str, str] | None = None,
-        title_excluded: bool = False,
+        tier: str | None = None,
+        locales: list[str] | None = None,
     ) -> tuple[list[Any], int]:
-        """One page of the articles whose vector matches `body` and whose title vector matches
-        `title` (tsquery strings by locale), minus those matching `excluded` (or, with
-        `title_excluded`, whose title matches `title`... of the tier before), ranked by `ranked`,
-        with how many match in all."""
+        """One page of a tier's articles (see _TIERS; the strict and loose tsqueries are the
+        `s_<locale>` and `l_<locale>` parameters), best first, with how many the tier holds.
+        Without a tier: every filtered article, newest first."""
         where = list(where)
         params = {**params, "limit": limit, "offset": offset}
-        if not ranked:
+        if tier is None:
             order, rank = "a.updated_at DESC, a.id DESC", "0.0"
         else:
+            condition, ranked = _TIERS[tier]
             matches, ranks = [], []
-            for loc, tsq in ranked.items():
-                config = CONFIGS[loc]
-                params[f"q_{loc}"] = tsq
-                expr = f"to_tsquery('{config}', :q_{loc})"
-                parts = [f"a.locale = '{loc}'"]
-                if body:
-                    params[f"b_{loc}"] = body[loc]
-                    parts.append(f"a.search_vector @@ to_tsquery('{config}', :b_{loc})")
-                if title and not title_excluded:
-                    params[f"t_{loc}"] = title[loc]
-                    parts.append(f"a.title_vector @@ to_tsquery('{config}', :t_{loc})")
-                if title and title_excluded:
-                    params[f"t_{loc}"] = title[loc]
-                    parts.append(
-                        f"NOT COALESCE(a.title_vector @@ to_tsquery('{config}', :t_{loc}), false)"
-                    )
-                if excluded:
-                    params[f"x_{loc}"] = excluded[loc]
-                    parts.append(f"NOT a.search_vector @@ to_tsquery('{config}', :x_{loc})")
-                matches.append("(" + " AND ".join(parts) + ")")
+            for loc in locales or []:
+                strict = f"to_tsquery('{CONFIGS[loc]}', :s_{loc})"
+                loose = f"to_tsquery('{CONFIGS[loc]}', :l_{loc})"
+                queries = {"strict": strict, "loose": loose}
+                matches.append(f"(a.locale = '{loc}' AND {condition.format(**queries)})")
                 ranks.append(
-                    f"CASE WHEN a.locale = '{loc}' THEN ts_rank(a.search_vector, {expr}) END"
+                    f"CASE WHEN a.locale = '{loc}' "
+                    f"THEN ts_rank(a.search_vector, {queries[ranked]}) END"
                 )
             where.append("(" + " OR ".join(matches) + ")")
             rank = "COALESCE(" + ", ".join(ranks) + ", 0)"

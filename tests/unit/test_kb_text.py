@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from kb.markdown import render
 from kb.synonyms import expand
-from kb.text import MAX_TERMS, fold, parse_query, snippet, words
+from kb.text import MAX_TERMS, edit_distance, fold, parse_query, snippet, typo_edits, words
 
 
 def test_fold_drops_accents_and_case() -> None:
@@ -74,3 +74,13 @@ def test_markdown_is_rendered_and_sanitised() -> None:
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;" in html
     assert 'href="javascript' not in html
+
+
+def test_corrections_are_vetted_by_edit_distance() -> None:
+    # What PostgreSQL's trigram candidates must pass: `refnd` may become `refund`, not `ref`.
+    assert edit_distance("refnd", "refund") == 1 <= typo_edits("refnd")
+    assert edit_distance("refnd", "ref") == 2 > typo_edits("refnd")
+    assert edit_distance("rembourssement", "remboursement") == 1
+    assert typo_edits("rembourssement") == 2
+    assert edit_distance("", "abc") == 3 and edit_distance("abc", "abc") == 0
+    assert edit_distance("kitten", "sitting") == edit_distance("sitting", "kitten") == 3
