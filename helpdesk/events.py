@@ -114,6 +114,25 @@ def on_commit(session: Session | scoped_session[Session], callback: Callable[[],
     _queue(session, _CALLBACKS_KEY).append(callback)
 
 
+@dataclass(frozen=True)
+class _Batched:
+    handler: Callable[[list[Any]], Any]
+    item: Any
+
+
+def on_commit_batched(
+    session: Session | scoped_session[Session], handler: Callable[[list[Any]], Any], item: Any
+) -> None:
+    """Hand `item` to `handler` once the transaction commits, together with the other items the
+    same transaction gave it: one call per commit, after the plain callbacks.
+
+    The live statistics take a transaction's log entries this way, and push one wallboard update
+    per agent and queue rather than one per entry. A plain callback (a dispatch task waiting to
+    be sent) goes first, since an offer waits for it.
+    """
+    _queue(session, _CALLBACKS_KEY).append(_Batched(handler, item))
+
+
 def _queue(session: Session | scoped_session[Session], key: str) -> list[Any]:
     # Tie the queue to a transaction: with none begun, a rollback would be a no-op that fires no
     # event, and the queue would leak into the next commit.
@@ -166,9 +185,18 @@ def _after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING_KEY, None)
     if pending:
         _deliver(pending)
+    batches: dict[Callable[[list[Any]], Any], list[Any]] = {}
     for callback in session.info.pop(_CALLBACKS_KEY, []):
+        if isinstance(callback, _Batched):
+            batches.setdefault(callback.handler, []).append(callback.item)
+            continue
         try:
             callback()
+        except Exception:
+            log.exception("after-commit callback failed")
+    for handler, items in batches.items():
+        try:
+            handler(items)
         except Exception:
             log.exception("after-commit callback failed")
 

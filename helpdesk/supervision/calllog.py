@@ -1,20 +1,23 @@
 """Writing the call event log: telephony's service functions call these in the transaction
 that changes the call or the agent, so the log holds exactly what was committed.
 
-Each row is flushed at once (its id orders the log) and handed to the live statistics once the
-transaction commits; a rollback takes the row and its live update away together.
+Rows are inserted with the transaction's other changes (their ids order the log) and handed to
+the live statistics together once the transaction commits; a rollback takes the rows and their
+live update away together.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
+from sqlalchemy import inspect
 
 from helpdesk.db import DbSession, utcnow
-from helpdesk.events import on_commit
+from helpdesk.events import on_commit_batched
 from helpdesk.supervision.livestats import EVENTS, LogEntry
 from helpdesk.supervision.models import CallEvent
 
@@ -32,9 +35,9 @@ def day_and_slot(at: datetime, tz: ZoneInfo | None = None) -> tuple[str, int]:
     return local.date().isoformat(), local.hour * 4 + local.minute // 15
 
 
-def entry_of(row: CallEvent) -> LogEntry:
+def entry_of(row: CallEvent, *, id_: int | None = None) -> LogEntry:
     return LogEntry(
-        id=row.id,
+        id=row.id if id_ is None else id_,
         at=row.at,
         day=row.day,
         slot=row.slot,
@@ -83,11 +86,26 @@ def record(
         data={k: v for k, v in data.items() if v is not None},
     )
     session.add(row)
-    session.flush()
     if stats is not None:
-        entry = entry_of(row)
-        on_commit(session, lambda: stats.committed(entry))
+        # The row gets its id when the transaction flushes; after the commit its attributes are
+        # expired, so the entry is made now and only the id is read back, from the identity map.
+        on_commit_batched(session, stats.rows_committed, _Pending(row, entry_of(row, id_=0)))
     return row
+
+
+class _Pending:
+    """A log entry whose row is not inserted yet."""
+
+    __slots__ = ("entry", "row")
+
+    def __init__(self, row: CallEvent, entry: LogEntry) -> None:
+        self.row = row
+        self.entry = entry
+
+    def __call__(self) -> LogEntry:
+        identity: tuple[Any, ...] | None = inspect(self.row).identity
+        assert identity is not None, "a committed log row has an id"
+        return replace(self.entry, id=int(identity[0]))
 
 
 def agent_state(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -71,25 +72,35 @@ class LiveStats:
 
     # -- events ----------------------------------------------------------------------------------
 
-    def committed(self, entry: LogEntry) -> None:
-        """An event's transaction committed: count it and tell the supervisors."""
+    def committed(self, entries: list[LogEntry]) -> None:
+        """A transaction's events committed: count them, then tell the supervisors once per
+        agent and queue they touched (an accepted call moves the agent and its queue together)."""
         try:
             # An agent's move reads its previous state then writes: one event at a time here
             # (across processes on Redis, two moves of one agent at once may miscount briefly).
             with self._apply_lock:
-                applied = self.aggregator.apply(entry)
+                applied = [entry for entry in entries if self.aggregator.apply(entry)]
             if not applied:
                 return
             now = utcnow()
-            if entry.agent_id is not None:
-                publish_now(
-                    "wallboard.agent", [ROOM], self.aggregator.agent(entry.agent_id, entry.day, now)
-                )
-            for queue in {entry.queue, entry.data.get("to_queue")} - {None, ""}:
-                self.push_queue(str(queue), entry.day, now)
+            agents: dict[int, str] = {}
+            queues: dict[str, str] = {}
+            for entry in applied:
+                if entry.agent_id is not None:
+                    agents[entry.agent_id] = entry.day
+                for queue in {entry.queue, entry.data.get("to_queue")} - {None, ""}:
+                    queues[str(queue)] = entry.day
+            for agent_id, day in agents.items():
+                publish_now("wallboard.agent", [ROOM], self.aggregator.agent(agent_id, day, now))
+            for queue, day in queues.items():
+                self.push_queue(queue, day, now)
         except Exception:
-            # The call itself is committed; the figures catch up at the next rebuild.
-            log.exception("live statistics failed on event %s", entry.id)
+            # The calls themselves are committed; the figures catch up at the next rebuild.
+            log.exception("live statistics failed on events %s", [e.id for e in entries])
+
+    def rows_committed(self, rows: list[Callable[[], LogEntry]]) -> None:
+        """`committed` for log rows whose ids were only known at the commit (calllog.record)."""
+        self.committed([row() for row in rows])
 
     def push_queue(self, queue: str, day: str, now: datetime) -> dict[str, Any]:
         figures = self.aggregator.queue_figures(queue, day, now)

@@ -15,7 +15,8 @@ Service level is given both ways (see docs/supervision.md):
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -58,14 +59,30 @@ class LogEntry:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
+# A read for `Store.read`: ("hget", key, name), ("hgetall", key), ("zcard", key) or ("zmin", key).
+Read = tuple[str, ...]
+
+
 class Store(Protocol):
-    """Hashes of numbers and strings, and sorted sets: the operations Redis offers natively."""
+    """Hashes of numbers and strings, and sorted sets: the operations Redis offers natively.
+
+    Each event touches several counters and each wallboard push reads several: `batch` and `read`
+    group them, so that on Redis an event costs a round trip or two instead of ten.
+    """
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Writes made inside are sent together (on Redis, one atomic MULTI/EXEC). Any read or
+        `zpop` inside sends the writes queued so far first, so it sees them."""
+
+    def read(self, reads: Sequence[Read]) -> list[Any]:
+        """Several reads at once (one round trip on Redis), each answered as its method would."""
 
     def hincr(self, key: str, name: str, amount: float) -> None: ...
     def hget(self, key: str, name: str) -> str | None: ...
     def hset(self, key: str, name: str, value: str) -> None: ...
     def hgetall(self, key: str) -> dict[str, str]: ...
     def zadd(self, key: str, member: str, score: float) -> None: ...
+    def zrem(self, key: str, member: str) -> None: ...
     def zpop(self, key: str, member: str) -> float | None:
         """Remove `member`, returning its score (None when it was not there)."""
 
@@ -83,6 +100,13 @@ class MemoryStore:
         self.hashes: dict[str, dict[str, str]] = {}
         self.zsets: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        yield  # each write is applied at once: nothing to group in memory
+
+    def read(self, reads: Sequence[Read]) -> list[Any]:
+        return [getattr(self, op)(*args) for op, *args in reads]
 
     def hincr(self, key: str, name: str, amount: float) -> None:
         with self._lock:
@@ -104,6 +128,10 @@ class MemoryStore:
     def zadd(self, key: str, member: str, score: float) -> None:
         with self._lock:
             self.zsets.setdefault(key, {})[member] = score
+
+    def zrem(self, key: str, member: str) -> None:
+        with self._lock:
+            self.zsets.get(key, {}).pop(member, None)
 
     def zpop(self, key: str, member: str) -> float | None:
         with self._lock:
@@ -153,12 +181,19 @@ class Aggregator:
     def apply(self, e: LogEntry) -> bool:
         """Count one entry; False when it was already counted (at or below the watermark set by
         the last rebuild)."""
-        if e.id <= self.watermark():
-            return False
-        if e.event == AGENT_STATE:
-            self._agent_state(e)
-        elif e.event in QUEUE_EVENTS:
-            self._queue_event(e)
+        mover = self._agent_state_target(e)
+        with self.store.batch():
+            # The watermark and, for an agent's move, the state it leaves: one read.
+            reads: list[Read] = [("hget", "meta", "watermark")]
+            if mover is not None:
+                reads.append(("hget", "agents", str(mover[0])))
+            found = self.store.read(reads)
+            if e.id <= int(_num(found[0])):
+                return False
+            if mover is not None:
+                self._move_agent(mover[0], mover[1], e.at.timestamp(), previous=found[1])
+            elif e.event in QUEUE_EVENTS:
+                self._queue_event(e)
         return True
 
     def rebuild(self, entries: Iterable[LogEntry]) -> int:
@@ -174,7 +209,8 @@ class Aggregator:
     def seed_agent(self, agent_id: int, state: str, since: datetime) -> None:
         """An agent whose last change is older than the replayed log: take its current state."""
         if self.store.hget("agents", str(agent_id)) is None:
-            self._move_agent(agent_id, state, since.timestamp())
+            with self.store.batch():
+                self._move_agent(agent_id, state, since.timestamp(), previous=None)
 
     def _queue_event(self, e: LogEntry) -> None:
         s = self.store
@@ -195,7 +231,7 @@ class Aggregator:
         elif e.event in ("offered", "rejected", "timeout"):
             s.hincr(q, e.event, 1)
         elif e.event == "connected":
-            s.zpop(w, member)
+            s.zrem(w, member)
             s.hincr(q, "answered", 1)
             s.hincr(q, "wait_s", wait)
             s.hincr(i, f"{e.slot}:answered", 1)
@@ -215,13 +251,13 @@ class Aggregator:
                 s.hincr(q, "answered_in_sl", -1)
                 s.hincr(i, f"{e.slot}:answered_in_sl", -1)
         elif e.event == "abandoned":
-            s.zpop(w, member)
+            s.zrem(w, member)
             s.hincr(q, "abandoned", 1)
             s.hincr(i, f"{e.slot}:abandoned", 1)
             if in_sl:
                 s.hincr(q, "abandoned_in_sl", 1)
         elif e.event == "callback":
-            s.zpop(w, member)
+            s.zrem(w, member)
             s.hincr(q, "callbacks", 1)
             s.hincr(f"g:{e.queue}", "callbacks_pending", 1)
         elif e.event == "transferred":
@@ -238,15 +274,19 @@ class Aggregator:
             s.hincr(i, f"{e.slot}:completed", 1)
             s.hincr(i, f"{e.slot}:talk_s", e.talk_s or 0.0)
 
-    def _agent_state(self, e: LogEntry) -> None:
+    @staticmethod
+    def _agent_state_target(e: LogEntry) -> tuple[int, str] | None:
+        """The agent and the state an `agent_state` entry moves them to (None for any other
+        entry, or one that names no agent or state)."""
+        if e.event != AGENT_STATE:
+            return None
         to = str(e.data.get("to") or "")
         if e.agent_id is None or not to:
-            return
-        self._move_agent(e.agent_id, to, e.at.timestamp())
+            return None
+        return e.agent_id, to
 
-    def _move_agent(self, agent_id: int, state: str, since: float) -> None:
+    def _move_agent(self, agent_id: int, state: str, since: float, *, previous: str | None) -> None:
         s = self.store
-        previous = s.hget("agents", str(agent_id))
         if previous is not None:
             s.hincr("agent_states", previous.split("|", 1)[0], -1)
         s.hincr("agent_states", state, 1)
@@ -258,15 +298,21 @@ class Aggregator:
         return sorted(self.store.hgetall("queues"))
 
     def queue_figures(self, queue: str, day: str, now: datetime) -> dict[str, Any]:
-        s = self.store
-        c = {k: _num(v) for k, v in s.hgetall(f"q:{day}:{queue}").items()}
+        counters, oldest, waiting, pending = self.store.read(
+            [
+                ("hgetall", f"q:{day}:{queue}"),
+                ("zmin", f"w:{queue}"),
+                ("zcard", f"w:{queue}"),
+                ("hget", f"g:{queue}", "callbacks_pending"),
+            ]
+        )
+        c = {k: _num(v) for k, v in counters.items()}
         answered, abandoned = c.get("answered", 0.0), c.get("abandoned", 0.0)
         in_sl, completed = c.get("answered_in_sl", 0.0), c.get("completed", 0.0)
-        oldest = s.zmin(f"w:{queue}")
         return {
             "queue": queue,
             "day": day,
-            "waiting": s.zcard(f"w:{queue}"),
+            "waiting": int(waiting),
             "longest_wait_s": round(max(now.timestamp() - oldest[1], 0.0), 1) if oldest else 0.0,
             "oldest_enqueued_at": oldest[1] if oldest else None,
             "entered": int(c.get("entered", 0)),
@@ -277,7 +323,7 @@ class Aggregator:
             "completed": int(completed),
             "transferred_out": int(c.get("transferred_out", 0)),
             "callbacks": int(c.get("callbacks", 0)),
-            "callbacks_pending": max(int(_num(s.hget(f"g:{queue}", "callbacks_pending"))), 0),
+            "callbacks_pending": max(int(_num(pending)), 0),
             "service_level": _ratio(in_sl, answered),
             "service_level_abandons": _ratio(in_sl, answered + abandoned),
             "asa_s": _ratio(c.get("wait_s", 0.0), answered, digits=1),
@@ -315,12 +361,15 @@ class Aggregator:
         return counts
 
     def agent(self, agent_id: int, day: str, now: datetime) -> dict[str, Any]:
-        s = self.store
-        raw = s.hget("agents", str(agent_id)) or "offline|0"
-        state, _, since = raw.partition("|")
-        handled = _num(s.hget(f"ad:{day}", f"{agent_id}:handled"))
-        talk = _num(s.hget(f"ad:{day}", f"{agent_id}:talk_s"))
-        return _agent_dict(agent_id, state, float(since or 0), handled, talk, now)
+        raw, handled, talk = self.store.read(
+            [
+                ("hget", "agents", str(agent_id)),
+                ("hget", f"ad:{day}", f"{agent_id}:handled"),
+                ("hget", f"ad:{day}", f"{agent_id}:talk_s"),
+            ]
+        )
+        state, _, since = (raw or "offline|0").partition("|")
+        return _agent_dict(agent_id, state, float(since or 0), _num(handled), _num(talk), now)
 
     def agents(self, day: str, now: datetime) -> list[dict[str, Any]]:
         """Every agent known to the figures (reading is proportional to the agents, not calls)."""
