@@ -299,8 +299,9 @@ def get_call(call_id: int) -> CallOut:
     tag="calls",
 )
 def accept_call(call_id: int) -> CallOut:
-    _get(call_id)
-    call = service.accept(db.session, current_api_user(), call_id, _gateway())
+    # Held here, the row stays in the session's identity map: the service reads it from there.
+    found = _get(call_id)
+    call = service.accept(db.session, current_api_user(), found.id, _gateway())
     return call_out(call, _queue_names())
 
 

@@ -20,7 +20,7 @@ from helpdesk.errors import NotFound
 from helpdesk.events import on_commit
 from helpdesk.supervision import calllog
 from telephony.conference import PENDING_LEG, AgentLeg
-from telephony.models import AgentPresence, Call, CallQueue
+from telephony.models import AgentPresence, Call
 from telephony.service import announce_withdrawn, request_dispatch
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def agent_leg(session: DbSession, call: Call) -> AgentLeg:
     from flask import current_app
 
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    queue = session.get(CallQueue, call.queue_id) if call.queue_id else None
+    queue = call.queue
     return AgentLeg(
         from_number=current_app.config["TWILIO_PHONE_NUMBER"],
         status_callback=f"{base}/twilio/voice/agent-status?call={call.id}",

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.ext.mutable import MutableDict, MutableList
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.db import UTCDateTime, json_type, utcnow
 from helpdesk.extensions import db
@@ -115,6 +115,10 @@ class Call(db.Model):  # type: ignore[name-defined,misc]
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
     disposition: Mapped[str | None] = mapped_column(String(50), nullable=True)
     wrap_up_notes: Mapped[str] = mapped_column(Text, default="")
+
+    # Read-only: the queue is set through `queue_id`. Loaded once per call and kept with it, so
+    # the several steps of an accept or a hang-up that need the queue read it once.
+    queue: Mapped[CallQueue | None] = relationship(viewonly=True, lazy="select")
 
 
 class CallOffer(db.Model):  # type: ignore[name-defined,misc]

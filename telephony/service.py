@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk.auth.models import AgentSkill, User
 from helpdesk.customers import service as customers
@@ -114,45 +115,44 @@ def get_call(session: DbSession, call_sid: str) -> Call:
     return call
 
 
-def note_ivr(session: DbSession, call: Call, step: str) -> None:
+def note_ivr(session: DbSession, call: Call, step: str, *, commit: bool = True) -> None:
+    """Add a step to the call's IVR path; `commit=False` leaves it to the commit that follows
+    (queueing the caller), so that a menu choice costs the webhook one transaction."""
     call.ivr_path = [*(call.ivr_path or []), step][-30:]
-    session.commit()
+    if commit:
+        session.commit()
 
 
 # -- queueing --------------------------------------------------------------------------------------
 
 
 def _customer_priority(session: DbSession, customer_id: int | None) -> int:
+    """The caller's place in line from their tags, tickets at risk and value: one query."""
     if customer_id is None:
         return 0
-    tags = set(
-        session.scalars(select(CustomerTag.tag).where(CustomerTag.customer_id == customer_id))
-    )
     from helpdesk.sla.models import SlaClock
     from helpdesk.tickets.models import Ticket
     from helpdesk.tickets.workflow import UNRESOLVED
-
-    at_risk = (
-        session.scalar(
-            select(SlaClock.id)
-            .join(Ticket, Ticket.id == SlaClock.ticket_id)
-            .where(
-                Ticket.requester_id == customer_id,
-                Ticket.status.in_(UNRESOLVED),
-                SlaClock.running_since.is_not(None),
-                SlaClock.at_risk_at <= utcnow(),
-            )
-            .limit(1)
-        )
-        is not None
-    )
     from helpdesk.value.models import CustomerValue
 
-    segment = session.scalar(
-        select(CustomerValue.segment).where(CustomerValue.customer_id == customer_id)
+    vip = exists().where(CustomerTag.customer_id == customer_id, CustomerTag.tag == "vip")
+    at_risk = exists().where(
+        SlaClock.ticket_id == Ticket.id,
+        Ticket.requester_id == customer_id,
+        Ticket.status.in_(UNRESOLVED),
+        SlaClock.running_since.is_not(None),
+        SlaClock.at_risk_at <= utcnow(),
     )
+    segment = (
+        select(CustomerValue.segment)
+        .where(CustomerValue.customer_id == customer_id)
+        .scalar_subquery()
+    )
+    # Nothing pending on the call matters to these reads: no flush of it before they run.
+    with session.no_autoflush:
+        row = session.execute(select(vip, at_risk, segment)).one()
     return routing.call_priority(
-        segment=segment, sla_at_risk=at_risk, callback=False, vip="vip" in tags
+        segment=row[2], sla_at_risk=bool(row[1]), callback=False, vip=bool(row[0])
     )
 
 
@@ -168,10 +168,10 @@ def queue_by_name(session: DbSession, name: str) -> CallQueue:
 def enqueue(session: DbSession, call: Call, queue: CallQueue) -> None:
     if call.routing_state in ("waiting", "offered", "connected"):
         return  # a retried webhook: the caller is already in line
+    call.priority = _customer_priority(session, call.customer_id)
     call.queue_id = queue.id
     call.enqueued_at = call.enqueued_at or utcnow()
     call.routing_state = "waiting"
-    call.priority = _customer_priority(session, call.customer_id)
     calllog.record(session, "entered", call_id=call.id, queue=queue.name, priority=call.priority)
     publish(session, "queue.updated", list(FLOOR), {"queue": queue.name, "call_id": call.id})
     request_dispatch(session)
@@ -213,6 +213,11 @@ def apply_status(
     return call
 
 
+def _queue_name(call: Call) -> str | None:
+    """The call's queue as the log names it (only where `queue_id` is not changing)."""
+    return call.queue.name if call.queue else None
+
+
 def _finish(session: DbSession, call: Call, now: datetime) -> None:
     call.ended_at = now
     if call.routing_state == "connected" and call.answered_at:
@@ -222,7 +227,7 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
             session,
             "completed",
             call_id=call.id,
-            queue=calllog.queue_name(session, call.queue_id),
+            queue=_queue_name(call),
             agent_id=call.agent_id,
             talk_s=call.talk_seconds,
             direction=call.direction,
@@ -240,7 +245,7 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
             session,
             "abandoned",
             call_id=call.id,
-            queue=calllog.queue_name(session, call.queue_id),
+            queue=_queue_name(call),
             wait_s=max(waited or 0.0, 0.0),
         )
     elif call.outcome is None:
@@ -386,8 +391,7 @@ def set_presence(session: DbSession, user: User, state: str, reason: str = "") -
 
 
 def _start_wrap_up(session: DbSession, agent_id: int, call: Call, now: datetime) -> None:
-    queue = session.get(CallQueue, call.queue_id) if call.queue_id else None
-    seconds = queue.wrap_up_s if queue else 30
+    seconds = call.queue.wrap_up_s if call.queue else 30
     moved = session.execute(
         update(AgentPresence)
         .where(AgentPresence.user_id == agent_id, AgentPresence.current_call_id == call.id)
@@ -474,48 +478,65 @@ def request_dispatch(session: DbSession) -> None:
 
 
 def _agent_views(session: DbSession, now: datetime) -> list[routing.AgentView]:
+    # Columns, not entities: a dispatch reads every free agent, and building ORM objects for
+    # them cost more than the query.
     rows = session.execute(
-        select(AgentPresence, User)
+        select(
+            AgentPresence.user_id,
+            AgentPresence.state,
+            AgentPresence.idle_since,
+            AgentPresence.calls_today,
+            AgentPresence.calls_day,
+            AgentPresence.last_offered_at,
+            User.languages,
+        )
         .join(User, User.id == AgentPresence.user_id)
         .where(AgentPresence.state == "available", User.active)
     ).all()
-    ids = [p.user_id for p, _ in rows]
+    ids = [r.user_id for r in rows]
     skills: dict[int, dict[str, int]] = {i: {} for i in ids}
     if ids:
-        for s in session.scalars(select(AgentSkill).where(AgentSkill.user_id.in_(ids))):
-            skills[s.user_id][s.skill] = s.level
+        for user_id, skill, level in session.execute(
+            select(AgentSkill.user_id, AgentSkill.skill, AgentSkill.level).where(
+                AgentSkill.user_id.in_(ids)
+            )
+        ):
+            skills[user_id][skill] = level
     today = now.date().isoformat()
     return [
         routing.AgentView(
-            id=p.user_id,
-            skills=skills[p.user_id],
-            languages=frozenset(u.languages or []),
-            state=routing.AgentState(p.state),
-            idle_since=p.idle_since,
-            calls_today=p.calls_today if p.calls_day == today else 0,
-            last_offered_at=p.last_offered_at,
+            id=r.user_id,
+            skills=skills[r.user_id],
+            languages=frozenset(r.languages or []),
+            state=routing.AgentState(r.state),
+            idle_since=r.idle_since,
+            calls_today=r.calls_today if r.calls_day == today else 0,
+            last_offered_at=r.last_offered_at,
         )
-        for p, u in rows
+        for r in rows
     ]
+
+
+def _queue_spec(q: CallQueue) -> routing.QueueSpec:
+    return routing.QueueSpec(
+        name=q.name,
+        skills=dict(q.skills or {}),
+        language=q.language,
+        strategy=routing.Strategy(q.strategy),
+        steps=tuple(
+            routing.EscalationStep(
+                after_s=int(s.get("after_s", 0)),
+                level_drop=int(s.get("level_drop", 0)),
+                overflow_queue=s.get("overflow_queue"),
+            )
+            for s in (q.steps or [])
+        ),
+    )
 
 
 def queue_specs(session: DbSession) -> dict[str, routing.QueueSpec]:
     return {
-        q.name: routing.QueueSpec(
-            name=q.name,
-            skills=dict(q.skills or {}),
-            language=q.language,
-            strategy=routing.Strategy(q.strategy),
-            steps=tuple(
-                routing.EscalationStep(
-                    after_s=int(s.get("after_s", 0)),
-                    level_drop=int(s.get("level_drop", 0)),
-                    overflow_queue=s.get("overflow_queue"),
-                )
-                for s in (q.steps or [])
-            ),
-        )
-        for q in session.scalars(select(CallQueue).where(CallQueue.active))
+        q.name: _queue_spec(q) for q in session.scalars(select(CallQueue).where(CallQueue.active))
     }
 
 
@@ -528,8 +549,8 @@ def dispatch(session: DbSession, *, now: datetime | None = None, limit: int = 50
     if not agents:
         session.commit()
         return 0
-    queues = queue_specs(session)
     by_id = {q.id: q for q in session.scalars(select(CallQueue))}
+    queues = {q.name: _queue_spec(q) for q in by_id.values() if q.active}
     rows = session.execute(
         select(
             Call.id, Call.queue_id, Call.enqueued_at, Call.priority, Call.language, Call.declined_by
@@ -610,7 +631,9 @@ def _claim_offer(
         )
     )
     nested.commit()
-    session.refresh(call)
+    # The claim's UPDATE wrote these three; the rest of the row was read just before.
+    for name, value in (("routing_state", "offered"), ("offered_at", now), ("agent_id", agent_id)):
+        set_committed_value(call, name, value)
     calllog.record(session, "offered", call_id=call.id, queue=queue.name, agent_id=agent_id)
     calllog.agent_state(session, agent_id, "reserved", previous="available")
     from telephony.screen import screen
@@ -703,7 +726,7 @@ def accept(session: DbSession, user: User, call_id: int, gateway: Any) -> Call:
         session,
         "connected",
         call_id=call.id,
-        queue=calllog.queue_name(session, call.queue_id),
+        queue=_queue_name(call),
         agent_id=user.id,
         wait_s=call.wait_seconds or 0.0,
         callback=call.callback_requested or None,

@@ -159,9 +159,10 @@ def menu() -> Response:
     option = _config()["menu"].get(digits)
     if option is None:
         return twiml(_menu(call, invalid=True))
-    service.note_ivr(db.session, call, f"menu:{digits}:{option['action']}")
+    step = f"menu:{digits}:{option['action']}"
     if option["action"] == "queue":
-        return twiml(_enqueue(call, option["queue"]))
+        return twiml(_enqueue(call, option["queue"], step))
+    service.note_ivr(db.session, call, step)
     if option["action"] == "voicemail":
         return twiml(_voicemail(call))
     if option["action"] == "ticket_status":
@@ -203,14 +204,19 @@ def _technician(call: Call) -> VoiceResponse:
     return response
 
 
-def _enqueue(call: Call, queue_name: str) -> VoiceResponse:
+def _enqueue(call: Call, queue_name: str, step: str) -> VoiceResponse:
     queue = service.queue_by_name(db.session, queue_name)
+    # The menu choice is noted in the transaction that queues the caller: one commit, and one
+    # UPDATE of the call.
+    service.note_ivr(db.session, call, step, commit=False)
+    # Read before the commit expires them: the answer needs no second read of either row.
+    language, name = call.language, queue.name
     service.enqueue(db.session, call, queue)
     response = VoiceResponse()
-    _say(response, ivr.prompt(_config(), call.language, "enqueued"), call.language)
+    _say(response, ivr.prompt(_config(), language, "enqueued"), language)
     response.append(
         Enqueue(
-            queue.name,
+            name,
             action=_url("twilio_voice.queue_result"),
             method="POST",
             wait_url=_url("twilio_voice.wait"),
