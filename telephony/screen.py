@@ -7,10 +7,20 @@ customer with tens of thousands of interactions.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased, lazyload
 
 from helpdesk.customers.models import Customer, CustomerEmail, CustomerPhone, CustomerTag
@@ -26,12 +36,13 @@ OPEN_TICKETS = 10
 FLAG_TAGS = ("vip", "late-payer", "complaint", "new-caller", "new-texter")
 
 
-def customer_card(session: DbSession, customer_id: int) -> dict[str, Any] | None:
-    # Two plain queries (the customer with their company, then their phones, emails and tags in
-    # one UNION ALL) rather than an entity and its four relationships: a dispatch builds a card
-    # for every offer it makes, and loading ORM objects cost several times the queries.
+@functools.cache
+def _card_queries() -> tuple[Any, Any]:
+    """The card's two statements, built once: constructing a statement with an alias and labels
+    costs more CPU than PostgreSQL takes to answer it."""
     company = aliased(Customer)
-    row = session.execute(
+    customer_id: BindParameter[int] = bindparam("customer_id", type_=Integer)
+    card = (
         select(
             Customer.id,
             Customer.name,
@@ -43,25 +54,34 @@ def customer_card(session: DbSession, customer_id: int) -> dict[str, Any] | None
         )
         .outerjoin(company, company.id == Customer.company_id)
         .where(Customer.id == customer_id)
-    ).one_or_none()
+    )
+    contacts = union_all(
+        select(
+            literal("phone").label("what"),
+            CustomerPhone.e164.label("value"),
+            CustomerPhone.label.label("label"),
+            CustomerPhone.id.label("position"),
+        ).where(CustomerPhone.customer_id == customer_id),
+        select(literal("email"), CustomerEmail.email, CustomerEmail.label, CustomerEmail.id).where(
+            CustomerEmail.customer_id == customer_id
+        ),
+        select(literal("tag"), CustomerTag.tag, literal(""), literal(0)).where(
+            CustomerTag.customer_id == customer_id
+        ),
+    )
+    return card, contacts
+
+
+def customer_card(session: DbSession, customer_id: int) -> dict[str, Any] | None:
+    # Two plain queries (the customer with their company, then their phones, emails and tags in
+    # one UNION ALL) rather than an entity and its four relationships: a dispatch builds a card
+    # for every offer it makes, and loading ORM objects cost several times the queries.
+    card, contact_rows = _card_queries()
+    params = {"customer_id": customer_id}
+    row = session.execute(card, params).one_or_none()
     if row is None:
         return None
-    contacts = session.execute(
-        union_all(
-            select(
-                literal("phone").label("what"),
-                CustomerPhone.e164.label("value"),
-                CustomerPhone.label.label("label"),
-                CustomerPhone.id.label("position"),
-            ).where(CustomerPhone.customer_id == customer_id),
-            select(
-                literal("email"), CustomerEmail.email, CustomerEmail.label, CustomerEmail.id
-            ).where(CustomerEmail.customer_id == customer_id),
-            select(literal("tag"), CustomerTag.tag, literal(""), literal(0)).where(
-                CustomerTag.customer_id == customer_id
-            ),
-        )
-    ).all()
+    contacts = session.execute(contact_rows, params).all()
     ordered = sorted(contacts, key=lambda c: (c.what, c.position, c.value))
     tags = [c.value for c in ordered if c.what == "tag"]
     return {
@@ -144,16 +164,7 @@ def screen(session: DbSession, call: Call, *, now: datetime | None = None) -> di
         for e in entries
     ]
     payload["timeline_next"] = cursor
-    tickets, calls = session.execute(
-        select(
-            select(func.count(Ticket.id))
-            .where(Ticket.requester_id == call.customer_id)
-            .scalar_subquery(),
-            select(func.count(Call.id))
-            .where(Call.customer_id == call.customer_id)
-            .scalar_subquery(),
-        )
-    ).one()
+    tickets, calls = session.execute(_history_query(), {"customer_id": call.customer_id}).one()
     payload["history"] = {"tickets": tickets or 0, "calls": calls or 0}
     payload["value"] = _value(session, call.customer_id)
     if payload["value"] and payload["customer"]:
@@ -162,6 +173,16 @@ def screen(session: DbSession, call: Call, *, now: datetime | None = None) -> di
         if payload["value"]["late_payer"] and "late-payer" not in card["flags"]:
             card["flags"].append("late-payer")
     return payload
+
+
+@functools.cache
+def _history_query() -> Select[Any]:
+    """How many tickets and calls the customer has had, in one statement built once."""
+    customer_id: BindParameter[int] = bindparam("customer_id", type_=Integer)
+    return select(
+        select(func.count(Ticket.id)).where(Ticket.requester_id == customer_id).scalar_subquery(),
+        select(func.count(Call.id)).where(Call.customer_id == customer_id).scalar_subquery(),
+    )
 
 
 def _value(session: DbSession, customer_id: int) -> dict[str, Any] | None:

@@ -8,12 +8,13 @@ two calls, whatever number of processes dispatch at once.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import BindParameter, Integer, Select, bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -126,31 +127,41 @@ def note_ivr(session: DbSession, call: Call, step: str, *, commit: bool = True) 
 # -- queueing --------------------------------------------------------------------------------------
 
 
-def _customer_priority(session: DbSession, customer_id: int | None) -> int:
-    """The caller's place in line from their tags, tickets at risk and value: one query."""
-    if customer_id is None:
-        return 0
+@functools.cache
+def _priority_query() -> Select[Any]:
+    """Built once (see `_customer_priority`): whether the caller is VIP, whether one of their
+    open tickets is at risk of breaching its SLA, and their value segment."""
     from helpdesk.sla.models import SlaClock
     from helpdesk.tickets.models import Ticket
     from helpdesk.tickets.workflow import UNRESOLVED
     from helpdesk.value.models import CustomerValue
 
+    customer_id: BindParameter[int] = bindparam("customer_id", type_=Integer)
     vip = exists().where(CustomerTag.customer_id == customer_id, CustomerTag.tag == "vip")
     at_risk = exists().where(
         SlaClock.ticket_id == Ticket.id,
         Ticket.requester_id == customer_id,
         Ticket.status.in_(UNRESOLVED),
         SlaClock.running_since.is_not(None),
-        SlaClock.at_risk_at <= utcnow(),
+        SlaClock.at_risk_at <= bindparam("now"),
     )
     segment = (
         select(CustomerValue.segment)
         .where(CustomerValue.customer_id == customer_id)
         .scalar_subquery()
     )
+    return select(vip, at_risk, segment)
+
+
+def _customer_priority(session: DbSession, customer_id: int | None) -> int:
+    """The caller's place in line from their tags, tickets at risk and value: one query."""
+    if customer_id is None:
+        return 0
     # Nothing pending on the call matters to these reads: no flush of it before they run.
     with session.no_autoflush:
-        row = session.execute(select(vip, at_risk, segment)).one()
+        row = session.execute(
+            _priority_query(), {"customer_id": customer_id, "now": utcnow()}
+        ).one()
     return routing.call_priority(
         segment=row[2], sla_at_risk=bool(row[1]), callback=False, vip=bool(row[0])
     )

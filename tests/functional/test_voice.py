@@ -284,3 +284,66 @@ def test_presence_api(api, client):
     r = api.put("/agents/me/presence", json={"state": "dancing"})
     assert r.status_code == 422 and "state" in r.get_json()["error"]["fields"]
     assert api.get("/agents/me/presence").get_json()["state"] == "break"
+
+
+@pytest.mark.parametrize(
+    ("vip", "at_risk", "segment"),
+    [(False, False, None), (True, False, None), (False, True, "costly"), (True, True, "best")],
+)
+def test_the_callers_tags_tickets_at_risk_and_value_set_their_place_in_line(
+    client, queues, customer_factory, vip, at_risk, segment
+):
+    """The priority the menu gives a queued caller: VIP tag, an open ticket whose SLA clock is
+    at risk (a paused or resolved one does not count), and the caller's value segment."""
+    from helpdesk.sla.models import SlaClock
+    from helpdesk.tickets import service as tickets
+    from helpdesk.tickets.workflow import Status
+    from helpdesk.value.models import CustomerValue
+    from telephony import routing
+
+    customer = customer_factory(
+        name="Léa Martin", phones=["+33612345678"], tags=["vip"] if vip else []
+    )
+    now = datetime.now(UTC)
+    open_ticket = tickets.create(db.session, actor=None, subject="Box", requester_id=customer.id)
+    solved = tickets.create(db.session, actor=None, subject="Old", requester_id=customer.id)
+    solved.status = Status.SOLVED
+    clocks = [
+        # Paused (not running) and on a solved ticket: neither puts the caller ahead.
+        SlaClock(
+            ticket_id=open_ticket.id,
+            metric="resolution",
+            target_seconds=3600,
+            running_since=None,
+            at_risk_at=now - timedelta(minutes=5),
+        ),
+        SlaClock(
+            ticket_id=solved.id,
+            metric="resolution",
+            target_seconds=3600,
+            running_since=now,
+            at_risk_at=now - timedelta(minutes=5),
+        ),
+    ]
+    if at_risk:
+        clocks.append(
+            SlaClock(
+                ticket_id=open_ticket.id,
+                metric="first_response",
+                target_seconds=600,
+                running_since=now - timedelta(minutes=9),
+                at_risk_at=now - timedelta(minutes=1),
+            )
+        )
+    db.session.add_all(clocks)
+    if segment:
+        db.session.add(CustomerValue(customer_id=customer.id, segment=segment))
+    db.session.commit()
+
+    assert _enqueue(client).status_code == 200
+    call = db.session.scalar(select(Call).where(Call.call_sid == SID))
+    assert call.routing_state in ("waiting", "offered")
+    assert call.priority == routing.call_priority(
+        segment=segment, sla_at_risk=at_risk, callback=False, vip=vip
+    )
+    assert call.ivr_path[-1].startswith("menu:1:queue")
