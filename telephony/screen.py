@@ -152,7 +152,9 @@ def screen(session: DbSession, call: Call, *, now: datetime | None = None) -> di
         return payload
     payload["customer"] = customer_card(session, call.customer_id)
     payload["open_tickets"] = open_tickets(session, call.customer_id, now)
-    entries, cursor = timeline.page(session, customer_id=call.customer_id, limit=TIMELINE_ITEMS)
+    entries, cursor = timeline.summary_page(
+        session, customer_id=call.customer_id, limit=TIMELINE_ITEMS
+    )
     payload["timeline"] = [
         {
             "id": e.id,

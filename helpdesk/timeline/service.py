@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import literal, select, tuple_
+from sqlalchemy import Select, literal, select, tuple_
 
 from helpdesk.db import DbSession, UTCDateTime, utcnow
 from helpdesk.pagination import decode_cursor, encode_cursor
 from helpdesk.timeline.models import TimelineEntry
 
 SUMMARY_MAX = 300
+_S = TypeVar("_S", bound=Select[*tuple[Any, ...]])
 
 
 def summarise(text: str, limit: int = 160) -> str:
@@ -60,7 +61,35 @@ def page(
     One indexed query whatever the page depth: the cursor holds the (occurred_at, id) of the last
     entry served and the next page starts strictly below it.
     """
-    stmt = select(TimelineEntry).where(TimelineEntry.customer_id == customer_id)
+    stmt = _page_query(select(TimelineEntry), customer_id, cursor, limit, kinds)
+    return _with_cursor(list(session.scalars(stmt)), limit)
+
+
+def summary_page(
+    session: DbSession, *, customer_id: int, limit: int
+) -> tuple[list[Any], str | None]:
+    """The first page as plain rows of what a caller screen shows (id, kind, occurred_at,
+    summary, ticket_id): the same query and cursor as `page`, without building an entity per
+    entry, which cost more than the query on every screen pop."""
+    columns = select(
+        TimelineEntry.id,
+        TimelineEntry.kind,
+        TimelineEntry.occurred_at,
+        TimelineEntry.summary,
+        TimelineEntry.ticket_id,
+    )
+    stmt = _page_query(columns, customer_id, None, limit, None)
+    return _with_cursor(list(session.execute(stmt).all()), limit)
+
+
+def _page_query(
+    stmt: _S,
+    customer_id: int,
+    cursor: str | None,
+    limit: int,
+    kinds: Iterable[str] | None,
+) -> _S:
+    stmt = stmt.where(TimelineEntry.customer_id == customer_id)
     if kinds:
         stmt = stmt.where(TimelineEntry.kind.in_(list(kinds)))
     if cursor:
@@ -71,10 +100,12 @@ def page(
             tuple_(TimelineEntry.occurred_at, TimelineEntry.id)
             < tuple_(literal(at, UTCDateTime), literal(last_id))
         )
-    stmt = stmt.order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc()).limit(limit + 1)
-    rows = list(session.scalars(stmt))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].occurred_at, rows[-1].id)
-    return rows, next_cursor
+    return stmt.order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc()).limit(limit + 1)
+
+
+def _with_cursor(rows: list[Any], limit: int) -> tuple[list[Any], str | None]:
+    """The page (one row more was read to tell whether another page follows) and its cursor."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].occurred_at, rows[-1].id)
