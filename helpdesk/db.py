@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -156,6 +158,23 @@ def bulk_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     columns = ", ".join(f'"{n}"' for n in names)
     sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({", ".join(casts)})'  # noqa: S608
     session.execute(text(sql), params)
+
+
+@contextmanager
+def kept_after_commit(session: Any) -> Iterator[None]:
+    """Inside, a commit leaves the session's objects loaded instead of expiring them.
+
+    For an API request that changes a row, commits, then answers with that row: what it wrote
+    is what it answers, and reading it back cost a query on every accept and wrap-up. The
+    session is the request's own and ends with it, so no later read sees stale values.
+    """
+    real = session() if isinstance(session, scoped_session) else session
+    before = real.expire_on_commit
+    real.expire_on_commit = False
+    try:
+        yield
+    finally:
+        real.expire_on_commit = before
 
 
 def rowcount(result: Any) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.auth.models import Role
+from helpdesk.db import kept_after_commit
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.pagination import decode_cursor, encode_cursor
@@ -152,6 +153,12 @@ def call_out(c: Call, queues: dict[int, str]) -> CallOut:
 
 def _queue_names() -> dict[int, str]:
     return {qid: name for qid, name in db.session.execute(select(CallQueue.id, CallQueue.name))}
+
+
+def _written(call: Call) -> CallOut:
+    """A call just changed and committed (see `kept_after_commit`), named with its queue."""
+    queue = call.queue
+    return call_out(call, {queue.id: queue.name} if queue is not None else {})
 
 
 def _gateway() -> Any:
@@ -301,8 +308,9 @@ def get_call(call_id: int) -> CallOut:
 def accept_call(call_id: int) -> CallOut:
     # Held here, the row stays in the session's identity map: the service reads it from there.
     found = _get(call_id)
-    call = service.accept(db.session, current_api_user(), found.id, _gateway())
-    return call_out(call, _queue_names())
+    with kept_after_commit(db.session):
+        call = service.accept(db.session, current_api_user(), found.id, _gateway())
+    return _written(call)
 
 
 @operation(
@@ -331,15 +339,16 @@ def reject_call(call_id: int) -> Any:
     tag="calls",
 )
 def wrap_up_call(call_id: int, body: WrapUpIn) -> CallOut:
-    call = service.wrap_up(
-        db.session,
-        current_api_user(),
-        call_id,
-        disposition=body.disposition,
-        notes=body.notes,
-        done=body.done,
-    )
-    return call_out(call, _queue_names())
+    with kept_after_commit(db.session):
+        call = service.wrap_up(
+            db.session,
+            current_api_user(),
+            call_id,
+            disposition=body.disposition,
+            notes=body.notes,
+            done=body.done,
+        )
+    return _written(call)
 
 
 class CallerIn(BaseModel):
