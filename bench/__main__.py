@@ -3,7 +3,8 @@
 With no benchmark named, every benchmark runs: `foundation` (tickets, customers and the REST API),
 `sla` (business-time arithmetic and the breach scan), `voice` (Twilio webhooks and routing),
 `sms` (the inbound SMS webhook and the outbox), `screenpop` (the caller screen across web
-processes through Redis, and many agent sockets on one process), `supervision` (wallboard
+processes through Redis, and many agent sockets on one process), `callcost` (the CPU, SQL
+statements and Redis round trips of one whole call, in process), `supervision` (wallboard
 delivery delay and call reports over the call log), `dispatch` (technician suggestions and
 day routes) and `kb` (knowledge-base indexing and search). `callcenter` (the whole call center
 under load, `bench/load/`) runs only when named.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import dispatch, foundation, kb, screenpop, sla, sms, supervision, voice
+from bench import callcost, dispatch, foundation, kb, screenpop, sla, sms, supervision, voice
 
 
 def _foundation(args: argparse.Namespace) -> None:
@@ -86,6 +87,17 @@ def _screenpop(args: argparse.Namespace) -> None:
     )
 
 
+def _callcost(args: argparse.Namespace) -> None:
+    callcost.run(
+        callcost.Options(
+            calls=args.cost_calls,
+            agents=args.pop_agents,
+            timeline=args.pop_timeline,
+            keep=args.keep,
+        )
+    )
+
+
 def _kb(args: argparse.Namespace) -> None:
     kb.run(
         kb.Options(
@@ -132,6 +144,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "voice": _voice,
     "sms": _sms,
     "screenpop": _screenpop,
+    "callcost": _callcost,
     "supervision": _supervision,
     "dispatch": _dispatch,
     "kb": _kb,
@@ -226,6 +239,9 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=5_000,
         help="screenpop: timeline entries of the calling customer",
+    )
+    p.add_argument(
+        "--cost-calls", type=int, default=150, help="callcost: whole calls measured in process"
     )
     p.add_argument(
         "--sockets", type=int, default=1_000, help="screenpop: agent sockets on one web process"
