@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
+import helpdesk.db
 from helpdesk.app import create_app
 from helpdesk.auth import service as auth_service
 from helpdesk.auth.models import Role, User
@@ -195,6 +199,54 @@ def recorded(app: Flask) -> RecordingBackend:
     backend = app.extensions["helpdesk_events"]
     assert isinstance(backend, RecordingBackend)
     return backend
+
+
+# -- the clock ----------
+
+# Noon on a Wednesday in the helpdesk's time zone: hours away from either end of its local day,
+# so that a test working "around now" (a visit window, calls half an hour old) stays on one local
+# day whatever the time of day it runs at.
+LOCAL_NOON = datetime(2026, 12, 2, 12, 0, tzinfo=ZoneInfo(Settings.HELPDESK_TIMEZONE))
+
+
+class Clock:
+    """The app's clock, set to an instant of the test's choosing; it runs on from there at the
+    pace of real time (rows keep their order, waits stay positive) and `advance` moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start = start
+        self._began = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._began)
+
+    def advance(self, **kw: float) -> datetime:
+        self._start += timedelta(**kw)
+        return self.now()
+
+
+@pytest.fixture
+def app_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """`helpdesk.db.utcnow`, the one clock of the application, started at `LOCAL_NOON`.
+
+    Every module imports the function itself (`from helpdesk.db import utcnow`, column defaults
+    included), so patching one module's name would leave the others on the wall clock; the
+    `datetime` that the function reads in its own module is replaced instead, and every caller
+    follows. Request it before the fixtures that write rows, so that they are written on it too.
+    """
+    clock = Clock(LOCAL_NOON)
+
+    class ClockDatetime(datetime):
+        # Plain datetimes come out, as from the real clock: no test class leaks into the rows.
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+            at = clock.now()
+            return at.astimezone(tz) if tz is not None else at.astimezone().replace(tzinfo=None)
+
+    monkeypatch.setattr(helpdesk.db, "datetime", ClockDatetime)
+    drift = abs(helpdesk.db.utcnow() - clock.now())
+    assert drift < timedelta(seconds=1), "helpdesk.db.utcnow no longer reads datetime.now"
+    return clock
 
 
 # -- people ----------

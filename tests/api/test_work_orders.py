@@ -16,7 +16,7 @@ def _always_open(admin):
     return r.get_json()["id"]
 
 
-def test_work_order_lifecycle(backend, api_as, customer_factory, ticket_factory):
+def test_work_order_lifecycle(app_clock, backend, api_as, customer_factory, ticket_factory):
     admin = api_as(Role.ADMIN)
     dispatcher = api_as(Role.DISPATCHER)
     calendar_id = _always_open(admin)
@@ -45,7 +45,7 @@ def test_work_order_lifecycle(backend, api_as, customer_factory, ticket_factory)
         "Tech 1",
         "Tech 2",
     ]
-    now = datetime.now(UTC)
+    now = app_clock.now()  # local noon: the window and the technician's day stay on one day
     r = dispatcher.post(
         "/work-orders",
         json={

@@ -5,7 +5,8 @@ and technicians is drawn locally."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -14,7 +15,17 @@ from tests.browser.conftest import Console, LiveServer
 pytestmark = pytest.mark.browser
 
 
-def _setup(live: LiveServer) -> dict[str, int]:
+# The live server runs on the wall clock, and routes are planned per local day: the visits are
+# booked on tomorrow's board (a day named in the URL), in a morning window, so that they never
+# straddle local midnight nor start in the past, whatever the time the test runs at.
+ZONE = ZoneInfo("Europe/Paris")
+
+
+def _board_day() -> date:
+    return datetime.now(UTC).astimezone(ZONE).date() + timedelta(days=1)
+
+
+def _setup(live: LiveServer, day: date) -> dict[str, int]:
     calendars = live.api("GET", "/sla/calendars", "supervisor").json()["items"]
     always = next(c["id"] for c in calendars if c["name"] == "24/7")
     techs = {}
@@ -38,7 +49,7 @@ def _setup(live: LiveServer) -> dict[str, int]:
         )
         assert r.status_code == 201, r.text
         techs[name] = r.json()["id"]
-    now = datetime.now(UTC)
+    opens = datetime.combine(day, time(9), ZONE)
     orders = {}
     for label, lat in (("drag", 48.855), ("keys", 48.87), ("auto", 48.88)):
         r = live.api(
@@ -53,8 +64,8 @@ def _setup(live: LiveServer) -> dict[str, int]:
                 "lon": 2.35,
                 "required_skills": ["fiber"],
                 "duration_min": 30,
-                "window_start": (now - timedelta(minutes=5)).isoformat(),
-                "window_end": (now + timedelta(hours=4)).isoformat(),
+                "window_start": opens.isoformat(),
+                "window_end": (opens + timedelta(hours=4)).isoformat(),
             },
         )
         assert r.status_code == 201, r.text
@@ -65,10 +76,12 @@ def _setup(live: LiveServer) -> dict[str, int]:
 def test_board_assigns_by_drag_by_keyboard_and_automatically(
     sign_in: Callable[[str], Console], live_server: LiveServer
 ) -> None:
-    ids = _setup(live_server)
+    day = _board_day()
+    ids = _setup(live_server, day)
     console = sign_in("supervisor")
     page = console.page
-    page.goto(live_server.base_url + "/dispatch")
+    board = f"{live_server.base_url}/dispatch?day={day.isoformat()}"
+    page.goto(board)
     assert page.locator(".wo-card").count() == 3
     assert page.locator(".dispatch-plot svg circle").count() >= 3
     assert page.locator(".dispatch-plot svg rect.dot-tech").count() == 2
@@ -97,7 +110,7 @@ def test_board_assigns_by_drag_by_keyboard_and_automatically(
     assert got["status"] == "scheduled"
 
     # Auto-dispatch the rest of the queue.
-    page.goto(live_server.base_url + "/dispatch")
+    page.goto(board)
     with page.expect_navigation():
         page.click("#auto-dispatch")
     assert "1 of 1 visits assigned" in page.inner_text(".flashes")

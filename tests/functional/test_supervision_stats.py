@@ -239,10 +239,11 @@ def test_rolled_back_work_leaves_no_event_and_no_figure(app, queues):
     assert stats.aggregator.queue_figures("support", live.local_today(), utcnow())["entered"] == 0
 
 
-def test_alerts_are_raised_and_cleared(app, queues, recorded):
+def test_alerts_are_raised_and_cleared(app_clock, app, queues, recorded):
     stats = live.current()
     stats.ensure_loaded(db.session)
-    start = utcnow() - timedelta(minutes=30)
+    # Half an hour ago, on today's figures: the app's clock is at local noon, not past midnight.
+    start = app_clock.now() - timedelta(minutes=30)
     for i in range(6):
         calllog.record(db.session, "entered", call_id=500 + i, queue="support", at=start)
         calllog.record(
