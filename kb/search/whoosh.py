@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 from whoosh import index as whoosh_index
 from whoosh import query as Q  # noqa: N812 - Whoosh's own convention
 from whoosh.analysis import (
@@ -39,6 +41,7 @@ from whoosh.support.charset import accent_map
 from whoosh.writing import IndexWriter
 
 from kb.search import TIERS, SearchDocument, SearchHit, SearchPage, SearchQuery, tiered_page
+from kb.search.arrays import ArrayScorer, Bools, Dense, SegmentCache, dense, top
 from kb.synonyms import expand
 from kb.text import ParsedQuery, parse_query, significant, snippet, strip_markdown, typo_edits
 
@@ -88,24 +91,18 @@ def schema() -> Schema:
     return Schema(**fields)
 
 
-class Or(Q.Or):  # type: ignore[misc]
-    """An Or that walks its parts as a tree of union matchers whatever the segment's size.
-
-    Whoosh otherwise preloads every match of an Or into arrays in segments of up to 5,000
-    documents (which an index written in batches is made of): an And over such Ors can then
-    skip nothing, and a query over 100,000 articles read each part whole.
-    """
-
-    matcher_type = Q.Or.DEFAULT_MATCHER
-
-
 class WhooshIndex:
     """`SearchIndex` over a Whoosh directory (one host; see the module docstring)."""
 
     name = "whoosh"
 
     def __init__(
-        self, directory: str | Path, *, lock_timeout_s: float = 10.0, retries: int = 5
+        self,
+        directory: str | Path,
+        *,
+        lock_timeout_s: float = 10.0,
+        retries: int = 5,
+        postings_cache_mb: int = 64,
     ) -> None:
         self.directory = Path(directory)
         self.lock_timeout_s = lock_timeout_s
@@ -119,8 +116,10 @@ class WhooshIndex:
             self._ix = whoosh_index.create_in(str(self.directory), schema())
         self._searcher = self._ix.searcher()
         self._analyzers = {locale: analyzer(locale) for locale in LOCALES}
-        # (searcher, {filters: doc numbers}): valid while that searcher is the current one.
-        self._filter_cache: tuple[Any, dict[Any, set[int]]] = (None, {})
+        # Valid while their searcher is the current one: the searcher's array scorer and, per
+        # filter combination, the documents it allows.
+        self._arrays: tuple[Any, ArrayScorer | None, dict[Any, Bools]] = (None, None, {})
+        self._segments = SegmentCache(postings_cache_mb * 2**20)
 
     # -- writes ----------
 
@@ -256,18 +255,25 @@ class WhooshIndex:
         if prefix:
             where = f"title_{locale}" if fields == ("title",) else f"words_{locale}"
             parts.append(Q.Prefix(where, prefix))
-        return Or(parts) if parts else None
+        return Q.Or(parts) if parts else None
 
     def _corrections(
         self, reader: Any, locale: str, word: str, corrected: list[str]
     ) -> list[tuple[str, float]]:
-        """Words of the corpus within one edit (two for long words) of a word it does not have."""
+        """Words of the corpus within one edit (two for long words) of a word it does not have,
+        sharing its first letter; the three most frequent are taken."""
         field = f"words_{locale}"
-        candidates = list(reader.terms_within(field, word, typo_edits(word), prefix=1))
-        ranked = sorted(candidates, key=lambda w: -reader.doc_frequency(field, w))[:3]
+        edits = typo_edits(word)
+        candidates: set[str] = set()
+        for segment, _ in reader.leaf_readers():
+            words = self._segments.vocabulary(segment, field).get(word[:1], [])
+            for found, _distance, _ in process.extract(
+                word, words, scorer=Levenshtein.distance, score_cutoff=edits, limit=None
+            ):
+                candidates.add(found)
+        ranked = sorted(candidates, key=lambda w: (-reader.doc_frequency(field, w), w))[:3]
         out: list[tuple[str, float]] = []
-        for candidate in ranked:
-            text = candidate.decode() if isinstance(candidate, bytes) else candidate
+        for text in ranked:
             corrected.append(text)
             out += [(stem, 0.8) for stem in self._analyse(locale, text)]
         return out
@@ -301,45 +307,53 @@ class WhooshIndex:
             else:
                 continue
             title_clauses.append(in_title)
-            clauses.append(Or([in_title, in_body]))
+            clauses.append(Q.Or([in_title, in_body]))
         if not clauses:
             return {}
         tiers = {"title": Q.And(title_clauses), "all": Q.And(clauses)}
         if len(clauses) > 1:  # with one clause, "any" is "all"
-            tiers["any"] = Or(clauses)
+            tiers["any"] = Q.Or(clauses)
         return tiers
 
-    def _filter(self, searcher: Any, query: SearchQuery) -> set[int]:
-        """The document numbers the filters allow, cached for as long as the searcher lives.
+    def _scorer(self, searcher: Any) -> tuple[ArrayScorer, dict[Any, Bools]]:
+        """The array scorer of this searcher and its filter cache (made on first use)."""
+        cached, scorer, filters = self._arrays
+        if cached is not searcher or scorer is None:
+            scorer, filters = ArrayScorer(searcher, self._segments), {}
+            self._segments.keep_only(scorer.segment_ids())
+            self._arrays = (searcher, scorer, filters)
+        return scorer, filters
 
-        A filter query would be evaluated again on every search, walking the postings of every
-        published article; the handful of filter combinations the console and the help center use
-        are worked out once per index generation instead.
-        """
+    def _filter(self, scorer: ArrayScorer, filters: dict[Any, Bools], query: SearchQuery) -> Bools:
+        """The documents the filters allow, worked out once per index generation for each of
+        the handful of filter combinations the console and the help center use."""
         key = (query.statuses, query.visibilities, query.category, query.locale)
-        if self._filter_cache[0] is not searcher:
-            self._filter_cache = (searcher, {})
-        cache = self._filter_cache[1]
-        if key in cache:
-            return cache[key]
+        if key in filters:
+            return filters[key]
         parts: list[Q.Query] = [
-            Or([Q.Term("status", s) for s in query.statuses] or [Q.NullQuery]),
-            Or([Q.Term("visibility", v) for v in query.visibilities] or [Q.NullQuery]),
+            Q.Or([Q.Term("status", s) for s in query.statuses] or [Q.NullQuery]),
+            Q.Or([Q.Term("visibility", v) for v in query.visibilities] or [Q.NullQuery]),
         ]
         if query.category:
             parts.append(Q.Term("categories", query.category.lower()))
         if query.locale:
             parts.append(Q.Term("locale", query.locale))
-        found = set(searcher.docs_for_query(Q.And(parts)))
-        cache[key] = found
-        return found
+        allowed = dense(scorer.evaluate(Q.And(parts)), scorer.size).matched
+        filters[key] = allowed
+        return allowed
 
     def search(self, query: SearchQuery) -> SearchPage:
         searcher = self._current()
+        scorer, filters = self._scorer(searcher)
         parsed = parse_query(query.text)
         corrected: list[str] = []
-        allowed = self._filter(searcher, query)
-        excluded = [Q.Term("id", str(i)) for i in query.exclude_ids]
+        allowed = self._filter(scorer, filters, query)
+        if query.exclude_ids:
+            allowed = allowed.copy()
+            for article_id in query.exclude_ids:
+                docnum = searcher.document_number(id=str(article_id))
+                if docnum is not None:
+                    allowed[docnum] = False
         if parsed.empty:
             tiers: dict[str, Q.Query] = {"all": Q.Every()}
         else:
@@ -352,37 +366,37 @@ class WhooshIndex:
             if not per_locale:
                 return SearchPage(corrected=tuple(dict.fromkeys(corrected)))
             tiers = {
-                tier: Or([q.get(tier, q["all"]) for q in per_locale])
+                tier: Q.Or([q.get(tier, q["all"]) for q in per_locale])
                 for tier in TIERS
                 if any(tier in q for q in per_locale)
             }
-        if not allowed:  # Whoosh reads an empty filter as no filter at all
-            return SearchPage(corrected=tuple(dict.fromkeys(corrected)))
         names = list(tiers)
+        matches: dict[str, Dense] = {}
+
+        def matched(tier: str) -> Dense:
+            if tier not in matches:
+                matches[tier] = dense(scorer.evaluate(tiers[tier]), scorer.size)
+            return matches[tier]
 
         def run(tier: str, offset: int, limit: int) -> tuple[list[SearchHit], int]:
+            found = matched(tier)
+            mask = found.matched & allowed
             before = names.index(tier) - 1
-            masks = excluded + ([tiers[names[before]]] if before >= 0 else [])
-            wanted = offset + limit
-            results = searcher.search(
-                tiers[tier], limit=wanted, filter=allowed, mask=Or(masks) if masks else None
-            )
-            hits = [
-                SearchHit(
-                    id=int(hit["id"]),
-                    score=float(hit.score or 0.0),
-                    title=hit["title"],
-                    snippet=snippet(hit["body"], marks),
+            if before >= 0:  # each tier holds the one before it: leave that one out
+                mask &= ~matched(names[before]).matched
+            docnums, total = top(found.scores, mask, offset, limit)
+            hits = []
+            for docnum in docnums.tolist():
+                stored = searcher.stored_fields(docnum)
+                hits.append(
+                    SearchHit(
+                        id=int(stored["id"]),
+                        score=float(found.scores[docnum]),
+                        title=stored["title"],
+                        snippet=snippet(stored["body"], marks),
+                    )
                 )
-                for hit in results[offset:wanted]
-            ]
-            # Counting every match exactly would run the whole query a second time (Whoosh's
-            # len(results)): a short tier is counted exactly, a full one bounded from above.
-            if results.scored_length() < wanted:
-                return hits, results.scored_length()
-            return hits, max(
-                wanted, min(tiers[tier].estimate_size(searcher.reader()), len(allowed))
-            )
+            return hits, total
 
         marks = parsed.all_words() + tuple(corrected)
         hits, total = tiered_page(run, names, query.offset, query.limit)
