@@ -54,7 +54,7 @@ _LOOKUP = text(
     "FROM unnest(CAST(:words AS text[])) AS q(w), LATERAL (SELECT EXISTS (SELECT 1 FROM kb_terms t "
     "WHERE t.locale = :locale AND t.word = q.w) AS known) k"
 )
-
+_TEXTS = text("SELECT id, title, body FROM kb_articles WHERE id = ANY(:ids)")
 
 # Each tier (kb.search.TIERS) as the condition an article meets, leaving out the tier before it,
 # and the tsquery it is ranked by. `strict` joins the clauses with & and `loose` with |.
@@ -287,14 +287,19 @@ class PostgresIndex:
             rank = "COALESCE(" + ", ".join(ranks) + ", 0)"
             order = "score DESC, a.id"
         # Only our own fragments are formatted in; every value is a bound parameter.
+        # The ranking reads only ids and scores: every match goes through the window count and
+        # the sort, and carrying titles and bodies through them cost more than ranking itself.
+        # The page's ten titles and bodies are read after.
         sql = (
-            f"SELECT a.id, a.title, a.body, {rank} AS score, count(*) OVER () AS total "  # noqa: S608
+            f"SELECT a.id, {rank} AS score, count(*) OVER () AS total "  # noqa: S608
             f"FROM kb_articles a WHERE {' AND '.join(where)} "
             f"ORDER BY {order} LIMIT :limit OFFSET :offset"
         )
-        rows = conn.execute(text(sql), params).all()
-        if rows:
-            return rows, int(rows[0][4])
+        ranked = conn.execute(text(sql), params).all()
+        if ranked:
+            texts = {r[0]: r for r in conn.execute(_TEXTS, {"ids": [r[0] for r in ranked]}).all()}
+            rows = [(i, texts[i][1], texts[i][2], score) for i, score, _ in ranked if i in texts]
+            return rows, int(ranked[0][2])
         if offset == 0:
             return [], 0
         # A page past the end: the window count has no row to ride on.
