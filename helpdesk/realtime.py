@@ -97,11 +97,17 @@ class AgentsNamespace(Namespace):  # type: ignore[misc]
                 "error": "expected {kind: ticket|customer, id: <int>} or "
                 "{kind: feed, id: " + "|".join(FEEDS) + "}",
             }
-        join_room(target)
+        if not _join(target):
+            return dict(_GONE)
         kind, _, ident = target.partition(":")
         if kind == "ticket" and "agent" in session and data.get("presence", True) is not False:
             session["watching"] = [*session.get("watching", []), int(ident)]
-            _viewers_changed(int(ident), _viewers().add(int(ident), _sid(), session["agent"]))
+            viewers = _viewers().add(int(ident), _sid(), session["agent"])
+            if not _connected():
+                # The page closed while this ran, and the disconnect handler may already have
+                # cleared its viewer entries: take this one back, or it would stay listed.
+                viewers = _viewers().remove(int(ident), _sid())
+            _viewers_changed(int(ident), viewers)
         return {"ok": True, "room": target}
 
     def on_unwatch(self, data: Any) -> dict[str, Any]:
@@ -118,6 +124,28 @@ class AgentsNamespace(Namespace):  # type: ignore[misc]
 def _sid() -> str:
     """The Socket.IO connection id, which Flask-SocketIO puts on the request."""
     return str(request.sid)  # type: ignore[attr-defined]
+
+
+# Each event runs in a thread of its own, which may outlive its connection: a page that sends
+# `watch` and closes at once leaves a handler running after the disconnect handler.
+_GONE = {"ok": False, "error": "disconnected"}
+
+
+def _connected() -> bool:
+    """Whether this socket is still connected (False from the moment it starts to leave)."""
+    return bool(socketio.server.manager.is_connected(_sid(), NAMESPACE))
+
+
+def _join(room: str) -> bool:
+    """Join a room unless the connection has gone; the Socket.IO manager raises KeyError or
+    ValueError for a connection that left while the handler ran."""
+    if not _connected():
+        return False
+    try:
+        join_room(room)
+    except (KeyError, ValueError):
+        return False
+    return True
 
 
 def _viewers() -> Any:
@@ -155,7 +183,8 @@ def _follow_tickets(data: dict[str, Any]) -> dict[str, Any]:
     found = db.session.scalars(select(Ticket.id).where(Ticket.id.in_(set(ids)))).all()
     rooms = [f"ticket:{i}" for i in sorted(found)]
     for room in rooms:
-        join_room(room)
+        if not _join(room):
+            return dict(_GONE)
     return {"ok": True, "rooms": rooms}
 
 

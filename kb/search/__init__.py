@@ -65,8 +65,7 @@ class SearchHit:
 class SearchPage:
     hits: list[SearchHit] = field(default_factory=list)
     # Exact when the page is not full. When it is, the matches of the tiers read to fill it (see
-    # TIERS): looser matches are not counted, and Whoosh gives an upper bound for the last tier
-    # read rather than scoring every match twice.
+    # TIERS): looser matches are not counted.
     total: int = 0
     corrected: tuple[str, ...] = ()  # words the backend added to correct a typo
 

@@ -9,7 +9,8 @@ same BM25F figure Whoosh gives each article, for every article at once, and exac
 
 Anything other than a term, an And, an Or, `Every` or the null query (a phrase, a prefix) is
 handed to Whoosh's own matcher and its matches and scores are read back, so every query keeps its
-meaning; only the common shapes take the fast path.
+meaning; only the common shapes take the fast path. What is read from a segment is kept for as
+long as the segment exists (`SegmentCache`): segments never change once written.
 """
 
 from __future__ import annotations

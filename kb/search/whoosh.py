@@ -2,9 +2,10 @@
 
 Per-locale analysis: French (Snowball stemmer, French stop words, elisions dropped) and English
 (Porter2), both accent-folded before stemming, so `écran`, `ecran` and `écrans` meet. Scoring is
-BM25F with the title weighted above the body. Typo tolerance: a query word that is not in the
-index is corrected to words of the corpus within one or two edits (looked up in an unstemmed
-word field), and those are searched instead.
+BM25F with the title weighted above the body, computed over numpy arrays of the postings
+(kb.search.arrays) rather than by Whoosh's posting-at-a-time matchers. Typo tolerance: a query
+word that is not in the index is corrected to words of the corpus within one or two edits (looked
+up among the words of an unstemmed word field), and those are searched instead.
 
 Only one writer may hold a Whoosh index (a second `writer()` raises `LockError`), so writes take a
 process-wide lock and then Whoosh's own file lock with a timeout, retrying with backoff: several

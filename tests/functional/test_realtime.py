@@ -123,6 +123,47 @@ def test_who_else_is_viewing_a_ticket(app, make_user, ticket_factory, live_event
     ]
 
 
+def test_a_watch_that_outlives_its_connection_leaves_no_viewer_behind(
+    app, make_user, ticket_factory, live_events, monkeypatch
+):
+    """A page that sends `watch` and closes at once: the handler thread still runs after the
+    disconnect handler has cleared the page's viewer entries, and must not list it again."""
+    from helpdesk import realtime
+
+    ticket = ticket_factory()
+    client = _connect(app, issue_socket_token(make_user(Role.AGENT, name="Ana")))
+    watch = {"kind": "ticket", "id": ticket.id}
+
+    def others() -> list:
+        return app.extensions["helpdesk_viewers"].remove(ticket.id, "no-such-socket")
+
+    # Gone before the handler joins the room: nothing is joined, nobody is listed.
+    monkeypatch.setattr(realtime, "_connected", lambda: False)
+    assert client.emit("watch", watch, namespace="/agents", callback=True) == {
+        "ok": False,
+        "error": "disconnected",
+    }
+    badges = {"kind": "ticket", "ids": [ticket.id], "presence": False}
+    assert client.emit("watch", badges, namespace="/agents", callback=True)["ok"] is False
+    assert others() == []
+    # Gone while the handler ran, between joining and listing the viewer: the entry is taken back.
+    answers = iter([True, False])
+    monkeypatch.setattr(realtime, "_connected", lambda: next(answers))
+    client.emit("watch", watch, namespace="/agents", callback=True)
+    assert others() == []
+    # The Socket.IO manager refusing the join (the connection left meanwhile) is not an error.
+    monkeypatch.setattr(realtime, "_connected", lambda: True)
+
+    def refuse(room: str) -> None:
+        raise KeyError(room)
+
+    monkeypatch.setattr(realtime, "join_room", refuse)
+    assert client.emit("watch", watch, namespace="/agents", callback=True)["ok"] is False
+    monkeypatch.undo()
+    assert client.emit("watch", watch, namespace="/agents", callback=True)["ok"] is True
+    assert [v["name"] for v in others()] == ["Ana"]
+
+
 def test_a_badge_follows_its_ticket_without_being_listed_as_a_viewer(
     app, make_user, ticket_factory, live_events
 ):
