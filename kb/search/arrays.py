@@ -26,7 +26,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from whoosh import query as Q  # noqa: N812 - Whoosh's own convention
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMatcher
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
+    W3LeafMatcher,
+    W3TermsReader,
+)
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
@@ -66,6 +71,33 @@ def dense(result: Result, size: int) -> Dense:
     matched[result.ids] = True
     scores[result.ids] = result.scores
     return Dense(matched, scores)
+
+
+def read_term(reader: Any, fieldname: str, text: bytes) -> tuple[Ints, Floats]:
+    """A term's document numbers and weights in one segment, read from the term's own bytes.
+
+    Whoosh's matchers seek and read in a file object that every thread searching the segment
+    shares; the term dictionary and `get` read at an offset, which threads may do at once.
+    """
+    terms = getattr(reader, "_terms", None)
+    if isinstance(terms, W3TermsReader):
+        info = reader.term_info(fieldname, text)
+        if info.is_inlined():  # a short list kept in the term dictionary itself
+            ids, weights, _ = info.inlined_postings()
+            return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
+        offset, length = info.extent()
+        if isinstance(length, tuple):  # Whoosh 2.7 reads it back as struct.unpack's 1-tuple
+            length = length[0]
+        found = read_w3(terms._postfile.get(offset, length), False)
+        if found is not None:
+            return found
+    matcher = reader.postings(fieldname, text)
+    if isinstance(matcher, FilterMatcher):
+        # The filter has moved its child past the deleted documents at the start: the list is
+        # read from its beginning (deletions are masked per searcher, as arrays).
+        matcher = matcher.child
+        matcher.reset()
+    return read_postings(matcher)
 
 
 def read_postings(matcher: Any) -> tuple[Ints, Floats]:
@@ -269,13 +301,7 @@ class SegmentCache:
             if found is not None:
                 self._postings.move_to_end(key)
                 return found
-        matcher = reader.postings(fieldname, text)
-        if isinstance(matcher, FilterMatcher):
-            # Deletions are masked per searcher, as arrays. The filter has moved its child past
-            # the deleted documents at the start: the list is read from its beginning.
-            matcher = matcher.child
-            matcher.reset()
-        ids, weights = read_postings(matcher)
+        ids, weights = read_term(reader, fieldname, text)
         found = Postings(
             ids.astype(np.int32),
             weights.astype(np.float32),

@@ -8,11 +8,19 @@ from typing import Any
 import numpy as np
 import pytest
 from whoosh import query as Q  # noqa: N812 - Whoosh's own convention
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import W3LeafMatcher, W3TermsReader
 from whoosh.matching.wrappers import FilterMatcher
 
 from kb.search import SearchDocument
-from kb.search.arrays import ArrayScorer, SegmentCache, dense, read_postings, read_w3, top
+from kb.search.arrays import (
+    ArrayScorer,
+    SegmentCache,
+    dense,
+    read_postings,
+    read_term,
+    read_w3,
+    top,
+)
 from kb.search.whoosh import WhooshIndex
 
 WORDS = [
@@ -70,6 +78,7 @@ def test_every_posting_list_reads_as_whoosh_reads_it(index: WhooshIndex) -> None
     assert len(leaves) == 2 and any(r.has_deletions() for r, _ in leaves)
     lists = blocks = 0
     for reader, _ in leaves:
+        assert isinstance(reader._terms, W3TermsReader)  # read_term reads the term's own bytes
         for fieldname, text in reader.all_terms():
             matcher = reader.postings(fieldname, text)
             if isinstance(matcher, FilterMatcher):
@@ -82,6 +91,9 @@ def test_every_posting_list_reads_as_whoosh_reads_it(index: WhooshIndex) -> None
                 raw = read_w3(matcher._postfile.get(matcher._startoffset, length), False)
                 assert raw is not None, (fieldname, text)  # the fast path read it
             ids, weights = read_postings(matcher)
+            by_term = read_term(reader, fieldname, text)
+            assert by_term[0].tolist() == ids.tolist(), (fieldname, text)
+            assert np.allclose(by_term[1], weights), (fieldname, text)
             expected = reader.postings(fieldname, text)
             if isinstance(expected, FilterMatcher):
                 expected = expected.child
@@ -164,3 +176,27 @@ def test_a_page_is_best_first_with_ties_in_document_order() -> None:
     many = np.repeat(np.arange(50.0), 3)
     docnums, total = top(many, np.ones(len(many), dtype=bool), 2, 4)
     assert total == 150 and docnums.tolist() == [149, 144, 145, 146]
+
+
+def test_threads_scoring_on_one_searcher_at_once_read_what_one_thread_reads(
+    index: WhooshIndex,
+) -> None:
+    """Searches share one searcher: nothing they read may depend on a shared file position."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    searcher = index._current()
+    terms_only = [q for q in QUERIES if "Phrase" not in repr(q) and "Prefix" not in repr(q)]
+
+    def answers(_: int) -> list[tuple[list[int], list[float]]]:
+        scorer = ArrayScorer(searcher, SegmentCache())  # nothing decoded: every list is read
+        out = []
+        for query in terms_only:
+            found = dense(scorer.evaluate(query), scorer.size)
+            docnums = np.flatnonzero(found.matched)
+            out.append((docnums.tolist(), found.scores[docnums].round(9).tolist()))
+        return out
+
+    serial = answers(0)
+    assert sum(len(ids) for ids, _ in serial) > 100
+    with ThreadPoolExecutor(8) as pool:
+        assert all(found == serial for found in pool.map(answers, range(48)))
