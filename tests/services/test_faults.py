@@ -501,7 +501,10 @@ def test_redis_restarted_under_load_loses_no_call(settings, database, tmp_path):
             timeout=10,
         )
         offered = None
-        deadline = time.monotonic() + 30
+        # The worker's consumer retries the broker with a growing back-off (2, 4, 6 ... up to
+        # 30 s: kombu's ensure_connection), so it may reconnect up to 30 s after Redis is back;
+        # the dispatch task and the offer follow.
+        deadline = time.monotonic() + 60
         while offered is None:
             state = requests.get(base + "/api/v1/agents/me/state", headers=headers, timeout=10)
             offered = state.json()["ringing"]
