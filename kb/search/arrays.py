@@ -101,10 +101,10 @@ def read_term(reader: Any, fieldname: str, text: bytes) -> tuple[Ints, Floats]:
 
 
 def read_postings(matcher: Any) -> tuple[Ints, Floats]:
-    """A term's document numbers and weights in one segment.
+    """The document numbers and weights of a matcher's postings, from its first one.
 
-    Whoosh 2.7's own posting lists are read straight from their bytes (`_read_w3`); any other
-    matcher (a short list inlined in the term dictionary, say) is walked posting by posting.
+    A Whoosh 2.7 posting list is read straight from its bytes (`read_w3`); any other matcher is
+    walked posting by posting. `read_term` comes here only for readers of another codec.
     """
     if isinstance(matcher, W3LeafMatcher):
         length = matcher._length
