@@ -29,7 +29,6 @@ from whoosh import query as Q  # noqa: N812 - Whoosh's own convention
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     WHOOSH3_HEADER_MAGIC,
-    W3LeafMatcher,
     W3TermsReader,
 )
 from whoosh.matching.wrappers import FilterMatcher
@@ -46,7 +45,7 @@ _LENGTHS = np.array([byte_to_length(b) or 1 for b in range(256)], dtype=np.float
 
 @dataclass
 class Sparse:
-    """The documents a term matches (ascending, no repeats) and their scores."""
+    """The documents a query matches (ascending, no repeats) and their scores."""
 
     ids: Ints
     scores: Floats
@@ -74,7 +73,8 @@ def dense(result: Result, size: int) -> Dense:
 
 
 def read_term(reader: Any, fieldname: str, text: bytes) -> tuple[Ints, Floats]:
-    """A term's document numbers and weights in one segment, read from the term's own bytes.
+    """A term's document numbers and weights in one segment, read from the term's own bytes
+    (`read_w3`) or, for a short list, from the term dictionary.
 
     Whoosh's matchers seek and read in a file object that every thread searching the segment
     shares; the term dictionary and `get` read at an offset, which threads may do at once.
@@ -83,37 +83,21 @@ def read_term(reader: Any, fieldname: str, text: bytes) -> tuple[Ints, Floats]:
     if isinstance(terms, W3TermsReader):
         info = reader.term_info(fieldname, text)
         if info.is_inlined():  # a short list kept in the term dictionary itself
-            ids, weights, _ = info.inlined_postings()
-            return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
+            inlined_ids, inlined_weights, _ = info.inlined_postings()
+            return np.array(inlined_ids, dtype=np.int64), np.array(inlined_weights, dtype=float)
         offset, length = info.extent()
         if isinstance(length, tuple):  # Whoosh 2.7 reads it back as struct.unpack's 1-tuple
             length = length[0]
         found = read_w3(terms._postfile.get(offset, length), False)
         if found is not None:
             return found
+    # Another codec's reader: walk Whoosh's matcher, posting by posting.
     matcher = reader.postings(fieldname, text)
     if isinstance(matcher, FilterMatcher):
         # The filter has moved its child past the deleted documents at the start: the list is
         # read from its beginning (deletions are masked per searcher, as arrays).
         matcher = matcher.child
         matcher.reset()
-    return read_postings(matcher)
-
-
-def read_postings(matcher: Any) -> tuple[Ints, Floats]:
-    """The document numbers and weights of a matcher's postings, from its first one.
-
-    A Whoosh 2.7 posting list is read straight from its bytes (`read_w3`); any other matcher is
-    walked posting by posting. `read_term` comes here only for readers of another codec.
-    """
-    if isinstance(matcher, W3LeafMatcher):
-        length = matcher._length
-        if isinstance(length, tuple):  # Whoosh 2.7 reads it back as struct.unpack's 1-tuple
-            length = length[0]
-        region = matcher._postfile.get(matcher._startoffset, length)
-        found = read_w3(region, bool(matcher._byteids))
-        if found is not None:
-            return found
     ids: list[int] = []
     weights: list[float] = []
     while matcher.is_active():
@@ -135,7 +119,7 @@ def read_postings(matcher: Any) -> tuple[Ints, Floats]:
 # _INDEX_FILES: these bytes are the index's own files, under `instance/`, written by this
 # application; Whoosh unpickles them the same way on every search.
 _BLOCK_LENGTH = struct.Struct("!i")
-_IDS_END = b"tq\x00"  # a tuple of 4 ids or more, then its memo entry: the block's first
+_IDS_END = b"tq\x00"  # the end of a tuple of 4 ids or more, then the block's first memo entry
 _FLOAT = 9  # a pickled float: the opcode G and 8 bytes
 _HEAD = 2048  # 128 small ids and 128 weights take about 1,500 bytes
 _TUPLE2_STOP = b"\x86."  # make the two unpickled parts a tuple, and end the pickle
@@ -378,7 +362,7 @@ class ArrayScorer:
             return self._and(query)
         if isinstance(query, Q.Or) and not query.minmatch and query.scale is None:
             return self._or(query)
-        if query is Q.NullQuery or isinstance(query, type(Q.NullQuery)):
+        if isinstance(query, type(Q.NullQuery)):
             return Sparse(np.zeros(0, dtype=np.int64), np.zeros(0))
         if isinstance(query, Q.Every) and query.fieldname in (None, "", "*"):
             ids = np.flatnonzero(self.alive).astype(np.int64)
@@ -472,11 +456,8 @@ class ArrayScorer:
                 ids.append(matcher.id() + offset)
                 scores.append(matcher.score())
                 matcher.next()
-        found = np.array(ids, dtype=np.int64)
-        if len(found) > 1 and bool(np.any(np.diff(found) <= 0)):
-            found, first = np.unique(found, return_index=True)
-            scores = [scores[i] for i in first]
-        return Sparse(found, np.array(scores, dtype=np.float64))
+        # Each segment's matches come in order, and segments in order of their offsets.
+        return Sparse(np.array(ids, dtype=np.int64), np.array(scores, dtype=np.float64))
 
 
 def top(scores: Floats, mask: Bools, offset: int, limit: int) -> tuple[Ints, int]:
