@@ -151,10 +151,16 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     # The SocketIO object is module-level and init_app keeps the previous client manager when no
     # queue is given; drop it so that an app without REDIS_URL never inherits another's queue.
     socketio.server_options.pop("client_manager", None)
+    queue: dict[str, Any] = {}
+    if settings.REDIS_URL:
+        from helpdesk.socketqueue import RedisQueue
+
+        queue["client_manager"] = RedisQueue(settings.REDIS_URL, channel="flask-socketio")
     socketio.init_app(
         app,
         async_mode="threading",
         message_queue=settings.REDIS_URL or None,
+        **queue,
         cors_allowed_origins=[settings.PUBLIC_BASE_URL.rstrip("/")],
         logger=False,
         engineio_logger=False,

@@ -56,8 +56,12 @@ class SocketIOBackend:
         payload = evt.payload
         if evt.request_id and isinstance(payload, dict) and "request_id" not in payload:
             payload = {**payload, "request_id": evt.request_id}
-        for room in evt.rooms:
-            self.socketio.emit(evt.name, payload, to=room, namespace=NAMESPACE)
+        if not evt.rooms:
+            return
+        # One message for all the rooms: one publish on the queue, and a connection in several
+        # of them (its `user:` room and its role's) receives the event once.
+        to = evt.rooms[0] if len(evt.rooms) == 1 else list(evt.rooms)
+        self.socketio.emit(evt.name, payload, to=to, namespace=NAMESPACE)
         log.debug("emitted %s to %s", evt.name, ",".join(evt.rooms))
 
 

@@ -61,7 +61,7 @@ def test_backend_failure_does_not_fail_the_request(app, customer_factory, caplog
     assert "failed to emit ticket.created" in caplog.text
 
 
-def test_socketio_backend_emits_to_each_room():
+def test_socketio_backend_emits_once_to_all_the_rooms():
     sent = []
 
     class FakeSocketIO:
@@ -70,9 +70,11 @@ def test_socketio_backend_emits_to_each_room():
 
     backend = events.SocketIOBackend(FakeSocketIO())
     backend.emit(events.Event("ticket.updated", ("staff", "ticket:3"), {"ticket_id": 3}))
+    backend.emit(events.Event("call.offer", ("user:4",), {"call_id": 1}))
+    backend.emit(events.Event("nowhere", (), {}))
     assert sent == [
-        ("ticket.updated", "staff", "/agents", {"ticket_id": 3}),
-        ("ticket.updated", "ticket:3", "/agents", {"ticket_id": 3}),
+        ("ticket.updated", ["staff", "ticket:3"], "/agents", {"ticket_id": 3}),
+        ("call.offer", "user:4", "/agents", {"call_id": 1}),
     ]
 
 

@@ -86,6 +86,16 @@ def test_events_reach_the_right_rooms(app, make_user, token_for, ticket_factory,
     assert theirs.emit("watch", "staff", namespace="/agents", callback=True)["ok"] is False
 
 
+def test_an_event_for_several_of_a_connections_rooms_arrives_once(app, make_user, live_events):
+    supervisor = make_user(Role.SUPERVISOR)
+    client = _connect(app, issue_socket_token(supervisor))
+    client.get_received("/agents")
+    rooms = [f"user:{supervisor.id}", "role:supervisor", "role:admin", "staff"]
+    events.publish_now("call.updated", rooms, {"call_id": 1})
+    received = [e for e in client.get_received("/agents") if e["name"] == "call.updated"]
+    assert [e["args"][0]["call_id"] for e in received] == [1]
+
+
 def test_nothing_emitted_for_rolled_back_work(app, make_user, customer_factory, live_events):
     from helpdesk.tickets import service
 

@@ -1,0 +1,33 @@
+"""The Socket.IO message queue between processes, on Redis.
+
+Every process on the queue receives every event that any of them publishes. python-socketio's
+Redis manager encodes each one for delivery (a JSON dump, and a walk of the payload looking for
+binary parts) before it looks for a recipient, so with several web processes each of them pays for
+every screen pop, although only the process holding the agent's socket has anyone to deliver it
+to. This manager looks first, and drops an event that has no recipient here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+
+
+class RedisQueue(socketio.RedisManager):  # type: ignore[misc]
+    def _handle_emit(self, message: dict[str, Any]) -> None:
+        if message.get("callback") is None and not self.has_recipients(
+            message.get("namespace") or "/", message.get("room")
+        ):
+            return
+        super()._handle_emit(message)
+
+    def has_recipients(self, namespace: str, room: str | list[str] | None) -> bool:
+        """Whether a connection of this process is in `room` (any of them, for a list)."""
+        rooms = self.rooms.get(namespace)
+        if not rooms:
+            return False
+        if room is None:  # the whole namespace
+            return any(rooms.values())
+        names = [room] if isinstance(room, str) else room
+        return any(rooms.get(name) for name in names)
