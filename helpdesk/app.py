@@ -122,6 +122,7 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
                 "HELPDESK_SL_THRESHOLD_S",
                 "HELPDESK_SL_TARGET",
                 "HELPDESK_MAX_WAIT_S",
+                "HELPDESK_WALLBOARD_PUSH_S",
                 "HELPDESK_DISPATCH_ON_COMPLETION",
                 "HELPDESK_METRICS_TOKEN",
                 "HELPDESK_VOICE_FALLBACK_URL",

@@ -73,6 +73,8 @@ class Settings:
     HELPDESK_SL_THRESHOLD_S: float = 20.0
     HELPDESK_SL_TARGET: float = 0.8
     HELPDESK_MAX_WAIT_S: float = 120.0
+    # At most one wallboard push per agent and per queue in this many seconds (0: every change).
+    HELPDESK_WALLBOARD_PUSH_S: float = 0.5
     HELPDESK_DISPATCH_ON_COMPLETION: str = "solve"  # solve | note | none
     # Knowledge-base search: "whoosh" or "postgresql"; empty picks postgresql on a PostgreSQL
     # database and whoosh otherwise (docs/kb.md).

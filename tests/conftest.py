@@ -175,6 +175,9 @@ def settings(database: Database, tmp_path: Path) -> Settings:
         PUBLIC_BASE_URL="http://localhost",
         TESTING=True,
         HELPDESK_SCHEDULER=False,
+        # Every wallboard change pushed at once, so that a test reads its pushes as soon as it
+        # commits; the folding of pushes has its own tests (test_wallboard_pushes.py).
+        HELPDESK_WALLBOARD_PUSH_S=0.0,
         extra={"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "WTF_CSRF_ENABLED": False},
     )
 

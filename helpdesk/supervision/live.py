@@ -14,13 +14,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import select
 
 from helpdesk.db import DbSession, utcnow
 from helpdesk.events import publish_now
 from helpdesk.supervision.livestats import Aggregator, LogEntry, MemoryStore, Store, Thresholds
 from helpdesk.supervision.livestats import alerts as raised_alerts
+from helpdesk.supervision.throttle import PushThrottle
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +30,18 @@ REPLAY_DAYS = 2  # today and yesterday: enough for the calls still waiting and a
 
 
 class LiveStats:
-    def __init__(self, store: Store, *, threshold_s: float, limits: Thresholds) -> None:
+    def __init__(
+        self, store: Store, *, threshold_s: float, limits: Thresholds, push_interval_s: float = 0.0
+    ) -> None:
         self.store = store
         self.aggregator = Aggregator(store, threshold_s=threshold_s)
         self.limits = limits
         self.loaded = False
         self._lock = threading.Lock()
         self._apply_lock = threading.Lock()
+        # Pushes folded per agent and queue (helpdesk.supervision.throttle); a folded push runs
+        # in a timer thread, in the app of the request that deferred it.
+        self.throttle = PushThrottle(push_interval_s, self._push)
 
     # -- loading ---------------------------------------------------------------------------------
 
@@ -74,7 +80,8 @@ class LiveStats:
 
     def committed(self, entries: list[LogEntry]) -> None:
         """A transaction's events committed: count them, then tell the supervisors once per
-        agent and queue they touched (an accepted call moves the agent and its queue together)."""
+        agent and queue they touched (an accepted call moves the agent and its queue together),
+        folded with the other changes of the same interval (`throttle`)."""
         try:
             # An agent's move reads its previous state then writes: one event at a time here
             # (across processes on Redis, two moves of one agent at once may miscount briefly).
@@ -82,21 +89,35 @@ class LiveStats:
                 applied = [entry for entry in entries if self.aggregator.apply(entry)]
             if not applied:
                 return
-            now = utcnow()
-            agents: dict[int, str] = {}
-            queues: dict[str, str] = {}
+            touched: dict[tuple[str, Any], str] = {}
             for entry in applied:
                 if entry.agent_id is not None:
-                    agents[entry.agent_id] = entry.day
+                    touched[("agent", entry.agent_id)] = entry.day
                 for queue in {entry.queue, entry.data.get("to_queue")} - {None, ""}:
-                    queues[str(queue)] = entry.day
-            for agent_id, day in agents.items():
-                publish_now("wallboard.agent", [ROOM], self.aggregator.agent(agent_id, day, now))
-            for queue, day in queues.items():
-                self.push_queue(queue, day, now)
+                    touched[("queue", str(queue))] = entry.day
+            app = _this_app()
+            for key, day in touched.items():
+                self.throttle.touch(key, (app, day))
         except Exception:
             # The calls themselves are committed; the figures catch up at the next rebuild.
             log.exception("live statistics failed on events %s", [e.id for e in entries])
+
+    def _push(self, key: Any, value: tuple[Any, str]) -> None:
+        """Push an agent's or a queue's figures as they are now."""
+        kind, ident = key
+        app, day = value
+        if app is not None and _this_app() is not app:
+            with app.app_context():
+                self._push(key, (None, day))
+            return
+        try:
+            now = utcnow()
+            if kind == "agent":
+                publish_now("wallboard.agent", [ROOM], self.aggregator.agent(ident, day, now))
+            else:
+                self.push_queue(ident, day, now)
+        except Exception:
+            log.exception("wallboard push failed for %s %s", kind, ident)
 
     def rows_committed(self, rows: list[Callable[[], LogEntry]]) -> None:
         """`committed` for log rows whose ids were only known at the commit (calllog.record)."""
@@ -149,9 +170,20 @@ def build(config: Any) -> LiveStats:
         service_level=float(config.get("HELPDESK_SL_TARGET") or 0.8),
         longest_wait_s=float(config.get("HELPDESK_MAX_WAIT_S") or 120),
     )
+    push_s = config.get("HELPDESK_WALLBOARD_PUSH_S")
     return LiveStats(
-        store, threshold_s=float(config.get("HELPDESK_SL_THRESHOLD_S") or 20), limits=limits
+        store,
+        threshold_s=float(config.get("HELPDESK_SL_THRESHOLD_S") or 20),
+        limits=limits,
+        push_interval_s=float(0.5 if push_s is None else push_s),
     )
+
+
+def _this_app() -> Flask | None:
+    if not has_app_context():
+        return None
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app
 
 
 def current() -> LiveStats | None:
