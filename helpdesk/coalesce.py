@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 LOCK_TTL_S = 30  # a worker killed mid-run frees the gate after this long
+QUEUED_TTL_S = 10  # a queued run not started after this long is asked for again
 
 
 class Gate(Protocol):
@@ -26,6 +27,10 @@ class Gate(Protocol):
     ) -> int | None:
         """`job()`'s total over the rounds this call ran, or None if another caller runs it
         (and will go round again for this request)."""
+
+    def request(self, key: str, send: Callable[[], Any]) -> bool:
+        """Ask for a run: `send()` queues one (a task), unless one is already queued and not
+        yet started, which will see whatever was committed before this. True if sent."""
 
 
 class DirectGate:
@@ -37,6 +42,10 @@ class DirectGate:
         self, key: str, job: Callable[[], int], requeue: Callable[[], Any] | None = None
     ) -> int | None:
         return job()
+
+    def request(self, key: str, send: Callable[[], Any]) -> bool:
+        send()
+        return True
 
 
 # Release or renew the gate only while it is still ours (it may have expired and been taken).
@@ -67,6 +76,9 @@ class RedisGate:
     ) -> int | None:
         lock, again = self.prefix + key, self.prefix + key + ":again"
         token = secrets.token_hex(8)
+        # Started: a request from now on queues another run (see `request`), since this one may
+        # already have read past its change.
+        self.redis.delete(self.prefix + key + ":queued")
         # Mark first, then try to take the gate: whoever holds it sees the mark.
         self.redis.set(again, "1", ex=LOCK_TTL_S)
         total: int | None = None
@@ -89,6 +101,20 @@ class RedisGate:
             if not self.redis.exists(again):
                 break
         return total
+
+    def request(self, key: str, send: Callable[[], Any]) -> bool:
+        # At 20 calls a second a dispatch is asked for about 40 times a second; while one task
+        # waits in the broker, the requests behind it need no task of their own. The mark
+        # expires, and the periodic dispatch (every 2 s) runs anyway, should a queued task be
+        # lost with its worker.
+        if not self.redis.set(self.prefix + key + ":queued", "1", nx=True, ex=QUEUED_TTL_S):
+            return False
+        try:
+            send()
+        except Exception:
+            self.redis.delete(self.prefix + key + ":queued")
+            raise
+        return True
 
 
 def from_url(redis_url: str) -> Gate:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Integer, Select, bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk.auth.models import AgentSkill, User
@@ -212,7 +213,10 @@ def apply_status(
     session: DbSession, call_sid: str, status: str, *, duration: str | None = None
 ) -> Call | None:
     """A status callback: never moves a call backwards; the final one records the outcome."""
-    call: Call | None = session.scalar(select(Call).where(Call.call_sid == call_sid))
+    # With its queue: the final status logs the call under the queue's name.
+    call: Call | None = session.scalar(
+        select(Call).options(joinedload(Call.queue)).where(Call.call_sid == call_sid)
+    )
     if call is None:
         return None
     if STATUS_RANK.get(status, -1) <= STATUS_RANK.get(call.status, -1):
@@ -430,7 +434,8 @@ def _start_wrap_up(session: DbSession, agent_id: int, call: Call, now: datetime)
 def wrap_up(
     session: DbSession, user: User, call_id: int, *, disposition: str | None, notes: str, done: bool
 ) -> Call:
-    call = session.get(Call, call_id)
+    # With its queue, which the answer names.
+    call = session.get(Call, call_id, options=[joinedload(Call.queue)])
     if call is None or call.agent_id != user.id:
         raise NotFound(f"no call {call_id} of yours")
     if call.ended_at is None and done:
@@ -485,7 +490,9 @@ def request_dispatch(session: DbSession) -> None:
         return
     celery = current_app.extensions.get("celery")
     if celery is not None:
-        on_commit(session, lambda: celery.tasks["telephony.tasks.dispatch"].delay())
+        gate = current_app.extensions["dispatch_gate"]
+        task = celery.tasks["telephony.tasks.dispatch"]
+        on_commit(session, lambda: gate.request("dispatch", task.delay))
 
 
 def _agent_views(session: DbSession, now: datetime) -> list[routing.AgentView]:

@@ -91,3 +91,44 @@ def test_the_gate_is_released_only_by_its_holder(redis_url: str) -> None:
     gate.run("dispatch", job)
     assert client.get("test:gate:dispatch") == b"someone-else"
     client.delete("test:gate:dispatch")
+
+
+def test_a_request_queues_one_run_until_that_run_starts(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.delete("test:gate:dispatch:queued")
+    gate = RedisGate(client, prefix="test:gate:")
+    sent: list[int] = []
+    # A first request sends a task; the next ones, while it waits, need none of their own.
+    assert gate.request("dispatch", lambda: sent.append(1)) is True
+    assert gate.request("dispatch", lambda: sent.append(2)) is False
+    assert gate.request("dispatch", lambda: sent.append(3)) is False
+    assert sent == [1]
+    # Once the queued run starts it may read past a later change: the next request sends again.
+    seen: list[bool] = []
+
+    def job() -> int:
+        seen.append(gate.request("dispatch", lambda: sent.append(4)))
+        return 1
+
+    assert gate.run("dispatch", job) == 1
+    assert seen == [True] and sent == [1, 4]
+    # A send that fails leaves no mark behind, so the next request tries again.
+    client.delete("test:gate:dispatch:queued")
+
+    def broker_down() -> None:
+        raise ConnectionError("broker away")
+
+    with contextlib.suppress(ConnectionError):
+        gate.request("dispatch", broker_down)
+    assert gate.request("dispatch", lambda: sent.append(5)) is True
+    assert sent == [1, 4, 5]
+    assert 0 < client.ttl("test:gate:dispatch:queued") <= 10  # never kept for ever
+    client.delete("test:gate:dispatch:queued")
+    client.close()
+
+
+def test_direct_gate_sends_each_request() -> None:
+    sent: list[int] = []
+    assert DirectGate().request("dispatch", lambda: sent.append(1)) is True
+    assert DirectGate().request("dispatch", lambda: sent.append(2)) is True
+    assert sent == [1, 2]
