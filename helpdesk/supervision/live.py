@@ -83,10 +83,11 @@ class LiveStats:
         agent and queue they touched (an accepted call moves the agent and its queue together),
         folded with the other changes of the same interval (`throttle`)."""
         try:
-            # An agent's move reads its previous state then writes: one event at a time here
-            # (across processes on Redis, two moves of one agent at once may miscount briefly).
+            # An agent's move reads its previous state then writes: one transaction at a time
+            # here (across processes on Redis, two moves of one agent at once may miscount
+            # briefly).
             with self._apply_lock:
-                applied = [entry for entry in entries if self.aggregator.apply(entry)]
+                applied = self.aggregator.apply_many(entries)
             if not applied:
                 return
             touched: dict[tuple[str, Any], str] = {}

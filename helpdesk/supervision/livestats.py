@@ -181,20 +181,35 @@ class Aggregator:
     def apply(self, e: LogEntry) -> bool:
         """Count one entry; False when it was already counted (at or below the watermark set by
         the last rebuild)."""
-        mover = self._agent_state_target(e)
+        return bool(self.apply_many([e]))
+
+    def apply_many(self, entries: Sequence[LogEntry]) -> list[LogEntry]:
+        """Count a transaction's entries together, and return those not counted before.
+
+        One read (the watermark, and the state each moving agent leaves) and one batch of
+        writes for all of them: a call's accept or wrap-up logs several entries at once.
+        """
+        movers = [self._agent_state_target(e) for e in entries]
+        agents = sorted({m[0] for m in movers if m is not None})
+        applied: list[LogEntry] = []
         with self.store.batch():
-            # The watermark and, for an agent's move, the state it leaves: one read.
             reads: list[Read] = [("hget", "meta", "watermark")]
-            if mover is not None:
-                reads.append(("hget", "agents", str(mover[0])))
+            reads.extend(("hget", "agents", str(a)) for a in agents)
             found = self.store.read(reads)
-            if e.id <= int(_num(found[0])):
-                return False
-            if mover is not None:
-                self._move_agent(mover[0], mover[1], e.at.timestamp(), previous=found[1])
-            elif e.event in QUEUE_EVENTS:
-                self._queue_event(e)
-        return True
+            mark = int(_num(found[0]))
+            states: dict[int, str | None] = dict(zip(agents, found[1:], strict=True))
+            for e, mover in zip(entries, movers, strict=True):
+                if e.id <= mark:
+                    continue
+                if mover is not None:
+                    agent_id, state = mover
+                    since = e.at.timestamp()
+                    self._move_agent(agent_id, state, since, previous=states[agent_id])
+                    states[agent_id] = f"{state}|{since}"  # what the next move leaves
+                elif e.event in QUEUE_EVENTS:
+                    self._queue_event(e)
+                applied.append(e)
+        return applied
 
     def rebuild(self, entries: Iterable[LogEntry]) -> int:
         """Start again from the log: every counter from zero, then each entry in order."""

@@ -331,3 +331,35 @@ def test_the_caller_screen_carries_the_segment(app, queues, customer_factory):
     assert pop["value"]["segment"] == "best" and pop["customer"]["segment"] == "best"
     assert "late-payer" in pop["customer"]["flags"]
     assert pop["value"]["signals"][0]["code"] == "top_revenue"
+
+
+def test_a_transactions_entries_counted_together_as_one_by_one():
+    from helpdesk.supervision.livestats import LogEntry
+
+    at = datetime(2026, 3, 4, 11, 0, tzinfo=UTC)
+
+    def e(id_, event, **kw):
+        return LogEntry(
+            id=id_, at=at + timedelta(seconds=id_), day="2026-03-04", slot=44, event=event, **kw
+        )
+
+    history = [e(1, "agent_state", agent_id=7, data={"to": "available"})]
+    # An accept, as one transaction: the agent moves twice, the call is answered.
+    batch = [
+        e(2, "agent_state", agent_id=7, data={"to": "ringing"}),
+        e(3, "connected", call_id=50, queue="support", agent_id=7, wait_s=4.0),
+        e(4, "agent_state", agent_id=7, data={"to": "talking"}),
+        e(5, "agent_state", agent_id=8, data={"to": "available"}),
+    ]
+    one, together = Aggregator(MemoryStore()), Aggregator(MemoryStore())
+    for agg in (one, together):
+        agg.rebuild(history)  # watermark 1
+    assert [one.apply(x) for x in [history[0], *batch]] == [False, True, True, True, True]
+    assert together.apply_many([history[0], *batch]) == batch  # the counted one is skipped
+    now = at + timedelta(minutes=1)
+    assert together.agent_states() == one.agent_states()
+    assert together.agent_states()["talking"] == 1 and together.agent_states()["ringing"] == 0
+    assert together.agents("2026-03-04", now) == one.agents("2026-03-04", now)
+    assert together.queue_figures("support", "2026-03-04", now) == one.queue_figures(
+        "support", "2026-03-04", now
+    )
