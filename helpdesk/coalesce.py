@@ -106,8 +106,13 @@ class RedisGate:
         # At 20 calls a second a dispatch is asked for about 40 times a second; while one task
         # waits in the broker, the requests behind it need no task of their own. The mark
         # expires, and the periodic dispatch (every 2 s) runs anyway, should a queued task be
-        # lost with its worker.
-        if not self.redis.set(self.prefix + key + ":queued", "1", nx=True, ex=QUEUED_TTL_S):
+        # lost with its worker. The request also leaves the mark `run` looks for, so that a run
+        # going on now goes round once more at once, rather than leaving the change to the
+        # queued task, which may wait for a free worker.
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self.prefix + key + ":again", "1", ex=LOCK_TTL_S)
+        pipe.set(self.prefix + key + ":queued", "1", nx=True, ex=QUEUED_TTL_S)
+        if not pipe.execute()[1]:
             return False
         try:
             send()
