@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BindParameter, Integer, Select, bindparam, exists, select, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -395,7 +394,7 @@ def set_presence(session: DbSession, user: User, state: str, reason: str = "") -
     presence.wrap_up_until = None
     if state == "available":
         presence.idle_since = now
-        request_dispatch(session, if_calls_wait=True)
+        request_dispatch(session)
     publish(
         session,
         "presence.updated",
@@ -475,7 +474,7 @@ def wrap_up(
                 [*FLOOR, f"user:{user.id}"],
                 {"user_id": user.id, "state": "available", "reason": ""},
             )
-            request_dispatch(session, if_calls_wait=True)
+            request_dispatch(session)
     session.commit()
     return call
 
@@ -483,42 +482,17 @@ def wrap_up(
 # -- offers ----------------------------------------------------------------------------------------
 
 
-def request_dispatch(session: DbSession, *, if_calls_wait: bool = False) -> None:
-    """Try to pair waiting calls with free agents once this transaction commits.
-
-    `if_calls_wait`: for an agent coming free, which only a waiting call can use. Whether one
-    waits is read after the commit, so a call queued meanwhile is not missed: either it is seen
-    here, or it committed after this agent did and its own dispatch finds the agent. At 20 calls
-    a second most wrap-ups find nobody waiting, and a task sent for nothing costs the worker
-    more than this one indexed read.
-    """
+def request_dispatch(session: DbSession) -> None:
+    """Try to pair waiting calls with free agents once this transaction commits."""
     from flask import current_app, has_app_context
 
     if not has_app_context():
         return
     celery = current_app.extensions.get("celery")
-    if celery is None:
-        return
-    gate = current_app.extensions["dispatch_gate"]
-    task = celery.tasks["telephony.tasks.dispatch"]
-    if not if_calls_wait:
+    if celery is not None:
+        gate = current_app.extensions["dispatch_gate"]
+        task = celery.tasks["telephony.tasks.dispatch"]
         on_commit(session, lambda: gate.request("dispatch", task.delay))
-        return
-    bind = session.get_bind()
-
-    def send_if_calls_wait() -> None:
-        if isinstance(bind, Connection):  # a session joined to an outer transaction
-            waiting = bind.execute(_ANY_WAITING).scalar()
-        else:
-            with bind.connect() as conn:
-                waiting = conn.execute(_ANY_WAITING).scalar()
-        if waiting:
-            gate.request("dispatch", task.delay)
-
-    on_commit(session, send_if_calls_wait)
-
-
-_ANY_WAITING = select(exists().where(Call.routing_state == "waiting"))
 
 
 def _agent_views(session: DbSession, now: datetime) -> list[routing.AgentView]:

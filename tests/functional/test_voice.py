@@ -347,32 +347,3 @@ def test_the_callers_tags_tickets_at_risk_and_value_set_their_place_in_line(
         segment=segment, sla_at_risk=at_risk, callback=False, vip=vip
     )
     assert call.ivr_path[-1].startswith("menu:1:queue")
-
-
-def test_an_agent_coming_free_asks_for_a_dispatch_only_when_a_call_waits(
-    app, client, queues, make_user, monkeypatch
-):
-    gate = app.extensions["dispatch_gate"]
-    asked: list[str] = []
-    real = gate.request
-
-    def request(key, send):
-        asked.append(key)
-        return real(key, send)
-
-    monkeypatch.setattr(gate, "request", request)
-    first = _agent(make_user)
-    assert asked == []  # available, and nobody waiting: no dispatch
-    service.set_presence(db.session, first, "break")
-    _enqueue(client)  # a call queues: a dispatch, but no agent is free, so it waits
-    assert asked == ["dispatch"]
-    call = db.session.scalar(select(Call))
-    db.session.refresh(call)
-    assert call.routing_state == "waiting"
-    service.set_presence(db.session, first, "available")  # it waits: a dispatch, and the offer
-    assert asked == ["dispatch", "dispatch"]
-    db.session.refresh(call)
-    assert call.routing_state == "offered" and call.agent_id == first.id
-    second = _agent(make_user)  # nobody waits any more
-    assert asked == ["dispatch", "dispatch"]
-    assert db.session.get(AgentPresence, second.id).state == "available"
