@@ -77,10 +77,12 @@ class RedisGate:
         lock, again = self.prefix + key, self.prefix + key + ":again"
         token = secrets.token_hex(8)
         # Started: a request from now on queues another run (see `request`), since this one may
-        # already have read past its change.
-        self.redis.delete(self.prefix + key + ":queued")
-        # Mark first, then try to take the gate: whoever holds it sees the mark.
-        self.redis.set(again, "1", ex=LOCK_TTL_S)
+        # already have read past its change. Then mark, and only then try to take the gate:
+        # whoever holds it sees the mark. Both in one round trip, in this order.
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(self.prefix + key + ":queued")
+        pipe.set(again, "1", ex=LOCK_TTL_S)
+        pipe.execute()
         total: int | None = None
         while self.redis.set(lock, token, nx=True, ex=LOCK_TTL_S):
             began, rounds, handed_over = time.monotonic(), 0, False
