@@ -54,7 +54,6 @@ _LOOKUP = text(
     "FROM unnest(CAST(:words AS text[])) AS q(w), LATERAL (SELECT EXISTS (SELECT 1 FROM kb_terms t "
     "WHERE t.locale = :locale AND t.word = q.w) AS known) k"
 )
-_TEXTS = text("SELECT id, title, body FROM kb_articles WHERE id = ANY(:ids)")
 
 # Each tier (kb.search.TIERS) as the condition an article meets, leaving out the tier before it,
 # and the tsquery it is ranked by. `strict` joins the clauses with & and `loose` with |.
@@ -269,8 +268,9 @@ class PostgresIndex:
         Without a tier: every filtered article, newest first."""
         where = list(where)
         params = {**params, "limit": limit, "offset": offset}
+        keys = ""
         if tier is None:
-            order, rank = "a.updated_at DESC, a.id DESC", "0.0"
+            order, rank, keys = "a.updated_at DESC, a.id DESC", "0.0", ", a.updated_at"
         else:
             condition, ranked = _TIERS[tier]
             matches, ranks = [], []
@@ -285,26 +285,25 @@ class PostgresIndex:
                 )
             where.append("(" + " OR ".join(matches) + ")")
             rank = "COALESCE(" + ", ".join(ranks) + ", 0)"
-            order = "score DESC, a.id"
+            order = "a.score DESC, a.id"
         # Only our own fragments are formatted in; every value is a bound parameter.
-        # The ranking reads only ids and scores: every match goes through the window count and
-        # the sort, and carrying titles and bodies through them cost more than ranking itself.
-        # The page's ten titles and bodies are read after.
+        # The matches are read once into `m`, carrying only ids and what orders them: every
+        # match is counted and goes through the sort, and titles and bodies are read for the
+        # page's rows only. Counting `m` costs less than a window count over the sorted rows,
+        # and the one-row count, joined to the page, still answers a page past the end.
         sql = (
-            f"SELECT a.id, {rank} AS score, count(*) OVER () AS total "  # noqa: S608
-            f"FROM kb_articles a WHERE {' AND '.join(where)} "
-            f"ORDER BY {order} LIMIT :limit OFFSET :offset"
+            f"WITH m AS MATERIALIZED (SELECT a.id, {rank} AS score{keys} "  # noqa: S608
+            f"FROM kb_articles a WHERE {' AND '.join(where)}), "
+            f"page AS (SELECT id, score{keys} FROM m a ORDER BY {order} "
+            "LIMIT :limit OFFSET :offset) "
+            "SELECT p.id, k.title, k.body, p.score, c.total "
+            "FROM (SELECT count(*) AS total FROM m) c "
+            "LEFT JOIN (page p JOIN kb_articles k ON k.id = p.id) ON true "
+            f"ORDER BY {order.replace('a.', 'p.')}"
         )
-        ranked = conn.execute(text(sql), params).all()
-        if ranked:
-            texts = {r[0]: r for r in conn.execute(_TEXTS, {"ids": [r[0] for r in ranked]}).all()}
-            rows = [(i, texts[i][1], texts[i][2], score) for i, score, _ in ranked if i in texts]
-            return rows, int(ranked[0][2])
-        if offset == 0:
-            return [], 0
-        # A page past the end: the window count has no row to ride on.
-        count_sql = f"SELECT count(*) FROM kb_articles a WHERE {' AND '.join(where)}"  # noqa: S608
-        return [], int(conn.execute(text(count_sql), params).scalar_one())
+        found = conn.execute(text(sql), params).all()
+        rows = [(r[0], r[1], r[2], r[3]) for r in found if r[0] is not None]
+        return rows, int(found[0][4])
 
     @staticmethod
     def _answer(
