@@ -15,7 +15,8 @@ so no user input reaches `to_tsquery` syntax and nothing a user types can make i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -209,6 +210,22 @@ class PostgresIndex:
             clauses.append("(" + " <-> ".join(phrase) + ")")
         return clauses
 
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """A connection for one search: autocommit, since a search only reads and a transaction
+        costs two more round trips (BEGIN, and the ROLLBACK when the connection goes back to the
+        pool); and with psycopg's statement preparation off. Prepared and run again, a ranking
+        statement soon gets PostgreSQL's generic plan, which evaluates `to_tsquery` for every
+        matching row instead of once: three times slower over a tier of 3,000 articles."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            raw: Any = conn.connection.driver_connection
+            threshold = raw.prepare_threshold
+            raw.prepare_threshold = None
+            try:
+                yield conn
+            finally:
+                raw.prepare_threshold = threshold
+
     def search(self, query: SearchQuery) -> SearchPage:
         parsed = parse_query(query.text)
         corrected: list[str] = []
@@ -230,7 +247,7 @@ class PostgresIndex:
         if query.exclude_ids:
             where.append("NOT (a.id = ANY(:exclude))")
             params["exclude"] = list(query.exclude_ids)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             if parsed.empty:
                 rows, total = self._page(conn, where, params, query.offset, query.limit)
                 return self._answer(parsed, corrected, rows, total)
