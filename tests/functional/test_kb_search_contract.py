@@ -204,3 +204,28 @@ def test_named_odd_queries_get_an_answer(index: SearchIndex, text: str) -> None:
     make(title="Imprimante AND papier", body="bourrage", locale="fr")
     index.search(SearchQuery(text=text, locale="fr"))
     index.search(SearchQuery(text=text))
+
+
+def test_a_repeated_postgresql_search_is_planned_afresh(index: SearchIndex, kb_search: str) -> None:
+    """psycopg prepares a statement run five times, and PostgreSQL then moves a prepared ranking
+    statement to a generic plan that evaluates `to_tsquery` for every match: searches must not be
+    prepared, and must leave the pooled connection's own setting as they found it."""
+    if kb_search != "postgresql":
+        pytest.skip("PostgreSQL's plans")
+    from sqlalchemy import create_engine, text
+
+    from kb.search.postgres import PostgresIndex
+
+    make(title="Printer offline", body="Restart the printer.")
+    engine = create_engine(db.engine.url, pool_size=1, max_overflow=0)
+    try:
+        one = PostgresIndex(engine)
+        for _ in range(12):
+            assert one.search(SearchQuery(text="printer")).total == 1
+        with engine.connect() as conn:
+            prepared = conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar()
+            threshold = conn.connection.driver_connection.prepare_threshold  # type: ignore[union-attr]
+        assert prepared == 0
+        assert threshold == 5
+    finally:
+        engine.dispose()
