@@ -373,9 +373,17 @@ def views_for(
     session: DbSession, ticket_ids: Sequence[int], now: datetime | None = None
 ) -> dict[int, list[dict[str, Any]]]:
     now = now or utcnow()
-    policies = {p.id: p for p in session.scalars(select(SlaPolicy))}
+    found = clocks_for(session, ticket_ids)
+    # Only the policies these clocks follow, and none read when there is no clock: the caller
+    # screen shows the clocks of a caller's open tickets at every offer.
+    wanted = {c.policy_id for clocks in found.values() for c in clocks if c.policy_id}
+    policies = (
+        {p.id: p for p in session.scalars(select(SlaPolicy).where(SlaPolicy.id.in_(wanted)))}
+        if wanted
+        else {}
+    )
     out: dict[int, list[dict[str, Any]]] = {}
-    for tid, clocks in clocks_for(session, ticket_ids).items():
+    for tid, clocks in found.items():
         rows = []
         for c in clocks:
             policy = policies.get(c.policy_id) if c.policy_id else None

@@ -850,3 +850,40 @@ def test_chart_library_is_served_from_the_whitelist(client: FlaskClient) -> None
         with client.get("/vendor/chart.js/dist/chart.umd.min.js") as response:
             assert response.status_code == 200
             assert response.mimetype == "text/javascript"
+
+
+def test_the_caller_screen_carries_each_open_tickets_clocks(
+    office: CalendarModel,
+    clock: Clock,
+    ticket_factory: Callable[..., Ticket],
+    customer_factory: Callable[..., Any],
+    vip: Any,
+) -> None:
+    from telephony.models import Call
+    from telephony.screen import screen
+
+    ticket = ticket_factory(subject="Router down", requester_id=vip.id)
+    plain = customer_factory(name="No Ticket")
+    calls = [
+        Call(
+            call_sid=f"CA{n:032d}",
+            from_number="+33612345678",
+            customer_id=who.id,
+            status="in-progress",
+            routing_state="waiting",
+            created_at=datetime.now(UTC),
+        )
+        for n, who in enumerate((vip, plain))
+    ]
+    db.session.add_all(calls)
+    db.session.commit()
+    clock.advance(minutes=10)
+    db.session.expire_all()
+    pop = screen(db.session, calls[0], now=clock())
+    (shown,) = pop["open_tickets"]
+    assert shown["id"] == ticket.id
+    clocks = {c["metric"]: c for c in shown["sla"]}
+    assert set(clocks) == {"first_response", "resolution"}
+    assert clocks["first_response"]["target_seconds"] == 1800
+    assert clocks["first_response"]["state"] == "running"
+    assert screen(db.session, calls[1], now=clock())["open_tickets"] == []

@@ -79,6 +79,11 @@ def test_screen_is_complete_bounded_and_constant_cost(app, customer_factory, tic
     assert small_screen["waited_s"] >= 42 and small_screen["ivr_path"] == ["menu:1:queue"]
     assert len(big_screen["open_tickets"]) == 10 and len(big_screen["timeline"]) == 20
     assert big_screen["timeline_next"] and big_screen["history"]["tickets"] == 15
+    assert big_screen["history"]["calls"] == 1 and small_screen["history"] == {
+        "tickets": 1,
+        "calls": 1,
+    }
+    assert small_screen["value"] is None and small_screen["customer"]["segment"] is None
     assert len(json.dumps(big_screen)) < 32_000
 
 
