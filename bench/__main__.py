@@ -79,6 +79,7 @@ def _screenpop(args: argparse.Namespace) -> None:
         screenpop.Options(
             rate=args.pop_rate,
             seconds=args.pop_seconds,
+            warmup=args.pop_warmup,
             agents=args.pop_agents,
             timeline=args.pop_timeline,
             sockets=args.sockets,
@@ -232,6 +233,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pop-rate", type=float, default=20.0, help="screenpop: offers made per second")
     p.add_argument(
         "--pop-seconds", type=float, default=30.0, help="screenpop: how long offers are made"
+    )
+    p.add_argument(
+        "--pop-warmup",
+        type=float,
+        default=2.0,
+        help="screenpop: seconds of offers at the same pace before the timed ones",
     )
     p.add_argument("--pop-agents", type=int, default=40, help="screenpop: agents taking the calls")
     p.add_argument(
