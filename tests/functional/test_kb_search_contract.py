@@ -229,3 +229,14 @@ def test_a_repeated_postgresql_search_is_planned_afresh(index: SearchIndex, kb_s
         assert threshold == 5
     finally:
         engine.dispose()
+
+
+def test_a_word_searched_before_any_article_had_it_is_found_once_one_does(
+    index: SearchIndex,
+) -> None:
+    router = make(title="Router lights", body="Green is fine.")
+    assert ids(index, "zebrafish") == []
+    assert ids(index, "zebrafish router") == [router.id]
+    article = make(title="Zebrafish tank heater", body="Unplug it first.")
+    assert ids(index, "zebrafish") == [article.id]
+    assert set(ids(index, "zebrafish router")) == {article.id, router.id}
