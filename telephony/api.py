@@ -8,6 +8,7 @@ from typing import Any, Literal
 from flask import Blueprint, current_app
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.auth.models import Role
@@ -307,7 +308,10 @@ def get_call(call_id: int) -> CallOut:
 )
 def accept_call(call_id: int) -> CallOut:
     # Held here, the row stays in the session's identity map: the service reads it from there.
-    found = _get(call_id)
+    # With its queue, which the call log and the answer name.
+    found = db.session.get(Call, call_id, options=[joinedload(Call.queue)])
+    if found is None:
+        raise NotFound(f"no call {call_id}")
     with kept_after_commit(db.session):
         call = service.accept(db.session, current_api_user(), found.id, _gateway())
     return _written(call)
