@@ -220,44 +220,23 @@ def light_stem(word: str) -> str:
 
 
 @lru_cache(maxsize=65_536)
-def _folded_and_stem(word: str) -> tuple[str, str]:
-    folded = fold(word)
-    return folded, light_stem(folded)
+def _folded_word(word: str) -> str:
+    return fold(word)
 
 
 def snippet(text: str, terms: tuple[str, ...], *, width: int = 200) -> str:
     """An HTML-escaped extract of `text` around the first match, matches wrapped in `<mark>`.
 
-    The text is escaped piece by piece, so the only markup in the result is ours: an article body
-    containing `<script>` comes back as `&lt;script&gt;`. Only the words up to the first match and
-    those inside the extract are looked at: a page of results costs a few short extracts, not
-    every word of ten articles.
+    A word matches when its folded form starts with the light stem of a term. The text is
+    escaped piece by piece, so the only markup in the result is ours: an article body
+    containing `<script>` comes back as `&lt;script&gt;`. Only the words up to the first match
+    and those inside the extract are looked at: a page of results costs a few short extracts,
+    not every word of ten articles.
     """
     plain = re.sub(r"\s+", " ", strip_markdown(text)).strip()
-    stems = {light_stem(t) for t in terms if len(t) > 1}
-    prefixes = tuple(stems)
-
-    def matches(word: str) -> bool:
-        folded, stem = _folded_and_stem(word)
-        return folded.startswith(prefixes) or stem in stems
-
-    first = None
-    if stems:
-        first = next((m for m in _WORD.finditer(plain) if matches(m.group(0))), None)
-    start = 0
-    if first is not None and first.start() > width // 3:
-        start = plain.rfind(" ", 0, first.start() - width // 3) + 1
-    end = min(len(plain), start + width)
-    if end < len(plain):
-        cut = plain.rfind(" ", start, end)
-        end = cut if cut > start else end
-    spans: list[tuple[int, int]] = []
-    if first is not None:
-        for m in _WORD.finditer(plain, start):
-            if m.end() > end:
-                break
-            if matches(m.group(0)):
-                spans.append((m.start(), m.end()))
+    stems = frozenset(light_stem(t) for t in terms if len(t) > 1)
+    found = _folded_at_once(plain, stems, width) if stems else None
+    start, end, spans = found if found is not None else _word_by_word(plain, stems, width)
     out: list[str] = ["…" if start > 0 else ""]
     pos = start
     for s, e in spans:
@@ -268,6 +247,92 @@ def snippet(text: str, terms: tuple[str, ...], *, width: int = 200) -> str:
     if end < len(plain):
         out.append("…")
     return "".join(out)
+
+
+def _window(plain: str, first: int | None, width: int) -> tuple[int, int]:
+    """Where the extract starts and ends: a third of its width before the first match."""
+    start = 0
+    if first is not None and first > width // 3:
+        start = plain.rfind(" ", 0, first - width // 3) + 1
+    end = min(len(plain), start + width)
+    if end < len(plain):
+        cut = plain.rfind(" ", start, end)
+        end = cut if cut > start else end
+    return start, end
+
+
+def _folded_at_once(
+    plain: str, stems: frozenset[str], width: int
+) -> tuple[int, int, list[tuple[int, int]]] | None:
+    """The extract and its matches, the whole text folded at once, position for position, and
+    searched by one regular expression; None when positions would shift. A result page builds
+    ten snippets, and matching word by word in Python was most of a fast query's own time."""
+    folded = _fold_aligned(plain)
+    if folded is None:
+        return None
+    finder = _stem_finder(stems)
+    first = finder.search(folded)
+    start, end = _window(plain, first.start() if first else None, width)
+    spans = []
+    if first is not None:
+        for m in finder.finditer(folded, start):
+            if m.end() > end:
+                break
+            spans.append((m.start(), m.end()))
+    return start, end, spans
+
+
+def _word_by_word(
+    plain: str, stems: frozenset[str], width: int
+) -> tuple[int, int, list[tuple[int, int]]]:
+    """The matches found by folding each word: for text whose characters do not all fold to
+    one character each (`œ`, ligatures, combining accents), where positions would shift."""
+    prefixes = tuple(stems)
+
+    def matches(word: str) -> bool:
+        return _folded_word(word).startswith(prefixes)
+
+    first = None
+    if stems:
+        first = next((m for m in _WORD.finditer(plain) if matches(m.group(0))), None)
+    start, end = _window(plain, first.start() if first else None, width)
+    spans: list[tuple[int, int]] = []
+    if first is not None:
+        for m in _WORD.finditer(plain, start):
+            if m.end() > end:
+                break
+            if matches(m.group(0)):
+                spans.append((m.start(), m.end()))
+    return start, end, spans
+
+
+# Characters by how they fold on their own: to one character (the translation table), or to
+# none or several (then the text is matched word by word). Final sigma lowers by context.
+_FOLD_ONE: dict[int, str] = {}
+_FOLD_SEEN: set[str] = set()
+_FOLD_SHIFTS: set[str] = {"Σ"}
+
+
+def _fold_aligned(text: str) -> str | None:
+    """`fold(text)` when every character folds to exactly one, so that positions match."""
+    chars = set(text)
+    for c in chars - _FOLD_SEEN:
+        f = fold(c)
+        if len(f) == 1 and c not in _FOLD_SHIFTS:
+            _FOLD_ONE[ord(c)] = f
+        else:
+            _FOLD_SHIFTS.add(c)
+        _FOLD_SEEN.add(c)
+    if chars & _FOLD_SHIFTS:
+        return None
+    return text.translate(_FOLD_ONE)
+
+
+@lru_cache(maxsize=4096)
+def _stem_finder(stems: frozenset[str]) -> re.Pattern[str]:
+    """Whole words (`_WORD`'s runs) that start with one of the stems."""
+    alternatives = "|".join(re.escape(s) for s in sorted(stems, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*")
 
 
 _MD_NOISE = re.compile(r"(!?\[([^\]]*)\]\([^)]*\))|[`*_~|]+|^[ \t]{0,3}(?:#{1,6}|>+)", re.M)

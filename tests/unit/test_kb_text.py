@@ -84,3 +84,40 @@ def test_corrections_are_vetted_by_edit_distance() -> None:
     assert typo_edits("rembourssement") == 2
     assert edit_distance("", "abc") == 3 and edit_distance("abc", "abc") == 0
     assert edit_distance("kitten", "sitting") == edit_distance("sitting", "kitten") == 3
+
+
+_ALIGNED = [*"abcdeéèêàçÉEÎîï² ,.'-_<>&", "  ", "ecran", "imprim", "cafe", "oeuvre", " fin "]
+
+
+@given(
+    st.lists(st.sampled_from(_ALIGNED), min_size=1, max_size=40).map("".join),
+    st.lists(st.sampled_from(["ecrans", "imprimante", "cafe", "oeuvre", "fin", "ab", "ee"])),
+    st.integers(10, 80),
+)
+def test_snippet_folding_the_text_at_once_marks_what_word_by_word_marks(
+    text: str, terms: list[str], width: int
+) -> None:
+    """Where every character folds to one, the text is folded at once and searched by one
+    expression: the extract and the marks are those the word-by-word reading finds."""
+    from kb.text import _folded_at_once, _word_by_word, light_stem
+
+    plain = " ".join(text.split())
+    stems = frozenset(light_stem(t) for t in terms if len(t) > 1)
+    if stems:
+        assert _folded_at_once(plain, stems, width) == _word_by_word(plain, stems, width)
+
+
+@given(st.sampled_from(["œ", "æ", "…", "ﬁ", "e\u0301", "Σ"]), st.text(max_size=20))
+def test_snippet_reads_word_by_word_where_folding_shifts_positions(odd: str, rest: str) -> None:
+    from kb.text import _folded_at_once
+
+    assert _folded_at_once("ecran " + odd + rest, frozenset({"ecran"}), 50) is None
+    out = snippet("<b>" + odd + rest + "</b> ecran", ("ecran",))
+    assert "<b>" not in out and "<mark>ecran</mark>" in out
+
+
+def test_snippet_marks_accented_and_capitalised_words_on_the_fast_path() -> None:
+    out = snippet("Redémarrez l'ÉCRAN puis les écrans.", ("ecrans",))
+    assert out == "Redémarrez l'<mark>ÉCRAN</mark> puis les <mark>écrans</mark>."
+    # A ligature shifts positions: the word-by-word reading marks the same words.
+    assert snippet("Cœur de l'ÉCRAN", ("ecran",)) == "Cœur de l'<mark>ÉCRAN</mark>"
