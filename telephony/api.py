@@ -226,8 +226,8 @@ def list_calls(query: CallQuery) -> CallList:
     return CallList(items=[call_out(c, names) for c in rows[: query.limit]], next_cursor=nxt)
 
 
-def _get(call_id: int) -> Call:
-    call = db.session.get(Call, call_id)
+def _get(call_id: int, *options: Any) -> Call:
+    call = db.session.get(Call, call_id, options=list(options))
     if call is None:
         raise NotFound(f"no call {call_id}")
     return call
@@ -309,9 +309,7 @@ def get_call(call_id: int) -> CallOut:
 def accept_call(call_id: int) -> CallOut:
     # Held here, the row stays in the session's identity map: the service reads it from there.
     # With its queue, which the call log and the answer name.
-    found = db.session.get(Call, call_id, options=[joinedload(Call.queue)])
-    if found is None:
-        raise NotFound(f"no call {call_id}")
+    found = _get(call_id, joinedload(Call.queue))
     with kept_after_commit(db.session):
         call = service.accept(db.session, current_api_user(), found.id, _gateway())
     return _written(call)

@@ -562,7 +562,9 @@ def queue_specs(session: DbSession) -> dict[str, routing.QueueSpec]:
 
 _ANYTHING_TO_DECIDE = select(
     exists().where(Call.routing_state == "waiting"),
-    exists().where(AgentPresence.state == "available"),
+    exists().where(
+        AgentPresence.state == "available", AgentPresence.user_id == User.id, User.active
+    ),
 )
 
 

@@ -347,3 +347,17 @@ def test_the_callers_tags_tickets_at_risk_and_value_set_their_place_in_line(
         segment=segment, sla_at_risk=at_risk, callback=False, vip=vip
     )
     assert call.ivr_path[-1].startswith("menu:1:queue")
+
+
+def test_a_deactivated_agent_left_available_is_offered_nothing(client, queues, make_user):
+    gone = _agent(make_user)
+    gone.active = False
+    db.session.commit()
+    _enqueue(client)
+    assert service.dispatch(db.session) == 0
+    call = db.session.scalar(select(Call))
+    db.session.refresh(call)
+    assert call.routing_state == "waiting" and call.agent_id is None
+    agent = _agent(make_user)  # coming available dispatches
+    db.session.refresh(call)
+    assert call.routing_state == "offered" and call.agent_id == agent.id
