@@ -21,6 +21,7 @@ from helpdesk.db import install_sqlite_pragmas, release_session_safely
 from helpdesk.dispatch.api import bp as dispatch_api
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
 from helpdesk.reporting.api import bp as reporting_api
+from helpdesk.security.origins import socketio_origin_check
 from helpdesk.sla.api import bp as sla_api
 from helpdesk.supervision.api import bp as supervision_api
 from helpdesk.tickets.api import bp as tickets_api
@@ -113,6 +114,7 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
                 "TWILIO_TWIML_APP_SID",
                 "HELPDESK_VOICE_TOKEN_TTL_S",
                 "PUBLIC_BASE_URL",
+                "PORT",
                 "HELPDESK_TIMEZONE",
                 "HELPDESK_DEFAULT_REGION",
                 "HELPDESK_LOGIN_LIMIT",
@@ -162,7 +164,8 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
         async_mode="threading",
         message_queue=settings.REDIS_URL or None,
         **queue,
-        cors_allowed_origins=[settings.PUBLIC_BASE_URL.rstrip("/")],
+        # The public address and the page's own loopback origin; never a foreign site's.
+        cors_allowed_origins=socketio_origin_check(settings.PUBLIC_BASE_URL),
         logger=False,
         engineio_logger=False,
     )

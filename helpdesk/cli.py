@@ -322,8 +322,10 @@ def simulate() -> None:
 @click.option("--digits", default="", help="Keys pressed at the menus, in order, e.g. '21'")
 @click.option(
     "--url",
-    default=lambda: os.environ.get("HELPDESK_URL", "http://127.0.0.1:5000"),
-    show_default="$HELPDESK_URL or http://127.0.0.1:5000",
+    default=lambda: os.environ.get(
+        "HELPDESK_URL", f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+    ),
+    show_default="$HELPDESK_URL or http://127.0.0.1:$PORT",
 )
 @click.option("--token", envvar="HELPDESK_API_TOKEN", help="API token (or --email/--password)")
 @click.option("--email", default=None)
@@ -382,8 +384,10 @@ def simulate_call(
 @click.argument("body")
 @click.option(
     "--url",
-    default=lambda: os.environ.get("HELPDESK_URL", "http://127.0.0.1:5000"),
-    show_default="$HELPDESK_URL or http://127.0.0.1:5000",
+    default=lambda: os.environ.get(
+        "HELPDESK_URL", f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+    ),
+    show_default="$HELPDESK_URL or http://127.0.0.1:$PORT",
 )
 @click.option(
     "--token", envvar="HELPDESK_API_TOKEN", required=True, help="API token (or HELPDESK_API_TOKEN)"

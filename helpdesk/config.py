@@ -57,7 +57,11 @@ class Settings:
     TWILIO_API_KEY_SECRET: str = ""
     TWILIO_TWIML_APP_SID: str = ""
     HELPDESK_VOICE_TOKEN_TTL_S: int = 3600
-    PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
+    # The port this process serves on (`make run`, `helpdesk serve`, the Procfile's web line).
+    PORT: int = 5000
+    # Empty: http://127.0.0.1:$PORT, so that a console served on another port still signs its
+    # simulator webhooks and links with the address it really has.
+    PUBLIC_BASE_URL: str = ""
     HELPDESK_TIMEZONE: str = "Europe/Paris"
     HELPDESK_DEFAULT_REGION: str = "FR"
     HELPDESK_DEFAULT_LOCALE: str = "en"
@@ -108,6 +112,8 @@ class Settings:
         return settings
 
     def fill_defaults(self) -> None:
+        if not self.PUBLIC_BASE_URL:
+            self.PUBLIC_BASE_URL = f"http://127.0.0.1:{self.PORT}"
         self.telephony_backend = (
             "twilio" if self.TWILIO_ACCOUNT_SID and self.TWILIO_AUTH_TOKEN else "simulator"
         )

@@ -1,0 +1,56 @@
+"""Which origins may open the console's live connection (helpdesk.security.origins)."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk.security.origins import allowed_origin, origin_of
+
+PUBLIC = "http://127.0.0.1:5301"
+
+
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        ("http://127.0.0.1:5301", "127.0.0.1:5301"),  # the public address itself
+        ("http://localhost:5301", "localhost:5301"),  # the other loopback name, same port
+        ("http://localhost:5302", "localhost:5302"),  # another port than PUBLIC_BASE_URL says
+        ("http://127.0.0.2:8000", "127.0.0.2:8000"),
+        ("http://[::1]:5301", "[::1]:5301"),
+        ("http://LOCALHOST:5301", "localhost:5301"),
+        (None, "anything"),  # no Origin: not a browser
+    ],
+)
+def test_the_consoles_own_loopback_origin_is_accepted(origin: str | None, host: str) -> None:
+    assert allowed_origin(origin, scheme="http", host=host, public_base_url=PUBLIC)
+
+
+def test_the_public_address_is_accepted_through_a_proxy() -> None:
+    assert allowed_origin(
+        "https://help.example.com",
+        scheme="http",
+        host="127.0.0.1:5000",
+        public_base_url="https://help.example.com/",
+    )
+
+
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        ("http://evil.example", "127.0.0.1:5301"),  # a foreign page (cross-site hijacking)
+        ("http://localhost:5999", "localhost:5301"),  # another local service's page
+        ("http://evil.example:5301", "evil.example:5301"),  # DNS rebinding: same host, not ours
+        ("null", "127.0.0.1:5301"),  # sandboxed frames and file: pages
+        ("javascript://127.0.0.1:5301", "127.0.0.1:5301"),
+        ("https://127.0.0.1:5301", "127.0.0.1:5301"),  # scheme differs from the request's
+    ],
+)
+def test_foreign_origins_are_refused(origin: str, host: str) -> None:
+    assert not allowed_origin(origin, scheme="http", host=host, public_base_url=PUBLIC)
+
+
+def test_origin_of_drops_default_ports_and_paths() -> None:
+    assert origin_of("https://Help.Example.com:443/x?y") == "https://help.example.com"
+    assert origin_of("http://127.0.0.1:80/") == "http://127.0.0.1"
+    assert origin_of("ftp://x") is None
+    assert origin_of("http://x:notaport") is None
