@@ -41,9 +41,9 @@ browser: ## Install Debian's Chromium for the browser tests (as root; otherwise 
 	fi
 
 run: install ## Migrate, seed demo data on an empty database, serve on http://127.0.0.1:$(PORT)
-	$(BIN)/helpdesk db upgrade
-	$(BIN)/helpdesk demo --if-empty
-	PORT=$(PORT) $(BIN)/helpdesk serve --port $(PORT)
+	@$(BIN)/helpdesk db upgrade
+	@$(BIN)/helpdesk demo --if-empty --quiet
+	@PORT=$(PORT) $(BIN)/helpdesk serve --port $(PORT)
 
 test: install browser ## Run every test tier this machine supports (services tier needs PostgreSQL and Redis)
 	$(BIN)/pytest

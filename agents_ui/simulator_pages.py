@@ -26,12 +26,14 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from agents_ui import formatting
-from agents_ui.blueprint import bp
+from agents_ui.blueprint import bp, role_required
 from agents_ui.forms import ActionForm, DigitsForm, SimCallForm
 from agents_ui.phone import first_error, wants_json
-from helpdesk.auth.models import User
+from helpdesk.audit.recorder import audit_target
+from helpdesk.auth.models import Role, User
 from helpdesk.customers.models import Customer, CustomerPhone
 from helpdesk.extensions import db
+from helpdesk.sla.hours import center_hours, open_around_the_clock
 from telephony.simulator import SimCall, Simulator
 
 log = logging.getLogger(__name__)
@@ -205,7 +207,49 @@ def simulator_page() -> ResponseReturnValue:
         sms=_sms(sim),
         numbers=_demo_numbers(),
         keypad="123456789*0#",
+        hours=_hours_view(),
     )
+
+
+def _hours_view() -> dict[str, Any]:
+    """Whether calls are taken now, said where calls are made: closed, they go to voicemail."""
+    from zoneinfo import ZoneInfo
+
+    from flask_babel import format_datetime
+
+    hours = center_hours(db.session)
+    following = ""
+    if hours.next_open is not None:
+        following = str(
+            format_datetime(
+                hours.next_open.astimezone(ZoneInfo(hours.timezone)),
+                "EEEE d MMMM, HH:mm",
+                rebase=False,
+            )
+        )
+    return {
+        "open": hours.open,
+        "calendar": hours.calendar_name,
+        "timezone": hours.timezone,
+        "next_open": following,
+    }
+
+
+@bp.post("/simulator/open-center", endpoint="simulator_open_center")
+@role_required(Role.ADMIN)
+def open_center() -> ResponseReturnValue:
+    """An administrator opens the center around the clock, so calls reach agents at any hour."""
+    calendar = open_around_the_clock(db.session)
+    db.session.commit()
+    audit_target(calendar.id)
+    flash(
+        _(
+            "The center is open around the clock: the calendar “%(name)s” now sets its hours.",
+            name=calendar.name,
+        ),
+        "success",
+    )
+    return redirect(url_for("console.simulator"))
 
 
 @bp.post("/simulator/sms")

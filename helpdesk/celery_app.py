@@ -7,6 +7,7 @@ go to Celery workers and one beat process schedules the periodic jobs.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery, Task
@@ -66,7 +67,9 @@ def celery_init_app(app: Flask) -> Celery:
     redis_url = app.config.get("REDIS_URL") or ""
     celery = Celery(app.name, task_cls=FlaskTask)
     celery.conf.update(
-        broker_url=redis_url or "memory://",
+        # Eager mode still takes a producer from the pool; naming the in-memory broker's host
+        # keeps kombu from warning, at every start, that none was supplied.
+        broker_url=redis_url or "memory://localhost/",
         task_always_eager=not redis_url,
         task_eager_propagates=True,
         task_ignore_result=True,
@@ -81,6 +84,9 @@ def celery_init_app(app: Flask) -> Celery:
         broker_transport_options={"visibility_timeout": 3 * 3600},
     )
     _carry_request_ids()
+    if not redis_url:
+        # Tasks run in the caller's thread: a line per task says nothing an operator acts on.
+        logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any
@@ -68,7 +69,7 @@ def _redact(url: str) -> str:
 # -- serving ----------
 
 
-@main.command(help="Serve the console and API (development server with websockets).")
+@main.command(help="Serve the console and API on gunicorn (one process, websockets on threads).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option(
     "--port",
@@ -76,19 +77,46 @@ def _redact(url: str) -> str:
     type=int,
     show_default="5000 or $PORT",
 )
-def serve(host: str, port: int) -> None:
-    import gc
+@click.option("--threads", type=int, default=None, help="Worker threads [$WEB_THREADS or 256]")
+def serve(host: str, port: int, threads: int | None) -> None:
+    from helpdesk.serving import EmbeddedServer, gunicorn_options
 
-    from helpdesk.extensions import socketio
-    from helpdesk.scheduler import InProcessScheduler
+    # The port decides the default public address (webhook signatures, links sent out).
+    os.environ["PORT"] = str(port)
 
-    app = _app()
-    gc.freeze()  # as in helpdesk.wsgi: long-lived start-up objects out of the collector's way
-    if not app.config.get("REDIS_URL") and app.config.get("HELPDESK_SCHEDULER"):
-        InProcessScheduler(app.extensions["celery"]).start()
-    click.echo(f"Helpdesk console on http://{host}:{port}  (Ctrl-C to stop)")
-    socketio.run(
-        app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False
+    def build() -> Flask:
+        from helpdesk.scheduler import InProcessScheduler
+
+        app = _app()
+        if not app.config.get("REDIS_URL") and app.config.get("HELPDESK_SCHEDULER"):
+            InProcessScheduler(app.extensions["celery"]).start()
+        return app
+
+    def ready(app: Flask) -> None:
+        from helpdesk import demo as demo_data
+
+        with app.app_context():
+            demo_data.print_logins(click.echo, existing_only=True)
+            _print_center_hours(app)
+        click.echo(f"Helpdesk console on http://{host}:{port}  (Ctrl-C to stop)")
+
+    options = gunicorn_options(host=host, port=port, threads=threads)
+    EmbeddedServer(build, options, ready=ready).run()
+
+
+def _print_center_hours(app: Flask) -> None:
+    """Closed, every call goes to voicemail: say it before anyone places a call and wonders."""
+    from helpdesk.extensions import db
+    from helpdesk.sla.hours import center_hours
+
+    hours = center_hours(db.session)
+    db.session.remove()
+    if hours.open:
+        return
+    when = hours.next_open.strftime("%Y-%m-%d %H:%M UTC") if hours.next_open else "never"
+    click.echo(
+        f"The center is closed now (calendar {hours.calendar_name!r}; opens {when}): calls go to "
+        "voicemail. An admin can open it around the clock from the Simulator page."
     )
 
 
@@ -129,17 +157,22 @@ def beat(celery_args: tuple[str, ...]) -> None:
 @click.option("--tickets", default=3000, show_default=True)
 @click.option("--seed", default=42, show_default=True)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
-def demo(customers: int, tickets: int, seed: int, if_empty: bool) -> None:
+@click.option("--quiet", is_flag=True, help="No logins listed (`helpdesk serve` lists them).")
+def demo(customers: int, tickets: int, seed: int, if_empty: bool, quiet: bool) -> None:
     from helpdesk import demo as demo_data
 
     app = _app()
+    # The progress bars say what happens; the jobs' own INFO lines would bury them.
+    logging.getLogger().setLevel(logging.WARNING)
     with app.app_context():
         if if_empty and demo_data.has_data():
-            click.echo("Database already has data; demo seed skipped.")
-            demo_data.print_logins(click.echo, existing_only=True)
+            if not quiet:
+                click.echo("Database already has data; demo seed skipped.")
+                demo_data.print_logins(click.echo, existing_only=True)
             return
         demo_data.seed(customers=customers, tickets=tickets, seed=seed, progress=True)
-        demo_data.print_logins(click.echo)
+        if not quiet:
+            demo_data.print_logins(click.echo)
 
 
 # -- users ----------

@@ -318,12 +318,15 @@ def _seed_queues() -> None:
 
 
 def _seed_sla() -> None:
-    """Office hours with French public holidays, a 24/7 calendar for VIPs, and two policies."""
+    """Office hours with French public holidays, a 24/7 calendar for VIPs, and two policies.
+
+    The 24/7 calendar is the center's hours, so that a trial at night or on a Sunday reaches an
+    agent; the simulator page says which calendar decides and how to change it.
+    """
     office = CalendarModel(
         name="Office hours",
         timezone="Europe/Paris",
         holiday_country="FR",
-        is_default=True,
         weekly={
             **{
                 d: [["08:00", "12:30"], ["13:30", "19:00"]]
@@ -332,7 +335,7 @@ def _seed_sla() -> None:
             "sat": [["09:00", "13:00"]],
         },
     )
-    always = CalendarModel(name="24/7", timezone="Europe/Paris", always_open=True)
+    always = CalendarModel(name="24/7", timezone="Europe/Paris", always_open=True, is_default=True)
     db.session.add_all([office, always])
     db.session.flush()
     hour = 3600

@@ -8,7 +8,8 @@
  * and the socket opens once the document is parsed. The first connection uses the token rendered
  * into the page (valid two minutes); every later one asks /socket-token for a fresh token. A
  * refused token is retried with a fresh one, backing off up to a minute; a browser that has been
- * signed out stops trying. <html data-live="on|off"> tells whether the connection is up.
+ * signed out stops trying. <html data-live="on|off"> tells whether the connection is up, and
+ * #live-banner says so on screen while it is down.
  */
 (function () {
   "use strict";
@@ -37,8 +38,34 @@
       });
   }
 
+  /* The banner every console page shows while the connection is down (or never came up
+   * within a few seconds): without it a dead connection looks like a quiet day. */
+  var bannerTimer = null;
+  function banner(state) {
+    var el = document.getElementById("live-banner");
+    if (!el) return;
+    if (bannerTimer) { clearTimeout(bannerTimer); bannerTimer = null; }
+    var text = el.querySelector(".live-banner-text");
+    var action = el.querySelector(".live-banner-action");
+    if (state === "on") {
+      el.hidden = true;
+      return;
+    }
+    text.textContent = el.getAttribute(state === "signed-out" ? "data-signed-out" : "data-down");
+    if (action) {
+      action.hidden = state !== "signed-out";
+      action.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+    }
+    el.hidden = false;
+  }
+
   function connect() {
-    if (socket || typeof window.io !== "function") return;
+    if (socket || typeof window.io !== "function") {
+      if (typeof window.io !== "function") banner("off");
+      return;
+    }
+    // A first connection normally takes well under a second; say so if it does not come.
+    bannerTimer = setTimeout(function () { bannerTimer = null; banner("off"); }, 3000);
     var first = meta("helpdesk-socket-token");
     var tokenUrl = meta("helpdesk-socket-token-url");
     var signedOut = false;
@@ -59,15 +86,19 @@
     });
     socket.on("connect", function () {
       document.documentElement.setAttribute("data-live", "on");
+      banner("on");
       retry = 2000;
       var again = connectedBefore;
       connectedBefore = true;
       connectHandlers.forEach(function (fn) { fn(again); });
     });
-    socket.on("disconnect", function () {
+    socket.on("disconnect", function (reason) {
       document.documentElement.setAttribute("data-live", "off");
+      // Leaving the page disconnects on purpose; anything else is an outage.
+      if (reason !== "io client disconnect") banner("off");
     });
     socket.on("connect_error", function () {
+      banner(signedOut ? "signed-out" : "off");
       // A refused token is not retried by the client itself: try again with a fresh one.
       if (signedOut || socket.active) return;
       setTimeout(function () { socket.connect(); }, retry);

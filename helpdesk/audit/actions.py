@@ -49,6 +49,7 @@ AUDITED: dict[str, Audited] = {
     "console.sla_calendar": Audited("sla.calendar.update", "sla_calendar", "calendar_id"),
     "console.sla_policy_new": Audited("sla.policy.create", "sla_policy"),
     "console.sla_policy": Audited("sla.policy.update", "sla_policy", "policy_id"),
+    "console.simulator_open_center": Audited("center.open_around_the_clock", "sla_calendar"),
     "telephony_api.create_queue_post": Audited("queue.create", "queue"),
     "telephony_api.replace_queue_put": Audited("queue.update", "queue", "queue_id"),
 }

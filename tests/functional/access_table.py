@@ -146,6 +146,7 @@ ENDPOINTS: dict[str, Access] = {
     "console.simulator_press": STAFF,
     "console.simulator_hang_up": STAFF,
     "console.simulator_text": STAFF,
+    "console.simulator_open_center": ADMIN,
     "console.sla_clocks": STAFF,
     "console.sla_at_risk": SUPERVISOR,
     "console.sla_report": SUPERVISOR,
