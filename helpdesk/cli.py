@@ -153,8 +153,8 @@ def beat(celery_args: tuple[str, ...]) -> None:
 
 
 @main.command(help="Seed realistic demo data (customers, tickets, staff) into an empty database.")
-@click.option("--customers", default=300, show_default=True)
-@click.option("--tickets", default=3000, show_default=True)
+@click.option("--customers", default=300, show_default=True, envvar="HELPDESK_DEMO_CUSTOMERS")
+@click.option("--tickets", default=3000, show_default=True, envvar="HELPDESK_DEMO_TICKETS")
 @click.option("--seed", default=42, show_default=True)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 @click.option("--quiet", is_flag=True, help="No logins listed (`helpdesk serve` lists them).")
