@@ -13,7 +13,7 @@ from agents_ui.blueprint import bp
 from agents_ui.forms import ActionForm, LanguageForm, LoginForm, SettingsForm
 from agents_ui.safety import safe_next
 from helpdesk.auth import service as auth_service
-from helpdesk.auth.models import User
+from helpdesk.auth.models import Role, User
 from helpdesk.auth.throttle import login_throttle
 from helpdesk.extensions import db
 
@@ -82,7 +82,27 @@ def settings() -> ResponseReturnValue:
         refresh()  # the confirmation below is already in the new language
         flash(_("Settings saved."), "success")
         return redirect(url_for("console.settings"))
-    return render_template("settings.html", form=form), 400 if form.errors else 200
+    telephony = _telephony_setup() if current_user.role is Role.ADMIN else None
+    return render_template("settings.html", form=form, telephony=telephony), (
+        400 if form.errors else 200
+    )
+
+
+def _telephony_setup() -> dict[str, object]:
+    """What an administrator types into Twilio's console: the webhook addresses, built from the
+    public address that signatures are checked against (never from this request's host)."""
+    base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    return {
+        "backend": current_app.config.get("HELPDESK_TELEPHONY_BACKEND"),
+        "number": current_app.config.get("TWILIO_PHONE_NUMBER"),
+        "base": base,
+        "hooks": [
+            (_("A call comes in"), base + url_for("twilio_voice.incoming")),
+            (_("Call status changes"), base + url_for("twilio_voice.status")),
+            (_("A message comes in"), base + url_for("twilio_sms.incoming")),
+            (_("Message status changes"), base + url_for("twilio_sms.status")),
+        ],
+    }
 
 
 def _default_timezone() -> str:

@@ -125,3 +125,18 @@ def test_the_demo_takes_calls_on_a_sunday_night(app: Flask) -> None:
     assert hours.open and hours.calendar_name == "24/7"
     names = set(db.session.scalars(select(CalendarModel.name)))
     assert "Office hours" in names
+
+
+def test_admins_see_the_webhook_addresses_built_from_the_public_url(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    """The addresses to paste into Twilio follow PUBLIC_BASE_URL, not the host the admin used."""
+    app.config["PUBLIC_BASE_URL"] = "https://help.example.com/"
+    sign_in(client, make_user(Role.ADMIN))
+    page = html(client.get("/settings", base_url="http://localhost:5301"))
+    assert "<code>https://help.example.com/twilio/voice</code>" in page
+    assert "<code>https://help.example.com/twilio/sms/status</code>" in page
+    assert "localhost:5301/twilio" not in page
+    client.post("/logout")
+    sign_in(client, make_user(Role.AGENT))
+    assert 'id="telephony-setup"' not in html(client.get("/settings"))
