@@ -78,7 +78,14 @@ def _redact(url: str) -> str:
     show_default="5000 or $PORT",
 )
 @click.option("--threads", type=int, default=None, help="Worker threads [$WEB_THREADS or 256]")
-def serve(host: str, port: int, threads: int | None) -> None:
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="warning",
+    show_default=True,
+    help="Periodic jobs log at info; warnings and errors are what an operator acts on.",
+)
+def serve(host: str, port: int, threads: int | None, log_level: str) -> None:
     from helpdesk.serving import EmbeddedServer, gunicorn_options
 
     # The port decides the default public address (webhook signatures, links sent out).
@@ -88,6 +95,7 @@ def serve(host: str, port: int, threads: int | None) -> None:
         from helpdesk.scheduler import InProcessScheduler
 
         app = _app()
+        logging.getLogger().setLevel(log_level.upper())
         if not app.config.get("REDIS_URL") and app.config.get("HELPDESK_SCHEDULER"):
             InProcessScheduler(app.extensions["celery"]).start()
         return app

@@ -171,3 +171,5 @@ def test_the_console_goes_live_under_both_names_and_a_call_rings_at_any_hour(
     expect(agent.locator("#live-banner")).to_be_visible(timeout=EVENT_TIMEOUT_MS)
     expect(agent.locator("#live-banner")).to_contain_text("Reconnecting")
     assert agent.evaluate("document.documentElement.getAttribute('data-live')") == "off"
+    # The log stayed what an operator needs: nothing at INFO from periodic jobs or requests.
+    assert " INFO " not in made_run.log.read_text(errors="replace")
