@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.api.core import operation
 from helpdesk.auth.models import Role
-from helpdesk.reporting.erlang import agents_needed
+from helpdesk.errors import ValidationFailed
+from helpdesk.reporting.erlang import BeyondCalculator, agents_needed
 
 bp = Blueprint("reporting_api", __name__, url_prefix="/api/v1")
 
@@ -15,7 +16,8 @@ bp = Blueprint("reporting_api", __name__, url_prefix="/api/v1")
 class StaffingQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     calls: float = Field(ge=0, le=1_000_000)
-    interval_s: float = Field(default=1800, gt=0, le=86_400)
+    # An Erlang interval shorter than a minute means nothing; it also multiplies the traffic.
+    interval_s: float = Field(default=1800, ge=60, le=86_400)
     aht_s: float = Field(gt=0, le=86_400)
     answer_within_s: float = Field(default=20, ge=0, le=86_400)
     service_level: float = Field(default=0.8, gt=0, lt=1)
@@ -44,15 +46,21 @@ class StaffingOut(BaseModel):
     tag="staffing",
 )
 def staffing(query: StaffingQuery) -> StaffingOut:
-    s = agents_needed(
-        calls=query.calls,
-        interval_s=query.interval_s,
-        aht_s=query.aht_s,
-        answer_within_s=query.answer_within_s,
-        service_level=query.service_level,
-        max_occupancy=query.max_occupancy,
-        shrinkage=query.shrinkage,
-    )
+    try:
+        s = agents_needed(
+            calls=query.calls,
+            interval_s=query.interval_s,
+            aht_s=query.aht_s,
+            answer_within_s=query.answer_within_s,
+            service_level=query.service_level,
+            max_occupancy=query.max_occupancy,
+            shrinkage=query.shrinkage,
+        )
+    except BeyondCalculator as exc:
+        raise ValidationFailed(
+            str(exc),
+            fields={"calls": "with this handle time and interval, more traffic than computed"},
+        ) from exc
     return StaffingOut(
         agents=s.agents,
         scheduled=s.scheduled,

@@ -13,6 +13,14 @@ from dataclasses import dataclass
 MAX_AGENTS = 100_000
 
 
+class BeyondCalculator(ValueError):
+    """The offered traffic needs more agents than the calculator handles.
+
+    Raised before any loop: the work grows with the traffic (one Erlang B step per agent), so a
+    request for 10^10 erlangs must be refused at once, not after minutes of arithmetic.
+    """
+
+
 @dataclass(frozen=True)
 class Staffing:
     agents: int  # agents answering (before shrinkage)
@@ -64,6 +72,11 @@ def agents_needed(
     if not 0 < service_level < 1 or not 0 < max_occupancy <= 1 or not 0 <= shrinkage < 1:
         raise ValueError("service_level in (0, 1), max_occupancy in (0, 1], shrinkage in [0, 1)")
     traffic = calls * aht_s / interval_s
+    if traffic >= MAX_AGENTS * max_occupancy or not math.isfinite(traffic):
+        raise BeyondCalculator(
+            f"{traffic:.0f} erlangs of traffic needs more than {MAX_AGENTS} agents, "
+            "more than this calculator handles"
+        )
     if traffic == 0:
         return Staffing(0, 0, 0.0, 1.0, 0.0, 0.0, 0.0)
     agents = max(1, math.floor(traffic) + 1, math.ceil(traffic / max_occupancy))
@@ -84,4 +97,4 @@ def agents_needed(
                 p_wait,
             )
         agents += 1
-    raise ValueError("more agents than this calculator handles")
+    raise BeyondCalculator("more agents than this calculator handles")

@@ -239,3 +239,15 @@ def test_staffing_endpoint(api_as):
     bad = sup.get("/staffing?calls=100&aht_s=0")
     assert bad.status_code == 422 and "aht_s" in bad.get_json()["error"]["fields"]
     assert sup.get("/staffing?aht_s=180").status_code == 422  # calls missing
+
+
+@pytest.mark.timeout(10)
+def test_staffing_refuses_what_it_cannot_compute_at_once(api_as):
+    """Values the query accepts but no calculator should loop over: 422 naming a field, fast."""
+    sup = api_as(Role.SUPERVISOR)
+    r = sup.get("/staffing?calls=999999&aht_s=86400&interval_s=1")
+    assert r.status_code == 422 and "interval_s" in r.get_json()["error"]["fields"]
+    r = sup.get("/staffing?calls=999999&aht_s=86400&interval_s=60")
+    assert r.status_code == 422 and "calls" in r.get_json()["error"]["fields"]
+    r = sup.get("/staffing?calls=1000000&aht_s=3600")
+    assert r.status_code == 422 and "calls" in r.get_json()["error"]["fields"]

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpdesk.reporting.erlang import agents_needed, erlang_c, measure
+from helpdesk.reporting.erlang import MAX_AGENTS, BeyondCalculator, agents_needed, erlang_c, measure
 
 
 def test_the_textbook_example():
@@ -80,3 +80,26 @@ def test_more_agents_never_hurt(calls, aht, target):
     assert s.service_level >= target
     better = measure(s.traffic_erlangs, s.agents + 1, aht, 20)
     assert better.service_level >= s.service_level and better.asa_s <= s.asa_s
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize(
+    ("calls", "aht_s", "interval_s"),
+    [(999_999, 86_400, 1), (1_000_000, 3600, 1800), (1e300, 1e300, 1e-300)],
+)
+def test_traffic_beyond_the_calculator_is_refused_before_any_loop(
+    calls: float, aht_s: float, interval_s: float
+) -> None:
+    """Refused at once: the work grows with the traffic, so it must not start at all."""
+    with pytest.raises(BeyondCalculator, match="more than"):
+        agents_needed(
+            calls=calls, interval_s=interval_s, aht_s=aht_s, answer_within_s=20, service_level=0.8
+        )
+
+
+@pytest.mark.timeout(5)
+def test_the_largest_traffic_handled_is_answered() -> None:
+    s = agents_needed(
+        calls=99_000, interval_s=3600, aht_s=3600, answer_within_s=20, service_level=0.8
+    )
+    assert 99_000 < s.agents < MAX_AGENTS
