@@ -32,10 +32,12 @@ def _login_page(form: LoginForm, status: int = 200) -> ResponseReturnValue:
 @login_throttle
 def login() -> ResponseReturnValue:
     """The sign-in form. A wrong password answers 401, which the throttle counts as a failure."""
-    if current_user.is_authenticated and request.method == "GET":
+    # HEAD is a GET without the body (monitors and link checkers send it): never a sign-in.
+    reading = request.method in ("GET", "HEAD")
+    if current_user.is_authenticated and reading:
         return redirect(safe_next(request.args.get("next")) or url_for("console.tickets"))
     form = LoginForm()
-    if request.method == "GET":
+    if reading:
         form.next.data = safe_next(request.args.get("next")) or ""
         return _login_page(form)
     if not form.validate_on_submit():

@@ -114,6 +114,9 @@ class Settings:
     def fill_defaults(self) -> None:
         if not self.PUBLIC_BASE_URL:
             self.PUBLIC_BASE_URL = f"http://127.0.0.1:{self.PORT}"
+        if self.PUBLIC_BASE_URL.lower().startswith("https://"):
+            # Served over TLS: a session cookie must never travel in clear text.
+            self.SESSION_COOKIE_SECURE = True
         self.telephony_backend = (
             "twilio" if self.TWILIO_ACCOUNT_SID and self.TWILIO_AUTH_TOKEN else "simulator"
         )

@@ -46,3 +46,18 @@ def test_the_public_base_url_follows_the_port(tmp_path: Path) -> None:
         }
     )
     assert explicit.PUBLIC_BASE_URL == "https://help.example.com"
+
+
+def test_an_https_public_address_makes_the_session_cookie_secure(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"PUBLIC_BASE_URL": "https://help.example.com", "HELPDESK_INSTANCE_PATH": str(tmp_path)}
+    )
+    assert settings.SESSION_COOKIE_SECURE
+    assert settings.flask_config()["SESSION_COOKIE_SECURE"] is True
+    plain = Settings.from_env({"PORT": "5301", "HELPDESK_INSTANCE_PATH": str(tmp_path)})
+    assert not plain.SESSION_COOKIE_SECURE
+
+
+def test_head_on_the_sign_in_page_answers_like_get(app: Flask) -> None:
+    client = app.test_client()
+    assert client.head("/login").status_code == 200
