@@ -169,6 +169,15 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
         logger=False,
         engineio_logger=False,
     )
+    if settings.HELPDESK_TRUSTED_PROXIES > 0:
+        # Outermost, so that pages, the API, the throttle, the audit log and the Socket.IO
+        # handshake all see the client's address rather than the proxy's.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.HELPDESK_TRUSTED_PROXIES
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     from helpdesk.realtime import init_realtime
 
     init_realtime(app)

@@ -85,6 +85,10 @@ class Settings:
     HELPDESK_KB_SEARCH: str = ""
     HELPDESK_KB_INDEX_PATH: str = ""  # the Whoosh directory; default instance/kb_index
     SESSION_COOKIE_SECURE: bool = False
+    # How many reverse proxies stand in front of the web processes (nginx: 1). Their
+    # X-Forwarded-For/-Proto/-Host are believed for that many hops and no more; 0 ignores them,
+    # so that a client cannot claim another address by sending the header itself.
+    HELPDESK_TRUSTED_PROXIES: int = 0
     HELPDESK_VOICE_FALLBACK_URL: str = ""  # where a call goes when the database fails
     HELPDESK_METRICS_TOKEN: str = ""  # lets Prometheus scrape /metrics from outside the network
     HELPDESK_LOG_FORMAT: str = "text"  # "json" for one JSON object per line (log shippers)

@@ -1,7 +1,7 @@
 """Throttling of failed logins, shared by the console form and the token endpoint.
 
-Only failures count (a user who logs in fine is never slowed down), per client address and per
-account, so that neither one address guessing many accounts nor many addresses guessing one account
+Only failures count (a user who logs in fine is never slowed down), per client address (the
+client's own behind `HELPDESK_TRUSTED_PROXIES` proxies, never the proxy's) and per account, so that neither one address guessing many accounts nor many addresses guessing one account
 get far. The counters live in Redis when scaled out and in memory otherwise.
 """
 
@@ -38,11 +38,16 @@ def _failed(response: Any) -> bool:
 
 
 def login_throttle(view: Any) -> Any:
-    by_address = limiter.limit(
+    """Shared limits: the console form and the token endpoint draw on the same counters, so an
+    account's ten guesses are ten in all, not ten on each door."""
+    by_address = limiter.shared_limit(
         _limit,
+        scope="login-address",
         key_func=lambda: "login-ip:" + get_remote_address(),
         deduct_when=_failed,
         methods=["POST"],
     )
-    by_account = limiter.limit(_limit, key_func=_account_key, deduct_when=_failed, methods=["POST"])
+    by_account = limiter.shared_limit(
+        _limit, scope="login-account", key_func=_account_key, deduct_when=_failed, methods=["POST"]
+    )
     return by_address(by_account(view))

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from helpdesk.app import create_app
@@ -237,6 +238,66 @@ def test_failed_logins_on_one_account_are_throttled_across_addresses(make_app: A
     )
     assert right.status_code == 429
     assert right.get_json()["error"]["code"] == "too_many_requests"
+
+
+def test_the_console_and_the_api_share_one_throttle_per_account(make_app: Any) -> None:
+    app = make_app(HELPDESK_LOGIN_LIMIT="3 per minute")
+    user = _user(app, Role.AGENT, "shared@example.com")
+    client = IsolatedClient(app, app.response_class, use_cookies=True)
+    wrong = {"email": user.email, "password": "wrong guess"}
+    assert client.post("/login", data=wrong).status_code == 401
+    assert client.post("/login", data=wrong).status_code == 401
+    assert client.post("/api/v1/auth/token", json=wrong).status_code == 401
+    # The fourth guess is refused on either door.
+    assert client.post("/api/v1/auth/token", json=wrong).status_code == 429
+    assert client.post("/login", data=wrong).status_code == 429
+
+
+def _guess(client: FlaskClient, email: str, forwarded: str, password: str = "wrong") -> int:
+    return int(
+        client.post(
+            "/api/v1/auth/token",
+            json={"email": email, "password": password},
+            headers={"X-Forwarded-For": forwarded},
+        ).status_code
+    )
+
+
+def test_behind_a_trusted_proxy_one_client_cannot_lock_everyone_out(make_app: Any) -> None:
+    """Ten bad passwords from one client behind nginx lock that client and that account only;
+    the audit log records the client's address, not the proxy's."""
+    app = make_app(HELPDESK_LOGIN_LIMIT="3 per minute", HELPDESK_TRUSTED_PROXIES=1)
+    _user(app, Role.AGENT, "victim@example.com")
+    admin = _user(app, Role.ADMIN, "admin@example.com")
+    client = app.test_client()
+    for n in range(3):
+        assert _guess(client, f"nobody{n}@example.com", "203.0.113.5") == 401
+    assert _guess(client, "nobody9@example.com", "203.0.113.5") == 429  # that client: locked
+    # Another client, through the same proxy (the same REMOTE_ADDR), signs in fine.
+    here = {"X-Forwarded-For": "198.51.100.7"}
+    issued = client.post(
+        "/api/v1/auth/token", json={"email": admin.email, "password": PASSWORD}, headers=here
+    )
+    assert issued.status_code == 201
+    headers = {**here, "Authorization": f"Bearer {issued.get_json()['token']}"}
+    created = client.post(
+        "/api/v1/users",
+        json={"email": "new@example.com", "password": "a long passphrase", "role": "agent"},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.get_json()
+    with app.app_context():
+        ips = list(db.session.scalars(select(AuditEntry.ip)))
+    assert ips == ["198.51.100.7"]
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(make_app: Any) -> None:
+    """A client cannot dodge the throttle by inventing X-Forwarded-For."""
+    app = make_app(HELPDESK_LOGIN_LIMIT="3 per minute")
+    client = app.test_client()
+    for n in range(3):
+        assert _guess(client, f"nobody{n}@example.com", f"192.0.2.{n}") == 401
+    assert _guess(client, "nobody9@example.com", "192.0.2.99") == 429
 
 
 # -- secrets in logs -------------------------------------------------------------------------
