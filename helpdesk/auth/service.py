@@ -11,12 +11,12 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from helpdesk.auth import passwords
 from helpdesk.auth.models import AgentSkill, ApiToken, Group, Role, User
 from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 
 TOKEN_PREFIX = "hdk_"  # noqa: S105 (a public marker, not a secret)
-MIN_PASSWORD_LENGTH = 8
 # Hashing a dummy password on unknown e-mails keeps login timing from revealing which exist.
 _DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
 
@@ -62,12 +62,10 @@ def parse_skills(spec: str | Iterable[str] | Mapping[str, int] | None) -> dict[s
     return skills
 
 
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            "password too short",
-            fields={"password": f"at least {MIN_PASSWORD_LENGTH} characters"},
-        )
+def _check_password(password: str, *, email: str, name: str | None) -> None:
+    why = passwords.problem(password, own_details=passwords.context_words(email, name))
+    if why is not None:
+        raise ValidationFailed(f"password refused: {why}", fields={"password": why})
 
 
 def create_user(
@@ -83,7 +81,7 @@ def create_user(
     groups: Iterable[str] = (),
 ) -> User:
     email = email.strip().lower()
-    _check_password(password)
+    _check_password(password, email=email, name=name)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("a user with this e-mail already exists", fields={"email": "already taken"})
     user = User(
@@ -136,7 +134,7 @@ def update_user(
     if languages is not None:
         user.languages = [lang.lower() for lang in languages]
     if password is not None:
-        _check_password(password)
+        _check_password(password, email=user.email, name=user.name)
         user.password_hash = hash_password(password)
         user.session_version += 1
     session.commit()

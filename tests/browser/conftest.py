@@ -322,7 +322,7 @@ def _wait_until_up(live: LiveServer, server: subprocess.Popen[bytes]) -> None:
         try:
             if requests.get(live.base_url + "/healthz", timeout=1).ok:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or accepted while the worker loads
             pass
         time.sleep(0.2)
     pytest.fail("the server did not start:\n" + live.log.read_text(errors="replace"))
