@@ -1,8 +1,9 @@
 """Throttling of failed logins, shared by the console form and the token endpoint.
 
 Only failures count (a user who logs in fine is never slowed down), per client address (the
-client's own behind `HELPDESK_TRUSTED_PROXIES` proxies, never the proxy's) and per account, so that neither one address guessing many accounts nor many addresses guessing one account
-get far. The counters live in Redis when scaled out and in memory otherwise.
+client's own behind `HELPDESK_TRUSTED_PROXIES` proxies, never the proxy's) and per account, so that
+neither one address guessing many accounts nor many addresses guessing one account get far. The
+counters live in Redis when scaled out and in memory otherwise.
 """
 
 from __future__ import annotations
