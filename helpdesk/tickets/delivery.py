@@ -101,14 +101,6 @@ def initial_status(route: Route) -> str:
     return QUEUED if route.deliverable else UNDELIVERABLE
 
 
-def moves_forward(current: str | None, new: str) -> bool:
-    """Whether a reported status may replace the recorded one (never backwards, never from
-    `undeliverable`, never to a status this module does not know)."""
-    if new not in _RANK or current not in _RANK:
-        return False
-    return _RANK[new] > _RANK[current]
-
-
 def earlier_than(status: str) -> tuple[str, ...]:
     """The recorded statuses that `status` may replace: the compare-and-set's condition."""
     return tuple(s for s, rank in _RANK.items() if rank < _RANK.get(status, -1))
