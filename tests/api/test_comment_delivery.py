@@ -165,11 +165,18 @@ def test_email_is_chosen_once_it_can_be_delivered(api, sim, customer_factory, ma
     web_ticket = _ticket(api, c.id, "web")
     phone_ticket = _ticket(api, c.id, "phone")
     by_mail = _reply(api, email_ticket["id"], "See the attached steps.")
-    assert by_mail["delivery"] == {"channel": "email", "status": "queued", "to": "manon@example.com"}
+    assert by_mail["delivery"] == {
+        "channel": "email",
+        "status": "queued",
+        "to": "manon@example.com",
+    }
     assert _reply(api, web_ticket["id"], "Done.")["delivery"]["channel"] == "email"
     # A call is answered by text first: the customer reached us on that number.
     assert _reply(api, phone_ticket["id"], "Done.")["delivery"]["channel"] == "sms"
-    assert mailer == [(by_mail["id"], "manon@example.com"), (by_mail["id"] + 1, "manon@example.com")]
+    assert mailer == [
+        (by_mail["id"], "manon@example.com"),
+        (by_mail["id"] + 1, "manon@example.com"),
+    ]
     ref = f"<reply-{by_mail['id']}@helpdesk.test>"
     assert tickets.record_delivery(db.session, channel="email", ref=ref, status="bounced") == 1
     db.session.commit()
