@@ -183,3 +183,14 @@ def test_email_is_chosen_once_it_can_be_delivered(api, sim, customer_factory, ma
     assert _delivery_of(api, email_ticket["id"], by_mail["id"])["status"] == "bounced"
     # A later, lower status changes nothing.
     assert tickets.record_delivery(db.session, channel="email", ref=ref, status="sent") == 0
+
+
+def test_openapi_documents_the_delivery(client):
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert "delivery" in schemas["CommentOut"]["required"]
+    shape = schemas["DeliveryOut"]
+    assert shape["properties"]["status"]["enum"] == list(delivery.STATUSES)
+    channels = shape["properties"]["channel"]["anyOf"]
+    assert {"enum": ["sms", "email"], "type": "string"} in channels
+    assert {"type": "null"} in channels
+    assert "undeliverable" in shape["properties"]["status"]["description"]
