@@ -598,15 +598,20 @@ def reply_number(session: DbSession, ticket_id: int, customer: Customer | None) 
     """Where a reply in a conversation goes: the number the customer last texted from in it
     (a customer may have several, and a merged record keeps its older ones first), else their
     first number."""
+    last = _last_texted_from(session, ticket_id)
+    if last:
+        return last
+    return customer.phones[0].e164 if customer and customer.phones else None
+
+
+def _last_texted_from(session: DbSession, ticket_id: int) -> str | None:
     last = session.scalar(
         select(SmsMessage.from_number)
         .where(SmsMessage.ticket_id == ticket_id, SmsMessage.direction == "inbound")
         .order_by(SmsMessage.id.desc())
         .limit(1)
     )
-    if last:
-        return str(last)
-    return customer.phones[0].e164 if customer and customer.phones else None
+    return str(last) if last else None
 
 
 _FIXED_TYPES = frozenset(
@@ -636,13 +641,15 @@ def textable(e164: str, label: str) -> bool:
 
 def text_number(session: DbSession, ticket: Any) -> str | None:
     """The number a reply on this ticket would be texted to: on an SMS conversation, the number
-    the customer texts from; otherwise their first number that can take texts."""
+    the customer last texted from in it; otherwise (or before they texted in it) their first
+    number that can take texts."""
     from helpdesk.customers.models import CustomerPhone
     from helpdesk.tickets.workflow import Channel
 
     if ticket.channel is Channel.SMS:
-        customer = session.get(Customer, ticket.requester_id)
-        return reply_number(session, ticket.id, customer)
+        last = _last_texted_from(session, ticket.id)
+        if last:
+            return last
     phones = session.execute(
         select(CustomerPhone.e164, CustomerPhone.label)
         .where(CustomerPhone.customer_id == ticket.requester_id)

@@ -80,7 +80,10 @@ class TicketList(BaseModel):
 
 
 class DeliveryOut(BaseModel):
-    """How a public reply reaches the customer (see `helpdesk.tickets.delivery`)."""
+    """How a public reply reaches the customer (see `helpdesk.tickets.delivery`).
+
+    `channel` lists the channels that can deliver: a channel registered there is added here.
+    """
 
     channel: Literal["sms", "email"] | None = Field(
         description="The channel carrying the reply; null when no channel can reach the customer."

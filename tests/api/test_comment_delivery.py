@@ -194,3 +194,15 @@ def test_openapi_documents_the_delivery(client):
     assert {"enum": ["sms", "email"], "type": "string"} in channels
     assert {"type": "null"} in channels
     assert "undeliverable" in shape["properties"]["status"]["description"]
+
+
+def test_asking_for_a_text_with_no_number_to_text_saves_nothing(api, customer_factory):
+    """`POST /sms` asks for a text: without a number that takes one it is refused (422) and no
+    reply is kept; the same reply through the comments API is saved as undeliverable."""
+    c = customer_factory(phones=[LANDLINE])
+    t = _ticket(api, c.id, "sms")
+    r = api.post("/sms", json={"ticket_id": t["id"], "body": "Hello?"})
+    assert r.status_code == 422 and "body" in r.get_json()["error"]["fields"]
+    assert api.get(f"/tickets/{t['id']}/comments").get_json()["items"] == []
+    out = _reply(api, t["id"], "Hello?")
+    assert out["delivery"]["status"] == "undeliverable" and _texts() == 0
