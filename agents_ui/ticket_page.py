@@ -24,7 +24,7 @@ from agents_ui.queries import all_groups, assignable_staff, user_names
 from helpdesk.errors import APIError, Conflict
 from helpdesk.extensions import db
 from helpdesk.sla import service as sla_service
-from helpdesk.tickets import service
+from helpdesk.tickets import delivery, service
 from helpdesk.tickets.models import Ticket, TicketChange
 from helpdesk.tickets.workflow import TRANSITIONS, Priority, Status
 
@@ -153,6 +153,8 @@ def _render(
             else reply_delivery.route_notice(service.reply_route(db.session, ticket))
         ),
         delivery_badge=reply_delivery.badge,
+        delivery_statuses=delivery.STATUSES,
+        delivery_label=reply_delivery.status_label,
         reply_statuses={s.value for s in TRANSITIONS[current]},
         props_statuses={current.value} | {s.value for s in TRANSITIONS[current]},
         kb_suggestions=kb_panel.suggestions_for(ticket),
