@@ -16,15 +16,15 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from agents_ui import kb_panel, labels, sla_display
+from agents_ui import kb_panel, labels, reply_delivery, sla_display
 from agents_ui.account import me
 from agents_ui.blueprint import bp
 from agents_ui.forms import PropertiesForm, ReplyForm
 from agents_ui.queries import all_groups, assignable_staff, user_names
-from helpdesk.errors import APIError
+from helpdesk.errors import APIError, Conflict
 from helpdesk.extensions import db
 from helpdesk.sla import service as sla_service
-from helpdesk.tickets import service
+from helpdesk.tickets import delivery, service
 from helpdesk.tickets.models import Ticket, TicketChange
 from helpdesk.tickets.workflow import TRANSITIONS, Priority, Status
 
@@ -147,6 +147,14 @@ def _render(
         reply_form=reply,
         props_form=props,
         closed=current is Status.CLOSED,
+        reply_route=(
+            None
+            if current is Status.CLOSED
+            else reply_delivery.route_notice(service.reply_route(db.session, ticket))
+        ),
+        delivery_badge=reply_delivery.badge,
+        delivery_statuses=delivery.STATUSES,
+        delivery_label=reply_delivery.status_label,
         reply_statuses={s.value for s in TRANSITIONS[current]},
         props_statuses={current.value} | {s.value for s in TRANSITIONS[current]},
         kb_suggestions=kb_panel.suggestions_for(ticket),
@@ -210,15 +218,23 @@ def reply(ticket_id: int) -> ResponseReturnValue:
     public = form.visibility.data == "public"
     before = found.status
     try:
-        service.add_comment(
+        comment = service.add_comment(
             db.session, found, body=form.body.data or "", public=public, actor=me(), status=wanted
         )
     except APIError as exc:
         db.session.rollback()
         found = service.get(db.session, ticket_id)
-        flash(describe_refusal(exc, found, wanted), "error")
+        message = describe_refusal(exc, found, wanted)
+        route = service.reply_route(db.session, found) if public else None
+        if isinstance(exc, Conflict) and route is not None and route.refusal is not None:
+            message = reply_delivery.route_notice(route).text  # the opt-out, in their words
+        flash(message, "error")
         return _render(found, form, _properties_form(found), exc.status)
-    flash(_("Reply sent.") if public else _("Internal note added."), "success")
+    if public:
+        # Read after the commit: the outbox may already have handed the reply over.
+        flash(*reply_delivery.flash_after_reply(comment))
+    else:
+        flash(_("Internal note added."), "success")
     if found.status != before:
         flash(
             _("Status is now “%(status)s”.", status=labels.label(labels.STATUS, found.status)),

@@ -202,9 +202,9 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
 
     kb_indexing.init_app(app, settings)
     from helpdesk.tickets import delivery
-    from telephony.sms import deliver_reply
+    from telephony.sms import deliver_reply, reply_reach
 
-    delivery.register("sms", deliver_reply)
+    delivery.register("sms", deliver_reply, reach=reply_reach)
     from helpdesk.dispatch import inbound as dispatch_inbound
     from helpdesk.dispatch.geocoding import NullGeocoder
     from telephony.sms import register_inbound

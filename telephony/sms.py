@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import phonenumbers
 from sqlalchemy import delete, select, update
 
 from helpdesk.customers import service as customers
@@ -181,6 +182,7 @@ def send(
         return row.status  # sent, being sent, or given up: nothing to do
     if row.kind != "opt_out_confirmation" and is_opted_out(session, row.to_number, row.from_number):
         row.status, row.error = "opted_out", "the recipient opted out"
+        _track_reply(session, row)
         session.commit()
         return row.status
     try:
@@ -189,12 +191,14 @@ def send(
         )
     except Exception as exc:  # classified below: permanent errors give up, others retry
         _failed_attempt(session, row, exc, now)
+        _track_reply(session, row)
         session.commit()
         return row.status
     row.message_sid = sid
     if SMS_STATUS_RANK.get(row.status, 0) < SMS_STATUS_RANK["accepted"]:
         row.status = "accepted"
     row.sent_at = now
+    _track_reply(session, row)
     session.commit()
     return row.status
 
@@ -266,6 +270,7 @@ def recover(
         )
         if sid:
             row.message_sid, row.status, row.sent_at = sid, "accepted", now
+            _track_reply(session, row)
         else:
             # Due at once: the send below must be able to claim it, whatever `now` says.
             row.status, row.next_attempt_at = "retry", None
@@ -342,6 +347,7 @@ def apply_status(
                 [f"ticket:{row.ticket_id}"],
                 {"sms_id": row.id, "ticket_id": row.ticket_id, "status": row.status},
             )
+        _track_reply(session, row)
     session.commit()
     return row
 
@@ -592,25 +598,87 @@ def reply_number(session: DbSession, ticket_id: int, customer: Customer | None) 
     """Where a reply in a conversation goes: the number the customer last texted from in it
     (a customer may have several, and a merged record keeps its older ones first), else their
     first number."""
+    last = _last_texted_from(session, ticket_id)
+    if last:
+        return last
+    return customer.phones[0].e164 if customer and customer.phones else None
+
+
+def _last_texted_from(session: DbSession, ticket_id: int) -> str | None:
     last = session.scalar(
         select(SmsMessage.from_number)
         .where(SmsMessage.ticket_id == ticket_id, SmsMessage.direction == "inbound")
         .order_by(SmsMessage.id.desc())
         .limit(1)
     )
-    if last:
-        return str(last)
-    return customer.phones[0].e164 if customer and customer.phones else None
+    return str(last) if last else None
 
 
-def deliver_reply(session: DbSession, ticket: Any, comment: Any) -> None:
-    """An agent's public reply on an SMS conversation leaves as a text (through the outbox)."""
+_FIXED_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+        phonenumbers.PhoneNumberType.UAN,
+        phonenumbers.PhoneNumberType.VOICEMAIL,
+    }
+)
+
+
+def textable(e164: str, label: str) -> bool:
+    """Whether a customer's number can take texts: one the numbering plan calls mobile, or one
+    labelled mobile that the plan does not know to be a fixed line (a landline labelled
+    `mobile` by default would take nothing)."""
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return False
+    if kind is phonenumbers.PhoneNumberType.MOBILE:
+        return True
+    return label == "mobile" and kind not in _FIXED_TYPES
+
+
+def text_number(session: DbSession, ticket: Any) -> str | None:
+    """The number a reply on this ticket would be texted to: on an SMS conversation, the number
+    the customer last texted from in it; otherwise (or before they texted in it) their first
+    number that can take texts."""
+    from helpdesk.customers.models import CustomerPhone
+    from helpdesk.tickets.workflow import Channel
+
+    if ticket.channel is Channel.SMS:
+        last = _last_texted_from(session, ticket.id)
+        if last:
+            return last
+    phones = session.execute(
+        select(CustomerPhone.e164, CustomerPhone.label)
+        .where(CustomerPhone.customer_id == ticket.requester_id)
+        .order_by(CustomerPhone.id)
+    ).all()
+    return next((p.e164 for p in phones if textable(p.e164, p.label)), None)
+
+
+def reply_reach(session: DbSession, ticket: Any) -> Any:
+    """What SMS can do for a ticket's customer (`helpdesk.tickets.delivery.Reach`)."""
+    from flask import current_app
+
+    from helpdesk.tickets.delivery import Reach
+
+    to = text_number(session, ticket)
+    refusal = None
+    if to is not None and is_opted_out(session, to, current_app.config["TWILIO_PHONE_NUMBER"]):
+        refusal = "the customer opted out of texts (they can send START)"
+    return Reach(channel="sms", to=to, refusal=refusal)
+
+
+def deliver_reply(session: DbSession, ticket: Any, comment: Any) -> str:
+    """An agent's public reply leaves as a text (through the outbox), to the number its route
+    chose; returns the outbox row's id, under which its statuses are reported to the reply."""
     from flask import current_app
 
     from helpdesk.errors import Conflict, ValidationFailed
 
-    customer = session.get(Customer, ticket.requester_id)
-    to = reply_number(session, ticket.id, customer)
+    to = comment.delivery_to or text_number(session, ticket)
     if to is None:
         raise ValidationFailed(
             "the customer has no phone number to text", fields={"body": "no number to text"}
@@ -618,15 +686,40 @@ def deliver_reply(session: DbSession, ticket: Any, comment: Any) -> None:
     sender = current_app.config["TWILIO_PHONE_NUMBER"]
     if is_opted_out(session, to, sender):
         raise Conflict("the customer opted out of texts (they can send START)")
-    queue_sms(
+    row = queue_sms(
         session,
         to=to,
         from_number=sender,
         body=comment.body,
-        customer_id=customer.id if customer else None,
+        customer_id=ticket.requester_id,
         ticket_id=ticket.id,
         author_user_id=comment.author_user_id,
     )
+    return str(row.id)
+
+
+# An outbox row's status as its reply's delivery status (`helpdesk.tickets.delivery`). Twilio's
+# `accepted`/`queued` after our send mean the provider has the text: that is `sent` for the agent,
+# as an SMTP server's acceptance is for an e-mail; Twilio's own `sent` adds nothing visible.
+_REPLY_STATUS = {
+    "accepted": "sent",
+    "sent": "sent",
+    "delivered": "delivered",
+    "undelivered": "failed",
+    "failed": "failed",
+    "rejected": "failed",
+    "opted_out": "failed",
+}
+
+
+def _track_reply(session: DbSession, row: SmsMessage) -> None:
+    """Report a text's new status to the reply it carries, if it carries one (an agent's
+    reply on a ticket; an acknowledgement or a keyword answer carries none)."""
+    status = _REPLY_STATUS.get(row.status)
+    if row.ticket_id is not None and row.author_user_id is not None and status is not None:
+        from helpdesk.tickets import service as tickets
+
+        tickets.record_delivery(session, channel="sms", ref=str(row.id), status=status)
 
 
 def reply(session: DbSession, *, ticket_id: int, body: str, author: Any) -> SmsMessage:
@@ -641,16 +734,12 @@ def reply(session: DbSession, *, ticket_id: int, body: str, author: Any) -> SmsM
     comment = tickets.add_comment(
         session, ticket, body=body, actor=author, channel=Channel.SMS, commit=False
     )
-    row: SmsMessage = session.scalars(
-        select(SmsMessage)
-        .where(
-            SmsMessage.ticket_id == ticket.id,
-            SmsMessage.direction == "outbound",
-            SmsMessage.body == comment.body,
+    row = session.get(SmsMessage, int(comment.delivery_ref)) if comment.delivery_ref else None
+    if comment.delivery_channel != "sms" or row is None:
+        # Asked for a text, and no text can go: nothing is kept (the caller rolls back).
+        raise ValidationFailed(
+            "the customer has no phone number to text", fields={"body": "no number to text"}
         )
-        .order_by(SmsMessage.id.desc())
-        .limit(1)
-    ).one()
     session.commit()
     return row
 

@@ -2,7 +2,8 @@
  * ticket's room), lists the other staff who have it open (`ticket.viewers`), and says so when
  * someone else changes it or writes on it (`ticket.updated`, `ticket.comment`), with a link to
  * reload: what the agent is typing is never thrown away by a refresh they did not ask for.
- * Names are set as text. */
+ * A public reply's delivery state (`ticket.delivery`) is updated in place. Names are set as
+ * text. */
 (function () {
   "use strict";
 
@@ -48,7 +49,19 @@
     };
   }
 
+  // Only the states the page has a label for (data-delivery-<status> on the box) are shown.
+  function onDelivery(payload) {
+    if (!payload || payload.ticket_id !== ticketId) return;
+    var label = box.getAttribute("data-delivery-" + String(payload.status));
+    var shown = document.querySelector('[data-delivery="' + Number(payload.comment_id) + '"]');
+    var badge = shown && shown.querySelector("[data-delivery-status]");
+    if (!label || !badge) return;
+    badge.className = "badge delivery-" + String(payload.status);
+    badge.textContent = label;
+  }
+
   live.on("ticket.viewers", onViewers);
+  live.on("ticket.delivery", onDelivery);
   live.on("ticket.updated", onChange("data-changed"));
   live.on("ticket.comment", onChange("data-commented"));
   live.onConnect(function () { live.emit("watch", { kind: "ticket", id: ticketId }); });

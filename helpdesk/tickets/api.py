@@ -79,6 +79,26 @@ class TicketList(BaseModel):
     next_cursor: str | None
 
 
+class DeliveryOut(BaseModel):
+    """How a public reply reaches the customer (see `helpdesk.tickets.delivery`).
+
+    `channel` lists the channels that can deliver: a channel registered there is added here.
+    """
+
+    channel: Literal["sms", "email"] | None = Field(
+        description="The channel carrying the reply; null when no channel can reach the customer."
+    )
+    status: Literal["queued", "sent", "delivered", "failed", "bounced", "undeliverable"] = Field(
+        description=(
+            "`queued`: waiting to leave; `sent`: handed to the provider (Twilio, the SMTP "
+            "server); `delivered`: the provider confirmed it arrived; `failed`: the provider "
+            "gave up or the number refused it; `bounced`: the e-mail came back; "
+            "`undeliverable`: no channel can reach the customer, the reply was saved but not sent."
+        )
+    )
+    to: str | None = Field(description="Where it goes: an E.164 number or an e-mail address.")
+
+
 class CommentOut(BaseModel):
     id: int
     body: str
@@ -87,6 +107,12 @@ class CommentOut(BaseModel):
     author: Ref | None
     from_customer: bool
     created_at: datetime
+    delivery: DeliveryOut | None = Field(
+        description=(
+            "An agent's public reply: how it reaches the customer. Null on internal notes, on "
+            "what the customer wrote, and on replies written before delivery was recorded."
+        )
+    )
 
 
 class CommentList(BaseModel):
@@ -151,6 +177,15 @@ def comment_out(c: Comment) -> CommentOut:
         created_at=c.created_at,
         author=Ref(id=c.author_user.id, name=c.author_user.name) if c.author_user else None,
         from_customer=c.author_customer_id is not None,
+        delivery=delivery_out(c),
+    )
+
+
+def delivery_out(c: Comment) -> DeliveryOut | None:
+    if c.delivery_status is None:
+        return None
+    return DeliveryOut.model_validate(
+        {"channel": c.delivery_channel, "status": c.delivery_status, "to": c.delivery_to}
     )
 
 

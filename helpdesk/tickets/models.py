@@ -80,7 +80,10 @@ class Comment(db.Model):  # type: ignore[name-defined,misc]
     """A public reply (seen by the customer) or an internal note (agents only)."""
 
     __tablename__ = "ticket_comments"
-    __table_args__ = (Index("ix_ticket_comments_ticket_id_id", "ticket_id", "id"),)
+    __table_args__ = (
+        Index("ix_ticket_comments_ticket_id_id", "ticket_id", "id"),
+        Index("ix_ticket_comments_delivery_ref", "delivery_ref"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
@@ -92,6 +95,14 @@ class Comment(db.Model):  # type: ignore[name-defined,misc]
     public: Mapped[bool] = mapped_column(default=True)
     channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.WEB)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How an agent's public reply reaches the customer (`tickets.delivery`): the channel that
+    # carries it (None: no channel could), where to, the state of its delivery, and the
+    # reference the channel reports that state under (an SMS row's id, an e-mail's Message-ID).
+    # All None on internal notes and on what the customer wrote.
+    delivery_channel: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    delivery_to: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    delivery_status: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    delivery_ref: Mapped[str | None] = mapped_column(String(250), nullable=True)
 
     author_user: Mapped[User | None] = relationship(lazy="raise")
 

@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import literal, select, tuple_
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import joinedload, selectinload
 
 from helpdesk.auth.models import Group, Role, User
 from helpdesk.customers.models import Customer
 from helpdesk.customers.service import normalise_tags
-from helpdesk.db import DbSession, UTCDateTime, utcnow
-from helpdesk.errors import APIError, NotFound, ValidationFailed
+from helpdesk.db import DbSession, UTCDateTime, rowcount, utcnow
+from helpdesk.errors import APIError, Conflict, NotFound, ValidationFailed
 from helpdesk.events import FEED_TICKETS, publish
 from helpdesk.pagination import decode_cursor, encode_cursor
 from helpdesk.sla import service as sla
@@ -294,6 +295,11 @@ def add_comment(
         raise ValidationFailed(
             "customers cannot write internal notes", fields={"public": "must be true"}
         )
+    # Only an agent's public reply goes out to the customer; decided before anything is written,
+    # so a refused reply (the customer opted out of the ticket's channel) leaves no trace.
+    route = delivery.route_for(session, ticket) if actor is not None and public else None
+    if route is not None and route.refusal is not None:
+        raise Conflict(route.refusal)
     now = utcnow()
     comment = Comment(
         ticket_id=ticket.id,
@@ -304,6 +310,10 @@ def add_comment(
         author_customer_id=author_customer_id,
         created_at=now,
     )
+    if route is not None:
+        comment.delivery_channel = route.channel
+        comment.delivery_to = route.to
+        comment.delivery_status = delivery.initial_status(route)
     session.add(comment)
     session.flush()
     kind = "ticket_reply" if public else "ticket_note"
@@ -328,10 +338,10 @@ def add_comment(
             changes={"comment_id": [None, comment.id]},
         )
     )
-    if actor is not None and public:
-        deliver = delivery.deliverer(ticket.channel.value)
+    if route is not None and route.channel is not None:
+        deliver = delivery.deliverer(route.channel)
         if deliver is not None:
-            deliver(session, ticket, comment)
+            comment.delivery_ref = deliver(session, ticket, comment)
     if author_customer_id is not None or actor is not None:
         sla.on_comment(
             session, ticket, from_customer=author_customer_id is not None, public=public, now=now
@@ -357,6 +367,52 @@ def add_comment(
     elif commit:
         session.commit()
     return comment
+
+
+def reply_route(session: DbSession, ticket: Ticket) -> delivery.Route:
+    """Where a public reply on this ticket would go, for the reply box to say before sending."""
+    return delivery.route_for(session, ticket)
+
+
+def record_delivery(session: DbSession, *, channel: str, ref: str, status: str) -> int:
+    """A channel reports how a reply it carries is doing; a status never moves backwards.
+
+    A compare-and-set on the recorded status, so callbacks that arrive out of order or twice
+    change nothing. Returns how many replies changed (0 or 1). The caller commits.
+    """
+    earlier = delivery.earlier_than(status)
+    if not earlier:
+        return 0
+    found = session.execute(
+        select(Comment.id, Comment.ticket_id).where(
+            Comment.delivery_channel == channel,
+            Comment.delivery_ref == ref,
+            Comment.delivery_status.in_(earlier),
+        )
+    ).first()
+    if found is None:
+        return 0
+    changed = rowcount(
+        session.execute(
+            sa_update(Comment)
+            .where(Comment.id == found.id, Comment.delivery_status.in_(earlier))
+            .values(delivery_status=status)
+            .execution_options(synchronize_session="fetch")
+        )
+    )
+    if changed:
+        publish(
+            session,
+            "ticket.delivery",
+            [f"ticket:{found.ticket_id}"],
+            {
+                "ticket_id": found.ticket_id,
+                "comment_id": found.id,
+                "channel": channel,
+                "status": status,
+            },
+        )
+    return changed
 
 
 def get(session: DbSession, ticket_id: int) -> Ticket:

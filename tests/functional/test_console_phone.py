@@ -597,16 +597,19 @@ def test_the_french_catalogue_is_complete() -> None:
 
 
 def test_sms_ticket_page_counts_segments(app, client, make_user, customer_factory, ticket_factory):
-    """On an SMS conversation the reply box says it goes out by text and counts segments."""
+    """When a reply goes out by text the reply box says so, to which number, and counts
+    segments; when no number can take texts, there is nothing to count."""
     from helpdesk.tickets.workflow import Channel
     from tests.conftest import PASSWORD
 
     user = make_user(Role.AGENT, locale="fr")
     client.post("/login", data={"email": user.email, "password": PASSWORD})
-    sms_ticket = ticket_factory(channel=Channel.SMS)
-    web_ticket = ticket_factory()
+    sms_ticket = ticket_factory(
+        channel=Channel.SMS, requester_id=customer_factory(phones=["+33612345678"]).id
+    )
+    web_ticket = ticket_factory(requester_id=customer_factory(phones=[]).id)
     page = client.get(f"/tickets/{sms_ticket.id}").get_data(as_text=True)
-    assert "Une réponse publique est envoyée au client par SMS." in page
+    assert "Une réponse publique sera envoyée par SMS au +33 6 12 34 56 78." in page
     assert 'data-label-gsm="{chars} caractères, {segments} SMS (GSM-7)"' in page
     assert "sms_meter.js" in page
     assert "data-sms-meter" not in client.get(f"/tickets/{web_ticket.id}").get_data(as_text=True)
