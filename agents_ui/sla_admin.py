@@ -2,8 +2,9 @@
 
 Saving goes through the SLA API's own validation and the service the API saves with
 (`helpdesk.sla.service.save_calendar`, `helpdesk.sla.api` for policies), so a calendar or policy
-saved here is exactly what the API would have saved, with the same re-planning of running clocks. A refusal comes back as
-the form with the reasons next to the fields and a 4xx status, never a 500.
+saved here is exactly what the API would have saved, with the same re-planning of running
+clocks. A refusal comes back as the form with the reasons next to the fields and a 4xx status,
+never a 500.
 """
 
 from __future__ import annotations
