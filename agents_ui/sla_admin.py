@@ -1,8 +1,10 @@
 """Administrators' pages for service levels: business calendars and policies.
 
-Saving goes through the SLA API's own validation and persistence (`helpdesk.sla.api`), so a
-calendar or policy saved here is exactly what the API would have saved. A refusal comes back as
-the form with the reasons next to the fields and a 4xx status, never a 500.
+Saving goes through the SLA API's own validation and the service the API saves with
+(`helpdesk.sla.service.save_calendar`, `helpdesk.sla.api` for policies), so a calendar or policy
+saved here is exactly what the API would have saved, with the same re-planning of running
+clocks. A refusal comes back as the form with the reasons next to the fields and a 4xx status,
+never a 500.
 """
 
 from __future__ import annotations
@@ -116,7 +118,13 @@ def _save_calendar(form: CalendarForm, calendar: CalendarModel) -> ResponseRetur
     if not form.validate_on_submit():
         return _calendar_page(form, shown, 400)
     try:
-        sla_api._save_calendar(calendar, sla_api.CalendarIn(**form.body()))
+        body = sla_api.CalendarIn(**form.body())
+        sla_service.save_calendar(
+            db.session,
+            calendar,
+            **body.model_dump(exclude={"exceptions"}),
+            exceptions=body.exceptions,
+        )
     except ValidationError as exc:
         problems = form.add_service_errors(_pydantic_fields(exc))
         status = 422

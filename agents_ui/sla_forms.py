@@ -133,6 +133,8 @@ class CalendarForm(ConsoleForm):
         for _i in range(max(0, BLANK_EXCEPTIONS - blanks)):
             self.exceptions.append_entry()
         self.body_index: list[int] = []
+        # Errors of the opening hours as a whole, shown above the weekly table.
+        self.hours_errors: list[str] = []
 
     def day(self, name: str) -> FieldList:
         return getattr(self, name)
@@ -168,6 +170,14 @@ class CalendarForm(ConsoleForm):
         for day in WEEKDAYS:
             for entry in self.day(day):
                 ok = _check_range(entry.form) and ok
+        if not self.always_open.data and not any(
+            e.form.start.data or e.form.end.data for day in WEEKDAYS for e in self.day(day)
+        ):
+            # Never open: no deadline could be placed, so no ticket under a policy on it.
+            self.hours_errors.append(
+                _("Give at least one opening range, or tick “Open around the clock”.")
+            )
+            ok = False
         zone = _zone(self.timezone.data)
         for entry in self.exceptions:
             ok = _check_exception(entry.form, zone) and ok

@@ -511,6 +511,7 @@ def value_report() -> ResponseReturnValue:
     }
     return render_template(
         "supervision/value.html",
+        rules=value_labels.segment_rules(),
         segments=segments,
         lists=lists,
         chart=chart,

@@ -9,6 +9,13 @@ from babel.numbers import format_currency, format_percent
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
+from helpdesk.value.segments import (
+    BREACH_POINTS,
+    COMPLAINT_POINTS,
+    FALL_POINTS_PER_TENTH,
+    Rules,
+)
+
 
 def _(text: str, **values: Any) -> str:
     """gettext, typed: the console's strings are always text."""
@@ -46,6 +53,56 @@ def money(cents: int | float, currency: str = "EUR") -> str:
 
 def pct(ratio: float) -> str:
     return str(format_percent(abs(ratio), locale=get_locale(), decimal_quantization=False))
+
+
+def segment_rules(rules: Rules | None = None) -> list[dict[str, str]]:
+    """How each segment is decided, in plain words and in the order the rules are tried, with
+    the figures of the rules in force (`helpdesk.value.segments.Rules`)."""
+    rules = rules or Rules()
+    texts = {
+        "at_risk": _(
+            "Still buying, but showing signs of leaving. Each sign adds to a risk score: "
+            "%(complaint)s points per complaint and %(breach)s per missed service-level target "
+            "in the last 90 days, %(fall)s per tenth of the revenue lost on the previous 12 "
+            "months. It takes at least %(min)s points, with %(complaints)s complaints, "
+            "%(breaches)s missed targets or revenue down %(drop)s or more. Only the riskiest "
+            "%(share)s of paying customers are listed (on equal scores, the larger accounts "
+            "first), so the list stays short enough to call each of them back.",
+            complaint=_number(COMPLAINT_POINTS),
+            breach=_number(BREACH_POINTS),
+            fall=_number(FALL_POINTS_PER_TENTH),
+            min=_number(rules.at_risk_min_score),
+            complaints=rules.complaints,
+            breaches=rules.sla_breaches,
+            drop=pct(rules.fall),
+            share=pct(rules.at_risk_share),
+        ),
+        "costly": _(
+            "The cost to serve them reaches %(ratio)s of their revenue, or exceeds %(amount)s "
+            "without revenue; or %(late)s invoices or more were paid late in 12 months.",
+            ratio=pct(rules.costly_ratio),
+            amount=money(rules.costly_min_cost_cents),
+            late=rules.late_invoices,
+        ),
+        "best": _(
+            "Among the fifth of paying customers with the highest revenue over 12 months, and "
+            "paying on time."
+        ),
+        "growing": _(
+            "Revenue up %(growth)s or more on the previous 12 months, or a first year of "
+            "purchases.",
+            growth=pct(rules.growth),
+        ),
+        "info_only": _("%(n)s contacts or more, and never an invoice.", n=rules.info_only_contacts),
+        "standard": _("Everyone else."),
+    }
+    return [
+        {"segment": code, "name": segment_name(code), "text": text} for code, text in texts.items()
+    ]
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def segment_name(code: str) -> str:

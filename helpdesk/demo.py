@@ -631,6 +631,11 @@ def _seed_calls(rng: random.Random, people: list[Customer], agents: list[User]) 
     db.session.commit()
 
 
+# The share of valued customers the demo puts in these segments (docs/supervision.md): a short
+# list at risk, a tenth to a fifth of the base as the best customers.
+DEMO_SEGMENT_SHARES = {"at_risk": (0.05, 0.15), "best": (0.10, 0.20)}
+
+
 def _seed_invoices(rng: random.Random, people: list[Customer]) -> None:
     """Two years of invoices with the profiles a value report should tell apart: large accounts
     paying on time, growing and shrinking ones, late payers, and people who never bought."""

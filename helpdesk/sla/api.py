@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Response, current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -16,8 +15,7 @@ from helpdesk.db import utcnow
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.sla import reports, rules, service
-from helpdesk.sla.calendar import weekly_from_mapping
-from helpdesk.sla.models import CalendarException, CalendarModel, SlaClock, SlaPolicy
+from helpdesk.sla.models import CalendarModel, SlaClock, SlaPolicy
 
 bp = Blueprint("sla_api", __name__, url_prefix="/api/v1")
 ADMIN = [Role.ADMIN]
@@ -122,30 +120,6 @@ class ComplianceQuery(BaseModel):
     end: datetime | None = None
 
 
-def _check_calendar(body: CalendarIn) -> None:
-    errors: dict[str, str] = {}
-    try:
-        ZoneInfo(body.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = "not an IANA timezone (e.g. Europe/Paris)"
-    try:
-        weekly_from_mapping(body.weekly)
-    except ValueError as exc:
-        errors["weekly"] = str(exc)
-    for i, exc_in in enumerate(body.exceptions):
-        if exc_in.ends_at <= exc_in.starts_at:
-            errors[f"exceptions.{i}.ends_at"] = "must be after starts_at"
-    if body.holiday_country:
-        from helpdesk.sla.calendar import holiday_dates
-
-        try:
-            holiday_dates(body.holiday_country, body.holiday_subdivision, [utcnow().year])
-        except (NotImplementedError, KeyError, ValueError) as exc:
-            errors["holiday_country"] = f"unknown country or subdivision: {exc}"
-    if errors:
-        raise ValidationFailed("invalid calendar", fields=errors)
-
-
 def _calendar_out(c: CalendarModel) -> CalendarOut:
     return CalendarOut(
         id=c.id,
@@ -178,34 +152,18 @@ def _get_calendar(calendar_id: int) -> CalendarModel:
 
 
 def _save_calendar(c: CalendarModel, body: CalendarIn) -> CalendarOut:
-    _check_calendar(body)
-    clash = db.session.scalar(
-        select(CalendarModel.id).where(
-            CalendarModel.name == body.name, CalendarModel.id != (c.id or 0)
-        )
+    service.save_calendar(
+        db.session,
+        c,
+        name=body.name,
+        timezone=body.timezone,
+        weekly=body.weekly,
+        always_open=body.always_open,
+        holiday_country=body.holiday_country,
+        holiday_subdivision=body.holiday_subdivision,
+        is_default=body.is_default,
+        exceptions=body.exceptions,
     )
-    if clash:
-        raise Conflict("a calendar with this name exists", fields={"name": "already taken"})
-    if body.is_default:
-        for other in db.session.scalars(select(CalendarModel).where(CalendarModel.is_default)):
-            other.is_default = False
-    for field in (
-        "name",
-        "timezone",
-        "weekly",
-        "always_open",
-        "holiday_country",
-        "holiday_subdivision",
-        "is_default",
-    ):
-        setattr(c, field, getattr(body, field))
-    c.exceptions = [
-        CalendarException(kind=e.kind, starts_at=e.starts_at, ends_at=e.ends_at, label=e.label)
-        for e in body.exceptions
-    ]
-    c.updated_at = utcnow()
-    db.session.add(c)
-    db.session.commit()
     return _calendar_out(c)
 
 

@@ -117,6 +117,19 @@ def retarget(
         _schedule(clock, now, calendar)
 
 
+def replan(
+    clock: ClockFields, now: datetime, before: BusinessCalendar, after: BusinessCalendar
+) -> bool:
+    """The calendar changed: keep the business time used under the old hours, and place the
+    deadlines from now with the new ones. Returns whether the clock was running (and so moved)."""
+    if clock.running_since is None:
+        return False
+    clock.elapsed_seconds = elapsed(clock, now, before)
+    clock.running_since = now
+    _schedule(clock, now, after)
+    return True
+
+
 def stop(clock: ClockFields, now: datetime, calendar: BusinessCalendar) -> str:
     """The target's event happened (a reply, a resolution): met or breached, for good."""
     clock.elapsed_seconds = elapsed(clock, now, calendar)

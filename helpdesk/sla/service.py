@@ -11,7 +11,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import lazyload
@@ -19,10 +20,22 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk.customers.models import CustomerTag
 from helpdesk.db import DbSession, bulk_insert, utcnow
+from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.events import FEED_SLA, publish
 from helpdesk.sla import clock as clk
-from helpdesk.sla.calendar import BusinessCalendar, holiday_dates, weekly_from_mapping
-from helpdesk.sla.models import CalendarModel, SlaClock, SlaEscalation, SlaPolicy
+from helpdesk.sla.calendar import (
+    BusinessCalendar,
+    CalendarNeverOpen,
+    holiday_dates,
+    weekly_from_mapping,
+)
+from helpdesk.sla.models import (
+    CalendarException,
+    CalendarModel,
+    SlaClock,
+    SlaEscalation,
+    SlaPolicy,
+)
 from helpdesk.sla.rules import PolicyRule, TicketFacts, choose
 
 if TYPE_CHECKING:
@@ -45,6 +58,14 @@ def calendar_of(model: CalendarModel) -> BusinessCalendar:
     cached = _CALENDARS.get(key)
     if cached is not None:
         return cached
+    cal = _build_calendar(model)
+    if len(_CALENDARS) > 256:
+        _CALENDARS.clear()
+    _CALENDARS[key] = cal
+    return cal
+
+
+def _build_calendar(model: CalendarModel) -> BusinessCalendar:
     now = utcnow()
     holidays = (
         holiday_dates(
@@ -53,7 +74,7 @@ def calendar_of(model: CalendarModel) -> BusinessCalendar:
         if model.holiday_country
         else frozenset()
     )
-    cal = BusinessCalendar(
+    return BusinessCalendar(
         timezone=model.timezone,
         weekly=weekly_from_mapping(model.weekly or {}),
         holidays=holidays,
@@ -61,10 +82,6 @@ def calendar_of(model: CalendarModel) -> BusinessCalendar:
         openings=tuple((e.starts_at, e.ends_at) for e in model.exceptions if e.kind == "opening"),
         always_open=model.always_open,
     )
-    if len(_CALENDARS) > 256:
-        _CALENDARS.clear()
-    _CALENDARS[key] = cal
-    return cal
 
 
 def default_calendar(session: DbSession) -> CalendarModel | None:
@@ -80,6 +97,170 @@ def is_open(session: DbSession, at: datetime | None = None, calendar_id: int | N
     if model is None:
         return True
     return calendar_of(model).is_open(at or utcnow())
+
+
+class ExceptionFields(Protocol):
+    """A closure or exceptional opening as given to `save_calendar` (the API's body rows)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def label(self) -> str: ...
+
+
+def check_calendar(
+    *,
+    timezone: str,
+    weekly: dict[str, list[list[str]]],
+    always_open: bool,
+    holiday_country: str | None,
+    holiday_subdivision: str | None,
+    exceptions: Sequence[ExceptionFields],
+) -> dict[str, str]:
+    """The reasons a calendar cannot be saved, by field (empty when it can).
+
+    A calendar that is never open is refused: a policy on it could place no deadline, and
+    creating a ticket under that policy would fail.
+    """
+    errors: dict[str, str] = {}
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = "not an IANA timezone (e.g. Europe/Paris)"
+    try:
+        weekly_from_mapping(weekly)
+    except ValueError as exc:
+        errors["weekly"] = str(exc)
+    else:
+        if not always_open and not any(weekly.values()):
+            errors["weekly"] = "no opening hours: give at least one range, or set always_open"
+    for i, exc_in in enumerate(exceptions):
+        if exc_in.ends_at <= exc_in.starts_at:
+            errors[f"exceptions.{i}.ends_at"] = "must be after starts_at"
+    if holiday_country:
+        try:
+            holiday_dates(holiday_country, holiday_subdivision, [utcnow().year])
+        except (NotImplementedError, KeyError, ValueError) as exc:
+            errors["holiday_country"] = f"unknown country or subdivision: {exc}"
+    return errors
+
+
+def save_calendar(
+    session: DbSession,
+    calendar: CalendarModel,
+    *,
+    name: str,
+    timezone: str,
+    weekly: dict[str, list[list[str]]],
+    always_open: bool,
+    holiday_country: str | None,
+    holiday_subdivision: str | None,
+    is_default: bool,
+    exceptions: Sequence[ExceptionFields],
+) -> CalendarModel:
+    """Create or replace a calendar, and re-plan the running clocks that count time with it.
+
+    The API and the console both save through here. Time already used by a running clock stays
+    what the old hours made it; its deadlines are placed again with the new hours, in the same
+    transaction as the edit, and the clocks are published after the commit. Raises
+    `ValidationFailed` (by field) or `Conflict` (the name is taken).
+    """
+    errors = check_calendar(
+        timezone=timezone,
+        weekly=weekly,
+        always_open=always_open,
+        holiday_country=holiday_country,
+        holiday_subdivision=holiday_subdivision,
+        exceptions=exceptions,
+    )
+    if errors:
+        raise ValidationFailed("invalid calendar", fields=errors)
+    clash = session.scalar(
+        select(CalendarModel.id).where(
+            CalendarModel.name == name, CalendarModel.id != (calendar.id or 0)
+        )
+    )
+    if clash:
+        raise Conflict("a calendar with this name exists", fields={"name": "already taken"})
+    now = utcnow()
+    before = calendar_of(calendar) if calendar.id else None
+    old_default = default_calendar(session)
+    before_default = calendar_of(old_default) if old_default is not None else None
+    if is_default:
+        for other in session.scalars(select(CalendarModel).where(CalendarModel.is_default)):
+            other.is_default = False
+    calendar.name = name
+    calendar.timezone = timezone
+    calendar.weekly = weekly
+    calendar.always_open = always_open
+    calendar.holiday_country = holiday_country
+    calendar.holiday_subdivision = holiday_subdivision
+    calendar.is_default = is_default
+    calendar.exceptions = [
+        CalendarException(kind=e.kind, starts_at=e.starts_at, ends_at=e.ends_at, label=e.label)
+        for e in exceptions
+    ]
+    calendar.updated_at = now
+    session.add(calendar)
+    session.flush()
+    for key in [k for k in _CALENDARS if k[0] == calendar.id]:
+        del _CALENDARS[key]
+    try:
+        if before is not None:
+            _replan(session, calendar.id, before, calendar_of(calendar), now)
+        new_default = default_calendar(session)
+        if calendar.id in (getattr(old_default, "id", None), getattr(new_default, "id", None)):
+            # Clocks whose policy was deleted count time with the default calendar.
+            _replan(
+                session,
+                None,
+                before_default or BusinessCalendar.twenty_four_seven(),
+                calendar_of(new_default) if new_default else BusinessCalendar.twenty_four_seven(),
+                now,
+            )
+    except CalendarNeverOpen as exc:
+        session.rollback()
+        raise ValidationFailed(
+            "invalid calendar", fields={"exceptions": f"the calendar is never open: {exc}"}
+        ) from exc
+    session.commit()
+    return calendar
+
+
+def _replan(
+    session: DbSession,
+    calendar_id: int | None,
+    before: BusinessCalendar,
+    after: BusinessCalendar,
+    now: datetime,
+) -> int:
+    """Move the deadlines of the running clocks of the calendar's policies (`None`: the clocks
+    without a policy); publish each ticket's moved clocks. Returns how many moved."""
+    from helpdesk.tickets.models import Ticket
+
+    stmt = select(SlaClock).where(SlaClock.running_since.is_not(None))
+    if calendar_id is None:
+        stmt = stmt.where(SlaClock.policy_id.is_(None))
+    else:
+        stmt = stmt.join(SlaPolicy, SlaPolicy.id == SlaClock.policy_id).where(
+            SlaPolicy.calendar_id == calendar_id
+        )
+    moved: dict[int, list[SlaClock]] = {}
+    for c in session.scalars(stmt.order_by(SlaClock.id)):
+        if clk.replan(c, now, before, after):
+            moved.setdefault(c.ticket_id, []).append(c)
+    if not moved:
+        return 0
+    session.flush()
+    for ticket in session.scalars(
+        select(Ticket).where(Ticket.id.in_(list(moved))).options(lazyload("*"))
+    ):
+        _publish(session, ticket, moved[ticket.id], now, after)
+    return sum(len(v) for v in moved.values())
 
 
 # -- policies ------------------------------------------------------------------------------------
@@ -323,14 +504,18 @@ def on_comment(
 
 
 def serialise(c: SlaClock, now: datetime, cal: BusinessCalendar | None = None) -> dict[str, Any]:
-    """A clock as the console and API show it; `remaining_seconds` counts business time."""
+    """A clock as the console and API show it, in business time: `elapsed_seconds` is the time
+    used up to `now` (frozen while paused or stopped), `remaining_seconds` what is left."""
+    used = c.elapsed_seconds
     if cal is None:
         remaining = c.target_seconds - c.elapsed_seconds
         if c.running_since is not None and c.due_at is not None:
             # Without the calendar at hand, wall time to the deadline is an upper bound.
             remaining = (c.due_at - now).total_seconds()
+            used = max(c.target_seconds - remaining, c.elapsed_seconds)
         state = c.state
     else:
+        used = clk.elapsed(c, now, cal)
         v = clk.view(c, now, cal)
         remaining, state = v.remaining_seconds, v.state
     # The open periods between now and the deadline, so that a live countdown in the browser
@@ -346,7 +531,7 @@ def serialise(c: SlaClock, now: datetime, cal: BusinessCalendar | None = None) -
         "cycle": c.cycle,
         "state": state,
         "target_seconds": c.target_seconds,
-        "elapsed_seconds": round(c.elapsed_seconds, 1),
+        "elapsed_seconds": round(used, 1),
         "remaining_seconds": round(remaining, 1),
         "running": c.running_since is not None,
         "due_at": c.due_at.isoformat() if c.due_at else None,
@@ -382,12 +567,22 @@ def views_for(
         if wanted
         else {}
     )
+    # A clock whose policy was deleted counts time with the default calendar, as the ticket
+    # hooks do; it is read only when such a clock is running.
+    fallback: BusinessCalendar | None = None
+    if any(
+        c.running_since is not None and policies.get(c.policy_id or 0) is None
+        for clocks in found.values()
+        for c in clocks
+    ):
+        model = default_calendar(session)
+        fallback = calendar_of(model) if model else BusinessCalendar.twenty_four_seven()
     out: dict[int, list[dict[str, Any]]] = {}
     for tid, clocks in found.items():
         rows = []
         for c in clocks:
             policy = policies.get(c.policy_id) if c.policy_id else None
-            rows.append(serialise(c, now, calendar_of(policy.calendar) if policy else None))
+            rows.append(serialise(c, now, calendar_of(policy.calendar) if policy else fallback))
         out[tid] = rows
     return out
 

@@ -5,8 +5,11 @@ No database here: the service counts, this module decides, and the decision list
 that made it so that the console can say why a customer is in a segment.
 
 Segments, first rule that matches wins:
-1. `at_risk`: still buying, and repeated complaints, repeated SLA breaches or falling revenue
-   (unless serving them already costs more than the margin allows: then `costly`);
+1. `at_risk`: still buying, with repeated complaints, repeated SLA breaches or falling revenue
+   (unless serving them already costs more than the margin allows: then `costly`), and among the
+   riskiest `at_risk_share` of paying customers by risk score (see `risk_score`). The share keeps
+   the segment a short list to call back: absolute thresholds alone flagged half the base as
+   soon as targets were missed now and then;
 2. `costly`: the cost to serve takes more than `costly_ratio` of the revenue (or, with no
    revenue, more than `costly_min_cost_cents`), or they pay late again and again;
 3. `best`: revenue in the top share of paying customers, paid on time;
@@ -19,8 +22,8 @@ Segments, first rule that matches wins:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 SEGMENTS = ("best", "growing", "at_risk", "costly", "info_only", "standard")
 
@@ -68,6 +71,13 @@ class Rules:
     sla_breaches: int = 2
     late_invoices: int = 2
     info_only_contacts: int = 3
+    # At risk: at most this share of paying customers, the riskiest first (see `at_risk_cut`)...
+    at_risk_share: float = 0.1
+    # ...and never below this score, however calm the base: a fall of 30 %, three missed
+    # targets or two complaints; two missed targets alone (2 points) are not enough.
+    at_risk_min_score: float = 3.0
+    # (score, revenue) of the last customer in; set from the population by `at_risk_cut`.
+    at_risk_cut: tuple[float, int] = (0.0, 0)
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,95 @@ def best_threshold(revenues: Sequence[int], *, top_share: float = 0.2, floor: in
     return max(paying[index], floor)
 
 
+# Risk score weights: a complaint weighs two missed targets; losing a tenth of the revenue, one.
+COMPLAINT_POINTS = 2.0
+BREACH_POINTS = 1.0
+FALL_POINTS_PER_TENTH = 1.0
+
+
+def risk_score(usage: Usage, billing: Billing) -> float:
+    """How strongly a customer looks about to leave: 2 points per complaint and 1 per missed
+    service-level target in the last 90 days, plus 1 point per tenth of revenue lost on the
+    previous twelve months (a fall of 40 % adds 4)."""
+    previous = billing.previous_revenue_cents
+    fall = max(previous - billing.revenue_cents, 0) / previous if previous else 0.0
+    return round(
+        COMPLAINT_POINTS * usage.complaints
+        + BREACH_POINTS * usage.sla_breaches
+        + FALL_POINTS_PER_TENTH * 10 * fall,
+        4,
+    )
+
+
+def _risk_signals(usage: Usage, billing: Billing, rules: Rules) -> list[Signal]:
+    """The signals of a customer about to leave, each past its absolute threshold."""
+    previous = billing.previous_revenue_cents
+    change = (billing.revenue_cents - previous) / previous if previous else None
+    risk: list[Signal] = []
+    if usage.complaints >= rules.complaints:
+        risk.append(Signal("repeated_complaints", usage.complaints))
+    if usage.sla_breaches >= rules.sla_breaches:
+        risk.append(Signal("sla_breaches", usage.sla_breaches))
+    if change is not None and change <= -rules.fall:
+        risk.append(Signal("falling_revenue", round(change, 4)))
+    return risk
+
+
+def _cost_driven(cost: int, revenue: int, rules: Rules) -> bool:
+    return (revenue > 0 and cost / revenue >= rules.costly_ratio) or (
+        revenue == 0 and cost >= rules.costly_min_cost_cents
+    )
+
+
+def risk_candidate(
+    usage: Usage, billing: Billing, rules: Rules, rates: CostRates
+) -> tuple[float, int] | None:
+    """(risk score, revenue) of a customer the absolute rules would put at risk, else None:
+    still buying, a risk signal past its threshold, the minimum score, not costly to serve."""
+    revenue = billing.revenue_cents
+    if revenue <= 0 or not _risk_signals(usage, billing, rules):
+        return None
+    if _cost_driven(sum(cost_to_serve(usage, rates).values()), revenue, rules):
+        return None
+    score = risk_score(usage, billing)
+    return (score, revenue) if score >= rules.at_risk_min_score else None
+
+
+def at_risk_cut(
+    candidates: Sequence[tuple[float, int]], paying: int, share: float
+) -> tuple[float, int]:
+    """The (score, revenue) from which a candidate is among the riskiest `share` of the `paying`
+    customers. Higher scores first; between equal scores, more revenue first (losing them costs
+    more). With fewer candidates than the share allows, every candidate is in."""
+    allowed = max(math.floor(paying * share), 1)
+    if len(candidates) <= allowed:
+        return (0.0, 0)
+    ranked = sorted(candidates, reverse=True)
+    return ranked[allowed - 1]
+
+
+def population_rules(
+    profiles: Iterable[tuple[Usage, Billing]], rates: CostRates, base: Rules | None = None
+) -> Rules:
+    """The rules with their relative parts set from the customers valued together: the revenue
+    of the top fifth of paying customers for `best`, and the cut of the riskiest
+    `at_risk_share` of paying customers for `at_risk`."""
+    base = base or Rules()
+    profiles = list(profiles)
+    revenues = [b.revenue_cents for _, b in profiles]
+    candidates = [
+        found
+        for usage, billing in profiles
+        if (found := risk_candidate(usage, billing, base, rates)) is not None
+    ]
+    paying = sum(1 for r in revenues if r > 0)
+    return replace(
+        base,
+        best_revenue_cents=best_threshold(revenues),
+        at_risk_cut=at_risk_cut(candidates, paying, base.at_risk_share),
+    )
+
+
 def classify(usage: Usage, billing: Billing, rules: Rules, rates: CostRates) -> Valuation:
     breakdown = cost_to_serve(usage, rates)
     cost = sum(breakdown.values())
@@ -118,13 +217,7 @@ def classify(usage: Usage, billing: Billing, rules: Rules, rates: CostRates) -> 
 
     late_payer = billing.late_invoices >= rules.late_invoices
     info_only = billing.invoices == 0 and contacts >= rules.info_only_contacts
-    risk: list[Signal] = []
-    if usage.complaints >= rules.complaints:
-        risk.append(Signal("repeated_complaints", usage.complaints))
-    if usage.sla_breaches >= rules.sla_breaches:
-        risk.append(Signal("sla_breaches", usage.sla_breaches))
-    if change is not None and change <= -rules.fall:
-        risk.append(Signal("falling_revenue", round(change, 4)))
+    risk = _risk_signals(usage, billing, rules)
     costly: list[Signal] = []
     if ratio is not None and ratio >= rules.costly_ratio:
         costly.append(Signal("cost_over_revenue", round(ratio, 4)))
@@ -144,8 +237,8 @@ def classify(usage: Usage, billing: Billing, rules: Rules, rates: CostRates) -> 
         growing.append(Signal("new_customer", revenue))
     info = [Signal("info_only", contacts)] if info_only else []
 
-    cost_driven = [s for s in costly if s.code != "late_payer"]
-    if risk and revenue > 0 and not cost_driven:
+    candidate = risk_candidate(usage, billing, rules, rates)
+    if candidate is not None and candidate >= rules.at_risk_cut:
         segment, decisive = "at_risk", risk
     elif costly:
         segment, decisive = "costly", costly

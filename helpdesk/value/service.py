@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select
 from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import NotFound
 from helpdesk.value.models import CustomerValue, Invoice
-from helpdesk.value.segments import Billing, CostRates, Rules, Usage, best_threshold, classify
+from helpdesk.value.segments import Billing, CostRates, Usage, classify, population_rules
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +320,6 @@ def recompute_all(
         if people
         else set()
     )
-    rules = Rules(best_revenue_cents=best_threshold([int(v) for v in revenue.values()]))
     stored = (
         {
             v.customer_id: v
@@ -331,7 +330,7 @@ def recompute_all(
         if live_ids
         else {}
     )
-    counts: dict[str, int] = {}
+    profiles: dict[int, tuple[Usage, Billing]] = {}
     for cid in sorted(live_ids):
         usage = Usage(
             talk_s=float(talk.get(cid) or 0.0),
@@ -348,6 +347,10 @@ def recompute_all(
             invoices=int(invoices.get(cid, 0)),
             late_invoices=int(late.get(cid, 0)),
         )
+        profiles[cid] = (usage, billing)
+    rules = population_rules(profiles.values(), rates)
+    counts: dict[str, int] = {}
+    for cid, (usage, billing) in profiles.items():
         v = classify(usage, billing, rules, rates)
         row = stored.get(cid) or CustomerValue(customer_id=cid)
         if cid not in stored:

@@ -64,7 +64,10 @@ def test_calendar_crud(api_as):
     assert [c["name"] for c in api_as(Role.AGENT).get("/sla/calendars").get_json()["items"]] == [
         "Office"
     ]
-    assert admin.post("/sla/calendars", json={"name": "Office"}).status_code == 409
+    assert (
+        admin.post("/sla/calendars", json={"name": "Office", "always_open": True}).status_code
+        == 409
+    )
     assert admin.delete(f"/sla/calendars/{cal['id']}").status_code == 204
     assert admin.get(f"/sla/calendars/{cal['id']}").status_code == 404
 
@@ -204,3 +207,100 @@ def test_ticket_clocks_at_risk_and_compliance(app, api_as, customer_factory, mon
         == 422
     )
     assert api_as(Role.AGENT).get("/sla/at-risk").status_code == 403
+
+
+def test_a_calendar_never_open_is_refused_naming_the_field(api_as):
+    admin = api_as(Role.ADMIN)
+    for weekly in ({}, {"mon": [], "sat": []}):
+        r = admin.post("/sla/calendars", json={"name": "Shut", "weekly": weekly})
+        assert r.status_code == 422, r.get_json()
+        assert "opening hours" in r.get_json()["error"]["fields"]["weekly"]
+    cal = _calendar(admin)
+    r = admin.put(f"/sla/calendars/{cal['id']}", json={"name": "Office", "weekly": {}})
+    assert r.status_code == 422 and "weekly" in r.get_json()["error"]["fields"]
+    assert admin.get(f"/sla/calendars/{cal['id']}").get_json()["weekly"] == WEEKDAYS
+    # Around the clock needs no hours.
+    r = admin.post("/sla/calendars", json={"name": "24/7", "always_open": True})
+    assert r.status_code == 201
+
+
+class _Now:
+    """A settable clock for the ticket and SLA modules."""
+
+    def __init__(self, monkeypatch, start):
+        self.at = start
+        for module in ("helpdesk.tickets.service", "helpdesk.sla.service", "helpdesk.sla.api"):
+            monkeypatch.setattr(f"{module}.utcnow", self)
+
+    def __call__(self):
+        return self.at
+
+
+MONDAY_9_PARIS = datetime(2026, 6, 8, 7, 0, tzinfo=UTC)
+
+
+def _clock(api, ticket_id, metric="first_response"):
+    clocks = api.get(f"/tickets/{ticket_id}/sla").get_json()["clocks"]
+    return next(c for c in clocks if c["metric"] == metric)
+
+
+def test_running_clocks_report_the_business_time_used_so_far(
+    app, api_as, customer_factory, monkeypatch
+):
+    admin, sup = api_as(Role.ADMIN), api_as(Role.SUPERVISOR)
+    cal = _calendar(admin, holiday_country=None)
+    _policy(admin, cal["id"], targets={"normal": {"first_response": 8 * 3600}})
+    now = _Now(monkeypatch, MONDAY_9_PARIS)
+    customer = customer_factory()
+    tid = sup.post("/tickets", json={"subject": "x", "requester_id": customer.id}).get_json()["id"]
+    assert _clock(sup, tid)["elapsed_seconds"] == 0
+    # 09:00-12:00, lunch closed, 13:00-13:30 in Paris: three and a half business hours.
+    now.at = MONDAY_9_PARIS + timedelta(hours=4, minutes=30)
+    running = _clock(sup, tid)
+    assert running["running"] and running["elapsed_seconds"] == 3.5 * 3600
+    assert running["remaining_seconds"] == 4.5 * 3600
+    assert sup.patch(f"/tickets/{tid}", json={"status": "pending"}).status_code == 200
+    now.at += timedelta(days=1)
+    paused = _clock(sup, tid)
+    assert paused["state"] == "paused" and paused["elapsed_seconds"] == 3.5 * 3600
+
+
+def test_editing_a_calendar_moves_the_deadlines_of_its_running_clocks(
+    app, api_as, customer_factory, monkeypatch, recorded
+):
+    admin, sup = api_as(Role.ADMIN), api_as(Role.SUPERVISOR)
+    cal = _calendar(admin, holiday_country=None)
+    _policy(admin, cal["id"], targets={"normal": {"first_response": 4 * 3600}})
+    now = _Now(monkeypatch, MONDAY_9_PARIS)
+    customer = customer_factory()
+    running, paused = (
+        sup.post("/tickets", json={"subject": s, "requester_id": customer.id}).get_json()["id"]
+        for s in ("running", "paused")
+    )
+    # Four business hours from Monday 09:00: 12:00, then an hour after lunch.
+    assert _clock(sup, running)["due_at"] == "2026-06-08T12:00:00+00:00"
+    now.at = MONDAY_9_PARIS + timedelta(hours=1)
+    sup.patch(f"/tickets/{paused}", json={"status": "pending"})
+    recorded.clear()
+    # From 10:00 the office opens only 09:00-11:00: the hour used stays, three are left.
+    short = {d: [["09:00", "11:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    r = admin.put(
+        f"/sla/calendars/{cal['id']}",
+        json={"name": "Office", "timezone": "Europe/Paris", "weekly": short},
+    )
+    assert r.status_code == 200, r.get_json()
+    moved = _clock(sup, running)
+    assert moved["elapsed_seconds"] == 3600
+    assert moved["due_at"] == "2026-06-09T09:00:00+00:00"  # Tuesday 11:00 in Paris
+    assert moved["at_risk_at"] == "2026-06-09T08:12:00+00:00"  # 80 % of 4 h: 3.2 h used
+    assert _clock(sup, paused)["due_at"] is None  # paused: nothing to move
+    events = recorded.named("sla.updated")
+    assert [e.payload["ticket_id"] for e in events] == [running]
+    assert events[0].payload["clocks"][0]["due_at"] == moved["due_at"]
+    # A time zone change moves them as well: it is 04:00 in Montreal, so two of the three hours
+    # left are this Monday's 09:00-11:00 there, the last one Tuesday 09:00-10:00 (14:00 UTC).
+    admin.put(
+        f"/sla/calendars/{cal['id']}",
+        json={"name": "Office", "timezone": "America/Montreal", "weekly": short},
+    )
+    assert _clock(sup, running)["due_at"] == "2026-06-09T14:00:00+00:00"

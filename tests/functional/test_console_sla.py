@@ -564,6 +564,54 @@ def test_calendar_name_must_be_unique(
     assert "Another calendar already has this name." in html(response)
 
 
+def test_a_calendar_without_opening_hours_is_refused(
+    signed_in: Callable[..., FlaskClient],
+) -> None:
+    console = signed_in(Role.ADMIN)
+    empty = {
+        f"{d}-{i}-{end}": "" for d in ("mon", "fri") for i in (0, 1) for end in ("start", "end")
+    }
+    response = console.post("/sla/calendars/new", data=calendar_form(**empty))
+    assert response.status_code == 400
+    page = html(response)
+    error = re.search(r'id="hours-error">([^<]*)<', page)
+    assert error and "Give at least one opening range" in unescape(error.group(1))
+    assert 'aria-describedby="hours-error"' in page
+    assert db.session.scalars(select(CalendarModel)).first() is None
+    # Open around the clock, it needs no hours.
+    response = console.post("/sla/calendars/new", data=calendar_form(always_open="y", **empty))
+    assert response.status_code == 302, html(response)
+
+
+def test_saving_a_calendar_in_the_console_moves_running_deadlines(
+    signed_in: Callable[..., FlaskClient],
+    office: CalendarModel,
+    clock: Clock,
+    ticket_factory: Callable[..., Ticket],
+    recorded: Any,
+) -> None:
+    ticket = ticket_factory(subject="Running")
+    (before,) = sla.views_for(db.session, [ticket.id])[ticket.id]
+    assert before["due_at"] == "2026-06-08T12:00:00+00:00"  # Monday 14:00 in Paris
+    clock.advance(hours=1)
+    console = signed_in(Role.ADMIN)
+    recorded.clear()
+    hours = {
+        f"{d}-0-{end}": t
+        for d in ("mon", "tue", "wed", "thu", "fri")
+        for end, t in (("start", "09:00"), ("end", "11:00"))
+    }
+    form = calendar_form(name="Office", **hours, **{"mon-1-start": "", "mon-1-end": ""})
+    response = console.post(f"/sla/calendars/{office.id}", data=form)
+    assert response.status_code == 302, html(response)
+    db.session.expire_all()
+    (after,) = sla.views_for(db.session, [ticket.id])[ticket.id]
+    # One hour used; three left: Monday 10:00-11:00, then Tuesday 09:00-11:00.
+    assert after["elapsed_seconds"] == HOUR
+    assert after["due_at"] == "2026-06-09T09:00:00+00:00"
+    assert [e.payload["ticket_id"] for e in recorded.named("sla.updated")] == [ticket.id]
+
+
 def test_missing_calendar_and_policy_are_404(signed_in: Callable[..., FlaskClient]) -> None:
     console = signed_in(Role.ADMIN)
     assert console.get("/sla/calendars/999").status_code == 404

@@ -243,3 +243,33 @@ def test_is_open_from_default_calendar(app, office):
     assert sla.is_open(db.session, datetime(2026, 6, 8, 8, 0, tzinfo=UTC))
     assert not sla.is_open(db.session, datetime(2026, 6, 8, 10, 30, tzinfo=UTC))  # lunch
     assert not sla.is_open(db.session, datetime(2026, 7, 14, 8, 0, tzinfo=UTC))  # holiday
+
+
+def test_clocks_without_a_policy_follow_edits_of_the_default_calendar(
+    app, office, clock, ticket_factory
+):
+    """A clock whose policy was deleted counts time with the default calendar: it is shown with
+    it and re-planned when the default calendar's hours change."""
+    t = ticket_factory()
+    first = _clocks(t.id)["first_response#1"]
+    first.policy_id = None  # what deleting its policy leaves
+    db.session.commit()
+    clock.advance(hours=4, minutes=30)  # 09:00-12:00 and 13:00-13:30 in Paris
+    (view, _) = sla.views_for(db.session, [t.id])[t.id]
+    assert view["metric"] == "first_response" and view["elapsed_seconds"] == 3.5 * HOUR
+    sla.save_calendar(
+        db.session,
+        office,
+        name=office.name,
+        timezone="Europe/Paris",
+        weekly={d: [["09:00", "11:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+        always_open=False,
+        holiday_country="FR",
+        holiday_subdivision=None,
+        is_default=True,
+        exceptions=[],
+    )
+    moved = _clocks(t.id)["first_response#1"]
+    # 3.5 h used under the old hours; half an hour left, from Tuesday 09:00 Paris.
+    assert moved.elapsed_seconds == 3.5 * HOUR
+    assert moved.due_at == datetime(2026, 6, 9, 7, 30, tzinfo=UTC)
