@@ -220,6 +220,9 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from helpdesk.errors import register_error_handlers
 
     register_error_handlers(app)
+    from helpdesk.security.nul import init_nul_stripping
+
+    init_nul_stripping(app, skip_prefixes=("/api/", "/twilio/"))
     from helpdesk.security.headers import init_security_headers
 
     init_security_headers(app)

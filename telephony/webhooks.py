@@ -17,6 +17,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Enqueue, Gather, VoiceResponse
 
 from helpdesk.extensions import csrf, db
+from helpdesk.security.nul import strip_from_request as strip_nul
 from telephony import ivr, service
 from telephony.models import Call, CallQueue
 
@@ -40,6 +41,8 @@ def signed(view: Callable[..., Response]) -> Callable[..., Response]:
         validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
         if not signature or not validator.validate(url, request.form.to_dict(), signature):
             abort(403)
+        # Signed as sent; recorded without the NUL characters PostgreSQL cannot store.
+        strip_nul()
         return view(*args, **kwargs)
 
     return wrapper

@@ -73,13 +73,16 @@ INT_LIMIT = 2**31 - 1  # every integer column is a 32-bit `integer` on PostgreSQ
 
 
 def _oversized_ints(value: Any, path: str) -> dict[str, str]:
-    """Integers no column can hold, by field path: refused as input rather than failing in SQL.
+    """Integers no column can hold, and strings with a NUL character (PostgreSQL's text types
+    cannot store one), by field path: refused as input rather than failing in SQL.
 
     Checked on the validated model, so that every operation is covered without each model
     bounding each of its integer fields.
     """
     if isinstance(value, bool):
         return {}
+    if isinstance(value, str):
+        return {path or "body": "must not contain NUL characters"} if "\x00" in value else {}
     if isinstance(value, int):
         if -INT_LIMIT <= value <= INT_LIMIT:
             return {}
@@ -89,6 +92,8 @@ def _oversized_ints(value: Any, path: str) -> dict[str, str]:
         value = {name: getattr(value, name) for name in type(value).model_fields}
     if isinstance(value, dict):
         for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                found[path or "body"] = "keys must not contain NUL characters"
             found.update(_oversized_ints(item, f"{path}.{key}" if path else str(key)))
     elif isinstance(value, list | tuple | set | frozenset):
         for index, item in enumerate(value):
