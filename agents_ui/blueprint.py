@@ -27,6 +27,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from agents_ui import formatting, labels, sla_display
+from agents_ui.safety import web_link
 from helpdesk.auth.models import Role
 from helpdesk.errors import APIError
 from helpdesk.extensions import login_manager
@@ -164,6 +165,7 @@ def _helpers() -> dict[str, Any]:
         "fmt_day": formatting.day,
         "ticket_ref": reference_for,
         "language_name": formatting.language_name,
+        "web_link": web_link,
         "shortcuts": _shortcuts(),
         "current_locale": str(get_locale() or "en"),
         "can_supervise": can_supervise(),

@@ -1,4 +1,4 @@
-"""Keeping post-login redirects on this site."""
+"""Keeping post-login redirects on this site, and links from customers' messages harmless."""
 
 from __future__ import annotations
 
@@ -22,3 +22,13 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
+
+
+def web_link(url: str | None) -> bool:
+    """Whether a URL a customer sent (an MMS attachment) may be rendered as a link: http(s) with
+    a host only. `javascript:`, `data:` and the like are shown as text; the page's CSP would stop
+    them too, but a defence that depends on one header is one header from failing."""
+    if not url or len(url) > 2000 or any(ord(ch) < 0x20 for ch in url):
+        return False
+    parts = urlsplit(url.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

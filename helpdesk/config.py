@@ -108,6 +108,8 @@ class Settings:
                 values[f.name] = _bool(raw, False)
             elif f.type in ("int", int):
                 values[f.name] = int(raw)
+            elif f.type in ("float", float):
+                values[f.name] = float(raw)
             else:
                 values[f.name] = raw
         values.update(overrides)

@@ -141,3 +141,15 @@ def test_reply_goes_to_the_number_that_texted(
     db.session.expire_all()
     sent = db.session.scalar(select(SmsMessage).where(SmsMessage.body == "Got it."))
     assert sent is not None and sent.to_number == "+33611111111"
+
+
+def test_media_links_other_than_http_are_shown_as_text(
+    console: FlaskClient, sim: Simulator, customer_factory: Callable[..., Any]
+) -> None:
+    customer_factory(name="Mia", phones=["+33611111112"])
+    photo = "https://example.com/photo.jpg"
+    sim.text("+33611111112", "see attached", media_urls=(photo, "javascript:alert(1)"))
+    page = html(console.get(f"/sms/{_thread('+33611111112').id}"))
+    assert f'<a href="{photo}"' in page
+    assert 'href="javascript:' not in page
+    assert "data-unsafe-link>Attachment 2: javascript:alert(1)</span>" in page

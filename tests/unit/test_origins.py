@@ -54,3 +54,35 @@ def test_origin_of_drops_default_ports_and_paths() -> None:
     assert origin_of("http://127.0.0.1:80/") == "http://127.0.0.1"
     assert origin_of("ftp://x") is None
     assert origin_of("http://x:notaport") is None
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [
+        ("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", True),
+        ("http://example.com/photo.jpg", True),
+        ("javascript:alert(1)", False),
+        ("JavaScript:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("https:///nohost", False),
+        ("https://example.com/\nx", False),
+        ("", False),
+    ],
+)
+def test_only_web_links_from_customers_are_rendered_as_links(url: str, linked: bool) -> None:
+    from agents_ui.safety import web_link
+
+    assert web_link(url) is linked
+
+
+def test_float_settings_from_the_environment_are_numbers(tmp_path: object) -> None:
+    from helpdesk.config import Settings
+
+    settings = Settings.from_env(
+        {
+            "HELPDESK_SL_THRESHOLD_S": "30",
+            "HELPDESK_SL_TARGET": "0.9",
+            "HELPDESK_INSTANCE_PATH": str(tmp_path),
+        }
+    )
+    assert settings.HELPDESK_SL_THRESHOLD_S == 30.0 and settings.HELPDESK_SL_TARGET == 0.9
