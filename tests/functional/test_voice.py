@@ -249,9 +249,7 @@ def test_the_reoffer_back_off_is_configurable(app, client, queues, make_user):
     assert service.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=31)) == 1
 
 
-def test_a_callback_left_after_a_decline_is_routed_like_a_call(
-    client, queues, make_user, gateway
-):
+def test_a_callback_left_after_a_decline_is_routed_like_a_call(client, queues, make_user, gateway):
     """The caller whose call was declined asks to be called back and hangs up: the callback
     keeps its place and goes to the free agent, who dials the customer on accepting."""
     only = _agent(make_user)
