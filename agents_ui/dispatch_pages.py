@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from agents_ui import formatting
 from agents_ui.account import me
 from agents_ui.blueprint import bp, role_required
 from helpdesk.auth.models import Role
@@ -501,6 +502,15 @@ def technician_job(token: str) -> ResponseReturnValue:
                 )
             else:
                 abort(400)
+        except service.NotToday:
+            db.session.rollback()
+            flash(
+                _(
+                    "This job is for %(day)s: you can set off on that day only.",
+                    day=formatting.day(wo.window_start),
+                ),
+                "error",
+            )
         except APIError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -508,6 +518,7 @@ def technician_job(token: str) -> ResponseReturnValue:
             flash(_("Saved: %(status)s.", status=STATUS_LABELS[wo.status]), "success")
         return redirect(url_for("console.technician_job", token=token))
     customer = db.session.get(Customer, wo.customer_id)
+    settings = service.current_settings()
     page = render_template(
         "dispatch/mobile_job.html",
         wo=wo,
@@ -516,6 +527,8 @@ def technician_job(token: str) -> ResponseReturnValue:
         phone=customer.phones[0].e164 if customer and customer.phones else "",
         token=token,
         status_labels=STATUS_LABELS,
+        # "On my way" is for the visit's own day: it texts the customer an arrival time.
+        on_the_day=wo.day == service.local_day(utcnow(), settings.timezone),
     )
     response = current_app.make_response(page)
     # The customer's name, number and address: never kept by a cache on the technician's phone.

@@ -73,6 +73,9 @@ class Settings:
     HELPDESK_SMS_ACK_PERIOD_S: int = 3600
     HELPDESK_SMS_FLOOD_LIMIT: str = "10 per minute"
     HELPDESK_ONCALL_NUMBER: str = ""
+    # Seconds an agent who declined a call stays free before it may come back to them, once every
+    # other free agent who can take it has declined it too (docs/telephony.md).
+    HELPDESK_REOFFER_BACKOFF_S: int = 5
     # Wallboard: service-level threshold and target, and the longest wait before an alert.
     HELPDESK_SL_THRESHOLD_S: float = 20.0
     HELPDESK_SL_TARGET: float = 0.8

@@ -560,9 +560,17 @@ def print_logins(echo: Callable[[str], object], *, existing_only: bool = False) 
         echo(f"  {email:<28} {password}")
 
 
+# What the agents chose when they wrapped up the seeded calls, most of them solved on the spot.
+DEMO_DISPOSITIONS = ("resolved", "resolved", "resolved", "follow_up", "escalated", "other")
+
+
 def _seed_calls(rng: random.Random, people: list[Customer], agents: list[User]) -> None:
     """Answered and abandoned calls of the last 90 days (what the cost to serve counts), and
-    today's earlier calls in the call event log, so the wallboard and reports have a history."""
+    today's earlier calls in the call event log, so the wallboard and reports have a history.
+
+    The history is over and done: every call ended at least a minute ago and every answered one
+    was wrapped up with a disposition. An answered call without one, ended less than half an
+    hour ago, is a wrap-up its agent still owes, and the console would open on its form."""
     from helpdesk.customers.models import CustomerPhone
     from helpdesk.supervision import calllog
     from telephony.models import Call
@@ -583,6 +591,8 @@ def _seed_calls(rng: random.Random, people: list[Customer], agents: list[User]) 
         abandoned = rng.random() < 0.1
         agent = rng.choice(agents)
         talk = 0.0 if abandoned else float(rng.randint(60, 600))
+        # Over before the seeding: none still going on, or ending later.
+        start = min(start, now - timedelta(seconds=wait + talk + 60))
         call = Call(
             call_sid=f"CAdemo{n:026d}",
             from_number=numbers.get(customer.id, ""),
@@ -598,6 +608,7 @@ def _seed_calls(rng: random.Random, people: list[Customer], agents: list[User]) 
             talk_seconds=None if abandoned else talk,
             outcome="abandoned" if abandoned else "answered",
             agent_id=None if abandoned else agent.id,
+            disposition=None if abandoned else DEMO_DISPOSITIONS[n % len(DEMO_DISPOSITIONS)],
         )
         db.session.add(call)
         db.session.flush()

@@ -8,6 +8,11 @@ waits, in the manner of Twilio TaskRouter workflow targets: after each escalatio
 minimum levels drop or the call may also go to an overflow queue's agents. Calls are served by
 priority (customer value, an SLA at risk, callbacks), then by time waited; among qualified agents
 the strategy picks one.
+
+An agent who declines a call (or lets it ring out) passes it to the others: it goes to the free
+qualified agents who have not declined it first. With none of those free, it comes back to one
+who declined it, once they have been free for a short back-off, so a caller (or a callback) is
+never left waiting while an agent who could take it sits available.
 """
 
 from __future__ import annotations
@@ -77,6 +82,9 @@ class WaitingCall:
 SEGMENT_PRIORITY = {"best": 30, "growing": 15, "standard": 0, "at_risk": 20, "costly": -5}
 SLA_AT_RISK_PRIORITY = 25
 CALLBACK_PRIORITY = 10
+# Seconds an agent who declined a call stays free before it may be offered to them again
+# (`HELPDESK_REOFFER_BACKOFF_S`).
+REOFFER_AFTER_S = 5.0
 
 
 def call_priority(*, segment: str | None, sla_at_risk: bool, callback: bool, vip: bool) -> int:
@@ -151,33 +159,58 @@ def order_calls(calls: Iterable[WaitingCall]) -> list[WaitingCall]:
     return sorted(calls, key=lambda c: (-c.priority, c.enqueued_at, c.id))
 
 
+def _may_reoffer(agent: AgentView, now: datetime, reoffer_after_s: float) -> bool:
+    """Whether a call this agent declined may come back to them: once they have been free for
+    the back-off (a decline frees the agent, so their idle time starts at the decline)."""
+    if agent.idle_since is None:
+        return True
+    return (now - agent.idle_since).total_seconds() >= reoffer_after_s
+
+
 def choose_agent(
-    call: WaitingCall, agents: Sequence[AgentView], queues: Mapping[str, QueueSpec], now: datetime
+    call: WaitingCall,
+    agents: Sequence[AgentView],
+    queues: Mapping[str, QueueSpec],
+    now: datetime,
+    *,
+    reoffer_after_s: float = REOFFER_AFTER_S,
 ) -> AgentView | None:
-    """The agent this call should be offered to now, or None if nobody qualified is free."""
+    """The agent this call should be offered to now, or None if nobody qualified is free.
+
+    Those who have not declined it come first; when none of them is free, one who declined it
+    and has been free for `reoffer_after_s` gets it again."""
     # The requirements once per decision, not once per agent.
     alternatives = _requirements(call, queues, (now - call.enqueued_at).total_seconds())
     strategy = queues[call.queue].strategy
-    candidates = [
-        a
-        for a in agents
-        if a.state is AgentState.AVAILABLE
-        and a.id not in call.declined_by
-        and _meets(a, alternatives)
-    ]
+    qualified = [a for a in agents if a.state is AgentState.AVAILABLE and _meets(a, alternatives)]
+    candidates = [a for a in qualified if a.id not in call.declined_by]
+    if not candidates:
+        candidates = [a for a in qualified if _may_reoffer(a, now, reoffer_after_s)]
     if not candidates:
         return None
     return min(candidates, key=lambda a: _rank(a, strategy))
 
 
 def choose_call(
-    agent: AgentView, calls: Iterable[WaitingCall], queues: Mapping[str, QueueSpec], now: datetime
+    agent: AgentView,
+    calls: Iterable[WaitingCall],
+    queues: Mapping[str, QueueSpec],
+    now: datetime,
+    *,
+    reoffer_after_s: float = REOFFER_AFTER_S,
 ) -> WaitingCall | None:
     """The waiting call a newly available agent should be offered: the first, in priority
-    order, that they qualify for and have not declined."""
+    order, that they qualify for and have not declined; failing that, the first they declined,
+    once they have been free for `reoffer_after_s`."""
+    declined: list[WaitingCall] = []
     for call in order_calls(calls):
         if agent.id in call.declined_by:
-            continue
+            declined.append(call)
+        elif _qualified_for(agent, call, queues, (now - call.enqueued_at).total_seconds()):
+            return call
+    if not declined or not _may_reoffer(agent, now, reoffer_after_s):
+        return None
+    for call in declined:
         if _qualified_for(agent, call, queues, (now - call.enqueued_at).total_seconds()):
             return call
     return None
@@ -188,6 +221,8 @@ def plan(
     agents: Sequence[AgentView],
     queues: Mapping[str, QueueSpec],
     now: datetime,
+    *,
+    reoffer_after_s: float = REOFFER_AFTER_S,
 ) -> list[tuple[int, int]]:
     """Pairs (call id, agent id) to offer now: calls in priority order, each agent at most once."""
     free = [a for a in agents if a.state is AgentState.AVAILABLE]
@@ -195,7 +230,7 @@ def plan(
     for call in order_calls(calls):
         if not free:
             break
-        agent = choose_agent(call, free, queues, now)
+        agent = choose_agent(call, free, queues, now, reoffer_after_s=reoffer_after_s)
         if agent is not None:
             pairs.append((call.id, agent.id))
             free = [a for a in free if a.id != agent.id]

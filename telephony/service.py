@@ -568,9 +568,28 @@ _ANYTHING_TO_DECIDE = select(
 )
 
 
-def dispatch(session: DbSession, *, now: datetime | None = None, limit: int = 500) -> int:
-    """Offer waiting calls to free agents; returns how many offers were made."""
+def _reoffer_after_s() -> float:
+    """The configured back-off before a declined call may go back to an agent who declined it."""
+    from flask import current_app, has_app_context
+
+    settings = current_app.config.get("HELPDESK_SETTINGS") if has_app_context() else None
+    value = getattr(settings, "HELPDESK_REOFFER_BACKOFF_S", None)
+    return routing.REOFFER_AFTER_S if value is None else float(value)
+
+
+def dispatch(
+    session: DbSession,
+    *,
+    now: datetime | None = None,
+    limit: int = 500,
+    reoffer_after_s: float | None = None,
+) -> int:
+    """Offer waiting calls to free agents; returns how many offers were made. A call declined by
+    every free agent who could take it goes back to one of them after `reoffer_after_s` (by
+    default the configured back-off)."""
     now = now or utcnow()
+    if reoffer_after_s is None:
+        reoffer_after_s = _reoffer_after_s()
     # First whether there is anything to decide, in one cheap statement: nobody free (the usual
     # state of a busy call center) or nobody waiting (a quiet one, or an agent coming free when
     # no caller waits, which is most of the dispatches asked for). Reading the free agents with
@@ -608,7 +627,9 @@ def dispatch(session: DbSession, *, now: datetime | None = None, limit: int = 50
     ]
     queue_of = {r.id: r.queue_id for r in rows}
     made = 0
-    for call_id, agent_id in routing.plan(views, agents, queues, now):
+    for call_id, agent_id in routing.plan(
+        views, agents, queues, now, reoffer_after_s=reoffer_after_s
+    ):
         call = session.get(Call, call_id)
         queue_id = queue_of[call_id]
         if (

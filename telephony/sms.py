@@ -373,17 +373,20 @@ def _customer_for(session: DbSession, number: str, region: str) -> Customer:
 
 
 def _open_conversation(session: DbSession, customer_id: int) -> Any:
+    """The SMS ticket a customer's text threads into: their latest unresolved one, else their
+    latest solved one (the text reopens it, as any customer reply does). A closed ticket is
+    final, so a text after it opens a new conversation."""
     from helpdesk.tickets.models import Ticket
-    from helpdesk.tickets.workflow import UNRESOLVED, Channel
+    from helpdesk.tickets.workflow import UNRESOLVED, Channel, Status
 
     return session.scalar(
         select(Ticket)
         .where(
             Ticket.requester_id == customer_id,
             Ticket.channel == Channel.SMS,
-            Ticket.status.in_(UNRESOLVED),
+            Ticket.status.in_([*UNRESOLVED, Status.SOLVED]),
         )
-        .order_by(Ticket.id.desc())
+        .order_by((Ticket.status == Status.SOLVED).asc(), Ticket.id.desc())
         .limit(1)
         .with_for_update()
     )

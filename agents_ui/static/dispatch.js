@@ -7,9 +7,21 @@
   var assignUrl = board.getAttribute("data-assign-url");
   var csrf = board.getAttribute("data-csrf");
   var dropError = board.getAttribute("data-drop-error");
+  var messageArea = document.getElementById("board-message");
+
+  // A refused drop is said in the page's own message area, a live region that screen readers
+  // announce, and which leaves the dispatcher on the board (no dialog to dismiss).
+  function showError(text) {
+    if (!messageArea) return;
+    var line = document.createElement("p");
+    line.className = "flash flash-error";
+    line.textContent = text;
+    messageArea.replaceChildren(line);
+  }
 
   board.querySelectorAll(".wo-card[draggable]").forEach(function (card) {
     card.addEventListener("dragstart", function (event) {
+      if (messageArea) messageArea.replaceChildren();  // a new attempt: the last refusal is over
       event.dataTransfer.setData("text/plain", card.getAttribute("data-work-order-id"));
       event.dataTransfer.effectAllowed = "move";
       card.classList.add("dragging");
@@ -37,10 +49,10 @@
       }
       row.classList.remove("busy");
       var error = result.answer && result.answer.error;
-      window.alert(error && error.message ? error.message : dropError);
+      showError(error && error.message ? error.message : dropError);
     }).catch(function () {
       row.classList.remove("busy");
-      window.alert(dropError);
+      showError(dropError);
     });
   }
 

@@ -122,6 +122,11 @@ def _from_technician(session: DbSession, row: SmsMessage, tech: Technician) -> N
         service.set_status(
             session, wo, status=wanted, technician=tech, source="sms", note=note, settings=settings
         )
+    except service.NotToday:
+        day = texts.day(wo.window_start, settings.timezone, lang)
+        reply = texts.text(lang, "tech_not_today", reference=wo.reference, day=day)
+        notify.to_technician(session, tech, reply, settings)
+        return
     except APIError:
         reply = texts.text(
             lang, "tech_refused", reference=wo.reference, status=texts.status_word(lang, wo.status)
@@ -132,5 +137,5 @@ def _from_technician(session: DbSession, row: SmsMessage, tech: Technician) -> N
         lang, "tech_ack", reference=wo.reference, status=texts.status_word(lang, wo.status)
     )
     if wo.status is S.EN_ROUTE and wo.eta_at:
-        reply += f" ETA {notify.local_clock(wo.eta_at, settings)}."
+        reply += f" ETA {notify.eta_text(wo, settings, lang)}."
     notify.to_technician(session, tech, reply, settings)

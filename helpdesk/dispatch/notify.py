@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from helpdesk.customers.models import Customer
-from helpdesk.db import DbSession
+from helpdesk.db import DbSession, utcnow
 from helpdesk.dispatch import texts
 from helpdesk.dispatch.models import Technician, WorkOrder
 from telephony.sms import queue_sms
@@ -132,16 +132,23 @@ def technician_unassigned(
     to_technician(session, technician, body, settings)
 
 
+def eta_text(wo: WorkOrder, settings: Settings, language: str) -> str:
+    """When the technician should arrive: the planned ETA, else the start of the window; with
+    the date when that is not today."""
+    return texts.eta(wo.eta_at or wo.window_start, settings.timezone, language, now=utcnow())
+
+
 def on_the_way(
     session: DbSession, wo: WorkOrder, technician: Technician, settings: Settings
 ) -> None:
+    customer, _number = _customer_number(session, wo)
     _to_customer(
         session,
         wo,
         "customer_on_way",
         settings,
         name=technician.name.split()[0],
-        eta=local_clock(wo.eta_at, settings),
+        eta=eta_text(wo, settings, customer.language if customer else "en"),
     )
 
 

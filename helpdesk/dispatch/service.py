@@ -25,11 +25,12 @@ from helpdesk.dispatch.geocoding import Geocoder, NullGeocoder
 from helpdesk.dispatch.models import Technician, WorkOrder, WorkOrderEvent
 from helpdesk.dispatch.workflow import (
     FINAL,
+    TRANSITIONS,
     InvalidMove,
     WorkOrderStatus,
     check_move,
 )
-from helpdesk.errors import Conflict, NotFound, ValidationFailed
+from helpdesk.errors import APIError, Conflict, NotFound, ValidationFailed
 from helpdesk.events import publish
 from helpdesk.sla.models import CalendarModel
 from helpdesk.timeline import service as timeline
@@ -495,6 +496,26 @@ def unassign(
     return wo
 
 
+class NotToday(APIError):
+    """Setting off for a visit booked for another day: its ETA would tell the customer nothing."""
+
+    status = 422
+    code = "not_today"
+
+    def __init__(self, wo: WorkOrder) -> None:
+        super().__init__(
+            f"{wo.reference} is booked for {wo.day}: it can be marked on the way on that day only",
+            fields={"status": f"the visit is on {wo.day}, not today"},
+        )
+        self.day = wo.day
+
+
+def _check_on_the_day(wo: WorkOrder, now: datetime, settings: Settings) -> None:
+    """On the way only on the visit's own day, in the helpdesk's time zone."""
+    if wo.day != local_day(now, settings.timezone):
+        raise NotToday(wo)
+
+
 def set_status(
     session: DbSession,
     wo: WorkOrder,
@@ -524,6 +545,8 @@ def set_status(
     if tech is None:
         raise Conflict("the work order has no technician", fields={"status": "assign it first"})
     now = utcnow()
+    if status is S.EN_ROUTE and status in TRANSITIONS[wo.status]:
+        _check_on_the_day(wo, now, settings)
     old = _move(wo, status)
     if status is S.EN_ROUTE:
         wo.en_route_at = now
@@ -555,7 +578,7 @@ def set_status(
         S.SCHEDULED: "back to scheduled",
     }
     eta = (
-        f", arriving around {notify.local_clock(wo.eta_at, settings)}"
+        f", arriving around {notify.eta_text(wo, settings, 'en')}"
         if (status is S.EN_ROUTE and wo.eta_at)
         else ""
     )

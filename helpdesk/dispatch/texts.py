@@ -16,6 +16,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "(ex. TERMINE W-1012).",
         "tech_no_job": "Aucune intervention à mettre à jour pour votre numéro.",
         "tech_refused": "{reference} : impossible ({status} déjà enregistré).",
+        "tech_not_today": "{reference} : prévue le {day}. Envoyez EN ROUTE ce jour-là.",
         "customer_confirmed": "Votre intervention {reference} est prévue le {day}, arrivée du "
         "technicien entre {start} et {end}. Nous vous préviendrons par SMS de son départ.",
         "customer_on_way": "Votre technicien {name} est en route, arrivée prévue vers {eta}.",
@@ -35,6 +36,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "(e.g. DONE W-1012).",
         "tech_no_job": "No job to update for your number.",
         "tech_refused": "{reference}: not possible ({status} already recorded).",
+        "tech_not_today": "{reference}: booked for {day}. Text OMW on that day.",
         "customer_confirmed": "Your visit {reference} is booked for {day}; the technician will "
         "arrive between {start} and {end}. We will text you when they set off.",
         "customer_on_way": "Your technician {name} is on the way, arriving around {eta}.",
@@ -100,3 +102,12 @@ def day(at: datetime, timezone: str, language: str) -> str:
     if language == "fr":
         return f"{local.day} {_MONTHS_FR[local.month - 1]}"
     return f"{_MONTHS_EN[local.month - 1]} {local.day}"
+
+
+def eta(at: datetime, timezone: str, language: str, *, now: datetime) -> str:
+    """An arrival time as a customer reads it: 14:30 today, with the date on any other day
+    (a route running past midnight), so that a time never stands for the wrong day."""
+    zone = ZoneInfo(timezone)
+    if at.astimezone(zone).date() == now.astimezone(zone).date():
+        return clock(at, timezone)
+    return f"{day(at, timezone, language)} {clock(at, timezone)}"

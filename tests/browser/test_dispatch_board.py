@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -80,6 +81,13 @@ def test_board_assigns_by_drag_by_keyboard_and_automatically(
     ids = _setup(live_server, day)
     console = sign_in("supervisor")
     page = console.page
+    dialogs: list[str] = []
+
+    def dismiss(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     board = f"{live_server.base_url}/dispatch?day={day.isoformat()}"
     page.goto(board)
     assert page.locator(".wo-card").count() == 3
@@ -109,6 +117,50 @@ def test_board_assigns_by_drag_by_keyboard_and_automatically(
     got = live_server.api("GET", f"/work-orders/{ids['keys']}", "supervisor").json()
     assert got["status"] == "scheduled"
 
+    # A drop the server refuses (nobody has the skill) is said in the board's own message area,
+    # a live region, not in a dialog; the visit stays in the queue.
+    opens = datetime.combine(day, time(9), ZONE)
+    r = live_server.api(
+        "POST",
+        "/work-orders",
+        "supervisor",
+        json={
+            "customer_id": live_server.ids["camille"],
+            "summary": "Board visit refused",
+            "address": "1 place du Test",
+            "lat": 48.86,
+            "lon": 2.35,
+            "required_skills": ["copper"],
+            "duration_min": 30,
+            "window_start": opens.isoformat(),
+            "window_end": (opens + timedelta(hours=4)).isoformat(),
+        },
+    )
+    assert r.status_code == 201, r.text
+    refused = r.json()["id"]
+    try:
+        page.goto(board)
+        message = page.locator("#board-message")
+        assert message.get_attribute("aria-live") == "assertive"
+        assert message.inner_text() == ""
+        card = page.locator(f'.wo-card[data-work-order-id="{refused}"]')
+        card.drag_to(page.locator(f'.tech-row[data-technician-id="{ids["Hugo Board"]}"]'))
+        page.wait_for_selector("#board-message .flash-error")
+        assert "missing skills: copper" in message.inner_text()
+        assert dialogs == []
+        assert card.is_visible()
+        assert page.locator(".tech-row.busy").count() == 0
+        got = live_server.api("GET", f"/work-orders/{refused}", "supervisor").json()
+        assert got["status"] == "unscheduled"
+        # The browser logs the refusal's 422 answer itself: that one is expected.
+        answered = [e for e in console.errors if "status of 422" in e]
+        assert len(answered) == 1
+        console.errors.remove(answered[0])
+    finally:
+        live_server.api(
+            "POST", f"/work-orders/{refused}/status", "supervisor", json={"status": "cancelled"}
+        )
+
     # Auto-dispatch the rest of the queue.
     page.goto(board)
     with page.expect_navigation():
@@ -127,6 +179,8 @@ def test_ticket_page_offers_a_visit_and_the_mobile_page_fits_a_phone(
     page.goto(f"{live_server.base_url}/tickets/{live_server.ids['running']}")
     with page.expect_navigation():
         page.click("#create-visit")
+    # Today's visit: "On my way" is offered on the visit's own day only.
+    page.fill("#visit-day", datetime.now(UTC).astimezone(ZONE).date().isoformat())
     page.fill("#visit-address", "5 rue du Navigateur")
     page.fill("#visit-lat", "48.85")
     page.fill("#visit-lon", "2.36")

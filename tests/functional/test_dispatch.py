@@ -593,3 +593,63 @@ def test_technicians_pages(client, make_user, always_open):
     db.session.expire_all()
     tech = db.session.get(Technician, tech.id)
     assert tech.max_jobs_per_day == 9 and tech.active is False
+
+
+def _tomorrows_visit(dispatcher, ticket, technician):
+    start = utcnow() + timedelta(days=1)
+    wo = _visit(
+        dispatcher,
+        ticket,
+        window_start=start.isoformat(),
+        window_end=(start + timedelta(hours=3)).isoformat(),
+    ).get_json()
+    r = dispatcher.post(f"/work-orders/{wo['id']}/assign", json={"technician_id": technician.id})
+    assert r.status_code == 200, r.get_json()
+    return wo
+
+
+def test_on_the_way_only_on_the_day_of_the_visit(
+    app, sim, dispatcher, customer_factory, ticket_factory, always_open
+):
+    """Setting off for tomorrow's job would text the customer an arrival time that means
+    nothing: the API, the technician's page and their texts all refuse it, and nobody is told."""
+    ticket = ticket_factory(requester_id=customer_factory(phones=[CUSTOMER], language="en").id)
+    hugo = _technician(always_open, language="en")
+    wo = _tomorrows_visit(dispatcher, ticket, hugo)
+    texted = len(sim.inbox(CUSTOMER))
+
+    r = dispatcher.post(f"/work-orders/{wo['id']}/status", json={"status": "en_route"})
+    assert r.status_code == 422, r.get_json()
+    error = r.get_json()["error"]
+    assert error["code"] == "not_today" and "status" in error["fields"]
+    assert wo["day"] in error["message"]
+
+    link = re.search(r"http://localhost(/m/jobs/\S+)", sim.inbox(TECH)[-1]).group(1)
+    client = app.test_client()
+    page = client.get(link).get_data(as_text=True)
+    assert "On my way" not in page and "You can set off on the day of the visit" in page
+    page = client.post(link, data={"action": "en_route"}, follow_redirects=True)
+    body = page.get_data(as_text=True)
+    assert "This job is for" in body and "you can set off on that day only" in body
+    db.session.commit()
+    with app.app_context():  # a context of its own: the locale is chosen once per context
+        french = client.get(link, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Vous pourrez indiquer votre départ le jour de" in french
+
+    sim.text(TECH, f"OMW {wo['reference']}")
+    assert sim.inbox(TECH)[-1].startswith(f"{wo['reference']}: booked for ")
+    db.session.expire_all()
+    row = db.session.get(WorkOrder, wo["id"])
+    assert row.status.value == "scheduled" and row.en_route_at is None
+    assert len(sim.inbox(CUSTOMER)) == texted
+
+
+def test_the_on_the_way_text_gives_a_time_and_a_date_when_not_today():
+    from helpdesk.dispatch import texts
+
+    paris = "Europe/Paris"
+    now = datetime(2026, 12, 6, 10, 0, tzinfo=ZoneInfo(paris))
+    assert texts.eta(now + timedelta(hours=2), paris, "en", now=now) == "12:00"
+    late = now + timedelta(hours=14, minutes=30)  # after midnight, local time
+    assert texts.eta(late, paris, "en", now=now) == "Dec 7 00:30"
+    assert texts.eta(late, paris, "fr", now=now) == "7 déc. 00:30"

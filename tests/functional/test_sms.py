@@ -58,6 +58,37 @@ def test_new_conversation_is_acknowledged_once(sim, customer_factory):
     assert "[media] https://example.com/photo.jpg" in comment.body
 
 
+def test_a_text_reopens_a_solved_conversation_and_a_closed_one_gets_a_new_ticket(
+    sim, customer_factory
+):
+    """A solved SMS ticket is not over for the customer: their next text reopens it, as any
+    customer reply does. A closed one is final, so a text after it opens a new conversation."""
+    from helpdesk.tickets import service as tickets
+    from helpdesk.tickets.workflow import Status
+
+    customer_factory(name="Camille", language="fr", phones=[ME])
+    sim.text(ME, "Ma box ne marche plus")
+    first = db.session.scalar(select(Ticket))
+    tickets.update(db.session, first, actor=None, status=Status.SOLVED)
+    sim.text(ME, "Elle est encore tombée en panne")
+    db.session.expire_all()
+    assert _count(Ticket) == 1
+    first = db.session.get(Ticket, first.id)
+    assert first.status is Status.OPEN
+    bodies = db.session.scalars(select(Comment.body).where(Comment.ticket_id == first.id)).all()
+    assert "Elle est encore tombée en panne" in bodies
+    text = db.session.scalar(select(SmsMessage).where(SmsMessage.body.startswith("Elle est")))
+    assert text.ticket_id == first.id
+    tickets.update(db.session, first, actor=None, status=Status.SOLVED)
+    tickets.update(db.session, first, actor=None, status=Status.CLOSED)
+    sim.text(ME, "Et maintenant le téléphone")
+    db.session.expire_all()
+    assert _count(Ticket) == 2
+    newest = db.session.scalar(select(Ticket).order_by(Ticket.id.desc()).limit(1))
+    assert newest.id != first.id and newest.channel.value == "sms"
+    assert db.session.get(Ticket, first.id).status is Status.CLOSED
+
+
 def test_english_speaker_gets_english(sim, customer_factory):
     customer_factory(name="Emma", language="en", phones=["+14155552671"])
     sim.text("+14155552671", "My printer is broken")

@@ -219,6 +219,57 @@ def test_reject_and_ring_timeout_move_the_call_on(client, queues, make_user):
     assert states == ["rejected", "timeout"]
 
 
+def test_a_call_declined_by_the_only_free_agent_comes_back_to_them(client, queues, make_user):
+    """Nobody else is free: after the back-off the call rings again for the agent who declined
+    it, rather than leaving the caller waiting while that agent sits available."""
+    only = _agent(make_user)
+    _enqueue(client)
+    call = db.session.scalar(select(Call))
+    service.reject(db.session, only, call.id)
+    db.session.expire_all()
+    call = db.session.get(Call, call.id)
+    assert call.routing_state == "waiting" and call.declined_by == [only.id]
+    assert db.session.get(AgentPresence, only.id).state == "available"
+    # Within the back-off it stays in line.
+    assert service.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=2)) == 0
+    assert service.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=6)) == 1
+    db.session.expire_all()
+    call = db.session.get(Call, call.id)
+    assert call.routing_state == "offered" and call.agent_id == only.id
+    assert db.session.get(AgentPresence, only.id).state == "reserved"
+
+
+def test_the_reoffer_back_off_is_configurable(app, client, queues, make_user):
+    app.config["HELPDESK_SETTINGS"].HELPDESK_REOFFER_BACKOFF_S = 30
+    only = _agent(make_user)
+    _enqueue(client)
+    call = db.session.scalar(select(Call))
+    service.reject(db.session, only, call.id)
+    assert service.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=6)) == 0
+    assert service.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=31)) == 1
+
+
+def test_a_callback_left_after_a_decline_is_routed_like_a_call(client, queues, make_user, gateway):
+    """The caller whose call was declined asks to be called back and hangs up: the callback
+    keeps its place and goes to the free agent, who dials the customer on accepting."""
+    only = _agent(make_user)
+    _enqueue(client)
+    call = db.session.scalar(select(Call))
+    service.reject(db.session, only, call.id)
+    signed_post(client, "/twilio/voice/wait-choice", {"CallSid": SID, "Digits": "1"})
+    signed_post(client, "/twilio/voice/queue-result", {"CallSid": SID, "QueueResult": "leave"})
+    signed_post(client, "/twilio/voice/status", fixture("status_completed"))
+    db.session.expire_all()
+    call = db.session.get(Call, call.id)
+    assert call.callback_requested and call.routing_state == "waiting"
+    assert service.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=6)) == 1
+    db.session.expire_all()
+    assert db.session.get(Call, call.id).agent_id == only.id
+    service.accept(db.session, only, call.id, gateway)
+    name, args = gateway.commands[-1]
+    assert name == "place_call" and args["to"] == "+33612345678"
+
+
 def test_caller_hangs_up_while_waiting_is_abandoned(client, queues, make_user):
     _enqueue(client)  # nobody available
     call = db.session.scalar(select(Call))

@@ -151,3 +151,43 @@ def test_plan_never_gives_an_agent_two_calls_or_a_call_two_agents(agent_specs, c
     pairs = plan(calls, agents, QUEUES, NOW)
     assert len({c for c, _ in pairs}) == len(pairs) == len({a for _, a in pairs})
     assert len(pairs) == min(len(agents), len(calls))
+
+
+def test_a_call_declined_by_the_only_free_agent_comes_back_to_them_after_the_back_off():
+    """Declining passes the call on; with nobody else free it is not lost for good: the agent
+    who declined gets it again once free for the back-off."""
+    just_declined = [agent(1, {"billing": 5}, idle_min=0)]
+    declined = call(1, declined=[1])
+    assert choose_agent(declined, just_declined, QUEUES, NOW, reoffer_after_s=5) is None
+    free_a_while = [
+        AgentView(
+            id=1,
+            skills={"billing": 5},
+            languages=frozenset({"fr"}),
+            state=AgentState.AVAILABLE,
+            idle_since=NOW - timedelta(seconds=6),
+        )
+    ]
+    assert choose_agent(declined, free_a_while, QUEUES, NOW, reoffer_after_s=5).id == 1
+    assert choose_agent(declined, free_a_while, QUEUES, NOW, reoffer_after_s=10) is None
+    assert plan([declined], free_a_while, QUEUES, NOW, reoffer_after_s=5) == [(1, 1)]
+
+
+def test_agents_who_did_not_decline_have_their_turn_first():
+    agents = [agent(1, {"billing": 5}, idle_min=30), agent(2, {"billing": 5}, idle_min=1)]
+    assert choose_agent(call(1, declined=[1]), agents, QUEUES, NOW).id == 2
+    # Both declined: the one who has been free longest gets it again.
+    assert choose_agent(call(1, declined=[1, 2]), agents, QUEUES, NOW).id == 1
+    # Still only among those who qualify and are free.
+    busy = [agent(1, {"billing": 5}, idle_min=30, state=AgentState.BREAK)]
+    assert choose_agent(call(1, declined=[1]), busy, QUEUES, NOW) is None
+
+
+def test_an_agent_coming_free_takes_a_call_they_declined_only_after_the_back_off():
+    a = agent(1, {"billing": 5}, idle_min=0)
+    declined = call(1, waited_s=300, priority=50, declined=[1])
+    fresh = call(2, waited_s=10)
+    assert choose_call(a, [declined, fresh], QUEUES, NOW).id == 2
+    assert choose_call(a, [declined], QUEUES, NOW) is None
+    later = agent(1, {"billing": 5}, idle_min=1)
+    assert choose_call(later, [declined], QUEUES, NOW).id == 1
