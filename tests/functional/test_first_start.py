@@ -186,3 +186,15 @@ def test_beat_that_cannot_start_says_why_at_once(tmp_path):
     output, _ = beat.communicate(timeout=30)
     assert beat.returncode == 1, output
     assert "beat needs REDIS_URL" in output
+
+
+def test_a_key_that_leads_nowhere_is_logged_with_its_name(client, caplog):
+    from tests.functional.test_voice import fixture, signed_post
+
+    form = fixture("incoming_call")
+    assert signed_post(client, "/twilio/voice", form).status_code == 200
+    with caplog.at_level("ERROR", logger="telephony.webhooks"):
+        r = signed_post(client, "/twilio/voice/menu", form | {"Digits": "1"})
+    # An error answer: Twilio plays the number's fallback (docs/operations.md, section 8).
+    assert r.status_code == 404
+    assert "IVR key 1 leads to queue 'support', which does not exist" in caplog.text
