@@ -189,6 +189,7 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
     instance = tmp_path / "var" / "helpdesk"  # HELPDESK_INSTANCE_PATH, not created yet
     logs = tmp_path / "logs"
     logs.mkdir()
+    # Step 1 of the docs: the environment, the same for every process; .venv/bin on the PATH.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPDESK_", "TWILIO_"))} | {
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "DATABASE_URL": empty_database,
@@ -202,11 +203,11 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
     }
     procs = Processes(home, env, logs)
 
-    # 1. Schema and the IVR's queues: the Procfile's release line.
+    # Step 2: schema and the IVR's queues, the Procfile's release line.
     out = procs.run(procfile["release"])
     assert "created queue support (IVR key 1)" in out
     assert "created queue billing (IVR key 2)" in out
-    # 2. Staff, with the CLI.
+    # Step 3: staff, with the CLI.
     procs.run(
         f"helpdesk users create --email admin@example.test --password '{PASSWORD}' --role admin"
     )
@@ -215,7 +216,7 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
             f"helpdesk users create --email agent{n}@example.test --password '{PASSWORD}' "
             f"--role agent --skills support:3,billing:2 --languages fr,en"
         )
-    # 3. The installation checks out.
+    # Step 4: the installation checks out.
     out = procs.run("helpdesk check")
     assert "IVR: every queue key leads to an active queue" in out and "FAIL" not in out
     assert not instance.joinpath("celerybeat-schedule").exists()
@@ -224,7 +225,7 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
     a, b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
     agents: list[Agent] = []
     try:
-        # 4. The Procfile's long-running lines: web twice, one worker, one beat.
+        # Step 5: the Procfile's long-running lines, web twice, one worker, one beat.
         procs.start("web-a", procfile["web"], PORT=str(port_a))
         procs.start("web-b", procfile["web"], PORT=str(port_b))
         procs.start("worker", procfile["worker"])
@@ -245,7 +246,8 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
         )
         assert not (home / "instance").exists()
 
-        # 5. Two agents sign in, one console on each web process, and make themselves available.
+        # Step 6: two agents sign in, one console on each web process, and make themselves
+        # available.
         agents = [Agent(a, "agent1@example.test"), Agent(b, "agent2@example.test")]
         for agent in agents:
             r = requests.put(
@@ -256,7 +258,7 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
             )
             assert r.status_code == 200, r.text
 
-        # 6. A caller: language (2, English), then menu key 1 (support), through web A.
+        # A caller: language (2, English), then menu key 1 (support), through web A.
         call_sid = "CA" + uuid.uuid4().hex
         form = {"CallSid": call_sid, "From": "+33612345678", "To": "+15005550006"}
         r = _webhook(a, "/twilio/voice", form | {"CallStatus": "ringing"})
@@ -267,7 +269,7 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
         assert r.status_code == 200, r.text
         assert ">support</Enqueue>" in r.text, r.text
 
-        # 7. The worker offers the call to one agent, whose socket rings; they take it on the
+        # The worker offers the call to one agent, whose socket rings; they take it on the
         # other web process.
         offered = _wait(
             "an offer on an agent's socket",
@@ -292,7 +294,7 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
         assert connected["call_id"] == call_id
         time.sleep(1.0)  # talk
 
-        # 8. The caller hangs up: Twilio's status callback, through web B.
+        # The caller hangs up: Twilio's status callback, through web B.
         r = _webhook(
             b, "/twilio/voice/status", form | {"CallStatus": "completed", "CallDuration": "9"}
         )
