@@ -1,10 +1,11 @@
-"""The `helpdesk` command: serve, worker, beat, demo, users, db."""
+"""The `helpdesk` command: serve, worker, beat, check, demo, users, db."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -38,9 +39,38 @@ def db_upgrade(revision: str) -> None:
     from helpdesk import migrate
     from helpdesk.config import Settings
 
-    url = Settings.from_env().DATABASE_URL
+    settings = Settings.from_env()
+    url = settings.DATABASE_URL
     migrate.upgrade(url, revision)
     click.echo(f"database at {revision}: {_redact(url)}")
+    if revision == "head":
+        _create_ivr_queues(url, settings.HELPDESK_INSTANCE_PATH)
+
+
+def _create_ivr_queues(url: str, instance_path: str) -> None:
+    """First-run step: the queues the IVR menu names exist, so that a fresh install (no demo)
+    routes its callers; idempotent, it creates only what is missing."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from helpdesk.models import load_all
+    from telephony import ivr, ivr_queues
+
+    load_all()
+    config = ivr.load(instance_path)
+    engine = create_engine(url)
+    try:
+        with Session(engine) as session:
+            created = ivr_queues.create_missing(session, config)
+            dead = ivr_queues.dead_keys(session, config)
+    finally:
+        engine.dispose()
+    keys = ivr_queues.menu_queues(config)
+    for name in created:
+        pressed = ", ".join(k for k, q in keys.items() if q == name)
+        click.echo(f"created queue {name} (IVR key {pressed})")
+    for key in dead:
+        click.echo(f"warning: {key.message}", err=True)
 
 
 @db.command("downgrade", help="Step the schema back to REVISION.")
@@ -151,10 +181,83 @@ def worker(celery_args: tuple[str, ...]) -> None:
 )
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def beat(celery_args: tuple[str, ...]) -> None:
-    celery = _app("worker").extensions["celery"]
-    celery.start(
-        ["beat", "--loglevel=INFO", "--schedule", "instance/celerybeat-schedule", *celery_args]
-    )
+    from helpdesk.config import DEFAULT_INSTANCE
+
+    given = any(a in ("-s", "--schedule") or a.startswith("--schedule=") for a in celery_args)
+    # Checked before the app is built, which itself writes its secrets under the same folder.
+    instance = Path(os.environ.get("HELPDESK_INSTANCE_PATH") or DEFAULT_INSTANCE)
+    schedule = [] if given else ["--schedule", str(_beat_schedule(instance))]
+    app = _app("worker")
+    if not app.config.get("REDIS_URL"):
+        raise click.ClickException(
+            "beat needs REDIS_URL (without a broker, the web process runs the periodic jobs)"
+        )
+    app.extensions["celery"].start(["beat", "--loglevel=INFO", *schedule, *celery_args])
+
+
+def _beat_schedule(instance: Path) -> Path:
+    """Where beat keeps its last run times: under the instance path (`HELPDESK_INSTANCE_PATH`),
+    created if missing, whatever the working directory. A folder beat cannot write stops it here
+    with the reason, before Celery starts and fails on the file later."""
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(
+            f"beat cannot create {instance} for its schedule (HELPDESK_INSTANCE_PATH): "
+            f"{exc.strerror or exc}"
+        ) from exc
+    if not os.access(instance, os.W_OK | os.X_OK):
+        raise click.ClickException(
+            f"beat cannot write its schedule in {instance} (HELPDESK_INSTANCE_PATH): "
+            "permission denied"
+        )
+    return instance / "celerybeat-schedule"
+
+
+# -- checks ----------
+
+
+@main.command(
+    help="Check the installation: database and schema, broker, and that every IVR menu key "
+    "leads to an active queue. Exits non-zero on any problem."
+)
+def check() -> None:
+    from helpdesk import migrate
+    from helpdesk.extensions import db as database
+    from helpdesk.health import report
+
+    app = _app("worker")
+    problems = 0
+
+    def line(ok: bool, text: str) -> None:
+        nonlocal problems
+        problems += not ok
+        click.echo(f"{'ok  ' if ok else 'FAIL'}  {text.strip()}", err=not ok)
+
+    with app.app_context():
+        body = report()
+        db_ok = body["database"]["ok"]
+        line(db_ok, f"database ({body['database']['backend']}) {body['database'].get('error', '')}")
+        if db_ok:
+            with database.engine.connect() as conn:
+                current, head = migrate.revisions(conn)
+            line(
+                current == head,
+                f"schema at {current}"
+                if current == head
+                else f"schema at {current}, code at {head}: run `helpdesk db upgrade`",
+            )
+        broker = body["broker"]
+        line(broker["ok"], f"broker ({broker['backend']}) {broker.get('error', '')}")
+        ivr = body["ivr"]
+        if "error" in ivr:
+            line(False, f"IVR queues: {ivr['error']}")
+        elif not ivr["dead_keys"]:
+            line(True, "IVR: every queue key leads to an active queue")
+        for dead in ivr.get("dead_keys", []):
+            line(False, dead["message"])
+    if problems:
+        raise click.ClickException(f"{problems} problem{'s' if problems > 1 else ''} found")
 
 
 # -- demo data ----------

@@ -284,36 +284,44 @@ def _seed_staff() -> dict[str, str]:
 
 
 def _seed_queues() -> None:
-    """The queues the IVR menu leads to, with escalation steps that widen the pool of agents."""
+    """The queues the IVR menu leads to, with escalation steps that widen the pool of agents.
+
+    `helpdesk db upgrade` has usually created them already with plain defaults: the demo's
+    settings replace those."""
     from telephony.models import CallQueue
 
-    db.session.add_all(
-        [
-            CallQueue(
-                name="support",
-                label_en="Support",
-                label_fr="Assistance",
-                skills={"support": 2},
-                steps=[{"after_s": 45, "level_drop": 1}],
-                ring_timeout_s=20,
-                wrap_up_s=30,
-                callback_after_s=60,
-            ),
-            CallQueue(
-                name="billing",
-                label_en="Billing",
-                label_fr="Facturation",
-                skills={"billing": 3},
-                steps=[
-                    {"after_s": 60, "level_drop": 1},
-                    {"after_s": 120, "overflow_queue": "support"},
-                ],
-                ring_timeout_s=20,
-                wrap_up_s=45,
-                callback_after_s=90,
-            ),
-        ]
-    )
+    demo_queues = [
+        dict(
+            name="support",
+            label_en="Support",
+            label_fr="Assistance",
+            skills={"support": 2},
+            steps=[{"after_s": 45, "level_drop": 1}],
+            ring_timeout_s=20,
+            wrap_up_s=30,
+            callback_after_s=60,
+        ),
+        dict(
+            name="billing",
+            label_en="Billing",
+            label_fr="Facturation",
+            skills={"billing": 3},
+            steps=[
+                {"after_s": 60, "level_drop": 1},
+                {"after_s": 120, "overflow_queue": "support"},
+            ],
+            ring_timeout_s=20,
+            wrap_up_s=45,
+            callback_after_s=90,
+        ),
+    ]
+    for values in demo_queues:
+        queue = db.session.scalar(select(CallQueue).where(CallQueue.name == values["name"]))
+        if queue is None:
+            queue = CallQueue()
+            db.session.add(queue)
+        for field, value in values.items():
+            setattr(queue, field, value)
     db.session.commit()
 
 

@@ -1,4 +1,5 @@
-"""`GET /healthz`: the database, broker and telephony backend in use, and whether each answers."""
+"""`GET /healthz`: the database, broker and telephony backend in use, whether each answers, and
+whether every IVR menu key leads to a queue that can take the caller."""
 
 from __future__ import annotations
 
@@ -50,17 +51,39 @@ def _broker() -> dict[str, Any]:
     return {"backend": "redis", **_timed(check)}
 
 
-@bp.get("/healthz")
-def healthz() -> ResponseReturnValue:
+def _ivr() -> dict[str, Any]:
+    """Menu keys that lead to a missing or inactive queue: callers pressing them are lost."""
+    from telephony import ivr
+    from telephony.ivr_queues import dead_keys
+
+    try:
+        dead = dead_keys(db.session, ivr.load(current_app.instance_path))
+        db.session.rollback()
+    except Exception as exc:
+        db.session.rollback()
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"ok": not dead, "dead_keys": [d.as_dict() for d in dead]}
+
+
+def report() -> dict[str, Any]:
+    """What `/healthz` answers and `helpdesk check` prints."""
     database = _database()
     broker = _broker()
     telephony = {"backend": current_app.config["HELPDESK_TELEPHONY_BACKEND"], "ok": True}
-    healthy = database["ok"] and broker["ok"]
-    body = {
+    ivr = _ivr()
+    healthy = database["ok"] and broker["ok"] and ivr["ok"]
+    return {
         "status": "ok" if healthy else "degraded",
         "database": database,
         "broker": broker,
         "telephony": telephony,
+        "ivr": ivr,
     }
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    body = report()
+    database = body["database"]
     # A web process that cannot reach its database should be taken out of rotation.
     return jsonify(body), 200 if database["ok"] else 503

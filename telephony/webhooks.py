@@ -9,6 +9,7 @@ limit: anything slow (dispatching offers, sending messages) happens after commit
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,11 +17,13 @@ from flask import Blueprint, Response, abort, current_app, request, url_for
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Enqueue, Gather, VoiceResponse
 
+from helpdesk.errors import NotFound
 from helpdesk.extensions import csrf, db
 from helpdesk.security.nul import strip_from_request as strip_nul
-from telephony import ivr, service
+from telephony import ivr, ivr_queues, service
 from telephony.models import Call, CallQueue
 
+log = logging.getLogger(__name__)
 bp = Blueprint("twilio_voice", __name__, url_prefix="/twilio/voice")
 csrf.exempt(bp)
 
@@ -164,7 +167,7 @@ def menu() -> Response:
         return twiml(_menu(call, invalid=True))
     step = f"menu:{digits}:{option['action']}"
     if option["action"] == "queue":
-        return twiml(_enqueue(call, option["queue"], step))
+        return twiml(_enqueue(call, _menu_queue(digits, option), step))
     service.note_ivr(db.session, call, step)
     if option["action"] == "voicemail":
         return twiml(_voicemail(call))
@@ -207,8 +210,20 @@ def _technician(call: Call) -> VoiceResponse:
     return response
 
 
-def _enqueue(call: Call, queue_name: str, step: str) -> VoiceResponse:
-    queue = service.queue_by_name(db.session, queue_name)
+def _menu_queue(key: str, option: dict[str, Any]) -> CallQueue:
+    """The active queue a menu key names. A key that leads nowhere is logged with its name and
+    answered with an error, which sends the call to the number's fallback URL."""
+    try:
+        return service.queue_by_name(db.session, str(option.get("queue") or ""))
+    except NotFound:
+        for dead in ivr_queues.dead_keys(db.session, {"menu": {key: option}}):
+            log.error(
+                "%s: the caller is sent to the fallback URL (see helpdesk check)", dead.message
+            )
+        raise
+
+
+def _enqueue(call: Call, queue: CallQueue, step: str) -> VoiceResponse:
     # The menu choice is noted in the transaction that queues the caller: one commit, and one
     # UPDATE of the call.
     service.note_ivr(db.session, call, step, commit=False)

@@ -116,6 +116,8 @@ def _seed(env: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, int
     For calls: the IVR's "support" queue, which the agent can take (French and English), with a
     wrap-up long enough to write notes in; and a customer whose name is markup.
     """
+    from sqlalchemy import select
+
     from helpdesk.app import create_app
     from helpdesk.auth import service as auth_service
     from helpdesk.config import Settings
@@ -189,16 +191,11 @@ def _seed(env: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, int
                 ),
             ]
         )
-        db.session.add(
-            CallQueue(
-                name="support",
-                label_en="Support",
-                label_fr="Assistance",
-                skills={"support": 1},
-                ring_timeout_s=60,
-                wrap_up_s=300,
-            )
-        )
+        # `helpdesk db upgrade` created the IVR's queues with their defaults: tune "support".
+        support = db.session.scalar(select(CallQueue).where(CallQueue.name == "support"))
+        support.skills = {"support": 1}
+        support.ring_timeout_s = 60
+        support.wrap_up_s = 300
         db.session.commit()
         plain = customers.create(db.session, name="Camille Martin", phones=["+33612000001"])
         sleeper = customers.create(
