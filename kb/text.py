@@ -13,9 +13,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rapidfuzz.distance import OSA
+
 # Words and numbers, Unicode-aware; apostrophes split French elisions (l'imprimante -> imprimante).
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]*)"')
+# Hyphenated compounds (`Wi-Fi`, `e-mail`, `rendez-vous`), with the Unicode hyphens too.
+_HYPHEN = "-\u2010\u2011"
+_COMPOUND = re.compile(rf"[^\W_]+(?:[{_HYPHEN}][^\W_]+)+")
 # Query-language words a user may type out of habit; they carry no meaning for us.
 _OPERATORS = frozenset({"and", "or", "not", "et", "ou", "sauf", "near"})
 _ELISIONS = frozenset({"l", "d", "s", "qu", "n", "j", "m", "t", "c", "jusqu", "lorsqu", "puisqu"})
@@ -157,6 +162,33 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+def compounds(text: str) -> list[str]:
+    """The hyphenated compounds of `text` written as one word, folded: `Wi-Fi` -> `wifi`.
+
+    People write `wifi`, `wi-fi` and `Wi-Fi` for the same thing, and a tokenizer splits the
+    hyphenated forms into two short words that `wifi` does not match. Both backends index these
+    joined forms beside the text, and `parse_query` reads a hyphenated query word as its joined
+    form, so every spelling meets every other."""
+    found: dict[str, None] = {}
+    for match in _COMPOUND.finditer(text):
+        parts = re.split(f"[{_HYPHEN}]", match.group(0))
+        joined = fold("".join(parts))
+        if len(parts) <= 4 and len(joined) <= 40 and any(c.isalpha() for c in joined):
+            found[joined] = None
+    return list(found)
+
+
+def with_compounds(text: str) -> str:
+    """`text` followed by its joined compounds (what the backends index)."""
+    found = compounds(text)
+    return text + "\n" + " ".join(found) if found else text
+
+
+def _join_compounds(text: str) -> str:
+    """Each hyphenated compound of a query as the one word the index also holds."""
+    return _COMPOUND.sub(lambda m: re.sub(f"[{_HYPHEN}]", "", m.group(0)), text)
+
+
 def words(text: str) -> list[str]:
     """The words of `text`, folded, with French elided articles dropped."""
     return [w for w in _WORD.findall(fold(text)) if w not in _ELISIONS]
@@ -195,7 +227,7 @@ def parse_query(raw: str | None) -> ParsedQuery:
             phrases.append(phrase[:MAX_TERMS])
         elif phrase:
             text += " " + phrase[0]
-    rest = _PHRASE.sub(" ", text)
+    rest = _join_compounds(_PHRASE.sub(" ", text))
     prefixes = {fold(m) for m in re.findall(r"([^\W_]{2,})\*", rest)}
     terms: dict[str, None] = {}
     for word in words(rest):
@@ -349,13 +381,6 @@ def typo_edits(word: str) -> int:
 
 
 def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insertions, deletions, substitutions), for vetting corrections."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+    """Edit distance counting two swapped neighbours as one edit (optimal string alignment):
+    `factrue` is one slip of the fingers from `facture`, not two substitutions."""
+    return int(OSA.distance(a, b))
