@@ -367,12 +367,44 @@ def _stem_finder(stems: frozenset[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*")
 
 
-_MD_NOISE = re.compile(r"(!?\[([^\]]*)\]\([^)]*\))|[`*_~|]+|^[ \t]{0,3}(?:#{1,6}|>+)", re.M)
+# Whole lines that are Markdown structure only: table delimiter rows, thematic breaks, code
+# fences, link reference definitions.
+_MD_LINES = re.compile(
+    r"^[ \t]*(?:\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?"
+    r"|(?:[-*_][ \t]*){3,}"
+    r"|(?:`{3,}|~{3,})[^\n]*"
+    r"|\[[^\]\n]+\]:[ \t]*\S+[^\n]*)[ \t]*$",
+    re.M,
+)
+# Block markers at the start of a line: headings, quotes, list items (bullets and numbers).
+_MD_BLOCK = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d{1,9}[.)][ \t]+)", re.M)
+# Inline: images and links (keeping their text), autolinks (keeping the address), backslash
+# escapes (keeping the character), emphasis, code and table pipes. HTML is left as text, as the
+# article page shows it (kb.markdown renders with raw HTML off).
+_MD_INLINE = re.compile(
+    r"!?\[([^\]]*)\]\([^)]*\)|<((?:https?|mailto|tel):[^>\s]*)>"
+    r"|\\([!-/:-@\[-`{-~])|(\|)|[`*~]+|(?<![^\W_])_+|_+(?![^\W_])"
+)
+
+
+def _inline(m: re.Match[str]) -> str:
+    """A link's or image's text, an autolink's address, an escaped character; a space for a
+    table pipe or an empty link (they separate words); nothing for emphasis and code marks."""
+    kept = m.group(1) or m.group(2) or m.group(3)
+    if kept:
+        return kept
+    return " " if m.group(4) or m.group(0).startswith(("[", "!")) else ""
 
 
 def strip_markdown(text: str) -> str:
-    """Markdown reduced to its words (links keep their text), for snippets and the index."""
-    return _MD_NOISE.sub(lambda m: m.group(2) or " ", text)
+    """Markdown reduced to its words, for the index and for every snippet: links and images
+    keep their text, list numbers and bullets, headings' `#`, tables' pipes and delimiter rows,
+    fences and emphasis marks go. Regular expressions rather than a Markdown parser: this runs
+    for every result of every search, and a parse would cost more than the search."""
+    text = _MD_LINES.sub(" ", text)
+    for _ in range(2):  # a list inside a quote
+        text = _MD_BLOCK.sub("", text)
+    return _MD_INLINE.sub(_inline, text)
 
 
 def typo_edits(word: str) -> int:
