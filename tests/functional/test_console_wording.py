@@ -14,8 +14,11 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 
+from agents_ui import value_labels
 from helpdesk.auth.models import Role, User
 from helpdesk.db import utcnow
 from helpdesk.dispatch import service as dispatch
@@ -186,3 +189,20 @@ def test_the_at_risk_colour_is_the_same_on_every_page() -> None:
     # console.css is on every page (the caller screen and the phone panel show segments too).
     assert rule(console, ".seg-at_risk") == rule(console, ".sla-at_risk")
     assert ".seg-at_risk" not in (static / "supervision.css").read_text(encoding="utf-8")
+
+
+def test_value_signals_count_in_the_singular(app: Flask) -> None:
+    with app.test_request_context(), force_locale("fr"):
+        assert value_labels.signal_text({"code": "late_payer", "value": 1}) == (
+            "1 facture payée en retard ou impayée à échéance en 12 mois"
+        )
+        assert value_labels.signal_text({"code": "repeated_complaints", "value": 3}) == (
+            "3 réclamations ces 90 derniers jours"
+        )
+    with app.test_request_context(), force_locale("en"):
+        assert value_labels.signal_text({"code": "sla_breaches", "value": 1}) == (
+            "1 service-level target missed in the last 90 days"
+        )
+        assert value_labels.signal_text({"code": "info_only", "value": 1}) == (
+            "1 contact and never an invoice"
+        )
