@@ -265,6 +265,29 @@ def timeline_strings() -> dict[str, Any]:
         ),
         "note_plain": _("Wrap-up: %(notes)s", notes="{notes}"),
         "voicemail": _("Voicemail (%(time)s)", time="{time}"),
+        # A visit's steps, by the `event` of their data (see wording.visit_text).
+        "visit": {
+            "requested": _("%(ref)s visit requested: %(what)s", ref="{ref}", what="{what}"),
+            "scheduled": _("%(ref)s visit scheduled with %(name)s", ref="{ref}", name="{name}"),
+            "unscheduled": _("%(ref)s visit back to be scheduled", ref="{ref}"),
+            "en_route": _("%(ref)s technician on the way", ref="{ref}"),
+            "en_route_eta": _(
+                "%(ref)s technician on the way, arriving around %(time)s",
+                ref="{ref}",
+                time="{time}",
+            ),
+            "on_site": _("%(ref)s technician on site", ref="{ref}"),
+            "back_to_scheduled": _("%(ref)s back to scheduled", ref="{ref}"),
+            "completed": _("%(ref)s visit completed", ref="{ref}"),
+            "completed_notes": _(
+                "%(ref)s visit completed: %(notes)s", ref="{ref}", notes="{notes}"
+            ),
+            "cancelled": _("%(ref)s visit cancelled", ref="{ref}"),
+            "cancelled_notes": _(
+                "%(ref)s visit cancelled: %(notes)s", ref="{ref}", notes="{notes}"
+            ),
+            "survey": _("%(ref)s satisfaction %(n)s/5", ref="{ref}", n="{n}"),
+        },
         "hour": _("%(n)s h", n="{n}"),
         "min": _("%(n)s min", n="{n}"),
         "sec": _("%(n)s s", n="{n}"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -109,11 +110,56 @@ def timeline_text(entry: Any) -> str:
         if seconds is None:
             return str(labels.TIMELINE_KIND["voicemail"])
         return _("Voicemail (%(time)s)", time=sla_display.duration(int(seconds), precise=True))
+    if kind == "visit" and data.get("event") and data.get("reference"):
+        return visit_text(data) or summary
     if kind == "customer_erased":
         return _("Personal data erased on request")
     if kind == "customer_merged" and data.get("source_id"):
         return _("Merged duplicate record #%(id)s", id=data["source_id"])
     return summary
+
+
+def visit_text(data: Mapping[str, Any]) -> str | None:
+    """A technician visit's step (helpdesk.dispatch.service.on_timeline) in the agent's words."""
+    ref, event = data["reference"], data["event"]
+    notes = summarise(str(data.get("notes") or ""))
+    if event == "requested":
+        return _("%(ref)s visit requested: %(what)s", ref=ref, what=data.get("what") or "")
+    if event == "scheduled":
+        return _("%(ref)s visit scheduled with %(name)s", ref=ref, name=data.get("technician"))
+    if event == "unscheduled":
+        return _("%(ref)s visit back to be scheduled", ref=ref)
+    if event == "en_route":
+        eta = _parse(data.get("eta_at"))
+        if eta is not None:
+            return _(
+                "%(ref)s technician on the way, arriving around %(time)s",
+                ref=ref,
+                time=formatting.when(eta, "HH:mm"),
+            )
+        return _("%(ref)s technician on the way", ref=ref)
+    if event == "on_site":
+        return _("%(ref)s technician on site", ref=ref)
+    if event == "back_to_scheduled":
+        return _("%(ref)s back to scheduled", ref=ref)
+    if event == "completed":
+        if notes:
+            return _("%(ref)s visit completed: %(notes)s", ref=ref, notes=notes)
+        return _("%(ref)s visit completed", ref=ref)
+    if event == "cancelled":
+        if notes:
+            return _("%(ref)s visit cancelled: %(notes)s", ref=ref, notes=notes)
+        return _("%(ref)s visit cancelled", ref=ref)
+    if event == "survey" and data.get("score") is not None:
+        return _("%(ref)s satisfaction %(n)s/5", ref=ref, n=data["score"])
+    return None
+
+
+def _parse(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def call_text(data: Mapping[str, Any]) -> str:

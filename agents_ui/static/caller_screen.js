@@ -51,6 +51,21 @@
     }
   }
 
+  /* The hour and minute of an ISO time, on the helpdesk's clock. */
+  function clock(iso) {
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return "";
+    var zone = document.querySelector('meta[name="helpdesk-timezone"]');
+    try {
+      return date.toLocaleTimeString(document.documentElement.lang || undefined, {
+        hour: "2-digit", minute: "2-digit",
+        timeZone: zone ? zone.getAttribute("content") : undefined
+      });
+    } catch (e) {
+      return date.toLocaleTimeString();
+    }
+  }
+
   function ticketUrl(id) {
     var meta = document.querySelector('meta[name="helpdesk-ticket-url"]');
     var base = meta ? meta.getAttribute("content") : "/tickets/0";
@@ -153,6 +168,17 @@
       return data.disposition
         ? fill(t.note, { disposition: pick(t.disposition, data.disposition), notes: data.notes })
         : fill(t.note_plain, { notes: data.notes });
+    }
+    if (e.kind === "visit" && data.event && data.reference && t.visit) {
+      var key = data.event;
+      if (key === "en_route" && data.eta_at) key = "en_route_eta";
+      if ((key === "completed" || key === "cancelled") && data.notes) key += "_notes";
+      if (t.visit[key]) {
+        return fill(t.visit[key], {
+          ref: data.reference, what: data.what || "", name: data.technician || "",
+          notes: data.notes || "", n: data.score, time: clock(data.eta_at)
+        });
+      }
     }
     if (e.kind === "voicemail" && data.duration_s != null) {
       return fill(t.voicemail, { time: duration(data.duration_s, t) });

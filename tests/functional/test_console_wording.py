@@ -161,7 +161,8 @@ def test_auto_dispatch_counts_visits_in_french(
         calendar_id=calendar.id,
     )
     now = utcnow()
-    dispatch.create_work_order(
+    customer = customer_factory()
+    wo = dispatch.create_work_order(
         db.session,
         actor=None,
         summary="Box",
@@ -170,11 +171,16 @@ def test_auto_dispatch_counts_visits_in_french(
         lon=2.35,
         window_start=now,
         window_end=now + timedelta(hours=3),
-        customer_id=customer_factory().id,
+        customer_id=customer.id,
     )
     r = client.post("/dispatch/auto", follow_redirects=True)
     page = html(r)
     assert "1 sur 1 intervention attribuée." in page and "interventions sur" not in page
+    # The visit's steps on the customer's timeline, in French.
+    timeline = visible(html(client.get(f"/customers/{customer.id}")))
+    assert "visit requested" not in timeline and "visit scheduled" not in timeline
+    assert f"{wo.reference} intervention demandée : Box" in timeline
+    assert f"{wo.reference} intervention planifiée avec Hugo Martin" in timeline
 
 
 def test_the_at_risk_colour_is_the_same_on_every_page() -> None:
