@@ -362,9 +362,12 @@ def _fold_aligned(text: str) -> str | None:
 
 @lru_cache(maxsize=4096)
 def _stem_finder(stems: frozenset[str]) -> re.Pattern[str]:
-    """Whole words (`_WORD`'s runs) that start with one of the stems."""
-    alternatives = "|".join(re.escape(s) for s in sorted(stems, key=len, reverse=True))
-    return re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*")
+    """Whole words (`_WORD`'s runs) that start with one of the stems, hyphenated or not: the
+    query `wifi` marks `Wi-Fi` as the index matched it (see `compounds`)."""
+    alternatives = "|".join(
+        f"[{_HYPHEN}]?".join(re.escape(c) for c in s) for s in sorted(stems, key=len, reverse=True)
+    )
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?:[{_HYPHEN}]?[^\W_])*")
 
 
 # Whole lines that are Markdown structure only: table delimiter rows, thematic breaks, code

@@ -146,3 +146,10 @@ def test_compounds_are_joined_and_swaps_are_one_edit() -> None:
     assert parse_query("wi-fi lent").terms == ("wifi", "lent")
     assert edit_distance("factrue", "facture") == 1
     assert edit_distance("priter", "printer") == 1
+
+
+def test_a_joined_query_word_marks_its_hyphenated_form() -> None:
+    from kb.text import snippet
+
+    marked = snippet("Le Wi-Fi et l'e-mail passent par la box.", ("wifi", "email"))
+    assert marked == "Le <mark>Wi-Fi</mark> et l'<mark>e-mail</mark> passent par la box."
