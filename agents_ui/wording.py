@@ -23,18 +23,19 @@ from telephony import ivr
 
 
 def _(text: str, **values: Any) -> str:
+    """gettext, typed: the console's strings are always text."""
     return str(gettext(text, **values))
 
 
-# Steps a call's IVR path holds besides `menu:<digit>:<action>` and `language:<code>`
-# (telephony.webhooks and telephony.service write them).
+# A main-menu step of a call's IVR path (telephony.webhooks); the other steps are
+# `language:<code>` and the plain codes of labels.IVR_STEP.
 _MENU = re.compile(r"^menu:(?P<digit>[^:]*):(?P<action>.+)$")
 _VOICEMAIL_SECONDS = re.compile(r"\((\d+) s\)")
 
 
 def ivr_step(step: str, queues: Mapping[str, str] | None = None) -> str:
     """One step of a call's IVR path as the agent reads it: `menu:2:queue` as
-    `2 · Billing`, `language:fr` as `Language: French`; an unknown step as stored."""
+    `2 · Queue: Billing`, `language:fr` as `Language: French`; an unknown step as stored."""
     kind, _sep, rest = step.partition(":")
     if kind == "language" and rest:
         return _("Language: %(name)s", name=formatting.language_name(rest))
@@ -44,7 +45,9 @@ def ivr_step(step: str, queues: Mapping[str, str] | None = None) -> str:
         if action == "queue":
             queue = _menu_queue(digit)
             shown = (queues or {}).get(queue or "") or queue
-            choice = _("Queue: %(queue)s", queue=shown) if shown else labels.IVR_ACTION["queue"]
+            choice = labels.label(labels.IVR_ACTION, "queue")
+            if shown:
+                choice = _("Queue: %(queue)s", queue=shown)
         else:
             choice = labels.label(labels.IVR_ACTION, action)
         return _("%(digit)s · %(choice)s", digit=digit, choice=choice)
