@@ -26,7 +26,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from agents_ui import formatting, labels, sla_display
+from agents_ui import formatting, labels, sla_display, wording
 from agents_ui.safety import web_link
 from helpdesk.auth.models import Role
 from helpdesk.errors import APIError
@@ -162,8 +162,11 @@ def _helpers() -> dict[str, Any]:
         "label": labels.label,
         "fmt_phone": formatting.phone,
         "fmt_when": formatting.when,
+        "fmt_number": formatting.number,
         "fmt_day": formatting.day,
         "ticket_ref": reference_for,
+        "timeline_text": wording.timeline_text,
+        "ivr_path": wording.ivr_path,
         "language_name": formatting.language_name,
         "web_link": web_link,
         "shortcuts": _shortcuts(),

@@ -101,6 +101,7 @@ def call_screen(call_id: int) -> ResponseReturnValue:
     matches = [r for r in matches if r.id != call.customer_id]
     linked = db.session.get(Ticket, call.ticket_id) if call.ticket_id else None
     user = me()
+    queues = phone_state.queue_labels(db.session)
     return render_template(
         "calls/screen.html",
         call=call,
@@ -116,7 +117,8 @@ def call_screen(call_id: int) -> ResponseReturnValue:
         may_change=call.agent_id == user.id or user.has_role(Role.SUPERVISOR),
         suggestions=kb_panel.suggestions_for_call(call.call_sid),
         duration=sla_display.duration,
-        queue_label=phone_state.queue_labels(db.session).get(data["queue"] or "", data["queue"]),
+        queue_label=queues.get(data["queue"] or "", data["queue"]),
+        queues=queues,
         disposition_labels=phone_state.DISPOSITION,
         **_forms(data, call),
     )

@@ -13,6 +13,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -250,7 +251,12 @@ def dispatch_auto() -> ResponseReturnValue:
         flash(_("No visit is waiting to be scheduled."), "info")
     else:
         flash(
-            _("%(placed)s of %(total)s visits assigned.", placed=placed, total=len(results)),
+            ngettext(
+                "%(placed)s of %(num)d visit assigned.",
+                "%(placed)s of %(num)d visits assigned.",
+                len(results),
+                placed=placed,
+            ),
             "success" if placed else "info",
         )
     return redirect(url_for("console.dispatch_board", day=request.form.get("day") or None))

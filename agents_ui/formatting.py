@@ -6,7 +6,7 @@ from datetime import datetime
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 
 def phone(e164: str) -> str:
@@ -18,6 +18,15 @@ def phone(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    """`7.8` as `7.8` in English and `7,8` in French, with exactly `digits` decimals (a figure
+    that jumps between `7,8` and `8` as it changes is harder to read)."""
+    if value is None:
+        return "—"
+    pattern = "#,##0." + "0" * digits if digits > 0 else "#,##0"
+    return str(format_decimal(value, format=pattern))
 
 
 def when(value: datetime | None, fmt: str = "short") -> str:

@@ -84,6 +84,31 @@ CALL_OUTCOME: dict[str, Any] = {
     "missed": _l("Not answered"),
 }
 
+# What an agent chose when wrapping up a call (stored on the call as the code).
+DISPOSITION: dict[str, Any] = {
+    "resolved": _l("Resolved"),
+    "follow_up": _l("Follow-up needed"),
+    "escalated": _l("Escalated"),
+    "wrong_number": _l("Wrong number"),
+    "other": _l("Other"),
+}
+
+# Steps of a call's IVR path (telephony.webhooks); `menu:<digit>:<action>` steps name an action.
+IVR_STEP: dict[str, Any] = {
+    "closed": _l("Outside opening hours"),
+    "ticket_lookup": _l("Ticket number typed"),
+    "callback": _l("Asked for a callback"),
+    "voicemail": _l("Left a message"),
+    "click-to-call": _l("Dialled from the console"),
+}
+
+IVR_ACTION: dict[str, Any] = {
+    "queue": _l("Queue"),
+    "technician": _l("Where is my technician"),
+    "ticket_status": _l("Status of a ticket"),
+    "voicemail": _l("Voicemail"),
+}
+
 # Tags the caller screen shows as flags (telephony.screen.FLAG_TAGS).
 CUSTOMER_FLAG: dict[str, Any] = {
     "vip": _l("VIP"),

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from agents_ui import formatting, labels, value_labels
+from agents_ui import formatting, labels, value_labels, wording
 from agents_ui.queries import AnySession
 from helpdesk.auth.models import User
 from helpdesk.customers.models import Customer
@@ -49,13 +49,7 @@ BREAK_REASON: dict[str, Any] = {
 }
 BREAK_CHOICES = ("pause", "lunch", "meeting", "training", "admin")
 
-DISPOSITION: dict[str, Any] = {
-    "resolved": _l("Resolved"),
-    "follow_up": _l("Follow-up needed"),
-    "escalated": _l("Escalated"),
-    "wrong_number": _l("Wrong number"),
-    "other": _l("Other"),
-}
+DISPOSITION = labels.DISPOSITION
 
 WITHDRAWN_REASON: dict[str, Any] = {
     "caller hung up": _l("the caller hung up"),
@@ -210,6 +204,7 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
         "withdrawn_reason": {k: str(v) for k, v in WITHDRAWN_REASON.items()},
         "language": {k: str(v) for k, v in labels.LANGUAGES.items()},
         "queue": queues,
+        "ivr": wording.ivr_steps(queues),
         "unknown_caller": _("Unknown caller"),
         "ring_left": _("Answer within %(time)s", time="{time}"),
         "ring_over": _("No answer: the call moves on…"),
@@ -247,11 +242,55 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
             "open_tickets": _("Open tickets"),
             "no_open_tickets": _("No open tickets."),
             "more_tickets": _("and %(n)s more", n="{n}"),
+            "timeline": timeline_strings(),
             "recent": _("Latest on the timeline"),
             "no_history": _("Nothing on the timeline yet."),
         },
         "s": _("%(n)s s", n="{n}"),
         "min": _("%(n)s min", n="{n}"),
+    }
+
+
+def timeline_strings() -> dict[str, Any]:
+    """The wording `caller_screen.js` words timeline entries with, as `wording.timeline_text`."""
+    return {
+        "status": _("%(ref)s %(old)s → %(new)s", ref="{ref}", old="{old}", new="{new}"),
+        "direction": {k: str(v) for k, v in labels.CALL_DIRECTION.items()},
+        "outcome": {k: str(v) for k, v in labels.CALL_OUTCOME.items()},
+        "disposition": {k: str(v) for k, v in labels.DISPOSITION.items()},
+        "waited": _("waited %(time)s", time="{time}"),
+        "talked": _("talked %(time)s", time="{time}"),
+        "note": _(
+            "Wrap-up (%(disposition)s): %(notes)s", disposition="{disposition}", notes="{notes}"
+        ),
+        "note_plain": _("Wrap-up: %(notes)s", notes="{notes}"),
+        "voicemail": _("Voicemail (%(time)s)", time="{time}"),
+        # A visit's steps, by the `event` of their data (see wording.visit_text).
+        "visit": {
+            "requested": _("%(ref)s visit requested: %(what)s", ref="{ref}", what="{what}"),
+            "scheduled": _("%(ref)s visit scheduled with %(name)s", ref="{ref}", name="{name}"),
+            "unscheduled": _("%(ref)s visit back to be scheduled", ref="{ref}"),
+            "en_route": _("%(ref)s technician on the way", ref="{ref}"),
+            "en_route_eta": _(
+                "%(ref)s technician on the way, arriving around %(time)s",
+                ref="{ref}",
+                time="{time}",
+            ),
+            "on_site": _("%(ref)s technician on site", ref="{ref}"),
+            "back_to_scheduled": _("%(ref)s back to scheduled", ref="{ref}"),
+            "completed": _("%(ref)s visit completed", ref="{ref}"),
+            "completed_notes": _(
+                "%(ref)s visit completed: %(notes)s", ref="{ref}", notes="{notes}"
+            ),
+            "cancelled": _("%(ref)s visit cancelled", ref="{ref}"),
+            "cancelled_notes": _(
+                "%(ref)s visit cancelled: %(notes)s", ref="{ref}", notes="{notes}"
+            ),
+            "survey": _("%(ref)s satisfaction %(n)s/5", ref="{ref}", n="{n}"),
+        },
+        "hour": _("%(n)s h", n="{n}"),
+        "min": _("%(n)s min", n="{n}"),
+        "sec": _("%(n)s s", n="{n}"),
     }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from babel.numbers import format_currency, format_percent
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from helpdesk.value.segments import (
@@ -20,6 +20,11 @@ from helpdesk.value.segments import (
 def _(text: str, **values: Any) -> str:
     """gettext, typed: the console's strings are always text."""
     return str(gettext(text, **values))
+
+
+def _n(singular: str, plural: str, num: int) -> str:
+    """ngettext, typed: "1 complaint", "2 complaints" (and "0 réclamation" in French)."""
+    return str(ngettext(singular, plural, num))
 
 
 SEGMENTS: dict[str, Any] = {
@@ -123,17 +128,33 @@ def signal_text(signal: dict[str, Any]) -> str:
     if code == "falling_revenue":
         return _("Revenue down %(pct)s on the previous 12 months", pct=pct(value))
     if code == "repeated_complaints":
-        return _("%(n)s complaints in the last 90 days", n=int(value))
+        return _n(
+            "%(num)d complaint in the last 90 days",
+            "%(num)d complaints in the last 90 days",
+            int(value),
+        )
     if code == "sla_breaches":
-        return _("%(n)s service-level targets missed in the last 90 days", n=int(value))
+        return _n(
+            "%(num)d service-level target missed in the last 90 days",
+            "%(num)d service-level targets missed in the last 90 days",
+            int(value),
+        )
     if code == "cost_over_revenue":
         return _("Serving them costs %(pct)s of their revenue", pct=pct(value))
     if code == "cost_without_revenue":
         return _("Serving them cost %(amount)s with no revenue", amount=money(value))
     if code == "late_payer":
-        return _("%(n)s invoices paid late or overdue in 12 months", n=int(value))
+        return _n(
+            "%(num)d invoice paid late or overdue in 12 months",
+            "%(num)d invoices paid late or overdue in 12 months",
+            int(value),
+        )
     if code == "info_only":
-        return _("%(n)s contacts and never an invoice", n=int(value))
+        return _n(
+            "%(num)d contact and never an invoice",
+            "%(num)d contacts and never an invoice",
+            int(value),
+        )
     return str(code)
 
 

@@ -2,7 +2,12 @@
 
 `suggest` is the one entry point; `for_ticket` and `for_call` gather the words that describe the
 customer's problem (subject, description, the last text message, the IVR choice) and the
-customer's language, then call it. The caller screen and the ticket page both use these.
+languages to look in (the customer's, and the one the text is written in), then call it. The
+caller screen and the ticket page both use these.
+
+A suggestion is offered unasked, so it must earn its place: the candidates of every language are
+ranked together by score, and those scoring under a share of the best one (`RELEVANCE_FLOOR`)
+are left out: an article that shares one common word with a long description is noise.
 """
 
 from __future__ import annotations
@@ -15,11 +20,17 @@ from sqlalchemy import select
 
 from helpdesk.db import DbSession
 from kb.indexing import get_index
-from kb.models import LOCALES
+from kb.models import LOCALES, Article
 from kb.search import SearchHit, SearchQuery
-from kb.text import MAX_TERMS, significant, words
+from kb.text import MAX_TERMS, STOP_WORDS, significant, words
 
 DEFAULT_VISIBILITY = ("internal", "public")
+# A suggestion scores at least this share of the best one's (scores are comparable within one
+# search backend, not across them, so the floor is relative).
+RELEVANCE_FLOOR = 0.4
+# Candidates read per language before ranking, so that the best of a looser tier (see
+# kb.search.TIERS) can still outrank a weak one of a stricter tier.
+CANDIDATES = 20
 # Words the IVR menu choice adds, by the action or queue it led to (telephony/ivr.json).
 IVR_HINTS = {
     "fr": {
@@ -42,32 +53,80 @@ def suggest(
     *,
     text: str,
     locale: str,
+    also: Iterable[str] = (),
     limit: int = 5,
     visibility: Iterable[str] = DEFAULT_VISIBILITY,
     exclude_ids: Iterable[int] = (),
 ) -> list[SearchHit]:
-    """The best published articles for `text` in `locale` ("fr" or "en"), best first.
+    """The best published articles for `text` in `locale` ("fr" or "en") and the `also`
+    languages, best first, each scoring at least `RELEVANCE_FLOOR` of the best.
 
+    Of an article and its translation both found, the one in `locale` (the customer's) is kept.
     `visibility=("public",)` keeps to articles a customer may be sent. Never raises on odd text:
     an empty or unreadable `text` gives an empty list.
     """
-    del session  # the index is the application's; the argument keeps every service alike
-    # A ticket's description can be long: keep its first distinct meaningful words.
-    chosen = significant(tuple(dict.fromkeys(words(text))), locale)[:MAX_TERMS]
-    if not chosen:
-        return []
-    text = " ".join(chosen)
-    page = get_index().search(
-        SearchQuery(
-            text=text,
-            locale=locale if locale in LOCALES else None,
-            statuses=("published",),
-            visibilities=tuple(visibility),
-            limit=max(1, min(limit, 20)),
-            exclude_ids=tuple(exclude_ids),
+    found: dict[int, SearchHit] = {}
+    locales: list[str | None] = [loc for loc in dict.fromkeys((locale, *also)) if loc in LOCALES]
+    locales = locales or [None]
+    for loc in locales:
+        # A ticket's description can be long: keep its first distinct meaningful words.
+        chosen = significant(tuple(dict.fromkeys(words(text))), loc or "en")[:MAX_TERMS]
+        if not chosen:
+            continue
+        page = get_index().search(
+            SearchQuery(
+                text=" ".join(chosen),
+                locale=loc,
+                statuses=("published",),
+                visibilities=tuple(visibility),
+                limit=max(CANDIDATES, limit),
+                exclude_ids=tuple(exclude_ids),
+            )
         )
-    )
-    return page.hits
+        for hit in page.hits:
+            if hit.id not in found or hit.score > found[hit.id].score:
+                found[hit.id] = hit
+    if not found:
+        return []
+    ranked = sorted(found.values(), key=lambda h: (-h.score, h.id))
+    floor = ranked[0].score * RELEVANCE_FLOOR
+    kept = [h for h in ranked if h.score >= floor]
+    if len(locales) > 1:
+        kept = _one_per_translation(session, kept, locale)
+    return kept[: max(1, min(limit, 20))]
+
+
+def _one_per_translation(session: DbSession, hits: list[SearchHit], locale: str) -> list[SearchHit]:
+    """The hits with one article per translation group: the one in `locale` when both came,
+    in the place of the better-ranked of the two."""
+    rows = session.execute(
+        select(Article.id, Article.translation_group, Article.locale).where(
+            Article.id.in_([h.id for h in hits])
+        )
+    ).all()
+    group = {r.id: r.translation_group or r.id for r in rows}
+    in_locale = {r.id for r in rows if r.locale == locale}
+    chosen: dict[int, SearchHit] = {}
+    for hit in hits:
+        key = group.get(hit.id, hit.id)
+        if key not in chosen:
+            chosen[key] = hit
+        elif hit.id in in_locale and chosen[key].id not in in_locale:
+            chosen[key] = SearchHit(hit.id, chosen[key].score, hit.title, hit.snippet)
+    return list(chosen.values())
+
+
+def written_in(text: str, fallback: str) -> str:
+    """The language `text` is written in, told by its common words (`le`, `est`, `the`, `is`):
+    a customer whose record says French may well write in English."""
+    counts = {loc: 0 for loc in LOCALES}
+    for word in words(text)[:200]:
+        for loc in LOCALES:
+            if word in STOP_WORDS.get(loc, ()):
+                counts[loc] += 1
+    best = max(counts, key=lambda loc: counts[loc])
+    others = [n for loc, n in counts.items() if loc != best]
+    return best if counts[best] >= 2 and all(counts[best] > n for n in others) else fallback
 
 
 def ivr_hint(ivr_path: Iterable[str], locale: str) -> str:
@@ -129,9 +188,17 @@ def for_ticket(
     limit: int = 5,
     visibility: Iterable[str] = DEFAULT_VISIBILITY,
 ) -> list[SearchHit]:
-    """Suggestions for a ticket: subject, description and last text, in the customer's language."""
+    """Suggestions for a ticket: subject, description and last text, in the customer's language
+    and the one the ticket is written in."""
     text, locale = ticket_text(session, ticket_id)
-    return suggest(session, text=text, locale=locale, limit=limit, visibility=visibility)
+    return suggest(
+        session,
+        text=text,
+        locale=locale,
+        also=(written_in(text, locale),),
+        limit=limit,
+        visibility=visibility,
+    )
 
 
 def for_call(
@@ -142,17 +209,23 @@ def for_call(
     visibility: Iterable[str] = DEFAULT_VISIBILITY,
 ) -> list[SearchHit]:
     """Suggestions for a call: its ticket (if any), the caller's last text, the IVR choice, in
-    the language the caller chose."""
+    the language the caller chose and the one their ticket or text is written in."""
     from telephony.service import get_call
 
     call = get_call(session, call_sid)
     locale = (
         call.language if call.language in LOCALES else _language(session, call.customer_id, "fr")
     )
-    parts = [ivr_hint(call.ivr_path or [], locale)]
     if call.ticket_id is not None:
-        parts.append(ticket_text(session, call.ticket_id)[0])
+        written = ticket_text(session, call.ticket_id)[0]
     else:
-        parts.append(_last_sms(session, ticket_id=None, customer_id=call.customer_id))
-    text = " ".join(p for p in parts if p)
-    return suggest(session, text=text, locale=locale, limit=limit, visibility=visibility)
+        written = _last_sms(session, ticket_id=None, customer_id=call.customer_id)
+    text = " ".join(p for p in (ivr_hint(call.ivr_path or [], locale), written) if p)
+    return suggest(
+        session,
+        text=text,
+        locale=locale,
+        also=(written_in(written, locale),),
+        limit=limit,
+        visibility=visibility,
+    )

@@ -13,9 +13,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rapidfuzz.distance import OSA
+
 # Words and numbers, Unicode-aware; apostrophes split French elisions (l'imprimante -> imprimante).
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]*)"')
+# Hyphenated compounds (`Wi-Fi`, `e-mail`, `rendez-vous`), with the Unicode hyphens too.
+_HYPHEN = "-\u2010\u2011"
+_COMPOUND = re.compile(rf"[^\W_]+(?:[{_HYPHEN}][^\W_]+)+")
 # Query-language words a user may type out of habit; they carry no meaning for us.
 _OPERATORS = frozenset({"and", "or", "not", "et", "ou", "sauf", "near"})
 _ELISIONS = frozenset({"l", "d", "s", "qu", "n", "j", "m", "t", "c", "jusqu", "lorsqu", "puisqu"})
@@ -157,6 +162,33 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+def compounds(text: str) -> list[str]:
+    """The hyphenated compounds of `text` written as one word, folded: `Wi-Fi` -> `wifi`.
+
+    People write `wifi`, `wi-fi` and `Wi-Fi` for the same thing, and a tokenizer splits the
+    hyphenated forms into two short words that `wifi` does not match. Both backends index these
+    joined forms beside the text, and `parse_query` reads a hyphenated query word as its joined
+    form, so every spelling meets every other."""
+    found: dict[str, None] = {}
+    for match in _COMPOUND.finditer(text):
+        parts = re.split(f"[{_HYPHEN}]", match.group(0))
+        joined = fold("".join(parts))
+        if len(parts) <= 4 and len(joined) <= 40 and any(c.isalpha() for c in joined):
+            found[joined] = None
+    return list(found)
+
+
+def with_compounds(text: str) -> str:
+    """`text` followed by its joined compounds (what the backends index)."""
+    found = compounds(text)
+    return text + "\n" + " ".join(found) if found else text
+
+
+def _join_compounds(text: str) -> str:
+    """Each hyphenated compound of a query as the one word the index also holds."""
+    return _COMPOUND.sub(lambda m: re.sub(f"[{_HYPHEN}]", "", m.group(0)), text)
+
+
 def words(text: str) -> list[str]:
     """The words of `text`, folded, with French elided articles dropped."""
     return [w for w in _WORD.findall(fold(text)) if w not in _ELISIONS]
@@ -195,7 +227,7 @@ def parse_query(raw: str | None) -> ParsedQuery:
             phrases.append(phrase[:MAX_TERMS])
         elif phrase:
             text += " " + phrase[0]
-    rest = _PHRASE.sub(" ", text)
+    rest = _join_compounds(_PHRASE.sub(" ", text))
     prefixes = {fold(m) for m in re.findall(r"([^\W_]{2,})\*", rest)}
     terms: dict[str, None] = {}
     for word in words(rest):
@@ -330,17 +362,52 @@ def _fold_aligned(text: str) -> str | None:
 
 @lru_cache(maxsize=4096)
 def _stem_finder(stems: frozenset[str]) -> re.Pattern[str]:
-    """Whole words (`_WORD`'s runs) that start with one of the stems."""
-    alternatives = "|".join(re.escape(s) for s in sorted(stems, key=len, reverse=True))
-    return re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*")
+    """Whole words (`_WORD`'s runs) that start with one of the stems, hyphenated or not: the
+    query `wifi` marks `Wi-Fi` as the index matched it (see `compounds`)."""
+    alternatives = "|".join(
+        f"[{_HYPHEN}]?".join(re.escape(c) for c in s) for s in sorted(stems, key=len, reverse=True)
+    )
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?:[{_HYPHEN}]?[^\W_])*")
 
 
-_MD_NOISE = re.compile(r"(!?\[([^\]]*)\]\([^)]*\))|[`*_~|]+|^[ \t]{0,3}(?:#{1,6}|>+)", re.M)
+# Whole lines that are Markdown structure only: table delimiter rows, thematic breaks, code
+# fences, link reference definitions.
+_MD_LINES = re.compile(
+    r"^[ \t]*(?:\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?"
+    r"|(?:[-*_][ \t]*){3,}"
+    r"|(?:`{3,}|~{3,})[^\n]*"
+    r"|\[[^\]\n]+\]:[ \t]*\S+[^\n]*)[ \t]*$",
+    re.M,
+)
+# Block markers at the start of a line: headings, quotes, list items (bullets and numbers).
+_MD_BLOCK = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d{1,9}[.)][ \t]+)", re.M)
+# Inline: images and links (keeping their text), autolinks (keeping the address), backslash
+# escapes (keeping the character), emphasis, code and table pipes. HTML is left as text, as the
+# article page shows it (kb.markdown renders with raw HTML off).
+_MD_INLINE = re.compile(
+    r"!?\[([^\]]*)\]\([^)]*\)|<((?:https?|mailto|tel):[^>\s]*)>"
+    r"|\\([!-/:-@\[-`{-~])|(\|)|[`*~]+|(?<![^\W_])_+|_+(?![^\W_])"
+)
+
+
+def _inline(m: re.Match[str]) -> str:
+    """A link's or image's text, an autolink's address, an escaped character; a space for a
+    table pipe or an empty link (they separate words); nothing for emphasis and code marks."""
+    kept = m.group(1) or m.group(2) or m.group(3)
+    if kept:
+        return kept
+    return " " if m.group(4) or m.group(0).startswith(("[", "!")) else ""
 
 
 def strip_markdown(text: str) -> str:
-    """Markdown reduced to its words (links keep their text), for snippets and the index."""
-    return _MD_NOISE.sub(lambda m: m.group(2) or " ", text)
+    """Markdown reduced to its words, for the index and for every snippet: links and images
+    keep their text, list numbers and bullets, headings' `#`, tables' pipes and delimiter rows,
+    fences and emphasis marks go. Regular expressions rather than a Markdown parser: this runs
+    for every result of every search, and a parse would cost more than the search."""
+    text = _MD_LINES.sub(" ", text)
+    for _ in range(2):  # a list inside a quote
+        text = _MD_BLOCK.sub("", text)
+    return _MD_INLINE.sub(_inline, text)
 
 
 def typo_edits(word: str) -> int:
@@ -349,13 +416,6 @@ def typo_edits(word: str) -> int:
 
 
 def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insertions, deletions, substitutions), for vetting corrections."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+    """Edit distance counting two swapped neighbours as one edit (optimal string alignment):
+    `factrue` is one slip of the fingers from `facture`, not two substitutions."""
+    return int(OSA.distance(a, b))

@@ -7,6 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+
 DEFAULTS = Path(__file__).with_name("ivr.json")
 
 
@@ -36,9 +38,28 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def prompt(config: dict[str, Any], language: str, key: str, **values: Any) -> str:
+def prompt(
+    config: dict[str, Any], language: str, key: str, *, count: int | None = None, **values: Any
+) -> str:
+    """The prompt `key` in `language`, with `values` filled in.
+
+    A prompt that says a number of things can be given as its plural forms
+    (`{"one": ..., "other": ...}`, CLDR's names); `count` picks the form by the language's rules,
+    so the caller hears "1 minute" (and in French "0 minute" too), never "1 minutes"."""
     texts = config["prompts"].get(language) or config["prompts"]["en"]
-    return str(texts[key]).format(**values)
+    text = texts[key]
+    if isinstance(text, dict):
+        text = text.get(plural_form(language, count if count is not None else 0)) or text["other"]
+    return str(text).format(**values)
+
+
+def plural_form(language: str, count: int) -> str:
+    """CLDR's plural category of `count` in `language` (`one`, `other`, ...)."""
+    try:
+        locale = Locale.parse(language)
+    except (ValueError, UnknownLocaleError):
+        locale = Locale("en")
+    return str(locale.plural_form(count))
 
 
 def twilio_language(language: str) -> str:

@@ -27,7 +27,7 @@ from helpdesk.customers.models import Customer, CustomerEmail, CustomerPhone, Cu
 from helpdesk.db import DbSession, utcnow
 from helpdesk.sla import service as sla
 from helpdesk.tickets.models import Ticket
-from helpdesk.tickets.workflow import UNRESOLVED
+from helpdesk.tickets.workflow import UNRESOLVED, reference_for
 from helpdesk.timeline import service as timeline
 from telephony.models import Call, CallQueue
 
@@ -207,6 +207,9 @@ def screen(session: DbSession, call: Call, *, now: datetime | None = None) -> di
             "occurred_at": e.occurred_at.isoformat(),
             "summary": e.summary,
             "ticket_id": e.ticket_id,
+            "ticket_ref": reference_for(e.ticket_id) if e.ticket_id else None,
+            # The facts behind the English summary, for the console to word in its language.
+            "data": e.data or {},
         }
         for e in entries
     ]

@@ -347,7 +347,11 @@ def record_voicemail(
         subject_type="call",
         subject_id=call.id,
         summary=f"Voicemail ({duration_s or '?'} s)",
-        data={"recording_url": recording_url, "call_sid": call.call_sid},
+        data={
+            "recording_url": recording_url,
+            "call_sid": call.call_sid,
+            "duration_s": duration_s,
+        },
     )
     session.commit()
     return ticket.id

@@ -196,7 +196,7 @@ def _technician(call: Call) -> VoiceResponse:
         _say(response, ivr.prompt(cfg, lang, "no_technician"), lang)
     else:
         tz = current_app.config["HELPDESK_TIMEZONE"]
-        values = {
+        values: dict[str, Any] = {
             "day": texts.day(visit.window_start, tz, lang),
             "start": texts.clock(visit.window_start, tz),
             "end": texts.clock(visit.window_end, tz),
@@ -323,17 +323,18 @@ def wait() -> Response:
     average = int(request.form.get("AvgQueueTime") or 0)
     minutes = max(1, round((average or 120) * position / 60 / 2))
     queue = db.session.get(CallQueue, call.queue_id) if call.queue_id else None
+    where = ivr.prompt(cfg, lang, "position", count=minutes, position=position, minutes=minutes)
     response = VoiceResponse()
     if queue is not None and waited >= queue.callback_after_s:
         gather = Gather(
             num_digits=1, action=_url("twilio_voice.wait_choice"), method="POST", timeout=3
         )
-        _say(gather, ivr.prompt(cfg, lang, "position", position=position, minutes=minutes), lang)
+        _say(gather, where, lang)
         _say(gather, ivr.prompt(cfg, lang, "callback_offer"), lang)
         gather.play(cfg["hold_music"])
         response.append(gather)
     else:
-        _say(response, ivr.prompt(cfg, lang, "position", position=position, minutes=minutes), lang)
+        _say(response, where, lang)
         response.play(cfg["hold_music"])
     return twiml(response)
 

@@ -51,6 +51,21 @@
     }
   }
 
+  /* The hour and minute of an ISO time, on the helpdesk's clock. */
+  function clock(iso) {
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return "";
+    var zone = document.querySelector('meta[name="helpdesk-timezone"]');
+    try {
+      return date.toLocaleTimeString(document.documentElement.lang || undefined, {
+        hour: "2-digit", minute: "2-digit",
+        timeZone: zone ? zone.getAttribute("content") : undefined
+      });
+    } catch (e) {
+      return date.toLocaleTimeString();
+    }
+  }
+
   function ticketUrl(id) {
     var meta = document.querySelector('meta[name="helpdesk-ticket-url"]');
     var base = meta ? meta.getAttribute("content") : "/tickets/0";
@@ -120,6 +135,57 @@
     return box;
   }
 
+  /* `725` as `12 min 5 s`, with the units' wording from the page (as sla_display.duration). */
+  function duration(seconds, t) {
+    var total = Math.floor(Math.abs(seconds));
+    var hours = Math.floor(total / 3600);
+    var minutes = Math.floor((total % 3600) / 60);
+    var secs = total % 60;
+    if (hours) {
+      var text = fill(t.hour, { n: hours });
+      return minutes ? text + " " + fill(t.min, { n: minutes }) : text;
+    }
+    if (minutes) return secs ? fill(t.min, { n: minutes }) + " " + fill(t.sec, { n: secs }) : fill(t.min, { n: minutes });
+    return fill(t.sec, { n: secs });
+  }
+
+  /* A timeline entry's line in the agent's language, worded from its data as the console's
+   * pages do (agents_ui/wording.py); an entry of another kind keeps its stored summary. */
+  function summary(e, s) {
+    var t = s.timeline || {};
+    var data = e.data || {};
+    if (e.kind === "ticket_status" && data.to && e.ticket_ref) {
+      return fill(t.status, { ref: e.ticket_ref, old: pick(s.status, data.from), "new": pick(s.status, data.to) });
+    }
+    if (e.kind === "call" && data.direction) {
+      var parts = [pick(t.direction, data.direction)];
+      if (data.outcome) parts.push(pick(t.outcome, data.outcome));
+      if (data.wait_s) parts.push(fill(t.waited, { time: duration(data.wait_s, t) }));
+      if (data.talk_s) parts.push(fill(t.talked, { time: duration(data.talk_s, t) }));
+      return parts.join(" · ");
+    }
+    if (e.kind === "call_note" && data.notes != null) {
+      return data.disposition
+        ? fill(t.note, { disposition: pick(t.disposition, data.disposition), notes: data.notes })
+        : fill(t.note_plain, { notes: data.notes });
+    }
+    if (e.kind === "visit" && data.event && data.reference && t.visit) {
+      var key = data.event;
+      if (key === "en_route" && data.eta_at) key = "en_route_eta";
+      if ((key === "completed" || key === "cancelled") && data.notes) key += "_notes";
+      if (t.visit[key]) {
+        return fill(t.visit[key], {
+          ref: data.reference, what: data.what || "", name: data.technician || "",
+          notes: data.notes || "", n: data.score, time: clock(data.eta_at)
+        });
+      }
+    }
+    if (e.kind === "voicemail" && data.duration_s != null) {
+      return fill(t.voicemail, { time: duration(data.duration_s, t) });
+    }
+    return e.summary;
+  }
+
   function recent(screen, s) {
     var box = el("div", "screen-recent");
     box.appendChild(el("h3", "screen-heading", s.recent));
@@ -135,7 +201,7 @@
       item.appendChild(document.createTextNode(" "));
       item.appendChild(el("span", "badge timeline-kind", pick(s.kind, e.kind)));
       item.appendChild(document.createTextNode(" "));
-      item.appendChild(el("span", "screen-summary", e.summary));
+      item.appendChild(el("span", "screen-summary", summary(e, s)));
       list.appendChild(item);
     });
     box.appendChild(list);

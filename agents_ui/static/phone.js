@@ -159,7 +159,9 @@
       offer.queue ? ((strings.queue || {})[offer.queue] || offer.queue) : "—");
     setText(field(panel, "language"),
       (strings.language || {})[offer.language] || offer.language || "—");
-    setText(field(panel, "ivr"), (offer.ivr_path || []).join(" › ") || "—");
+    setText(field(panel, "ivr"), (offer.ivr_path || []).map(function (step) {
+      return (strings.ivr || {})[step] || step;
+    }).join(" › ") || "—");
     tickWaited();
     show(field(panel, "callback"), !!offer.callback);
     var link = field(panel, "customer-link");

@@ -307,7 +307,12 @@ def suggest(
         window_end=wo.window_end,
         skills=frozenset(wo.required_skills),
     )
-    return ranking.rank(job, candidates(session, wo, settings=settings, now=now), limit=limit)
+    return ranking.rank(
+        job,
+        candidates(session, wo, settings=settings, now=now),
+        limit=limit,
+        timezone=settings.timezone,
+    )
 
 
 def unassigned_queue(

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from helpdesk.dispatch.geo import AVERAGE_SPEED_KMH, Point, road_km
 from helpdesk.dispatch.routing import Stop
@@ -160,8 +161,14 @@ def _late_upto(
     return late
 
 
-def rank(job: Job, candidates: Iterable[Candidate], *, limit: int = 10) -> Ranking:
-    """The qualified technicians, best first (at most `limit`), and why the others are not."""
+def rank(
+    job: Job, candidates: Iterable[Candidate], *, limit: int = 10, timezone: str = "UTC"
+) -> Ranking:
+    """The qualified technicians, best first (at most `limit`), and why the others are not.
+
+    Each reason gives the start time on the clock of `timezone` (the helpdesk's), the one the
+    dispatcher and the technician read."""
+    zone = ZoneInfo(timezone)
     out = Ranking()
     for c in candidates:
         if not c.active:
@@ -198,7 +205,7 @@ def rank(job: Job, candidates: Iterable[Candidate], *, limit: int = 10) -> Ranki
                 position=position,
                 reason=(
                     f"{detour:.1f} km detour, {len(c.jobs)} of {c.max_jobs} jobs that day, "
-                    f"can start at {start:%H:%M} UTC"
+                    f"can start at {start.astimezone(zone):%H:%M}"
                 ),
             )
         )

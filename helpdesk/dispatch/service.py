@@ -281,6 +281,9 @@ def history(
 
 
 def on_timeline(session: DbSession, wo: WorkOrder, summary: str, **data: Any) -> None:
+    """The visit's step on the customer's timeline: an English summary, and the facts (`event`,
+    the visit's `reference`, its `status`, and what the event needs) each console words the
+    entry from in its own language."""
     timeline.append(
         session,
         customer_id=wo.customer_id,
@@ -289,7 +292,7 @@ def on_timeline(session: DbSession, wo: WorkOrder, summary: str, **data: Any) ->
         subject_type="work_order",
         subject_id=wo.id,
         summary=f"{wo.reference} {summary}",
-        data={"status": wo.status.value, **data},
+        data={"status": wo.status.value, "reference": wo.reference, **data},
     )
 
 
@@ -371,7 +374,7 @@ def create_work_order(
     session.add(wo)
     session.flush()
     history(session, wo, action="created", source=source, actor=actor, at=now)
-    on_timeline(session, wo, f"visit requested: {wo.summary}")
+    on_timeline(session, wo, f"visit requested: {wo.summary}", event="requested", what=wo.summary)
     publish(session, "dispatch.work_order", rooms(wo), payload(wo))
     if commit:
         session.commit()
@@ -458,7 +461,14 @@ def assign(
         old=old,
         data={"technician": tech.name, "eta_at": wo.eta_at.isoformat() if wo.eta_at else None},
     )
-    on_timeline(session, wo, f"visit scheduled with {tech.name}", technician_id=tech.id)
+    on_timeline(
+        session,
+        wo,
+        f"visit scheduled with {tech.name}",
+        event="scheduled",
+        technician_id=tech.id,
+        technician=tech.name,
+    )
     notify.assigned(session, wo, tech, settings)
     _ticket_note(
         session,
@@ -490,7 +500,7 @@ def unassign(
         planning.replan(session, technician=tech, day=wo.day, settings=settings)
         notify.technician_unassigned(session, wo, tech, settings)
     history(session, wo, action="unassigned", source=source, actor=actor, old=old)
-    on_timeline(session, wo, "visit back to be scheduled")
+    on_timeline(session, wo, "visit back to be scheduled", event="unscheduled")
     publish(session, "dispatch.work_order", rooms(wo), payload(wo))
     session.commit()
     return wo
@@ -582,7 +592,14 @@ def set_status(
         if (status is S.EN_ROUTE and wo.eta_at)
         else ""
     )
-    on_timeline(session, wo, f"{words[status]}{eta}", source=source)
+    on_timeline(
+        session,
+        wo,
+        f"{words[status]}{eta}",
+        source=source,
+        event="back_to_scheduled" if status is S.SCHEDULED else status.value,
+        eta_at=wo.eta_at.isoformat() if (status is S.EN_ROUTE and wo.eta_at) else None,
+    )
     if status is S.EN_ROUTE:
         notify.on_the_way(session, wo, tech, settings)
     publish(session, "dispatch.work_order", rooms(wo), payload(wo))
@@ -636,7 +653,13 @@ def complete(
         at=now,
         data={"parts_used": list(wo.parts_used), "acknowledged_by": wo.acknowledged_by},
     )
-    on_timeline(session, wo, "visit completed" + (f": {wo.completion_notes}" if notes else ""))
+    on_timeline(
+        session,
+        wo,
+        "visit completed" + (f": {wo.completion_notes}" if notes else ""),
+        event="completed",
+        notes=wo.completion_notes if notes else "",
+    )
     notify.completed(session, wo, settings)
     wo.survey_sent_at = now
     _complete_ticket(session, wo, actor, settings)
@@ -666,7 +689,13 @@ def cancel(
         planning.replan(session, technician=tech, day=wo.day, settings=settings)
         notify.technician_unassigned(session, wo, tech, settings)
     history(session, wo, action="cancelled", source=source, actor=actor, old=old, note=note)
-    on_timeline(session, wo, "visit cancelled" + (f": {note}" if note else ""))
+    on_timeline(
+        session,
+        wo,
+        "visit cancelled" + (f": {note}" if note else ""),
+        event="cancelled",
+        notes=note,
+    )
     if was_scheduled:
         notify.cancelled(session, wo, settings)
     publish(session, "dispatch.work_order", rooms(wo), payload(wo))
@@ -679,7 +708,7 @@ def record_survey(session: DbSession, wo: WorkOrder, *, score: int) -> WorkOrder
     wo.survey_score = score
     wo.survey_answered_at = now
     history(session, wo, action="survey", source="sms", note=f"{score}/5", at=now)
-    on_timeline(session, wo, f"satisfaction {score}/5", score=score)
+    on_timeline(session, wo, f"satisfaction {score}/5", event="survey", score=score)
     publish(session, "dispatch.work_order", rooms(wo), payload(wo))
     return wo
 

@@ -69,14 +69,16 @@ def summary_page(
     session: DbSession, *, customer_id: int, limit: int
 ) -> tuple[list[Any], str | None]:
     """The first page as plain rows of what a caller screen shows (id, kind, occurred_at,
-    summary, ticket_id): the same query and cursor as `page`, without building an entity per
-    entry, which cost more than the query on every screen pop."""
+    summary, ticket_id, and the data each console words the entry from): the same query and
+    cursor as `page`, without building an entity per entry, which cost more than the query on
+    every screen pop."""
     columns = select(
         TimelineEntry.id,
         TimelineEntry.kind,
         TimelineEntry.occurred_at,
         TimelineEntry.summary,
         TimelineEntry.ticket_id,
+        TimelineEntry.data,
     )
     stmt = _page_query(columns, customer_id, None, limit, None)
     return _with_cursor(list(session.execute(stmt).all()), limit)

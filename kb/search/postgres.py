@@ -31,6 +31,7 @@ from kb.text import (
     snippet,
     strip_markdown,
     typo_edits,
+    with_compounds,
     words,
 )
 
@@ -95,8 +96,8 @@ class PostgresIndex:
         rows = []
         for doc in docs:
             locale = doc.locale if doc.locale in CONFIGS else "en"
-            body = strip_markdown(doc.body)
-            title = doc.title + " " + " ".join(doc.tags)
+            body = with_compounds(strip_markdown(doc.body))
+            title = with_compounds(doc.title + " " + " ".join(doc.tags))
             rows.append(
                 {
                     "cfg": CONFIGS[locale],

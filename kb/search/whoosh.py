@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 from whoosh import index as whoosh_index
 from whoosh import query as Q  # noqa: N812 - Whoosh's own convention
 from whoosh.analysis import (
@@ -44,7 +44,15 @@ from whoosh.writing import IndexWriter
 from kb.search import TIERS, SearchDocument, SearchHit, SearchPage, SearchQuery, tiered_page
 from kb.search.arrays import ArrayScorer, Bools, Dense, SegmentCache, dense, top
 from kb.synonyms import expand
-from kb.text import ParsedQuery, parse_query, significant, snippet, strip_markdown, typo_edits
+from kb.text import (
+    ParsedQuery,
+    parse_query,
+    significant,
+    snippet,
+    strip_markdown,
+    typo_edits,
+    with_compounds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +167,9 @@ class WhooshIndex:
             "categories": " ".join(doc.categories),
             "title": doc.title,
             "body": doc.body,
-            f"title_{locale}": doc.title + " " + " ".join(doc.tags),
-            f"body_{locale}": body,
-            f"words_{locale}": doc.title + " " + body,
+            f"title_{locale}": with_compounds(doc.title + " " + " ".join(doc.tags)),
+            f"body_{locale}": with_compounds(body),
+            f"words_{locale}": with_compounds(doc.title + " " + body),
         }
 
     def index(self, documents: Iterable[SearchDocument]) -> int:
@@ -269,7 +277,7 @@ class WhooshIndex:
         for segment, _ in reader.leaf_readers():
             words = self._segments.vocabulary(segment, field).get(word[:1], [])
             for found, _distance, _ in process.extract(
-                word, words, scorer=Levenshtein.distance, score_cutoff=edits, limit=None
+                word, words, scorer=OSA.distance, score_cutoff=edits, limit=None
             ):
                 candidates.add(found)
         ranked = sorted(candidates, key=lambda w: (-reader.doc_frequency(field, w), w))[:3]

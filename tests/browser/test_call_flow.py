@@ -95,7 +95,7 @@ def test_a_call_from_the_first_ring_to_the_wrap_up_note(
     )
     assert agent.page.inner_text("#phone-ringing [data-field=queue]") == "Support"
     assert agent.page.inner_text("#phone-ringing [data-field=language]") == "French"
-    assert agent.page.inner_text("#phone-ringing [data-field=ivr]") == "menu:1:queue"
+    assert agent.page.inner_text("#phone-ringing [data-field=ivr]") == "1 · Queue: Support"
     assert re.fullmatch(
         r"Answer within (\d+ min )?\d+ s",
         agent.page.inner_text("#phone-ringing [data-field=countdown]"),
@@ -109,6 +109,9 @@ def test_a_call_from_the_first_ring_to_the_wrap_up_note(
     expect(screen).to_contain_text("Countdown is running")
     expect(screen).to_contain_text("Waiting on the customer")
     expect(screen).to_contain_text("Ticket opened")
+    # A status change is worded from its codes, not shown as its stored summary.
+    expect(screen).to_contain_text("New → Pending")
+    expect(screen).not_to_contain_text("new → pending")
     assert screen.locator(".sla-badge").count() >= 1
     shoot(agent, "phone-ringing.png")
 
@@ -167,10 +170,10 @@ def test_a_call_from_the_first_ring_to_the_wrap_up_note(
     # The customer's timeline has the call and the note.
     agent.page.goto(f"{live_server.base_url}/customers/{live_server.ids['camille']}")
     timeline = agent.page.inner_text("#timeline-entries")
-    assert re.search(r"Call\s+inbound call answered", timeline), timeline
+    assert re.search(r"Call\s+Incoming · Answered", timeline), timeline
     assert "Line drops every evening" in timeline  # the ticket the call opened
     assert "Call notes" in timeline
-    assert "Wrap-up (resolved): Reset the box; the line is back." in timeline
+    assert "Wrap-up (Resolved): Reset the box; the line is back." in timeline
     assert agent.errors == [] and simulator.errors == []
 
 

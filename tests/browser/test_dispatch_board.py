@@ -165,7 +165,7 @@ def test_board_assigns_by_drag_by_keyboard_and_automatically(
     page.goto(board)
     with page.expect_navigation():
         page.click("#auto-dispatch")
-    assert "1 of 1 visits assigned" in page.inner_text(".flashes")
+    assert "1 of 1 visit assigned" in page.inner_text(".flashes")
     assert page.locator(".wo-card").count() == 0
     assert "No visit waits to be scheduled" in page.inner_text(".dispatch-queue")
     assert console.errors == []

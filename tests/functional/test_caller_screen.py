@@ -79,7 +79,7 @@ def test_known_caller_screen_shows_card_tickets_and_timeline(
     assert XSS_NAME not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "Imprimante &lt;b&gt;HS&lt;/b&gt;" in page
     assert 'class="badge flag flag-vip">VIP</li>' in page
-    assert "menu:1:queue" in page and "<dd>Support</dd>" in page
+    assert "<dd>1 · Queue: Support</dd>" in page and "<dd>Support</dd>" in page
     # Open tickets carry their live service-level clocks; the timeline loads more on scroll.
     assert "data-sla-ticket=" in page
     assert page.count('class="timeline-entry') == 20

@@ -113,6 +113,24 @@ def test_typo_tolerance(index: SearchIndex) -> None:
     assert "printer" in page.corrected
 
 
+def test_two_swapped_letters_are_one_typo(index: SearchIndex) -> None:
+    article = make(title="Payer sa facture", body="Par carte bancaire.", locale="fr")
+    make(title="Changer de forfait", body="Depuis votre espace client.", locale="fr")
+    page = index.search(SearchQuery(text="factrue", locale="fr"))
+    assert [h.id for h in page.hits] == [article.id]
+    assert "facture" in page.corrected
+
+
+def test_hyphenated_and_joined_spellings_meet(index: SearchIndex) -> None:
+    hyphenated = make(title="Le Wi-Fi ne marche plus", body="Redémarrez la box.", locale="fr")
+    joined = make(title="Mot de passe", body="Le code wifi est sous la box.", locale="fr")
+    english = make(title="Set up e-mail on a phone", body="Use the mail app.")
+    for query in ("wifi", "Wi-Fi", "wi-fi", "WIFI"):
+        assert sorted(ids(index, query, locale="fr")) == [hyphenated.id, joined.id], query
+    assert ids(index, "wifi", locale="fr")[0] == hyphenated.id  # the title match first
+    assert ids(index, "email setup", locale="en")[0] == english.id
+
+
 def test_a_phrase_ranks_words_together_first(index: SearchIndex) -> None:
     apart = make(title="Jam sessions", body="Paper cups and a jam jar for the break room.")
     together = make(title="Tray problems", body="A paper jam blocks the tray.")

@@ -412,3 +412,17 @@ def test_a_deactivated_agent_left_available_is_offered_nothing(client, queues, m
     agent = _agent(make_user)  # coming available dispatches
     db.session.refresh(call)
     assert call.routing_state == "offered" and call.agent_id == agent.id
+
+
+def test_wait_says_one_minute_in_the_singular_in_both_languages(client, queues, gateway):
+    _enqueue(client)  # the caller chose French
+    one = fixture("wait", QueuePosition="1", AvgQueueTime="60")
+    body = signed_post(client, "/twilio/voice/wait", one).get_data(as_text=True)
+    assert "environ 1 minute." in body and "1 minutes" not in body
+    body = signed_post(client, "/twilio/voice/wait", fixture("wait")).get_data(as_text=True)
+    assert "environ 2 minutes." in body
+    db.session.expire_all()
+    db.session.scalar(select(Call).where(Call.call_sid == SID)).language = "en"
+    db.session.commit()
+    body = signed_post(client, "/twilio/voice/wait", one).get_data(as_text=True)
+    assert "about 1 minute." in body and "1 minutes" not in body

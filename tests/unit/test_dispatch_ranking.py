@@ -155,3 +155,9 @@ def test_references() -> None:
     assert id_from_reference("w1012") == 12
     assert id_from_reference("#1012") == 12
     assert id_from_reference("999") is None
+
+
+def test_reasons_give_the_start_on_the_helpdesks_clock() -> None:
+    # The window opens at 10:00 UTC, 11:00 in Paris in December.
+    best = rank(job(), [tech(1, 5)], timezone="Europe/Paris").suggestions[0]
+    assert best.reason.endswith("can start at 11:00") and "UTC" not in best.reason

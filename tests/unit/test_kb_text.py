@@ -121,3 +121,35 @@ def test_snippet_marks_accented_and_capitalised_words_on_the_fast_path() -> None
     assert out == "Redémarrez l'<mark>ÉCRAN</mark> puis les <mark>écrans</mark>."
     # A ligature shifts positions: the word-by-word reading marks the same words.
     assert snippet("Cœur de l'ÉCRAN", ("ecran",)) == "Cœur de l'<mark>ÉCRAN</mark>"
+
+
+def test_markdown_is_reduced_to_its_words() -> None:
+    from kb.text import strip_markdown
+
+    body = (
+        "# Barème\n\n| situation | geste |\n|:---|---:|\n| **absent** | 20 € |\n\n---\n\n"
+        "1. Saisir dans l'[outil](https://x.test) ![capture](c.png)\n- puce\n"
+        "> cité _ici_ \\*vraiment\\*\n\n```\ncode\n```\n<https://y.test>"
+    )
+    flat = " ".join(strip_markdown(body).split())
+    assert flat == (
+        "Barème situation geste absent 20 € Saisir dans l'outil capture puce cité ici "
+        "*vraiment* code https://y.test"
+    )
+    assert strip_markdown("snake_case and <b>bold</b>") == "snake_case and <b>bold</b>"
+
+
+def test_compounds_are_joined_and_swaps_are_one_edit() -> None:
+    from kb.text import compounds, edit_distance, parse_query
+
+    assert compounds("Le Wi-Fi et l'e-mail, 2026-12-06") == ["wifi", "email"]
+    assert parse_query("wi-fi lent").terms == ("wifi", "lent")
+    assert edit_distance("factrue", "facture") == 1
+    assert edit_distance("priter", "printer") == 1
+
+
+def test_a_joined_query_word_marks_its_hyphenated_form() -> None:
+    from kb.text import snippet
+
+    marked = snippet("Le Wi-Fi et l'e-mail passent par la box.", ("wifi", "email"))
+    assert marked == "Le <mark>Wi-Fi</mark> et l'<mark>e-mail</mark> passent par la box."
