@@ -156,3 +156,13 @@ def test_answers_and_abandons_count_in_the_interval_the_call_was_offered(app, su
         assert row["answered"] + row["abandoned"] <= row["entered"], row
     only = [r for r in report["rows"] if r["entered"]]
     assert len(only) == 1 and only[0]["answered"] == 4 and only[0]["abandoned"] == 1
+
+    billing = call_report(
+        db.session, ReportSpec(start_day=day, end_day=day, by="interval", queue="billing")
+    )
+    assert [(r["offered"], r["transferred_in"], r["answered"]) for r in billing["rows"]] == [
+        (1, 1, 1)
+    ]
+    by_queue = call_report(db.session, ReportSpec(start_day=day, end_day=day, by="queue"))
+    for row in by_queue["rows"]:
+        assert row["answered"] + row["abandoned"] <= row["offered"], row
