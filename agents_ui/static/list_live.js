@@ -139,7 +139,15 @@
     live.on("sms.failed", onText);
   }
   live.onConnect(function (again) {
-    feeds.forEach(function (feed) { live.emit("watch", { kind: "feed", id: feed }); });
+    var waiting = feeds.length;
+    table.removeAttribute("data-live-following");
+    feeds.forEach(function (feed) {
+      live.emit("watch", { kind: "feed", id: feed }, function () {
+        waiting -= 1;
+        // Followed from now on: what changes next reaches this page.
+        if (waiting === 0) table.setAttribute("data-live-following", "");
+      });
+    });
     if (again && config.first_page) reloadFirstPage();
   });
 })();
