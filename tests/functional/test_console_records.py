@@ -244,3 +244,17 @@ def test_the_forms_carry_a_csrf_token_and_need_it(
     refused = console.post("/customers/new", data={"name": "No Token"})
     assert refused.status_code == 400
     assert db.session.scalar(select(Customer).where(Customer.name == "No Token")) is None
+
+
+def test_the_forms_and_their_refusals_in_french(
+    app: Flask, make_user: Callable[..., User], customer_factory: Callable[..., Any]
+) -> None:
+    customer = customer_factory(name="Camille Bernard")
+    client = SessionPerRequestClient(app, app.response_class, use_cookies=True)
+    sign_in(client, make_user(Role.AGENT, locale="fr"))
+    page = html(client.get(f"/tickets/new?requester={customer.id}"))
+    assert "Nouveau ticket" in page and "Créer le ticket" in page
+    refused = html(client.post("/tickets/new", data={"requester_id": str(customer.id)}))
+    assert _error_of(refused, "ticket-subject") == "Obligatoire."
+    form = html(client.get("/customers/new"))
+    assert "Numéros de téléphone" in form and "Créer le client" in form
