@@ -14,7 +14,15 @@ from tests.browser.conftest import Console, LiveServer
 pytestmark = pytest.mark.browser
 
 WIDTHS = (1280, 1366, 1400, 375)
-PAGES = ("/tickets", "/customers", "/sms", "/wallboard", "/settings")
+PAGES = (
+    "/tickets",
+    "/tickets/new?customer_q=a",
+    "/customers",
+    "/customers/new",
+    "/sms",
+    "/wallboard",
+    "/settings",
+)
 MIN_SEARCH_PX = 120
 
 
