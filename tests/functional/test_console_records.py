@@ -258,3 +258,11 @@ def test_the_forms_and_their_refusals_in_french(
     assert _error_of(refused, "ticket-subject") == "Obligatoire."
     form = html(client.get("/customers/new"))
     assert "Numéros de téléphone" in form and "Créer le client" in form
+
+
+def test_a_name_not_found_starts_the_new_customer(console: FlaskClient) -> None:
+    assert 'href="/customers/new?name=Zo%C3%A9"' in html(console.get("/customers?q=Zoé"))
+    assert 'href="/customers/new"' in html(console.get("/customers?q=0612345678"))
+    page = html(console.get("/tickets/new?customer_q=Zoé"))
+    assert "No customer found." in page
+    assert 'href="/customers/new?next=ticket&amp;name=Zo%C3%A9"' in page
