@@ -84,10 +84,20 @@
     if (!next && config.full && body.rows.length) return;
     body.insertBefore(tr, next);
     if (!old) {
+      announce(tr);
       tr.classList.add("is-new");
       setTimeout(function () { tr.classList.remove("is-new"); }, 4000);
     }
     if (window.HelpdeskSla) window.HelpdeskSla.adopt(tr);
+  }
+
+  /* Screen readers hear what arrived (the page's `data-live-said` region, polite). */
+  function announce(tr) {
+    var said = document.querySelector("[data-live-said]");
+    var link = tr.querySelector(".row-link");
+    if (!said || !link) return;
+    said.textContent = String(said.getAttribute("data-template") || "{what}")
+      .replace("{what}", link.textContent);
   }
 
   function settle() {

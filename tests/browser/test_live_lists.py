@@ -57,6 +57,9 @@ def test_the_ticket_list_follows_tickets_live(
     )
     expect(first_row.locator(".row-link")).to_have_text("Arrived <i>live</i>")
     assert _rows(agent) == ["Arrived <i>live</i>", *before]
+    expect(agent.page.locator("[data-live-said]")).to_have_text(
+        "New in this list: Arrived <i>live</i>"
+    )
 
     # Someone else's ticket does not belong in this view.
     other = live_server.api(
