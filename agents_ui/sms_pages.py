@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -52,12 +62,15 @@ def _last_messages(ticket_ids: list[int]) -> dict[int, SmsMessage]:
 def sms_threads() -> ResponseReturnValue:
     open_only = request.args.get("all") != "1"
     flt = TicketFilter(channel=Channel.SMS, status=list(UNRESOLVED) if open_only else None)
+    if request.args.get("fragment") == "rows":
+        return _live_rows(flt, open_only)
     try:
         rows, next_cursor = tickets.list_tickets(
             db.session, flt, cursor=request.args.get("cursor"), limit=THREADS_PAGE, sort="-updated"
         )
     except BadCursor:
         return redirect(url_for("console.sms_threads", all=None if open_only else "1"))
+    cursor = request.args.get("cursor")
     return render_template(
         "sms/threads.html",
         rows=rows,
@@ -66,6 +79,41 @@ def sms_threads() -> ResponseReturnValue:
         next_url=url_for("console.sms_threads", cursor=next_cursor, all=None if open_only else "1")
         if next_cursor
         else None,
+        live={
+            "rows_url": url_for(
+                "console.sms_threads", all=None if open_only else "1", fragment="rows"
+            ),
+            "first_page": not cursor,
+            "full": next_cursor is not None,
+            "ascending": False,
+            "filter": {
+                "status": [s.value for s in UNRESOLVED] if open_only else [],
+                "channel": Channel.SMS.value,
+            },
+        },
+    )
+
+
+LIVE_ROWS = 50
+
+
+def _live_rows(flt: TicketFilter, open_only: bool) -> Response:
+    """For the page's script (static/list_live.js), as the ticket list's: the rows of the
+    conversations named in `ids` that the list shows, and the ids it no longer shows; or the
+    first page's rows in order (`page=first`)."""
+    wanted = [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()][:LIVE_ROWS]
+    if request.args.get("page") != "first":
+        flt.ids = wanted
+    limit = LIVE_ROWS if flt.ids is not None else THREADS_PAGE
+    rows, _next = tickets.list_tickets(db.session, flt, limit=limit, sort="-updated")
+    last = _last_messages([t.id for t in rows])
+    rendered = {t.id: render_template("sms/_row.html", t=t, last=last) for t in rows}
+    return jsonify(
+        {
+            "rows": rendered,
+            "order": [t.id for t in rows],
+            "gone": [i for i in wanted if i not in rendered],
+        }
     )
 
 

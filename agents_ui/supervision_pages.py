@@ -410,14 +410,14 @@ def _observed(values: dict[str, float], day: str, queue: str | None) -> dict[str
     )
     rows = []
     for r in result["rows"]:
-        if not r["entered"]:
+        if not r["offered"]:
             continue
         aht = r["aht_s"] or values["aht_s"]
-        s = _staffing(values, r["entered"], aht, 900)
+        s = _staffing(values, r["offered"], aht, 900)
         rows.append(
             {
                 "start": r["key"][-5:],
-                "calls": r["entered"],
+                "calls": r["offered"],
                 "aht_s": aht,
                 "agents": s.agents,
                 "scheduled": s.scheduled,

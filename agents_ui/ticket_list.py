@@ -1,11 +1,13 @@
-"""The ticket list: filters read from the query string, newest first, one page per cursor."""
+"""The ticket list: filters read from the query string, newest first, one page per cursor, kept
+current over the live connection (static/list_live.js asks for the rows an event concerns)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import flash, render_template, request, url_for
+from flask import Response, flash, jsonify, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -13,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from agents_ui import sla_display
 from agents_ui.account import me
-from agents_ui.blueprint import bp
+from agents_ui.blueprint import bp, can_supervise
 from agents_ui.queries import all_groups
 from helpdesk.customers import service as customers
 from helpdesk.errors import NotFound
@@ -49,13 +51,19 @@ class ListQuery:
     channel: str = ""
     requester: str = ""
     sort: str = "-created"
+    everything: bool = False  # `all=1`: every ticket, rather than the default view
 
     @classmethod
-    def from_args(cls, args: MultiDict[str, str]) -> ListQuery:
-        """Unknown values are dropped rather than refused: a stale bookmark still opens."""
+    def from_args(cls, args: MultiDict[str, str], *, default: dict[str, Any]) -> ListQuery:
+        """Unknown values are dropped rather than refused: a stale bookmark still opens.
+
+        With no argument at all, the `default` view's filters apply (`default_view`)."""
+        if not [k for k in args if k not in ("cursor", "fragment", "ids", "page")]:
+            args = MultiDict(default)
         statuses = [s for s in args.getlist("status") if s in STATUS_VALUES]
         pick = args.get
         return cls(
+            everything=pick("all") == "1",
             q=pick("q", "").strip()[:200],
             status=list(dict.fromkeys(statuses)),
             priority=pick("priority", "") if pick("priority") in PRIORITY_VALUES else "",
@@ -93,11 +101,31 @@ class ListQuery:
             "requester": self.requester,
             "sort": "" if self.sort == "-created" else self.sort,
         }
-        return {k: v for k, v in values.items() if v}
+        found = {k: v for k, v in values.items() if v}
+        if self.everything and not set(found) - {"sort"}:
+            found["all"] = "1"
+        return found
 
     @property
     def is_filtered(self) -> bool:
-        return bool(set(self.args()) - {"sort"})
+        return bool(set(self.args()) - {"sort", "all"})
+
+    @property
+    def shows_created(self) -> bool:
+        """The list shows (and is ordered by) when each ticket was created, else updated."""
+        return self.sort != "-updated"
+
+    def live_filter(self, me_id: int) -> dict[str, Any]:
+        """What the page's script can check on an event's own fields (status, priority,
+        assignee, requester, channel) before it asks the server about a ticket; the other
+        filters (text, tag, group) only the server checks."""
+        return {
+            "status": self.status,
+            "priority": [self.priority] if self.priority else [],
+            "assignee": me_id if self.assignee == "me" else self.assignee,
+            "customer_id": int(self.requester) if self.requester else None,
+            "channel": self.channel,
+        }
 
 
 UNRESOLVED_VALUES = [s.value for s in Status if s in UNRESOLVED]
@@ -106,15 +134,25 @@ QUICK_VIEWS: list[tuple[Any, dict[str, Any]]] = [
     (_l("My unresolved tickets"), {"assignee": "me", "status": UNRESOLVED_VALUES}),
     (_l("Unassigned"), {"assignee": "none", "status": UNRESOLVED_VALUES}),
     (_l("All unresolved"), {"status": UNRESOLVED_VALUES}),
-    (_l("All tickets"), {}),
+    (_l("All tickets"), {"all": "1"}),
 ]
+
+
+def default_view() -> dict[str, Any]:
+    """What `/tickets` shows with no filter: agents (and dispatchers) their own unresolved
+    tickets, supervisors and admins every unresolved one. Every other view is one click away."""
+    if can_supervise():
+        return {"status": UNRESOLVED_VALUES}
+    return {"assignee": "me", "status": UNRESOLVED_VALUES}
 
 
 @bp.get("/tickets")
 @login_required
-def tickets() -> str:
-    query = ListQuery.from_args(request.args)
+def tickets() -> ResponseReturnValue:
+    query = ListQuery.from_args(request.args, default=default_view())
     flt = query.to_filter(me().id)
+    if request.args.get("fragment") == "rows":
+        return _live_rows(query, flt)
     cursor = request.args.get("cursor") or None
     try:
         rows, next_cursor = service.list_tickets(
@@ -148,8 +186,42 @@ def tickets() -> str:
         quick_views=quick_views,
         sorts=SORTS,
         assignee_choices=ASSIGNEE_CHOICES,
+        live={
+            "rows_url": url_for("console.tickets", **current, fragment="rows"),
+            "first_page": cursor is None,
+            "full": next_cursor is not None,
+            "ascending": query.sort == "created",
+            "filter": query.live_filter(me().id),
+        },
         next_url=url_for("console.tickets", **current, cursor=next_cursor) if next_cursor else None,
         first_url=url_for("console.tickets", **current) if cursor else None,
+    )
+
+
+LIVE_ROWS = 50  # tickets asked about at once by a page's script
+
+
+def _live_rows(query: ListQuery, flt: TicketFilter) -> Response:
+    """For the page's script (static/list_live.js): the rows of the tickets named in `ids` that
+    match the page's filters, drawn as the page draws them, and the ids that no longer match
+    (the page removes those); or, with `page=first`, the first page's rows in order."""
+    wanted = [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()][:LIVE_ROWS]
+    if request.args.get("page") != "first":
+        flt.ids = wanted
+    limit = LIVE_ROWS if flt.ids is not None else PAGE_SIZE
+    rows, _next = service.list_tickets(db.session, flt, limit=limit, sort=query.sort)
+    clocks = sla_service.views_for(db.session, [t.id for t in rows])
+    badges = {tid: sla_display.badge(views) for tid, views in clocks.items()}
+    rendered = {
+        t.id: render_template("tickets/_row.html", t=t, clocks=clocks, badges=badges, query=query)
+        for t in rows
+    }
+    return jsonify(
+        {
+            "rows": rendered,
+            "order": [t.id for t in rows],
+            "gone": [i for i in wanted if i not in rendered],
+        }
     )
 
 

@@ -11,6 +11,7 @@ from agents_ui import (
     assets,
     audit_pages,
     call_screen,
+    customer_edit,
     customer_pages,
     dispatch_pages,
     help_center,
@@ -23,6 +24,7 @@ from agents_ui import (
     sms_pages,
     supervision_pages,
     ticket_list,
+    ticket_new,
     ticket_page,
 )
 from agents_ui.blueprint import bp
@@ -33,6 +35,7 @@ __all__ = [
     "audit_pages",
     "bp",
     "call_screen",
+    "customer_edit",
     "customer_pages",
     "dispatch_pages",
     "help_center",
@@ -45,5 +48,6 @@ __all__ = [
     "sms_pages",
     "supervision_pages",
     "ticket_list",
+    "ticket_new",
     "ticket_page",
 ]

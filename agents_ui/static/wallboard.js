@@ -165,18 +165,27 @@
     });
   }
 
+  /* The tiles count the rows of the agents' table, so that the two never disagree, even
+   * between an agent's event and the next snapshot. */
   function renderStates() {
-    Object.keys(snapshot.agent_states).forEach(function (state) {
-      var el = root.querySelector('[data-state-count="' + state + '"]');
-      if (el) el.textContent = String(snapshot.agent_states[state]);
+    var counts = {};
+    snapshot.agents.forEach(function (a) { counts[a.state] = (counts[a.state] || 0) + 1; });
+    Array.prototype.forEach.call(root.querySelectorAll("[data-state-count]"), function (el) {
+      el.textContent = String(counts[el.getAttribute("data-state-count")] || 0);
     });
   }
 
   function updateAgent(a) {
     var known = false;
     snapshot.agents.forEach(function (row) {
-      if (row.id === a.id) { a.name = row.name; known = true; }
+      if (row.id === a.id) {
+        a.name = row.name;
+        row.state = a.state;
+        row.since = a.since;
+        known = true;
+      }
     });
+    if (known) renderStates();
     scheduleRefresh(known ? 1500 : 0);
     var tr = root.querySelector('[data-agent="' + a.id + '"]');
     if (!tr) return;
@@ -199,7 +208,7 @@
     var data = {
       labels: slots.map(function (s) { return s.start; }),
       datasets: [
-        { label: strings.offered, data: slots.map(function (s) { return s.entered; }), backgroundColor: "#93c5fd", yAxisID: "y", order: 2 },
+        { label: strings.offered, data: slots.map(function (s) { return s.offered; }), backgroundColor: "#93c5fd", yAxisID: "y", order: 2 },
         { label: strings.answered, data: slots.map(function (s) { return s.answered; }), backgroundColor: "#047857", yAxisID: "y", order: 2 },
         { label: strings.abandoned, data: slots.map(function (s) { return s.abandoned; }), backgroundColor: "#b91c1c", yAxisID: "y", order: 2 },
         { type: "line", label: strings.service_level, data: slots.map(function (s) { return s.service_level === null ? null : Math.round(s.service_level * 1000) / 10; }), borderColor: "#1d4ed8", backgroundColor: "#1d4ed8", yAxisID: "pct", spanGaps: true, order: 1 }

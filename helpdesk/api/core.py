@@ -122,11 +122,23 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         raise ValidationFailed(
             "the body must be a JSON object", fields={"body": "expected an object"}
         )
+    return validated(model, data)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], data: dict[str, Any]) -> M:
+    """`data` checked against an input model as the API checks a body: the one place the API's
+    rules apply, also to the console's forms. Refusals raise `ValidationFailed` with the fields
+    (the pydantic `ValidationError` as its cause, when it is one)."""
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
         raise ValidationFailed("invalid input", fields=validation_fields(exc)) from exc
-    return _checked(parsed, "invalid input")
+    checked = _checked(parsed, "invalid input")
+    assert isinstance(checked, model)
+    return checked
 
 
 def _parse_query(model: type[BaseModel]) -> BaseModel:

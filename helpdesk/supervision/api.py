@@ -220,6 +220,9 @@ CSV_FIELDS = (
     "asa_s",
     "aht_s",
     "abandon_rate",
+    # Added later, so at the end: scripts read the columns above by position.
+    "transferred_in",
+    "offered",
 )
 
 

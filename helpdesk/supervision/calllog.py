@@ -9,7 +9,7 @@ live update away together.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,26 @@ def day_and_slot(at: datetime, tz: ZoneInfo | None = None) -> tuple[str, int]:
     """The local day and 15-minute interval of an instant."""
     local = at.astimezone(tz or zone())
     return local.date().isoformat(), local.hour * 4 + local.minute // 15
+
+
+# A call's outcomes in its queue: each is counted in the interval the call was offered in (began
+# waiting), not the one it ended its wait in, so an interval never shows more calls answered or
+# abandoned than offered, and its service level is that of the calls offered in it.
+OUTCOMES = frozenset({"connected", "requeued", "abandoned", "callback", "transferred"})
+
+
+def counted_at(
+    event: str, at: datetime, wait_s: float | None, since: float | None = None
+) -> datetime:
+    """The instant whose interval an event counts in: for an outcome, when the call began to
+    wait (`since`, else `at - wait_s`); for anything else, when it happened."""
+    if event not in OUTCOMES:
+        return at
+    if since is not None:
+        return datetime.fromtimestamp(float(since), tz=at.tzinfo or UTC)
+    if wait_s:
+        return at - timedelta(seconds=max(wait_s, 0.0))
+    return at
 
 
 def entry_of(row: CallEvent, *, id_: int | None = None) -> LogEntry:
@@ -72,7 +92,7 @@ def record(
     if stats is not None:
         stats.ensure_loaded(session)  # before this row exists: the rebuild reads committed rows
     when = at or utcnow()
-    day, slot = day_and_slot(when)
+    day, slot = day_and_slot(counted_at(event, when, wait_s, data.get("since")))
     row = CallEvent(
         at=when,
         day=day,

@@ -83,9 +83,9 @@ class LiveStats:
         agent and queue they touched (an accepted call moves the agent and its queue together),
         folded with the other changes of the same interval (`throttle`)."""
         try:
-            # An agent's move reads its previous state then writes: one transaction at a time
-            # here (across processes on Redis, two moves of one agent at once may miscount
-            # briefly).
+            # One transaction at a time here. An agent's move only sets that agent's state (the
+            # counts per state are derived from them), so two processes moving one agent at once
+            # leave one of the two states, never counts that disagree with the agents.
             with self._apply_lock:
                 applied = self.aggregator.apply_many(entries)
             if not applied:

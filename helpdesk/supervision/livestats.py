@@ -39,7 +39,15 @@ QUEUE_EVENTS = frozenset(
 AGENT_STATE = "agent_state"
 EVENTS = QUEUE_EVENTS | {AGENT_STATE}
 AGENT_STATES = ("available", "reserved", "on_call", "wrap_up", "break", "offline")
-INTERVAL_FIELDS = ("entered", "answered", "answered_in_sl", "abandoned", "talk_s", "completed")
+INTERVAL_FIELDS = (
+    "entered",
+    "transferred_in",
+    "answered",
+    "answered_in_sl",
+    "abandoned",
+    "talk_s",
+    "completed",
+)
 
 
 @dataclass(frozen=True)
@@ -186,26 +194,18 @@ class Aggregator:
     def apply_many(self, entries: Sequence[LogEntry]) -> list[LogEntry]:
         """Count a transaction's entries together, and return those not counted before.
 
-        One read (the watermark, and the state each moving agent leaves) and one batch of
-        writes for all of them: a call's accept or wrap-up logs several entries at once.
+        One read (the watermark) and one batch of writes for all of them: a call's accept or
+        wrap-up logs several entries at once.
         """
-        movers = [self._agent_state_target(e) for e in entries]
-        agents = sorted({m[0] for m in movers if m is not None})
         applied: list[LogEntry] = []
         with self.store.batch():
-            reads: list[Read] = [("hget", "meta", "watermark")]
-            reads.extend(("hget", "agents", str(a)) for a in agents)
-            found = self.store.read(reads)
-            mark = int(_num(found[0]))
-            states: dict[int, str | None] = dict(zip(agents, found[1:], strict=True))
-            for e, mover in zip(entries, movers, strict=True):
+            mark = int(_num(self.store.read([("hget", "meta", "watermark")])[0]))
+            for e in entries:
                 if e.id <= mark:
                     continue
+                mover = self._agent_state_target(e)
                 if mover is not None:
-                    agent_id, state = mover
-                    since = e.at.timestamp()
-                    self._move_agent(agent_id, state, since, previous=states[agent_id])
-                    states[agent_id] = f"{state}|{since}"  # what the next move leaves
+                    self._move_agent(*mover, e.at.timestamp())
                 elif e.event in QUEUE_EVENTS:
                     self._queue_event(e)
                 applied.append(e)
@@ -225,7 +225,7 @@ class Aggregator:
         """An agent whose last change is older than the replayed log: take its current state."""
         if self.store.hget("agents", str(agent_id)) is None:
             with self.store.batch():
-                self._move_agent(agent_id, state, since.timestamp(), previous=None)
+                self._move_agent(agent_id, state, since.timestamp())
 
     def _queue_event(self, e: LogEntry) -> None:
         s = self.store
@@ -282,6 +282,7 @@ class Aggregator:
             if target:
                 s.hset("queues", target, "1")
                 s.hincr(f"q:{e.day}:{target}", "transferred_in", 1)
+                s.hincr(f"i:{e.day}:{target}", f"{e.slot}:transferred_in", 1)
                 s.zadd(f"w:{target}", member, since if since is not None else e.at.timestamp())
         elif e.event == "completed":
             s.hincr(q, "completed", 1)
@@ -300,12 +301,12 @@ class Aggregator:
             return None
         return e.agent_id, to
 
-    def _move_agent(self, agent_id: int, state: str, since: float, *, previous: str | None) -> None:
-        s = self.store
-        if previous is not None:
-            s.hincr("agent_states", previous.split("|", 1)[0], -1)
-        s.hincr("agent_states", state, 1)
-        s.hset("agents", str(agent_id), f"{state}|{since}")
+    def _move_agent(self, agent_id: int, state: str, since: float) -> None:
+        # Only the agent's own state is kept: the counts per state are derived from these when
+        # read (`agent_states`), so they always agree with the list of agents. Counters moved
+        # here from the state read before would drift for good when two processes move one
+        # agent at once (both read the same previous state).
+        self.store.hset("agents", str(agent_id), f"{state}|{since}")
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -363,6 +364,10 @@ class Aggregator:
                     "slot": slot,
                     "start": f"{slot // 4:02d}:{slot % 4 * 15:02d}",
                     **{name: round(c.get(name, 0.0), 3) for name in INTERVAL_FIELDS},
+                    # The calls this queue was offered in the interval: those that entered it
+                    # and those moved to it from another queue (each outcome counts in the
+                    # interval its call was offered in: calllog.OUTCOMES).
+                    "offered": int(c.get("entered", 0.0) + c.get("transferred_in", 0.0)),
                     "service_level": _ratio(c.get("answered_in_sl", 0.0), answered),
                     "aht_s": _ratio(c.get("talk_s", 0.0), c.get("completed", 0.0), digits=1),
                 }
@@ -370,10 +375,9 @@ class Aggregator:
         return out
 
     def agent_states(self) -> dict[str, int]:
-        counts = {state: 0 for state in AGENT_STATES}
-        for state, value in self.store.hgetall("agent_states").items():
-            counts[state] = max(int(_num(value)), 0)
-        return counts
+        """How many known agents are in each state, counted from the agents' own states: the
+        same source as `agents`, so a wallboard's tiles and its table cannot disagree."""
+        return state_counts(raw.partition("|")[0] for raw in self.store.hgetall("agents").values())
 
     def agent(self, agent_id: int, day: str, now: datetime) -> dict[str, Any]:
         raw, handled, talk = self.store.read(
@@ -399,6 +403,14 @@ class Aggregator:
             talk = _num(per_day.get(f"{ident}:talk_s"))
             out.append(_agent_dict(int(ident), state, float(since or 0), handled, talk, now))
         return sorted(out, key=lambda a: int(a["id"]))
+
+
+def state_counts(states: Iterable[str]) -> dict[str, int]:
+    """Agents per state, every state of `AGENT_STATES` present (zero when nobody is in it)."""
+    counts = dict.fromkeys(AGENT_STATES, 0)
+    for state in states:
+        counts[state] = counts.get(state, 0) + 1
+    return counts
 
 
 def _agent_dict(

@@ -27,6 +27,7 @@ COLUMNS = (
     "callbacks",
     "rejected",
     "timeouts",
+    "transferred_in",
 )
 
 
@@ -117,9 +118,35 @@ def call_report(session: DbSession, spec: ReportSpec) -> dict[str, Any]:
             c["abandoned_in_sl"] += int(m["in_sl"] or 0)
         elif event == "completed":
             c["talk_s"] += float(m["talk_s"] or 0.0)
+    if spec.by == "queue" or (spec.queue and spec.by != "agent"):
+        _add_transfers_in(session, spec, grouped)
+        grouped = dict(sorted(grouped.items()))  # keys that are dates or queue names
     rows = [{"key": key, **_figures(c)} for key, c in grouped.items()]
     total = _figures({c: sum(r[c] for r in rows) for c in (*COLUMNS, "wait_s", "talk_s")})
     return {"by": spec.by, "threshold_s": spec.threshold_s, "rows": rows, "total": total}
+
+
+def _add_transfers_in(session: DbSession, spec: ReportSpec, grouped: dict[str, Any]) -> None:
+    """Calls moved into the queue(s) reported on separately: they were offered there too, and
+    their answers count there (in the interval they were first offered in, as the move's row).
+
+    Across all queues a move is not a new offer, so this runs only for a queue's figures. The
+    target queue is in the row's JSON data, read here rather than in SQL (moves are few)."""
+    rows = session.execute(
+        select(CallEvent.day, CallEvent.slot, CallEvent.data).where(
+            CallEvent.day >= spec.start_day,
+            CallEvent.day <= spec.end_day,
+            CallEvent.event == "transferred",
+        )
+    )
+    for day, slot, data in rows:
+        target = str((data or {}).get("to_queue") or "")
+        if not target or (spec.queue and target != spec.queue):
+            continue
+        m = {"day": day, "slot": slot, "hour": slot // 4, "queue": target}
+        key = _key(spec.by, m)
+        c = grouped.setdefault(key, {**dict.fromkeys(COLUMNS, 0), "wait_s": 0.0, "talk_s": 0.0})
+        c["transferred_in"] += 1
 
 
 def _key(by: str, m: Any) -> str:
@@ -138,6 +165,8 @@ def _figures(c: dict[str, Any]) -> dict[str, Any]:
     answered, abandoned = c["answered"], c["abandoned"]
     out = {k: c[k] for k in COLUMNS}
     out.update(
+        # The calls offered to the queue(s) reported on: entered, or moved in from another.
+        offered=c["entered"] + c["transferred_in"],
         wait_s=round(c["wait_s"], 3),
         talk_s=round(c["talk_s"], 3),
         service_level=_ratio(c["answered_in_sl"], answered),

@@ -15,6 +15,7 @@ from helpdesk.db import DbSession, rowcount, utcnow
 from helpdesk.errors import APIError, Conflict, NotFound
 from helpdesk.events import publish
 from helpdesk.supervision import calllog, live
+from helpdesk.supervision.livestats import state_counts
 from helpdesk.supervision.monitoring import MODES, Monitor, MonitoringUnavailable
 from telephony.service import FLOOR
 
@@ -66,6 +67,8 @@ def move_call(session: DbSession, *, supervisor: User, call_id: int, queue_name:
         queue=source,
         to_queue=target.name,
         by=supervisor.id,
+        # Counted, in both queues, in the interval the call was offered in (calllog.OUTCOMES).
+        since=call.enqueued_at.timestamp() if call.enqueued_at else None,
     )
     publish(session, "queue.updated", list(FLOOR), {"queue": target.name, "call_id": call.id})
     telephony.request_dispatch(session)
@@ -146,7 +149,8 @@ def wallboard(session: DbSession) -> dict[str, Any]:
             }
             for q in queue_list
         ],
-        "agent_states": agg.agent_states(),
+        # Counted from the list itself: the tiles and the table show the same agents.
+        "agent_states": state_counts(a["state"] for a in agents),
         "agents": agents,
         "alerts": stats.current_alerts(),
     }

@@ -204,7 +204,7 @@ def change_out(ch: TicketChange) -> ChangeOut:
     bp,
     "/tickets",
     "GET",
-    summary="Filter tickets (cursor pagination, newest first)",
+    summary="Filter tickets (cursor pagination, newest first by creation time)",
     query=TicketQuery,
     response=TicketList,
     tag="tickets",

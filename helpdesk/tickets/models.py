@@ -32,6 +32,7 @@ class Ticket(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_tickets_group_status_id", "group_id", "status", "id"),
         Index("ix_tickets_priority_status_id", "priority", "status", "id"),
         Index("ix_tickets_updated_at_id", "updated_at", "id"),
+        Index("ix_tickets_created_at_id", "created_at", "id"),
         Index("ix_tickets_solved_at", "solved_at"),
     )
 

@@ -51,6 +51,7 @@ def _payload(ticket: Ticket, **extra: Any) -> dict[str, Any]:
         "priority": ticket.priority.value,
         "assignee_id": ticket.assignee_id,
         "customer_id": ticket.requester_id,
+        "channel": ticket.channel.value,
         **extra,
     }
 
@@ -448,6 +449,8 @@ class TicketFilter:
     tag: str | None = None
     channel: Channel | None = None
     q: str | None = None
+    # Only these tickets: a live list asks which of the tickets an event named match its filters.
+    ids: list[int] | None = None
 
 
 SORTS = ("-created", "created", "-updated")
@@ -470,6 +473,8 @@ def list_tickets(
         joinedload(Ticket.group).lazyload("*"),
         selectinload(Ticket.tag_rows),
     )
+    if flt.ids is not None:
+        stmt = stmt.where(Ticket.id.in_(flt.ids))
     if flt.status:
         stmt = stmt.where(Ticket.status.in_(flt.status))
     if flt.unassigned:
@@ -499,34 +504,26 @@ def list_tickets(
                 "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             )
             stmt = stmt.where(Ticket.subject.ilike(pattern, escape="\\"))
-    if sort == "-updated":
-        if cursor:
-            at, last = decode_cursor(cursor, (datetime, int))
-            stmt = stmt.where(
-                tuple_(Ticket.updated_at, Ticket.id)
-                < tuple_(literal(at, UTCDateTime), literal(last))
-            )
-        stmt = stmt.order_by(Ticket.updated_at.desc(), Ticket.id.desc())
-    elif sort == "created":
-        if cursor:
-            (last,) = decode_cursor(cursor, (int,))
-            stmt = stmt.where(Ticket.id > last)
-        stmt = stmt.order_by(Ticket.id.asc())
+    # Ordered by the time the list shows (when the ticket was created or last updated), the id
+    # breaking ties: a ticket imported with last month's date sorts with last month's, whatever
+    # its id. Cursors carry the time and the id of the last row.
+    column = Ticket.updated_at if sort == "-updated" else Ticket.created_at
+    if cursor:
+        at, last = decode_cursor(cursor, (datetime, int))
+        after = tuple_(column, Ticket.id) > tuple_(literal(at, UTCDateTime), literal(last))
+        before = tuple_(column, Ticket.id) < tuple_(literal(at, UTCDateTime), literal(last))
+        stmt = stmt.where(after if sort == "created" else before)
+    if sort == "created":
+        stmt = stmt.order_by(column.asc(), Ticket.id.asc())
     else:
-        if cursor:
-            (last,) = decode_cursor(cursor, (int,))
-            stmt = stmt.where(Ticket.id < last)
-        stmt = stmt.order_by(Ticket.id.desc())
+        stmt = stmt.order_by(column.desc(), Ticket.id.desc())
     rows = list(session.scalars(stmt.limit(limit + 1)).unique())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last_row = rows[-1]
-        next_cursor = (
-            encode_cursor(last_row.updated_at, last_row.id)
-            if sort == "-updated"
-            else encode_cursor(last_row.id)
-        )
+        shown = last_row.updated_at if sort == "-updated" else last_row.created_at
+        next_cursor = encode_cursor(shown, last_row.id)
     return rows, next_cursor
 
 

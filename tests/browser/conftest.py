@@ -141,7 +141,8 @@ def _seed(env: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, int
     app = create_app(settings)
     with app.app_context():
         people = {}
-        for role, name in (("agent", "Alice Agent"), ("supervisor", "Sam Supervisor")):
+        staff = (("agent", "Alice Agent"), ("supervisor", "Sam Supervisor"), ("admin", "Ada Admin"))
+        for role, name in staff:
             user = auth_service.create_user(
                 session=db.session,
                 email=f"{role}@browser.test",

@@ -67,6 +67,20 @@ def test_the_wallboard_follows_a_call_live(
         f'#agent-rows tr[data-agent="{live_server.people["agent"]["id"]}"] .wb-badge'
     )
     expect(agent_row).to_have_text("On a call", timeout=EVENT_TIMEOUT_MS)
+    # The agent tiles count the table's rows, from the same event (not at the next snapshot).
+    tiles, rows = board.page.evaluate(
+        """() => {
+            const tiles = {}, rows = {};
+            document.querySelectorAll("[data-state-count]").forEach((el) => {
+                tiles[el.getAttribute("data-state-count")] = Number(el.textContent);
+                rows[el.getAttribute("data-state-count")] = document.querySelectorAll(
+                    "#agent-rows .wb-badge.wb-state-" + el.getAttribute("data-state-count")
+                ).length;
+            });
+            return [tiles, rows];
+        }"""
+    )
+    assert tiles == rows and tiles["on_call"] >= 1, (tiles, rows)
     assert board.page.evaluate("window.notReloaded") is True
 
     # Large-screen mode hides the navigation.

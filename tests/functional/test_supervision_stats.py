@@ -346,9 +346,9 @@ def test_a_transactions_entries_counted_together_as_one_by_one():
     history = [e(1, "agent_state", agent_id=7, data={"to": "available"})]
     # An accept, as one transaction: the agent moves twice, the call is answered.
     batch = [
-        e(2, "agent_state", agent_id=7, data={"to": "ringing"}),
+        e(2, "agent_state", agent_id=7, data={"to": "reserved"}),
         e(3, "connected", call_id=50, queue="support", agent_id=7, wait_s=4.0),
-        e(4, "agent_state", agent_id=7, data={"to": "talking"}),
+        e(4, "agent_state", agent_id=7, data={"to": "on_call"}),
         e(5, "agent_state", agent_id=8, data={"to": "available"}),
     ]
     one, together = Aggregator(MemoryStore()), Aggregator(MemoryStore())
@@ -358,7 +358,7 @@ def test_a_transactions_entries_counted_together_as_one_by_one():
     assert together.apply_many([history[0], *batch]) == batch  # the counted one is skipped
     now = at + timedelta(minutes=1)
     assert together.agent_states() == one.agent_states()
-    assert together.agent_states()["talking"] == 1 and together.agent_states()["ringing"] == 0
+    assert together.agent_states()["on_call"] == 1 and together.agent_states()["reserved"] == 0
     assert together.agents("2026-03-04", now) == one.agents("2026-03-04", now)
     assert together.queue_figures("support", "2026-03-04", now) == one.queue_figures(
         "support", "2026-03-04", now
