@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.api.core import operation
 from helpdesk.auth.models import Role
+from helpdesk.errors import ValidationFailed
 from helpdesk.reporting.erlang import agents_needed
 
 bp = Blueprint("reporting_api", __name__, url_prefix="/api/v1")
@@ -44,15 +45,21 @@ class StaffingOut(BaseModel):
     tag="staffing",
 )
 def staffing(query: StaffingQuery) -> StaffingOut:
-    s = agents_needed(
-        calls=query.calls,
-        interval_s=query.interval_s,
-        aht_s=query.aht_s,
-        answer_within_s=query.answer_within_s,
-        service_level=query.service_level,
-        max_occupancy=query.max_occupancy,
-        shrinkage=query.shrinkage,
-    )
+    try:
+        s = agents_needed(
+            calls=query.calls,
+            interval_s=query.interval_s,
+            aht_s=query.aht_s,
+            answer_within_s=query.answer_within_s,
+            service_level=query.service_level,
+            max_occupancy=query.max_occupancy,
+            shrinkage=query.shrinkage,
+        )
+    except ValueError as exc:  # each value in range, yet more traffic than the calculator takes
+        raise ValidationFailed(
+            "the calculator cannot staff this much traffic",
+            fields={"calls": f"{exc}: fewer calls, a longer interval or a shorter aht_s"},
+        ) from exc
     return StaffingOut(
         agents=s.agents,
         scheduled=s.scheduled,
