@@ -208,3 +208,29 @@ def test_make_run_startup_path(tmp_path):
         server.wait(timeout=10)
         if server.stdout:
             server.stdout.close()
+
+
+def test_twilio_mode_warns_about_the_test_credentials_number(database, tmp_path, caplog):
+    from helpdesk.app import create_app
+    from helpdesk.config import Settings
+
+    def start(**overrides):
+        caplog.clear()
+        values = {
+            "DATABASE_URL": database.url,
+            "HELPDESK_INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "x",
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+            "TWILIO_AUTH_TOKEN": "live-token",
+            "TESTING": True,
+            "HELPDESK_SCHEDULER": False,
+        }
+        create_app(Settings.from_env(env={}, **(values | overrides)))
+        return [r.getMessage() for r in caplog.records if r.name == "helpdesk.app"]
+
+    with caplog.at_level("WARNING", logger="helpdesk.app"):
+        warned = start()
+        assert len(warned) == 1 and "+15005550006" in warned[0]
+        assert start(TWILIO_PHONE_NUMBER="+33612345678") == []
+        assert start(TWILIO_ACCOUNT_SID="", TWILIO_AUTH_TOKEN="") == []  # the simulator
+        assert start(TWILIO_API_BASE_URL="http://127.0.0.1:9") == []  # a stand-in of Twilio
