@@ -193,6 +193,7 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
         importlib.import_module(module)
 
     app.extensions["telephony_gateway"] = _gateway(settings)
+    _warn_about_the_test_number(settings)
     from helpdesk import coalesce
 
     app.extensions["dispatch_gate"] = coalesce.from_url(settings.REDIS_URL)
@@ -250,6 +251,25 @@ def _event_backend(settings: Settings, role: str) -> events.EventBackend:
         # A write-only emitter: it publishes to the queue the web processes listen on.
         return events.SocketIOBackend(SocketIO(message_queue=settings.REDIS_URL, write_only=True))
     return events.SocketIOBackend(socketio)
+
+
+TWILIO_TEST_NUMBER = "+15005550006"  # Twilio's "from" number for test credentials only
+
+
+def _warn_about_the_test_number(settings: Settings) -> None:
+    """Twilio mode against Twilio itself, sending from the number that only Twilio's test
+    credentials accept: with live credentials every text and call from it fails (error 21606)."""
+    if (
+        settings.telephony_backend == "twilio"
+        and not settings.TWILIO_API_BASE_URL
+        and settings.TWILIO_PHONE_NUMBER == TWILIO_TEST_NUMBER
+    ):
+        logging.getLogger("helpdesk.app").warning(
+            "TWILIO_PHONE_NUMBER is %s, Twilio's number for test credentials: with live "
+            "credentials nothing can be sent from it. Set TWILIO_PHONE_NUMBER to a number of "
+            "the account.",
+            TWILIO_TEST_NUMBER,
+        )
 
 
 def _gateway(settings: Settings) -> object:

@@ -3,6 +3,7 @@ whether every IVR menu key leads to a queue that can take the caller."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -51,6 +52,31 @@ def _broker() -> dict[str, Any]:
     return {"backend": "redis", **_timed(check)}
 
 
+TELEPHONY_TTL_S = 60.0  # a load balancer polls every few seconds; Twilio is asked once a minute
+_telephony_lock = threading.Lock()
+
+
+def _telephony() -> dict[str, Any]:
+    """The gateway's own check (Twilio: the credentials resolve the account, within the client's
+    timeout; the simulator: it is attached), kept a minute per process, and what it leaves out."""
+    gateway = current_app.extensions["telephony_gateway"]
+    cache: dict[str, Any] = current_app.extensions.setdefault("health_telephony", {})
+    with _telephony_lock:
+        now = time.monotonic()
+        if not cache or now - cache["at"] >= TELEPHONY_TTL_S:
+            checked: list[str] = []
+            result = _timed(lambda: checked.append(gateway.check()))
+            result["checked"] = checked[0] if checked else None
+            cache.update(at=now, result=result)
+        result = dict(cache["result"])
+        result["age_s"] = round(now - cache["at"], 1)
+    return {
+        "backend": current_app.config["HELPDESK_TELEPHONY_BACKEND"],
+        **result,
+        "not_checked": list(getattr(gateway, "not_checked", ())),
+    }
+
+
 def _ivr() -> dict[str, Any]:
     """Menu keys that lead to a missing or inactive queue: callers pressing them are lost."""
     from telephony import ivr
@@ -69,9 +95,9 @@ def report() -> dict[str, Any]:
     """What `/healthz` answers and `helpdesk check` prints."""
     database = _database()
     broker = _broker()
-    telephony = {"backend": current_app.config["HELPDESK_TELEPHONY_BACKEND"], "ok": True}
+    telephony = _telephony()
     ivr = _ivr()
-    healthy = database["ok"] and broker["ok"] and ivr["ok"]
+    healthy = database["ok"] and broker["ok"] and telephony["ok"] and ivr["ok"]
     return {
         "status": "ok" if healthy else "degraded",
         "database": database,

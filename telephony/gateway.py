@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from telephony.conference import AgentLeg, conference_name, conference_twiml
 
@@ -46,11 +46,21 @@ class Gateway(Protocol):
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         """Send a text; returns the MessageSid."""
 
+    def check(self) -> str:
+        """Raise unless the network answers; return what was checked (for `/healthz`)."""
+
     def find_sms(
         self, to: str, from_: str, body: str, status_callback: str, since: Any
     ) -> str | None:
         """The MessageSid of a text already accepted by the provider, if there is one: how the
         outbox checks before sending again a message whose first attempt was not recorded."""
+
+
+# What `/healthz` cannot check cheaply, whichever the backend.
+NOT_CHECKED = (
+    "that the provider reaches PUBLIC_BASE_URL's webhooks",
+    "that TWILIO_PHONE_NUMBER can place calls and send texts",
+)
 
 
 def dial_twiml(endpoint: str, *, caller_id: str | None = None) -> str:
@@ -85,6 +95,8 @@ def _http_client(api_base_url: str = "") -> Any:
 
 
 class TwilioGateway:
+    not_checked = NOT_CHECKED
+
     def __init__(self, client: Any) -> None:
         self.client = client
 
@@ -153,6 +165,12 @@ class TwilioGateway:
         )
         return str(message.sid)
 
+    def check(self) -> str:
+        """Raises unless the credentials resolve the account (one request, the client's
+        timeout); returns what was checked, for `/healthz`."""
+        account = self.client.api.v2010.accounts(self.client.account_sid).fetch()
+        return f"the credentials resolve account {account.sid}"
+
     def find_sms(
         self, to: str, from_: str, body: str, status_callback: str, since: Any
     ) -> str | None:
@@ -169,6 +187,7 @@ class SimulatorGateway:
     """Hands each command to the simulator (which plays Twilio's part) and keeps a log of them."""
 
     simulator: Any = None
+    not_checked: ClassVar[tuple[str, ...]] = ("calls and texts beyond this process",)
     # The recent commands only: a long-running process must not grow without bound.
     commands: deque[tuple[str, dict[str, str]]] = field(default_factory=lambda: deque(maxlen=1000))
 
@@ -204,6 +223,12 @@ class SimulatorGateway:
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         sid = self._do("send_sms", to=to, from_=from_, body=body, status_callback=status_callback)
         return str(sid or f"SMsim{len(self.commands):030d}")
+
+    def check(self) -> str:
+        """The simulator runs inside this process: attached, it answers."""
+        if self.simulator is None:
+            raise RuntimeError("no simulator is attached to the gateway")
+        return "the built-in simulator is attached"
 
     def find_sms(
         self, to: str, from_: str, body: str, status_callback: str, since: Any

@@ -115,6 +115,7 @@ def list_sms(query: SmsQuery) -> SmsList:
     response=SmsOut,
     status=201,
     tag="sms",
+    errors={404: "no such ticket"},
 )
 def send_reply(body: ReplyIn) -> SmsOut:
     row = sms.reply(db.session, ticket_id=body.ticket_id, body=body.body, author=current_api_user())

@@ -29,8 +29,15 @@ if TYPE_CHECKING:
 
     from tests.conftest import Database
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "twilio" / "twilio_api_v2010.json"
+# Beside the checkout by default; TWILIO_OPENAPI_DOCUMENT names another copy.
+SPEC = Path(
+    os.environ.get("TWILIO_OPENAPI_DOCUMENT")
+    or Path(__file__).resolve().parents[2] / "shared" / "twilio" / "twilio_api_v2010.json"
+)
 ACCOUNT = "AC" + "0" * 32
+ACCOUNT_PATH = re.compile(r"/Accounts/(?P<sid>AC[0-9a-fA-F]{32})\.json$")
+# What Twilio reads in a date filter: a day, or an ISO 8601 instant (the client sends those).
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?)?$")
 PARTICIPANTS = re.compile(r"/Conferences/(?P<conference>[^/]+)/Participants\.json$")
 
 # The <Conference> noun's attributes and their allowed values, from Twilio's TwiML reference
@@ -105,6 +112,8 @@ class ContractMock:
                 break
         else:
             return [f"no operation {method} {path}"]
+        if method == "GET":
+            return self._check_query(op, form)
         body = op.get("requestBody", {}).get("content", {})
         schema = body.get("application/x-www-form-urlencoded", {}).get("schema", {})
         props = schema.get("properties", {})
@@ -128,21 +137,45 @@ class ContractMock:
                 errors += [e for v in values for e in twiml_errors(v)]
         return errors
 
+    def _check_query(self, op: dict[str, Any], query: dict[str, list[str]]) -> list[str]:
+        """A GET's query string against the operation's query parameters: known names only,
+        integers where integers are due, and dates Twilio can read where dates are due."""
+        params = {p["name"]: p for p in op.get("parameters", []) if p.get("in") == "query"}
+        errors = [f"missing {n}" for n, p in params.items() if p.get("required") and n not in query]
+        for name, values in query.items():
+            if name not in params:
+                errors.append(f"unknown query parameter {name}")
+                continue
+            schema = params[name].get("schema", {})
+            if schema.get("type") == "integer":
+                errors += [f"{name} not an integer" for v in values if not v.lstrip("-").isdigit()]
+            if schema.get("format") == "date-time":
+                errors += [f"{name}={v!r} not a date" for v in values if not DATE.match(v)]
+            if schema.get("enum"):
+                errors += [f"{name}={v!r} not in enum" for v in values if v not in schema["enum"]]
+        return errors
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         size = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(size).decode()
+        path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+        if method == "GET":  # a GET's parameters are in its query string
+            raw = environ.get("QUERY_STRING", "")
         form: dict[str, list[str]] = {}
         for key, value in parse_qsl(raw, keep_blank_values=True):
             form.setdefault(key, []).append(value)
-        path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
         self.seen.append((method, path, form))
-        if method == "GET" and path.endswith("Messages.json"):
-            return self._list_messages(environ, start_response)
         errors = self._check(method, path, form)
         if errors:
             body = {"code": 20001, "message": "; ".join(errors), "status": 422}
             start_response("422 Unprocessable Entity", [("Content-Type", "application/json")])
             return [json.dumps(body).encode()]
+        if method == "GET" and path.endswith("Messages.json"):
+            return self._list_messages(environ, start_response)
+        if method == "GET" and (account := ACCOUNT_PATH.search(path)):
+            start_response("200 OK", [("Content-Type", "application/json")])
+            fetched = {"sid": account["sid"], "status": "active", "type": "Full"}
+            return [json.dumps(fetched).encode()]
         kind = "SM" if "Messages" in path else "CA"
         sid = f"{kind}{next(self._serial):032d}"
         participant = PARTICIPANTS.search(path) if method == "POST" else None

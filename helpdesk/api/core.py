@@ -34,6 +34,12 @@ class Operation:
     response: type[BaseModel] | None
     status: int
     path_params: dict[str, str] = field(default_factory=dict)
+    # Statuses this operation answers beyond those every operation of its kind documents.
+    errors: dict[int, str] = field(default_factory=dict)
+    # Media types the success may come in besides JSON (a CSV export), with their schemas.
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A body the view reads itself (not a JSON model): its media types and schemas.
+    raw_body: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 OPERATIONS: list[Operation] = []
@@ -179,8 +185,15 @@ def operation(
     status: int = 200,
     tag: str | None = None,
     decorators: Iterable[Callable[[Any], Any]] = (),
+    errors: dict[int, str] | None = None,
+    media: dict[str, dict[str, Any]] | None = None,
+    raw_body: dict[str, dict[str, Any]] | None = None,
 ) -> Callable[[F], F]:
-    """Register an API operation. `roles=None` makes it public (only the token endpoint is)."""
+    """Register an API operation. `roles=None` makes it public (only the token endpoint is).
+
+    `errors` documents statuses the view answers beyond those the declaration implies (see
+    helpdesk.api.openapi), `media` the non-JSON forms of its success, `raw_body` a body it reads
+    itself: the response checks of the test suite hold every answer to the document."""
     role_tuple = tuple(roles) if roles is not None else None
 
     def decorator(fn: F) -> F:
@@ -217,6 +230,9 @@ def operation(
                 query=query,
                 response=response,
                 status=status,
+                errors=dict(errors or {}),
+                media=dict(media or {}),
+                raw_body=dict(raw_body or {}),
             )
         )
         return fn

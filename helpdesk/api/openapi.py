@@ -34,11 +34,28 @@ ERROR_SCHEMA = {
 }
 
 
+class SchemaNameCollision(ValueError):
+    """Two different models would be documented under one name: the second would silently
+    replace the first, and every operation using the first would be documented wrongly."""
+
+
+def _add_component(
+    components: dict[str, Any], name: str, schema: dict[str, Any], where: str
+) -> None:
+    if name in components and components[name] != schema:
+        raise SchemaNameCollision(
+            f"two different models are named {name} (the second from {where}): "
+            "give one a name of its own"
+        )
+    components[name] = schema
+
+
 def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    where = f"{model.__module__}.{model.__qualname__}"
     for name, sub in schema.pop("$defs", {}).items():
-        components[name] = sub
-    components[model.__name__] = schema
+        _add_component(components, name, sub, where)
+    _add_component(components, model.__name__, schema, where)
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
@@ -109,6 +126,11 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": _schema_ref(op.body, components)}},
         }
+    elif op.raw_body:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {kind: {"schema": schema} for kind, schema in op.raw_body.items()},
+        }
     responses: dict[str, Any] = {}
     if op.status == 204:
         responses["204"] = {"description": "done"}
@@ -118,16 +140,19 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
             if op.response is not None
             else {"application/json": {"schema": {"type": "object"}}}
         )
+        content.update({kind: {"schema": schema} for kind, schema in op.media.items()})
         responses[str(op.status)] = {"description": "success", "content": content}
     err = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    if op.body is not None or op.query is not None or "<" in op.path:
+    if op.body is not None or op.raw_body or op.query is not None or "<" in op.path:
         responses["422"] = {
             "description": "invalid input; `fields` names each offending field",
             **err,
         }
     if op.body is not None:
         responses["400"] = {"description": "malformed JSON", **err}
-        responses["415"] = {"description": "not JSON", **err}
+    if op.body is not None or op.raw_body:
+        media = "not JSON" if op.body is not None else f"not {' or '.join(op.raw_body)}"
+        responses["415"] = {"description": media, **err}
     if op.roles is not None:
         responses["401"] = {"description": "missing, invalid, expired or revoked token", **err}
         responses["403"] = {"description": "the user's role may not do this", **err}
@@ -140,7 +165,9 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
         responses["404"] = {"description": "no such resource", **err}
     if op.method in ("post", "patch"):
         responses["409"] = {"description": "conflicts with the current state", **err}
-    doc["responses"] = responses
+    for status, description in op.errors.items():
+        responses[str(status)] = {"description": description, **err}
+    doc["responses"] = dict(sorted(responses.items()))
     return doc
 
 

@@ -103,6 +103,7 @@ def user_out(user: User) -> UserOut:
     status=201,
     tag="auth",
     decorators=[login_throttle],
+    errors={401: "wrong e-mail or password, or the account is disabled"},
 )
 def create_token(body: TokenRequest) -> TokenOut:
     user = service.authenticate(session=db.session, email=body.email, password=body.password)

@@ -449,7 +449,7 @@ class ExclusionOut(BaseModel):
     detail: str
 
 
-class SuggestionsOut(BaseModel):
+class TechnicianSuggestionsOut(BaseModel):
     work_order_id: int
     suggestions: list[SuggestionOut]
     excluded: list[ExclusionOut]
@@ -474,13 +474,13 @@ def exclusion_out(e: Exclusion) -> ExclusionOut:
     "GET",
     summary="Qualified, on-shift, free technicians for a work order, ranked, each with the reason",
     query=SuggestionsQuery,
-    response=SuggestionsOut,
+    response=TechnicianSuggestionsOut,
     tag="dispatch",
 )
-def work_order_suggestions(work_order_id: int, query: SuggestionsQuery) -> SuggestionsOut:
+def work_order_suggestions(work_order_id: int, query: SuggestionsQuery) -> TechnicianSuggestionsOut:
     wo = service.get_work_order(db.session, work_order_id)
     found = planning.suggest(db.session, wo, settings=service.current_settings(), limit=query.limit)
-    return SuggestionsOut(
+    return TechnicianSuggestionsOut(
         work_order_id=wo.id,
         suggestions=[suggestion_out(s) for s in found.suggestions],
         excluded=[exclusion_out(e) for e in found.excluded],

@@ -80,6 +80,8 @@ def agents_needed(
     if traffic == 0:
         return Staffing(0, 0, 0.0, 1.0, 0.0, 0.0, 0.0)
     agents = max(1, math.floor(traffic) + 1, math.ceil(traffic / max_occupancy))
+    if agents > MAX_AGENTS:  # refused at once: the recursion below would run `agents` steps
+        raise ValueError("more agents than this calculator handles")
     b = erlang_b(traffic, agents - 1)
     while agents <= MAX_AGENTS:
         b = traffic * b / (agents + traffic * b)  # B(agents) from B(agents - 1)

@@ -12,12 +12,12 @@ Twilio signs the values as it sent them, so webhooks strip only after the signat
 from __future__ import annotations
 
 from flask import Flask, request
-from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 NUL = "\x00"
 
 
-def _clean(values: ImmutableMultiDict[str, str]) -> ImmutableMultiDict[str, str] | None:
+def _clean(values: MultiDict[str, str]) -> ImmutableMultiDict[str, str] | None:
     if not any(NUL in k or NUL in v for k, v in values.items(multi=True)):
         return None
     return ImmutableMultiDict(

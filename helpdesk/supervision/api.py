@@ -181,6 +181,7 @@ def monitor_call(call_id: int, body: MonitorIn) -> MonitorOut:
     query=CallReportQuery,
     response=CallReportOut,
     tag="supervision",
+    media={"text/csv": {"type": "string"}},
 )
 def get_call_report(query: CallReportQuery) -> Any:
     spec = ReportSpec(

@@ -121,6 +121,8 @@ def post_invoices(body: InvoicesIn) -> ImportOut:
     roles=[Role.ADMIN, Role.SUPERVISOR],
     response=ImportOut,
     tag="value",
+    raw_body={"text/csv": {"type": "string"}, "text/plain": {"type": "string"}},
+    errors={413: "the file is larger than 10 MB"},
 )
 def import_invoices_csv() -> ImportOut:
     if request.mimetype not in ("text/csv", "text/plain"):

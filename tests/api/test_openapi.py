@@ -59,3 +59,47 @@ def test_contract_paths_present(client):
         "closed",
     ]
     assert "422" in listing["responses"] and "401" in listing["responses"]
+
+
+def test_two_models_of_one_name_are_refused():
+    """Components are keyed by model name: a second model of the same name would silently
+    document every operation of the first with its schema (GET /kb/suggestions once was)."""
+    from pydantic import BaseModel
+
+    from helpdesk.api.openapi import SchemaNameCollision, _schema_ref
+
+    def model(**fields):
+        return type("SuggestionsOut", (BaseModel,), {"__annotations__": fields})
+
+    components: dict = {}
+    _schema_ref(model(results=list[int]), components)
+    _schema_ref(model(results=list[int]), components)  # the same schema again: no harm
+    with pytest.raises(SchemaNameCollision, match="SuggestionsOut"):
+        _schema_ref(model(suggestions=list[int], excluded=list[int]), components)
+
+
+def test_kb_suggestions_are_documented_with_their_own_schema(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    ok = doc["paths"]["/api/v1/kb/suggestions"]["get"]["responses"]["200"]
+    name = ok["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(doc["components"]["schemas"][name]["properties"]) == {"results"}
+
+
+def test_the_response_check_refuses_what_the_document_does_not_say(app):
+    from tests.api.contract import contract
+
+    check = contract().errors
+    fits = b'{"results": []}'
+    assert check("GET", "/api/v1/kb/suggestions", 200, "application/json", fits) == []
+    wrong = b'{"work_order_id": 1, "suggestions": [], "excluded": []}'
+    assert check("GET", "/api/v1/kb/suggestions", 200, "application/json", wrong)
+    assert check("GET", "/api/v1/kb/suggestions", 200, "text/html", fits)
+    assert (
+        "answered 418" in check("GET", "/api/v1/kb/suggestions", 418, "application/json", b"{}")[0]
+    )
+    error = b'{"error": {"code": "not_found", "message": "no"}}'
+    assert check("GET", "/api/v1/nowhere", 404, "application/json", error) == []
+    assert check("GET", "/api/v1/nowhere", 404, "application/json", b'{"detail": "no"}')
+    assert check("GET", "/api/v1/nowhere", 200, "application/json", b"{}")
+    token = check("POST", "/api/v1/auth/token", 201, "application/json", b'{"token": 1}')
+    assert token and any("token" in e for e in token)

@@ -214,3 +214,64 @@ def test_make_run_startup_path(tmp_path):
         server.wait(timeout=10)
         if server.stdout:
             server.stdout.close()
+
+
+def test_twilio_mode_warns_about_the_test_credentials_number(database, tmp_path, caplog):
+    from helpdesk.app import create_app
+    from helpdesk.config import Settings
+
+    def start(**overrides):
+        caplog.clear()
+        values = {
+            "DATABASE_URL": database.url,
+            "HELPDESK_INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "x",
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+            "TWILIO_AUTH_TOKEN": "live-token",
+            "TESTING": True,
+            "HELPDESK_SCHEDULER": False,
+        }
+        create_app(Settings.from_env(env={}, **(values | overrides)))
+        return [r.getMessage() for r in caplog.records if r.name == "helpdesk.app"]
+
+    with caplog.at_level("WARNING", logger="helpdesk.app"):
+        warned = start()
+        assert len(warned) == 1 and "+15005550006" in warned[0]
+        assert start(TWILIO_PHONE_NUMBER="+33612345678") == []
+        assert start(TWILIO_ACCOUNT_SID="", TWILIO_AUTH_TOKEN="") == []  # the simulator
+        assert start(TWILIO_API_BASE_URL="http://127.0.0.1:9") == []  # a stand-in of Twilio
+
+
+def test_healthz_checks_the_simulator_and_says_what_it_left_out(client):
+    telephony = client.get("/healthz").get_json()["telephony"]
+    assert telephony["ok"] is True and telephony["checked"] == "the built-in simulator is attached"
+    assert telephony["not_checked"]
+
+
+def test_healthz_asks_twilio_once_a_minute_and_reports_bad_credentials(database, tmp_path):
+    import helpdesk.health
+    from tests.twilio_mock import app_in_twilio_mode, start_mock
+
+    mock, base, server = start_mock()
+    try:
+        for app in app_in_twilio_mode(database, tmp_path, TWILIO_API_BASE_URL=base):
+            client = app.test_client()
+            first, second = (client.get("/healthz").get_json() for _ in range(2))
+            fetches = [p for m, p, _ in mock.seen if m == "GET" and "/Accounts/" in p]
+            assert len(fetches) == 1  # the second answer came from the minute's cache
+            assert first["telephony"]["ok"] is True and first["status"] == "ok"
+            assert "resolve account AC" in first["telephony"]["checked"]
+            assert second["telephony"]["checked"] == first["telephony"]["checked"]
+            assert "TWILIO_PHONE_NUMBER" in " ".join(first["telephony"]["not_checked"])
+            app.extensions["health_telephony"]["at"] -= helpdesk.health.TELEPHONY_TTL_S
+            client.get("/healthz")
+            assert len([p for m, p, _ in mock.seen if m == "GET" and "/Accounts/" in p]) == 2
+        # Twilio unreachable (or refusing the credentials): said, and the process stays in.
+        for app in app_in_twilio_mode(database, tmp_path, TWILIO_API_BASE_URL="http://127.0.0.1:9"):
+            answer = app.test_client().get("/healthz")
+            body = answer.get_json()
+            assert answer.status_code == 200 and body["status"] == "degraded"
+            assert body["telephony"]["ok"] is False and body["telephony"]["error"]
+    finally:
+        server.shutdown()
+        server.server_close()

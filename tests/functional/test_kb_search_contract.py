@@ -204,24 +204,52 @@ ODD = st.one_of(
 )
 @given(text=ODD, locale=st.sampled_from([None, "fr", "en"]))
 def test_any_query_string_gets_an_answer(index: SearchIndex, text: str, locale: str | None) -> None:
-    if not getattr(index, "_seeded", False):
-        make(
+    """Whatever surrounds it, a word the article holds still finds it, in its locale only; the
+    odd text never raises nor finds an article that is not there."""
+    if not getattr(index, "_seeded", None):
+        index._seeded = make(  # type: ignore[attr-defined]
             title="Imprimante (bourrage) AND papier",
             body='Texte "entre guillemets" [1]',
             locale="fr",
-        )
-        index._seeded = True  # type: ignore[attr-defined]
-    page = index.search(SearchQuery(text=text, locale=locale))
-    assert page.total >= len(page.hits) >= 0
+        ).id
+    seeded: int = index._seeded  # type: ignore[attr-defined]
+    alone = index.search(SearchQuery(text=text, locale=locale))
+    assert {h.id for h in alone.hits} <= {seeded}
+    assert alone.total == len(alone.hits)
+    found = ids(index, f"{text} imprimante", locale=locale)
+    assert found == ([] if locale == "en" else [seeded])
+
+
+EVERY = {"fr", "en"}  # a query with no word in it lists the filtered articles, as "" does
 
 
 @pytest.mark.parametrize(
-    "text", ['"', "((", "AND", "NOT OR", "*", "imprim*", '"unclosed phrase', "[]", "", "a" * 600]
+    ("text", "in_french", "anywhere"),
+    [
+        ('"', {"fr"}, EVERY),
+        ("((", {"fr"}, EVERY),
+        ("AND", {"fr"}, EVERY),  # an operator of a query language is no word to look for
+        ("NOT OR", {"fr"}, EVERY),
+        ("*", {"fr"}, EVERY),
+        ("imprim*", {"fr"}, {"fr"}),
+        ('"unclosed phrase', set(), set()),
+        ('"imprimante bourrage', {"fr"}, {"fr"}),  # an unclosed quote still looks for the words
+        ("[]", {"fr"}, EVERY),
+        ("", {"fr"}, EVERY),
+        ("a" * 600, set(), set()),
+    ],
 )
-def test_named_odd_queries_get_an_answer(index: SearchIndex, text: str) -> None:
-    make(title="Imprimante AND papier", body="bourrage", locale="fr")
-    index.search(SearchQuery(text=text, locale="fr"))
-    index.search(SearchQuery(text=text))
+def test_named_odd_queries_get_an_answer(
+    index: SearchIndex, text: str, in_french: set[str], anywhere: set[str]
+) -> None:
+    made = {
+        "fr": make(title="Imprimante AND papier", body="bourrage", locale="fr").id,
+        "en": make(title="Router lights", body="Green is fine.", locale="en").id,
+    }
+    for locale, expected in (("fr", in_french), (None, anywhere)):
+        page = index.search(SearchQuery(text=text, locale=locale))
+        assert {h.id for h in page.hits} == {made[k] for k in expected}, locale
+        assert page.total == len(page.hits)
 
 
 def test_a_repeated_postgresql_search_is_planned_afresh(index: SearchIndex, kb_search: str) -> None:

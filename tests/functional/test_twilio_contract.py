@@ -108,3 +108,33 @@ def test_the_twiml_check_reads_the_document():
         "<Dial> cannot hold <Enqueue>"
     ]
     assert twiml_errors("<Response>")[0].startswith("TwiML is not XML")
+
+
+def test_the_sms_lookup_of_the_recovery_fits_the_contract(gateway):
+    """`find_sms` (how the outbox recovery learns that a text already left) reads Twilio's
+    message list: its query string is checked against the document like any request."""
+    from datetime import UTC, datetime, timedelta
+
+    gw, mock = gateway
+    callback = "https://example.com/twilio/sms/status?key=k1"
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    sid = gw.send_sms("+33612345678", "+15005550006", "Votre ticket T-10002", callback)
+    assert (
+        gw.find_sms("+33612345678", "+15005550006", "Votre ticket T-10002", callback, since) == sid
+    )
+    assert gw.find_sms("+33612345678", "+15005550006", "Autre chose", callback, since) is None
+    method, path, query = mock.seen[-1]
+    assert (method, path.rsplit("/", 1)[-1]) == ("GET", "Messages.json")
+    assert set(query) >= {"To", "From", "DateSent>"}
+
+
+def test_the_mock_refuses_a_broken_lookup(gateway):
+    gw, _ = gateway
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    for params, error in (
+        ({"PageSize": "many"}, "PageSize not an integer"),
+        ({"Sender": "+33612345678"}, "unknown query parameter Sender"),
+        ({"DateSent>": "yesterday"}, "not a date"),
+    ):
+        answer = gw.client.request("GET", url, params=params)
+        assert answer.status_code == 422 and error in answer.text, (params, answer.text)

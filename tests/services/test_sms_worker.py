@@ -17,6 +17,7 @@ from helpdesk.app import create_app
 from helpdesk.extensions import db
 from telephony import sms
 from telephony.models import SmsMessage
+from tests.services.workers import wait_until_idle
 from tests.twilio_mock import ACCOUNT, start_mock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +90,11 @@ def test_worker_sends_once_despite_a_duplicated_task(settings, database, redis_u
                 assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
                 assert time.monotonic() < deadline, f"not sent: {status}"
                 time.sleep(0.2)
-            time.sleep(2)  # give the duplicate every chance to send again
+            # Both copies taken by the worker and finished, nothing left queued: only then
+            # does the count of sends say that the duplicate sent nothing.
+            wait_until_idle(
+                app.extensions["celery"], redis_url, done={"telephony.tasks.send_sms": 2}
+            )
             sent = [form for method, path, form in mock.seen if path.endswith("Messages.json")]
             assert len(sent) == 1, sent
             assert sent[0]["To"] == ["+33612345678"]
@@ -170,7 +175,20 @@ def test_worker_killed_after_twilio_accepted_sends_nothing_twice(
                 text("SELECT id FROM sms_messages WHERE id = :id FOR UPDATE"), {"id": message_id}
             )
             mock.hold.set()
-            time.sleep(1.0)
+            # The worker has Twilio's answer once its update of the row waits on our lock.
+            # (Asked on a connection of its own: a transaction sees one snapshot of the view.)
+            deadline = time.monotonic() + 30
+            with locker.connect() as watcher:
+                while not watcher.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock' "
+                        "AND query ILIKE '%sms_messages%'"
+                    )
+                ).scalar():
+                    assert time.monotonic() < deadline, "the worker never recorded the answer"
+                    watcher.rollback()
+                    time.sleep(0.05)
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait(timeout=10)
             conn.rollback()
