@@ -171,6 +171,11 @@ class Settings:
             "BABEL_DEFAULT_LOCALE": self.HELPDESK_DEFAULT_LOCALE,
             "BABEL_DEFAULT_TIMEZONE": self.HELPDESK_TIMEZONE,
             "RATELIMIT_STORAGE_URI": self.REDIS_URL or "memory://",
+            # Redis away must not lock everyone out of signing in: the sign-in throttle counts in
+            # this process's memory meanwhile (Flask-Limiter logs the switch), and an error of
+            # the limiter itself lets the request through rather than answering 500.
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+            "RATELIMIT_SWALLOW_ERRORS": True,
             "RATELIMIT_HEADERS_ENABLED": True,
             "JSON_SORT_KEYS": False,
             **self.extra,
