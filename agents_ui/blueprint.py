@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from agents_ui import formatting, labels, sla_display, wording
 from agents_ui.safety import web_link
+from helpdesk.auth import permissions
 from helpdesk.auth.models import Role
 from helpdesk.errors import APIError
 from helpdesk.extensions import login_manager
@@ -173,6 +174,9 @@ def _helpers() -> dict[str, Any]:
         "current_locale": str(get_locale() or "en"),
         "can_supervise": can_supervise(),
         "is_admin": is_admin(),
+        "can_write_kb": bool(
+            current_user.is_authenticated and current_user.has_role(*permissions.KB_WRITE)
+        ),
         "socket_token": _socket_token,
         "server_now": lambda: sla_display.now().isoformat(),
         "sla_strings": sla_display.js_strings,

@@ -13,8 +13,9 @@ from flask_login import login_required
 from markupsafe import Markup
 
 from agents_ui.account import me
-from agents_ui.blueprint import bp
+from agents_ui.blueprint import bp, role_required
 from agents_ui.kb_forms import LOCALE_LABELS, STATUS_LABELS, VISIBILITY_LABELS, ArticleForm
+from helpdesk.auth.permissions import KB_WRITE
 from helpdesk.errors import APIError
 from helpdesk.extensions import db
 from helpdesk.pagination import BadCursor
@@ -145,7 +146,7 @@ def _tags(raw: str | None) -> list[str]:
 
 
 @bp.route("/kb/new", methods=["GET", "POST"])
-@login_required
+@role_required(*KB_WRITE)
 def kb_new() -> ResponseReturnValue:
     form = ArticleForm(categories=_category_choices())
     if request.method == "GET":
@@ -193,7 +194,7 @@ def _reason(exc: APIError) -> str:
 
 
 @bp.route("/kb/<int:article_id>/edit", methods=["GET", "POST"])
-@login_required
+@role_required(*KB_WRITE)
 def kb_edit(article_id: int) -> ResponseReturnValue:
     article = service.get_article(db.session, article_id)
     if request.method == "GET":
@@ -253,7 +254,7 @@ def kb_revisions(article_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/tickets/<int:ticket_id>/kb-draft")
-@login_required
+@role_required(*KB_WRITE)
 def kb_draft_from_ticket(ticket_id: int) -> ResponseReturnValue:
     try:
         article = service.draft_from_ticket(db.session, ticket_id=ticket_id, actor=me())

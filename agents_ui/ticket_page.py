@@ -14,13 +14,14 @@ from typing import Any
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from agents_ui import kb_panel, labels, reply_delivery, sla_display
 from agents_ui.account import me
 from agents_ui.blueprint import bp
 from agents_ui.forms import PropertiesForm, ReplyForm
 from agents_ui.queries import all_groups, assignable_staff, user_names
+from helpdesk.auth import permissions
 from helpdesk.errors import APIError, Conflict
 from helpdesk.extensions import db
 from helpdesk.sla import service as sla_service
@@ -158,7 +159,8 @@ def _render(
         reply_statuses={s.value for s in TRANSITIONS[current]},
         props_statuses={current.value} | {s.value for s in TRANSITIONS[current]},
         kb_suggestions=kb_panel.suggestions_for(ticket),
-        kb_can_draft=current in (Status.SOLVED, Status.CLOSED),
+        kb_can_draft=current in (Status.SOLVED, Status.CLOSED)
+        and current_user.has_role(*permissions.KB_WRITE),
     ), status
 
 

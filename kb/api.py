@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.auth.models import Role
+from helpdesk.auth.permissions import KB_WRITE
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from kb import service, suggestions
@@ -19,7 +20,7 @@ from kb.models import Article, ArticleRevision, ArticleStatus, Visibility
 from kb.search import SearchHit, SearchQuery
 
 bp = Blueprint("kb_api", __name__, url_prefix="/api/v1")
-EDITORS = (Role.AGENT, Role.SUPERVISOR)
+EDITORS = KB_WRITE
 
 Locale = Literal["fr", "en"]
 

@@ -100,6 +100,22 @@ def schema() -> Schema:
     return Schema(**fields)
 
 
+def _release(writer: IndexWriter) -> None:
+    """Undo a writer whose commit failed: cancel it (files closed, lock freed), or at least free
+    the lock when a half-done commit cannot be cancelled."""
+    try:
+        writer.cancel()
+        return
+    except Exception:
+        log.warning("search index writer could not be cancelled; freeing its lock")
+    lock = getattr(writer, "writelock", None)
+    if lock is not None:
+        try:
+            lock.release()
+        except Exception:  # already released by Whoosh itself
+            log.debug("search index lock was already released")
+
+
 class WhooshIndex:
     """`SearchIndex` over a Whoosh directory (one host; see the module docstring)."""
 
@@ -152,7 +168,13 @@ class WhooshIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit(optimize=optimize)
+            try:
+                writer.commit(optimize=optimize)
+            except BaseException:
+                # A commit that fails must not keep Whoosh's file lock: every later write would
+                # wait out its timeout and retries (a minute) and then fail too.
+                _release(writer)
+                raise
 
     @staticmethod
     def _fields(doc: SearchDocument) -> dict[str, Any]:

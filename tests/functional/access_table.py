@@ -18,6 +18,7 @@ Values:
 from __future__ import annotations
 
 from helpdesk.auth.models import Role
+from helpdesk.auth.permissions import KB_WRITE
 
 PUBLIC = "public"
 TWILIO = "twilio"
@@ -27,7 +28,8 @@ ADMIN = frozenset({Role.ADMIN})
 SUPERVISOR = frozenset({Role.SUPERVISOR, Role.ADMIN})
 STAFF = frozenset({Role.AGENT, Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN})
 DISPATCH = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
-WRITERS = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})  # knowledge-base authors
+# Read from the permission the console and the API share, so neither door can drift.
+KB_WRITERS = frozenset(KB_WRITE) | {Role.ADMIN}
 
 Access = frozenset[Role] | str
 
@@ -226,10 +228,10 @@ ENDPOINTS: dict[str, Access] = {
     # -- knowledge base and help center
     "console.kb_list": STAFF,
     "console.kb_article": STAFF,
-    "console.kb_new": STAFF,
-    "console.kb_edit": STAFF,
+    "console.kb_new": KB_WRITERS,
+    "console.kb_edit": KB_WRITERS,
     "console.kb_revisions": STAFF,
-    "console.kb_draft_from_ticket": STAFF,
+    "console.kb_draft_from_ticket": KB_WRITERS,
     "console.help_home": PUBLIC,
     "console.help_index": PUBLIC,
     "console.help_category": PUBLIC,
@@ -237,12 +239,12 @@ ENDPOINTS: dict[str, Access] = {
     "console.help_article": PUBLIC,
     "console.help_vote": PUBLIC,
     "kb_api.list_articles_get": STAFF,
-    "kb_api.create_article_post": WRITERS,
+    "kb_api.create_article_post": KB_WRITERS,
     "kb_api.get_article_get": STAFF,
-    "kb_api.update_article_patch": WRITERS,
+    "kb_api.update_article_patch": KB_WRITERS,
     "kb_api.delete_article_delete": SUPERVISOR,
     "kb_api.article_revisions_get": STAFF,
-    "kb_api.article_from_ticket_post": WRITERS,
+    "kb_api.article_from_ticket_post": KB_WRITERS,
     "kb_api.search_get": STAFF,
     "kb_api.suggest_get": STAFF,
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from helpdesk.extensions import db
@@ -165,3 +166,20 @@ def test_the_demo_articles_fill_the_help_center(client: FlaskClient) -> None:
     assert "L&#39;imprimante ne s&#39;allume plus" in found
     internal = html(client.get("/help/fr/search?q=geste+commercial"))
     assert "barème" not in internal  # internal articles stay out of the help center
+
+
+def test_a_dispatcher_cannot_write_articles_in_the_console_as_in_the_api(
+    app: Flask, make_user: Any
+) -> None:
+    """One permission for both doors: the console once let dispatchers publish."""
+    from helpdesk.auth.models import Role
+    from tests.functional.test_console import SessionPerRequestClient, sign_in
+
+    client = SessionPerRequestClient(app, app.response_class, use_cookies=True)
+    sign_in(client, make_user(Role.DISPATCHER))
+    assert client.get("/kb/new").status_code == 403
+    posted = client.post(
+        "/kb/new", data={"title": "Free wifi", "body": "x", "locale": "en", "status": "published"}
+    )
+    assert posted.status_code == 403
+    assert "New article" not in client.get("/kb").get_data(as_text=True)

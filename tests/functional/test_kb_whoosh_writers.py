@@ -11,6 +11,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from kb.search import SearchDocument, SearchQuery
 from kb.search.whoosh import WhooshIndex
 
@@ -73,3 +75,31 @@ def test_a_long_lived_reader_sees_another_process_write(tmp_path: Path) -> None:
     assert reader.search(SearchQuery(text="imprimante")).total == 0
     subprocess.run([sys.executable, "-c", WRITER, str(directory), "1"], check=True, timeout=120)
     assert reader.search(SearchQuery(text="imprimante", limit=20)).total == 15
+
+
+def test_a_failed_commit_leaves_the_index_writable(tmp_path: Path) -> None:
+    """A write whose commit fails must free the lock: the next one goes through at once."""
+    import time
+
+    from kb.search import SearchDocument
+    from kb.search.whoosh import WhooshIndex
+
+    index = WhooshIndex(tmp_path / "ix", lock_timeout_s=0.5, retries=1)
+    doc = SearchDocument(
+        id=1,
+        version=1,
+        locale="en",
+        title="Wi-Fi",
+        body="box",
+        status="published",
+        visibility="public",
+    )
+    with pytest.raises(RuntimeError), index._writer() as writer:
+        writer.commit = _failing_commit  # type: ignore[method-assign]
+    started = time.monotonic()
+    assert index.index([doc]) == 1
+    assert time.monotonic() - started < 0.5
+
+
+def _failing_commit(**_: object) -> None:
+    raise RuntimeError("disk full")

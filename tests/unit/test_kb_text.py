@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -153,3 +154,13 @@ def test_a_joined_query_word_marks_its_hyphenated_form() -> None:
 
     marked = snippet("Le Wi-Fi et l'e-mail passent par la box.", ("wifi", "email"))
     assert marked == "Le <mark>Wi-Fi</mark> et l'<mark>e-mail</mark> passent par la box."
+
+
+@pytest.mark.timeout(5)
+def test_a_very_long_word_is_read_once_not_once_per_letter() -> None:
+    """One 200,000-letter word took minutes before (each letter a new start): work a request
+    can ask for must grow with its length, not its square."""
+    from kb.text import compounds, with_compounds
+
+    assert compounds("x" * 200_000) == []
+    assert with_compounds("x" * 200_000 + " Wi-Fi").endswith("\nwifi")
