@@ -142,17 +142,17 @@ def test_ids_past_the_integer_columns_are_refused_not_crashed(
     assert "requester_id" in created.get_json()["error"]["fields"]
 
 
+@pytest.mark.timeout(30)  # a hang fails here rather than at the suite's limit
 def test_staffing_past_the_calculator_is_refused_at_once(
     app: Flask, api_as: Callable[..., Any]
 ) -> None:
     """Found by the fuzzing: every value in range, the traffic past what the calculator staffs
     raised a ValueError (a 500), and a tiny interval made it loop for minutes first."""
     supervisor = api_as(Role.SUPERVISOR)
-    started = time.monotonic()
-    for interval in (153, 1e-9):
+    # Past the calculator: refused naming the calls; an interval under a minute: refused as such.
+    for interval, field in ((153, "calls"), (1e-9, "interval_s")):
         answer = supervisor.get(
             "/staffing", query_string={"calls": 2000, "interval_s": interval, "aht_s": 60026}
         )
         assert answer.status_code == 422, answer.get_json()
-        assert "calls" in answer.get_json()["error"]["fields"]
-    assert time.monotonic() - started < 5
+        assert field in answer.get_json()["error"]["fields"]

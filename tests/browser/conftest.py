@@ -330,13 +330,21 @@ def _wait_until_up(live: LiveServer, server: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
+def chromium() -> Iterator[Browser]:
+    """One Playwright and one Chromium for the whole tier: Playwright's sync API cannot run a
+    second instance while one is open."""
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="session")
+def browser(live_server: LiveServer, chromium: Browser) -> Browser:
+    return chromium
 
 
 @dataclass

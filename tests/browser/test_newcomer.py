@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, require_browser
+from tests.browser.conftest import ROOT, _free_port, require_browser
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -94,14 +94,9 @@ def made_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MadeRun]:
         run.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(made_run: MadeRun) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+@pytest.fixture
+def browser(made_run: MadeRun, chromium: Browser) -> Browser:
+    return chromium
 
 
 def _sign_in(browser: Browser, base: str, email: str, password: str) -> Page:
@@ -177,3 +172,5 @@ def test_the_console_goes_live_under_both_names_and_a_call_rings_at_any_hour(
     assert agent.evaluate("document.documentElement.getAttribute('data-live')") == "off"
     # The log stayed what an operator needs: nothing at INFO from periodic jobs or requests.
     assert " INFO " not in made_run.log.read_text(errors="replace")
+    agent.context.close()
+    admin.context.close()

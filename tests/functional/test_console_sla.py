@@ -175,7 +175,7 @@ def test_list_badges_count_business_time(
     tickets.update(db.session, waiting, actor=None, status=Status.PENDING)
     clock.now = SATURDAY_NOON
     console = signed_in(Role.AGENT)
-    page = html(console.get("/tickets"))
+    page = html(console.get("/tickets?all=1"))
     # One business hour was used on Friday; the deadline is Monday 12:00, 46 wall hours away.
     assert badge(page, weekend.id) == ("running", "First reply in 3 h")
     assert badge(page, waiting.id) == ("paused", "Paused")
@@ -202,9 +202,9 @@ def test_list_badges_at_risk_overdue_met_and_none(
     tickets.add_comment(db.session, answered, body="On it", public=True, actor=agent)
     tickets.update(db.session, answered, actor=agent, status=Status.SOLVED)
     clock.now = MONDAY_9 + timedelta(minutes=25)
-    page_soon = html(signed_in(Role.AGENT).get("/tickets"))
+    page_soon = html(signed_in(Role.AGENT).get("/tickets?all=1"))
     clock.now = MONDAY_9 + timedelta(minutes=55)
-    page_late = html(signed_in(Role.AGENT).get("/tickets"))
+    page_late = html(signed_in(Role.AGENT).get("/tickets?all=1"))
     # 25 of 30 minutes used: at risk (80 %); under an hour left, seconds show.
     assert badge(page_soon, soon.id) == ("at_risk", "First reply in 5 min 0 s")
     assert badge(page_late, late.id) == ("breached", "First reply overdue 25 min")
@@ -217,7 +217,7 @@ def test_ticket_without_clocks_shows_a_dash(
     ticket = ticket_factory(subject="No policy at all")
     console = signed_in(Role.AGENT)
     assert f'data-sla-ticket="{ticket.id}" data-sla-clocks="[]"><span class="muted">—</span>' in (
-        html(console.get("/tickets"))
+        html(console.get("/tickets?all=1"))
     )
     page = html(console.get(f"/tickets/{ticket.id}"))
     assert "No service-level target applies to this ticket." in page
@@ -292,7 +292,7 @@ def test_pages_carry_a_socket_token_and_a_fresh_one_is_served(
     signed_in: Callable[..., FlaskClient],
 ) -> None:
     console = signed_in(Role.AGENT)
-    page = html(console.get("/tickets"))
+    page = html(console.get("/tickets?all=1"))
     found = re.search(r'<meta name="helpdesk-socket-token" content="([^"]+)">', page)
     assert found
     assert user_for_socket_token(found.group(1)).id == console.user.id  # type: ignore[attr-defined,union-attr]
@@ -343,7 +343,7 @@ def test_supervisors_see_their_pages_but_not_the_settings(
         assert console.get(path).status_code == 200, path
     for path in [*ADMIN_PAGES, "/sla/calendars/1", "/sla/policies/1"]:
         assert console.get(path).status_code == 403, path
-    page = html(console.get("/tickets"))
+    page = html(console.get("/tickets?all=1"))
     assert 'data-go="a" href="/sla/at-risk"' in page and 'data-go="l" href="/sla/report"' in page
     assert "/sla/policies" not in page
     assert "Go to the targets at risk" in page

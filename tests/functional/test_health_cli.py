@@ -255,6 +255,10 @@ def test_healthz_asks_twilio_once_a_minute_and_reports_bad_credentials(database,
     mock, base, server = start_mock()
     try:
         for app in app_in_twilio_mode(database, tmp_path, TWILIO_API_BASE_URL=base):
+            from telephony import ivr
+            from telephony.ivr_queues import create_missing
+
+            create_missing(db.session, ivr.load(app.instance_path))  # as `db upgrade` does
             client = app.test_client()
             first, second = (client.get("/healthz").get_json() for _ in range(2))
             fetches = [p for m, p, _ in mock.seen if m == "GET" and "/Accounts/" in p]

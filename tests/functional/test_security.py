@@ -438,7 +438,13 @@ def test_console_configuration_changes_are_audited_and_shown_in_both_languages(
     assert "Nothing recorded yet" in empty
     created = client.post(
         "/sla/calendars/new",
-        data={"name": "Paris <office>", "timezone": "Europe/Paris", "country": "FR"},
+        data={
+            "name": "Paris <office>",
+            "timezone": "Europe/Paris",
+            "country": "FR",
+            "mon-0-start": "09:00",
+            "mon-0-end": "17:00",
+        },
     )
     assert created.status_code == 302, created.get_data(as_text=True)[:500]
     entry = db.session.query(AuditEntry).one()
