@@ -145,6 +145,9 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    # The Limiter is module-level: an earlier app whose Redis went away (it then counts in
+    # memory) must not leave a new app, with its own storage, in that fallback for good.
+    limiter._storage_dead = False
     babel.init_app(
         app,
         locale_selector=_select_locale,

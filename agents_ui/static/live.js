@@ -119,7 +119,12 @@
       handlers.push([event, fn]);
       if (socket) socket.on(event, fn);
     },
-    onConnect: function (fn) { connectHandlers.push(fn); },
+    /* A handler registered once the connection is already up runs at once: it would
+     * otherwise wait for a reconnection that may never come. */
+    onConnect: function (fn) {
+      connectHandlers.push(fn);
+      if (socket && socket.connected) fn(false);
+    },
     /* Send an event (such as `watch`) while connected; `ack` gets the server's answer. */
     emit: function (event, data, ack) {
       if (socket && socket.connected) socket.emit(event, data, ack || function () {});
