@@ -218,8 +218,8 @@ def _beat_schedule(instance: Path) -> Path:
 
 
 @main.command(
-    help="Check the installation: database and schema, broker, and that every IVR menu key "
-    "leads to an active queue. Exits non-zero on any problem."
+    help="Check the installation: database and schema, broker, that every IVR menu key "
+    "leads to an active queue and that every SLA calendar opens. Exits non-zero on any problem."
 )
 def check() -> None:
     from helpdesk import migrate
@@ -256,6 +256,17 @@ def check() -> None:
             line(True, "IVR: every queue key leads to an active queue")
         for dead in ivr.get("dead_keys", []):
             line(False, dead["message"])
+        sla = body["sla"]
+        if "error" in sla:
+            line(False, f"SLA calendars: {sla['error']}")
+        elif not sla["never_open_calendars"]:
+            line(True, "SLA: every calendar opens")
+        for cal in sla.get("never_open_calendars", []):
+            line(
+                False,
+                f"calendar {cal['name']!r} (id {cal['id']}) never opens: tickets under a "
+                "policy on it get no SLA clock",
+            )
     if problems:
         raise click.ClickException(f"{problems} problem{'s' if problems > 1 else ''} found")
 

@@ -3,6 +3,7 @@ whether every IVR menu key leads to a queue that can take the caller."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from helpdesk.extensions import db
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
 
 
 def _timed(check: Any) -> dict[str, Any]:
@@ -52,6 +54,7 @@ def _broker() -> dict[str, Any]:
     return {"backend": "redis", **_timed(check)}
 
 
+LOG_EVERY_S = 60.0
 TELEPHONY_TTL_S = 60.0  # a load balancer polls every few seconds; Twilio is asked once a minute
 _telephony_lock = threading.Lock()
 
@@ -91,25 +94,81 @@ def _ivr() -> dict[str, Any]:
     return {"ok": not dead, "dead_keys": [d.as_dict() for d in dead]}
 
 
+def _sla() -> dict[str, Any]:
+    """Calendars that never open: tickets under a policy on one get no SLA clock."""
+    from helpdesk.sla.hours import never_open_calendars
+
+    try:
+        never_open = never_open_calendars(db.session)
+        db.session.rollback()
+    except Exception as exc:
+        db.session.rollback()
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"ok": not never_open, "never_open_calendars": never_open}
+
+
 def report() -> dict[str, Any]:
     """What `/healthz` answers and `helpdesk check` prints."""
     database = _database()
     broker = _broker()
     telephony = _telephony()
     ivr = _ivr()
-    healthy = database["ok"] and broker["ok"] and telephony["ok"] and ivr["ok"]
+    sla = _sla() if database["ok"] else {"ok": False, "error": "database unavailable"}
+    healthy = all(part["ok"] for part in (database, broker, telephony, ivr, sla))
     return {
         "status": "ok" if healthy else "degraded",
         "database": database,
         "broker": broker,
         "telephony": telephony,
         "ivr": ivr,
+        "sla": sla,
     }
+
+
+def _redacted(body: dict[str, Any]) -> dict[str, Any]:
+    """The report with error texts replaced: a driver's message names hosts, users, paths and
+    versions, which an anonymous caller (or a load balancer's log) has no business reading.
+    Administrators signed in to the console, and `helpdesk check`, see the full text."""
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k != "error"}
+            if "error" in body[key]:
+                value["error"] = "unavailable (details in the server log and `helpdesk check`)"
+        out[key] = value
+    return out
+
+
+_logged: dict[tuple[str, str], float] = {}
+
+
+def _log_errors(body: dict[str, Any]) -> None:
+    """Each distinct failure once a minute per process, however often the balancer polls."""
+    now = time.monotonic()
+    for name, part in body.items():
+        if isinstance(part, dict) and part.get("error"):
+            key = (name, str(part["error"]))
+            if now - _logged.get(key, -LOG_EVERY_S) >= LOG_EVERY_S:
+                if len(_logged) > 64:
+                    _logged.clear()
+                _logged[key] = now
+                log.warning("health: %s: %s", name, part["error"])
+
+
+def _sees_details() -> bool:
+    from flask_login import current_user
+
+    from helpdesk.auth.models import Role
+
+    return bool(current_user.is_authenticated and current_user.role is Role.ADMIN)
 
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
     body = report()
+    _log_errors(body)
+    if not _sees_details():
+        body = _redacted(body)
     database = body["database"]
     # A web process that cannot reach its database should be taken out of rotation.
     return jsonify(body), 200 if database["ok"] else 503

@@ -67,3 +67,19 @@ def open_around_the_clock(session: DbSession) -> CalendarModel:
     )
     always.is_default = True
     return always
+
+
+def never_open_calendars(session: DbSession, at: datetime | None = None) -> list[dict[str, object]]:
+    """Calendars that never open within the search horizon: a policy on one starts no clock.
+
+    New calendars without hours are refused, but exceptions (a long closure) or rows older than
+    that rule can still leave one; `/healthz` and `helpdesk check` name them for the admins.
+    """
+    now = at or utcnow()
+    found: list[dict[str, object]] = []
+    for model in session.scalars(select(CalendarModel).order_by(CalendarModel.id)):
+        try:
+            calendar_of(model).next_open(now)
+        except CalendarNeverOpen:
+            found.append({"id": model.id, "name": model.name})
+    return found

@@ -7,14 +7,16 @@ history and published live after commit.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 from helpdesk.tickets.models import TicketChange
 
 log = logging.getLogger(__name__)
+_Hook = TypeVar("_Hook", bound=Callable[..., None])
 
 MAX_SCHEDULE = 60
 _CALENDARS: dict[tuple[int, Any, int], BusinessCalendar] = {}
@@ -400,10 +403,45 @@ def _policy_and_calendar(
 # -- hooks called by the ticket service ------------------------------------------------------------
 
 
+def _guarded(hook: _Hook) -> _Hook:
+    """Run an SLA hook so that its failure never costs the ticket, text or voicemail behind it.
+
+    The hooks run inside the transaction that records the ticket or the comment. A calendar that
+    cannot place a deadline (never open, or too few hours within the search horizon for a long
+    target) used to raise there and roll everything back: the ticket was not created and the
+    inbound text or voicemail that asked for it was lost. Now the hook runs in a savepoint; on
+    failure its own work is undone, the ticket keeps no clock, its history says why, the error is
+    logged, and `/healthz` names the calendar (`sla.never_open_calendars`) for the admins. A
+    database that fails outright still fails the whole request: nothing could be kept then.
+    """
+
+    @functools.wraps(hook)
+    def run(session: DbSession, ticket: Ticket, *args: Any, **kwargs: Any) -> None:
+        try:
+            with session.begin_nested():
+                hook(session, ticket, *args, **kwargs)
+        except DBAPIError:
+            raise
+        except Exception as exc:
+            log.exception("SLA clocks of ticket %s not updated", ticket.reference)
+            _history(
+                session,
+                ticket,
+                {"sla": [None, "not updated"]},
+                f"SLA clocks not updated ({type(exc).__name__}: {exc}); an administrator must "
+                "check the policy's calendar",
+                utcnow(),
+            )
+
+    return cast(_Hook, run)
+
+
+@_guarded
 def on_created(session: DbSession, ticket: Ticket) -> None:
     apply_policy(session, ticket, now=ticket.created_at, why="ticket created")
 
 
+@_guarded
 def on_changed(
     session: DbSession, ticket: Ticket, diff: dict[str, list[Any]], now: datetime
 ) -> None:
@@ -444,6 +482,7 @@ def _on_status(session: DbSession, ticket: Ticket, old: str, new: str, now: date
         _publish(session, ticket, clocks, now, cal)
 
 
+@_guarded
 def on_comment(
     session: DbSession, ticket: Ticket, *, from_customer: bool, public: bool, now: datetime
 ) -> None:
