@@ -11,12 +11,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from markupsafe import Markup
 from sqlalchemy import select
 
 from agents_ui.blueprint import bp
 from agents_ui.forms import ActionForm
-from helpdesk.extensions import db
+from agents_ui.help_visitor import view_counts, visitor_key, vote_limit
+from helpdesk.extensions import db, limiter
 from kb import service
 from kb.indexing import get_index
 from kb.markdown import render
@@ -120,7 +122,8 @@ def _public(locale: str, article_id: int) -> Article:
 @bp.get("/help/<locale>/articles/<int:article_id>")
 def help_article(locale: str, article_id: int) -> ResponseReturnValue:
     article = _public(locale, article_id)
-    service.record_view(db.session, article)
+    if view_counts(article.id):
+        service.record_view(db.session, article)
     translation = next(
         (
             t
@@ -140,13 +143,17 @@ def help_article(locale: str, article_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/help/<locale>/articles/<int:article_id>/vote")
+@limiter.limit(vote_limit, key_func=lambda: "help-vote:" + get_remote_address())
 def help_vote(locale: str, article_id: int) -> ResponseReturnValue:
     article = _public(locale, article_id)
     form = ActionForm()
     answer = request.form.get("helpful")
     if not form.validate_on_submit() or answer not in ("yes", "no"):
         abort(400)
-    service.vote(db.session, article, helpful=answer == "yes")
+    outcome = service.vote(db.session, article, visitor=visitor_key(), helpful=answer == "yes")
     with force_locale(locale):
-        flash(_("Thank you for your answer."), "success")
+        if outcome == "changed":
+            flash(_("Your answer has been changed."), "success")
+        else:
+            flash(_("Thank you for your answer."), "success")
     return redirect(url_for("console.help_article", locale=locale, article_id=article.id))

@@ -118,6 +118,8 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
                 "HELPDESK_TIMEZONE",
                 "HELPDESK_DEFAULT_REGION",
                 "HELPDESK_LOGIN_LIMIT",
+                "HELPDESK_HELP_VOTE_LIMIT",
+                "HELPDESK_HELP_VIEW_LIMIT",
                 "HELPDESK_AUTO_CLOSE_DAYS",
                 "HELPDESK_SCHEDULER",
                 "HELPDESK_TOKEN_TTL_DAYS",

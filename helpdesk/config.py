@@ -72,6 +72,10 @@ class Settings:
     HELPDESK_TOKEN_TTL_DAYS: int = 90
     HELPDESK_SMS_ACK_PERIOD_S: int = 3600
     HELPDESK_SMS_FLOOD_LIMIT: str = "10 per minute"
+    # Help center, per client address: answers to "was this helpful?", and counted views of one
+    # article (a visitor's session counts each article once whatever the limit).
+    HELPDESK_HELP_VOTE_LIMIT: str = "20 per hour"
+    HELPDESK_HELP_VIEW_LIMIT: str = "20 per day"
     HELPDESK_ONCALL_NUMBER: str = ""
     # Seconds an agent who declined a call stays free before it may come back to them, once every
     # other free agent who can take it has declined it too (docs/telephony.md).

@@ -6,7 +6,17 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Enum, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -133,3 +143,24 @@ class Term(db.Model):  # type: ignore[name-defined,misc]
 
     locale: Mapped[str] = mapped_column(String(8), primary_key=True)
     word: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class ArticleVote(db.Model):  # type: ignore[name-defined,misc]
+    """One help-center visitor's answer to "was this helpful?" on one article.
+
+    The article's `helpful` and `not_helpful` counters are what pages read; this row is what
+    keeps them honest: a visitor counts once per article (answering again changes their answer),
+    whatever they replay. `visitor` is a keyed hash of the browser's help-center id, never the
+    id itself or an address.
+    """
+
+    __tablename__ = "kb_article_votes"
+    __table_args__ = (
+        UniqueConstraint("article_id", "visitor", name="uq_kb_article_votes_visitor"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"))
+    visitor: Mapped[str] = mapped_column(String(64))
+    helpful: Mapped[bool] = mapped_column()
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

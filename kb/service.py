@@ -10,14 +10,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from helpdesk.auth.models import User
-from helpdesk.db import DbSession, utcnow
+from helpdesk.db import DbSession, rowcount, utcnow
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.pagination import decode_cursor, encode_cursor
 from kb import indexing
-from kb.models import LOCALES, Article, ArticleRevision, ArticleStatus, Category, Visibility
+from kb.models import (
+    LOCALES,
+    Article,
+    ArticleRevision,
+    ArticleStatus,
+    ArticleVote,
+    Category,
+    Visibility,
+)
 from kb.search import SearchDocument
 
 EDITABLE = ("title", "body", "locale", "status", "visibility", "tags", "categories")
@@ -256,11 +265,59 @@ def record_view(session: DbSession, article: Article) -> None:
     session.commit()
 
 
-def vote(session: DbSession, article: Article, *, helpful: bool) -> None:
-    column = Article.helpful if helpful else Article.not_helpful
-    session.execute(update(Article).where(Article.id == article.id).values({column: column + 1}))
+def vote(session: DbSession, article: Article, *, visitor: str, helpful: bool) -> str:
+    """Record a visitor's answer: `"counted"` the first time, `"changed"` when they change their
+    mind (one counter down, the other up), `"unchanged"` for a repeat.
+
+    The unique (article, visitor) row decides, so two copies of the same form posted at once
+    count once: the loser of the insert finds the winner's row and compares with it.
+    """
+    row = ArticleVote(article_id=article.id, visitor=visitor, helpful=helpful, at=utcnow())
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        previous = session.scalar(
+            select(ArticleVote.helpful).where(
+                ArticleVote.article_id == article.id, ArticleVote.visitor == visitor
+            )
+        )
+        if previous is None or previous == helpful:
+            session.commit()
+            return "unchanged"
+        # Compare-and-set: of two concurrent changes only the one that flips the row moves counts.
+        flipped = rowcount(
+            session.execute(
+                update(ArticleVote)
+                .where(
+                    ArticleVote.article_id == article.id,
+                    ArticleVote.visitor == visitor,
+                    ArticleVote.helpful.is_(previous),
+                )
+                .values(helpful=helpful, at=utcnow())
+            )
+        )
+        if not flipped:
+            session.commit()
+            return "unchanged"
+        up, down = (Article.helpful, Article.not_helpful)
+        if not helpful:
+            up, down = down, up
+        session.execute(
+            update(Article)
+            .where(Article.id == article.id)
+            .values({up: up + 1, down: case((down > 0, down - 1), else_=0)})
+        )
+        outcome = "changed"
+    else:
+        column = Article.helpful if helpful else Article.not_helpful
+        session.execute(
+            update(Article).where(Article.id == article.id).values({column: column + 1})
+        )
+        outcome = "counted"
     session.commit()
     session.refresh(article)
+    return outcome
 
 
 def categories(session: DbSession) -> list[Category]:
