@@ -69,7 +69,7 @@ def test_one_answer_per_visitor_which_they_may_change(app: Flask) -> None:
     assert _counts(a)[1:] == (1, 0)
     assert _vote(visitor, a, "no") == 302
     assert _counts(a)[1:] == (0, 1)
-    assert "Your answer has been changed." in html(visitor.get(f"/help/fr/articles/{a.id}"))
+    assert "Votre réponse a été modifiée." in html(visitor.get(f"/help/fr/articles/{a.id}"))
     assert _vote(_fresh(app), a, "yes") == 302  # another visitor
     assert _counts(a)[1:] == (1, 1)
     assert db.session.query(ArticleVote).count() == 2
