@@ -28,14 +28,17 @@ from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.timeline.api import bp as timeline_api
 from helpdesk.value.api import bp as value_api
 from kb.api import bp as kb_api
-from telephony import degraded
+from telephony import degraded, sms_spool
 from telephony.api import bp as telephony_api
 from telephony.simulator_api import bp as simulator_api
 from telephony.sms_api import bp as sms_api
+from telephony.sms_webhooks import bp as sms_webhooks
 from telephony.webhooks import bp as voice_webhooks
 
 # A database failure under a voice webhook answers an apology, not a 500 (telephony.degraded).
 degraded.install(voice_webhooks)
+# And under an inbound text, the text is spooled to disk and recorded later (telephony.sms_spool).
+sms_spool.install(sms_webhooks)
 
 # Imported at module level so that every API operation is declared (and documented) on import.
 API_BLUEPRINTS = (

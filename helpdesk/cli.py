@@ -123,11 +123,13 @@ def serve(host: str, port: int, threads: int | None, log_level: str) -> None:
 
     def build() -> Flask:
         from helpdesk.scheduler import InProcessScheduler
+        from telephony import sms_spool
 
         app = _app()
         logging.getLogger().setLevel(log_level.upper())
         if not app.config.get("REDIS_URL") and app.config.get("HELPDESK_SCHEDULER"):
             InProcessScheduler(app.extensions["celery"]).start()
+        sms_spool.resume(app)  # texts kept on disk while the database was away
         return app
 
     def ready(app: Flask) -> None:
@@ -462,6 +464,27 @@ def value_recompute() -> None:
         counts = value_service.recompute_all(database.session)
     for segment, n in sorted(counts.items()):
         click.echo(f"{segment:10} {n}")
+
+
+@main.group(help="Inbound texts.")
+def sms() -> None:
+    pass
+
+
+@sms.command(
+    "replay",
+    help="Record the texts this instance kept on disk while its database was failing (the web "
+    "process does it by itself every few seconds). Exits non-zero if some are still waiting.",
+)
+def sms_replay() -> None:
+    from telephony import sms_spool
+
+    app = _app()
+    waiting = len(sms_spool.pending(app))
+    recorded, left = sms_spool.replay(app)
+    click.echo(f"{waiting} spooled, {recorded} recorded, {left} still waiting")
+    if left:
+        raise click.ClickException(f"{left} text{'s' if left > 1 else ''} still waiting")
 
 
 # -- simulator ----------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, request
 
 from helpdesk.extensions import csrf, db
-from telephony import sms
+from telephony import sms, sms_spool
 from telephony.webhooks import signed
 
 bp = Blueprint("twilio_sms", __name__, url_prefix="/twilio/sms")
@@ -21,24 +21,10 @@ def settings() -> sms.SmsSettings:
 @bp.post("")
 @signed
 def incoming() -> Response:
-    form = request.form
-    sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    if not sid or not form.get("From"):
+    inbound = sms_spool.inbound_from(request.form)
+    if inbound is None:
         abort(400)
-    count = int(form.get("NumMedia") or 0) if (form.get("NumMedia") or "0").isdigit() else 0
-    media = tuple(form.get(f"MediaUrl{i}", "") for i in range(min(count, 10)))
-    sms.receive(
-        db.session,
-        sms.InboundSms(
-            message_sid=sid,
-            from_number=form["From"],
-            to_number=form.get("To", ""),
-            body=form.get("Body", ""),
-            media_urls=tuple(m for m in media if m),
-            opt_out_type=form.get("OptOutType", ""),
-        ),
-        settings(),
-    )
+    sms.receive(db.session, inbound, settings())
     # Replies leave through the outbox, never in this response: each is sent exactly once.
     return Response(EMPTY, mimetype="text/xml")
 
