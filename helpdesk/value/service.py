@@ -62,6 +62,8 @@ def parse_amount(text: str) -> int:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
         raise ValueError("not an amount") from exc
+    if not value.is_finite():  # "NaN" parses, and then refuses every comparison
+        raise ValueError("not an amount")
     if value < 0 or value > Decimal("100000000"):
         raise ValueError("between 0 and 100,000,000")
     return int((value * 100).to_integral_value())

@@ -150,6 +150,23 @@ F-4;{cid};ten;EUR;{d1};{d2};
 """
 
 
+def test_invoice_import_reports_non_numbers_per_line(api_as, customer_factory):
+    """`NaN` parses as a decimal and then fails every comparison: it was a 500 for the file."""
+    best = customer_factory(name="Best", emails=["best@example.com"])
+    amounts = ["NaN", "sNaN", "Infinity", "-inf", "1e999"]
+    lines = [f"F-{i};{best.id};{a};EUR;2026-01-01;2026-02-01;" for i, a in enumerate(amounts)]
+    text = "number;customer;amount;currency;issued_on;due_on;paid_on\n" + "\n".join(lines)
+    admin = api_as(Role.ADMIN)
+    r = admin.client.post(
+        "/api/v1/invoices/import",
+        data=text.encode(),
+        headers={**admin._headers(), "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 422, r.get_data(as_text=True)  # no line can be imported
+    fields = r.get_json()["error"]["fields"]
+    assert sorted(fields) == [f"line {n}.amount" for n in range(2, 2 + len(amounts))]
+
+
 def test_invoice_import_recompute_and_router_priority(api_as, customer_factory, queues):
     best = customer_factory(name="Best", emails=["best@example.com"])
     today = date.today()
