@@ -88,7 +88,8 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     """Build the application from `Settings` (or a dict of overrides on the environment).
 
     `role` is "web" for processes that serve requests and sockets, "worker" for Celery workers
-    and beat, which only ever emit events (through the Redis queue) and serve no socket.
+    and beat, which only ever emit events (through the Redis queue) and serve no socket, and
+    "cli" for one-off commands (as "web", without the per-request database deadlines).
     """
     if config is None:
         settings = Settings.from_env()
@@ -104,6 +105,8 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
         static_folder=None,
     )
     app.config.update(settings.flask_config())
+    if role == "web":
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"].update(settings.request_deadlines())
     app.config.update(
         {
             k: getattr(settings, k)

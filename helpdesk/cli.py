@@ -14,7 +14,7 @@ from flask import Flask
 from helpdesk.auth.models import Role
 
 
-def _app(role: str = "web") -> Flask:
+def _app(role: str = "cli") -> Flask:
     from helpdesk.app import create_app
 
     return create_app(role=role)
@@ -125,7 +125,7 @@ def serve(host: str, port: int, threads: int | None, log_level: str) -> None:
         from helpdesk.scheduler import InProcessScheduler
         from telephony import sms_spool
 
-        app = _app()
+        app = _app("web")
         logging.getLogger().setLevel(log_level.upper())
         if not app.config.get("REDIS_URL") and app.config.get("HELPDESK_SCHEDULER"):
             InProcessScheduler(app.extensions["celery"]).start()

@@ -74,6 +74,12 @@ class Settings:
     HELPDESK_SMS_FLOOD_LIMIT: str = "10 per minute"
     # Help center, per client address: answers to "was this helpful?", and counted views of one
     # article (a visitor's session counts each article once whatever the limit).
+    # Bounds on what one request may cost: the largest body accepted (an invoice export is the
+    # biggest thing anyone posts), and on PostgreSQL, how long a web request's statement may run
+    # and how long its transaction may sit idle holding locks (0: no limit).
+    HELPDESK_MAX_REQUEST_MB: float = 16.0
+    HELPDESK_STATEMENT_TIMEOUT_S: float = 30.0
+    HELPDESK_IDLE_IN_TRANSACTION_S: float = 60.0
     HELPDESK_HELP_VOTE_LIMIT: str = "20 per hour"
     HELPDESK_HELP_VIEW_LIMIT: str = "20 per day"
     HELPDESK_ONCALL_NUMBER: str = ""
@@ -155,6 +161,22 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.DATABASE_URL.startswith("sqlite")
 
+    def request_deadlines(self) -> dict[str, Any]:
+        """Connection arguments that bound a web request's work on PostgreSQL.
+
+        A statement that runs past `HELPDESK_STATEMENT_TIMEOUT_S` is cancelled, and a transaction
+        left idle (a request stuck in Python while holding row locks) is ended by the server
+        after `HELPDESK_IDLE_IN_TRANSACTION_S`, so no client input holds a worker's locks for
+        long. Workers run the long periodic jobs and keep no such limit.
+        """
+        if self.is_sqlite:
+            return {}
+        options = [
+            f"-c statement_timeout={int(self.HELPDESK_STATEMENT_TIMEOUT_S * 1000)}",
+            f"-c idle_in_transaction_session_timeout={int(self.HELPDESK_IDLE_IN_TRANSACTION_S * 1000)}",
+        ]
+        return {"connect_args": {"options": " ".join(options)}}
+
     def flask_config(self) -> dict[str, Any]:
         """The subset Flask and its extensions read, under the names they expect."""
         engine_options: dict[str, Any] = {"pool_pre_ping": True}
@@ -162,6 +184,7 @@ class Settings:
             engine_options.update(pool_size=10, max_overflow=20, pool_recycle=1800)
         return {
             "SECRET_KEY": self.SECRET_KEY,
+            "MAX_CONTENT_LENGTH": int(self.HELPDESK_MAX_REQUEST_MB * 1024 * 1024),
             "SQLALCHEMY_DATABASE_URI": self.DATABASE_URL,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
             "SQLALCHEMY_TRACK_MODIFICATIONS": False,
