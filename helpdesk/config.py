@@ -171,9 +171,11 @@ class Settings:
         """
         if self.is_sqlite:
             return {}
+        statement_ms = int(self.HELPDESK_STATEMENT_TIMEOUT_S * 1000)
+        idle_ms = int(self.HELPDESK_IDLE_IN_TRANSACTION_S * 1000)
         options = [
-            f"-c statement_timeout={int(self.HELPDESK_STATEMENT_TIMEOUT_S * 1000)}",
-            f"-c idle_in_transaction_session_timeout={int(self.HELPDESK_IDLE_IN_TRANSACTION_S * 1000)}",
+            f"-c statement_timeout={statement_ms}",
+            f"-c idle_in_transaction_session_timeout={idle_ms}",
         ]
         return {"connect_args": {"options": " ".join(options)}}
 
