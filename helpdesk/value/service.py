@@ -74,20 +74,28 @@ def parse_csv(text: str) -> tuple[list[InvoiceRow], list[dict[str, Any]]]:
     due_on; `;` or `,` separated), and the errors of those that cannot be read."""
     sample = text[:2048]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    missing = {"number", "customer", "amount", "issued_on", "due_on"} - set(reader.fieldnames or [])
-    if missing:
-        return [], [{"line": 1, "field": f, "message": "missing column"} for f in sorted(missing)]
+    # newline="": the csv module reads line ends itself, so a lone "\r" (old Mac exports, or a
+    # stray one inside a field) is a line end or data, never an exception for the whole file.
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[InvoiceRow] = []
     errors: list[dict[str, Any]] = []
-    for line, raw in enumerate(reader, start=2):
-        if line - 1 > MAX_IMPORT_ROWS:
-            errors.append({"line": line, "field": "", "message": "too many rows"})
-            break
-        try:
-            rows.append(row_from(raw))
-        except FieldError as exc:
-            errors.append({"line": line, "field": exc.field, "message": exc.message})
+    try:
+        fields = set(reader.fieldnames or [])
+        missing = {"number", "customer", "amount", "issued_on", "due_on"} - fields
+        if missing:
+            return [], [
+                {"line": 1, "field": f, "message": "missing column"} for f in sorted(missing)
+            ]
+        for line, raw in enumerate(reader, start=2):
+            if line - 1 > MAX_IMPORT_ROWS:
+                errors.append({"line": line, "field": "", "message": "too many rows"})
+                break
+            try:
+                rows.append(row_from(raw))
+            except FieldError as exc:
+                errors.append({"line": line, "field": exc.field, "message": exc.message})
+    except csv.Error as exc:
+        errors.append({"line": reader.line_num, "field": "", "message": f"not CSV: {exc}"})
     return rows, errors
 
 

@@ -22,3 +22,17 @@ def test_what_is_not_an_amount_is_a_value_error(text: str) -> None:
     """A ValueError becomes the row's error in the import report; anything else was a 500."""
     with pytest.raises(ValueError):
         parse_amount(text)
+
+
+def test_a_lone_carriage_return_is_not_a_crash() -> None:
+    """Found by the fuzzing: a "\\r" in an unquoted field raised csv.Error for the whole file."""
+    from helpdesk.value.service import parse_csv
+
+    head = "number;customer;amount;issued_on;due_on\r"
+    rows, errors = parse_csv(
+        head + "F-1;1;10;2026-01-01;2026-02-01\rF-2;1;x\ry;2026-01-01;2026-02-01"
+    )
+    assert [r.number for r in rows] == ["F-1"]
+    assert errors and all(isinstance(e["line"], int) for e in errors)
+    rows, errors = parse_csv('number;customer;amount;issued_on;due_on\n"F-1;1;1')
+    assert rows == [] and errors
