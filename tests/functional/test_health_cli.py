@@ -118,6 +118,17 @@ def test_cli_db_users_and_demo(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output  # the demo's settings replaced the queues upgrade made
 
 
+def test_check_before_the_first_migration_names_the_one_problem(tmp_path, monkeypatch):
+    """An empty database: the schema line says what to run; no SQL errors follow it."""
+    for key, value in _env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    r = CliRunner().invoke(main, ["check"])
+    assert r.exit_code != 0
+    assert "run `helpdesk db upgrade`" in r.output
+    assert "no such table" not in r.output and "[SQL:" not in r.output
+    assert "skip  IVR and SLA calendars" in r.output
+
+
 def test_demo_seed_is_realistic(app):
     from helpdesk import demo
 
