@@ -160,7 +160,9 @@ def bulk_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     session.execute(text(sql), params)
 
 
-def insert_unless_present(session: Any, model: Any, values: dict[str, Any], *, key: list[str]) -> Any:
+def insert_unless_present(
+    session: Any, model: Any, values: dict[str, Any], *, key: list[str]
+) -> Any:
     """`INSERT ... ON CONFLICT (key) DO NOTHING`: the new row's primary key, or None when a row
     with the same key is there already.
 

@@ -222,9 +222,7 @@ class SmsStatusUpdate:
 
     @classmethod
     def read(cls, form: Form, args: Form) -> SmsStatusUpdate:
-        sid = text(form, "MessageSid", limit=MESSAGE_SID) or text(
-            form, "SmsSid", limit=MESSAGE_SID
-        )
+        sid = text(form, "MessageSid", limit=MESSAGE_SID) or text(form, "SmsSid", limit=MESSAGE_SID)
         status = text(form, "MessageStatus", limit=SHORT) or text(form, "SmsStatus", limit=SHORT)
         return cls(
             message_sid=sid,

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from helpdesk.db import UTCDateTime, json_type, utcnow
 from helpdesk.extensions import db
 
-
 # What happens to a call once at most, and is counted: keyed on (call, event), so that no copy
 # of a webhook, however it races the first, counts one twice in the reports or on the wallboard.
 ONCE_PER_CALL = ("entered", "callback", "abandoned", "completed")

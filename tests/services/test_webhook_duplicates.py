@@ -12,7 +12,6 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
@@ -161,7 +160,9 @@ def test_six_copies_at_once_do_what_one_does(ports, database):
     answers = _at_once(ports, "/twilio/sms", texted)
     _same_answer(answers)
     assert (
-        _scalar(url, "SELECT count(*) FROM sms_messages WHERE message_sid = :sid", sid="SM" + "3" * 32)
+        _scalar(
+            url, "SELECT count(*) FROM sms_messages WHERE message_sid = :sid", sid="SM" + "3" * 32
+        )
         == 1
     )
     assert _scalar(url, "SELECT count(*) FROM tickets WHERE channel = 'sms'") == 1
