@@ -118,13 +118,13 @@ def get_call(session: DbSession, call_sid: str) -> Call:
     return call
 
 
-def call_for_step(session: DbSession, call_sid: str) -> Call | None:
-    """The call an IVR step names, its row locked until the step's transaction ends: a copy of
-    the same webhook (Twilio retries a slow one while it still runs) waits, then reads what the
-    first did. SQLite takes the database's write lock when the transaction begins instead."""
-    call: Call | None = session.scalar(
-        select(Call).where(Call.call_sid == call_sid).with_for_update()
-    )
+def call_for_step(session: DbSession, call_sid: str, *, lock: bool = True) -> Call | None:
+    """The call an IVR step names, its row locked (`lock`) until the step's transaction ends:
+    a copy of the same webhook (Twilio retries a slow one while it still runs) waits, then reads
+    what the first did. SQLite takes the database's write lock when the transaction begins
+    instead."""
+    query = select(Call).where(Call.call_sid == call_sid)
+    call: Call | None = session.scalar(query.with_for_update() if lock else query)
     return call
 
 

@@ -90,10 +90,19 @@ def ivr_step(view: Callable[[Call], Response]) -> Callable[[], Response]:
     that has ended: a copy of the same webhook waits for the first and sees what it did, and a
     step that arrives after the call's final status would move the call backwards (`<Hangup/>`,
     nothing changed: no queue, no offer, no ticket, no request to Twilio)."""
+    return _step(view, lock=True)
 
+
+def ivr_read(view: Callable[[Call], Response]) -> Callable[[], Response]:
+    """`ivr_step` for a step that changes nothing (the wait message, played in a loop): the
+    same answer for an ended call, without waiting for a lock that a dispatch may hold."""
+    return _step(view, lock=False)
+
+
+def _step(view: Callable[[Call], Response], *, lock: bool) -> Callable[[], Response]:
     @functools.wraps(view)
     def wrapper() -> Response:
-        call = service.call_for_step(db.session, forms.call_sid(request.form))
+        call = service.call_for_step(db.session, forms.call_sid(request.form), lock=lock)
         if call is None:
             abort(404)
         if not takes_steps(call.status):
@@ -339,7 +348,7 @@ def ticket(call: Call) -> Response:
 
 @bp.post("/wait")
 @signed
-@ivr_step
+@ivr_read
 def wait(call: Call) -> Response:
     """Played in a loop while the caller waits: position, expected wait, callback offer."""
     cfg = _config()
