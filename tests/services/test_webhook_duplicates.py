@@ -2,8 +2,9 @@
 requests at once, spread over two web processes sharing PostgreSQL, do what one would have done
 and all get the answer the first got.
 
-Voicemail (one ticket), the IVR menu choice (one `entered` in the call log), an incoming text (one
-row) and the callback choice (one `callback`), each fired six times at once.
+Voicemail (one ticket), the IVR menu choice (one `entered` in the call log), the callback choice
+(one `callback`), the final status callback (one `abandoned`) and an incoming text (one row), each
+fired six times at once.
 """
 
 from __future__ import annotations
@@ -149,6 +150,23 @@ def test_six_copies_at_once_do_what_one_does(ports, database):
         _scalar(url, "SELECT priority FROM calls WHERE id = :id", id=call_id)
         == before + CALLBACK_PRIORITY
     )
+
+    # A waiting caller hangs up and the final status callback comes six times at once: one
+    # outcome, one `abandoned` counted.
+    gone = _call(ports[0], "CA" + "4" * 32, "+33644444444")
+    assert "<Enqueue" in _post(ports[0], "/twilio/voice/menu", gone | {"Digits": "1"}).text
+    answers = _at_once(ports, "/twilio/voice/status", gone | {"CallStatus": "completed"})
+    _same_answer(answers)
+    gone_id = _scalar(url, "SELECT id FROM calls WHERE call_sid = :sid", sid=gone["CallSid"])
+    assert (
+        _scalar(
+            url,
+            "SELECT count(*) FROM call_events WHERE call_id = :id AND event = 'abandoned'",
+            id=gone_id,
+        )
+        == 1
+    )
+    assert _scalar(url, "SELECT outcome FROM calls WHERE id = :id", id=gone_id) == "abandoned"
 
     # An incoming text: one row, one conversation, and the same empty answer to every copy.
     texted = {
