@@ -160,6 +160,29 @@ def bulk_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     session.execute(text(sql), params)
 
 
+def insert_unless_present(
+    session: Any, model: Any, values: dict[str, Any], *, key: list[str]
+) -> Any:
+    """`INSERT ... ON CONFLICT (key) DO NOTHING`: the new row's primary key, or None when a row
+    with the same key is there already.
+
+    For a webhook that Twilio delivers twice at once: on PostgreSQL the second insert waits for
+    the first transaction, then does nothing (where a plain INSERT fails with a unique violation
+    and the request with a 500); SQLite's write lock lets only one in at a time anyway. Column
+    defaults apply as for any insert.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(model)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(model)
+    stmt = stmt.values(**values).on_conflict_do_nothing(index_elements=key)
+    return session.scalar(stmt.returning(*model.__table__.primary_key.columns))
+
+
 @contextmanager
 def kept_after_commit(session: Any) -> Iterator[None]:
     """Inside, a commit leaves the session's objects loaded instead of expiring them.

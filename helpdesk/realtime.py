@@ -27,6 +27,13 @@ SOCKET_TOKEN_MAX_AGE = (
 )
 _SALT = "helpdesk.socket-token"
 _WATCHABLE = ("ticket", "customer", "feed")
+# Ids past the 32-bit `integer` keys name nothing; past 2⁶³ SQLite cannot even bind them, and a
+# handler that raised gave the client no acknowledgement at all.
+MAX_ID = 2**31 - 1
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -94,7 +101,7 @@ class AgentsNamespace(Namespace):  # type: ignore[misc]
         if target is None:
             return {
                 "ok": False,
-                "error": "expected {kind: ticket|customer, id: <int>} or "
+                "error": f"expected {{kind: ticket|customer, id: <int from 1 to {MAX_ID}>}} or "
                 "{kind: feed, id: " + "|".join(FEEDS) + "}",
             }
         if not _join(target):
@@ -173,11 +180,12 @@ def _follow_tickets(data: dict[str, Any]) -> dict[str, Any]:
         data.get("presence") is False
         and isinstance(ids, list)
         and 0 < len(ids) <= MAX_FOLLOWED
-        and all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids)
+        and all(_is_id(i) for i in ids)
     ):
         return {
             "ok": False,
-            "error": f"expected {{kind: ticket, ids: [<int>, ... up to {MAX_FOLLOWED}], "
+            "error": f"expected {{kind: ticket, ids: [<int from 1 to {MAX_ID}>, ... up to "
+            f"{MAX_FOLLOWED}], "
             "presence: false}",
         }
     found = db.session.scalars(select(Ticket.id).where(Ticket.id.in_(set(ids)))).all()
@@ -197,7 +205,7 @@ def _watch_target(data: Any, *, check_exists: bool = True) -> str | None:
     ident = data.get("id")
     if data["kind"] == "feed":
         return f"feed:{ident}" if isinstance(ident, str) and ident in FEEDS else None
-    if not isinstance(ident, int) or isinstance(ident, bool) or ident <= 0:
+    if not _is_id(ident):
         return None
     if check_exists:
         model = Ticket if data["kind"] == "ticket" else Customer

@@ -26,6 +26,27 @@ STATUS_RANK = {
     "canceled": 4,
 }
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+# What an IVR step (a menu choice, a recording, the wait music's keys) tells of its call: the
+# caller is on the line.
+IN_CALL = "in-progress"
+
+
+def status_rank(status: str) -> int:
+    """Where `status` stands in a call's life (-1 for a status Twilio does not send)."""
+    return STATUS_RANK.get(status, -1)
+
+
+def moves_forward(current: str, status: str) -> bool:
+    """Whether a status callback saying `status` moves a call at `current` on. Late, repeated
+    and out-of-order callbacks do not: a call never moves backwards."""
+    return status_rank(status) > status_rank(current)
+
+
+def takes_steps(current: str) -> bool:
+    """Whether a call at `current` may still act on an IVR step. The step says the caller is in
+    the call, so the same never-backwards rule applies: after a final status it would take the
+    call back to `in-progress`, and a late or replayed step changes nothing."""
+    return not moves_forward(IN_CALL, current)
 
 
 class CallQueue(db.Model):  # type: ignore[name-defined,misc]

@@ -29,7 +29,7 @@ from helpdesk.events import on_commit, publish
 from helpdesk.supervision import calllog
 from helpdesk.timeline import service as timeline
 from telephony import routing
-from telephony.models import STATUS_RANK, AgentPresence, Call, CallOffer, CallQueue
+from telephony.models import AgentPresence, Call, CallOffer, CallQueue, moves_forward
 
 # Who hears about every call and presence change: the floor's supervisors (and admins), and the
 # agent concerned in their own room. Not every console: at 20 calls a second, a broadcast to all
@@ -101,12 +101,13 @@ def upsert_inbound(session: DbSession, inbound: InboundCall, *, region: str) -> 
     try:
         session.commit()
     except IntegrityError:
-        # The same webhook delivered twice at once: the other request created it.
+        # The same webhook delivered twice at once: the other request created it, having found
+        # what this one found (the caller known or not), so both answer the same.
         session.rollback()
         again = session.scalar(select(Call).where(Call.call_sid == inbound.call_sid))
         if again is None:
             raise
-        return again, True
+        return again, language_known
     return call, language_known
 
 
@@ -117,10 +118,23 @@ def get_call(session: DbSession, call_sid: str) -> Call:
     return call
 
 
+def call_for_step(session: DbSession, call_sid: str, *, lock: bool = True) -> Call | None:
+    """The call an IVR step names, its row locked (`lock`) until the step's transaction ends:
+    a copy of the same webhook (Twilio retries a slow one while it still runs) waits, then reads
+    what the first did. SQLite takes the database's write lock when the transaction begins
+    instead."""
+    query = select(Call).where(Call.call_sid == call_sid)
+    call: Call | None = session.scalar(query.with_for_update() if lock else query)
+    return call
+
+
 def note_ivr(session: DbSession, call: Call, step: str, *, commit: bool = True) -> None:
     """Add a step to the call's IVR path; `commit=False` leaves it to the commit that follows
-    (queueing the caller), so that a menu choice costs the webhook one transaction."""
-    call.ivr_path = [*(call.ivr_path or []), step][-30:]
+    (queueing the caller), so that a menu choice costs the webhook one transaction. The same
+    step twice in a row is a replayed webhook, noted once."""
+    path = list(call.ivr_path or [])
+    if not path or path[-1] != step:
+        call.ivr_path = [*path, step][-30:]
     if commit:
         session.commit()
 
@@ -177,9 +191,14 @@ def queue_by_name(session: DbSession, name: str) -> CallQueue:
     return queue
 
 
-def enqueue(session: DbSession, call: Call, queue: CallQueue) -> None:
-    if call.routing_state in ("waiting", "offered", "connected"):
-        return  # a retried webhook: the caller is already in line
+def enqueue(session: DbSession, call: Call, queue: CallQueue, *, step: str | None = None) -> bool:
+    """Put the caller in line (noting the IVR `step` that chose the queue in the same
+    transaction); False when the call has been routed already: a retried or replayed webhook,
+    which changes nothing and logs no second `entered`."""
+    if call.routing_state != "none":
+        return False
+    if step is not None:
+        note_ivr(session, call, step, commit=False)
     call.priority = _customer_priority(session, call.customer_id)
     call.queue_id = queue.id
     call.enqueued_at = call.enqueued_at or utcnow()
@@ -188,10 +207,18 @@ def enqueue(session: DbSession, call: Call, queue: CallQueue) -> None:
     publish(session, "queue.updated", list(FLOOR), {"queue": queue.name, "call_id": call.id})
     request_dispatch(session)
     session.commit()
+    return True
 
 
-def request_callback(session: DbSession, call: Call) -> None:
-    """The caller hangs up but keeps their place: we dial them when an agent takes the call."""
+def request_callback(session: DbSession, call: Call, *, step: str | None = None) -> bool:
+    """The caller hangs up but keeps their place: we dial them when an agent takes the call.
+    Once per call, and only for a caller in line: False (nothing changed, no second `callback`
+    counted, no second priority raise) when already asked for or not waiting."""
+    if call.callback_requested or call.routing_state not in ("waiting", "offered"):
+        session.commit()
+        return False
+    if step is not None:
+        note_ivr(session, call, step, commit=False)
     call.callback_requested = True
     call.priority += routing.CALLBACK_PRIORITY
     call.outcome = "callback"
@@ -204,22 +231,28 @@ def request_callback(session: DbSession, call: Call) -> None:
         wait_s=waited,
     )
     session.commit()
+    return True
 
 
 # -- status callbacks ------------------------------------------------------------------------------
 
 
-def apply_status(
-    session: DbSession, call_sid: str, status: str, *, duration: str | None = None
-) -> Call | None:
-    """A status callback: never moves a call backwards; the final one records the outcome."""
+def apply_status(session: DbSession, call_sid: str, status: str) -> Call | None:
+    """A status callback: never moves a call backwards; the final one records the outcome.
+
+    The call's row is locked first, so that two copies of the final callback at once record
+    one outcome: the second waits, then finds the status already there."""
     # With its queue: the final status logs the call under the queue's name.
     call: Call | None = session.scalar(
-        select(Call).options(joinedload(Call.queue)).where(Call.call_sid == call_sid)
+        select(Call)
+        .options(joinedload(Call.queue))
+        .where(Call.call_sid == call_sid)
+        .with_for_update(of=Call)
     )
     if call is None:
         return None
-    if STATUS_RANK.get(status, -1) <= STATUS_RANK.get(call.status, -1):
+    if not moves_forward(call.status, status):
+        session.commit()
         return call  # late, repeated or out of order
     call.status = status
     if status in ("completed", "busy", "failed", "no-answer", "canceled"):

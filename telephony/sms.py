@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 from helpdesk.customers import service as customers
 from helpdesk.customers.models import Customer
 from helpdesk.customers.phones import try_e164
-from helpdesk.db import DbSession, rowcount, utcnow
+from helpdesk.db import DbSession, insert_unless_present, rowcount, utcnow
 from helpdesk.events import FEED_SMS, on_commit, publish
 from helpdesk.timeline import service as timeline
 from telephony.models import SMS_STATUS_RANK, SmsMessage, SmsOptOut
@@ -311,11 +311,14 @@ def apply_status(
     session: DbSession, *, message_sid: str, status: str, key: str | None, error_code: str | None
 ) -> SmsMessage | None:
     """A delivery status callback: never moves a message backwards."""
+    # Locked: copies of one callback at once apply it once (the second finds the status set).
     row: SmsMessage | None = session.scalar(
-        select(SmsMessage).where(SmsMessage.message_sid == message_sid)
+        select(SmsMessage).where(SmsMessage.message_sid == message_sid).with_for_update()
     )
     if row is None and key:
-        row = session.scalar(select(SmsMessage).where(SmsMessage.idempotency_key == key))
+        row = session.scalar(
+            select(SmsMessage).where(SmsMessage.idempotency_key == key).with_for_update()
+        )
         if row is not None and row.message_sid is None:
             row.message_sid = message_sid  # the worker died before it could record it
     if row is None:
@@ -407,31 +410,50 @@ def _handled_elsewhere(session: DbSession, row: SmsMessage) -> bool:
     return any(handler(session, row) for handler in _INBOUND_HANDLERS)
 
 
-def receive(session: DbSession, msg: InboundSms, settings: SmsSettings) -> SmsMessage:
-    """Record an inbound text (a retried webhook finds the first row) and act on it."""
-    existing: SmsMessage | None = session.scalar(
-        select(SmsMessage).where(SmsMessage.message_sid == msg.message_sid)
+def _existing(session: DbSession, message_sid: str) -> SmsMessage | None:
+    found: SmsMessage | None = session.scalar(
+        select(SmsMessage).where(SmsMessage.message_sid == message_sid)
     )
+    return found
+
+
+def receive(session: DbSession, msg: InboundSms, settings: SmsSettings) -> SmsMessage:
+    """Record an inbound text and act on it, once: a retried webhook finds the first row, and
+    copies of it at once insert one row (the others find it once the first commits)."""
+    existing = _existing(session, msg.message_sid)
     if existing is not None:
         return existing
     number = try_e164(msg.from_number, settings.region) or msg.from_number
     seg = segments(msg.body)
-    row = SmsMessage(
-        message_sid=msg.message_sid,
-        direction="inbound",
-        from_number=number,
-        to_number=msg.to_number,
-        body=msg.body,
-        media_urls=list(msg.media_urls),
-        segments=seg.count,
-        encoding=seg.encoding,
-        status="received",
-        created_at=utcnow(),
+    row_id = insert_unless_present(
+        session,
+        SmsMessage,
+        {
+            "message_sid": msg.message_sid,
+            "direction": "inbound",
+            "from_number": number,
+            "to_number": msg.to_number,
+            "body": msg.body,
+            "media_urls": list(msg.media_urls),
+            "segments": seg.count,
+            "encoding": seg.encoding,
+            "status": "received",
+            "created_at": utcnow(),
+        },
+        key=["message_sid"],
     )
+    if row_id is None:
+        session.commit()
+        again = _existing(session, msg.message_sid)
+        if again is None:  # ON CONFLICT gives way only to a committed row
+            raise RuntimeError(f"text {msg.message_sid} conflicted with no row")
+        return again
+    row = session.get(SmsMessage, row_id)
+    if row is None:
+        raise RuntimeError(f"text {msg.message_sid} inserted but not found")
     # Too many texts from one number in a short time: recorded, but no new ticket or reply.
+    # Counted for the new text only, not for each copy of its webhook.
     row.flooded = _flooded(settings, number)
-    session.add(row)
-    session.flush()
     if not row.flooded and _keyword(msg) is None and _handled_elsewhere(session, row):
         publish(
             session,

@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError
 
 from helpdesk.db import utcnow
 from helpdesk.extensions import db
-from telephony import sms
+from telephony import sms, webhook_forms
 
 log = logging.getLogger(__name__)
 
@@ -163,21 +163,12 @@ def _database_failed(exc: Exception) -> Response:
 
 
 def inbound_from(form: Any) -> sms.InboundSms | None:
-    """The text a webhook form carries, or None when it carries none worth keeping."""
-    sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    if not sid or not form.get("From"):
+    """The text a webhook form carries, read as the webhook reads it (the same checks, so an
+    over-long value is never spooled to fail on every replay); None when there is none to keep."""
+    try:
+        return webhook_forms.inbound_sms(form)
+    except webhook_forms.BadWebhook:
         return None
-    raw = form.get("NumMedia") or "0"
-    count = int(raw) if raw.isdigit() else 0
-    media = tuple(form.get(f"MediaUrl{i}", "") for i in range(min(count, 10)))
-    return sms.InboundSms(
-        message_sid=sid,
-        from_number=form["From"],
-        to_number=form.get("To", ""),
-        body=form.get("Body", ""),
-        media_urls=tuple(m for m in media if m),
-        opt_out_type=form.get("OptOutType", ""),
-    )
 
 
 def install(bp: Blueprint) -> None:

@@ -4,6 +4,13 @@ Every URL here is reached either from Twilio's console configuration (`/twilio/v
 `/twilio/voice/status`), from TwiML we returned, or from the REST requests we make (a callback's
 `connect-agent`, an agent leg's `agent-status`). Each answers well inside Twilio's 15-second
 limit: anything slow (dispatching offers, sending messages) happens after commit in a task.
+
+Twilio retries a webhook that is slow to answer while the first request still runs, and replays
+steps late. So every IVR step locks its call's row for its transaction (a copy waits, then finds
+what the first did and answers the same), changes only what has not been changed yet, and obeys
+the never-backwards rule of status callbacks: a step for a call that has ended answers
+`<Hangup/>` and changes nothing (`ivr_step`). Forms are read into the dataclasses of
+`telephony.webhook_forms`, which refuse (400) what no column holds.
 """
 
 from __future__ import annotations
@@ -21,11 +28,20 @@ from helpdesk.errors import NotFound
 from helpdesk.extensions import csrf, db
 from helpdesk.security.nul import strip_from_request as strip_nul
 from telephony import ivr, ivr_queues, service
-from telephony.models import Call, CallQueue
+from telephony import webhook_forms as forms
+from telephony.models import Call, CallQueue, takes_steps
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio_voice", __name__, url_prefix="/twilio/voice")
 csrf.exempt(bp)
+
+
+def bad_webhook(exc: forms.BadWebhook) -> Response:
+    """A value out of range: 400 with what was wrong (Twilio's debugger shows it)."""
+    return Response(str(exc), status=400, mimetype="text/plain")
+
+
+bp.register_error_handler(forms.BadWebhook, bad_webhook)
 
 
 def signed(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -69,14 +85,39 @@ def _say(response: VoiceResponse | Gather, text: str, language: str) -> None:
     response.say(text, language=ivr.twilio_language(language), voice=voice)
 
 
-def _call() -> Call:
-    sid = request.form.get("CallSid", "")
-    call: Call | None = (
-        db.session.scalar(db.select(Call).where(Call.call_sid == sid)) if sid else None
-    )
-    if call is None:
-        abort(404)
-    return call
+def ivr_step(view: Callable[[Call], Response]) -> Callable[[], Response]:
+    """Hand the view its call, locked until the step's transaction ends, or answer for a call
+    that has ended: a copy of the same webhook waits for the first and sees what it did, and a
+    step that arrives after the call's final status would move the call backwards (`<Hangup/>`,
+    nothing changed: no queue, no offer, no ticket, no request to Twilio)."""
+    return _step(view, lock=True)
+
+
+def ivr_read(view: Callable[[Call], Response]) -> Callable[[], Response]:
+    """`ivr_step` for a step that changes nothing (the wait message, played in a loop): the
+    same answer for an ended call, without waiting for a lock that a dispatch may hold."""
+    return _step(view, lock=False)
+
+
+def _step(view: Callable[[Call], Response], *, lock: bool) -> Callable[[], Response]:
+    @functools.wraps(view)
+    def wrapper() -> Response:
+        call = service.call_for_step(db.session, forms.call_sid(request.form), lock=lock)
+        if call is None:
+            abort(404)
+        if not takes_steps(call.status):
+            log.info("late IVR step %s for ended call %s ignored", request.path, call.call_sid)
+            db.session.rollback()
+            return twiml(_ended())
+        return view(call)
+
+    return wrapper
+
+
+def _ended() -> VoiceResponse:
+    response = VoiceResponse()
+    response.hangup()
+    return response
 
 
 def _menu(call: Call, *, invalid: bool = False) -> VoiceResponse:
@@ -113,17 +154,12 @@ def incoming() -> Response:
     """A new call: find or create the caller, then opening hours, language, menu."""
     from helpdesk.sla import service as sla
 
-    inbound = service.InboundCall(
-        call_sid=request.form.get("CallSid", ""),
-        from_number=request.form.get("From", ""),
-        to_number=request.form.get("To", ""),
-        status=request.form.get("CallStatus", "ringing"),
-    )
-    if not inbound.call_sid:
-        abort(400)
+    inbound = forms.inbound_call(request.form)
     call, language_known = service.upsert_inbound(
         db.session, inbound, region=current_app.config["HELPDESK_DEFAULT_REGION"]
     )
+    if not takes_steps(call.status):
+        return twiml(_ended())  # a replay of the first webhook after the call ended
     cfg = _config()
     if not sla.is_open(db.session):
         service.note_ivr(db.session, call, "closed")
@@ -146,9 +182,9 @@ def incoming() -> Response:
 
 @bp.post("/language")
 @signed
-def language() -> Response:
-    call = _call()
-    chosen = _config()["languages"].get(request.form.get("Digits", ""))
+@ivr_step
+def language(call: Call) -> Response:
+    chosen = _config()["languages"].get(forms.CallStep.read(request.form).digits or "")
     if chosen:
         call.language = chosen
     service.note_ivr(db.session, call, f"language:{call.language}")
@@ -157,9 +193,9 @@ def language() -> Response:
 
 @bp.post("/menu")
 @signed
-def menu() -> Response:
-    call = _call()
-    digits = request.form.get("Digits")
+@ivr_step
+def menu(call: Call) -> Response:
+    digits = forms.CallStep.read(request.form).digits
     if digits is None:
         return twiml(_menu(call))
     option = _config()["menu"].get(digits)
@@ -224,12 +260,10 @@ def _menu_queue(key: str, option: dict[str, Any]) -> CallQueue:
 
 
 def _enqueue(call: Call, queue: CallQueue, step: str) -> VoiceResponse:
-    # The menu choice is noted in the transaction that queues the caller: one commit, and one
-    # UPDATE of the call.
-    service.note_ivr(db.session, call, step, commit=False)
-    # Read before the commit expires them: the answer needs no second read of either row.
+    # Read before the commit expires them: the answer needs no second read of either row. A
+    # copy of the webhook finds the caller in line, changes nothing and answers the same.
     language, name = call.language, queue.name
-    service.enqueue(db.session, call, queue)
+    service.enqueue(db.session, call, queue, step=step)
     response = VoiceResponse()
     _say(response, ivr.prompt(_config(), language, "enqueued"), language)
     response.append(
@@ -305,22 +339,22 @@ def _ticket_status(call: Call, reference: str | None) -> VoiceResponse:
 
 @bp.post("/ticket")
 @signed
-def ticket() -> Response:
-    call = _call()
+@ivr_step
+def ticket(call: Call) -> Response:
+    digits = forms.CallStep.read(request.form).digits or ""
     service.note_ivr(db.session, call, "ticket_lookup")
-    return twiml(_ticket_status(call, request.form.get("Digits", "")))
+    return twiml(_ticket_status(call, digits))
 
 
 @bp.post("/wait")
 @signed
-def wait() -> Response:
+@ivr_read
+def wait(call: Call) -> Response:
     """Played in a loop while the caller waits: position, expected wait, callback offer."""
-    call = _call()
     cfg = _config()
     lang = call.language
-    position = int(request.form.get("QueuePosition") or 1)
-    waited = int(request.form.get("QueueTime") or 0)
-    average = int(request.form.get("AvgQueueTime") or 0)
+    form = forms.QueueWait.read(request.form)
+    position, waited, average = form.position, form.waited_s, form.average_s
     minutes = max(1, round((average or 120) * position / 60 / 2))
     queue = db.session.get(CallQueue, call.queue_id) if call.queue_id else None
     where = ivr.prompt(cfg, lang, "position", count=minutes, position=position, minutes=minutes)
@@ -341,13 +375,13 @@ def wait() -> Response:
 
 @bp.post("/wait-choice")
 @signed
-def wait_choice() -> Response:
-    call = _call()
-    digits = request.form.get("Digits", "")
+@ivr_step
+def wait_choice(call: Call) -> Response:
+    digits = forms.CallStep.read(request.form).digits or ""
     response = VoiceResponse()
     if digits == "1":
-        service.note_ivr(db.session, call, "callback")
-        service.request_callback(db.session, call)
+        # Once: a copy of the webhook finds the callback asked for and changes nothing.
+        service.request_callback(db.session, call, step="callback")
         response.leave()
     elif digits == "2":
         service.note_ivr(db.session, call, "voicemail")
@@ -357,10 +391,10 @@ def wait_choice() -> Response:
 
 @bp.post("/queue-result")
 @signed
-def queue_result() -> Response:
+@ivr_step
+def queue_result(call: Call) -> Response:
     """The Enqueue verb ended: left for a callback or voicemail, bridged, or hung up."""
-    call = _call()
-    result = request.form.get("QueueResult", "")
+    result = forms.QueueResult.read(request.form).result
     cfg = _config()
     response = VoiceResponse()
     if result == "leave" and call.callback_requested:
@@ -373,15 +407,13 @@ def queue_result() -> Response:
 
 @bp.post("/voicemail")
 @signed
-def voicemail() -> Response:
-    call = _call()
-    url = request.form.get("RecordingUrl", "")
+@ivr_step
+def voicemail(call: Call) -> Response:
+    recording = forms.Recording.read(request.form)
     response = VoiceResponse()
-    if url:
-        duration = request.form.get("RecordingDuration", "")
-        service.record_voicemail(
-            db.session, call, url, int(duration) if duration.isdigit() else None
-        )
+    if recording.url:
+        # Once: a copy of the webhook finds the ticket made and answers the same thanks.
+        service.record_voicemail(db.session, call, recording.url, recording.duration_s)
         _say(response, ivr.prompt(_config(), call.language, "voicemail_thanks"), call.language)
     else:
         _say(response, ivr.prompt(_config(), call.language, "goodbye"), call.language)
@@ -392,14 +424,9 @@ def voicemail() -> Response:
 @bp.post("/status")
 @signed
 def status() -> Response:
-    sid = request.form.get("CallSid", "")
-    if sid:
-        service.apply_status(
-            db.session,
-            sid,
-            request.form.get("CallStatus", ""),
-            duration=request.form.get("CallDuration"),
-        )
+    update = forms.CallStatusUpdate.read(request.form)
+    if update.call_sid and update.status:
+        service.apply_status(db.session, update.call_sid, update.status)
     return Response(status=204)
 
 
@@ -410,7 +437,8 @@ def connect_agent() -> Response:
     the call's conference, where the agent's leg is rung)."""
     from telephony import bridging
 
-    call = db.session.get(Call, request.args.get("call", type=int) or 0)
+    call_id = forms.record_id(request.args, "call")
+    call = db.session.get(Call, call_id) if call_id else None
     if call is None or call.agent_id is None:
         abort(404)
     body = bridging.connect_callback(db.session, call, current_app.extensions["telephony_gateway"])
@@ -423,7 +451,7 @@ def hold() -> Response:
     """The conference's wait URL: what a caller hears from being bridged until the agent's leg
     answers. A line in their language, then the hold music looped (`loop=0`): a conference plays
     its wait URL until it starts, which is when the agent arrives."""
-    sid = request.form.get("CallSid", "")
+    sid = forms.call_sid(request.form, required=False)
     call = db.session.scalar(db.select(Call).where(Call.call_sid == sid)) if sid else None
     cfg = _config()
     response = VoiceResponse()
@@ -441,13 +469,9 @@ def agent_status() -> Response:
     changes nothing here: the caller's own status callbacks close the call."""
     from telephony import bridging
 
-    call_id = request.args.get("call", type=int)
-    leg_sid = request.form.get("CallSid", "")
-    if call_id and leg_sid:
+    leg = forms.AgentLegStatus.read(request.form, request.args)
+    if leg.call_id and leg.leg_sid:
         bridging.agent_leg_ended(
-            db.session,
-            call_id=call_id,
-            leg_sid=leg_sid,
-            status=request.form.get("CallStatus", ""),
+            db.session, call_id=leg.call_id, leg_sid=leg.leg_sid, status=leg.status
         )
     return Response(status=204)

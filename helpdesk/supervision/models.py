@@ -7,11 +7,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String
+from sqlalchemy import Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.db import UTCDateTime, json_type, utcnow
 from helpdesk.extensions import db
+
+# What happens to a call once at most, and is counted: keyed on (call, event), so that no copy
+# of a webhook, however it races the first, counts one twice in the reports or on the wallboard.
+ONCE_PER_CALL = ("entered", "callback", "abandoned", "completed")
+ONCE_PER_CALL_SQL = "event IN ({})".format(", ".join(f"'{e}'" for e in ONCE_PER_CALL))
 
 
 class CallEvent(db.Model):  # type: ignore[name-defined,misc]
@@ -20,6 +25,14 @@ class CallEvent(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_call_events_day_queue", "day", "queue", "event"),
         Index("ix_call_events_at", "at"),
         Index("ix_call_events_call", "call_id"),
+        Index(
+            "uq_call_events_once",
+            "call_id",
+            "event",
+            unique=True,
+            postgresql_where=text(ONCE_PER_CALL_SQL),
+            sqlite_where=text(ONCE_PER_CALL_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

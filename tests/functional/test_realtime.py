@@ -133,6 +133,26 @@ def test_who_else_is_viewing_a_ticket(app, make_user, ticket_factory, live_event
     ]
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"kind": "ticket", "id": 2**63 + 5},
+        {"kind": "customer", "id": 2**64},
+        {"kind": "ticket", "id": 2**31},
+        {"kind": "ticket", "ids": [1, 2**63 + 5], "presence": False},
+    ],
+)
+def test_a_watch_with_an_id_out_of_range_is_refused_with_an_acknowledgement(
+    app, make_user, live_events, bad
+):
+    """Before, the lookup of an id past 2⁶³ raised in the handler and the client waited for an
+    acknowledgement that never came."""
+    client = _connect(app, issue_socket_token(make_user(Role.AGENT)))
+    ack = client.emit("watch", bad, namespace="/agents", callback=True)
+    assert ack["ok"] is False and "expected" in ack["error"]
+    assert client.emit("unwatch", bad, namespace="/agents", callback=True) == {"ok": False}
+
+
 def test_a_watch_that_outlives_its_connection_leaves_no_viewer_behind(
     app, make_user, ticket_factory, live_events, monkeypatch
 ):
