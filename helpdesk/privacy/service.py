@@ -122,8 +122,13 @@ def _compact_after_commit(session: DbSession) -> None:
 
     def checkpoint() -> None:
         try:
-            with engine.connect() as conn:
-                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            # Outside any transaction (a checkpoint cannot run inside one): the DBAPI
+            # connection itself, in autocommit as every SQLite connection here is.
+            raw = engine.raw_connection()
+            try:
+                busy = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                raw.close()
             if busy is not None and busy[0]:
                 log.warning("erasure: the WAL checkpoint was blocked by a reader; it runs later")
         except Exception:
