@@ -118,3 +118,9 @@ register(
 )
 exempt(Category.__tablename__, "name_fr", "configuration: a category's name")
 exempt(Category.__tablename__, "name_en", "configuration: a category's name")
+exempt(
+    "kb_articles",
+    "title_vector",
+    "derived by the PostgreSQL search backend from the title, rewritten when the article is "
+    "indexed again (the erasure reindexes the articles it changes)",
+)

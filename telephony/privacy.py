@@ -266,3 +266,4 @@ exempt(
     "endpoint",
     "how to reach an agent (softphone identity or the agent's number): staff data",
 )
+exempt("sms_messages", "error_code", "the provider's numeric error code (21610 ...)")

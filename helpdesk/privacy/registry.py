@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy import JSON, ColumnElement, MetaData, String, Text, false, or_
 
 from helpdesk.db import DbSession
 
@@ -211,3 +211,22 @@ def mentions(column: Any, subject: Subject) -> ColumnElement[bool]:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def unaccounted(metadata: MetaData) -> list[str]:
+    """Columns of `metadata` that may identify a person and that no holder covers nor any
+    exemption explains: text columns whose name looks personal, and every link to a customer
+    (a table that points at customers holds something about them)."""
+    cover, exempted = covered(), exemptions()
+    missing = []
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            if column.name in cover.get(table.name, ()) or (table.name, column.name) in exempted:
+                continue
+            text = isinstance(column.type, String | Text | JSON)
+            links = any(fk.column.table.name == "customers" for fk in column.foreign_keys)
+            if links and table.name not in cover:
+                missing.append(f"{table.name}.{column.name} (links to a customer)")
+            elif text and looks_personal(column.name):
+                missing.append(f"{table.name}.{column.name}")
+    return missing

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from helpdesk.db import DbSession, rowcount
-from helpdesk.privacy.registry import ERASED, Holder, Subject, register
+from helpdesk.privacy.registry import ERASED, Holder, Subject, exempt, register
 from helpdesk.timeline.models import TimelineEntry
 
 
@@ -48,4 +48,9 @@ register(
         export=export,
         parts=("timeline",),
     )
+)
+exempt(
+    "timeline_entries",
+    "subject_type",
+    "the kind of row an entry is about (comment, call, sms, work_order), not its content",
 )

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from helpdesk.db import DbSession
-from helpdesk.privacy.registry import Holder, Subject, register
+from helpdesk.privacy.registry import Holder, Subject, exempt, register
 from helpdesk.value.models import CustomerValue, Invoice
 
 ERASED_PREFIX = "erased-"
@@ -75,4 +75,10 @@ register(
         export=export,
         parts=("invoices", "value"),
     )
+)
+exempt(
+    "customer_values",
+    "customer_id",
+    "the computed value holds figures only (revenue, cost, counts, segment): kept, under the "
+    "anonymised record, for the reports by segment",
 )
