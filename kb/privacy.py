@@ -5,21 +5,21 @@ wrote: while it is still a draft, its text and every revision's are erased. An a
 from such a ticket was rewritten by its author for everyone to read: only the customer's names,
 numbers, e-mail addresses and addresses are replaced, in it and in its revisions. The index is
 then rewritten for those articles and compacted, so that its files keep no copy of the old text;
-the PostgreSQL backend's vocabulary (`kb_terms`) loses the customer's numbers and addresses.
+the PostgreSQL backend's vocabulary (`kb_terms`) loses the words only the erased text had.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, or_, select
 
 from helpdesk.db import DbSession, rowcount
 from helpdesk.events import on_commit
 from helpdesk.privacy.registry import ERASED, Holder, Subject, exempt, redact, register
 from kb.models import Article, ArticleRevision, ArticleStatus, Category, Term
+from kb.text import words
 
 
 def _articles(session: DbSession, subject: Subject) -> list[Article]:
@@ -33,16 +33,37 @@ def _articles(session: DbSession, subject: Subject) -> list[Article]:
     )
 
 
-def _vocabulary(subject: Subject) -> set[str]:
-    """The index words the customer's identifiers would have become (lower case, one word)."""
-    words = {re.sub(r"\s+", "", i).lower() for i in subject.identifiers}
-    words |= {w for i in subject.identifiers for w in re.findall(r"\d{6,}", i)}
-    return {w for w in words if w}
+def _words(*texts: str) -> set[str]:
+    return set(words(" ".join(texts)))
+
+
+def _forget_words(session: DbSession, gone: set[str], touched: list[int]) -> int:
+    """Drop from the vocabulary (`kb_terms`, the PostgreSQL backend's typo corrections) the words
+    only the erased text had: those no other article still contains."""
+    known = set(session.scalars(select(Term.word).where(Term.word.in_(gone)))) if gone else set()
+    unused = [
+        w
+        for w in sorted(known)
+        if session.scalar(
+            select(Article.id)
+            .where(
+                Article.id.not_in(touched),
+                or_(Article.title.ilike(f"%{w}%"), Article.body.ilike(f"%{w}%")),
+            )
+            .limit(1)
+        )
+        is None
+    ]
+    if not unused:
+        return 0
+    return rowcount(session.execute(delete(Term).where(Term.word.in_(unused))))
 
 
 def erase(session: DbSession, subject: Subject) -> int:
     changed = 0
     touched: list[int] = []
+    old_words: set[str] = set()
+    new_words: set[str] = set()
     for article in _articles(session, subject):
         draft = ArticleStatus(article.status) is ArticleStatus.DRAFT
         title, body = (
@@ -57,6 +78,9 @@ def erase(session: DbSession, subject: Subject) -> int:
             session.scalars(select(ArticleRevision).where(ArticleRevision.article_id == article.id))
         )
         moved = (title, body) != (article.title, article.body)
+        old_words |= _words(
+            article.title, article.body, *(r.title + " " + r.body for r in revisions)
+        )
         article.title, article.body = title, body
         for rev in revisions:
             new = (
@@ -71,13 +95,12 @@ def erase(session: DbSession, subject: Subject) -> int:
             if new != (rev.title, rev.body, rev.note):
                 rev.title, rev.body, rev.note = new
                 moved = True
+        new_words |= _words(article.title, article.body)
         if moved:
             article.version += 1
             touched.append(article.id)
             changed += 1
-    words = _vocabulary(subject)
-    if words:
-        changed += rowcount(session.execute(delete(Term).where(func.lower(Term.word).in_(words))))
+    changed += _forget_words(session, old_words - new_words, touched)
     if touched:
         on_commit(session, lambda: _purge(touched))
     return changed

@@ -331,7 +331,8 @@ def test_erasure_leaves_no_personal_data_in_any_table_or_file(
         "kb_article_revisions",
     ):
         assert any(f.startswith(f"{table}.") for f in before), table
-    assert _found_in_files(instance / "kb_index")
+    if settings.HELPDESK_KB_SEARCH == "whoosh":  # PostgreSQL keeps its index in the database
+        assert _found_in_files(instance / "kb_index")
     wo = db.session.get(WorkOrder, seeded["open"])
     link = "/m/jobs/" + notify.job_token(wo, seeded["technician"], dispatch.current_settings())
     page = client.get(link)
