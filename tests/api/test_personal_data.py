@@ -350,11 +350,13 @@ def test_erasure_leaves_no_personal_data_in_any_table_or_file(
     assert _found_in_tables() == []
 
 
-def test_erasure_keeps_what_statistics_need(app_clock, backend, app, api_as):
+def test_erasure_keeps_what_statistics_need(app_clock, backend, app, api_as, recorded):
     from helpdesk.dispatch.models import WorkOrder
     from helpdesk.dispatch.workflow import WorkOrderStatus
     from helpdesk.tickets.models import Ticket
+    from helpdesk.value import service as value
     from helpdesk.value.models import CustomerValue, Invoice
+    from telephony import sms
     from telephony.models import Call, SmsMessage, SmsOptOut
     from telephony.sms import is_opted_out
 
@@ -368,8 +370,16 @@ def test_erasure_keeps_what_statistics_need(app_clock, backend, app, api_as):
     talk, wait, queue = answered.talk_seconds, answered.wait_seconds, answered.queue_id
     revenue = sum(i.amount_cents for i in db.session.scalars(select(Invoice)))
     segment = db.session.get(CustomerValue, cid).segment
+    recorded.clear()
 
     assert seeded["admin"].delete(f"/customers/{cid}").status_code == 204
+    # Open consoles are told: the record's page and the ticket lists drop what they showed.
+    updated = recorded.named("customer.updated")
+    assert [(e.payload, f"customer:{cid}" in e.rooms) for e in updated] == [
+        ({"customer_id": cid, "erased": True}, True)
+    ]
+    changed = [e.payload for e in recorded.named("ticket.updated")]
+    assert changed and all(p["subject"] == "[erased]" for p in changed)
     db.session.expire_all()
     # Rows stay: every count is what it was (texts may only grow: the technician is told).
     for model, n in counts.items():
@@ -385,6 +395,12 @@ def test_erasure_keeps_what_statistics_need(app_clock, backend, app, api_as):
     assert sum(i.amount_cents for i in db.session.scalars(select(Invoice))) == revenue
     assert all(i.number.startswith("erased-") for i in db.session.scalars(select(Invoice)))
     assert db.session.get(CustomerValue, cid).segment == segment
+    # Their old invoices imported again find no customer to attach to.
+    rows, _ = value.parse_csv(
+        "number,customer,amount,currency,issued_on,due_on\n"
+        f"INV-ZQ-0001,{cid},120.50,EUR,2026-09-01,2026-09-30\n"
+    )
+    assert value.import_invoices(db.session, rows).errors[0]["field"] == "customer"
     done = db.session.get(WorkOrder, seeded["done"])
     assert done.status is WorkOrderStatus.COMPLETED and done.parts_used == ["valve"]
     assert (done.lat, done.lon) == (48.9, 2.4) and done.completed_at is not None
@@ -393,6 +409,13 @@ def test_erasure_keeps_what_statistics_need(app_clock, backend, app, api_as):
     # The STOP outlives the erasure, without the number.
     assert db.session.scalar(select(SmsOptOut.customer_number)).startswith("h:")
     assert is_opted_out(db.session, PHONE, "+33100000000")
+    # START from that number still lifts it.
+    sms.receive(
+        db.session,
+        sms.InboundSms("SM" + "9" * 32, PHONE, "+33100000000", "START"),
+        app.extensions["sms_settings"],
+    )
+    assert not is_opted_out(db.session, PHONE, "+33100000000")
     # The audit entry names who erased whom, and counts; nothing that was erased.
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "customer.erase"))
     assert entry.actor_id == seeded["admin"].user.id and entry.target_id == str(cid)

@@ -27,7 +27,10 @@ def _solved_ticket(ticket_factory: Any, customer: Any) -> Any:
 
 
 def test_erasure_scrubs_articles_drafted_from_the_customers_tickets(
-    app: Any, customer_factory: Any, ticket_factory: Any, index: SearchIndex
+    app: Any,
+    customer_factory: Any,
+    ticket_factory: Any,
+    index: SearchIndex,  # noqa: F811  # the kb_fixtures fixture, one per search backend
 ) -> None:
     customer = customer_factory(name="Yvonne Castagnède", phones=["+33644556677"])
     published = kb.draft_from_ticket(
