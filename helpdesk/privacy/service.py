@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -67,7 +67,7 @@ def subject_of(
         if holder.identifiers is not None:
             identifiers += [i.strip() for i in holder.identifiers(session, subject)]
     kept = tuple(dict.fromkeys(i for i in identifiers if len(i) >= registry.MIN_IDENTIFIER))
-    return registry.Subject(**{**subject.__dict__, "identifiers": kept})
+    return replace(subject, identifiers=kept)
 
 
 def erase(session: DbSession, customer: Customer, *, actor_id: int | None) -> ErasureReport:
