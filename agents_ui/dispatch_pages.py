@@ -480,8 +480,12 @@ def _job_from_token(token: str) -> tuple[WorkOrder, Technician]:
         abort(404)
     wo = db.session.get(WorkOrder, found[0])
     tech = db.session.get(Technician, found[1])
-    # A link stops working once the job is given to someone else.
+    # A link stops working once the job is given to someone else, and once the customer's
+    # personal data is erased (the page would show what is left of their visit).
     if wo is None or tech is None or wo.technician_id != tech.id:
+        abort(404)
+    customer = db.session.get(Customer, wo.customer_id)
+    if customer is None or customer.erased_at is not None:
         abort(404)
     return wo, tech
 

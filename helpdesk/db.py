@@ -76,7 +76,11 @@ def utcnow() -> datetime:
 
 
 def install_sqlite_pragmas(engine: Engine) -> None:
-    """WAL, a busy timeout and enforced foreign keys for every SQLite connection.
+    """WAL, a busy timeout, enforced foreign keys and secure deletion for every SQLite connection.
+
+    `secure_delete` overwrites the space a deleted or rewritten value leaves with zeros: without
+    it, what an erasure blanks (docs/personal-data.md) stays readable in the database file's
+    free space.
 
     pysqlite's own transaction handling would defer BEGIN until the first write; we issue
     `BEGIN IMMEDIATE` ourselves so that a write transaction takes the lock up front instead of
@@ -93,6 +97,7 @@ def install_sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -19,3 +19,19 @@ from kb import indexing
 )
 def index_articles(article_ids: list[int]) -> int:
     return indexing.index_now(db.session, indexing.get_index(), article_ids)
+
+
+@shared_task(
+    name="kb.tasks.purge_articles",
+    autoretry_for=(LockError,),
+    retry_backoff=True,
+    max_retries=8,
+    acks_late=True,
+)
+def purge_articles(article_ids: list[int]) -> int:
+    """Index these articles as they are now, then compact the index: an erasure's old text
+    stays in the index's files (as deleted documents) until its segments are rewritten."""
+    index = indexing.get_index()
+    written = indexing.index_now(db.session, index, article_ids)
+    index.optimize()
+    return written

@@ -186,6 +186,7 @@ class SmsMessage(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_sms_customer", "customer_id", "created_at"),
         Index("ix_sms_ticket", "ticket_id", "id"),
         Index("ix_sms_from_created", "from_number", "created_at"),
+        Index("ix_sms_work_order", "work_order_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -198,6 +199,12 @@ class SmsMessage(db.Model):  # type: ignore[name-defined,misc]
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), nullable=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
     author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # The visit the text is about: the technician's job sheet and updates, the customer's visit
+    # texts. A technician's text names the customer and the address without being the
+    # customer's own, and the erasure finds it by this link (helpdesk.privacy).
+    work_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="SET NULL"), nullable=True
+    )
     body: Mapped[str] = mapped_column(Text, default="")
     media_urls: Mapped[list[str]] = mapped_column(MutableList.as_mutable(json_type()), default=list)
     segments: Mapped[int] = mapped_column(Integer, default=1)

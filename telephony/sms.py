@@ -10,6 +10,8 @@ its status-callback URL) before it would ever send it again.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import uuid
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
+from flask import current_app, has_app_context
 from sqlalchemy import delete, select, update
 
 from helpdesk.customers import service as customers
@@ -61,11 +64,27 @@ class SmsSettings:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def opt_out_key(customer_number: str) -> str:
+    """What an erased customer's opt-out keeps instead of the number: a keyed hash of it.
+
+    A STOP must outlive the erasure of the person who sent it (texting them again would break
+    it), yet the number itself identifies them. The hash (keyed with `SECRET_KEY`, so it cannot
+    be reversed by trying every number) still matches when the number is texted again.
+    """
+    secret = str(current_app.config.get("SECRET_KEY") or "") if has_app_context() else ""
+    digest = hmac.new(secret.encode(), customer_number.encode(), hashlib.sha256).hexdigest()
+    return "h:" + digest[:30]
+
+
+def _opt_out_keys(customer_number: str) -> list[str]:
+    return [customer_number, opt_out_key(customer_number)]
+
+
 def is_opted_out(session: DbSession, customer_number: str, sending_number: str) -> bool:
     return (
         session.scalar(
             select(SmsOptOut.id).where(
-                SmsOptOut.customer_number == customer_number,
+                SmsOptOut.customer_number.in_(_opt_out_keys(customer_number)),
                 SmsOptOut.sending_number == sending_number,
             )
         )
@@ -88,7 +107,8 @@ def _opt_out(session: DbSession, customer_number: str, sending_number: str, sour
 def _opt_in(session: DbSession, customer_number: str, sending_number: str) -> None:
     session.execute(
         delete(SmsOptOut).where(
-            SmsOptOut.customer_number == customer_number, SmsOptOut.sending_number == sending_number
+            SmsOptOut.customer_number.in_(_opt_out_keys(customer_number)),
+            SmsOptOut.sending_number == sending_number,
         )
     )
 
@@ -107,6 +127,7 @@ def queue_sms(
     kind: str = "message",
     author_user_id: int | None = None,
     bypass_opt_out: bool = False,
+    work_order_id: int | None = None,
 ) -> SmsMessage:
     """Write an outbound text; it is sent by a task once this transaction commits.
 
@@ -121,6 +142,7 @@ def queue_sms(
         to_number=to,
         customer_id=customer_id,
         ticket_id=ticket_id,
+        work_order_id=work_order_id,
         author_user_id=author_user_id,
         body=body,
         segments=seg.count,

@@ -55,6 +55,12 @@ def audit_target(target_id: int | str) -> None:
     g.audit_target_id = str(target_id)
 
 
+def audit_details(details: dict[str, Any]) -> None:
+    """What a view adds to its audit entry beyond the request's fields (counts, outcomes): never
+    personal data, which the audit log must not keep."""
+    g.audit_details = dict(details)
+
+
 def _target_id(rule: Audited, response: Response) -> str:
     if g.get("audit_target_id"):
         return str(g.audit_target_id)
@@ -69,7 +75,7 @@ def _target_id(rule: Audited, response: Response) -> str:
 
 
 def write_entry(rule: Audited, response: Response) -> None:
-    fields = _fields()
+    fields = {**_fields(), **(g.get("audit_details") or {})}
     action = (rule.refine(fields) if rule.refine else None) or rule.action
     service.record(
         session=db.session,

@@ -9,10 +9,13 @@ from flask import Blueprint, Response, current_app
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.api.core import current_api_user, operation
+from helpdesk.audit.recorder import audit_details
 from helpdesk.auth.models import Role
 from helpdesk.customers import service
 from helpdesk.customers.models import Customer, CustomerKind
 from helpdesk.extensions import db
+from helpdesk.privacy import service as privacy
+from helpdesk.privacy.export import CustomerExport
 
 bp = Blueprint("customers_api", __name__, url_prefix="/api/v1")
 
@@ -245,24 +248,28 @@ def merge_customer(customer_id: int, body: MergeIn) -> CustomerOut:
     bp,
     "/customers/<int:customer_id>/export",
     "GET",
-    summary="Everything held about a customer (supervisor)",
+    summary="Everything held about a customer, part by part (supervisor)",
     roles=[Role.SUPERVISOR],
+    response=CustomerExport,
     tag="customers",
 )
-def export_customer(customer_id: int) -> dict[str, Any]:
-    return service.export(db.session, service.get(db.session, customer_id))
+def export_customer(customer_id: int) -> CustomerExport:
+    return privacy.export(db.session, service.get(db.session, customer_id))
 
 
 @operation(
     bp,
     "/customers/<int:customer_id>",
     "DELETE",
-    summary="Erase a customer's personal data on request (admin)",
+    summary="Erase a customer's personal data on request (admin); erasing again answers the same",
     roles=[Role.ADMIN],
     status=204,
     tag="customers",
+    errors={409: "the record was merged into another: erase the surviving record"},
 )
 def erase_customer(customer_id: int) -> Response:
     customer = service.get(db.session, customer_id, follow_merge=False)
-    service.erase(db.session, customer, actor_id=current_api_user().id)
+    report = privacy.erase(db.session, customer, actor_id=current_api_user().id)
+    # The audit entry says who erased whom and how much, never what was erased.
+    audit_details({"rows": report.rows, "repeated": report.repeated})
     return Response(status=204)

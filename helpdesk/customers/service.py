@@ -1,4 +1,5 @@
-"""Every change to the customer record: create, update, contacts, merge, export and erasure."""
+"""Every change to the customer record: create, update, contacts, search and merge (export and
+erasure walk every feature's personal data: helpdesk.privacy)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,6 @@ from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import FEED_CUSTOMERS, publish
 from helpdesk.timeline import service as timeline
 from helpdesk.timeline.models import TimelineEntry
-
-ERASED_NAME = "Erased customer"
 
 
 def name_key(name: str) -> str:
@@ -297,115 +296,6 @@ def merge(
     )
     session.commit()
     return target
-
-
-def export(session: DbSession, customer: Customer) -> dict[str, Any]:
-    """Everything we hold about a customer, for a data-access request."""
-    from helpdesk.tickets.models import Comment, Ticket
-
-    tickets = list(
-        session.scalars(
-            select(Ticket).where(Ticket.requester_id == customer.id).order_by(Ticket.id)
-        )
-    )
-    comments = (
-        list(
-            session.scalars(
-                select(Comment)
-                .where(Comment.ticket_id.in_([t.id for t in tickets]), Comment.public)
-                .order_by(Comment.id)
-            )
-        )
-        if tickets
-        else []
-    )
-    by_ticket: dict[int, list[Comment]] = {}
-    for c in comments:
-        by_ticket.setdefault(c.ticket_id, []).append(c)
-    entries = session.scalars(
-        select(TimelineEntry)
-        .where(TimelineEntry.customer_id == customer.id)
-        .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
-    )
-    return {
-        "customer": {
-            "id": customer.id,
-            "kind": customer.kind.value,
-            "name": customer.name,
-            "language": customer.language,
-            "notes": customer.notes,
-            "tags": customer.tags,
-            "created_at": customer.created_at.isoformat(),
-            "phones": [{"number": p.e164, "label": p.label} for p in customer.phones],
-            "emails": [{"email": e.email, "label": e.label} for e in customer.emails],
-        },
-        "tickets": [
-            {
-                "reference": t.reference,
-                "subject": t.subject,
-                "description": t.description,
-                "status": t.status.value,
-                "channel": t.channel.value,
-                "created_at": t.created_at.isoformat(),
-                "replies": [
-                    {
-                        "body": c.body,
-                        "created_at": c.created_at.isoformat(),
-                        "from_customer": c.author_customer_id is not None,
-                    }
-                    for c in by_ticket.get(t.id, [])
-                ],
-            }
-            for t in tickets
-        ],
-        "timeline": [
-            {"kind": e.kind, "occurred_at": e.occurred_at.isoformat(), "summary": e.summary}
-            for e in entries
-        ],
-        "exported_at": utcnow().isoformat(),
-    }
-
-
-def erase(session: DbSession, customer: Customer, *, actor_id: int | None) -> Customer:
-    """Anonymise a customer on request, keeping what statistics need.
-
-    Tickets, their timestamps, statuses, channels and priorities stay (they are the service-level
-    and workload figures); names, contacts, free text written by or about the customer go.
-    """
-    from helpdesk.tickets.models import Comment, Ticket
-
-    if customer.erased_at is not None:
-        return customer
-    ticket_ids = select(Ticket.id).where(Ticket.requester_id == customer.id).scalar_subquery()
-    session.execute(
-        update(Ticket)
-        .where(Ticket.requester_id == customer.id)
-        .values(subject="[erased]", description="")
-    )
-    session.execute(
-        update(Comment).where(Comment.ticket_id.in_(ticket_ids)).values(body="[erased]")
-    )
-    session.execute(
-        update(TimelineEntry)
-        .where(TimelineEntry.customer_id == customer.id)
-        .values(summary="[erased]", data={})
-    )
-    customer.name = f"{ERASED_NAME} #{customer.id}"
-    customer.name_key = name_key(customer.name)
-    customer.notes = ""
-    customer.phones = []
-    customer.emails = []
-    customer.tag_rows = []
-    customer.erased_at = utcnow()
-    timeline.append(
-        session,
-        customer_id=customer.id,
-        kind="customer_erased",
-        summary="Personal data erased on request",
-        data={"actor_id": actor_id},
-    )
-    session.commit()
-    return customer
 
 
 def count(session: DbSession) -> int:

@@ -39,6 +39,7 @@ def handle(session: DbSession, row: SmsMessage) -> bool:
     if wo is None:
         return False
     row.kind, row.customer_id, row.ticket_id = "survey", wo.customer_id, wo.ticket_id
+    row.work_order_id = wo.id
     service.record_survey(session, wo, score=score)
     settings = service.current_settings()
     customer, _number = notify._customer_number(session, wo)
@@ -53,6 +54,7 @@ def handle(session: DbSession, row: SmsMessage) -> bool:
             customer_id=customer.id,
             ticket_id=wo.ticket_id,
             kind="visit",
+            work_order_id=wo.id,
         )
     return True
 
@@ -112,11 +114,13 @@ def _from_technician(session: DbSession, row: SmsMessage, tech: Technician) -> N
     if wo is None:
         notify.to_technician(session, tech, texts.text(lang, "tech_no_job"), settings)
         return
+    # The update is about this visit (its note may describe the customer's site).
+    row.work_order_id = wo.id
     if wo.status is wanted:  # a repeated text: the job already says so
         reply = texts.text(
             lang, "tech_ack", reference=wo.reference, status=texts.status_word(lang, wo.status)
         )
-        notify.to_technician(session, tech, reply, settings)
+        notify.to_technician(session, tech, reply, settings, wo)
         return
     try:
         service.set_status(
@@ -125,17 +129,17 @@ def _from_technician(session: DbSession, row: SmsMessage, tech: Technician) -> N
     except service.NotToday:
         day = texts.day(wo.window_start, settings.timezone, lang)
         reply = texts.text(lang, "tech_not_today", reference=wo.reference, day=day)
-        notify.to_technician(session, tech, reply, settings)
+        notify.to_technician(session, tech, reply, settings, wo)
         return
     except APIError:
         reply = texts.text(
             lang, "tech_refused", reference=wo.reference, status=texts.status_word(lang, wo.status)
         )
-        notify.to_technician(session, tech, reply, settings)
+        notify.to_technician(session, tech, reply, settings, wo)
         return
     reply = texts.text(
         lang, "tech_ack", reference=wo.reference, status=texts.status_word(lang, wo.status)
     )
     if wo.status is S.EN_ROUTE and wo.eta_at:
         reply += f" ETA {notify.eta_text(wo, settings, lang)}."
-    notify.to_technician(session, tech, reply, settings)
+    notify.to_technician(session, tech, reply, settings, wo)

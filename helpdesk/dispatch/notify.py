@@ -86,13 +86,27 @@ def _to_customer(
         customer_id=customer.id,
         ticket_id=wo.ticket_id,
         kind="visit",
+        work_order_id=wo.id,
     )
 
 
 def to_technician(
-    session: DbSession, technician: Technician, body: str, settings: Settings
+    session: DbSession,
+    technician: Technician,
+    body: str,
+    settings: Settings,
+    wo: WorkOrder | None = None,
 ) -> None:
-    queue_sms(session, to=technician.phone, from_number=settings.sender, body=body, kind="dispatch")
+    """A text to the technician; `wo` is the visit it is about, when it is about one (the job
+    sheet names the customer: the erasure of that customer finds the text by it)."""
+    queue_sms(
+        session,
+        to=technician.phone,
+        from_number=settings.sender,
+        body=body,
+        kind="dispatch",
+        work_order_id=wo.id if wo is not None else None,
+    )
 
 
 def assigned(session: DbSession, wo: WorkOrder, technician: Technician, settings: Settings) -> None:
@@ -115,6 +129,7 @@ def assigned(session: DbSession, wo: WorkOrder, technician: Technician, settings
             link=job_link(wo, technician, settings),
         ),
         settings,
+        wo,
     )
     _to_customer(session, wo, "customer_confirmed", settings)
 
@@ -129,7 +144,7 @@ def technician_unassigned(
         reference=wo.reference,
         day=texts.day(wo.window_start, settings.timezone, lang),
     )
-    to_technician(session, technician, body, settings)
+    to_technician(session, technician, body, settings, wo)
 
 
 def eta_text(wo: WorkOrder, settings: Settings, language: str) -> str:

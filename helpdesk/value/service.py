@@ -149,7 +149,13 @@ def _resolve_customers(session: DbSession, keys: Iterable[str], region: str) -> 
     ids = {int(k) for k in keys if k.isdigit()}
     if ids:
         for cid in session.scalars(
-            select(Customer.id).where(Customer.id.in_(ids), Customer.merged_into_id.is_(None))
+            # An erased customer takes no invoices: a re-import of an old export would bring
+            # back the numbers the erasure replaced.
+            select(Customer.id).where(
+                Customer.id.in_(ids),
+                Customer.merged_into_id.is_(None),
+                Customer.erased_at.is_(None),
+            )
         ):
             found[str(cid)] = cid
     emails = {k.lower(): k for k in keys if "@" in k}

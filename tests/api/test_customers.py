@@ -154,7 +154,7 @@ def test_export_and_erase(api_as):
     export = admin.get(f"/customers/{c['id']}/export").get_json()
     assert export["customer"]["phones"] == [{"number": "+33633333333", "label": "mobile"}]
     assert export["tickets"][0]["subject"] == "Refund for Manon"
-    assert export["tickets"][0]["replies"][0]["body"] == "Call me at 0633333333"
+    assert export["tickets"][0]["comments"][0]["body"] == "Call me at 0633333333"
 
     assert admin.delete(f"/customers/{c['id']}").status_code == 204
     erased = admin.get(f"/customers/{c['id']}").get_json()

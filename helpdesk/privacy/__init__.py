@@ -1,0 +1,1 @@
+"""Personal data: the registry of holders, erasure and export."""
