@@ -1,7 +1,7 @@
 """help-center answers: one per visitor and article
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-06 14:40:00.000000
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import helpdesk.db
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
