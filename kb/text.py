@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -320,24 +321,35 @@ def _word_by_word(
     plain: str, stems: frozenset[str], width: int
 ) -> tuple[int, int, list[tuple[int, int]]]:
     """The matches found by folding each word: for text whose characters do not all fold to
-    one character each (`œ`, ligatures, combining accents), where positions would shift."""
+    one character each (`œ`, ligatures, combining accents), where positions would shift. A match
+    starts where a word starts and runs to the end of its hyphenated compound, as
+    `_stem_finder`'s does, so both readings mark `Wi-Fi` for `wifi`."""
     prefixes = tuple(stems)
 
-    def matches(word: str) -> bool:
-        return _folded_word(word).startswith(prefixes)
+    def hits(pos: int) -> Iterator[tuple[int, int]]:
+        for word in _WORD.finditer(plain, pos):
+            if word.start() < pos:
+                continue
+            run = _RUN.match(plain, word.start())
+            assert run is not None  # a word is a run of one word
+            if _folded_word(_UNHYPHEN.sub("", run.group(0))).startswith(prefixes):
+                yield word.start(), run.end()
+                pos = run.end()
 
-    first = None
-    if stems:
-        first = next((m for m in _WORD.finditer(plain) if matches(m.group(0))), None)
-    start, end = _window(plain, first.start() if first else None, width)
+    first = next(hits(0), None) if stems else None
+    start, end = _window(plain, first[0] if first else None, width)
     spans: list[tuple[int, int]] = []
     if first is not None:
-        for m in _WORD.finditer(plain, start):
-            if m.end() > end:
+        for span in hits(start):
+            if span[1] > end:
                 break
-            if matches(m.group(0)):
-                spans.append((m.start(), m.end()))
+            spans.append(span)
     return start, end, spans
+
+
+# A word and the words hyphenated to it (`Wi-Fi`), and the hyphens to drop when folding one.
+_RUN = re.compile(rf"[^\W_]+(?:[{_HYPHEN}][^\W_]+)*")
+_UNHYPHEN = re.compile(f"[{_HYPHEN}]")
 
 
 # Characters by how they fold on their own: to one character (the translation table), or to

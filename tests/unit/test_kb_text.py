@@ -124,6 +124,14 @@ def test_snippet_marks_accented_and_capitalised_words_on_the_fast_path() -> None
     assert snippet("Cœur de l'ÉCRAN", ("ecran",)) == "Cœur de l'<mark>ÉCRAN</mark>"
 
 
+def test_snippet_marks_hyphenated_compounds_on_both_paths() -> None:
+    # A ligature sends the text word by word; the query's joined form marks the compound there
+    # as on the fast path.
+    assert snippet("Le Wi-Fi du bureau", ("wifi",)) == "Le <mark>Wi-Fi</mark> du bureau"
+    assert snippet("Le Wi-Fi du cœur", ("wifi",)) == "Le <mark>Wi-Fi</mark> du cœur"
+    assert snippet("Un e-mail, un œil", ("fi", "mail")) == "Un e-<mark>mail</mark>, un œil"
+
+
 def test_markdown_is_reduced_to_its_words() -> None:
     from kb.text import strip_markdown
 
