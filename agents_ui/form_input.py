@@ -60,7 +60,7 @@ def reasons(exc: ValidationFailed) -> dict[str, str]:
 def _message(err: Any) -> str:
     """Pydantic's reason, said for a person filling in a form."""
     kind, ctx = err["type"], err.get("ctx") or {}
-    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+    if kind in ("missing", "blank") or (kind == "string_too_short" and ctx.get("min_length") == 1):
         return str(_("Required."))
     if kind == "string_too_long":
         return str(_("At most %(count)d characters.", count=int(ctx["max_length"])))

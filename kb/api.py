@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from helpdesk.api.core import current_api_user, operation
+from helpdesk.api.text import Written
 from helpdesk.auth.models import Role
 from helpdesk.auth.permissions import KB_WRITE
 from helpdesk.errors import NotFound, ValidationFailed
@@ -27,7 +28,7 @@ Locale = Literal["fr", "en"]
 
 class ArticleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=250)
+    title: Annotated[str, Written] = Field(min_length=1, max_length=250)
     body: str = Field(default="", max_length=200_000)
     locale: Locale
     status: ArticleStatus = ArticleStatus.DRAFT
@@ -40,7 +41,7 @@ class ArticleCreate(BaseModel):
 
 class ArticleUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(default=None, min_length=1, max_length=250)
+    title: Annotated[str, Written] | None = Field(default=None, min_length=1, max_length=250)
     body: str | None = Field(default=None, max_length=200_000)
     locale: Locale | None = None
     status: ArticleStatus | None = None

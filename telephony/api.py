@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint, current_app
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from helpdesk.api.core import current_api_user, operation
+from helpdesk.api.text import Written
 from helpdesk.auth.models import Role
 from helpdesk.db import kept_after_commit
 from helpdesk.errors import NotFound, ValidationFailed
@@ -358,7 +359,7 @@ class CallerIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     customer_id: int | None = Field(default=None, ge=1)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Annotated[str, Written] | None = Field(default=None, min_length=1, max_length=200)
     language: Literal["fr", "en"] = "fr"
     kind: Literal["person", "company"] = "person"
     email: str = Field(default="", max_length=254)
@@ -372,7 +373,7 @@ class CallTicketIn(BaseModel):
     ticket_id: int | None = Field(default=None, ge=1)
     note: str = Field(default="", max_length=20_000)
     status: Literal["open", "pending", "on_hold", "solved", "closed"] | None = None
-    subject: str | None = Field(default=None, min_length=1, max_length=200)
+    subject: Annotated[str, Written] | None = Field(default=None, min_length=1, max_length=200)
     description: str = Field(default="", max_length=20_000)
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
 

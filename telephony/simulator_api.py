@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, current_app
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.api.core import operation
+from helpdesk.api.text import Written
 from helpdesk.errors import APIError, NotFound
 from helpdesk.extensions import db
 from telephony.simulator import Simulator
@@ -167,7 +168,7 @@ def hang_up(call_sid: str) -> SimCallOut:
 class SimSmsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     from_number: str = Field(alias="from", min_length=3, max_length=32)
-    body: str = Field(min_length=1, max_length=1600)
+    body: Annotated[str, Written] = Field(min_length=1, max_length=1600)
     media_urls: list[str] = Field(default_factory=list, max_length=10)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from helpdesk.api.core import current_api_user, operation
+from helpdesk.api.text import Written
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from telephony import sms
@@ -51,7 +53,7 @@ class SmsQuery(BaseModel):
 class ReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ticket_id: int
-    body: str = Field(min_length=1, max_length=1600)
+    body: Annotated[str, Written] = Field(min_length=1, max_length=1600)
 
 
 class SegmentsQuery(BaseModel):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, current_app
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.api.core import current_api_user, operation
+from helpdesk.api.text import Written
 from helpdesk.audit.recorder import audit_details
 from helpdesk.auth.models import Role
 from helpdesk.customers import service
@@ -34,7 +35,7 @@ class EmailIn(BaseModel):
 
 class CustomerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[str, Written] = Field(min_length=1, max_length=200)
     kind: CustomerKind = CustomerKind.PERSON
     language: str = Field(default="fr", pattern="^(fr|en)$")
     company_id: int | None = None
@@ -46,7 +47,7 @@ class CustomerCreate(BaseModel):
 
 class CustomerUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Annotated[str, Written] | None = Field(default=None, min_length=1, max_length=200)
     kind: CustomerKind | None = None
     language: str | None = Field(default=None, pattern="^(fr|en)$")
     company_id: int | None = None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint, current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from helpdesk.api.core import current_api_user, operation
+from helpdesk.api.text import Written
 from helpdesk.auth.models import Role
 from helpdesk.db import utcnow
 from helpdesk.dispatch import planning, service
@@ -36,7 +37,7 @@ def _aware(value: datetime) -> datetime:
 
 class TechnicianIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[str, Written] = Field(min_length=1, max_length=200)
     phone: str = Field(min_length=3, max_length=32, description="E.164, e.g. +33612345678")
     language: Literal["fr", "en"] = "fr"
     skills: list[str] = Field(default_factory=list, max_length=50)
@@ -49,7 +50,7 @@ class TechnicianIn(BaseModel):
 
 class TechnicianPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Annotated[str, Written] | None = Field(default=None, min_length=1, max_length=200)
     phone: str | None = Field(default=None, min_length=3, max_length=32)
     language: Literal["fr", "en"] | None = None
     skills: list[str] | None = Field(default=None, max_length=50)
@@ -233,9 +234,9 @@ class WorkOrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ticket_id: int | None = None
     customer_id: int | None = None
-    summary: str = Field(min_length=1, max_length=250)
+    summary: Annotated[str, Written] = Field(min_length=1, max_length=250)
     description: str = Field(default="", max_length=10_000)
-    address: str = Field(min_length=1, max_length=300)
+    address: Annotated[str, Written] = Field(min_length=1, max_length=300)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     required_skills: list[str] = Field(default_factory=list, max_length=20)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response, current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from helpdesk.api.core import operation
+from helpdesk.api.text import Written
 from helpdesk.auth.models import Role
 from helpdesk.db import utcnow
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
@@ -39,7 +40,7 @@ class ExceptionIn(BaseModel):
 
 class CalendarIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, Written] = Field(min_length=1, max_length=100)
     timezone: str = "Europe/Paris"
     weekly: dict[str, list[list[str]]] = Field(default_factory=dict)
     always_open: bool = False
@@ -68,7 +69,7 @@ class CalendarList(BaseModel):
 
 class PolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, Written] = Field(min_length=1, max_length=100)
     position: int = Field(default=100, ge=0, le=10_000)
     active: bool = True
     calendar_id: int

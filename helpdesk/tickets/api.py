@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import inspect
 
 from helpdesk.api.core import current_api_user, operation
+from helpdesk.api.text import Written
 from helpdesk.extensions import db
 from helpdesk.tickets import service
 from helpdesk.tickets.models import Comment, Ticket, TicketChange
@@ -20,7 +21,7 @@ bp = Blueprint("tickets_api", __name__, url_prefix="/api/v1")
 
 class TicketCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    subject: str = Field(min_length=1, max_length=250)
+    subject: Annotated[str, Written] = Field(min_length=1, max_length=250)
     description: str = Field(default="", max_length=100_000)
     requester_id: int
     priority: Priority = Priority.NORMAL
@@ -33,7 +34,7 @@ class TicketCreate(BaseModel):
 
 class TicketUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    subject: str | None = Field(default=None, min_length=1, max_length=250)
+    subject: Annotated[str, Written] | None = Field(default=None, min_length=1, max_length=250)
     description: str | None = Field(default=None, max_length=100_000)
     requester_id: int | None = None
     priority: Priority | None = None
@@ -46,7 +47,7 @@ class TicketUpdate(BaseModel):
 
 class CommentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    body: str = Field(min_length=1, max_length=100_000)
+    body: Annotated[str, Written] = Field(min_length=1, max_length=100_000)
     public: bool = True
     status: Status | None = None
 

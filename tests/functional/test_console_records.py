@@ -169,6 +169,13 @@ def test_a_customer_made_while_creating_a_ticket_comes_back_to_it(console: Flask
     assert f'name="requester_id" value="{customer.id}"' in page and "Noa Leroy" in page
 
 
+def test_a_name_of_spaces_is_refused_as_missing(console: FlaskClient) -> None:
+    answer = console.post("/customers/new", data={"name": "   "})
+    assert answer.status_code == 422
+    assert _error_of(html(answer), "customer-name") == "Required."
+    assert db.session.scalar(select(Customer.id)) is None
+
+
 def test_refusals_show_next_to_the_row_they_concern(console: FlaskClient) -> None:
     answer = console.post(
         "/customers/new",
