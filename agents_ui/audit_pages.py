@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from agents_ui.blueprint import bp, role_required
 from helpdesk.audit import service as audit
-from helpdesk.auth.models import Role
+from helpdesk.auth import permissions
 from helpdesk.extensions import db
 from helpdesk.pagination import BadCursor
 
@@ -15,7 +15,7 @@ PAGE_SIZE = 50
 
 
 @bp.get("/admin/audit")
-@role_required(Role.ADMIN)
+@role_required(*permissions.ADMINISTER)
 def audit_log() -> ResponseReturnValue:
     action = request.args.get("action", "").strip()[:64]
     known = audit.actions(session=db.session)

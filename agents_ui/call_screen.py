@@ -24,7 +24,7 @@ from agents_ui import kb_panel, phone_state, sla_display, value_labels
 from agents_ui.account import me
 from agents_ui.blueprint import bp
 from agents_ui.forms import CallerForm, CallLinkTicketForm, CallTicketForm, LinkCallerForm
-from helpdesk.auth.models import Role
+from helpdesk.auth import permissions
 from helpdesk.customers import service as customers
 from helpdesk.customers.models import CustomerKind
 from helpdesk.errors import APIError, Forbidden, ValidationFailed
@@ -114,7 +114,7 @@ def call_screen(call_id: int) -> ResponseReturnValue:
         segment=_segment(data),
         q=q,
         matches=matches,
-        may_change=call.agent_id == user.id or user.has_role(Role.SUPERVISOR),
+        may_change=call.agent_id == user.id or user.has_role(*permissions.SUPERVISE),
         suggestions=kb_panel.suggestions_for_call(call.call_sid),
         duration=sla_display.duration,
         queue_label=queues.get(data["queue"] or "", data["queue"]),

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from agents_ui import formatting
 from agents_ui.account import me
 from agents_ui.blueprint import bp, role_required
-from helpdesk.auth.models import Role
+from helpdesk.auth import permissions
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
 from helpdesk.dispatch import notify, planning, service
@@ -30,7 +30,6 @@ from helpdesk.errors import APIError
 from helpdesk.extensions import db
 
 S = WorkOrderStatus
-DISPATCH_ROLES = (Role.DISPATCHER, Role.SUPERVISOR)
 STATUS_LABELS: dict[str, Any] = {
     "unscheduled": _l("To schedule"),
     "scheduled": _l("Scheduled"),
@@ -75,7 +74,7 @@ TIMELINE_W = 780
 
 
 def can_dispatch() -> bool:
-    return bool(current_user.is_authenticated and current_user.has_role(*DISPATCH_ROLES))
+    return bool(current_user.is_authenticated and current_user.has_role(*permissions.DISPATCH))
 
 
 @bp.context_processor
@@ -200,7 +199,7 @@ def _plot(unassigned: list[WorkOrder], rows: list[Row]) -> list[Dot]:
 
 
 @bp.get("/dispatch")
-@role_required(*DISPATCH_ROLES)
+@role_required(*permissions.DISPATCH)
 def dispatch_board() -> ResponseReturnValue:
     day = _chosen_day()
     settings = service.current_settings()
@@ -243,7 +242,7 @@ def _customers(ids: list[int]) -> dict[int, Customer]:
 
 
 @bp.post("/dispatch/auto")
-@role_required(*DISPATCH_ROLES)
+@role_required(*permissions.DISPATCH)
 def dispatch_auto() -> ResponseReturnValue:
     results = planning.auto_dispatch(db.session, actor=me(), settings=service.current_settings())
     placed = sum(1 for r in results if r["technician_id"])
@@ -266,7 +265,7 @@ def dispatch_auto() -> ResponseReturnValue:
 
 
 @bp.get("/dispatch/work-orders/<int:work_order_id>")
-@role_required(*DISPATCH_ROLES)
+@role_required(*permissions.DISPATCH)
 def dispatch_work_order(work_order_id: int) -> ResponseReturnValue:
     return _work_order_page(service.get_work_order(db.session, work_order_id))
 
@@ -305,7 +304,7 @@ def _back(wo: WorkOrder) -> ResponseReturnValue:
 
 
 @bp.post("/dispatch/work-orders/<int:work_order_id>/assign")
-@role_required(*DISPATCH_ROLES)
+@role_required(*permissions.DISPATCH)
 def dispatch_assign(work_order_id: int) -> ResponseReturnValue:
     wo = service.get_work_order(db.session, work_order_id)
     wants_json = request.accept_mimetypes.best == "application/json"  # the board's drag and drop
@@ -341,7 +340,7 @@ def dispatch_assign(work_order_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/dispatch/work-orders/<int:work_order_id>/status")
-@role_required(*DISPATCH_ROLES)
+@role_required(*permissions.DISPATCH)
 def dispatch_status(work_order_id: int) -> ResponseReturnValue:
     wo = service.get_work_order(db.session, work_order_id)
     action = request.form.get("action", "")
@@ -551,7 +550,7 @@ def technician_job(token: str) -> ResponseReturnValue:
 
 
 @bp.get("/dispatch/technicians")
-@role_required(*DISPATCH_ROLES)
+@role_required(*permissions.DISPATCH)
 def dispatch_technicians() -> ResponseReturnValue:
     from helpdesk.sla.models import CalendarModel
 
@@ -567,7 +566,7 @@ def dispatch_technicians() -> ResponseReturnValue:
 
 @bp.route("/dispatch/technicians/new", methods=["GET", "POST"], endpoint="dispatch_technician_new")
 @bp.route("/dispatch/technicians/<int:technician_id>", methods=["GET", "POST"])
-@role_required(*DISPATCH_ROLES)
+@role_required(*permissions.DISPATCH)
 def dispatch_technician(technician_id: int | None = None) -> ResponseReturnValue:
     from helpdesk.sla.models import CalendarModel
 

@@ -30,7 +30,8 @@ from agents_ui.blueprint import bp, role_required
 from agents_ui.forms import ActionForm, DigitsForm, SimCallForm
 from agents_ui.phone import first_error, wants_json
 from helpdesk.audit.recorder import audit_target
-from helpdesk.auth.models import Role, User
+from helpdesk.auth import permissions
+from helpdesk.auth.models import User
 from helpdesk.customers.models import Customer, CustomerPhone
 from helpdesk.extensions import db
 from helpdesk.sla.hours import center_hours, open_around_the_clock
@@ -236,7 +237,7 @@ def _hours_view() -> dict[str, Any]:
 
 
 @bp.post("/simulator/open-center", endpoint="simulator_open_center")
-@role_required(Role.ADMIN)
+@role_required(*permissions.ADMINISTER)
 def open_center() -> ResponseReturnValue:
     """An administrator opens the center around the clock, so calls reach agents at any hour."""
     calendar = open_around_the_clock(db.session)

@@ -16,7 +16,7 @@ from agents_ui import sla_display
 from agents_ui.account import me
 from agents_ui.blueprint import bp, role_required
 from agents_ui.queries import at_risk_clocks
-from helpdesk.auth.models import Role
+from helpdesk.auth import permissions
 from helpdesk.extensions import db
 from helpdesk.realtime import issue_socket_token
 from helpdesk.sla import service as sla_service
@@ -50,7 +50,7 @@ def sla_clocks() -> Response:
 
 
 @bp.get("/sla/at-risk")
-@role_required(Role.SUPERVISOR)
+@role_required(*permissions.SUPERVISE)
 def sla_at_risk() -> ResponseReturnValue:
     horizon = request.args.get("within", DEFAULT_HORIZON)
     if horizon not in HORIZONS:

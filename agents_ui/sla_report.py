@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from agents_ui import formatting, labels, sla_display
 from agents_ui.blueprint import bp, role_required
-from helpdesk.auth.models import Role
+from helpdesk.auth import permissions
 from helpdesk.extensions import db
 from helpdesk.sla import reports
 from helpdesk.tickets.workflow import Channel, Priority
@@ -201,7 +201,7 @@ def _period_text(query: ReportQuery, span: tuple[datetime, datetime]) -> str:
 
 
 @bp.get("/sla/report")
-@role_required(Role.SUPERVISOR)
+@role_required(*permissions.SUPERVISE)
 def sla_report() -> ResponseReturnValue:
     query = ReportQuery.from_args(request.args)
     report, span = _compute(query)
@@ -220,7 +220,7 @@ def sla_report() -> ResponseReturnValue:
 
 
 @bp.get("/sla/report.csv")
-@role_required(Role.SUPERVISOR)
+@role_required(*permissions.SUPERVISE)
 def sla_report_csv() -> ResponseReturnValue:
     query = ReportQuery.from_args(request.args)
     report, span = _compute(query)

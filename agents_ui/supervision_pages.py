@@ -19,7 +19,8 @@ from agents_ui import formatting, value_labels
 from agents_ui.account import me
 from agents_ui.blueprint import bp, role_required
 from agents_ui.sla_report import percent
-from helpdesk.auth.models import Role, User
+from helpdesk.auth import permissions
+from helpdesk.auth.models import User
 from helpdesk.db import utcnow
 from helpdesk.errors import APIError
 from helpdesk.extensions import db
@@ -146,7 +147,7 @@ def wallboard_strings() -> dict[str, Any]:
 
 
 @bp.get("/wallboard")
-@role_required(Role.SUPERVISOR)
+@role_required(*permissions.SUPERVISE)
 def wallboard() -> ResponseReturnValue:
     snapshot = _snapshot()
     return render_template(
@@ -162,7 +163,7 @@ def wallboard() -> ResponseReturnValue:
 
 
 @bp.get("/wallboard/snapshot")
-@role_required(Role.SUPERVISOR)
+@role_required(*permissions.SUPERVISE)
 def wallboard_snapshot() -> Response:
     """What the wallboard reloads after a lost connection, and its waiting-call list."""
     return jsonify(_snapshot())
@@ -185,7 +186,7 @@ def _action(run: Callable[[], str]) -> ResponseReturnValue:
 
 
 @bp.post("/wallboard/agents/<int:agent_id>/state")
-@role_required(Role.SUPERVISOR)
+@role_required(*permissions.SUPERVISE)
 def wallboard_agent_state(agent_id: int) -> ResponseReturnValue:
     state = request.form.get("state", "")
 
@@ -203,7 +204,7 @@ def wallboard_agent_state(agent_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/wallboard/calls/<int:call_id>/move")
-@role_required(Role.SUPERVISOR)
+@role_required(*permissions.SUPERVISE)
 def wallboard_move(call_id: int) -> ResponseReturnValue:
     def run() -> str:
         supervision.move_call(
@@ -215,7 +216,7 @@ def wallboard_move(call_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/wallboard/calls/<int:call_id>/monitor")
-@role_required(Role.SUPERVISOR)
+@role_required(*permissions.SUPERVISE)
 def wallboard_monitor(call_id: int) -> ResponseReturnValue:
     def run() -> str:
         monitor = from_gateway(
@@ -296,7 +297,7 @@ def _sla_alongside(spec: ReportSpec) -> dict[str, Any] | None:
 
 
 @bp.get("/reports/calls")
-@role_required(Role.SUPERVISOR)
+@role_required(*permissions.SUPERVISE)
 def calls_report() -> ResponseReturnValue:
     spec, errors = _report_query()
     result = None if errors else _labelled(spec, call_report(db.session, spec))
@@ -340,7 +341,7 @@ def calls_report() -> ResponseReturnValue:
 
 
 @bp.get("/reports/calls.csv")
-@role_required(Role.SUPERVISOR)
+@role_required(*permissions.SUPERVISE)
 def calls_report_csv() -> ResponseReturnValue:
     spec, errors = _report_query()
     if errors:
@@ -429,7 +430,7 @@ def _observed(values: dict[str, float], day: str, queue: str | None) -> dict[str
 
 
 @bp.get("/staffing")
-@role_required(Role.SUPERVISOR)
+@role_required(*permissions.SUPERVISE)
 def staffing_page() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     values = {name: _number(name, errors) for name in STAFFING_FIELDS}
@@ -478,7 +479,7 @@ def staffing_page() -> ResponseReturnValue:
 
 
 @bp.get("/value")
-@role_required(Role.SUPERVISOR)
+@role_required(*permissions.SUPERVISE)
 def value_report() -> ResponseReturnValue:
     found = value_service.report(db.session)
     segments = [
@@ -521,7 +522,7 @@ def value_report() -> ResponseReturnValue:
 
 
 @bp.post("/value/recompute")
-@role_required(Role.SUPERVISOR)
+@role_required(*permissions.SUPERVISE)
 def value_recompute() -> ResponseReturnValue:
     counts = value_service.recompute_all(db.session)
     flash(_("Customer values recomputed: %(n)s customers.", n=sum(counts.values())), "success")

@@ -16,6 +16,7 @@ from flask_socketio import Namespace, join_room, leave_room
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from helpdesk.auth import permissions
 from helpdesk.auth import service as auth_service
 from helpdesk.auth.models import User
 from helpdesk.events import FEEDS, NAMESPACE, publish_now
@@ -59,10 +60,9 @@ def user_for_socket_token(token: str) -> User | None:
 
 
 def rooms_for(user: User) -> list[str]:
-    from helpdesk.auth.models import Role
 
     rooms = ["staff", f"user:{user.id}", f"role:{user.role.value}"]
-    if user.has_role(Role.SUPERVISOR):
+    if user.has_role(*permissions.SUPERVISE):
         rooms.append("supervisors")  # the wallboard's live figures and alerts
     return rooms
 

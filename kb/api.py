@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
-from helpdesk.auth.models import Role
-from helpdesk.auth.permissions import KB_WRITE
+from helpdesk.auth import permissions
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from kb import service, suggestions
@@ -21,7 +20,6 @@ from kb.models import Article, ArticleRevision, ArticleStatus, Visibility
 from kb.search import SearchHit, SearchQuery
 
 bp = Blueprint("kb_api", __name__, url_prefix="/api/v1")
-EDITORS = KB_WRITE
 
 Locale = Literal["fr", "en"]
 
@@ -253,7 +251,7 @@ def list_articles(query: ArticleQuery) -> ArticleList:
     "/kb/articles",
     "POST",
     summary="Create an article (optionally as the translation of another)",
-    roles=EDITORS,
+    roles=permissions.KB_WRITE,
     body=ArticleCreate,
     response=ArticleOut,
     status=201,
@@ -288,7 +286,7 @@ def get_article(article_id: int) -> ArticleOut:
     "/kb/articles/<int:article_id>",
     "PATCH",
     summary="Change an article (each change is a new revision)",
-    roles=EDITORS,
+    roles=permissions.KB_WRITE,
     body=ArticleUpdate,
     response=ArticleOut,
     tag="kb",
@@ -307,7 +305,7 @@ def update_article(article_id: int, body: ArticleUpdate) -> ArticleOut:
     "/kb/articles/<int:article_id>",
     "DELETE",
     summary="Delete an article and its revisions (archiving keeps them)",
-    roles=[Role.SUPERVISOR],
+    roles=permissions.KB_DELETE,
     status=204,
     tag="kb",
 )
@@ -334,7 +332,7 @@ def article_revisions(article_id: int) -> RevisionList:
     "/kb/articles/from-ticket/<int:ticket_id>",
     "POST",
     summary="A draft article from a solved ticket",
-    roles=EDITORS,
+    roles=permissions.KB_WRITE,
     response=ArticleOut,
     status=201,
     tag="kb",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
-from helpdesk.auth.models import Role
+from helpdesk.auth import permissions
 from helpdesk.db import kept_after_commit
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
@@ -531,7 +531,7 @@ def _save_queue(q: CallQueue, body: QueueIn) -> QueueOut:
     "/queues",
     "POST",
     summary="Create a queue (admin)",
-    roles=[Role.ADMIN],
+    roles=permissions.ADMINISTER,
     body=QueueIn,
     response=QueueOut,
     status=201,
@@ -546,7 +546,7 @@ def create_queue(body: QueueIn) -> QueueOut:
     "/queues/<int:queue_id>",
     "PUT",
     summary="Replace a queue (admin)",
-    roles=[Role.ADMIN],
+    roles=permissions.ADMINISTER,
     body=QueueIn,
     response=QueueOut,
     tag="calls",

@@ -14,12 +14,13 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
+from helpdesk.auth import permissions
 from helpdesk.auth.models import Role, User
 from helpdesk.errors import APIError, Forbidden, Unauthorized, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ANY_STAFF: tuple[Role, ...] = (Role.AGENT, Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN)
+ANY_STAFF: tuple[Role, ...] = (*permissions.STAFF, Role.ADMIN)
 
 
 @dataclass
@@ -218,6 +219,8 @@ def operation(
         wrapped: Any = view
         for extra in decorators:
             wrapped = extra(wrapped)
+        # Read by the role-matrix test: every check names a permission of helpdesk.auth.permissions.
+        wrapped.required_roles = role_tuple
         bp.add_url_rule(rule, endpoint=endpoint, view_func=wrapped, methods=[method])
         OPERATIONS.append(
             Operation(

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from helpdesk.api.core import operation
 from helpdesk.audit import service
 from helpdesk.audit.models import AuditEntry
-from helpdesk.auth.models import Role
+from helpdesk.auth import permissions
 from helpdesk.extensions import db
 
 bp = Blueprint("audit_api", __name__, url_prefix="/api/v1")
@@ -69,7 +69,7 @@ def entry_out(e: AuditEntry) -> AuditEntryOut:
     "/audit",
     "GET",
     summary="The audit log of privileged actions (admin)",
-    roles=[Role.ADMIN],
+    roles=permissions.ADMINISTER,
     query=AuditQuery,
     response=AuditList,
     tag="audit",

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from helpdesk.api.core import current_api_user, operation
-from helpdesk.auth import service
+from helpdesk.auth import permissions, service
 from helpdesk.auth.models import Role, User
 from helpdesk.auth.throttle import login_throttle
 from helpdesk.errors import Unauthorized
@@ -169,7 +169,7 @@ def get_user(user_id: int) -> UserOut:
     "/users",
     "POST",
     summary="Create a user (admin)",
-    roles=[Role.ADMIN],
+    roles=permissions.ADMINISTER,
     body=UserCreate,
     response=UserOut,
     status=201,
@@ -195,7 +195,7 @@ def create_user(body: UserCreate) -> UserOut:
     "/users/<int:user_id>",
     "PATCH",
     summary="Change a user (admin)",
-    roles=[Role.ADMIN],
+    roles=permissions.ADMINISTER,
     body=UserUpdate,
     response=UserOut,
     tag="users",

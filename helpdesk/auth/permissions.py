@@ -1,13 +1,30 @@
-"""Who may do what, named once for the API and the console alike.
+"""Who may do what, named once for the API, the console and the live connection alike.
 
-An action reachable from both doors takes its roles from here, so that the console can never
+Every role check takes its roles from here, by the action's name, so that the console can never
 grant what the API refuses (it once let dispatchers publish knowledge-base articles), and the
-role-matrix test reads the same names. Admins pass every check (`User.has_role`).
+role-matrix test (tests/functional/access_table.py) states each endpoint's expected access in the
+same names. Admins pass every check (`User.has_role`), so they are not listed.
 """
 
 from __future__ import annotations
 
 from helpdesk.auth.models import Role
 
+Permission = tuple[Role, ...]
+
+# Any signed-in staff member: tickets, customers, calls, texts, the knowledge base's reading.
+STAFF: Permission = (Role.AGENT, Role.SUPERVISOR, Role.DISPATCHER)
 # Write, edit and publish knowledge-base articles (and draft one from a ticket).
-KB_WRITE: tuple[Role, ...] = (Role.AGENT, Role.SUPERVISOR)
+KB_WRITE: Permission = (Role.AGENT, Role.SUPERVISOR)
+# Delete a knowledge-base article.
+KB_DELETE: Permission = (Role.SUPERVISOR,)
+# Watch and steer the floor: wallboard, agents' presence, moving calls, service-level and call
+# reports, customer value; the live connection's supervisors' room.
+SUPERVISE: Permission = (Role.SUPERVISOR,)
+# Field service: technicians, work orders, the dispatch board.
+DISPATCH: Permission = (Role.DISPATCHER, Role.SUPERVISOR)
+# A customer's whole record leaves or is rewritten: export, merge.
+PERSONAL_DATA: Permission = (Role.SUPERVISOR,)
+# Configuration and accounts: users, SLA calendars and policies, queues, opening hours, the
+# audit log, telephony setup, and the erasure of a customer.
+ADMINISTER: Permission = (Role.ADMIN,)

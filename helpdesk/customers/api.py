@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
 from helpdesk.audit.recorder import audit_details
-from helpdesk.auth.models import Role
+from helpdesk.auth import permissions
 from helpdesk.customers import service
 from helpdesk.customers.models import Customer, CustomerKind
 from helpdesk.extensions import db
@@ -233,7 +233,7 @@ def update_customer(customer_id: int, body: CustomerUpdate) -> CustomerOut:
     "/customers/<int:customer_id>/merge",
     "POST",
     summary="Merge a duplicate customer into this one (supervisor)",
-    roles=[Role.SUPERVISOR],
+    roles=permissions.PERSONAL_DATA,
     body=MergeIn,
     response=CustomerOut,
     tag="customers",
@@ -250,7 +250,7 @@ def merge_customer(customer_id: int, body: MergeIn) -> CustomerOut:
     "/customers/<int:customer_id>/export",
     "GET",
     summary="Everything held about a customer, part by part (supervisor)",
-    roles=[Role.SUPERVISOR],
+    roles=permissions.PERSONAL_DATA,
     response=CustomerExport,
     tag="customers",
 )
@@ -263,7 +263,7 @@ def export_customer(customer_id: int) -> CustomerExport:
     "/customers/<int:customer_id>",
     "DELETE",
     summary="Erase a customer's personal data on request (admin); erasing again answers the same",
-    roles=[Role.ADMIN],
+    roles=permissions.ADMINISTER,
     status=204,
     tag="customers",
     errors={409: "the record was merged into another: erase the surviving record"},

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
-from helpdesk.auth.models import Role
+from helpdesk.auth import permissions
 from helpdesk.db import utcnow
 from helpdesk.dispatch import planning, service
 from helpdesk.dispatch.models import Technician, WorkOrder, WorkOrderEvent
@@ -22,7 +22,6 @@ from helpdesk.extensions import db
 from helpdesk.pagination import decode_cursor, encode_cursor
 
 bp = Blueprint("dispatch_api", __name__, url_prefix="/api/v1")
-DISPATCHERS = [Role.DISPATCHER, Role.SUPERVISOR]
 Priority = Literal["low", "normal", "high", "urgent"]
 
 
@@ -108,7 +107,7 @@ def list_technicians() -> TechnicianList:
     "/technicians",
     "POST",
     summary="Add a technician (dispatcher)",
-    roles=DISPATCHERS,
+    roles=permissions.DISPATCH,
     body=TechnicianIn,
     response=TechnicianOut,
     status=201,
@@ -138,7 +137,7 @@ def get_technician(technician_id: int) -> TechnicianOut:
     "/technicians/<int:technician_id>",
     "PATCH",
     summary="Change a technician (dispatcher); their planned days are re-planned",
-    roles=DISPATCHERS,
+    roles=permissions.DISPATCH,
     body=TechnicianPatch,
     response=TechnicianOut,
     tag="dispatch",
@@ -498,7 +497,7 @@ class AssignIn(BaseModel):
     "/work-orders/<int:work_order_id>/assign",
     "POST",
     summary="Assign a technician (dispatcher): day re-planned, technician and customer texted",
-    roles=DISPATCHERS,
+    roles=permissions.DISPATCH,
     body=AssignIn,
     response=WorkOrderOut,
     tag="dispatch",
@@ -516,7 +515,7 @@ def assign_work_order(work_order_id: int, body: AssignIn) -> WorkOrderOut:
     "/work-orders/<int:work_order_id>/unassign",
     "POST",
     summary="Take a scheduled work order back to the unassigned queue (dispatcher)",
-    roles=DISPATCHERS,
+    roles=permissions.DISPATCH,
     response=WorkOrderOut,
     tag="dispatch",
 )
@@ -537,7 +536,7 @@ class StatusIn(BaseModel):
     "/work-orders/<int:work_order_id>/status",
     "POST",
     summary="Move a work order on: on the way, on site, back to scheduled, cancelled (dispatcher)",
-    roles=DISPATCHERS,
+    roles=permissions.DISPATCH,
     body=StatusIn,
     response=WorkOrderOut,
     tag="dispatch",
@@ -567,7 +566,7 @@ class CompleteIn(BaseModel):
     "/work-orders/<int:work_order_id>/complete",
     "POST",
     summary="Complete a visit: notes, parts, acknowledgement; survey sent, ticket updated",
-    roles=DISPATCHERS,
+    roles=permissions.DISPATCH,
     body=CompleteIn,
     response=WorkOrderOut,
     tag="dispatch",
@@ -592,7 +591,7 @@ class AutoDispatchOut(BaseModel):
     "/work-orders/auto-dispatch",
     "POST",
     summary="Assign each unassigned work order, most pressing first, to its best suggestion",
-    roles=DISPATCHERS,
+    roles=permissions.DISPATCH,
     body=AutoDispatchIn,
     response=AutoDispatchOut,
     tag="dispatch",

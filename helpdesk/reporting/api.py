@@ -6,7 +6,7 @@ from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.api.core import operation
-from helpdesk.auth.models import Role
+from helpdesk.auth import permissions
 from helpdesk.errors import ValidationFailed
 from helpdesk.reporting.erlang import BeyondCalculator, agents_needed
 
@@ -40,7 +40,7 @@ class StaffingOut(BaseModel):
     "/staffing",
     "GET",
     summary="Agents needed for an interval (Erlang C): calls, handle time, target",
-    roles=[Role.SUPERVISOR],
+    roles=permissions.SUPERVISE,
     query=StaffingQuery,
     response=StaffingOut,
     tag="staffing",

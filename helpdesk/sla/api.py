@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from helpdesk.api.core import operation
 from helpdesk.api.text import Written
-from helpdesk.auth.models import Role
+from helpdesk.auth import permissions
 from helpdesk.db import utcnow
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.extensions import db
@@ -19,8 +19,6 @@ from helpdesk.sla import reports, rules, service
 from helpdesk.sla.models import CalendarModel, SlaClock, SlaPolicy
 
 bp = Blueprint("sla_api", __name__, url_prefix="/api/v1")
-ADMIN = [Role.ADMIN]
-SUPERVISORS = [Role.SUPERVISOR]
 
 
 class ExceptionIn(BaseModel):
@@ -193,7 +191,7 @@ def get_calendar(calendar_id: int) -> CalendarOut:
     "/sla/calendars",
     "POST",
     summary="Create a calendar (admin)",
-    roles=ADMIN,
+    roles=permissions.ADMINISTER,
     body=CalendarIn,
     response=CalendarOut,
     status=201,
@@ -208,7 +206,7 @@ def create_calendar(body: CalendarIn) -> CalendarOut:
     "/sla/calendars/<int:calendar_id>",
     "PUT",
     summary="Replace a calendar (admin)",
-    roles=ADMIN,
+    roles=permissions.ADMINISTER,
     body=CalendarIn,
     response=CalendarOut,
     tag="sla",
@@ -222,7 +220,7 @@ def replace_calendar(calendar_id: int, body: CalendarIn) -> CalendarOut:
     "/sla/calendars/<int:calendar_id>",
     "DELETE",
     summary="Delete a calendar no policy uses (admin)",
-    roles=ADMIN,
+    roles=permissions.ADMINISTER,
     status=204,
     tag="sla",
 )
@@ -304,7 +302,7 @@ def get_policy(policy_id: int) -> PolicyOut:
     "/sla/policies",
     "POST",
     summary="Create a policy (admin)",
-    roles=ADMIN,
+    roles=permissions.ADMINISTER,
     body=PolicyIn,
     response=PolicyOut,
     status=201,
@@ -319,7 +317,7 @@ def create_policy(body: PolicyIn) -> PolicyOut:
     "/sla/policies/<int:policy_id>",
     "PUT",
     summary="Replace a policy (admin); applies to tickets from their next change",
-    roles=ADMIN,
+    roles=permissions.ADMINISTER,
     body=PolicyIn,
     response=PolicyOut,
     tag="sla",
@@ -333,7 +331,7 @@ def replace_policy(policy_id: int, body: PolicyIn) -> PolicyOut:
     "/sla/policies/<int:policy_id>",
     "DELETE",
     summary="Delete a policy (admin)",
-    roles=ADMIN,
+    roles=permissions.ADMINISTER,
     status=204,
     tag="sla",
 )
@@ -365,7 +363,7 @@ def ticket_sla(ticket_id: int) -> ClocksOut:
     "/sla/at-risk",
     "GET",
     summary="Running targets at risk or breached, or due within `within_s` (supervisor)",
-    roles=SUPERVISORS,
+    roles=permissions.SUPERVISE,
     query=AtRiskQuery,
     response=AtRiskOut,
     tag="sla",
@@ -410,7 +408,7 @@ def at_risk(query: AtRiskQuery) -> AtRiskOut:
     "/sla/compliance",
     "GET",
     summary="Share of targets met, by period, group, priority, channel or metric",
-    roles=SUPERVISORS,
+    roles=permissions.SUPERVISE,
     query=ComplianceQuery,
     tag="sla",
 )

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from helpdesk.api.core import current_api_user, operation
-from helpdesk.auth.models import Role
+from helpdesk.auth import permissions
 from helpdesk.extensions import db
 from helpdesk.supervision import service
 from helpdesk.supervision.monitoring import from_gateway
@@ -105,7 +105,7 @@ class CallReportOut(BaseModel):
     "/wallboard",
     "GET",
     summary="Live figures per queue and agent, today's 15-minute intervals and raised alerts",
-    roles=[Role.SUPERVISOR],
+    roles=permissions.SUPERVISE,
     response=WallboardOut,
     tag="supervision",
 )
@@ -118,7 +118,7 @@ def get_wallboard() -> WallboardOut:
     "/agents/<int:agent_id>/presence",
     "PUT",
     summary="Set an agent's state (supervisors): available, break or offline",
-    roles=[Role.SUPERVISOR],
+    roles=permissions.SUPERVISE,
     body=AgentStateIn,
     response=AgentStateOut,
     tag="supervision",
@@ -139,7 +139,7 @@ def put_agent_presence(agent_id: int, body: AgentStateIn) -> AgentStateOut:
     "/calls/<int:call_id>/move",
     "POST",
     summary="Move a waiting call to another queue (supervisors); it keeps the time waited",
-    roles=[Role.SUPERVISOR],
+    roles=permissions.SUPERVISE,
     body=MoveIn,
     response=MoveOut,
     tag="supervision",
@@ -156,7 +156,7 @@ def move_call(call_id: int, body: MoveIn) -> MoveOut:
     "/calls/<int:call_id>/monitor",
     "POST",
     summary="Listen, whisper or barge on a call in progress (Twilio only; 409 with the simulator)",
-    roles=[Role.SUPERVISOR],
+    roles=permissions.SUPERVISE,
     body=MonitorIn,
     response=MonitorOut,
     tag="supervision",
@@ -177,7 +177,7 @@ def monitor_call(call_id: int, body: MonitorIn) -> MonitorOut:
     "GET",
     summary="Calls by 15-minute interval, hour, day, queue or agent from the call log "
     "(format=csv for a spreadsheet)",
-    roles=[Role.SUPERVISOR],
+    roles=permissions.SUPERVISE,
     query=CallReportQuery,
     response=CallReportOut,
     tag="supervision",

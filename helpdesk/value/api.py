@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from helpdesk.api.core import operation
-from helpdesk.auth.models import Role
+from helpdesk.auth import permissions
 from helpdesk.errors import APIError, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.value import service
@@ -88,7 +88,7 @@ def _region() -> str:
     "/invoices",
     "POST",
     summary="Import invoices (created or updated by number); unknown customers are reported",
-    roles=[Role.ADMIN, Role.SUPERVISOR],
+    roles=permissions.SUPERVISE,
     body=InvoicesIn,
     response=ImportOut,
     tag="value",
@@ -118,7 +118,7 @@ def post_invoices(body: InvoicesIn) -> ImportOut:
     "POST",
     summary="Import invoices from a CSV file (text/csv body: number, customer, amount, "
     "currency, issued_on, due_on, paid_on)",
-    roles=[Role.ADMIN, Role.SUPERVISOR],
+    roles=permissions.SUPERVISE,
     response=ImportOut,
     tag="value",
     raw_body={"text/csv": {"type": "string"}, "text/plain": {"type": "string"}},
@@ -167,7 +167,7 @@ def get_customer_value(customer_id: int) -> ValueOut:
     "/value/report",
     "GET",
     summary="Segments with revenue and cost to serve; the best, costliest and at-risk customers",
-    roles=[Role.SUPERVISOR],
+    roles=permissions.SUPERVISE,
     response=ValueReportOut,
     tag="value",
 )
@@ -180,7 +180,7 @@ def get_value_report() -> ValueReportOut:
     "/value/recompute",
     "POST",
     summary="Recompute every customer's value now (it also runs every hour)",
-    roles=[Role.ADMIN, Role.SUPERVISOR],
+    roles=permissions.SUPERVISE,
     response=RecomputeOut,
     tag="value",
 )

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
 from helpdesk.audit.actions import AUDITED
+from helpdesk.auth import permissions
 from helpdesk.auth import service as auth_service
 from helpdesk.auth.models import Role, User
 from helpdesk.extensions import db, socketio
@@ -273,3 +274,30 @@ def test_privileged_changes_are_audited() -> None:
         f"admin-only endpoints that change state but are not audited: {unaudited}; "
         "declare them in AUDITED in helpdesk/audit/actions.py"
     )
+
+
+def test_every_role_check_names_a_permission(app: Flask) -> None:
+    """API operations and console views take their roles from helpdesk.auth.permissions by name:
+    a view with roles of its own (a `role_required(Role.SUPERVISOR, Role.DISPATCHER)` written on
+    the spot) could grant what the other door refuses, unseen by the table above."""
+    named = {
+        frozenset(value) | {Role.ADMIN}: name
+        for name, value in vars(permissions).items()
+        if name.isupper() and isinstance(value, tuple)
+    }
+    checked = 0
+    for endpoint, view in app.view_functions.items():
+        roles = getattr(view, "required_roles", None)
+        if roles is None:
+            continue
+        checked += 1
+        assert frozenset(roles) | {Role.ADMIN} in named, (
+            f"{endpoint} checks roles {sorted(r.value for r in roles)} that no permission of "
+            "helpdesk/auth/permissions.py names: use one, or add one there"
+        )
+        expected = ENDPOINTS.get(endpoint)
+        assert expected == frozenset(roles) | {Role.ADMIN}, (
+            f"{endpoint} lets {named[frozenset(roles) | {Role.ADMIN}]} through, "
+            f"but {WHERE} expects {expected}"
+        )
+    assert checked > 80
