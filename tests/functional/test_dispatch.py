@@ -653,3 +653,23 @@ def test_the_on_the_way_text_gives_a_time_and_a_date_when_not_today():
     late = now + timedelta(hours=14, minutes=30)  # after midnight, local time
     assert texts.eta(late, paris, "en", now=now) == "Dec 7 00:30"
     assert texts.eta(late, paris, "fr", now=now) == "7 déc. 00:30"
+
+
+def test_the_job_link_by_sms_follows_the_port(request, settings):
+    """`PORT=5399 make run` without PUBLIC_BASE_URL: the technician's link points at port 5399,
+    where the console is, and opens the job."""
+    settings.PUBLIC_BASE_URL = ""
+    settings.PORT = 5399
+    settings.fill_defaults()
+    client = request.getfixturevalue("client")  # the app is made from the settings above
+    sim, dispatcher = request.getfixturevalue("sim"), request.getfixturevalue("dispatcher")
+    customer = request.getfixturevalue("customer_factory")(phones=[CUSTOMER])
+    ticket = request.getfixturevalue("ticket_factory")(requester_id=customer.id)
+    hugo = _technician(request.getfixturevalue("always_open"))
+    wo = _visit(dispatcher, ticket).get_json()
+    r = dispatcher.post(f"/work-orders/{wo['id']}/assign", json={"technician_id": hugo.id})
+    assert r.status_code == 200, r.get_json()
+    link = re.search(r"(\S+)(/m/jobs/\S+)", sim.inbox(TECH)[-1])
+    assert link is not None and link.group(1) == "http://127.0.0.1:5399", sim.inbox(TECH)
+    page = client.get(link.group(2))
+    assert page.status_code == 200 and wo["reference"] in page.get_data(as_text=True)
