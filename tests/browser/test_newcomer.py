@@ -1,6 +1,6 @@
 """What a new user does first, the README's way: `PORT=<not 5000> make run` on a fresh folder,
 then the console in a real browser under both loopback names, a call rung from the simulator at
-whatever hour the test runs, and the banner when the server goes away.
+whatever hour the test runs, and the banner when the server goes away and again once it is back.
 
 The demo is seeded small (HELPDESK_DEMO_CUSTOMERS/TICKETS) to keep the test short; everything
 else is what `make run` does: migrate, seed, serve on gunicorn.
@@ -38,6 +38,19 @@ class MadeRun:
     process: subprocess.Popen[bytes]
     log: Path
     logins: dict[str, str]
+    env: dict[str, str]
+
+    def serve_again(self) -> None:
+        """The server back on the same port, as `make run` would start it the second time."""
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [str(ROOT / ".venv/bin/helpdesk"), "serve", "--port", str(self.port)],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -80,7 +93,7 @@ def made_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MadeRun]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    run = MadeRun(port=port, process=process, log=log, logins={})
+    run = MadeRun(port=port, process=process, log=log, logins={}, env=env)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while "Helpdesk console on http://" not in log.read_text(errors="replace"):
@@ -172,5 +185,9 @@ def test_the_console_goes_live_under_both_names_and_a_call_rings_at_any_hour(
     assert agent.evaluate("document.documentElement.getAttribute('data-live')") == "off"
     # The log stayed what an operator needs: nothing at INFO from periodic jobs or requests.
     assert " INFO " not in made_run.log.read_text(errors="replace")
+    # The server comes back: the console reconnects by itself and the banner goes away.
+    made_run.serve_again()
+    agent.wait_for_selector("html[data-live=on]", timeout=START_TIMEOUT_S * 1000)
+    expect(agent.locator("#live-banner")).to_be_hidden()
     agent.context.close()
     admin.context.close()
