@@ -149,7 +149,10 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     db.init_app(app)
     release_session_safely(app, db.session)
     with app.app_context():
-        install_sqlite_pragmas(db.engine)
+        install_sqlite_pragmas(
+            db.engine,
+            statement_timeout_s=settings.HELPDESK_STATEMENT_TIMEOUT_S if role == "web" else 0,
+        )
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -75,7 +77,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def install_sqlite_pragmas(engine: Engine) -> None:
+def install_sqlite_pragmas(engine: Engine, *, statement_timeout_s: float = 0) -> None:
     """WAL, a busy timeout, enforced foreign keys and secure deletion for every SQLite connection.
 
     `secure_delete` overwrites the space a deleted or rewritten value leaves with zeros: without
@@ -85,9 +87,16 @@ def install_sqlite_pragmas(engine: Engine) -> None:
     pysqlite's own transaction handling would defer BEGIN until the first write; we issue
     `BEGIN IMMEDIATE` ourselves so that a write transaction takes the lock up front instead of
     failing half-way with "database is locked".
+
+    With `statement_timeout_s` (web processes), a statement still running after that long is
+    interrupted, as PostgreSQL's `statement_timeout` cancels one: SQLite has one writer, and a
+    statement a request's input made huge would otherwise hold the write lock, and every other
+    request behind it, until it ends.
     """
     if engine.dialect.name != "sqlite":
         return
+    if statement_timeout_s > 0:
+        _bound_sqlite_statements(engine, statement_timeout_s)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -103,6 +112,49 @@ def install_sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# SQLite calls the progress handler every this many virtual-machine steps of a statement: about
+# a millisecond of work, so a deadline is noticed at once and checking it costs nothing.
+_PROGRESS_STEPS = 10_000
+
+
+def _bound_sqlite_statements(engine: Engine, timeout_s: float) -> None:
+    """Each connection's deadline is set when a statement starts and lifted when its execution
+    returns; the progress handler interrupts the statement past it (`sqlite3.OperationalError:
+    interrupted`, rolled back like any failed statement)."""
+
+    @event.listens_for(engine, "connect")
+    def _handler(dbapi_connection: Any, record: Any) -> None:
+        deadline = [math.inf]
+        record.info["statement_deadline"] = deadline
+
+        def past_deadline() -> int:
+            if time.monotonic() <= deadline[0]:
+                return 0
+            deadline[0] = math.inf  # once: the rollback that follows must not be cut short too
+            return 1
+
+        dbapi_connection.set_progress_handler(past_deadline, _PROGRESS_STEPS)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn: Any, *_args: Any) -> None:
+        deadline = conn.connection.info.get("statement_deadline")
+        if deadline is not None:
+            deadline[0] = time.monotonic() + timeout_s
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _done(conn: Any, *_args: Any) -> None:
+        deadline = conn.connection.info.get("statement_deadline")
+        if deadline is not None:
+            deadline[0] = math.inf
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context: Any) -> None:
+        if context.connection is not None and not context.connection.invalidated:
+            deadline = context.connection.connection.info.get("statement_deadline")
+            if deadline is not None:
+                deadline[0] = math.inf
 
 
 def release_session_safely(app: Any, session: scoped_session[Any]) -> None:
