@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from helpdesk.api.core import current_api_user, operation
+from helpdesk.audit.recorder import audit_details
 from helpdesk.auth.models import Role
 from helpdesk.db import utcnow
 from helpdesk.dispatch import planning, service
@@ -600,4 +601,5 @@ def auto_dispatch(body: AutoDispatchIn) -> AutoDispatchOut:
     results = planning.auto_dispatch(
         db.session, actor=current_api_user(), settings=service.current_settings(), limit=body.limit
     )
+    audit_details(planning.dispatch_counts(results))
     return AutoDispatchOut(results=results)
