@@ -41,7 +41,7 @@ def _privileged(endpoint: str) -> bool:
 
 
 def _csv_operations() -> set[tuple[str, str]]:
-    return {(op.path, op.method) for op in OPERATIONS if "text/csv" in op.media}
+    return {(op.path, op.method.upper()) for op in OPERATIONS if "text/csv" in op.media}
 
 
 def _routes(app: Flask) -> Iterator[tuple[str, str, str]]:
