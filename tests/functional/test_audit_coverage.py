@@ -30,7 +30,11 @@ from telephony import service as telephony
 from telephony.models import CallQueue
 from tests.conftest import PASSWORD, Api
 from tests.functional.access_table import ENDPOINTS
-from tests.functional.test_console import SessionPerRequestClient, sign_in
+from tests.functional.test_console import (  # noqa: F401 (compiled_catalogues: French pages)
+    SessionPerRequestClient,
+    compiled_catalogues,
+    sign_in,
+)
 
 WHERE = "helpdesk/audit/actions.py"
 
@@ -500,6 +504,9 @@ def test_command_line_entries_read_well_in_the_api_and_the_page(
     assert sign_in(console, admin.user).status_code == 302
     page = console.get("/admin/audit").get_data(as_text=True)
     assert "ops-alice on the command line" in page and "invoice.import" in page
+    assert console.post("/settings", data={"locale": "fr", "timezone": "Europe/Paris"}).status_code
+    french = console.get("/admin/audit").get_data(as_text=True)
+    assert "ops-alice en ligne de commande" in french
 
 
 def test_a_password_given_on_the_command_line_is_never_recorded(
