@@ -20,6 +20,7 @@ from sqlalchemy import select
 from agents_ui import formatting
 from agents_ui.account import me
 from agents_ui.blueprint import bp, role_required
+from helpdesk.audit.recorder import audit_details, audit_target
 from helpdesk.auth import permissions
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
@@ -245,6 +246,7 @@ def _customers(ids: list[int]) -> dict[int, Customer]:
 @role_required(*permissions.DISPATCH)
 def dispatch_auto() -> ResponseReturnValue:
     results = planning.auto_dispatch(db.session, actor=me(), settings=service.current_settings())
+    audit_details(planning.dispatch_counts(results))
     placed = sum(1 for r in results if r["technician_id"])
     if not results:
         flash(_("No visit is waiting to be scheduled."), "info")
@@ -603,6 +605,7 @@ def dispatch_technician(technician_id: int | None = None) -> ResponseReturnValue
                 db.session.rollback()
                 errors.update(exc.fields or {"name": exc.message})
             else:
+                audit_target(tech.id)
                 flash(_("Technician %(name)s saved.", name=tech.name), "success")
                 return redirect(url_for("console.dispatch_technicians"))
     calendars = list(db.session.scalars(select(CalendarModel).order_by(CalendarModel.name)))

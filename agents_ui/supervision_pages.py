@@ -19,6 +19,7 @@ from agents_ui import formatting, value_labels
 from agents_ui.account import me
 from agents_ui.blueprint import bp, role_required
 from agents_ui.sla_report import percent
+from helpdesk.audit.recorder import audit_details
 from helpdesk.auth import permissions
 from helpdesk.auth.models import User
 from helpdesk.db import utcnow
@@ -525,6 +526,7 @@ def value_report() -> ResponseReturnValue:
 @role_required(*permissions.SUPERVISE)
 def value_recompute() -> ResponseReturnValue:
     counts = value_service.recompute_all(db.session)
+    audit_details(value_service.recompute_counts(counts))
     flash(_("Customer values recomputed: %(n)s customers.", n=sum(counts.values())), "success")
     return redirect(url_for("console.value_report"))
 

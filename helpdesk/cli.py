@@ -288,6 +288,8 @@ def check() -> None:
 @click.option("--quiet", is_flag=True, help="No logins listed (`helpdesk serve` lists them).")
 def demo(customers: int, tickets: int, seed: int, if_empty: bool, quiet: bool) -> None:
     from helpdesk import demo as demo_data
+    from helpdesk.audit.commands import record_command
+    from helpdesk.extensions import db as database
 
     app = _app()
     # The progress bars say what happens; the jobs' own INFO lines would bury them.
@@ -299,6 +301,12 @@ def demo(customers: int, tickets: int, seed: int, if_empty: bool, quiet: bool) -
                 demo_data.print_logins(click.echo, existing_only=True)
             return
         demo_data.seed(customers=customers, tickets=tickets, seed=seed, progress=True)
+        # The demo creates staff accounts with published passwords: who did it matters.
+        record_command(
+            session=database.session,
+            action="demo.seed",
+            details={"customers": customers, "tickets": tickets, "seed": seed},
+        )
         if not quiet:
             demo_data.print_logins(click.echo)
 
@@ -322,6 +330,7 @@ def users() -> None:
 def users_create(
     email: str, password: str, role: str, name: str | None, skills: str, languages: str, locale: str
 ) -> None:
+    from helpdesk.audit.commands import record_command
     from helpdesk.auth import service
     from helpdesk.errors import APIError
     from helpdesk.extensions import db as database
@@ -343,6 +352,13 @@ def users_create(
             raise click.ClickException(
                 f"{exc.message}{' (' + detail + ')' if detail else ''}"
             ) from exc
+        record_command(
+            session=database.session,
+            action="user.create",
+            target_type="user",
+            target_id=user.id,
+            details={"email": user.email, "role": user.role.value},
+        )
         click.echo(f"created {user.role.value} {user.email} (id {user.id})")
 
 
@@ -368,6 +384,7 @@ def users_list() -> None:
 def users_token(email: str, name: str) -> None:
     from sqlalchemy import select
 
+    from helpdesk.audit.commands import record_command
     from helpdesk.auth import service
     from helpdesk.auth.models import User
     from helpdesk.extensions import db as database
@@ -376,7 +393,15 @@ def users_token(email: str, name: str) -> None:
         user = database.session.scalar(select(User).where(User.email == email.lower()))
         if user is None:
             raise click.ClickException(f"no user {email}")
-        click.echo(service.issue_token(session=database.session, user=user, name=name))
+        token = service.issue_token(session=database.session, user=user, name=name)
+        record_command(
+            session=database.session,
+            action="token.issue",
+            target_type="user",
+            target_id=user.id,
+            details={"name": name},
+        )
+        click.echo(token)
 
 
 @main.command(help="Agents needed for an interval (Erlang C).")
@@ -433,6 +458,7 @@ def invoices() -> None:
 @invoices.command("import", help="Import invoices from a CSV file (created or updated by number).")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def invoices_import(path: str) -> None:
+    from helpdesk.audit.commands import record_command
     from helpdesk.extensions import db as database
     from helpdesk.value import service as value
 
@@ -446,12 +472,17 @@ def invoices_import(path: str) -> None:
             region=app.config.get("HELPDESK_DEFAULT_REGION") or "FR",
             line_offset=2,
         )
-    for err in errors + result.errors:
+        lines = len(rows) + len({e["line"] for e in errors})
+        result.errors = errors + result.errors
+        record_command(
+            session=database.session,
+            action="invoice.import",
+            target_type="invoice",
+            details=result.counts(lines),
+        )
+    for err in result.errors:
         click.echo(f"line {err['line']}: {err['field']}: {err['message']}", err=True)
-    click.echo(
-        f"{result.created} created, {result.updated} updated, "
-        f"{len(errors) + len(result.errors)} rejected"
-    )
+    click.echo(f"{result.created} created, {result.updated} updated, {len(result.errors)} rejected")
 
 
 @main.group(help="Customer value: segments and cost to serve.")
@@ -461,11 +492,18 @@ def value() -> None:
 
 @value.command("recompute", help="Recompute every customer's value now (also runs hourly).")
 def value_recompute() -> None:
+    from helpdesk.audit.commands import record_command
     from helpdesk.extensions import db as database
     from helpdesk.value import service as value_service
 
     with _app().app_context():
         counts = value_service.recompute_all(database.session)
+        record_command(
+            session=database.session,
+            action="value.recompute",
+            target_type="customer_value",
+            details=value_service.recompute_counts(counts),
+        )
     for segment, n in sorted(counts.items()):
         click.echo(f"{segment:10} {n}")
 
@@ -481,11 +519,20 @@ def sms() -> None:
     "process does it by itself every few seconds). Exits non-zero if some are still waiting.",
 )
 def sms_replay() -> None:
+    from helpdesk.audit.commands import record_command
+    from helpdesk.extensions import db as database
     from telephony import sms_spool
 
     app = _app()
     waiting = len(sms_spool.pending(app))
     recorded, left = sms_spool.replay(app)
+    with app.app_context():
+        record_command(
+            session=database.session,
+            action="sms.replay",
+            target_type="sms",
+            details={"spooled": waiting, "recorded": recorded, "left": left},
+        )
     click.echo(f"{waiting} spooled, {recorded} recorded, {left} still waiting")
     if left:
         raise click.ClickException(f"{left} text{'s' if left > 1 else ''} still waiting")

@@ -17,6 +17,7 @@ def reindex(batch: int) -> None:
     from tqdm import tqdm
 
     from helpdesk.app import create_app
+    from helpdesk.audit.commands import record_command
     from helpdesk.extensions import db
     from kb import indexing
     from kb.models import Article
@@ -27,6 +28,12 @@ def reindex(batch: int) -> None:
         total = db.session.scalar(select(func.count(Article.id))) or 0
         with tqdm(total=total, unit="article", desc=f"reindex ({index.name})") as bar:
             done = indexing.rebuild(db.session, index, batch=batch, progress=bar)
+        record_command(
+            session=db.session,
+            action="kb.reindex",
+            target_type="kb_index",
+            details={"articles": done, "backend": index.name},
+        )
     click.echo(f"{done} articles indexed ({index.name})")
 
 

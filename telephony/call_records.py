@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from helpdesk.auth.models import Role, User
+from helpdesk.auth import permissions
+from helpdesk.auth.models import User
 from helpdesk.customers import service as customers
 from helpdesk.customers.models import Customer, CustomerEmail, CustomerKind, CustomerPhone
 from helpdesk.customers.phones import try_e164
@@ -36,7 +37,7 @@ def get_call(session: DbSession, call_id: int) -> Call:
 
 def check_may_record(call: Call, user: User) -> None:
     """The agent on the call records it; supervisors may correct it. Others only read."""
-    if call.agent_id != user.id and not user.has_role(Role.SUPERVISOR):
+    if call.agent_id != user.id and not user.has_role(*permissions.SUPERVISE):
         raise Forbidden("only the agent on this call or a supervisor may change it")
 
 
@@ -167,7 +168,7 @@ def link_caller(
     if (
         source is not None
         and _has_history(session, source.id, call)
-        and not actor.has_role(Role.SUPERVISOR)
+        and not actor.has_role(*permissions.SUPERVISE)
     ):
         raise Forbidden(
             "this contact has tickets, calls or texts of its own: a supervisor merges it",

@@ -32,7 +32,7 @@ class AuditQuery(BaseModel):
 class AuditEntryOut(BaseModel):
     id: int
     at: datetime
-    actor_id: int | None
+    actor_id: int | None = Field(description="the staff member; null for a command (channel cli)")
     actor_email: str
     action: str
     target_type: str
@@ -40,7 +40,10 @@ class AuditEntryOut(BaseModel):
     details: dict[str, Any]
     ip: str
     request_id: str
-    channel: str
+    channel: str = Field(
+        description="api, console or cli; a cli entry's details.command and details.os_user "
+        "name the command and the system account that ran it"
+    )
 
 
 class AuditList(BaseModel):

@@ -3,7 +3,9 @@
 Recording at the edge rather than in each service keeps one declaration per privileged endpoint
 (API and console alike) and lets endpoints added later be audited by adding a line. The entry is
 written once the view has committed its change: a refused or failed request (4xx, rolled back)
-leaves no entry, and a form that re-renders with errors (200 to a POST) is not a change either.
+leaves no entry, a form that re-renders with errors (200 to a POST) is not a change either, nor is
+a console action that answers by redirecting with an error message (flashed as "error"). A GET is
+never a change: only the GET of an export (a download) is recorded.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, request, session
 from flask_login import current_user
 
 from helpdesk.audit import service
@@ -32,13 +34,24 @@ def _actor() -> Any:
     return None
 
 
-def _succeeded(response: Response) -> bool:
-    if response.status_code >= 400:
+def _flashed_errors() -> int:
+    return sum(1 for category, _ in session.get("_flashes", ()) if category == "error")
+
+
+def _succeeded(rule: Audited, response: Response) -> bool:
+    if response.status_code >= 400 or _actor() is None:
+        # Nobody signed in: the console sent them to the sign-in page, nothing was done.
         return False
+    if request.method in ("GET", "HEAD"):
+        # Opening a form or a page changes nothing; a download is the act itself.
+        return rule.export and request.method == "GET"
     if request.path.startswith("/api/"):
         return True
-    # Console: GETs that answer (an export) count; a POST succeeds by redirecting.
-    return request.method == "GET" or 300 <= response.status_code < 400
+    # Console: a POST succeeds by redirecting (or answering a page script's JSON), unless the
+    # view told the user it could not do it.
+    if _flashed_errors() > g.get("audit_errors_before", 0):
+        return False
+    return 300 <= response.status_code < 400 or response.is_json
 
 
 def _fields() -> dict[str, Any]:
@@ -74,9 +87,16 @@ def _target_id(rule: Audited, response: Response) -> str:
     return match.group(1) if match else ""
 
 
+def _kept(rule: Audited, fields: dict[str, Any]) -> dict[str, Any]:
+    if rule.keep is None:
+        return fields
+    return {k: v for k, v in fields.items() if k in rule.keep}
+
+
 def write_entry(rule: Audited, response: Response) -> None:
-    fields = {**_fields(), **(g.get("audit_details") or {})}
-    action = (rule.refine(fields) if rule.refine else None) or rule.action
+    asked = _fields()
+    fields = {**_kept(rule, asked), **(g.get("audit_details") or {})}
+    action = (rule.refine(asked) if rule.refine else None) or rule.action
     service.record(
         session=db.session,
         action=action,
@@ -91,10 +111,17 @@ def write_entry(rule: Audited, response: Response) -> None:
 
 
 def init_audit(app: Flask) -> None:
+    @app.before_request
+    def _note_errors() -> None:
+        if request.endpoint in AUDITED and not request.path.startswith("/api/"):
+            g.audit_errors_before = _flashed_errors()
+
     @app.after_request
     def _audit(response: Response) -> Response:
         rule = AUDITED.get(request.endpoint or "")
-        if rule is None or not _succeeded(response):
+        if rule is None or not _succeeded(rule, response):
+            return response
+        if rule.when is not None and not rule.when(_fields()):
             return response
         try:
             write_entry(rule, response)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
+from helpdesk.audit.recorder import audit_details
 from helpdesk.auth import permissions
 from helpdesk.db import utcnow
 from helpdesk.dispatch import planning, service
@@ -600,4 +601,5 @@ def auto_dispatch(body: AutoDispatchIn) -> AutoDispatchOut:
     results = planning.auto_dispatch(
         db.session, actor=current_api_user(), settings=service.current_settings(), limit=body.limit
     )
+    audit_details(planning.dispatch_counts(results))
     return AutoDispatchOut(results=results)

@@ -384,3 +384,8 @@ def auto_dispatch(
             }
         )
     return results
+
+
+def dispatch_counts(results: list[dict[str, Any]]) -> dict[str, int]:
+    """What the audit log keeps of an automatic dispatch run: visits considered and placed."""
+    return {"visits": len(results), "assigned": sum(1 for r in results if r["technician_id"])}

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from helpdesk.api.core import operation
+from helpdesk.audit.recorder import audit_details
 from helpdesk.auth import permissions
 from helpdesk.errors import APIError, ValidationFailed
 from helpdesk.extensions import db
@@ -107,6 +108,7 @@ def post_invoices(body: InvoicesIn) -> ImportOut:
         for i in body.invoices
     ]
     result = service.import_invoices(db.session, rows, region=_region(), line_offset=0)
+    audit_details(result.counts(len(rows)))
     for err in result.errors:  # index into the request's list rather than a CSV line
         err["field"] = f"invoices.{err.pop('line')}.{err['field']}"
     return ImportOut(**result.as_dict())
@@ -147,6 +149,7 @@ def import_invoices_csv() -> ImportOut:
         )
     result = service.import_invoices(db.session, rows, region=_region(), line_offset=2)
     result.errors = errors + result.errors
+    audit_details(result.counts(len(rows) + len({e["line"] for e in errors})))
     return ImportOut(**result.as_dict())
 
 
@@ -185,4 +188,6 @@ def get_value_report() -> ValueReportOut:
     tag="value",
 )
 def post_recompute() -> RecomputeOut:
-    return RecomputeOut(segments=service.recompute_all(db.session))
+    segments = service.recompute_all(db.session)
+    audit_details(service.recompute_counts(segments))
+    return RecomputeOut(segments=segments)

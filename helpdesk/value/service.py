@@ -51,6 +51,16 @@ class ImportResult:
     def as_dict(self) -> dict[str, Any]:
         return {"created": self.created, "updated": self.updated, "errors": self.errors}
 
+    def counts(self, lines: int) -> dict[str, int]:
+        """What the audit log keeps of an import: counts, never the lines (they name customers)."""
+        rejected = len({e["line"] for e in self.errors})
+        return {
+            "lines": lines,
+            "created": self.created,
+            "updated": self.updated,
+            "rejected": rejected,
+        }
+
 
 # -- import ----------------------------------------------------------------------------------------
 
@@ -390,6 +400,11 @@ def recompute_all(
     session.commit()
     log.info("customer values recomputed: %s", counts)
     return counts
+
+
+def recompute_counts(segments: dict[str, int]) -> dict[str, Any]:
+    """What the audit log keeps of a recompute: how many customers were updated, per segment."""
+    return {"customers_updated": sum(segments.values()), "segments": dict(sorted(segments.items()))}
 
 
 def value_of(session: DbSession, customer_id: int) -> CustomerValue | None:

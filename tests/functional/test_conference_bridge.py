@@ -18,6 +18,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from helpdesk.audit.models import AuditEntry
 from helpdesk.auth import service as auth
 from helpdesk.auth.models import Role, User
 from helpdesk.extensions import db
@@ -292,7 +293,8 @@ def test_a_leg_that_was_answered_or_a_caller_gone_changes_nothing(
 def test_monitor_listen_whisper_and_barge_join_the_conference(app, client, mock, queue, make_user):
     agent = _agent(make_user)
     call = _accepted(client, mock, queue, agent)
-    sup = Api(client, auth.issue_token(session=db.session, user=make_user(Role.SUPERVISOR)))
+    sup_user = make_user(Role.SUPERVISOR)
+    sup = Api(client, auth.issue_token(session=db.session, user=sup_user))
     mock.seen.clear()
     for mode in ("listen", "whisper", "barge"):
         r = sup.post(f"/calls/{call.id}/monitor", json={"mode": mode})
@@ -309,6 +311,13 @@ def test_monitor_listen_whisper_and_barge_join_the_conference(app, client, mock,
     for form in joined:
         assert form[1]["StartConferenceOnEnter"] == ["false"]
         assert form[1]["EndConferenceOnExit"] == ["false"]
+    # Listening in is a privileged act: each one is in the audit log, newest first.
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "call.monitor").order_by(AuditEntry.id)
+    ).all()
+    assert [(e.target_id, e.details, e.actor_id) for e in entries] == [
+        (str(call.id), {"mode": mode}, sup_user.id) for mode in ("listen", "whisper", "barge")
+    ]
 
 
 def test_monitor_without_a_recorded_agent_leg_is_refused(app, client, mock, queue, make_user):
