@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from helpdesk import events
 from helpdesk.auth.models import ApiToken, ConsoleSession, User
@@ -156,3 +156,24 @@ def rescope_sockets(*, session: DbSession, user: User) -> None:
     """A new role: the user's open connections close after commit, and reconnect (the console
     does so by itself) into the rooms of the new role."""
     events.disconnect_after_commit(session, [user_room(user.id)])
+
+
+def live_counts(*, session: DbSession) -> dict[int, tuple[int, int]]:
+    """Each user's number of live console sessions and of API tokens not revoked (expired ones
+    included: they no longer open anything, but are listed until revoked)."""
+    counts: dict[int, list[int]] = {}
+    sessions = session.execute(
+        select(ConsoleSession.user_id, func.count())
+        .where(ConsoleSession.ended_at.is_(None))
+        .group_by(ConsoleSession.user_id)
+    )
+    for user_id, n in sessions:
+        counts.setdefault(user_id, [0, 0])[0] = n
+    tokens = session.execute(
+        select(ApiToken.user_id, func.count())
+        .where(ApiToken.revoked_at.is_(None))
+        .group_by(ApiToken.user_id)
+    )
+    for user_id, n in tokens:
+        counts.setdefault(user_id, [0, 0])[1] = n
+    return {user_id: (s, t) for user_id, (s, t) in counts.items()}
