@@ -59,7 +59,9 @@ def start_console_session(
 
 def live_console_session(*, session: DbSession, key: str, user_id: int) -> ConsoleSession | None:
     """The console session a cookie's key stands for, unless it has been ended."""
-    row = session.scalar(select(ConsoleSession).where(ConsoleSession.key_hash == _digest(key)))
+    row: ConsoleSession | None = session.scalar(
+        select(ConsoleSession).where(ConsoleSession.key_hash == _digest(key))
+    )
     if row is None or row.ended_at is not None or row.user_id != user_id:
         return None
     now = utcnow()

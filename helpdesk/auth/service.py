@@ -177,7 +177,9 @@ def user_for_token(*, session: DbSession, token: str) -> User | None:
 
 def live_token(*, session: DbSession, token: str) -> ApiToken | None:
     """The token's row while it opens the API: not revoked, not expired, its user active."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    row: ApiToken | None = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+    )
     now = utcnow()
     if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
         return None
