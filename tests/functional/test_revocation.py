@@ -19,6 +19,7 @@ from helpdesk.auth.models import ApiToken, ConsoleSession, Role, User
 from helpdesk.extensions import db, socketio
 from helpdesk.realtime import issue_socket_token
 from tests.conftest import PASSWORD
+from tests.functional.test_console import compiled_catalogues  # noqa: F401  (fixture)
 
 NS = "/agents"
 
@@ -359,3 +360,20 @@ def test_a_console_socket_token_names_its_session(
     assert not socketio.test_client(
         app, namespace=NS, auth={"token": issue_socket_token(agent, row)}
     ).is_connected(NS)
+
+
+def test_the_sign_ins_pages_speak_french(
+    browser: Callable[[], FlaskClient],
+    make_user: Callable[..., User],
+    token_for: Callable[[User], str],
+) -> None:
+    admin = make_user(Role.ADMIN, locale="fr")
+    supervisor = make_user(Role.SUPERVISOR, name="Sam Superviseur")
+    token_for(supervisor)
+    console = _sign_in(browser(), admin)
+    listing = console.get("/admin/users").get_data(as_text=True)
+    assert "Connexions de l\u2019équipe" in listing and "Superviseur" in listing
+    page = console.get(f"/admin/users/{supervisor.id}").get_data(as_text=True)
+    assert "Connexions de Sam Superviseur" in page and "Révoquer tous les jetons" in page
+    ended = console.post(f"/admin/users/{supervisor.id}/tokens/revoke", follow_redirects=True)
+    assert "1 jeton d\u2019API révoqué." in ended.get_data(as_text=True)
