@@ -88,6 +88,16 @@ def rooms_for(user: User) -> list[str]:
     return rooms
 
 
+def _still_valid(token: str, rooms: list[str]) -> bool:
+    """Read the token again once the connection is in its rooms. A role change or a revocation
+    closes the rooms' connections right after it commits: one that committed between the first
+    read and the joins found nobody to close here, and is seen now instead (the rollback ends the
+    read transaction, so that this read is a fresh one)."""
+    db.session.rollback()
+    again = _identify(token)
+    return again is not None and rooms_for(again[0]) == rooms
+
+
 class AgentsNamespace(Namespace):  # type: ignore[misc]
     def on_connect(self, auth: dict[str, Any] | None = None) -> bool:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -96,10 +106,13 @@ class AgentsNamespace(Namespace):  # type: ignore[misc]
         if found is None:
             return False  # refused: the client sees a connect_error
         user, sign_in_room = found
-        for room in rooms_for(user):
+        rooms = rooms_for(user)
+        for room in rooms:
             join_room(room)
         if sign_in_room is not None:
             join_room(sign_in_room)
+        if not _still_valid(str(token), rooms):
+            return False
         # Per-connection state (Flask-SocketIO keeps a session per socket).
         session["agent"] = {"id": user.id, "name": user.name}
         session["watching"] = []

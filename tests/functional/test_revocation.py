@@ -377,3 +377,36 @@ def test_the_sign_ins_pages_speak_french(
     assert "Connexions de Sam Superviseur" in page and "Révoquer tous les jetons" in page
     ended = console.post(f"/admin/users/{supervisor.id}/tokens/revoke", follow_redirects=True)
     assert "1 jeton d\u2019API révoqué." in ended.get_data(as_text=True)
+
+
+def test_a_demotion_committed_while_a_socket_connects_is_not_missed(
+    app: Flask, make_user: Callable[..., User], token_for: Callable[[User], str], monkeypatch: Any
+) -> None:
+    """The demotion commits after the connect handler read the role and before it joined the
+    rooms, so its closing finds nobody: the handler reads again once joined, and refuses."""
+    import helpdesk.realtime as realtime
+    from helpdesk.auth import service
+
+    supervisor = make_user(Role.SUPERVISOR)
+    token, supervisor_id = token_for(supervisor), supervisor.id
+    joined = realtime.join_room
+    demoted: list[bool] = []
+
+    def join_then_demote(room: str, *args: Any, **kwargs: Any) -> None:
+        joined(room, *args, **kwargs)
+        if not demoted:
+            demoted.append(True)
+            # SQLite lets one writer in at a time, where PostgreSQL's reads block nobody: let
+            # go of the handler's transaction as PostgreSQL would not have held it.
+            db.session.rollback()
+            with app.app_context():  # another request, with its own database session
+                user = db.session.get(User, supervisor_id)
+                service.update_user(session=db.session, user=user, role=Role.AGENT)
+
+    monkeypatch.setattr(realtime, "join_room", join_then_demote)
+    sock = socketio.test_client(app, namespace=NS, auth={"token": token})
+    assert demoted and not sock.is_connected(NS)
+    assert not list(socketio.server.manager.get_participants(NS, "supervisors"))
+    monkeypatch.undo()
+    again = socketio.test_client(app, namespace=NS, auth={"token": token})
+    assert again.is_connected(NS) and "supervisors" not in _rooms_of(again)
