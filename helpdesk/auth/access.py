@@ -21,6 +21,9 @@ from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import NotFound
 
 USER_AGENT_KEPT = 255
+# A console session unused this long has ended: a browser closed without signing out does not
+# leave a way in (or a row listed as signed in) for good. Page views renew it.
+SESSION_IDLE_LIMIT = timedelta(days=14)
 
 
 def _digest(key: str) -> str:
@@ -62,9 +65,11 @@ def live_console_session(*, session: DbSession, key: str, user_id: int) -> Conso
     row: ConsoleSession | None = session.scalar(
         select(ConsoleSession).where(ConsoleSession.key_hash == _digest(key))
     )
+    now = utcnow()
     if row is None or row.ended_at is not None or row.user_id != user_id:
         return None
-    now = utcnow()
+    if now - row.last_seen_at > SESSION_IDLE_LIMIT:
+        return None
     # Touch at most once a minute so that page views do not each turn into a write.
     if now - row.last_seen_at > timedelta(minutes=1):
         row.last_seen_at = now
@@ -88,7 +93,11 @@ def console_sessions(*, session: DbSession, user: User) -> list[ConsoleSession]:
     return list(
         session.scalars(
             select(ConsoleSession)
-            .where(ConsoleSession.user_id == user.id, ConsoleSession.ended_at.is_(None))
+            .where(
+                ConsoleSession.user_id == user.id,
+                ConsoleSession.ended_at.is_(None),
+                ConsoleSession.last_seen_at > utcnow() - SESSION_IDLE_LIMIT,
+            )
             .order_by(ConsoleSession.last_seen_at.desc(), ConsoleSession.id.desc())
         )
     )
@@ -166,7 +175,10 @@ def live_counts(*, session: DbSession) -> dict[int, tuple[int, int]]:
     counts: dict[int, list[int]] = {}
     sessions = session.execute(
         select(ConsoleSession.user_id, func.count())
-        .where(ConsoleSession.ended_at.is_(None))
+        .where(
+            ConsoleSession.ended_at.is_(None),
+            ConsoleSession.last_seen_at > utcnow() - SESSION_IDLE_LIMIT,
+        )
         .group_by(ConsoleSession.user_id)
     )
     for user_id, n in sessions:

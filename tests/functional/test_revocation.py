@@ -410,3 +410,27 @@ def test_a_demotion_committed_while_a_socket_connects_is_not_missed(
     monkeypatch.undo()
     again = socketio.test_client(app, namespace=NS, auth={"token": token})
     assert again.is_connected(NS) and "supervisors" not in _rooms_of(again)
+
+
+def test_a_console_session_unused_for_two_weeks_has_ended(
+    browser: Callable[[], FlaskClient], make_user: Callable[..., User]
+) -> None:
+    from datetime import timedelta
+
+    from helpdesk.db import utcnow
+
+    agent = make_user(Role.AGENT)
+    used, idle = _sign_in(browser(), agent), _sign_in(browser(), agent)
+    rows = access.console_sessions(session=db.session, user=agent)
+    assert len(rows) == 2
+    db.session.commit()
+    assert _signed_in(used)
+    idle_row = db.session.get(ConsoleSession, max(r.id for r in rows))
+    assert idle_row is not None
+    # The newer row is `idle`'s: the browsers signed in in that order.
+    idle_row.last_seen_at = utcnow() - access.SESSION_IDLE_LIMIT - timedelta(minutes=1)
+    db.session.commit()
+    assert not _signed_in(idle)
+    assert _signed_in(used)
+    assert len(access.console_sessions(session=db.session, user=agent)) == 1
+    assert access.live_counts(session=db.session)[agent.id][0] == 1
