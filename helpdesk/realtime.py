@@ -1,8 +1,10 @@
 """The `/agents` Socket.IO namespace: who may connect, and which rooms they are put in.
 
-Clients never name a room: the server joins each connection to `staff`, `user:<id>` and
-`role:<role>` after checking its token, and to `ticket:<id>` / `customer:<id>` only when asked to
-watch a record that exists. Sockets authenticate with a short-lived signed token (issued to the
+Clients never name a room: the server joins each connection to `staff`, `user:<id>`,
+`role:<role>` and the room of the sign-in behind its token (`session:<id>` or `token:<id>`) after
+checking the token, and to `ticket:<id>` / `customer:<id>` only when asked to watch a record that
+exists. Rooms are chosen once, on connect, so helpdesk.auth.access closes a user's connections
+when their role changes or a sign-in ends, and the client reconnects into the rooms it may have. Sockets authenticate with a short-lived signed token (issued to the
 logged-in console user) or an API bearer token, because the Flask session a socket sees is a
 snapshot taken at connect time and would not notice a logout.
 """
