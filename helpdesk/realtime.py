@@ -4,9 +4,11 @@ Clients never name a room: the server joins each connection to `staff`, `user:<i
 `role:<role>` and the room of the sign-in behind its token (`session:<id>` or `token:<id>`) after
 checking the token, and to `ticket:<id>` / `customer:<id>` only when asked to watch a record that
 exists. Rooms are chosen once, on connect, so helpdesk.auth.access closes a user's connections
-when their role changes or a sign-in ends, and the client reconnects into the rooms it may have. Sockets authenticate with a short-lived signed token (issued to the
-logged-in console user) or an API bearer token, because the Flask session a socket sees is a
-snapshot taken at connect time and would not notice a logout.
+when their role changes or a sign-in ends, and the client reconnects into the rooms it may have.
+
+Sockets authenticate with a short-lived signed token (issued to the logged-in console user) or an
+API bearer token, because the Flask session a socket sees is a snapshot taken at connect time and
+would not notice a logout.
 """
 
 from __future__ import annotations
