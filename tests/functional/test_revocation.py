@@ -434,3 +434,18 @@ def test_a_console_session_unused_for_two_weeks_has_ended(
     assert _signed_in(used)
     assert len(access.console_sessions(session=db.session, user=agent)) == 1
     assert access.live_counts(session=db.session)[agent.id][0] == 1
+
+
+def test_revoking_ones_own_token_closes_the_socket_opened_with_it(
+    app: Flask,
+    browser: Callable[[], FlaskClient],
+    make_user: Callable[..., User],
+    token_for: Callable[[User], str],
+    live_events: None,
+) -> None:
+    agent = make_user(Role.AGENT)
+    token, other = token_for(agent), token_for(agent)
+    sock = socketio.test_client(app, namespace=NS, auth={"token": token})
+    kept = socketio.test_client(app, namespace=NS, auth={"token": other})
+    assert browser().delete("/api/v1/auth/token", headers=_bearer(token)).status_code == 204
+    assert not sock.is_connected(NS) and kept.is_connected(NS)
