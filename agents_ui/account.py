@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from agents_ui.blueprint import bp
 from agents_ui.forms import ActionForm, LanguageForm, LoginForm, SettingsForm
 from agents_ui.safety import safe_next
+from helpdesk.auth import login as console_login
 from helpdesk.auth import service as auth_service
 from helpdesk.auth.models import Role, User
 from helpdesk.auth.throttle import login_throttle
@@ -53,6 +54,7 @@ def login() -> ResponseReturnValue:
     # A fresh session on sign-in: nothing set before (by whoever used the browser) carries over.
     session.clear()
     login_user(user)
+    console_login.start(user)
     return redirect(target)
 
 
@@ -60,6 +62,7 @@ def login() -> ResponseReturnValue:
 def logout() -> Response:
     """Posted (with its CSRF token), so that another site cannot sign an agent out with a link."""
     if ActionForm().validate_on_submit():
+        console_login.end()
         logout_user()
         session.clear()
     return redirect(url_for("console.login"))

@@ -29,6 +29,7 @@ from werkzeug.exceptions import HTTPException
 from agents_ui import formatting, labels, sla_display, wording
 from agents_ui.safety import web_link
 from helpdesk.auth import permissions
+from helpdesk.auth.login import this_console_session
 from helpdesk.auth.models import Role
 from helpdesk.errors import APIError
 from helpdesk.extensions import login_manager
@@ -156,7 +157,7 @@ def _shortcuts() -> list[tuple[str, Any]]:
 
 def _socket_token() -> str:
     """A short-lived token for the page's live connection (`/socket-token` gives fresh ones)."""
-    return issue_socket_token(current_user._get_current_object())
+    return issue_socket_token(current_user._get_current_object(), this_console_session())
 
 
 @bp.context_processor

@@ -118,6 +118,13 @@ CUSTOMER_FLAG: dict[str, Any] = {
     "new-texter": _l("New by SMS"),
 }
 
+ROLE: dict[str, Any] = {
+    "agent": _l("Agent"),
+    "supervisor": _l("Supervisor"),
+    "dispatcher": _l("Dispatcher"),
+    "admin": _l("Administrator"),
+}
+
 SMS_STATUS: dict[str, Any] = {
     "queued": _l("Queued"),
     "retry": _l("Retrying"),

@@ -17,6 +17,7 @@ from agents_ui.account import me
 from agents_ui.blueprint import bp, role_required
 from agents_ui.queries import at_risk_clocks
 from helpdesk.auth import permissions
+from helpdesk.auth.login import this_console_session
 from helpdesk.extensions import db
 from helpdesk.realtime import issue_socket_token
 from helpdesk.sla import service as sla_service
@@ -36,7 +37,7 @@ SNAPSHOT_MAX = 100
 @login_required
 def socket_token() -> Response:
     """A fresh token for the live connection; `static/sla.js` asks for one on each reconnect."""
-    return jsonify({"token": issue_socket_token(me())})
+    return jsonify({"token": issue_socket_token(me(), this_console_session())})
 
 
 @bp.get("/sla/clocks")

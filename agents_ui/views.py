@@ -26,6 +26,7 @@ from agents_ui import (
     ticket_list,
     ticket_new,
     ticket_page,
+    user_access_pages,
 )
 from agents_ui.blueprint import bp
 
@@ -50,4 +51,5 @@ __all__ = [
     "ticket_list",
     "ticket_new",
     "ticket_page",
+    "user_access_pages",
 ]

@@ -45,6 +45,9 @@ class Event:
 class EventBackend(Protocol):
     def emit(self, evt: Event) -> None: ...
 
+    def disconnect(self, rooms: tuple[str, ...]) -> None:
+        """Close every live connection in these rooms, in whichever process holds it."""
+
 
 class SocketIOBackend:
     """Emits to Socket.IO rooms in the `/agents` namespace (through Redis when scaled out)."""
@@ -64,17 +67,28 @@ class SocketIOBackend:
         self.socketio.emit(evt.name, payload, to=to, namespace=NAMESPACE)
         log.debug("emitted %s to %s", evt.name, ",".join(evt.rooms))
 
+    def disconnect(self, rooms: tuple[str, ...]) -> None:
+        from helpdesk.socketqueue import disconnect_room
+
+        for room in rooms:
+            disconnect_room(self.socketio.server, room, NAMESPACE)
+
 
 @dataclass
 class RecordingBackend:
     """Keeps events in memory; what tests read to check what would have been sent."""
 
     events: list[Event] = field(default_factory=list)
+    disconnected: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def emit(self, evt: Event) -> None:
         with self._lock:
             self.events.append(evt)
+
+    def disconnect(self, rooms: tuple[str, ...]) -> None:
+        with self._lock:
+            self.disconnected.extend(rooms)
 
     def named(self, name: str) -> list[Event]:
         return [e for e in self.events if e.name == name]
@@ -82,6 +96,7 @@ class RecordingBackend:
     def clear(self) -> None:
         with self._lock:
             self.events.clear()
+            self.disconnected.clear()
 
 
 class _Registry:
@@ -145,6 +160,26 @@ def _queue(session: Session | scoped_session[Session], key: str) -> list[Any]:
         real.begin()
     queue: list[Any] = real.info.setdefault(key, [])
     return queue
+
+
+def disconnect_after_commit(
+    session: Session | scoped_session[Session], rooms: Iterable[str]
+) -> None:
+    """Close the live connections in `rooms` once the transaction commits: a revoked sign-in or
+    a changed role must not keep receiving what it may no longer see. A client that connects
+    again is checked afresh and put in the rooms of its role as it is now."""
+    closing = tuple(rooms)
+    if closing:
+        on_commit(session, lambda: _disconnect(closing))
+
+
+def _disconnect(rooms: tuple[str, ...]) -> None:
+    try:
+        get_backend().disconnect(rooms)
+    except Exception:
+        # The sign-in is already refused for every new request and connection; only the
+        # connection that is already open may linger until it next reconnects.
+        log.exception("failed to close the connections of %s", ",".join(rooms))
 
 
 def publish_now(name: str, rooms: Iterable[str], payload: dict[str, Any]) -> None:

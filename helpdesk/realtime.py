@@ -1,10 +1,14 @@
 """The `/agents` Socket.IO namespace: who may connect, and which rooms they are put in.
 
-Clients never name a room: the server joins each connection to `staff`, `user:<id>` and
-`role:<role>` after checking its token, and to `ticket:<id>` / `customer:<id>` only when asked to
-watch a record that exists. Sockets authenticate with a short-lived signed token (issued to the
-logged-in console user) or an API bearer token, because the Flask session a socket sees is a
-snapshot taken at connect time and would not notice a logout.
+Clients never name a room: the server joins each connection to `staff`, `user:<id>`,
+`role:<role>` and the room of the sign-in behind its token (`session:<id>` or `token:<id>`) after
+checking the token, and to `ticket:<id>` / `customer:<id>` only when asked to watch a record that
+exists. Rooms are chosen once, on connect, so helpdesk.auth.access closes a user's connections
+when their role changes or a sign-in ends, and the client reconnects into the rooms it may have.
+
+Sockets authenticate with a short-lived signed token (issued to the logged-in console user) or an
+API bearer token, because the Flask session a socket sees is a snapshot taken at connect time and
+would not notice a logout.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from flask_socketio import Namespace, join_room, leave_room
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from helpdesk.auth import permissions
+from helpdesk.auth import access, permissions
 from helpdesk.auth import service as auth_service
-from helpdesk.auth.models import User
+from helpdesk.auth.models import ConsoleSession, User
 from helpdesk.events import FEEDS, NAMESPACE, publish_now
 from helpdesk.extensions import db, socketio
 from helpdesk.metrics import SOCKET_CONNECTIONS
@@ -41,22 +45,42 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
-def issue_socket_token(user: User) -> str:
-    return _serializer().dumps({"uid": user.id, "v": user.session_version})
+def issue_socket_token(user: User, console_session: ConsoleSession | None = None) -> str:
+    """A token for one connection. One issued to a console page names its console session, so
+    that signing that browser out refuses the token and closes the connections it opened."""
+    data: dict[str, int] = {"uid": user.id, "v": user.session_version}
+    if console_session is not None:
+        data["s"] = console_session.id
+    return _serializer().dumps(data)
 
 
 def user_for_socket_token(token: str) -> User | None:
     """The user a socket token or an API bearer token stands for, if still valid."""
+    found = _identify(token)
+    return None if found is None else found[0]
+
+
+def _identify(token: str) -> tuple[User, str | None] | None:
+    """The user and the room of the sign-in behind the token (`session:<id>` or `token:<id>`),
+    in which the connection is put so that ending that sign-in closes it."""
     if token.startswith(auth_service.TOKEN_PREFIX):
-        return auth_service.user_for_token(session=db.session, token=token)
+        row = auth_service.live_token(session=db.session, token=token)
+        return None if row is None else (row.user, access.token_room(row.id))
     try:
         data = _serializer().loads(token, max_age=SOCKET_TOKEN_MAX_AGE)
     except (SignatureExpired, BadSignature):
         return None
-    user = db.session.get(User, int(data.get("uid", 0)))
+    if not isinstance(data, dict) or not _is_id(data.get("uid")):
+        return None
+    user = db.session.get(User, data["uid"])
     if user is None or not user.active or user.session_version != data.get("v"):
         return None
-    return user
+    if "s" not in data:
+        return user, None
+    console = db.session.get(ConsoleSession, data["s"]) if _is_id(data["s"]) else None
+    if console is None or console.ended_at is not None or console.user_id != user.id:
+        return None
+    return user, access.session_room(console.id)
 
 
 def rooms_for(user: User) -> list[str]:
@@ -67,15 +91,31 @@ def rooms_for(user: User) -> list[str]:
     return rooms
 
 
+def _still_valid(token: str, rooms: list[str]) -> bool:
+    """Read the token again once the connection is in its rooms. A role change or a revocation
+    closes the rooms' connections right after it commits: one that committed between the first
+    read and the joins found nobody to close here, and is seen now instead (the rollback ends the
+    read transaction, so that this read is a fresh one)."""
+    db.session.rollback()
+    again = _identify(token)
+    return again is not None and rooms_for(again[0]) == rooms
+
+
 class AgentsNamespace(Namespace):  # type: ignore[misc]
     def on_connect(self, auth: dict[str, Any] | None = None) -> bool:
         token = auth.get("token") if isinstance(auth, dict) else None
         # Each Socket.IO event runs in its own app context, whose teardown ends the session.
-        user = user_for_socket_token(str(token)) if token else None
-        if user is None:
+        found = _identify(str(token)) if token else None
+        if found is None:
             return False  # refused: the client sees a connect_error
-        for room in rooms_for(user):
+        user, sign_in_room = found
+        rooms = rooms_for(user)
+        for room in rooms:
             join_room(room)
+        if sign_in_room is not None:
+            join_room(sign_in_room)
+        if not _still_valid(str(token), rooms):
+            return False
         # Per-connection state (Flask-SocketIO keeps a session per socket).
         session["agent"] = {"id": user.id, "name": user.name}
         session["watching"] = []

@@ -8,7 +8,8 @@
  * and the socket opens once the document is parsed. The first connection uses the token rendered
  * into the page (valid two minutes); every later one asks /socket-token for a fresh token. A
  * refused token is retried with a fresh one, backing off up to a minute; a browser that has been
- * signed out stops trying. <html data-live="on|off"> tells whether the connection is up, and
+ * signed out stops trying. A connection the server closes (a changed role, an ended sign-in) is
+ * opened again at once, with a fresh token. <html data-live="on|off"> tells whether the connection is up, and
  * #live-banner says so on screen while it is down.
  */
 (function () {
@@ -96,6 +97,13 @@
       document.documentElement.setAttribute("data-live", "off");
       // Leaving the page disconnects on purpose; anything else is an outage.
       if (reason !== "io client disconnect") banner("off");
+      // The server closes a connection when its user's role changes or a sign-in is ended; the
+      // client does not reconnect by itself then. Connecting again fetches a fresh token: the
+      // server puts the connection in the rooms of the role as it is now, or refuses a browser
+      // that has been signed out (the banner then says so).
+      if (reason === "io server disconnect") {
+        setTimeout(function () { socket.connect(); }, 300 + Math.random() * 700);
+      }
     });
     socket.on("connect_error", function () {
       banner(signedOut ? "signed-out" : "off");

@@ -136,4 +136,13 @@ AUDITED: dict[str, Audited] = {
     "console.simulator_open_center": Audited("center.open_around_the_clock", "sla_calendar"),
     "telephony_api.create_queue_post": Audited("queue.create", "queue"),
     "telephony_api.replace_queue_put": Audited("queue.update", "queue", "queue_id"),
+    # Sign-ins ended by an administrator (their live connections close too)
+    "auth_api.revoke_user_tokens_delete": Audited("user.tokens_revoke", "user", "user_id"),
+    "auth_api.revoke_user_token_delete": Audited("user.token_revoke", "user", "user_id"),
+    "auth_api.end_user_sessions_delete": Audited("user.sessions_end", "user", "user_id"),
+    "auth_api.end_user_session_delete": Audited("user.session_end", "user", "user_id"),
+    "console.admin_user_tokens_revoke": Audited("user.tokens_revoke", "user", "user_id"),
+    "console.admin_user_token_revoke": Audited("user.token_revoke", "user", "user_id"),
+    "console.admin_user_sessions_end": Audited("user.sessions_end", "user", "user_id"),
+    "console.admin_user_session_end": Audited("user.session_end", "user", "user_id"),
 }

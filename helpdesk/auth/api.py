@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from helpdesk.api.core import current_api_user, operation
-from helpdesk.auth import permissions, service
-from helpdesk.auth.models import Role, User
+from helpdesk.auth import access, permissions, service
+from helpdesk.auth.models import ApiToken, ConsoleSession, Role, User
 from helpdesk.auth.throttle import login_throttle
 from helpdesk.errors import Unauthorized
 from helpdesk.extensions import db
@@ -214,3 +216,146 @@ def update_user(user_id: int, body: UserUpdate) -> UserOut:
         skills=service.parse_skills(body.skills) if body.skills is not None else None,
     )
     return user_out(user)
+
+
+# -- sign-ins an administrator can see and end --------------------------------------------------
+
+
+class ApiTokenOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiTokenList(BaseModel):
+    items: list[ApiTokenOut]
+
+
+class ConsoleSessionOut(BaseModel):
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    user_agent: str
+    ip: str | None
+
+
+class ConsoleSessionList(BaseModel):
+    items: list[ConsoleSessionOut]
+
+
+class EndedOut(BaseModel):
+    """How many sign-ins were ended (their open live connections are closed too)."""
+
+    ended: int
+
+
+def token_out(row: ApiToken) -> ApiTokenOut:
+    return ApiTokenOut(
+        id=row.id,
+        name=row.name,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+def console_session_out(row: ConsoleSession) -> ConsoleSessionOut:
+    return ConsoleSessionOut(
+        id=row.id,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        user_agent=row.user_agent,
+        ip=row.ip,
+    )
+
+
+@operation(
+    bp,
+    "/users/<int:user_id>/tokens",
+    "GET",
+    summary="A user's API tokens that still work (admin); the tokens themselves are never shown",
+    roles=permissions.ADMINISTER,
+    response=ApiTokenList,
+    tag="users",
+)
+def list_user_tokens(user_id: int) -> ApiTokenList:
+    user = service.get_user(session=db.session, user_id=user_id)
+    return ApiTokenList(
+        items=[token_out(t) for t in access.api_tokens(session=db.session, user=user)]
+    )
+
+
+@operation(
+    bp,
+    "/users/<int:user_id>/tokens",
+    "DELETE",
+    summary="Revoke every API token of a user and close the live connections opened with them "
+    "(admin)",
+    roles=permissions.ADMINISTER,
+    response=EndedOut,
+    tag="users",
+)
+def revoke_user_tokens(user_id: int) -> EndedOut:
+    user = service.get_user(session=db.session, user_id=user_id)
+    return EndedOut(ended=access.revoke_api_tokens(session=db.session, user=user))
+
+
+@operation(
+    bp,
+    "/users/<int:user_id>/tokens/<int:token_id>",
+    "DELETE",
+    summary="Revoke one API token of a user (admin)",
+    roles=permissions.ADMINISTER,
+    status=204,
+    tag="users",
+)
+def revoke_user_token(user_id: int, token_id: int) -> Response:
+    user = service.get_user(session=db.session, user_id=user_id)
+    access.revoke_api_tokens(session=db.session, user=user, only_id=token_id)
+    return Response(status=204)
+
+
+@operation(
+    bp,
+    "/users/<int:user_id>/sessions",
+    "GET",
+    summary="A user's console sessions that are still signed in (admin)",
+    roles=permissions.ADMINISTER,
+    response=ConsoleSessionList,
+    tag="users",
+)
+def list_user_sessions(user_id: int) -> ConsoleSessionList:
+    user = service.get_user(session=db.session, user_id=user_id)
+    rows = access.console_sessions(session=db.session, user=user)
+    return ConsoleSessionList(items=[console_session_out(s) for s in rows])
+
+
+@operation(
+    bp,
+    "/users/<int:user_id>/sessions",
+    "DELETE",
+    summary="Sign a user out of every console session and close its live connections (admin)",
+    roles=permissions.ADMINISTER,
+    response=EndedOut,
+    tag="users",
+)
+def end_user_sessions(user_id: int) -> EndedOut:
+    user = service.get_user(session=db.session, user_id=user_id)
+    return EndedOut(ended=access.end_console_sessions(session=db.session, user=user))
+
+
+@operation(
+    bp,
+    "/users/<int:user_id>/sessions/<int:session_id>",
+    "DELETE",
+    summary="Sign a user out of one console session (admin)",
+    roles=permissions.ADMINISTER,
+    status=204,
+    tag="users",
+)
+def end_user_session(user_id: int, session_id: int) -> Response:
+    user = service.get_user(session=db.session, user_id=user_id)
+    access.end_console_sessions(session=db.session, user=user, only_id=session_id)
+    return Response(status=204)

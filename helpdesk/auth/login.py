@@ -1,15 +1,20 @@
-"""Console sessions with Flask-Login.
+"""Console sessions with Flask-Login, each one recorded on the server.
 
-The session carries `"<user id>:<session version>"`; bumping a user's session version (password
-change, deactivation) logs them out everywhere at their next request.
+The signed cookie carries `"<user id>:<session version>"` and the key of a row of
+`console_sessions`; a cookie is accepted only while that row is live. Signing out ends the row, so
+a copy of the cookie taken before is refused; a password change or a deactivation ends every row
+of the user (and bumps the version), and an administrator can end any of them.
 """
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g, request, session
 
-from helpdesk.auth.models import User
+from helpdesk.auth import access
+from helpdesk.auth.models import ConsoleSession, User
 from helpdesk.extensions import db, login_manager
+
+SESSION_KEY = "console_session"
 
 
 def init_login(app: Flask) -> None:
@@ -24,4 +29,39 @@ def init_login(app: Flask) -> None:
         user = db.session.get(User, int(user_id))
         if user is None or not user.active or user.session_version != int(version):
             return None
+        row = current_console_session(user)
+        if row is None:
+            return None
+        g.helpdesk_console_session = row
         return user
+
+
+def start(user: User) -> None:
+    """Record this browser's sign-in, after `login_user`."""
+    session[SESSION_KEY] = access.start_console_session(
+        session=db.session,
+        user=user,
+        user_agent=request.headers.get("User-Agent", ""),
+        ip=request.remote_addr,
+    )
+
+
+def current_console_session(user: User) -> ConsoleSession | None:
+    """This browser's live console session, if its cookie names one."""
+    key = session.get(SESSION_KEY)
+    if not isinstance(key, str):
+        return None
+    return access.live_console_session(session=db.session, key=key, user_id=user.id)
+
+
+def this_console_session() -> ConsoleSession | None:
+    """The console session this request was let in by (None for an API request)."""
+    row: ConsoleSession | None = g.get("helpdesk_console_session")
+    return row
+
+
+def end() -> None:
+    """End this browser's console session on the server (signing out)."""
+    key = session.get(SESSION_KEY)
+    if isinstance(key, str):
+        access.end_console_session(session=db.session, key=key)

@@ -100,3 +100,26 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class ConsoleSession(db.Model):  # type: ignore[name-defined,misc]
+    """One sign-in to the console, so that a session can be ended on the server.
+
+    The browser's (signed) cookie carries a random key whose SHA-256 is kept here; a cookie is
+    accepted only while its row is live, so signing out, a password reset or an administrator's
+    revocation ends it even in a copy of the cookie taken earlier.
+    """
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (UniqueConstraint("key_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")

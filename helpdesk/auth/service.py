@@ -11,7 +11,8 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from helpdesk.auth import passwords
+from helpdesk import events
+from helpdesk.auth import access, passwords
 from helpdesk.auth.models import AgentSkill, ApiToken, Group, Role, User
 from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
@@ -119,24 +120,29 @@ def update_user(
     languages: Iterable[str] | None = None,
     password: str | None = None,
 ) -> User:
+    """Change a user. A new password or a deactivation ends every sign-in the user has (console
+    sessions, API tokens, open connections); a new role closes their open connections, which
+    reconnect into the new role's rooms."""
+    if password is not None:
+        _check_password(password, email=user.email, name=user.name)
     if name is not None:
         user.name = name
-    if role is not None:
+    if role is not None and role is not user.role:
         user.role = role
+        access.rescope_sockets(session=session, user=user)
     if locale is not None:
         user.locale = locale
     if active is not None:
         user.active = active
         if not active:
-            user.session_version += 1
+            access.revoke_everything(session=session, user=user)
     if skills is not None:
         user.skills = [AgentSkill(skill=s, level=lvl) for s, lvl in skills.items()]
     if languages is not None:
         user.languages = [lang.lower() for lang in languages]
     if password is not None:
-        _check_password(password, email=user.email, name=user.name)
         user.password_hash = hash_password(password)
-        user.session_version += 1
+        access.revoke_everything(session=session, user=user)
     session.commit()
     return user
 
@@ -165,7 +171,15 @@ def issue_token(
 
 
 def user_for_token(*, session: DbSession, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    row = live_token(session=session, token=token)
+    return None if row is None else row.user
+
+
+def live_token(*, session: DbSession, token: str) -> ApiToken | None:
+    """The token's row while it opens the API: not revoked, not expired, its user active."""
+    row: ApiToken | None = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+    )
     now = utcnow()
     if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
         return None
@@ -175,8 +189,7 @@ def user_for_token(*, session: DbSession, token: str) -> User | None:
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         row.last_used_at = now
         session.commit()
-    user: User = row.user
-    return user
+    return row
 
 
 def revoke_token(*, session: DbSession, token: str) -> None:
@@ -184,6 +197,7 @@ def revoke_token(*, session: DbSession, token: str) -> None:
     if row is None:
         raise NotFound("no such token")
     row.revoked_at = utcnow()
+    events.disconnect_after_commit(session, [access.token_room(row.id)])
     session.commit()
 
 

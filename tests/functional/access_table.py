@@ -57,6 +57,12 @@ ENDPOINTS: dict[str, Access] = {
     "auth_api.get_user_get": STAFF,
     "auth_api.create_user_post": ADMIN,
     "auth_api.update_user_patch": ADMIN,
+    "auth_api.list_user_tokens_get": ADMIN,
+    "auth_api.revoke_user_tokens_delete": ADMIN,
+    "auth_api.revoke_user_token_delete": ADMIN,
+    "auth_api.list_user_sessions_get": ADMIN,
+    "auth_api.end_user_sessions_delete": ADMIN,
+    "auth_api.end_user_session_delete": ADMIN,
     "audit_api.list_audit_get": ADMIN,
     # -- customers and timeline
     "customers_api.list_customers_get": STAFF,
@@ -175,6 +181,12 @@ ENDPOINTS: dict[str, Access] = {
     "console.sla_policy": ADMIN,
     "console.sla_policy_new": ADMIN,
     "console.audit_log": ADMIN,
+    "console.admin_users": ADMIN,
+    "console.admin_user": ADMIN,
+    "console.admin_user_sessions_end": ADMIN,
+    "console.admin_user_session_end": ADMIN,
+    "console.admin_user_tokens_revoke": ADMIN,
+    "console.admin_user_token_revoke": ADMIN,
     # -- the caller screen, SMS conversations, softphone
     "console.call_screen": STAFF,
     "console.call_new_ticket": STAFF,  # then the agent on the call or a supervisor (403 otherwise)
