@@ -6,11 +6,14 @@ hijacking). Yet a check against one configured address broke the console for eve
 browsed it under another loopback name or port than `PUBLIC_BASE_URL` said. So two origins pass:
 
 - the public address (`PUBLIC_BASE_URL`), where the console is reached behind a proxy;
-- the page's own origin, when the browser reached this server directly under a loopback name
-  (`localhost`, `127.x.y.z`, `[::1]`) and `Origin` names that same host and port.
+- a loopback page on this server's port, when the request reached it under a loopback name:
+  `Origin` and `Host` both name this machine (`localhost`, `127.x.y.z`, `[::1]`, in any mix, as
+  when a page opened under `localhost` talks to `127.0.0.1`) with the same scheme and port, and
+  one server listens on a port.
 
 The second rule is limited to loopback names because a same-host check alone accepts a DNS
-rebinding page (`evil.example` resolving to this machine sends matching `Origin` and `Host`).
+rebinding page (`evil.example` resolving to this machine sends matching `Origin` and `Host`), and
+a loopback page's origin cannot be taken by another site.
 """
 
 from __future__ import annotations
@@ -60,10 +63,15 @@ def allowed_origin(origin: str | None, *, scheme: str, host: str, public_base_ur
     if seen == origin_of(public_base_url):
         return True
     own = origin_of(f"{scheme}://{host}")
-    if own is None or seen != own:
+    if own is None:
         return False
-    hostname = urlsplit(own).hostname or ""
-    return is_loopback_host(hostname)
+    page, here = urlsplit(seen), urlsplit(own)
+    return (
+        page.scheme == here.scheme
+        and page.port == here.port
+        and is_loopback_host(page.hostname or "")
+        and is_loopback_host(here.hostname or "")
+    )
 
 
 def socketio_origin_check(public_base_url: str) -> Callable[[str | None, Mapping[str, Any]], bool]:

@@ -18,6 +18,10 @@ PUBLIC = "http://127.0.0.1:5301"
         ("http://127.0.0.2:8000", "127.0.0.2:8000"),
         ("http://[::1]:5301", "[::1]:5301"),
         ("http://LOCALHOST:5301", "localhost:5301"),
+        # A page under one loopback name reaching the server under another, on its port.
+        ("http://localhost:5391", "127.0.0.1:5391"),
+        ("http://127.0.0.1:5391", "localhost:5391"),
+        ("http://[::1]:5391", "127.0.0.1:5391"),
         (None, "anything"),  # no Origin: not a browser
     ],
 )
@@ -43,6 +47,9 @@ def test_the_public_address_is_accepted_through_a_proxy() -> None:
         ("null", "127.0.0.1:5301"),  # sandboxed frames and file: pages
         ("javascript://127.0.0.1:5301", "127.0.0.1:5301"),
         ("https://127.0.0.1:5301", "127.0.0.1:5301"),  # scheme differs from the request's
+        ("http://localhost:5999", "127.0.0.1:5301"),  # a loopback page on another port
+        ("http://localhost:5301", "help.example.com:5301"),  # the server reached by a public name
+        ("http://evil.example:5301", "127.0.0.1:5301"),  # a foreign page on the same port
     ],
 )
 def test_foreign_origins_are_refused(origin: str, host: str) -> None:
