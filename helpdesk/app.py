@@ -207,6 +207,10 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
         importlib.import_module(module)
 
     app.extensions["telephony_gateway"] = _gateway(settings)
+    from helpdesk import health
+    from telephony import ivr_queues
+
+    health.register_ivr_check(app, ivr_queues.menu_dead_keys)
     _warn_about_the_test_number(settings)
     from helpdesk import coalesce
 
@@ -216,15 +220,22 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from kb import indexing as kb_indexing
 
     kb_indexing.init_app(app, settings)
+    from kb import suggestions as kb_suggestions
+    from telephony.service import get_call
+    from telephony.sms import last_inbound_text
+
+    kb_suggestions.register_calls(kb_suggestions.CallSource(get_call, last_inbound_text))
     from helpdesk.tickets import delivery
     from telephony.sms import deliver_reply, reply_reach
 
     delivery.register("sms", deliver_reply, reach=reply_reach)
     from helpdesk.dispatch import inbound as dispatch_inbound
     from helpdesk.dispatch.geocoding import NullGeocoder
-    from telephony.sms import register_inbound
+    from helpdesk.dispatch import notify as dispatch_notify
+    from telephony.sms import queue_sms, register_inbound
 
     register_inbound(dispatch_inbound.handle)
+    dispatch_notify.register_outbox(queue_sms)
     app.extensions["geocoder"] = NullGeocoder()
     if settings.HELPDESK_ONCALL_NUMBER:
         from telephony.sms import oncall_notifier
