@@ -264,7 +264,9 @@ def call_text_article(call_id: int) -> ResponseReturnValue:
         message = call_records.text_article(
             db.session,
             call=call,
-            article=call_records.ArticleLink(id=article.id, title=article.title, locale=article.locale),
+            article=call_records.ArticleLink(
+                id=article.id, title=article.title, locale=article.locale
+            ),
             actor=me(),
             public_base_url=current_app.config["PUBLIC_BASE_URL"],
             sender=current_app.config["TWILIO_PHONE_NUMBER"],

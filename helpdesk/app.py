@@ -230,8 +230,8 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
 
     delivery.register("sms", deliver_reply, reach=reply_reach)
     from helpdesk.dispatch import inbound as dispatch_inbound
-    from helpdesk.dispatch.geocoding import NullGeocoder
     from helpdesk.dispatch import notify as dispatch_notify
+    from helpdesk.dispatch.geocoding import NullGeocoder
     from telephony.sms import queue_sms, register_inbound
 
     register_inbound(dispatch_inbound.handle)

@@ -69,6 +69,7 @@ def queue_sms(
         work_order_id=work_order_id,
     )
 
+
 LINK_SALT = "dispatch-job"
 LINK_MAX_AGE_S = 7 * 86400
 
