@@ -255,8 +255,10 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from helpdesk.audit.recorder import init_audit
 
     init_audit(app)
-    from helpdesk.metrics import init_metrics
+    from helpdesk.metrics import init_metrics, register_gauges
+    from telephony import metrics as telephony_metrics
 
+    register_gauges("telephony", telephony_metrics.gauges)
     init_metrics(app)
     from helpdesk.auth.login import init_login
 
