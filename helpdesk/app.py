@@ -236,6 +236,10 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
 
     register_inbound(dispatch_inbound.handle)
     dispatch_notify.register_outbox(queue_sms)
+    from helpdesk.value import service as value_service
+    from telephony.usage import contacts_since
+
+    value_service.register_contacts(contacts_since)
     app.extensions["geocoder"] = NullGeocoder()
     if settings.HELPDESK_ONCALL_NUMBER:
         from telephony.sms import oncall_notifier
