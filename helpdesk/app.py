@@ -207,6 +207,10 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
         importlib.import_module(module)
 
     app.extensions["telephony_gateway"] = _gateway(settings)
+    from helpdesk.supervision.monitoring import register_monitors
+    from telephony.monitoring import from_gateway
+
+    register_monitors(app, from_gateway)
     from helpdesk import health
     from telephony import ivr_queues
 
