@@ -199,6 +199,12 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from helpdesk.supervision import live
 
     app.extensions["live_stats"] = live.build(app.config)
+    from helpdesk.supervision import service as supervision
+    from telephony import supervision as call_floor
+    from telephony.service import presences
+
+    live.register_presences(presences)
+    supervision.register_floor(call_floor)
 
     from helpdesk.celery_app import celery_init_app
 
