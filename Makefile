@@ -48,10 +48,11 @@ run: install ## Migrate, seed demo data on an empty database, serve on http://12
 test: install browser ## Run every test tier this machine supports (services tier needs PostgreSQL and Redis)
 	$(BIN)/pytest
 
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy and the import layers (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy helpdesk agents_ui telephony kb
+	$(BIN)/lint-imports
 
 format: install ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .

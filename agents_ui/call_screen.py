@@ -32,6 +32,7 @@ from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import Priority, Status
 from helpdesk.timeline import service as timeline
+from kb import service as kb_service
 from telephony import call_records
 from telephony.models import Call
 from telephony.screen import TIMELINE_ITEMS, screen
@@ -259,10 +260,13 @@ def call_text_article(call_id: int) -> ResponseReturnValue:
     if not raw.isdigit():
         return _back(call, error=_("Choose an article."))
     try:
+        article = kb_service.public_article(db.session, int(raw))
         message = call_records.text_article(
             db.session,
             call=call,
-            article_id=int(raw),
+            article=call_records.ArticleLink(
+                id=article.id, title=article.title, locale=article.locale
+            ),
             actor=me(),
             public_base_url=current_app.config["PUBLIC_BASE_URL"],
             sender=current_app.config["TWILIO_PHONE_NUMBER"],

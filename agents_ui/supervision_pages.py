@@ -29,9 +29,9 @@ from helpdesk.reporting.erlang import agents_needed
 from helpdesk.supervision import live
 from helpdesk.supervision import service as supervision
 from helpdesk.supervision.api import report_csv
-from helpdesk.supervision.monitoring import UnavailableMonitor, from_gateway
 from helpdesk.supervision.reports import ReportSpec, call_report
 from helpdesk.value import service as value_service
+from telephony.monitoring import UnavailableMonitor, from_gateway
 
 
 def _(text: str, **values: Any) -> str:

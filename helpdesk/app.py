@@ -199,6 +199,12 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from helpdesk.supervision import live
 
     app.extensions["live_stats"] = live.build(app.config)
+    from helpdesk.supervision import service as supervision
+    from telephony import supervision as call_floor
+    from telephony.service import presences
+
+    live.register_presences(presences)
+    supervision.register_floor(call_floor)
 
     from helpdesk.celery_app import celery_init_app
 
@@ -207,6 +213,14 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
         importlib.import_module(module)
 
     app.extensions["telephony_gateway"] = _gateway(settings)
+    from helpdesk.supervision.monitoring import register_monitors
+    from telephony.monitoring import from_gateway
+
+    register_monitors(app, from_gateway)
+    from helpdesk import health
+    from telephony import ivr_queues
+
+    health.register_ivr_check(app, ivr_queues.menu_dead_keys)
     _warn_about_the_test_number(settings)
     from helpdesk import coalesce
 
@@ -216,15 +230,26 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from kb import indexing as kb_indexing
 
     kb_indexing.init_app(app, settings)
+    from kb import suggestions as kb_suggestions
+    from telephony.service import get_call
+    from telephony.sms import last_inbound_text
+
+    kb_suggestions.register_calls(kb_suggestions.CallSource(get_call, last_inbound_text))
     from helpdesk.tickets import delivery
     from telephony.sms import deliver_reply, reply_reach
 
     delivery.register("sms", deliver_reply, reach=reply_reach)
     from helpdesk.dispatch import inbound as dispatch_inbound
+    from helpdesk.dispatch import notify as dispatch_notify
     from helpdesk.dispatch.geocoding import NullGeocoder
-    from telephony.sms import register_inbound
+    from telephony.sms import queue_sms, register_inbound
 
     register_inbound(dispatch_inbound.handle)
+    dispatch_notify.register_outbox(queue_sms)
+    from helpdesk.value import service as value_service
+    from telephony.usage import contacts_since
+
+    value_service.register_contacts(contacts_since)
     app.extensions["geocoder"] = NullGeocoder()
     if settings.HELPDESK_ONCALL_NUMBER:
         from telephony.sms import oncall_notifier
@@ -244,8 +269,10 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from helpdesk.audit.recorder import init_audit
 
     init_audit(app)
-    from helpdesk.metrics import init_metrics
+    from helpdesk.metrics import init_metrics, register_gauges
+    from telephony import metrics as telephony_metrics
 
+    register_gauges("telephony", telephony_metrics.gauges)
     init_metrics(app)
     from helpdesk.auth.login import init_login
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
+from helpdesk.db import DbSession
 from helpdesk.extensions import db
 
 bp = Blueprint("health", __name__)
@@ -80,13 +82,28 @@ def _telephony() -> dict[str, Any]:
     }
 
 
+class DeadKey(Protocol):
+    """A menu key whose queue cannot take a caller, as the IVR check reports it."""
+
+    def as_dict(self) -> dict[str, str]: ...
+
+
+# The IVR check: the menu keys (under this instance path) that lead to no active queue.
+IvrCheck = Callable[[DbSession, str], Sequence[DeadKey]]
+IVR_CHECK = "health_ivr_check"
+
+
+def register_ivr_check(app: Flask, check: IvrCheck) -> None:
+    """Telephony owns the IVR menu and its queues; the app registers its check at creation, so
+    the health report reads it without the core importing telephony."""
+    app.extensions[IVR_CHECK] = check
+
+
 def _ivr() -> dict[str, Any]:
     """Menu keys that lead to a missing or inactive queue: callers pressing them are lost."""
-    from telephony import ivr
-    from telephony.ivr_queues import dead_keys
-
     try:
-        dead = dead_keys(db.session, ivr.load(current_app.instance_path))
+        check: IvrCheck = current_app.extensions[IVR_CHECK]
+        dead = check(db.session, current_app.instance_path)
         db.session.rollback()
     except Exception as exc:
         db.session.rollback()

@@ -21,7 +21,7 @@ import hmac
 import ipaddress
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
@@ -67,6 +67,17 @@ EVENTS_EMITTED = Counter(
 )
 
 
+Gauges = Callable[[], Iterator[GaugeMetricFamily]]
+_GAUGES: dict[str, Gauges] = {}
+
+
+def register_gauges(name: str, gauges: Gauges) -> None:
+    """Features above the core (telephony's calls waiting and SMS outbox) hand their scrape-time
+    gauges to the app when it is created; they are read with an app context, in registration
+    order, before the broker's backlog."""
+    _GAUGES[name] = gauges
+
+
 class QueueCollector(Collector):
     """Calls waiting per queue, SMS waiting to leave, and the broker's backlog, read at scrape."""
 
@@ -75,51 +86,9 @@ class QueueCollector(Collector):
 
         if not has_app_context():
             return
-        yield from _call_queues()
-        yield from _sms_outbox()
+        for gauges in _GAUGES.values():
+            yield from gauges()
         yield from _broker_backlog()
-
-
-def _call_queues() -> Iterator[GaugeMetricFamily]:
-    from sqlalchemy import func, select
-
-    from helpdesk.extensions import db
-    from telephony.models import Call, CallQueue
-
-    family = GaugeMetricFamily(
-        "helpdesk_calls_waiting", "Calls waiting or being offered, by queue", labels=["queue"]
-    )
-    rows = db.session.execute(
-        select(CallQueue.name, func.count(Call.id))
-        .join(Call, Call.queue_id == CallQueue.id)
-        .where(Call.routing_state.in_(("waiting", "offered")))
-        .group_by(CallQueue.name)
-    )
-    for name, count in rows:
-        family.add_metric([name], count)
-    yield family
-
-
-def _sms_outbox() -> Iterator[GaugeMetricFamily]:
-    from sqlalchemy import func, select
-
-    from helpdesk.extensions import db
-    from telephony.models import SmsMessage
-
-    family = GaugeMetricFamily(
-        "helpdesk_sms_outbox",
-        "Outgoing SMS not yet handed to the carrier, by status",
-        labels=["status"],
-    )
-    rows = db.session.execute(
-        select(SmsMessage.status, func.count(SmsMessage.id))
-        .where(SmsMessage.direction == "outbound")
-        .where(SmsMessage.status.in_(("queued", "retry", "sending")))
-        .group_by(SmsMessage.status)
-    )
-    for status, count in rows:
-        family.add_metric([status], count)
-    yield family
 
 
 def _broker_backlog() -> Iterator[GaugeMetricFamily]:

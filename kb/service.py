@@ -208,6 +208,21 @@ def get_article(session: DbSession, article_id: int, *, field: str = "id") -> Ar
     return article
 
 
+def public_article(session: DbSession, article_id: int) -> Article:
+    """`article_id` if it is published and public: the only articles sent outside (a text to a
+    caller); anything else is refused on the `article_id` field."""
+    article = session.get(Article, article_id)
+    if (
+        article is None
+        or article.status is not ArticleStatus.PUBLISHED
+        or article.visibility is not Visibility.PUBLIC
+    ):
+        raise ValidationFailed(
+            "not a public article", fields={"article_id": "not a published public article"}
+        )
+    return article
+
+
 def translations(session: DbSession, article: Article) -> list[Article]:
     """The other language versions of `article`."""
     if article.translation_group is None:

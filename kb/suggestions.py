@@ -13,12 +13,15 @@ are left out: an article that shares one common word with a long description is 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import select
 
 from helpdesk.db import DbSession
+from helpdesk.errors import NotFound
 from kb.indexing import get_index
 from kb.models import LOCALES, Article
 from kb.search import SearchHit, SearchQuery
@@ -148,17 +151,47 @@ def ivr_hint(ivr_path: Iterable[str], locale: str) -> str:
     return " ".join(words)
 
 
-def _last_sms(session: DbSession, *, ticket_id: int | None, customer_id: int | None) -> str:
-    from telephony.models import SmsMessage
+class CallFacts(Protocol):
+    """What suggestions read of a call."""
 
-    stmt = select(SmsMessage.body).where(SmsMessage.direction == "inbound")
-    if ticket_id is not None:
-        stmt = stmt.where(SmsMessage.ticket_id == ticket_id)
-    elif customer_id is not None:
-        stmt = stmt.where(SmsMessage.customer_id == customer_id)
-    else:
+    @property
+    def language(self) -> str: ...
+    @property
+    def customer_id(self) -> int | None: ...
+    @property
+    def ticket_id(self) -> int | None: ...
+    @property
+    def ivr_path(self) -> Sequence[str]: ...
+
+
+class LastInboundText(Protocol):
+    """The body of the last text received on a ticket (or else from a customer), "" if none."""
+
+    def __call__(
+        self, session: DbSession, *, ticket_id: int | None, customer_id: int | None
+    ) -> str: ...
+
+
+@dataclass(frozen=True)
+class CallSource:
+    """Calls and texts belong to telephony, a sibling the knowledge base does not import: the app
+    registers telephony's lookups here when it is created (`register_calls`)."""
+
+    call: Callable[[DbSession, str], CallFacts]  # raises NotFound for an unknown call
+    last_inbound_text: LastInboundText
+
+
+_SOURCE: list[CallSource] = []
+
+
+def register_calls(source: CallSource) -> None:
+    _SOURCE[:] = [source]
+
+
+def _last_sms(session: DbSession, *, ticket_id: int | None, customer_id: int | None) -> str:
+    if not _SOURCE or (ticket_id is None and customer_id is None):
         return ""
-    return session.scalar(stmt.order_by(SmsMessage.id.desc()).limit(1)) or ""
+    return _SOURCE[0].last_inbound_text(session, ticket_id=ticket_id, customer_id=customer_id)
 
 
 def _language(session: DbSession, customer_id: int | None, fallback: str) -> str:
@@ -210,9 +243,9 @@ def for_call(
 ) -> list[SearchHit]:
     """Suggestions for a call: its ticket (if any), the caller's last text, the IVR choice, in
     the language the caller chose and the one their ticket or text is written in."""
-    from telephony.service import get_call
-
-    call = get_call(session, call_sid)
+    if not _SOURCE:
+        raise NotFound(f"no call {call_sid}")
+    call = _SOURCE[0].call(session, call_sid)
     locale = (
         call.language if call.language in LOCALES else _language(session, call.customer_id, "fr")
     )

@@ -21,7 +21,7 @@ from helpdesk.events import on_commit
 from helpdesk.supervision import calllog
 from telephony.conference import PENDING_LEG, AgentLeg
 from telephony.models import AgentPresence, Call
-from telephony.service import announce_withdrawn, request_dispatch
+from telephony.service import announce_withdrawn, queue_name, request_dispatch
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def _log_requeue(session: DbSession, call: Call, agent_id: int, status: str, now
     call accepts no other) and the time the call waits since."""
     from helpdesk.supervision.models import CallEvent
 
-    queue = calllog.queue_name(session, call.queue_id)
+    queue = queue_name(session, call.queue_id)
     connected = session.scalar(
         select(CallEvent)
         .where(CallEvent.event == "connected", CallEvent.agent_id == agent_id)

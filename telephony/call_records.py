@@ -9,6 +9,7 @@ follows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -286,11 +287,21 @@ ARTICLE_TEXT = {
 }
 
 
+@dataclass(frozen=True)
+class ArticleLink:
+    """A published public help-center article, as the knowledge base vouches for it: what a
+    text to the caller names and links to."""
+
+    id: int
+    title: str
+    locale: str
+
+
 def text_article(
     session: DbSession,
     *,
     call: Call,
-    article_id: int,
+    article: ArticleLink,
     actor: User,
     public_base_url: str,
     sender: str,
@@ -298,18 +309,8 @@ def text_article(
     """Text the caller the help-center link of a published public article (through the outbox,
     sent once), and note it on their timeline."""
     from helpdesk.timeline import service as timeline
-    from kb.models import Article, ArticleStatus, Visibility
     from telephony.sms import queue_sms
 
-    article = session.get(Article, article_id)
-    if (
-        article is None
-        or article.status is not ArticleStatus.PUBLISHED
-        or article.visibility is not Visibility.PUBLIC
-    ):
-        raise ValidationFailed(
-            "not a public article", fields={"article_id": "not a published public article"}
-        )
     number = caller_number(call)
     if not number:
         raise ValidationFailed("no number", fields={"article_id": "the caller has no number"})

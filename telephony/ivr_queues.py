@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.db import DbSession
+from telephony import ivr
 from telephony.models import CallQueue
 
 # Labels for the queues the packaged menu names; any other name is labelled after itself.
@@ -48,6 +49,11 @@ def menu_queues(config: dict[str, Any]) -> dict[str, str]:
         for key, option in sorted((config.get("menu") or {}).items())
         if isinstance(option, dict) and option.get("action") == "queue"
     }
+
+
+def menu_dead_keys(session: DbSession, instance_path: str) -> list[DeadKey]:
+    """`dead_keys` of the menu this instance uses: the health report's IVR check."""
+    return dead_keys(session, ivr.load(instance_path))
 
 
 def dead_keys(session: DbSession, config: dict[str, Any]) -> list[DeadKey]:

@@ -227,7 +227,7 @@ def request_callback(session: DbSession, call: Call, *, step: str | None = None)
         session,
         "callback",
         call_id=call.id,
-        queue=calllog.queue_name(session, call.queue_id),
+        queue=queue_name(session, call.queue_id),
         wait_s=waited,
     )
     session.commit()
@@ -259,6 +259,20 @@ def apply_status(session: DbSession, call_sid: str, status: str) -> Call | None:
         _finish(session, call, utcnow())
     session.commit()
     return call
+
+
+def presences(session: DbSession) -> list[tuple[int, str, datetime]]:
+    """Every agent's presence as (user id, state, since): what the live statistics seed agents
+    from when they rebuild."""
+    return [(p.user_id, p.state, p.since) for p in session.scalars(select(AgentPresence))]
+
+
+def queue_name(session: DbSession, queue_id: int | None) -> str | None:
+    """The name of queue `queue_id`, as the call log records it."""
+    if queue_id is None:
+        return None
+    queue = session.get(CallQueue, queue_id)
+    return queue.name if queue else None
 
 
 def _queue_name(call: Call) -> str | None:
@@ -1027,7 +1041,7 @@ def reject(session: DbSession, user: User, call_id: int) -> None:
         session,
         "rejected",
         call_id=call.id,
-        queue=calllog.queue_name(session, call.queue_id),
+        queue=queue_name(session, call.queue_id),
         agent_id=user.id,
     )
     _release(session, call, user.id, now, agent_state="available")
@@ -1077,7 +1091,7 @@ def expire(session: DbSession, *, now: datetime | None = None) -> dict[str, int]
                     session,
                     "timeout",
                     call_id=call.id,
-                    queue=calllog.queue_name(session, call.queue_id),
+                    queue=queue_name(session, call.queue_id),
                     agent_id=offer.agent_id,
                 )
                 _release(

@@ -821,3 +821,16 @@ def oncall_notifier(app: Any, number: str) -> Any:
             db.session.commit()
 
     return notify
+
+
+def last_inbound_text(session: DbSession, *, ticket_id: int | None, customer_id: int | None) -> str:
+    """The body of the last text received on `ticket_id` (or else from `customer_id`), "" if
+    none: the words the knowledge base suggests articles from."""
+    stmt = select(SmsMessage.body).where(SmsMessage.direction == "inbound")
+    if ticket_id is not None:
+        stmt = stmt.where(SmsMessage.ticket_id == ticket_id)
+    elif customer_id is not None:
+        stmt = stmt.where(SmsMessage.customer_id == customer_id)
+    else:
+        return ""
+    return session.scalar(stmt.order_by(SmsMessage.id.desc()).limit(1)) or ""

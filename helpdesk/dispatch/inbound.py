@@ -5,6 +5,7 @@ handler: a text it consumes opens no conversation ticket."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -14,7 +15,6 @@ from helpdesk.dispatch import notify, service, texts
 from helpdesk.dispatch.models import Technician, WorkOrder
 from helpdesk.dispatch.workflow import WorkOrderStatus, survey_score, technician_command
 from helpdesk.errors import APIError
-from telephony.models import SmsMessage
 
 S = WorkOrderStatus
 SURVEY_OPEN_FOR = timedelta(days=7)
@@ -26,7 +26,19 @@ CURRENT = {
 }
 
 
-def handle(session: DbSession, row: SmsMessage) -> bool:
+class InboundText(Protocol):
+    """A received text as telephony stores it; a consumed one is filed against its visit."""
+
+    from_number: str
+    to_number: str
+    body: str
+    kind: str
+    customer_id: int | None
+    ticket_id: int | None
+    work_order_id: int | None
+
+
+def handle(session: DbSession, row: InboundText) -> bool:
     """Consume `row` if it is a technician's update or a survey answer; True when consumed."""
     tech = service.technician_by_phone(session, row.from_number)
     if tech is not None:
@@ -44,9 +56,7 @@ def handle(session: DbSession, row: SmsMessage) -> bool:
     settings = service.current_settings()
     customer, _number = notify._customer_number(session, wo)
     if customer is not None:
-        from telephony.sms import queue_sms
-
-        queue_sms(
+        notify.queue_sms(
             session,
             to=row.from_number,
             from_number=row.to_number or settings.sender,
@@ -101,7 +111,7 @@ def _job_for(
     return None
 
 
-def _from_technician(session: DbSession, row: SmsMessage, tech: Technician) -> None:
+def _from_technician(session: DbSession, row: InboundText, tech: Technician) -> None:
     settings = service.current_settings()
     row.kind = "dispatch"
     lang = tech.language

@@ -5,7 +5,7 @@ and completion with the one-question survey. In the recipient's language."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -13,10 +13,62 @@ from helpdesk.customers.models import Customer
 from helpdesk.db import DbSession, utcnow
 from helpdesk.dispatch import texts
 from helpdesk.dispatch.models import Technician, WorkOrder
-from telephony.sms import queue_sms
 
 if TYPE_CHECKING:
     from helpdesk.dispatch.service import Settings
+
+
+class QueueText(Protocol):
+    """Writes an outbound text that is sent once the transaction commits (a number that opted
+    out gets nothing)."""
+
+    def __call__(
+        self,
+        session: DbSession,
+        *,
+        to: str,
+        from_number: str,
+        body: str,
+        customer_id: int | None = None,
+        ticket_id: int | None = None,
+        kind: str = "message",
+        work_order_id: int | None = None,
+    ) -> object: ...
+
+
+_OUTBOX: list[QueueText] = []
+
+
+def register_outbox(queue: QueueText) -> None:
+    """The SMS outbox belongs to telephony, above the core: the app registers it here when it is
+    created, and every visit text goes through it."""
+    _OUTBOX[:] = [queue]
+
+
+def queue_sms(
+    session: DbSession,
+    *,
+    to: str,
+    from_number: str,
+    body: str,
+    customer_id: int | None = None,
+    ticket_id: int | None = None,
+    kind: str = "message",
+    work_order_id: int | None = None,
+) -> None:
+    if not _OUTBOX:
+        raise RuntimeError("no SMS outbox registered: texts are queued by an app's processes")
+    _OUTBOX[0](
+        session,
+        to=to,
+        from_number=from_number,
+        body=body,
+        customer_id=customer_id,
+        ticket_id=ticket_id,
+        kind=kind,
+        work_order_id=work_order_id,
+    )
+
 
 LINK_SALT = "dispatch-job"
 LINK_MAX_AGE_S = 7 * 86400

@@ -8,14 +8,14 @@ import io
 from datetime import date
 from typing import Any, Literal
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.auth import permissions
 from helpdesk.extensions import db
 from helpdesk.supervision import service
-from helpdesk.supervision.monitoring import from_gateway
+from helpdesk.supervision.monitoring import current_monitor
 from helpdesk.supervision.reports import ReportSpec, call_report
 
 bp = Blueprint("supervision_api", __name__, url_prefix="/api/v1")
@@ -162,9 +162,7 @@ def move_call(call_id: int, body: MoveIn) -> MoveOut:
     tag="supervision",
 )
 def monitor_call(call_id: int, body: MonitorIn) -> MonitorOut:
-    monitor = from_gateway(
-        current_app.extensions["telephony_gateway"], current_app.config["TWILIO_PHONE_NUMBER"]
-    )
+    monitor = current_monitor()
     out = service.monitor_call(
         db.session, supervisor=current_api_user(), call_id=call_id, mode=body.mode, monitor=monitor
     )

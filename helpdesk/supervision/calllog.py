@@ -137,12 +137,3 @@ def agent_state(
     record(
         session, "agent_state", agent_id=agent_id, to=to, previous=previous, reason=reason or None
     )
-
-
-def queue_name(session: DbSession, queue_id: int | None) -> str | None:
-    from telephony.models import CallQueue
-
-    if queue_id is None:
-        return None
-    queue = session.get(CallQueue, queue_id)
-    return queue.name if queue else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,22 @@ log = logging.getLogger(__name__)
 
 ROOM = "supervisors"
 REPLAY_DAYS = 2  # today and yesterday: enough for the calls still waiting and agents' states
+
+
+# Every agent's presence as (user id, state, since): telephony keeps it and the app registers how
+# to read it when it is created (`register_presences`); a rebuild seeds the agents from it.
+Presences = Callable[[DbSession], Iterable[tuple[int, str, datetime]]]
+_PRESENCES: list[Presences] = []
+
+
+def register_presences(presences: Presences) -> None:
+    _PRESENCES[:] = [presences]
+
+
+def _presences(session: DbSession) -> Iterable[tuple[int, str, datetime]]:
+    if not _PRESENCES:
+        raise RuntimeError("no presence source registered: live statistics run in an app")
+    return _PRESENCES[0](session)
 
 
 class LiveStats:
@@ -60,7 +76,6 @@ class LiveStats:
         their presence rows."""
         from helpdesk.supervision.calllog import day_and_slot, entry_of
         from helpdesk.supervision.models import CallEvent
-        from telephony.models import AgentPresence
 
         now = now or utcnow()
         first_day, _ = day_and_slot(now - timedelta(days=REPLAY_DAYS - 1))
@@ -71,8 +86,8 @@ class LiveStats:
             .execution_options(yield_per=5000)
         )
         last = self.aggregator.rebuild(entry_of(r) for r in rows)
-        for p in session.scalars(select(AgentPresence)):
-            self.aggregator.seed_agent(p.user_id, p.state, p.since)
+        for user_id, state, since in _presences(session):
+            self.aggregator.seed_agent(user_id, state, since)
         log.info("live statistics rebuilt from the call log up to event %s", last)
         return last
 

@@ -1,131 +1,91 @@
 """Supervisors' actions and the wallboard's snapshot.
 
-Every action goes through telephony's own service functions or the same compare-and-set rules,
-and is logged to the call event log in the transaction that makes it.
+The actions on agents and calls belong to telephony, above the core: telephony implements the
+`Floor` below (`telephony.supervision`) and the app registers it when it is created. Every action
+goes through telephony's own service functions or the same compare-and-set rules, and is logged
+to the call event log in the transaction that makes it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from helpdesk.auth.models import Role, User
-from helpdesk.db import DbSession, rowcount, utcnow
-from helpdesk.errors import APIError, Conflict, NotFound
-from helpdesk.events import publish
-from helpdesk.supervision import calllog, live
+from helpdesk.auth.models import User
+from helpdesk.db import DbSession, utcnow
+from helpdesk.supervision import live
 from helpdesk.supervision.livestats import state_counts
-from helpdesk.supervision.monitoring import MODES, Monitor, MonitoringUnavailable
-from telephony.service import FLOOR
+from helpdesk.supervision.monitoring import Monitor
+
+
+class Floor(Protocol):
+    """The call floor supervisors act on: agents' presence and the calls in queues."""
+
+    def set_agent_state(
+        self, session: DbSession, *, supervisor: User, agent_id: int, state: str, reason: str = ""
+    ) -> Any: ...
+
+    def move_call(
+        self, session: DbSession, *, supervisor: User, call_id: int, queue_name: str
+    ) -> Any: ...
+
+    def monitor_call(
+        self, session: DbSession, *, supervisor: User, call_id: int, mode: str, monitor: Monitor
+    ) -> dict[str, Any]: ...
+
+    def queue_labels(self, session: DbSession) -> dict[str, tuple[str, str]]:
+        """The active queues' English and French labels, by name."""
+        ...
+
+
+_FLOOR: list[Floor] = []
+
+
+def register_floor(floor: Floor) -> None:
+    _FLOOR[:] = [floor]
+
+
+def _floor() -> Floor:
+    if not _FLOOR:
+        raise RuntimeError("no call floor registered: supervisors act through an app")
+    return _FLOOR[0]
 
 
 def set_agent_state(
     session: DbSession, *, supervisor: User, agent_id: int, state: str, reason: str = ""
 ) -> Any:
     """A supervisor puts an agent on break, offline or back to available."""
-    from telephony import service as telephony
-
-    agent = session.get(User, agent_id)
-    if agent is None or agent.role is not Role.AGENT:
-        raise NotFound(f"no agent {agent_id}")
-    why = reason or f"set by {supervisor.name}"
-    return telephony.set_presence(session, agent, state, why if state == "break" else "")
+    return _floor().set_agent_state(
+        session, supervisor=supervisor, agent_id=agent_id, state=state, reason=reason
+    )
 
 
 def move_call(session: DbSession, *, supervisor: User, call_id: int, queue_name: str) -> Any:
     """Move a waiting call to another queue; it keeps its place in time (its wait so far)."""
-    from telephony import service as telephony
-    from telephony.models import Call, CallQueue
-
-    target = session.scalar(select(CallQueue).where(CallQueue.name == queue_name, CallQueue.active))
-    if target is None:
-        raise APIError(
-            "no such queue",
-            code="validation_error",
-            status=422,
-            fields={"queue": f"no active queue named {queue_name!r}"},
-        )
-    call = session.get(Call, call_id)
-    if call is None:
-        raise NotFound(f"no call {call_id}")
-    if call.queue_id == target.id:
-        raise Conflict("the call is already in this queue", code="same_queue")
-    source = calllog.queue_name(session, call.queue_id)
-    moved = session.execute(
-        update(Call)
-        .where(Call.id == call.id, Call.routing_state == "waiting")
-        .values(queue_id=target.id, declined_by=[])
-        .execution_options(synchronize_session=False)
+    return _floor().move_call(
+        session, supervisor=supervisor, call_id=call_id, queue_name=queue_name
     )
-    if rowcount(moved) != 1:
-        raise Conflict("only a waiting call can be moved", code="not_waiting")
-    calllog.record(
-        session,
-        "transferred",
-        call_id=call.id,
-        queue=source,
-        to_queue=target.name,
-        by=supervisor.id,
-        # Counted, in both queues, in the interval the call was offered in (calllog.OUTCOMES).
-        since=call.enqueued_at.timestamp() if call.enqueued_at else None,
-    )
-    publish(session, "queue.updated", list(FLOOR), {"queue": target.name, "call_id": call.id})
-    telephony.request_dispatch(session)
-    session.commit()
-    session.refresh(call)
-    return call
 
 
 def monitor_call(
     session: DbSession, *, supervisor: User, call_id: int, mode: str, monitor: Monitor
 ) -> dict[str, Any]:
-    """Put the supervisor on a call in progress. The agent leg recorded by the conference bridge
-    is what a whisper coaches; a call without one is in no conference we made (409)."""
-    from telephony.conference import agent_leg_sid
-    from telephony.models import Call
-
-    if mode not in MODES:
-        raise APIError(
-            "invalid mode",
-            code="validation_error",
-            status=422,
-            fields={"mode": "listen, whisper or barge"},
-        )
-    call = session.get(Call, call_id)
-    if call is None:
-        raise NotFound(f"no call {call_id}")
-    if call.routing_state != "connected" or call.ended_at is not None:
-        raise Conflict("only a call in progress can be listened to", code="not_connected")
-    try:
-        leg = monitor.join(
-            call_sid=call.call_sid,
-            supervisor_endpoint=f"client:agent-{supervisor.id}",
-            mode=mode,
-            agent_call_sid=agent_leg_sid(call.agent_call_sid),
-        )
-    except MonitoringUnavailable as exc:
-        raise APIError(str(exc), code="monitoring_unavailable", status=409) from exc
-    except Exception as exc:
-        raise APIError(
-            "the telephony provider did not add you to the call",
-            code="monitoring_failed",
-            status=409,
-        ) from exc
-    return {"call_id": call.id, "mode": mode, "supervisor_call_sid": leg}
+    """Put the supervisor on a call in progress (listen, whisper or barge)."""
+    return _floor().monitor_call(
+        session, supervisor=supervisor, call_id=call_id, mode=mode, monitor=monitor
+    )
 
 
 def wallboard(session: DbSession) -> dict[str, Any]:
     """Everything the wallboard shows, at once: what the page loads before live updates."""
-    from telephony.models import CallQueue
-
     stats = live.current()
     assert stats is not None
     stats.ensure_loaded(session)
     now = utcnow()
     day = live.local_today()
     agg = stats.aggregator
-    names = {q.name: q for q in session.scalars(select(CallQueue).where(CallQueue.active))}
+    names = _floor().queue_labels(session)
     queue_list = sorted(set(names) | set(agg.queue_names()))
     agents = agg.agents(day, now)
     users = {
@@ -143,8 +103,8 @@ def wallboard(session: DbSession) -> dict[str, Any]:
         "queues": [
             {
                 **agg.queue_figures(q, day, now),
-                "label_en": names[q].label_en if q in names else q,
-                "label_fr": names[q].label_fr if q in names else q,
+                "label_en": names[q][0] if q in names else q,
+                "label_fr": names[q][1] if q in names else q,
                 "intervals": agg.intervals(q, day),
             }
             for q in queue_list

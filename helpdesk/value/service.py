@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -240,6 +240,31 @@ def _grouped(session: DbSession, stmt: Any) -> dict[int, Any]:
     return {int(cid): value for cid, value in session.execute(stmt) if cid is not None}
 
 
+@dataclass(frozen=True)
+class Contacts:
+    """Per customer id, since a given time: seconds talked on calls, inbound calls, texts."""
+
+    talk_seconds: Mapping[int, Any]
+    inbound_calls: Mapping[int, int]
+    texts: Mapping[int, int]
+
+
+ContactSource = Callable[[DbSession, datetime], Contacts]
+_CONTACTS: list[ContactSource] = []
+
+
+def register_contacts(source: ContactSource) -> None:
+    """Calls and texts belong to telephony, above the core: the app registers how to count them
+    when it is created, and the recompute reads them through it."""
+    _CONTACTS[:] = [source]
+
+
+def _contacts(session: DbSession, since: datetime) -> Contacts:
+    if not _CONTACTS:
+        raise RuntimeError("no contact source registered: values are recomputed by an app")
+    return _CONTACTS[0](session, since)
+
+
 def recompute_all(
     session: DbSession, *, today: date | None = None, rates: CostRates | None = None
 ) -> dict[str, int]:
@@ -248,7 +273,6 @@ def recompute_all(
     from helpdesk.customers.models import Customer
     from helpdesk.sla.models import SlaClock
     from helpdesk.tickets.models import Ticket, TicketTag
-    from telephony.models import Call, SmsMessage
 
     rates = rates or CostRates()
     now = utcnow()
@@ -283,30 +307,15 @@ def recompute_all(
         )
         .group_by(Invoice.customer_id),
     )
-    talk = _grouped(
-        session,
-        select(Call.customer_id, func.sum(Call.talk_seconds))
-        .where(Call.created_at >= since)
-        .group_by(Call.customer_id),
-    )
-    calls = _grouped(
-        session,
-        select(Call.customer_id, func.count(Call.id))
-        .where(Call.created_at >= since, Call.direction == "inbound")
-        .group_by(Call.customer_id),
-    )
+    contacts = _contacts(session, since)
+    talk, calls = contacts.talk_seconds, contacts.inbound_calls
     tickets = _grouped(
         session,
         select(Ticket.requester_id, func.count(Ticket.id))
         .where(Ticket.created_at >= since)
         .group_by(Ticket.requester_id),
     )
-    sms = _grouped(
-        session,
-        select(SmsMessage.customer_id, func.count(SmsMessage.id))
-        .where(SmsMessage.created_at >= since)
-        .group_by(SmsMessage.customer_id),
-    )
+    sms = contacts.texts
     # Each visit puts several entries on the timeline (booked, on the way, done): count the
     # visits themselves, once each, when they were carried out.
     from helpdesk.dispatch.models import WorkOrder

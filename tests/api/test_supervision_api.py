@@ -90,7 +90,8 @@ def test_monitoring_is_unavailable_in_simulator_mode(api_as, make_user, queues, 
 
 
 def test_twilio_monitor_adds_a_conference_participant():
-    from helpdesk.supervision.monitoring import MODES, MonitoringUnavailable, TwilioMonitor
+    from helpdesk.supervision.monitoring import MODES, MonitoringUnavailable
+    from telephony.monitoring import TwilioMonitor
 
     created = []
 

@@ -1,0 +1,65 @@
+"""Putting a supervisor on a live call (listen, whisper, barge) through Twilio conferences.
+
+A supervisor joins the conference that carries the call (named `call-<CallSid>`, see
+`telephony.conference`: the Twilio gateway bridges every accepted call through it) as a participant
+added by the Conference Participants API: muted to listen, coaching the agent's leg to whisper
+(heard by the agent only), unmuted to barge. The built-in simulator carries no audio, so there the
+monitor says it is unavailable instead of pretending. Implements `helpdesk.supervision.monitoring`'s
+`Monitor`; the app registers `from_gateway` with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpdesk.supervision.monitoring import MODES, Monitor, MonitoringUnavailable
+from telephony.conference import conference_name
+
+
+class TwilioMonitor:
+    def __init__(self, client: Any, from_number: str) -> None:
+        self.client = client
+        self.from_number = from_number
+
+    def join(
+        self, *, call_sid: str, supervisor_endpoint: str, mode: str, agent_call_sid: str | None
+    ) -> str:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        if not agent_call_sid:
+            # No agent leg: the call was not bridged through a conference (or its agent is still
+            # being rung), and adding a participant would only open an empty room.
+            raise MonitoringUnavailable(
+                "this call is not carried by a conference: its agent leg is not known"
+            )
+        options: dict[str, Any] = {
+            "from_": self.from_number,
+            "to": supervisor_endpoint,
+            "muted": mode == "listen",
+            "beep": "false",
+            "start_conference_on_enter": False,
+            "end_conference_on_exit": False,
+        }
+        if mode == "whisper":
+            options.update(coaching=True, call_sid_to_coach=agent_call_sid)
+        participant = self.client.conferences(conference_name(call_sid)).participants.create(
+            **options
+        )
+        return str(participant.call_sid)
+
+
+class UnavailableMonitor:
+    def join(
+        self, *, call_sid: str, supervisor_endpoint: str, mode: str, agent_call_sid: str | None
+    ) -> str:
+        raise MonitoringUnavailable(
+            "listening in needs Twilio: the call simulator carries no audio"
+        )
+
+
+def from_gateway(gateway: Any, from_number: str) -> Monitor:
+    """Twilio's monitor when the gateway drives Twilio, otherwise the unavailable one."""
+    client = getattr(gateway, "client", None)
+    if client is not None and type(gateway).__name__ == "TwilioGateway":
+        return TwilioMonitor(client, from_number)
+    return UnavailableMonitor()
