@@ -1,4 +1,5 @@
 """Staff sign-ins (admins): who is signed in where, and ending a console session or an API token.
+The account itself (role, skills, password, deactivation) is changed in agents_ui.user_admin.
 
 Ending one goes through the same service as the API (helpdesk.auth.access), which also closes the
 live connections opened with it; each is written to the audit log.
@@ -15,8 +16,8 @@ from werkzeug.wrappers import Response
 
 from agents_ui.blueprint import bp, role_required
 from agents_ui.forms import ActionForm
+from agents_ui.user_admin import user_page
 from helpdesk.auth import access, permissions
-from helpdesk.auth.login import this_console_session
 from helpdesk.auth.models import User
 from helpdesk.errors import NotFound
 from helpdesk.extensions import db
@@ -41,16 +42,7 @@ def admin_users() -> ResponseReturnValue:
 @bp.get("/admin/users/<int:user_id>")
 @role_required(*permissions.ADMINISTER)
 def admin_user(user_id: int) -> ResponseReturnValue:
-    user = _user(user_id)
-    mine = this_console_session()
-    return render_template(
-        "admin/user_access.html",
-        user=user,
-        sessions=access.console_sessions(session=db.session, user=user),
-        tokens=access.api_tokens(session=db.session, user=user),
-        this_session_id=mine.id if mine is not None else None,
-        form=ActionForm(),
-    )
+    return user_page(_user(user_id))
 
 
 def _back(user_id: int) -> Response:

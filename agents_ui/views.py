@@ -27,6 +27,7 @@ from agents_ui import (
     ticket_new,
     ticket_page,
     user_access_pages,
+    user_admin,
 )
 from agents_ui.blueprint import bp
 
@@ -52,4 +53,5 @@ __all__ = [
     "ticket_new",
     "ticket_page",
     "user_access_pages",
+    "user_admin",
 ]

@@ -23,7 +23,8 @@ class Audited:
     # The URL variable holding the target's id; None for a creation (the new id is read from
     # the response: the JSON `id`, or the last number of the redirect's Location).
     target_arg: str | None = None
-    # Renames the action from what was asked for (a PATCH that changes a role is a role change).
+    # Renames the action from the fields the entry keeps (a PATCH that changes a role is a role
+    # change).
     refine: Callable[[Mapping[str, Any]], str | None] | None = None
     # A download of data (CSV report, personal-data export): its GET is the audited act.
     export: bool = False
@@ -55,6 +56,15 @@ AUDITED: dict[str, Audited] = {
     # Staff accounts and roles
     "auth_api.create_user_post": Audited("user.create", "user"),
     "auth_api.update_user_patch": Audited("user.update", "user", "user_id", _role_change),
+    # The console's forms: the entry keeps what the view says changed (`audit_details`), not the
+    # raw form (skill rows, the password typed)
+    "console.admin_user_create": Audited("user.create", "user", keep=()),
+    "console.admin_user_update": Audited(
+        "user.update", "user", "user_id", _role_change, keep=()
+    ),
+    "console.admin_user_password": Audited("user.password_reset", "user", "user_id", keep=()),
+    "console.admin_user_deactivate": Audited("user.deactivate", "user", "user_id", keep=()),
+    "console.admin_user_reactivate": Audited("user.reactivate", "user", "user_id", keep=()),
     # Personal data: export, erasure, merge
     "customers_api.export_customer_get": Audited(
         "customer.export", "customer", "customer_id", export=True

@@ -96,7 +96,7 @@ def _kept(rule: Audited, fields: dict[str, Any]) -> dict[str, Any]:
 def write_entry(rule: Audited, response: Response) -> None:
     asked = _fields()
     fields = {**_kept(rule, asked), **(g.get("audit_details") or {})}
-    action = (rule.refine(asked) if rule.refine else None) or rule.action
+    action = (rule.refine(fields) if rule.refine else None) or rule.action
     service.record(
         session=db.session,
         action=action,

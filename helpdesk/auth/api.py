@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -50,6 +51,9 @@ class UserList(BaseModel):
     items: list[UserOut]
 
 
+GroupName = Annotated[str, Field(max_length=100)]
+
+
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: EmailStr
@@ -59,17 +63,18 @@ class UserCreate(BaseModel):
     locale: str = Field(default="en", pattern="^(en|fr)$")
     skills: dict[str, int] = Field(default_factory=dict)
     languages: list[str] = Field(default_factory=list)
-    groups: list[str] = Field(default_factory=list)
+    groups: list[GroupName] = Field(default_factory=list)
 
 
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     locale: str | None = Field(default=None, pattern="^(en|fr)$")
     active: bool | None = None
     skills: dict[str, int] | None = None
     languages: list[str] | None = None
+    groups: list[GroupName] | None = None
     password: str | None = Field(default=None, min_length=8, max_length=1000)
 
 
@@ -201,6 +206,7 @@ def create_user(body: UserCreate) -> UserOut:
     body=UserUpdate,
     response=UserOut,
     tag="users",
+    errors={409: "the last active administrator cannot be demoted or deactivated"},
 )
 def update_user(user_id: int, body: UserUpdate) -> UserOut:
     user = service.get_user(session=db.session, user_id=user_id)
@@ -214,6 +220,7 @@ def update_user(user_id: int, body: UserUpdate) -> UserOut:
         languages=body.languages,
         password=body.password,
         skills=service.parse_skills(body.skills) if body.skills is not None else None,
+        groups=body.groups,
     )
     return user_out(user)
 

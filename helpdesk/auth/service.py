@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk import events
@@ -17,6 +17,10 @@ from helpdesk.auth.models import AgentSkill, ApiToken, Group, Role, User
 from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 
+SKILL_NAME_MAX = 64
+GROUP_NAME_MAX = 100
+# The error code of a refusal to demote or deactivate the last active administrator.
+LAST_ADMIN = "last_admin"
 TOKEN_PREFIX = "hdk_"  # noqa: S105 (a public marker, not a secret)
 # Hashing a dummy password on unknown e-mails keeps login timing from revealing which exist.
 _DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
@@ -55,6 +59,10 @@ def parse_skills(spec: str | Iterable[str] | Mapping[str, int] | None) -> dict[s
                 ) from exc
     skills: dict[str, int] = {}
     for name, level in items:
+        if len(name) > SKILL_NAME_MAX:
+            raise ValidationFailed(
+                "invalid skill", fields={"skills": f"at most {SKILL_NAME_MAX} characters a skill"}
+            )
         if not name or not 1 <= int(level) <= 5:
             raise ValidationFailed(
                 "invalid skill", fields={"skills": f"{name!r}: level must be 1-5"}
@@ -94,18 +102,54 @@ def create_user(
         locale=locale,
     )
     user.skills = [AgentSkill(skill=s, level=lvl) for s, lvl in (skills or {}).items()]
-    user.groups = [_group(session, g) for g in groups]
+    user.groups = _groups(session, groups)
     session.add(user)
     session.commit()
     return user
 
 
-def _group(session: DbSession, name: str) -> Group:
-    group = session.scalar(select(Group).where(Group.name == name))
-    if group is None:
-        group = Group(name=name)
-        session.add(group)
-    return group
+def _groups(session: DbSession, names: Iterable[str]) -> list[Group]:
+    """The groups named (created if new), each once: a name given twice would be a duplicate
+    membership row."""
+    found: dict[str, Group] = {}
+    for raw in names:
+        name = raw.strip()
+        if not name or name in found:
+            continue
+        if len(name) > GROUP_NAME_MAX:
+            raise ValidationFailed(
+                "invalid group", fields={"groups": f"at most {GROUP_NAME_MAX} characters a group"}
+            )
+        group = session.scalar(select(Group).where(Group.name == name))
+        if group is None:
+            group = Group(name=name)
+            session.add(group)
+        found[name] = group
+    return list(found.values())
+
+
+def _keep_an_admin(
+    session: DbSession, user: User, *, role: Role | None, active: bool | None
+) -> None:
+    """Refuse a change that would leave no active administrator: nobody could then manage
+    accounts from the console or the API, only from the server's command line."""
+    if user.role is not Role.ADMIN or not user.active:
+        return
+    stays_admin = (role or user.role) is Role.ADMIN and (user.active if active is None else active)
+    if stays_admin:
+        return
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+    )
+    if not others:
+        field = "active" if active is False else "role"
+        raise Conflict(
+            "the last active administrator cannot be demoted or deactivated",
+            fields={field: "no other active administrator would be left"},
+            code=LAST_ADMIN,
+        )
 
 
 def update_user(
@@ -119,10 +163,13 @@ def update_user(
     skills: Mapping[str, int] | None = None,
     languages: Iterable[str] | None = None,
     password: str | None = None,
+    groups: Iterable[str] | None = None,
 ) -> User:
     """Change a user. A new password or a deactivation ends every sign-in the user has (console
     sessions, API tokens, open connections); a new role closes their open connections, which
-    reconnect into the new role's rooms."""
+    reconnect into the new role's rooms. The last active administrator keeps that role and stays
+    active (`Conflict` with the code `last_admin`)."""
+    _keep_an_admin(session, user, role=role, active=active)
     if password is not None:
         _check_password(password, email=user.email, name=user.name)
     if name is not None:
@@ -139,7 +186,9 @@ def update_user(
     if skills is not None:
         user.skills = [AgentSkill(skill=s, level=lvl) for s, lvl in skills.items()]
     if languages is not None:
-        user.languages = [lang.lower() for lang in languages]
+        user.languages = [lang.strip().lower() for lang in languages if lang.strip()]
+    if groups is not None:
+        user.groups = _groups(session, groups)
     if password is not None:
         user.password_hash = hash_password(password)
         access.revoke_everything(session=session, user=user)

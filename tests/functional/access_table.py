@@ -187,6 +187,12 @@ ENDPOINTS: dict[str, Access] = {
     "console.admin_user_session_end": ADMIN,
     "console.admin_user_tokens_revoke": ADMIN,
     "console.admin_user_token_revoke": ADMIN,
+    "console.admin_user_new": ADMIN,
+    "console.admin_user_create": ADMIN,
+    "console.admin_user_update": ADMIN,
+    "console.admin_user_password": ADMIN,
+    "console.admin_user_deactivate": ADMIN,
+    "console.admin_user_reactivate": ADMIN,
     # -- the caller screen, SMS conversations, softphone
     "console.call_screen": STAFF,
     "console.call_new_ticket": STAFF,  # then the agent on the call or a supervisor (403 otherwise)
