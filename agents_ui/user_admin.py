@@ -138,10 +138,7 @@ def user_page(
 
 def _last_admin_refusal() -> str:
     return str(
-        _(
-            "No other active administrator would be left: make someone else an administrator "
-            "first."
-        )
+        _("No other active administrator would be left: make someone else an administrator first.")
     )
 
 
@@ -277,9 +274,7 @@ def admin_user_password(user_id: int) -> ResponseReturnValue:
         db.session.rollback()
         return user_page(_user(user_id), password_errors=refused.errors, status=422)
     audit_details({"password": "[changed]"})
-    flash(
-        _("New password saved: %(name)s was signed out everywhere.", name=user.name), "success"
-    )
+    flash(_("New password saved: %(name)s was signed out everywhere.", name=user.name), "success")
     return redirect(url_for("console.admin_user", user_id=user_id))
 
 

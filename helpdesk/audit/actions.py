@@ -59,9 +59,7 @@ AUDITED: dict[str, Audited] = {
     # The console's forms: the entry keeps what the view says changed (`audit_details`), not the
     # raw form (skill rows, the password typed)
     "console.admin_user_create": Audited("user.create", "user", keep=()),
-    "console.admin_user_update": Audited(
-        "user.update", "user", "user_id", _role_change, keep=()
-    ),
+    "console.admin_user_update": Audited("user.update", "user", "user_id", _role_change, keep=()),
     "console.admin_user_password": Audited("user.password_reset", "user", "user_id", keep=()),
     "console.admin_user_deactivate": Audited("user.deactivate", "user", "user_id", keep=()),
     "console.admin_user_reactivate": Audited("user.reactivate", "user", "user_id", keep=()),

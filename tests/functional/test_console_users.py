@@ -85,7 +85,9 @@ NEW_AGENT = {
 
 
 def test_an_admin_creates_a_user_who_can_then_sign_in(
-    console: FlaskClient, admin: User, browser: Callable[[], FlaskClient]  # noqa: F811
+    console: FlaskClient,
+    admin: User,
+    browser: Callable[[], FlaskClient],  # noqa: F811
 ) -> None:
     listing = html(console.get("/admin/users"))
     assert 'href="/admin/users/new"' in listing
@@ -314,4 +316,4 @@ def test_the_pages_read_in_french(
     page = html(console.get(f"/admin/users/{agent.id}"))
     assert "Désactiver" in page and "Définir le mot de passe" in page
     refused = console.post(f"/admin/users/{admin.id}/deactivate", follow_redirects=True)
-    assert "Aucun autre administrateur actif" in html(refused)
+    assert "Il ne resterait aucun autre administrateur actif" in html(refused)

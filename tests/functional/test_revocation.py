@@ -372,7 +372,7 @@ def test_the_sign_ins_pages_speak_french(
     token_for(supervisor)
     console = _sign_in(browser(), admin)
     listing = console.get("/admin/users").get_data(as_text=True)
-    assert "Connexions de l\u2019équipe" in listing and "Superviseur" in listing
+    assert "Équipe" in listing and "Superviseur" in listing
     page = console.get(f"/admin/users/{supervisor.id}").get_data(as_text=True)
     assert "Connexions de Sam Superviseur" in page and "Révoquer tous les jetons" in page
     ended = console.post(f"/admin/users/{supervisor.id}/tokens/revoke", follow_redirects=True)
