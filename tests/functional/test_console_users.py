@@ -14,16 +14,18 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from helpdesk.audit.models import AuditEntry
-from helpdesk.auth import service
+from helpdesk.auth import access, service
 from helpdesk.auth.models import Role, User
-from helpdesk.extensions import db
+from helpdesk.extensions import db, socketio
 from tests.conftest import PASSWORD
 from tests.functional.test_console import compiled_catalogues  # noqa: F401  (fixture)
 from tests.functional.test_revocation import (
+    NS,
     _bearer,
     _sign_in,
     _signed_in,
     browser,  # noqa: F401  (fixture)
+    live_events,  # noqa: F401  (fixture)
 )
 
 NEW_PASSWORD = "plum-harbour-violin-42"
@@ -164,7 +166,11 @@ def _edit(user: User, **changes: Any) -> dict[str, Any]:
 
 
 def test_an_admin_changes_skills_then_the_role_each_audited(
-    console: FlaskClient, make_user: Callable[..., User], token_for: Callable[[User], str]
+    app: Flask,
+    console: FlaskClient,
+    make_user: Callable[..., User],
+    token_for: Callable[[User], str],
+    live_events: None,  # noqa: F811
 ) -> None:
     agent = make_user(Role.AGENT, name="Bob Agent", skills={"billing": 2}, languages=["fr"])
     page = html(console.get(f"/admin/users/{agent.id}"))
@@ -177,9 +183,13 @@ def test_an_admin_changes_skills_then_the_role_each_audited(
     agent = _user(agent.email)
     assert {s.skill: s.level for s in agent.skills} == {"billing": 5, "mobile": 3}
     token = token_for(agent)
+    sock = socketio.test_client(app, namespace=NS, auth={"token": token})
+    assert sock.is_connected(NS)
     answer = console.post(
         f"/admin/users/{agent.id}/edit", data=_edit(agent, role="supervisor", groups="Leads")
     )
+    # The live connection closes, to reconnect into the supervisors' rooms; the token still works.
+    assert not sock.is_connected(NS)
     assert answer.status_code == 302
     agent = _user(agent.email)
     assert agent.role is Role.SUPERVISOR and [g.name for g in agent.groups] == ["Leads"]
@@ -211,22 +221,32 @@ def test_a_refused_change_is_shown_under_its_field(
 
 
 def test_deactivating_ends_every_sign_in_and_reactivating_lets_them_back(
+    app: Flask,
     console: FlaskClient,
     make_user: Callable[..., User],
     token_for: Callable[[User], str],
     browser: Callable[[], FlaskClient],  # noqa: F811
+    live_events: None,  # noqa: F811
 ) -> None:
     agent = make_user(Role.AGENT, name="Bob Agent")
     agents_browser = _sign_in(browser(), agent)
     token = token_for(agent)
+    sock = socketio.test_client(app, namespace=NS, auth={"token": token})
+    assert sock.is_connected(NS)
     answer = console.post(f"/admin/users/{agent.id}/deactivate", follow_redirects=True)
     assert "Bob Agent is deactivated and was signed out everywhere." in html(answer)
     assert 'id="reactivate-user"' in html(answer)
+    assert not sock.is_connected(NS)
     assert not _signed_in(agents_browser)
-    assert console.get("/api/v1/users/me", headers=_bearer(token)).status_code == 401
     refused = browser().post("/login", data={"email": agent.email, "password": PASSWORD})
     assert refused.status_code != 302
     console.post(f"/admin/users/{agent.id}/reactivate")
+    agent = _user(agent.email)
+    # Reactivation lets them sign in afresh; what was open before stays ended.
+    assert access.console_sessions(session=db.session, user=agent) == []
+    assert access.api_tokens(session=db.session, user=agent) == []
+    assert not _signed_in(agents_browser)
+    assert console.get("/api/v1/users/me", headers=_bearer(token)).status_code == 401
     assert _signed_in(_sign_in(browser(), agent))
     assert [e.action for e in _audit(agent)] == ["user.deactivate", "user.reactivate"]
     assert _signed_in(console)
