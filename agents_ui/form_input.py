@@ -62,6 +62,8 @@ def _message(err: Any) -> str:
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind in ("missing", "blank") or (kind == "string_too_short" and ctx.get("min_length") == 1):
         return str(_("Required."))
+    if kind == "string_too_short":
+        return str(_("At least %(count)d characters.", count=int(ctx["min_length"])))
     if kind == "string_too_long":
         return str(_("At most %(count)d characters.", count=int(ctx["max_length"])))
     if kind == "too_long":

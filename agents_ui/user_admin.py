@@ -16,6 +16,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -258,6 +259,9 @@ def admin_user_update(user_id: int) -> ResponseReturnValue:
         return user_page(_user(user_id), values=_values(request.form), errors=errors, status=422)
     audit_details(changes)
     flash(_("Changes saved."), "success")
+    if not current_user.has_role(*permissions.ADMINISTER):
+        # They stepped down themselves: the page they were on is an administrator's.
+        return redirect(url_for("console.index"))
     return redirect(url_for("console.admin_user", user_id=user_id))
 
 
