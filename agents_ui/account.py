@@ -1,10 +1,11 @@
-"""Signing in and out, and the agent's own settings (language, time zone)."""
+"""Signing in and out, and the agent's own settings (language, time zone, where they are signed
+in)."""
 
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale, refresh
+from flask_babel import get_locale, ngettext, refresh
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -12,8 +13,10 @@ from werkzeug.wrappers import Response
 from agents_ui.blueprint import bp
 from agents_ui.forms import ActionForm, LanguageForm, LoginForm, SettingsForm
 from agents_ui.safety import safe_next
+from helpdesk.auth import access
 from helpdesk.auth import login as console_login
 from helpdesk.auth import service as auth_service
+from helpdesk.auth.login import this_console_session
 from helpdesk.auth.models import Role, User
 from helpdesk.auth.throttle import login_throttle
 from helpdesk.extensions import db
@@ -88,9 +91,34 @@ def settings() -> ResponseReturnValue:
         flash(_("Settings saved."), "success")
         return redirect(url_for("console.settings"))
     telephony = _telephony_setup() if current_user.role is Role.ADMIN else None
-    return render_template("settings.html", form=form, telephony=telephony), (
-        400 if form.errors else 200
-    )
+    here = this_console_session()
+    return render_template(
+        "settings.html",
+        form=form,
+        telephony=telephony,
+        sessions=access.console_sessions(session=db.session, user=me()),
+        this_session_id=here.id if here else None,
+        action_form=ActionForm(),
+    ), (400 if form.errors else 200)
+
+
+@bp.post("/settings/sign-out-elsewhere")
+@login_required
+def sign_out_elsewhere() -> Response:
+    """Sign this user out of every other browser (a forgotten shared computer, a lost phone),
+    closing the live connections opened there; this browser stays signed in."""
+    here = this_console_session()
+    if ActionForm().validate_on_submit() and here is not None:
+        n = access.end_console_sessions(session=db.session, user=me(), keep_id=here.id)
+        flash(
+            ngettext(
+                "Signed out of %(num)d other browser.", "Signed out of %(num)d other browsers.", n
+            )
+            if n
+            else _("You were signed in nowhere else."),
+            "success",
+        )
+    return redirect(url_for("console.settings") + "#sign-ins")
 
 
 def _telephony_setup() -> dict[str, object]:

@@ -63,6 +63,35 @@ PG_UP = _port_open(PG_HOST, PG_PORT)
 REDIS_UP = _port_open(*_redis_port())
 
 
+def _claim_redis_database(url: str) -> str:
+    """A Redis database of this run's own, unless TEST_REDIS_URL names one.
+
+    The services tier empties its database before each test and runs Celery workers on it: two
+    suites run at once on one machine (two checkouts) would flush each other's queues and take
+    each other's tasks. Each run claims a free number (15 down to 1) with a key in database 0
+    that expires after two hours if the run dies, and gives it back when it ends."""
+    if "TEST_REDIS_URL" in os.environ or not REDIS_UP:
+        return url
+    import atexit
+
+    import redis
+
+    base = url.rsplit("/", 1)[0]
+    try:
+        claims = redis.Redis.from_url(base + "/0", socket_timeout=2)
+        for number in range(15, 0, -1):
+            key = f"helpdesk-tests:database:{number}"
+            if claims.set(key, os.getpid(), nx=True, ex=7200):
+                atexit.register(claims.delete, key)
+                return f"{base}/{number}"
+    except redis.RedisError:
+        pass
+    return url
+
+
+REDIS_URL = _claim_redis_database(REDIS_URL)
+
+
 def require_service(name: str, up: bool) -> None:
     if up:
         return

@@ -115,14 +115,22 @@ def api_tokens(*, session: DbSession, user: User) -> list[ApiToken]:
 
 
 def end_console_sessions(
-    *, session: DbSession, user: User, only_id: int | None = None, commit: bool = True
+    *,
+    session: DbSession,
+    user: User,
+    only_id: int | None = None,
+    keep_id: int | None = None,
+    commit: bool = True,
 ) -> int:
-    """End the user's console sessions (or the one `only_id`); how many were ended."""
+    """End the user's console sessions (or the one `only_id`, or all but `keep_id`: signing
+    out everywhere else); how many were ended."""
     stmt = select(ConsoleSession.id).where(
         ConsoleSession.user_id == user.id, ConsoleSession.ended_at.is_(None)
     )
     if only_id is not None:
         stmt = stmt.where(ConsoleSession.id == only_id)
+    if keep_id is not None:
+        stmt = stmt.where(ConsoleSession.id != keep_id)
     ids = list(session.scalars(stmt))
     if only_id is not None and not ids:
         raise NotFound(f"no live console session {only_id} for user {user.id}")

@@ -143,6 +143,7 @@ ENDPOINTS: dict[str, Access] = {
     "console.logout": PUBLIC,  # signing out nobody does nothing; the form carries a CSRF token
     "console.index": STAFF,
     "console.settings": STAFF,
+    "console.sign_out_elsewhere": STAFF,
     "console.socket_token": STAFF,
     "console.tickets": STAFF,
     "console.ticket": STAFF,

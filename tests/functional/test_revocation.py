@@ -449,3 +449,36 @@ def test_revoking_ones_own_token_closes_the_socket_opened_with_it(
     kept = socketio.test_client(app, namespace=NS, auth={"token": other})
     assert browser().delete("/api/v1/auth/token", headers=_bearer(token)).status_code == 204
     assert not sock.is_connected(NS) and kept.is_connected(NS)
+
+
+def test_signing_out_everywhere_else_keeps_this_browser(
+    app: Flask,
+    browser: Callable[[], FlaskClient],
+    make_user: Callable[..., User],
+    live_events: None,
+) -> None:
+    """From their own settings page a user ends their other sessions (a shared computer left
+    signed in) and the sockets opened there; this browser and their API tokens stay."""
+    agent = make_user(Role.AGENT)
+    here, left, phone = (_sign_in(browser(), agent) for _ in range(3))
+    api_token = here.post(
+        "/api/v1/auth/token", json={"email": agent.email, "password": PASSWORD}
+    ).get_json()["token"]
+    left_sock = socketio.test_client(
+        app, namespace=NS, auth={"token": left.get("/socket-token").get_json()["token"]}
+    )
+    assert left_sock.is_connected(NS)
+    page = here.get("/settings").get_data(as_text=True)
+    assert page.count("<tr") == 4 and "this browser" in page  # a header and three sessions
+    answer = here.post("/settings/sign-out-elsewhere")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/settings#sign-ins")
+    assert "Signed out of 2 other browsers." in here.get("/settings").get_data(as_text=True)
+    assert _signed_in(here) and not _signed_in(left) and not _signed_in(phone)
+    assert not left_sock.is_connected(NS)
+    assert here.get("/api/v1/users/me", headers=_bearer(api_token)).status_code == 200
+    page = here.get("/settings").get_data(as_text=True)
+    assert "Signed in here only." in page and "Sign out everywhere else" not in page
+    # Nothing else to end: said so, nothing changes.
+    here.post("/settings/sign-out-elsewhere")
+    assert "You were signed in nowhere else." in here.get("/settings").get_data(as_text=True)
+    assert _signed_in(here)
