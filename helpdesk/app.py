@@ -203,8 +203,8 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from telephony import supervision as call_floor
     from telephony.service import presences
 
-    live.register_presences(presences)
-    supervision.register_floor(call_floor)
+    live.PRESENCES.fill(presences)
+    supervision.FLOOR.fill(call_floor)
 
     from helpdesk.celery_app import celery_init_app
 
@@ -234,7 +234,7 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from telephony.service import get_call
     from telephony.sms import last_inbound_text
 
-    kb_suggestions.register_calls(kb_suggestions.CallSource(get_call, last_inbound_text))
+    kb_suggestions.CALLS.fill(kb_suggestions.CallSource(get_call, last_inbound_text))
     from helpdesk.tickets import delivery
     from telephony.sms import deliver_reply, reply_reach
 
@@ -245,11 +245,11 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from telephony.sms import queue_sms, register_inbound
 
     register_inbound(dispatch_inbound.handle)
-    dispatch_notify.register_outbox(queue_sms)
+    dispatch_notify.OUTBOX.fill(queue_sms)
     from helpdesk.value import service as value_service
     from telephony.usage import contacts_since
 
-    value_service.register_contacts(contacts_since)
+    value_service.CONTACTS.fill(contacts_since)
     app.extensions["geocoder"] = NullGeocoder()
     if settings.HELPDESK_ONCALL_NUMBER:
         from telephony.sms import oncall_notifier

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from helpdesk.db import DbSession
 from helpdesk.errors import NotFound
+from helpdesk.slots import Slot
 from kb.indexing import get_index
 from kb.models import LOCALES, Article
 from kb.search import SearchHit, SearchQuery
@@ -175,23 +176,19 @@ class LastInboundText(Protocol):
 @dataclass(frozen=True)
 class CallSource:
     """Calls and texts belong to telephony, a sibling the knowledge base does not import: the app
-    registers telephony's lookups here when it is created (`register_calls`)."""
+    registers telephony's lookups here when it is created (`CALLS`)."""
 
     call: Callable[[DbSession, str], CallFacts]  # raises NotFound for an unknown call
     last_inbound_text: LastInboundText
 
 
-_SOURCE: list[CallSource] = []
-
-
-def register_calls(source: CallSource) -> None:
-    _SOURCE[:] = [source]
+CALLS: Slot[CallSource] = Slot("call source")
 
 
 def _last_sms(session: DbSession, *, ticket_id: int | None, customer_id: int | None) -> str:
-    if not _SOURCE or (ticket_id is None and customer_id is None):
+    if not CALLS.filled or (ticket_id is None and customer_id is None):
         return ""
-    return _SOURCE[0].last_inbound_text(session, ticket_id=ticket_id, customer_id=customer_id)
+    return CALLS.get().last_inbound_text(session, ticket_id=ticket_id, customer_id=customer_id)
 
 
 def _language(session: DbSession, customer_id: int | None, fallback: str) -> str:
@@ -243,9 +240,9 @@ def for_call(
 ) -> list[SearchHit]:
     """Suggestions for a call: its ticket (if any), the caller's last text, the IVR choice, in
     the language the caller chose and the one their ticket or text is written in."""
-    if not _SOURCE:
+    if not CALLS.filled:
         raise NotFound(f"no call {call_sid}")
-    call = _SOURCE[0].call(session, call_sid)
+    call = CALLS.get().call(session, call_sid)
     locale = (
         call.language if call.language in LOCALES else _language(session, call.customer_id, "fr")
     )

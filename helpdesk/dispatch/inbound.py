@@ -56,7 +56,7 @@ def handle(session: DbSession, row: InboundText) -> bool:
     settings = service.current_settings()
     customer, _number = notify._customer_number(session, wo)
     if customer is not None:
-        notify.queue_sms(
+        notify.OUTBOX.get()(
             session,
             to=row.from_number,
             from_number=row.to_number or settings.sender,

@@ -13,6 +13,7 @@ from helpdesk.customers.models import Customer
 from helpdesk.db import DbSession, utcnow
 from helpdesk.dispatch import texts
 from helpdesk.dispatch.models import Technician, WorkOrder
+from helpdesk.slots import Slot
 
 if TYPE_CHECKING:
     from helpdesk.dispatch.service import Settings
@@ -36,38 +37,9 @@ class QueueText(Protocol):
     ) -> object: ...
 
 
-_OUTBOX: list[QueueText] = []
-
-
-def register_outbox(queue: QueueText) -> None:
-    """The SMS outbox belongs to telephony, above the core: the app registers it here when it is
-    created, and every visit text goes through it."""
-    _OUTBOX[:] = [queue]
-
-
-def queue_sms(
-    session: DbSession,
-    *,
-    to: str,
-    from_number: str,
-    body: str,
-    customer_id: int | None = None,
-    ticket_id: int | None = None,
-    kind: str = "message",
-    work_order_id: int | None = None,
-) -> None:
-    if not _OUTBOX:
-        raise RuntimeError("no SMS outbox registered: texts are queued by an app's processes")
-    _OUTBOX[0](
-        session,
-        to=to,
-        from_number=from_number,
-        body=body,
-        customer_id=customer_id,
-        ticket_id=ticket_id,
-        kind=kind,
-        work_order_id=work_order_id,
-    )
+# The SMS outbox belongs to telephony, above the core: the app fills this slot when it is
+# created, and every visit text goes through it.
+OUTBOX: Slot[QueueText] = Slot("SMS outbox")
 
 
 LINK_SALT = "dispatch-job"
@@ -130,7 +102,7 @@ def _to_customer(
         end=local_clock(wo.window_end, settings),
         **values,
     )
-    queue_sms(
+    OUTBOX.get()(
         session,
         to=number,
         from_number=settings.sender,
@@ -151,7 +123,7 @@ def to_technician(
 ) -> None:
     """A text to the technician; `wo` is the visit it is about, when it is about one (the job
     sheet names the customer: the erasure of that customer finds the text by it)."""
-    queue_sms(
+    OUTBOX.get()(
         session,
         to=technician.phone,
         from_number=settings.sender,

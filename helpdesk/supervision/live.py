@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from helpdesk.db import DbSession, utcnow
 from helpdesk.events import publish_now
+from helpdesk.slots import Slot
 from helpdesk.supervision.livestats import Aggregator, LogEntry, MemoryStore, Store, Thresholds
 from helpdesk.supervision.livestats import alerts as raised_alerts
 from helpdesk.supervision.throttle import PushThrottle
@@ -30,19 +31,13 @@ REPLAY_DAYS = 2  # today and yesterday: enough for the calls still waiting and a
 
 
 # Every agent's presence as (user id, state, since): telephony keeps it and the app registers how
-# to read it when it is created (`register_presences`); a rebuild seeds the agents from it.
+# to read it when it is created (`PRESENCES`); a rebuild seeds the agents from it.
 Presences = Callable[[DbSession], Iterable[tuple[int, str, datetime]]]
-_PRESENCES: list[Presences] = []
-
-
-def register_presences(presences: Presences) -> None:
-    _PRESENCES[:] = [presences]
+PRESENCES: Slot[Presences] = Slot("presence source")
 
 
 def _presences(session: DbSession) -> Iterable[tuple[int, str, datetime]]:
-    if not _PRESENCES:
-        raise RuntimeError("no presence source registered: live statistics run in an app")
-    return _PRESENCES[0](session)
+    return PRESENCES.get()(session)
 
 
 class LiveStats:

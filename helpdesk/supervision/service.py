@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from helpdesk.auth.models import User
 from helpdesk.db import DbSession, utcnow
+from helpdesk.slots import Slot
 from helpdesk.supervision import live
 from helpdesk.supervision.livestats import state_counts
 from helpdesk.supervision.monitoring import Monitor
@@ -39,17 +40,11 @@ class Floor(Protocol):
         ...
 
 
-_FLOOR: list[Floor] = []
-
-
-def register_floor(floor: Floor) -> None:
-    _FLOOR[:] = [floor]
+FLOOR: Slot[Floor] = Slot("call floor")
 
 
 def _floor() -> Floor:
-    if not _FLOOR:
-        raise RuntimeError("no call floor registered: supervisors act through an app")
-    return _FLOOR[0]
+    return FLOOR.get()
 
 
 def set_agent_state(

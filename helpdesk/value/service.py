@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 
 from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import NotFound
+from helpdesk.slots import Slot
 from helpdesk.value.models import CustomerValue, Invoice
 from helpdesk.value.segments import Billing, CostRates, Usage, classify, population_rules
 
@@ -250,19 +251,13 @@ class Contacts:
 
 
 ContactSource = Callable[[DbSession, datetime], Contacts]
-_CONTACTS: list[ContactSource] = []
-
-
-def register_contacts(source: ContactSource) -> None:
-    """Calls and texts belong to telephony, above the core: the app registers how to count them
-    when it is created, and the recompute reads them through it."""
-    _CONTACTS[:] = [source]
+# Calls and texts belong to telephony, above the core: the app fills this slot with how to count
+# them when it is created, and the recompute reads them through it.
+CONTACTS: Slot[ContactSource] = Slot("contact source")
 
 
 def _contacts(session: DbSession, since: datetime) -> Contacts:
-    if not _CONTACTS:
-        raise RuntimeError("no contact source registered: values are recomputed by an app")
-    return _CONTACTS[0](session, since)
+    return CONTACTS.get()(session, since)
 
 
 def recompute_all(
