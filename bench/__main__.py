@@ -6,7 +6,8 @@ With no benchmark named, every benchmark runs: `foundation` (tickets, customers 
 processes through Redis, and many agent sockets on one process), `callcost` (the CPU, SQL
 statements and Redis round trips of one whole call, in process), `supervision` (wallboard
 delivery delay and call reports over the call log), `dispatch` (technician suggestions and
-day routes) and `kb` (knowledge-base indexing and search). `callcenter` (the whole call center
+day routes), `kb` (knowledge-base indexing and search) and `sqlite_deadline` (what the
+SQLite statement deadline costs each statement). `callcenter` (the whole call center
 under load, `bench/load/`) runs only when named.
 """
 
@@ -15,7 +16,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import callcost, dispatch, foundation, kb, screenpop, sla, sms, supervision, voice
+from bench import (
+    callcost,
+    dispatch,
+    foundation,
+    kb,
+    screenpop,
+    sla,
+    sms,
+    sqlite_deadline,
+    supervision,
+    voice,
+)
 
 
 def _foundation(args: argparse.Namespace) -> None:
@@ -126,6 +138,10 @@ def _dispatch(args: argparse.Namespace) -> None:
     )
 
 
+def _sqlite_deadline(args: argparse.Namespace) -> None:
+    sqlite_deadline.run(sqlite_deadline.Options())
+
+
 def _callcenter(args: argparse.Namespace) -> None:
     from bench.load import callcenter
 
@@ -149,6 +165,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "supervision": _supervision,
     "dispatch": _dispatch,
     "kb": _kb,
+    "sqlite_deadline": _sqlite_deadline,
     "callcenter": _callcenter,
 }
 
