@@ -116,6 +116,24 @@ def _release(writer: IndexWriter) -> None:
             log.debug("search index lock was already released")
 
 
+def _open_or_create(directory: Path, attempts: int = 20) -> Any:
+    """The index in `directory`, created if there is none.
+
+    Whoosh opens an index by listing its table-of-contents files and reading the newest; a
+    process committing at that moment writes the next one and deletes the one just listed, and
+    the open fails with FileNotFoundError. Listing again finds the new generation."""
+    for attempt in range(attempts):
+        try:
+            if whoosh_index.exists_in(str(directory)):
+                return whoosh_index.open_dir(str(directory))
+            return whoosh_index.create_in(str(directory), schema())
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 class WhooshIndex:
     """`SearchIndex` over a Whoosh directory (one host; see the module docstring)."""
 
@@ -135,10 +153,7 @@ class WhooshIndex:
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self.directory.mkdir(parents=True, exist_ok=True)
-        if whoosh_index.exists_in(str(self.directory)):
-            self._ix = whoosh_index.open_dir(str(self.directory))
-        else:
-            self._ix = whoosh_index.create_in(str(self.directory), schema())
+        self._ix = _open_or_create(self.directory)
         self._searcher = self._ix.searcher()
         self._analyzers = {locale: analyzer(locale) for locale in LOCALES}
         # Valid while their searcher is the current one: the searcher's array scorer and, per

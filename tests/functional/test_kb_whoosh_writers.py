@@ -103,3 +103,27 @@ def test_a_failed_commit_leaves_the_index_writable(tmp_path: Path) -> None:
 
 def _failing_commit(**_: object) -> None:
     raise RuntimeError("disk full")
+
+
+def test_an_index_opened_while_another_process_commits_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's commit deletes the table of contents Whoosh has just listed: the open
+    fails with FileNotFoundError (seen in the multi-process test above), and is tried again."""
+    from whoosh import index as whoosh_index
+
+    directory = tmp_path / "ix"
+    WhooshIndex(directory).index([doc(1)])
+    real_open = whoosh_index.open_dir
+    failures = iter([FileNotFoundError(2, "No such file", "_MAIN_0.toc")] * 2)
+
+    def open_dir(*args: object, **kwargs: object) -> object:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real_open(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(whoosh_index, "open_dir", open_dir)
+    index = WhooshIndex(directory)
+    assert next(failures, None) is None  # both failures were met, then the open succeeded
+    assert [h.id for h in index.search(SearchQuery(text="alpha", locale="en")).hits] == [1]
