@@ -1,7 +1,7 @@
 """SMS conversations in the console: the list of threads and one thread as a conversation,
 with its delivery states and a reply box that counts SMS segments as the agent types.
 
-A thread is an SMS-channel ticket (telephony.sms threads each text into the customer's open
+A thread is an SMS-channel ticket (telephony.sms_inbound threads each text into the customer's open
 conversation). Replying here is a public reply on that ticket, which the ticket service hands to
 the SMS outbox: the same path as a reply typed on the ticket page, so it is sent exactly once.
 """
@@ -37,7 +37,7 @@ from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.service import TicketFilter
 from helpdesk.tickets.workflow import UNRESOLVED, Channel
-from telephony import sms
+from telephony import sms, sms_optout
 from telephony.models import SmsMessage
 
 THREADS_PAGE = 25
@@ -136,7 +136,7 @@ def _thread(ticket: Ticket) -> dict[str, Any]:
         "older": older,
         "customer": customer,
         "number": number,
-        "opted_out": bool(number and sms.is_opted_out(db.session, number, sender)),
+        "opted_out": bool(number and sms_optout.is_opted_out(db.session, number, sender)),
         "authors": _authors({m.author_user_id for m in messages if m.author_user_id}),
     }
 

@@ -215,7 +215,7 @@ class SmsMessage(db.Model):  # type: ignore[name-defined,misc]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # When a worker last claimed the row for sending: a row `sending` since long before any
-    # send could take was left by a worker that died (`telephony.sms.recover`).
+    # send could take was left by a worker that died (`telephony.sms_recovery.recover`).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     flooded: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -115,7 +115,7 @@ def erase_sms(session: DbSession, subject: Subject) -> int:
 
 
 def erase_opt_outs(session: DbSession, subject: Subject) -> int:
-    from telephony.sms import opt_out_key
+    from telephony.sms_optout import opt_out_key
 
     rows = list(
         session.scalars(select(SmsOptOut).where(SmsOptOut.customer_number.in_(subject.phones)))

@@ -5,9 +5,9 @@ own fallback (`telephony.degraded`); for SMS the webhook, once the signature is 
 database fails under it, writes the message to the spool (one JSON file per `MessageSid`, written
 to a temporary name and renamed, so a reader never sees half a file) and answers Twilio an empty
 TwiML with 200. A thread of the same web process then replays the spool every few seconds
-through the same `sms.receive` (which finds a `MessageSid` already recorded, so a replay never
-doubles a text) and deletes each file once its text is committed. A process that starts with
-files in its spool replays them too, and `helpdesk sms replay` does it by hand.
+through the same `sms_inbound.receive` (which finds a `MessageSid` already recorded, so a replay
+never doubles a text) and deletes each file once its text is committed. A process that starts
+with files in its spool replays them too, and `helpdesk sms replay` does it by hand.
 
 The spool is under the web process's instance path (`HELPDESK_INSTANCE_PATH/sms_spool`): the
 process that took the webhook replays it, so it needs no shared disk. The recorded text carries
@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError
 
 from helpdesk.db import utcnow
 from helpdesk.extensions import db
-from telephony import sms, webhook_forms
+from telephony import sms, sms_inbound, webhook_forms
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def pending(app: Flask) -> list[Path]:
     return sorted(folder.glob("*.json"))
 
 
-def write(app: Flask, msg: sms.InboundSms, received_at: datetime) -> Path:
+def write(app: Flask, msg: sms_inbound.InboundSms, received_at: datetime) -> Path:
     """Keep one inbound text on disk, durably (fsync before the rename)."""
     folder = spool_dir(app)
     folder.mkdir(parents=True, exist_ok=True)
@@ -71,11 +71,11 @@ def write(app: Flask, msg: sms.InboundSms, received_at: datetime) -> Path:
     return final
 
 
-def _read(path: Path) -> tuple[sms.InboundSms, datetime]:
+def _read(path: Path) -> tuple[sms_inbound.InboundSms, datetime]:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     received_at = datetime.fromisoformat(data.pop("received_at"))
     data["media_urls"] = tuple(data.get("media_urls") or ())
-    return sms.InboundSms(**data), received_at
+    return sms_inbound.InboundSms(**data), received_at
 
 
 def replay(app: Flask) -> tuple[int, int]:
@@ -91,7 +91,7 @@ def replay(app: Flask) -> tuple[int, int]:
                 left += 1
                 continue
             try:
-                row = sms.receive(db.session, msg, settings)
+                row = sms_inbound.receive(db.session, msg, settings)
                 if row.created_at > received_at:
                     row.created_at = received_at
                     db.session.commit()
@@ -162,7 +162,7 @@ def _database_failed(exc: Exception) -> Response:
     return Response(EMPTY, mimetype="text/xml")
 
 
-def inbound_from(form: Any) -> sms.InboundSms | None:
+def inbound_from(form: Any) -> sms_inbound.InboundSms | None:
     """The text a webhook form carries, read as the webhook reads it (the same checks, so an
     over-long value is never spooled to fail on every replay); None when there is none to keep."""
     try:

@@ -1,10 +1,13 @@
-"""SMS text rules, as pure functions: keywords, segment counting, templates."""
+"""SMS text rules, as pure functions: keywords, segment counting, templates, and which numbers
+can take texts at all."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
+
+import phonenumbers
 
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "ARRET"})
 START_WORDS = frozenset({"START", "UNSTOP", "YES"})
@@ -113,3 +116,28 @@ STATUS_WORDS_BY_LANG = {
 
 def text(language: str, key: str, **values: str) -> str:
     return TEMPLATES.get(language, TEMPLATES["en"])[key].format(**values)
+
+
+_FIXED_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+        phonenumbers.PhoneNumberType.UAN,
+        phonenumbers.PhoneNumberType.VOICEMAIL,
+    }
+)
+
+
+def textable(e164: str, label: str) -> bool:
+    """Whether a customer's number can take texts: one the numbering plan calls mobile, or one
+    labelled mobile that the plan does not know to be a fixed line (a landline labelled
+    `mobile` by default would take nothing)."""
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return False
+    if kind is phonenumbers.PhoneNumberType.MOBILE:
+        return True
+    return label == "mobile" and kind not in _FIXED_TYPES

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from helpdesk.extensions import csrf, db
-from telephony import sms
+from telephony import sms, sms_inbound, sms_recovery
 from telephony import webhook_forms as forms
 from telephony.webhooks import bad_webhook, signed
 
@@ -23,8 +23,9 @@ def settings() -> sms.SmsSettings:
 @bp.post("")
 @signed
 def incoming() -> Response:
-    # A copy of the webhook finds the first one's row (`sms.receive`) and gets the same answer.
-    sms.receive(db.session, forms.inbound_sms(request.form), settings())
+    # A copy of the webhook finds the first one's row (`sms_inbound.receive`) and gets the same
+    # answer.
+    sms_inbound.receive(db.session, forms.inbound_sms(request.form), settings())
     # Replies leave through the outbox, never in this response: each is sent exactly once.
     return Response(EMPTY, mimetype="text/xml")
 
@@ -34,7 +35,7 @@ def incoming() -> Response:
 def status() -> Response:
     update = forms.SmsStatusUpdate.read(request.form, request.args)
     if update.message_sid and update.status:
-        sms.apply_status(
+        sms_recovery.apply_status(
             db.session,
             message_sid=update.message_sid,
             status=update.status,

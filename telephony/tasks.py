@@ -60,9 +60,9 @@ def send_sms(message_id: int) -> str:
 def recover_sms() -> int:
     from flask import current_app
 
-    from telephony import sms
+    from telephony import sms_recovery
 
-    return sms.recover(
+    return sms_recovery.recover(
         db.session,
         current_app.extensions["telephony_gateway"],
         public_base_url=current_app.config["PUBLIC_BASE_URL"],

@@ -17,7 +17,7 @@ from typing import Any
 from helpdesk.api.converters import MAX_ID
 from telephony.models import STATUS_RANK, Call, SmsMessage
 from telephony.service import InboundCall
-from telephony.sms import InboundSms
+from telephony.sms_inbound import InboundSms
 
 Form = Mapping[str, str]
 _INTEGER = re.compile(r"-?[0-9]+")

@@ -66,7 +66,7 @@ def test_sms_ticket_reply_is_sent_by_text(api, sim, customer_factory):
 def test_sms_statuses_follow_the_outbox_and_never_go_back(
     api, app, sim, customer_factory, monkeypatch, recorded
 ):
-    monkeypatch.setattr(sms, "_send_after_commit", lambda session, message_id: None)
+    monkeypatch.setattr(sms, "send_after_commit", lambda session, message_id: None)
     c = customer_factory(phones=[MOBILE])
     t = _ticket(api, c.id, "sms")
     out = _reply(api, t["id"], "On our way.")

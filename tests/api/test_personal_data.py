@@ -129,17 +129,17 @@ def _calls(app: Any, customer_id: int, agent: Any) -> None:
 
 
 def _texts(app: Any, customer_id: int, agent: Any, technician_phone: str) -> None:
-    from telephony import sms
+    from telephony import sms, sms_inbound
 
     settings = app.extensions["sms_settings"]
-    row = sms.receive(
+    row = sms_inbound.receive(
         db.session,
-        sms.InboundSms("SM" + "1" * 32, PHONE, "+33100000000", f"Bonjour, ici {FULL_NAME}"),
+        sms_inbound.InboundSms("SM" + "1" * 32, PHONE, "+33100000000", f"Bonjour, ici {FULL_NAME}"),
         settings,
     )
     sms.reply(db.session, ticket_id=row.ticket_id, body=f"Bonjour {FULL_NAME} !", author=agent)
-    sms.receive(
-        db.session, sms.InboundSms("SM" + "2" * 32, PHONE, "+33100000000", "STOP"), settings
+    sms_inbound.receive(
+        db.session, sms_inbound.InboundSms("SM" + "2" * 32, PHONE, "+33100000000", "STOP"), settings
     )
     # An older job sheet, sent before texts were linked to their visit: found by what it says.
     sms.queue_sms(
@@ -199,7 +199,7 @@ def _seed(app: Any, api_as: Any, app_clock: Any) -> dict[str, Any]:
     from helpdesk.customers import service as customers
     from helpdesk.value import service as value
     from kb import service as kb
-    from telephony import sms
+    from telephony import sms_inbound
 
     admin = api_as(Role.ADMIN)
     supervisor = api_as(Role.SUPERVISOR)
@@ -237,9 +237,9 @@ def _seed(app: Any, api_as: Any, app_clock: Any) -> dict[str, Any]:
     _calls(app, cid, agent.user)
     _texts(app, cid, agent.user, visits["technician"].phone)
     # The technician texts an update about the open visit, with a note.
-    sms.receive(
+    sms_inbound.receive(
         db.session,
-        sms.InboundSms(
+        sms_inbound.InboundSms(
             "SM" + "3" * 32,
             visits["technician"].phone,
             "+33100000000",
@@ -356,9 +356,9 @@ def test_erasure_keeps_what_statistics_need(app_clock, backend, app, api_as, rec
     from helpdesk.tickets.models import Ticket
     from helpdesk.value import service as value
     from helpdesk.value.models import CustomerValue, Invoice
-    from telephony import sms
+    from telephony import sms_inbound
     from telephony.models import Call, SmsMessage, SmsOptOut
-    from telephony.sms import is_opted_out
+    from telephony.sms_optout import is_opted_out
 
     seeded = _seed(app, api_as, app_clock)
     cid = seeded["customer_id"]
@@ -410,9 +410,9 @@ def test_erasure_keeps_what_statistics_need(app_clock, backend, app, api_as, rec
     assert db.session.scalar(select(SmsOptOut.customer_number)).startswith("h:")
     assert is_opted_out(db.session, PHONE, "+33100000000")
     # START from that number still lifts it.
-    sms.receive(
+    sms_inbound.receive(
         db.session,
-        sms.InboundSms("SM" + "9" * 32, PHONE, "+33100000000", "START"),
+        sms_inbound.InboundSms("SM" + "9" * 32, PHONE, "+33100000000", "START"),
         app.extensions["sms_settings"],
     )
     assert not is_opted_out(db.session, PHONE, "+33100000000")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from helpdesk.db import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Comment, Ticket
-from telephony import sms
+from telephony import sms, sms_recovery
 from telephony.models import SmsMessage, SmsOptOut
 
 OURS = "+15005550006"
@@ -163,7 +163,7 @@ def test_duplicate_task_sends_once(app, sim, gateway):
 
 def test_worker_died_after_the_provider_accepted(app, sim, gateway, monkeypatch):
     """The row stayed `sending` with no MessageSid: recovery finds the message, sends nothing."""
-    monkeypatch.setattr(sms, "_send_after_commit", lambda session, message_id: None)
+    monkeypatch.setattr(sms, "send_after_commit", lambda session, message_id: None)
     row = sms.queue_sms(db.session, to=ME, from_number=OURS, body="Rendez-vous demain 14 h")
     db.session.commit()
     message_id, key = row.id, row.idempotency_key
@@ -176,7 +176,7 @@ def test_worker_died_after_the_provider_accepted(app, sim, gateway, monkeypatch)
     gateway.send_sms(
         ME, OURS, "Rendez-vous demain 14 h", f"http://localhost/twilio/sms/status?key={key}"
     )  # accepted, then the crash
-    fixed = sms.recover(
+    fixed = sms_recovery.recover(
         db.session,
         gateway,
         public_base_url="http://localhost",
@@ -192,7 +192,7 @@ def test_worker_died_after_the_provider_accepted(app, sim, gateway, monkeypatch)
 
 def test_worker_died_before_the_provider_got_it(app, sim, gateway, monkeypatch):
     row = sms.queue_sms(db.session, to=ME, from_number=OURS, body="Facture disponible")
-    monkeypatch.setattr(sms, "_send_after_commit", lambda session, message_id: None)
+    monkeypatch.setattr(sms, "send_after_commit", lambda session, message_id: None)
     db.session.commit()
     message_id = row.id
     db.session.execute(
@@ -202,7 +202,7 @@ def test_worker_died_before_the_provider_got_it(app, sim, gateway, monkeypatch):
     )
     db.session.commit()
     monkeypatch.undo()
-    sms.recover(
+    sms_recovery.recover(
         db.session,
         gateway,
         public_base_url="http://localhost",
@@ -246,7 +246,7 @@ def test_permanent_and_transient_send_errors(app, sim, gateway, monkeypatch):
             super().__init__(f"error {code}")
             self.code = code
 
-    monkeypatch.setattr(sms, "_send_after_commit", lambda session, message_id: None)
+    monkeypatch.setattr(sms, "send_after_commit", lambda session, message_id: None)
     flaky = sms.queue_sms(db.session, to=ME, from_number=OURS, body="a")
     invalid = sms.queue_sms(db.session, to="+33600000001", from_number=OURS, body="b")
     db.session.commit()

@@ -27,7 +27,7 @@ from twilio.request_validator import RequestValidator
 
 from helpdesk.app import create_app
 from helpdesk.extensions import db
-from telephony import sms
+from telephony import sms, sms_recovery
 from telephony.models import Call, SmsMessage
 from tests.services.test_realtime_processes import _env, _port, _up
 from tests.services.workers import wait_until_idle
@@ -241,7 +241,7 @@ def test_a_worker_killed_during_sends_leaves_each_sms_sent_exactly_once(
         deadline = time.monotonic() + 90
         while True:
             with app.app_context():
-                sms.recover(
+                sms_recovery.recover(
                     db.session,
                     app.extensions["telephony_gateway"],
                     public_base_url=app.config["PUBLIC_BASE_URL"],

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from helpdesk.app import create_app
 from helpdesk.extensions import db
-from telephony import sms
+from telephony import sms, sms_recovery
 from telephony.models import SmsMessage
 from tests.services.workers import wait_until_idle
 from tests.twilio_mock import ACCOUNT, start_mock
@@ -199,7 +199,7 @@ def test_worker_killed_after_twilio_accepted_sends_nothing_twice(
 
             from helpdesk.db import utcnow
 
-            sms.recover(
+            sms_recovery.recover(
                 db.session,
                 app.extensions["telephony_gateway"],
                 public_base_url=app.config["PUBLIC_BASE_URL"],

@@ -68,6 +68,6 @@ def test_statuses_only_move_forward():
     ],
 )
 def test_which_numbers_take_texts(number, label, expected):
-    from telephony.sms import textable
+    from telephony.sms_text import textable
 
     assert textable(number, label) is expected
