@@ -111,7 +111,7 @@ def test_the_web_process_replays_by_itself(app, client, form, monkeypatch):
 
 
 def test_a_restarted_process_replays_what_it_had_kept(app, form, monkeypatch):
-    from telephony.sms import InboundSms
+    from telephony.sms_inbound import InboundSms
 
     monkeypatch.setattr(sms_spool, "REPLAY_EVERY_S", 0.05)
     sms_spool.write(app, InboundSms(SID, ME, OURS, form["Body"]), utcnow())
