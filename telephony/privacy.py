@@ -177,42 +177,10 @@ def export(session: DbSession, subject: Subject) -> Mapping[str, Any]:
     return {
         "calls": [_call_out(c, queues) for c in calls],
         "voicemails": [
-            {
-                "call_id": c.id,
-                "left_at": c.ended_at or c.created_at,
-                "from_number": c.from_number,
-                "recording_url": c.recording_url,
-                "ticket_id": c.ticket_id,
-            }
-            for c in calls
-            if c.outcome == "voicemail" or c.recording_url
+            _voicemail_out(c) for c in calls if c.outcome == "voicemail" or c.recording_url
         ],
-        "callbacks": [
-            {
-                "call_id": c.id,
-                "requested_at": c.created_at,
-                "number": c.from_number if c.direction != "outbound" else c.to_number,
-                "outcome": c.outcome,
-            }
-            for c in calls
-            if c.callback_requested
-        ],
-        "sms": [
-            {
-                "id": t.id,
-                "direction": t.direction,
-                "kind": t.kind,
-                "from_number": t.from_number,
-                "to_number": t.to_number,
-                "body": t.body,
-                "media_urls": list(t.media_urls or []),
-                "status": t.status,
-                "created_at": t.created_at,
-                "sent_at": t.sent_at,
-                "ticket_id": t.ticket_id,
-            }
-            for t in texts
-        ],
+        "callbacks": [_callback_out(c) for c in calls if c.callback_requested],
+        "sms": [_sms_out(t) for t in texts],
         "sms_opt_outs": [
             {
                 "number": o.customer_number,
@@ -222,6 +190,41 @@ def export(session: DbSession, subject: Subject) -> Mapping[str, Any]:
             }
             for o in opt_outs
         ],
+    }
+
+
+def _voicemail_out(c: Call) -> dict[str, Any]:
+    return {
+        "call_id": c.id,
+        "left_at": c.ended_at or c.created_at,
+        "from_number": c.from_number,
+        "recording_url": c.recording_url,
+        "ticket_id": c.ticket_id,
+    }
+
+
+def _callback_out(c: Call) -> dict[str, Any]:
+    return {
+        "call_id": c.id,
+        "requested_at": c.created_at,
+        "number": c.from_number if c.direction != "outbound" else c.to_number,
+        "outcome": c.outcome,
+    }
+
+
+def _sms_out(t: SmsMessage) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "direction": t.direction,
+        "kind": t.kind,
+        "from_number": t.from_number,
+        "to_number": t.to_number,
+        "body": t.body,
+        "media_urls": list(t.media_urls or []),
+        "status": t.status,
+        "created_at": t.created_at,
+        "sent_at": t.sent_at,
+        "ticket_id": t.ticket_id,
     }
 
 

@@ -26,6 +26,9 @@ Post = Callable[[str, dict[str, str], str], tuple[int, str]]  # (path+query, for
 
 MAX_STEPS = 200  # a TwiML loop that never ends is cut short
 
+Step = tuple[bool, str | None]  # (this document is done, the next document to run)
+GO_ON: Step = (False, None)
+
 
 def _sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
@@ -227,76 +230,88 @@ class Simulator:
             self._end(call)
             return None
         for verb in root:
-            tag = verb.tag
-            if tag == "Say":
-                call.say((verb.text or "").strip())
-            elif tag == "Play":
-                call.say("[music]")
-            elif tag == "Pause":
-                continue
-            elif tag == "Gather":
-                for child in verb:
-                    if child.tag == "Say":
-                        call.say((child.text or "").strip())
-                wanted = int(verb.get("numDigits", "1"))
-                pressed = "".join(
-                    call.digits.popleft() for _ in range(min(wanted, len(call.digits)))
-                )
-                if pressed:
-                    call.say(f"[pressed {pressed}]")
-                    _, body = self.post(verb.get("action", ""), self._form(call, Digits=pressed))
-                    return body
-            elif tag == "Redirect":
-                _, body = self.post((verb.text or "").strip(), self._form(call))
+            handler = _VERBS.get(verb.tag)
+            if handler is None:
+                continue  # a verb the simulator does not play is skipped, as Pause is
+            done, body = handler(self, call, verb, in_queue)
+            if done:
                 return body
-            elif tag == "Enqueue":
-                call.state = "queued"
-                call.queue = (verb.text or "").strip()
-                call.queue_action = verb.get("action")
-                call.wait_url = verb.get("waitUrl")
-                call.queued_at = time.monotonic()
-                call.say(f"[waiting in queue {call.queue}]")
-                if not in_queue:
-                    self.wait_step(call)
-                return None
-            elif tag == "Leave":
-                call.state = "in-progress"
-                call.say("[left the queue]")
-                _, body = self.post(
-                    call.queue_action or "",
-                    self._form(
-                        call,
-                        QueueResult="leave",
-                        QueueTime=str(int(time.monotonic() - call.queued_at)),
-                    ),
-                )
-                return body
-            elif tag == "Record":
-                if not call.record_voicemail:
-                    call.say("[hung up instead of leaving a message]")
-                    self._end(call)
-                    return None
-                call.say("[beep] [a 12-second message]")
-                _, body = self.post(
-                    verb.get("action", ""),
-                    self._form(
-                        call,
-                        RecordingSid=_sid("RE"),
-                        RecordingDuration="12",
-                        RecordingUrl=f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}"
-                        f"/Recordings/{_sid('RE')}",
-                    ),
-                )
-                return body
-            elif tag == "Dial":
-                target = next(iter(verb), None)
-                who = (target.text or "").strip() if target is not None else (verb.text or "")
-                self._connect(call, who)
-                return None
-            elif tag == "Hangup":
-                self._end(call)
-                return None
         return None
+
+    # Each verb answers (done, next document): `done` ends this document, as a verb that posts
+    # to the app, queues the caller, connects or hangs up does on Twilio.
+
+    def _say(self, call: SimCall, verb: ET.Element, in_queue: bool) -> Step:
+        call.say((verb.text or "").strip())
+        return GO_ON
+
+    def _play(self, call: SimCall, verb: ET.Element, in_queue: bool) -> Step:
+        call.say("[music]")
+        return GO_ON
+
+    def _gather(self, call: SimCall, verb: ET.Element, in_queue: bool) -> Step:
+        for child in verb:
+            if child.tag == "Say":
+                call.say((child.text or "").strip())
+        wanted = int(verb.get("numDigits", "1"))
+        pressed = "".join(call.digits.popleft() for _ in range(min(wanted, len(call.digits))))
+        if not pressed:
+            return GO_ON
+        call.say(f"[pressed {pressed}]")
+        _, body = self.post(verb.get("action", ""), self._form(call, Digits=pressed))
+        return True, body
+
+    def _redirect(self, call: SimCall, verb: ET.Element, in_queue: bool) -> Step:
+        _, body = self.post((verb.text or "").strip(), self._form(call))
+        return True, body
+
+    def _enqueue(self, call: SimCall, verb: ET.Element, in_queue: bool) -> Step:
+        call.state = "queued"
+        call.queue = (verb.text or "").strip()
+        call.queue_action = verb.get("action")
+        call.wait_url = verb.get("waitUrl")
+        call.queued_at = time.monotonic()
+        call.say(f"[waiting in queue {call.queue}]")
+        if not in_queue:
+            self.wait_step(call)
+        return True, None
+
+    def _leave(self, call: SimCall, verb: ET.Element, in_queue: bool) -> Step:
+        call.state = "in-progress"
+        call.say("[left the queue]")
+        waited = str(int(time.monotonic() - call.queued_at))
+        _, body = self.post(
+            call.queue_action or "", self._form(call, QueueResult="leave", QueueTime=waited)
+        )
+        return True, body
+
+    def _record(self, call: SimCall, verb: ET.Element, in_queue: bool) -> Step:
+        if not call.record_voicemail:
+            call.say("[hung up instead of leaving a message]")
+            self._end(call)
+            return True, None
+        call.say("[beep] [a 12-second message]")
+        _, body = self.post(
+            verb.get("action", ""),
+            self._form(
+                call,
+                RecordingSid=_sid("RE"),
+                RecordingDuration="12",
+                RecordingUrl=f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}"
+                f"/Recordings/{_sid('RE')}",
+            ),
+        )
+        return True, body
+
+    def _dial(self, call: SimCall, verb: ET.Element, in_queue: bool) -> Step:
+        target = next(iter(verb), None)
+        who = (target.text or "").strip() if target is not None else (verb.text or "")
+        self._connect(call, who)
+        return True, None
+
+    def _hangup(self, call: SimCall, verb: ET.Element, in_queue: bool) -> Step:
+        self._end(call)
+        return True, None
 
     def _connect(self, call: SimCall, who: str) -> None:
         call.state = "connected"
@@ -384,6 +399,20 @@ class Simulator:
     def inbox(self, number: str) -> list[str]:
         """The texts the call center sent to a number, oldest first."""
         return [m["body"] for m in self.sms if m["to"] == number]
+
+
+# The TwiML verbs the simulator plays (Pause is waited through: nothing to do offline).
+_VERBS: dict[str, Callable[[Simulator, SimCall, ET.Element, bool], Step]] = {
+    "Say": Simulator._say,
+    "Play": Simulator._play,
+    "Gather": Simulator._gather,
+    "Redirect": Simulator._redirect,
+    "Enqueue": Simulator._enqueue,
+    "Leave": Simulator._leave,
+    "Record": Simulator._record,
+    "Dial": Simulator._dial,
+    "Hangup": Simulator._hangup,
+}
 
 
 def test_client_post(app: Any) -> Post:
