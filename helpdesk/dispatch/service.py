@@ -398,7 +398,9 @@ def events_of(session: DbSession, wo: WorkOrder) -> list[WorkOrderEvent]:
     )
 
 
-def _move(wo: WorkOrder, new: WorkOrderStatus, field: str = "status") -> str:
+def move_status(wo: WorkOrder, new: WorkOrderStatus, field: str = "status") -> str:
+    """Set the work order's status through the workflow's check (shared with erasure, which
+    cancels open visits); returns the old status."""
     old = wo.status
     try:
         check_move(old, new)
@@ -444,7 +446,7 @@ def assign(
     wo.technician_id = tech.id
     wo.technician = tech
     if wo.status is S.UNSCHEDULED:
-        _move(wo, S.SCHEDULED, "technician_id")
+        move_status(wo, S.SCHEDULED, "technician_id")
     wo.updated_at = utcnow()
     session.flush()
     planning.replan(session, technician=tech, day=wo.day, settings=settings)
@@ -493,7 +495,7 @@ def unassign(
             fields={"status": "only scheduled visits can be unassigned"},
         )
     tech = wo.technician
-    old = _move(wo, S.UNSCHEDULED)
+    old = move_status(wo, S.UNSCHEDULED)
     wo.technician_id, wo.technician, wo.route_position, wo.eta_at = None, None, None, None
     session.flush()
     if tech is not None:
@@ -557,7 +559,7 @@ def set_status(
     now = utcnow()
     if status is S.EN_ROUTE and status in TRANSITIONS[wo.status]:
         _check_on_the_day(wo, now, settings)
-    old = _move(wo, status)
+    old = move_status(wo, status)
     if status is S.EN_ROUTE:
         wo.en_route_at = now
         tech.status = "en_route"
@@ -627,7 +629,7 @@ def complete(
             "a visit the technician has not set off for cannot be completed",
             fields={"status": "mark it on the way or on site first"},
         )
-    old = _move(wo, S.COMPLETED)
+    old = move_status(wo, S.COMPLETED)
     if wo.arrived_at is None:
         wo.arrived_at = now
     wo.completed_at = now
@@ -678,7 +680,7 @@ def cancel(
 ) -> WorkOrder:
     settings = current_settings()
     was_scheduled = wo.status in (S.SCHEDULED, S.EN_ROUTE, S.ON_SITE)
-    old = _move(wo, S.CANCELLED)
+    old = move_status(wo, S.CANCELLED)
     tech = wo.technician
     wo.route_position = None
     wo.eta_at = None

@@ -36,14 +36,16 @@ from helpdesk.timeline import service as timeline
 ASSIGNABLE_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
 
 
-def _rooms(ticket: Ticket) -> list[str]:
+def ticket_rooms(ticket: Ticket) -> list[str]:
+    """The Socket.IO rooms a ticket's change reaches; erasure publishes to the same ones."""
     rooms = [FEED_TICKETS, f"ticket:{ticket.id}", f"customer:{ticket.requester_id}"]
     if ticket.assignee_id:
         rooms.append(f"user:{ticket.assignee_id}")
     return rooms
 
 
-def _payload(ticket: Ticket, **extra: Any) -> dict[str, Any]:
+def ticket_payload(ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    """The `ticket.updated` payload; one shape for every change, erasure's included."""
     return {
         "ticket_id": ticket.id,
         "reference": ticket.reference,
@@ -153,7 +155,12 @@ def create(
         data={"channel": channel.value, "priority": priority.value},
     )
     sla.on_created(session, ticket)
-    publish(session, "ticket.created", _rooms(ticket), _payload(ticket, subject=ticket.subject))
+    publish(
+        session,
+        "ticket.created",
+        ticket_rooms(ticket),
+        ticket_payload(ticket, subject=ticket.subject),
+    )
     if commit:
         session.commit()
     return ticket
@@ -260,8 +267,8 @@ def update(
     publish(
         session,
         "ticket.updated",
-        _rooms(ticket),
-        _payload(ticket, changed=sorted(diff), actor_id=actor.id if actor else None),
+        ticket_rooms(ticket),
+        ticket_payload(ticket, changed=sorted(diff), actor_id=actor.id if actor else None),
     )
     if commit:
         session.commit()
@@ -355,8 +362,8 @@ def add_comment(
     publish(
         session,
         "ticket.comment",
-        _rooms(ticket),
-        _payload(
+        ticket_rooms(ticket),
+        ticket_payload(
             ticket,
             comment_id=comment.id,
             public=public,
