@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from pathlib import Path
@@ -231,10 +232,15 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
 
     kb_indexing.init_app(app, settings)
     from kb import suggestions as kb_suggestions
+    from telephony.ivr import menu_topics
     from telephony.service import get_call
     from telephony.sms import last_inbound_text
 
-    kb_suggestions.CALLS.fill(kb_suggestions.CallSource(get_call, last_inbound_text))
+    kb_suggestions.CALLS.fill(
+        kb_suggestions.CallSource(
+            get_call, last_inbound_text, functools.partial(menu_topics, app.instance_path)
+        )
+    )
     from helpdesk.tickets import delivery
     from telephony.sms import deliver_reply, reply_reach
 
