@@ -25,6 +25,7 @@ from helpdesk.auth import permissions
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
 from helpdesk.dispatch import notify, planning, service
+from helpdesk.dispatch.geocoding import current_geocoder
 from helpdesk.dispatch.models import Technician, WorkOrder
 from helpdesk.dispatch.workflow import WorkOrderStatus
 from helpdesk.errors import APIError
@@ -413,7 +414,7 @@ def ticket_new_visit(ticket_id: int) -> ResponseReturnValue:
                     db.session,
                     actor=me(),
                     ticket_id=ticket.id,
-                    geocoder=current_app.extensions.get("geocoder"),
+                    geocoder=current_geocoder(),
                     **parsed,
                 )
             except APIError as exc:

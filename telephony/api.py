@@ -17,8 +17,9 @@ from helpdesk.db import kept_after_commit
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.pagination import decode_cursor, encode_cursor
-from telephony import queues, service
+from telephony import adapters, queues, service
 from telephony.conference import agent_leg_sid
+from telephony.gateway import Gateway
 from telephony.models import Call, CallQueue
 
 bp = Blueprint("telephony_api", __name__, url_prefix="/api/v1")
@@ -163,8 +164,8 @@ def _written(call: Call) -> CallOut:
     return call_out(call, {queue.id: queue.name} if queue is not None else {})
 
 
-def _gateway() -> Any:
-    return current_app.extensions["telephony_gateway"]
+def _gateway() -> Gateway:
+    return adapters.gateway()
 
 
 @operation(
