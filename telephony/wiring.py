@@ -31,7 +31,6 @@ degraded.install(voice_webhooks)
 # And under an inbound text, the text is spooled to disk and recorded later (telephony.sms_spool).
 sms_spool.install(sms_webhooks)
 
-ONCALL_NOTIFIER = "oncall_notifier"
 TWILIO_TEST_NUMBER = "+15005550006"  # Twilio's "from" number for test credentials only
 
 
@@ -41,9 +40,10 @@ def init_app(app: Flask, settings: Settings) -> None:
         _attach_simulator(app, settings)
     app.extensions[SMS_SETTINGS] = _sms_settings(settings)
     if settings.HELPDESK_ONCALL_NUMBER:
+        from helpdesk.sla.escalations import register_oncall_notifier
         from telephony.sms import oncall_notifier
 
-        app.extensions[ONCALL_NOTIFIER] = oncall_notifier(app, settings.HELPDESK_ONCALL_NUMBER)
+        register_oncall_notifier(app, oncall_notifier(app, settings.HELPDESK_ONCALL_NUMBER))
     importlib.import_module("telephony.tasks")  # importing it registers the tasks
     _fill_core_interfaces(app)
     _register_blueprints(app)
