@@ -24,7 +24,7 @@ from helpdesk.audit.recorder import audit_details, audit_target
 from helpdesk.auth import permissions
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
-from helpdesk.dispatch import notify, planning, service
+from helpdesk.dispatch import autodispatch, notify, planning, service
 from helpdesk.dispatch.geocoding import current_geocoder
 from helpdesk.dispatch.models import Technician, WorkOrder
 from helpdesk.dispatch.workflow import WorkOrderStatus
@@ -246,7 +246,9 @@ def _customers(ids: list[int]) -> dict[int, Customer]:
 @bp.post("/dispatch/auto")
 @role_required(*permissions.DISPATCH)
 def dispatch_auto() -> ResponseReturnValue:
-    results = planning.auto_dispatch(db.session, actor=me(), settings=service.current_settings())
+    results = autodispatch.auto_dispatch(
+        db.session, actor=me(), settings=service.current_settings()
+    )
     audit_details(planning.dispatch_counts(results))
     placed = sum(1 for r in results if r["technician_id"])
     if not results:

@@ -16,7 +16,7 @@ from helpdesk.dispatch.models import Technician, WorkOrder
 from helpdesk.slots import Slot
 
 if TYPE_CHECKING:
-    from helpdesk.dispatch.service import Settings
+    from helpdesk.dispatch.settings import Settings
 
 
 class QueueText(Protocol):
