@@ -26,6 +26,7 @@ from helpdesk.audit.api import bp as audit_api
 from helpdesk.auth.api import bp as auth_api
 from helpdesk.config import Settings
 from helpdesk.customers.api import bp as customers_api
+from helpdesk.customers.timeline_api import bp as timeline_api
 from helpdesk.db import install_sqlite_pragmas, release_session_safely
 from helpdesk.dispatch.api import bp as dispatch_api
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
@@ -34,7 +35,6 @@ from helpdesk.security.origins import socketio_origin_check
 from helpdesk.sla.api import bp as sla_api
 from helpdesk.supervision.api import bp as supervision_api
 from helpdesk.tickets.api import bp as tickets_api
-from helpdesk.timeline.api import bp as timeline_api
 from helpdesk.value.api import bp as value_api
 
 # Imported at module level so that every API operation is declared (and documented) on import.
