@@ -76,6 +76,10 @@ def init_app(app: Flask, settings: Settings, *, role: str) -> None:
     celery_init_app(app)
     for module in TASK_MODULES:  # importing a tasks module registers its tasks
         importlib.import_module(module)
+    from helpdesk.customers.service import TICKETS_FOLLOW
+    from helpdesk.tickets.merge import move_to_survivor
+
+    TICKETS_FOLLOW.fill(move_to_survivor)
     from helpdesk import coalesce
     from helpdesk.dispatch.geocoding import GEOCODER, NullGeocoder
 
