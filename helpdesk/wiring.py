@@ -76,10 +76,7 @@ def init_app(app: Flask, settings: Settings, *, role: str) -> None:
     celery_init_app(app)
     for module in TASK_MODULES:  # importing a tasks module registers its tasks
         importlib.import_module(module)
-    from helpdesk.customers.service import TICKETS_FOLLOW
-    from helpdesk.tickets.merge import move_to_survivor
-
-    TICKETS_FOLLOW.fill(move_to_survivor)
+    _fill_core_slots()
     from helpdesk import coalesce
     from helpdesk.dispatch.geocoding import GEOCODER, NullGeocoder
 
@@ -91,6 +88,17 @@ def init_app(app: Flask, settings: Settings, *, role: str) -> None:
         csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
         app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
+
+
+def _fill_core_slots() -> None:
+    """Where one core feature sits below another that it must tell about a change."""
+    from helpdesk.customers.service import TICKETS_FOLLOW
+    from helpdesk.sla import service as sla_service
+    from helpdesk.tickets.clocks import CLOCKS
+    from helpdesk.tickets.merge import move_to_survivor
+
+    TICKETS_FOLLOW.fill(move_to_survivor)
+    CLOCKS.fill(sla_service)
 
 
 def init_request_handling(app: Flask, settings: Settings) -> None:

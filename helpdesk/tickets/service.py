@@ -19,8 +19,8 @@ from helpdesk.db import DbSession, UTCDateTime, rowcount, utcnow
 from helpdesk.errors import APIError, Conflict, NotFound, ValidationFailed
 from helpdesk.events import FEED_TICKETS, publish
 from helpdesk.pagination import decode_cursor, encode_cursor
-from helpdesk.sla import service as sla
 from helpdesk.tickets import delivery
+from helpdesk.tickets.clocks import CLOCKS
 from helpdesk.tickets.models import Comment, Ticket, TicketChange, TicketTag
 from helpdesk.tickets.workflow import (
     UNRESOLVED,
@@ -154,7 +154,7 @@ def create(
         summary=f"{ticket.reference} {ticket.subject}",
         data={"channel": channel.value, "priority": priority.value},
     )
-    sla.on_created(session, ticket)
+    CLOCKS.get().on_created(session, ticket)
     publish(
         session,
         "ticket.created",
@@ -263,7 +263,7 @@ def update(
             summary=f"{ticket.reference} {diff['status'][0]} → {diff['status'][1]}",
             data={"from": diff["status"][0], "to": diff["status"][1]},
         )
-    sla.on_changed(session, ticket, diff, now)
+    CLOCKS.get().on_changed(session, ticket, diff, now)
     publish(
         session,
         "ticket.updated",
@@ -351,7 +351,7 @@ def add_comment(
         if deliver is not None:
             comment.delivery_ref = deliver(session, ticket, comment)
     if author_customer_id is not None or actor is not None:
-        sla.on_comment(
+        CLOCKS.get().on_comment(
             session, ticket, from_customer=author_customer_id is not None, public=public, now=now
         )
     if (author_customer_id is not None and ticket.status in (Status.PENDING, Status.SOLVED)) or (
