@@ -35,7 +35,7 @@ from helpdesk.errors import APIError
 from helpdesk.extensions import login_manager
 from helpdesk.realtime import issue_socket_token
 from helpdesk.tickets.workflow import reference_for
-from telephony import softphone
+from telephony import adapters, softphone
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -149,7 +149,7 @@ def _shortcuts() -> list[tuple[str, Any]]:
         found[5:5] = ADMIN_SHORTCUTS
     if current_user.is_authenticated and current_user.has_role(*permissions.DISPATCH):
         found[3:3] = DISPATCH_SHORTCUTS
-    if current_app.extensions.get("telephony_simulator") is not None:
+    if adapters.simulator() is not None:
         found[3:3] = SIMULATOR_SHORTCUTS[:1]
         found.extend(SIMULATOR_SHORTCUTS[1:])
     return found

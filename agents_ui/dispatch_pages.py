@@ -24,7 +24,8 @@ from helpdesk.audit.recorder import audit_details, audit_target
 from helpdesk.auth import permissions
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
-from helpdesk.dispatch import notify, planning, service
+from helpdesk.dispatch import autodispatch, notify, planning, service
+from helpdesk.dispatch.geocoding import current_geocoder
 from helpdesk.dispatch.models import Technician, WorkOrder
 from helpdesk.dispatch.workflow import WorkOrderStatus
 from helpdesk.errors import APIError
@@ -245,7 +246,9 @@ def _customers(ids: list[int]) -> dict[int, Customer]:
 @bp.post("/dispatch/auto")
 @role_required(*permissions.DISPATCH)
 def dispatch_auto() -> ResponseReturnValue:
-    results = planning.auto_dispatch(db.session, actor=me(), settings=service.current_settings())
+    results = autodispatch.auto_dispatch(
+        db.session, actor=me(), settings=service.current_settings()
+    )
     audit_details(planning.dispatch_counts(results))
     placed = sum(1 for r in results if r["technician_id"])
     if not results:
@@ -413,7 +416,7 @@ def ticket_new_visit(ticket_id: int) -> ResponseReturnValue:
                     db.session,
                     actor=me(),
                     ticket_id=ticket.id,
-                    geocoder=current_app.extensions.get("geocoder"),
+                    geocoder=current_geocoder(),
                     **parsed,
                 )
             except APIError as exc:

@@ -28,7 +28,7 @@ COMMENT_MAX = 20000
 WRAP_UP_NOTES_MAX = 10000  # as the calls API accepts
 
 
-def _timezones() -> list[tuple[str, str]]:
+def timezone_choices() -> list[tuple[str, str]]:
     zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
     return [SelectChoice(z, z.replace("_", " ")) for z in zones]
 
@@ -75,7 +75,7 @@ class SettingsForm(ConsoleForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.timezone.choices = _timezones()
+        self.timezone.choices = timezone_choices()
 
 
 class ReplyForm(ConsoleForm):

@@ -35,6 +35,7 @@ from helpdesk.auth.models import User
 from helpdesk.customers.models import Customer, CustomerPhone
 from helpdesk.extensions import db
 from helpdesk.sla.hours import center_hours, open_around_the_clock
+from telephony import adapters
 from telephony.simulator import SimCall, Simulator
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ _AGENT_ENDPOINT = re.compile(r"^agent-(\d+)$")
 
 def simulator() -> Simulator | None:
     """The simulator, or None when Twilio is configured."""
-    return current_app.extensions.get("telephony_simulator")
+    return adapters.simulator()
 
 
 @bp.context_processor

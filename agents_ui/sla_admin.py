@@ -1,8 +1,8 @@
 """Administrators' pages for service levels: business calendars and policies.
 
-Saving goes through the SLA API's own validation and the service the API saves with
-(`helpdesk.sla.service.save_calendar`, `helpdesk.sla.api` for policies), so a calendar or policy
-saved here is exactly what the API would have saved, with the same re-planning of running
+Saving goes through the SLA API's own input models and the service functions the API saves with
+(`helpdesk.sla.service.save_calendar`, `helpdesk.sla.policies.save_policy`), so a calendar or
+policy saved here is exactly what the API would have saved, with the same re-planning of running
 clocks. A refusal comes back as the form with the reasons next to the fields and a 4xx status,
 never a 500.
 """
@@ -28,6 +28,7 @@ from helpdesk.auth import permissions
 from helpdesk.errors import APIError, NotFound
 from helpdesk.extensions import db
 from helpdesk.sla import api as sla_api
+from helpdesk.sla import policies as policy_writes
 from helpdesk.sla import service as sla_service
 from helpdesk.sla.calendar import TimeRange
 from helpdesk.sla.models import CalendarModel, SlaPolicy
@@ -244,7 +245,8 @@ def _save_policy(form: PolicyForm, policy: SlaPolicy) -> ResponseReturnValue | N
     if not form.validate_on_submit():
         return _policy_page(form, policy if policy.id else None, 400)
     try:
-        sla_api._save_policy(policy, sla_api.PolicyIn(**form.body()))
+        body = sla_api.PolicyIn(**form.body())
+        policy_writes.save_policy(db.session, policy, **body.model_dump())
     except ValidationError as exc:
         problems = form.add_service_errors(_pydantic_fields(exc))
         status = 422

@@ -32,7 +32,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from agents_ui import labels
-from agents_ui.forms import ConsoleForm, _timezones
+from agents_ui.forms import ConsoleForm, timezone_choices
 from helpdesk.sla.models import CalendarModel, SlaPolicy
 from helpdesk.sla.rules import PRIORITIES
 from helpdesk.tickets.workflow import Channel, Priority, Status
@@ -122,7 +122,7 @@ class CalendarForm(ConsoleForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.timezone.choices = _timezones()
+        self.timezone.choices = timezone_choices()
         self.holiday_country.choices = holiday_countries()
         # The same number of range slots on every day, with at least one free slot each.
         slots = max(MIN_RANGE_SLOTS, *(len(self.day(d).entries) + 1 for d in WEEKDAYS))

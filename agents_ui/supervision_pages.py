@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -29,9 +29,10 @@ from helpdesk.reporting.erlang import agents_needed
 from helpdesk.supervision import live
 from helpdesk.supervision import service as supervision
 from helpdesk.supervision.api import report_csv
+from helpdesk.supervision.monitoring import current_monitor
 from helpdesk.supervision.reports import ReportSpec, call_report
 from helpdesk.value import service as value_service
-from telephony.monitoring import UnavailableMonitor, from_gateway
+from telephony.monitoring import UnavailableMonitor
 
 
 def _(text: str, **values: Any) -> str:
@@ -123,8 +124,7 @@ def _snapshot() -> dict[str, Any]:
 
 
 def _monitoring_available() -> bool:
-    gateway = current_app.extensions["telephony_gateway"]
-    return not isinstance(from_gateway(gateway, ""), UnavailableMonitor)
+    return not isinstance(current_monitor(), UnavailableMonitor)
 
 
 def wallboard_strings() -> dict[str, Any]:
@@ -220,9 +220,7 @@ def wallboard_move(call_id: int) -> ResponseReturnValue:
 @role_required(*permissions.SUPERVISE)
 def wallboard_monitor(call_id: int) -> ResponseReturnValue:
     def run() -> str:
-        monitor = from_gateway(
-            current_app.extensions["telephony_gateway"], current_app.config["TWILIO_PHONE_NUMBER"]
-        )
+        monitor = current_monitor()
         supervision.monitor_call(
             db.session,
             supervisor=me(),

@@ -1,7 +1,7 @@
 """The agents' console: server-rendered pages under the site root.
 
-`bp` is registered by `helpdesk.app`. The pages live in one module per area; importing them here
-attaches their routes to the blueprint.
+`bp` is registered by `agents_ui.wiring.init_app`. The pages live in one module per area;
+importing them here attaches their routes to the blueprint.
 """
 
 from __future__ import annotations

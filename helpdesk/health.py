@@ -64,7 +64,8 @@ _telephony_lock = threading.Lock()
 def _telephony() -> dict[str, Any]:
     """The gateway's own check (Twilio: the credentials resolve the account, within the client's
     timeout; the simulator: it is attached), kept a minute per process, and what it leaves out."""
-    gateway = current_app.extensions["telephony_gateway"]
+    backend: Callable[[], CheckedBackend] = current_app.extensions[TELEPHONY]
+    gateway = backend()
     cache: dict[str, Any] = current_app.extensions.setdefault("health_telephony", {})
     with _telephony_lock:
         now = time.monotonic()
@@ -80,6 +81,22 @@ def _telephony() -> dict[str, Any]:
         **result,
         "not_checked": list(getattr(gateway, "not_checked", ())),
     }
+
+
+class CheckedBackend(Protocol):
+    """A telephony backend as the health report checks it (telephony's gateway); it may also
+    list, as `not_checked`, what its check leaves out."""
+
+    def check(self) -> str: ...
+
+
+TELEPHONY = "health_telephony_backend"
+
+
+def register_telephony(app: Flask, backend: Callable[[], CheckedBackend]) -> None:
+    """Telephony owns the gateway; the app registers how to reach it at creation, so the health
+    report checks it without the core importing telephony or knowing its adapters' keys."""
+    app.extensions[TELEPHONY] = backend
 
 
 class DeadKey(Protocol):

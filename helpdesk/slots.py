@@ -2,8 +2,10 @@
 
 Helpdesk core may not import telephony or kb (docs/architecture.md, "Layers"), yet some core
 features need what they own: the SMS outbox, call counts, the call floor. Core declares a `Slot`
-for each with the interface it needs; `create_app` fills it. The last app created in a process
-fills it, as each process creates one.
+for each with the interface it needs; `create_app` fills it (through each package's
+`init_app`). The same holds between two core features where the lower one must call the upper
+one (a ticket's change telling the SLA clocks): no import cycle between features. The last app
+created in a process fills it, as each process creates one.
 """
 
 from __future__ import annotations

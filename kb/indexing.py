@@ -1,7 +1,8 @@
 """Keeping the search index in step with the articles.
 
-`reindex_on_commit` sends the `kb.tasks.index_articles` task once the article's transaction has
-committed: to a Celery worker when scaled out, in-process (eager) in the embedded deployment.
+`kb.tasks.reindex_on_commit` sends the `kb.tasks.index_articles` task once the article's
+transaction has committed: to a Celery worker when scaled out, in-process (eager) in the embedded
+deployment; the task calls `index_now`. `document_for` is what the index holds of an article.
 `rebuild` and `check` are what `helpdesk kb reindex` and `helpdesk kb check` run.
 """
 
@@ -15,10 +16,10 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from helpdesk import events
 from helpdesk.config import Settings
 from helpdesk.db import DbSession
-from kb.search import SearchIndex
+from kb.models import Article, ArticleStatus, Visibility
+from kb.search import SearchDocument, SearchIndex
 
 
 def create_index(settings: Settings, engine: Any) -> SearchIndex:
@@ -59,20 +60,23 @@ def get_index(app: Flask | None = None) -> SearchIndex:
     return found
 
 
-def reindex_on_commit(session: DbSession, article_ids: list[int]) -> None:
-    def send() -> None:
-        from kb.tasks import index_articles
-
-        index_articles.delay(list(article_ids))
-
-    events.on_commit(session, send)
+def document_for(article: Article) -> SearchDocument:
+    """What the search index holds of `article`."""
+    return SearchDocument(
+        id=article.id,
+        version=article.version,
+        locale=article.locale,
+        title=article.title,
+        body=article.body,
+        status=ArticleStatus(article.status).value,
+        visibility=Visibility(article.visibility).value,
+        categories=tuple(article.category_slugs),
+        tags=tuple(article.tags or ()),
+    )
 
 
 def index_now(session: DbSession, index: SearchIndex, article_ids: Iterable[int]) -> int:
     """Index these articles as they are now; ids with no article are removed from the index."""
-    from kb.models import Article
-    from kb.service import document_for
-
     ids = list(dict.fromkeys(article_ids))
     found = list(
         session.scalars(
@@ -91,9 +95,6 @@ def rebuild(
 ) -> int:
     """Empty the index and index every article again, in batches (progress: a tqdm bar), then
     optimise it for reading."""
-    from kb.models import Article
-    from kb.service import document_for
-
     index.clear()
     last, total = 0, 0
     while True:
@@ -130,8 +131,6 @@ class CheckReport:
 
 def check(session: DbSession, index: SearchIndex) -> CheckReport:
     """Articles missing from the index, indexed at an older version, or indexed but deleted."""
-    from kb.models import Article
-
     versions = index.versions()
     report = CheckReport()
     for article_id, version in session.execute(select(Article.id, Article.version)):

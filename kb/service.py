@@ -1,7 +1,7 @@
 """Every change to the knowledge base: articles, translations, revisions, votes, categories.
 
 Each change writes the article and a revision row in one transaction and asks for the article to
-be (re)indexed once that transaction commits (`kb.indexing.reindex_on_commit`): the index never
+be (re)indexed once that transaction commits (`kb.tasks.reindex_on_commit`): the index never
 holds an article that was rolled back, and the background task always finds the row it names.
 """
 
@@ -17,7 +17,7 @@ from helpdesk.auth.models import User
 from helpdesk.db import DbSession, rowcount, utcnow
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.pagination import decode_cursor, encode_cursor
-from kb import indexing
+from kb import tasks
 from kb.models import (
     LOCALES,
     Article,
@@ -27,24 +27,8 @@ from kb.models import (
     Category,
     Visibility,
 )
-from kb.search import SearchDocument
 
 EDITABLE = ("title", "body", "locale", "status", "visibility", "tags", "categories")
-
-
-def document_for(article: Article) -> SearchDocument:
-    """What the search index holds of `article`."""
-    return SearchDocument(
-        id=article.id,
-        version=article.version,
-        locale=article.locale,
-        title=article.title,
-        body=article.body,
-        status=ArticleStatus(article.status).value,
-        visibility=Visibility(article.visibility).value,
-        categories=tuple(article.category_slugs),
-        tags=tuple(article.tags or ()),
-    )
 
 
 def _clean_tags(tags: Iterable[str]) -> list[str]:
@@ -137,7 +121,7 @@ def create_article(
     if article.translation_group is None:
         article.translation_group = article.id
     _revise(session, article, author, note or "created")
-    indexing.reindex_on_commit(session, [article.id])
+    tasks.reindex_on_commit(session, [article.id])
     session.commit()
     return article
 
@@ -179,7 +163,7 @@ def update_article(
     if article.status is ArticleStatus.PUBLISHED and article.published_at is None:
         article.published_at = article.updated_at
     _revise(session, article, actor, note)
-    indexing.reindex_on_commit(session, [article.id])
+    tasks.reindex_on_commit(session, [article.id])
     session.commit()
     return article
 
@@ -195,7 +179,7 @@ def archive(session: DbSession, article: Article, *, actor: User | None) -> Arti
 def delete_article(session: DbSession, article: Article) -> None:
     article_id = article.id
     session.delete(article)
-    indexing.reindex_on_commit(session, [article_id])
+    tasks.reindex_on_commit(session, [article_id])
     session.commit()
 
 

@@ -12,10 +12,8 @@ are left out: an article that shares one common word with a long description is 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import select
@@ -35,7 +33,7 @@ RELEVANCE_FLOOR = 0.4
 # Candidates read per language before ranking, so that the best of a looser tier (see
 # kb.search.TIERS) can still outrank a weak one of a stricter tier.
 CANDIDATES = 20
-# Words the IVR menu choice adds, by the action or queue it led to (telephony/ivr.json).
+# Words the IVR menu choice adds, by the action or queue it led to (`CallSource.menu_topics`).
 IVR_HINTS = {
     "fr": {
         "billing": "facture paiement facturation",
@@ -133,20 +131,16 @@ def written_in(text: str, fallback: str) -> str:
     return best if counts[best] >= 2 and all(counts[best] > n for n in others) else fallback
 
 
-def ivr_hint(ivr_path: Iterable[str], locale: str) -> str:
-    """Words for the menu choices of a call's IVR path (`menu:2:queue` -> billing words)."""
-
-    menu = json.loads(
-        (Path(__file__).resolve().parent.parent / "telephony" / "ivr.json").read_text()
-    )["menu"]
+def ivr_hint(ivr_path: Iterable[str], locale: str, topics: Mapping[str, str]) -> str:
+    """Words for the menu choices of a call's IVR path (`menu:2:queue` -> billing words), where
+    `topics` tells what each menu key leads to (`CallSource.menu_topics`)."""
     hints = IVR_HINTS.get(locale, IVR_HINTS["en"])
     words: list[str] = []
     for step in ivr_path:
         parts = step.split(":")
         if parts[0] != "menu" or len(parts) < 2:
             continue
-        option = menu.get(parts[1]) or {}
-        key = option.get("queue") or option.get("action")
+        key = topics.get(parts[1])
         if key in hints:
             words.append(hints[key])
     return " ".join(words)
@@ -180,6 +174,8 @@ class CallSource:
 
     call: Callable[[DbSession, str], CallFacts]  # raises NotFound for an unknown call
     last_inbound_text: LastInboundText
+    # {IVR menu key: the queue it leads to, or its action}; the menu is telephony's configuration
+    menu_topics: Callable[[], Mapping[str, str]]
 
 
 CALLS: Slot[CallSource] = Slot("call source")
@@ -250,7 +246,8 @@ def for_call(
         written = ticket_text(session, call.ticket_id)[0]
     else:
         written = _last_sms(session, ticket_id=None, customer_id=call.customer_id)
-    text = " ".join(p for p in (ivr_hint(call.ivr_path or [], locale), written) if p)
+    hint = ivr_hint(call.ivr_path or [], locale, CALLS.get().menu_topics())
+    text = " ".join(p for p in (hint, written) if p)
     return suggest(
         session,
         text=text,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from whoosh.index import LockError
 
+from helpdesk import events
+from helpdesk.db import DbSession
 from helpdesk.extensions import db
 from kb import indexing
 
@@ -35,3 +37,10 @@ def purge_articles(article_ids: list[int]) -> int:
     written = indexing.index_now(db.session, index, article_ids)
     index.optimize()
     return written
+
+
+def reindex_on_commit(session: DbSession, article_ids: list[int]) -> None:
+    """Index these articles once the transaction that changed them commits (never on rollback,
+    and the task always finds the rows it names)."""
+    ids = list(article_ids)
+    events.on_commit(session, lambda: index_articles.delay(ids))

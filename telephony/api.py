@@ -17,8 +17,9 @@ from helpdesk.db import kept_after_commit
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.pagination import decode_cursor, encode_cursor
-from telephony import service
+from telephony import adapters, queues, service
 from telephony.conference import agent_leg_sid
+from telephony.gateway import Gateway
 from telephony.models import Call, CallQueue
 
 bp = Blueprint("telephony_api", __name__, url_prefix="/api/v1")
@@ -163,8 +164,8 @@ def _written(call: Call) -> CallOut:
     return call_out(call, {queue.id: queue.name} if queue is not None else {})
 
 
-def _gateway() -> Any:
-    return current_app.extensions["telephony_gateway"]
+def _gateway() -> Gateway:
+    return adapters.gateway()
 
 
 @operation(
@@ -486,44 +487,13 @@ def _queue_out(q: CallQueue, waiting: dict[int, int]) -> QueueOut:
     tag="calls",
 )
 def list_queues() -> QueueList:
-    from sqlalchemy import func
-
-    waiting = {
-        qid: n
-        for qid, n in db.session.execute(
-            select(Call.queue_id, func.count())
-            .where(Call.routing_state.in_(("waiting", "offered")))
-            .group_by(Call.queue_id)
-        )
-        if qid is not None
-    }
+    waiting = queues.waiting_by_queue(db.session)
     rows = db.session.scalars(select(CallQueue).order_by(CallQueue.name))
     return QueueList(items=[_queue_out(q, waiting) for q in rows])
 
 
 def _save_queue(q: CallQueue, body: QueueIn) -> QueueOut:
-    errors: dict[str, str] = {}
-    for skill, level in body.skills.items():
-        if not 1 <= level <= 5:
-            errors[f"skills.{skill}"] = "level 1-5"
-    names = set(service.queue_specs(db.session)) | {body.name}
-    for i, step in enumerate(body.steps):
-        if not isinstance(step.get("after_s"), int) or step["after_s"] < 0:
-            errors[f"steps.{i}.after_s"] = "seconds waited, 0 or more"
-        if step.get("overflow_queue") and step["overflow_queue"] not in names:
-            errors[f"steps.{i}.overflow_queue"] = "no such queue"
-    clash = db.session.scalar(
-        select(CallQueue.id).where(CallQueue.name == body.name, CallQueue.id != (q.id or 0))
-    )
-    if clash:
-        errors["name"] = "already taken"
-    if errors:
-        raise ValidationFailed("invalid queue", fields=errors)
-    for field, value in body.model_dump().items():
-        setattr(q, field, value)
-    db.session.add(q)
-    db.session.commit()
-    return _queue_out(q, {})
+    return _queue_out(queues.save_queue(db.session, q, **body.model_dump()), {})
 
 
 @operation(

@@ -64,3 +64,14 @@ def plural_form(language: str, count: int) -> str:
 
 def twilio_language(language: str) -> str:
     return {"fr": "fr-FR", "en": "en-US"}.get(language, "en-US")
+
+
+def menu_topics(instance_path: str) -> dict[str, str]:
+    """{menu key: the queue it leads to, or else its action}: what a caller's choice was about,
+    for those above telephony (the knowledge base's suggestions) that must not read the menu."""
+    menu = load(instance_path).get("menu") or {}
+    topics: dict[str, str] = {}
+    for key, option in menu.items():
+        if isinstance(option, dict) and (option.get("queue") or option.get("action")):
+            topics[str(key)] = str(option.get("queue") or option.get("action"))
+    return topics

@@ -12,10 +12,10 @@ from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
 from helpdesk.audit.recorder import audit_details
 from helpdesk.auth import permissions
+from helpdesk.customers import erasure as privacy
 from helpdesk.customers import service
 from helpdesk.customers.models import Customer, CustomerKind
 from helpdesk.extensions import db
-from helpdesk.privacy import service as privacy
 from helpdesk.privacy.export import CustomerExport
 
 bp = Blueprint("customers_api", __name__, url_prefix="/api/v1")

@@ -14,7 +14,8 @@ from helpdesk.api.text import Written
 from helpdesk.audit.recorder import audit_details
 from helpdesk.auth import permissions
 from helpdesk.db import utcnow
-from helpdesk.dispatch import planning, service
+from helpdesk.dispatch import autodispatch, planning, service
+from helpdesk.dispatch.geocoding import current_geocoder
 from helpdesk.dispatch.models import Technician, WorkOrder, WorkOrderEvent
 from helpdesk.dispatch.ranking import Exclusion, Suggestion
 from helpdesk.dispatch.workflow import WorkOrderStatus
@@ -411,7 +412,7 @@ def create_work_order(body: WorkOrderIn) -> WorkOrderOut:
         db.session,
         actor=current_api_user(),
         source="api",
-        geocoder=current_app.extensions.get("geocoder"),
+        geocoder=current_geocoder(),
         **body.model_dump(),
     )
     return work_order_out(wo, service.events_of(db.session, wo))
@@ -598,7 +599,7 @@ class AutoDispatchOut(BaseModel):
     tag="dispatch",
 )
 def auto_dispatch(body: AutoDispatchIn) -> AutoDispatchOut:
-    results = planning.auto_dispatch(
+    results = autodispatch.auto_dispatch(
         db.session, actor=current_api_user(), settings=service.current_settings(), limit=body.limit
     )
     audit_details(planning.dispatch_counts(results))

@@ -2,18 +2,30 @@
 
 No geocoding service is assumed: the product runs offline, so the default geocoder finds nothing
 and the dispatcher enters the coordinates. A deployment with a geocoding service implements
-`Geocoder` and sets it on `app.extensions["geocoder"]`.
+`Geocoder` and sets it on `app.extensions["geocoder"]`; code reads it with `current_geocoder`.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, cast
+
+from flask import current_app, has_app_context
 
 from helpdesk.dispatch.geo import Point
 
 
 class Geocoder(Protocol):
     def geocode(self, address: str) -> Point | None: ...
+
+
+GEOCODER = "geocoder"
+
+
+def current_geocoder() -> Geocoder | None:
+    """The app's geocoder; None outside an app (scripts and pure tests find nothing)."""
+    if not has_app_context():
+        return None
+    return cast("Geocoder | None", current_app.extensions.get(GEOCODER))
 
 
 class NullGeocoder:

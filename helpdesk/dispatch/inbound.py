@@ -54,7 +54,7 @@ def handle(session: DbSession, row: InboundText) -> bool:
     row.work_order_id = wo.id
     service.record_survey(session, wo, score=score)
     settings = service.current_settings()
-    customer, _number = notify._customer_number(session, wo)
+    customer, _number = notify.customer_number(session, wo)
     if customer is not None:
         notify.OUTBOX.get()(
             session,

@@ -16,7 +16,7 @@ from helpdesk.dispatch.models import Technician, WorkOrder
 from helpdesk.slots import Slot
 
 if TYPE_CHECKING:
-    from helpdesk.dispatch.service import Settings
+    from helpdesk.dispatch.settings import Settings
 
 
 class QueueText(Protocol):
@@ -80,7 +80,9 @@ def job_link(wo: WorkOrder, technician: Technician, settings: Settings) -> str:
     return f"{settings.public_base_url.rstrip('/')}/m/jobs/{job_token(wo, technician, settings)}"
 
 
-def _customer_number(session: DbSession, wo: WorkOrder) -> tuple[Customer | None, str | None]:
+def customer_number(session: DbSession, wo: WorkOrder) -> tuple[Customer | None, str | None]:
+    """The visit's customer and the number texts reach them on (their first), shared with the
+    inbound SMS handlers that answer on the same thread."""
     customer = session.get(Customer, wo.customer_id)
     number = customer.phones[0].e164 if customer is not None and customer.phones else None
     return customer, number
@@ -89,7 +91,7 @@ def _customer_number(session: DbSession, wo: WorkOrder) -> tuple[Customer | None
 def _to_customer(
     session: DbSession, wo: WorkOrder, key: str, settings: Settings, **values: object
 ) -> None:
-    customer, number = _customer_number(session, wo)
+    customer, number = customer_number(session, wo)
     if customer is None or number is None:
         return
     lang = customer.language
@@ -134,7 +136,7 @@ def to_technician(
 
 
 def assigned(session: DbSession, wo: WorkOrder, technician: Technician, settings: Settings) -> None:
-    customer, number = _customer_number(session, wo)
+    customer, number = customer_number(session, wo)
     lang = technician.language
     to_technician(
         session,
@@ -180,7 +182,7 @@ def eta_text(wo: WorkOrder, settings: Settings, language: str) -> str:
 def on_the_way(
     session: DbSession, wo: WorkOrder, technician: Technician, settings: Settings
 ) -> None:
-    customer, _number = _customer_number(session, wo)
+    customer, _number = customer_number(session, wo)
     _to_customer(
         session,
         wo,

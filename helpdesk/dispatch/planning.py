@@ -25,8 +25,7 @@ from helpdesk.sla.calendar import BusinessCalendar, weekly_from_mapping
 from helpdesk.sla.models import CalendarModel
 
 if TYPE_CHECKING:
-    from helpdesk.auth.models import User
-    from helpdesk.dispatch.service import Settings
+    from helpdesk.dispatch.settings import Settings
 
 S = WorkOrderStatus
 Interval = tuple[datetime, datetime]
@@ -336,54 +335,6 @@ def unassigned_queue(
             .limit(limit)
         )
     )
-
-
-def auto_dispatch(
-    session: DbSession,
-    *,
-    actor: User | None,
-    settings: Settings,
-    limit: int = 100,
-    now: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """Give each unassigned work order, most pressing first, to its best suggestion.
-
-    One at a time, each committed before the next is ranked, so that the second job sees the
-    first one in its technician's day.
-    """
-    from helpdesk.dispatch import service
-
-    results: list[dict[str, Any]] = []
-    for wo in unassigned_queue(session, settings=settings, now=now, limit=limit):
-        found = suggest(session, wo, settings=settings, limit=1, now=now)
-        if not found.suggestions:
-            results.append(
-                {
-                    "work_order_id": wo.id,
-                    "reference": wo.reference,
-                    "technician_id": None,
-                    "reason": "no qualified technician is free",
-                }
-            )
-            continue
-        best = found.suggestions[0]
-        service.assign(
-            session,
-            wo,
-            technician_id=best.technician_id,
-            actor=actor,
-            source="auto",
-            settings=settings,
-        )
-        results.append(
-            {
-                "work_order_id": wo.id,
-                "reference": wo.reference,
-                "technician_id": best.technician_id,
-                "reason": best.reason,
-            }
-        )
-    return results
 
 
 def dispatch_counts(results: list[dict[str, Any]]) -> dict[str, int]:

@@ -46,7 +46,7 @@ def _cancel(session: DbSession, wo: WorkOrder) -> None:
     from helpdesk.dispatch import notify, planning, service
 
     settings = service.current_settings()
-    old = service._move(wo, WorkOrderStatus.CANCELLED)
+    old = service.move_status(wo, WorkOrderStatus.CANCELLED)
     tech = wo.technician
     wo.route_position, wo.eta_at = None, None
     session.flush()

@@ -2,13 +2,14 @@
 timeline, the visit's texts and the live event, in the transaction of the change.
 
 Keyword-only arguments after an explicit session, as in every feature. Planning (routes,
-suggestions, auto-dispatch) lives in `planning.py`; the texts a visit sends in `notify.py`.
+suggestions) lives in `planning.py`, the automatic run over the unassigned visits in
+`autodispatch.py`, the texts a visit sends in `notify.py`, the settings all of them read in
+`settings.py` (`Settings` and `current_settings` are re-exported here for callers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +24,10 @@ from helpdesk.dispatch import notify, planning
 from helpdesk.dispatch.geo import Point, valid
 from helpdesk.dispatch.geocoding import Geocoder, NullGeocoder
 from helpdesk.dispatch.models import Technician, WorkOrder, WorkOrderEvent
+
+# Re-exported: callers take the settings from the service they call.
+from helpdesk.dispatch.settings import Settings as Settings
+from helpdesk.dispatch.settings import current_settings as current_settings
 from helpdesk.dispatch.workflow import (
     FINAL,
     TRANSITIONS,
@@ -39,34 +44,6 @@ S = WorkOrderStatus
 PRIORITIES = ("low", "normal", "high", "urgent")
 # What happens to the linked ticket when a visit is completed (HELPDESK_DISPATCH_ON_COMPLETION).
 COMPLETION_MODES = ("solve", "note", "none")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the service reads from the app's configuration."""
-
-    timezone: str = "Europe/Paris"
-    region: str = "FR"
-    on_completion: str = "solve"
-    sender: str = "+15005550006"
-    public_base_url: str = "http://127.0.0.1:5000"
-    secret_key: str = "dev"  # noqa: S105 (outside an app only: tests of pure helpers)
-
-
-def current_settings() -> Settings:
-    from flask import current_app, has_app_context
-
-    if not has_app_context():
-        return Settings()
-    cfg = current_app.config
-    return Settings(
-        timezone=cfg.get("HELPDESK_TIMEZONE") or "Europe/Paris",
-        region=cfg.get("HELPDESK_DEFAULT_REGION") or "FR",
-        on_completion=cfg.get("HELPDESK_DISPATCH_ON_COMPLETION") or "solve",
-        sender=cfg.get("TWILIO_PHONE_NUMBER") or "+15005550006",
-        public_base_url=cfg.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
-        secret_key=str(cfg.get("SECRET_KEY") or "dev"),
-    )
 
 
 def rooms(wo: WorkOrder | None = None) -> list[str]:
@@ -398,7 +375,9 @@ def events_of(session: DbSession, wo: WorkOrder) -> list[WorkOrderEvent]:
     )
 
 
-def _move(wo: WorkOrder, new: WorkOrderStatus, field: str = "status") -> str:
+def move_status(wo: WorkOrder, new: WorkOrderStatus, field: str = "status") -> str:
+    """Set the work order's status through the workflow's check (shared with erasure, which
+    cancels open visits); returns the old status."""
     old = wo.status
     try:
         check_move(old, new)
@@ -444,7 +423,7 @@ def assign(
     wo.technician_id = tech.id
     wo.technician = tech
     if wo.status is S.UNSCHEDULED:
-        _move(wo, S.SCHEDULED, "technician_id")
+        move_status(wo, S.SCHEDULED, "technician_id")
     wo.updated_at = utcnow()
     session.flush()
     planning.replan(session, technician=tech, day=wo.day, settings=settings)
@@ -493,7 +472,7 @@ def unassign(
             fields={"status": "only scheduled visits can be unassigned"},
         )
     tech = wo.technician
-    old = _move(wo, S.UNSCHEDULED)
+    old = move_status(wo, S.UNSCHEDULED)
     wo.technician_id, wo.technician, wo.route_position, wo.eta_at = None, None, None, None
     session.flush()
     if tech is not None:
@@ -557,7 +536,7 @@ def set_status(
     now = utcnow()
     if status is S.EN_ROUTE and status in TRANSITIONS[wo.status]:
         _check_on_the_day(wo, now, settings)
-    old = _move(wo, status)
+    old = move_status(wo, status)
     if status is S.EN_ROUTE:
         wo.en_route_at = now
         tech.status = "en_route"
@@ -627,7 +606,7 @@ def complete(
             "a visit the technician has not set off for cannot be completed",
             fields={"status": "mark it on the way or on site first"},
         )
-    old = _move(wo, S.COMPLETED)
+    old = move_status(wo, S.COMPLETED)
     if wo.arrived_at is None:
         wo.arrived_at = now
     wo.completed_at = now
@@ -678,7 +657,7 @@ def cancel(
 ) -> WorkOrder:
     settings = current_settings()
     was_scheduled = wo.status in (S.SCHEDULED, S.EN_ROUTE, S.ON_SITE)
-    old = _move(wo, S.CANCELLED)
+    old = move_status(wo, S.CANCELLED)
     tech = wo.technician
     wo.route_position = None
     wo.eta_at = None

@@ -13,9 +13,9 @@ from helpdesk.api.core import operation
 from helpdesk.api.text import Written
 from helpdesk.auth import permissions
 from helpdesk.db import utcnow
-from helpdesk.errors import Conflict, NotFound, ValidationFailed
+from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.sla import reports, rules, service
+from helpdesk.sla import policies, reports, service
 from helpdesk.sla.models import CalendarModel, SlaClock, SlaPolicy
 
 bp = Blueprint("sla_api", __name__, url_prefix="/api/v1")
@@ -225,11 +225,7 @@ def replace_calendar(calendar_id: int, body: CalendarIn) -> CalendarOut:
     tag="sla",
 )
 def delete_calendar(calendar_id: int) -> Response:
-    c = _get_calendar(calendar_id)
-    if db.session.scalar(select(SlaPolicy.id).where(SlaPolicy.calendar_id == c.id).limit(1)):
-        raise Conflict("a policy uses this calendar")
-    db.session.delete(c)
-    db.session.commit()
+    policies.delete_calendar(db.session, _get_calendar(calendar_id))
     return Response(status=204)
 
 
@@ -249,25 +245,7 @@ def _policy_out(p: SlaPolicy) -> PolicyOut:
 
 
 def _save_policy(p: SlaPolicy, body: PolicyIn) -> PolicyOut:
-    errors = {
-        **rules.validate_targets(body.targets),
-        **rules.validate_conditions(body.conditions),
-        **rules.validate_escalations(body.escalations),
-    }
-    if db.session.get(CalendarModel, body.calendar_id) is None:
-        errors["calendar_id"] = "no such calendar"
-    if errors:
-        raise ValidationFailed("invalid policy", fields=errors)
-    clash = db.session.scalar(
-        select(SlaPolicy.id).where(SlaPolicy.name == body.name, SlaPolicy.id != (p.id or 0))
-    )
-    if clash:
-        raise Conflict("a policy with this name exists", fields={"name": "already taken"})
-    for field, value in body.model_dump().items():
-        setattr(p, field, value)
-    db.session.add(p)
-    db.session.commit()
-    return _policy_out(p)
+    return _policy_out(policies.save_policy(db.session, p, **body.model_dump()))
 
 
 def _get_policy(policy_id: int) -> SlaPolicy:
@@ -336,8 +314,7 @@ def replace_policy(policy_id: int, body: PolicyIn) -> PolicyOut:
     tag="sla",
 )
 def delete_policy(policy_id: int) -> Response:
-    db.session.delete(_get_policy(policy_id))
-    db.session.commit()
+    policies.delete_policy(db.session, _get_policy(policy_id))
     return Response(status=204)
 
 

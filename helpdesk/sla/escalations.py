@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from flask import Flask
+
 from helpdesk.db import DbSession
 from helpdesk.events import on_commit, publish
 from helpdesk.sla.models import SlaClock
@@ -21,6 +23,14 @@ log = logging.getLogger(__name__)
 # sender here to text the on-call number; until one is registered the alert is logged.
 OnCallNotifier = Callable[[int, str, str, str], None]
 ONCALL_NOTIFIERS: list[OnCallNotifier] = []
+ONCALL = "oncall_notifier"
+
+
+def register_oncall_notifier(app: Flask, notify: OnCallNotifier) -> None:
+    """The app's own on-call notifier: telephony texts the configured number, and registers how
+    when the app is created, since the core may not import it."""
+    app.extensions[ONCALL] = notify
+
 
 _RAISE = {"low": "normal", "normal": "high", "high": "urgent", "urgent": "urgent"}
 
@@ -76,13 +86,14 @@ def run_actions(
 
 
 def _notify_oncall(ticket_id: int, reference: str, metric: str, trigger: str) -> None:
-    """The app's own notifier (`app.extensions["oncall_notifier"]`, set when an on-call number
-    is configured), then any registered in ONCALL_NOTIFIERS."""
+    """The app's own notifier (`register_oncall_notifier`, when an on-call number is
+    configured), then any registered in ONCALL_NOTIFIERS."""
     from flask import current_app, has_app_context
 
     notifiers = list(ONCALL_NOTIFIERS)
-    if has_app_context() and current_app.extensions.get("oncall_notifier"):
-        notifiers.insert(0, current_app.extensions["oncall_notifier"])
+    own: OnCallNotifier | None = current_app.extensions.get(ONCALL) if has_app_context() else None
+    if own is not None:
+        notifiers.insert(0, own)
     if not notifiers:
         log.warning("SLA %s on %s (%s): no on-call notifier configured", trigger, reference, metric)
     for notify in notifiers:

@@ -69,7 +69,7 @@ class LiveStats:
     def rebuild(self, session: DbSession, *, now: datetime | None = None) -> int:
         """Replay the log of the last days, then take the agents the log did not mention from
         their presence rows."""
-        from helpdesk.supervision.calllog import day_and_slot, entry_of
+        from helpdesk.supervision.entries import day_and_slot, entry_of
         from helpdesk.supervision.models import CallEvent
 
         now = now or utcnow()
@@ -207,6 +207,6 @@ def current() -> LiveStats | None:
 
 
 def local_today() -> str:
-    from helpdesk.supervision.calllog import day_and_slot
+    from helpdesk.supervision.entries import day_and_slot
 
     return day_and_slot(utcnow())[0]

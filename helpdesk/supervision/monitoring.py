@@ -8,7 +8,7 @@ unavailable on the simulator) and the app registers telephony's factory when it 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from flask import Flask, current_app
 
@@ -26,8 +26,9 @@ class Monitor(Protocol):
         """Add the supervisor to the call; returns the supervisor leg's CallSid."""
 
 
-# Builds the monitor for a telephony gateway and the number supervisors are called from.
-MonitorFactory = Callable[[Any, str], Monitor]
+# Builds the app's monitor: telephony closes it over its own gateway and number, so the core
+# never handles telephony's adapters.
+MonitorFactory = Callable[[], Monitor]
 MONITORS = "call_monitors"
 
 
@@ -38,6 +39,4 @@ def register_monitors(app: Flask, factory: MonitorFactory) -> None:
 def current_monitor() -> Monitor:
     """The app's monitor, for its telephony gateway and its own number."""
     factory: MonitorFactory = current_app.extensions[MONITORS]
-    return factory(
-        current_app.extensions["telephony_gateway"], current_app.config["TWILIO_PHONE_NUMBER"]
-    )
+    return factory()

@@ -31,7 +31,7 @@ def ticket_ids(session: DbSession, subject: Subject) -> list[int]:
 
 
 def erase(session: DbSession, subject: Subject) -> int:
-    from helpdesk.tickets.service import _payload, _rooms
+    from helpdesk.tickets.service import ticket_payload, ticket_rooms
 
     ids = ticket_ids(session, subject)
     changed = 0
@@ -48,8 +48,10 @@ def erase(session: DbSession, subject: Subject) -> int:
         publish(
             session,
             "ticket.updated",
-            _rooms(ticket),
-            _payload(ticket, subject=ERASED, changed=["subject", "description"], actor_id=None),
+            ticket_rooms(ticket),
+            ticket_payload(
+                ticket, subject=ERASED, changed=["subject", "description"], actor_id=None
+            ),
         )
     changed += len(tickets)
     changed += rowcount(

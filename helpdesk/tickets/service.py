@@ -19,8 +19,8 @@ from helpdesk.db import DbSession, UTCDateTime, rowcount, utcnow
 from helpdesk.errors import APIError, Conflict, NotFound, ValidationFailed
 from helpdesk.events import FEED_TICKETS, publish
 from helpdesk.pagination import decode_cursor, encode_cursor
-from helpdesk.sla import service as sla
 from helpdesk.tickets import delivery
+from helpdesk.tickets.clocks import CLOCKS
 from helpdesk.tickets.models import Comment, Ticket, TicketChange, TicketTag
 from helpdesk.tickets.workflow import (
     UNRESOLVED,
@@ -36,14 +36,16 @@ from helpdesk.timeline import service as timeline
 ASSIGNABLE_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
 
 
-def _rooms(ticket: Ticket) -> list[str]:
+def ticket_rooms(ticket: Ticket) -> list[str]:
+    """The Socket.IO rooms a ticket's change reaches; erasure publishes to the same ones."""
     rooms = [FEED_TICKETS, f"ticket:{ticket.id}", f"customer:{ticket.requester_id}"]
     if ticket.assignee_id:
         rooms.append(f"user:{ticket.assignee_id}")
     return rooms
 
 
-def _payload(ticket: Ticket, **extra: Any) -> dict[str, Any]:
+def ticket_payload(ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    """The `ticket.updated` payload; one shape for every change, erasure's included."""
     return {
         "ticket_id": ticket.id,
         "reference": ticket.reference,
@@ -152,8 +154,13 @@ def create(
         summary=f"{ticket.reference} {ticket.subject}",
         data={"channel": channel.value, "priority": priority.value},
     )
-    sla.on_created(session, ticket)
-    publish(session, "ticket.created", _rooms(ticket), _payload(ticket, subject=ticket.subject))
+    CLOCKS.get().on_created(session, ticket)
+    publish(
+        session,
+        "ticket.created",
+        ticket_rooms(ticket),
+        ticket_payload(ticket, subject=ticket.subject),
+    )
     if commit:
         session.commit()
     return ticket
@@ -256,12 +263,12 @@ def update(
             summary=f"{ticket.reference} {diff['status'][0]} → {diff['status'][1]}",
             data={"from": diff["status"][0], "to": diff["status"][1]},
         )
-    sla.on_changed(session, ticket, diff, now)
+    CLOCKS.get().on_changed(session, ticket, diff, now)
     publish(
         session,
         "ticket.updated",
-        _rooms(ticket),
-        _payload(ticket, changed=sorted(diff), actor_id=actor.id if actor else None),
+        ticket_rooms(ticket),
+        ticket_payload(ticket, changed=sorted(diff), actor_id=actor.id if actor else None),
     )
     if commit:
         session.commit()
@@ -344,7 +351,7 @@ def add_comment(
         if deliver is not None:
             comment.delivery_ref = deliver(session, ticket, comment)
     if author_customer_id is not None or actor is not None:
-        sla.on_comment(
+        CLOCKS.get().on_comment(
             session, ticket, from_customer=author_customer_id is not None, public=public, now=now
         )
     if (author_customer_id is not None and ticket.status in (Status.PENDING, Status.SOLVED)) or (
@@ -355,8 +362,8 @@ def add_comment(
     publish(
         session,
         "ticket.comment",
-        _rooms(ticket),
-        _payload(
+        ticket_rooms(ticket),
+        ticket_payload(
             ticket,
             comment_id=comment.id,
             public=public,

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from helpdesk.customers import erasure as privacy
 from helpdesk.extensions import db
-from helpdesk.privacy import service as privacy
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.workflow import Status
 from kb import service as kb

@@ -1,4 +1,8 @@
-"""Erasing and exporting a customer's personal data: one function each, walking the registry."""
+"""Erasing and exporting a customer's personal data: one function each, walking the registry.
+
+With the customers, whose record both start from; the registry (`helpdesk.privacy`) stays below
+every feature that registers in it.
+"""
 
 from __future__ import annotations
 

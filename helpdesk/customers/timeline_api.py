@@ -1,4 +1,8 @@
-"""`/api/v1/customers/<id>/timeline`: a customer's history, newest first, by cursor."""
+"""`/api/v1/customers/<id>/timeline`: a customer's history, newest first, by cursor.
+
+A customer resource, so it lives with the customers: the timeline itself is below them (every
+feature appends to it) and imports none of them.
+"""
 
 from __future__ import annotations
 
