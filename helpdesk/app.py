@@ -201,7 +201,7 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     app.extensions["live_stats"] = live.build(app.config)
     from helpdesk.supervision import service as supervision
     from telephony import supervision as call_floor
-    from telephony.service import presences
+    from telephony.agent_presence import presences
 
     live.PRESENCES.fill(presences)
     supervision.FLOOR.fill(call_floor)
@@ -231,7 +231,7 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
 
     kb_indexing.init_app(app, settings)
     from kb import suggestions as kb_suggestions
-    from telephony.service import get_call
+    from telephony.calls import get_call
     from telephony.sms import last_inbound_text
 
     kb_suggestions.CALLS.fill(kb_suggestions.CallSource(get_call, last_inbound_text))

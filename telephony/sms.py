@@ -384,12 +384,12 @@ def _customer_for(session: DbSession, number: str, region: str) -> Customer:
     found = customers.lookup_by_phone(session, number, region=region)
     if found:
         return found[0]
-    from telephony.service import _language_for
+    from telephony.routing import language_for
 
     return customers.create(
         session,
         name=number,
-        language=_language_for(number),
+        language=language_for(number),
         phones=[number] if try_e164(number, region) else [],
         tags=["new-texter"],
         region=region,
