@@ -52,8 +52,10 @@ def move(
     """Apply `event` to agent `agent_id` (every agent whose wrap-up is over, for that event).
 
     `expected` is the state the caller read: the update then happens only from that state
-    (compare-and-set); without it, from any state the event may leave. A row the caller has
-    loaded (`loaded`) is given the values written, without a second read."""
+    (compare-and-set); without it, from any state the event may leave. `call_id` is the call
+    the event is about: bound to the agent, or the one the agent must still hold (`hand_over`:
+    the call that takes its place, when a callback's dial-back replaces it). A row the caller
+    has loaded (`loaded`) is given the values written, without a second read."""
     row = PRESENCE_TABLE[event]
     if expected is not None and transition(expected, event) is None:
         return []
