@@ -225,9 +225,11 @@ def test_an_answered_call_costs_the_agents_browser_two_requests(
     sent: list[str] = []
     agent.page.on(
         "request",
-        lambda r: sent.append(f"{r.method} {r.url.removeprefix(live_server.base_url)}")
-        if "/phone/" in r.url
-        else None,
+        lambda r: (
+            sent.append(f"{r.method} {r.url.removeprefix(live_server.base_url)}")
+            if "/phone/" in r.url
+            else None
+        ),
     )
     place_call(simulator, live_server, CAMILLE, "1")
     agent.page.wait_for_selector("#phone-ringing:not([hidden])", timeout=EVENT_TIMEOUT_MS)

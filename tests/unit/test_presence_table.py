@@ -64,7 +64,7 @@ def test_every_event_has_one_row() -> None:
 def test_no_choice_while_a_call_rings_or_goes_on() -> None:
     for choice in CHOICES.values():
         assert target(S.RESERVED, choice) is None and target(S.ON_CALL, choice) is None
-    assert OPEN_STATES == {S.OFFLINE, S.AVAILABLE, S.BREAK, S.WRAP_UP}
+    assert {S.OFFLINE, S.AVAILABLE, S.BREAK, S.WRAP_UP} == OPEN_STATES
     assert {CHOICES[s] for s in ("available", "break", "offline")} == {
         E.CHOOSE_AVAILABLE,
         E.CHOOSE_BREAK,
