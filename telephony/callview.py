@@ -19,9 +19,6 @@ from helpdesk.customers.models import Customer, CustomerTag
 from helpdesk.db import DbSession
 from telephony.models import Call, CallQueue
 
-CUSTOMER_FIELDS = ("id", "name", "language", "tags")
-
-
 @dataclass(frozen=True)
 class CustomerRef:
     """Who the caller is, in the few words the ringing panel shows."""
@@ -30,6 +27,9 @@ class CustomerRef:
     name: str
     language: str
     tags: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "language": self.language, "tags": list(self.tags)}
 
     @classmethod
     def from_card(cls, card: dict[str, Any]) -> CustomerRef:
@@ -72,9 +72,7 @@ class CallView:
             "ivr_path": list(self.ivr_path),
             "waited_s": self.waited_s,
             "callback": self.callback,
-            "customer": {k: getattr(self.customer, k) for k in CUSTOMER_FIELDS}
-            if self.customer
-            else None,
+            "customer": self.customer.to_json() if self.customer else None,
             "answered_at": _iso(self.answered_at),
             "ended_at": _iso(self.ended_at),
             "expires_at": _iso(self.expires_at),

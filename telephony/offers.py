@@ -43,7 +43,7 @@ from telephony.routing_snapshot import (
     queue_spec,
     waiting_calls,
 )
-from telephony.screen import screen
+from telephony.screen import screen_and_view
 
 log = logging.getLogger(__name__)
 
@@ -175,32 +175,9 @@ def announce_offer(session: DbSession, call: Call, agent_id: int, expires: datet
     """The agent's console rings: the call's view (`call.offer`) and its caller screen
     (`screen_pop`, the same view with the caller's record beside it), built once here. The
     console shows both as they come and asks the server for nothing more."""
-    pop = screen(session, call, now=utcnow(), expires_at=expires)
-    view = {k: pop[k] for k in OFFER_FIELDS}
-    card = pop["customer"]
-    view["customer"] = {k: card[k] for k in ("id", "name", "language", "tags")} if card else None
-    publish(session, "call.offer", [f"user:{agent_id}"], view)
+    pop, view = screen_and_view(session, call, now=utcnow(), expires_at=expires)
+    publish(session, "call.offer", [f"user:{agent_id}"], view.to_json())
     publish(session, "screen_pop", [f"user:{agent_id}"], pop)
-
-
-# The fields of `telephony.callview.CallView.to_json`, which `screen_pop` begins with.
-OFFER_FIELDS = (
-    "call_id",
-    "call_sid",
-    "direction",
-    "from",
-    "number",
-    "number_display",
-    "queue",
-    "language",
-    "ivr_path",
-    "waited_s",
-    "callback",
-    "customer",
-    "answered_at",
-    "ended_at",
-    "expires_at",
-)
 
 
 def pending_offer(session: DbSession, *, call_id: int, agent_id: int) -> CallOffer:

@@ -29,7 +29,7 @@ from helpdesk.sla import service as sla
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import UNRESOLVED, reference_for
 from helpdesk.timeline import service as timeline
-from telephony.callview import CustomerRef, call_view
+from telephony.callview import CallView, CustomerRef, call_view
 from telephony.models import Call, CallQueue
 
 TIMELINE_ITEMS = 20
@@ -182,8 +182,19 @@ def screen(
 ) -> dict[str, Any]:
     """The `screen_pop` payload for a call (documented in docs/realtime.md): the call's view
     (`telephony.callview`) and, beside it, who the caller is: their card (a superset of the
-    view's `customer`), open tickets, the first page of their timeline, counts and value. The
-    view takes the customer and the queue from what the screen has read."""
+    view's `customer`), open tickets, the first page of their timeline, counts and value."""
+    return screen_and_view(session, call, now=now, expires_at=expires_at)[0]
+
+
+def screen_and_view(
+    session: DbSession,
+    call: Call,
+    *,
+    now: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[dict[str, Any], CallView]:
+    """The screen and the call's view it begins with (the offer event carries the view alone).
+    The view takes the customer and the queue from what the screen has read."""
     now = now or utcnow()
     queue = session.get(CallQueue, call.queue_id) if call.queue_id else None
     about = _about(session, call.customer_id, now) if call.customer_id is not None else None
@@ -206,7 +217,7 @@ def screen(
     }
     if about is not None:
         payload.update(about)
-    return payload
+    return payload, view
 
 
 def _about(session: DbSession, customer_id: int, now: datetime) -> dict[str, Any]:
