@@ -19,6 +19,7 @@ from helpdesk.customers.models import Customer, CustomerTag
 from helpdesk.db import DbSession
 from telephony.models import Call, CallQueue
 
+
 @dataclass(frozen=True)
 class CustomerRef:
     """Who the caller is, in the few words the ringing panel shows."""
@@ -29,7 +30,8 @@ class CustomerRef:
     tags: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "language": self.language, "tags": list(self.tags)}
+        tags = list(self.tags)
+        return {"id": self.id, "name": self.name, "language": self.language, "tags": tags}
 
     @classmethod
     def from_card(cls, card: dict[str, Any]) -> CustomerRef:
