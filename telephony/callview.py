@@ -8,12 +8,13 @@ reads one shape whichever message brought it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from helpdesk.customers.models import Customer, CustomerTag
 from helpdesk.db import DbSession
@@ -95,20 +96,44 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+_CUSTOMER_COLUMNS = (
+    Customer.id.label("customer_id"),
+    Customer.name.label("customer_name"),
+    Customer.language.label("customer_language"),
+    CustomerTag.tag.label("customer_tag"),
+)
+
+
+def with_customer(query: Select[Any], customer_id: Any) -> Select[Any]:
+    """`query` with the columns of the customer `customer_id` names added, a row per tag: a
+    statement that is read anyway brings the view's customer along, at no round trip more."""
+    return (
+        query.add_columns(*_CUSTOMER_COLUMNS)
+        .outerjoin(Customer, Customer.id == customer_id)
+        .outerjoin(CustomerTag, CustomerTag.customer_id == Customer.id)
+    )
+
+
+def customer_in(rows: Sequence[Any]) -> CustomerRef | None:
+    """The customer the rows of a `with_customer` query carry (None: no customer)."""
+    if not rows or rows[0].customer_id is None:
+        return None
+    first = rows[0]
+    tags = tuple(sorted(r.customer_tag for r in rows if r.customer_tag is not None))
+    return CustomerRef(first.customer_id, first.customer_name, first.customer_language, tags)
+
+
 def _customer(session: DbSession, customer_id: int | None) -> CustomerRef | None:
-    # One statement, a row per tag: the ORM entity would bring its phones, emails, tags and
-    # company in four more (they load with it), which the view does not show.
+    # One statement of columns: the ORM entity would bring its phones, emails, tags and company
+    # in four more (they load with it), which the view does not show.
     if customer_id is None:
         return None
-    rows = session.execute(
-        select(Customer.id, Customer.name, Customer.language, CustomerTag.tag)
+    query = (
+        select(*_CUSTOMER_COLUMNS)
         .outerjoin(CustomerTag, CustomerTag.customer_id == Customer.id)
         .where(Customer.id == customer_id)
-    ).all()
-    if not rows:
-        return None
-    tags = tuple(sorted(r.tag for r in rows if r.tag is not None))
-    return CustomerRef(rows[0].id, rows[0].name, rows[0].language, tags)
+    )
+    return customer_in(session.execute(query).all())
 
 
 def call_view(

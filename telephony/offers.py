@@ -24,7 +24,7 @@ from helpdesk.events import publish
 from helpdesk.supervision import calllog
 from telephony import bridging, routing
 from telephony.agent_presence import log_moves, move, presence_of
-from telephony.callview import call_view
+from telephony.callview import CustomerRef, call_view, customer_in, with_customer
 from telephony.floor import (
     FLOOR,
     announce_withdrawn,
@@ -180,19 +180,25 @@ def announce_offer(session: DbSession, call: Call, agent_id: int, expires: datet
     publish(session, "screen_pop", [f"user:{agent_id}"], pop)
 
 
-def pending_offer(session: DbSession, *, call_id: int, agent_id: int) -> CallOffer:
-    offer: CallOffer | None = session.scalar(
-        select(CallOffer).where(
-            CallOffer.call_id == call_id,
-            CallOffer.agent_id == agent_id,
-            CallOffer.state == "pending",
-        )
+def pending_offer(
+    session: DbSession, *, call_id: int, agent_id: int
+) -> tuple[CallOffer, CustomerRef | None]:
+    """The offer ringing for the agent, and the caller as the call's view names them (read in
+    the same statement: the accept announces the call's view)."""
+    query = select(CallOffer).where(
+        CallOffer.call_id == call_id,
+        CallOffer.agent_id == agent_id,
+        CallOffer.state == "pending",
     )
-    if offer is None:
+    rows = session.execute(
+        with_customer(query.join(Call, Call.id == CallOffer.call_id), Call.customer_id)
+    ).all()
+    if not rows:
         raise Conflict(
             "this call is not ringing for you (taken, withdrawn or timed out)", code="offer_gone"
         )
-    return offer
+    offer: CallOffer = rows[0][0]
+    return offer, customer_in(rows)
 
 
 def _decide(session: DbSession, offer: CallOffer, state: str, now: datetime) -> bool:
@@ -212,7 +218,7 @@ def accept(session: DbSession, *, user: User, call_id: int, gateway: Any) -> Cal
     """The agent takes the call: the caller leaves the queue and is bridged to them (or, for a
     callback, we dial the customer, who is then bridged to them)."""
     now = utcnow()
-    offer = pending_offer(session, call_id=call_id, agent_id=user.id)
+    offer, caller = pending_offer(session, call_id=call_id, agent_id=user.id)
     if offer.expires_at <= now or not _decide(session, offer, "accepted", now):
         raise Conflict("the offer expired", code="offer_expired")
     call = session.get(Call, call_id)
@@ -263,15 +269,17 @@ def accept(session: DbSession, *, user: User, call_id: int, gateway: Any) -> Cal
             code="bridge_failed",
             status=409,
         ) from exc
-    announce_connected(session, call, user.id)
+    announce_connected(session, call, user.id, caller)
     session.commit()
     return call
 
 
-def announce_connected(session: DbSession, call: Call, agent_id: int) -> None:
+def announce_connected(
+    session: DbSession, call: Call, agent_id: int, caller: CustomerRef | None
+) -> None:
     """The floor hears the call is answered; the agent's console gets the call's view and the
     agent's new state with it, and shows them without asking again."""
-    view = call_view(session, call, now=utcnow())
+    view = call_view(session, call, now=utcnow(), customer=caller)
     publish(
         session,
         "call.connected",
@@ -289,7 +297,7 @@ def announce_connected(session: DbSession, call: Call, agent_id: int) -> None:
 def reject(session: DbSession, *, user: User, call_id: int) -> None:
     """The agent declines the call ringing for them: it goes to the next agent."""
     now = utcnow()
-    offer = pending_offer(session, call_id=call_id, agent_id=user.id)
+    offer, _caller = pending_offer(session, call_id=call_id, agent_id=user.id)
     if not _decide(session, offer, "rejected", now):
         raise Conflict("the offer was already decided", code="offer_gone")
     call = session.get(Call, call_id)

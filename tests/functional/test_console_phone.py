@@ -216,6 +216,10 @@ def test_accept_then_wrap_up(
     assert phone["offer"] is None and phone["presence"]["state"] == "on_call"
     assert phone["call"]["call_id"] == row.id and phone["call"]["customer"]["id"] == hugo.id
     assert sim.calls[row.call_sid].bridged_to == f"agent-{agent.id}"
+    # The event brings my console the same view of the call and my state: nothing to fetch.
+    connected = recorded.named("call.connected")[-1].payload
+    assert connected["call"] == {**phone["call"], "waited_s": connected["call"]["waited_s"]}
+    assert connected["presence"] == {"state": "on_call", "reason": ""}
     page = html(console.get("/tickets"))
     assert '<div id="phone-oncall" class="phone-oncall">' in page
     assert "The call ends when the customer hangs up." in page
