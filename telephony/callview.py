@@ -47,6 +47,7 @@ class CallView:
     direction: str
     from_number: str
     number: str
+    number_display: str
     queue: str | None
     language: str
     ivr_path: tuple[str, ...]
@@ -56,10 +57,6 @@ class CallView:
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     expires_at: datetime | None = None  # while it rings for an agent: until when
-
-    @property
-    def number_display(self) -> str:
-        return display(self.number)
 
     def to_json(self) -> dict[str, Any]:
         """The view as events and answers carry it (documented in docs/realtime.md)."""
@@ -153,12 +150,14 @@ def call_view(
         found = session.get(CallQueue, call.queue_id)
         queue = found.name if found else None
     waited = round((now - call.enqueued_at).total_seconds(), 1) if call.enqueued_at else 0.0
+    number = call.from_number if call.direction == "inbound" else call.to_number
     return CallView(
         call_id=call.id,
         call_sid=call.call_sid,
         direction=call.direction,
         from_number=call.from_number,
-        number=call.from_number if call.direction == "inbound" else call.to_number,
+        number=number,
+        number_display=display(number),
         queue=queue,
         language=call.language,
         ivr_path=tuple(call.ivr_path or ()),
