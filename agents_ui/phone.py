@@ -25,8 +25,7 @@ from agents_ui.forms import DialForm, PhoneActionForm, PresenceForm, WrapUpForm
 from agents_ui.safety import safe_next
 from helpdesk.errors import APIError, NotFound
 from helpdesk.extensions import db
-from telephony import service as telephony
-from telephony import softphone
+from telephony import agent_presence, calls, offers, outbound, softphone
 
 
 def wants_json() -> bool:
@@ -41,11 +40,17 @@ def first_error(form: FlaskForm) -> str:
 
 
 def _answer(
-    form: FlaskForm, *, message: str = "", error: str = "", status: int = 200
+    form: FlaskForm,
+    *,
+    message: str = "",
+    error: str = "",
+    status: int = 200,
+    snap: dict[str, Any] | None = None,
 ) -> ResponseReturnValue:
-    """JSON for the page's script, else back to the page the form was on, with the message."""
+    """JSON for the page's script (the panel's fresh snapshot, `snap` if read already), else back
+    to the page the form was on, with the message."""
     if wants_json():
-        body: dict[str, Any] = {"phone": phone_state.snapshot(db.session, me())}
+        body: dict[str, Any] = {"phone": snap or phone_state.snapshot(db.session, me())}
         if error:
             body["error"] = {"message": error}
         elif message:
@@ -66,7 +71,7 @@ def _who(call: dict[str, Any] | None) -> str:
     if not call:
         return str(_("the caller"))
     customer = call.get("customer")
-    return str(customer["name"]) if customer else str(call.get("number") or call.get("from"))
+    return str(customer["name"]) if customer else str(call["number_display"])
 
 
 @bp.get("/phone/state")
@@ -106,8 +111,11 @@ def phone_presence() -> ResponseReturnValue:
         return _answer(form, error=first_error(form), status=400)
     state = str(form.state.data)
     try:
-        telephony.set_presence(
-            db.session, me(), state, str(form.reason.data or "") if state == "break" else ""
+        agent_presence.set_presence(
+            db.session,
+            user=me(),
+            state=state,
+            reason=str(form.reason.data or "") if state == "break" else "",
         )
     except APIError as exc:
         return _refused(form, exc)
@@ -123,11 +131,12 @@ def phone_accept(call_id: int) -> ResponseReturnValue:
         return _answer(form, error=first_error(form), status=400)
     gateway = current_app.extensions["telephony_gateway"]
     try:
-        telephony.accept(db.session, me(), call_id, gateway)
+        offers.accept(db.session, user=me(), call_id=call_id, gateway=gateway)
     except APIError as exc:
         return _refused(form, exc)
-    call = phone_state.snapshot(db.session, me())["call"]
-    return _answer(form, message=_("You are on the line with %(name)s.", name=_who(call)))
+    snap = phone_state.snapshot(db.session, me())
+    name = _who(snap["call"])
+    return _answer(form, message=_("You are on the line with %(name)s.", name=name), snap=snap)
 
 
 @bp.post("/phone/calls/<int:call_id>/reject")
@@ -137,7 +146,7 @@ def phone_reject(call_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _answer(form, error=first_error(form), status=400)
     try:
-        telephony.reject(db.session, me(), call_id)
+        offers.reject(db.session, user=me(), call_id=call_id)
     except APIError as exc:
         return _refused(form, exc)
     return _answer(form, message=_("Call declined: it goes to the next agent."))
@@ -150,10 +159,10 @@ def phone_wrap_up(call_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _answer(form, error=first_error(form), status=400)
     try:
-        telephony.wrap_up(
+        calls.wrap_up(
             db.session,
-            me(),
-            call_id,
+            user=me(),
+            call_id=call_id,
             disposition=str(form.disposition.data),
             notes=(form.notes.data or "").strip(),
             done=True,
@@ -175,11 +184,11 @@ def phone_dial() -> ResponseReturnValue:
         return _answer(form, error=first_error(form), status=400)
     gateway = current_app.extensions["telephony_gateway"]
     try:
-        call = telephony.click_to_call(
+        call = outbound.click_to_call(
             db.session,
-            me(),
-            str(form.number.data).strip(),
-            gateway,
+            user=me(),
+            number=str(form.number.data).strip(),
+            gateway=gateway,
             region=current_app.config["HELPDESK_DEFAULT_REGION"],
         )
     except APIError as exc:

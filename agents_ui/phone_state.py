@@ -2,8 +2,9 @@
 current call and the call waiting for my wrap-up, plus the wording `static/phone.js` needs.
 
 The snapshot is read-only (no presence row is created by looking), so every console page can
-render the panel, and the page's script can reload it after a lost connection: a reload never
-loses an offer that is still ringing.
+render the panel, and the page's script reloads it when its live connection (re)connects: a
+reload never loses an offer that is still ringing. Each call in it is the one view of
+`telephony.callview` (the ringing one with its caller screen, as `screen_pop` carries it).
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from agents_ui import formatting, labels, value_labels, wording
+from agents_ui import labels, value_labels, wording
 from agents_ui.queries import AnySession
 from helpdesk.auth.models import User
-from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
-from telephony import service as telephony
+from telephony.callview import call_view
 from telephony.models import AgentPresence, Call, CallOffer, CallQueue
 from telephony.screen import screen as caller_screen
 
@@ -85,39 +85,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _customer(session: AnySession, customer_id: int | None) -> dict[str, Any] | None:
-    if customer_id is None:
-        return None
-    found = session.get(Customer, customer_id)
-    if found is None:
-        return None
-    return {"id": found.id, "name": found.name}
-
-
-def _queue_name(session: AnySession, queue_id: int | None) -> str | None:
-    if queue_id is None:
-        return None
-    queue = session.get(CallQueue, queue_id)
-    return queue.name if queue else None
-
-
-def _call_view(session: AnySession, call: Call) -> dict[str, Any]:
-    """A call as the panel shows it; `number` is the other party (the caller, or whom I dial)."""
-    number = call.from_number if call.direction == "inbound" else call.to_number
-    return {
-        "call_id": call.id,
-        "call_sid": call.call_sid,
-        "direction": call.direction,
-        "number": number,
-        "number_display": formatting.phone(number),
-        "customer": _customer(session, call.customer_id),
-        "queue": _queue_name(session, call.queue_id),
-        "answered_at": _iso(call.answered_at),
-        "ended_at": _iso(call.ended_at),
-    }
-
-
 def _ringing(session: AnySession, user_id: int, now: datetime) -> dict[str, Any] | None:
+    """The offer ringing for me as `screen_pop` carried it (the call's view and its caller
+    screen), so that a reload while it rings shows the same thing the event did."""
     offer = session.scalars(
         select(CallOffer)
         .where(
@@ -133,12 +103,11 @@ def _ringing(session: AnySession, user_id: int, now: datetime) -> dict[str, Any]
     call = session.get(Call, offer.call_id)
     if call is None:
         return None
-    # The payload `call.offer` carries, plus the number as an agent reads it.
-    payload = telephony.offer_payload(session, call, offer.expires_at)
-    payload["from_display"] = formatting.phone(str(payload["from"]))
-    # The caller screen too, so that a reload while the call rings shows it again.
-    payload["screen"] = caller_screen(session, call, now=now)
-    return payload
+    return caller_screen(session, call, now=now, expires_at=offer.expires_at)
+
+
+def _view(session: AnySession, call: Call | None, now: datetime) -> dict[str, Any] | None:
+    return call_view(session, call, now=now).to_json() if call is not None else None
 
 
 def _to_wrap_up(session: AnySession, user_id: int, now: datetime) -> Call | None:
@@ -156,19 +125,19 @@ def _to_wrap_up(session: AnySession, user_id: int, now: datetime) -> Call | None
 
 
 def snapshot(session: AnySession, user: User) -> dict[str, Any]:
-    """My presence, the offer ringing for me, my current call and the call to wrap up."""
+    """My presence, the offer ringing for me, my current call and the call to wrap up: what the
+    page is drawn from, and what its script asks for when its live connection (re)connects.
+    Between connections the events bring each change (`static/phone.js`)."""
     now = utcnow()
     presence = session.get(AgentPresence, user.id)
     state = presence.state if presence else "offline"
     current = None
     if presence is not None and presence.current_call_id and state == "on_call":
-        call = session.get(Call, presence.current_call_id)
-        current = _call_view(session, call) if call is not None else None
+        current = _view(session, session.get(Call, presence.current_call_id), now)
     ringing = _ringing(session, user.id, now) if state == "reserved" else None
     wrap = None
     if state not in ("reserved", "on_call"):
-        ended = _to_wrap_up(session, user.id, now)
-        wrap = _call_view(session, ended) if ended is not None else None
+        wrap = _view(session, _to_wrap_up(session, user.id, now), now)
     return {
         "now": now.isoformat(),
         "user_id": user.id,

@@ -106,6 +106,7 @@ def _callcost(args: argparse.Namespace) -> None:
             calls=args.cost_calls,
             agents=args.pop_agents,
             timeline=args.pop_timeline,
+            reloads=tuple(m for m in args.cost_reloads.split(",") if m),
             keep=args.keep,
         )
     )
@@ -266,6 +267,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--cost-calls", type=int, default=150, help="callcost: whole calls measured in process"
+    )
+    p.add_argument(
+        "--cost-reloads",
+        default="",
+        help="callcost: when the agent's console also fetches its snapshot during a call, comma"
+        " separated among offer,connected,ended,available (none today; all four before the"
+        " console applied the call events itself)",
     )
     p.add_argument(
         "--sockets", type=int, default=1_000, help="screenpop: agent sockets on one web process"

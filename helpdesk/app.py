@@ -97,8 +97,8 @@ def _join_calls_to_suggestions(app: Flask) -> None:
     """Suggestions read a call's facts, the caller's last text and what the IVR menu's keys
     lead to; telephony has them, and kb may not import telephony (nor telephony kb)."""
     from kb import suggestions
+    from telephony.calls import get_call
     from telephony.ivr import menu_topics
-    from telephony.service import get_call
     from telephony.sms import last_inbound_text
 
     suggestions.CALLS.fill(

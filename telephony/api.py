@@ -17,7 +17,7 @@ from helpdesk.db import kept_after_commit
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.pagination import decode_cursor, encode_cursor
-from telephony import adapters, queues, service
+from telephony import adapters, agent_presence, calls, offers, outbound, queues
 from telephony.conference import agent_leg_sid
 from telephony.gateway import Gateway
 from telephony.models import Call, CallQueue
@@ -178,7 +178,9 @@ def _gateway() -> Gateway:
     tag="calls",
 )
 def put_presence(body: PresenceIn) -> PresenceOut:
-    p = service.set_presence(db.session, current_api_user(), body.state, body.reason)
+    p = agent_presence.set_presence(
+        db.session, user=current_api_user(), state=body.state, reason=body.reason
+    )
     return PresenceOut(
         user_id=p.user_id,
         state=p.state,
@@ -193,7 +195,7 @@ def put_presence(body: PresenceIn) -> PresenceOut:
     bp, "/agents/me/presence", "GET", summary="My presence", response=PresenceOut, tag="calls"
 )
 def get_presence() -> PresenceOut:
-    p = service.presence_of(db.session, current_api_user().id)
+    p = agent_presence.presence_of(db.session, user_id=current_api_user().id)
     db.session.commit()
     return PresenceOut(
         user_id=p.user_id,
@@ -246,11 +248,11 @@ def _get(call_id: int, *options: Any) -> Call:
     tag="calls",
 )
 def dial(body: DialIn) -> CallOut:
-    call = service.click_to_call(
+    call = outbound.click_to_call(
         db.session,
-        current_api_user(),
-        body.to,
-        _gateway(),
+        user=current_api_user(),
+        number=body.to,
+        gateway=_gateway(),
         region=current_app.config["HELPDESK_DEFAULT_REGION"],
     )
     return call_out(call, _queue_names())
@@ -269,7 +271,7 @@ def my_state() -> dict[str, Any]:
     from telephony.screen import screen
 
     user = current_api_user()
-    p = service.presence_of(db.session, user.id)
+    p = agent_presence.presence_of(db.session, user_id=user.id)
     offer = db.session.scalar(
         select(CallOffer)
         .where(CallOffer.agent_id == user.id, CallOffer.state == "pending")
@@ -279,7 +281,8 @@ def my_state() -> dict[str, Any]:
     if offer is not None:
         call = db.session.get(Call, offer.call_id)
         if call is not None:
-            ringing = {**screen(db.session, call), "expires_at": offer.expires_at.isoformat()}
+            # The `screen_pop` payload of the offer: the call's view and its caller screen.
+            ringing = screen(db.session, call, expires_at=offer.expires_at)
     current = db.session.get(Call, p.current_call_id) if p.current_call_id else None
     state = {
         "presence": {
@@ -313,7 +316,9 @@ def accept_call(call_id: int) -> CallOut:
     # With its queue, which the call log and the answer name.
     found = _get(call_id, joinedload(Call.queue))
     with kept_after_commit(db.session):
-        call = service.accept(db.session, current_api_user(), found.id, _gateway())
+        call = offers.accept(
+            db.session, user=current_api_user(), call_id=found.id, gateway=_gateway()
+        )
     return _written(call)
 
 
@@ -329,7 +334,7 @@ def reject_call(call_id: int) -> Any:
     from flask import Response
 
     _get(call_id)
-    service.reject(db.session, current_api_user(), call_id)
+    offers.reject(db.session, user=current_api_user(), call_id=call_id)
     return Response(status=204)
 
 
@@ -344,10 +349,10 @@ def reject_call(call_id: int) -> Any:
 )
 def wrap_up_call(call_id: int, body: WrapUpIn) -> CallOut:
     with kept_after_commit(db.session):
-        call = service.wrap_up(
+        call = calls.wrap_up(
             db.session,
-            current_api_user(),
-            call_id,
+            user=current_api_user(),
+            call_id=call_id,
             disposition=body.disposition,
             notes=body.notes,
             done=body.done,

@@ -19,9 +19,11 @@ from helpdesk.db import DbSession, rowcount, utcnow
 from helpdesk.errors import NotFound
 from helpdesk.events import on_commit
 from helpdesk.supervision import calllog
+from telephony.agent_presence import move
 from telephony.conference import PENDING_LEG, AgentLeg
+from telephony.floor import announce_withdrawn, queue_name, request_dispatch
 from telephony.models import AgentPresence, Call
-from telephony.service import announce_withdrawn, queue_name, request_dispatch
+from telephony.presence import MISSED_CALL, Event
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,7 @@ def agent_leg_ended(session: DbSession, *, call_id: int, leg_sid: str, status: s
     """The agent leg's status callback: True when the caller was put back in line.
 
     An agent leg that ends unanswered (no-answer, busy, failed, canceled) while the caller is
-    still in the conference is handled as the ring timeout of an offer is (`service.expire`):
+    still in the conference is handled as the ring timeout of an offer is (`offers.expire`):
     a `timeout` for the agent, who goes on break ("missed call") so that the next call does not
     ring an absent phone; the call waits again in its queue, keeps the time already waited and
     is not offered to that agent again. Its acceptance had been logged as `connected`; a
@@ -200,14 +202,14 @@ def _log_requeue(session: DbSession, call: Call, agent_id: int, status: str, now
 
 
 def _free_agent(session: DbSession, call: Call, agent_id: int, now: datetime) -> None:
-    freed = session.execute(
-        update(AgentPresence)
-        .where(AgentPresence.user_id == agent_id, AgentPresence.current_call_id == call.id)
-        .values(
-            state="break", reason="missed call", since=now, current_call_id=None, idle_since=None
-        )
-        .execution_options(synchronize_session=False)
+    move(
+        session,
+        event=Event.LEG_FAILED,
+        now=now,
+        agent_id=agent_id,
+        call_id=call.id,
+        reason=MISSED_CALL,
     )
-    if rowcount(freed):
-        calllog.agent_state(session, agent_id, "break", previous="on_call", reason="missed call")
-    announce_withdrawn(session, call, agent_id, "break", "missed call")
+    announce_withdrawn(
+        session, call=call, agent_id=agent_id, agent_state="break", reason=MISSED_CALL
+    )

@@ -25,8 +25,9 @@ from helpdesk.events import FEED_CUSTOMERS, publish
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import UNRESOLVED, Channel, Priority, Status
+from telephony.floor import FLOOR
+from telephony.history import add_call_to_timeline
 from telephony.models import Call, SmsMessage
-from telephony.service import FLOOR, add_call_to_timeline
 
 
 def get_call(session: DbSession, call_id: int) -> Call:

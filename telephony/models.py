@@ -144,7 +144,7 @@ class Call(db.Model):  # type: ignore[name-defined,misc]
 
 class CallOffer(db.Model):  # type: ignore[name-defined,misc]
     """A reservation: one call offered to one agent, ringing until accepted, rejected or timed
-    out. The claims in `telephony.service` guarantee one pending offer per call and per agent."""
+    out. The claims in `telephony.offers` guarantee one pending offer per call and per agent."""
 
     __tablename__ = "call_offers"
     __table_args__ = (Index("ix_call_offers_pending", "state", "expires_at"),)

@@ -22,6 +22,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from helpdesk.customers.phones import region_of
+
+# Callers from these regions hear French first (and are recorded as French speakers).
+FRENCH_REGIONS = frozenset(
+    {"FR", "BE", "CH", "LU", "MC", "RE", "GP", "MQ", "GF", "YT", "PM", "NC", "PF"}
+)
+
+
+def language_for(number: str) -> str:
+    """The language a new caller or texter is served in, from their number's region."""
+    return "fr" if region_of(number) in FRENCH_REGIONS else "en"
+
 
 class Strategy(enum.StrEnum):
     LONGEST_IDLE = "longest_idle"

@@ -29,6 +29,7 @@ from helpdesk.sla import service as sla
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import UNRESOLVED, reference_for
 from helpdesk.timeline import service as timeline
+from telephony.callview import CallView, CustomerRef, call_view
 from telephony.models import Call, CallQueue
 
 TIMELINE_ITEMS = 20
@@ -172,54 +173,80 @@ def open_tickets(session: DbSession, customer_id: int, now: datetime) -> list[di
     ]
 
 
-def screen(session: DbSession, call: Call, *, now: datetime | None = None) -> dict[str, Any]:
-    """The `screen_pop` payload for a call (documented in docs/realtime.md)."""
+def screen(
+    session: DbSession,
+    call: Call,
+    *,
+    now: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The `screen_pop` payload for a call (documented in docs/realtime.md): the call's view
+    (`telephony.callview`) and, beside it, who the caller is: their card (a superset of the
+    view's `customer`), open tickets, the first page of their timeline, counts and value."""
+    return screen_and_view(session, call, now=now, expires_at=expires_at)[0]
+
+
+def screen_and_view(
+    session: DbSession,
+    call: Call,
+    *,
+    now: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[dict[str, Any], CallView]:
+    """The screen and the call's view it begins with (the offer event carries the view alone).
+    The view takes the customer and the queue from what the screen has read."""
     now = now or utcnow()
     queue = session.get(CallQueue, call.queue_id) if call.queue_id else None
+    about = _about(session, call.customer_id, now) if call.customer_id is not None else None
+    card = about["customer"] if about else None
+    view = call_view(
+        session,
+        call,
+        now=now,
+        expires_at=expires_at,
+        customer=CustomerRef.from_card(card) if card else None,
+        queue=queue.name if queue else None,
+    )
     payload: dict[str, Any] = {
-        "call_id": call.id,
-        "call_sid": call.call_sid,
-        "from": call.from_number,
-        "direction": call.direction,
-        "queue": queue.name if queue else None,
-        "language": call.language,
-        "ivr_path": list(call.ivr_path or [])[-10:],
-        "waited_s": round((now - call.enqueued_at).total_seconds(), 1) if call.enqueued_at else 0.0,
-        "callback": call.callback_requested,
+        **view.to_json(),
         "customer": None,
         "open_tickets": [],
         "timeline": [],
         "timeline_next": None,
         "history": {"tickets": 0, "calls": 0},
     }
-    if call.customer_id is None:
-        return payload
-    record = caller_record(session, call.customer_id)
-    payload["customer"] = record.card if record else None
-    payload["open_tickets"] = open_tickets(session, call.customer_id, now)
-    entries, cursor = timeline.summary_page(
-        session, customer_id=call.customer_id, limit=TIMELINE_ITEMS
-    )
-    payload["timeline"] = [
-        {
-            "id": e.id,
-            "kind": e.kind,
-            "occurred_at": e.occurred_at.isoformat(),
-            "summary": e.summary,
-            "ticket_id": e.ticket_id,
-            "ticket_ref": reference_for(e.ticket_id) if e.ticket_id else None,
-            # The facts behind the English summary, for the console to word in its language.
-            "data": e.data or {},
-        }
-        for e in entries
-    ]
-    payload["timeline_next"] = cursor
+    if about is not None:
+        payload.update(about)
+    return payload, view
+
+
+def _about(session: DbSession, customer_id: int, now: datetime) -> dict[str, Any]:
+    record = caller_record(session, customer_id)
+    entries, cursor = timeline.summary_page(session, customer_id=customer_id, limit=TIMELINE_ITEMS)
+    about: dict[str, Any] = {
+        "customer": record.card if record else None,
+        "open_tickets": open_tickets(session, customer_id, now),
+        "timeline": [
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "occurred_at": e.occurred_at.isoformat(),
+                "summary": e.summary,
+                "ticket_id": e.ticket_id,
+                "ticket_ref": reference_for(e.ticket_id) if e.ticket_id else None,
+                # The facts behind the English summary, for the console to word in its language.
+                "data": e.data or {},
+            }
+            for e in entries
+        ],
+        "timeline_next": cursor,
+        "value": record.value if record else None,
+    }
     if record is not None:
-        payload["history"] = record.history
-    payload["value"] = record.value if record else None
-    if payload["value"] and payload["customer"]:
-        card = payload["customer"]
-        card["segment"] = payload["value"]["segment"]
-        if payload["value"]["late_payer"] and "late-payer" not in card["flags"]:
+        about["history"] = record.history
+    card, value = about["customer"], about["value"]
+    if value and card:
+        card["segment"] = value["segment"]
+        if value["late_payer"] and "late-payer" not in card["flags"]:
             card["flags"].append("late-payer")
-    return payload
+    return about

@@ -21,6 +21,7 @@ from helpdesk.db import DbSession, insert_unless_present, utcnow
 from helpdesk.events import FEED_SMS, publish
 from helpdesk.timeline import service as timeline
 from telephony.models import SmsMessage
+from telephony.routing import language_for
 from telephony.sms import SmsSettings, handled_elsewhere, queue_sms
 from telephony.sms_keywords import answer_keyword, keyword_of
 from telephony.sms_text import Keyword, segments, text
@@ -146,12 +147,10 @@ def _customer_for(session: DbSession, number: str, region: str) -> Customer:
     found = customers.lookup_by_phone(session, number, region=region)
     if found:
         return found[0]
-    from telephony.service import _language_for
-
     return customers.create(
         session,
         name=number,
-        language=_language_for(number),
+        language=language_for(number),
         phones=[number] if try_e164(number, region) else [],
         tags=["new-texter"],
         region=region,

@@ -15,7 +15,7 @@ from typing import Any
 
 
 def identity_for(user_id: int) -> str:
-    """The client name calls are bridged to (telephony.service.accept)."""
+    """The client name calls are bridged to (telephony.offers.accept)."""
     return f"agent-{user_id}"
 
 

@@ -14,10 +14,11 @@ from helpdesk.errors import APIError, Conflict, NotFound
 from helpdesk.events import publish
 from helpdesk.supervision import calllog
 from helpdesk.supervision.monitoring import MODES, Monitor, MonitoringUnavailable
-from telephony import service as telephony
+from telephony import floor
+from telephony.agent_presence import set_presence
 from telephony.conference import agent_leg_sid
+from telephony.floor import FLOOR
 from telephony.models import Call, CallQueue
-from telephony.service import FLOOR
 
 
 def set_agent_state(
@@ -28,7 +29,7 @@ def set_agent_state(
     if agent is None or agent.role is not Role.AGENT:
         raise NotFound(f"no agent {agent_id}")
     why = reason or f"set by {supervisor.name}"
-    return telephony.set_presence(session, agent, state, why if state == "break" else "")
+    return set_presence(session, user=agent, state=state, reason=why if state == "break" else "")
 
 
 def move_call(session: DbSession, *, supervisor: User, call_id: int, queue_name: str) -> Any:
@@ -46,7 +47,7 @@ def move_call(session: DbSession, *, supervisor: User, call_id: int, queue_name:
         raise NotFound(f"no call {call_id}")
     if call.queue_id == target.id:
         raise Conflict("the call is already in this queue", code="same_queue")
-    source = telephony.queue_name(session, call.queue_id)
+    source = floor.queue_name(session, call.queue_id)
     moved = session.execute(
         update(Call)
         .where(Call.id == call.id, Call.routing_state == "waiting")
@@ -66,7 +67,7 @@ def move_call(session: DbSession, *, supervisor: User, call_id: int, queue_name:
         since=call.enqueued_at.timestamp() if call.enqueued_at else None,
     )
     publish(session, "queue.updated", list(FLOOR), {"queue": target.name, "call_id": call.id})
-    telephony.request_dispatch(session)
+    floor.request_dispatch(session)
     session.commit()
     session.refresh(call)
     return call

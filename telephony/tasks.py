@@ -6,7 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from helpdesk.extensions import db
-from telephony import service
+from telephony import offers
 
 
 def _dispatch_once() -> int:
@@ -15,7 +15,7 @@ def _dispatch_once() -> int:
 
     made = current_app.extensions["dispatch_gate"].run(
         "dispatch",
-        lambda: service.dispatch(db.session),
+        lambda: offers.dispatch(db.session),
         requeue=lambda: dispatch.delay(),
     )
     return int(made or 0)
@@ -28,7 +28,7 @@ def dispatch() -> int:
 
 @shared_task(name="telephony.tasks.expire")
 def expire() -> dict[str, int]:
-    result = service.expire(db.session)
+    result = offers.expire(db.session)
     _dispatch_once()
     return result
 

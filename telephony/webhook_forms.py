@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from helpdesk.api.converters import MAX_ID
+from telephony.calls import InboundCall
 from telephony.models import STATUS_RANK, Call, SmsMessage
-from telephony.service import InboundCall
 from telephony.sms_inbound import InboundSms
 
 Form = Mapping[str, str]

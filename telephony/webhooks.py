@@ -27,8 +27,9 @@ from twilio.twiml.voice_response import Enqueue, Gather, VoiceResponse
 from helpdesk.errors import NotFound
 from helpdesk.extensions import csrf, db
 from helpdesk.security.nul import strip_from_request as strip_nul
-from telephony import ivr, ivr_queues, service
+from telephony import calls, ivr, ivr_queues, offers
 from telephony import webhook_forms as forms
+from telephony.history import note_ivr
 from telephony.models import Call, CallQueue, takes_steps
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def ivr_read(view: Callable[[Call], Response]) -> Callable[[], Response]:
 def _step(view: Callable[[Call], Response], *, lock: bool) -> Callable[[], Response]:
     @functools.wraps(view)
     def wrapper() -> Response:
-        call = service.call_for_step(db.session, forms.call_sid(request.form), lock=lock)
+        call = calls.call_for_step(db.session, call_sid=forms.call_sid(request.form), lock=lock)
         if call is None:
             abort(404)
         if not takes_steps(call.status):
@@ -155,14 +156,14 @@ def incoming() -> Response:
     from helpdesk.sla import service as sla
 
     inbound = forms.inbound_call(request.form)
-    call, language_known = service.upsert_inbound(
-        db.session, inbound, region=current_app.config["HELPDESK_DEFAULT_REGION"]
+    call, language_known = calls.upsert_inbound(
+        db.session, inbound=inbound, region=current_app.config["HELPDESK_DEFAULT_REGION"]
     )
     if not takes_steps(call.status):
         return twiml(_ended())  # a replay of the first webhook after the call ended
     cfg = _config()
     if not sla.is_open(db.session):
-        service.note_ivr(db.session, call, "closed")
+        note_ivr(db.session, call=call, step="closed")
         return twiml(_voicemail(call, closed=True))
     if language_known:
         response = VoiceResponse()
@@ -187,7 +188,7 @@ def language(call: Call) -> Response:
     chosen = _config()["languages"].get(forms.CallStep.read(request.form).digits or "")
     if chosen:
         call.language = chosen
-    service.note_ivr(db.session, call, f"language:{call.language}")
+    note_ivr(db.session, call=call, step=f"language:{call.language}")
     return twiml(_menu(call))
 
 
@@ -204,7 +205,7 @@ def menu(call: Call) -> Response:
     step = f"menu:{digits}:{option['action']}"
     if option["action"] == "queue":
         return twiml(_enqueue(call, _menu_queue(digits, option), step))
-    service.note_ivr(db.session, call, step)
+    note_ivr(db.session, call=call, step=step)
     if option["action"] == "voicemail":
         return twiml(_voicemail(call))
     if option["action"] == "ticket_status":
@@ -250,7 +251,7 @@ def _menu_queue(key: str, option: dict[str, Any]) -> CallQueue:
     """The active queue a menu key names. A key that leads nowhere is logged with its name and
     answered with an error, which sends the call to the number's fallback URL."""
     try:
-        return service.queue_by_name(db.session, str(option.get("queue") or ""))
+        return calls.queue_by_name(db.session, name=str(option.get("queue") or ""))
     except NotFound:
         for dead in ivr_queues.dead_keys(db.session, {"menu": {key: option}}):
             log.error(
@@ -263,7 +264,7 @@ def _enqueue(call: Call, queue: CallQueue, step: str) -> VoiceResponse:
     # Read before the commit expires them: the answer needs no second read of either row. A
     # copy of the webhook finds the caller in line, changes nothing and answers the same.
     language, name = call.language, queue.name
-    service.enqueue(db.session, call, queue, step=step)
+    calls.enqueue(db.session, call=call, queue=queue, step=step)
     response = VoiceResponse()
     _say(response, ivr.prompt(_config(), language, "enqueued"), language)
     response.append(
@@ -342,7 +343,7 @@ def _ticket_status(call: Call, reference: str | None) -> VoiceResponse:
 @ivr_step
 def ticket(call: Call) -> Response:
     digits = forms.CallStep.read(request.form).digits or ""
-    service.note_ivr(db.session, call, "ticket_lookup")
+    note_ivr(db.session, call=call, step="ticket_lookup")
     return twiml(_ticket_status(call, digits))
 
 
@@ -381,10 +382,10 @@ def wait_choice(call: Call) -> Response:
     response = VoiceResponse()
     if digits == "1":
         # Once: a copy of the webhook finds the callback asked for and changes nothing.
-        service.request_callback(db.session, call, step="callback")
+        offers.request_callback(db.session, call=call, step="callback")
         response.leave()
     elif digits == "2":
-        service.note_ivr(db.session, call, "voicemail")
+        note_ivr(db.session, call=call, step="voicemail")
         response.leave()
     return twiml(response)
 
@@ -413,7 +414,9 @@ def voicemail(call: Call) -> Response:
     response = VoiceResponse()
     if recording.url:
         # Once: a copy of the webhook finds the ticket made and answers the same thanks.
-        service.record_voicemail(db.session, call, recording.url, recording.duration_s)
+        calls.record_voicemail(
+            db.session, call=call, recording_url=recording.url, duration_s=recording.duration_s
+        )
         _say(response, ivr.prompt(_config(), call.language, "voicemail_thanks"), call.language)
     else:
         _say(response, ivr.prompt(_config(), call.language, "goodbye"), call.language)
@@ -426,7 +429,7 @@ def voicemail(call: Call) -> Response:
 def status() -> Response:
     update = forms.CallStatusUpdate.read(request.form)
     if update.call_sid and update.status:
-        service.apply_status(db.session, update.call_sid, update.status)
+        calls.apply_status(db.session, call_sid=update.call_sid, status=update.status)
     return Response(status=204)
 
 

@@ -63,7 +63,7 @@ def _fill_core_interfaces(app: Flask) -> None:
     from telephony import metrics as telephony_metrics
     from telephony import monitoring as call_monitoring
     from telephony import supervision as call_floor
-    from telephony.service import presences
+    from telephony.agent_presence import presences
 
     live.PRESENCES.fill(presences)
     supervision.FLOOR.fill(call_floor)

@@ -2,11 +2,13 @@
  *
  * - The server renders the panel from a snapshot of my presence, the call ringing for me, my
  *   current call and the call to wrap up (also embedded as data-snapshot). The same snapshot is
- *   fetched from /phone/state on load and on every (re)connection of the live socket, so a reload
- *   or a lost connection never loses an offer that still rings.
- * - `call.offer` / `screen_pop` show the ringing panel at once from the event's payload, with a
- *   countdown to `expires_at`; `call.withdrawn` clears it with a message; `call.connected`,
- *   `call.ended` and `presence.updated` for me reload the snapshot, which says what to show.
+ *   fetched from /phone/state on every (re)connection of the live socket, and only then: a
+ *   reload or a lost connection never loses an offer that still rings.
+ * - Between connections the events say what changed and the panel applies them, as they come:
+ *   `call.offer` / `screen_pop` show the ringing panel and the caller screen (the call's view,
+ *   `telephony.callview`, the same shape as in the snapshot), with a countdown to `expires_at`;
+ *   `call.withdrawn` clears it with a message; `call.connected` brings the call's view and my
+ *   state; `call.ended` turns my call into the one to wrap up; `presence.updated` my state.
  * - The panel's forms (presence, accept, reject, wrap-up, and click-to-call on the customer
  *   page) are posted with fetch and answer JSON: the fresh snapshot and a message. Without this
  *   script they post normally.
@@ -24,7 +26,6 @@
   var TICK_MS = 500;
   var URGENT_S = 5;
   var MESSAGE_MS = 10000;
-  var RELOAD_SETTLE_MS = 150;
 
   function parse(text) {
     try { return JSON.parse(text || "null"); } catch (e) { return null; }
@@ -34,7 +35,7 @@
   var me = Number(root.getAttribute("data-user-id"));
   var state = parse(root.getAttribute("data-snapshot")) || {};
   var skew = 0;
-  var screens = {}; // call id -> its caller screen, from `screen_pop` or the snapshot
+  var screens = {}; // call id -> its caller screen: the `screen_pop` payload or the snapshot's offer
   var deciding = null; // the call I am accepting or rejecting: its withdrawal needs no message
   var baseTitle = document.title;
 
@@ -82,19 +83,22 @@
     return String(root.getAttribute(attribute) || "").replace("/0", "/" + encodeURIComponent(id));
   }
 
-  /* The person on the other end: the customer's name, else the number. */
+  /* The person on the other end: the customer's name, else the number as an agent reads it.
+   * Every call (event or snapshot) is the one view the server builds (`telephony.callview`). */
   function who(call) {
     if (!call) return "";
     if (call.customer && call.customer.name) return String(call.customer.name);
-    return String(call.number_display || call.number || call.from_display || call["from"] ||
-      strings.unknown_caller);
+    return String(call.number_display || strings.unknown_caller);
   }
 
-  /* The number under a known customer's name, as the server formats it (an event's payload
-   * has only the E.164 form; the snapshot that follows it brings the readable one). */
+  /* The number under a known customer's name. */
   function number(call) {
-    if (!call || !call.customer) return "";
-    return String(call.number_display || call.from_display || "");
+    return call && call.customer ? String(call.number_display) : "";
+  }
+
+  /* A payload that carries the caller screen (`screen_pop`, the snapshot's offer). */
+  function isScreen(payload) {
+    return !!payload && payload.open_tickets !== undefined;
   }
 
   // -- messages -----------------------------------------------------------------------------
@@ -202,7 +206,7 @@
 
   function renderScreen() {
     var offer = state.offer;
-    var screen = offer ? (screens[offer.call_id] || offer.screen || null) : null;
+    var screen = offer ? (screens[offer.call_id] || (isScreen(offer) ? offer : null)) : null;
     if (!els.screen || !window.HelpdeskCallerScreen || screen === drawnScreen) return;
     drawnScreen = screen;
     window.HelpdeskCallerScreen.render(els.screen, screen, strings.screen);
@@ -286,7 +290,7 @@
     var serverNow = Date.parse(snap.now || "");
     if (!isNaN(serverNow)) skew = serverNow - Date.now();
     var hadFocus = root.contains(document.activeElement) ? document.activeElement : null;
-    if (snap.offer && snap.offer.screen) screens[snap.offer.call_id] = snap.offer.screen;
+    if (isScreen(snap.offer)) screens[snap.offer.call_id] = snap.offer;
     state = snap;
     render();
     keepFocus(hadFocus);
@@ -308,20 +312,21 @@
     if (next) next.focus();
   }
 
-  var reloadTimer = null;
-
+  /* The snapshot, asked for only when the live connection (re)connects: events sent while the
+   * page loaded, or while the connection was down, are not replayed. */
   function reload() {
-    clearTimeout(reloadTimer);
-    reloadTimer = null;
     if (!live) return;
     live.getJSON(root.getAttribute("data-state-url"))
       .then(applySnapshot)
       .catch(function (error) { if (error.signedOut) say(strings.signed_out, true); });
   }
 
-  function reloadSoon(delay) {
-    clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(reload, delay == null ? RELOAD_SETTLE_MS : delay);
+  function setPresence(presence) {
+    var p = state.presence || {};
+    p.state = presence.state;
+    p.reason = presence.reason || "";
+    p.wrap_up_until = presence.until || null;
+    state.presence = p;
   }
 
   // -- live events ----------------------------------------------------------------------------
@@ -330,7 +335,7 @@
     if (!payload || payload.call_id == null) return;
     // `call.offer` and `screen_pop` carry the same offer: show it once.
     var known = state.offer && state.offer.call_id === payload.call_id;
-    if (payload.open_tickets !== undefined) screens[payload.call_id] = payload;
+    if (isScreen(payload)) screens[payload.call_id] = payload;
     state.offer = payload;
     state.call = null;
     state.wrap_up = null;
@@ -341,7 +346,6 @@
     } else {
       renderScreen();
     }
-    reloadSoon();
   }
 
   function onWithdrawn(payload) {
@@ -350,7 +354,8 @@
     if (offer && offer.call_id === payload.call_id) {
       delete screens[payload.call_id]; // offered again later, it brings a fresh screen
       state.offer = null;
-      renderRinging();
+      if (payload.presence) setPresence(payload.presence);
+      render();
       if (deciding !== payload.call_id) {
         var reason = payload.reason
           ? ((strings.withdrawn_reason || {})[payload.reason] || payload.reason) : "";
@@ -358,32 +363,35 @@
           : fill(strings.withdrawn, { name: who(offer) }), false);
       }
     }
-    reloadSoon();
   }
 
   function onEnded(payload) {
     if (!payload || payload.agent_id !== me) return;
-    if (state.call && state.call.call_id === payload.call_id) {
-      say(fill(strings.ended, { name: who(state.call) }), false);
-      announce(fill(strings.ended, { name: who(state.call) }));
-    }
-    reloadSoon(0);
+    var call = state.call;
+    if (!call || call.call_id !== payload.call_id) return;
+    say(fill(strings.ended, { name: who(call) }), false);
+    announce(fill(strings.ended, { name: who(call) }));
+    state.call = null;
+    // An answered call waits for its wrap-up (the snapshot says the same after a reload).
+    if (payload.outcome === "answered") state.wrap_up = call;
+    render();
   }
 
   function onConnected(payload) {
-    if (payload && payload.agent_id === me) reloadSoon(0);
+    if (!payload || payload.agent_id !== me || !payload.call) return;
+    delete screens[payload.call_id];
+    state.offer = null;
+    state.wrap_up = null;
+    state.call = payload.call;
+    if (payload.presence) setPresence(payload.presence);
+    render();
   }
 
   function onPresence(payload) {
     if (!payload || payload.user_id !== me) return;
-    var p = state.presence || {};
-    p.state = payload.state;
-    p.reason = payload.reason || "";
-    p.wrap_up_until = payload.until || null;
-    state.presence = p;
+    setPresence(payload);
     renderPresence();
     tickWrapUp();
-    reloadSoon();
   }
 
   // -- the panel's forms ----------------------------------------------------------------------
@@ -456,8 +464,7 @@
     live.on("call.connected", onConnected);
     live.on("call.ended", onEnded);
     live.on("presence.updated", onPresence);
-    // Events sent while the page loaded, or while the connection was down, are not replayed.
+    // The first connection too: events sent while the page loaded are not replayed.
     live.onConnect(function () { reload(); });
-    reload();
   }
 })();

@@ -74,7 +74,7 @@ def database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> It
 
 
 def _calls(app: Any, customer_id: int, agent: Any) -> None:
-    from telephony import service as voice
+    from telephony import calls
     from telephony.models import Call, CallQueue
 
     queue = CallQueue(name="support", label_en="Support", label_fr="Assistance")
@@ -116,11 +116,11 @@ def _calls(app: Any, customer_id: int, agent: Any) -> None:
     )
     db.session.add_all([answered, voicemail, callback, unknown])
     db.session.commit()
-    voice.record_voicemail(db.session, voicemail, RECORDING, 31)
-    voice.wrap_up(
+    calls.record_voicemail(db.session, call=voicemail, recording_url=RECORDING, duration_s=31)
+    calls.wrap_up(
         db.session,
-        agent,
-        answered.id,
+        user=agent,
+        call_id=answered.id,
         disposition="resolved",
         notes=f"{FULL_NAME} moves to {ADDRESS}, call back on {PHONE}",
         done=False,

@@ -11,7 +11,7 @@ from helpdesk.auth.models import Role
 from helpdesk.extensions import db
 from helpdesk.supervision import calllog
 from helpdesk.value.models import CustomerValue
-from telephony import service
+from telephony import agent_presence, calls, offers
 from telephony.models import Call, CallQueue
 
 
@@ -22,13 +22,15 @@ def queues(app):
 
 
 def _waiting_call(n=1):
-    call, _ = service.upsert_inbound(
+    call, _ = calls.upsert_inbound(
         db.session,
-        service.InboundCall(call_sid=f"CA{n:032d}", from_number="+33612345678", to_number="+331"),
+        inbound=calls.InboundCall(
+            call_sid=f"CA{n:032d}", from_number="+33612345678", to_number="+331"
+        ),
         region="FR",
     )
-    service.enqueue(
-        db.session, call, db.session.scalar(select(CallQueue).filter_by(name="support"))
+    calls.enqueue(
+        db.session, call=call, queue=db.session.scalar(select(CallQueue).filter_by(name="support"))
     )
     return call
 
@@ -79,9 +81,11 @@ def test_supervisor_sets_an_agent_state(api_as, make_user, queues):
 
 def test_monitoring_is_unavailable_in_simulator_mode(api_as, make_user, queues, app):
     agent = make_user(Role.AGENT, languages=["fr", "en"])
-    service.set_presence(db.session, agent, "available")
+    agent_presence.set_presence(db.session, user=agent, state="available")
     call = _waiting_call()
-    service.accept(db.session, agent, call.id, app.extensions["telephony_gateway"])
+    offers.accept(
+        db.session, user=agent, call_id=call.id, gateway=app.extensions["telephony_gateway"]
+    )
     sup = api_as(Role.SUPERVISOR)
     r = sup.post(f"/calls/{call.id}/monitor", json={"mode": "listen"})
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "monitoring_unavailable"
@@ -222,17 +226,17 @@ def test_invoice_import_recompute_and_router_priority(api_as, customer_factory, 
 
     # The router reads the segment: a best customer's call is served first.
     assert db.session.get(CustomerValue, best.id).segment == "best"
-    call, _ = service.upsert_inbound(
+    call, _ = calls.upsert_inbound(
         db.session,
-        service.InboundCall(
+        inbound=calls.InboundCall(
             call_sid="CA" + "7" * 32,
             from_number=best.phones[0].e164 if best.phones else "+33612000001",
             to_number="+331",
         ),
         region="FR",
     )
-    service.enqueue(
-        db.session, call, db.session.scalar(select(CallQueue).filter_by(name="support"))
+    calls.enqueue(
+        db.session, call=call, queue=db.session.scalar(select(CallQueue).filter_by(name="support"))
     )
     db.session.expire_all()
     assert db.session.get(Call, call.id).priority == 30

@@ -213,3 +213,43 @@ def test_a_callers_name_is_only_text_and_a_hang_up_clears_the_ring(
     assert agent.page.locator("#main img, #main script").count() == 0
     assert agent.page.evaluate("window.injected") is False
     assert agent.errors == [] and simulator.errors == []
+
+
+def test_an_answered_call_costs_the_agents_browser_two_requests(
+    agent_and_simulator: tuple[Console, Console], live_server: LiveServer
+) -> None:
+    """From the ring to the wrap-up, the agent's console asks the server only for its two
+    actions (accept, wrap-up): the offer, the caller screen, the call connected, its end and
+    the agent's states come as events, which the panel applies without fetching its snapshot."""
+    agent, simulator = agent_and_simulator
+    sent: list[str] = []
+    agent.page.on(
+        "request",
+        lambda r: (
+            sent.append(f"{r.method} {r.url.removeprefix(live_server.base_url)}")
+            if "/phone/" in r.url
+            else None
+        ),
+    )
+    place_call(simulator, live_server, CAMILLE, "1")
+    agent.page.wait_for_selector("#phone-ringing:not([hidden])", timeout=EVENT_TIMEOUT_MS)
+    expect(agent.page.locator("#phone-screen")).to_contain_text(
+        "Countdown is running", timeout=EVENT_TIMEOUT_MS
+    )
+    agent.page.click("#phone-accept")
+    agent.page.wait_for_selector("#phone-oncall:not([hidden])", timeout=EVENT_TIMEOUT_MS)
+    expect(agent.page.locator("#phone-oncall [data-field=who]")).to_have_text("Camille Martin")
+    expect(agent.page.locator("#phone-state")).to_have_text("On a call")
+    simulator.page.click("#sim-hangup-button")
+    agent.page.wait_for_selector("#phone-wrapup:not([hidden])", timeout=EVENT_TIMEOUT_MS)
+    expect(agent.page.locator("#phone-state")).to_have_text("Wrap-up", timeout=EVENT_TIMEOUT_MS)
+    assert "Camille Martin" in agent.page.inner_text("#phone-wrapup .wrapup-title")
+    agent.page.select_option("#wrapup-disposition", "resolved")
+    agent.page.click("#wrapup-done")
+    agent.page.wait_for_selector("#phone-wrapup", state="hidden", timeout=EVENT_TIMEOUT_MS)
+    agent.page.wait_for_selector("#phone-state.presence-available")
+    agent.page.wait_for_timeout(1000)  # anything the last events would still ask for
+    actions = [s.split("?")[0] for s in sent]
+    assert [a.split(" ")[0] for a in actions] == ["POST", "POST"], sent
+    assert actions[0].endswith("/accept") and actions[1].endswith("/wrap-up"), sent
+    assert agent.errors == [] and simulator.errors == []

@@ -26,7 +26,7 @@ from helpdesk.audit.models import AuditEntry
 from helpdesk.auth.models import Role, User
 from helpdesk.cli import main
 from helpdesk.extensions import db
-from telephony import service as telephony
+from telephony import calls
 from telephony.models import CallQueue
 from tests.conftest import PASSWORD, Api
 from tests.functional.access_table import ENDPOINTS
@@ -220,15 +220,15 @@ def test_moving_a_waiting_call_is_audited(
     app: Flask, api_as: Callable[..., Api], queues: None
 ) -> None:
     admin, supervisor = api_as(Role.ADMIN), api_as(Role.SUPERVISOR)
-    call, _ = telephony.upsert_inbound(
+    call, _ = calls.upsert_inbound(
         db.session,
-        telephony.InboundCall(
+        inbound=calls.InboundCall(
             call_sid="CA" + "7" * 32, from_number="+33612345678", to_number="+331"
         ),
         region="FR",
     )
     support = db.session.scalar(select(CallQueue).filter_by(name="support"))
-    telephony.enqueue(db.session, call, support)
+    calls.enqueue(db.session, call=call, queue=support)
     db.session.commit()
     assert supervisor.post(f"/calls/{call.id}/move", json={"queue": "billing"}).status_code == 200
     assert supervisor.post(f"/calls/{call.id}/move", json={"queue": "billing"}).status_code == 409

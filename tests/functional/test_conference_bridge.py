@@ -23,7 +23,7 @@ from helpdesk.auth import service as auth
 from helpdesk.auth.models import Role, User
 from helpdesk.extensions import db
 from helpdesk.supervision.models import CallEvent
-from telephony import service
+from telephony import agent_presence, calls, offers
 from telephony.models import AgentPresence, Call, CallQueue
 from tests.conftest import Api, Database
 from tests.twilio_mock import ACCOUNT, ContractMock, app_in_twilio_mode, start_mock
@@ -85,9 +85,9 @@ def signed_post(
 def _agent(make_user: Any, endpoint: str | None = None) -> User:
     user = make_user(Role.AGENT, languages=["fr", "en"])
     if endpoint:
-        service.presence_of(db.session, user.id).endpoint = endpoint
+        agent_presence.presence_of(db.session, user_id=user.id).endpoint = endpoint
         db.session.commit()
-    service.set_presence(db.session, user, "available")
+    agent_presence.set_presence(db.session, user=user, state="available")
     return user
 
 
@@ -96,12 +96,12 @@ def _api(client: Any, user: User) -> Api:
 
 
 def _waiting_call(queue: CallQueue, sid: str = CALLER) -> Call:
-    call, _ = service.upsert_inbound(
+    call, _ = calls.upsert_inbound(
         db.session,
-        service.InboundCall(call_sid=sid, from_number="+33612345678", to_number=CENTER),
+        inbound=calls.InboundCall(call_sid=sid, from_number="+33612345678", to_number=CENTER),
         region="FR",
     )
-    service.enqueue(db.session, call, queue)
+    calls.enqueue(db.session, call=call, queue=queue)
     db.session.expire_all()
     return db.session.get(Call, call.id)
 
@@ -282,7 +282,7 @@ def test_a_leg_that_was_answered_or_a_caller_gone_changes_nothing(
     db.session.expire_all()
     assert db.session.get(Call, call.id).routing_state == "connected"
     # The caller hangs up; the leg Twilio then cancels does not bring the call back.
-    service.apply_status(db.session, CALLER, "completed")
+    calls.apply_status(db.session, call_sid=CALLER, status="completed")
     signed_post(client, path, {"CallSid": call.agent_call_sid, "CallStatus": "canceled"})
     db.session.expire_all()
     ended = db.session.get(Call, call.id)
@@ -334,8 +334,8 @@ def test_monitor_without_a_recorded_agent_leg_is_refused(app, client, mock, queu
 
 def test_a_callback_is_dialled_into_its_own_conference(app, client, mock, queue, make_user):
     caller = _waiting_call(queue)  # nobody free yet
-    service.request_callback(db.session, caller)
-    service.apply_status(db.session, CALLER, "completed")  # hangs up, keeps the place
+    offers.request_callback(db.session, call=caller)
+    calls.apply_status(db.session, call_sid=CALLER, status="completed")  # hangs up, keeps the place
     agent = _agent(make_user)
     db.session.expire_all()
     assert db.session.get(Call, caller.id).agent_id == agent.id
@@ -392,7 +392,7 @@ def test_an_agent_leg_twilio_refuses_puts_the_callback_back_in_line(
     from telephony import bridging
 
     caller = _waiting_call(queue)
-    service.request_callback(db.session, caller)
+    offers.request_callback(db.session, call=caller)
     agent = _agent(make_user)
     r = _api(client, agent).post(f"/calls/{caller.id}/accept")
     assert r.status_code == 200

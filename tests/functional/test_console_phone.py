@@ -19,7 +19,7 @@ from sqlalchemy import select
 from helpdesk.auth.models import Role, User
 from helpdesk.extensions import db
 from helpdesk.timeline.models import TimelineEntry
-from telephony import service
+from telephony import agent_presence, offers
 from telephony.models import AgentPresence, Call, CallOffer, CallQueue
 from telephony.simulator import Simulator
 from tests.functional.test_console import (  # noqa: F401  (compiled_catalogues is autouse)
@@ -177,7 +177,8 @@ def test_snapshot_returns_the_ringing_offer(
     assert snap["presence"]["state"] == "reserved" and snap["call"] is None
     assert offer["call_id"] == row.id and offer["call_sid"] == row.call_sid
     assert offer["customer"]["name"] == "Hugo Martin" and offer["queue"] == "support"
-    assert offer["from"] == "+33611111111" and offer["from_display"] == "+33 6 11 11 11 11"
+    assert offer["number"] == "+33611111111" and offer["number_display"] == "+33 6 11 11 11 11"
+    assert offer["from"] == "+33611111111"
     assert offer["language"] == "fr" and offer["ivr_path"] == ["menu:1:queue"]
     expires = db.session.scalar(select(CallOffer.expires_at).where(CallOffer.call_id == row.id))
     assert offer["expires_at"] == expires.isoformat()
@@ -215,6 +216,10 @@ def test_accept_then_wrap_up(
     assert phone["offer"] is None and phone["presence"]["state"] == "on_call"
     assert phone["call"]["call_id"] == row.id and phone["call"]["customer"]["id"] == hugo.id
     assert sim.calls[row.call_sid].bridged_to == f"agent-{agent.id}"
+    # The event brings my console the same view of the call and my state: nothing to fetch.
+    connected = recorded.named("call.connected")[-1].payload
+    assert connected["call"] == {**phone["call"], "waited_s": connected["call"]["waited_s"]}
+    assert connected["presence"] == {"state": "on_call", "reason": ""}
     page = html(console.get("/tickets"))
     assert '<div id="phone-oncall" class="phone-oncall">' in page
     assert "The call ends when the customer hangs up." in page
@@ -284,7 +289,7 @@ def test_reject_offers_the_call_to_the_next_agent(
     go_available(console)
     row = ring(sim, "+33611111111")
     other = make_user(Role.AGENT, name="Bob", skills={"support": 1}, languages=["fr"])
-    service.set_presence(db.session, other, "available")
+    agent_presence.set_presence(db.session, user=other, state="available")
     r = console.post(f"/phone/calls/{row.id}/reject", headers=JSON)
     body = r.get_json()
     assert r.status_code == 200 and body["message"] == "Call declined: it goes to the next agent."
@@ -303,9 +308,14 @@ def test_wrap_up_of_another_agents_call_is_refused(
     console: FlaskClient, sim: Simulator, hugo: Any, make_user: Callable[..., User]
 ) -> None:
     other = make_user(Role.AGENT, name="Bob", skills={"support": 1}, languages=["fr"])
-    service.set_presence(db.session, other, "available")
+    agent_presence.set_presence(db.session, user=other, state="available")
     row = ring(sim, "+33611111111")
-    service.accept(db.session, other, row.id, console.application.extensions["telephony_gateway"])
+    offers.accept(
+        db.session,
+        user=other,
+        call_id=row.id,
+        gateway=console.application.extensions["telephony_gateway"],
+    )
     r = console.post(f"/phone/calls/{row.id}/wrap-up", data={"disposition": "other"}, headers=JSON)
     assert r.status_code == 404
     assert r.get_json()["error"]["message"] == "This is not one of your calls."

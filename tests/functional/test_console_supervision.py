@@ -12,7 +12,7 @@ from helpdesk.auth.models import Role
 from helpdesk.extensions import db
 from helpdesk.supervision import calllog, live
 from helpdesk.value import service as value_service
-from telephony import service
+from telephony import agent_presence, calls
 from telephony.models import CallQueue
 from tests.functional.test_console import SessionPerRequestClient, sign_in
 
@@ -45,13 +45,15 @@ def queues(app):
 
 
 def _waiting(n=1):
-    call, _ = service.upsert_inbound(
+    call, _ = calls.upsert_inbound(
         db.session,
-        service.InboundCall(call_sid=f"CA{n:032d}", from_number="+33612345678", to_number="+331"),
+        inbound=calls.InboundCall(
+            call_sid=f"CA{n:032d}", from_number="+33612345678", to_number="+331"
+        ),
         region="FR",
     )
-    service.enqueue(
-        db.session, call, db.session.scalar(select(CallQueue).filter_by(name="support"))
+    calls.enqueue(
+        db.session, call=call, queue=db.session.scalar(select(CallQueue).filter_by(name="support"))
     )
     return call
 
@@ -64,7 +66,7 @@ def test_pages_are_for_supervisors(signed_in, queues):
 
 def test_wallboard_shows_live_figures_and_moves_a_call(signed_in, queues, make_user):
     agent = make_user(Role.AGENT, name="Zoé <b>Martin</b>")
-    service.set_presence(db.session, agent, "break", "lunch")
+    agent_presence.set_presence(db.session, user=agent, state="break", reason="lunch")
     call = _waiting()
     client = signed_in(Role.SUPERVISOR)
     page = client.get("/wallboard").get_data(as_text=True)

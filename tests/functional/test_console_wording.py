@@ -123,7 +123,7 @@ def test_phone_panel_words_the_ivr_path_and_the_screen_pop_timeline(
     # The screen pop carries the facts the script words the entries from.
     offer = panel_snapshot(page)["offer"]
     rows: dict[str, Any] = {}
-    for e in offer["screen"]["timeline"]:  # newest first
+    for e in offer["timeline"]:  # newest first
         rows.setdefault(e["kind"], e)
     assert rows["ticket_status"]["data"] == {"from": "solved", "to": "closed"}
     assert rows["ticket_status"]["ticket_ref"].startswith("T-")

@@ -22,7 +22,7 @@ from helpdesk.auth.models import Role
 from helpdesk.extensions import db
 from helpdesk.supervision.models import CallEvent
 from helpdesk.tickets.models import Ticket
-from telephony import service
+from telephony import agent_presence, offers
 from telephony.models import AgentPresence, Call, CallOffer, CallQueue
 from tests.conftest import Database
 from tests.twilio_mock import ContractMock, app_in_twilio_mode, start_mock
@@ -129,14 +129,19 @@ def _abandoned(client: Any) -> Call:
 
 def _agents_take_what_they_are_offered(app: Flask) -> None:
     """Dispatch, and accept whatever rings: what a free agent's console would do."""
-    service.dispatch(db.session)
+    offers.dispatch(db.session)
     gateway = app.extensions["telephony_gateway"]
     for offer in db.session.scalars(select(CallOffer).where(CallOffer.state == "pending")).all():
         agent = db.session.get(AgentPresence, offer.agent_id)
         assert agent is not None
         from helpdesk.auth.models import User
 
-        service.accept(db.session, db.session.get(User, agent.user_id), offer.call_id, gateway)
+        offers.accept(
+            db.session,
+            user=db.session.get(User, agent.user_id),
+            call_id=offer.call_id,
+            gateway=gateway,
+        )
 
 
 @pytest.mark.parametrize(("path", "form"), LATE_STEPS)
@@ -145,7 +150,9 @@ def test_a_step_after_the_call_ended_hangs_up_and_changes_nothing(
 ):
     call = _abandoned(client)
     agent = make_user(Role.AGENT, languages=["fr", "en"])
-    service.set_presence(db.session, agent, "available")  # free now: anything queued rings
+    agent_presence.set_presence(
+        db.session, user=agent, state="available"
+    )  # free now: anything queued rings
     before = _snapshot(call.id)
     mock.seen.clear()
 
@@ -171,7 +178,7 @@ def test_a_called_back_caller_is_not_queued_again_by_a_replayed_menu_choice(
     signed_post(client, "/twilio/voice/wait-choice", {"CallSid": CALLER, "Digits": "1"})
     signed_post(client, "/twilio/voice/status", {"CallSid": CALLER, "CallStatus": "completed"})
     agent = make_user(Role.AGENT, languages=["fr", "en"])
-    service.set_presence(db.session, agent, "available")
+    agent_presence.set_presence(db.session, user=agent, state="available")
     _agents_take_what_they_are_offered(app)
     placed = [p for m, p, _ in mock.seen if m == "POST" and p.endswith("/Calls.json")]
     assert len(placed) == 1  # the callback, dialled once

@@ -10,7 +10,7 @@ from sqlalchemy import event, insert
 from helpdesk.auth.models import Role
 from helpdesk.extensions import db
 from helpdesk.timeline.models import TimelineEntry
-from telephony import service
+from telephony import agent_presence, calls
 from telephony.models import Call, CallQueue
 from telephony.screen import screen
 
@@ -95,8 +95,8 @@ def test_state_snapshot_restores_a_ringing_offer(app, api_as, customer_factory):
     call = _call(customer.id)
     call.routing_state = "none"
     db.session.commit()
-    service.set_presence(db.session, agent.user, "available")
-    service.enqueue(db.session, call, service.queue_by_name(db.session, "support"))
+    agent_presence.set_presence(db.session, user=agent.user, state="available")
+    calls.enqueue(db.session, call=call, queue=calls.queue_by_name(db.session, name="support"))
     state = agent.get("/agents/me/state").get_json()
     assert "presence" in state, state
     assert state["presence"]["state"] == "reserved"

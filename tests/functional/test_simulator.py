@@ -8,7 +8,7 @@ from sqlalchemy import select
 from helpdesk.auth.models import Role
 from helpdesk.extensions import db
 from helpdesk.timeline.models import TimelineEntry
-from telephony import service
+from telephony import agent_presence, offers
 from telephony.models import AgentPresence, Call, CallQueue
 
 
@@ -30,7 +30,7 @@ def sim(app):
 
 def _available_agent(make_user):
     agent = make_user(Role.AGENT, skills={"support": 3}, languages=["fr", "en"], name="Amélie")
-    service.set_presence(db.session, agent, "available")
+    agent_presence.set_presence(db.session, user=agent, state="available")
     return agent
 
 
@@ -42,7 +42,9 @@ def test_answered_call_lands_on_the_timeline(app, sim, make_user, customer_facto
     assert said(call, "Bienvenue au service client.") and said(call, "Vous êtes en position")
     row = db.session.scalar(select(Call).where(Call.call_sid == call.call_sid))
     assert row.routing_state == "offered" and row.agent_id == agent.id
-    service.accept(db.session, agent, row.id, app.extensions["telephony_gateway"])
+    offers.accept(
+        db.session, user=agent, call_id=row.id, gateway=app.extensions["telephony_gateway"]
+    )
     assert call.state == "connected" and call.bridged_to == f"agent-{agent.id}"
     sim.hang_up(call.call_sid)
     db.session.expire_all()
@@ -78,7 +80,9 @@ def test_callback_keeps_the_place_and_dials_back(app, sim, make_user, customer_f
     db.session.expire_all()
     row = db.session.get(Call, row.id)
     assert row.agent_id == agent.id
-    outbound = service.accept(db.session, agent, row.id, app.extensions["telephony_gateway"])
+    outbound = offers.accept(
+        db.session, user=agent, call_id=row.id, gateway=app.extensions["telephony_gateway"]
+    )
     assert outbound.direction == "outbound" and outbound.to_number == "+33622222222"
     back, agent_id = sim.calls[outbound.call_sid], agent.id
     # End this test's read transaction: on SQLite every transaction holds the write lock, and

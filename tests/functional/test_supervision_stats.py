@@ -17,7 +17,7 @@ from helpdesk.supervision.calllog import entry_of
 from helpdesk.supervision.livestats import Aggregator, MemoryStore
 from helpdesk.supervision.models import CallEvent
 from helpdesk.supervision.reports import ReportSpec, call_report
-from telephony import bridging, service
+from telephony import agent_presence, bridging, calls, offers
 from telephony.models import AgentPresence, Call, CallQueue
 
 COMPARED = (
@@ -50,19 +50,19 @@ def queues(app):
 
 def _agent(make_user, state="available"):
     user = make_user(Role.AGENT, languages=["fr", "en"])
-    service.set_presence(db.session, user, state)
+    agent_presence.set_presence(db.session, user=user, state=state)
     return user
 
 
 def _call(n: int, queue: CallQueue) -> Call:
-    call, _ = service.upsert_inbound(
+    call, _ = calls.upsert_inbound(
         db.session,
-        service.InboundCall(
+        inbound=calls.InboundCall(
             call_sid=f"CA{n:032d}", from_number=f"+3361234{n:04d}", to_number="+33100000000"
         ),
         region="FR",
     )
-    service.enqueue(db.session, call, queue)
+    calls.enqueue(db.session, call=call, queue=queue)
     db.session.expire_all()
     return db.session.get(Call, call.id)
 
@@ -130,14 +130,14 @@ def test_recomputed_from_the_log_equals_the_incremental_figures(app, queues, mak
     # 1. Answered, completed, wrapped up.
     c1 = _call(1, queues["support"])
     assert c1.routing_state == "offered" and c1.agent_id == x.id
-    service.accept(db.session, x, c1.id, gateway)
-    service.apply_status(db.session, c1.call_sid, "completed")
-    service.wrap_up(db.session, x, c1.id, disposition=None, notes="", done=True)
+    offers.accept(db.session, user=x, call_id=c1.id, gateway=gateway)
+    calls.apply_status(db.session, call_sid=c1.call_sid, status="completed")
+    calls.wrap_up(db.session, user=x, call_id=c1.id, disposition=None, notes="", done=True)
     # 1b. Accepted, but the agent's conference leg rings out: the call waits again (its
     # acceptance taken back), then the caller hangs up: abandoned.
     support_before = _support_figures()
     c5 = _call(5, queues["support"])
-    service.accept(db.session, x, c5.id, gateway)
+    offers.accept(db.session, user=x, call_id=c5.id, gateway=gateway)
     _bridged_through_a_conference(c5.id, "CA" + "5" * 32)
     assert bridging.agent_leg_ended(
         db.session, call_id=c5.id, leg_sid="CA" + "5" * 32, status="no-answer"
@@ -145,16 +145,16 @@ def test_recomputed_from_the_log_equals_the_incremental_figures(app, queues, mak
     requeued = _support_figures()
     assert requeued["waiting"] == 1 and requeued["answered"] == support_before["answered"]
     assert requeued["answered_in_sl"] == support_before["answered_in_sl"]
-    service.apply_status(db.session, c5.call_sid, "completed")
-    service.set_presence(db.session, x, "available")
+    calls.apply_status(db.session, call_sid=c5.call_sid, status="completed")
+    agent_presence.set_presence(db.session, user=x, state="available")
     # 2. Rejected by the only agent, then the caller hangs up: abandoned.
     c2 = _call(2, queues["support"])
-    service.reject(db.session, x, c2.id)
-    service.apply_status(db.session, c2.call_sid, "completed")
+    offers.reject(db.session, user=x, call_id=c2.id)
+    calls.apply_status(db.session, call_sid=c2.call_sid, status="completed")
     # 3. Nobody free: one caller asks for a callback, one is moved to billing, one times out.
-    service.set_presence(db.session, x, "break", "lunch")
+    agent_presence.set_presence(db.session, user=x, state="break", reason="lunch")
     c3 = _call(3, queues["support"])
-    service.request_callback(db.session, db.session.get(Call, c3.id))
+    offers.request_callback(db.session, call=db.session.get(Call, c3.id))
     c4 = _call(4, queues["support"])
     supervisor = make_user(Role.SUPERVISOR)
     supervision.move_call(db.session, supervisor=supervisor, call_id=c4.id, queue_name="billing")
@@ -162,14 +162,14 @@ def test_recomputed_from_the_log_equals_the_incremental_figures(app, queues, mak
     db.session.expire_all()
     offered = db.session.get(Call, c3.id)
     assert offered.routing_state == "offered" and offered.agent_id == y.id
-    service.expire(db.session, now=utcnow() + timedelta(seconds=60))  # the ring times out
+    offers.expire(db.session, now=utcnow() + timedelta(seconds=60))  # the ring times out
     assert db.session.get(AgentPresence, y.id).state == "break"
     # The supervisor brings x back from lunch: the callback goes to x (y declined it).
     supervision.set_agent_state(db.session, supervisor=supervisor, agent_id=x.id, state="available")
     db.session.expire_all()
     again = db.session.get(Call, c3.id)
     assert again.agent_id == x.id
-    service.accept(db.session, x, c3.id, gateway)  # dials the customer back
+    offers.accept(db.session, user=x, call_id=c3.id, gateway=gateway)  # dials the customer back
 
     stats = live.current()
     assert stats is not None
@@ -216,8 +216,8 @@ def test_recomputed_from_the_log_equals_the_incremental_figures(app, queues, mak
 def test_a_restart_rebuilds_the_same_figures_from_the_log(app, queues, make_user):
     x = _agent(make_user)
     c1 = _call(1, queues["support"])
-    service.accept(db.session, x, c1.id, app.extensions["telephony_gateway"])
-    service.apply_status(db.session, c1.call_sid, "completed")
+    offers.accept(db.session, user=x, call_id=c1.id, gateway=app.extensions["telephony_gateway"])
+    calls.apply_status(db.session, call_sid=c1.call_sid, status="completed")
     _call(2, queues["support"])  # waiting: x is in wrap-up
     stats = live.current()
     day, now = live.local_today(), utcnow()

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from helpdesk.auth.models import Role
 from helpdesk.extensions import db
 from helpdesk.timeline.models import TimelineEntry
-from telephony import service
+from telephony import agent_presence, offers
 from telephony.models import AgentPresence, Call, CallOffer, CallQueue
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "twilio"
@@ -76,7 +76,7 @@ def _agent(make_user, **kw):
         languages=kw.pop("languages", ["fr", "en"]),
     )
     auth.update_user(session=db.session, user=user, name=user.name)
-    service.set_presence(db.session, user, "available")
+    agent_presence.set_presence(db.session, user=user, state="available")
     return user
 
 
@@ -202,13 +202,13 @@ def test_reject_and_ring_timeout_move_the_call_on(client, queues, make_user):
     db.session.refresh(call)
     assert call.agent_id == first.id
     second = _agent(make_user)  # becomes available while the call rings for the first
-    service.reject(db.session, first, call.id)
+    offers.reject(db.session, user=first, call_id=call.id)
     db.session.expire_all()
     call = db.session.get(Call, call.id)
     assert call.routing_state == "offered" and call.agent_id == second.id
     assert call.declined_by == [first.id]
     later = datetime.now(UTC) + timedelta(seconds=25)
-    result = service.expire(db.session, now=later)
+    result = offers.expire(db.session, now=later)
     assert result["timed_out"] == 1
     db.session.expire_all()
     presence = db.session.get(AgentPresence, second.id)
@@ -225,14 +225,14 @@ def test_a_call_declined_by_the_only_free_agent_comes_back_to_them(client, queue
     only = _agent(make_user)
     _enqueue(client)
     call = db.session.scalar(select(Call))
-    service.reject(db.session, only, call.id)
+    offers.reject(db.session, user=only, call_id=call.id)
     db.session.expire_all()
     call = db.session.get(Call, call.id)
     assert call.routing_state == "waiting" and call.declined_by == [only.id]
     assert db.session.get(AgentPresence, only.id).state == "available"
     # Within the back-off it stays in line.
-    assert service.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=2)) == 0
-    assert service.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=6)) == 1
+    assert offers.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=2)) == 0
+    assert offers.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=6)) == 1
     db.session.expire_all()
     call = db.session.get(Call, call.id)
     assert call.routing_state == "offered" and call.agent_id == only.id
@@ -244,9 +244,9 @@ def test_the_reoffer_back_off_is_configurable(app, client, queues, make_user):
     only = _agent(make_user)
     _enqueue(client)
     call = db.session.scalar(select(Call))
-    service.reject(db.session, only, call.id)
-    assert service.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=6)) == 0
-    assert service.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=31)) == 1
+    offers.reject(db.session, user=only, call_id=call.id)
+    assert offers.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=6)) == 0
+    assert offers.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=31)) == 1
 
 
 def test_a_callback_left_after_a_decline_is_routed_like_a_call(client, queues, make_user, gateway):
@@ -255,17 +255,17 @@ def test_a_callback_left_after_a_decline_is_routed_like_a_call(client, queues, m
     only = _agent(make_user)
     _enqueue(client)
     call = db.session.scalar(select(Call))
-    service.reject(db.session, only, call.id)
+    offers.reject(db.session, user=only, call_id=call.id)
     signed_post(client, "/twilio/voice/wait-choice", {"CallSid": SID, "Digits": "1"})
     signed_post(client, "/twilio/voice/queue-result", {"CallSid": SID, "QueueResult": "leave"})
     signed_post(client, "/twilio/voice/status", fixture("status_completed"))
     db.session.expire_all()
     call = db.session.get(Call, call.id)
     assert call.callback_requested and call.routing_state == "waiting"
-    assert service.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=6)) == 1
+    assert offers.dispatch(db.session, now=datetime.now(UTC) + timedelta(seconds=6)) == 1
     db.session.expire_all()
     assert db.session.get(Call, call.id).agent_id == only.id
-    service.accept(db.session, only, call.id, gateway)
+    offers.accept(db.session, user=only, call_id=call.id, gateway=gateway)
     name, args = gateway.commands[-1]
     assert name == "place_call" and args["to"] == "+33612345678"
 
@@ -305,7 +305,7 @@ def test_wait_announces_position_then_offers_callback(client, queues, make_user,
     agent = _agent(make_user)
     db.session.expire_all()
     assert db.session.get(Call, call.id).agent_id == agent.id
-    service.accept(db.session, agent, call.id, gateway)
+    offers.accept(db.session, user=agent, call_id=call.id, gateway=gateway)
     name, args = gateway.commands[-1]
     assert name == "place_call" and args["to"] == "+33612345678"
     assert "/twilio/voice/connect-agent?call=" in args["url"]
@@ -405,7 +405,7 @@ def test_a_deactivated_agent_left_available_is_offered_nothing(client, queues, m
     gone.active = False
     db.session.commit()
     _enqueue(client)
-    assert service.dispatch(db.session) == 0
+    assert offers.dispatch(db.session) == 0
     call = db.session.scalar(select(Call))
     db.session.refresh(call)
     assert call.routing_state == "waiting" and call.agent_id is None

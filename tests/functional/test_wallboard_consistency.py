@@ -65,12 +65,12 @@ def test_agent_counts_match_the_agents_when_two_processes_move_one_agent():
 
 
 def test_the_wallboard_counts_its_own_table(app, make_user):
-    from telephony import service as telephony
+    from telephony import agent_presence
 
     users = [make_user(Role.AGENT, languages=["fr"]) for _ in range(3)]
     for user, state in zip(users, ("available", "available", "break"), strict=True):
-        telephony.set_presence(db.session, user, state)
-    telephony.set_presence(db.session, users[1], "offline")
+        agent_presence.set_presence(db.session, user=user, state=state)
+    agent_presence.set_presence(db.session, user=users[1], state="offline")
     board = supervision.wallboard(db.session)
     listed = Counter(a["state"] for a in board["agents"])
     assert {k: v for k, v in board["agent_states"].items() if v} == dict(listed)

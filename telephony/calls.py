@@ -1,0 +1,369 @@
+"""A call's own record, from the first webhook to its end: the inbound upsert, IVR bookkeeping,
+putting the caller in line, status callbacks and the outcome, the timeline entry, voicemail and
+the agent's wrap-up.
+
+Who takes the call is `telephony.offers`; the agent's state is `telephony.agent_presence`;
+calls we place are `telephony.outbound`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BindParameter, Integer, Select, bindparam, exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from helpdesk.auth.models import User
+from helpdesk.customers import service as customers
+from helpdesk.customers.models import Customer, CustomerPhone, CustomerTag
+from helpdesk.customers.phones import try_e164
+from helpdesk.db import DbSession, utcnow
+from helpdesk.errors import Conflict, NotFound
+from helpdesk.events import publish
+from helpdesk.supervision import calllog
+from helpdesk.timeline import service as timeline
+from telephony import routing
+from telephony.agent_presence import move, moved_to
+from telephony.floor import FLOOR, announce_presence, call_queue_name, request_dispatch
+from telephony.history import add_call_to_timeline, note_ivr
+from telephony.models import Call, CallQueue, moves_forward
+from telephony.offers import cancel_offers
+from telephony.presence import Event
+
+
+@dataclass(frozen=True)
+class InboundCall:
+    """The parts of Twilio's incoming-call webhook that the call center uses."""
+
+    call_sid: str
+    from_number: str
+    to_number: str
+    status: str = "ringing"
+
+
+def upsert_inbound(session: DbSession, *, inbound: InboundCall, region: str) -> tuple[Call, bool]:
+    """The call for this CallSid, created on first sight; (call, known customer language?).
+
+    A retried or duplicated webhook finds the row it created the first time.
+    """
+    existing = session.scalar(select(Call).where(Call.call_sid == inbound.call_sid))
+    if existing is not None:
+        return existing, bool(existing.ivr_path)
+    e164 = try_e164(inbound.from_number, region) or inbound.from_number
+    # Only the id and language: the webhook must answer fast, the contacts are not needed here.
+    known = session.execute(
+        select(Customer.id, Customer.language)
+        .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+        .where(CustomerPhone.e164 == e164, Customer.merged_into_id.is_(None))
+        .order_by(Customer.updated_at.desc(), Customer.id.desc())
+        .limit(1)
+    ).first()
+    if known is not None:
+        customer_id, language, language_known = known.id, known.language, True
+    else:
+        created = customers.create(
+            session,
+            name=e164,
+            language=routing.language_for(e164),
+            phones=[e164] if try_e164(e164, region) else [],
+            tags=["new-caller"],
+            region=region,
+            commit=False,
+        )
+        customer_id, language, language_known = created.id, created.language, False
+    call = Call(
+        call_sid=inbound.call_sid,
+        direction="inbound",
+        from_number=e164,
+        to_number=inbound.to_number,
+        customer_id=customer_id,
+        language=language,
+        status=inbound.status,
+        created_at=utcnow(),
+    )
+    session.add(call)
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same webhook delivered twice at once: the other request created it, having found
+        # what this one found (the caller known or not), so both answer the same.
+        session.rollback()
+        again = session.scalar(select(Call).where(Call.call_sid == inbound.call_sid))
+        if again is None:
+            raise
+        return again, language_known
+    return call, language_known
+
+
+def get_call(session: DbSession, call_sid: str) -> Call:
+    """The call Twilio knows as `call_sid` (positional: the knowledge base's `CallSource`
+    calls it so)."""
+    call: Call | None = session.scalar(select(Call).where(Call.call_sid == call_sid))
+    if call is None:
+        raise NotFound(f"no call {call_sid}")
+    return call
+
+
+def call_for_step(session: DbSession, *, call_sid: str, lock: bool = True) -> Call | None:
+    """The call an IVR step names, its row locked (`lock`) until the step's transaction ends:
+    a copy of the same webhook (Twilio retries a slow one while it still runs) waits, then reads
+    what the first did. SQLite takes the database's write lock when the transaction begins
+    instead."""
+    query = select(Call).where(Call.call_sid == call_sid)
+    call: Call | None = session.scalar(query.with_for_update() if lock else query)
+    return call
+
+
+# -- queueing -------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _priority_query() -> Select[Any]:
+    """Built once (see `_customer_priority`): whether the caller is VIP, whether one of their
+    open tickets is at risk of breaching its SLA, and their value segment."""
+    from helpdesk.sla.models import SlaClock
+    from helpdesk.tickets.models import Ticket
+    from helpdesk.tickets.workflow import UNRESOLVED
+    from helpdesk.value.models import CustomerValue
+
+    customer_id: BindParameter[int] = bindparam("customer_id", type_=Integer)
+    vip = exists().where(CustomerTag.customer_id == customer_id, CustomerTag.tag == "vip")
+    at_risk = exists().where(
+        SlaClock.ticket_id == Ticket.id,
+        Ticket.requester_id == customer_id,
+        Ticket.status.in_(UNRESOLVED),
+        SlaClock.running_since.is_not(None),
+        SlaClock.at_risk_at <= bindparam("now"),
+    )
+    segment = (
+        select(CustomerValue.segment)
+        .where(CustomerValue.customer_id == customer_id)
+        .scalar_subquery()
+    )
+    return select(vip, at_risk, segment)
+
+
+def _customer_priority(session: DbSession, customer_id: int | None) -> int:
+    """The caller's place in line from their tags, tickets at risk and value: one query."""
+    if customer_id is None:
+        return 0
+    # Nothing pending on the call matters to these reads: no flush of it before they run.
+    with session.no_autoflush:
+        row = session.execute(
+            _priority_query(), {"customer_id": customer_id, "now": utcnow()}
+        ).one()
+    return routing.call_priority(
+        segment=row[2], sla_at_risk=bool(row[1]), callback=False, vip=bool(row[0])
+    )
+
+
+def queue_by_name(session: DbSession, *, name: str) -> CallQueue:
+    queue: CallQueue | None = session.scalar(
+        select(CallQueue).where(CallQueue.name == name, CallQueue.active)
+    )
+    if queue is None:
+        raise NotFound(f"no queue {name}")
+    return queue
+
+
+def enqueue(session: DbSession, *, call: Call, queue: CallQueue, step: str | None = None) -> bool:
+    """Put the caller in line (noting the IVR `step` that chose the queue in the same
+    transaction); False when the call has been routed already: a retried or replayed webhook,
+    which changes nothing and logs no second `entered`."""
+    if call.routing_state != "none":
+        return False
+    if step is not None:
+        note_ivr(session, call=call, step=step, commit=False)
+    call.priority = _customer_priority(session, call.customer_id)
+    call.queue_id = queue.id
+    call.enqueued_at = call.enqueued_at or utcnow()
+    call.routing_state = "waiting"
+    calllog.record(session, "entered", call_id=call.id, queue=queue.name, priority=call.priority)
+    publish(session, "queue.updated", list(FLOOR), {"queue": queue.name, "call_id": call.id})
+    request_dispatch(session)
+    session.commit()
+    return True
+
+
+# -- status callbacks -----------------------------------------------------------------------------
+
+
+def apply_status(session: DbSession, *, call_sid: str, status: str) -> Call | None:
+    """A status callback: never moves a call backwards; the final one records the outcome.
+
+    The call's row is locked first, so that two copies of the final callback at once record
+    one outcome: the second waits, then finds the status already there."""
+    # With its queue: the final status logs the call under the queue's name.
+    call: Call | None = session.scalar(
+        select(Call)
+        .options(joinedload(Call.queue))
+        .where(Call.call_sid == call_sid)
+        .with_for_update(of=Call)
+    )
+    if call is None:
+        return None
+    if not moves_forward(call.status, status):
+        session.commit()
+        return call  # late, repeated or out of order
+    call.status = status
+    if status in ("completed", "busy", "failed", "no-answer", "canceled"):
+        _finish(session, call, utcnow())
+    session.commit()
+    return call
+
+
+def _finish(session: DbSession, call: Call, now: datetime) -> None:
+    call.ended_at = now
+    if call.routing_state == "connected" and call.answered_at:
+        call.outcome = "answered"
+        call.talk_seconds = (now - call.answered_at).total_seconds()
+        calllog.record(
+            session,
+            "completed",
+            call_id=call.id,
+            queue=call_queue_name(call),
+            agent_id=call.agent_id,
+            talk_s=call.talk_seconds,
+            direction=call.direction,
+        )
+        if call.agent_id:
+            _start_wrap_up(session, call.agent_id, call, now)
+    elif call.callback_requested and call.routing_state in ("waiting", "offered"):
+        pass  # still in line: the callback will dial the customer
+    elif call.routing_state in ("waiting", "offered"):
+        call.outcome = call.outcome or "abandoned"
+        cancel_offers(session, call, now)
+        call.routing_state = "done"
+        waited = (now - call.enqueued_at).total_seconds() if call.enqueued_at else None
+        calllog.record(
+            session,
+            "abandoned",
+            call_id=call.id,
+            queue=call_queue_name(call),
+            wait_s=max(waited or 0.0, 0.0),
+        )
+    elif call.outcome is None:
+        call.outcome = "abandoned" if call.direction == "inbound" else "missed"
+        call.routing_state = "done"
+    if call.enqueued_at and call.wait_seconds is None:
+        until = call.answered_at or now
+        call.wait_seconds = max((until - call.enqueued_at).total_seconds(), 0.0)
+    if not (call.callback_requested and call.routing_state in ("waiting", "offered")):
+        add_call_to_timeline(session, call)
+    publish(
+        session,
+        "call.ended",
+        [*FLOOR, *([f"user:{call.agent_id}"] if call.agent_id else [])],
+        {
+            "call_id": call.id,
+            "call_sid": call.call_sid,
+            "outcome": call.outcome,
+            "agent_id": call.agent_id,
+        },
+    )
+
+
+def record_voicemail(
+    session: DbSession, *, call: Call, recording_url: str, duration_s: int | None
+) -> int:
+    """A voicemail becomes a ticket, with the recording on the customer's timeline."""
+    from helpdesk.tickets import service as tickets
+    from helpdesk.tickets.workflow import Channel
+
+    if call.ticket_id:
+        return call.ticket_id  # a retried Record callback
+    if call.customer_id is None:
+        raise NotFound("the call has no caller record")
+    customer = session.get(Customer, call.customer_id) if call.customer_id else None
+    who = customer.name if customer else call.from_number
+    ticket = tickets.create(
+        session,
+        actor=None,
+        subject=f"Voicemail from {who}",
+        description=f"Recording: {recording_url}\nDuration: {duration_s or '?'} s",
+        requester_id=call.customer_id,
+        channel=Channel.PHONE,
+        tags=["voicemail"],
+        commit=False,
+    )
+    call.ticket_id = ticket.id
+    call.recording_url = recording_url
+    call.outcome = "voicemail"
+    call.routing_state = "done"
+    timeline.append(
+        session,
+        customer_id=ticket.requester_id,
+        kind="voicemail",
+        ticket_id=ticket.id,
+        subject_type="call",
+        subject_id=call.id,
+        summary=f"Voicemail ({duration_s or '?'} s)",
+        data={
+            "recording_url": recording_url,
+            "call_sid": call.call_sid,
+            "duration_s": duration_s,
+        },
+    )
+    session.commit()
+    return ticket.id
+
+
+def _start_wrap_up(session: DbSession, agent_id: int, call: Call, now: datetime) -> None:
+    seconds = call.queue.wrap_up_s if call.queue else 30
+    move(
+        session,
+        event=Event.CALL_ENDED,
+        now=now,
+        agent_id=agent_id,
+        call_id=call.id,
+        wrap_up_s=seconds,
+    )
+    announce_presence(session, agent_id, "wrap_up", until=now + timedelta(seconds=seconds))
+
+
+def wrap_up(
+    session: DbSession,
+    *,
+    user: User,
+    call_id: int,
+    disposition: str | None,
+    notes: str,
+    done: bool,
+) -> Call:
+    """The agent's disposition and notes on their call; `done` ends their wrap-up."""
+    # With its queue, which the answer names.
+    call = session.get(Call, call_id, options=[joinedload(Call.queue)])
+    if call is None or call.agent_id != user.id:
+        raise NotFound(f"no call {call_id} of yours")
+    if call.ended_at is None and done:
+        raise Conflict(
+            "the call is still going on; wrap up once it has ended", code="call_in_progress"
+        )
+    if disposition is not None:
+        call.disposition = disposition
+    if notes:
+        call.wrap_up_notes = notes
+        if call.customer_id:
+            timeline.append(
+                session,
+                customer_id=call.customer_id,
+                kind="call_note",
+                subject_type="call",
+                subject_id=call.id,
+                ticket_id=call.ticket_id,
+                summary=f"Wrap-up ({disposition or 'no disposition'}): {notes}",
+                data={"disposition": disposition, "agent_id": user.id, "notes": notes[:2000]},
+            )
+    if done:
+        won = move(session, event=Event.WRAP_UP_DONE, now=utcnow(), agent_id=user.id)
+        if moved_to(won, user.id):
+            # Said like every other presence change, so an open console (and the floor) follows
+            # even when the page's own answer crossed a snapshot read before this commit.
+            announce_presence(session, user.id, "available")
+            request_dispatch(session)
+    session.commit()
+    return call

@@ -1,0 +1,170 @@
+"""One call as every client sees it: the offer event, the caller screen, the REST API's view of
+my state and the console's phone panel all carry this view, built here and nowhere else.
+
+`number` is the other party (the caller, or whom we dial) in E.164 and `number_display` the same
+as an agent reads it out; `from` is Twilio's From, kept for the documented events. A client
+reads one shape whichever message brought it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import Select, select
+
+from helpdesk.customers.models import Customer, CustomerTag
+from helpdesk.db import DbSession
+from telephony.models import Call, CallQueue
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """Who the caller is, in the few words the ringing panel shows."""
+
+    id: int
+    name: str
+    language: str
+    tags: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        tags = list(self.tags)
+        return {"id": self.id, "name": self.name, "language": self.language, "tags": tags}
+
+    @classmethod
+    def from_card(cls, card: dict[str, Any]) -> CustomerRef:
+        """From the caller screen's card, which has read these already."""
+        return cls(card["id"], card["name"], card["language"], tuple(card.get("tags") or ()))
+
+
+@dataclass(frozen=True)
+class CallView:
+    call_id: int
+    call_sid: str
+    direction: str
+    from_number: str
+    number: str
+    number_display: str
+    queue: str | None
+    language: str
+    ivr_path: tuple[str, ...]
+    waited_s: float
+    callback: bool
+    customer: CustomerRef | None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    expires_at: datetime | None = None  # while it rings for an agent: until when
+
+    def to_json(self) -> dict[str, Any]:
+        """The view as events and answers carry it (documented in docs/realtime.md)."""
+        return {
+            "call_id": self.call_id,
+            "call_sid": self.call_sid,
+            "direction": self.direction,
+            "from": self.from_number,
+            "number": self.number,
+            "number_display": self.number_display,
+            "queue": self.queue,
+            "language": self.language,
+            "ivr_path": list(self.ivr_path),
+            "waited_s": self.waited_s,
+            "callback": self.callback,
+            "customer": self.customer.to_json() if self.customer else None,
+            "answered_at": _iso(self.answered_at),
+            "ended_at": _iso(self.ended_at),
+            "expires_at": _iso(self.expires_at),
+        }
+
+
+def display(e164: str) -> str:
+    """`+33612345678` as `+33 6 12 34 56 78`: what an agent reads out or dials by hand.
+    Unparseable values are shown as stored, so a bad row never breaks a view."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+_CUSTOMER_COLUMNS = (
+    Customer.id.label("customer_id"),
+    Customer.name.label("customer_name"),
+    Customer.language.label("customer_language"),
+    CustomerTag.tag.label("customer_tag"),
+)
+
+
+def with_customer(query: Select[Any], customer_id: Any) -> Select[Any]:
+    """`query` with the columns of the customer `customer_id` names added, a row per tag: a
+    statement that is read anyway brings the view's customer along, at no round trip more."""
+    return (
+        query.add_columns(*_CUSTOMER_COLUMNS)
+        .outerjoin(Customer, Customer.id == customer_id)
+        .outerjoin(CustomerTag, CustomerTag.customer_id == Customer.id)
+    )
+
+
+def customer_in(rows: Sequence[Any]) -> CustomerRef | None:
+    """The customer the rows of a `with_customer` query carry (None: no customer)."""
+    if not rows or rows[0].customer_id is None:
+        return None
+    first = rows[0]
+    tags = tuple(sorted(r.customer_tag for r in rows if r.customer_tag is not None))
+    return CustomerRef(first.customer_id, first.customer_name, first.customer_language, tags)
+
+
+def _customer(session: DbSession, customer_id: int | None) -> CustomerRef | None:
+    # One statement of columns: the ORM entity would bring its phones, emails, tags and company
+    # in four more (they load with it), which the view does not show.
+    if customer_id is None:
+        return None
+    query = (
+        select(*_CUSTOMER_COLUMNS)
+        .outerjoin(CustomerTag, CustomerTag.customer_id == Customer.id)
+        .where(Customer.id == customer_id)
+    )
+    return customer_in(session.execute(query).all())
+
+
+def call_view(
+    session: DbSession,
+    call: Call,
+    *,
+    now: datetime,
+    expires_at: datetime | None = None,
+    customer: CustomerRef | None = None,
+    queue: str | None = None,
+) -> CallView:
+    """The view of `call`. A caller that has read the customer or the queue already (the caller
+    screen has) hands them in, and nothing is read twice."""
+    if customer is None:
+        customer = _customer(session, call.customer_id)
+    if queue is None and call.queue_id is not None:
+        found = session.get(CallQueue, call.queue_id)
+        queue = found.name if found else None
+    waited = round((now - call.enqueued_at).total_seconds(), 1) if call.enqueued_at else 0.0
+    number = call.from_number if call.direction == "inbound" else call.to_number
+    return CallView(
+        call_id=call.id,
+        call_sid=call.call_sid,
+        direction=call.direction,
+        from_number=call.from_number,
+        number=number,
+        number_display=display(number),
+        queue=queue,
+        language=call.language,
+        ivr_path=tuple(call.ivr_path or ()),
+        waited_s=waited,
+        callback=bool(call.callback_requested),
+        customer=customer,
+        answered_at=call.answered_at,
+        ended_at=call.ended_at,
+        expires_at=expires_at,
+    )
