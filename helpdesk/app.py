@@ -20,6 +20,7 @@ from helpdesk.customers.api import bp as customers_api
 from helpdesk.db import install_sqlite_pragmas, release_session_safely
 from helpdesk.dispatch.api import bp as dispatch_api
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
+from helpdesk.mail.simulator_api import bp as mail_simulator_api
 from helpdesk.reporting.api import bp as reporting_api
 from helpdesk.security.origins import socketio_origin_check
 from helpdesk.sla.api import bp as sla_api
@@ -49,6 +50,7 @@ API_BLUEPRINTS = (
     sla_api,
     telephony_api,
     simulator_api,
+    mail_simulator_api,
     sms_api,
     reporting_api,
     supervision_api,
@@ -66,6 +68,7 @@ TASK_MODULES = (
     "helpdesk.value.tasks",
     "helpdesk.dispatch.tasks",
     "kb.tasks",
+    "helpdesk.mail.outbox_tasks",
 )
 SUPPORTED_LOCALES = ("en", "fr")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
@@ -239,6 +242,9 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     from telephony.sms import deliver_reply, reply_reach
 
     delivery.register("sms", deliver_reply, reach=reply_reach)
+    from helpdesk.mail import transport as mail_transport
+
+    mail_transport.init_app(app, settings)
     from helpdesk.dispatch import inbound as dispatch_inbound
     from helpdesk.dispatch import notify as dispatch_notify
     from helpdesk.dispatch.geocoding import NullGeocoder

@@ -1,0 +1,392 @@
+"""The e-mail outbox: every outgoing message is a row written with the change that sends it, then
+sent once by a worker that claims it.
+
+The guarantees, and their honest limits:
+
+- Written or not at all: `queue_message` adds the row to the caller's transaction; a rolled-back
+  reply sends nothing, and the task that sends it only leaves once the transaction commits.
+- Claimed before sent: `send` moves the row from `queued`/`retry` to `sending` with a
+  compare-and-set and commits that before it talks to the server, so two copies of the task (a
+  broker redelivery, the recovery sweep) never send one row twice.
+- Retried with back-off: a server that cannot be reached, or answers 4xx, gets the message again
+  after 1, 5, 15, 60 and 240 minutes; a 5xx, or the sixth failure, gives up: the row is `failed`
+  with the server's reason, and the reply it carries shows `failed`.
+- A worker that dies between the server's `250` and our commit leaves the row `sending`. SMTP has
+  no way to ask a server whether it took a message, so this one case cannot be decided: the
+  recovery sweep sends the row again, built from the same row into the same bytes (same
+  Message-ID, same Date). The helpdesk records one message and one delivery; the mailbox may
+  hold two identical copies, which clients and providers that de-duplicate by Message-ID show
+  once (many do; none is obliged to). Sending nothing instead would lose every message whose
+  worker died before the server took it, which is the likelier case. Through the local simulator,
+  which can be asked (`find`), nothing is ever stored twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from typing import Any
+
+from sqlalchemy import select, update
+
+from helpdesk.db import DbSession, rowcount, utcnow
+from helpdesk.errors import ValidationFailed
+from helpdesk.events import on_commit
+from helpdesk.mail import compose
+from helpdesk.mail.models import Attachment, MailMessage
+from helpdesk.mail.smtp import MailTransport, SendFailed
+
+log = logging.getLogger(__name__)
+
+SEND_TASK = "helpdesk.mail.send"
+# Minutes between attempts: greylisting servers ask for a few minutes, outages last longer.
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=4),
+)
+MAX_ATTEMPTS = len(BACKOFF) + 1
+DEFAULT_FROM = "Helpdesk <helpdesk@localhost>"
+# How many Message-IDs of the thread a reply's `References` names: the first (the thread's
+# root) and the latest ones, as RFC 5322 suggests when a thread grows long.
+MAX_REFERENCES = 20
+
+
+def next_attempt_delay(attempts: int) -> timedelta | None:
+    """How long before trying again after `attempts` failures; None once it is time to give up."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    return BACKOFF[max(attempts, 1) - 1]
+
+
+def sender(mail_from: str) -> tuple[str, str]:
+    """`MAIL_FROM` (`Support <support@example.com>` or a bare address) as (name, address)."""
+    name, address = parseaddr(mail_from or DEFAULT_FROM)
+    compose.check_address("MAIL_FROM", address)
+    return name or "Helpdesk", address
+
+
+def _mail_from() -> str:
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return str(current_app.config.get("MAIL_FROM") or DEFAULT_FROM)
+    return DEFAULT_FROM
+
+
+def _invalid(field: str, exc: ValueError) -> ValidationFailed:
+    return ValidationFailed(str(exc), fields={field: str(exc)})
+
+
+def _recipients(to: str | Sequence[str]) -> list[str]:
+    addresses = [to] if isinstance(to, str) else list(to)
+    if not addresses:
+        raise ValidationFailed("no recipient", fields={"to": "must name an address"})
+    try:
+        return [compose.check_address("to", a.strip()) for a in addresses]
+    except ValueError as exc:
+        raise _invalid("to", exc) from exc
+
+
+def thread_headers(session: DbSession, ticket_id: int) -> tuple[str | None, list[str]]:
+    """(In-Reply-To, References) for a new message on a ticket: it answers the customer's last
+    message (else our last one), and names the thread's first message and its latest ones."""
+    rows = session.execute(
+        select(MailMessage.message_id, MailMessage.direction)
+        .where(MailMessage.ticket_id == ticket_id, MailMessage.kind.in_(("message", "ack")))
+        .order_by(MailMessage.id)
+    ).all()
+    if not rows:
+        return None, []
+    inbound = [r.message_id for r in rows if r.direction == "inbound"]
+    parent = inbound[-1] if inbound else rows[-1].message_id
+    ids = [r.message_id for r in rows]
+    refs = ids if len(ids) <= MAX_REFERENCES else [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
+    return parent, refs
+
+
+def _tagged_subject(subject: str, reference: str | None) -> str:
+    if reference is None or f"[{reference}]".lower() in subject.lower():
+        return subject
+    is_reply = subject.lower().startswith("re:")
+    return compose.reply_subject(subject, reference, reply=is_reply)
+
+
+def _kind(kind: str, auto: bool) -> str:
+    """Automatic mail is told by its kind (the row has no other place to say it)."""
+    if auto and kind == "message":
+        return "auto"
+    if auto and kind not in compose.AUTO_KINDS:
+        raise ValueError(f"kind {kind!r} is not one of the automatic kinds {compose.AUTO_KINDS}")
+    return kind
+
+
+def queue_message(
+    session: DbSession,
+    *,
+    to: str | Sequence[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    ticket: Any = None,
+    comment: Any = None,
+    customer_id: int | None = None,
+    author: Any = None,
+    kind: str = "message",
+    auto: bool = False,
+    language: str = "en",
+    in_reply_to: str | None = None,
+    references: Iterable[str] = (),
+    attachment_ids: Iterable[int] = (),
+) -> MailMessage:
+    """Write an outgoing message in the caller's transaction; it is sent after the commit, once.
+
+    A line break in the subject or an address is refused (422), never cleaned: it is a header
+    injection attempt, or a bug upstream. A second call for the same comment returns the first
+    row. The fixed text around the words (signature, footer) is in `language`.
+    """
+    try:
+        subject = compose.check_line("subject", subject)
+    except ValueError as exc:
+        raise _invalid("subject", exc) from exc
+    recipients = _recipients(to)
+    key = f"comment:{comment.id}" if comment is not None else uuid.uuid4().hex
+    if comment is not None:
+        existing = session.scalar(select(MailMessage).where(MailMessage.idempotency_key == key))
+        if existing is not None:
+            return existing  # type: ignore[no-any-return]
+    kind = _kind(kind, auto)
+    team, from_address = sender(_mail_from())
+    reference = ticket.reference if ticket is not None else None
+    refs = list(references)
+    if ticket is not None and in_reply_to is None and not refs:
+        in_reply_to, refs = thread_headers(session, ticket.id)
+    signed = compose.Signed(
+        agent=getattr(author, "name", None),
+        team=team,
+        reference=reference,
+        language=language,
+        auto=kind in compose.AUTO_KINDS,
+    )
+    row = MailMessage(
+        message_id=f"{uuid.uuid4().hex}@{from_address.rpartition('@')[2]}",
+        idempotency_key=key,
+        direction="outbound",
+        kind=kind,
+        from_address=from_address,
+        # The agent's name where a person wrote it: the customer sees who answers them.
+        from_name=f"{signed.agent} ({team})" if signed.agent else team,
+        to_addresses=recipients,
+        cc_addresses=[],
+        subject=_tagged_subject(subject, reference),
+        in_reply_to=in_reply_to.strip("<>") if in_reply_to else None,
+        references=[r.strip("<>") for r in refs],
+        body_text=text,
+        full_text=compose.full_text(text, signed),
+        body_html=compose.html_part(text, signed, markup=html),
+        customer_id=customer_id if customer_id is not None else getattr(ticket, "requester_id", None),
+        ticket_id=ticket.id if ticket is not None else None,
+        comment_id=comment.id if comment is not None else None,
+        author_user_id=getattr(author, "id", None),
+        status="queued",
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    ids = list(attachment_ids)
+    if ids:
+        session.execute(
+            update(Attachment)
+            .where(Attachment.id.in_(ids), Attachment.mail_message_id.is_(None))
+            .values(mail_message_id=row.id)
+            .execution_options(synchronize_session=False)
+        )
+    send_after_commit(session, row.id)
+    return row
+
+
+def send_after_commit(session: DbSession, row_id: int) -> None:
+    from flask import current_app, has_app_context
+
+    if has_app_context() and current_app.extensions.get("celery") is not None:
+        celery = current_app.extensions["celery"]
+        on_commit(session, lambda: celery.tasks[SEND_TASK].delay(row_id))
+
+
+# -- sending ---------------------------------------------------------------------------------------
+
+# Reads an attachment's bytes by its storage key (the attachment store's `read`).
+AttachmentReader = Any
+
+
+def _claim(session: DbSession, row_id: int, now: datetime) -> bool:
+    claimed = rowcount(
+        session.execute(
+            update(MailMessage)
+            .where(
+                MailMessage.id == row_id,
+                MailMessage.direction == "outbound",
+                MailMessage.status.in_(("queued", "retry")),
+                MailMessage.next_attempt_at.is_(None) | (MailMessage.next_attempt_at <= now),
+            )
+            .values(status="sending", attempts=MailMessage.attempts + 1, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    session.commit()  # the claim is visible before the server is called
+    return bool(claimed)
+
+
+def _parts(session: DbSession, row: MailMessage, reader: AttachmentReader) -> list[compose.Part]:
+    files = list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.mail_message_id == row.id, Attachment.inline.is_(False))
+            .order_by(Attachment.id)
+        )
+    )
+    if files and reader is None:
+        raise ValueError("the message has attachments and no attachment store can read them")
+    return [compose.Part(f.filename, f.content_type, reader(f.storage_key)) for f in files]
+
+
+def outgoing(session: DbSession, row: MailMessage, reader: AttachmentReader = None) -> bytes:
+    """The bytes a row is sent as: the same every time it is built."""
+    msg = compose.build(
+        compose.Outgoing(
+            message_id=row.message_id,
+            from_address=row.from_address,
+            from_name=row.from_name,
+            to=list(row.to_addresses),
+            cc=list(row.cc_addresses or []),
+            reply_to=row.from_address,
+            subject=row.subject,
+            text=row.full_text or row.body_text,
+            html=row.body_html,
+            date=row.created_at,
+            in_reply_to=row.in_reply_to,
+            references=list(row.references or []),
+            auto=row.kind in compose.AUTO_KINDS,
+            attachments=_parts(session, row, reader),
+        )
+    )
+    return compose.serialise(msg)
+
+
+def send(
+    session: DbSession,
+    row_id: int,
+    transport: MailTransport,
+    *,
+    reader: AttachmentReader = None,
+    now: datetime | None = None,
+) -> str:
+    """Send one outbox row if it is still due; returns its status afterwards."""
+    now = now or utcnow()
+    claimed = _claim(session, row_id, now)
+    row = session.get(MailMessage, row_id)  # expired by the commit: read afresh
+    if row is None:
+        return "missing"
+    if not claimed:
+        return row.status  # sent, being sent, or given up: nothing to do
+    try:
+        raw = outgoing(session, row, reader)
+    except (ValueError, OSError) as exc:  # a stored value no server may see, a lost file
+        _give_up(session, row, f"not sendable: {exc}")
+        session.commit()
+        return row.status
+    try:
+        transport.send(
+            raw,
+            sender=row.from_address,
+            recipients=[*row.to_addresses, *(row.cc_addresses or [])],
+            message_id=row.message_id,
+        )
+    except SendFailed as exc:
+        _failed_attempt(session, row, exc, now)
+        session.commit()
+        return row.status
+    _sent(session, row, now)
+    session.commit()
+    return row.status
+
+
+def _sent(session: DbSession, row: MailMessage, now: datetime) -> None:
+    row.status, row.sent_at, row.next_attempt_at = "sent", now, None
+    _track_reply(session, row, "sent")
+
+
+def _give_up(session: DbSession, row: MailMessage, reason: str) -> None:
+    row.status, row.error, row.next_attempt_at = "failed", reason[:300], None
+    _track_reply(session, row, "failed")
+    log.warning("giving up on e-mail %s to %s: %s", row.id, row.to_addresses, reason)
+
+
+def _failed_attempt(session: DbSession, row: MailMessage, exc: SendFailed, now: datetime) -> None:
+    delay = None if exc.permanent else next_attempt_delay(row.attempts)
+    if delay is None:
+        why = "refused" if exc.permanent else f"gave up after {row.attempts} attempts"
+        _give_up(session, row, f"{why}: {exc.reason}")
+        return
+    row.status, row.error, row.next_attempt_at = "retry", exc.reason[:300], now + delay
+
+
+def _track_reply(session: DbSession, row: MailMessage, status: str) -> None:
+    """Report the message's new state to the agent's reply it carries, if it carries one."""
+    if row.comment_id is None:
+        return
+    from helpdesk.tickets import service as tickets
+
+    tickets.record_delivery(session, channel="email", ref=row.message_id, status=status)
+
+
+def recover(
+    session: DbSession,
+    transport: MailTransport,
+    *,
+    stuck_after: timedelta = timedelta(minutes=5),
+    now: datetime | None = None,
+) -> int:
+    """Rows a dead worker left `sending`, retries that fell due, and rows whose task was lost.
+
+    A row counts as left behind once it has been `sending` for `stuck_after` since its claim
+    (well over the SMTP timeout). The transport is asked first; where it cannot know (SMTP), the
+    row is sent again with the same Message-ID (see the module's docstring). Returns how many
+    rows left behind were settled.
+    """
+    now = now or utcnow()
+    fixed = 0
+    stuck = session.scalars(
+        select(MailMessage)
+        .where(
+            MailMessage.direction == "outbound",
+            MailMessage.status == "sending",
+            MailMessage.claimed_at <= now - stuck_after,
+        )
+        .limit(200)
+    )
+    for row in list(stuck):
+        if transport.find(row.message_id):
+            _sent(session, row, now)
+        else:
+            row.status, row.next_attempt_at = "retry", None
+            send_after_commit(session, row.id)
+        fixed += 1
+    due = session.scalars(
+        select(MailMessage.id)
+        .where(
+            MailMessage.direction == "outbound",
+            (MailMessage.status == "retry") & (MailMessage.next_attempt_at <= now)
+            | (MailMessage.status == "queued") & (MailMessage.created_at <= now - stuck_after),
+        )
+        .limit(500)
+    )
+    for row_id in list(due):
+        send_after_commit(session, row_id)
+    session.commit()
+    return fixed
