@@ -111,8 +111,7 @@ def start_smtp(
                 recorder.logins.append(data.login.decode())
             return AuthResult(success=ok)
 
-        kwargs.update(authenticator=authenticate, auth_required=True)
-        kwargs["auth_require_tls"] = not implicit_tls  # aiosmtpd cannot tell implicit TLS
+        kwargs.update(authenticator=authenticate, auth_required=True, auth_require_tls=True)
     controller = Controller(recorder, hostname="127.0.0.1", port=port, **kwargs)
     controller.start()
     return recorder, controller, port
