@@ -50,7 +50,8 @@ class Recorder:
     def __post_init__(self) -> None:
         self.hold.set()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    # aiosmtpd's hook name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         got = Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
         self.seen.append(got)
         if not self.hold.is_set():
@@ -103,10 +104,13 @@ def start_smtp(
             kwargs["require_starttls"] = True
     if credentials is not None:
 
-        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
-            ok = isinstance(data, LoginPassword) and (
-                data.login.decode(), data.password.decode()
-            ) == credentials
+        def authenticate(
+            server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+        ) -> Any:
+            ok = (
+                isinstance(data, LoginPassword)
+                and (data.login.decode(), data.password.decode()) == credentials
+            )
             if ok:
                 recorder.logins.append(data.login.decode())
             return AuthResult(success=ok)

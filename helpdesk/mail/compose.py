@@ -60,7 +60,7 @@ def check_line(field_name: str, value: str) -> str:
 def check_address(field_name: str, value: str) -> str:
     """A bare address `local@domain`, one line, nothing around it."""
     check_line(field_name, value)
-    name, address = parseaddr(value)
+    _, address = parseaddr(value)
     if not address or address != value.strip() or "@" not in address or " " in address:
         raise ValueError(f"{field_name} is not an e-mail address")
     local, _, domain = address.rpartition("@")
@@ -158,7 +158,9 @@ def html_part(body: str, signed: Signed, *, markup: str | None = None) -> str:
         footer = fixed_text(signed.language, "footer", reference=signed.reference)
         tail.append(f"<p><small>{html.escape(footer)}</small></p>")
     if signed.auto:
-        tail.append(f"<p><small>{html.escape(fixed_text(signed.language, 'auto_note'))}</small></p>")
+        tail.append(
+            f"<p><small>{html.escape(fixed_text(signed.language, 'auto_note'))}</small></p>"
+        )
     return sanitise_html(main + "\n" + "\n".join(tail))
 
 

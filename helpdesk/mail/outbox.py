@@ -189,7 +189,9 @@ def queue_message(
         body_text=text,
         full_text=compose.full_text(text, signed),
         body_html=compose.html_part(text, signed, markup=html),
-        customer_id=customer_id if customer_id is not None else getattr(ticket, "requester_id", None),
+        customer_id=customer_id
+        if customer_id is not None
+        else getattr(ticket, "requester_id", None),
         ticket_id=ticket.id if ticket is not None else None,
         comment_id=comment.id if comment is not None else None,
         author_user_id=getattr(author, "id", None),

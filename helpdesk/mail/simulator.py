@@ -127,7 +127,7 @@ def _body(msg: EmailMessage, subtype: str) -> str:
     part = msg.get_body(preferencelist=(subtype,))
     if part is None or part.get_content_subtype() != subtype:
         return ""
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 def read_sent(path: Path) -> SentMail:

@@ -16,6 +16,7 @@ helpdesk.mail.outbox for what it does then).
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 import threading
@@ -169,10 +170,8 @@ class SmtpTransport:
         client = getattr(self._local, "client", None)
         self._local.client = None
         if client is not None:
-            try:
+            with contextlib.suppress(OSError):
                 client.close()
-            except OSError:
-                pass
 
     def send(self, raw: bytes, *, sender: str, recipients: Sequence[str], message_id: str) -> None:
         check_address("sender", sender)

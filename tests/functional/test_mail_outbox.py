@@ -124,7 +124,9 @@ def test_automatic_mail_says_so(app, customer_factory, ticket_factory, mailsim):
     assert mail.subject == f"[{t.reference}] Nous avons bien reçu votre message"
     assert "envoyé automatiquement" in mail.text
     with pytest.raises(ValueError):
-        outbox.queue_message(db.session, to=ADDRESS, subject="x", text="y", kind="bounce", auto=True)
+        outbox.queue_message(
+            db.session, to=ADDRESS, subject="x", text="y", kind="bounce", auto=True
+        )
 
 
 @pytest.mark.parametrize(

@@ -186,7 +186,10 @@ def test_a_server_out_of_reach_is_tried_again_later(
     monkeypatch.setattr(outbox, "send_after_commit", lambda session, row_id: sent.append(row_id))
     outbox.recover(db.session, app.extensions["mail_transport"], now=now + timedelta(minutes=2))
     assert sent == [row_id]
-    assert outbox.send(
-        db.session, row_id, app.extensions["mail_transport"], now=now + timedelta(minutes=2)
-    ) == "sent"
+    assert (
+        outbox.send(
+            db.session, row_id, app.extensions["mail_transport"], now=now + timedelta(minutes=2)
+        )
+        == "sent"
+    )
     assert len(smtp.accepted) == 1

@@ -34,12 +34,20 @@ from tests.smtp_server import start_smtp
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDRESS = "manon@example.com"
+# Sessions of this database waiting on a lock of the outbox's table: the worker, holding the
+# server's 250, blocked on the row the test holds.
+LOCK_WAITS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND wait_event_type = 'Lock' AND query ILIKE '%mail_messages%'"
+)
 
 
 def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "helpdesk.cli", "worker", "--concurrency", "1", "--pool", "solo",
            "--without-heartbeat", "--without-gossip", "--without-mingle"]  # fmt: skip
-    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def _wait_for(condition, what: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
@@ -91,17 +99,14 @@ def test_worker_killed_after_the_server_accepted_records_one_message(
         _wait_for(lambda: smtp.seen, "the worker never sent the message")
         with locker.connect() as conn:
             # Hold the row: the worker will get the server's 250 but cannot record it.
-            conn.execute(text("SELECT id FROM mail_messages WHERE id = :id FOR UPDATE"), {"id": row_id})
+            conn.execute(
+                text("SELECT id FROM mail_messages WHERE id = :id FOR UPDATE"), {"id": row_id}
+            )
             smtp.hold.set()
             with locker.connect() as watcher:
 
                 def waiting() -> bool:
-                    found = watcher.execute(
-                        text(
-                            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                            " AND wait_event_type = 'Lock' AND query ILIKE '%mail_messages%'"
-                        )
-                    ).scalar()
+                    found = watcher.execute(text(LOCK_WAITS)).scalar()
                     watcher.rollback()
                     return bool(found)
 
@@ -128,7 +133,9 @@ def test_worker_killed_after_the_server_accepted_records_one_message(
             done = db.session.get(MailMessage, row_id)
             assert done.status == "sent" and done.attempts == 2
             assert db.session.get(Comment, comment_id).delivery_status == "sent"
-            rows = db.session.scalars(select(MailMessage).where(MailMessage.comment_id == comment_id))
+            rows = db.session.scalars(
+                select(MailMessage).where(MailMessage.comment_id == comment_id)
+            )
             assert len(list(rows)) == 1
             transport.close()
             db.session.remove()
