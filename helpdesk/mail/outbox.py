@@ -226,39 +226,60 @@ def send_after_commit(session: DbSession, row_id: int) -> None:
 AttachmentReader = Any
 
 
-def _claim(session: DbSession, row_id: int, now: datetime) -> bool:
-    claimed = rowcount(
-        session.execute(
-            update(MailMessage)
-            .where(
-                MailMessage.id == row_id,
-                MailMessage.direction == "outbound",
-                MailMessage.status.in_(("queued", "retry")),
-                MailMessage.next_attempt_at.is_(None) | (MailMessage.next_attempt_at <= now),
-            )
-            .values(status="sending", attempts=MailMessage.attempts + 1, claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    )
-    session.commit()  # the claim is visible before the server is called
-    return bool(claimed)
+# What sending needs of a row, read by the claim itself (UPDATE ... RETURNING): a worker makes
+# three round trips to the database per message and no more, the backlog's pace (bench/mail_out).
+_SENT_AS = (
+    MailMessage.id,
+    MailMessage.message_id,
+    MailMessage.kind,
+    MailMessage.from_address,
+    MailMessage.from_name,
+    MailMessage.to_addresses,
+    MailMessage.cc_addresses,
+    MailMessage.subject,
+    MailMessage.in_reply_to,
+    MailMessage.references,
+    MailMessage.body_text,
+    MailMessage.full_text,
+    MailMessage.body_html,
+    MailMessage.comment_id,
+    MailMessage.attempts,
+    MailMessage.created_at,
+)
 
 
-def _parts(session: DbSession, row: MailMessage, reader: AttachmentReader) -> list[compose.Part]:
-    files = list(
-        session.scalars(
-            select(Attachment)
-            .where(Attachment.mail_message_id == row.id, Attachment.inline.is_(False))
-            .order_by(Attachment.id)
+def _claim(session: DbSession, row_id: int, now: datetime) -> Any:
+    """The row, moved to `sending` if it was due; None when it was not (sent, being sent, given
+    up, or not due yet). Committed before the server is called, so no other worker takes it."""
+    claimed = session.execute(
+        update(MailMessage)
+        .where(
+            MailMessage.id == row_id,
+            MailMessage.direction == "outbound",
+            MailMessage.status.in_(("queued", "retry")),
+            MailMessage.next_attempt_at.is_(None) | (MailMessage.next_attempt_at <= now),
         )
-    )
+        .values(status="sending", attempts=MailMessage.attempts + 1, claimed_at=now)
+        .returning(*_SENT_AS)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return claimed
+
+
+def _parts(session: DbSession, row_id: int, reader: AttachmentReader) -> list[compose.Part]:
+    files = session.execute(
+        select(Attachment.filename, Attachment.content_type, Attachment.storage_key)
+        .where(Attachment.mail_message_id == row_id, Attachment.inline.is_(False))
+        .order_by(Attachment.id)
+    ).all()
     if files and reader is None:
         raise ValueError("the message has attachments and no attachment store can read them")
     return [compose.Part(f.filename, f.content_type, reader(f.storage_key)) for f in files]
 
 
-def outgoing(session: DbSession, row: MailMessage, reader: AttachmentReader = None) -> bytes:
-    """The bytes a row is sent as: the same every time it is built."""
+def outgoing(row: Any, parts: Sequence[compose.Part] = ()) -> bytes:
+    """The bytes a row (a MailMessage, or the claim's columns) is sent as: the same every time
+    it is built."""
     msg = compose.build(
         compose.Outgoing(
             message_id=row.message_id,
@@ -274,10 +295,16 @@ def outgoing(session: DbSession, row: MailMessage, reader: AttachmentReader = No
             in_reply_to=row.in_reply_to,
             references=list(row.references or []),
             auto=row.kind in compose.AUTO_KINDS,
-            attachments=_parts(session, row, reader),
+            attachments=tuple(parts),
         )
     )
     return compose.serialise(msg)
+
+
+def _status_of(session: DbSession, row_id: int) -> str:
+    found = session.scalar(select(MailMessage.status).where(MailMessage.id == row_id))
+    session.commit()
+    return str(found) if found is not None else "missing"
 
 
 def send(
@@ -290,18 +317,16 @@ def send(
 ) -> str:
     """Send one outbox row if it is still due; returns its status afterwards."""
     now = now or utcnow()
-    claimed = _claim(session, row_id, now)
-    row = session.get(MailMessage, row_id)  # expired by the commit: read afresh
+    row = _claim(session, row_id, now)
     if row is None:
-        return "missing"
-    if not claimed:
-        return row.status  # sent, being sent, or given up: nothing to do
-    try:
-        raw = outgoing(session, row, reader)
-    except (ValueError, OSError) as exc:  # a stored value no server may see, a lost file
-        _give_up(session, row, f"not sendable: {exc}")
         session.commit()
-        return row.status
+        return _status_of(session, row_id)  # nothing to do
+    try:
+        raw = outgoing(row, _parts(session, row.id, reader))
+    except (ValueError, OSError) as exc:  # a stored value no server may see, a lost file
+        session.commit()
+        return _give_up(session, row, f"not sendable: {exc}")
+    session.commit()  # the claim is visible before the server is called
     try:
         transport.send(
             raw,
@@ -310,35 +335,43 @@ def send(
             message_id=row.message_id,
         )
     except SendFailed as exc:
-        _failed_attempt(session, row, exc, now)
-        session.commit()
-        return row.status
-    _sent(session, row, now)
+        return _failed_attempt(session, row, exc, now)
+    return _sent(session, row, now)
+
+
+def _finish(session: DbSession, row: Any, status: str, **values: Any) -> str:
+    """Record the outcome of an attempt, and the reply's delivery with it, in one commit."""
+    session.execute(
+        update(MailMessage)
+        .where(MailMessage.id == row.id)
+        .values(status=status, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if status in ("sent", "failed"):
+        _track_reply(session, row, status)
     session.commit()
-    return row.status
+    return status
 
 
-def _sent(session: DbSession, row: MailMessage, now: datetime) -> None:
-    row.status, row.sent_at, row.next_attempt_at = "sent", now, None
-    _track_reply(session, row, "sent")
+def _sent(session: DbSession, row: Any, now: datetime) -> str:
+    return _finish(session, row, "sent", sent_at=now, next_attempt_at=None)
 
 
-def _give_up(session: DbSession, row: MailMessage, reason: str) -> None:
-    row.status, row.error, row.next_attempt_at = "failed", reason[:300], None
-    _track_reply(session, row, "failed")
-    log.warning("giving up on e-mail %s to %s: %s", row.id, row.to_addresses, reason)
+def _give_up(session: DbSession, row: Any, reason: str) -> str:
+    log.warning("giving up on e-mail %s to %s: %s", row.id, list(row.to_addresses), reason)
+    return _finish(session, row, "failed", error=reason[:300], next_attempt_at=None)
 
 
-def _failed_attempt(session: DbSession, row: MailMessage, exc: SendFailed, now: datetime) -> None:
-    delay = None if exc.permanent else next_attempt_delay(row.attempts)
+def _failed_attempt(session: DbSession, row: Any, exc: SendFailed, now: datetime) -> str:
+    attempts = row.attempts  # as the claim returned it: this attempt counted
+    delay = None if exc.permanent else next_attempt_delay(attempts)
     if delay is None:
-        why = "refused" if exc.permanent else f"gave up after {row.attempts} attempts"
-        _give_up(session, row, f"{why}: {exc.reason}")
-        return
-    row.status, row.error, row.next_attempt_at = "retry", exc.reason[:300], now + delay
+        why = "refused" if exc.permanent else f"gave up after {attempts} attempts"
+        return _give_up(session, row, f"{why}: {exc.reason}")
+    return _finish(session, row, "retry", error=exc.reason[:300], next_attempt_at=now + delay)
 
 
-def _track_reply(session: DbSession, row: MailMessage, status: str) -> None:
+def _track_reply(session: DbSession, row: Any, status: str) -> None:
     """Report the message's new state to the agent's reply it carries, if it carries one."""
     if row.comment_id is None:
         return
@@ -374,8 +407,10 @@ def recover(
     )
     for row in list(stuck):
         if transport.find(row.message_id):
-            _sent(session, row, now)
+            row.status, row.sent_at, row.next_attempt_at = "sent", now, None
+            _track_reply(session, row, "sent")
         else:
+            # Due at once: the send below must be able to claim it, whatever `now` says.
             row.status, row.next_attempt_at = "retry", None
             send_after_commit(session, row.id)
         fixed += 1
