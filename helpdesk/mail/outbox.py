@@ -30,9 +30,9 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
-from helpdesk.db import DbSession, rowcount, utcnow
+from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import ValidationFailed
 from helpdesk.events import on_commit
 from helpdesk.mail import compose
@@ -260,7 +260,12 @@ def _claim(session: DbSession, row_id: int, now: datetime) -> Any:
             MailMessage.next_attempt_at.is_(None) | (MailMessage.next_attempt_at <= now),
         )
         .values(status="sending", attempts=MailMessage.attempts + 1, claimed_at=now)
-        .returning(*_SENT_AS)
+        .returning(
+            *_SENT_AS,
+            exists()
+            .where(Attachment.mail_message_id == MailMessage.id, Attachment.inline.is_(False))
+            .label("has_files"),
+        )
         .execution_options(synchronize_session=False)
     ).first()
     return claimed
@@ -274,7 +279,16 @@ def _parts(session: DbSession, row_id: int, reader: AttachmentReader) -> list[co
     ).all()
     if files and reader is None:
         raise ValueError("the message has attachments and no attachment store can read them")
-    return [compose.Part(f.filename, f.content_type, reader(f.storage_key)) for f in files]
+    parts = []
+    for f in files:
+        try:
+            data = reader(f.storage_key)
+        except Exception as exc:  # whatever the store raises: it may be away for a while
+            raise SendFailed(
+                f"attachment {f.filename} unreadable: {exc!r}", permanent=False
+            ) from exc
+        parts.append(compose.Part(f.filename, f.content_type, data))
+    return parts
 
 
 def outgoing(row: Any, parts: Sequence[compose.Part] = ()) -> bytes:
@@ -322,10 +336,13 @@ def send(
         session.commit()
         return _status_of(session, row_id)  # nothing to do
     try:
-        raw = outgoing(row, _parts(session, row.id, reader))
-    except (ValueError, OSError) as exc:  # a stored value no server may see, a lost file
+        raw = outgoing(row, _parts(session, row.id, reader) if row.has_files else ())
+    except ValueError as exc:  # a stored value no server may see: trying again cannot help
         session.commit()
         return _give_up(session, row, f"not sendable: {exc}")
+    except SendFailed as exc:  # a file the attachment store could not give back, this time
+        session.commit()
+        return _failed_attempt(session, row, exc, now)
     session.commit()  # the claim is visible before the server is called
     try:
         transport.send(

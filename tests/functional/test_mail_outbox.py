@@ -207,3 +207,57 @@ def test_no_simulator_list_when_an_smtp_server_is_configured(api, app):
     app.extensions["mail_transport"] = SmtpTransport.from_url("smtp://127.0.0.1:1")
     r = api.get("/simulator/mail")
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "simulator_off"
+
+
+def _attachment(customer_id: int) -> int:
+    from helpdesk.mail.models import Attachment
+
+    row = Attachment(
+        filename="facture.pdf",
+        content_type="application/pdf",
+        size=8,
+        sha256="0" * 64,
+        storage_key="k/facture",
+        customer_id=customer_id,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return int(row.id)
+
+
+def test_attached_files_leave_with_the_message(app, customer_factory, ticket_factory, mailsim):
+    app.extensions["mail_attachment_reader"] = {"k/facture": b"%PDF-1.4"}.__getitem__
+    c = customer_factory(emails=[ADDRESS])
+    t = ticket_factory(requester_id=c.id)
+    row = outbox.queue_message(
+        db.session,
+        to=ADDRESS,
+        subject="Votre facture",
+        text="Ci-joint.",
+        ticket=t,
+        attachment_ids=[_attachment(c.id)],
+    )
+    db.session.commit()
+    assert mailsim.get(row.message_id).attachments == ("facture.pdf",)
+
+
+def test_a_file_that_cannot_be_read_is_retried_then_given_up_clearly(
+    app, customer_factory, ticket_factory, mailsim
+):
+    """A store may be away for a while: the message waits like one for a server that is."""
+    app.extensions["mail_attachment_reader"] = {}.__getitem__  # the file is gone
+    c = customer_factory(emails=[ADDRESS])
+    t = ticket_factory(requester_id=c.id)
+    row = outbox.queue_message(
+        db.session, to=ADDRESS, subject="s", text="t", ticket=t, attachment_ids=[_attachment(c.id)]
+    )
+    db.session.commit()
+    waiting = db.session.get(MailMessage, row.id)
+    assert waiting.status == "retry" and "facture.pdf unreadable" in waiting.error
+    later = utcnow()
+    for _ in range(outbox.MAX_ATTEMPTS - 1):
+        later += timedelta(days=1)
+        status = outbox.send(db.session, row.id, mailsim, reader={}.__getitem__, now=later)
+    failed = db.session.get(MailMessage, row.id)
+    assert status == "failed" and failed.error.startswith("gave up after 6 attempts: attachment")
+    assert mailsim.sent() == []
