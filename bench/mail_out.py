@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import machine, pg
-from bench.server import ROOT, free_port
+from bench.server import ROOT, CpuSample, free_port
 
 DB = "helpdesk_bench_mail"
 TARGET_PER_S = 100.0
@@ -153,14 +153,22 @@ def run(opts: Options) -> dict[str, Any]:
             started = time.perf_counter()
             ids = _replies(app, opts.messages)
             queued_s = time.perf_counter() - started
+            before = CpuSample.take([smtp.pid], DB)
             sent_s = _send_all(app, ids)
+            cpu = CpuSample.take([smtp.pid], DB).used_since(before)
             app.extensions["mail_transport"].close()
     finally:
         smtp.kill()
         smtp.wait(timeout=10)
         pg.drop_database(server, DB)
     per_s = opts.messages / sent_s
+    worker_ms = cpu["client_s"] * 1000 / opts.messages
+    pg_ms = cpu["postgres_s"] * 1000 / opts.messages
+    smtp_ms = cpu["server_s"] * 1000 / opts.messages
     result = {
+        "cpu_ms_per_message": {"worker": worker_ms, "postgres": pg_ms, "smtp_server": smtp_ms},
+        # What the machine's other work took from the run: its share of the cores it had.
+        "machine_busy_share": cpu["machine_busy_s"] / max(cpu["machine_total_s"], 1e-9),
         "messages": opts.messages,
         "send_seconds": sent_s,
         "per_second": per_s,

@@ -20,6 +20,7 @@ import contextlib
 import smtplib
 import ssl
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -65,6 +66,8 @@ class SmtpSettings:
 
 
 _YES = {"1", "true", "yes", "on"}
+# A kept connection used less than this many seconds ago is used again without a NOOP first.
+FRESH_S = 10.0
 
 
 def parse_smtp_url(url: str) -> SmtpSettings:
@@ -155,6 +158,9 @@ class SmtpTransport:
 
     def _client(self) -> smtplib.SMTP:
         client: smtplib.SMTP | None = getattr(self._local, "client", None)
+        idle = time.monotonic() - getattr(self._local, "used", 0.0)
+        if client is not None and idle < FRESH_S:
+            return client  # used a moment ago: servers wait minutes before closing (RFC 5321)
         if client is not None:
             try:  # a kept connection the server may have closed while it sat idle
                 if client.noop()[0] == 250:
@@ -179,6 +185,7 @@ class SmtpTransport:
             check_address("recipient", rcpt)
         try:
             self._client().sendmail(sender, list(recipients), raw)
+            self._local.used = time.monotonic()
         except (smtplib.SMTPException, OSError) as exc:
             # Never tried again here: a connection lost after the final dot may have delivered
             # the message. The outbox decides, with the same Message-ID.
