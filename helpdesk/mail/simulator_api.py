@@ -76,7 +76,7 @@ def list_sent_mail(query: SentMailQuery) -> SentMailList:
 
 @operation(
     bp,
-    "/simulator/mail/<path:message_id>",
+    "/simulator/mail/<string:message_id>",
     "GET",
     summary="One message sent to the local mail simulator, by its Message-ID",
     response=SentMailOut,
