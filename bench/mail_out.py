@@ -184,6 +184,10 @@ def run(opts: Options) -> dict[str, Any]:
         f"{'met' if result['target_met'] else 'NOT met'})"
     )
     print(
+        f"  CPU ms per message: worker {worker_ms:.2f}, PostgreSQL {pg_ms:.2f}, "
+        f"SMTP server {smtp_ms:.2f}; the machine busy {result['machine_busy_share']:.0%}"
+    )
+    print(
         f"  (replies written with their outbox rows: {result['replies_per_second_written']:.0f}/s)"
     )
     print(f"  load average after: {result['load_average_after']}; {info}")

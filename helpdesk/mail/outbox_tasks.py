@@ -11,7 +11,7 @@ from helpdesk.mail import outbox
 
 
 def _reader(app: Any) -> Any:
-    """The attachment store's `read(storage_key) -> bytes`, where the store is installed."""
+    """The attachment store's `open(storage_key) -> bytes`, where the store is installed."""
     reader = app.extensions.get("mail_attachment_reader")
     if reader is not None:
         return reader
@@ -19,7 +19,7 @@ def _reader(app: Any) -> Any:
         from helpdesk.mail import store  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return None
-    return store.attachment_store(app).read
+    return store.attachment_store(app).open
 
 
 @shared_task(name=outbox.SEND_TASK)

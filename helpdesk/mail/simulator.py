@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -117,6 +117,25 @@ class SimulatorTransport:
     def get(self, message_id: str) -> SentMail | None:
         path = self.sent_dir / _name(message_id)
         return read_sent(path) if path.exists() else None
+
+    def files_to(self, addresses: Iterable[str]) -> list[Path]:
+        """The files of the messages sent to any of these addresses (case-insensitively)."""
+        wanted = {a.lower() for a in addresses}
+        if not wanted or not self.sent_dir.is_dir():
+            return []
+        found = []
+        for path in self.sent_dir.glob("*.eml"):
+            try:
+                recipients = read_sent(path).recipients
+            except (OSError, ValueError):
+                continue
+            if wanted & {r.lower() for r in recipients}:
+                found.append(path)
+        return found
+
+    def delete(self, paths: Iterable[Path]) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
 
     def clear(self) -> None:
         for path in self.sent_dir.glob("*.eml"):

@@ -261,3 +261,17 @@ def test_a_file_that_cannot_be_read_is_retried_then_given_up_clearly(
     failed = db.session.get(MailMessage, row.id)
     assert status == "failed" and failed.error.startswith("gave up after 6 attempts: attachment")
     assert mailsim.sent() == []
+
+
+def test_erasing_the_customer_deletes_the_simulators_copies(api, customer_factory, mailsim):
+    from helpdesk.customers.models import Customer
+    from helpdesk.privacy import service as privacy
+
+    c = customer_factory(emails=[ADDRESS.upper()])
+    other = customer_factory(emails=["hugo@example.com"])
+    _reply(api, _ticket(api, c.id)["id"], "Bonjour")
+    _reply(api, _ticket(api, other.id)["id"], "Hello")
+    assert len(mailsim.sent()) == 2
+    privacy.erase(db.session, db.session.get(Customer, c.id), actor_id=None)
+    db.session.commit()
+    assert [m.recipients for m in mailsim.sent()] == [("hugo@example.com",)]
