@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -125,6 +126,41 @@ def _send_all(app: Any, ids: list[int]) -> float:
     return time.perf_counter() - started
 
 
+def _measure(app: Any, opts: Options, smtp_pid: int) -> tuple[float, float, dict[str, float]]:
+    """(seconds to write the replies, seconds to send them, CPU used while sending)."""
+    _send_all(app, _replies(app, opts.warmup))
+    started = time.perf_counter()
+    ids = _replies(app, opts.messages)
+    queued_s = time.perf_counter() - started
+    before = CpuSample.take([smtp_pid], DB)
+    sent_s = _send_all(app, ids)
+    cpu = CpuSample.take([smtp_pid], DB).used_since(before)
+    app.extensions["mail_transport"].close()
+    return queued_s, sent_s, cpu
+
+
+def _result(
+    opts: Options, info: dict[str, Any], queued_s: float, sent_s: float, cpu: dict[str, float]
+) -> dict[str, Any]:
+    per_s = opts.messages / sent_s
+    worker_ms = cpu["client_s"] * 1000 / opts.messages
+    pg_ms = cpu["postgres_s"] * 1000 / opts.messages
+    smtp_ms = cpu["server_s"] * 1000 / opts.messages
+    return {
+        "cpu_ms_per_message": {"worker": worker_ms, "postgres": pg_ms, "smtp_server": smtp_ms},
+        # What the machine's other work took from the run: its share of the cores it had.
+        "machine_busy_share": cpu["machine_busy_s"] / max(cpu["machine_total_s"], 1e-9),
+        "messages": opts.messages,
+        "send_seconds": sent_s,
+        "per_second": per_s,
+        "ms_per_message": sent_s * 1000 / opts.messages,
+        "replies_per_second_written": opts.messages / queued_s,
+        "target_met": per_s >= TARGET_PER_S,
+        "load_average_after": machine.load_average(),
+        **info,
+    }
+
+
 def run(opts: Options) -> dict[str, Any]:
     from helpdesk.app import create_app
     from helpdesk.migrate import upgrade
@@ -149,43 +185,22 @@ def run(opts: Options) -> dict[str, Any]:
             }
         )
         with app.app_context():
-            _send_all(app, _replies(app, opts.warmup))
-            started = time.perf_counter()
-            ids = _replies(app, opts.messages)
-            queued_s = time.perf_counter() - started
-            before = CpuSample.take([smtp.pid], DB)
-            sent_s = _send_all(app, ids)
-            cpu = CpuSample.take([smtp.pid], DB).used_since(before)
-            app.extensions["mail_transport"].close()
+            measured = _measure(app, opts, smtp.pid)
     finally:
         smtp.kill()
         smtp.wait(timeout=10)
         pg.drop_database(server, DB)
-    per_s = opts.messages / sent_s
-    worker_ms = cpu["client_s"] * 1000 / opts.messages
-    pg_ms = cpu["postgres_s"] * 1000 / opts.messages
-    smtp_ms = cpu["server_s"] * 1000 / opts.messages
-    result = {
-        "cpu_ms_per_message": {"worker": worker_ms, "postgres": pg_ms, "smtp_server": smtp_ms},
-        # What the machine's other work took from the run: its share of the cores it had.
-        "machine_busy_share": cpu["machine_busy_s"] / max(cpu["machine_total_s"], 1e-9),
-        "messages": opts.messages,
-        "send_seconds": sent_s,
-        "per_second": per_s,
-        "ms_per_message": sent_s * 1000 / opts.messages,
-        "replies_per_second_written": opts.messages / queued_s,
-        "target_met": per_s >= TARGET_PER_S,
-        "load_average_after": machine.load_average(),
-        **info,
-    }
+        shutil.rmtree(instance, ignore_errors=True)
+    result = _result(opts, info, *measured)
+    cpu = result["cpu_ms_per_message"]
     print(
-        f"  sent {opts.messages} in {sent_s:.2f} s = {per_s:.0f} messages/s per worker "
-        f"({result['ms_per_message']:.2f} ms each; target {TARGET_PER_S:.0f}/s: "
-        f"{'met' if result['target_met'] else 'NOT met'})"
+        f"  sent {opts.messages} in {result['send_seconds']:.2f} s = {result['per_second']:.0f}"
+        f" messages/s per worker ({result['ms_per_message']:.2f} ms each; target"
+        f" {TARGET_PER_S:.0f}/s: {'met' if result['target_met'] else 'NOT met'})"
     )
     print(
-        f"  CPU ms per message: worker {worker_ms:.2f}, PostgreSQL {pg_ms:.2f}, "
-        f"SMTP server {smtp_ms:.2f}; the machine busy {result['machine_busy_share']:.0%}"
+        f"  CPU ms per message: worker {cpu['worker']:.2f}, PostgreSQL {cpu['postgres']:.2f}, "
+        f"SMTP server {cpu['smtp_server']:.2f}; the machine busy {result['machine_busy_share']:.0%}"
     )
     print(
         f"  (replies written with their outbox rows: {result['replies_per_second_written']:.0f}/s)"

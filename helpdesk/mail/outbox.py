@@ -126,6 +126,55 @@ def _kind(kind: str, auto: bool) -> str:
     return kind
 
 
+def _row(
+    *,
+    kind: str,
+    key: str,
+    recipients: list[str],
+    subject: str,
+    text: str,
+    html: str | None,
+    author: Any,
+    language: str,
+    ticket: Any,
+    in_reply_to: str | None,
+    references: list[str],
+) -> MailMessage:
+    """The outbox row: the text as sent (signature and footer in the customer's language) and
+    its sanitised HTML are made now, so that every attempt sends the same message."""
+    team, from_address = sender(_mail_from())
+    reference = ticket.reference if ticket is not None else None
+    signed = compose.Signed(
+        agent=getattr(author, "name", None),
+        team=team,
+        reference=reference,
+        language=language,
+        auto=kind in compose.AUTO_KINDS,
+    )
+    return MailMessage(
+        message_id=f"{uuid.uuid4().hex}@{from_address.rpartition('@')[2]}",
+        idempotency_key=key,
+        direction="outbound",
+        kind=kind,
+        from_address=from_address,
+        # The agent's name where a person wrote it: the customer sees who answers them.
+        from_name=f"{signed.agent} ({team})" if signed.agent else team,
+        to_addresses=recipients,
+        cc_addresses=[],
+        subject=_tagged_subject(subject, reference),
+        in_reply_to=in_reply_to.strip("<>") if in_reply_to else None,
+        references=[r.strip("<>") for r in references],
+        body_text=text,
+        full_text=compose.full_text(text, signed),
+        body_html=compose.html_part(text, signed, markup=html),
+        customer_id=getattr(ticket, "requester_id", None),
+        ticket_id=ticket.id if ticket is not None else None,
+        author_user_id=getattr(author, "id", None),
+        status="queued",
+        created_at=utcnow(),
+    )
+
+
 def queue_message(
     session: DbSession,
     *,
@@ -161,55 +210,40 @@ def queue_message(
         if existing is not None:
             return existing  # type: ignore[no-any-return]
     kind = _kind(kind, auto)
-    team, from_address = sender(_mail_from())
-    reference = ticket.reference if ticket is not None else None
     refs = list(references)
     if ticket is not None and in_reply_to is None and not refs:
         in_reply_to, refs = thread_headers(session, ticket.id)
-    signed = compose.Signed(
-        agent=getattr(author, "name", None),
-        team=team,
-        reference=reference,
-        language=language,
-        auto=kind in compose.AUTO_KINDS,
-    )
-    row = MailMessage(
-        message_id=f"{uuid.uuid4().hex}@{from_address.rpartition('@')[2]}",
-        idempotency_key=key,
-        direction="outbound",
+    row = _row(
         kind=kind,
-        from_address=from_address,
-        # The agent's name where a person wrote it: the customer sees who answers them.
-        from_name=f"{signed.agent} ({team})" if signed.agent else team,
-        to_addresses=recipients,
-        cc_addresses=[],
-        subject=_tagged_subject(subject, reference),
-        in_reply_to=in_reply_to.strip("<>") if in_reply_to else None,
-        references=[r.strip("<>") for r in refs],
-        body_text=text,
-        full_text=compose.full_text(text, signed),
-        body_html=compose.html_part(text, signed, markup=html),
-        customer_id=customer_id
-        if customer_id is not None
-        else getattr(ticket, "requester_id", None),
-        ticket_id=ticket.id if ticket is not None else None,
-        comment_id=comment.id if comment is not None else None,
-        author_user_id=getattr(author, "id", None),
-        status="queued",
-        created_at=utcnow(),
+        key=key,
+        recipients=recipients,
+        subject=subject,
+        text=text,
+        html=html,
+        author=author,
+        language=language,
+        ticket=ticket,
+        in_reply_to=in_reply_to,
+        references=refs,
     )
+    row.customer_id = customer_id if customer_id is not None else row.customer_id
+    row.comment_id = comment.id if comment is not None else None
     session.add(row)
     session.flush()
-    ids = list(attachment_ids)
+    _attach(session, row.id, list(attachment_ids))
+    send_after_commit(session, row.id)
+    return row
+
+
+def _attach(session: DbSession, row_id: int, ids: list[int]) -> None:
+    """Files already in the attachment store (an agent's upload) go with this message."""
     if ids:
         session.execute(
             update(Attachment)
             .where(Attachment.id.in_(ids), Attachment.mail_message_id.is_(None))
-            .values(mail_message_id=row.id)
+            .values(mail_message_id=row_id)
             .execution_options(synchronize_session=False)
         )
-    send_after_commit(session, row.id)
-    return row
 
 
 def send_after_commit(session: DbSession, row_id: int) -> None:

@@ -16,6 +16,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, select, text
 
@@ -75,6 +76,28 @@ def _reply(app) -> tuple[int, int]:  # type: ignore[no-untyped-def]
         return int(row_id), comment.id
 
 
+def _kill_after_acceptance(worker: Any, smtp: Any, locker: Any, row_id: int) -> None:
+    """Let the server accept the message while the test holds the row, then kill the worker
+    as it waits to record the server's answer."""
+    _wait_for(lambda: smtp.seen, "the worker never sent the message")
+    with locker.connect() as conn:
+        # Hold the row: the worker will get the server's 250 but cannot record it.
+        conn.execute(text("SELECT id FROM mail_messages WHERE id = :id FOR UPDATE"), {"id": row_id})
+        smtp.hold.set()
+        with locker.connect() as watcher:
+
+            def waiting() -> bool:
+                found = watcher.execute(text(LOCK_WAITS)).scalar()
+                watcher.rollback()
+                return bool(found)
+
+            _wait_for(waiting, "the worker never tried to record the server's answer", 30)
+        assert len(smtp.accepted) == 1  # the server has it...
+        os.kill(worker.pid, signal.SIGKILL)  # ...and the worker dies before its commit
+        worker.wait(timeout=10)
+        conn.rollback()
+
+
 def test_worker_killed_after_the_server_accepted_records_one_message(
     settings, database, redis_url, tmp_path, monkeypatch
 ):
@@ -96,25 +119,7 @@ def test_worker_killed_after_the_server_accepted_records_one_message(
     try:
         smtp.hold.clear()  # the server takes its time to answer the final dot
         row_id, comment_id = _reply(app)
-        _wait_for(lambda: smtp.seen, "the worker never sent the message")
-        with locker.connect() as conn:
-            # Hold the row: the worker will get the server's 250 but cannot record it.
-            conn.execute(
-                text("SELECT id FROM mail_messages WHERE id = :id FOR UPDATE"), {"id": row_id}
-            )
-            smtp.hold.set()
-            with locker.connect() as watcher:
-
-                def waiting() -> bool:
-                    found = watcher.execute(text(LOCK_WAITS)).scalar()
-                    watcher.rollback()
-                    return bool(found)
-
-                _wait_for(waiting, "the worker never tried to record the server's answer", 30)
-            assert len(smtp.accepted) == 1  # the server has it...
-            os.kill(worker.pid, signal.SIGKILL)  # ...and the worker dies before its commit
-            worker.wait(timeout=10)
-            conn.rollback()
+        _kill_after_acceptance(worker, smtp, locker, row_id)
         with app.app_context():
             stuck = db.session.get(MailMessage, row_id)
             assert stuck.status == "sending" and stuck.sent_at is None
