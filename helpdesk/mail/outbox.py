@@ -23,6 +23,7 @@ The guarantees, and their honest limits:
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -30,7 +31,7 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 
 from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import ValidationFailed
@@ -282,13 +283,14 @@ _SENT_AS = (
 )
 
 
-def _claim(session: DbSession, row_id: int, now: datetime) -> Any:
-    """The row, moved to `sending` if it was due; None when it was not (sent, being sent, given
-    up, or not due yet). Committed before the server is called, so no other worker takes it."""
-    claimed = session.execute(
+@functools.cache
+def _claim_statement() -> Any:
+    """The claim, built once: making the statement anew costs more Python than running it."""
+    now = bindparam("now", type_=MailMessage.claimed_at.type)
+    return (
         update(MailMessage)
         .where(
-            MailMessage.id == row_id,
+            MailMessage.id == bindparam("row_id"),
             MailMessage.direction == "outbound",
             MailMessage.status.in_(("queued", "retry")),
             MailMessage.next_attempt_at.is_(None) | (MailMessage.next_attempt_at <= now),
@@ -300,9 +302,15 @@ def _claim(session: DbSession, row_id: int, now: datetime) -> Any:
             .where(Attachment.mail_message_id == MailMessage.id, Attachment.inline.is_(False))
             .label("has_files"),
         )
-        .execution_options(synchronize_session=False)
-    ).first()
-    return claimed
+    )
+
+
+def _claim(session: DbSession, row_id: int, now: datetime) -> Any:
+    """The row, moved to `sending` if it was due; None when it was not (sent, being sent, given
+    up, or not due yet). Committed before the server is called, so no other worker takes it."""
+    # On the connection: a plain statement, without the ORM's bulk-update bookkeeping (the
+    # session holds no copy of the row that must follow it before the next commit).
+    return session.connection().execute(_claim_statement(), {"row_id": row_id, "now": now}).first()
 
 
 def _parts(session: DbSession, row_id: int, reader: AttachmentReader) -> list[compose.Part]:
@@ -390,14 +398,22 @@ def send(
     return _sent(session, row, now)
 
 
+@functools.cache
+def _finish_statement(columns: tuple[str, ...]) -> Any:
+    """The update of an attempt's outcome, built once for each set of columns it sets."""
+    table = MailMessage.__table__
+    return (
+        update(MailMessage)
+        .where(MailMessage.id == bindparam("row_id"))
+        .values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+    )
+
+
 def _finish(session: DbSession, row: Any, status: str, **values: Any) -> str:
     """Record the outcome of an attempt, and the reply's delivery with it, in one commit."""
-    session.execute(
-        update(MailMessage)
-        .where(MailMessage.id == row.id)
-        .values(status=status, **values)
-        .execution_options(synchronize_session=False)
-    )
+    values["status"] = status
+    statement = _finish_statement(tuple(sorted(values)))
+    session.connection().execute(statement, {"row_id": row.id, **values})
     if status in ("sent", "failed"):
         _track_reply(session, row, status)
     session.commit()
