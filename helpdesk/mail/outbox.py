@@ -227,7 +227,8 @@ def queue_message(
         in_reply_to=in_reply_to,
         references=refs,
     )
-    row.customer_id = customer_id if customer_id is not None else row.customer_id
+    if customer_id is not None:
+        row.customer_id = customer_id
     row.comment_id = comment.id if comment is not None else None
     session.add(row)
     session.flush()
@@ -257,12 +258,12 @@ def send_after_commit(session: DbSession, row_id: int) -> None:
 
 # -- sending ---------------------------------------------------------------------------------------
 
-# Reads an attachment's bytes by its storage key (the attachment store's `read`).
+# Reads an attachment's bytes by its storage key (the attachment store's `open`).
 AttachmentReader = Any
 
 
-# What sending needs of a row, read by the claim itself (UPDATE ... RETURNING): a worker makes
-# three round trips to the database per message and no more, the backlog's pace (bench/mail_out).
+# What sending needs of a row, read by the claim itself (UPDATE ... RETURNING): a message is two
+# short transactions, the claim and the outcome, and nothing more (bench/mail_out.py).
 _SENT_AS = (
     MailMessage.id,
     MailMessage.message_id,
