@@ -156,3 +156,42 @@ def test_worker_killed_after_the_server_accepted_records_one_message(
         locker.dispose()
         controller.stop()
     database.reset()
+
+
+def test_a_duplicated_task_sends_one_message(settings, database, redis_url, tmp_path):
+    """The broker delivers the sending task twice (a redelivery): the claim lets one through."""
+    from tests.services.workers import wait_until_idle
+
+    smtp, controller, port = start_smtp()
+    settings.REDIS_URL = redis_url
+    settings.MAIL_SMTP_URL = f"smtp://127.0.0.1:{port}?timeout=10"
+    env = os.environ | {
+        "DATABASE_URL": database.url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "x",
+        "MAIL_SMTP_URL": settings.MAIL_SMTP_URL,
+        "HELPDESK_INSTANCE_PATH": str(tmp_path / "worker"),
+    }
+    cmd = [sys.executable, "-m", "helpdesk.cli", "worker", "--concurrency", "2", "--pool",
+           "threads", "--without-heartbeat", "--without-gossip", "--without-mingle"]  # fmt: skip
+    worker = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    app = create_app(settings)
+    try:
+        row_id, comment_id = _reply(app)  # its task leaves after the commit...
+        celery = app.extensions["celery"]
+        celery.tasks[outbox.SEND_TASK].delay(row_id)  # ...and a second copy of it
+        wait_until_idle(celery, redis_url, done={outbox.SEND_TASK: 2})
+        with app.app_context():
+            assert db.session.get(MailMessage, row_id).status == "sent"
+            assert db.session.get(Comment, comment_id).delivery_status == "sent"
+            db.session.remove()
+            db.engine.dispose()
+        assert len(smtp.accepted) == 1 and smtp.accepted[0].rcpt_tos == [ADDRESS]
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        controller.stop()
+    database.reset()
