@@ -31,6 +31,11 @@ PERIODIC: dict[str, dict[str, Any]] = {
         "task": "telephony.tasks.recover_sms",
         "schedule": 30.0,
     },
+    # E-mail outbox: retries that fell due, and messages a dead worker left half-sent.
+    "mail-recover": {
+        "task": "helpdesk.mail.recover",
+        "schedule": 30.0,
+    },
     # Longest waits grow with no event: push them (and their alerts) to the wallboard.
     "wallboard-alerts": {
         "task": "helpdesk.supervision.tasks.check_alerts",

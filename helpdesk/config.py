@@ -105,6 +105,11 @@ class Settings:
     HELPDESK_VOICE_FALLBACK_URL: str = ""  # where a call goes when the database fails
     HELPDESK_METRICS_TOKEN: str = ""  # lets Prometheus scrape /metrics from outside the network
     HELPDESK_LOG_FORMAT: str = "text"  # "json" for one JSON object per line (log shippers)
+    # E-mail out (docs/email.md): the SMTP server, `smtp://user:pass@host:587?starttls=1` or
+    # `smtps://user:pass@host:465`; empty sends to the local mail simulator. MAIL_FROM is the
+    # address replies come from and go back to (`Support <support@example.com>`).
+    MAIL_SMTP_URL: str = ""
+    MAIL_FROM: str = "Helpdesk <helpdesk@localhost>"
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     telephony_backend: str = field(default="simulator", init=False)

@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "helpdesk.dispatch.models",
     "kb.models",
     "helpdesk.audit.models",
+    "helpdesk.mail.models",
 )
 
 

@@ -30,6 +30,7 @@ from helpdesk.customers.timeline_api import bp as timeline_api
 from helpdesk.db import install_sqlite_pragmas, release_session_safely
 from helpdesk.dispatch.api import bp as dispatch_api
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
+from helpdesk.mail import wiring as mail_wiring
 from helpdesk.reporting.api import bp as reporting_api
 from helpdesk.security.origins import socketio_origin_check
 from helpdesk.sla.api import bp as sla_api
@@ -57,6 +58,7 @@ TASK_MODULES = (
     "helpdesk.supervision.tasks",
     "helpdesk.value.tasks",
     "helpdesk.dispatch.tasks",
+    *mail_wiring.TASK_MODULES,
 )
 SUPPORTED_LOCALES = ("en", "fr")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
@@ -88,6 +90,7 @@ def init_app(app: Flask, settings: Settings, *, role: str) -> None:
         csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
         app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
+    mail_wiring.init_app(app, settings)
 
 
 def _fill_core_slots() -> None:

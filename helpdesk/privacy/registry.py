@@ -35,6 +35,7 @@ PRIVACY_MODULES = (
     "helpdesk.audit.privacy",
     "telephony.privacy",
     "kb.privacy",
+    "helpdesk.mail.simulator_privacy",
 )
 
 # Shorter strings are not searched for in other people's text: they would match ordinary words.

@@ -122,6 +122,9 @@ ENDPOINTS: dict[str, Access] = {
     "simulator_api.hang_up_post": STAFF,
     "simulator_api.text_in_post": STAFF,
     "simulator_api.inbox_get": STAFF,
+    # -- the mail simulator (only without MAIL_SMTP_URL)
+    "mail_simulator_api.list_sent_mail_get": STAFF,
+    "mail_simulator_api.get_sent_mail_get": STAFF,
     # -- Twilio webhooks
     "twilio_voice.incoming": TWILIO,
     "twilio_voice.status": TWILIO,

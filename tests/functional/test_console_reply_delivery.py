@@ -73,7 +73,8 @@ def test_undeliverable_reply_is_named_before_and_never_called_sent(
     ticket_factory: Callable[..., Any],
 ) -> None:
     console = signed_in()
-    customer = customer_factory(name="Manon Petit", phones=[LANDLINE], emails=["m@example.com"])
+    # A landline takes no texts and there is no address to write to.
+    customer = customer_factory(name="Manon Petit", phones=[LANDLINE])
     ticket = ticket_factory(requester_id=customer.id, channel=Channel.EMAIL)
     page = html(console.get(f"/tickets/{ticket.id}"))
     assert _reply_box(page) == (
@@ -93,6 +94,22 @@ def test_undeliverable_reply_is_named_before_and_never_called_sent(
     )
     assert "no channel could reach the customer" in page
     assert db.session.scalar(select(func.count()).select_from(SmsMessage)) == 0
+
+
+def test_an_email_ticket_is_answered_by_email(
+    signed_in: Callable[..., FlaskClient],
+    customer_factory: Callable[..., Any],
+    ticket_factory: Callable[..., Any],
+) -> None:
+    console = signed_in()
+    customer = customer_factory(name="Manon Petit", phones=[LANDLINE], emails=["m@example.com"])
+    ticket = ticket_factory(requester_id=customer.id, channel=Channel.EMAIL)
+    page = html(console.get(f"/tickets/{ticket.id}"))
+    assert _reply_box(page) == "A public reply will be sent by e-mail to m@example.com."
+    page = _post_reply(console, ticket.id, "We have reset your line.")
+    assert "Reply sent: e-mail to m@example.com." in _flashes(page)
+    comment = db.session.scalar(select(Comment).where(Comment.ticket_id == ticket.id))
+    assert comment is not None and comment.delivery_status == "sent"
 
 
 def test_reply_box_names_the_sms_number_and_the_reply_shows_its_state(

@@ -1,0 +1,2 @@
+"""The e-mail channel: messages in (IMAP, raw-MIME ingress) and out (SMTP outbox), threaded into
+tickets. See docs/email.md."""

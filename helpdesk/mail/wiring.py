@@ -1,0 +1,21 @@
+"""The e-mail channel's part of the application: its transport, its reply channel, its APIs."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from helpdesk.config import Settings
+from helpdesk.extensions import csrf
+from helpdesk.mail import transport
+from helpdesk.mail.simulator_api import bp as simulator_api
+
+# Bearer tokens, not cookies: nothing for a forged form to ride on.
+API_BLUEPRINTS = (simulator_api,)
+TASK_MODULES = ("helpdesk.mail.outbox_tasks",)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    transport.init_app(app, settings)
+    for api_bp in API_BLUEPRINTS:
+        csrf.exempt(api_bp)
+        app.register_blueprint(api_bp)
