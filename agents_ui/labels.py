@@ -68,6 +68,7 @@ TIMELINE_KIND: dict[str, Any] = {
     "call_note": _l("Call notes"),
     "voicemail": _l("Voicemail"),
     "sms": _l("SMS"),
+    "email": _l("E-mail"),
     "visit": _l("Visit"),
 }
 

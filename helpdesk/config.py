@@ -105,6 +105,10 @@ class Settings:
     HELPDESK_VOICE_FALLBACK_URL: str = ""  # where a call goes when the database fails
     HELPDESK_METRICS_TOKEN: str = ""  # lets Prometheus scrape /metrics from outside the network
     HELPDESK_LOG_FORMAT: str = "text"  # "json" for one JSON object per line (log shippers)
+    # Files agents attach to a reply (helpdesk.mail.uploads): at most this many, and this many
+    # bytes in all; under HELPDESK_MAX_REQUEST_MB, the largest request body accepted.
+    MAIL_REPLY_MAX_FILES: int = 5
+    MAIL_REPLY_MAX_BYTES: int = 10 * 1024 * 1024
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     telephony_backend: str = field(default="simulator", init=False)

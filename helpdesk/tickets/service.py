@@ -3,7 +3,7 @@ publishes the live event once the transaction commits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -279,10 +279,13 @@ def add_comment(
     channel: Channel = Channel.WEB,
     status: Status | None = None,
     commit: bool = True,
+    before_delivery: Callable[[Comment], None] | None = None,
 ) -> Comment:
     """A public reply or an internal note, optionally moving the ticket on in the same step.
 
     A customer writing on a pending or solved ticket reopens it: they are waiting again.
+    `before_delivery` runs once the comment has its id and before its channel carries it: what
+    must travel with the reply (the files an agent attached) is tied to it there.
     """
     if not body.strip():
         raise ValidationFailed("empty comment", fields={"body": "must not be empty"})
@@ -339,6 +342,8 @@ def add_comment(
             changes={"comment_id": [None, comment.id]},
         )
     )
+    if before_delivery is not None:
+        before_delivery(comment)
     if route is not None and route.channel is not None:
         deliver = delivery.deliverer(route.channel)
         if deliver is not None:
