@@ -10,6 +10,7 @@ always downloads (`Content-Disposition: attachment`, `nosniff`), never opened in
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -69,7 +70,9 @@ def _message(ticket_id: int, mail_id: int) -> MailMessage:
 
 def download(data: bytes, *, filename: str, content_type: str) -> Response:
     """Bytes as a download that no browser opens or sniffs in place."""
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    # The plain name keeps letters, digits and a few marks only: no quote or control character
+    # can end the header early; the exact name travels percent-encoded beside it.
+    ascii_name = re.sub(r"[^A-Za-z0-9._ ()-]", "_", filename) or "file"
     response = Response(data, mimetype=content_type or "application/octet-stream")
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

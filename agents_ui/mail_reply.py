@@ -8,8 +8,8 @@ or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, cast
+from collections.abc import Sequence
+from typing import Any
 
 from flask import current_app
 from flask_babel import format_decimal
@@ -24,7 +24,7 @@ from helpdesk.extensions import db
 from helpdesk.mail import uploads
 from helpdesk.mail.models import BouncingAddress
 from helpdesk.tickets import delivery
-from helpdesk.tickets.models import Comment, Ticket
+from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import Channel
 
 # What the file picker offers (the server checks the bytes again, whatever the picker allowed).
@@ -79,12 +79,7 @@ def warning(session: DbSession, ticket: Ticket, route: delivery.Route) -> str:
 
 
 def attachment_store() -> uploads.FileStore | None:
-    """The attachment store (`helpdesk.mail.store`), None where this installation has none."""
-    try:
-        from helpdesk.mail import store  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    return cast(uploads.FileStore, store.attachment_store(current_app))
+    return uploads.file_store(current_app)
 
 
 def limits() -> uploads.Limits:
@@ -174,13 +169,6 @@ def refusal_text(exc: uploads.Refused) -> str:
             )
         )
     return str(_("Files cannot be attached: the attachment store is not configured."))
-
-
-def tie(rows: Sequence[Any]) -> Callable[[Comment], None] | None:
-    """What `tickets.service.add_comment` calls to tie the stored files to the new reply."""
-    if not rows:
-        return None
-    return lambda comment: uploads.attach_to_comment(rows, comment.id)
 
 
 def discard(rows: Sequence[Any]) -> None:

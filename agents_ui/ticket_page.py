@@ -24,6 +24,7 @@ from agents_ui.queries import all_groups, assignable_staff, user_names
 from helpdesk.auth import permissions
 from helpdesk.errors import APIError, Conflict
 from helpdesk.extensions import db
+from helpdesk.mail import uploads
 from helpdesk.sla import service as sla_service
 from helpdesk.tickets import delivery, service
 from helpdesk.tickets.models import Ticket, TicketChange
@@ -236,7 +237,7 @@ def reply(ticket_id: int) -> ResponseReturnValue:
             public=public,
             actor=me(),
             status=wanted,
-            before_delivery=mail_reply.tie(files),
+            before_delivery=uploads.tie(files),
         )
     except APIError as exc:
         db.session.rollback()

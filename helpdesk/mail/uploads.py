@@ -15,9 +15,9 @@ scripts or executables. An unknown binary is refused rather than sent as "someth
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import select
 
@@ -66,6 +66,22 @@ class FileStore(Protocol):
     def open(self, key: str) -> bytes: ...
 
     def delete(self, key: str) -> None: ...
+
+
+def file_store(app: Any) -> FileStore | None:
+    """The application's attachment store, None where this installation has none.
+
+    The store made by `helpdesk.mail.store.attachment_store` is kept on the app
+    (`app.extensions["mail_store"]`); a test or a deployment may put its own there first.
+    """
+    found = app.extensions.get("mail_store")
+    if found is not None:
+        return cast(FileStore, found)
+    try:
+        from helpdesk.mail import store  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    return cast(FileStore, store.attachment_store(app))
 
 
 @dataclass(frozen=True)
@@ -220,6 +236,30 @@ def attach_to_comment(rows: Sequence[Any], comment_id: int) -> None:
     """Tie checked uploads (`pending`) to the reply that carries them."""
     for row in rows:
         row.comment_id = comment_id
+
+
+def tie(rows: Sequence[Any]) -> Callable[[Any], None] | None:
+    """What `tickets.service.add_comment(before_delivery=...)` calls to tie `rows` to the new
+    reply before its channel carries it (None: nothing to tie)."""
+    if not rows:
+        return None
+    return lambda comment: attach_to_comment(rows, comment.id)
+
+
+def by_comment(session: DbSession, comment_ids: Sequence[int]) -> dict[int, list[Attachment]]:
+    """The listed files of each comment, in one query."""
+    if not comment_ids:
+        return {}
+    found: dict[int, list[Attachment]] = {}
+    rows = session.scalars(
+        select(Attachment)
+        .where(Attachment.comment_id.in_(list(comment_ids)), Attachment.inline.is_(False))
+        .order_by(Attachment.id)
+    )
+    for row in rows:
+        if row.comment_id is not None:
+            found.setdefault(row.comment_id, []).append(row)
+    return found
 
 
 def for_comment(session: DbSession, comment_id: int) -> list[int]:
