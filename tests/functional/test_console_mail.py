@@ -411,3 +411,14 @@ def test_mail_simulator_sends_a_message_in_as_a_customer(console: FlaskClient) -
     assert found["outcome"] == "created" and found["ticket_id"]
     page = html(console.get(f"/tickets/{found['ticket_id']}"))
     assert "Why was I charged twice?" in page and "newcomer@example.com" in page
+
+
+def test_thread_and_reply_box_in_french(
+    app: Flask, make_user: Callable[..., User], email_ticket: dict[str, Any]
+) -> None:
+    client = SessionPerRequestClient(app, app.response_class, use_cookies=True)
+    assert sign_in(client, make_user(Role.AGENT, name="Fanny", locale="fr")).status_code == 302
+    page = html(client.get(f"/tickets/{email_ticket['ticket'].id}"))
+    assert "Afficher le texte cité" in page and "Voir le message d’origine" in page
+    assert "Joindre des fichiers" in page and "Jusqu’à 5 fichiers, 10 Mo en tout" in page
+    assert "L’e-mail n’est pas configuré sur ce serveur" in page
