@@ -31,6 +31,7 @@ except ImportError:  # pragma: no cover
 pytestmark = pytest.mark.browser
 
 EVENT_TIMEOUT_MS = 10_000
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 SCRIPT = Path(__file__).parents[2] / "agents_ui" / "static" / "caller_screen.js"
 _serial = itertools.count(1)
 
@@ -168,8 +169,14 @@ def test_reply_by_email_shows_its_delivery_state(
         f"A public reply will be sent by e-mail to {address}."
     )
     page.fill("#reply-body", "Your new box ships today.")
+    page.set_input_files(
+        "#reply-files", files=[{"name": "label.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
     page.click("section.reply button[type=submit]")
     expect(page.locator(".flash-success").first).to_contain_text(f"e-mail to {address}")
+    reply = page.locator("article.comment-public").last
+    expect(reply.locator(".mail-file a")).to_have_text("label.pdf")
+    expect(reply.locator("[data-field=to]")).to_have_text(address)
     badge = page.locator(".delivery [data-delivery-status]").last
     expect(badge).to_have_text("Sent", timeout=EVENT_TIMEOUT_MS)
     expect(page.locator(".delivery [data-delivery-detail]").last).to_have_text(
