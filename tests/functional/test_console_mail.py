@@ -439,3 +439,54 @@ def test_thread_and_reply_box_in_french(
     assert f"Voir le message d{apostrophe}origine" in page
     assert "Joindre des fichiers" in page
     assert f"Jusqu{apostrophe}à 5 fichiers, 10 Mo en tout" in page
+
+
+def test_a_failed_reply_shows_the_server_s_reason(
+    console: FlaskClient, email_ticket: dict[str, Any], agent: User
+) -> None:
+    ticket = email_ticket["ticket"]
+    comment = tickets.add_comment(
+        db.session, ticket, body="We sent a new box.", public=True, actor=db.session.merge(agent)
+    )
+    _mail(
+        message_id="out-failed@helpdesk.test",
+        direction="outbound",
+        status="failed",
+        error="550 5.1.1 <manon@example.com>: mailbox unavailable",
+        from_address="support@helpdesk.test",
+        from_name="Amélie Agent",
+        to_addresses=["manon@example.com"],
+        subject=f"[{ticket.reference}] Box down",
+        body_text="We sent a new box.",
+        ticket_id=ticket.id,
+        comment_id=comment.id,
+    )
+    db.session.commit()
+    page = html(console.get(f"/tickets/{ticket.id}"))
+    block = page[page.index(f'id="mail-{comment.id}"') :]
+    assert "The mail server said: 550 5.1.1 &lt;manon@example.com&gt;: mailbox unavailable" in block
+
+
+def test_mail_simulator_reply_joins_its_ticket(console: FlaskClient) -> None:
+    """Needs the inbound pipeline (helpdesk.mail.inbound)."""
+    pytest.importorskip("helpdesk.mail.inbound", reason="the inbound pipeline is not installed")
+    first = console.post(
+        "/simulator/mail",
+        data={"from_address": "lea@example.com", "subject": "Wifi", "body": "No wifi."},
+        headers={"Accept": "application/json"},
+    ).get_json()
+    assert first["outcome"] == "created"
+    again = console.post(
+        "/simulator/mail",
+        data={
+            "from_address": "LEA@example.com",
+            "ticket": str(first["ticket_id"]),
+            "body": "Still no wifi.",
+            "attachment": (io.BytesIO(PDF), "speedtest.pdf"),
+        },
+        headers={"Accept": "application/json"},
+        content_type="multipart/form-data",
+    ).get_json()
+    assert (again["outcome"], again["ticket_id"]) == ("threaded", first["ticket_id"])
+    page = html(console.get(f"/tickets/{first['ticket_id']}"))
+    assert "Still no wifi." in page and "speedtest.pdf" in page
