@@ -17,6 +17,7 @@ from urllib.parse import quote
 from flask import Response, abort, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from agents_ui import mail_reply, mail_thread
@@ -45,9 +46,10 @@ def _bounce_of(address: str) -> str:
     if found is None:
         return ""
     return str(
-        _(
-            "Mail to this address came back %(count)s times: %(reason)s",
-            count=found.bounces,
+        ngettext(
+            "Mail to this address came back %(num)d time: %(reason)s",
+            "Mail to this address came back %(num)d times: %(reason)s",
+            found.bounces,
             reason=found.reason or "—",
         )
     )

@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
@@ -52,11 +53,13 @@ def warning(session: DbSession, ticket: Ticket, route: delivery.Route) -> str:
         found = bouncing(session, route.to)
         if found is not None:
             return str(
-                _(
-                    "Mail to %(address)s has come back %(count)s times (last: %(reason)s): "
+                ngettext(
+                    "Mail to %(address)s has come back %(num)d time (last: %(reason)s): "
                     "the reply may not arrive. Check the address with the customer.",
+                    "Mail to %(address)s has come back %(num)d times (last: %(reason)s): "
+                    "the reply may not arrive. Check the address with the customer.",
+                    found.bounces,
                     address=route.to,
-                    count=found.bounces,
                     reason=found.reason or "—",
                 )
             )
