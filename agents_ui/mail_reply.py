@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
-from flask_babel import format_decimal
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
