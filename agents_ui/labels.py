@@ -72,6 +72,14 @@ TIMELINE_KIND: dict[str, Any] = {
     "visit": _l("Visit"),
 }
 
+# The kinds of e-mail (helpdesk.mail.models.MailMessage.kind) shown apart from the conversation.
+MAIL_KIND: dict[str, Any] = {
+    "message": _l("Message"),
+    "ack": _l("Acknowledgement"),
+    "auto": _l("Automatic reply"),
+    "bounce": _l("Bounce"),
+}
+
 CALL_DIRECTION: dict[str, Any] = {
     "inbound": _l("Incoming"),
     "outbound": _l("Outgoing"),

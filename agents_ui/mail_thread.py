@@ -65,6 +65,9 @@ class Thread:
     # Files an agent attached to a reply that has no e-mail (an internal note, or a reply that
     # went by another channel), by comment.
     files_by_comment: dict[int, tuple[FileView, ...]] = field(default_factory=dict)
+    # Mail that is no comment: acknowledgements sent, automatic replies and bounces received.
+    others: list[MailView] = field(default_factory=list)
+    other_kinds: dict[int, str] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -161,7 +164,10 @@ def thread_for(session: DbSession, ticket_id: int, comment_ids: Sequence[int]) -
             seen = {f.id for f in own}
             own = own + [f for f in by_comment.pop(m.comment_id, []) if f.id not in seen]
             thread.by_comment[m.comment_id] = mail_view(m, own)
-        elif m.direction == "inbound" and thread.opening is None:
+        elif m.direction == "inbound" and thread.opening is None and m.kind == "message":
             thread.opening = mail_view(m, own)
+        else:
+            thread.others.append(mail_view(m, own))
+            thread.other_kinds[m.id] = m.kind
     thread.files_by_comment = {k: tuple(v) for k, v in by_comment.items()}
     return thread

@@ -490,3 +490,36 @@ def test_mail_simulator_reply_joins_its_ticket(console: FlaskClient) -> None:
     assert (again["outcome"], again["ticket_id"]) == ("threaded", first["ticket_id"])
     page = html(console.get(f"/tickets/{first['ticket_id']}"))
     assert "Still no wifi." in page and "speedtest.pdf" in page
+
+
+def test_acknowledgements_and_automatic_mail_are_listed_apart(
+    console: FlaskClient, email_ticket: dict[str, Any]
+) -> None:
+    ticket = email_ticket["ticket"]
+    _mail(
+        message_id="ack@helpdesk.test",
+        direction="outbound",
+        kind="ack",
+        status="sent",
+        from_address="support@helpdesk.test",
+        to_addresses=["manon@example.com"],
+        subject=f"[{ticket.reference}] We received your message",
+        body_text="We received your message.",
+        ticket_id=ticket.id,
+    )
+    _mail(
+        message_id="ooo@example.com",
+        kind="auto",
+        from_address="manon@example.com",
+        subject="Out of office",
+        body_text="I am away.",
+        ticket_id=ticket.id,
+    )
+    db.session.commit()
+    page = html(console.get(f"/tickets/{ticket.id}"))
+    others = page[page.index('id="mail-others"') :]
+    assert "2 other e-mails on this ticket" in others
+    assert "to manon@example.com" in others and "Acknowledgement" in others
+    assert "Out of office" in others and "Automatic reply" in others
+    opening = page[page.index('id="mail-opening"') : page.index('id="mail-opening"') + 600]
+    assert "My box is down." in opening  # the opening message is still the customer's own
