@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
+    MultipleFileField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -91,6 +92,8 @@ class ReplyForm(ConsoleForm):
         ],
     )
     status = SelectField(_l("Then set status to"), default="")
+    # Checked by helpdesk.mail.uploads (count, size, sniffed type), not by the form.
+    files = MultipleFileField(_l("Attach files"))
     submit = SubmitField(_l("Send"))
 
     def __init__(self, *args: object, **kwargs: object) -> None:

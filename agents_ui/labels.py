@@ -68,7 +68,16 @@ TIMELINE_KIND: dict[str, Any] = {
     "call_note": _l("Call notes"),
     "voicemail": _l("Voicemail"),
     "sms": _l("SMS"),
+    "email": _l("E-mail"),
     "visit": _l("Visit"),
+}
+
+# The kinds of e-mail (helpdesk.mail.models.MailMessage.kind) shown apart from the conversation.
+MAIL_KIND: dict[str, Any] = {
+    "message": _l("Message"),
+    "ack": _l("Acknowledgement"),
+    "auto": _l("Automatic reply"),
+    "bounce": _l("Bounce"),
 }
 
 CALL_DIRECTION: dict[str, Any] = {

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from agents_ui import labels, value_labels, wording
+from agents_ui import labels, mail_wording, value_labels, wording
 from agents_ui.queries import AnySession
 from helpdesk.auth.models import User
 from helpdesk.db import utcnow
@@ -234,6 +234,7 @@ def timeline_strings() -> dict[str, Any]:
         ),
         "note_plain": _("Wrap-up: %(notes)s", notes="{notes}"),
         "voicemail": _("Voicemail (%(time)s)", time="{time}"),
+        "email": mail_wording.strings(),
         # A visit's steps, by the `event` of their data (see wording.visit_text).
         "visit": {
             "requested": _("%(ref)s visit requested: %(what)s", ref="{ref}", what="{what}"),

@@ -46,6 +46,7 @@ class RouteNotice:
     channel: str | None  # the channel that carries it; None when none does or it is refused
     text: str
     deliverable: bool
+    warning: str = ""  # e-mail's own explanation (agents_ui.mail_reply.warning)
 
 
 def route_notice(route: delivery.Route) -> RouteNotice:

@@ -7,7 +7,7 @@ status: never a 500, never a lost reply.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from agents_ui import kb_panel, labels, reply_delivery, sla_display
+from agents_ui import kb_panel, labels, mail_reply, mail_thread, reply_delivery, sla_display
 from agents_ui.account import me
 from agents_ui.blueprint import bp
 from agents_ui.forms import PropertiesForm, ReplyForm
@@ -24,6 +24,7 @@ from agents_ui.queries import all_groups, assignable_staff, user_names
 from helpdesk.auth import permissions
 from helpdesk.errors import APIError, Conflict
 from helpdesk.extensions import db
+from helpdesk.mail import uploads
 from helpdesk.sla import service as sla_service
 from helpdesk.tickets import delivery, service
 from helpdesk.tickets.models import Ticket, TicketChange
@@ -141,6 +142,9 @@ def _render(
         "tickets/detail.html",
         ticket=ticket,
         comments=comments,
+        thread=mail_thread.thread_for(db.session, ticket.id, [c.id for c in comments]),
+        upload_accept=mail_reply.ACCEPT,
+        upload_hint=mail_reply.hint(),
         clocks=clocks,
         sla_badge=sla_display.badge(clocks),
         clock_rows=sla_display.clock_rows(clocks),
@@ -148,11 +152,7 @@ def _render(
         reply_form=reply,
         props_form=props,
         closed=current is Status.CLOSED,
-        reply_route=(
-            None
-            if current is Status.CLOSED
-            else reply_delivery.route_notice(service.reply_route(db.session, ticket))
-        ),
+        reply_route=None if current is Status.CLOSED else _route_notice(ticket),
         delivery_badge=reply_delivery.badge,
         delivery_statuses=delivery.STATUSES,
         delivery_label=reply_delivery.status_label,
@@ -162,6 +162,12 @@ def _render(
         kb_can_draft=current in (Status.SOLVED, Status.CLOSED)
         and current_user.has_role(*permissions.KB_WRITE),
     ), status
+
+
+def _route_notice(ticket: Ticket) -> reply_delivery.RouteNotice:
+    route = service.reply_route(db.session, ticket)
+    notice = reply_delivery.route_notice(route)
+    return replace(notice, warning=mail_reply.warning(db.session, ticket, route))
 
 
 def describe_refusal(exc: APIError, ticket: Ticket, wanted: Status | None) -> str:
@@ -184,6 +190,8 @@ def describe_refusal(exc: APIError, ticket: Ticket, wanted: Status | None) -> st
             new=labels.label(labels.STATUS, wanted),
             allowed=allowed or "—",
         )
+    elif "files" in fields:
+        message = exc.message  # already in the agent's words (mail_reply.refusal_text)
     elif "body" in fields:
         message = _("Write a message before sending.")
     elif "assignee_id" in fields:
@@ -219,12 +227,21 @@ def reply(ticket_id: int) -> ResponseReturnValue:
     wanted = Status(form.status.data) if form.status.data else None
     public = form.visibility.data == "public"
     before = found.status
+    files: list[Any] = []
     try:
+        files = mail_reply.store_for_reply(found, form.files.data or [])
         comment = service.add_comment(
-            db.session, found, body=form.body.data or "", public=public, actor=me(), status=wanted
+            db.session,
+            found,
+            body=form.body.data or "",
+            public=public,
+            actor=me(),
+            status=wanted,
+            before_delivery=uploads.tie(files),
         )
     except APIError as exc:
         db.session.rollback()
+        mail_reply.discard(files)
         found = service.get(db.session, ticket_id)
         message = describe_refusal(exc, found, wanted)
         route = service.reply_route(db.session, found) if public else None

@@ -17,7 +17,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext
 
-from agents_ui import formatting, labels, sla_display
+from agents_ui import formatting, labels, mail_wording, sla_display
 from helpdesk.tickets.workflow import reference_for
 from telephony import ivr
 
@@ -115,6 +115,8 @@ def timeline_text(entry: Any) -> str:
         return _("Voicemail (%(time)s)", time=sla_display.duration(int(seconds), precise=True))
     if kind == "visit" and data.get("event") and data.get("reference"):
         return visit_text(data) or summary
+    if kind == "email":
+        return mail_wording.email_text(data, summary)
     if kind == "customer_erased":
         return _("Personal data erased on request")
     if kind == "customer_merged" and data.get("source_id"):

@@ -110,6 +110,10 @@ class Settings:
     # address replies come from and go back to (`Support <support@example.com>`).
     MAIL_SMTP_URL: str = ""
     MAIL_FROM: str = "Helpdesk <helpdesk@localhost>"
+    # Files agents attach to a reply (helpdesk.mail.uploads): at most this many, and this many
+    # bytes in all; under HELPDESK_MAX_REQUEST_MB, the largest request body accepted.
+    MAIL_REPLY_MAX_FILES: int = 5
+    MAIL_REPLY_MAX_BYTES: int = 10 * 1024 * 1024
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     telephony_backend: str = field(default="simulator", init=False)

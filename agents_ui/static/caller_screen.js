@@ -183,7 +183,26 @@
     if (e.kind === "voicemail" && data.duration_s != null) {
       return fill(t.voicemail, { time: duration(data.duration_s, t) });
     }
+    if (e.kind === "email" && t.email) return emailSummary(e, data, t.email);
     return e.summary;
+  }
+
+  /* An e-mail entry as agents_ui/mail_wording.py words it: address and subject from the data,
+   * else read back from the stored English summary. */
+  var EMAIL_SUMMARY = /^E-mail (from|to) (\S+?): ?([\s\S]*)$/;
+  function emailSummary(e, data, m) {
+    if (data.outcome === "bounced") return m.bounced;
+    var found = EMAIL_SUMMARY.exec(e.summary || "");
+    var direction = data.direction || (found ? (found[1] === "from" ? "inbound" : "outbound") : "");
+    var address = data.address || (found ? found[2] : "");
+    var subject = data.subject || (found ? found[3] : "");
+    if (!address) return e.summary;
+    var parts = [fill(direction === "outbound" ? m.to : m.from, { address: address, subject: subject })];
+    var files = data.attachments;
+    var count = Array.isArray(files) ? files.length : (typeof files === "number" ? files : 0);
+    if (count) parts.push(count === 1 ? m.files_one : fill(m.files_other, { n: count }));
+    if (data.outcome === "ignored") parts.push(m.ignored);
+    return parts.join(" · ");
   }
 
   function recent(screen, s) {

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint
+from flask import Blueprint, current_app, request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import inspect
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
+from helpdesk.errors import APIError, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.mail import uploads
+from helpdesk.mail.models import Attachment
 from helpdesk.tickets import service
 from helpdesk.tickets.models import Comment, Ticket, TicketChange
 from helpdesk.tickets.workflow import Channel, Priority, Status
@@ -50,6 +54,11 @@ class CommentCreate(BaseModel):
     body: Annotated[str, Written] = Field(min_length=1, max_length=100_000)
     public: bool = True
     status: Status | None = None
+    attachment_ids: list[int] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Files uploaded with POST /tickets/{id}/attachments, sent with the reply.",
+    )
 
 
 class Ref(BaseModel):
@@ -114,6 +123,17 @@ class CommentOut(BaseModel):
             "what the customer wrote, and on replies written before delivery was recorded."
         )
     )
+    attachments: list[AttachmentOut] = Field(default_factory=list)
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str = Field(description="Sniffed from the bytes, not the declared type.")
+    size: int
+    sha256: str
+    ticket_id: int | None
+    comment_id: int | None
 
 
 class CommentList(BaseModel):
@@ -169,8 +189,21 @@ def ticket_out(t: Ticket) -> TicketOut:
     )
 
 
-def comment_out(c: Comment) -> CommentOut:
+def attachment_out(a: Attachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=a.id,
+        filename=a.filename,
+        content_type=a.content_type,
+        size=a.size,
+        sha256=a.sha256,
+        ticket_id=a.ticket_id,
+        comment_id=a.comment_id,
+    )
+
+
+def comment_out(c: Comment, files: Sequence[Attachment] = ()) -> CommentOut:
     return CommentOut(
+        attachments=[attachment_out(a) for a in files],
         id=c.id,
         body=c.body,
         public=c.public,
@@ -291,7 +324,9 @@ def update_ticket(ticket_id: int, body: TicketUpdate) -> TicketOut:
 )
 def list_comments(ticket_id: int) -> CommentList:
     ticket = service.get(db.session, ticket_id)
-    return CommentList(items=[comment_out(c) for c in service.comments(db.session, ticket)])
+    comments = service.comments(db.session, ticket)
+    files = uploads.by_comment(db.session, [c.id for c in comments])
+    return CommentList(items=[comment_out(c, files.get(c.id, ())) for c in comments])
 
 
 @operation(
@@ -306,15 +341,63 @@ def list_comments(ticket_id: int) -> CommentList:
 )
 def add_comment(ticket_id: int, body: CommentCreate) -> CommentOut:
     ticket = service.get(db.session, ticket_id)
+    user = current_api_user()
+    files = uploads.pending(db.session, body.attachment_ids, ticket_id=ticket.id, user_id=user.id)
     comment = service.add_comment(
         db.session,
         ticket,
         body=body.body,
         public=body.public,
-        actor=current_api_user(),
+        actor=user,
         status=body.status,
+        before_delivery=uploads.tie(files),
     )
-    return comment_out(next(c for c in service.comments(db.session, ticket) if c.id == comment.id))
+    saved = next(c for c in service.comments(db.session, ticket) if c.id == comment.id)
+    return comment_out(saved, uploads.by_comment(db.session, [saved.id]).get(saved.id, ()))
+
+
+@operation(
+    bp,
+    "/tickets/<int:ticket_id>/attachments",
+    "POST",
+    summary="Upload a file to send with a reply (multipart/form-data, field `file`); then name "
+    "its id in the reply's `attachment_ids`",
+    response=AttachmentOut,
+    status=201,
+    tag="tickets",
+    raw_body={
+        "multipart/form-data": {
+            "type": "object",
+            "properties": {"file": {"type": "string", "format": "binary"}},
+            "required": ["file"],
+        }
+    },
+    errors={503: "no attachment store is configured"},
+)
+def upload_attachment(ticket_id: int) -> AttachmentOut:
+    ticket = service.get(db.session, ticket_id)
+    given = request.files.get("file")
+    if given is None or not given.filename:
+        raise ValidationFailed("no file", fields={"file": "send one file in the field `file`"})
+    upload = uploads.Upload(
+        filename=given.filename, data=given.read(), declared_type=given.mimetype or ""
+    )
+    limits = uploads.Limits.from_config(current_app.config)
+    [(checked, kind)] = uploads.check([upload], limits)
+    store = uploads.file_store(current_app)
+    if store is None:
+        raise APIError("no attachment store is configured", code="no_store", status=503)
+    row = uploads.store_upload(
+        db.session,
+        store,
+        checked,
+        content_type=kind,
+        ticket_id=ticket.id,
+        customer_id=ticket.requester_id,
+        user_id=current_api_user().id,
+    )
+    db.session.commit()
+    return attachment_out(row)
 
 
 @operation(

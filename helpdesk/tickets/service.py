@@ -3,7 +3,7 @@ publishes the live event once the transaction commits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -286,23 +286,15 @@ def add_comment(
     channel: Channel = Channel.WEB,
     status: Status | None = None,
     commit: bool = True,
+    before_delivery: Callable[[Comment], None] | None = None,
 ) -> Comment:
     """A public reply or an internal note, optionally moving the ticket on in the same step.
 
     A customer writing on a pending or solved ticket reopens it: they are waiting again.
+    `before_delivery` runs once the comment has its id and before its channel carries it: what
+    must travel with the reply (the files an agent attached) is tied to it there.
     """
-    if not body.strip():
-        raise ValidationFailed("empty comment", fields={"body": "must not be empty"})
-    if ticket.status is Status.CLOSED:
-        raise APIError(
-            "closed tickets take no more comments; open a new ticket",
-            code="ticket_closed",
-            status=409,
-        )
-    if author_customer_id is not None and not public:
-        raise ValidationFailed(
-            "customers cannot write internal notes", fields={"public": "must be true"}
-        )
+    _check_comment(ticket, body=body, public=public, author_customer_id=author_customer_id)
     # Only an agent's public reply goes out to the customer; decided before anything is written,
     # so a refused reply (the customer opted out of the ticket's channel) leaves no trace.
     route = delivery.route_for(session, ticket) if actor is not None and public else None
@@ -318,34 +310,12 @@ def add_comment(
         author_customer_id=author_customer_id,
         created_at=now,
     )
-    if route is not None:
-        comment.delivery_channel = route.channel
-        comment.delivery_to = route.to
-        comment.delivery_status = delivery.initial_status(route)
+    _set_route(comment, route)
     session.add(comment)
     session.flush()
-    kind = "ticket_reply" if public else "ticket_note"
-    who = actor.name if actor else ("customer" if author_customer_id is not None else "system")
-    timeline.append(
-        session,
-        customer_id=ticket.requester_id,
-        kind=kind,
-        occurred_at=now,
-        ticket_id=ticket.id,
-        subject_type="comment",
-        subject_id=comment.id,
-        summary=f"{ticket.reference} {who}: {body}",
-        data={"public": public, "from_customer": author_customer_id is not None},
-    )
-    session.add(
-        TicketChange(
-            ticket_id=ticket.id,
-            actor_user_id=actor.id if actor else None,
-            action="reply" if public else "note",
-            at=now,
-            changes={"comment_id": [None, comment.id]},
-        )
-    )
+    _record_comment(session, ticket, comment, actor=actor)
+    if before_delivery is not None:
+        before_delivery(comment)
     if route is not None and route.channel is not None:
         deliver = delivery.deliverer(route.channel)
         if deliver is not None:
@@ -354,27 +324,88 @@ def add_comment(
         CLOCKS.get().on_comment(
             session, ticket, from_customer=author_customer_id is not None, public=public, now=now
         )
-    if (author_customer_id is not None and ticket.status in (Status.PENDING, Status.SOLVED)) or (
-        actor is not None and public and ticket.status is Status.NEW and status is None
-    ):
-        status = Status.OPEN
+    status = _status_after_comment(ticket, comment, actor=actor, wanted=status)
     ticket.updated_at = now
-    publish(
-        session,
-        "ticket.comment",
-        ticket_rooms(ticket),
-        ticket_payload(
-            ticket,
-            comment_id=comment.id,
-            public=public,
-            actor_id=actor.id if actor else None,
-        ),
-    )
+    _publish_comment(session, ticket, comment, actor=actor)
     if status is not None and status != ticket.status:
         update(session, ticket, actor=actor, status=status, commit=commit)
     elif commit:
         session.commit()
     return comment
+
+
+def _publish_comment(
+    session: DbSession, ticket: Ticket, comment: Comment, *, actor: User | None
+) -> None:
+    payload = ticket_payload(
+        ticket, comment_id=comment.id, public=comment.public, actor_id=actor.id if actor else None
+    )
+    publish(session, "ticket.comment", ticket_rooms(ticket), payload)
+
+
+def _set_route(comment: Comment, route: delivery.Route | None) -> None:
+    if route is not None:
+        comment.delivery_channel = route.channel
+        comment.delivery_to = route.to
+        comment.delivery_status = delivery.initial_status(route)
+
+
+def _status_after_comment(
+    ticket: Ticket, comment: Comment, *, actor: User | None, wanted: Status | None
+) -> Status | None:
+    """The status the ticket moves to: the one asked for, else open again when the customer
+    writes on a pending or solved ticket, or when an agent first answers a new one."""
+    from_customer = comment.author_customer_id is not None
+    if (from_customer and ticket.status in (Status.PENDING, Status.SOLVED)) or (
+        actor is not None and comment.public and ticket.status is Status.NEW and wanted is None
+    ):
+        return Status.OPEN
+    return wanted
+
+
+def _check_comment(
+    ticket: Ticket, *, body: str, public: bool, author_customer_id: int | None
+) -> None:
+    if not body.strip():
+        raise ValidationFailed("empty comment", fields={"body": "must not be empty"})
+    if ticket.status is Status.CLOSED:
+        raise APIError(
+            "closed tickets take no more comments; open a new ticket",
+            code="ticket_closed",
+            status=409,
+        )
+    if author_customer_id is not None and not public:
+        raise ValidationFailed(
+            "customers cannot write internal notes", fields={"public": "must be true"}
+        )
+
+
+def _record_comment(
+    session: DbSession, ticket: Ticket, comment: Comment, *, actor: User | None
+) -> None:
+    """The comment's timeline entry and history row, in the comment's transaction."""
+    from_customer = comment.author_customer_id is not None
+    who = actor.name if actor else ("customer" if from_customer else "system")
+    timeline.append(
+        session,
+        customer_id=ticket.requester_id,
+        kind="ticket_reply" if comment.public else "ticket_note",
+        occurred_at=comment.created_at,
+        ticket_id=ticket.id,
+        subject_type="comment",
+        subject_id=comment.id,
+        summary=f"{ticket.reference} {who}: {comment.body}",
+        data={"public": comment.public, "from_customer": from_customer},
+    )
+    session.add(
+        TicketChange(
+            ticket_id=ticket.id,
+            actor_user_id=actor.id if actor else None,
+            action="reply" if comment.public else "note",
+            at=comment.created_at,
+            changes={"comment_id": [None, comment.id]},
+        )
+    )
 
 
 def reply_route(session: DbSession, ticket: Ticket) -> delivery.Route:
