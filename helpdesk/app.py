@@ -27,6 +27,7 @@ from helpdesk.supervision.api import bp as supervision_api
 from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.timeline.api import bp as timeline_api
 from helpdesk.value.api import bp as value_api
+from helpdesk.webhooks.api import bp as webhooks_api
 from kb.api import bp as kb_api
 from telephony import degraded, sms_spool
 from telephony.api import bp as telephony_api
@@ -56,6 +57,7 @@ API_BLUEPRINTS = (
     dispatch_api,
     kb_api,
     audit_api,
+    webhooks_api,
     openapi_bp,
 )
 TASK_MODULES = (
@@ -66,6 +68,7 @@ TASK_MODULES = (
     "helpdesk.value.tasks",
     "helpdesk.dispatch.tasks",
     "kb.tasks",
+    "helpdesk.webhooks.tasks",
 )
 SUPPORTED_LOCALES = ("en", "fr")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
@@ -251,6 +254,13 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
 
     value_service.CONTACTS.fill(contacts_since)
     app.extensions["geocoder"] = NullGeocoder()
+    from helpdesk.webhooks import config as webhooks_config
+    from helpdesk.webhooks.transport import HttpSender
+
+    app.extensions[webhooks_config.EXTENSION] = webhooks_config.WebhookConfig(
+        allow_private=settings.WEBHOOKS_ALLOW_PRIVATE,
+        sender=HttpSender(timeout_s=settings.WEBHOOKS_TIMEOUT_S),
+    )
     if settings.HELPDESK_ONCALL_NUMBER:
         from telephony.sms import oncall_notifier
 

@@ -105,6 +105,11 @@ class Settings:
     HELPDESK_VOICE_FALLBACK_URL: str = ""  # where a call goes when the database fails
     HELPDESK_METRICS_TOKEN: str = ""  # lets Prometheus scrape /metrics from outside the network
     HELPDESK_LOG_FORMAT: str = "text"  # "json" for one JSON object per line (log shippers)
+    # Outgoing webhooks (docs/webhooks.md): receivers on loopback or private addresses are
+    # refused unless this is on (tests, the demo, a receiver on the same network); the timeout
+    # bounds the connection and each read of one delivery.
+    WEBHOOKS_ALLOW_PRIVATE: bool = False
+    WEBHOOKS_TIMEOUT_S: float = 10.0
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     telephony_backend: str = field(default="simulator", init=False)

@@ -28,7 +28,9 @@ from helpdesk.errors import APIError, Conflict, NotFound
 from helpdesk.events import on_commit, publish
 from helpdesk.supervision import calllog
 from helpdesk.timeline import service as timeline
+from helpdesk.webhooks import emit as emit_webhook
 from telephony import routing
+from telephony.call_webhooks import ended_payload
 from telephony.models import AgentPresence, Call, CallOffer, CallQueue, moves_forward
 
 # Who hears about every call and presence change: the floor's supervisors (and admins), and the
@@ -329,6 +331,7 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
             "agent_id": call.agent_id,
         },
     )
+    emit_webhook(session, "call.ended", ended_payload(call))
 
 
 def add_call_to_timeline(session: DbSession, call: Call) -> None:

@@ -32,6 +32,7 @@ from helpdesk.tickets.workflow import (
     id_from_reference,
 )
 from helpdesk.timeline import service as timeline
+from helpdesk.webhooks import emit as emit_webhook
 
 ASSIGNABLE_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
 
@@ -154,6 +155,7 @@ def create(
     )
     sla.on_created(session, ticket)
     publish(session, "ticket.created", _rooms(ticket), _payload(ticket, subject=ticket.subject))
+    emit_webhook(session, "ticket.created", _payload(ticket))
     if commit:
         session.commit()
     return ticket
@@ -257,12 +259,9 @@ def update(
             data={"from": diff["status"][0], "to": diff["status"][1]},
         )
     sla.on_changed(session, ticket, diff, now)
-    publish(
-        session,
-        "ticket.updated",
-        _rooms(ticket),
-        _payload(ticket, changed=sorted(diff), actor_id=actor.id if actor else None),
-    )
+    changed = _payload(ticket, changed=sorted(diff), actor_id=actor.id if actor else None)
+    publish(session, "ticket.updated", _rooms(ticket), changed)
+    emit_webhook(session, "ticket.updated", changed)
     if commit:
         session.commit()
     return ticket
