@@ -28,6 +28,7 @@ from agents_ui import (
     ticket_page,
     user_access_pages,
     user_admin,
+    webhook_admin,
 )
 from agents_ui.blueprint import bp
 
@@ -54,4 +55,5 @@ __all__ = [
     "ticket_page",
     "user_access_pages",
     "user_admin",
+    "webhook_admin",
 ]

@@ -55,7 +55,7 @@ def receiver(statuses: list[int] | None = None, path: str = "/hook") -> Iterator
     state = Receiver(url="", statuses=list(statuses or []))
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             status = state.next_status()
             with state.lock:
