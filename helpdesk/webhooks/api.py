@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.auth import permissions
 from helpdesk.extensions import db
+from helpdesk.webhooks import addresses
 from helpdesk.webhooks import subscriptions as service
 from helpdesk.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 bp = Blueprint("webhooks_api", __name__, url_prefix="/api/v1")
 
 EventType = Literal["ticket.created", "ticket.updated", "call.ended", "sms.received"]
+
+
+def _url_form(value: str) -> str:
+    """The URL's form, checked with the other fields; its address is checked by the service
+    (which knows whether private addresses are allowed)."""
+    try:
+        addresses.parse(value)
+    except addresses.RefusedUrl as exc:
+        raise ValueError(str(exc)) from exc
+    return value.strip()
+
+
+Url = Annotated[str, AfterValidator(_url_form)]
 _URL = Field(
     min_length=1,
     max_length=2000,
@@ -27,7 +41,7 @@ _URL = Field(
 
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = _URL
+    url: Url = _URL
     event_types: list[EventType] = Field(min_length=1, max_length=10)
     description: str = Field(default="", max_length=200)
     active: bool = True
@@ -35,7 +49,7 @@ class WebhookIn(BaseModel):
 
 class WebhookPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str | None = Field(default=None, min_length=1, max_length=2000)
+    url: Url | None = Field(default=None, min_length=1, max_length=2000)
     event_types: list[EventType] | None = Field(default=None, min_length=1, max_length=10)
     description: str | None = Field(default=None, max_length=200)
     active: bool | None = Field(
