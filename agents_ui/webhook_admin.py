@@ -68,7 +68,9 @@ def _values_of(sub: WebhookSubscription) -> dict[str, Any]:
     }
 
 
-def _list_page(values: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
+def _list_page(
+    values: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> tuple[str, int]:
     return render_template(
         "admin/webhooks.html",
         subscriptions=service.list_all(db.session),
@@ -83,7 +85,7 @@ def _detail_page(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
-) -> Any:
+) -> tuple[str, int]:
     try:
         log = service.attempts(db.session, sub, limit=LOG_PAGE, cursor=request.args.get("cursor"))
     except BadCursor:

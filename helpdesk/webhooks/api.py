@@ -144,11 +144,19 @@ def _with_secret(sub: WebhookSubscription) -> WebhookWithSecret:
     return WebhookWithSecret(**webhook_out(sub).model_dump(), secret=sub.secret)
 
 
-_ADMIN = {"roles": permissions.ADMINISTER, "tag": "webhooks"}
+ADMIN = permissions.ADMINISTER
 _ONE = "/webhooks/<int:webhook_id>"
 
 
-@operation(bp, "/webhooks", "GET", summary="Webhook subscriptions", response=WebhookList, **_ADMIN)
+@operation(
+    bp,
+    "/webhooks",
+    "GET",
+    summary="Webhook subscriptions",
+    response=WebhookList,
+    roles=ADMIN,
+    tag="webhooks",
+)
 def list_webhooks() -> WebhookList:
     return WebhookList(items=[webhook_out(s) for s in service.list_all(db.session)])
 
@@ -161,7 +169,8 @@ def list_webhooks() -> WebhookList:
     body=WebhookIn,
     response=WebhookWithSecret,
     status=201,
-    **_ADMIN,
+    roles=ADMIN,
+    tag="webhooks",
 )
 def create_webhook(body: WebhookIn) -> WebhookWithSecret:
     sub = service.create(
@@ -175,7 +184,15 @@ def create_webhook(body: WebhookIn) -> WebhookWithSecret:
     return _with_secret(sub)
 
 
-@operation(bp, _ONE, "GET", summary="One webhook subscription", response=WebhookOut, **_ADMIN)
+@operation(
+    bp,
+    _ONE,
+    "GET",
+    summary="One webhook subscription",
+    response=WebhookOut,
+    roles=ADMIN,
+    tag="webhooks",
+)
 def get_webhook(webhook_id: int) -> WebhookOut:
     return webhook_out(service.get(db.session, webhook_id))
 
@@ -187,7 +204,8 @@ def get_webhook(webhook_id: int) -> WebhookOut:
     summary="Change a subscription; enable or disable it",
     body=WebhookPatch,
     response=WebhookOut,
-    **_ADMIN,
+    roles=ADMIN,
+    tag="webhooks",
 )
 def update_webhook(webhook_id: int, body: WebhookPatch) -> WebhookOut:
     sub = service.get(db.session, webhook_id)
@@ -202,7 +220,15 @@ def update_webhook(webhook_id: int, body: WebhookPatch) -> WebhookOut:
     return webhook_out(sub)
 
 
-@operation(bp, _ONE, "DELETE", summary="Delete a subscription and its log", status=204, **_ADMIN)
+@operation(
+    bp,
+    _ONE,
+    "DELETE",
+    summary="Delete a subscription and its log",
+    status=204,
+    roles=ADMIN,
+    tag="webhooks",
+)
 def delete_webhook(webhook_id: int) -> Response:
     service.delete(db.session, service.get(db.session, webhook_id))
     return Response(status=204)
@@ -214,7 +240,8 @@ def delete_webhook(webhook_id: int) -> Response:
     "POST",
     summary="A new signing secret (the old one stops at once); shown in this answer only",
     response=WebhookWithSecret,
-    **_ADMIN,
+    roles=ADMIN,
+    tag="webhooks",
 )
 def rotate_webhook_secret(webhook_id: int) -> WebhookWithSecret:
     return _with_secret(service.rotate_secret(db.session, service.get(db.session, webhook_id)))
@@ -227,7 +254,8 @@ def rotate_webhook_secret(webhook_id: int) -> WebhookWithSecret:
     summary="The delivery log: every attempt, newest first",
     query=AttemptQuery,
     response=AttemptList,
-    **_ADMIN,
+    roles=ADMIN,
+    tag="webhooks",
 )
 def list_webhook_deliveries(webhook_id: int, query: AttemptQuery) -> AttemptList:
     sub = service.get(db.session, webhook_id)

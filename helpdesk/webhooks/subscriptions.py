@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 
@@ -96,7 +97,7 @@ def update_subscription(
     return sub
 
 
-def deactivate(session: DbSession, sub: WebhookSubscription, *, reason: str, now: object) -> None:
+def deactivate(session: DbSession, sub: WebhookSubscription, *, reason: str, now: datetime) -> None:
     """Stop sending to `sub` (no commit: the caller's transaction holds the change)."""
     sub.active, sub.disabled_reason, sub.disabled_at = False, reason[:300], now
     session.execute(

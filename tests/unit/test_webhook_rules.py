@@ -55,7 +55,7 @@ def _resolver(*found: str):
         "172.16.5.4",
         "192.168.1.1",
         "169.254.169.254",
-        "0.0.0.0",
+        "0.0.0.0",  # noqa: S104 - an address to refuse, nothing binds to it
         "::1",
         "fc00::1",
         "fe80::1",
