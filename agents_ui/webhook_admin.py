@@ -101,6 +101,12 @@ def _detail_page(
     ), status
 
 
+@bp.context_processor
+def _failed_out_notice() -> dict[str, Any]:
+    """For the administrators' banner (base.html): called only on their pages."""
+    return {"webhooks_failed_out": lambda: service.failed_out_count(db.session)}
+
+
 @bp.get("/admin/webhooks")
 @role_required(*permissions.ADMINISTER)
 def admin_webhooks() -> ResponseReturnValue:

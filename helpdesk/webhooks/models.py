@@ -32,6 +32,9 @@ class WebhookSubscription(db.Model):  # type: ignore[name-defined,misc]
     # or the failures that disabled it.
     disabled_reason: Mapped[str] = mapped_column(String(300), default="")
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Disabled by its failures and not yet looked at: the console tells every administrator
+    # until one of them saves the subscription (enabled again or not) or deletes it.
+    failed_out: Mapped[bool] = mapped_column(default=False)
     # Failed attempts in a row, and when the first of them happened (both cleared by a success).
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

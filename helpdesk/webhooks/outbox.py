@@ -176,6 +176,7 @@ def disable_for_failures(session: DbSession, sub: WebhookSubscription, now: date
     since = sub.failing_since or now
     reason = f"{sub.consecutive_failures} failed attempts in a row since {since.isoformat()}"
     deactivate(session, sub, reason=reason, now=now)
+    sub.failed_out = True
     audit.record(
         session=session,
         action="webhook.disabled",

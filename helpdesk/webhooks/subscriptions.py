@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from helpdesk.auth.models import User
 from helpdesk.db import DbSession, utcnow
@@ -87,6 +87,7 @@ def update_subscription(
     if description is not None:
         sub.description = description.strip()
     now = utcnow()
+    sub.failed_out = False  # an administrator has looked at it
     if active is True and not sub.active:
         sub.active, sub.disabled_reason, sub.disabled_at = True, "", None
         sub.consecutive_failures, sub.failing_since = 0, None
@@ -129,6 +130,12 @@ def get(session: DbSession, subscription_id: int) -> WebhookSubscription:
     if sub is None:
         raise NotFound("no such webhook subscription")
     return sub
+
+
+def failed_out_count(session: DbSession) -> int:
+    """Subscriptions disabled by their failures that no administrator has looked at yet."""
+    found = session.scalar(select(func.count()).where(WebhookSubscription.failed_out.is_(True)))
+    return int(found or 0)
 
 
 def list_all(session: DbSession) -> list[WebhookSubscription]:

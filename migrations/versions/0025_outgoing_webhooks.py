@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("disabled_reason", sa.String(length=300), nullable=False),
         sa.Column("disabled_at", helpdesk.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("failed_out", sa.Boolean(), nullable=False),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
         sa.Column("failing_since", helpdesk.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=True),

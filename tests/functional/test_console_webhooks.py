@@ -96,3 +96,25 @@ def test_change_disable_rotate_and_delete(console):
     ]
     for entry in db.session.scalars(select(AuditEntry)):
         assert "whsec_" not in str(entry.details)
+
+
+def test_a_subscription_disabled_by_failures_is_shown_to_admins_until_saved(console, app_clock):
+    from helpdesk.webhooks import outbox
+
+    console.post("/admin/webhooks", data=_form("http://127.0.0.1:9/down", "ticket.created"))
+    sub = db.session.scalar(select(WebhookSubscription))
+    assert 'id="webhooks-failed-out"' not in html(console.get("/admin/webhooks"))
+    outbox.disable_for_failures(db.session, sub, app_clock.now())
+    db.session.commit()
+    banner = html(console.get("/tickets"))
+    assert 'id="webhooks-failed-out"' in banner
+    assert "1 webhook subscription was disabled after repeated failures." in banner
+    page = html(console.get(f"/admin/webhooks/{sub.id}"))
+    assert 'id="webhook-disabled"' in page and "failed attempts in a row" in page
+    # Saved, even left disabled: an administrator has seen it.
+    r = console.post(
+        f"/admin/webhooks/{sub.id}/edit",
+        data={"url": sub.url, "description": "", "event_types": ["ticket.created"]},
+    )
+    assert r.status_code == 302
+    assert 'id="webhooks-failed-out"' not in html(console.get("/tickets"))

@@ -135,7 +135,8 @@ def test_repeated_failures_disable_the_subscription_and_tell_the_admins(
         attempts = len(hook.requests)
     db.session.expire_all()
     sub = db.session.get(WebhookSubscription, sub.id)
-    assert not sub.active and "10 failed attempts in a row" in sub.disabled_reason
+    assert not sub.active and sub.failed_out
+    assert "10 failed attempts in a row" in sub.disabled_reason
     assert attempts == 10
     pending = db.session.scalars(select(WebhookDelivery.status)).all()
     assert "retry" not in pending and "cancelled" in pending
