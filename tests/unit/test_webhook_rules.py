@@ -144,3 +144,12 @@ def test_verify_refuses_a_changed_body_another_secret_and_an_old_timestamp():
 def test_secrets_are_long_random_and_labelled():
     one, two = signing.new_secret(), signing.new_secret()
     assert one != two and one.startswith("whsec_") and len(one) > 40
+
+
+def test_the_api_offers_exactly_the_event_types_that_are_sent():
+    from typing import get_args
+
+    from helpdesk.webhooks.api import EventType
+    from helpdesk.webhooks.policy import EVENT_TYPES
+
+    assert get_args(EventType) == EVENT_TYPES
