@@ -12,7 +12,7 @@ import http.client
 import socket
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from helpdesk.webhooks.addresses import Target
@@ -34,8 +34,10 @@ class Sender(Protocol):
 class _PinnedHTTPS(http.client.HTTPSConnection):
     """HTTPS to a fixed address, with SNI and certificate checks for the host name."""
 
-    def __init__(self, host: str, address: str, port: int, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+    def __init__(
+        self, host: str, address: str, port: int, timeout: float, context: ssl.SSLContext
+    ) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
         self._address = address
 
     def connect(self) -> None:
@@ -56,10 +58,15 @@ class _PinnedHTTP(http.client.HTTPConnection):
 class HttpSender:
     timeout_s: float = 10.0
     user_agent: str = "helpdesk-webhooks/1"
+    # Which certificates HTTPS receivers must present: the system's trust store by default.
+    tls: ssl.SSLContext = field(default_factory=ssl.create_default_context)
 
     def post(self, target: Target, body: bytes, headers: dict[str, str]) -> Answer:
-        kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
-        conn = kind(target.host, target.address, target.port, self.timeout_s)
+        conn: http.client.HTTPConnection
+        if target.scheme == "https":
+            conn = _PinnedHTTPS(target.host, target.address, target.port, self.timeout_s, self.tls)
+        else:
+            conn = _PinnedHTTP(target.host, target.address, target.port, self.timeout_s)
         started = time.monotonic()
         try:
             conn.request(
