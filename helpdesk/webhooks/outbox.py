@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from helpdesk.audit import service as audit
 from helpdesk.db import DbSession, rowcount, utcnow
@@ -117,7 +118,10 @@ def deliver(session: DbSession, delivery_id: int, *, now: datetime | None = None
         row.status, row.last_error = "cancelled", "the subscription was disabled"
         session.commit()
         return row.status
-    answer = _post(sub, row, now)
+    attempt = _request(sub, row, now)
+    # No transaction stays open while the receiver takes its time (up to the timeout).
+    session.commit()
+    answer = attempt()
     session.add(
         WebhookAttempt(
             delivery_id=row.id,
@@ -140,19 +144,21 @@ def deliver(session: DbSession, delivery_id: int, *, now: datetime | None = None
     return row.status
 
 
-def _post(sub: WebhookSubscription, row: WebhookDelivery, now: datetime) -> Answer:
+def _request(sub: WebhookSubscription, row: WebhookDelivery, now: datetime) -> Callable[[], Answer]:
+    """The attempt, ready to run once the database is let go: everything it needs is read now."""
     settings = config.current()
     try:
         target = addresses.check(sub.url, allow_private=settings.allow_private)
     except addresses.RefusedUrl as exc:
-        return Answer(None, 0, f"refused: {exc}")
+        refusal = Answer(None, 0, f"refused: {exc}")
+        return lambda: refusal
     body = body_of(row)
     headers = {
         SIGNATURE_HEADER: header(sub.secret, int(now.timestamp()), body),
         EVENT_ID_HEADER: row.event_id,
         EVENT_TYPE_HEADER: row.event_type,
     }
-    return settings.sender.post(target, body, headers)
+    return lambda: settings.sender.post(target, body, headers)
 
 
 def _failed(
@@ -163,9 +169,18 @@ def _failed(
         row.status = "failed"
     else:
         row.status, row.next_attempt_at = "retry", now + policy.delay(row.attempts)
-    sub.consecutive_failures = (sub.consecutive_failures or 0) + 1
-    sub.failing_since = sub.failing_since or now
-    if policy.disables(sub.consecutive_failures, sub.failing_since, now):
+    # Counted in SQL: two workers failing at once for one subscription both count.
+    session.execute(
+        update(WebhookSubscription)
+        .where(WebhookSubscription.id == sub.id)
+        .values(
+            consecutive_failures=WebhookSubscription.consecutive_failures + 1,
+            failing_since=func.coalesce(WebhookSubscription.failing_since, now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(sub, ["consecutive_failures", "failing_since"])
+    if policy.disables(sub.consecutive_failures, sub.failing_since or now, now):
         disable_for_failures(session, sub, now)
 
 
