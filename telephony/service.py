@@ -29,8 +29,7 @@ from helpdesk.events import on_commit, publish
 from helpdesk.supervision import calllog
 from helpdesk.timeline import service as timeline
 from helpdesk.webhooks import emit as emit_webhook
-from telephony import routing
-from telephony.call_webhooks import ended_payload
+from telephony import routing, webhook_payloads
 from telephony.models import AgentPresence, Call, CallOffer, CallQueue, moves_forward
 
 # Who hears about every call and presence change: the floor's supervisors (and admins), and the
@@ -331,7 +330,7 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
             "agent_id": call.agent_id,
         },
     )
-    emit_webhook(session, "call.ended", ended_payload(call))
+    emit_webhook(session, "call.ended", webhook_payloads.call_ended(call))
 
 
 def add_call_to_timeline(session: DbSession, call: Call) -> None:

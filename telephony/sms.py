@@ -30,6 +30,7 @@ from helpdesk.db import DbSession, insert_unless_present, rowcount, utcnow
 from helpdesk.events import FEED_SMS, on_commit, publish
 from helpdesk.timeline import service as timeline
 from helpdesk.webhooks import emit as emit_webhook
+from telephony import webhook_payloads
 from telephony.models import SMS_STATUS_RANK, SmsMessage, SmsOptOut
 from telephony.sms_text import STATUS_WORDS_BY_LANG, Keyword, keyword, segments, text
 
@@ -484,7 +485,7 @@ def receive(session: DbSession, msg: InboundSms, settings: SmsSettings) -> SmsMe
             [FEED_SMS] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
             {"sms_id": row.id, "ticket_id": row.ticket_id, "customer_id": row.customer_id},
         )
-        emit_webhook(session, "sms.received", _webhook_payload(row))
+        emit_webhook(session, "sms.received", webhook_payloads.sms_received(row))
         session.commit()
         return row
     customer = _customer_for(session, number, settings.region)
@@ -515,21 +516,9 @@ def receive(session: DbSession, msg: InboundSms, settings: SmsSettings) -> SmsMe
             "flooded": row.flooded,
         },
     )
-    emit_webhook(session, "sms.received", _webhook_payload(row))
+    emit_webhook(session, "sms.received", webhook_payloads.sms_received(row))
     session.commit()
     return row
-
-
-def _webhook_payload(row: SmsMessage) -> dict[str, Any]:
-    """What a webhook says of an inbound text: ids and kind, no number or words (integrations
-    read those through the API, where access and erasure rules apply)."""
-    return {
-        "sms_id": row.id,
-        "ticket_id": row.ticket_id,
-        "customer_id": row.customer_id,
-        "kind": row.kind,
-        "flooded": bool(row.flooded),
-    }
 
 
 def _flooded(settings: SmsSettings, number: str) -> bool:

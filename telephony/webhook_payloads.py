@@ -1,17 +1,18 @@
-"""What an outgoing webhook says of a call (helpdesk.webhooks), built in one place.
+"""What outgoing webhooks (helpdesk.webhooks) say of a call and of an inbound text, built in
+one place each.
 
-Ids, times and outcome only: the caller's number and the notes stay behind the API, where access
-and erasure rules apply.
+Ids, times and outcomes only: numbers, notes and the words of a text stay behind the API, where
+access and erasure rules apply.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from telephony.models import Call
+from telephony.models import Call, SmsMessage
 
 
-def ended_payload(call: Call) -> dict[str, Any]:
+def call_ended(call: Call) -> dict[str, Any]:
     return {
         "call_id": call.id,
         "call_sid": call.call_sid,
@@ -26,4 +27,14 @@ def ended_payload(call: Call) -> dict[str, Any]:
         "wait_seconds": call.wait_seconds,
         "talk_seconds": call.talk_seconds,
         "callback_requested": bool(call.callback_requested),
+    }
+
+
+def sms_received(row: SmsMessage) -> dict[str, Any]:
+    return {
+        "sms_id": row.id,
+        "ticket_id": row.ticket_id,
+        "customer_id": row.customer_id,
+        "kind": row.kind,
+        "flooded": bool(row.flooded),
     }
