@@ -43,7 +43,7 @@ browser: ## Install Debian's Chromium for the browser tests (as root; otherwise 
 run: install ## Migrate, seed demo data on an empty database, serve on http://127.0.0.1:$(PORT)
 	@$(BIN)/helpdesk db upgrade
 	@$(BIN)/helpdesk demo --if-empty --quiet
-	@PORT=$(PORT) $(BIN)/helpdesk serve --port $(PORT)
+	@WEBHOOKS_ALLOW_PRIVATE=$${WEBHOOKS_ALLOW_PRIVATE:-1} PORT=$(PORT) $(BIN)/helpdesk serve --port $(PORT)
 
 test: install browser ## Run every test tier this machine supports (services tier needs PostgreSQL and Redis)
 	$(BIN)/pytest

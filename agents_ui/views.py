@@ -30,6 +30,7 @@ from agents_ui import (
     ticket_page,
     user_access_pages,
     user_admin,
+    webhook_admin,
 )
 from agents_ui.blueprint import bp
 
@@ -58,4 +59,5 @@ __all__ = [
     "ticket_page",
     "user_access_pages",
     "user_admin",
+    "webhook_admin",
 ]

@@ -41,6 +41,11 @@ PERIODIC: dict[str, dict[str, Any]] = {
         "task": "helpdesk.supervision.tasks.check_alerts",
         "schedule": 5.0,
     },
+    # Webhook deliveries whose retry fell due, or whose task was lost.
+    "webhooks-recover": {
+        "task": "helpdesk.webhooks.tasks.recover",
+        "schedule": 10.0,
+    },
     "customer-value-recompute": {
         "task": "helpdesk.value.tasks.recompute",
         "schedule": 3600.0,

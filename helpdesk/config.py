@@ -114,6 +114,11 @@ class Settings:
     # bytes in all; under HELPDESK_MAX_REQUEST_MB, the largest request body accepted.
     MAIL_REPLY_MAX_FILES: int = 5
     MAIL_REPLY_MAX_BYTES: int = 10 * 1024 * 1024
+    # Outgoing webhooks (docs/webhooks.md): receivers on loopback or private addresses are
+    # refused unless this is on (tests, the demo, a receiver on the same network); the timeout
+    # bounds the connection and each read of one delivery.
+    WEBHOOKS_ALLOW_PRIVATE: bool = False
+    WEBHOOKS_TIMEOUT_S: float = 10.0
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     telephony_backend: str = field(default="simulator", init=False)

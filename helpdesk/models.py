@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "kb.models",
     "helpdesk.audit.models",
     "helpdesk.mail.models",
+    "helpdesk.webhooks.models",
 )
 
 

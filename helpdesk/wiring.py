@@ -37,6 +37,7 @@ from helpdesk.sla.api import bp as sla_api
 from helpdesk.supervision.api import bp as supervision_api
 from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.value.api import bp as value_api
+from helpdesk.webhooks import wiring as webhooks_wiring
 
 # Imported at module level so that every API operation is declared (and documented) on import.
 API_BLUEPRINTS = (
@@ -59,6 +60,7 @@ TASK_MODULES = (
     "helpdesk.value.tasks",
     "helpdesk.dispatch.tasks",
     *mail_wiring.TASK_MODULES,
+    *webhooks_wiring.TASK_MODULES,
 )
 SUPPORTED_LOCALES = ("en", "fr")
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "agents_ui" / "translations"
@@ -91,6 +93,7 @@ def init_app(app: Flask, settings: Settings, *, role: str) -> None:
         app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
     mail_wiring.init_app(app, settings)
+    webhooks_wiring.init_app(app, settings)
 
 
 def _fill_core_slots() -> None:

@@ -26,7 +26,8 @@ from helpdesk.errors import Conflict, NotFound
 from helpdesk.events import publish
 from helpdesk.supervision import calllog
 from helpdesk.timeline import service as timeline
-from telephony import routing
+from helpdesk.webhooks import emit as emit_webhook
+from telephony import routing, webhook_payloads
 from telephony.agent_presence import move, moved_to
 from telephony.floor import FLOOR, announce_presence, call_queue_name, request_dispatch
 from telephony.history import add_call_to_timeline, note_ivr
@@ -265,6 +266,7 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
             "agent_id": call.agent_id,
         },
     )
+    emit_webhook(session, "call.ended", webhook_payloads.call_ended(call))
 
 
 def record_voicemail(

@@ -20,6 +20,8 @@ from helpdesk.customers.phones import try_e164
 from helpdesk.db import DbSession, insert_unless_present, utcnow
 from helpdesk.events import FEED_SMS, publish
 from helpdesk.timeline import service as timeline
+from helpdesk.webhooks import emit as emit_webhook
+from telephony import webhook_payloads
 from telephony.models import SmsMessage
 from telephony.routing import language_for
 from telephony.sms import SmsSettings, handled_elsewhere, queue_sms
@@ -114,6 +116,7 @@ def _publish_received(session: DbSession, row: SmsMessage, extra: dict[str, Any]
         [FEED_SMS] + ([f"ticket:{row.ticket_id}"] if row.ticket_id else []),
         {"sms_id": row.id, "ticket_id": row.ticket_id, **extra},
     )
+    emit_webhook(session, "sms.received", webhook_payloads.sms_received(row))
 
 
 def _flooded(settings: SmsSettings, number: str) -> bool:

@@ -204,6 +204,8 @@ def settings(database: Database, tmp_path: Path) -> Settings:
         PUBLIC_BASE_URL="http://localhost",
         TESTING=True,
         HELPDESK_SCHEDULER=False,
+        # Webhook receivers in tests listen on 127.0.0.1.
+        WEBHOOKS_ALLOW_PRIVATE=True,
         # Every wallboard change pushed at once, so that a test reads its pushes as soon as it
         # commits; the folding of pushes has its own tests (test_wallboard_pushes.py).
         HELPDESK_WALLBOARD_PUSH_S=0.0,

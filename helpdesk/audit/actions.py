@@ -52,6 +52,9 @@ _ARTICLE = ("title", "locale", "status", "visibility")
 # A technician's, without the phone number and home position.
 _TECHNICIAN = ("name", "skills", "language", "calendar_id", "max_jobs_per_day", "active")
 
+# A webhook subscription's fields worth keeping.
+_WEBHOOK = ("url", "event_types", "description", "active")
+
 AUDITED: dict[str, Audited] = {
     # Staff accounts and roles
     "auth_api.create_user_post": Audited("user.create", "user"),
@@ -144,6 +147,21 @@ AUDITED: dict[str, Audited] = {
     "console.simulator_open_center": Audited("center.open_around_the_clock", "sla_calendar"),
     "telephony_api.create_queue_post": Audited("queue.create", "queue"),
     "telephony_api.replace_queue_put": Audited("queue.update", "queue", "queue_id"),
+    # Outgoing webhooks: where events go (the secret is never kept: helpdesk.audit.service.scrub)
+    "webhooks_api.create_webhook_post": Audited("webhook.create", "webhook", keep=_WEBHOOK),
+    "webhooks_api.update_webhook_patch": Audited(
+        "webhook.update", "webhook", "webhook_id", keep=_WEBHOOK
+    ),
+    "webhooks_api.delete_webhook_delete": Audited("webhook.delete", "webhook", "webhook_id"),
+    "webhooks_api.rotate_webhook_secret_post": Audited(
+        "webhook.secret_rotate", "webhook", "webhook_id", keep=()
+    ),
+    "console.admin_webhook_create": Audited("webhook.create", "webhook", keep=()),
+    "console.admin_webhook_update": Audited("webhook.update", "webhook", "webhook_id", keep=()),
+    "console.admin_webhook_delete": Audited("webhook.delete", "webhook", "webhook_id", keep=()),
+    "console.admin_webhook_secret": Audited(
+        "webhook.secret_rotate", "webhook", "webhook_id", keep=()
+    ),
     # Sign-ins ended by an administrator (their live connections close too)
     "auth_api.revoke_user_tokens_delete": Audited("user.tokens_revoke", "user", "user_id"),
     "auth_api.revoke_user_token_delete": Audited("user.token_revoke", "user", "user_id"),

@@ -41,8 +41,9 @@ class AuditEntryOut(BaseModel):
     ip: str
     request_id: str
     channel: str = Field(
-        description="api, console or cli; a cli entry's details.command and details.os_user "
-        "name the command and the system account that ran it"
+        description="api, console, cli, or system (the application on its own, e.g. a webhook "
+        "disabled by its failures); a cli entry's details.command and details.os_user name the "
+        "command and the system account that ran it"
     )
 
 

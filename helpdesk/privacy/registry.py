@@ -33,6 +33,7 @@ PRIVACY_MODULES = (
     "helpdesk.sla.privacy",
     "helpdesk.supervision.privacy",
     "helpdesk.audit.privacy",
+    "helpdesk.webhooks.privacy",
     "telephony.privacy",
     "kb.privacy",
     "helpdesk.mail.simulator_privacy",

@@ -32,6 +32,7 @@ from helpdesk.tickets.workflow import (
     id_from_reference,
 )
 from helpdesk.timeline import service as timeline
+from helpdesk.webhooks import emit as emit_webhook
 
 ASSIGNABLE_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
 
@@ -161,6 +162,7 @@ def create(
         ticket_rooms(ticket),
         ticket_payload(ticket, subject=ticket.subject),
     )
+    emit_webhook(session, "ticket.created", ticket_payload(ticket))
     if commit:
         session.commit()
     return ticket
@@ -264,12 +266,9 @@ def update(
             data={"from": diff["status"][0], "to": diff["status"][1]},
         )
     CLOCKS.get().on_changed(session, ticket, diff, now)
-    publish(
-        session,
-        "ticket.updated",
-        ticket_rooms(ticket),
-        ticket_payload(ticket, changed=sorted(diff), actor_id=actor.id if actor else None),
-    )
+    changed = ticket_payload(ticket, changed=sorted(diff), actor_id=actor.id if actor else None)
+    publish(session, "ticket.updated", ticket_rooms(ticket), changed)
+    emit_webhook(session, "ticket.updated", changed)
     if commit:
         session.commit()
     return ticket

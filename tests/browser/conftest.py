@@ -285,6 +285,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "SECRET_KEY": "browser-tier-secret",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "PYTHONUNBUFFERED": "1",
+        # Webhook receivers in browser tests listen on 127.0.0.1.
+        "WEBHOOKS_ALLOW_PRIVATE": "1",
     }
     env.pop("REDIS_URL", None)
     exe = [sys.executable, "-m", "helpdesk.cli"]
