@@ -6,16 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import inspect
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
-from helpdesk.errors import APIError, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.mail import uploads
-from helpdesk.mail.models import Attachment
+from helpdesk.tickets import files as comment_files
 from helpdesk.tickets import service
 from helpdesk.tickets.models import Comment, Ticket, TicketChange
 from helpdesk.tickets.workflow import Channel, Priority, Status
@@ -189,7 +187,7 @@ def ticket_out(t: Ticket) -> TicketOut:
     )
 
 
-def attachment_out(a: Attachment) -> AttachmentOut:
+def attachment_out(a: comment_files.FileRow) -> AttachmentOut:
     return AttachmentOut(
         id=a.id,
         filename=a.filename,
@@ -201,7 +199,7 @@ def attachment_out(a: Attachment) -> AttachmentOut:
     )
 
 
-def comment_out(c: Comment, files: Sequence[Attachment] = ()) -> CommentOut:
+def comment_out(c: Comment, files: Sequence[comment_files.FileRow] = ()) -> CommentOut:
     return CommentOut(
         attachments=[attachment_out(a) for a in files],
         id=c.id,
@@ -325,7 +323,7 @@ def update_ticket(ticket_id: int, body: TicketUpdate) -> TicketOut:
 def list_comments(ticket_id: int) -> CommentList:
     ticket = service.get(db.session, ticket_id)
     comments = service.comments(db.session, ticket)
-    files = uploads.by_comment(db.session, [c.id for c in comments])
+    files = comment_files.by_comment(db.session, [c.id for c in comments])
     return CommentList(items=[comment_out(c, files.get(c.id, ())) for c in comments])
 
 
@@ -342,7 +340,11 @@ def list_comments(ticket_id: int) -> CommentList:
 def add_comment(ticket_id: int, body: CommentCreate) -> CommentOut:
     ticket = service.get(db.session, ticket_id)
     user = current_api_user()
-    files = uploads.pending(db.session, body.attachment_ids, ticket_id=ticket.id, user_id=user.id)
+    tie = None
+    if body.attachment_ids:
+        store = comment_files.FILES.get()
+        rows = store.pending(db.session, body.attachment_ids, ticket_id=ticket.id, user_id=user.id)
+        tie = store.tie(rows)
     comment = service.add_comment(
         db.session,
         ticket,
@@ -350,54 +352,10 @@ def add_comment(ticket_id: int, body: CommentCreate) -> CommentOut:
         public=body.public,
         actor=user,
         status=body.status,
-        before_delivery=uploads.tie(files),
+        before_delivery=tie,
     )
     saved = next(c for c in service.comments(db.session, ticket) if c.id == comment.id)
-    return comment_out(saved, uploads.by_comment(db.session, [saved.id]).get(saved.id, ()))
-
-
-@operation(
-    bp,
-    "/tickets/<int:ticket_id>/attachments",
-    "POST",
-    summary="Upload a file to send with a reply (multipart/form-data, field `file`); then name "
-    "its id in the reply's `attachment_ids`",
-    response=AttachmentOut,
-    status=201,
-    tag="tickets",
-    raw_body={
-        "multipart/form-data": {
-            "type": "object",
-            "properties": {"file": {"type": "string", "format": "binary"}},
-            "required": ["file"],
-        }
-    },
-    errors={503: "no attachment store is configured"},
-)
-def upload_attachment(ticket_id: int) -> AttachmentOut:
-    ticket = service.get(db.session, ticket_id)
-    given = request.files.get("file")
-    if given is None or not given.filename:
-        raise ValidationFailed("no file", fields={"file": "send one file in the field `file`"})
-    upload = uploads.Upload(
-        filename=given.filename, data=given.read(), declared_type=given.mimetype or ""
-    )
-    limits = uploads.Limits.from_config(current_app.config)
-    [(checked, kind)] = uploads.check([upload], limits)
-    store = uploads.file_store(current_app)
-    if store is None:
-        raise APIError("no attachment store is configured", code="no_store", status=503)
-    row = uploads.store_upload(
-        db.session,
-        store,
-        checked,
-        content_type=kind,
-        ticket_id=ticket.id,
-        customer_id=ticket.requester_id,
-        user_id=current_api_user().id,
-    )
-    db.session.commit()
-    return attachment_out(row)
+    return comment_out(saved, comment_files.by_comment(db.session, [saved.id]).get(saved.id, ()))
 
 
 @operation(
