@@ -20,6 +20,7 @@ from helpdesk.customers.api import bp as customers_api
 from helpdesk.db import install_sqlite_pragmas, release_session_safely
 from helpdesk.dispatch.api import bp as dispatch_api
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
+from helpdesk.mail.api import bp as mail_api
 from helpdesk.reporting.api import bp as reporting_api
 from helpdesk.security.origins import socketio_origin_check
 from helpdesk.sla.api import bp as sla_api
@@ -56,6 +57,7 @@ API_BLUEPRINTS = (
     dispatch_api,
     kb_api,
     audit_api,
+    mail_api,
     openapi_bp,
 )
 TASK_MODULES = (
@@ -227,6 +229,9 @@ def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "
     app.extensions["dispatch_gate"] = coalesce.from_url(settings.REDIS_URL)
     _attach_simulator(app, settings)
     app.extensions["sms_settings"] = _sms_settings(settings)
+    from helpdesk.mail.setup import init_inbound
+
+    init_inbound(app, settings)
     from kb import indexing as kb_indexing
 
     kb_indexing.init_app(app, settings)

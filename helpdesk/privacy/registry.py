@@ -33,6 +33,7 @@ PRIVACY_MODULES = (
     "helpdesk.sla.privacy",
     "helpdesk.supervision.privacy",
     "helpdesk.audit.privacy",
+    "helpdesk.mail.privacy",
     "telephony.privacy",
     "kb.privacy",
 )
