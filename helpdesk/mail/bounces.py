@@ -3,7 +3,7 @@ shows `bounced`, and the address is listed as bouncing on the customer card. No 
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from helpdesk.customers.models import CustomerEmail
 from helpdesk.db import DbSession, insert_unless_present, utcnow
@@ -31,7 +31,7 @@ def _mark_address(session: DbSession, address: str, reason: str) -> None:
 def _customers_of(session: DbSession, address: str) -> list[int]:
     return list(
         session.scalars(
-            select(CustomerEmail.customer_id).where(func.lower(CustomerEmail.email) == address)
+            select(CustomerEmail.customer_id).where(CustomerEmail.email == address.lower())
         )
     )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from helpdesk.customers import service as customers
 from helpdesk.customers.models import Customer, CustomerEmail
@@ -61,12 +61,13 @@ def guess_language(mail: ParsedMail, text: str) -> str:
 
 
 def find_customer(session: DbSession, address: str) -> Customer | None:
-    """The customer who has this address, case-insensitively; merged records lead to the one
-    they were merged into."""
+    """The customer who has this address, case-insensitively (addresses are stored lower-cased,
+    so the indexed column is compared as it is); merged records lead to the one they were merged
+    into."""
     found = session.scalar(
         select(Customer)
         .join(CustomerEmail, CustomerEmail.customer_id == Customer.id)
-        .where(func.lower(CustomerEmail.email) == address.lower(), Customer.erased_at.is_(None))
+        .where(CustomerEmail.email == address.lower(), Customer.erased_at.is_(None))
         .order_by(Customer.merged_into_id.is_not(None), Customer.id.desc())
         .limit(1)
     )
