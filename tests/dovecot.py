@@ -20,7 +20,7 @@ from pathlib import Path
 
 DOVECOT = os.environ.get("HELPDESK_TEST_DOVECOT", "/usr/sbin/dovecot")
 USER = "helpdesk"
-PASSWORD = "mailbox-secret"  # noqa: S105 - a throwaway test mailbox on loopback
+PASSWORD = "mailbox-secret"
 
 _CONFIG = """\
 base_dir = {root}/run
@@ -117,11 +117,9 @@ class Dovecot:
         (root / "users").chmod(0o644)
         config = root / "dovecot.conf"
         config.write_text(
-            _CONFIG.format(
-                root=root, port=port, uid=uid, gid=gid, internal=internal, login=login
-            )
+            _CONFIG.format(root=root, port=port, uid=uid, gid=gid, internal=internal, login=login)
         )
-        subprocess.run([DOVECOT, "-c", str(config)], check=True, timeout=30)  # noqa: S603
+        subprocess.run([DOVECOT, "-c", str(config)], check=True, timeout=30)
         server = cls(root, port)
         server._wait_listening()
         return server

@@ -62,9 +62,7 @@ def ingest_raw() -> IngestedOut:
         )
     limit = _largest_body()
     if (request.content_length or 0) > limit:
-        raise APIError(
-            f"the message is larger than {limit // MB} MB", code="too_large", status=413
-        )
+        raise APIError(f"the message is larger than {limit // MB} MB", code="too_large", status=413)
     request.max_content_length = limit
     raw = request.get_data(cache=False)
     if not raw.strip():
@@ -79,7 +77,9 @@ def ingest_raw() -> IngestedOut:
 
 
 def _ascii_name(name: str) -> str:
-    cleaned = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in name)
+    cleaned = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in name
+    )
     return cleaned.strip() or "attachment"
 
 
@@ -106,7 +106,7 @@ def download_attachment(attachment_id: int) -> Any:
 
     response = Response(data, mimetype=att.content_type or "application/octet-stream")
     response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{_ascii_name(att.filename)}\"; "
+        f'attachment; filename="{_ascii_name(att.filename)}"; '
         f"filename*=UTF-8''{quote(att.filename, safe='')}"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -7,8 +7,7 @@ for it another way, and the message's text is taken in all the same.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
+from helpdesk.db import DbSession
 from helpdesk.mail.models import Attachment, MailMessage
 from helpdesk.mail.parse import ParsedMail
 from helpdesk.mail.store import MB, AttachmentStore, sniff_type
@@ -19,7 +18,7 @@ def _size(n: int) -> str:
 
 
 def keep_files(
-    session: Session,
+    session: DbSession,
     row: MailMessage,
     mail: ParsedMail,
     *,

@@ -118,7 +118,7 @@ class MailboxReader:
         if self.client is not None:
             try:
                 self.client.logout()
-            except Exception:  # noqa: BLE001 - the connection may be gone already
+            except Exception:
                 log.debug("IMAP logout failed", exc_info=True)
             self.client = None
 
@@ -130,7 +130,7 @@ class MailboxReader:
             {"mailbox": name, "uidvalidity": uidvalidity, "last_uid": 0, "updated_at": utcnow()},
             key=["mailbox"],
         )
-        state = self.session.scalar(
+        state: MailboxState | None = self.session.scalar(
             select(MailboxState).where(MailboxState.mailbox == name).with_for_update()
         )
         assert state is not None

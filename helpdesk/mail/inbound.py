@@ -130,7 +130,9 @@ def _ingest_new(
             store.delete(key)
         stored_keys.clear()
         again = _existing(session, mail.message_id)
-        return Ingested("duplicate", again.ticket_id if again else None, again.id if again else None)
+        return Ingested(
+            "duplicate", again.ticket_id if again else None, again.id if again else None
+        )
     if raw_key is None:
         row.error = "larger than the message size limit: the original was not kept"
     result = _decide(session, row, mail, settings, store, stored_keys)

@@ -160,7 +160,7 @@ def _walk(msg: Message, defects: list[str]) -> Iterator[tuple[Message, int]]:
             if depth >= MAX_DEPTH:
                 defects.append(f"parts nested deeper than {MAX_DEPTH}: the inner ones not read")
                 continue
-            stack.extend((p, depth + 1) for p in reversed(payload))
+            stack.extend((p, depth + 1) for p in reversed(payload) if isinstance(p, Message))
             continue
         yield part, depth
 
@@ -208,7 +208,8 @@ def _take(part: Message, bodies: _Bodies) -> None:
         bodies.html.append(decode_bytes(data, part.get_content_charset())[:MAX_TEXT_CHARS])
     elif ctype == "message/rfc822" and not data:
         inner = part.get_payload()
-        blob = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
+        first = inner[0] if isinstance(inner, list) and inner else None
+        blob = first.as_bytes() if isinstance(first, Message) else b""
         bodies.files.append(FilePart(filename or "message.eml", ctype, blob))
     else:
         bodies.files.append(

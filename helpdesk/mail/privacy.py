@@ -106,7 +106,7 @@ def export(session: DbSession, subject: Subject) -> Mapping[str, Any]:
         if att.mail_message_id is not None:
             names.setdefault(att.mail_message_id, []).append(att.filename)
     return {
-        "emails": [
+        "mail_messages": [
             {
                 "id": r.id,
                 "direction": r.direction,
@@ -131,15 +131,24 @@ register(
         name="mail",
         covers={
             "mail_messages": (
-                "from_address", "from_name", "to_addresses", "cc_addresses", "subject",
-                "in_reply_to", "references", "body_text", "full_text", "body_html", "raw_key",
+                "from_address",
+                "from_name",
+                "to_addresses",
+                "cc_addresses",
+                "subject",
+                "in_reply_to",
+                "references",
+                "body_text",
+                "full_text",
+                "body_html",
+                "raw_key",
                 "error",
             ),
             "attachments": ("filename", "storage_key", "sha256"),
             "bouncing_addresses": ("address", "reason"),
-        },  # fmt: skip
+        },
         erase=erase,
         export=export,
-        parts=("emails",),
+        parts=("mail_messages",),
     )
 )

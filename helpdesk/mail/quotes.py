@@ -98,7 +98,7 @@ def _library_new_part(text: str) -> str | None:
         return None
     try:
         reply = EmailReplyParser(languages=["en", "fr", "de"]).parse_reply(text=text)
-    except Exception:  # noqa: BLE001 - a third-party parser must never lose the message
+    except Exception:
         return None
     return reply.strip() if isinstance(reply, str) else None
 

@@ -34,7 +34,16 @@ ALLOWED_ATTRIBUTES = {
 }
 URL_SCHEMES = {"http", "https", "mailto", "cid"}
 # Whole elements whose content is never text a reader should see.
-_DROP_WITH_CONTENT = {"script", "style", "head", "title", "template", "noscript", "iframe", "object"}
+_DROP_WITH_CONTENT = {
+    "script",
+    "style",
+    "head",
+    "title",
+    "template",
+    "noscript",
+    "iframe",
+    "object",
+}
 
 
 def _attribute(tag: str, name: str, value: str, *, remote_images: bool) -> str | None:

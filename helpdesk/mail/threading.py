@@ -57,7 +57,9 @@ def guess_language(mail: ParsedMail, text: str) -> str:
     if declared in ("fr", "en"):
         return declared
     sample = f"{mail.subject}\n{text[:2000]}"
-    return "fr" if len(_FRENCH_WORDS.findall(sample)) > len(_ENGLISH_WORDS.findall(sample)) else "en"
+    return (
+        "fr" if len(_FRENCH_WORDS.findall(sample)) > len(_ENGLISH_WORDS.findall(sample)) else "en"
+    )
 
 
 def find_customer(session: DbSession, address: str) -> Customer | None:

@@ -94,7 +94,7 @@ class ExportSms(_Part):
     ticket_id: int | None
 
 
-class ExportEmail(_Part):
+class ExportMailMessage(_Part):
     id: int
     direction: str
     kind: str
@@ -228,7 +228,7 @@ class CustomerExport(_Part):
     timeline: list[ExportTimelineEntry]
     sms: list[ExportSms]
     sms_opt_outs: list[ExportOptOut]
-    emails: list[ExportEmail]
+    mail_messages: list[ExportMailMessage]
     calls: list[ExportCall]
     voicemails: list[ExportVoicemail]
     callbacks: list[ExportCallback]

@@ -99,7 +99,7 @@ def test_a_new_message_opens_an_email_ticket_once(
     assert again == {**first, "outcome": "duplicate", "reason": "already received"}
     ticket = db.session.get(Ticket, first["ticket_id"])
     assert ticket.channel is Channel.EMAIL
-    assert ticket.subject == "Commande n°42 : livraison retardée – urgent"
+    assert ticket.subject == "Commande n°42 : livraison retardée \u2013 urgent"
     assert "ma commande n°42 n'est toujours pas arrivée" in ticket.description
     customer = db.session.get(Customer, ticket.requester_id)
     assert customer.name == "Élodée Dupont" and customer.language == "fr"
@@ -357,7 +357,7 @@ def test_erasing_the_customer_erases_their_mail_and_files(
     assert all(store.exists(k) for k in keys)
     customer = db.session.get(Customer, row.customer_id)
     exported = privacy.export(db.session, customer)
-    assert exported.emails[0].subject == "Invoice dispute"
+    assert exported.mail_messages[0].subject == "Invoice dispute"
     privacy.erase(db.session, customer, actor_id=None)
     db.session.commit()
     row = db.session.get(MailMessage, result["mail_message_id"])

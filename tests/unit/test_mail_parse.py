@@ -31,10 +31,18 @@ def new_part(name: str) -> str:
 @pytest.mark.parametrize(
     ("name", "expected", "history"),
     [
-        ("gmail_reply_fr.eml", "l'imprimante fonctionne de nouveau après la mise à jour", "a écrit"),
+        (
+            "gmail_reply_fr.eml",
+            "l'imprimante fonctionne de nouveau après la mise à jour",
+            "a écrit",
+        ),
         ("gmail_reply_en.eml", "Thanks, that fixed it.", "wrote:"),
         ("outlook_reply_en.eml", "when he will come?", "A technician will visit"),
-        ("outlook_reply_fr_cp1252.eml", "Coût annoncé : 80 € – merci.", "Un technicien passera"),
+        (
+            "outlook_reply_fr_cp1252.eml",
+            "Coût annoncé : 80 € \u2013 merci.",
+            "Un technicien passera",
+        ),
         ("apple_reply_en.eml", "same error on the screen", "Could you tell us"),
         ("apple_reply_fr.eml", "Toujours la même erreur ce matin.", "Que dit l'écran"),
     ],
@@ -68,12 +76,14 @@ def test_charsets_latin1_windows1252_and_encoded_words() -> None:
     assert latin1.from_name == "Renée François"
     assert "J'ai reçu une facture erronée. Le montant dû est trop élevé." in latin1.text
     cp1252 = parse(load("windows_1252.eml"))
-    assert "120 € – c’est bien plus que prévu. “Forfait” ?" in cp1252.text
+    assert "120 € \u2013 c\u2019est bien plus que prévu. \u201cForfait\u201d ?" in cp1252.text
     encoded = parse(load("encoded_subject.eml"))
-    assert encoded.subject == "Commande n°42 : livraison retardée – urgent"
+    assert encoded.subject == "Commande n°42 : livraison retardée \u2013 urgent"
     assert encoded.from_name == "Élodée Dupont"
     assert "ma commande n°42 n'est toujours pas arrivée" in encoded.text  # base64 body
-    assert parse(load("apple_reply_fr.eml")).subject == "Re: [T-10005] Erreur chaudière"  # raw 8-bit
+    assert (
+        parse(load("apple_reply_fr.eml")).subject == "Re: [T-10005] Erreur chaudière"
+    )  # raw 8-bit
     assert decode_words("=?x-no-such-charset?Q?caf=C3=A9?=") == "café"
 
 
@@ -166,7 +176,9 @@ def test_ten_thousand_nested_parts_are_read_in_part_without_crashing() -> None:
 
 
 def test_ten_thousand_parts_side_by_side_stop_at_the_limit() -> None:
-    body = b"".join(b"--B\r\nContent-Type: text/plain\r\n\r\npart %d\r\n" % i for i in range(10_000))
+    body = b"".join(
+        b"--B\r\nContent-Type: text/plain\r\n\r\npart %d\r\n" % i for i in range(10_000)
+    )
     raw = (
         b'From: wide@example.com\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
         + body
@@ -183,9 +195,7 @@ def test_a_thirty_megabyte_attachment_is_decoded_whole() -> None:
         b'From: big@example.com\r\nSubject: big\r\nContent-Type: multipart/mixed; boundary="Z"\r\n'
         b"\r\n--Z\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--Z\r\n"
         b"Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=big.pdf\r\n"
-        b"Content-Transfer-Encoding: base64\r\n\r\n"
-        + base64.encodebytes(data)
-        + b"--Z--\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(data) + b"--Z--\r\n"
     )
     mail = parse(raw)
     assert mail.text.strip() == "see attached"
