@@ -114,7 +114,7 @@ class Settings:
     # store's folder (default instance/mail).
     MAIL_IMAP_URL: str = ""
     MAIL_IMAP_DONE_FOLDER: str = "Helpdesk"
-    MAIL_IMAP_IDLE_S: int = 300
+    MAIL_IMAP_IDLE_S: int = 120
     MAIL_IMAP_POLL_S: float = 30.0
     MAIL_MAX_MESSAGE_BYTES: int = 25 * 1024 * 1024
     MAIL_ACK_PERIOD_S: int = 3600

@@ -187,6 +187,10 @@ class MailboxReader:
         if b"IDLE" not in client.capabilities():
             stop.wait(poll_s)
             return
+        # A message that arrived between the last search and now is announced by the server at
+        # its next answer, not inside the IDLE to come: ask once before idling.
+        if _announces_new(client.noop()):
+            return
         client.idle()
         try:
             deadline = time.monotonic() + idle_s
@@ -211,6 +215,14 @@ class MailboxReader:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 60.0)
         self.close()
+
+
+def _announces_new(answer: Any) -> bool:
+    _text, responses = answer if isinstance(answer, tuple) else ("", answer)
+    return any(
+        isinstance(r, tuple) and len(r) > 1 and r[1] in (b"EXISTS", b"RECENT")
+        for r in responses or []
+    )
 
 
 def reader_for_app(app: Any, session: DbSession) -> MailboxReader:
