@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from helpdesk.api.core import ANY_STAFF, operation
 from helpdesk.auth import permissions
-from helpdesk.errors import APIError, NotFound
+from helpdesk.errors import APIError, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.mail import inbound
 from helpdesk.mail.models import Attachment
@@ -66,7 +66,7 @@ def ingest_raw() -> IngestedOut:
     request.max_content_length = limit
     raw = request.get_data(cache=False)
     if not raw.strip():
-        raise APIError("the body is empty: expected a raw message", code="empty_message")
+        raise ValidationFailed("the body is empty", fields={"body": "expected a raw message"})
     result = inbound.ingest(db.session, raw, source="ingress")
     return IngestedOut(
         outcome=result.outcome,

@@ -84,7 +84,7 @@ def test_the_ingress_needs_an_integration_or_admin_token_and_a_raw_message(
     admin = api_as(Role.ADMIN)
     as_json = admin.post("/mail/inbound", json={"raw": "x"})
     assert as_json.status_code == 415
-    assert post_mail(b"   ", expect=400)["error"]["code"] == "empty_message"
+    assert post_mail(b"   ", expect=422)["error"]["fields"] == {"body": "expected a raw message"}
     # The integration token opens nothing else.
     integration = api_as(Role.INTEGRATION)
     assert integration.get("/tickets").status_code == 403
