@@ -123,7 +123,7 @@ def _ingest_new(
     if len(raw) <= settings.max_message_bytes * 4 // 3 + MB:
         raw_key = store.put(raw, kind="raw").key
         stored_keys.append(raw_key)
-    row = _insert_row(session, mail, source, raw_key)
+    row = _insert_row(session, mail, source, raw_key, settings)
     if row is None:  # a copy of this message committed first
         session.commit()
         for key in stored_keys:
@@ -135,16 +135,23 @@ def _ingest_new(
         )
     if raw_key is None:
         row.error = "larger than the message size limit: the original was not kept"
-    result = _decide(session, row, mail, settings, store, stored_keys)
-    _announce(session, row, result)
+    # One UPDATE of the row at the end rather than one per step.
+    with session.no_autoflush:
+        files: list[str] = []
+        result = _decide(session, row, mail, settings, store, stored_keys, files)
+        _announce(session, row, result, files)
     session.commit()
     return result
 
 
 def _insert_row(
-    session: DbSession, mail: ParsedMail, source: str, raw_key: str | None
+    session: DbSession,
+    mail: ParsedMail,
+    source: str,
+    raw_key: str | None,
+    settings: InboundSettings,
 ) -> MailMessage | None:
-    text = mail.text or html_to_text(mail.html)
+    text = (mail.text or html_to_text(mail.html)).replace("\x00", "")
     row_id = insert_unless_present(
         session,
         MailMessage,
@@ -159,8 +166,9 @@ def _insert_row(
             "subject": mail.subject[:998],
             "in_reply_to": mail.in_reply_to,
             "references": list(mail.references),
-            "full_text": text.replace("\x00", ""),
-            "body_text": text.replace("\x00", ""),
+            "full_text": text,
+            "body_text": quotes.split(text).new,
+            "body_html": clean_html(mail.html, remote_images=settings.remote_images),
             "raw_key": raw_key,
             "source": source[:255],
             "status": "received",
@@ -178,6 +186,7 @@ def _decide(
     settings: InboundSettings,
     store: AttachmentStore,
     stored_keys: list[str],
+    files: list[str],
 ) -> Ingested:
     if not mail.from_address:
         row.status, row.error = "rejected", "no sender address (From)"
@@ -191,11 +200,8 @@ def _decide(
         return Ingested("bounced", row.ticket_id, row.id, verdict.bounce.reason)
     if verdict.kind == "bulk":
         return _ignore(row, "bulk", verdict.reason)
-    row.body_html = clean_html(mail.html, remote_images=settings.remote_images)
-    split = quotes.split(row.full_text)
-    row.body_text = split.new
     flooded = _flooded(settings, mail.from_address)
-    language = threading.guess_language(mail, split.new)
+    language = threading.guess_language(mail, row.body_text)
     # Serialise per sender on PostgreSQL: two messages at once open one ticket, not two.
     customer = threading.customer_for(session, mail, language)
     session.scalar(select(Customer.id).where(Customer.id == customer.id).with_for_update())
@@ -204,7 +210,7 @@ def _decide(
     if ticket is None and (verdict.kind == "auto" or flooded):
         reason = "a flood from this address" if flooded else verdict.reason
         return _ignore(row, verdict.kind if not flooded else "message", reason)
-    files = keep_files(
+    files += keep_files(
         session,
         row,
         mail,
@@ -266,7 +272,7 @@ def _thread(
             commit=False,
         )
         row.ticket_id, row.comment_id = ticket.id, comment.id
-        _link_files(session, row)
+        _link_files(session, row, mail)
         return Ingested("reopened" if reopened else "threaded", ticket.id, row.id)
     subject = threading.clean_subject(mail.subject) or "(no subject)"
     new = tickets.create(
@@ -279,16 +285,18 @@ def _thread(
         commit=False,
     )
     row.ticket_id = new.id
-    _link_files(session, row)
+    _link_files(session, row, mail)
     if ticket is not None:
         threading.link_follow_up(session, old=ticket, new=new)
         return Ingested("follow_up", new.id, row.id, f"follow-up of {ticket.reference}")
     return Ingested("created", new.id, row.id)
 
 
-def _link_files(session: DbSession, row: MailMessage) -> None:
+def _link_files(session: DbSession, row: MailMessage, mail: ParsedMail) -> None:
     from helpdesk.mail.models import Attachment
 
+    if not mail.files:
+        return
     for att in session.scalars(select(Attachment).where(Attachment.mail_message_id == row.id)):
         att.ticket_id, att.comment_id = row.ticket_id, row.comment_id
 
@@ -309,6 +317,11 @@ def _acknowledge(
     session: DbSession, row: MailMessage, customer: Customer, settings: InboundSettings
 ) -> None:
     """One automatic acknowledgement per customer and period, sent through the outbox."""
+    try:
+        outbox = importlib.import_module("helpdesk.mail.outbox")
+    except ImportError:
+        log.info("no mail outbox: acknowledgement to %s not sent", row.from_address)
+        return
     since = utcnow() - timedelta(seconds=settings.ack_period_s)
     recent = session.scalar(
         select(MailMessage.id)
@@ -320,11 +333,6 @@ def _acknowledge(
         .limit(1)
     )
     if recent is not None or row.ticket_id is None:
-        return
-    try:
-        outbox = importlib.import_module("helpdesk.mail.outbox")
-    except ImportError:
-        log.info("no mail outbox: acknowledgement to %s not sent", row.from_address)
         return
     ticket = session.get(Ticket, row.ticket_id)
     language = customer.language if customer.language in ACK_TEXT else "en"
@@ -344,9 +352,11 @@ def _acknowledge(
     )
 
 
-def _file_names(session: DbSession, row: MailMessage) -> list[str]:
+def _file_names(session: DbSession, row: MailMessage, files: list[str]) -> list[str]:
     from helpdesk.mail.models import Attachment
 
+    if not files:
+        return []
     return list(
         session.scalars(
             select(Attachment.filename)
@@ -356,7 +366,7 @@ def _file_names(session: DbSession, row: MailMessage) -> list[str]:
     )
 
 
-def _announce(session: DbSession, row: MailMessage, result: Ingested) -> None:
+def _announce(session: DbSession, row: MailMessage, result: Ingested, files: list[str]) -> None:
     """The customer's timeline and the console's live event, in the same transaction."""
     if row.customer_id is not None and result.outcome != "bounced":
         timeline.append(
@@ -372,7 +382,7 @@ def _announce(session: DbSession, row: MailMessage, result: Ingested) -> None:
                 "direction": "inbound",
                 "outcome": result.outcome,
                 "kind": row.kind,
-                "attachments": _file_names(session, row),
+                "attachments": _file_names(session, row, files),
             },
         )
     rooms = [FEED_TICKETS]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from helpdesk.customers import service as customers
 from helpdesk.customers.models import Customer, CustomerEmail
@@ -68,6 +69,7 @@ def find_customer(session: DbSession, address: str) -> Customer | None:
     into."""
     found = session.scalar(
         select(Customer)
+        .options(lazyload("*"))  # its contacts and tags are not needed here
         .join(CustomerEmail, CustomerEmail.customer_id == Customer.id)
         .where(CustomerEmail.email == address.lower(), Customer.erased_at.is_(None))
         .order_by(Customer.merged_into_id.is_not(None), Customer.id.desc())
