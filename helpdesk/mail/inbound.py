@@ -4,8 +4,9 @@ posted it to the ingress: `ingest(session, raw, source=...)`.
 Each message is taken once. Its Message-ID (or, without one, a hash of its bytes) is unique in
 `mail_messages`; the row is inserted with ON CONFLICT DO NOTHING, so a retried POST, a message
 fetched again after a worker died, or two copies at once leave one row and one comment. The
-original bytes go to the attachment store before anything else, so whatever the outcome (a
-ticket, a bounce, a refusal), the message can be shown again as it came.
+original bytes go to the attachment store as soon as the row is in (and are removed again if the
+transaction fails), so whatever the outcome (a ticket, a bounce, a refusal), the message can be
+shown again as it came.
 
 Outcomes: created (a new ticket), threaded (a comment on the ticket it answers), reopened (the
 same, on a solved ticket), follow_up (a new ticket linked to the closed one it answers),
@@ -89,9 +90,6 @@ def ingest(
         settings = settings or settings_for(app)
         store = store or attachment_store(app)
     mail = parse(raw)
-    existing = _existing(session, mail.message_id)
-    if existing is not None:
-        return Ingested("duplicate", existing.ticket_id, existing.id, "already received")
     stored_keys: list[str] = []
     try:
         result = _ingest_new(session, raw, mail, source, settings, store, stored_keys)
@@ -119,21 +117,20 @@ def _ingest_new(
     store: AttachmentStore,
     stored_keys: list[str],
 ) -> Ingested:
-    raw_key = None
-    if len(raw) <= settings.max_message_bytes * 4 // 3 + MB:
-        raw_key = store.put(raw, kind="raw").key
-        stored_keys.append(raw_key)
-    row = _insert_row(session, mail, source, raw_key, settings)
-    if row is None:  # a copy of this message committed first
+    row = _insert_row(session, mail, source, settings)
+    if row is None:  # seen before, or a copy of it committed first
         session.commit()
-        for key in stored_keys:
-            store.delete(key)
-        stored_keys.clear()
         again = _existing(session, mail.message_id)
         return Ingested(
-            "duplicate", again.ticket_id if again else None, again.id if again else None
+            "duplicate",
+            again.ticket_id if again else None,
+            again.id if again else None,
+            "already received",
         )
-    if raw_key is None:
+    if len(raw) <= settings.max_message_bytes * 4 // 3 + MB:
+        row.raw_key = store.put(raw, kind="raw").key
+        stored_keys.append(row.raw_key)
+    else:
         row.error = "larger than the message size limit: the original was not kept"
     # One UPDATE of the row at the end rather than one per step.
     with session.no_autoflush:
@@ -148,7 +145,6 @@ def _insert_row(
     session: DbSession,
     mail: ParsedMail,
     source: str,
-    raw_key: str | None,
     settings: InboundSettings,
 ) -> MailMessage | None:
     text = (mail.text or html_to_text(mail.html)).replace("\x00", "")
@@ -169,7 +165,6 @@ def _insert_row(
             "full_text": text,
             "body_text": quotes.split(text).new,
             "body_html": clean_html(mail.html, remote_images=settings.remote_images),
-            "raw_key": raw_key,
             "source": source[:255],
             "status": "received",
             "created_at": utcnow(),
@@ -202,9 +197,7 @@ def _decide(
         return _ignore(row, "bulk", verdict.reason)
     flooded = _flooded(settings, mail.from_address)
     language = threading.guess_language(mail, row.body_text)
-    # Serialise per sender on PostgreSQL: two messages at once open one ticket, not two.
     customer = threading.customer_for(session, mail, language)
-    session.scalar(select(Customer.id).where(Customer.id == customer.id).with_for_update())
     row.customer_id = customer.id
     ticket = threading.find_ticket(session, mail, customer)
     if ticket is None and (verdict.kind == "auto" or flooded):

@@ -81,8 +81,12 @@ def find_customer(session: DbSession, address: str) -> Customer | None:
 
 
 def customer_for(session: DbSession, mail: ParsedMail, language: str) -> Customer:
+    """The sender's record, locked on PostgreSQL so that two messages from one sender at once
+    thread one after the other (and open one ticket, not two); a record made here is new to
+    this transaction and needs no lock."""
     found = find_customer(session, mail.from_address)
     if found is not None:
+        session.scalar(select(Customer.id).where(Customer.id == found.id).with_for_update())
         return found
     return customers.create(
         session,
