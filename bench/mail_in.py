@@ -30,7 +30,7 @@ from typing import Any
 import requests
 
 from bench import machine, pg
-from bench.server import ROOT, WebServer
+from bench.server import ROOT, WebServer, machine_cpu, postgres_pids, process_cpu
 from bench.stats import summarise
 
 DB = "helpdesk_bench_mail_in"
@@ -42,7 +42,7 @@ PDF = b"%PDF-1.4\n" + bytes(range(256)) * 400  # about 100 KB
 @dataclass(frozen=True)
 class Options:
     messages: int = 2000
-    concurrency: int = 4
+    concurrency: int = 6
     arrivals: int = 60
     interval_s: float = 0.5
 
@@ -105,45 +105,71 @@ def _token(database_url: str, instance: str) -> str:
         return service.issue_token(session=db.session, user=user)
 
 
-def throughput(options: Options, database_url: str) -> dict[str, Any]:
-    log = Path(tempfile.mkdtemp(prefix="bench-mail-")) / "web.log"
-    web = WebServer(database_url, log)
-    web.start()
-    try:
-        token = _token(database_url, tempfile.mkdtemp(prefix="bench-mail-cli-"))
-        http = requests.Session()
-        http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=options.concurrency))
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "message/rfc822"}
-        half = options.messages // 2
-        firsts = [message(i, reply_to=None) for i in range(half)]
-        replies = [message(half + i, reply_to=i) for i in range(options.messages - half)]
-        outcomes: dict[str, int] = {}
+def _timed_posts(
+    options: Options, urls: list[str], token: str, offset: int
+) -> tuple[list[float], dict[str, int], int]:
+    """Post the warm-up untimed, then the rest timed; returns latencies, outcomes, count."""
+    http = requests.Session()
+    http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=options.concurrency))
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "message/rfc822"}
+    half = options.messages // 2
+    firsts = [message(offset + i, reply_to=None) for i in range(half)]
+    replies = [message(offset + half + i, reply_to=offset + i) for i in range(half)]
+    outcomes: dict[str, int] = {}
 
-        def post(raw: bytes) -> float:
-            started = time.perf_counter()
-            answer = http.post(web.base_url + "/api/v1/mail/inbound", data=raw, headers=headers)
-            answer.raise_for_status()
-            outcome = answer.json()["outcome"]
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            return time.perf_counter() - started
-
-        for raw in firsts[:50]:  # warm-up: the process, its pool, PostgreSQL's caches
-            post(raw)
+    def post(item: tuple[int, bytes]) -> float:
         started = time.perf_counter()
-        with ThreadPoolExecutor(options.concurrency) as pool:
-            latencies = list(pool.map(post, firsts[50:]))
-            latencies += list(pool.map(post, replies))
+        url = urls[item[0] % len(urls)] + "/api/v1/mail/inbound"
+        answer = http.post(url, data=item[1], headers=headers)
+        answer.raise_for_status()
+        outcome = answer.json()["outcome"]
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        return time.perf_counter() - started
+
+    for item in enumerate(firsts[:50]):  # warm-up: the processes, pools, PostgreSQL's caches
+        post(item)
+    outcomes.clear()
+    with ThreadPoolExecutor(options.concurrency) as pool:
+        latencies = list(pool.map(post, enumerate(firsts[50:])))
+        latencies += list(pool.map(post, enumerate(replies)))
+    return latencies, outcomes, len(latencies)
+
+
+def throughput(
+    options: Options, database_url: str, token: str, *, processes: int, offset: int
+) -> dict[str, Any]:
+    """Messages a second through `processes` web processes (the Procfile's `web`, each on its
+    own port, as docs/operations.md deploys it), with the CPU they and PostgreSQL spent."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-mail-"))
+    webs = [WebServer(database_url, folder / f"web{n}.log") for n in range(processes)]
+    try:
+        for web in webs:
+            web.start()
+        pids = [p for web in webs for p in web.pids()] + postgres_pids(DB)
+        cpu_before = sum(process_cpu(p) for p in pids)
+        busy_before, total_before = machine_cpu()
+        started = time.perf_counter()
+        latencies, outcomes, timed = _timed_posts(
+            options, [w.base_url for w in webs], token, offset
+        )
         elapsed = time.perf_counter() - started
-        timed = len(firsts) - 50 + len(replies)
-        return {
-            "messages": timed,
-            "seconds": elapsed,
-            "per_second": timed / elapsed,
-            "latency": summarise(latencies),
-            "outcomes": outcomes,
-        }
+        cpu = sum(process_cpu(p) for p in pids) - cpu_before
+        busy_after, total_after = machine_cpu()
     finally:
-        web.stop()
+        for web in webs:
+            web.stop()
+    return {
+        "processes": processes,
+        "messages": timed,
+        "seconds": elapsed,
+        "per_second": timed / elapsed,
+        # The web processes' and their PostgreSQL backends' CPU per message, and how busy the
+        # whole machine was (other work included) while they ran.
+        "cpu_ms_per_message": cpu / timed * 1000,
+        "machine_busy": (busy_after - busy_before) / max(total_after - total_before, 1e-9),
+        "latency": summarise(latencies),
+        "outcomes": outcomes,
+    }
 
 
 class _Timestamps:
@@ -162,20 +188,13 @@ class _Timestamps:
         return getattr(self.inner, name)
 
 
-def arrival(options: Options, database_url: str) -> dict[str, Any]:
-    from imapclient import IMAPClient
-
-    sys.path.insert(0, str(ROOT))
+def _watching_app(database_url: str, server: Any) -> tuple[Any, _Timestamps, Any]:
+    """The app, its timestamped event backend, and the IMAP worker's body (run on a thread)."""
     from helpdesk.app import create_app
     from helpdesk.extensions import db
     from helpdesk.mail import inbound
     from helpdesk.mail.imap import MailboxReader, parse_url
-    from tests.dovecot import Dovecot, available
 
-    missing = available()
-    if missing:
-        raise SystemExit(missing)
-    server = Dovecot.start(Path(tempfile.mkdtemp(prefix="dovecot-", dir="/tmp")))
     app = create_app(
         {
             "DATABASE_URL": database_url,
@@ -186,9 +205,8 @@ def arrival(options: Options, database_url: str) -> dict[str, Any]:
     )
     stamps = _Timestamps(app.extensions["helpdesk_events"])
     app.extensions["helpdesk_events"] = stamps
-    stop = threading.Event()
 
-    def work() -> None:
+    def work(stop: threading.Event) -> None:
         with app.app_context():
             reader = MailboxReader(
                 db.session,
@@ -198,7 +216,22 @@ def arrival(options: Options, database_url: str) -> dict[str, Any]:
             )
             reader.run(stop, idle_s=300, poll_s=30)
 
-    worker = threading.Thread(target=work, daemon=True)
+    return app, stamps, work
+
+
+def arrival(options: Options, database_url: str) -> dict[str, Any]:
+    from imapclient import IMAPClient
+
+    sys.path.insert(0, str(ROOT))
+    from tests.dovecot import Dovecot, available
+
+    missing = available()
+    if missing:
+        raise SystemExit(missing)
+    server = Dovecot.start(Path(tempfile.mkdtemp(prefix="dovecot-", dir="/tmp")))
+    _app, stamps, work = _watching_app(database_url, server)
+    stop = threading.Event()
+    worker = threading.Thread(target=work, args=(stop,), daemon=True)
     worker.start()
     time.sleep(1.5)
     client = IMAPClient("127.0.0.1", port=server.port, ssl=False, timeout=10)
@@ -235,14 +268,21 @@ def run(options: Options = Options()) -> None:
     info = machine.describe(server)
     print(machine.one_line(info))
     try:
-        first = throughput(options, url)
-        print(
-            f"1. ingress: {first['messages']} messages in {first['seconds']:.1f} s = "
-            f"{first['per_second']:.0f}/s (target >= {THROUGHPUT_TARGET:.0f}/s: "
-            f"{'met' if first['per_second'] >= THROUGHPUT_TARGET else 'NOT met'}); "
-            f"latency p50 {first['latency'].p50_ms:.1f} ms, p95 {first['latency'].p95_ms:.1f} ms;"
-            f" outcomes {first['outcomes']}"
-        )
+        token = _token(url, tempfile.mkdtemp(prefix="bench-mail-cli-"))
+        for processes in (1, 2):
+            first = throughput(
+                options, url, token, processes=processes, offset=processes * 1_000_000
+            )
+            print(
+                f"1. ingress, {processes} web process(es): {first['messages']} messages in "
+                f"{first['seconds']:.1f} s = {first['per_second']:.0f}/s (target >= "
+                f"{THROUGHPUT_TARGET:.0f}/s: "
+                f"{'met' if first['per_second'] >= THROUGHPUT_TARGET else 'NOT met'}); latency "
+                f"p50 {first['latency'].p50_ms:.1f} ms, p95 {first['latency'].p95_ms:.1f} ms; "
+                f"outcomes {first['outcomes']}; web + PostgreSQL CPU "
+                f"{first['cpu_ms_per_message']:.1f} ms a message, machine busy "
+                f"{first['machine_busy']:.0%}"
+            )
         second = arrival(options, url)
         delay = second["delay"]
         print(
