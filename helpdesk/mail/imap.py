@@ -205,7 +205,10 @@ class MailboxReader:
         backoff = 1.0
         while not stop.is_set():
             try:
-                self.take_new()
+                # Again until nothing is new: what arrived while the last ones were taken in was
+                # announced during that work, not in the IDLE to come.
+                while self.take_new():
+                    pass
                 self.wait(idle_s=idle_s, poll_s=poll_s, stop=stop)
                 backoff = 1.0
             except Exception:

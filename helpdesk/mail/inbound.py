@@ -195,14 +195,20 @@ def _decide(
         return Ingested("bounced", row.ticket_id, row.id, verdict.bounce.reason)
     if verdict.kind == "bulk":
         return _ignore(row, "bulk", verdict.reason)
-    flooded = _flooded(settings, mail.from_address)
-    language = threading.guess_language(mail, row.body_text)
-    customer = threading.customer_for(session, mail, language)
+    auto = verdict.kind == "auto"
+    flooded = not auto and _flooded(settings, mail.from_address)
+    if auto:  # an automatic reply makes no new customer record
+        customer = threading.find_customer(session, mail.from_address)
+        if customer is None:
+            return _ignore(row, "auto", verdict.reason)
+    else:
+        language = threading.guess_language(mail, row.body_text)
+        customer = threading.customer_for(session, mail, language)
     row.customer_id = customer.id
     ticket = threading.find_ticket(session, mail, customer)
-    if ticket is None and (verdict.kind == "auto" or flooded):
-        reason = "a flood from this address" if flooded else verdict.reason
-        return _ignore(row, verdict.kind if not flooded else "message", reason)
+    # Neither an automatic reply nor a flood opens a ticket (nor a follow-up of a closed one).
+    if (auto or flooded) and (ticket is None or ticket.status is Status.CLOSED):
+        return _ignore(row, verdict.kind, verdict.reason if auto else "a flood from this address")
     files += keep_files(
         session,
         row,
@@ -211,6 +217,8 @@ def _decide(
         store=store,
         stored_keys=stored_keys,
     )
+    if auto and ticket is not None:
+        return _note(session, row, mail, ticket, files, verdict.reason)
     result = _thread(session, row, mail, customer, ticket, files)
     if result.outcome in ("created", "follow_up") and verdict.acknowledge and not flooded:
         _acknowledge(session, row, customer, settings)
@@ -283,6 +291,25 @@ def _thread(
         threading.link_follow_up(session, old=ticket, new=new)
         return Ingested("follow_up", new.id, row.id, f"follow-up of {ticket.reference}")
     return Ingested("created", new.id, row.id)
+
+
+def _note(
+    session: DbSession,
+    row: MailMessage,
+    mail: ParsedMail,
+    ticket: Ticket,
+    files: list[str],
+    reason: str,
+) -> Ingested:
+    """An automatic reply (an out-of-office) on a ticket it answers: an internal note, so that
+    agents see it, which neither reopens the ticket nor counts as the customer's answer."""
+    body = f"Automatic reply from {row.from_address} ({reason}):\n\n{_body(row, mail, files)}"
+    comment = tickets.add_comment(
+        session, ticket, body=body, public=False, channel=Channel.EMAIL, commit=False
+    )
+    row.ticket_id, row.comment_id = ticket.id, comment.id
+    _link_files(session, row, mail)
+    return Ingested("threaded", ticket.id, row.id, "automatic reply: kept as an internal note")
 
 
 def _link_files(session: DbSession, row: MailMessage, mail: ParsedMail) -> None:

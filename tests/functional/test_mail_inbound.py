@@ -190,8 +190,28 @@ def test_automatic_and_bulk_mail_open_nothing_and_get_no_acknowledgement(
     ooo = post_mail(load("out_of_office.eml"))
     assert ooo["outcome"] == "ignored" and "Auto-Submitted" in ooo["reason"]
     assert db.session.scalar(select(func.count(Ticket.id))) == 0
-    assert db.session.scalar(select(func.count(Customer.id))) == 1  # the out-of-office sender
+    assert db.session.scalar(select(func.count(Customer.id))) == 0
     assert fake_outbox == []
+
+
+def test_an_out_of_office_on_a_ticket_is_a_note_that_reopens_nothing(
+    post_mail: Callable[..., Any], customer_factory: Callable[..., Any]
+) -> None:
+    jeanne = customer_factory(name="Jeanne Martin", emails=["jeanne.martin@gmail.example"])
+    ticket = tickets.create(db.session, actor=None, subject="Imprimante", requester_id=jeanne.id)
+    tickets.update(db.session, ticket, actor=None, status=Status.SOLVED)
+    _our_message(ticket, "reply-10001-2@helpdesk.example")
+    result = post_mail(load("out_of_office.eml"))
+    assert result["outcome"] == "threaded" and result["ticket_id"] == ticket.id
+    assert db.session.get(Ticket, ticket.id).status is Status.SOLVED
+    note = db.session.scalar(select(Comment).where(Comment.ticket_id == ticket.id))
+    assert not note.public and note.author_customer_id is None
+    assert "Je suis absente" in note.body
+    # Once the ticket is closed, an automatic reply opens no follow-up.
+    tickets.update(db.session, ticket, actor=None, status=Status.CLOSED)
+    again = post_mail(load("out_of_office.eml").replace(b"<ooo-1@", b"<ooo-2@"))
+    assert again["outcome"] == "ignored"
+    assert db.session.scalar(select(func.count(Ticket.id))) == 1
 
 
 @pytest.fixture
