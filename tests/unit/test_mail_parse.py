@@ -206,3 +206,15 @@ def test_quote_rules_without_a_history_keep_everything() -> None:
     assert quotes.split("Just a message.\n\n-- \nJean").new == "Just a message.\n\n-- \nJean"
     only_quote = "> quoted line\n> another"
     assert quotes.split(only_quote).new == only_quote  # never an empty comment
+
+
+def test_imap_urls() -> None:
+    from helpdesk.mail.imap import parse_url
+
+    tls = parse_url("imaps://support%40example.com:p%2Fss@mail.example.com/Support%20In")
+    assert (tls.host, tls.port, tls.tls, tls.starttls) == ("mail.example.com", 993, True, False)
+    assert (tls.username, tls.password, tls.folder) == ("support@example.com", "p/ss", "Support In")
+    plain = parse_url("imap://u:p@127.0.0.1:1143?starttls=1")
+    assert (plain.port, plain.tls, plain.starttls, plain.folder) == (1143, False, True, "INBOX")
+    with pytest.raises(ValueError):
+        parse_url("pop3://u:p@host/")
