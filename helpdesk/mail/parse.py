@@ -96,7 +96,7 @@ def decode_words(value: object) -> str:
         else:
             out.append(decode_bytes(chunk, charset or "utf-8"))
     # Plain runs keep their own spaces; adjacent encoded words of one charset come merged.
-    joined = " ".join(out)
+    joined = " ".join(out).replace("\x00", "")
     return " ".join(joined.split())
 
 
@@ -114,8 +114,13 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
             text = data.decode(candidate)
         except (LookupError, UnicodeDecodeError):
             continue
-        return text.replace("\r\n", "\n")
-    return data.decode("cp1252", errors="replace").replace("\r\n", "\n")
+        return _text(text)
+    return _text(data.decode("cp1252", errors="replace"))
+
+
+def _text(value: str) -> str:
+    """Line ends as one newline, and no NUL character (PostgreSQL's text types refuse it)."""
+    return value.replace("\r\n", "\n").replace("\x00", "")
 
 
 def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
@@ -124,7 +129,7 @@ def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for display, address in email.utils.getaddresses(raw):
         address = address.strip().lower()
-        if "@" in address and len(address) <= 254 and " " not in address:
+        if "@" in address and len(address) <= 254 and not set(address) & {" ", "\x00"}:
             out.append((display.strip(), address))
     return out
 
@@ -135,7 +140,7 @@ def _ids(value: str | None) -> tuple[str, ...]:
     found = _ID_RE.findall(value)
     if not found and value.strip():
         found = [value.strip().strip("<>")]
-    return tuple(dict.fromkeys(i[:255] for i in found if i))
+    return tuple(dict.fromkeys(i[:255] for i in found if i and "\x00" not in i))
 
 
 def derived_message_id(raw: bytes) -> str:

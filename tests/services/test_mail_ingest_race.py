@@ -35,3 +35,18 @@ def test_copies_at_once_make_one_ticket(app: Flask) -> None:
     assert sorted(outcomes) == ["created", "duplicate", "duplicate", "duplicate"]
     assert db.session.scalar(select(func.count(MailMessage.id))) == 1
     assert db.session.scalar(select(func.count(Ticket.id))) == 1
+
+
+def test_nul_characters_anywhere_are_taken_out_not_a_server_error(app: Flask) -> None:
+    raw = (
+        b"From: Nul\x00Name <nul@example.com>\r\nSubject: bad\x00subject =?utf-8?q?a=00b?=\r\n"
+        b"Message-ID: <nul\x00id@example.com>\r\nIn-Reply-To: <x\x00y@example.com>\r\n"
+        b'Content-Type: multipart/alternative; boundary="n"\r\n\r\n--n\r\n'
+        b"Content-Type: text/plain\r\n\r\nbody\x00text\r\n--n\r\nContent-Type: text/html\r\n\r\n"
+        b"<p>html\x00body</p>\r\n--n--\r\n"
+    )
+    result = inbound.ingest(db.session, raw, source="ingress")
+    assert result.outcome == "created"
+    row = db.session.get(MailMessage, result.mail_message_id)
+    assert row.subject == "badsubject ab" and row.body_text == "bodytext"
+    assert "\x00" not in row.body_html and row.from_name == "NulName"
