@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from imapclient import IMAPClient
@@ -106,3 +107,30 @@ def _run_in_app(app: Flask, server: Dovecot, stop: threading.Event) -> None:
         reader = _reader(server)
         reader.run(stop, idle_s=30, poll_s=1)
         db.session.remove()
+
+
+def test_the_fetch_command_reads_the_configured_mailbox(
+    app: Flask, dovecot: Dovecot, settings: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from helpdesk.cli import main
+
+    client = _client(dovecot)
+    client.append("INBOX", (CORPUS / "encoded_subject.eml").read_bytes())
+    client.logout()
+    for name, value in {
+        "DATABASE_URL": settings.DATABASE_URL,
+        "HELPDESK_INSTANCE_PATH": str(tmp_path / "cli"),
+        "SECRET_KEY": "cli-test",
+        "HELPDESK_SCHEDULER": "0",
+        "MAIL_IMAP_URL": dovecot.url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    result = CliRunner().invoke(main, ["mail", "fetch"])
+    assert result.exit_code == 0, result.output
+    assert "created" in result.output and "1 message(s) taken" in result.output
+    monkeypatch.delenv("MAIL_IMAP_URL")
+    missing = CliRunner().invoke(main, ["mail", "fetch"])
+    assert missing.exit_code != 0 and "MAIL_IMAP_URL is not set" in missing.output
