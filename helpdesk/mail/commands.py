@@ -27,12 +27,16 @@ def group(make_app: Callable[[str], Any]) -> click.Group:
     @mail.command("fetch", help="Take in what is new in the mailbox once, then stop.")
     def fetch() -> None:
         app = make_app("worker")
+        from helpdesk.extensions import db
+
         with app.app_context():
             reader = _reader(app)
             try:
                 results = reader.take_new()
             finally:
                 reader.close()
+                db.session.remove()
+                db.engine.dispose()
         for result in results:
             click.echo(f"{result.outcome:<10} ticket={result.ticket_id} {result.reason}")
         click.echo(f"{len(results)} message(s) taken")
