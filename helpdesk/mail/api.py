@@ -19,7 +19,7 @@ from helpdesk.errors import APIError, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.mail import inbound
 from helpdesk.mail.models import Attachment
-from helpdesk.mail.store import MB, attachment_store
+from helpdesk.mail.store import MB, SNIFFED_TYPES, attachment_store
 
 bp = Blueprint("mail_api", __name__, url_prefix="/api/v1/mail")
 
@@ -90,7 +90,7 @@ def _ascii_name(name: str) -> str:
     summary="Download an attachment (always as a download, with the type sniffed from its bytes)",
     roles=ANY_STAFF,
     tag="mail",
-    media={"application/octet-stream": {"type": "string", "format": "binary"}},
+    media={ctype: {"type": "string", "format": "binary"} for ctype in SNIFFED_TYPES},
     errors={404: "no such attachment, or its file is gone"},
 )
 def download_attachment(attachment_id: int) -> Any:

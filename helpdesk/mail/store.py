@@ -36,11 +36,17 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"fLaC", "audio/flac"),
     (b"{\\rtf", "application/rtf"),
 )
-# Office Open XML files are zips; their declared type is believed when the bytes are a zip.
-_ZIP_FAMILY = (
-    "application/vnd.openxmlformats-officedocument.",
-    "application/vnd.oasis.opendocument.",
-    "application/epub+zip",
+# Office documents are zips; their declared type is believed when the bytes are a zip.
+_ZIP_FAMILY = frozenset(
+    {
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.presentation",
+        "application/epub+zip",
+    }
 )
 
 
@@ -50,7 +56,7 @@ def sniff_type(data: bytes, declared: str = "") -> str:
     head = data[:64]
     for magic, ctype in _SIGNATURES:
         if head.startswith(magic):
-            if ctype == "application/zip" and declared.startswith(_ZIP_FAMILY):
+            if ctype == "application/zip" and declared in _ZIP_FAMILY:
                 return declared
             return ctype
     if head[8:12] == b"WEBP" and head.startswith(b"RIFF"):
@@ -68,6 +74,17 @@ def sniff_type(data: bytes, declared: str = "") -> str:
             return "text/plain"
         return "application/octet-stream"
     return "message/rfc822" if declared == "message/rfc822" else "text/plain"
+
+
+# Every type `sniff_type` can answer: the download's documented media types.
+SNIFFED_TYPES = tuple(
+    sorted(
+        {ctype for _, ctype in _SIGNATURES}
+        | _ZIP_FAMILY
+        | {"image/webp", "audio/wav", "video/mp4", "application/octet-stream"}
+        | {"text/plain", "message/rfc822"}
+    )
+)
 
 
 @dataclass(frozen=True)
