@@ -40,12 +40,25 @@ browser: ## Install Debian's Chromium for the browser tests (as root; otherwise 
 	  echo "No Chromium at $(CHROMIUM): browser tests will be skipped ('sudo make browser')"; \
 	fi
 
+DOVECOT ?= /usr/sbin/dovecot
+
+dovecot: ## Install Debian's Dovecot IMAP server for the mail tests (as root; otherwise they are skipped)
+	@if [ -x "$(DOVECOT)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Dovecot (dovecot-imapd) for the IMAP tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null; \
+	  if command -v systemctl >/dev/null; then systemctl disable --now dovecot >/dev/null 2>&1 || :; fi; \
+	else \
+	  echo "No Dovecot at $(DOVECOT): IMAP tests will be skipped ('sudo make dovecot')"; \
+	fi
+
 run: install ## Migrate, seed demo data on an empty database, serve on http://127.0.0.1:$(PORT)
 	@$(BIN)/helpdesk db upgrade
 	@$(BIN)/helpdesk demo --if-empty --quiet
 	@WEBHOOKS_ALLOW_PRIVATE=$${WEBHOOKS_ALLOW_PRIVATE:-1} PORT=$(PORT) $(BIN)/helpdesk serve --port $(PORT)
 
-test: install browser ## Run every test tier this machine supports (services tier needs PostgreSQL and Redis)
+test: install browser dovecot ## Run every test tier this machine supports (services tier needs PostgreSQL and Redis)
 	$(BIN)/pytest
 
 lint: install ## ruff, mypy and the import layers (lint-imports)
@@ -68,4 +81,4 @@ translations: install ## Extract console strings and update the .po catalogues
 clean: ## Remove the virtualenv, npm packages and local data
 	rm -rf $(VENV) agents_ui/node_modules instance
 
-.PHONY: help install browser run test lint format bench translations clean
+.PHONY: help install browser dovecot run test lint format bench translations clean

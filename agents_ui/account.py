@@ -49,6 +49,8 @@ def login() -> ResponseReturnValue:
     user = auth_service.authenticate(
         session=db.session, email=form.email.data or "", password=form.password.data or ""
     )
+    if user is not None and user.role is Role.INTEGRATION:
+        user = None  # a machine account signs in to the API only, never to the console
     if user is None:
         form.password.data = ""
         form.form_errors.append(_("Wrong e-mail or password."))

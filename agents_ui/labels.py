@@ -132,6 +132,7 @@ ROLE: dict[str, Any] = {
     "supervisor": _l("Supervisor"),
     "dispatcher": _l("Dispatcher"),
     "admin": _l("Administrator"),
+    "integration": _l("Integration (mail ingress)"),
 }
 
 SMS_STATUS: dict[str, Any] = {

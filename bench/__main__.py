@@ -6,8 +6,9 @@ With no benchmark named, every benchmark runs: `foundation` (tickets, customers 
 processes through Redis, and many agent sockets on one process), `callcost` (the CPU, SQL
 statements and Redis round trips of one whole call, in process), `supervision` (wallboard
 delivery delay and call reports over the call log), `dispatch` (technician suggestions and
-day routes), `kb` (knowledge-base indexing and search) and `sqlite_deadline` (what the
-SQLite statement deadline costs each statement). `callcenter` (the whole call center
+day routes), `kb` (knowledge-base indexing and search), `sqlite_deadline` (what the
+SQLite statement deadline costs each statement) and `mail_in` (the raw-MIME ingress and IMAP
+arrival to the live event). `callcenter` (the whole call center
 under load, `bench/load/`) runs only when named.
 """
 
@@ -21,6 +22,7 @@ from bench import (
     dispatch,
     foundation,
     kb,
+    mail_in,
     screenpop,
     sla,
     sms,
@@ -69,6 +71,10 @@ def _voice(args: argparse.Namespace) -> None:
             reuse=args.reuse,
         )
     )
+
+
+def _mail_in(args: argparse.Namespace) -> None:
+    mail_in.run(mail_in.Options(messages=args.mail_messages, arrivals=args.mail_arrivals))
 
 
 def _sms(args: argparse.Namespace) -> None:
@@ -168,6 +174,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "kb": _kb,
     "sqlite_deadline": _sqlite_deadline,
     "callcenter": _callcenter,
+    "mail_in": _mail_in,
 }
 
 # Long and heavy: the whole deployment under load.
@@ -232,6 +239,12 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=5_000,
         help="voice: routing decisions timed for each figure",
+    )
+    p.add_argument(
+        "--mail-messages", type=int, default=2000, help="mail_in: messages posted to the ingress"
+    )
+    p.add_argument(
+        "--mail-arrivals", type=int, default=60, help="mail_in: messages appended over IMAP"
     )
     p.add_argument("--sms-rate", type=float, default=100.0, help="sms: inbound texts per second")
     p.add_argument(

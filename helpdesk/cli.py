@@ -25,6 +25,15 @@ def main() -> None:
     pass
 
 
+def _mail_commands() -> None:
+    from helpdesk.mail.commands import group
+
+    main.add_command(group(_app), "mail")
+
+
+_mail_commands()
+
+
 # -- database ----------
 
 

@@ -119,6 +119,22 @@ class Settings:
     # bounds the connection and each read of one delivery.
     WEBHOOKS_ALLOW_PRIVATE: bool = False
     WEBHOOKS_TIMEOUT_S: float = 10.0
+    # E-mail in (docs/email.md): the mailbox the IMAP worker reads
+    # (`imaps://user:pass@host/INBOX`; `imap://` for plain or STARTTLS with `?starttls=1`), the
+    # folder it moves what it took into (empty: flags it \Seen instead), IDLE's refresh and the
+    # polling interval where the server has no IDLE; the size limit of one message's files, one
+    # acknowledgement per sender and period, the per-sender flood limit, whether remote images
+    # in HTML mail load (they would tell the sender who read it and when), and the attachment
+    # store's folder (default instance/mail).
+    MAIL_IMAP_URL: str = ""
+    MAIL_IMAP_DONE_FOLDER: str = "Helpdesk"
+    MAIL_IMAP_IDLE_S: int = 120
+    MAIL_IMAP_POLL_S: float = 30.0
+    MAIL_MAX_MESSAGE_BYTES: int = 25 * 1024 * 1024
+    MAIL_ACK_PERIOD_S: int = 3600
+    MAIL_FLOOD_LIMIT: str = "20 per 10 minutes"
+    MAIL_REMOTE_IMAGES: bool = False
+    MAIL_STORE_PATH: str = ""
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     telephony_backend: str = field(default="simulator", init=False)

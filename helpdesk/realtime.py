@@ -109,6 +109,8 @@ class AgentsNamespace(Namespace):  # type: ignore[misc]
         if found is None:
             return False  # refused: the client sees a connect_error
         user, sign_in_room = found
+        if not user.has_role(*permissions.STAFF):
+            return False  # a machine account (integration) has no live view of anything
         rooms = rooms_for(user)
         for room in rooms:
             join_room(room)

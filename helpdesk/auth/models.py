@@ -18,6 +18,9 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     DISPATCHER = "dispatcher"
     ADMIN = "admin"
+    # A machine account for a mail provider's inbound route (POST /api/v1/mail/inbound): no
+    # console, no live connection, no other API operation.
+    INTEGRATION = "integration"
 
 
 group_members = Table(

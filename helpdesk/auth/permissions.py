@@ -28,3 +28,6 @@ PERSONAL_DATA: Permission = (Role.SUPERVISOR,)
 # Configuration and accounts: users, SLA calendars and policies, queues, opening hours, the
 # audit log, telephony setup, and the erasure of a customer.
 ADMINISTER: Permission = (Role.ADMIN,)
+# Hand the helpdesk a raw inbound e-mail (a mail provider's route, a script): the integration
+# role's only permission.
+MAIL_INGRESS: Permission = (Role.INTEGRATION,)

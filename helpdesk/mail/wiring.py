@@ -7,18 +7,21 @@ from flask import Flask
 from helpdesk.config import Settings
 from helpdesk.extensions import csrf
 from helpdesk.mail import transport, uploads
+from helpdesk.mail.api import bp as inbound_api
 from helpdesk.mail.attachments_api import bp as files_api
+from helpdesk.mail.setup import init_inbound
 from helpdesk.mail.simulator_api import bp as simulator_api
 from helpdesk.tickets.files import FILES
 
 # Bearer tokens, not cookies: nothing for a forged form to ride on.
-API_BLUEPRINTS = (simulator_api, files_api)
+API_BLUEPRINTS = (inbound_api, simulator_api, files_api)
 TASK_MODULES = ("helpdesk.mail.outbox_tasks",)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     transport.init_app(app, settings)
     FILES.fill(uploads)
+    init_inbound(app, settings)
     for api_bp in API_BLUEPRINTS:
         csrf.exempt(api_bp)
         app.register_blueprint(api_bp)

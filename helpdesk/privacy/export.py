@@ -94,6 +94,21 @@ class ExportSms(_Part):
     ticket_id: int | None
 
 
+class ExportMailMessage(_Part):
+    id: int
+    direction: str
+    kind: str
+    from_address: str
+    to_addresses: list[str]
+    cc_addresses: list[str]
+    subject: str
+    body_text: str
+    status: str
+    created_at: datetime
+    ticket_id: int | None
+    attachments: list[str]
+
+
 class ExportOptOut(_Part):
     number: str
     sending_number: str
@@ -213,6 +228,7 @@ class CustomerExport(_Part):
     timeline: list[ExportTimelineEntry]
     sms: list[ExportSms]
     sms_opt_outs: list[ExportOptOut]
+    mail_messages: list[ExportMailMessage]
     calls: list[ExportCall]
     voicemails: list[ExportVoicemail]
     callbacks: list[ExportCallback]

@@ -195,6 +195,24 @@ def _visits(dispatcher: Any, app_clock: Any, customer_id: int, ticket_id: int) -
     return {"technician": tech, "done": done, "open": open_}
 
 
+def _mail() -> None:
+    """An e-mail from the customer with a file, and their address listed as bouncing."""
+    from helpdesk.mail import inbound
+    from helpdesk.mail.models import BouncingAddress
+
+    raw = (
+        f"From: {FULL_NAME} <{EMAIL.upper()}>\r\nTo: support@helpdesk.example\r\n"
+        f"Subject: About {LAST_NAME}\r\nMessage-ID: <zq-1@example.org>\r\n"
+        'Content-Type: multipart/mixed; boundary="z"\r\n\r\n--z\r\n'
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\nMy IBAN is {SECRET}\r\n--z\r\n"
+        f'Content-Type: text/plain\r\nContent-Disposition: attachment; filename="{LAST_NAME}.txt"'
+        f"\r\n\r\n{ADDRESS}\r\n--z--\r\n"
+    ).encode()
+    assert inbound.ingest(db.session, raw, source="ingress").outcome == "created"
+    db.session.add(BouncingAddress(address=EMAIL, reason=f"550 {EMAIL}: no such user"))
+    db.session.commit()
+
+
 def _seed(app: Any, api_as: Any, app_clock: Any) -> dict[str, Any]:
     from helpdesk.customers import service as customers
     from helpdesk.value import service as value
@@ -236,6 +254,7 @@ def _seed(app: Any, api_as: Any, app_clock: Any) -> dict[str, Any]:
     visits = _visits(dispatcher, app_clock, cid, t["id"])
     _calls(app, cid, agent.user)
     _texts(app, cid, agent.user, visits["technician"].phone)
+    _mail()
     # The technician texts an update about the open visit, with a note.
     sms_inbound.receive(
         db.session,

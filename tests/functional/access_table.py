@@ -39,6 +39,7 @@ DISPATCH = _may(permissions.DISPATCH)
 KB_WRITERS = _may(permissions.KB_WRITE)
 KB_DELETERS = _may(permissions.KB_DELETE)
 PERSONAL_DATA = _may(permissions.PERSONAL_DATA)
+MAIL_INGRESS = _may(permissions.MAIL_INGRESS)
 
 Access = frozenset[Role] | str
 
@@ -119,6 +120,9 @@ ENDPOINTS: dict[str, Access] = {
     "telephony_api.list_queues_get": STAFF,
     "telephony_api.create_queue_post": ADMIN,
     "telephony_api.replace_queue_put": ADMIN,
+    # -- e-mail
+    "mail_api.ingest_raw_post": MAIL_INGRESS,
+    "mail_api.download_attachment_get": STAFF,
     "sms_api.list_sms_get": STAFF,
     "sms_api.send_reply_post": STAFF,
     "sms_api.count_segments_get": STAFF,

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from tests.conftest import PG_UP, REDIS_UP, require_service
+from tests.conftest import IN_CI, PG_UP, REDIS_UP, require_service
+from tests.dovecot import Dovecot
+from tests.dovecot import available as dovecot_available
 
 
 @pytest.fixture
@@ -23,6 +30,23 @@ def redis_url() -> str:
     client.flushdb()
     client.close()
     return REDIS_URL
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    """A real IMAP server (Debian's Dovecot) on a loopback port with a throwaway mailbox."""
+    missing = dovecot_available()
+    if missing is not None:
+        message = f"{missing}: the IMAP tests need it"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: a missing service is a failure)")
+        pytest.skip(message)
+    # A short path of its own: Dovecot's sockets live under it (108 bytes at most).
+    root = Path(tempfile.mkdtemp(prefix="dovecot-", dir="/tmp"))
+    server = Dovecot.start(root)
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

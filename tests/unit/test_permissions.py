@@ -24,6 +24,7 @@ def test_who_each_permission_names() -> None:
         "DISPATCH": {D, S},
         "PERSONAL_DATA": {S},
         "ADMINISTER": {Role.ADMIN},
+        "MAIL_INGRESS": {Role.INTEGRATION},
     }
 
 
