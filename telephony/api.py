@@ -98,6 +98,12 @@ class WrapUpIn(BaseModel):
     done: bool = True
 
 
+class AfterHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["voicemail", "queue"]
+    queue: str | None = Field(default=None, min_length=1, max_length=50)
+
+
 class QueueIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_-]+$")
@@ -111,6 +117,10 @@ class QueueIn(BaseModel):
     wrap_up_s: int = Field(default=30, ge=0, le=1800)
     callback_after_s: int = Field(default=60, ge=0, le=3600)
     active: bool = True
+    # Opening hours: the queue's calendar (`/sla/calendars`; the default one when null) and
+    # where its callers go while it is closed (voicemail when null).
+    calendar_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    after_hours: AfterHours | None = None
 
 
 class QueueOut(QueueIn):
@@ -479,6 +489,8 @@ def _queue_out(q: CallQueue, waiting: dict[int, int]) -> QueueOut:
         wrap_up_s=q.wrap_up_s,
         callback_after_s=q.callback_after_s,
         active=q.active,
+        calendar_id=q.calendar_id,
+        after_hours=AfterHours.model_validate(q.after_hours) if q.after_hours else None,
         waiting=waiting.get(q.id, 0),
     )
 
@@ -498,7 +510,10 @@ def list_queues() -> QueueList:
 
 
 def _save_queue(q: CallQueue, body: QueueIn) -> QueueOut:
-    return _queue_out(queues.save_queue(db.session, q, **body.model_dump()), {})
+    fields = body.model_dump()
+    if body.after_hours is not None:
+        fields["after_hours"] = body.after_hours.model_dump(exclude_none=True)
+    return _queue_out(queues.save_queue(db.session, q, **fields), {})
 
 
 @operation(

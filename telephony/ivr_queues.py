@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.db import DbSession
-from telephony import ivr
+from telephony import ivr, ivr_menu
 from telephony.models import CallQueue
 
 # Labels for the queues the packaged menu names; any other name is labelled after itself.
@@ -43,12 +43,19 @@ class DeadKey:
 
 
 def menu_queues(config: dict[str, Any]) -> dict[str, str]:
-    """{menu key: queue name} for every menu option that puts the caller in a queue."""
-    return {
+    """{menu key: queue name} for every menu option that puts the caller in a queue, and the
+    menu's default routes (`no_input`, `invalid`: `telephony.ivr_menu`) when configured."""
+    found = {
         str(key): str(option.get("queue") or "")
         for key, option in sorted((config.get("menu") or {}).items())
         if isinstance(option, dict) and option.get("action") == "queue"
     }
+    if "menu_limits" in config:
+        limits = ivr_menu.MenuLimits.from_config(config)
+        for reason, route in (("no_input", limits.no_input), ("invalid", limits.invalid)):
+            if route.get("action") == "queue":
+                found[reason] = str(route.get("queue") or "")
+    return found
 
 
 def menu_dead_keys(session: DbSession, instance_path: str) -> list[DeadKey]:
