@@ -44,7 +44,8 @@ class DeadKey:
 
 def menu_queues(config: dict[str, Any]) -> dict[str, str]:
     """{menu key: queue name} for every menu option that puts the caller in a queue, and the
-    menu's default routes (`no_input`, `invalid`: `telephony.ivr_menu`) when configured."""
+    menu's default routes (`no_input`, `invalid`: `telephony.ivr_menu`) when configured and
+    leading to a queue no key names (one that a key names is checked, and named, by that key)."""
     found = {
         str(key): str(option.get("queue") or "")
         for key, option in sorted((config.get("menu") or {}).items())
@@ -53,8 +54,9 @@ def menu_queues(config: dict[str, Any]) -> dict[str, str]:
     if "menu_limits" in config:
         limits = ivr_menu.MenuLimits.from_config(config)
         for reason, route in (("no_input", limits.no_input), ("invalid", limits.invalid)):
-            if route.get("action") == "queue":
-                found[reason] = str(route.get("queue") or "")
+            name = str(route.get("queue") or "")
+            if route.get("action") == "queue" and name not in found.values():
+                found[reason] = name
     return found
 
 

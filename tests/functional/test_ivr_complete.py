@@ -255,3 +255,19 @@ def test_queue_hours_through_the_api(api_as):
     assert fields["after_hours.queue"] == "no such queue"
     r = admin.put(f"/queues/{made['id']}", json=body | {"after_hours": {"action": "queue"}})
     assert r.get_json()["error"]["fields"]["after_hours"] == "a queue route names its queue"
+
+
+def test_a_default_route_to_a_queue_no_key_names_is_checked(sim):
+    from telephony import ivr_queues
+
+    config = {
+        "menu": {"1": {"action": "queue", "queue": "support"}},
+        "menu_limits": {
+            "no_input": {"action": "queue", "queue": "operators"},
+            "invalid": {"action": "queue", "queue": "support"},
+        },
+    }
+    assert ivr_queues.menu_queues(config) == {"1": "support", "no_input": "operators"}
+    dead = ivr_queues.dead_keys(db.session, config)
+    assert [(d.key, d.queue, d.reason) for d in dead] == [("no_input", "operators", "missing")]
+    assert ivr_queues.create_missing(db.session, config) == ["operators"]
