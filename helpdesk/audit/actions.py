@@ -142,8 +142,8 @@ AUDITED: dict[str, Audited] = {
     "console.sla_policy_new": Audited("sla.policy.create", "sla_policy"),
     "console.sla_policy": Audited("sla.policy.update", "sla_policy", "policy_id"),
     "console.simulator_open_center": Audited("center.open_around_the_clock", "sla_calendar"),
-    "telephony_api.create_queue_post": Audited("queue.create", "queue"),
-    "telephony_api.replace_queue_put": Audited("queue.update", "queue", "queue_id"),
+    "telephony_queues_api.create_queue_post": Audited("queue.create", "queue"),
+    "telephony_queues_api.replace_queue_put": Audited("queue.update", "queue", "queue_id"),
     # Sign-ins ended by an administrator (their live connections close too)
     "auth_api.revoke_user_tokens_delete": Audited("user.tokens_revoke", "user", "user_id"),
     "auth_api.revoke_user_token_delete": Audited("user.token_revoke", "user", "user_id"),
