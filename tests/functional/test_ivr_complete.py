@@ -102,6 +102,10 @@ def test_a_valid_key_after_an_invalid_one_is_taken(sim, customer_factory):
 # -- position and expected wait ------------------------------------------------------------------
 
 
+BOTH = pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+
+
+@BOTH
 def test_two_callers_hear_positions_1_and_2_in_priority_order(sim, customer_factory):
     customer_factory(name="First", language="fr", phones=["+33611110001"])
     customer_factory(name="Later VIP", language="fr", phones=["+33611110002"], tags=["vip"])
@@ -114,6 +118,7 @@ def test_two_callers_hear_positions_1_and_2_in_priority_order(sim, customer_fact
     assert first.transcript[-2].startswith("Vous êtes en position 2.")
 
 
+@BOTH
 def test_the_expected_wait_is_the_queues_measured_average(sim, customer_factory):
     queue = db.session.scalar(select(CallQueue).where(CallQueue.name == "support"))
     now = utcnow()
@@ -216,6 +221,7 @@ def test_an_after_hours_queue_that_is_closed_too_means_voicemail(sim, customer_f
     assert _row(call).outcome == "voicemail"
 
 
+@BOTH
 def test_a_queue_open_around_the_clock_keeps_the_line_open_at_night(sim, customer_factory):
     _calendar("Office: closed now", default=True)
     _queue("support").calendar_id = _calendar("Support 24/7", always=True).id
@@ -271,3 +277,20 @@ def test_a_default_route_to_a_queue_no_key_names_is_checked(sim):
     dead = ivr_queues.dead_keys(db.session, config)
     assert [(d.key, d.queue, d.reason) for d in dead] == [("no_input", "operators", "missing")]
     assert ivr_queues.create_missing(db.session, config) == ["operators"]
+
+
+def test_a_retried_last_menu_puts_the_caller_in_line_once(client, sim, customer_factory):
+    from helpdesk.supervision.models import CallEvent
+
+    customer_factory(name="Léa", language="fr", phones=["+33612345678"])
+    signed_post(client, "/twilio/voice", fixture("incoming_call"))
+    answers = [
+        signed_post(client, "/twilio/voice/menu?heard=3", {"CallSid": SID}).get_data(as_text=True)
+        for _ in range(2)  # Twilio's retry of the same request
+    ]
+    assert answers[0] == answers[1] and ">support</Enqueue>" in answers[0]
+    call = db.session.scalar(select(Call).where(Call.call_sid == SID))
+    db.session.refresh(call)
+    assert call.ivr_path == ["menu:default:no_input"] and call.routing_state == "waiting"
+    entered = select(CallEvent).where(CallEvent.call_id == call.id, CallEvent.event == "entered")
+    assert len(db.session.scalars(entered).all()) == 1
