@@ -61,8 +61,29 @@ def menu_queues(config: dict[str, Any]) -> dict[str, str]:
 
 
 def menu_dead_keys(session: DbSession, instance_path: str) -> list[DeadKey]:
-    """`dead_keys` of the menu this instance uses: the health report's IVR check."""
-    return dead_keys(session, ivr.load(instance_path))
+    """`dead_keys` of the menu this instance uses, then the queues' after-hours routes that
+    lead nowhere: the health report's IVR check."""
+    return dead_keys(session, ivr.load(instance_path)) + dead_after_hours(session)
+
+
+def dead_after_hours(session: DbSession) -> list[DeadKey]:
+    """Active queues whose after-hours route names a queue that is missing or inactive (say,
+    renamed since): their callers get voicemail at night instead. Keyed `after_hours:<queue>`."""
+    routes = {
+        name: str(route.get("queue") or "")
+        for name, route in session.execute(
+            select(CallQueue.name, CallQueue.after_hours).where(
+                CallQueue.active, CallQueue.after_hours.is_not(None)
+            )
+        )
+        if isinstance(route, dict) and route.get("action") == "queue"
+    }
+    if not routes:
+        return []
+    config = {
+        "menu": {f"after_hours:{q}": {"action": "queue", "queue": t} for q, t in routes.items()}
+    }
+    return dead_keys(session, config)
 
 
 def dead_keys(session: DbSession, config: dict[str, Any]) -> list[DeadKey]:

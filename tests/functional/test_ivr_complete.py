@@ -294,3 +294,15 @@ def test_a_retried_last_menu_puts_the_caller_in_line_once(client, sim, customer_
     assert call.ivr_path == ["menu:default:no_input"] and call.routing_state == "waiting"
     entered = select(CallEvent).where(CallEvent.call_id == call.id, CallEvent.event == "entered")
     assert len(db.session.scalars(entered).all()) == 1
+
+
+def test_health_names_an_after_hours_route_that_leads_nowhere(sim):
+    from telephony import ivr_queues
+
+    _queue("billing").after_hours = {"action": "queue", "queue": "support"}
+    _queue("support").active = False
+    db.session.commit()
+    dead = ivr_queues.dead_after_hours(db.session)
+    assert [d.message for d in dead] == [
+        "IVR key after_hours:billing leads to queue 'support', which is inactive"
+    ]
