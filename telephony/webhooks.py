@@ -188,13 +188,18 @@ def language(call: Call) -> Response:
     return twiml(_menu(call))
 
 
+MENU_ACTIONS = frozenset({"queue", "voicemail", "ticket_status", "technician"})
+
+
 @bp.post("/menu")
 @signed
 @ivr_step
 def menu(call: Call) -> Response:
+    """A key of the main menu, or its silence: the choice, the menu again (counted in the URL),
+    or, after the last menu allowed, the default route."""
     digits = forms.CallStep.read(request.form).digits
     option = _config()["menu"].get(digits) if digits is not None else None
-    if option is None or option.get("action") not in MENU_ACTIONS:
+    if not isinstance(option, dict) or option.get("action") not in MENU_ACTIONS:
         heard = forms.count(request.args, "heard", default=0, low=0, high=100)
         limits = ivr_menu.MenuLimits.from_config(_config())
         miss = ivr_menu.after_miss(heard, pressed=digits is not None, limits=limits)
@@ -210,9 +215,6 @@ def menu(call: Call) -> Response:
     if option["action"] == "ticket_status":
         return twiml(self_service.ticket_status(call, None))
     return twiml(self_service.technician(call))
-
-
-MENU_ACTIONS = frozenset({"queue", "voicemail", "ticket_status", "technician"})
 
 
 def _default_route(call: Call, miss: ivr_menu.MenuMiss) -> VoiceResponse:
