@@ -306,3 +306,16 @@ def test_health_names_an_after_hours_route_that_leads_nowhere(sim):
     assert [d.message for d in dead] == [
         "IVR key after_hours:billing leads to queue 'support', which is inactive"
     ]
+
+
+def test_the_simulator_page_says_open_when_a_queue_of_its_own_is(app, sim, make_user):
+    from helpdesk.auth.models import Role
+    from tests.functional.test_console import SessionPerRequestClient, html, sign_in
+
+    _calendar("Office: closed now", default=True)
+    client = SessionPerRequestClient(app, app.response_class, use_cookies=True)
+    sign_in(client, make_user(Role.AGENT))
+    assert 'id="sim-hours" data-open="false"' in html(client.get("/simulator"))
+    _queue("support").calendar_id = _calendar("Support 24/7", always=True).id
+    db.session.commit()
+    assert 'id="sim-hours" data-open="true"' in html(client.get("/simulator"))
