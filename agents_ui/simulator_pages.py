@@ -33,9 +33,10 @@ from helpdesk.audit.recorder import audit_target
 from helpdesk.auth import permissions
 from helpdesk.auth.models import User
 from helpdesk.customers.models import Customer, CustomerPhone
+from helpdesk.db import utcnow
 from helpdesk.extensions import db
 from helpdesk.sla.hours import center_hours, open_around_the_clock
-from telephony import adapters
+from telephony import adapters, queue_hours
 from telephony.simulator import SimCall, Simulator
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,8 @@ def _hours_view() -> dict[str, Any]:
             )
         )
     return {
-        "open": hours.open,
+        # Open too when a queue's own calendar is (telephony.queue_hours): its callers get in.
+        "open": hours.open or queue_hours.center_open(db.session, at=utcnow()),
         "calendar": hours.calendar_name,
         "timezone": hours.timezone,
         "next_open": following,

@@ -1,4 +1,4 @@
-"""`/api/v1/calls`, `/api/v1/queues` and `/api/v1/agents/me/presence`."""
+"""`/api/v1/calls` and `/api/v1/agents/me/presence` (queues: `telephony.queues_api`)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,11 @@ from sqlalchemy.orm import joinedload
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
-from helpdesk.auth import permissions
 from helpdesk.db import kept_after_commit
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.pagination import decode_cursor, encode_cursor
-from telephony import adapters, agent_presence, calls, offers, outbound, queues
+from telephony import adapters, agent_presence, calls, offers, outbound
 from telephony.conference import agent_leg_sid
 from telephony.gateway import Gateway
 from telephony.models import Call, CallQueue
@@ -96,30 +95,6 @@ class WrapUpIn(BaseModel):
     disposition: str | None = Field(default=None, max_length=50)
     notes: str = Field(default="", max_length=10_000)
     done: bool = True
-
-
-class QueueIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_-]+$")
-    label_en: str = Field(default="", max_length=100)
-    label_fr: str = Field(default="", max_length=100)
-    skills: dict[str, int] = Field(default_factory=dict)
-    language: Literal["fr", "en"] | None = None
-    strategy: Literal["longest_idle", "fewest_calls", "round_robin"] = "longest_idle"
-    steps: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
-    ring_timeout_s: int = Field(default=20, ge=5, le=120)
-    wrap_up_s: int = Field(default=30, ge=0, le=1800)
-    callback_after_s: int = Field(default=60, ge=0, le=3600)
-    active: bool = True
-
-
-class QueueOut(QueueIn):
-    id: int
-    waiting: int
-
-
-class QueueList(BaseModel):
-    items: list[QueueOut]
 
 
 def call_out(c: Call, queues: dict[int, str]) -> CallOut:
@@ -463,71 +438,3 @@ def call_ticket(call_id: int, body: CallTicketIn) -> CallOut:
             priority=Priority(body.priority),
         )
     return call_out(_get(call_id), _queue_names())
-
-
-def _queue_out(q: CallQueue, waiting: dict[int, int]) -> QueueOut:
-    return QueueOut(
-        id=q.id,
-        name=q.name,
-        label_en=q.label_en,
-        label_fr=q.label_fr,
-        skills=dict(q.skills or {}),
-        language=q.language,  # type: ignore[arg-type]
-        strategy=q.strategy,  # type: ignore[arg-type]
-        steps=list(q.steps or []),
-        ring_timeout_s=q.ring_timeout_s,
-        wrap_up_s=q.wrap_up_s,
-        callback_after_s=q.callback_after_s,
-        active=q.active,
-        waiting=waiting.get(q.id, 0),
-    )
-
-
-@operation(
-    bp,
-    "/queues",
-    "GET",
-    summary="Call queues and how many callers wait in each",
-    response=QueueList,
-    tag="calls",
-)
-def list_queues() -> QueueList:
-    waiting = queues.waiting_by_queue(db.session)
-    rows = db.session.scalars(select(CallQueue).order_by(CallQueue.name))
-    return QueueList(items=[_queue_out(q, waiting) for q in rows])
-
-
-def _save_queue(q: CallQueue, body: QueueIn) -> QueueOut:
-    return _queue_out(queues.save_queue(db.session, q, **body.model_dump()), {})
-
-
-@operation(
-    bp,
-    "/queues",
-    "POST",
-    summary="Create a queue (admin)",
-    roles=permissions.ADMINISTER,
-    body=QueueIn,
-    response=QueueOut,
-    status=201,
-    tag="calls",
-)
-def create_queue(body: QueueIn) -> QueueOut:
-    return _save_queue(CallQueue(), body)
-
-
-@operation(
-    bp,
-    "/queues/<int:queue_id>",
-    "PUT",
-    summary="Replace a queue (admin)",
-    roles=permissions.ADMINISTER,
-    body=QueueIn,
-    response=QueueOut,
-    tag="calls",
-)
-def replace_queue(queue_id: int, body: QueueIn) -> QueueOut:
-    q = db.session.get(CallQueue, queue_id)
-    if q is None:
-        raise NotFound(f"no queue {queue_id}")
-    return _save_queue(q, body)

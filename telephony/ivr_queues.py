@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.db import DbSession
-from telephony import ivr
+from telephony import ivr, ivr_menu
 from telephony.models import CallQueue
 
 # Labels for the queues the packaged menu names; any other name is labelled after itself.
@@ -43,17 +43,47 @@ class DeadKey:
 
 
 def menu_queues(config: dict[str, Any]) -> dict[str, str]:
-    """{menu key: queue name} for every menu option that puts the caller in a queue."""
-    return {
+    """{menu key: queue name} for every menu option that puts the caller in a queue, and the
+    menu's default routes (`no_input`, `invalid`: `telephony.ivr_menu`) when configured and
+    leading to a queue no key names (one that a key names is checked, and named, by that key)."""
+    found = {
         str(key): str(option.get("queue") or "")
         for key, option in sorted((config.get("menu") or {}).items())
         if isinstance(option, dict) and option.get("action") == "queue"
     }
+    if "menu_limits" in config:
+        limits = ivr_menu.MenuLimits.from_config(config)
+        for reason, route in (("no_input", limits.no_input), ("invalid", limits.invalid)):
+            name = str(route.get("queue") or "")
+            if route.get("action") == "queue" and name not in found.values():
+                found[reason] = name
+    return found
 
 
 def menu_dead_keys(session: DbSession, instance_path: str) -> list[DeadKey]:
-    """`dead_keys` of the menu this instance uses: the health report's IVR check."""
-    return dead_keys(session, ivr.load(instance_path))
+    """`dead_keys` of the menu this instance uses, then the queues' after-hours routes that
+    lead nowhere: the health report's IVR check."""
+    return dead_keys(session, ivr.load(instance_path)) + dead_after_hours(session)
+
+
+def dead_after_hours(session: DbSession) -> list[DeadKey]:
+    """Active queues whose after-hours route names a queue that is missing or inactive (say,
+    renamed since): their callers get voicemail at night instead. Keyed `after_hours:<queue>`."""
+    routes = {
+        name: str(route.get("queue") or "")
+        for name, route in session.execute(
+            select(CallQueue.name, CallQueue.after_hours).where(
+                CallQueue.active, CallQueue.after_hours.is_not(None)
+            )
+        )
+        if isinstance(route, dict) and route.get("action") == "queue"
+    }
+    if not routes:
+        return []
+    config = {
+        "menu": {f"after_hours:{q}": {"action": "queue", "queue": t} for q, t in routes.items()}
+    }
+    return dead_keys(session, config)
 
 
 def dead_keys(session: DbSession, config: dict[str, Any]) -> list[DeadKey]:

@@ -69,6 +69,13 @@ class CallQueue(db.Model):  # type: ignore[name-defined,misc]
     wrap_up_s: Mapped[int] = mapped_column(Integer, default=30)
     callback_after_s: Mapped[int] = mapped_column(Integer, default=60)
     active: Mapped[bool] = mapped_column(default=True)
+    # Opening hours: the queue's own calendar, or the default one when None; and where its
+    # callers go while it is closed ({"action": "voicemail"} or {"action": "queue", "queue":
+    # name}), voicemail when None. See `telephony.queue_hours`.
+    calendar_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sla_calendars.id", ondelete="SET NULL"), nullable=True
+    )
+    after_hours: Mapped[dict[str, str] | None] = mapped_column(json_type(), nullable=True)
 
 
 class AgentPresence(db.Model):  # type: ignore[name-defined,misc]

@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 
 from helpdesk.db import DbSession
 from helpdesk.errors import ValidationFailed
+from helpdesk.sla.models import CalendarModel
+from telephony import queue_hours
 from telephony.models import Call, CallQueue
 
 
@@ -31,6 +33,8 @@ def save_queue(
     wrap_up_s: int,
     callback_after_s: int,
     active: bool,
+    calendar_id: int | None = None,
+    after_hours: dict[str, str] | None = None,
 ) -> CallQueue:
     """Create or replace a queue and commit. Raises `ValidationFailed` by field: a skill level
     outside 1-5, a step without its wait or overflowing to no active queue, a name taken."""
@@ -49,6 +53,7 @@ def save_queue(
     )
     if clash:
         errors["name"] = "already taken"
+    errors.update(_hours_errors(session, calendar_id, after_hours, names))
     if errors:
         raise ValidationFailed("invalid queue", fields=errors)
     queue.name = name
@@ -62,9 +67,33 @@ def save_queue(
     queue.wrap_up_s = wrap_up_s
     queue.callback_after_s = callback_after_s
     queue.active = active
+    queue.calendar_id = calendar_id
+    queue.after_hours = after_hours
     session.add(queue)
     session.commit()
     return queue
+
+
+def _hours_errors(
+    session: DbSession,
+    calendar_id: int | None,
+    after_hours: dict[str, str] | None,
+    names: set[str],
+) -> dict[str, str]:
+    """A calendar that exists; an after-hours route that is one, to an active queue."""
+    errors: dict[str, str] = {}
+    if calendar_id is not None and session.get(CalendarModel, calendar_id) is None:
+        errors["calendar_id"] = "no such calendar"
+    problem = queue_hours.check_route(after_hours)
+    if problem:
+        errors["after_hours"] = problem
+    elif (
+        after_hours
+        and after_hours.get("action") == "queue"
+        and after_hours.get("queue") not in names
+    ):
+        errors["after_hours.queue"] = "no such queue"
+    return errors
 
 
 def waiting_by_queue(session: DbSession) -> dict[int, int]:

@@ -116,7 +116,9 @@ class CallStep:
 
 @dataclass(frozen=True)
 class QueueWait:
-    """The wait URL's request: where the caller stands in Twilio's queue, for the message only."""
+    """The wait URL's request: where the caller stands in Twilio's queue. Only the time waited
+    is used: Twilio's position and average are first come, first served, and the caller hears
+    the helpdesk's own (`telephony.queue_wait`)."""
 
     call_sid: str
     position: int

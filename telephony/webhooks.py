@@ -20,14 +20,16 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, request, url_for
+from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Enqueue, Gather, VoiceResponse
 
+from helpdesk.db import utcnow
 from helpdesk.errors import NotFound
 from helpdesk.extensions import csrf, db
 from helpdesk.security.nul import strip_from_request as strip_nul
-from telephony import calls, ivr, ivr_queues, offers
+from telephony import calls, ivr, ivr_menu, ivr_queues, ivr_speech, offers, queue_hours, queue_wait
+from telephony import ivr_self_service as self_service
 from telephony import webhook_forms as forms
 from telephony.history import note_ivr
 from telephony.models import Call, CallQueue, takes_steps
@@ -72,18 +74,9 @@ def twiml(response: VoiceResponse) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
-def _config() -> dict[str, Any]:
-    return ivr.load(current_app.instance_path)
-
-
-def _url(endpoint: str, **values: Any) -> str:
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return str(base) + url_for(endpoint, **values)
-
-
-def _say(response: VoiceResponse | Gather, text: str, language: str) -> None:
-    voice = _config()["voices"].get(language)
-    response.say(text, language=ivr.twilio_language(language), voice=voice)
+_config = ivr_speech.config
+_url = ivr_speech.url
+_say = ivr_speech.say
 
 
 def ivr_step(view: Callable[[Call], Response]) -> Callable[[], Response]:
@@ -121,21 +114,26 @@ def _ended() -> VoiceResponse:
     return response
 
 
-def _menu(call: Call, *, invalid: bool = False) -> VoiceResponse:
+def _menu(call: Call, *, heard: int = 1, invalid: bool = False) -> VoiceResponse:
+    """The main menu, said for the `heard`-th time: its key, or its silence, comes back to
+    `/menu?heard=N`, which knows when to stop repeating it (`telephony.ivr_menu`)."""
     response = VoiceResponse()
     cfg = _config()
-    gather = Gather(num_digits=1, action=_url("twilio_voice.menu"), method="POST", timeout=6)
+    again = _url("twilio_voice.menu", heard=heard)
+    gather = Gather(num_digits=1, action=again, method="POST", timeout=6)
     if invalid:
         _say(gather, ivr.prompt(cfg, call.language, "invalid"), call.language)
     _say(gather, ivr.prompt(cfg, call.language, "menu"), call.language)
     response.append(gather)
-    response.redirect(_url("twilio_voice.menu"), method="POST")
+    response.redirect(again, method="POST")
     return response
 
 
-def _voicemail(call: Call, *, closed: bool = False) -> VoiceResponse:
+def _voicemail(call: Call, *, closed: bool = False, invalid: bool = False) -> VoiceResponse:
     cfg = _config()
     response = VoiceResponse()
+    if invalid:
+        _say(response, ivr.prompt(cfg, call.language, "invalid"), call.language)
     if closed:
         _say(response, ivr.prompt(cfg, call.language, "closed"), call.language)
     _say(response, ivr.prompt(cfg, call.language, "voicemail"), call.language)
@@ -153,8 +151,6 @@ def _voicemail(call: Call, *, closed: bool = False) -> VoiceResponse:
 @signed
 def incoming() -> Response:
     """A new call: find or create the caller, then opening hours, language, menu."""
-    from helpdesk.sla import service as sla
-
     inbound = forms.inbound_call(request.form)
     call, language_known = calls.upsert_inbound(
         db.session, inbound=inbound, region=current_app.config["HELPDESK_DEFAULT_REGION"]
@@ -162,7 +158,7 @@ def incoming() -> Response:
     if not takes_steps(call.status):
         return twiml(_ended())  # a replay of the first webhook after the call ended
     cfg = _config()
-    if not sla.is_open(db.session):
+    if not queue_hours.center_open(db.session, at=utcnow()):
         note_ivr(db.session, call=call, step="closed")
         return twiml(_voicemail(call, closed=True))
     if language_known:
@@ -192,59 +188,55 @@ def language(call: Call) -> Response:
     return twiml(_menu(call))
 
 
+MENU_ACTIONS = frozenset({"queue", "voicemail", "ticket_status", "technician"})
+
+
 @bp.post("/menu")
 @signed
 @ivr_step
 def menu(call: Call) -> Response:
+    """A key of the main menu, or its silence: the choice, the menu again (counted in the URL),
+    or, after the last menu allowed, the default route."""
     digits = forms.CallStep.read(request.form).digits
-    if digits is None:
-        return twiml(_menu(call))
-    option = _config()["menu"].get(digits)
-    if option is None:
-        return twiml(_menu(call, invalid=True))
+    option = _config()["menu"].get(digits) if digits is not None else None
+    if not isinstance(option, dict) or option.get("action") not in MENU_ACTIONS:
+        heard = forms.count(request.args, "heard", default=0, low=0, high=100)
+        limits = ivr_menu.MenuLimits.from_config(_config())
+        miss = ivr_menu.after_miss(heard, pressed=digits is not None, limits=limits)
+        if miss.route is None:
+            return twiml(_menu(call, heard=miss.heard, invalid=miss.invalid))
+        return twiml(_default_route(call, miss))
     step = f"menu:{digits}:{option['action']}"
     if option["action"] == "queue":
-        return twiml(_enqueue(call, _menu_queue(digits, option), step))
+        return twiml(_to_queue(call, _menu_queue(str(digits), option), step))
     note_ivr(db.session, call=call, step=step)
     if option["action"] == "voicemail":
         return twiml(_voicemail(call))
     if option["action"] == "ticket_status":
-        return twiml(_ticket_status(call, None))
-    if option["action"] == "technician":
-        return twiml(_technician(call))
-    return twiml(_menu(call, invalid=True))
+        return twiml(self_service.ticket_status(call, None))
+    return twiml(self_service.technician(call))
 
 
-def _technician(call: Call) -> VoiceResponse:
-    """ "Where is my technician": the caller's next visit, with the ETA the route computed
-    (the same one the customer's "on the way" text carries)."""
-    from helpdesk.dispatch import service as dispatch
-    from helpdesk.dispatch import texts
+def _default_route(call: Call, miss: ivr_menu.MenuMiss) -> VoiceResponse:
+    """The caller heard the menu the most times allowed without choosing: the route for
+    silence or for invalid keys, a queue (with its hours) or voicemail."""
+    step = f"menu:default:{miss.reason}"
+    route = miss.route or {}
+    if route.get("action") == "queue":
+        return _to_queue(call, _menu_queue(miss.reason, route), step)
+    note_ivr(db.session, call=call, step=step)
+    return _voicemail(call, invalid=miss.invalid)
 
-    cfg = _config()
-    lang = call.language
-    response = VoiceResponse()
-    visit = (
-        dispatch.active_visit_for_customer(db.session, call.customer_id)
-        if call.customer_id
-        else None
-    )
-    if visit is None:
-        _say(response, ivr.prompt(cfg, lang, "no_technician"), lang)
-    else:
-        tz = current_app.config["HELPDESK_TIMEZONE"]
-        values: dict[str, Any] = {
-            "day": texts.day(visit.window_start, tz, lang),
-            "start": texts.clock(visit.window_start, tz),
-            "end": texts.clock(visit.window_end, tz),
-            "time": texts.clock(visit.eta_at or visit.window_start, tz),
-        }
-        key = {"en_route": "technician_en_route", "on_site": "technician_on_site"}.get(
-            visit.status.value, "technician_scheduled"
-        )
-        _say(response, ivr.prompt(cfg, lang, key, **values), lang)
-    response.redirect(_url("twilio_voice.menu"), method="POST")
-    return response
+
+def _to_queue(call: Call, queue: CallQueue, step: str) -> VoiceResponse:
+    """Into `queue` if it is open now; otherwise its after-hours route (`queue_hours`)."""
+    where = queue_hours.destination(db.session, queue=queue, at=utcnow())
+    if not where.closed:
+        return _enqueue(call, queue, step)
+    if where.queue is not None:
+        return _enqueue(call, where.queue, f"{step}:after_hours:{where.queue.name}")
+    note_ivr(db.session, call=call, step=f"{step}:after_hours:voicemail")
+    return _voicemail(call, closed=True)
 
 
 def _menu_queue(key: str, option: dict[str, Any]) -> CallQueue:
@@ -279,72 +271,13 @@ def _enqueue(call: Call, queue: CallQueue, step: str) -> VoiceResponse:
     return response
 
 
-def _ticket_status(call: Call, reference: str | None) -> VoiceResponse:
-    from sqlalchemy import select
-
-    from helpdesk.tickets.models import Ticket
-    from helpdesk.tickets.workflow import UNRESOLVED, id_from_reference, reference_for
-
-    cfg = _config()
-    lang = call.language
-    response = VoiceResponse()
-    statuses = cfg["statuses"].get(lang, cfg["statuses"]["en"])
-    if reference is None:
-        open_tickets = list(
-            db.session.scalars(
-                select(Ticket)
-                .where(Ticket.requester_id == call.customer_id, Ticket.status.in_(UNRESOLVED))
-                .order_by(Ticket.id.desc())
-                .limit(3)
-            )
-        )
-        if not open_tickets:
-            _say(response, ivr.prompt(cfg, lang, "no_tickets"), lang)
-        for t in open_tickets:
-            spoken = " ".join(reference_for(t.id).removeprefix("T-"))
-            _say(
-                response,
-                ivr.prompt(
-                    cfg, lang, "ticket_status", reference=spoken, status=statuses[t.status.value]
-                ),
-                lang,
-            )
-        gather = Gather(
-            num_digits=12,
-            finish_on_key="#",
-            timeout=6,
-            action=_url("twilio_voice.ticket"),
-            method="POST",
-        )
-        _say(gather, ivr.prompt(cfg, lang, "ticket_prompt"), lang)
-        response.append(gather)
-        response.redirect(_url("twilio_voice.menu"), method="POST")
-        return response
-    ticket_id = id_from_reference(reference)
-    ticket = db.session.get(Ticket, ticket_id) if ticket_id else None
-    # Only the caller's own tickets: nothing about anyone else's.
-    if ticket is None or ticket.requester_id != call.customer_id:
-        _say(response, ivr.prompt(cfg, lang, "ticket_unknown"), lang)
-    else:
-        spoken = " ".join(reference_for(ticket.id).removeprefix("T-"))
-        _say(
-            response,
-            ivr.prompt(
-                cfg, lang, "ticket_status", reference=spoken, status=statuses[ticket.status.value]
-            ),
-            lang,
-        )
-    response.redirect(_url("twilio_voice.menu"), method="POST")
-    return response
-
-
 @bp.post("/ticket")
 @signed
 @ivr_step
 def ticket(call: Call) -> Response:
     digits = forms.CallStep.read(request.form).digits or ""
     note_ivr(db.session, call=call, step="ticket_lookup")
-    return twiml(_ticket_status(call, digits))
+    return twiml(self_service.ticket_status(call, digits))
 
 
 @bp.post("/wait")
@@ -354,11 +287,12 @@ def wait(call: Call) -> Response:
     """Played in a loop while the caller waits: position, expected wait, callback offer."""
     cfg = _config()
     lang = call.language
-    form = forms.QueueWait.read(request.form)
-    position, waited, average = form.position, form.waited_s, form.average_s
-    minutes = max(1, round((average or 120) * position / 60 / 2))
+    waited = forms.QueueWait.read(request.form).waited_s
+    told = queue_wait.announcement(db.session, call=call, now=utcnow(), config=cfg)
     queue = db.session.get(CallQueue, call.queue_id) if call.queue_id else None
-    where = ivr.prompt(cfg, lang, "position", count=minutes, position=position, minutes=minutes)
+    where = ivr.prompt(
+        cfg, lang, "position", count=told.minutes, position=told.position, minutes=told.minutes
+    )
     response = VoiceResponse()
     if queue is not None and waited >= queue.callback_after_s:
         gather = Gather(

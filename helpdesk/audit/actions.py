@@ -145,8 +145,8 @@ AUDITED: dict[str, Audited] = {
     "console.sla_policy_new": Audited("sla.policy.create", "sla_policy"),
     "console.sla_policy": Audited("sla.policy.update", "sla_policy", "policy_id"),
     "console.simulator_open_center": Audited("center.open_around_the_clock", "sla_calendar"),
-    "telephony_api.create_queue_post": Audited("queue.create", "queue"),
-    "telephony_api.replace_queue_put": Audited("queue.update", "queue", "queue_id"),
+    "telephony_queues_api.create_queue_post": Audited("queue.create", "queue"),
+    "telephony_queues_api.replace_queue_put": Audited("queue.update", "queue", "queue_id"),
     # Outgoing webhooks: where events go (the secret is never kept: helpdesk.audit.service.scrub)
     "webhooks_api.create_webhook_post": Audited("webhook.create", "webhook", keep=_WEBHOOK),
     "webhooks_api.update_webhook_patch": Audited(

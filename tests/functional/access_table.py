@@ -90,7 +90,7 @@ ENDPOINTS: dict[str, Access] = {
     "tickets_api.update_ticket_patch": STAFF,
     "tickets_api.list_comments_get": STAFF,
     "tickets_api.add_comment_post": STAFF,
-    "tickets_api.upload_attachment_post": STAFF,
+    "mail_files_api.upload_attachment_post": STAFF,
     "tickets_api.ticket_history_get": STAFF,
     # -- service levels and reporting
     "sla_api.list_calendars_get": STAFF,
@@ -117,9 +117,9 @@ ENDPOINTS: dict[str, Access] = {
     "telephony_api.accept_call_post": STAFF,
     "telephony_api.reject_call_post": STAFF,
     "telephony_api.wrap_up_call_post": STAFF,
-    "telephony_api.list_queues_get": STAFF,
-    "telephony_api.create_queue_post": ADMIN,
-    "telephony_api.replace_queue_put": ADMIN,
+    "telephony_queues_api.list_queues_get": STAFF,
+    "telephony_queues_api.create_queue_post": ADMIN,
+    "telephony_queues_api.replace_queue_put": ADMIN,
     # -- e-mail
     "mail_api.ingest_raw_post": MAIL_INGRESS,
     "mail_api.download_attachment_get": STAFF,

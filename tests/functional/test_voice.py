@@ -282,10 +282,33 @@ def test_caller_hangs_up_while_waiting_is_abandoned(client, queues, make_user):
     assert call.wait_seconds is not None and call.routing_state == "done"
 
 
+def _caller_ahead(queue_name: str = "support") -> Call:
+    """A caller of higher priority waiting in the queue: the helpdesk's own order, not
+    Twilio's `QueuePosition`, gives the place in line."""
+    queue = db.session.scalar(select(CallQueue).where(CallQueue.name == queue_name))
+    ahead = Call(
+        call_sid="CA" + "7" * 32,
+        queue_id=queue.id,
+        routing_state="waiting",
+        priority=100,
+        enqueued_at=datetime.now(UTC),
+    )
+    db.session.add(ahead)
+    db.session.commit()
+    return ahead
+
+
+def _served(call: Call) -> None:
+    call.routing_state = "done"
+    db.session.commit()
+
+
 def test_wait_announces_position_then_offers_callback(client, queues, make_user, gateway):
     _enqueue(client)
+    ahead = _caller_ahead()
     body = signed_post(client, "/twilio/voice/wait", fixture("wait")).get_data(as_text=True)
     assert "Vous êtes en position 2" in body and "<Play>" in body and "<Gather" not in body
+    _served(ahead)
     body = signed_post(client, "/twilio/voice/wait", fixture("wait", QueueTime="75")).get_data(
         as_text=True
     )
@@ -419,8 +442,10 @@ def test_wait_says_one_minute_in_the_singular_in_both_languages(client, queues, 
     one = fixture("wait", QueuePosition="1", AvgQueueTime="60")
     body = signed_post(client, "/twilio/voice/wait", one).get_data(as_text=True)
     assert "environ 1 minute." in body and "1 minutes" not in body
+    ahead = _caller_ahead()
     body = signed_post(client, "/twilio/voice/wait", fixture("wait")).get_data(as_text=True)
     assert "environ 2 minutes." in body
+    _served(ahead)
     db.session.expire_all()
     db.session.scalar(select(Call).where(Call.call_sid == SID)).language = "en"
     db.session.commit()
