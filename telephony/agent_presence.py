@@ -66,15 +66,7 @@ def move(
         # The call the agent holds becomes another (a callback: the call that dials back).
         values["current_call_id"] = plain["current_call_id"] = hand_over
     if row.counts_call:
-        today = now.date().isoformat()
-        values["calls_today"] = case(
-            (AgentPresence.calls_day == today, AgentPresence.calls_today + 1), else_=1
-        )
-        values["calls_day"] = today
-        if loaded is not None:
-            same_day = loaded.calls_day == today
-            plain["calls_today"] = (loaded.calls_today if same_day else 0) + 1
-            plain["calls_day"] = today
+        _count_call(values, plain, now=now, loaded=loaded)
     moved_ids = list(
         session.scalars(
             update(AgentPresence)
@@ -94,6 +86,21 @@ def move(
     if logged:
         log_moves(session, event, moved, reason=reason)
     return moved
+
+
+def _count_call(
+    values: dict[str, Any], plain: dict[str, Any], *, now: datetime, loaded: AgentPresence | None
+) -> None:
+    """The agent's calls of the day, counted in the same UPDATE (a new day starts at 1)."""
+    today = now.date().isoformat()
+    values["calls_today"] = case(
+        (AgentPresence.calls_day == today, AgentPresence.calls_today + 1), else_=1
+    )
+    values["calls_day"] = today
+    if loaded is not None:
+        same_day = loaded.calls_day == today
+        plain["calls_today"] = (loaded.calls_today if same_day else 0) + 1
+        plain["calls_day"] = today
 
 
 def log_moves(session: DbSession, event: Event, moved: list[Moved], *, reason: str = "") -> None:
