@@ -26,7 +26,7 @@ from helpdesk.errors import Conflict, NotFound
 from helpdesk.events import publish
 from helpdesk.supervision import calllog
 from helpdesk.timeline import service as timeline
-from telephony import routing
+from telephony import recordings, routing
 from telephony.agent_presence import move, moved_to
 from telephony.floor import FLOOR, announce_presence, call_queue_name, request_dispatch
 from telephony.history import add_call_to_timeline, note_ivr
@@ -292,6 +292,13 @@ def record_voicemail(
     )
     call.ticket_id = ticket.id
     call.recording_url = recording_url
+    recordings.add_voicemail(
+        session,
+        call=call,
+        recording_sid=recordings.sid_from_url(recording_url),
+        media_url=recording_url,
+        duration_s=duration_s,
+    )
     call.outcome = "voicemail"
     call.routing_state = "done"
     timeline.append(
