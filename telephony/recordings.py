@@ -87,7 +87,7 @@ def begin(
 
 
 def _live_recording(session: DbSession, call: Call) -> CallRecording:
-    recording = session.scalar(
+    recording: CallRecording | None = session.scalar(
         select(CallRecording)
         .where(
             CallRecording.call_id == call.id,
