@@ -19,21 +19,21 @@ from telephony.recording_policy import Policy
 bp = Blueprint("telephony_recordings_api", __name__, url_prefix="/api/v1")
 
 
-class PolicyIn(BaseModel):
+class RecordingPolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mode: Literal["off", "on", "announce"]
     retention_days: int | None = Field(default=None, ge=1, le=recordings.MAX_RETENTION_DAYS)
     restricted: bool = False
 
 
-class PolicyOut(BaseModel):
+class RecordingPolicyOut(BaseModel):
     queue_id: int
     mode: str
     retention_days: int | None
     restricted: bool
 
 
-class PauseIn(BaseModel):
+class RecordingPauseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     paused: bool
 
@@ -69,8 +69,8 @@ def recording_out(r: CallRecording) -> RecordingOut:
     )
 
 
-def _policy_out(queue_id: int, policy: Policy) -> PolicyOut:
-    return PolicyOut(
+def _policy_out(queue_id: int, policy: Policy) -> RecordingPolicyOut:
+    return RecordingPolicyOut(
         queue_id=queue_id,
         mode=policy.mode,
         retention_days=policy.retention_days,
@@ -83,10 +83,10 @@ def _policy_out(queue_id: int, policy: Policy) -> PolicyOut:
     "/queues/<int:queue_id>/recording",
     "GET",
     summary="A queue's recording policy",
-    response=PolicyOut,
+    response=RecordingPolicyOut,
     tag="recordings",
 )
-def get_policy(queue_id: int) -> PolicyOut:
+def get_policy(queue_id: int) -> RecordingPolicyOut:
     return _policy_out(queue_id, recordings.policy_for(db.session, queue_id))
 
 
@@ -96,11 +96,11 @@ def get_policy(queue_id: int) -> PolicyOut:
     "PUT",
     summary="Set a queue's recording policy (off, on, announce; retention; restricted)",
     roles=permissions.ADMINISTER,
-    body=PolicyIn,
-    response=PolicyOut,
+    body=RecordingPolicyIn,
+    response=RecordingPolicyOut,
     tag="recordings",
 )
-def put_policy(queue_id: int, body: PolicyIn) -> PolicyOut:
+def put_policy(queue_id: int, body: RecordingPolicyIn) -> RecordingPolicyOut:
     policy = recordings.save_policy(
         db.session,
         queue_id=queue_id,
@@ -116,11 +116,11 @@ def put_policy(queue_id: int, body: PolicyIn) -> PolicyOut:
     "/calls/<int:call_id>/recording",
     "POST",
     summary="Pause or resume the recording of the call you are on",
-    body=PauseIn,
+    body=RecordingPauseIn,
     response=RecordingOut,
     tag="recordings",
 )
-def pause_recording(call_id: int, body: PauseIn) -> RecordingOut:
+def pause_recording(call_id: int, body: RecordingPauseIn) -> RecordingOut:
     recording = recordings.set_paused(
         db.session,
         user=current_api_user(),

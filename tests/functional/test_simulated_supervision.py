@@ -126,7 +126,7 @@ def test_a_recorded_call_and_a_voicemail_play_in_the_simulator(app, client, sim,
     recordings.save_policy(
         db.session, queue_id=queue.id, mode="on", retention_days=None, restricted=False
     )
-    simulated, call = _connected(app, sim, make_user)
+    _, call = _connected(app, sim, make_user)
     agent = _api(client, db.session.get(User, call.agent_id))
     assert agent.post(f"/calls/{call.id}/recording", json={"paused": True}).status_code == 200
     assert agent.post(f"/calls/{call.id}/recording", json={"paused": False}).status_code == 200
