@@ -292,7 +292,7 @@ def record_voicemail(
     )
     call.ticket_id = ticket.id
     call.recording_url = recording_url
-    recordings.add_voicemail(
+    left = recordings.add_voicemail(
         session,
         call=call,
         recording_sid=recordings.sid_from_url(recording_url),
@@ -313,6 +313,7 @@ def record_voicemail(
             "recording_url": recording_url,
             "call_sid": call.call_sid,
             "duration_s": duration_s,
+            "recording_id": left.id,
         },
     )
     session.commit()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import secrets
 import threading
+import time
 import wave
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -99,23 +100,42 @@ def silent_wav(seconds: float = 1.0, rate: int = 8000) -> bytes:
 
 
 @dataclass
-class SimulatorRecorder:
-    """The simulator's recordings, in memory: {RecordingSid: (CallSid, status)}."""
+class _SimRecording:
+    call_sid: str
+    status: str
+    status_callback: str
+    started: float = field(default_factory=time.monotonic)
 
-    recordings: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+@dataclass
+class SimulatorRecorder:
+    """The simulator's recordings, in memory. When a recorded simulated call ends, the recorder
+    sends the signed recording status callback Twilio would send, so the recording becomes
+    playable offline as it would with Twilio."""
+
+    simulator: Any = None
+    recordings: dict[str, _SimRecording] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    watch_every_s: float = 0.25
+    _watcher: threading.Thread | None = None
 
     def start(self, call_sid: str, status_callback: str) -> str:
         sid = "RE" + secrets.token_hex(16)
         with self.lock:
-            self.recordings[sid] = (call_sid, "in-progress")
+            self.recordings[sid] = _SimRecording(call_sid, "in-progress", status_callback)
+            if self.simulator is not None and self._watcher is None:
+                self._watcher = threading.Thread(
+                    target=self._watch, name="simulator-recordings", daemon=True
+                )
+                self._watcher.start()
         return sid
 
     def set_paused(self, call_sid: str, recording_sid: str, paused: bool) -> None:
         with self.lock:
-            if recording_sid not in self.recordings:
+            recording = self.recordings.get(recording_sid)
+            if recording is None:
                 raise LookupError(f"no recording {recording_sid}")
-            self.recordings[recording_sid] = (call_sid, "paused" if paused else "in-progress")
+            recording.status = "paused" if paused else "in-progress"
 
     def media(self, recording_sid: str, media_url: str | None) -> tuple[bytes, str]:
         return silent_wav(), "audio/wav"
@@ -124,10 +144,46 @@ class SimulatorRecorder:
         with self.lock:
             self.recordings.pop(recording_sid, None)
 
+    def _watch(self) -> None:
+        """Until no recording is running: complete those whose call the simulator has ended."""
+        while True:
+            time.sleep(self.watch_every_s)
+            with self.lock:
+                running = [(s, r) for s, r in self.recordings.items() if r.status != "completed"]
+                ended = [(s, r) for s, r in running if self._ended(r.call_sid)]
+                for _, recording in ended:
+                    recording.status = "completed"
+                done = len(ended) == len(running)
+                if done:  # decided under the lock, so a recording started next gets a watcher
+                    self._watcher = None
+            for sid, recording in ended:
+                self._send_completed(sid, recording)
+            if done:
+                return
+
+    def _ended(self, call_sid: str) -> bool:
+        call = self.simulator.calls.get(call_sid)
+        return call is None or call.state == "completed"
+
+    def _send_completed(self, sid: str, recording: _SimRecording) -> None:
+        account = "AC" + "0" * 32
+        seconds = max(1, int(time.monotonic() - recording.started))
+        self.simulator.post(
+            recording.status_callback,
+            {
+                "AccountSid": account,
+                "CallSid": recording.call_sid,
+                "RecordingSid": sid,
+                "RecordingStatus": "completed",
+                "RecordingUrl": f"{TWILIO_API}/2010-04-01/Accounts/{account}/Recordings/{sid}",
+                "RecordingDuration": str(seconds),
+            },
+        )
+
 
 def from_gateway(gateway: Any, api_base_url: str = "") -> Recorder:
     """Twilio's recorder when the gateway drives Twilio, otherwise the simulator's."""
     client = getattr(gateway, "client", None)
     if client is not None and type(gateway).__name__ == "TwilioGateway":
         return TwilioRecorder(client, api_base_url)
-    return SimulatorRecorder()
+    return SimulatorRecorder(simulator=getattr(gateway, "simulator", None))

@@ -160,6 +160,7 @@ ENDPOINTS: dict[str, Access] = {
     "console.properties": STAFF,
     "console.customer_search": STAFF,
     "console.customer": STAFF,
+    "console.recording_audio": STAFF,  # then the queue's restriction
     "console.new_customer": STAFF,
     "console.create_customer": STAFF,
     "console.edit_customer": STAFF,
