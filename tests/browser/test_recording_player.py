@@ -29,7 +29,8 @@ FETCH_AUDIO = """async (selector) => {
 PLAY = """(selector) => new Promise((resolve, reject) => {
   const audio = document.querySelector(selector);
   audio.addEventListener("loadedmetadata", () => resolve(audio.duration), {once: true});
-  audio.addEventListener("error", () => reject(new Error("the player could not load")), {once: true});
+  const failed = () => reject(new Error("the player could not load"));
+  audio.addEventListener("error", failed, {once: true});
   audio.preload = "auto";
   audio.load();
 })"""
