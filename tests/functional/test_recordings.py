@@ -30,6 +30,7 @@ from telephony import adapters, agent_presence, calls, recordings
 from telephony.models import Call, CallQueue
 from telephony.recording_models import CallRecording
 from tests.conftest import Api, Database
+from tests.functional.test_console import sign_in
 from tests.twilio_mock import ACCOUNT, MEDIA_BYTES, ContractMock, app_in_twilio_mode, start_mock
 
 BASE = "http://localhost"
@@ -238,3 +239,20 @@ def test_an_announcing_queue_tells_the_caller_before_they_wait(app, client, queu
     body = _signed(client, "/twilio/voice/menu", form).get_data(as_text=True)
     said = [v.text or "" for v in ET.fromstring(body) if v.tag == "Say"]  # noqa: S314
     assert said and "enregistré" in said[0]  # in the caller's language, before the wait
+
+
+def test_the_ticket_page_plays_the_tickets_recordings(app, client, mock, queue, make_user):
+    from helpdesk.tickets import service as tickets
+
+    call, recording, agent = _recorded(client, mock, queue, make_user)
+    ticket = tickets.create(
+        db.session, actor=None, subject="Dispute", requester_id=call.customer_id
+    )
+    recording.ticket_id = ticket.id
+    db.session.commit()
+    assert sign_in(client, agent).status_code == 302
+    page = client.get(f"/tickets/{ticket.id}")
+    assert page.status_code == 200, page.status_code
+    assert f'src="/recordings/{recording.id}/audio"' in page.get_data(as_text=True)
+    audio = client.get(f"/recordings/{recording.id}/audio")
+    assert audio.status_code == 200 and audio.data == MEDIA_BYTES
