@@ -67,6 +67,7 @@ TIMELINE_KIND: dict[str, Any] = {
     "call": _l("Call"),
     "call_note": _l("Call notes"),
     "voicemail": _l("Voicemail"),
+    "recording": _l("Recording"),
     "sms": _l("SMS"),
     "email": _l("E-mail"),
     "visit": _l("Visit"),

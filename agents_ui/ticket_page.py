@@ -29,6 +29,7 @@ from helpdesk.sla import service as sla_service
 from helpdesk.tickets import delivery, service
 from helpdesk.tickets.models import Ticket, TicketChange
 from helpdesk.tickets.workflow import TRANSITIONS, Priority, Status
+from telephony import recordings
 
 
 @dataclass
@@ -161,6 +162,7 @@ def _render(
         kb_suggestions=kb_panel.suggestions_for(ticket),
         kb_can_draft=current in (Status.SOLVED, Status.CLOSED)
         and current_user.has_role(*permissions.KB_WRITE),
+        recordings=recordings.listed(db.session, user=me(), ticket_id=ticket.id),
     ), status
 
 

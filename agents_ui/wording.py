@@ -113,6 +113,9 @@ def timeline_text(entry: Any) -> str:
         if seconds is None:
             return str(labels.TIMELINE_KIND["voicemail"])
         return _("Voicemail (%(time)s)", time=sla_display.duration(int(seconds), precise=True))
+    if kind == "recording" and data.get("duration_s") is not None:
+        seconds = int(data["duration_s"])
+        return _("Call recording (%(time)s)", time=sla_display.duration(seconds, precise=True))
     if kind == "visit" and data.get("event") and data.get("reference"):
         return visit_text(data) or summary
     if kind == "email":

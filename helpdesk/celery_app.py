@@ -59,6 +59,11 @@ PERIODIC: dict[str, dict[str, Any]] = {
         "task": "helpdesk.dispatch.tasks.refresh_routes",
         "schedule": 300.0,
     },
+    # Call recordings past their queue's retention, or of an erased customer, deleted at the source.
+    "recordings-purge": {
+        "task": "telephony.tasks.purge_recordings",
+        "schedule": 3600.0,
+    },
 }
 
 

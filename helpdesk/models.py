@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "helpdesk.timeline.models",
     "helpdesk.sla.models",
     "telephony.models",
+    "telephony.recording_models",
     "helpdesk.supervision.models",
     "helpdesk.value.models",
     "helpdesk.dispatch.models",

@@ -27,7 +27,7 @@ from helpdesk.events import publish
 from helpdesk.supervision import calllog
 from helpdesk.timeline import service as timeline
 from helpdesk.webhooks import emit as emit_webhook
-from telephony import routing, webhook_payloads
+from telephony import recordings, routing, webhook_payloads
 from telephony.agent_presence import move, moved_to
 from telephony.floor import FLOOR, announce_presence, call_queue_name, request_dispatch
 from telephony.history import add_call_to_timeline, note_ivr
@@ -294,6 +294,13 @@ def record_voicemail(
     )
     call.ticket_id = ticket.id
     call.recording_url = recording_url
+    left = recordings.add_voicemail(
+        session,
+        call=call,
+        recording_sid=recordings.sid_from_url(recording_url),
+        media_url=recording_url,
+        duration_s=duration_s,
+    )
     call.outcome = "voicemail"
     call.routing_state = "done"
     timeline.append(
@@ -308,6 +315,7 @@ def record_voicemail(
             "recording_url": recording_url,
             "call_sid": call.call_sid,
             "duration_s": duration_s,
+            "recording_id": left.id,
         },
     )
     session.commit()

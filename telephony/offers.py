@@ -22,7 +22,7 @@ from helpdesk.db import DbSession, rowcount, utcnow
 from helpdesk.errors import APIError, Conflict
 from helpdesk.events import publish
 from helpdesk.supervision import calllog
-from telephony import bridging, routing
+from telephony import bridging, recordings, routing
 from telephony.agent_presence import log_moves, move, presence_of
 from telephony.callview import CustomerRef, call_view, customer_in, with_customer
 from telephony.floor import (
@@ -270,6 +270,7 @@ def accept(session: DbSession, *, user: User, call_id: int, gateway: Any) -> Cal
             status=409,
         ) from exc
     announce_connected(session, call, user.id, caller)
+    recordings.begin_answered(session, call)
     session.commit()
     return call
 

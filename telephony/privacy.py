@@ -270,3 +270,39 @@ exempt(
     "how to reach an agent (softphone identity or the agent's number): staff data",
 )
 exempt("sms_messages", "error_code", "the provider's numeric error code (21610 ...)")
+
+
+def erase_recordings(session: DbSession, subject: Subject) -> int:
+    """The customer's recordings leave every list at once and lose their address; the periodic
+    purge (`telephony.recordings.purge`) deletes the audio at the source by its id."""
+    from telephony.recording_models import CallRecording
+
+    calls = select(Call.id).where(Call.customer_id.in_(subject.customer_ids))
+    changed = 0
+    for recording in session.scalars(
+        select(CallRecording).where(
+            or_(
+                CallRecording.customer_id.in_(subject.customer_ids),
+                CallRecording.call_id.in_(calls),
+            )
+        )
+    ):
+        if recording.status != "erased" or recording.media_url is not None:
+            recording.status = "erased"
+            recording.media_url = None
+            changed += 1
+    return changed
+
+
+register(
+    Holder(
+        name="call_recordings",
+        covers={"call_recordings": ("media_url",)},
+        erase=erase_recordings,
+    )
+)
+exempt(
+    "call_recordings",
+    "recording_sid",
+    "the provider's id of the audio, kept only until the purge deletes the audio at the source",
+)

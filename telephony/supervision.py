@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from helpdesk.auth.models import Role, User
 from helpdesk.db import DbSession, rowcount
@@ -19,6 +20,7 @@ from telephony.agent_presence import set_presence
 from telephony.conference import agent_leg_sid
 from telephony.floor import FLOOR
 from telephony.models import Call, CallQueue
+from telephony.recording_models import CallMonitor
 
 
 def set_agent_state(
@@ -77,7 +79,9 @@ def monitor_call(
     session: DbSession, *, supervisor: User, call_id: int, mode: str, monitor: Monitor
 ) -> dict[str, Any]:
     """Put the supervisor on a call in progress. The agent leg recorded by the conference bridge
-    is what a whisper coaches; a call without one is in no conference we made (409)."""
+    is what a whisper coaches; a call without one is in no conference we made (409). One
+    supervisor at a time barges into a call: a second gets 409 `already_barged`, however close
+    together they clicked. Commits."""
     if mode not in MODES:
         raise APIError(
             "invalid mode",
@@ -90,22 +94,49 @@ def monitor_call(
         raise NotFound(f"no call {call_id}")
     if call.routing_state != "connected" or call.ended_at is not None:
         raise Conflict("only a call in progress can be listened to", code="not_connected")
+    call_sid, agent_leg = call.call_sid, agent_leg_sid(call.agent_call_sid)
+    joined = _take_seat(session, call_id=call.id, supervisor_id=supervisor.id, mode=mode)
     try:
         leg = monitor.join(
-            call_sid=call.call_sid,
+            call_sid=call_sid,
             supervisor_endpoint=f"client:agent-{supervisor.id}",
             mode=mode,
-            agent_call_sid=agent_leg_sid(call.agent_call_sid),
+            agent_call_sid=agent_leg,
         )
     except MonitoringUnavailable as exc:
+        session.rollback()
         raise APIError(str(exc), code="monitoring_unavailable", status=409) from exc
     except Exception as exc:
+        session.rollback()
         raise APIError(
             "the telephony provider did not add you to the call",
             code="monitoring_failed",
             status=409,
         ) from exc
-    return {"call_id": call.id, "mode": mode, "supervisor_call_sid": leg}
+    joined.leg_sid = leg
+    session.commit()
+    return {"call_id": call_id, "mode": mode, "supervisor_call_sid": leg}
+
+
+def _take_seat(session: DbSession, *, call_id: int, supervisor_id: int, mode: str) -> CallMonitor:
+    """Note the supervisor on the call before the network is asked. A barge takes the call's one
+    barge seat (a unique key): a concurrent second barge waits for the first to commit, then
+    finds the seat taken, so two supervisors never talk over the agent at once."""
+    joined = CallMonitor(
+        call_id=call_id,
+        supervisor_id=supervisor_id,
+        mode=mode,
+        barge_slot="barge" if mode == "barge" else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(joined)
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(
+            "another supervisor is already barging into this call", code="already_barged"
+        ) from exc
+    return joined
 
 
 def queue_labels(session: DbSession) -> dict[str, tuple[str, str]]:

@@ -67,3 +67,10 @@ def recover_sms() -> int:
         current_app.extensions["telephony_gateway"],
         public_base_url=current_app.config["PUBLIC_BASE_URL"],
     )
+
+
+@shared_task(name="telephony.tasks.purge_recordings")
+def purge_recordings() -> int:
+    from telephony import adapters, recordings
+
+    return recordings.purge(db.session, recorder=adapters.recorder())

@@ -28,7 +28,17 @@ from helpdesk.db import utcnow
 from helpdesk.errors import NotFound
 from helpdesk.extensions import csrf, db
 from helpdesk.security.nul import strip_from_request as strip_nul
-from telephony import calls, ivr, ivr_menu, ivr_queues, ivr_speech, offers, queue_hours, queue_wait
+from telephony import (
+    calls,
+    ivr,
+    ivr_menu,
+    ivr_queues,
+    ivr_speech,
+    offers,
+    queue_hours,
+    queue_wait,
+    recordings,
+)
 from telephony import ivr_self_service as self_service
 from telephony import webhook_forms as forms
 from telephony.history import note_ivr
@@ -256,8 +266,12 @@ def _enqueue(call: Call, queue: CallQueue, step: str) -> VoiceResponse:
     # Read before the commit expires them: the answer needs no second read of either row. A
     # copy of the webhook finds the caller in line, changes nothing and answers the same.
     language, name = call.language, queue.name
+    # Consent: a queue that records with an announcement tells the caller before they wait.
+    announces = recordings.policy_for(db.session, queue.id).announces
     calls.enqueue(db.session, call=call, queue=queue, step=step)
     response = VoiceResponse()
+    if announces:
+        _say(response, ivr.prompt(_config(), language, "recording_notice"), language)
     _say(response, ivr.prompt(_config(), language, "enqueued"), language)
     response.append(
         Enqueue(

@@ -21,6 +21,8 @@ from telephony.adapters import GATEWAY, SIMULATOR, SMS_SETTINGS, gateway
 from telephony.api import bp as calls_api  # at import: operations declared for the OpenAPI document
 from telephony.gateway import Gateway
 from telephony.queues_api import bp as queues_api
+from telephony.recording_webhooks import bp as recording_webhooks
+from telephony.recordings_api import bp as recordings_api
 from telephony.simulator_api import bp as simulator_api
 from telephony.sms import SmsSettings
 from telephony.sms_api import bp as sms_api
@@ -82,10 +84,11 @@ def _fill_core_interfaces(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for api_bp in (calls_api, queues_api, simulator_api, sms_api):
+    for api_bp in (calls_api, queues_api, simulator_api, sms_api, recordings_api):
         csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
         app.register_blueprint(api_bp)
     app.register_blueprint(voice_webhooks)
+    app.register_blueprint(recording_webhooks)
     app.register_blueprint(sms_webhooks)
 
 

@@ -39,6 +39,10 @@ ACCOUNT_PATH = re.compile(r"/Accounts/(?P<sid>AC[0-9a-fA-F]{32})\.json$")
 # What Twilio reads in a date filter: a day, or an ISO 8601 instant (the client sends those).
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?)?$")
 PARTICIPANTS = re.compile(r"/Conferences/(?P<conference>[^/]+)/Participants\.json$")
+# A recording's audio: its resource address with the format's extension (Twilio's "Fetch a
+# Recording media file"), which the OpenAPI document, describing JSON resources only, leaves out.
+RECORDING_MEDIA = re.compile(r"/Accounts/AC[0-9a-fA-F]{32}/Recordings/RE[0-9a-zA-Z]+\.(mp3|wav)$")
+MEDIA_BYTES = b"ID3\x03\x00\x00\x00\x00\x00\x00fake audio"
 
 # The <Conference> noun's attributes and their allowed values, from Twilio's TwiML reference
 # (https://www.twilio.com/docs/voice/twiml/conference); None: any value.
@@ -165,6 +169,9 @@ class ContractMock:
         for key, value in parse_qsl(raw, keep_blank_values=True):
             form.setdefault(key, []).append(value)
         self.seen.append((method, path, form))
+        if method == "GET" and RECORDING_MEDIA.search(path):
+            start_response("200 OK", [("Content-Type", "audio/mpeg")])
+            return [MEDIA_BYTES]
         errors = self._check(method, path, form)
         if errors:
             body = {"code": 20001, "message": "; ".join(errors), "status": 422}
@@ -176,7 +183,7 @@ class ContractMock:
             start_response("200 OK", [("Content-Type", "application/json")])
             fetched = {"sid": account["sid"], "status": "active", "type": "Full"}
             return [json.dumps(fetched).encode()]
-        kind = "SM" if "Messages" in path else "CA"
+        kind = "SM" if "Messages" in path else "RE" if "/Recordings" in path else "CA"
         sid = f"{kind}{next(self._serial):032d}"
         participant = PARTICIPANTS.search(path) if method == "POST" else None
         created = path.endswith(("Calls.json", "Messages.json")) or participant is not None

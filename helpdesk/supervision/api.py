@@ -155,7 +155,7 @@ def move_call(call_id: int, body: MoveIn) -> MoveOut:
     bp,
     "/calls/<int:call_id>/monitor",
     "POST",
-    summary="Listen, whisper or barge on a call in progress (Twilio only; 409 with the simulator)",
+    summary="Listen, whisper or barge on a call in progress (one supervisor barges at a time)",
     roles=permissions.SUPERVISE,
     body=MonitorIn,
     response=MonitorOut,

@@ -79,7 +79,9 @@ def test_supervisor_sets_an_agent_state(api_as, make_user, queues):
     assert [(a["id"], a["state"]) for a in wall["agents"]] == [(agent.id, "break")]
 
 
-def test_monitoring_is_unavailable_in_simulator_mode(api_as, make_user, queues, app):
+def test_monitoring_a_call_the_simulator_does_not_carry_is_unavailable(
+    api_as, make_user, queues, app
+):
     agent = make_user(Role.AGENT, languages=["fr", "en"])
     agent_presence.set_presence(db.session, user=agent, state="available")
     call = _waiting_call()

@@ -150,6 +150,15 @@ ENDPOINTS: dict[str, Access] = {
     "twilio_voice.connect_agent": TWILIO,
     "twilio_voice.hold": TWILIO,
     "twilio_voice.agent_status": TWILIO,
+    # Recordings: a queue's policy, pausing, the lists and the audio (rights checked per queue).
+    "twilio_recordings.recording_status": TWILIO,
+    "telephony_recordings_api.get_policy_get": STAFF,
+    "telephony_recordings_api.put_policy_put": ADMIN,
+    "telephony_recordings_api.pause_recording_post": STAFF,  # then the agent on the call
+    "telephony_recordings_api.call_recordings_get": STAFF,
+    "telephony_recordings_api.ticket_recordings_get": STAFF,
+    "telephony_recordings_api.customer_recordings_get": STAFF,
+    "telephony_recordings_api.recording_media_get": STAFF,  # then the queue's restriction
     "twilio_sms.incoming": TWILIO,
     "twilio_sms.status": TWILIO,
     # -- console pages
@@ -166,6 +175,7 @@ ENDPOINTS: dict[str, Access] = {
     "console.properties": STAFF,
     "console.customer_search": STAFF,
     "console.customer": STAFF,
+    "console.recording_audio": STAFF,  # then the queue's restriction
     "console.new_customer": STAFF,
     "console.create_customer": STAFF,
     "console.edit_customer": STAFF,

@@ -73,7 +73,7 @@ def test_wallboard_shows_live_figures_and_moves_a_call(signed_in, queues, make_u
     assert ">Support</h3>" in page and ">Billing</h3>" in page
     assert "Zoé &lt;b&gt;Martin&lt;/b&gt;" in page and "<b>Martin" not in page
     assert 'data-queue="support"' in page and "Calls waiting" in page
-    assert "need Twilio" in page  # simulator mode: no listening in
+    assert "need Twilio" not in page  # the simulator carries listening in too (issue 21)
     snap = client.get("/wallboard/snapshot").get_json()
     assert [c["id"] for c in snap["waiting"]] == [call.id]
     r = client.post(
