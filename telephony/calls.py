@@ -30,6 +30,7 @@ from telephony import routing
 from telephony.agent_presence import move, moved_to
 from telephony.floor import FLOOR, announce_presence, call_queue_name, request_dispatch
 from telephony.history import add_call_to_timeline, note_ivr
+from telephony.hold import close_hold
 from telephony.models import Call, CallQueue, moves_forward
 from telephony.offers import cancel_offers
 from telephony.presence import Event
@@ -228,6 +229,7 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
             queue=call_queue_name(call),
             agent_id=call.agent_id,
             talk_s=call.talk_seconds,
+            hold_s=close_hold(call, now),
             direction=call.direction,
         )
         if call.agent_id:

@@ -57,6 +57,10 @@ class CallView:
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     expires_at: datetime | None = None  # while it rings for an agent: until when
+    # Call controls: since when the caller is on hold (None: not on hold), and the hold time
+    # before that, so a panel shows the hold clock without asking.
+    held_since: datetime | None = None
+    hold_s: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """The view as events and answers carry it (documented in docs/realtime.md)."""
@@ -76,6 +80,9 @@ class CallView:
             "answered_at": _iso(self.answered_at),
             "ended_at": _iso(self.ended_at),
             "expires_at": _iso(self.expires_at),
+            "on_hold": self.held_since is not None,
+            "held_since": _iso(self.held_since),
+            "hold_s": self.hold_s,
         }
 
 
@@ -167,4 +174,6 @@ def call_view(
         answered_at=call.answered_at,
         ended_at=call.ended_at,
         expires_at=expires_at,
+        held_since=call.held_since,
+        hold_s=call.hold_seconds or 0.0,
     )

@@ -43,6 +43,9 @@ class Gateway(Protocol):
 
     def hangup(self, call_sid: str) -> None: ...
 
+    def hold(self, call_sid: str, hold: bool, hold_url: str) -> None:
+        """Put the caller of the call's conference on hold (hearing `hold_url`) or back."""
+
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         """Send a text; returns the MessageSid."""
 
@@ -159,6 +162,14 @@ class TwilioGateway:
     def hangup(self, call_sid: str) -> None:
         self.client.calls(call_sid).update(status="completed")
 
+    def hold(self, call_sid: str, hold: bool, hold_url: str) -> None:
+        """The caller's participant in `call-<CallSid>` is the caller's own CallSid."""
+        participant = self.client.conferences(conference_name(call_sid)).participants(call_sid)
+        if hold:
+            participant.update(hold=True, hold_url=hold_url, hold_method="POST")
+        else:
+            participant.update(hold=False)
+
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         message = self.client.messages.create(
             to=to, from_=from_, body=body, status_callback=status_callback
@@ -219,6 +230,9 @@ class SimulatorGateway:
 
     def hangup(self, call_sid: str) -> None:
         self._do("hangup", call_sid=call_sid)
+
+    def hold(self, call_sid: str, hold: bool, hold_url: str) -> None:
+        self._do("hold", call_sid=call_sid, hold="true" if hold else "false", hold_url=hold_url)
 
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         sid = self._do("send_sms", to=to, from_=from_, body=body, status_callback=status_callback)

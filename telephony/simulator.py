@@ -48,6 +48,7 @@ class SimCall:
     wait_url: str | None = None
     queued_at: float = 0.0
     bridged_to: str | None = None
+    on_hold: bool = False
     answered_at: float | None = None
     ended_at: float | None = None
     started_at: float = field(default_factory=time.monotonic)
@@ -63,6 +64,7 @@ class SimCall:
             "state": self.state,
             "queue": self.queue,
             "bridged_to": self.bridged_to,
+            "on_hold": self.on_hold,
             "transcript": list(self.transcript),
         }
 
@@ -338,6 +340,34 @@ class Simulator:
         call = self.calls.get(call_sid)
         if call is not None:
             self._end(call)
+
+    # -- call controls: hold ----------------------------------------------------------------------
+
+    def gateway_hold(self, call_sid: str, hold: str, hold_url: str) -> None:
+        """Hold as a conference participant hears it: on hold, the hold URL's TwiML is played
+        (fetched as Twilio does, the prompt lands in the transcript); resumed, the agent again."""
+        call = self.calls.get(call_sid)
+        if call is None or call.state != "connected":
+            return
+        call.on_hold = hold == "true"
+        if not call.on_hold:
+            call.say(f"[back with {call.bridged_to}]")
+            return
+        call.say("[on hold]")
+        _, body = self.post(hold_url, self._form(call))
+        self._hold_music(call, body)
+
+    def _hold_music(self, call: SimCall, twiml: str) -> None:
+        try:
+            root = ET.fromstring(twiml)  # noqa: S314 (our own app's TwiML)
+        except ET.ParseError:
+            call.say("[an application error has occurred]")
+            return
+        for verb in root:
+            if verb.tag == "Say":
+                call.say((verb.text or "").strip())
+            elif verb.tag == "Play":
+                call.say("[music]")
 
     def gateway_place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
         """An outbound call (a callback): the customer answers and is connected."""

@@ -19,6 +19,7 @@ from helpdesk.extensions import csrf
 from telephony import degraded, sms_spool
 from telephony.adapters import GATEWAY, SIMULATOR, SMS_SETTINGS, gateway
 from telephony.api import bp as calls_api  # at import: operations declared for the OpenAPI document
+from telephony.controls_api import bp as controls_api
 from telephony.gateway import Gateway
 from telephony.simulator_api import bp as simulator_api
 from telephony.sms import SmsSettings
@@ -81,7 +82,7 @@ def _fill_core_interfaces(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for api_bp in (calls_api, simulator_api, sms_api):
+    for api_bp in (calls_api, controls_api, simulator_api, sms_api):
         csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
         app.register_blueprint(api_bp)
     app.register_blueprint(voice_webhooks)

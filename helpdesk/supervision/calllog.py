@@ -50,6 +50,7 @@ def record(
     agent_id: int | None = None,
     wait_s: float | None = None,
     talk_s: float | None = None,
+    hold_s: float | None = None,
     at: datetime | None = None,
     **data: Any,
 ) -> CallEvent:
@@ -71,6 +72,7 @@ def record(
         agent_id=agent_id,
         wait_s=None if wait_s is None else round(wait_s, 3),
         talk_s=None if talk_s is None else round(talk_s, 3),
+        hold_s=None if hold_s is None else round(hold_s, 3),
         data={k: v for k, v in data.items() if v is not None},
     )
     session.add(row)

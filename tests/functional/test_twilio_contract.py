@@ -138,3 +138,19 @@ def test_the_mock_refuses_a_broken_lookup(gateway):
     ):
         answer = gw.client.request("GET", url, params=params)
         assert answer.status_code == 422 and error in answer.text, (params, answer.text)
+
+
+def test_hold_and_resume_fit_the_contract(gateway):
+    """Hold is an update of the caller's participant in the call's conference: Hold with the
+    HoldUrl and its method, then Hold=false."""
+    gw, mock = gateway
+    sid = "CA" + "5" * 32
+    gw.hold(sid, True, "https://example.com/twilio/voice/on-hold")
+    gw.hold(sid, False, "https://example.com/twilio/voice/on-hold")
+    assert [(m, p.split("/Accounts/", 1)[-1].split("/", 1)[-1]) for m, p, _ in mock.seen] == [
+        ("POST", f"Conferences/call-{sid}/Participants/{sid}.json")
+    ] * 2
+    held, resumed = (seen[2] for seen in mock.seen)
+    assert held["Hold"] == ["true"] and held["HoldMethod"] == ["POST"]
+    assert held["HoldUrl"] == ["https://example.com/twilio/voice/on-hold"]
+    assert resumed == {"Hold": ["false"]}
