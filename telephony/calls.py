@@ -26,7 +26,7 @@ from helpdesk.errors import Conflict, NotFound
 from helpdesk.events import publish
 from helpdesk.supervision import calllog
 from helpdesk.timeline import service as timeline
-from telephony import routing
+from telephony import consult, routing
 from telephony.agent_presence import move, moved_to
 from telephony.floor import FLOOR, announce_presence, call_queue_name, request_dispatch
 from telephony.history import add_call_to_timeline, note_ivr
@@ -232,6 +232,7 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
             hold_s=close_hold(call, now),
             direction=call.direction,
         )
+        consult.end_with_call(session, call, now)
         if call.agent_id:
             _start_wrap_up(session, call.agent_id, call, now)
     elif call.callback_requested and call.routing_state in ("waiting", "offered"):
@@ -314,6 +315,13 @@ def record_voicemail(
     return ticket.id
 
 
+def handed_over_by(call: Call) -> int | None:
+    """The agent who transferred the call away (cold, or a completed warm transfer)."""
+    handed = call.transfer or {}
+    agent = handed.get("from_agent_id") if handed.get("state") == "done" else None
+    return int(agent) if agent is not None else None
+
+
 def _start_wrap_up(session: DbSession, agent_id: int, call: Call, now: datetime) -> None:
     seconds = call.queue.wrap_up_s if call.queue else 30
     move(
@@ -339,9 +347,10 @@ def wrap_up(
     """The agent's disposition and notes on their call; `done` ends their wrap-up."""
     # With its queue, which the answer names.
     call = session.get(Call, call_id, options=[joinedload(Call.queue)])
-    if call is None or call.agent_id != user.id:
+    if call is None or user.id not in (call.agent_id, handed_over_by(call)):
         raise NotFound(f"no call {call_id} of yours")
-    if call.ended_at is None and done:
+    # An agent who transferred the call wraps up their part while the call goes on.
+    if call.ended_at is None and done and call.agent_id == user.id:
         raise Conflict(
             "the call is still going on; wrap up once it has ended", code="call_in_progress"
         )

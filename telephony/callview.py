@@ -61,6 +61,8 @@ class CallView:
     # before that, so a panel shows the hold clock without asking.
     held_since: datetime | None = None
     hold_s: float = 0.0
+    # A transfer of the call (`telephony.transfer`): mode, state, from whom, their notes, target.
+    transfer: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The view as events and answers carry it (documented in docs/realtime.md)."""
@@ -83,6 +85,7 @@ class CallView:
             "on_hold": self.held_since is not None,
             "held_since": _iso(self.held_since),
             "hold_s": self.hold_s,
+            "transfer": _shown(self.transfer),
         }
 
 
@@ -94,6 +97,13 @@ def display(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+
+
+def _shown(transfer: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A transfer as consoles see it: without the network's leg ids."""
+    if not transfer:
+        return None
+    return {k: v for k, v in transfer.items() if k != "consult_leg"}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -176,4 +186,5 @@ def call_view(
         expires_at=expires_at,
         held_since=call.held_since,
         hold_s=call.hold_seconds or 0.0,
+        transfer=call.transfer,
     )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Blueprint, current_app
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from helpdesk.api.core import current_api_user, operation
+from helpdesk.auth import permissions
 from helpdesk.db import kept_after_commit
+from helpdesk.errors import Forbidden
 from helpdesk.extensions import db
-from telephony import adapters, hold
+from telephony import adapters, hold, transfer
 from telephony.api import CallOut, call_out
 from telephony.models import Call
 
@@ -35,8 +39,39 @@ def controlled_out(call: Call) -> ControlledCallOut:
     )
 
 
+def _base() -> str:
+    return str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+
+
 def hold_url() -> str:
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/twilio/voice/on-hold"
+    return _base() + "/twilio/voice/on-hold"
+
+
+def transfer_urls() -> transfer.Urls:
+    voice = _base() + "/twilio/voice"
+    return transfer.Urls(
+        wait=f"{voice}/transfer-wait", number=f"{voice}/transfer-number", hold=hold_url()
+    )
+
+
+class TargetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agent_id: int | None = Field(default=None, ge=1)
+    queue: str | None = Field(default=None, min_length=1, max_length=50)
+    number: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$")
+
+    @model_validator(mode="after")
+    def one_target(self) -> TargetIn:
+        if sum(v is not None for v in (self.agent_id, self.queue, self.number)) != 1:
+            raise ValueError("name exactly one of agent_id, queue, number")
+        return self
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: TargetIn
+    mode: Literal["cold", "warm"] = "cold"
+    notes: str = Field(default="", max_length=2000)
 
 
 @operation(
@@ -58,5 +93,76 @@ def hold_call(call_id: int, body: HoldIn) -> ControlledCallOut:
             hold=body.hold,
             gateway=adapters.gateway(),
             hold_url=hold_url(),
+        )
+    return controlled_out(call)
+
+
+@operation(
+    bp,
+    "/calls/<int:call_id>/transfer",
+    "POST",
+    summary="Transfer my call: cold (at once) or warm (I talk to the target first, the caller "
+    "on hold), to an agent, a queue or a number",
+    body=TransferIn,
+    response=ControlledCallOut,
+    tag="calls",
+    errors={
+        403: "a number outside the center needs the transfer-out permission",
+        404: "not a call of yours",
+        409: "the call is not live, the agent is not free, or the network refused",
+    },
+)
+def transfer_call(call_id: int, body: TransferIn) -> ControlledCallOut:
+    user = current_api_user()
+    if body.to.number is not None and not user.has_role(*permissions.TRANSFER_OUT):
+        raise Forbidden("transferring to an outside number needs the transfer-out permission")
+    run = transfer.warm if body.mode == "warm" else transfer.cold
+    with kept_after_commit(db.session):
+        call = run(
+            db.session,
+            user=user,
+            call_id=call_id,
+            target=transfer.Target(**body.to.model_dump()),
+            notes=body.notes,
+            gateway=adapters.gateway(),
+            urls=transfer_urls(),
+        )
+    return controlled_out(call)
+
+
+@operation(
+    bp,
+    "/calls/<int:call_id>/transfer/complete",
+    "POST",
+    summary="Complete my warm transfer: I leave, the target keeps the caller",
+    response=ControlledCallOut,
+    tag="calls",
+    errors={404: "not a call of yours", 409: "no consultation under way"},
+)
+def complete_transfer(call_id: int) -> ControlledCallOut:
+    with kept_after_commit(db.session):
+        call = transfer.complete(
+            db.session, user=current_api_user(), call_id=call_id, gateway=adapters.gateway()
+        )
+    return controlled_out(call)
+
+
+@operation(
+    bp,
+    "/calls/<int:call_id>/transfer/cancel",
+    "POST",
+    summary="Cancel my warm transfer: the target is let go, the caller comes back to me",
+    response=ControlledCallOut,
+    tag="calls",
+    errors={404: "not a call of yours", 409: "no transfer under way"},
+)
+def cancel_transfer(call_id: int) -> ControlledCallOut:
+    with kept_after_commit(db.session):
+        call = transfer.cancel(
+            db.session,
+            user=current_api_user(),
+            call_id=call_id,
+            gateway=adapters.gateway(),
+            urls=transfer_urls(),
         )
     return controlled_out(call)

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 from twilio.request_validator import RequestValidator
 
+from telephony.simulator_controls import SimulatorControls
+
 Post = Callable[[str, dict[str, str], str], tuple[int, str]]  # (path+query, form, signature)
 
 MAX_STEPS = 200  # a TwiML loop that never ends is cut short
@@ -49,6 +51,7 @@ class SimCall:
     queued_at: float = 0.0
     bridged_to: str | None = None
     on_hold: bool = False
+    consulting: str | None = None  # a warm transfer's target, talking with the agent
     answered_at: float | None = None
     ended_at: float | None = None
     started_at: float = field(default_factory=time.monotonic)
@@ -65,11 +68,12 @@ class SimCall:
             "queue": self.queue,
             "bridged_to": self.bridged_to,
             "on_hold": self.on_hold,
+            "consulting": self.consulting,
             "transcript": list(self.transcript),
         }
 
 
-class Simulator:
+class Simulator(SimulatorControls):
     """Drives simulated calls against the app through `post` (an HTTP client or a test client)."""
 
     def __init__(
@@ -340,34 +344,6 @@ class Simulator:
         call = self.calls.get(call_sid)
         if call is not None:
             self._end(call)
-
-    # -- call controls: hold ----------------------------------------------------------------------
-
-    def gateway_hold(self, call_sid: str, hold: str, hold_url: str) -> None:
-        """Hold as a conference participant hears it: on hold, the hold URL's TwiML is played
-        (fetched as Twilio does, the prompt lands in the transcript); resumed, the agent again."""
-        call = self.calls.get(call_sid)
-        if call is None or call.state != "connected":
-            return
-        call.on_hold = hold == "true"
-        if not call.on_hold:
-            call.say(f"[back with {call.bridged_to}]")
-            return
-        call.say("[on hold]")
-        _, body = self.post(hold_url, self._form(call))
-        self._hold_music(call, body)
-
-    def _hold_music(self, call: SimCall, twiml: str) -> None:
-        try:
-            root = ET.fromstring(twiml)  # noqa: S314 (our own app's TwiML)
-        except ET.ParseError:
-            call.say("[an application error has occurred]")
-            return
-        for verb in root:
-            if verb.tag == "Say":
-                call.say((verb.text or "").strip())
-            elif verb.tag == "Play":
-                call.say("[music]")
 
     def gateway_place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
         """An outbound call (a callback): the customer answers and is connected."""

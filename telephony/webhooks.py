@@ -464,22 +464,6 @@ def hold() -> Response:
     return twiml(response)
 
 
-@bp.post("/on-hold")
-@signed
-def on_hold() -> Response:
-    """The hold URL of a caller the agent put on hold (`telephony.hold`): a line in their
-    language, then the hold music looped until the agent takes them back."""
-    from telephony.hold import on_hold_prompt
-
-    sid = forms.call_sid(request.form, required=False)
-    call = db.session.scalar(db.select(Call).where(Call.call_sid == sid)) if sid else None
-    language = call.language if call is not None else "en"
-    response = VoiceResponse()
-    _say(response, on_hold_prompt(language), language)
-    response.play(_config()["hold_music"], loop=0)
-    return twiml(response)
-
-
 @bp.post("/agent-status")
 @signed
 def agent_status() -> Response:

@@ -19,6 +19,7 @@ from helpdesk.extensions import csrf
 from telephony import degraded, sms_spool
 from telephony.adapters import GATEWAY, SIMULATOR, SMS_SETTINGS, gateway
 from telephony.api import bp as calls_api  # at import: operations declared for the OpenAPI document
+from telephony.control_webhooks import bp as control_webhooks
 from telephony.controls_api import bp as controls_api
 from telephony.gateway import Gateway
 from telephony.simulator_api import bp as simulator_api
@@ -86,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
         app.register_blueprint(api_bp)
     app.register_blueprint(voice_webhooks)
+    app.register_blueprint(control_webhooks)
     app.register_blueprint(sms_webhooks)
 
 

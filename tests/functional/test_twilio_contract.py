@@ -154,3 +154,33 @@ def test_hold_and_resume_fit_the_contract(gateway):
     assert held["Hold"] == ["true"] and held["HoldMethod"] == ["POST"]
     assert held["HoldUrl"] == ["https://example.com/twilio/voice/on-hold"]
     assert resumed == {"Hold": ["false"]}
+
+
+def test_transfer_requests_fit_the_contract(gateway):
+    """A cold transfer redirects the caller; a warm one rings the target into the conference,
+    then completes (the target's leg now ends the room, the first agent's leg is hung up, the
+    caller comes off hold) or cancels (the target's leg is hung up, the caller taken back)."""
+    gw, mock = gateway
+    sid, first, second = "CA" + "6" * 32, "CA" + "8" * 32, "CA" + "9" * 32
+    gw.park(sid, "https://example.com/twilio/voice/transfer-wait")
+    assert gw.add_consult_leg(sid, "client:agent-8", LEG).startswith("CA")
+    gw.complete_consult(sid, first, second)
+    gw.cancel_consult(sid, second)
+    paths = [p.split(f"/Accounts/{ACCOUNT}/", 1)[-1] for _, p, _ in mock.seen]
+    room = f"Conferences/call-{sid}/Participants"
+    assert paths == [
+        f"Calls/{sid}.json",
+        f"{room}.json",
+        f"{room}/{second}.json",
+        f"{room}/{first}.json",
+        f"{room}/{sid}.json",
+        f"Calls/{first}.json",
+        f"Calls/{second}.json",
+        f"{room}/{sid}.json",
+    ]
+    forms = [seen[2] for seen in mock.seen]
+    assert forms[1]["EndConferenceOnExit"] == ["false"] and forms[1]["To"] == ["client:agent-8"]
+    assert forms[2] == {"EndConferenceOnExit": ["true"]}
+    assert forms[3] == {"EndConferenceOnExit": ["false"]}
+    assert forms[4] == forms[7] == {"Hold": ["false"]}
+    assert forms[5] == forms[6] == {"Status": ["completed"]}
