@@ -354,10 +354,13 @@ def wrap_up(
         raise Conflict(
             "the call is still going on; wrap up once it has ended", code="call_in_progress"
         )
-    if disposition is not None:
+    # The call's own disposition and notes are its last agent's; one who handed it over puts
+    # their notes on the timeline only.
+    if disposition is not None and call.agent_id == user.id:
         call.disposition = disposition
     if notes:
-        call.wrap_up_notes = notes
+        if call.agent_id == user.id:
+            call.wrap_up_notes = notes
         if call.customer_id:
             timeline.append(
                 session,

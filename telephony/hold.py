@@ -1,4 +1,5 @@
-"""Hold and resume: the agent puts the caller on hold (music in their language) and back.
+"""Hold and resume (the agent puts the caller on hold, music in their language, and back), and
+the agent hanging up their call.
 
 On Twilio the caller is a participant of the call's conference (`call-<CallSid>`, whose
 participant for the caller is the caller's own CallSid): holding is one Participants API update,
@@ -108,3 +109,16 @@ def _announce(session: DbSession, call: Call, now: datetime) -> None:
         [*FLOOR, f"user:{call.agent_id}"],
         {"call_id": call.id, "agent_id": call.agent_id, "call": view},
     )
+
+
+def hang_up(session: DbSession, *, user: User, call_id: int, gateway: Any) -> Call:
+    """The agent ends their call (the caller's call is completed, which ends the conference and
+    every leg in it); the caller's final status callback closes it as any hang-up does."""
+    call = session.get(Call, call_id)
+    if call is None or call.agent_id != user.id:
+        raise NotFound(f"no call {call_id} of yours")
+    if call.routing_state != "connected" or call.ended_at is not None:
+        raise Conflict("the call is not live", code="not_connected")
+    session.commit()
+    gateway.hangup(call.call_sid)
+    return call

@@ -99,9 +99,12 @@ def _target_agent(session: DbSession, user: User, agent_id: int) -> User:
     return agent
 
 
-def handover(user: User, mode: str, target: Target, notes: str, state: str) -> dict[str, Any]:
+def handover(
+    user: User, mode: str, target: Target, notes: str, state: str, to_name: str = ""
+) -> dict[str, Any]:
     """What the call records of the transfer, and what the receiving agent's screen shows."""
     return {
+        "to_name": to_name,
         "mode": mode,
         "state": state,
         "from_agent_id": user.id,
@@ -128,8 +131,9 @@ def cold(
     call = _live_call(session, user, call_id)
     now = utcnow()
     queue = _target_queue(session, target.queue) if target.queue else call.queue
+    to_name = target.number or (queue.name if queue is not None else "")
     if target.agent_id is not None:
-        _target_agent(session, user, target.agent_id)
+        to_name = _target_agent(session, user, target.agent_id).name
     if target.number is None and queue is None:
         raise Conflict("the call has no queue to wait in", code="no_queue")
     source = queue_name(session, call.queue_id)
@@ -151,7 +155,7 @@ def cold(
             declined_by=[],
             held_since=None,
             hold_seconds=held_for(call, now),
-            transfer=handover(user, "cold", target, notes, "done"),
+            transfer=handover(user, "cold", target, notes, "done", to_name),
         )
         .execution_options(synchronize_session=False)
     )
@@ -235,11 +239,11 @@ def warm(
             fields={"to": "agent_id"},
         )
     call = _live_call(session, user, call_id)
-    _target_agent(session, user, target.agent_id)
+    to_name = _target_agent(session, user, target.agent_id).name
     if call.transfer and call.transfer.get("state") in ("ringing", "consulting"):
         raise Conflict("a transfer of this call is under way", code="transfer_under_way")
     now = utcnow()
-    call.transfer = handover(user, "warm", target, notes, "ringing")
+    call.transfer = handover(user, "warm", target, notes, "ringing", to_name)
     if call.held_since is None:
         call.held_since = now
         _ask_network(session, lambda: gateway.hold(call.call_sid, True, urls.hold))
