@@ -166,3 +166,20 @@ def cancel_transfer(call_id: int) -> ControlledCallOut:
             urls=transfer_urls(),
         )
     return controlled_out(call)
+
+
+@operation(
+    bp,
+    "/calls/<int:call_id>/hangup",
+    "POST",
+    summary="Hang up my call: the caller's call is ended, and with it the conference",
+    response=ControlledCallOut,
+    tag="calls",
+    errors={404: "not a call of yours", 409: "the call is not live"},
+)
+def hang_up_call(call_id: int) -> ControlledCallOut:
+    with kept_after_commit(db.session):
+        call = hold.hang_up(
+            db.session, user=current_api_user(), call_id=call_id, gateway=adapters.gateway()
+        )
+    return controlled_out(call)

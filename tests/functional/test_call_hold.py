@@ -109,3 +109,21 @@ def test_reports_split_handle_time_into_talk_and_hold() -> None:
     )
     assert figures["aht_s"] == 150.0
     assert figures["aht_hold_s"] == 30.0 and figures["aht_talk_s"] == 120.0
+
+
+def test_the_agent_hangs_up(
+    console: FlaskClient,
+    agent: User,
+    sim: Simulator,
+    hugo: Any,
+    token_for: Callable[[User], str],
+) -> None:
+    row = _on_the_line(console, sim)
+    api = Api(console, token_for(agent))
+    r = api.post(f"/calls/{row.id}/hangup")
+    assert r.status_code == 200, r.get_json()
+    assert sim.calls[row.call_sid].state == "completed"
+    db.session.expire_all()
+    call = db.session.get(Call, row.id)
+    assert call is not None and call.outcome == "answered" and call.ended_at is not None
+    assert api.post(f"/calls/{row.id}/hangup").status_code == 409
