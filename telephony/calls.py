@@ -26,7 +26,7 @@ from helpdesk.errors import Conflict, NotFound
 from helpdesk.events import publish
 from helpdesk.supervision import calllog
 from helpdesk.timeline import service as timeline
-from telephony import consult, routing
+from telephony import conference_parties, consult, routing
 from telephony.agent_presence import move, moved_to
 from telephony.floor import FLOOR, announce_presence, call_queue_name, request_dispatch
 from telephony.history import add_call_to_timeline, note_ivr
@@ -233,6 +233,7 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
             direction=call.direction,
         )
         consult.end_with_call(session, call, now)
+        conference_parties.end_with_call(session, call, now)
         if call.agent_id:
             _start_wrap_up(session, call.agent_id, call, now)
     elif call.callback_requested and call.routing_state in ("waiting", "offered"):
@@ -322,6 +323,11 @@ def handed_over_by(call: Call) -> int | None:
     return int(agent) if agent is not None else None
 
 
+def party_agents(call: Call) -> list[int]:
+    """The agents who were third parties of the call's conference (`conference_parties`)."""
+    return [int(p["agent_id"]) for p in call.parties or [] if p.get("kind") == "agent"]
+
+
 def _start_wrap_up(session: DbSession, agent_id: int, call: Call, now: datetime) -> None:
     seconds = call.queue.wrap_up_s if call.queue else 30
     move(
@@ -347,7 +353,7 @@ def wrap_up(
     """The agent's disposition and notes on their call; `done` ends their wrap-up."""
     # With its queue, which the answer names.
     call = session.get(Call, call_id, options=[joinedload(Call.queue)])
-    if call is None or user.id not in (call.agent_id, handed_over_by(call)):
+    if call is None or user.id not in (call.agent_id, handed_over_by(call), *party_agents(call)):
         raise NotFound(f"no call {call_id} of yours")
     # An agent who transferred the call wraps up their part while the call goes on.
     if call.ended_at is None and done and call.agent_id == user.id:

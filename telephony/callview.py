@@ -63,6 +63,8 @@ class CallView:
     hold_s: float = 0.0
     # A transfer of the call (`telephony.transfer`): mode, state, from whom, their notes, target.
     transfer: dict[str, Any] | None = None
+    # The conference's third parties still on the call (`telephony.conference_parties`).
+    parties: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The view as events and answers carry it (documented in docs/realtime.md)."""
@@ -86,6 +88,9 @@ class CallView:
             "held_since": _iso(self.held_since),
             "hold_s": self.hold_s,
             "transfer": _shown(self.transfer),
+            "parties": [
+                {k: p.get(k) for k in ("id", "kind", "name", "agent_id")} for p in self.parties
+            ],
         }
 
 
@@ -187,4 +192,5 @@ def call_view(
         held_since=call.held_since,
         hold_s=call.hold_seconds or 0.0,
         transfer=call.transfer,
+        parties=tuple(p for p in call.parties or () if not p.get("left")),
     )

@@ -12,7 +12,7 @@ from helpdesk.auth import permissions
 from helpdesk.db import kept_after_commit
 from helpdesk.errors import Forbidden
 from helpdesk.extensions import db
-from telephony import adapters, hold, transfer
+from telephony import adapters, conference_parties, hold, transfer
 from telephony.api import CallOut, call_out
 from telephony.models import Call
 
@@ -182,4 +182,57 @@ def hang_up_call(call_id: int) -> ControlledCallOut:
         call = hold.hang_up(
             db.session, user=current_api_user(), call_id=call_id, gateway=adapters.gateway()
         )
+    return controlled_out(call)
+
+
+class ConferenceIn(BaseModel):
+    """Exactly one of: `add` a party (`agent_id` or `number`), `remove` a party by its id,
+    `leave` (the agent leaves; the others talk on)."""
+
+    model_config = ConfigDict(extra="forbid")
+    add: TargetIn | None = None
+    remove: int | None = Field(default=None, ge=1)
+    leave: bool = False
+
+    @model_validator(mode="after")
+    def one_change(self) -> ConferenceIn:
+        if sum((self.add is not None, self.remove is not None, self.leave)) != 1:
+            raise ValueError("name exactly one of add, remove, leave")
+        if self.add is not None and self.add.queue is not None:
+            raise ValueError("a conference adds an agent or a number")
+        return self
+
+
+@operation(
+    bp,
+    "/calls/<int:call_id>/conference",
+    "POST",
+    summary="Conference: add a third party (agent or number) to my call, remove one, or leave "
+    "and let the others talk on",
+    body=ConferenceIn,
+    response=ControlledCallOut,
+    tag="calls",
+    errors={
+        403: "a number outside the center needs the transfer-out permission",
+        404: "not a call of yours, or no such party",
+        409: "the call is not live, the agent is not free, the conference is full",
+    },
+)
+def conference_call(call_id: int, body: ConferenceIn) -> ControlledCallOut:
+    user = current_api_user()
+    gateway = adapters.gateway()
+    with kept_after_commit(db.session):
+        if body.add is not None:
+            if body.add.number is not None and not user.has_role(*permissions.TRANSFER_OUT):
+                raise Forbidden("adding an outside number needs the transfer-out permission")
+            target = transfer.Target(agent_id=body.add.agent_id, number=body.add.number)
+            call = conference_parties.add(
+                db.session, user=user, call_id=call_id, target=target, gateway=gateway
+            )
+        elif body.remove is not None:
+            call = conference_parties.remove(
+                db.session, user=user, call_id=call_id, party_id=body.remove, gateway=gateway
+            )
+        else:
+            call = conference_parties.leave(db.session, user=user, call_id=call_id, gateway=gateway)
     return controlled_out(call)

@@ -62,6 +62,15 @@ class Gateway(Protocol):
     def cancel_consult(self, call_sid: str, consult_leg: str | None) -> None:
         """The warm transfer is called off: the target's leg is hung up, the caller taken back."""
 
+    def add_party(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
+        """Ring a third party (an agent or a number) into the call's conference."""
+
+    def remove_party(self, call_sid: str, party_leg: str | None, endpoint: str) -> None:
+        """Take a third party out of the call's conference."""
+
+    def agent_leaves(self, call_sid: str, agent_leg: str | None) -> None:
+        """The agent leaves the conference; the caller and the third parties talk on."""
+
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         """Send a text; returns the MessageSid."""
 
@@ -219,6 +228,28 @@ class TwilioGateway:
             self.client.calls(consult_leg).update(status="completed")
         self.client.conferences(conference_name(call_sid)).participants(call_sid).update(hold=False)
 
+    def add_party(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
+        participant = self.client.conferences(conference_name(call_sid)).participants.create(
+            from_=leg.from_number,
+            to=endpoint,
+            label="party",
+            beep="false",
+            start_conference_on_enter=True,
+            end_conference_on_exit=False,
+            timeout=leg.timeout_s,
+        )
+        return str(participant.call_sid)
+
+    def remove_party(self, call_sid: str, party_leg: str | None, endpoint: str) -> None:
+        if party_leg:
+            self.client.conferences(conference_name(call_sid)).participants(party_leg).delete()
+
+    def agent_leaves(self, call_sid: str, agent_leg: str | None) -> None:
+        if agent_leg:
+            room = self.client.conferences(conference_name(call_sid))
+            room.participants(agent_leg).update(end_conference_on_exit=False)
+            self.client.calls(agent_leg).update(status="completed")
+
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         message = self.client.messages.create(
             to=to, from_=from_, body=body, status_callback=status_callback
@@ -299,6 +330,16 @@ class SimulatorGateway:
 
     def cancel_consult(self, call_sid: str, consult_leg: str | None) -> None:
         self._do("cancel_consult", call_sid=call_sid)
+
+    def add_party(self, call_sid: str, endpoint: str, leg: AgentLeg | None = None) -> str | None:
+        self._do("add_party", call_sid=call_sid, endpoint=endpoint)
+        return None
+
+    def remove_party(self, call_sid: str, party_leg: str | None, endpoint: str) -> None:
+        self._do("remove_party", call_sid=call_sid, endpoint=endpoint)
+
+    def agent_leaves(self, call_sid: str, agent_leg: str | None) -> None:
+        self._do("agent_leaves", call_sid=call_sid)
 
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         sid = self._do("send_sms", to=to, from_=from_, body=body, status_callback=status_callback)

@@ -143,6 +143,8 @@ class Call(db.Model):  # type: ignore[name-defined,misc]
     # A transfer under way (`telephony.transfer`): its mode, target, who hands over and their
     # notes, which the receiving agent's caller screen shows. Replaced, never changed in place.
     transfer: Mapped[dict[str, Any] | None] = mapped_column(json_type(), nullable=True)
+    # Third parties of the call's conference (`telephony.conference_parties`), replaced whole.
+    parties: Mapped[list[dict[str, Any]] | None] = mapped_column(json_type(), nullable=True)
 
     # Read-only: the queue is set through `queue_id`. Loaded once per call and kept with it, so
     # the several steps of an accept or a hang-up that need the queue read it once.

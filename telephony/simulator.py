@@ -52,6 +52,7 @@ class SimCall:
     bridged_to: str | None = None
     on_hold: bool = False
     consulting: str | None = None  # a warm transfer's target, talking with the agent
+    parties: list[str] = field(default_factory=list)  # third parties in the conference
     answered_at: float | None = None
     ended_at: float | None = None
     started_at: float = field(default_factory=time.monotonic)
@@ -69,6 +70,7 @@ class SimCall:
             "bridged_to": self.bridged_to,
             "on_hold": self.on_hold,
             "consulting": self.consulting,
+            "parties": list(self.parties),
             "transcript": list(self.transcript),
         }
 

@@ -76,6 +76,28 @@ class SimulatorControls:
             call.consulting, call.on_hold = None, False
             call.say(f"[back with {call.bridged_to}]")
 
+    # -- call controls: conference ----------------------------------------------------------------
+
+    def gateway_add_party(self, call_sid: str, endpoint: str) -> None:
+        call = self.calls.get(call_sid)
+        if call is not None and call.state == "connected":
+            party = endpoint.removeprefix("client:")
+            call.parties.append(party)
+            call.say(f"[{party} joins the call]")
+
+    def gateway_remove_party(self, call_sid: str, endpoint: str) -> None:
+        call = self.calls.get(call_sid)
+        party = endpoint.removeprefix("client:")
+        if call is not None and party in call.parties:
+            call.parties.remove(party)
+            call.say(f"[{party} leaves the call]")
+
+    def gateway_agent_leaves(self, call_sid: str) -> None:
+        call = self.calls.get(call_sid)
+        if call is not None and call.state == "connected":
+            call.say(f"[{call.bridged_to} leaves the call]")
+            call.bridged_to = None
+
     def _hold_music(self, call: SimCall, twiml: str) -> None:
         try:
             root = ET.fromstring(twiml)  # noqa: S314 (our own app's TwiML)

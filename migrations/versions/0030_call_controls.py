@@ -24,6 +24,7 @@ def upgrade() -> None:
         )
         batch.add_column(sa.Column("hold_seconds", sa.Double(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("transfer", helpdesk.db.json_type(), nullable=True))
+        batch.add_column(sa.Column("parties", helpdesk.db.json_type(), nullable=True))
     with op.batch_alter_table("call_events") as batch:
         batch.add_column(sa.Column("hold_s", sa.Double(), nullable=True))
 
@@ -32,6 +33,7 @@ def downgrade() -> None:
     with op.batch_alter_table("call_events") as batch:
         batch.drop_column("hold_s")
     with op.batch_alter_table("calls") as batch:
+        batch.drop_column("parties")
         batch.drop_column("transfer")
         batch.drop_column("hold_seconds")
         batch.drop_column("held_since")

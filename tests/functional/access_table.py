@@ -107,6 +107,7 @@ ENDPOINTS: dict[str, Access] = {
     "telephony_api.get_call_get": STAFF,
     "telephony_api.accept_call_post": STAFF,
     "telephony_controls_api.hold_call_post": STAFF,
+    "telephony_controls_api.conference_call_post": STAFF,
     "telephony_controls_api.hang_up_call_post": STAFF,
     "telephony_controls_api.transfer_call_post": STAFF,
     "telephony_controls_api.complete_transfer_post": STAFF,

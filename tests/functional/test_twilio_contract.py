@@ -184,3 +184,24 @@ def test_transfer_requests_fit_the_contract(gateway):
     assert forms[3] == {"EndConferenceOnExit": ["false"]}
     assert forms[4] == forms[7] == {"Hold": ["false"]}
     assert forms[5] == forms[6] == {"Status": ["completed"]}
+
+
+def test_conference_requests_fit_the_contract(gateway):
+    """A party is a participant created in the call's room (it does not end the room), removed
+    by deleting it; an agent who leaves stops ending the room, then their leg is hung up."""
+    gw, mock = gateway
+    sid, party, agent = "CA" + "a" * 32, "CA" + "b" * 32, "CA" + "c" * 32
+    assert gw.add_party(sid, "+33612345678", LEG).startswith("CA")
+    gw.remove_party(sid, party, "+33612345678")
+    gw.agent_leaves(sid, agent)
+    room = f"Conferences/call-{sid}/Participants"
+    seen = [(m, p.split(f"/Accounts/{ACCOUNT}/", 1)[-1], form) for m, p, form in mock.seen]
+    assert [(m, p) for m, p, _ in seen] == [
+        ("POST", f"{room}.json"),
+        ("DELETE", f"{room}/{party}.json"),
+        ("POST", f"{room}/{agent}.json"),
+        ("POST", f"Calls/{agent}.json"),
+    ]
+    assert seen[0][2]["EndConferenceOnExit"] == ["false"] and seen[0][2]["To"] == ["+33612345678"]
+    assert seen[2][2] == {"EndConferenceOnExit": ["false"]}
+    assert seen[3][2] == {"Status": ["completed"]}
