@@ -21,7 +21,7 @@ from helpdesk.auth import permissions
 from helpdesk.db import utcnow
 from helpdesk.errors import APIError
 from helpdesk.extensions import db
-from telephony import hold, transfer, transfer_targets
+from telephony import conference_parties, hold, transfer, transfer_targets
 from telephony.callview import call_view
 from telephony.models import Call
 
@@ -126,6 +126,38 @@ def phone_transfer_cancel(call_id: int) -> ResponseReturnValue:
     except APIError as exc:
         return _refused(exc)
     return _done(call, _("The transfer is cancelled: the caller is back with you."))
+
+
+@bp.post("/phone/calls/<int:call_id>/conference")
+@login_required
+def phone_conference(call_id: int) -> ResponseReturnValue:
+    """`action`: add (`target`, an agent or a number), remove (`party`), or leave."""
+    action, user, gateway = request.form.get("action", ""), me(), _gateway()
+    try:
+        if action == "add":
+            target = _target(request.form.get("target", ""))
+            if target is None or target.queue is not None:
+                message = _("Choose an agent or a number to add.")
+                return jsonify({"error": {"message": message}}), 400
+            if target.number is not None and not user.has_role(*permissions.TRANSFER_OUT):
+                message = _("You may not add outside numbers to a call.")
+                return jsonify({"error": {"message": message}}), 403
+            call = conference_parties.add(
+                db.session, user=user, call_id=call_id, target=target, gateway=gateway
+            )
+            return _done(call, _("They join the call."))
+        if action == "remove" and request.form.get("party", "").isdigit():
+            party = int(request.form["party"])
+            call = conference_parties.remove(
+                db.session, user=user, call_id=call_id, party_id=party, gateway=gateway
+            )
+            return _done(call, _("They left the call."))
+        if action == "leave":
+            call = conference_parties.leave(db.session, user=user, call_id=call_id, gateway=gateway)
+            return _done(call, _("You left the call; the others talk on."))
+    except APIError as exc:
+        return _refused(exc)
+    return jsonify({"error": {"message": _("The form was incomplete. Try again.")}}), 400
 
 
 @bp.post("/phone/calls/<int:call_id>/hangup")

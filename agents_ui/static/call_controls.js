@@ -25,6 +25,8 @@
     hold: document.getElementById("call-hold"),
     open: document.getElementById("call-transfer-open"),
     hangup: document.getElementById("call-hangup"),
+    leave: document.getElementById("call-leave"),
+    parties: document.getElementById("call-parties"),
     buttons: box.querySelector("[data-field=buttons]"),
     info: box.querySelector("[data-field=transfer-info]"),
     consult: document.getElementById("call-consult"),
@@ -80,6 +82,27 @@
     }
     els.info.textContent = info;
     els.info.hidden = !info;
+    drawParties((call && call.parties) || []);
+  }
+
+  function drawParties(parties) {
+    els.parties.textContent = "";
+    parties.forEach(function (p) {
+      var li = document.createElement("li");
+      var name = document.createElement("span");
+      name.textContent = p.name;
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = fill(strings.remove, { name: p.name });
+      remove.addEventListener("click", function () {
+        send("conference", { action: "remove", party: String(p.id) });
+      });
+      li.appendChild(name);
+      li.appendChild(remove);
+      els.parties.appendChild(li);
+    });
+    els.parties.hidden = !parties.length;
+    els.leave.hidden = !parties.length;
   }
 
   phone.addEventListener("phone:render", function (event) {
@@ -145,6 +168,11 @@
   }
 
   function choose(target) {
+    if (mode() === "conference") {
+      send("conference", { action: "add", target: target });
+      closeTransfer();
+      return;
+    }
     send("transfer", { target: target, mode: mode(), notes: els.notes.value });
   }
 
@@ -204,6 +232,7 @@
     if (els.panel.hidden) openTransfer(); else closeTransfer();
   });
   els.hangup.addEventListener("click", function () { send("hangup"); });
+  els.leave.addEventListener("click", function () { send("conference", { action: "leave" }); });
   els.complete.addEventListener("click", function () { send("complete"); });
   els.cancel.addEventListener("click", function () { send("cancel"); });
   els.search.addEventListener("input", lookUp);

@@ -173,6 +173,7 @@ ENDPOINTS: dict[str, Access] = {
     "console.phone_transfer_complete": STAFF,
     "console.phone_transfer_cancel": STAFF,
     "console.phone_hangup": STAFF,
+    "console.phone_conference": STAFF,
     "console.phone_transfer_targets": STAFF,
     "console.phone_wrap_up": STAFF,
     "console.phone_dial": STAFF,

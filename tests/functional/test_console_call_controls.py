@@ -91,3 +91,26 @@ def test_hold_search_and_cold_transfer_from_the_console(
     assert snap["presence"]["state"] == "wrap_up" and snap["call"] is None
     assert snap["wrap_up"]["call_id"] == row.id
     assert snap["wrap_up"]["transfer"]["to_name"] == "Béa Second"
+
+
+def test_conference_from_the_console(
+    app: Flask,
+    console: FlaskClient,
+    agent: User,
+    bea: User,
+    sim: Simulator,
+    hugo: Any,
+    token_for: Callable[[User], str],
+) -> None:
+    go_available(console)
+    row = ring(sim, "+33611111111")
+    assert console.post(f"/phone/calls/{row.id}/accept", headers=JSON).status_code == 200
+    Api(app.test_client(), token_for(bea)).put("/agents/me/presence", json={"state": "available"})
+    add = {"action": "add", "target": f"agent:{bea.id}"}
+    r = console.post(f"/phone/calls/{row.id}/conference", data=add, headers=JSON)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["call"]["parties"][0]["name"] == "Béa Second"
+    r = console.post(f"/phone/calls/{row.id}/conference", data={"action": "leave"}, headers=JSON)
+    assert r.status_code == 200, r.get_json()
+    assert sim.calls[row.call_sid].parties == [f"agent-{bea.id}"]
+    assert state(console)["presence"]["state"] == "wrap_up"
