@@ -105,8 +105,30 @@
     els.leave.hidden = !parties.length;
   }
 
+  /* A transfer ringing for me: the ringing panel says so, from whom, with their notes. */
+  function drawOffer(offer) {
+    var ringing = document.getElementById("phone-ringing");
+    if (!ringing) return;
+    var note = document.getElementById("phone-ring-transfer");
+    if (!note) {
+      note = document.createElement("p");
+      note.id = "phone-ring-transfer";
+      note.className = "phone-ring-transfer";
+      ringing.insertBefore(note, ringing.firstChild);
+    }
+    var handed = (offer && offer.transfer) || {};
+    var text = "";
+    if (handed.from_name && handed.from_agent_id !== me) {
+      text = fill(strings.transferred_from, { name: handed.from_name });
+      if (handed.notes) text += " — " + fill(strings.notes, { notes: handed.notes });
+    }
+    note.textContent = text;
+    note.hidden = !text;
+  }
+
   phone.addEventListener("phone:render", function (event) {
     call = (event.detail && event.detail.call) || null;
+    drawOffer(event.detail && event.detail.offer);
     draw();
   });
   try {
