@@ -7,8 +7,9 @@ processes through Redis, and many agent sockets on one process), `callcost` (the
 statements and Redis round trips of one whole call, in process), `supervision` (wallboard
 delivery delay and call reports over the call log), `dispatch` (technician suggestions and
 day routes), `kb` (knowledge-base indexing and search) and `sqlite_deadline` (what the
-SQLite statement deadline costs each statement). `callcenter` (the whole call center
-under load, `bench/load/`) runs only when named.
+SQLite statement deadline costs each statement) and `controls` (a call control's latency,
+from the click to the Twilio request and to the caller's state in the simulator). `callcenter`
+(the whole call center under load, `bench/load/`) runs only when named.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 
 from bench import (
     callcost,
+    controls,
     dispatch,
     foundation,
     kb,
@@ -143,6 +145,10 @@ def _sqlite_deadline(args: argparse.Namespace) -> None:
     sqlite_deadline.run(sqlite_deadline.Options())
 
 
+def _controls(args: argparse.Namespace) -> None:
+    controls.run(controls.Options())
+
+
 def _callcenter(args: argparse.Namespace) -> None:
     from bench.load import callcenter
 
@@ -167,6 +173,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "dispatch": _dispatch,
     "kb": _kb,
     "sqlite_deadline": _sqlite_deadline,
+    "controls": _controls,
     "callcenter": _callcenter,
 }
 
