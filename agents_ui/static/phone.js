@@ -488,6 +488,7 @@
     live.on("presence.updated", onPresence);
     live.on("call.hold", onCallChanged);
     live.on("call.transfer", onCallChanged);
+    live.on("call.conference", onCallChanged);
     live.on("call.transferred", onTransferred);
     // The first connection too: events sent while the page loaded are not replayed.
     live.onConnect(function () { reload(); });
