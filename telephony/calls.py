@@ -379,8 +379,10 @@ def wrap_up(
                 data={"disposition": disposition, "agent_id": user.id, "notes": notes[:2000]},
             )
     if done:
-        won = move(session, event=Event.WRAP_UP_DONE, now=utcnow(), agent_id=user.id)
+        now = utcnow()
+        won = move(session, event=Event.WRAP_UP_DONE, now=now, agent_id=user.id)
         if moved_to(won, user.id):
+            calllog.wrap_up_ended(session, user.id, now)
             # Said like every other presence change, so an open console (and the floor) follows
             # even when the page's own answer crossed a snapshot read before this commit.
             announce_presence(session, user.id, "available")

@@ -386,6 +386,8 @@ def expire(session: DbSession, *, now: datetime | None = None) -> dict[str, int]
                 )
                 timed_out += 1
     ended = move(session, event=Event.WRAP_UP_OVER, now=now, agent_id=None)
+    for moved in ended:
+        calllog.wrap_up_ended(session, moved.agent_id, now)
     if ended:
         request_dispatch(session)
     session.commit()

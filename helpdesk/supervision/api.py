@@ -224,6 +224,7 @@ CSV_FIELDS = (
     "offered",
     "aht_talk_s",
     "aht_hold_s",
+    "aht_wrap_s",
 )
 
 

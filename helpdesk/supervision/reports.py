@@ -95,6 +95,7 @@ def call_report(session: DbSession, spec: ReportSpec) -> dict[str, Any]:
             func.sum(CallEvent.wait_s).label("wait_s"),
             func.sum(CallEvent.talk_s).label("talk_s"),
             func.sum(CallEvent.hold_s).label("hold_s"),
+            func.sum(CallEvent.wrap_s).label("wrap_s"),
         )
         .where(*where)
         .group_by(*keys, e)
@@ -120,11 +121,13 @@ def call_report(session: DbSession, spec: ReportSpec) -> dict[str, Any]:
         elif event == "completed":
             c["talk_s"] += float(m["talk_s"] or 0.0)
             c["hold_s"] += float(m["hold_s"] or 0.0)
+            c["wrap_s"] += float(m["wrap_s"] or 0.0)
     if spec.by == "queue" or (spec.queue and spec.by != "agent"):
         _add_transfers_in(session, spec, grouped)
         grouped = dict(sorted(grouped.items()))  # keys that are dates or queue names
     rows = [{"key": key, **_figures(c)} for key, c in grouped.items()]
-    total = _figures({c: sum(r[c] for r in rows) for c in (*COLUMNS, "wait_s", "talk_s", "hold_s")})
+    summed = (*COLUMNS, "wait_s", "talk_s", "hold_s", "wrap_s")
+    total = _figures({c: sum(r[c] for r in rows) for c in summed})
     return {"by": spec.by, "threshold_s": spec.threshold_s, "rows": rows, "total": total}
 
 
@@ -152,7 +155,7 @@ def _add_transfers_in(session: DbSession, spec: ReportSpec, grouped: dict[str, A
 
 
 def _zeros() -> dict[str, Any]:
-    return {**dict.fromkeys(COLUMNS, 0), "wait_s": 0.0, "talk_s": 0.0, "hold_s": 0.0}
+    return {**dict.fromkeys(COLUMNS, 0), "wait_s": 0.0, "talk_s": 0.0, "hold_s": 0.0, "wrap_s": 0.0}
 
 
 def _key(by: str, m: Any) -> str:
@@ -183,6 +186,9 @@ def _figures(c: dict[str, Any]) -> dict[str, Any]:
         hold_s=round(c.get("hold_s", 0.0), 3),
         aht_talk_s=_ratio(c["talk_s"] - c.get("hold_s", 0.0), c["completed"], 1),
         aht_hold_s=_ratio(c.get("hold_s", 0.0), c["completed"], 1),
+        # The wrap-up after the call, per call handled (AHT above is the time on the line).
+        wrap_s=round(c.get("wrap_s", 0.0), 3),
+        aht_wrap_s=_ratio(c.get("wrap_s", 0.0), c["completed"], 1),
         abandon_rate=_ratio(abandoned, answered + abandoned),
     )
     return out

@@ -27,10 +27,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("parties", helpdesk.db.json_type(), nullable=True))
     with op.batch_alter_table("call_events") as batch:
         batch.add_column(sa.Column("hold_s", sa.Double(), nullable=True))
+        batch.add_column(sa.Column("wrap_s", sa.Double(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("call_events") as batch:
+        batch.drop_column("wrap_s")
         batch.drop_column("hold_s")
     with op.batch_alter_table("calls") as batch:
         batch.drop_column("parties")

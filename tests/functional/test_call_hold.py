@@ -82,6 +82,12 @@ def test_hold_then_resume_is_heard_and_counted(
     assert done is not None and done.hold_s == round(call.hold_seconds, 3)
     # Resuming an ended call is refused.
     assert api.post(f"/calls/{row.id}/hold", json={"hold": False}).status_code == 409
+    # The wrap-up's length goes on the same entry when it ends.
+    r = api.post(f"/calls/{row.id}/wrap-up", json={"notes": "held twice", "done": True})
+    assert r.status_code == 200, r.get_json()
+    db.session.expire_all()
+    done = db.session.get(CallEvent, done.id)
+    assert done is not None and done.wrap_s is not None and done.wrap_s >= 0
 
 
 def test_another_agents_call_cannot_be_held(
@@ -96,7 +102,7 @@ def test_another_agents_call_cannot_be_held(
     assert not sim.calls[row.call_sid].on_hold
 
 
-def test_reports_split_handle_time_into_talk_and_hold() -> None:
+def test_reports_split_handle_time_into_talk_hold_and_wrap_up() -> None:
     figures = reports._figures(
         {
             **dict.fromkeys(reports.COLUMNS, 0),
@@ -105,10 +111,12 @@ def test_reports_split_handle_time_into_talk_and_hold() -> None:
             "wait_s": 10.0,
             "talk_s": 300.0,
             "hold_s": 60.0,
+            "wrap_s": 40.0,
         }
     )
     assert figures["aht_s"] == 150.0
     assert figures["aht_hold_s"] == 30.0 and figures["aht_talk_s"] == 120.0
+    assert figures["aht_wrap_s"] == 20.0
 
 
 def test_the_agent_hangs_up(
