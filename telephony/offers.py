@@ -215,11 +215,17 @@ def _decide(session: DbSession, offer: CallOffer, state: str, now: datetime) -> 
 
 
 def accept(session: DbSession, *, user: User, call_id: int, gateway: Any) -> Call:
-    """The agent takes the call: the caller leaves the queue and is bridged to them (or, for a
-    callback, we dial the customer, who is then bridged to them)."""
+    """The agent takes the call ringing for them: a warm transfer's consultation is joined
+    (`telephony.consult`), any other offer answered (`_accept_offer`)."""
     ringing = session.get(Call, call_id)
     if ringing is not None and consult.rings_for(ringing, user.id):
         return consult.accept(session, user=user, call=ringing, gateway=gateway)
+    return _accept_offer(session, user=user, call_id=call_id, gateway=gateway)
+
+
+def _accept_offer(session: DbSession, *, user: User, call_id: int, gateway: Any) -> Call:
+    """The agent takes the call: the caller leaves the queue and is bridged to them (or, for a
+    callback, we dial the customer, who is then bridged to them)."""
     now = utcnow()
     offer, caller = pending_offer(session, call_id=call_id, agent_id=user.id)
     if offer.expires_at <= now or not _decide(session, offer, "accepted", now):

@@ -138,31 +138,17 @@ def cold(
         raise Conflict("the call has no queue to wait in", code="no_queue")
     source = queue_name(session, call.queue_id)
     out = target.number is not None
-    released = session.execute(
-        update(Call)
-        .where(
-            Call.id == call.id,
-            Call.agent_id == user.id,
-            Call.routing_state == "connected",
-            Call.ended_at.is_(None),
-        )
-        .values(
-            routing_state="done" if out else "waiting",
-            outcome="transferred" if out else None,
-            queue_id=call.queue_id if out or queue is None else queue.id,
-            agent_id=user.id if out else None,
-            agent_call_sid=None,
-            declined_by=[],
-            held_since=None,
-            hold_seconds=held_for(call, now),
-            transfer=handover(user, "cold", target, notes, "done", to_name),
-        )
-        .execution_options(synchronize_session=False)
+    _hand_over(
+        session,
+        call,
+        user,
+        routing_state="done" if out else "waiting",
+        outcome="transferred" if out else None,
+        queue_id=call.queue_id if out or queue is None else queue.id,
+        agent_id=user.id if out else None,
+        transfer=handover(user, "cold", target, notes, "done", to_name),
+        now=now,
     )
-    if rowcount(released) != 1:
-        session.rollback()
-        raise Conflict("the call is not live", code="not_connected")
-    session.refresh(call)
     calllog.record(
         session,
         "transferred",
@@ -187,6 +173,32 @@ def cold(
         request_dispatch(session)
     session.commit()
     return call
+
+
+def _hand_over(session: DbSession, call: Call, user: User, *, now: datetime, **values: Any) -> None:
+    """The compare-and-set that takes the live call from the agent: the hold is closed and
+    counted, the agent's leg forgotten, `values` written; 409 if the call changed meanwhile."""
+    released = session.execute(
+        update(Call)
+        .where(
+            Call.id == call.id,
+            Call.agent_id == user.id,
+            Call.routing_state == "connected",
+            Call.ended_at.is_(None),
+        )
+        .values(
+            agent_call_sid=None,
+            declined_by=[],
+            held_since=None,
+            hold_seconds=held_for(call, now),
+            **values,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(released) != 1:
+        session.rollback()
+        raise Conflict("the call is not live", code="not_connected")
+    session.refresh(call)
 
 
 def _to_wrap_up(session: DbSession, call: Call, agent_id: int, now: datetime) -> None:

@@ -61,17 +61,7 @@ def call_report(session: DbSession, spec: ReportSpec) -> dict[str, Any]:
     if spec.by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}")
     e = CallEvent.event
-    keys: list[Any]
-    if spec.by == "interval":
-        keys = [CallEvent.day, CallEvent.slot]
-    elif spec.by == "hour":
-        keys = [CallEvent.day, cast(CallEvent.slot / 4, Integer).label("hour")]
-    elif spec.by == "day":
-        keys = [CallEvent.day]
-    elif spec.by == "queue":
-        keys = [CallEvent.queue]
-    else:
-        keys = [CallEvent.agent_id]
+    keys = _group_keys(spec.by)
     where = [
         CallEvent.day >= spec.start_day,
         CallEvent.day <= spec.end_day,
@@ -106,22 +96,7 @@ def call_report(session: DbSession, spec: ReportSpec) -> dict[str, Any]:
         m = r._mapping
         key = _key(spec.by, m)
         c = grouped.setdefault(key, _zeros())
-        event = str(m["event"])
-        if event == "requeued":
-            c["answered"] -= int(m["n"] or 0)
-            c["answered_in_sl"] -= int(m["in_sl"] or 0)
-            c["wait_s"] -= float(m["wait_s"] or 0.0)
-            continue
-        c[EVENT_COLUMNS[event]] += int(m["n"] or 0)
-        if event == "connected":
-            c["answered_in_sl"] += int(m["in_sl"] or 0)
-            c["wait_s"] += float(m["wait_s"] or 0.0)
-        elif event == "abandoned":
-            c["abandoned_in_sl"] += int(m["in_sl"] or 0)
-        elif event == "completed":
-            c["talk_s"] += float(m["talk_s"] or 0.0)
-            c["hold_s"] += float(m["hold_s"] or 0.0)
-            c["wrap_s"] += float(m["wrap_s"] or 0.0)
+        _count(c, str(m["event"]), m)
     if spec.by == "queue" or (spec.queue and spec.by != "agent"):
         _add_transfers_in(session, spec, grouped)
         grouped = dict(sorted(grouped.items()))  # keys that are dates or queue names
@@ -152,6 +127,38 @@ def _add_transfers_in(session: DbSession, spec: ReportSpec, grouped: dict[str, A
         key = _key(spec.by, m)
         c = grouped.setdefault(key, _zeros())
         c["transferred_in"] += 1
+
+
+def _group_keys(by: str) -> list[Any]:
+    """The columns a report groups the log by."""
+    if by == "interval":
+        return [CallEvent.day, CallEvent.slot]
+    if by == "hour":
+        return [CallEvent.day, cast(CallEvent.slot / 4, Integer).label("hour")]
+    if by == "day":
+        return [CallEvent.day]
+    if by == "queue":
+        return [CallEvent.queue]
+    return [CallEvent.agent_id]
+
+
+def _count(c: dict[str, Any], event: str, m: Any) -> None:
+    """Add one grouped row of the log (an event's count and sums) to its group's counters."""
+    if event == "requeued":
+        c["answered"] -= int(m["n"] or 0)
+        c["answered_in_sl"] -= int(m["in_sl"] or 0)
+        c["wait_s"] -= float(m["wait_s"] or 0.0)
+        return
+    c[EVENT_COLUMNS[event]] += int(m["n"] or 0)
+    if event == "connected":
+        c["answered_in_sl"] += int(m["in_sl"] or 0)
+        c["wait_s"] += float(m["wait_s"] or 0.0)
+    elif event == "abandoned":
+        c["abandoned_in_sl"] += int(m["in_sl"] or 0)
+    elif event == "completed":
+        c["talk_s"] += float(m["talk_s"] or 0.0)
+        c["hold_s"] += float(m["hold_s"] or 0.0)
+        c["wrap_s"] += float(m["wrap_s"] or 0.0)
 
 
 def _zeros() -> dict[str, Any]:
