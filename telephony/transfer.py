@@ -256,14 +256,13 @@ def warm(
         raise Conflict("a transfer of this call is under way", code="transfer_under_way")
     now = utcnow()
     call.transfer = handover(user, "warm", target, notes, "ringing", to_name)
+    # The target first: a busy target leaves the caller as they were, off hold.
+    if not consult.ring(session, call=call, agent_id=target.agent_id, now=now):
+        session.rollback()
+        raise Conflict("that agent is not free to take a call", code="agent_busy")
     if call.held_since is None:
         call.held_since = now
         _ask_network(session, lambda: gateway.hold(call.call_sid, True, urls.hold))
-    if not consult.ring(session, call=call, agent_id=target.agent_id, now=now):
-        session.rollback()
-        if call.held_since == now:
-            gateway.hold(call.call_sid, False, urls.hold)
-        raise Conflict("that agent is not free to take a call", code="agent_busy")
     consult.announce(session, call, "call.transfer", [user.id], now)
     session.commit()
     return call
