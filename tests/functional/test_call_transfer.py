@@ -248,3 +248,34 @@ def test_an_outside_number_needs_the_permission(
     r = a.post(f"/calls/{row.id}/transfer", json={"to": {"queue": "billing", "number": "+3361"}})
     assert r.status_code in (400, 422)
     assert sim.calls[row.call_sid].bridged_to is not None
+
+
+def test_a_warm_transfer_cancelled_while_it_rings_or_rung_out(
+    console: FlaskClient,
+    agent: User,
+    bea: User,
+    apis: tuple[Api, Api],
+    sim: Simulator,
+    hugo: Any,
+) -> None:
+    a, b = apis
+    row = _accepted_by_a(console, sim)
+    _available(b)
+    body = {"to": {"agent_id": bea.id}, "mode": "warm"}
+    assert a.post(f"/calls/{row.id}/transfer", json=body).status_code == 200
+    assert a.post(f"/calls/{row.id}/transfer/complete").status_code == 409  # not answered yet
+    assert a.post(f"/calls/{row.id}/transfer/cancel").status_code == 200
+    caller = sim.calls[row.call_sid]
+    assert not caller.on_hold and _state(bea) == "available" and _state(agent) == "on_call"
+    assert b.post(f"/calls/{row.id}/accept").status_code == 409
+
+    # Again, and Béa's console rings out: she goes on break; Amélie takes the caller back.
+    assert a.post(f"/calls/{row.id}/transfer", json=body).status_code == 200
+    offers.expire(db.session, now=utcnow() + timedelta(seconds=121))
+    assert _state(bea) == "break" and _state(agent) == "on_call"
+    assert caller.on_hold
+    assert a.post(f"/calls/{row.id}/transfer/cancel").status_code == 200
+    assert not caller.on_hold and _state(bea) == "break"
+    db.session.expire_all()
+    call = db.session.get(Call, row.id)
+    assert call is not None and call.agent_id == agent.id and call.routing_state == "connected"
