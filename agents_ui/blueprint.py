@@ -65,6 +65,11 @@ SHORTCUTS = [
     ("w", _l("Write the wrap-up notes of a call")),
     ("d", _l("Save the wrap-up (also Ctrl+Enter in its notes)")),
     ("o", _l("Open the caller screen of the ringing or current call")),
+    ("h", _l("Put the caller on hold, or take them back")),
+    ("t", _l("Transfer the call: search the agents and queues")),
+    ("c / v", _l("Complete / cancel a warm transfer")),
+    ("q", _l("Hang up the call")),
+    ("m", _l("Mute the softphone")),
     ("?", _l("Show these shortcuts")),
     ("Esc", _l("Leave the current field")),
 ]

@@ -124,6 +124,34 @@ def _to_wrap_up(session: AnySession, user_id: int, now: datetime) -> Call | None
     return latest
 
 
+def _handed_over(session: AnySession, user_id: int, now: datetime) -> tuple[Call, datetime] | None:
+    """The call I transferred last and when: I wrap it up while it goes on without me."""
+    from helpdesk.supervision.models import CallEvent
+
+    event = session.scalars(
+        select(CallEvent)
+        .where(CallEvent.event == "transferred", CallEvent.agent_id == user_id)
+        .order_by(CallEvent.id.desc())
+        .limit(1)
+    ).first()
+    if event is None or event.call_id is None or event.at < now - WRAP_UP_WINDOW:
+        return None
+    call = session.get(Call, event.call_id)
+    return (call, event.at) if call is not None else None
+
+
+def _wrap_call(session: AnySession, user_id: int, state: str, now: datetime) -> Call | None:
+    """The call to wrap up: the one that ended on me, or, in wrap-up, one I handed over since."""
+    ended = _to_wrap_up(session, user_id, now)
+    handed = _handed_over(session, user_id, now) if state == "wrap_up" else None
+    if handed is None:
+        return ended
+    call, at = handed
+    if ended is not None and ended.ended_at is not None and ended.ended_at > at:
+        return ended
+    return call
+
+
 def snapshot(session: AnySession, user: User) -> dict[str, Any]:
     """My presence, the offer ringing for me, my current call and the call to wrap up: what the
     page is drawn from, and what its script asks for when its live connection (re)connects.
@@ -137,7 +165,7 @@ def snapshot(session: AnySession, user: User) -> dict[str, Any]:
     ringing = _ringing(session, user.id, now) if state == "reserved" else None
     wrap = None
     if state not in ("reserved", "on_call"):
-        wrap = _view(session, _to_wrap_up(session, user.id, now), now)
+        wrap = _view(session, _wrap_call(session, user.id, state, now), now)
     return {
         "now": now.isoformat(),
         "user_id": user.id,

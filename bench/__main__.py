@@ -7,8 +7,9 @@ processes through Redis, and many agent sockets on one process), `callcost` (the
 statements and Redis round trips of one whole call, in process), `supervision` (wallboard
 delivery delay and call reports over the call log), `dispatch` (technician suggestions and
 day routes), `kb` (knowledge-base indexing and search), `sqlite_deadline` (what the
-SQLite statement deadline costs each statement) and `mail_in` (the raw-MIME ingress and IMAP
-arrival to the live event). `callcenter` (the whole call center
+SQLite statement deadline costs each statement), `mail_in` (the raw-MIME ingress and IMAP
+arrival to the live event) and `controls` (a call control's latency, from the click to the
+Twilio request and to the caller's state in the simulator). `callcenter` (the whole call center
 under load, `bench/load/`) runs only when named.
 """
 
@@ -19,6 +20,7 @@ from collections.abc import Callable
 
 from bench import (
     callcost,
+    controls,
     dispatch,
     foundation,
     kb,
@@ -149,6 +151,10 @@ def _sqlite_deadline(args: argparse.Namespace) -> None:
     sqlite_deadline.run(sqlite_deadline.Options())
 
 
+def _controls(args: argparse.Namespace) -> None:
+    controls.run(controls.Options())
+
+
 def _callcenter(args: argparse.Namespace) -> None:
     from bench.load import callcenter
 
@@ -173,6 +179,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "dispatch": _dispatch,
     "kb": _kb,
     "sqlite_deadline": _sqlite_deadline,
+    "controls": _controls,
     "callcenter": _callcenter,
     "mail_in": _mail_in,
 }

@@ -27,10 +27,11 @@ from helpdesk.events import publish
 from helpdesk.supervision import calllog
 from helpdesk.timeline import service as timeline
 from helpdesk.webhooks import emit as emit_webhook
-from telephony import recordings, routing, webhook_payloads
+from telephony import conference_parties, consult, recordings, routing, webhook_payloads
 from telephony.agent_presence import move, moved_to
 from telephony.floor import FLOOR, announce_presence, call_queue_name, request_dispatch
 from telephony.history import add_call_to_timeline, note_ivr
+from telephony.hold import close_hold
 from telephony.models import Call, CallQueue, moves_forward
 from telephony.offers import cancel_offers
 from telephony.presence import Event
@@ -229,8 +230,11 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
             queue=call_queue_name(call),
             agent_id=call.agent_id,
             talk_s=call.talk_seconds,
+            hold_s=close_hold(call, now),
             direction=call.direction,
         )
+        consult.end_with_call(session, call, now)
+        conference_parties.end_with_call(session, call, now)
         if call.agent_id:
             _start_wrap_up(session, call.agent_id, call, now)
     elif call.callback_requested and call.routing_state in ("waiting", "offered"):
@@ -322,6 +326,18 @@ def record_voicemail(
     return ticket.id
 
 
+def handed_over_by(call: Call) -> int | None:
+    """The agent who transferred the call away (cold, or a completed warm transfer)."""
+    handed = call.transfer or {}
+    agent = handed.get("from_agent_id") if handed.get("state") == "done" else None
+    return int(agent) if agent is not None else None
+
+
+def party_agents(call: Call) -> list[int]:
+    """The agents who were third parties of the call's conference (`conference_parties`)."""
+    return [int(p["agent_id"]) for p in call.parties or [] if p.get("kind") == "agent"]
+
+
 def _start_wrap_up(session: DbSession, agent_id: int, call: Call, now: datetime) -> None:
     seconds = call.queue.wrap_up_s if call.queue else 30
     move(
@@ -347,16 +363,20 @@ def wrap_up(
     """The agent's disposition and notes on their call; `done` ends their wrap-up."""
     # With its queue, which the answer names.
     call = session.get(Call, call_id, options=[joinedload(Call.queue)])
-    if call is None or call.agent_id != user.id:
+    if call is None or user.id not in (call.agent_id, handed_over_by(call), *party_agents(call)):
         raise NotFound(f"no call {call_id} of yours")
-    if call.ended_at is None and done:
+    # An agent who transferred the call wraps up their part while the call goes on.
+    if call.ended_at is None and done and call.agent_id == user.id:
         raise Conflict(
             "the call is still going on; wrap up once it has ended", code="call_in_progress"
         )
-    if disposition is not None:
+    # The call's own disposition and notes are its last agent's; one who handed it over puts
+    # their notes on the timeline only.
+    if disposition is not None and call.agent_id == user.id:
         call.disposition = disposition
     if notes:
-        call.wrap_up_notes = notes
+        if call.agent_id == user.id:
+            call.wrap_up_notes = notes
         if call.customer_id:
             timeline.append(
                 session,
@@ -369,8 +389,10 @@ def wrap_up(
                 data={"disposition": disposition, "agent_id": user.id, "notes": notes[:2000]},
             )
     if done:
-        won = move(session, event=Event.WRAP_UP_DONE, now=utcnow(), agent_id=user.id)
+        now = utcnow()
+        won = move(session, event=Event.WRAP_UP_DONE, now=now, agent_id=user.id)
         if moved_to(won, user.id):
+            calllog.wrap_up_ended(session, user.id, now)
             # Said like every other presence change, so an open console (and the floor) follows
             # even when the page's own answer crossed a snapshot read before this commit.
             announce_presence(session, user.id, "available")

@@ -57,6 +57,14 @@ class CallView:
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     expires_at: datetime | None = None  # while it rings for an agent: until when
+    # Call controls: since when the caller is on hold (None: not on hold), and the hold time
+    # before that, so a panel shows the hold clock without asking.
+    held_since: datetime | None = None
+    hold_s: float = 0.0
+    # A transfer of the call (`telephony.transfer`): mode, state, from whom, their notes, target.
+    transfer: dict[str, Any] | None = None
+    # The conference's third parties still on the call (`telephony.conference_parties`).
+    parties: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The view as events and answers carry it (documented in docs/realtime.md)."""
@@ -76,6 +84,13 @@ class CallView:
             "answered_at": _iso(self.answered_at),
             "ended_at": _iso(self.ended_at),
             "expires_at": _iso(self.expires_at),
+            "on_hold": self.held_since is not None,
+            "held_since": _iso(self.held_since),
+            "hold_s": self.hold_s,
+            "transfer": _shown(self.transfer),
+            "parties": [
+                {k: p.get(k) for k in ("id", "kind", "name", "agent_id")} for p in self.parties
+            ],
         }
 
 
@@ -87,6 +102,13 @@ def display(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+
+
+def _shown(transfer: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A transfer as consoles see it: without the network's leg ids."""
+    if not transfer:
+        return None
+    return {k: v for k, v in transfer.items() if k != "consult_leg"}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -167,4 +189,8 @@ def call_view(
         answered_at=call.answered_at,
         ended_at=call.ended_at,
         expires_at=expires_at,
+        held_since=call.held_since,
+        hold_s=call.hold_seconds or 0.0,
+        transfer=call.transfer,
+        parties=tuple(p for p in call.parties or () if not p.get("left")),
     )

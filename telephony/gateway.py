@@ -43,6 +43,34 @@ class Gateway(Protocol):
 
     def hangup(self, call_sid: str) -> None: ...
 
+    def hold(self, call_sid: str, hold: bool, hold_url: str) -> None:
+        """Put the caller of the call's conference on hold (hearing `hold_url`) or back."""
+
+    def park(self, call_sid: str, url: str) -> None:
+        """Take the caller out of the call's conference (which ends it, and the agent's leg
+        with it) to the TwiML at `url`: a cold transfer's wait, or its `<Dial>` to a number."""
+
+    def add_consult_leg(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
+        """Ring a warm transfer's target into the call's conference; the leg's CallSid."""
+
+    def complete_consult(
+        self, call_sid: str, leaving_leg: str | None, staying_leg: str | None
+    ) -> None:
+        """The first agent leaves a warm transfer: the target's leg now ends the conference, the
+        caller comes off hold, the first agent's leg is hung up."""
+
+    def cancel_consult(self, call_sid: str, consult_leg: str | None) -> None:
+        """The warm transfer is called off: the target's leg is hung up, the caller taken back."""
+
+    def add_party(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
+        """Ring a third party (an agent or a number) into the call's conference."""
+
+    def remove_party(self, call_sid: str, party_leg: str | None, endpoint: str) -> None:
+        """Take a third party out of the call's conference."""
+
+    def agent_leaves(self, call_sid: str, agent_leg: str | None) -> None:
+        """The agent leaves the conference; the caller and the third parties talk on."""
+
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         """Send a text; returns the MessageSid."""
 
@@ -159,6 +187,69 @@ class TwilioGateway:
     def hangup(self, call_sid: str) -> None:
         self.client.calls(call_sid).update(status="completed")
 
+    def hold(self, call_sid: str, hold: bool, hold_url: str) -> None:
+        """The caller's participant in `call-<CallSid>` is the caller's own CallSid."""
+        participant = self.client.conferences(conference_name(call_sid)).participants(call_sid)
+        if hold:
+            participant.update(hold=True, hold_url=hold_url, hold_method="POST")
+        else:
+            participant.update(hold=False)
+
+    def park(self, call_sid: str, url: str) -> None:
+        self.client.calls(call_sid).update(url=url, method="POST")
+
+    def add_consult_leg(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
+        participant = self.client.conferences(conference_name(call_sid)).participants.create(
+            from_=leg.from_number,
+            to=endpoint,
+            label="consult",
+            beep="false",
+            start_conference_on_enter=True,
+            # Until the transfer completes, the first agent's leg is the one that ends the call.
+            end_conference_on_exit=False,
+            timeout=leg.timeout_s,
+        )
+        return str(participant.call_sid)
+
+    def complete_consult(
+        self, call_sid: str, leaving_leg: str | None, staying_leg: str | None
+    ) -> None:
+        room = self.client.conferences(conference_name(call_sid))
+        if staying_leg:
+            room.participants(staying_leg).update(end_conference_on_exit=True)
+        if leaving_leg:
+            room.participants(leaving_leg).update(end_conference_on_exit=False)
+        room.participants(call_sid).update(hold=False)
+        if leaving_leg:
+            self.client.calls(leaving_leg).update(status="completed")
+
+    def cancel_consult(self, call_sid: str, consult_leg: str | None) -> None:
+        if consult_leg:
+            self.client.calls(consult_leg).update(status="completed")
+        self.client.conferences(conference_name(call_sid)).participants(call_sid).update(hold=False)
+
+    def add_party(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
+        participant = self.client.conferences(conference_name(call_sid)).participants.create(
+            from_=leg.from_number,
+            to=endpoint,
+            label="party",
+            beep="false",
+            start_conference_on_enter=True,
+            end_conference_on_exit=False,
+            timeout=leg.timeout_s,
+        )
+        return str(participant.call_sid)
+
+    def remove_party(self, call_sid: str, party_leg: str | None, endpoint: str) -> None:
+        if party_leg:
+            self.client.conferences(conference_name(call_sid)).participants(party_leg).delete()
+
+    def agent_leaves(self, call_sid: str, agent_leg: str | None) -> None:
+        if agent_leg:
+            room = self.client.conferences(conference_name(call_sid))
+            room.participants(agent_leg).update(end_conference_on_exit=False)
+            self.client.calls(agent_leg).update(status="completed")
+
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         message = self.client.messages.create(
             to=to, from_=from_, body=body, status_callback=status_callback
@@ -219,6 +310,36 @@ class SimulatorGateway:
 
     def hangup(self, call_sid: str) -> None:
         self._do("hangup", call_sid=call_sid)
+
+    def hold(self, call_sid: str, hold: bool, hold_url: str) -> None:
+        self._do("hold", call_sid=call_sid, hold="true" if hold else "false", hold_url=hold_url)
+
+    def park(self, call_sid: str, url: str) -> None:
+        self._do("park", call_sid=call_sid, url=url)
+
+    def add_consult_leg(
+        self, call_sid: str, endpoint: str, leg: AgentLeg | None = None
+    ) -> str | None:
+        self._do("consult", call_sid=call_sid, endpoint=endpoint)
+        return None  # the simulator has no legs of its own: the caller's call carries them
+
+    def complete_consult(
+        self, call_sid: str, leaving_leg: str | None, staying_leg: str | None
+    ) -> None:
+        self._do("complete_consult", call_sid=call_sid)
+
+    def cancel_consult(self, call_sid: str, consult_leg: str | None) -> None:
+        self._do("cancel_consult", call_sid=call_sid)
+
+    def add_party(self, call_sid: str, endpoint: str, leg: AgentLeg | None = None) -> str | None:
+        self._do("add_party", call_sid=call_sid, endpoint=endpoint)
+        return None
+
+    def remove_party(self, call_sid: str, party_leg: str | None, endpoint: str) -> None:
+        self._do("remove_party", call_sid=call_sid, endpoint=endpoint)
+
+    def agent_leaves(self, call_sid: str, agent_leg: str | None) -> None:
+        self._do("agent_leaves", call_sid=call_sid)
 
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:
         sid = self._do("send_sms", to=to, from_=from_, body=body, status_callback=status_callback)

@@ -143,6 +143,15 @@ class Call(db.Model):  # type: ignore[name-defined,misc]
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
     disposition: Mapped[str | None] = mapped_column(String(50), nullable=True)
     wrap_up_notes: Mapped[str] = mapped_column(Text, default="")
+    # Hold (`telephony.hold`): since when the caller is on hold (None: not on hold), and the
+    # time held before, which the call log's `completed` entry carries so AHT splits talk/hold.
+    held_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    hold_seconds: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    # A transfer under way (`telephony.transfer`): its mode, target, who hands over and their
+    # notes, which the receiving agent's caller screen shows. Replaced, never changed in place.
+    transfer: Mapped[dict[str, Any] | None] = mapped_column(json_type(), nullable=True)
+    # Third parties of the call's conference (`telephony.conference_parties`), replaced whole.
+    parties: Mapped[list[dict[str, Any]] | None] = mapped_column(json_type(), nullable=True)
 
     # Read-only: the queue is set through `queue_id`. Loaded once per call and kept with it, so
     # the several steps of an accept or a hang-up that need the queue read it once.

@@ -22,7 +22,7 @@ from helpdesk.db import DbSession, rowcount, utcnow
 from helpdesk.errors import APIError, Conflict
 from helpdesk.events import publish
 from helpdesk.supervision import calllog
-from telephony import bridging, recordings, routing
+from telephony import bridging, consult, recordings, routing
 from telephony.agent_presence import log_moves, move, presence_of
 from telephony.callview import CustomerRef, call_view, customer_in, with_customer
 from telephony.floor import (
@@ -215,6 +215,15 @@ def _decide(session: DbSession, offer: CallOffer, state: str, now: datetime) -> 
 
 
 def accept(session: DbSession, *, user: User, call_id: int, gateway: Any) -> Call:
+    """The agent takes the call ringing for them: a warm transfer's consultation is joined
+    (`telephony.consult`), any other offer answered (`_accept_offer`)."""
+    ringing = session.get(Call, call_id)
+    if ringing is not None and consult.rings_for(ringing, user.id):
+        return consult.accept(session, user=user, call=ringing, gateway=gateway)
+    return _accept_offer(session, user=user, call_id=call_id, gateway=gateway)
+
+
+def _accept_offer(session: DbSession, *, user: User, call_id: int, gateway: Any) -> Call:
     """The agent takes the call: the caller leaves the queue and is bridged to them (or, for a
     callback, we dial the customer, who is then bridged to them)."""
     now = utcnow()
@@ -384,7 +393,20 @@ def expire(session: DbSession, *, now: datetime | None = None) -> dict[str, int]
                 )
                 timed_out += 1
     ended = move(session, event=Event.WRAP_UP_OVER, now=now, agent_id=None)
+    for moved in ended:
+        calllog.wrap_up_ended(session, moved.agent_id, now)
     if ended:
         request_dispatch(session)
     session.commit()
     return {"timed_out": timed_out, "wrap_ups_ended": len(ended)}
+
+
+def offer_to(session: DbSession, *, call: Call, agent_id: int, now: datetime) -> bool:
+    """Offer a waiting call to one named agent (a transfer): the same claims as a dispatch, in
+    the caller's transaction, so no dispatch takes the call between its release and this offer.
+    False when the agent is not free (or the call not waiting); the ring timeout of the call's
+    queue applies, and its expiry (`expire`) puts the call back in line as any ring-out does."""
+    queue = session.get(CallQueue, call.queue_id) if call.queue_id is not None else None
+    if queue is None:
+        return False
+    return _claim_offer(session, call, agent_id, queue, now)

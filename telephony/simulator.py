@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 from twilio.request_validator import RequestValidator
 
+from telephony.simulator_controls import SimulatorControls
+
 Post = Callable[[str, dict[str, str], str], tuple[int, str]]  # (path+query, form, signature)
 
 MAX_STEPS = 200  # a TwiML loop that never ends is cut short
@@ -48,6 +50,9 @@ class SimCall:
     wait_url: str | None = None
     queued_at: float = 0.0
     bridged_to: str | None = None
+    on_hold: bool = False
+    consulting: str | None = None  # a warm transfer's target, talking with the agent
+    parties: list[str] = field(default_factory=list)  # third parties in the conference
     answered_at: float | None = None
     ended_at: float | None = None
     started_at: float = field(default_factory=time.monotonic)
@@ -63,11 +68,14 @@ class SimCall:
             "state": self.state,
             "queue": self.queue,
             "bridged_to": self.bridged_to,
+            "on_hold": self.on_hold,
+            "consulting": self.consulting,
+            "parties": list(self.parties),
             "transcript": list(self.transcript),
         }
 
 
-class Simulator:
+class Simulator(SimulatorControls):
     """Drives simulated calls against the app through `post` (an HTTP client or a test client)."""
 
     def __init__(

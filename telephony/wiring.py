@@ -19,6 +19,8 @@ from helpdesk.extensions import csrf
 from telephony import degraded, sms_spool
 from telephony.adapters import GATEWAY, SIMULATOR, SMS_SETTINGS, gateway
 from telephony.api import bp as calls_api  # at import: operations declared for the OpenAPI document
+from telephony.control_webhooks import bp as control_webhooks
+from telephony.controls_api import bp as controls_api
 from telephony.gateway import Gateway
 from telephony.queues_api import bp as queues_api
 from telephony.recording_webhooks import bp as recording_webhooks
@@ -84,10 +86,11 @@ def _fill_core_interfaces(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for api_bp in (calls_api, queues_api, simulator_api, sms_api, recordings_api):
+    for api_bp in (calls_api, controls_api, queues_api, simulator_api, sms_api, recordings_api):
         csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
         app.register_blueprint(api_bp)
     app.register_blueprint(voice_webhooks)
+    app.register_blueprint(control_webhooks)
     app.register_blueprint(recording_webhooks)
     app.register_blueprint(sms_webhooks)
 

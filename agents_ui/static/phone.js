@@ -234,6 +234,8 @@
     renderOnCall();
     renderWrapUp();
     tickWrapUp();
+    // The call controls (call_controls.js) draw themselves from the same state.
+    root.dispatchEvent(new CustomEvent("phone:render", { detail: state }));
   }
 
   // -- timers -------------------------------------------------------------------------------
@@ -394,6 +396,26 @@
     tickWrapUp();
   }
 
+  /* The call controls' events (hold, transfer) carry my call's new view; a call I handed over
+   * becomes the one I wrap up, and a warm transfer completed to me stays my call. */
+  function onCallChanged(payload) {
+    if (!payload || !payload.call || !state.call || state.call.call_id !== payload.call_id) return;
+    state.call = payload.call;
+    render();
+  }
+
+  function onTransferred(payload) {
+    if (!payload || !payload.call) return;
+    var handed = payload.call.transfer || {};
+    if (handed.from_agent_id === me && state.call && state.call.call_id === payload.call_id) {
+      state.call = null;
+      state.wrap_up = payload.call;
+      render();
+    } else {
+      onCallChanged(payload);
+    }
+  }
+
   // -- the panel's forms ----------------------------------------------------------------------
 
   function post(form, submitter) {
@@ -464,6 +486,10 @@
     live.on("call.connected", onConnected);
     live.on("call.ended", onEnded);
     live.on("presence.updated", onPresence);
+    live.on("call.hold", onCallChanged);
+    live.on("call.transfer", onCallChanged);
+    live.on("call.conference", onCallChanged);
+    live.on("call.transferred", onTransferred);
     // The first connection too: events sent while the page loaded are not replayed.
     live.onConnect(function () { reload(); });
   }

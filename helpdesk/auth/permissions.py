@@ -23,6 +23,9 @@ KB_DELETE: Permission = (Role.SUPERVISOR,)
 SUPERVISE: Permission = (Role.SUPERVISOR,)
 # Field service: technicians, work orders, the dispatch board.
 DISPATCH: Permission = (Role.DISPATCHER, Role.SUPERVISOR)
+# Hand a caller over to a number outside the center (a call transfer): it is billed, and it
+# takes the call out of the helpdesk's hands.
+TRANSFER_OUT: Permission = (Role.SUPERVISOR,)
 # A customer's whole record leaves or is rewritten: export, merge.
 PERSONAL_DATA: Permission = (Role.SUPERVISOR,)
 # Configuration and accounts: users, SLA calendars and policies, queues, opening hours, the

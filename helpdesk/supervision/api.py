@@ -222,6 +222,9 @@ CSV_FIELDS = (
     # Added later, so at the end: scripts read the columns above by position.
     "transferred_in",
     "offered",
+    "aht_talk_s",
+    "aht_hold_s",
+    "aht_wrap_s",
 )
 
 

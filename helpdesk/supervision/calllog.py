@@ -9,11 +9,11 @@ live update away together.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import has_app_context
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from helpdesk.db import DbSession, utcnow
 from helpdesk.events import on_commit_batched
@@ -50,6 +50,7 @@ def record(
     agent_id: int | None = None,
     wait_s: float | None = None,
     talk_s: float | None = None,
+    hold_s: float | None = None,
     at: datetime | None = None,
     **data: Any,
 ) -> CallEvent:
@@ -71,6 +72,7 @@ def record(
         agent_id=agent_id,
         wait_s=None if wait_s is None else round(wait_s, 3),
         talk_s=None if talk_s is None else round(talk_s, 3),
+        hold_s=None if hold_s is None else round(hold_s, 3),
         data={k: v for k, v in data.items() if v is not None},
     )
     session.add(row)
@@ -94,6 +96,25 @@ class _Pending:
         identity: tuple[Any, ...] | None = inspect(self.row).identity
         assert identity is not None, "a committed log row has an id"
         return replace(self.entry, id=int(identity[0]))
+
+
+def wrap_up_ended(session: DbSession, agent_id: int, now: datetime) -> None:
+    """The agent's wrap-up ended (posted, or its timer ran out): its length goes on the
+    `completed` entry of the call it followed (the agent's latest, within the hour), so reports
+    split AHT into talk, hold and wrap-up."""
+    row = session.scalar(
+        select(CallEvent)
+        .where(
+            CallEvent.event == "completed",
+            CallEvent.agent_id == agent_id,
+            CallEvent.wrap_s.is_(None),
+            CallEvent.at >= now - timedelta(hours=1),
+        )
+        .order_by(CallEvent.id.desc())
+        .limit(1)
+    )
+    if row is not None:
+        row.wrap_s = round(max((now - row.at).total_seconds(), 0.0), 3)
 
 
 def agent_state(

@@ -62,4 +62,5 @@ def entry_of(row: CallEvent, *, id_: int | None = None) -> LogEntry:
         wait_s=row.wait_s,
         talk_s=row.talk_s,
         data=dict(row.data or {}),
+        hold_s=row.hold_s,
     )

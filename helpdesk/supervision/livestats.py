@@ -65,6 +65,7 @@ class LogEntry:
     wait_s: float | None = None
     talk_s: float | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
+    hold_s: float | None = None  # of talk_s, on hold (a `completed` entry)
 
 
 # A read for `Store.read`: ("hget", key, name), ("hgetall", key), ("zcard", key) or ("zmin", key).
@@ -287,6 +288,7 @@ class Aggregator:
         elif e.event == "completed":
             s.hincr(q, "completed", 1)
             s.hincr(q, "talk_s", e.talk_s or 0.0)
+            s.hincr(q, "hold_s", e.hold_s or 0.0)
             s.hincr(i, f"{e.slot}:completed", 1)
             s.hincr(i, f"{e.slot}:talk_s", e.talk_s or 0.0)
 
@@ -344,6 +346,7 @@ class Aggregator:
             "service_level_abandons": _ratio(in_sl, answered + abandoned),
             "asa_s": _ratio(c.get("wait_s", 0.0), answered, digits=1),
             "aht_s": _ratio(c.get("talk_s", 0.0), completed, digits=1),
+            "aht_hold_s": _ratio(c.get("hold_s", 0.0), completed, digits=1),
             "abandon_rate": _ratio(abandoned, answered + abandoned),
             "threshold_s": self.threshold_s,
         }

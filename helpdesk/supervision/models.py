@@ -47,5 +47,9 @@ class CallEvent(db.Model):  # type: ignore[name-defined,misc]
     agent_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     wait_s: Mapped[float | None] = mapped_column(nullable=True)
     talk_s: Mapped[float | None] = mapped_column(nullable=True)
+    # Of `talk_s`, the time the caller spent on hold (a `completed` entry only).
+    hold_s: Mapped[float | None] = mapped_column(nullable=True)
+    # The agent's wrap-up after the call (a `completed` entry only), set when the wrap-up ends.
+    wrap_s: Mapped[float | None] = mapped_column(nullable=True)
     # from/to states of an agent, a reason, the queue a call was moved to, callback flag.
     data: Mapped[dict[str, Any]] = mapped_column(json_type(), default=dict)

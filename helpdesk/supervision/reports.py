@@ -61,17 +61,7 @@ def call_report(session: DbSession, spec: ReportSpec) -> dict[str, Any]:
     if spec.by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}")
     e = CallEvent.event
-    keys: list[Any]
-    if spec.by == "interval":
-        keys = [CallEvent.day, CallEvent.slot]
-    elif spec.by == "hour":
-        keys = [CallEvent.day, cast(CallEvent.slot / 4, Integer).label("hour")]
-    elif spec.by == "day":
-        keys = [CallEvent.day]
-    elif spec.by == "queue":
-        keys = [CallEvent.queue]
-    else:
-        keys = [CallEvent.agent_id]
+    keys = _group_keys(spec.by)
     where = [
         CallEvent.day >= spec.start_day,
         CallEvent.day <= spec.end_day,
@@ -94,6 +84,8 @@ def call_report(session: DbSession, spec: ReportSpec) -> dict[str, Any]:
             func.count().filter(CallEvent.wait_s <= spec.threshold_s).label("in_sl"),
             func.sum(CallEvent.wait_s).label("wait_s"),
             func.sum(CallEvent.talk_s).label("talk_s"),
+            func.sum(CallEvent.hold_s).label("hold_s"),
+            func.sum(CallEvent.wrap_s).label("wrap_s"),
         )
         .where(*where)
         .group_by(*keys, e)
@@ -103,26 +95,14 @@ def call_report(session: DbSession, spec: ReportSpec) -> dict[str, Any]:
     for r in session.execute(stmt):
         m = r._mapping
         key = _key(spec.by, m)
-        c = grouped.setdefault(key, {**dict.fromkeys(COLUMNS, 0), "wait_s": 0.0, "talk_s": 0.0})
-        event = str(m["event"])
-        if event == "requeued":
-            c["answered"] -= int(m["n"] or 0)
-            c["answered_in_sl"] -= int(m["in_sl"] or 0)
-            c["wait_s"] -= float(m["wait_s"] or 0.0)
-            continue
-        c[EVENT_COLUMNS[event]] += int(m["n"] or 0)
-        if event == "connected":
-            c["answered_in_sl"] += int(m["in_sl"] or 0)
-            c["wait_s"] += float(m["wait_s"] or 0.0)
-        elif event == "abandoned":
-            c["abandoned_in_sl"] += int(m["in_sl"] or 0)
-        elif event == "completed":
-            c["talk_s"] += float(m["talk_s"] or 0.0)
+        c = grouped.setdefault(key, _zeros())
+        _count(c, str(m["event"]), m)
     if spec.by == "queue" or (spec.queue and spec.by != "agent"):
         _add_transfers_in(session, spec, grouped)
         grouped = dict(sorted(grouped.items()))  # keys that are dates or queue names
     rows = [{"key": key, **_figures(c)} for key, c in grouped.items()]
-    total = _figures({c: sum(r[c] for r in rows) for c in (*COLUMNS, "wait_s", "talk_s")})
+    summed = (*COLUMNS, "wait_s", "talk_s", "hold_s", "wrap_s")
+    total = _figures({c: sum(r[c] for r in rows) for c in summed})
     return {"by": spec.by, "threshold_s": spec.threshold_s, "rows": rows, "total": total}
 
 
@@ -145,8 +125,44 @@ def _add_transfers_in(session: DbSession, spec: ReportSpec, grouped: dict[str, A
             continue
         m = {"day": day, "slot": slot, "hour": slot // 4, "queue": target}
         key = _key(spec.by, m)
-        c = grouped.setdefault(key, {**dict.fromkeys(COLUMNS, 0), "wait_s": 0.0, "talk_s": 0.0})
+        c = grouped.setdefault(key, _zeros())
         c["transferred_in"] += 1
+
+
+def _group_keys(by: str) -> list[Any]:
+    """The columns a report groups the log by."""
+    if by == "interval":
+        return [CallEvent.day, CallEvent.slot]
+    if by == "hour":
+        return [CallEvent.day, cast(CallEvent.slot / 4, Integer).label("hour")]
+    if by == "day":
+        return [CallEvent.day]
+    if by == "queue":
+        return [CallEvent.queue]
+    return [CallEvent.agent_id]
+
+
+def _count(c: dict[str, Any], event: str, m: Any) -> None:
+    """Add one grouped row of the log (an event's count and sums) to its group's counters."""
+    if event == "requeued":
+        c["answered"] -= int(m["n"] or 0)
+        c["answered_in_sl"] -= int(m["in_sl"] or 0)
+        c["wait_s"] -= float(m["wait_s"] or 0.0)
+        return
+    c[EVENT_COLUMNS[event]] += int(m["n"] or 0)
+    if event == "connected":
+        c["answered_in_sl"] += int(m["in_sl"] or 0)
+        c["wait_s"] += float(m["wait_s"] or 0.0)
+    elif event == "abandoned":
+        c["abandoned_in_sl"] += int(m["in_sl"] or 0)
+    elif event == "completed":
+        c["talk_s"] += float(m["talk_s"] or 0.0)
+        c["hold_s"] += float(m["hold_s"] or 0.0)
+        c["wrap_s"] += float(m["wrap_s"] or 0.0)
+
+
+def _zeros() -> dict[str, Any]:
+    return {**dict.fromkeys(COLUMNS, 0), "wait_s": 0.0, "talk_s": 0.0, "hold_s": 0.0, "wrap_s": 0.0}
 
 
 def _key(by: str, m: Any) -> str:
@@ -173,6 +189,13 @@ def _figures(c: dict[str, Any]) -> dict[str, Any]:
         service_level_abandons=_ratio(c["answered_in_sl"], answered + abandoned),
         asa_s=_ratio(c["wait_s"], answered, 1),
         aht_s=_ratio(c["talk_s"], c["completed"], 1),
+        # AHT split: the time on the line less the time on hold, and the time on hold.
+        hold_s=round(c.get("hold_s", 0.0), 3),
+        aht_talk_s=_ratio(c["talk_s"] - c.get("hold_s", 0.0), c["completed"], 1),
+        aht_hold_s=_ratio(c.get("hold_s", 0.0), c["completed"], 1),
+        # The wrap-up after the call, per call handled (AHT above is the time on the line).
+        wrap_s=round(c.get("wrap_s", 0.0), 3),
+        aht_wrap_s=_ratio(c.get("wrap_s", 0.0), c["completed"], 1),
         abandon_rate=_ratio(abandoned, answered + abandoned),
     )
     return out

@@ -138,3 +138,70 @@ def test_the_mock_refuses_a_broken_lookup(gateway):
     ):
         answer = gw.client.request("GET", url, params=params)
         assert answer.status_code == 422 and error in answer.text, (params, answer.text)
+
+
+def test_hold_and_resume_fit_the_contract(gateway):
+    """Hold is an update of the caller's participant in the call's conference: Hold with the
+    HoldUrl and its method, then Hold=false."""
+    gw, mock = gateway
+    sid = "CA" + "5" * 32
+    gw.hold(sid, True, "https://example.com/twilio/voice/on-hold")
+    gw.hold(sid, False, "https://example.com/twilio/voice/on-hold")
+    assert [(m, p.split("/Accounts/", 1)[-1].split("/", 1)[-1]) for m, p, _ in mock.seen] == [
+        ("POST", f"Conferences/call-{sid}/Participants/{sid}.json")
+    ] * 2
+    held, resumed = (seen[2] for seen in mock.seen)
+    assert held["Hold"] == ["true"] and held["HoldMethod"] == ["POST"]
+    assert held["HoldUrl"] == ["https://example.com/twilio/voice/on-hold"]
+    assert resumed == {"Hold": ["false"]}
+
+
+def test_transfer_requests_fit_the_contract(gateway):
+    """A cold transfer redirects the caller; a warm one rings the target into the conference,
+    then completes (the target's leg now ends the room, the first agent's leg is hung up, the
+    caller comes off hold) or cancels (the target's leg is hung up, the caller taken back)."""
+    gw, mock = gateway
+    sid, first, second = "CA" + "6" * 32, "CA" + "8" * 32, "CA" + "9" * 32
+    gw.park(sid, "https://example.com/twilio/voice/transfer-wait")
+    assert gw.add_consult_leg(sid, "client:agent-8", LEG).startswith("CA")
+    gw.complete_consult(sid, first, second)
+    gw.cancel_consult(sid, second)
+    paths = [p.split(f"/Accounts/{ACCOUNT}/", 1)[-1] for _, p, _ in mock.seen]
+    room = f"Conferences/call-{sid}/Participants"
+    assert paths == [
+        f"Calls/{sid}.json",
+        f"{room}.json",
+        f"{room}/{second}.json",
+        f"{room}/{first}.json",
+        f"{room}/{sid}.json",
+        f"Calls/{first}.json",
+        f"Calls/{second}.json",
+        f"{room}/{sid}.json",
+    ]
+    forms = [seen[2] for seen in mock.seen]
+    assert forms[1]["EndConferenceOnExit"] == ["false"] and forms[1]["To"] == ["client:agent-8"]
+    assert forms[2] == {"EndConferenceOnExit": ["true"]}
+    assert forms[3] == {"EndConferenceOnExit": ["false"]}
+    assert forms[4] == forms[7] == {"Hold": ["false"]}
+    assert forms[5] == forms[6] == {"Status": ["completed"]}
+
+
+def test_conference_requests_fit_the_contract(gateway):
+    """A party is a participant created in the call's room (it does not end the room), removed
+    by deleting it; an agent who leaves stops ending the room, then their leg is hung up."""
+    gw, mock = gateway
+    sid, party, agent = "CA" + "a" * 32, "CA" + "b" * 32, "CA" + "c" * 32
+    assert gw.add_party(sid, "+33612345678", LEG).startswith("CA")
+    gw.remove_party(sid, party, "+33612345678")
+    gw.agent_leaves(sid, agent)
+    room = f"Conferences/call-{sid}/Participants"
+    seen = [(m, p.split(f"/Accounts/{ACCOUNT}/", 1)[-1], form) for m, p, form in mock.seen]
+    assert [(m, p) for m, p, _ in seen] == [
+        ("POST", f"{room}.json"),
+        ("DELETE", f"{room}/{party}.json"),
+        ("POST", f"{room}/{agent}.json"),
+        ("POST", f"Calls/{agent}.json"),
+    ]
+    assert seen[0][2]["EndConferenceOnExit"] == ["false"] and seen[0][2]["To"] == ["+33612345678"]
+    assert seen[2][2] == {"EndConferenceOnExit": ["false"]}
+    assert seen[3][2] == {"Status": ["completed"]}

@@ -23,6 +23,7 @@ def test_who_each_permission_names() -> None:
         "SUPERVISE": {S},
         "DISPATCH": {D, S},
         "PERSONAL_DATA": {S},
+        "TRANSFER_OUT": {S},
         "ADMINISTER": {Role.ADMIN},
         "MAIL_INGRESS": {Role.INTEGRATION},
     }

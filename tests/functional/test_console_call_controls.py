@@ -1,0 +1,116 @@
+"""The call controls in the console's phone panel: the buttons and their shortcuts on the page,
+hold through the console, the transfer search that shows who is free, and the panel of an agent
+who handed a call over (their wrap-up is that call, while it goes on with the next agent)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from helpdesk.auth.models import Role, User
+from telephony.simulator import Simulator
+from tests.conftest import Api
+from tests.functional import test_console_phone as phone
+from tests.functional.test_console import html
+from tests.functional.test_console_phone import JSON, go_available, ring, state
+
+compiled_catalogues = phone.compiled_catalogues
+agent = phone.agent
+console = phone.console
+client = phone.client
+hugo = phone.hugo
+sim = phone.sim
+
+
+@pytest.fixture
+def bea(make_user: Callable[..., User]) -> User:
+    return make_user(Role.AGENT, name="Béa Second", skills={"billing": 2}, languages=["fr"])
+
+
+def test_the_panel_has_the_controls_with_their_shortcuts(console: FlaskClient) -> None:
+    page = html(console.get("/tickets"))
+    assert 'id="call-controls"' in page and "call_controls.js" in page
+    for button, key in (
+        ("call-hold", "h"),
+        ("call-transfer-open", "t"),
+        ("call-hangup", "q"),
+        ("call-transfer-complete", "c"),
+        ("call-transfer-cancel", "v"),
+    ):
+        assert f'id="{button}"' in page and f'aria-keyshortcuts="{key}"' in page
+    assert "Put the caller on hold, or take them back" in page
+
+
+def test_hold_search_and_cold_transfer_from_the_console(
+    app: Flask,
+    console: FlaskClient,
+    agent: User,
+    bea: User,
+    sim: Simulator,
+    hugo: Any,
+    token_for: Callable[[User], str],
+) -> None:
+    go_available(console)
+    row = ring(sim, "+33611111111")
+    assert console.post(f"/phone/calls/{row.id}/accept", headers=JSON).status_code == 200
+    r = console.post(f"/phone/calls/{row.id}/hold", data={"hold": "1"}, headers=JSON)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["call"]["on_hold"] is True
+    assert r.get_json()["message"] == "The caller is on hold."
+    assert state(console)["call"]["on_hold"] is True
+    r = console.post(f"/phone/calls/{row.id}/hold", data={"hold": "1"}, headers=JSON)
+    assert r.status_code == 409 and r.get_json()["error"]["message"]
+
+    # The search shows Béa, not free yet, and the queues with their callers.
+    found = console.get("/phone/transfer-targets?q=b", headers=JSON).get_json()
+    assert found["agents"] == [
+        {"id": bea.id, "name": "Béa Second", "state": "offline", "free": False}
+    ]
+    assert [q["name"] for q in found["queues"]] == ["billing"]
+    Api(app.test_client(), token_for(bea)).put("/agents/me/presence", json={"state": "available"})
+    found = console.get("/phone/transfer-targets?q=béa", headers=JSON).get_json()
+    assert found["agents"][0]["free"] is True
+
+    r = console.post(
+        f"/phone/calls/{row.id}/transfer",
+        data={"target": "number:+33612345678", "mode": "cold"},
+        headers=JSON,
+    )
+    assert r.status_code == 403
+    r = console.post(
+        f"/phone/calls/{row.id}/transfer",
+        data={"target": f"agent:{bea.id}", "mode": "cold", "notes": "billing question"},
+        headers=JSON,
+    )
+    assert r.status_code == 200, r.get_json()
+    snap = state(console)
+    assert snap["presence"]["state"] == "wrap_up" and snap["call"] is None
+    assert snap["wrap_up"]["call_id"] == row.id
+    assert snap["wrap_up"]["transfer"]["to_name"] == "Béa Second"
+
+
+def test_conference_from_the_console(
+    app: Flask,
+    console: FlaskClient,
+    agent: User,
+    bea: User,
+    sim: Simulator,
+    hugo: Any,
+    token_for: Callable[[User], str],
+) -> None:
+    go_available(console)
+    row = ring(sim, "+33611111111")
+    assert console.post(f"/phone/calls/{row.id}/accept", headers=JSON).status_code == 200
+    Api(app.test_client(), token_for(bea)).put("/agents/me/presence", json={"state": "available"})
+    add = {"action": "add", "target": f"agent:{bea.id}"}
+    r = console.post(f"/phone/calls/{row.id}/conference", data=add, headers=JSON)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["call"]["parties"][0]["name"] == "Béa Second"
+    r = console.post(f"/phone/calls/{row.id}/conference", data={"action": "leave"}, headers=JSON)
+    assert r.status_code == 200, r.get_json()
+    assert sim.calls[row.call_sid].parties == [f"agent-{bea.id}"]
+    assert state(console)["presence"]["state"] == "wrap_up"
