@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 
 from helpdesk.logs import current_request_id
+from helpdesk.socketqueue import one_round_trip, send_held
 
 log = logging.getLogger(__name__)
 
@@ -222,14 +223,26 @@ def _after_commit(session: Session) -> None:
         return
     session.info.pop(_MARKS_KEY, None)
     pending = session.info.pop(_PENDING_KEY, None)
-    if pending:
-        _deliver(pending)
+    callbacks = session.info.pop(_CALLBACKS_KEY, [])
+    if not pending and not callbacks:
+        return
+    # The commit's messages on the Socket.IO queue go out in one round trip to Redis.
+    with one_round_trip():
+        if pending:
+            _deliver(pending)
+        _run_callbacks(callbacks)
+
+
+def _run_callbacks(callbacks: list[Any]) -> None:
     batches: dict[Callable[[list[Any]], Any], list[Any]] = {}
-    for callback in session.info.pop(_CALLBACKS_KEY, []):
+    for callback in callbacks:
         if isinstance(callback, _Batched):
             batches.setdefault(callback.handler, []).append(callback.item)
             continue
         try:
+            # A task this sends may emit events of its own in a worker: those of this commit
+            # go out first, as they would one by one.
+            send_held()
             callback()
         except Exception:
             log.exception("after-commit callback failed")

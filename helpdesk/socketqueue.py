@@ -9,13 +9,57 @@ to. This manager looks first, and drops an event that has no recipient here.
 It also closes every connection in a room, in whichever process holds it (python-socketio only
 closes one connection by its id): a revoked sign-in or a changed role ends the sockets opened
 with it at once, wherever the load balancer sent them.
+
+And it sends the messages of one commit together (`one_round_trip`): a transaction that offers a
+call publishes the offer, the caller's screen and the queue's change, and each publish on its
+own is a round trip to Redis that the request waits for.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import socketio
+
+_batch = threading.local()
+
+
+@contextmanager
+def one_round_trip() -> Iterator[None]:
+    """Hold this thread's publishes on the queue and send them in one pipeline at the end.
+
+    The local delivery to this process's own connections still happens at once; only the
+    message to the other processes waits, in order. Nested use joins the outer batch.
+    """
+    if getattr(_batch, "held", None) is not None:
+        yield
+        return
+    _batch.held = []
+    try:
+        yield
+    finally:
+        try:
+            send_held()
+        finally:
+            _batch.held = None
+
+
+def send_held() -> None:
+    """Send what this thread holds now, keeping the batch open (before a task is sent, say,
+    whose worker's events must not overtake these)."""
+    held: list[tuple[RedisQueue, dict[str, Any]]] | None = getattr(_batch, "held", None)
+    if not held:
+        return
+    taken = list(held)
+    held.clear()
+    start = 0
+    for i in range(1, len(taken) + 1):  # consecutive messages of one queue go together
+        if i == len(taken) or taken[i][0] is not taken[start][0]:
+            taken[start][0].publish_many([data for _queue, data in taken[start:i]])
+            start = i
 
 
 def disconnect_room(server: Any, room: str, namespace: str) -> None:
@@ -37,6 +81,36 @@ def _disconnect_here(server: Any, room: str, namespace: str) -> None:
 
 
 class RedisQueue(socketio.RedisManager):  # type: ignore[misc]
+    def _publish(self, data: dict[str, Any]) -> Any:
+        held: list[tuple[RedisQueue, dict[str, Any]]] | None = getattr(_batch, "held", None)
+        if held is None:
+            return super()._publish(data)
+        held.append((self, data))
+        return None
+
+    def publish_many(self, messages: list[dict[str, Any]]) -> None:
+        """`_publish` for several messages in one pipeline, with its retry: a dropped
+        connection is opened again once, and a second failure is logged, never raised."""
+        for retries_left in (1, 0):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                pipe = self.redis.pipeline(transaction=False)
+                for data in messages:
+                    pipe.publish(self.channel, self.json.dumps(data))
+                pipe.execute()
+                return
+            except Exception as exc:
+                if retries_left:
+                    self._get_logger().error(
+                        "Cannot publish to redis... retrying", extra={"redis_exception": str(exc)}
+                    )
+                    self.connected = False
+                else:
+                    self._get_logger().error(
+                        "Cannot publish to redis... giving up", extra={"redis_exception": str(exc)}
+                    )
+
     def _handle_disconnect(self, message: dict[str, Any]) -> None:
         room = message.get("room")
         if isinstance(room, str):
