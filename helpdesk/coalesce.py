@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from helpdesk.socketqueue import carried_along
+
 LOCK_TTL_S = 30  # a worker killed mid-run frees the gate after this long
 QUEUED_TTL_S = 10  # a queued run not started after this long is asked for again
 
@@ -112,9 +114,13 @@ class RedisGate:
         # going on now goes round once more at once, rather than leaving the change to the
         # queued task, which may wait for a free worker.
         pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.prefix + key + ":again", "1", ex=LOCK_TTL_S)
-        pipe.set(self.prefix + key + ":queued", "1", nx=True, ex=QUEUED_TTL_S)
-        if not pipe.execute()[1]:
+        # The commit's events go first, in the same round trip: a run that sees the mark finds
+        # them already published.
+        with carried_along(pipe, self.redis):
+            pipe.set(self.prefix + key + ":again", "1", ex=LOCK_TTL_S)
+            pipe.set(self.prefix + key + ":queued", "1", nx=True, ex=QUEUED_TTL_S)
+            queued = pipe.execute()[-1]
+        if not queued:
             return False
         try:
             send()

@@ -20,7 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 
 from helpdesk.logs import current_request_id
-from helpdesk.socketqueue import one_round_trip, send_held
+from helpdesk.socketqueue import one_round_trip
 
 log = logging.getLogger(__name__)
 
@@ -240,9 +240,7 @@ def _run_callbacks(callbacks: list[Any]) -> None:
             batches.setdefault(callback.handler, []).append(callback.item)
             continue
         try:
-            # A task this sends may emit events of its own in a worker: those of this commit
-            # go out first, as they would one by one.
-            send_held()
+            # A task this sends goes out after this commit's held events (see socketqueue).
             callback()
         except Exception:
             log.exception("after-commit callback failed")

@@ -23,6 +23,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import socketio
+from celery.signals import before_task_publish
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 _batch = threading.local()
 
@@ -78,6 +81,45 @@ def disconnect_room(server: Any, room: str, namespace: str) -> None:
 def _disconnect_here(server: Any, room: str, namespace: str) -> None:
     for sid, _eio_sid in list(server.manager.get_participants(namespace, room)):
         server.disconnect(sid, namespace=namespace, ignore_queue=True)
+
+
+@contextmanager
+def carried_along(pipe: Any, client: Any) -> Iterator[list[Any]]:
+    """Put this thread's held publishes first in `pipe`, a fresh pipeline of `client`.
+
+    Other after-commit work (the dispatch gate's mark, the live statistics' reads) then takes
+    them along in its own round trip, when `client` talks to the same Redis server (Pub/Sub is
+    the server's, whatever the database). Yields what it put there: the caller skips their
+    results. Should the connection fail, they are published again on their own, with the
+    queue's retry, before the error goes on.
+    """
+    held: list[tuple[RedisQueue, dict[str, Any]]] | None = getattr(_batch, "held", None)
+    carried: list[tuple[RedisQueue, dict[str, Any]]] = []
+    while held and _same_server(held[0][0].redis, client):
+        queue, data = held.pop(0)
+        pipe.publish(queue.channel, queue.json.dumps(data))
+        carried.append((queue, data))
+    try:
+        yield carried
+    except (RedisConnectionError, RedisTimeoutError):
+        for queue, data in carried:
+            queue.publish_many([data])
+        raise
+
+
+def _same_server(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return False
+    keys = ("host", "port", "path", "username", "password")
+    ka, kb = a.connection_pool.connection_kwargs, b.connection_pool.connection_kwargs
+    return all(ka.get(k) == kb.get(k) for k in keys)
+
+
+@before_task_publish.connect
+def _before_task_publish(**_kwargs: Any) -> None:
+    # A task may emit events of its own in a worker: this thread's held ones go out first, as
+    # they would have one by one.
+    send_held()
 
 
 class RedisQueue(socketio.RedisManager):  # type: ignore[misc]

@@ -1,6 +1,7 @@
-"""One commit's events reach the Socket.IO queue on real Redis in one round trip, in order; a
-task sent after the commit finds them already published; a dropped connection is retried once
-and an unreachable Redis never fails the commit."""
+"""One commit's events reach the Socket.IO queue on real Redis in one round trip, in order,
+together with the dispatch gate's marks; a task sent after the commit finds them already
+published; a dropped connection is retried once and an unreachable Redis never fails the
+commit."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from typing import Any
 
 import pytest
 import redis
+from celery import Celery
+from celery.signals import before_task_publish
 from flask_socketio import SocketIO
 from redis.connection import AbstractConnection
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from helpdesk import events
+from helpdesk.coalesce import RedisGate
 from helpdesk.socketqueue import RedisQueue
 
 CHANNEL = "flask-socketio"
@@ -80,19 +84,60 @@ def test_a_commits_events_cost_one_round_trip_in_order(
     queue._redis_connect()
     queue.redis.ping()  # the connection's own handshake is not the commit's
     trips = Trips(monkeypatch)
-    seen_by_task: list[int] = []
+    ran: list[str] = []
     names = [f"evt.{i}" for i in range(5)]
     for name in names:
         events.publish(session, name, ["role:agent"], {"n": name})
-    events.on_commit(session, lambda: seen_by_task.append(trips.count))
+    events.on_commit(session, lambda: ran.append("callback"))
     events.publish(session, "evt.late", ["role:agent"], {})
     session.commit()
+    assert ran == ["callback"]
     assert trips.count == 1  # six events, one pipeline
-    assert seen_by_task == [1]  # sent before the callback (a task send) ran
     assert _received(listener, 6) == [*names, "evt.late"]
     events.publish_now("evt.now", ["role:agent"], {})  # outside a commit: sent at once
     assert trips.count == 2
     assert _received(listener, 1) == ["evt.now"]
+
+
+def test_a_task_sent_after_the_commit_finds_its_events_published(
+    redis_url: str, listener: Any, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue, backend = _backend(redis_url)
+    monkeypatch.setattr(events._Registry, "backend", backend)
+    queue._redis_connect()
+    tasks = Celery("pipeline-test", broker="memory://")
+    seen_by_task: list[list[str]] = []
+    before_task_publish.connect(
+        on_publish := lambda **_kw: seen_by_task.append(_received(listener, 2))
+    )
+    try:
+        events.publish(session, "evt.a", ["role:agent"], {})
+        events.publish(session, "evt.b", ["role:agent"], {})
+        events.on_commit(session, lambda: tasks.send_task("helpdesk.nothing"))
+        session.commit()
+    finally:
+        before_task_publish.disconnect(on_publish)
+    assert seen_by_task == [["evt.a", "evt.b"]]
+
+
+def test_the_dispatch_gate_takes_the_events_along(
+    redis_url: str, listener: Any, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue, backend = _backend(redis_url)
+    monkeypatch.setattr(events._Registry, "backend", backend)
+    queue._redis_connect()
+    queue.redis.ping()
+    gate = RedisGate(redis.Redis.from_url(redis_url))
+    gate.redis.ping()
+    trips = Trips(monkeypatch)
+    sent: list[bool] = []
+    events.publish(session, "evt.a", ["role:agent"], {})
+    events.on_commit(session, lambda: gate.request("dispatch", lambda: sent.append(True)))
+    events.publish(session, "evt.b", ["role:agent"], {})
+    session.commit()
+    assert sent == [True]
+    assert trips.count == 1  # the events and the gate's marks in one pipeline
+    assert _received(listener, 2) == ["evt.a", "evt.b"]
 
 
 def test_a_dropped_connection_is_retried_once(
