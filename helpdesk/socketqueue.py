@@ -123,6 +123,8 @@ def _before_task_publish(**_kwargs: Any) -> None:
 
 
 class RedisQueue(socketio.RedisManager):  # type: ignore[misc]
+    connected: bool  # set by python-socketio's manager; false once a publish has failed
+
     def _publish(self, data: dict[str, Any]) -> Any:
         held: list[tuple[RedisQueue, dict[str, Any]]] | None = getattr(_batch, "held", None)
         if held is None:
