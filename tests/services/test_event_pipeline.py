@@ -23,7 +23,7 @@ from helpdesk import events
 from helpdesk.coalesce import RedisGate
 from helpdesk.socketqueue import RedisQueue
 
-CHANNEL = "flask-socketio"
+CHANNEL = "test-event-pipeline"  # its own: Pub/Sub is the whole server's
 
 
 class Trips:
@@ -181,3 +181,15 @@ def test_an_unreachable_redis_never_fails_the_commit(
     events.on_commit(session, lambda: ran.append("callback"))
     session.commit()  # logged, not raised
     assert ran == ["callback"]
+
+
+def test_a_dispatch_run_of_one_round_costs_four_round_trips(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = RedisGate(redis.Redis.from_url(redis_url), prefix="test:pipeline-gate:")
+    gate.redis.ping()
+    trips = Trips(monkeypatch)
+    # Mark and take the gate; look at the mark; renew with the next look; release with the last.
+    assert gate.run("dispatch", lambda: 1) == 1
+    assert trips.count == 4
+    assert not gate.redis.exists("test:pipeline-gate:dispatch")  # released
