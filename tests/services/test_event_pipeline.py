@@ -88,7 +88,7 @@ def test_a_commits_events_cost_one_round_trip_in_order(
     names = [f"evt.{i}" for i in range(5)]
     for name in names:
         events.publish(session, name, ["role:agent"], {"n": name})
-    events.on_commit(session, lambda: ran.append("callback"))
+    events.on_commit(session, lambda: ran.append("callback"), quick=True)
     events.publish(session, "evt.late", ["role:agent"], {})
     session.commit()
     assert ran == ["callback"]
@@ -97,6 +97,20 @@ def test_a_commits_events_cost_one_round_trip_in_order(
     events.publish_now("evt.now", ["role:agent"], {})  # outside a commit: sent at once
     assert trips.count == 2
     assert _received(listener, 1) == ["evt.now"]
+
+
+def test_a_plain_callback_runs_once_the_events_are_published(
+    redis_url: str, listener: Any, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue, backend = _backend(redis_url)
+    monkeypatch.setattr(events._Registry, "backend", backend)
+    queue._redis_connect()
+    seen: list[list[str]] = []
+    events.publish(session, "evt.a", ["role:agent"], {})
+    events.publish(session, "evt.b", ["role:agent"], {})
+    events.on_commit(session, lambda: seen.append(_received(listener, 2)))  # a slow notifier
+    session.commit()
+    assert seen == [["evt.a", "evt.b"]]
 
 
 def test_a_task_sent_after_the_commit_finds_its_events_published(
@@ -113,7 +127,7 @@ def test_a_task_sent_after_the_commit_finds_its_events_published(
     try:
         events.publish(session, "evt.a", ["role:agent"], {})
         events.publish(session, "evt.b", ["role:agent"], {})
-        events.on_commit(session, lambda: tasks.send_task("helpdesk.nothing"))
+        events.on_commit(session, lambda: tasks.send_task("helpdesk.nothing"), quick=True)
         session.commit()
     finally:
         before_task_publish.disconnect(on_publish)
@@ -132,7 +146,9 @@ def test_the_dispatch_gate_takes_the_events_along(
     trips = Trips(monkeypatch)
     sent: list[bool] = []
     events.publish(session, "evt.a", ["role:agent"], {})
-    events.on_commit(session, lambda: gate.request("dispatch", lambda: sent.append(True)))
+    events.on_commit(
+        session, lambda: gate.request("dispatch", lambda: sent.append(True)), quick=True
+    )
     events.publish(session, "evt.b", ["role:agent"], {})
     session.commit()
     assert sent == [True]
