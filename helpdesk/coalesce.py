@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from helpdesk.socketqueue import carried_along
+
 LOCK_TTL_S = 30  # a worker killed mid-run frees the gate after this long
 QUEUED_TTL_S = 10  # a queued run not started after this long is asked for again
 
@@ -68,8 +70,6 @@ class RedisGate:
         self.prefix = prefix
         self.max_rounds = max_rounds
         self.max_s = max_s
-        self._release = client.register_script(_RELEASE)
-        self._renew = client.register_script(_RENEW)
 
     def run(
         self, key: str, job: Callable[[], int], requeue: Callable[[], Any] | None = None
@@ -78,31 +78,55 @@ class RedisGate:
         token = secrets.token_hex(8)
         # Started: a request from now on queues another run (see `request`), since this one may
         # already have read past its change. Then mark, and only then try to take the gate:
-        # whoever holds it sees the mark. Both in one round trip, in this order.
+        # whoever holds it sees the mark. All in one round trip, in this order.
         pipe = self.redis.pipeline(transaction=False)
         pipe.delete(self.prefix + key + ":queued")
         pipe.set(again, "1", ex=LOCK_TTL_S)
-        pipe.execute()
+        pipe.set(lock, token, nx=True, ex=LOCK_TTL_S)
+        taken = pipe.execute()[2]
         total: int | None = None
-        while self.redis.set(lock, token, nx=True, ex=LOCK_TTL_S):
-            began, rounds, handed_over = time.monotonic(), 0, False
-            try:
-                while self.redis.delete(again):
-                    total = (total or 0) + job()
-                    rounds += 1
-                    self._renew(keys=[lock], args=[token, LOCK_TTL_S])
-                    if rounds >= self.max_rounds or time.monotonic() - began >= self.max_s:
-                        handed_over = requeue is not None and bool(self.redis.exists(again))
-                        break
-            finally:
-                self._release(keys=[lock], args=[token])
+        while taken:
+            ran, handed_over, marked = self._hold(lock, again, token, job, requeue is not None)
+            if ran is not None:
+                total = (total or 0) + ran
             if handed_over and requeue is not None:
                 requeue()
                 break
             # A mark left between our last look and the release: go round again.
-            if not self.redis.exists(again):
+            if not marked:
                 break
+            taken = self.redis.set(lock, token, nx=True, ex=LOCK_TTL_S)
         return total
+
+    def _hold(
+        self, lock: str, again: str, token: str, job: Callable[[], int], can_hand_over: bool
+    ) -> tuple[int | None, bool, bool]:
+        """Go round while marked, holding the gate; then release it. Returns the rounds' total
+        (None if none ran), whether it hands over, and whether a mark is left after release.
+        Each renewal goes with the next look at the mark, the release with the last one."""
+        began, rounds, handed_over = time.monotonic(), 0, False
+        total: int | None = None
+        try:
+            marked = self.redis.delete(again)
+            while marked:
+                total = (total or 0) + job()
+                rounds += 1
+                if rounds >= self.max_rounds or time.monotonic() - began >= self.max_s:
+                    self.redis.eval(_RENEW, 1, lock, token, LOCK_TTL_S)
+                    handed_over = can_hand_over and bool(self.redis.exists(again))
+                    break
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.eval(_RENEW, 1, lock, token, LOCK_TTL_S)
+                pipe.delete(again)
+                marked = pipe.execute()[1]
+        except BaseException:
+            self.redis.eval(_RELEASE, 1, lock, token)
+            raise
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.eval(_RELEASE, 1, lock, token)
+        pipe.exists(again)
+        left = bool(pipe.execute()[1])
+        return total, handed_over, left
 
     def request(self, key: str, send: Callable[[], Any]) -> bool:
         # At 20 calls a second a dispatch is asked for about 40 times a second; while one task
@@ -112,9 +136,13 @@ class RedisGate:
         # going on now goes round once more at once, rather than leaving the change to the
         # queued task, which may wait for a free worker.
         pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.prefix + key + ":again", "1", ex=LOCK_TTL_S)
-        pipe.set(self.prefix + key + ":queued", "1", nx=True, ex=QUEUED_TTL_S)
-        if not pipe.execute()[1]:
+        # The commit's events go first, in the same round trip: a run that sees the mark finds
+        # them already published.
+        with carried_along(pipe, self.redis):
+            pipe.set(self.prefix + key + ":again", "1", ex=LOCK_TTL_S)
+            pipe.set(self.prefix + key + ":queued", "1", nx=True, ex=QUEUED_TTL_S)
+            queued = pipe.execute()[-1]
+        if not queued:
             return False
         try:
             send()

@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 
 from helpdesk.logs import current_request_id
+from helpdesk.socketqueue import one_round_trip, send_held
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +129,25 @@ def publish(
     _queue(session, _PENDING_KEY).append(event_)
 
 
-def on_commit(session: Session | scoped_session[Session], callback: Callable[[], Any]) -> None:
-    """Run `callback` once the session's transaction commits (for example, to send a task)."""
-    _queue(session, _CALLBACKS_KEY).append(callback)
+def on_commit(
+    session: Session | scoped_session[Session], callback: Callable[[], Any], *, quick: bool = False
+) -> None:
+    """Run `callback` once the session's transaction commits (for example, to send a task).
+
+    The commit's events are published before it runs, unless it is `quick`: a few Redis
+    commands, which may take the events along in their own round trip (the dispatch gate).
+    A slow one (an on-call notifier, file removals) must not hold a screen pop back.
+    """
+    _queue(session, _CALLBACKS_KEY).append(callback if quick else _Plain(callback))
+
+
+@dataclass(frozen=True)
+class _Plain:
+    callback: Callable[[], Any]
+
+    def __call__(self) -> Any:
+        send_held()
+        return self.callback()
 
 
 @dataclass(frozen=True)
@@ -222,10 +239,19 @@ def _after_commit(session: Session) -> None:
         return
     session.info.pop(_MARKS_KEY, None)
     pending = session.info.pop(_PENDING_KEY, None)
-    if pending:
-        _deliver(pending)
+    callbacks = session.info.pop(_CALLBACKS_KEY, [])
+    if not pending and not callbacks:
+        return
+    # The commit's messages on the Socket.IO queue go out in one round trip to Redis.
+    with one_round_trip():
+        if pending:
+            _deliver(pending)
+        _run_callbacks(callbacks)
+
+
+def _run_callbacks(callbacks: list[Any]) -> None:
     batches: dict[Callable[[list[Any]], Any], list[Any]] = {}
-    for callback in session.info.pop(_CALLBACKS_KEY, []):
+    for callback in callbacks:
         if isinstance(callback, _Batched):
             batches.setdefault(callback.handler, []).append(callback.item)
             continue

@@ -198,5 +198,10 @@ def _event_backend(settings: Settings, role: str) -> events.EventBackend:
         return events.RecordingBackend()
     if role == "worker" and settings.REDIS_URL:
         # A write-only emitter: it publishes to the queue the web processes listen on.
-        return events.SocketIOBackend(SocketIO(message_queue=settings.REDIS_URL, write_only=True))
+        from helpdesk.socketqueue import RedisQueue
+
+        queue = RedisQueue(settings.REDIS_URL, channel="flask-socketio", write_only=True)
+        return events.SocketIOBackend(
+            SocketIO(message_queue=settings.REDIS_URL, client_manager=queue, write_only=True)
+        )
     return events.SocketIOBackend(socketio)

@@ -31,7 +31,7 @@ def request_dispatch(session: DbSession) -> None:
     if celery is not None:
         gate = current_app.extensions["dispatch_gate"]
         task = celery.tasks["telephony.tasks.dispatch"]
-        on_commit(session, lambda: gate.request("dispatch", task.delay))
+        on_commit(session, lambda: gate.request("dispatch", task.delay), quick=True)
 
 
 def queue_name(session: DbSession, queue_id: int | None) -> str | None:

@@ -16,6 +16,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from helpdesk.socketqueue import carried_along
+
 
 class RedisStore:
     def __init__(self, client: Any, prefix: str = "helpdesk:live:") -> None:
@@ -60,12 +62,13 @@ class RedisStore:
     def read(self, reads: Sequence[tuple[str, ...]]) -> list[Any]:
         self._send()
         pipe = self.client.pipeline(transaction=False)
-        for op, key, *args in reads:
-            if op == "zmin":
-                pipe.zrange(self._k(key), 0, 0, withscores=True)
-            else:
-                getattr(pipe, op)(self._k(key), *args)
-        raw = pipe.execute()
+        with carried_along(pipe, self.client) as carried:  # a commit's held events ride along
+            for op, key, *args in reads:
+                if op == "zmin":
+                    pipe.zrange(self._k(key), 0, 0, withscores=True)
+                else:
+                    getattr(pipe, op)(self._k(key), *args)
+            raw = pipe.execute()[len(carried) :]
         return [_READERS[op](value) for (op, *_), value in zip(reads, raw, strict=True)]
 
     # -- writes ----------------------------------------------------------------------------------
