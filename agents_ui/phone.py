@@ -25,7 +25,7 @@ from agents_ui.forms import DialForm, PhoneActionForm, PresenceForm, WrapUpForm
 from agents_ui.safety import safe_next
 from helpdesk.errors import APIError, NotFound
 from helpdesk.extensions import db
-from telephony import agent_presence, calls, offers, outbound, softphone
+from telephony import adapters, agent_presence, calls, offers, outbound, softphone
 
 
 def wants_json() -> bool:
@@ -129,7 +129,7 @@ def phone_accept(call_id: int) -> ResponseReturnValue:
     form = PhoneActionForm()
     if not form.validate_on_submit():
         return _answer(form, error=first_error(form), status=400)
-    gateway = current_app.extensions["telephony_gateway"]
+    gateway = adapters.gateway()
     try:
         offers.accept(db.session, user=me(), call_id=call_id, gateway=gateway)
     except APIError as exc:
@@ -182,7 +182,7 @@ def phone_dial() -> ResponseReturnValue:
     form = DialForm()
     if not form.validate_on_submit():
         return _answer(form, error=first_error(form), status=400)
-    gateway = current_app.extensions["telephony_gateway"]
+    gateway = adapters.gateway()
     try:
         call = outbound.click_to_call(
             db.session,

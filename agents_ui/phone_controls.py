@@ -21,7 +21,7 @@ from helpdesk.auth import permissions
 from helpdesk.db import utcnow
 from helpdesk.errors import APIError
 from helpdesk.extensions import db
-from telephony import conference_parties, hold, transfer, transfer_targets
+from telephony import adapters, conference_parties, hold, transfer, transfer_targets
 from telephony.callview import call_view
 from telephony.models import Call
 
@@ -34,7 +34,7 @@ def _urls() -> transfer.Urls:
 
 
 def _gateway() -> Any:
-    return current_app.extensions["telephony_gateway"]
+    return adapters.gateway()
 
 
 def _done(call: Call, message: str) -> ResponseReturnValue:

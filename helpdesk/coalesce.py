@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from helpdesk.socketqueue import carried_along
 
@@ -158,3 +158,13 @@ def from_url(redis_url: str) -> Gate:
     import redis
 
     return RedisGate(redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2))
+
+
+GATE = "dispatch_gate"
+
+
+def current_gate() -> Gate:
+    """The application's dispatch gate (`helpdesk.wiring` puts it in place)."""
+    from flask import current_app
+
+    return cast(Gate, current_app.extensions[GATE])

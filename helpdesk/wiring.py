@@ -84,7 +84,7 @@ def init_app(app: Flask, settings: Settings, *, role: str) -> None:
     from helpdesk import coalesce
     from helpdesk.dispatch.geocoding import GEOCODER, NullGeocoder
 
-    app.extensions["dispatch_gate"] = coalesce.from_url(settings.REDIS_URL)
+    app.extensions[coalesce.GATE] = coalesce.from_url(settings.REDIS_URL)
     app.extensions[GEOCODER] = NullGeocoder()
     from helpdesk.health import bp as health_bp
 

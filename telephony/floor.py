@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 
+from helpdesk import coalesce
 from helpdesk.db import DbSession
 from helpdesk.events import on_commit, publish
 from telephony.models import Call, CallQueue
@@ -29,7 +30,7 @@ def request_dispatch(session: DbSession) -> None:
         return
     celery = current_app.extensions.get("celery")
     if celery is not None:
-        gate = current_app.extensions["dispatch_gate"]
+        gate = coalesce.current_gate()
         task = celery.tasks["telephony.tasks.dispatch"]
         on_commit(session, lambda: gate.request("dispatch", task.delay), quick=True)
 

@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError
 
 from helpdesk.db import utcnow
 from helpdesk.extensions import db
-from telephony import sms, sms_inbound, webhook_forms
+from telephony import adapters, sms, sms_inbound, webhook_forms
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def replay(app: Flask) -> tuple[int, int]:
     """Record every spooled text; (recorded, still waiting). Runs in its own app context."""
     done = left = 0
     with app.app_context():
-        settings: sms.SmsSettings = app.extensions["sms_settings"]
+        settings: sms.SmsSettings = adapters.sms_settings(app)
         for path in pending(app):
             try:
                 msg, received_at = _read(path)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from helpdesk.extensions import csrf, db
-from telephony import sms, sms_inbound, sms_recovery
+from telephony import adapters, sms, sms_inbound, sms_recovery
 from telephony import webhook_forms as forms
 from telephony.webhooks import bad_webhook, signed
 
@@ -17,7 +17,7 @@ EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
 
 def settings() -> sms.SmsSettings:
-    return current_app.extensions["sms_settings"]  # type: ignore[no-any-return]
+    return adapters.sms_settings()
 
 
 @bp.post("")

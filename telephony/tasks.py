@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from helpdesk import coalesce
 from helpdesk.extensions import db
-from telephony import offers
+from telephony import adapters, offers
 
 
 def _dispatch_once() -> int:
     """One dispatch at a time across workers; requests made meanwhile fold into it."""
-    from flask import current_app
 
-    made = current_app.extensions["dispatch_gate"].run(
+    made = coalesce.current_gate().run(
         "dispatch",
         lambda: offers.dispatch(db.session),
         requeue=lambda: dispatch.delay(),
@@ -35,11 +35,10 @@ def expire() -> dict[str, int]:
 
 @shared_task(name="telephony.tasks.add_agent_leg")
 def add_agent_leg(call_id: int) -> str | None:
-    from flask import current_app
 
     from telephony import bridging
 
-    return bridging.add_agent_leg(db.session, call_id, current_app.extensions["telephony_gateway"])
+    return bridging.add_agent_leg(db.session, call_id, adapters.gateway())
 
 
 @shared_task(name="telephony.tasks.send_sms")
@@ -51,7 +50,7 @@ def send_sms(message_id: int) -> str:
     return sms.send(
         db.session,
         message_id,
-        current_app.extensions["telephony_gateway"],
+        adapters.gateway(),
         public_base_url=current_app.config["PUBLIC_BASE_URL"],
     )
 
@@ -64,7 +63,7 @@ def recover_sms() -> int:
 
     return sms_recovery.recover(
         db.session,
-        current_app.extensions["telephony_gateway"],
+        adapters.gateway(),
         public_base_url=current_app.config["PUBLIC_BASE_URL"],
     )
 

@@ -29,6 +29,7 @@ from helpdesk.errors import NotFound
 from helpdesk.extensions import csrf, db
 from helpdesk.security.nul import strip_from_request as strip_nul
 from telephony import (
+    adapters,
     calls,
     ivr,
     ivr_menu,
@@ -392,7 +393,7 @@ def connect_agent() -> Response:
     call = db.session.get(Call, call_id) if call_id else None
     if call is None or call.agent_id is None:
         abort(404)
-    body = bridging.connect_callback(db.session, call, current_app.extensions["telephony_gateway"])
+    body = bridging.connect_callback(db.session, call, adapters.gateway())
     return Response(body, mimetype="text/xml")
 
 
