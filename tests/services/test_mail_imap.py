@@ -51,7 +51,8 @@ def test_messages_are_taken_once_and_moved(app: Flask, dovecot: Dovecot) -> None
     assert client.search(["ALL"]) == []
     client.select_folder("Helpdesk")
     assert len(client.search(["ALL"])) == 4
-    sources = set(db.session.scalars(select(MailMessage.source)))
+    taken = select(MailMessage.source).where(MailMessage.direction == "inbound")
+    sources = set(db.session.scalars(taken))
     assert all(s.startswith("imap:helpdesk@127.0.0.1:") for s in sources)
     state = db.session.scalar(select(MailboxState))
     assert state.last_uid == 4 and state.uidvalidity > 0
