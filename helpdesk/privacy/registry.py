@@ -3,9 +3,9 @@
 Each feature registers, in its own `privacy.py`, a `Holder`: the columns of its tables that can
 identify a person, a function that anonymises them for one `Subject`, and a function that exports
 them. `helpdesk.customers.erasure` walks the holders, so the erasure and the export are one
-function each however many features hold data. A column that looks personal and is neither covered by a
-holder nor exempted here with a reason fails tests/unit/test_personal_data_registry.py: a new table
-cannot be forgotten silently.
+function each however many features hold data. A column that looks personal and is neither
+covered by a holder nor exempted here with a reason fails
+tests/unit/test_personal_data_registry.py: a new table cannot be forgotten silently.
 """
 
 from __future__ import annotations

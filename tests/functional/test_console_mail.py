@@ -539,7 +539,7 @@ def test_the_quote_toggle_folds_what_the_pipeline_kept_as_history(
     )
     opened = inbound.ingest(db.session, first, source="test")
     db.session.commit()
-    raw = (Path(__file__).resolve().parents[1] / "fixtures" / "mail" / "gmail_reply_en.eml")
+    raw = Path(__file__).resolve().parents[1] / "fixtures" / "mail" / "gmail_reply_en.eml"
     reply = inbound.ingest(db.session, raw.read_bytes(), source="test")
     db.session.commit()
     assert reply.outcome == "threaded" and reply.ticket_id == opened.ticket_id

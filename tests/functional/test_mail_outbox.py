@@ -310,7 +310,7 @@ def test_a_bounce_of_a_reply_marks_the_reply_and_the_address(api, customer_facto
         b"From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\r\n"
         b"To: support@helpdesk.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
         b"Message-ID: <dsn-seam-1@mx.example.net>\r\nAuto-Submitted: auto-replied\r\n"
-        b'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; '
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; "
         b'boundary="dsn"\r\n\r\n--dsn\r\nContent-Type: text/plain\r\n\r\n'
         b"Your message could not be delivered.\r\n\r\n--dsn\r\n"
         b"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
