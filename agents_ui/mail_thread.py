@@ -119,7 +119,9 @@ def mail_view(row: MailMessage, files: Sequence[FileView]) -> MailView:
         cc=tuple(row.cc_addresses or ()),
         subject=row.subject,
         text=row.body_text or row.full_text,
-        quoted=quoted_part(row.body_text, row.full_text),
+        # Only mail received quotes history: what we sent holds the agent's words in body_text
+        # and, in full_text, the same words with the signature and footer, which are no quote.
+        quoted=quoted_part(row.body_text, row.full_text) if row.direction == "inbound" else "",
         status=row.status,
         error=row.error,
         has_html=bool(row.body_html),

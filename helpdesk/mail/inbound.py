@@ -321,15 +321,11 @@ def _link_files(session: DbSession, row: MailMessage, mail: ParsedMail) -> None:
         att.ticket_id, att.comment_id = row.ticket_id, row.comment_id
 
 
+# The acknowledgement's own words. The outbox adds what every automatic message carries, in the
+# customer's language: the reference footer and the "sent automatically" line (compose.full_text).
 ACK_TEXT = {
-    "en": (
-        "We have received your message. Its reference is {reference}: keep it in the subject "
-        "when you write to us about it.\n\nThis is an automatic message."
-    ),
-    "fr": (
-        "Nous avons bien reçu votre message. Sa référence est {reference} : gardez-la dans "
-        "l'objet quand vous nous écrivez à son sujet.\n\nCeci est un message automatique."
-    ),
+    "en": "We have received your message and will answer it as soon as we can.",
+    "fr": "Nous avons bien reçu votre message et y répondrons dès que possible.",
 }
 
 
@@ -361,7 +357,7 @@ def _acknowledge(
         session,
         to=row.from_address,
         subject=f"[{reference}] {threading.clean_subject(row.subject)}"[:250],
-        text=ACK_TEXT[language].format(reference=reference),
+        text=ACK_TEXT[language],
         ticket=ticket,
         customer_id=customer.id,
         kind="ack",

@@ -6,6 +6,10 @@ figures, and what a late retry of the same message must still find to be recogni
 addresses, names, subject, bodies, references and provider errors go, and so do the original's
 bytes. Files are deleted (their rows now, their bytes once the erasure commits). A message still
 waiting to be sent to the customer is not sent. An address that bounced is forgotten.
+
+Without an SMTP server, each message sent is also an `.eml` file kept by the local simulator
+(helpdesk.mail.simulator); it names the customer and carries what they were told, so erasing the
+customer deletes the files sent to any of their addresses, once the erasure commits.
 """
 
 from __future__ import annotations
@@ -152,3 +156,20 @@ register(
         parts=("mail_messages",),
     )
 )
+
+
+def erase_simulator_copies(session: DbSession, subject: Subject) -> int:
+    from helpdesk.mail.transport import simulator
+
+    if not subject.emails or not has_app_context():
+        return 0
+    found = simulator(current_app)
+    if found is None:
+        return 0
+    paths = found.files_to(subject.emails)
+    if paths:
+        on_commit(session, lambda: found.delete(paths))
+    return len(paths)
+
+
+register(Holder(name="mail_simulator", covers={}, erase=erase_simulator_copies, export=None))

@@ -2,10 +2,10 @@
 
 Each feature registers, in its own `privacy.py`, a `Holder`: the columns of its tables that can
 identify a person, a function that anonymises them for one `Subject`, and a function that exports
-them. `helpdesk.privacy.service` walks the holders, so the erasure and the export are one function
-each however many features hold data. A column that looks personal and is neither covered by a
-holder nor exempted here with a reason fails tests/unit/test_personal_data_registry.py: a new table
-cannot be forgotten silently.
+them. `helpdesk.customers.erasure` walks the holders, so the erasure and the export are one
+function each however many features hold data. A column that looks personal and is neither
+covered by a holder nor exempted here with a reason fails
+tests/unit/test_personal_data_registry.py: a new table cannot be forgotten silently.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ PRIVACY_MODULES = (
     "helpdesk.mail.privacy",
     "telephony.privacy",
     "kb.privacy",
-    "helpdesk.mail.simulator_privacy",
 )
 
 # Shorter strings are not searched for in other people's text: they would match ordinary words.

@@ -104,7 +104,9 @@ def test_a_new_message_opens_an_email_ticket_once(
     customer = db.session.get(Customer, ticket.requester_id)
     assert customer.name == "Élodée Dupont" and customer.language == "fr"
     assert [e.email for e in customer.emails] == ["elodee.dupont@example.fr"]
-    assert db.session.scalar(select(func.count(MailMessage.id))) == 1
+    # The message, received once, and the one acknowledgement it earned.
+    rows = db.session.execute(select(MailMessage.direction, MailMessage.kind)).all()
+    assert sorted(map(tuple, rows)) == [("inbound", "message"), ("outbound", "ack")]
     row = db.session.get(MailMessage, first["mail_message_id"])
     assert attachment_store(app).open(row.raw_key) == load("encoded_subject.eml")  # original kept
     names = [e.name for e in recorded.events]
@@ -251,7 +253,10 @@ def test_one_acknowledgement_per_sender_and_period(
     assert ack["kind"] == "ack" and ack["auto"] is True and ack["language"] == "fr"
     assert ack["to"] == "renee.francois@wanadoo.example"
     assert ack["in_reply_to"] == "latin1-1@wanadoo.example"
-    assert "T-1000" in ack["text"] and ack["subject"].startswith("[T-1000")
+    reference = ack["ticket"].reference
+    assert reference.startswith("T-1000") and ack["subject"].startswith(f"[{reference}]")
+    # The reference footer and the automatic-message line are the outbox's, added once.
+    assert reference not in ack["text"] and "automati" not in ack["text"]
 
 
 def test_a_bounce_marks_the_address_and_the_reply_and_opens_no_ticket(
@@ -362,13 +367,16 @@ def test_a_flood_from_one_address_opens_no_more_tickets(
         for i in range(4)
     ]
     assert outcomes == ["created", "created", "ignored", "ignored"]
-    assert db.session.scalar(select(func.count(MailMessage.id))) == 4  # each one recorded
+    inbound_rows = select(func.count(MailMessage.id)).where(MailMessage.direction == "inbound")
+    assert db.session.scalar(inbound_rows) == 4  # each one recorded
+    acks = select(func.count(MailMessage.id)).where(MailMessage.kind == "ack")
+    assert db.session.scalar(acks) == 1  # a flood earns one acknowledgement at most
 
 
 def test_erasing_the_customer_erases_their_mail_and_files(
     app: Flask, post_mail: Callable[..., Any]
 ) -> None:
-    from helpdesk.privacy import service as privacy
+    from helpdesk.customers import erasure as privacy
 
     result = post_mail(load("alternative_with_attachments.eml"))
     row = db.session.get(MailMessage, result["mail_message_id"])

@@ -523,3 +523,35 @@ def test_acknowledgements_and_automatic_mail_are_listed_apart(
     assert "Out of office" in others and "Automatic reply" in others
     opening = page[page.index('id="mail-opening"') : page.index('id="mail-opening"') + 600]
     assert "My box is down." in opening  # the opening message is still the customer's own
+
+
+def test_the_quote_toggle_folds_what_the_pipeline_kept_as_history(
+    console: FlaskClient, agent: User, store: FolderStore
+) -> None:
+    """Through the real pipeline: a Gmail reply shows its new part and folds the quote; the
+    helpdesk's own mail (the acknowledgement, the agent's reply) has no quote to fold."""
+    from helpdesk.mail import inbound
+
+    first = (
+        b"From: John Smith <john.smith@gmail.example>\r\nTo: support@helpdesk.example\r\n"
+        b"Subject: Router offline\r\nMessage-ID: <reply-10001-1@helpdesk.example>\r\n"
+        b"Content-Type: text/plain\r\n\r\nMy router is offline.\r\n"
+    )
+    opened = inbound.ingest(db.session, first, source="test")
+    db.session.commit()
+    raw = Path(__file__).resolve().parents[1] / "fixtures" / "mail" / "gmail_reply_en.eml"
+    reply = inbound.ingest(db.session, raw.read_bytes(), source="test")
+    db.session.commit()
+    assert reply.outcome == "threaded" and reply.ticket_id == opened.ticket_id
+    ticket = tickets.get(db.session, opened.ticket_id)
+    tickets.add_comment(db.session, ticket, body="Glad it works again.", actor=agent)
+    row = db.session.get(MailMessage, reply.mail_message_id)
+    page = html(console.get(f"/tickets/{ticket.id}"))
+    block = page[page.index(f'id="mail-{row.comment_id}"') :]
+    block = block[: block.index("</details>") + len("</details>")]
+    text = re.search(r'<div class="text-body mail-text">(.*?)</div>', block, re.S)
+    assert text is not None and "The router is back online." in text.group(1)
+    assert "Please restart the router." not in text.group(1)
+    assert "&gt; Please restart the router." in block.split('class="mail-quoted"')[1]
+    # One toggle in the whole thread: the customer's reply's.
+    assert page.count('<details class="mail-quoted">') == 1

@@ -264,8 +264,8 @@ def test_a_file_that_cannot_be_read_is_retried_then_given_up_clearly(
 
 
 def test_erasing_the_customer_deletes_the_simulators_copies(api, customer_factory, mailsim):
+    from helpdesk.customers import erasure as privacy
     from helpdesk.customers.models import Customer
-    from helpdesk.privacy import service as privacy
 
     c = customer_factory(emails=[ADDRESS.upper()])
     other = customer_factory(emails=["hugo@example.com"])
@@ -275,3 +275,54 @@ def test_erasing_the_customer_deletes_the_simulators_copies(api, customer_factor
     privacy.erase(db.session, db.session.get(Customer, c.id), actor_id=None)
     db.session.commit()
     assert [m.recipients for m in mailsim.sent()] == [("hugo@example.com",)]
+
+
+def test_the_acknowledgement_carries_one_reference_and_one_automatic_line(api, mailsim):
+    from helpdesk.mail import inbound
+
+    raw = (
+        b"From: Manon <manon@example.com>\r\nTo: support@helpdesk.example\r\n"
+        b"Subject: My box is down\r\nMessage-ID: <ack-seam-1@example.com>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nIt blinks red since this morning.\r\n"
+    )
+    result = inbound.ingest(db.session, raw, source="test")
+    assert result.outcome == "created"
+    db.session.commit()
+    reference = tickets.get(db.session, result.ticket_id).reference
+    [ack] = mailsim.sent()
+    assert ack.auto_submitted == "auto-replied" and ack.in_reply_to == "ack-seam-1@example.com"
+    assert ack.subject == f"[{reference}] My box is down"
+    assert "We have received your message" in ack.text
+    assert ack.text.count(reference) == 1 and ack.html.count(reference) == 1
+    assert ack.text.count("automati") == 1 and ack.html.count("automati") == 1
+
+
+def test_a_bounce_of_a_reply_marks_the_reply_and_the_address(api, customer_factory, mailsim):
+    from helpdesk.mail import inbound
+    from helpdesk.mail.models import BouncingAddress
+
+    c = customer_factory(emails=[ADDRESS])
+    out = _reply(api, _ticket(api, c.id)["id"], "Your new box ships today.")
+    row = db.session.scalar(select(MailMessage).where(MailMessage.comment_id == out["id"]))
+    assert row.customer_id == c.id and out["delivery"]["status"] == "sent"
+    assert db.session.get(Comment, out["id"]).delivery_ref == row.message_id
+    dsn = (
+        b"From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\r\n"
+        b"To: support@helpdesk.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        b"Message-ID: <dsn-seam-1@mx.example.net>\r\nAuto-Submitted: auto-replied\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; "
+        b'boundary="dsn"\r\n\r\n--dsn\r\nContent-Type: text/plain\r\n\r\n'
+        b"Your message could not be delivered.\r\n\r\n--dsn\r\n"
+        b"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+        b"Final-Recipient: rfc822; " + ADDRESS.encode() + b"\r\nAction: failed\r\n"
+        b"Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n--dsn\r\n"
+        b"Content-Type: text/rfc822-headers\r\n\r\nTo: " + ADDRESS.encode() + b"\r\n"
+        b"Message-ID: <" + row.message_id.encode() + b">\r\n\r\n--dsn--\r\n"
+    )
+    result = inbound.ingest(db.session, dsn, source="test")
+    db.session.commit()
+    assert result.outcome == "bounced"
+    assert db.session.get(MailMessage, row.id).status == "bounced"
+    assert db.session.get(Comment, out["id"]).delivery_status == "bounced"
+    bouncing = db.session.scalar(select(BouncingAddress))
+    assert bouncing.address == ADDRESS and bouncing.bounces == 1

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from imapclient import IMAPClient
 from sqlalchemy import func, select
@@ -29,6 +31,14 @@ def _client(server: Dovecot) -> IMAPClient:
     return client
 
 
+@pytest.fixture
+def mailbox(dovecot: Dovecot) -> Iterator[IMAPClient]:
+    """A client on the test's mailbox, logged out even when the test fails (no socket left)."""
+    client = _client(dovecot)
+    yield client
+    client.logout()
+
+
 def _reader(server: Dovecot, done_folder: str = "Helpdesk") -> MailboxReader:
     def ingest(session, raw, source):  # type: ignore[no-untyped-def]
         return inbound.ingest(session, raw, source=source)
@@ -36,8 +46,10 @@ def _reader(server: Dovecot, done_folder: str = "Helpdesk") -> MailboxReader:
     return MailboxReader(db.session, parse_url(server.url), ingest, done_folder=done_folder)
 
 
-def test_messages_are_taken_once_and_moved(app: Flask, dovecot: Dovecot) -> None:
-    client = _client(dovecot)
+def test_messages_are_taken_once_and_moved(
+    app: Flask, dovecot: Dovecot, mailbox: IMAPClient
+) -> None:
+    client = mailbox
     for name in ("encoded_subject.eml", "iso_8859_1.eml", "newsletter.eml"):
         client.append("INBOX", (CORPUS / name).read_bytes())
     # The same message twice in the mailbox (a forward rule, a resend): one ticket.
@@ -51,16 +63,18 @@ def test_messages_are_taken_once_and_moved(app: Flask, dovecot: Dovecot) -> None
     assert client.search(["ALL"]) == []
     client.select_folder("Helpdesk")
     assert len(client.search(["ALL"])) == 4
-    sources = set(db.session.scalars(select(MailMessage.source)))
+    taken = select(MailMessage.source).where(MailMessage.direction == "inbound")
+    sources = set(db.session.scalars(taken))
     assert all(s.startswith("imap:helpdesk@127.0.0.1:") for s in sources)
     state = db.session.scalar(select(MailboxState))
     assert state.last_uid == 4 and state.uidvalidity > 0
     assert db.session.scalar(select(func.count(Ticket.id))) == 2
-    client.logout()
 
 
-def test_without_a_done_folder_taken_mail_is_flagged(app: Flask, dovecot: Dovecot) -> None:
-    client = _client(dovecot)
+def test_without_a_done_folder_taken_mail_is_flagged(
+    app: Flask, dovecot: Dovecot, mailbox: IMAPClient
+) -> None:
+    client = mailbox
     client.append("INBOX", (CORPUS / "windows_1252.eml").read_bytes())
     reader = _reader(dovecot, done_folder="")
     assert [r.outcome for r in reader.take_new()] == ["created"]
@@ -75,7 +89,6 @@ def test_without_a_done_folder_taken_mail_is_flagged(app: Flask, dovecot: Doveco
     again = _reader(dovecot, done_folder="")
     assert [r.outcome for r in again.take_new()] == ["duplicate"]
     again.close()
-    client.logout()
 
 
 def test_idle_picks_up_a_new_message_within_two_seconds(
