@@ -170,7 +170,7 @@ class TwilioGateway:
         """The call's conference, addressed by SID: for fetching, updating or removing."""
         return self.client.conferences(self.conference_sid(call_sid))
 
-    def _join(self, call_sid: str, **options: Any) -> str:
+    def join_conference(self, call_sid: str, **options: Any) -> str:
         """Add a participant by the conference's name (which starts the room if need be) and
         keep the conference SID Twilio answers with; returns the new leg's CallSid."""
         participant = self.client.conferences(conference_name(call_sid)).participants.create(
@@ -192,7 +192,7 @@ class TwilioGateway:
         return conference_twiml(call_sid, wait_url=leg.wait_url)
 
     def add_agent_leg(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
-        return self._join(
+        return self.join_conference(
             call_sid,
             from_=leg.from_number,
             to=endpoint,
@@ -238,7 +238,7 @@ class TwilioGateway:
         self.client.calls(call_sid).update(url=url, method="POST")
 
     def add_consult_leg(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
-        return self._join(
+        return self.join_conference(
             call_sid,
             from_=leg.from_number,
             to=endpoint,
@@ -268,7 +268,7 @@ class TwilioGateway:
         self.room(call_sid).participants(call_sid).update(hold=False)
 
     def add_party(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
-        return self._join(
+        return self.join_conference(
             call_sid,
             from_=leg.from_number,
             to=endpoint,

@@ -5,8 +5,9 @@ one, only allowed enum values, integers and booleans where the document says so,
 `<Dial><Conference>` uses only the attributes Twilio documents; otherwise it answers 422, as a
 contract-checking mock would. Each path parameter must fit its schema (pattern, length): a
 conference addressed by its friendly name where the document wants its `CF...` SID is refused
-with 404, as Twilio refuses a resource it cannot find. Creating a conference participant answers a participant whose
-`call_sid` is the new leg's, as Twilio does.
+with 404, as Twilio refuses a resource it cannot find. Creating a conference participant answers
+a participant whose `call_sid` is the new leg's and whose `conference_sid` is the room's, as
+Twilio does.
 """
 
 from __future__ import annotations
@@ -160,9 +161,10 @@ class ContractMock:
             if param.get("in") != "path" or name not in values:
                 continue
             schema, value = param.get("schema", {}), values[name]
+            low, high = schema.get("minLength", 0), schema.get("maxLength", len(value))
             if "pattern" in schema and not re.search(schema["pattern"], value):
                 errors.append(f"path parameter {name}={value!r} does not match {schema['pattern']}")
-            elif not schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value)):
+            elif not low <= len(value) <= high:
                 errors.append(f"path parameter {name}={value!r} has the wrong length")
         return errors
 
