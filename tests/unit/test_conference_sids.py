@@ -96,3 +96,17 @@ def _leg() -> Any:
     return AgentLeg(
         from_number="+15005550006", status_callback="https://e/x", wait_url="https://e/w"
     )
+
+
+def test_a_supervisor_joining_keeps_the_sid_for_the_gateway():
+    """Listen, whisper and barge add a participant by the room's name, through the gateway:
+    the SID Twilio answers with serves the controls that follow."""
+    from telephony.monitoring import from_gateway
+
+    gw, conferences = _gateway({})
+    monitor = from_gateway(gw, "+15005550006")
+    monitor.join(
+        call_sid=CALL, supervisor_endpoint="client:agent-3", mode="whisper", agent_call_sid="CA2"
+    )
+    gw.hold(CALL, True, "https://example.com/hold")
+    assert conferences.lookups == [] and conferences.addressed == [f"call-{CALL}", ROOM]
