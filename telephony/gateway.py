@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from telephony.conference import AgentLeg, conference_name, conference_twiml
+from telephony.conference_sids import ConferenceSids, MemoryConferenceSids, is_conference_sid
 
 log = logging.getLogger(__name__)
 
@@ -122,11 +123,20 @@ def _http_client(api_base_url: str = "") -> Any:
     return Redirected(timeout=TWILIO_TIMEOUT_S)
 
 
+class ConferenceNotFound(LookupError):
+    """Twilio has no conference in progress for the call: nothing to hold or change."""
+
+
 class TwilioGateway:
+    """Adds participants to a call's conference by its name (`call-<CallSid>`, which Twilio
+    accepts there and which creates the room), and addresses the conference by its SID for
+    everything else (`room`), as Twilio's API requires."""
+
     not_checked = NOT_CHECKED
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, conference_sids: ConferenceSids | None = None) -> None:
         self.client = client
+        self.conference_sids = conference_sids or MemoryConferenceSids()
 
     @classmethod
     def from_credentials(
@@ -135,11 +145,40 @@ class TwilioGateway:
         auth_token: str,
         http_client: Any | None = None,
         api_base_url: str = "",
+        conference_sids: ConferenceSids | None = None,
     ) -> TwilioGateway:
         from twilio.rest import Client
 
         http = http_client or _http_client(api_base_url)
-        return cls(Client(account_sid, auth_token, http_client=http))
+        return cls(Client(account_sid, auth_token, http_client=http), conference_sids)
+
+    def conference_sid(self, call_sid: str) -> str:
+        """The SID of the conference carrying the call: kept since a participant's creation
+        answered it, or else looked up once by name among the conferences in progress."""
+        known = self.conference_sids.get(call_sid)
+        if known:
+            return known
+        found = self.client.conferences.list(
+            friendly_name=conference_name(call_sid), status="in-progress", limit=1
+        )
+        if not found or not is_conference_sid(found[0].sid):
+            raise ConferenceNotFound(f"no conference in progress for call {call_sid}")
+        self.conference_sids.put(call_sid, str(found[0].sid))
+        return str(found[0].sid)
+
+    def room(self, call_sid: str) -> Any:
+        """The call's conference, addressed by SID: for fetching, updating or removing."""
+        return self.client.conferences(self.conference_sid(call_sid))
+
+    def join_conference(self, call_sid: str, **options: Any) -> str:
+        """Add a participant by the conference's name (which starts the room if need be) and
+        keep the conference SID Twilio answers with; returns the new leg's CallSid."""
+        participant = self.client.conferences(conference_name(call_sid)).participants.create(
+            **options
+        )
+        if is_conference_sid(getattr(participant, "conference_sid", None)):
+            self.conference_sids.put(call_sid, str(participant.conference_sid))
+        return str(participant.call_sid)
 
     def bridge(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
         """The caller first (out of `<Enqueue>`, into the conference and its wait music), then
@@ -153,7 +192,8 @@ class TwilioGateway:
         return conference_twiml(call_sid, wait_url=leg.wait_url)
 
     def add_agent_leg(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
-        participant = self.client.conferences(conference_name(call_sid)).participants.create(
+        return self.join_conference(
+            call_sid,
             from_=leg.from_number,
             to=endpoint,
             label="agent",
@@ -167,7 +207,6 @@ class TwilioGateway:
             # the agent answered (completed) or not (no-answer, busy, failed, canceled).
             status_callback_event=["completed"],
         )
-        return str(participant.call_sid)
 
     def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
         call = self.client.calls.create(
@@ -188,8 +227,8 @@ class TwilioGateway:
         self.client.calls(call_sid).update(status="completed")
 
     def hold(self, call_sid: str, hold: bool, hold_url: str) -> None:
-        """The caller's participant in `call-<CallSid>` is the caller's own CallSid."""
-        participant = self.client.conferences(conference_name(call_sid)).participants(call_sid)
+        """The caller's participant in the call's conference is the caller's own CallSid."""
+        participant = self.room(call_sid).participants(call_sid)
         if hold:
             participant.update(hold=True, hold_url=hold_url, hold_method="POST")
         else:
@@ -199,7 +238,8 @@ class TwilioGateway:
         self.client.calls(call_sid).update(url=url, method="POST")
 
     def add_consult_leg(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
-        participant = self.client.conferences(conference_name(call_sid)).participants.create(
+        return self.join_conference(
+            call_sid,
             from_=leg.from_number,
             to=endpoint,
             label="consult",
@@ -209,12 +249,11 @@ class TwilioGateway:
             end_conference_on_exit=False,
             timeout=leg.timeout_s,
         )
-        return str(participant.call_sid)
 
     def complete_consult(
         self, call_sid: str, leaving_leg: str | None, staying_leg: str | None
     ) -> None:
-        room = self.client.conferences(conference_name(call_sid))
+        room = self.room(call_sid)
         if staying_leg:
             room.participants(staying_leg).update(end_conference_on_exit=True)
         if leaving_leg:
@@ -226,10 +265,11 @@ class TwilioGateway:
     def cancel_consult(self, call_sid: str, consult_leg: str | None) -> None:
         if consult_leg:
             self.client.calls(consult_leg).update(status="completed")
-        self.client.conferences(conference_name(call_sid)).participants(call_sid).update(hold=False)
+        self.room(call_sid).participants(call_sid).update(hold=False)
 
     def add_party(self, call_sid: str, endpoint: str, leg: AgentLeg) -> str | None:
-        participant = self.client.conferences(conference_name(call_sid)).participants.create(
+        return self.join_conference(
+            call_sid,
             from_=leg.from_number,
             to=endpoint,
             label="party",
@@ -238,16 +278,14 @@ class TwilioGateway:
             end_conference_on_exit=False,
             timeout=leg.timeout_s,
         )
-        return str(participant.call_sid)
 
     def remove_party(self, call_sid: str, party_leg: str | None, endpoint: str) -> None:
         if party_leg:
-            self.client.conferences(conference_name(call_sid)).participants(party_leg).delete()
+            self.room(call_sid).participants(party_leg).delete()
 
     def agent_leaves(self, call_sid: str, agent_leg: str | None) -> None:
         if agent_leg:
-            room = self.client.conferences(conference_name(call_sid))
-            room.participants(agent_leg).update(end_conference_on_exit=False)
+            self.room(call_sid).participants(agent_leg).update(end_conference_on_exit=False)
             self.client.calls(agent_leg).update(status="completed")
 
     def send_sms(self, to: str, from_: str, body: str, status_callback: str) -> str:

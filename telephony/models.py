@@ -129,6 +129,10 @@ class Call(db.Model):  # type: ignore[name-defined,misc]
     # The CallSid of the agent's own leg when the call is bridged through a conference (Twilio):
     # a supervisor whispers to it, and its status callback tells whether the agent answered.
     agent_call_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The SID (CF...) of the conference `call-<CallSid>` once Twilio has told it: updating or
+    # removing a participant addresses the conference by SID, never by name
+    # (`telephony.conference_sids`).
+    conference_sid: Mapped[str | None] = mapped_column(String(34), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

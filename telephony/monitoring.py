@@ -17,13 +17,17 @@ import weakref
 from typing import Any
 
 from helpdesk.supervision.monitoring import MODES, Monitor, MonitoringUnavailable
-from telephony.conference import conference_name
+from telephony.gateway import TwilioGateway
 
 
 class TwilioMonitor:
-    def __init__(self, client: Any, from_number: str) -> None:
+    """Joins through the gateway, so that the conference SID Twilio answers with is kept where
+    the gateway's other controls find it."""
+
+    def __init__(self, client: Any, from_number: str, gateway: TwilioGateway | None = None) -> None:
         self.client = client
         self.from_number = from_number
+        self.gateway = gateway or TwilioGateway(client)
 
     def join(
         self, *, call_sid: str, supervisor_endpoint: str, mode: str, agent_call_sid: str | None
@@ -46,10 +50,7 @@ class TwilioMonitor:
         }
         if mode == "whisper":
             options.update(coaching=True, call_sid_to_coach=agent_call_sid)
-        participant = self.client.conferences(conference_name(call_sid)).participants.create(
-            **options
-        )
-        return str(participant.call_sid)
+        return self.gateway.join_conference(call_sid, **options)
 
 
 class UnavailableMonitor:
@@ -108,8 +109,8 @@ def from_gateway(gateway: Any, from_number: str) -> Monitor:
     """Twilio's monitor when the gateway drives Twilio, the simulator's when it drives the
     simulator, otherwise the unavailable one."""
     client = getattr(gateway, "client", None)
-    if client is not None and type(gateway).__name__ == "TwilioGateway":
-        return TwilioMonitor(client, from_number)
+    if isinstance(gateway, TwilioGateway):
+        return TwilioMonitor(client, from_number, gateway)
     simulator = getattr(gateway, "simulator", None)
     if simulator is not None:
         return SimulatorMonitor(simulator)

@@ -98,12 +98,14 @@ def _register_blueprints(app: Flask) -> None:
 def _gateway(settings: Settings) -> Gateway:
     """Twilio when both credentials are set, otherwise the built-in simulator."""
     if settings.telephony_backend == "twilio":
+        from telephony.conference_sids import CallConferenceSids
         from telephony.gateway import TwilioGateway
 
         return TwilioGateway.from_credentials(
             settings.TWILIO_ACCOUNT_SID,
             settings.TWILIO_AUTH_TOKEN,
             api_base_url=settings.TWILIO_API_BASE_URL,
+            conference_sids=CallConferenceSids(),
         )
     from telephony.gateway import SimulatorGateway
 

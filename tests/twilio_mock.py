@@ -3,8 +3,11 @@
 Each request must name an operation of the document, carry every required parameter, no unknown
 one, only allowed enum values, integers and booleans where the document says so, and TwiML whose
 `<Dial><Conference>` uses only the attributes Twilio documents; otherwise it answers 422, as a
-contract-checking mock would. Creating a conference participant answers a participant whose
-`call_sid` is the new leg's, as Twilio does.
+contract-checking mock would. Each path parameter must fit its schema (pattern, length): a
+conference addressed by its friendly name where the document wants its `CF...` SID is refused
+with 404, as Twilio refuses a resource it cannot find. Creating a conference participant answers
+a participant whose `call_sid` is the new leg's and whose `conference_sid` is the room's, as
+Twilio does.
 """
 
 from __future__ import annotations
@@ -100,22 +103,29 @@ class ContractMock:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.routes = []
         for path, ops in spec["paths"].items():
-            pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
+            pattern = re.compile("^" + re.sub(r"\{([^}]+)\}", r"(?P<\1>[^/]+)", path) + "$")
             self.routes.append((pattern, ops))
         self.seen: list[tuple[str, str, dict[str, list[str]]]] = []
         # SIDs stay unique for the mock's life, even when a test clears `seen`.
         self._serial = itertools.count(1)
         self.messages: list[dict[str, str]] = []
+        # Conferences by friendly name -> SID: opened when a participant is added by name.
+        self.conferences: dict[str, str] = {}
         self.hold = threading.Event()
         self.hold.set()
 
-    def _check(self, method: str, path: str, form: dict[str, list[str]]) -> list[str]:
+    def _operation(self, method: str, path: str) -> tuple[dict[str, Any], dict[str, str]] | None:
+        """The operation a request names, and its path parameters' values."""
         for pattern, ops in self.routes:
-            if pattern.match(path) and method.lower() in ops:
-                op = ops[method.lower()]
-                break
-        else:
+            if (found := pattern.match(path)) and method.lower() in ops:
+                return ops[method.lower()], found.groupdict()
+        return None
+
+    def _check(self, method: str, path: str, form: dict[str, list[str]]) -> list[str]:
+        named = self._operation(method, path)
+        if named is None:
             return [f"no operation {method} {path}"]
+        op = named[0]
         if method == "GET":
             return self._check_query(op, form)
         body = op.get("requestBody", {}).get("content", {})
@@ -139,6 +149,23 @@ class ContractMock:
                 errors += [f"{name}={v!r} not a boolean" for v in values if v not in BOOLEAN]
             if name == "Twiml":
                 errors += [e for v in values for e in twiml_errors(v)]
+        return errors
+
+    @staticmethod
+    def path_errors(op: dict[str, Any], values: dict[str, str]) -> list[str]:
+        """Each path parameter against its schema: Twilio finds no resource for a value that
+        does not fit (a friendly name where a SID is due)."""
+        errors = []
+        for param in op.get("parameters", []):
+            name = param["name"]
+            if param.get("in") != "path" or name not in values:
+                continue
+            schema, value = param.get("schema", {}), values[name]
+            low, high = schema.get("minLength", 0), schema.get("maxLength", len(value))
+            if "pattern" in schema and not re.search(schema["pattern"], value):
+                errors.append(f"path parameter {name}={value!r} does not match {schema['pattern']}")
+            elif not low <= len(value) <= high:
+                errors.append(f"path parameter {name}={value!r} has the wrong length")
         return errors
 
     def _check_query(self, op: dict[str, Any], query: dict[str, list[str]]) -> list[str]:
@@ -172,11 +199,18 @@ class ContractMock:
         if method == "GET" and RECORDING_MEDIA.search(path):
             start_response("200 OK", [("Content-Type", "audio/mpeg")])
             return [MEDIA_BYTES]
+        named = self._operation(method, path)
+        if named is not None and (errors := self.path_errors(*named)):
+            body = {"code": 20404, "message": "; ".join(errors), "status": 404}
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [json.dumps(body).encode()]
         errors = self._check(method, path, form)
         if errors:
             body = {"code": 20001, "message": "; ".join(errors), "status": 422}
             start_response("422 Unprocessable Entity", [("Content-Type", "application/json")])
             return [json.dumps(body).encode()]
+        if method == "GET" and path.endswith("/Conferences.json"):
+            return self._list_conferences(form, start_response)
         if method == "GET" and path.endswith("Messages.json"):
             return self._list_messages(environ, start_response)
         if method == "GET" and (account := ACCOUNT_PATH.search(path)):
@@ -190,6 +224,7 @@ class ContractMock:
         record: dict[str, Any] = {"sid": sid, "account_sid": ACCOUNT, "status": "queued"}
         if participant is not None:
             record = self._participant(sid, form)
+            record["conference_sid"] = self.open_conference(participant["conference"])
         if kind == "SM" and created:
             record |= {
                 "to": form.get("To", [""])[0],
@@ -214,7 +249,7 @@ class ContractMock:
         return {
             "account_sid": ACCOUNT,
             "call_sid": call_sid,
-            "conference_sid": "CF" + call_sid[2:],
+            "conference_sid": None,
             "label": form.get("Label", [None])[0],
             "call_sid_to_coach": coach,
             "coaching": flag("Coaching", coach is not None),
@@ -227,6 +262,28 @@ class ContractMock:
             "date_updated": None,
             "uri": "",
         }
+
+    def open_conference(self, name_or_sid: str) -> str:
+        """The SID of the conference a participant joins, opening it when named for the first
+        time (as Twilio starts a room on its first participant)."""
+        if name_or_sid.startswith("CF"):
+            return name_or_sid
+        if name_or_sid not in self.conferences:
+            self.conferences[name_or_sid] = f"CF{next(self._serial):032x}"
+        return self.conferences[name_or_sid]
+
+    def _list_conferences(self, query: dict[str, list[str]], start_response: Any) -> list[bytes]:
+        """The conferences in progress, filtered by friendly name as Twilio does."""
+        name = query.get("FriendlyName", [None])[0]
+        found = [
+            {"sid": sid, "account_sid": ACCOUNT, "friendly_name": n, "status": "in-progress"}
+            for n, sid in self.conferences.items()
+            if name in (None, n)
+        ]
+        page = {"conferences": found, "page": 0, "page_size": 50, "start": 0, "end": len(found)}
+        page |= {"first_page_uri": "", "next_page_uri": None, "previous_page_uri": None, "uri": ""}
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(page).encode()]
 
     def _list_messages(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         query = dict(parse_qsl(environ.get("QUERY_STRING", "")))

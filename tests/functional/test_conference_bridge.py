@@ -409,3 +409,38 @@ def test_an_agent_leg_twilio_refuses_puts_the_callback_back_in_line(
     assert back.routing_state == "waiting" and back.agent_call_sid is None
     assert _events(outbound_id, "requeued") == 1
     assert db.session.get(AgentPresence, agent.id).state == "break"
+
+
+def test_controls_address_the_conference_by_the_sid_twilio_answered(
+    app, client, mock, queue, make_user
+):
+    """Ringing the agent in answers the conference's SID: it is kept on the call, and hold
+    addresses the conference by it, with no lookup. A process that does not know it (a
+    restart, another worker) looks it up once by name and keeps it."""
+    from telephony.adapters import GATEWAY
+    from telephony.conference_sids import CallConferenceSids
+
+    agent = _agent(make_user)
+    call = _accepted(client, mock, queue, agent)
+    room = mock.conferences[f"call-{CALLER}"]
+    assert call.conference_sid == room
+    api = _api(client, agent)
+    mock.seen.clear()
+    assert api.post(f"/calls/{call.id}/hold", {"hold": True}).status_code == 200
+    assert [(m, p.rsplit("/Accounts/", 1)[-1]) for m, p, _ in mock.seen] == [
+        ("POST", f"{ACCOUNT}/Conferences/{room}/Participants/{CALLER}.json")
+    ]
+
+    call.conference_sid = None
+    db.session.commit()
+    app.extensions[GATEWAY].conference_sids = CallConferenceSids()
+    mock.seen.clear()
+    assert api.post(f"/calls/{call.id}/hold", {"hold": False}).status_code == 200
+    assert api.post(f"/calls/{call.id}/hold", {"hold": True}).status_code == 200
+    assert [(m, p.rsplit("/", 1)[-1]) for m, p, _ in mock.seen] == [
+        ("GET", "Conferences.json"),
+        ("POST", f"{CALLER}.json"),
+        ("POST", f"{CALLER}.json"),
+    ]
+    db.session.expire_all()
+    assert db.session.get(Call, call.id).conference_sid == room

@@ -141,16 +141,21 @@ def test_the_mock_refuses_a_broken_lookup(gateway):
 
 
 def test_hold_and_resume_fit_the_contract(gateway):
-    """Hold is an update of the caller's participant in the call's conference: Hold with the
-    HoldUrl and its method, then Hold=false."""
+    """Hold is an update of the caller's participant in the call's conference, addressed by the
+    conference's SID: looked up once by name (none was kept), then Hold with the HoldUrl and its
+    method, then Hold=false."""
     gw, mock = gateway
     sid = "CA" + "5" * 32
+    room = mock.open_conference(f"call-{sid}")
     gw.hold(sid, True, "https://example.com/twilio/voice/on-hold")
     gw.hold(sid, False, "https://example.com/twilio/voice/on-hold")
     assert [(m, p.split("/Accounts/", 1)[-1].split("/", 1)[-1]) for m, p, _ in mock.seen] == [
-        ("POST", f"Conferences/call-{sid}/Participants/{sid}.json")
-    ] * 2
-    held, resumed = (seen[2] for seen in mock.seen)
+        ("GET", "Conferences.json")
+    ] + [("POST", f"Conferences/{room}/Participants/{sid}.json")] * 2
+    assert mock.seen[0][2] == {"FriendlyName": [f"call-{sid}"], "Status": ["in-progress"]} | {
+        "PageSize": mock.seen[0][2]["PageSize"]
+    }
+    held, resumed = (seen[2] for seen in mock.seen[1:])
     assert held["Hold"] == ["true"] and held["HoldMethod"] == ["POST"]
     assert held["HoldUrl"] == ["https://example.com/twilio/voice/on-hold"]
     assert resumed == {"Hold": ["false"]}
@@ -167,10 +172,11 @@ def test_transfer_requests_fit_the_contract(gateway):
     gw.complete_consult(sid, first, second)
     gw.cancel_consult(sid, second)
     paths = [p.split(f"/Accounts/{ACCOUNT}/", 1)[-1] for _, p, _ in mock.seen]
-    room = f"Conferences/call-{sid}/Participants"
+    # Rung in by the room's name; the SID Twilio answered with addresses the rest.
+    room = f"Conferences/{mock.conferences[f'call-{sid}']}/Participants"
     assert paths == [
         f"Calls/{sid}.json",
-        f"{room}.json",
+        f"Conferences/call-{sid}/Participants.json",
         f"{room}/{second}.json",
         f"{room}/{first}.json",
         f"{room}/{sid}.json",
@@ -194,10 +200,10 @@ def test_conference_requests_fit_the_contract(gateway):
     assert gw.add_party(sid, "+33612345678", LEG).startswith("CA")
     gw.remove_party(sid, party, "+33612345678")
     gw.agent_leaves(sid, agent)
-    room = f"Conferences/call-{sid}/Participants"
+    room = f"Conferences/{mock.conferences[f'call-{sid}']}/Participants"
     seen = [(m, p.split(f"/Accounts/{ACCOUNT}/", 1)[-1], form) for m, p, form in mock.seen]
     assert [(m, p) for m, p, _ in seen] == [
-        ("POST", f"{room}.json"),
+        ("POST", f"Conferences/call-{sid}/Participants.json"),
         ("DELETE", f"{room}/{party}.json"),
         ("POST", f"{room}/{agent}.json"),
         ("POST", f"Calls/{agent}.json"),
@@ -205,3 +211,29 @@ def test_conference_requests_fit_the_contract(gateway):
     assert seen[0][2]["EndConferenceOnExit"] == ["false"] and seen[0][2]["To"] == ["+33612345678"]
     assert seen[2][2] == {"EndConferenceOnExit": ["false"]}
     assert seen[3][2] == {"Status": ["completed"]}
+
+
+def test_the_mock_refuses_a_conference_addressed_by_name(gateway):
+    """Twilio accepts a conference's friendly name only to add a participant: fetching,
+    updating or removing one needs the conference's SID, and so does the conference itself."""
+    gw, _ = gateway
+    sid = "CA" + "d" * 32
+    participant = gw.client.conferences(f"call-{sid}").participants(sid)
+    for request in (participant.fetch, lambda: participant.update(hold=True), participant.delete):
+        with pytest.raises(TwilioRestException) as info:
+            request()
+        assert info.value.status == 404
+        assert f"ConferenceSid='call-{sid}' does not match" in str(info.value.msg)
+    with pytest.raises(TwilioRestException) as info:
+        gw.client.conferences(f"call-{sid}").fetch()
+    assert info.value.status == 404 and "Sid='call-" in str(info.value.msg)
+
+
+def test_a_control_on_a_conference_twilio_does_not_know_fails(gateway):
+    """No conference in progress by that name: the control fails before any update is sent."""
+    from telephony.gateway import ConferenceNotFound
+
+    gw, mock = gateway
+    with pytest.raises(ConferenceNotFound):
+        gw.hold("CA" + "e" * 32, True, "https://example.com/twilio/voice/on-hold")
+    assert [m for m, _, _ in mock.seen] == ["GET"]
