@@ -13,6 +13,7 @@ and hold. Each change is a compare-and-set, so a double click or two tabs hold t
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +21,13 @@ from sqlalchemy import update
 
 from helpdesk.auth.models import User
 from helpdesk.db import DbSession, rowcount, utcnow
-from helpdesk.errors import Conflict, NotFound
+from helpdesk.errors import APIError, Conflict, NotFound
 from helpdesk.events import publish
 from telephony.callview import call_view
 from telephony.floor import FLOOR
 from telephony.models import Call
+
+log = logging.getLogger(__name__)
 
 # What a caller on hold hears before the music, in their language (the music loops after it).
 ON_HOLD_PROMPTS = {
@@ -83,9 +86,15 @@ def set_hold(
         raise Conflict(f"the call is not live or already {state}", code="hold_state")
     try:
         gateway.hold(call.call_sid, hold, hold_url)
-    except Exception:
+    except Exception as exc:
+        # The network last: a refusal takes the change back and says so, as a transfer does.
         session.rollback()
-        raise
+        log.warning("hold of call %s refused by the provider: %s", call.call_sid, exc)
+        raise APIError(
+            "the telephony provider did not change the hold; try again",
+            code="hold_failed",
+            status=409,
+        ) from exc
     session.refresh(call)
     _announce(session, call, now)
     session.commit()

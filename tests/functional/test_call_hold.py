@@ -135,3 +135,29 @@ def test_the_agent_hangs_up(
     call = db.session.get(Call, row.id)
     assert call is not None and call.outcome == "answered" and call.ended_at is not None
     assert api.post(f"/calls/{row.id}/hangup").status_code == 409
+
+
+def test_a_hold_the_provider_refuses_is_a_409_and_changes_nothing(
+    console: FlaskClient,
+    agent: User,
+    sim: Simulator,
+    hugo: Any,
+    token_for: Callable[[User], str],
+    monkeypatch: Any,
+) -> None:
+    row = _on_the_line(console, sim)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("conference not found")
+
+    from telephony import adapters
+
+    with console.application.app_context():
+        monkeypatch.setattr(adapters.gateway(console.application), "hold", refuse)
+    r = Api(console, token_for(agent)).post(f"/calls/{row.id}/hold", json={"hold": True})
+    assert r.status_code == 409, r.get_json()
+    assert r.get_json()["error"]["code"] == "hold_failed"
+    db.session.expire_all()
+    call = db.session.get(Call, row.id)
+    assert call is not None and call.held_since is None
+    assert not sim.calls[row.call_sid].on_hold
