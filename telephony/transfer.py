@@ -368,7 +368,8 @@ def cancel(session: DbSession, *, user: User, call_id: int, gateway: Any, urls: 
         _ask_network(session, lambda: gateway.cancel_consult(call.call_sid, leg))
     else:
         _ask_network(session, lambda: gateway.hold(call.call_sid, False, urls.hold))
-    consult.announce(session, call, "call.transfer", [user.id, *([int(target)] if target else [])], now)
+    told = [user.id] if target is None else [user.id, int(target)]
+    consult.announce(session, call, "call.transfer", told, now)
     session.commit()
     return call
 
