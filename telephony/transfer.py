@@ -11,7 +11,11 @@ number: the caller is dialled through to it and the call leaves the helpdesk.
 Warm, to an agent: the caller is put on hold and the target's console rings with the call's
 view (saying it is a transfer, from whom, with the notes); once they accept, their leg joins
 the conference. Complete: the first agent leaves, the target keeps the caller; cancel: the
-target's leg is hung up and the caller taken off hold.
+target's leg is hung up and the caller taken off hold. To a queue: the same, with the agent the
+router would pick now were the call waiting in that queue; completed, the call belongs to that
+queue. To a number: the caller is put on hold and the number dialled into the conference at
+once; complete: the first agent leaves and the caller talks with the number, the call leaving
+the helpdesk; cancel: the number's leg is hung up and the caller taken off hold.
 
 Every step is a compare-and-set on the call (and, through the offers, on the agents), so a
 transfer accepted while the caller hangs up, or two clicks, change the call once.
