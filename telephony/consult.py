@@ -168,10 +168,12 @@ def release(
 
 
 def end_with_call(session: DbSession, call: Call, now: datetime) -> None:
-    """The caller hung up during a consultation: the target is let go with the call."""
+    """The caller hung up during a consultation: the target agent is let go with the call. A
+    number's leg stays with the agent, whose leg ends the conference when they hang up."""
     handed = call.transfer or {}
     if handed.get("mode") != "warm" or handed.get("state") not in ("ringing", "consulting"):
         return
-    target = int(handed["to"]["agent_id"])
-    release(session, call=call, agent_id=target, now=now, reason="caller hung up")
+    target = (handed.get("to") or {}).get("agent_id")
+    if target is not None:
+        release(session, call=call, agent_id=int(target), now=now, reason="caller hung up")
     call.transfer = {**handed, "state": "caller_gone"}

@@ -109,7 +109,8 @@ def hold_call(call_id: int, body: HoldIn) -> ControlledCallOut:
     errors={
         403: "a number outside the center needs the transfer-out permission",
         404: "not a call of yours",
-        409: "the call is not live, the agent is not free, or the network refused",
+        409: "the call is not live, the agent (or anyone of the queue) is not free, a transfer "
+        "is under way, or the network refused",
     },
 )
 def transfer_call(call_id: int, body: TransferIn) -> ControlledCallOut:

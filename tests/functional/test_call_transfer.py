@@ -279,3 +279,113 @@ def test_a_warm_transfer_cancelled_while_it_rings_or_rung_out(
     db.session.expire_all()
     call = db.session.get(Call, row.id)
     assert call is not None and call.agent_id == agent.id and call.routing_state == "connected"
+
+
+def _may_transfer_out(user: User) -> None:
+    """A supervisor on the call: the role that holds the transfer-out permission."""
+    user.role = Role.SUPERVISOR
+    db.session.commit()
+
+
+@pytest.mark.parametrize("end", ["complete", "cancel"])
+def test_a_warm_transfer_to_a_number(
+    end: str,
+    console: FlaskClient,
+    agent: User,
+    apis: tuple[Api, Api],
+    sim: Simulator,
+    hugo: Any,
+    recorded: Any,
+) -> None:
+    a, _ = apis
+    row = _accepted_by_a(console, sim)
+    body = {"to": {"number": "+33612345678"}, "mode": "warm", "notes": "billing dispute"}
+    assert a.post(f"/calls/{row.id}/transfer", json=body).status_code == 403
+    _may_transfer_out(agent)
+    r = a.post(f"/calls/{row.id}/transfer", json=body)
+    assert r.status_code == 200, r.get_json()
+    caller = sim.calls[row.call_sid]
+    # The caller on hold, the number dialled into the call: the agent talks to it at once.
+    assert caller.on_hold and caller.consulting == "+33612345678"
+    assert caller.bridged_to == f"agent-{agent.id}" and _state(agent) == "on_call"
+    event = recorded.named("call.transfer")[-1].payload["call"]
+    handed = event["transfer"]
+    assert handed["state"] == "consulting" and handed["to"] == {"number": "+33612345678"}
+    assert handed["notes"] == "billing dispute"
+    assert a.post(f"/calls/{row.id}/transfer", json=body).status_code == 409
+
+    r = a.post(f"/calls/{row.id}/transfer/{end}")
+    assert r.status_code == 200, r.get_json()
+    assert not caller.on_hold and caller.consulting is None
+    db.session.expire_all()
+    call = db.session.get(Call, row.id)
+    assert call is not None
+    if end == "cancel":
+        # The number is let go; the caller is back with the agent, the call still theirs.
+        assert caller.bridged_to == f"agent-{agent.id}" and _state(agent) == "on_call"
+        assert call.routing_state == "connected" and call.agent_id == agent.id
+        assert a.post(f"/calls/{row.id}/transfer/complete").status_code == 409
+        return
+    # The caller talks with the number; the call has left the helpdesk, the agent wraps up.
+    assert caller.bridged_to == "+33612345678" and _state(agent) == "wrap_up"
+    assert call.routing_state == "done" and call.outcome == "transferred"
+    assert call.transfer is not None and call.transfer["state"] == "done"
+    assert a.post(f"/calls/{row.id}/transfer/cancel").status_code == 409
+
+
+def test_a_caller_who_hangs_up_while_a_number_is_consulted(
+    console: FlaskClient, agent: User, apis: tuple[Api, Api], sim: Simulator, hugo: Any
+) -> None:
+    a, _ = apis
+    row = _accepted_by_a(console, sim)
+    _may_transfer_out(agent)
+    body = {"to": {"number": "+33612345678"}, "mode": "warm"}
+    assert a.post(f"/calls/{row.id}/transfer", json=body).status_code == 200
+    db.session.rollback()
+    sim.hang_up(row.call_sid)
+    assert _state(agent) == "wrap_up"
+    db.session.expire_all()
+    call = db.session.get(Call, row.id)
+    assert call is not None and call.transfer is not None
+    assert call.transfer["state"] == "caller_gone"
+    assert a.post(f"/calls/{row.id}/transfer/complete").status_code in (404, 409)
+
+
+def test_a_warm_transfer_to_a_queue_consults_its_first_free_agent(
+    console: FlaskClient,
+    agent: User,
+    bea: User,
+    apis: tuple[Api, Api],
+    sim: Simulator,
+    hugo: Any,
+    recorded: Any,
+) -> None:
+    a, b = apis
+    row = _accepted_by_a(console, sim)
+    body = {"to": {"queue": "billing"}, "mode": "warm", "notes": "wants a refund"}
+    # Nobody of billing is free (Amélie, on the call, does not count): the caller stays.
+    r = a.post(f"/calls/{row.id}/transfer", json=body)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "no_agent_free"
+    caller = sim.calls[row.call_sid]
+    assert not caller.on_hold
+    _available(b)
+    r = a.post(f"/calls/{row.id}/transfer", json=body)
+    assert r.status_code == 200, r.get_json()
+    assert caller.on_hold and _state(bea) == "reserved"
+    pop = recorded.named("screen_pop")[-1]
+    assert pop.rooms == (f"user:{bea.id}",)
+    handed = pop.payload["transfer"]
+    assert handed["mode"] == "warm" and handed["from_name"] == "Amélie Agent"
+    assert handed["notes"] == "wants a refund" and handed["to"]["queue"] == "billing"
+    assert handed["to_name"] == "Béa Second"
+
+    assert b.post(f"/calls/{row.id}/accept").status_code == 200
+    assert caller.consulting == f"agent-{bea.id}"
+    r = a.post(f"/calls/{row.id}/transfer/complete")
+    assert r.status_code == 200, r.get_json()
+    assert caller.bridged_to == f"agent-{bea.id}" and not caller.on_hold
+    assert _state(agent) == "wrap_up" and _state(bea) == "on_call"
+    db.session.expire_all()
+    call = db.session.get(Call, row.id)
+    assert call is not None and call.agent_id == bea.id
+    assert call.queue is not None and call.queue.name == "billing"
