@@ -1,21 +1,25 @@
 """The recording controls in a real browser: on a recorded queue the agent pauses and resumes the
 call's recording from the keyboard (p), the button saying which it will do; the next time the
 customer calls, the screen pop's timeline has the recording with a player whose audio comes
-through the helpdesk."""
+through the helpdesk, as a voicemail's does."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask_babel import force_locale
 
 try:  # the browser tier is skipped without Playwright (see conftest)
     from playwright.sync_api import expect
 except ImportError:  # pragma: no cover
     expect = None  # type: ignore[assignment]
 
+from agents_ui import phone_state
 from tests.browser.conftest import Console, LiveServer
 from tests.browser.test_call_flow import (
     CAMILLE,
@@ -26,6 +30,8 @@ from tests.browser.test_call_flow import (
 )
 
 pytestmark = pytest.mark.browser
+
+SCREEN_SCRIPT = Path(__file__).parents[2] / "agents_ui" / "static" / "caller_screen.js"
 
 FETCH_AUDIO = """async (selector) => {
   const audio = document.querySelector(selector);
@@ -123,3 +129,51 @@ def test_pause_and_resume_from_the_keyboard_then_the_recording_on_the_screen_pop
         assert alice.errors == [] and customer.errors == []
     finally:
         live_server.api("PUT", "/agents/me/presence", "agent", json={"state": "offline"})
+
+
+def test_the_screen_pop_plays_voicemails_and_recordings_in_french(app: Flask, browser: Any) -> None:
+    """Drawn by static/caller_screen.js alone: each recording and voicemail entry gets a player
+    on the helpdesk's address; other entries none."""
+    with app.test_request_context(), force_locale("fr"):
+        strings = phone_state.js_strings({})["screen"]
+    entry = {"occurred_at": "2026-12-02T09:00:00+00:00", "ticket_id": None}
+    screen = {
+        "call_id": 1,
+        "customer": {"id": 7, "name": "Hugo Martin", "flags": [], "phones": []},
+        "open_tickets": [],
+        "history": {"tickets": 1, "calls": 2},
+        "timeline": [
+            {
+                **entry,
+                "kind": "voicemail",
+                "summary": "Voicemail (9 s)",
+                "data": {"duration_s": 9, "recording_id": 12},
+            },
+            {
+                **entry,
+                "kind": "recording",
+                "summary": "Call recording (42 s)",
+                "data": {"duration_s": 42, "recording_id": 11},
+            },
+            {**entry, "kind": "call", "summary": "Inbound call", "data": {}},
+        ],
+    }
+    page = browser.new_page()
+    try:
+        page.set_content(
+            '<html lang="fr"><head><meta name="helpdesk-timezone" content="Europe/Paris">'
+            '</head><body><div id="screen"></div></body></html>'
+        )
+        page.add_script_tag(path=str(SCREEN_SCRIPT))
+        page.evaluate(
+            "([screen, strings]) => window.HelpdeskCallerScreen.render("
+            "document.getElementById('screen'), screen, strings)",
+            [screen, strings],
+        )
+        players = page.locator("audio.recording-player")
+        sources = [players.nth(i).get_attribute("src") for i in range(players.count())]
+        label = players.first.get_attribute("aria-label")
+    finally:
+        page.close()
+    assert sources == ["/recordings/12/audio", "/recordings/11/audio"]
+    assert label == "Écouter l'enregistrement"
