@@ -68,6 +68,7 @@ SHORTCUTS = [
     ("h", _l("Put the caller on hold, or take them back")),
     ("t", _l("Transfer the call: search the agents and queues")),
     ("c / v", _l("Complete / cancel a warm transfer")),
+    ("p", _l("Pause or resume the call's recording")),
     ("q", _l("Hang up the call")),
     ("m", _l("Mute the softphone")),
     ("?", _l("Show these shortcuts")),

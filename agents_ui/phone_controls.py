@@ -1,9 +1,11 @@
 """The call controls of the phone panel: hold, transfer (with the search of agents and queues
-that shows who is free), complete or cancel a warm transfer, hang up.
+that shows who is free), complete or cancel a warm transfer, pause or resume the recording,
+hang up.
 
 Each action answers JSON to `static/call_controls.js`: the call's view (the same shape as the
 events' `call`) and a message, or an error. The services do the work (`telephony.hold`,
-`telephony.transfer`); the URLs the network reaches are built here as the API builds them.
+`telephony.transfer`, `telephony.recordings`); the URLs the network reaches are built here as
+the API builds them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from helpdesk.auth import permissions
 from helpdesk.db import utcnow
 from helpdesk.errors import APIError
 from helpdesk.extensions import db
-from telephony import adapters, conference_parties, hold, transfer, transfer_targets
+from telephony import (
+    adapters,
+    conference_parties,
+    hold,
+    recordings,
+    transfer,
+    transfer_targets,
+)
 from telephony.callview import call_view
 from telephony.models import Call
 
@@ -158,6 +167,24 @@ def phone_conference(call_id: int) -> ResponseReturnValue:
     except APIError as exc:
         return _refused(exc)
     return jsonify({"error": {"message": _("The form was incomplete. Try again.")}}), 400
+
+
+@bp.post("/phone/calls/<int:call_id>/recording")
+@login_required
+def phone_recording(call_id: int) -> ResponseReturnValue:
+    """`paused`: 1 pauses the recording (the caller gives payment details), 0 resumes it."""
+    paused = request.form.get("paused") == "1"
+    try:
+        recordings.set_paused(
+            db.session, user=me(), call_id=call_id, paused=paused, recorder=adapters.recorder()
+        )
+    except APIError as exc:
+        return _refused(exc)
+    call = db.session.get(Call, call_id)
+    assert call is not None
+    if paused:
+        return _done(call, _("Recording paused: what is said now is not recorded."))
+    return _done(call, _("Recording resumed."))
 
 
 @bp.post("/phone/calls/<int:call_id>/hangup")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -242,6 +243,9 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
             "timeline": timeline_strings(),
             "recent": _("Latest on the timeline"),
             "no_history": _("Nothing on the timeline yet."),
+            # The player's audio, `0` standing for the recording's id.
+            "audio_url": url_for("console.recording_audio", recording_id=0),
+            "play_recording": _("Play the recording"),
         },
         "s": _("%(n)s s", n="{n}"),
         "min": _("%(n)s min", n="{n}"),

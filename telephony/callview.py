@@ -19,6 +19,10 @@ from sqlalchemy import Select, select
 from helpdesk.customers.models import Customer, CustomerTag
 from helpdesk.db import DbSession
 from telephony.models import Call, CallQueue
+from telephony.recording_models import CallRecording
+
+# A live recording's status as the view shows it; any other status is not a live recording.
+_RECORDING_STATE = {"in-progress": "recording", "paused": "paused"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,9 @@ class CallView:
     transfer: dict[str, Any] | None = None
     # The conference's third parties still on the call (`telephony.conference_parties`).
     parties: tuple[dict[str, Any], ...] = ()
+    # The call's recording: none, recording or paused, so the panel offers pause or resume only
+    # while there is something to pause (`telephony.recordings`).
+    recording: str = "none"
 
     def to_json(self) -> dict[str, Any]:
         """The view as events and answers carry it (documented in docs/realtime.md)."""
@@ -91,6 +98,7 @@ class CallView:
             "parties": [
                 {k: p.get(k) for k in ("id", "kind", "name", "agent_id")} for p in self.parties
             ],
+            "recording": self.recording,
         }
 
 
@@ -155,6 +163,20 @@ def _customer(session: DbSession, customer_id: int | None) -> CustomerRef | None
     return customer_in(session.execute(query).all())
 
 
+def recording_state(session: DbSession, call: Call) -> str:
+    """none, recording or paused. Read only for a call in progress: a ringing or ended call has
+    no recording to pause, and the screen pop's statements stay as they were."""
+    if call.answered_at is None or call.ended_at is not None or call.id is None:
+        return "none"
+    status = session.scalar(
+        select(CallRecording.status)
+        .where(CallRecording.call_id == call.id, CallRecording.kind == "call")
+        .order_by(CallRecording.id.desc())
+        .limit(1)
+    )
+    return _RECORDING_STATE.get(status or "", "none")
+
+
 def call_view(
     session: DbSession,
     call: Call,
@@ -193,4 +215,5 @@ def call_view(
         hold_s=call.hold_seconds or 0.0,
         transfer=call.transfer,
         parties=tuple(p for p in call.parties or () if not p.get("left")),
+        recording=recording_state(session, call),
     )

@@ -278,8 +278,9 @@ def _accept_offer(session: DbSession, *, user: User, call_id: int, gateway: Any)
             code="bridge_failed",
             status=409,
         ) from exc
-    announce_connected(session, call, user.id, caller)
+    # Started first, so that the view the agent's console gets says the call is recorded.
     recordings.begin_answered(session, call)
+    announce_connected(session, call, user.id, caller)
     session.commit()
     return call
 

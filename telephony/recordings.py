@@ -18,8 +18,11 @@ from sqlalchemy import delete, or_, select
 from helpdesk.auth.models import AgentSkill, Role, User
 from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from helpdesk.events import publish
 from helpdesk.timeline import service as timeline
 from telephony import routing
+from telephony.callview import call_view
+from telephony.floor import FLOOR
 from telephony.models import Call, CallQueue
 from telephony.recorder import Recorder
 from telephony.recording_models import CallRecording, QueueRecording
@@ -117,6 +120,13 @@ def set_paused(
     assert recording.recording_sid is not None
     recorder.set_paused(call.call_sid, recording.recording_sid, paused)
     recording.status = "paused" if paused else "in-progress"
+    view = call_view(session, call, now=utcnow()).to_json()
+    publish(
+        session,
+        "call.recording",
+        [*FLOOR, f"user:{call.agent_id}"],
+        {"call_id": call.id, "agent_id": call.agent_id, "call": view},
+    )
     session.commit()
     return recording
 

@@ -7,8 +7,12 @@
  * message. The transfer search asks /phone/transfer-targets as the agent types: agents (free
  * first, with their state) and queues (with callers waiting), or a number typed as +33...
  *
+ * The recording button shows while the call is recorded (the view's `recording`: recording or
+ * paused) and pauses or resumes it.
+ *
  * Shortcuts: h hold/resume, t transfer (focus the search), c complete, v cancel the transfer,
- * q hang up, m mute the softphone. Text from the server goes through textContent only.
+ * p pause/resume the recording (r is the reply's), q hang up, m mute the softphone. Text from
+ * the server goes through textContent only.
  */
 (function () {
   "use strict";
@@ -23,6 +27,7 @@
   var call = null;
   var els = {
     hold: document.getElementById("call-hold"),
+    recording: document.getElementById("call-recording"),
     open: document.getElementById("call-transfer-open"),
     hangup: document.getElementById("call-hangup"),
     leave: document.getElementById("call-leave"),
@@ -74,6 +79,7 @@
     var onHold = !!(call && call.on_hold);
     els.hold.setAttribute("aria-pressed", onHold ? "true" : "false");
     els.hold.firstChild.textContent = (onHold ? strings.resume : strings.hold) + " ";
+    drawRecording(call && call.recording);
     var info = "";
     if (call && handed.from_agent_id && handed.from_agent_id !== me) {
       info = live ? fill(strings.consulted, { name: handed.from_name })
@@ -83,6 +89,19 @@
     els.info.textContent = info;
     els.info.hidden = !info;
     drawParties((call && call.parties) || []);
+  }
+
+  function drawRecording(recording) {
+    var paused = recording === "paused";
+    els.recording.hidden = recording !== "recording" && !paused;
+    els.recording.setAttribute("aria-pressed", paused ? "true" : "false");
+    els.recording.firstChild.textContent = (paused ? strings.resume_recording : strings.pause_recording) + " ";
+  }
+
+  function toggleRecording() {
+    if (!call || els.buttons.hidden || els.recording.hidden) return false;
+    send("recording", { paused: call.recording === "paused" ? "0" : "1" });
+    return true;
   }
 
   function drawParties(parties) {
@@ -253,6 +272,7 @@
   els.open.addEventListener("click", function () {
     if (els.panel.hidden) openTransfer(); else closeTransfer();
   });
+  els.recording.addEventListener("click", toggleRecording);
   els.hangup.addEventListener("click", function () { send("hangup"); });
   els.leave.addEventListener("click", function () { send("conference", { action: "leave" }); });
   els.complete.addEventListener("click", function () { send("complete"); });
@@ -280,6 +300,7 @@
       case "t": handled = openTransfer(); break;
       case "c": handled = click(els.complete); break;
       case "v": handled = click(els.cancel); break;
+      case "p": handled = toggleRecording(); break;
       case "q": handled = click(els.hangup); break;
       case "m": handled = click(document.querySelector("[data-softphone=mute]")); break;
     }

@@ -1,7 +1,8 @@
 /* The caller screen as it pops in the phone panel (templates/_phone.html), drawn from the
  * `screen_pop` payload (docs/realtime.md) the moment a call rings: flags and value segment, the
  * open tickets with their live service-level clocks (counted down by sla.js), the latest entries
- * of the timeline and how much history there is. The whole record is one click away on the
+ * of the timeline (a recording or a voicemail with its player, the audio streamed by the helpdesk
+ * at `s.audio_url`) and how much history there is. The whole record is one click away on the
  * caller screen page (/calls/<id>).
  *
  * Everything is built with createElement and textContent: a caller's name or an SMS body is
@@ -205,6 +206,20 @@
     return parts.join(" · ");
   }
 
+  /* The player of a recording or voicemail entry: its audio comes from the helpdesk, which checks
+   * the agent may hear it, never from the provider. */
+  function player(e, s) {
+    var data = e.data || {};
+    var id = Number(data.recording_id);
+    if ((e.kind !== "recording" && e.kind !== "voicemail") || !id || !s.audio_url) return null;
+    var audio = el("audio", "recording-player");
+    audio.controls = true;
+    audio.preload = "none";
+    audio.setAttribute("aria-label", s.play_recording || "");
+    audio.src = String(s.audio_url).replace(/\/0\/audio$/, "/" + id + "/audio");
+    return audio;
+  }
+
   function recent(screen, s) {
     var box = el("div", "screen-recent");
     box.appendChild(el("h3", "screen-heading", s.recent));
@@ -221,6 +236,8 @@
       item.appendChild(el("span", "badge timeline-kind", pick(s.kind, e.kind)));
       item.appendChild(document.createTextNode(" "));
       item.appendChild(el("span", "screen-summary", summary(e, s)));
+      var audio = player(e, s);
+      if (audio) item.appendChild(audio);
       list.appendChild(item);
     });
     box.appendChild(list);

@@ -396,7 +396,7 @@
     tickWrapUp();
   }
 
-  /* The call controls' events (hold, transfer) carry my call's new view; a call I handed over
+  /* The call controls' events (hold, transfer, recording) carry my call's new view; a call I handed over
    * becomes the one I wrap up, and a warm transfer completed to me stays my call. */
   function onCallChanged(payload) {
     if (!payload || !payload.call || !state.call || state.call.call_id !== payload.call_id) return;
@@ -489,6 +489,7 @@
     live.on("call.hold", onCallChanged);
     live.on("call.transfer", onCallChanged);
     live.on("call.conference", onCallChanged);
+    live.on("call.recording", onCallChanged);
     live.on("call.transferred", onTransferred);
     // The first connection too: events sent while the page loaded are not replayed.
     live.onConnect(function () { reload(); });

@@ -10,8 +10,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from agents_ui import phone_state
 from helpdesk.auth.models import Role, User
+from helpdesk.extensions import db
+from telephony.models import CallQueue
+from telephony.recording_models import CallRecording, QueueRecording
 from telephony.simulator import Simulator
 from tests.conftest import Api
 from tests.functional import test_console_phone as phone
@@ -114,3 +119,61 @@ def test_conference_from_the_console(
     assert r.status_code == 200, r.get_json()
     assert sim.calls[row.call_sid].parties == [f"agent-{bea.id}"]
     assert state(console)["presence"]["state"] == "wrap_up"
+
+
+def _record(queue_name: str) -> None:
+    """The queue records its calls."""
+    queue = db.session.scalar(select(CallQueue).where(CallQueue.name == queue_name))
+    assert queue is not None
+    db.session.add(QueueRecording(queue_id=queue.id, mode="on"))
+    db.session.commit()
+
+
+def test_the_call_view_carries_the_recording_and_the_panel_pauses_and_resumes_it(
+    console: FlaskClient, agent: User, sim: Simulator, hugo: Any, recorded: Any
+) -> None:
+    page = html(console.get("/tickets"))
+    assert 'id="call-recording"' in page and 'aria-keyshortcuts="p"' in page
+    assert "Pause or resume the call's recording" in page
+    _record("support")
+    go_available(console)
+    row = ring(sim, "+33611111111")
+    assert row.agent_id == agent.id
+    assert state(console)["offer"]["recording"] == "none"  # ringing: nothing recorded yet
+    assert console.post(f"/phone/calls/{row.id}/accept", headers=JSON).status_code == 200
+    assert state(console)["call"]["recording"] == "recording"
+    connected = recorded.named("call.connected")[-1].payload
+    assert connected["call"]["recording"] == "recording"
+
+    r = console.post(f"/phone/calls/{row.id}/recording", data={"paused": "1"}, headers=JSON)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["call"]["recording"] == "paused"
+    assert r.get_json()["message"] == "Recording paused: what is said now is not recorded."
+    event = recorded.named("call.recording")[-1]
+    assert event.payload["call"]["recording"] == "paused"
+    assert f"user:{agent.id}" in event.rooms
+    assert state(console)["call"]["recording"] == "paused"
+    (recording,) = db.session.scalars(select(CallRecording).where(CallRecording.call_id == row.id))
+    assert recording.status == "paused"
+
+    r = console.post(f"/phone/calls/{row.id}/recording", data={"paused": "0"}, headers=JSON)
+    assert r.status_code == 200 and r.get_json()["call"]["recording"] == "recording"
+    assert recorded.named("call.recording")[-1].payload["call"]["recording"] == "recording"
+
+
+def test_a_call_not_recorded_has_no_recording_to_pause(
+    console: FlaskClient, agent: User, sim: Simulator, hugo: Any
+) -> None:
+    go_available(console)
+    row = ring(sim, "+33611111111")
+    assert console.post(f"/phone/calls/{row.id}/accept", headers=JSON).status_code == 200
+    assert state(console)["call"]["recording"] == "none"
+    r = console.post(f"/phone/calls/{row.id}/recording", data={"paused": "1"}, headers=JSON)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_recording"
+
+
+def test_the_screen_pop_wording_has_the_recording_player_address(app: Flask) -> None:
+    with app.test_request_context():
+        strings = phone_state.js_strings({})["screen"]
+    assert strings["audio_url"] == "/recordings/0/audio"
+    assert strings["play_recording"] == "Play the recording"
