@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from html import unescape
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -160,7 +161,11 @@ def test_auto_dispatch_counts_visits_in_french(
         home_lon=2.34,
         calendar_id=calendar.id,
     )
-    now = utcnow()
+    # A visit tomorrow morning in Paris: whatever the hour the suite runs at, it fits a
+    # technician's day (a window starting now can run past the day's end late in the evening).
+    paris = ZoneInfo("Europe/Paris")
+    tomorrow = utcnow().astimezone(paris).date() + timedelta(days=1)
+    now = datetime.combine(tomorrow, time(9, 0), tzinfo=paris).astimezone(UTC)
     customer = customer_factory()
     wo = dispatch.create_work_order(
         db.session,
