@@ -110,6 +110,9 @@ IVR_STEP: dict[str, Any] = {
     "callback": _l("Asked for a callback"),
     "voicemail": _l("Left a message"),
     "click-to-call": _l("Dialled from the console"),
+    # The menu's default routes (telephony.ivr_menu): where a caller goes after N menus.
+    "menu:default:no_input": _l("No key pressed: sent to the default route"),
+    "menu:default:invalid": _l("Only unknown keys: sent to the default route"),
 }
 
 IVR_ACTION: dict[str, Any] = {

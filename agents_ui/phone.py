@@ -223,6 +223,7 @@ def panel() -> dict[str, Any]:
         "reasons": [(c, phone_state.BREAK_REASON[c]) for c in phone_state.BREAK_CHOICES],
         "dispositions": list(phone_state.DISPOSITION.items()),
         "state_label": phone_state.PRESENCE_STATE,
+        "state_names": {code: str(name) for code, name in phone_state.PRESENCE_STATE.items()},
         "reason_label": phone_state.BREAK_REASON,
         "strings": phone_state.js_strings(queues),
         "duration": sla_display.duration,

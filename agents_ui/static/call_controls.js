@@ -251,7 +251,9 @@
       .then(function (found) {
         if (ticket !== asked) return;  // a later search answered first
         (found.agents || []).forEach(function (a) {
-          var state = a.free ? strings.free : strings.busy + " (" + a.state + ")";
+          // An agent who is not free reads as their state (on a call, on break, offline).
+          var named = (strings.states || {})[a.state];
+          var state = a.free ? strings.free : (named ? named.toLowerCase() : strings.busy);
           els.results.appendChild(option(a.name, strings.agent + ", " + state, "agent:" + a.id, a.free));
         });
         (found.queues || []).forEach(function (q2) {

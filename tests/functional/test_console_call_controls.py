@@ -4,7 +4,10 @@ who handed a call over (their wrap-up is that call, while it goes on with the ne
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
+from html import unescape
 from typing import Any
 
 import pytest
@@ -48,6 +51,11 @@ def test_the_panel_has_the_controls_with_their_shortcuts(console: FlaskClient) -
     ):
         assert f'id="{button}"' in page and f'aria-keyshortcuts="{key}"' in page
     assert "Put the caller on hold, or take them back" in page
+    # The transfer search names an agent who is not free by their state, in the agent's words.
+    found = re.search(r'id="call-controls"[^>]*data-strings="([^"]*)"', page, re.S)
+    assert found
+    strings = json.loads(unescape(found.group(1)))
+    assert strings["states"]["offline"] == "Offline" and strings["states"]["break"] == "Break"
 
 
 def test_hold_search_and_cold_transfer_from_the_console(
