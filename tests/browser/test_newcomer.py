@@ -131,6 +131,8 @@ def test_make_run_prints_the_url_and_logins_last_and_serves_on_gunicorn(made_run
     lines = [line for line in text.splitlines() if line.strip()]
     assert lines[-1].startswith(f"Helpdesk console on http://127.0.0.1:{made_run.port}")
     assert {"admin@demo.helpdesk", "agent@demo.helpdesk"} <= set(made_run.logins)
+    # Whether calls reach the agents, said before anyone places one (README, "Two commands").
+    assert "The center is open now" in text or "The center is closed now" in text
     health = requests.get(f"http://127.0.0.1:{made_run.port}/healthz", timeout=5)
     assert health.ok and health.headers.get("Server") == "gunicorn"  # no version given away
 
