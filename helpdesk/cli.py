@@ -161,7 +161,7 @@ def _print_center_hours(app: Flask) -> None:
     hours = center_hours(db.session)
     db.session.remove()
     if hours.open:
-        click.echo(f"The center is open now (calendar {hours.calendar_name!r}): calls reach agents.")
+        click.echo(f"The center is open now (calendar {hours.calendar_name!r}): calls reach agents")
         return
     when = hours.next_open.strftime("%Y-%m-%d %H:%M UTC") if hours.next_open else "never"
     click.echo(
