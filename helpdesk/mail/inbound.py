@@ -28,7 +28,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 
 from helpdesk.customers.models import Customer
-from helpdesk.db import DbSession, insert_unless_present, utcnow
+from helpdesk.db import DbSession, insert_unless_present_row, utcnow
 from helpdesk.events import FEED_TICKETS, publish
 from helpdesk.mail import loops, quotes, threading
 from helpdesk.mail.bounces import record_bounce
@@ -156,7 +156,7 @@ def _insert_row(
     kept: dict[str, str],
 ) -> MailMessage | None:
     text = (mail.text or html_to_text(mail.html)).replace("\x00", "")
-    row_id = insert_unless_present(
+    row: MailMessage | None = insert_unless_present_row(
         session,
         MailMessage,
         {
@@ -180,7 +180,7 @@ def _insert_row(
         },
         key=["message_id"],
     )
-    return session.get(MailMessage, row_id) if row_id is not None else None
+    return row
 
 
 def _decide(
