@@ -116,6 +116,7 @@ def _timed_posts(
     firsts = [message(offset + i, reply_to=None) for i in range(half)]
     replies = [message(offset + half + i, reply_to=offset + i) for i in range(half)]
     outcomes: dict[str, int] = {}
+    counting = threading.Lock()
 
     def post(item: tuple[int, bytes]) -> float:
         started = time.perf_counter()
@@ -123,7 +124,8 @@ def _timed_posts(
         answer = http.post(url, data=item[1], headers=headers)
         answer.raise_for_status()
         outcome = answer.json()["outcome"]
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        with counting:  # the clients are threads: a bare read-and-add loses counts
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
         return time.perf_counter() - started
 
     for item in enumerate(firsts[:50]):  # warm-up: the processes, pools, PostgreSQL's caches

@@ -228,6 +228,20 @@ def insert_unless_present(
     and the request with a 500); SQLite's write lock lets only one in at a time anyway. Column
     defaults apply as for any insert.
     """
+    stmt = _insert_or_nothing(session, model, values, key)
+    return session.scalar(stmt.returning(*model.__table__.primary_key.columns))
+
+
+def insert_unless_present_row(
+    session: Any, model: Any, values: dict[str, Any], *, key: list[str]
+) -> Any:
+    """The same, answering the new row as a loaded object of the session (INSERT ... RETURNING
+    the whole row), or None: one statement where the key and a read-back would be two."""
+    stmt = _insert_or_nothing(session, model, values, key)
+    return session.scalars(stmt.returning(model)).first()
+
+
+def _insert_or_nothing(session: Any, model: Any, values: dict[str, Any], key: list[str]) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -236,8 +250,7 @@ def insert_unless_present(
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = sqlite_insert(model)
-    stmt = stmt.values(**values).on_conflict_do_nothing(index_elements=key)
-    return session.scalar(stmt.returning(*model.__table__.primary_key.columns))
+    return stmt.values(**values).on_conflict_do_nothing(index_elements=key)
 
 
 @contextmanager

@@ -25,9 +25,12 @@ def keep_files(
     budget: int,
     store: AttachmentStore,
     stored_keys: list[str],
+    customer_id: int | None = None,
+    rows: list[Attachment] | None = None,
 ) -> list[str]:
-    """Store the message's files (`budget` bytes at most) and write their rows; returns the
-    names to list on the comment (files not kept say why)."""
+    """Store the message's files (`budget` bytes at most) and write their rows (added to `rows`,
+    so the caller can link them to the ticket without reading them back); returns the names to
+    list on the comment (files not kept say why)."""
     names: list[str] = []
     for part in mail.files:
         if len(part.data) > budget:
@@ -36,19 +39,20 @@ def keep_files(
         budget -= len(part.data)
         stored = store.put(part.data)
         stored_keys.append(stored.key)
-        session.add(
-            Attachment(
-                mail_message_id=row.id,
-                customer_id=row.customer_id,
-                filename=part.filename[:255],
-                content_type=sniff_type(part.data, part.declared_type),
-                declared_type=part.declared_type[:127],
-                size=stored.size,
-                sha256=stored.sha256,
-                storage_key=stored.key,
-                inline=part.inline,
-            )
+        attachment = Attachment(
+            mail_message_id=row.id,
+            customer_id=customer_id,
+            filename=part.filename[:255],
+            content_type=sniff_type(part.data, part.declared_type),
+            declared_type=part.declared_type[:127],
+            size=stored.size,
+            sha256=stored.sha256,
+            storage_key=stored.key,
+            inline=part.inline,
         )
+        session.add(attachment)
+        if rows is not None:
+            rows.append(attachment)
         if not part.inline:
             names.append(f"{part.filename} ({_size(stored.size)})")
     session.flush()

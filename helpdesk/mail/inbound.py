@@ -4,9 +4,9 @@ posted it to the ingress: `ingest(session, raw, source=...)`.
 Each message is taken once. Its Message-ID (or, without one, a hash of its bytes) is unique in
 `mail_messages`; the row is inserted with ON CONFLICT DO NOTHING, so a retried POST, a message
 fetched again after a worker died, or two copies at once leave one row and one comment. The
-original bytes go to the attachment store as soon as the row is in (and are removed again if the
-transaction fails), so whatever the outcome (a ticket, a bounce, a refusal), the message can be
-shown again as it came.
+original bytes go to the attachment store just before the row's INSERT, which carries their key
+(they are removed again for a duplicate, or if the transaction fails), so whatever the outcome (a
+ticket, a bounce, a refusal), the message can be shown again as it came.
 
 Outcomes: created (a new ticket), threaded (a comment on the ticket it answers), reopened (the
 same, on a solved ticket), follow_up (a new ticket linked to the closed one it answers),
@@ -28,12 +28,12 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 
 from helpdesk.customers.models import Customer
-from helpdesk.db import DbSession, insert_unless_present, utcnow
+from helpdesk.db import DbSession, insert_unless_present_row, utcnow
 from helpdesk.events import FEED_TICKETS, publish
 from helpdesk.mail import loops, quotes, threading
 from helpdesk.mail.bounces import record_bounce
 from helpdesk.mail.files import keep_files
-from helpdesk.mail.models import MailMessage
+from helpdesk.mail.models import Attachment, MailMessage
 from helpdesk.mail.parse import ParsedMail, parse
 from helpdesk.mail.sanitize import clean_html, html_to_text
 from helpdesk.mail.store import MB, AttachmentStore, attachment_store
@@ -117,9 +117,20 @@ def _ingest_new(
     store: AttachmentStore,
     stored_keys: list[str],
 ) -> Ingested:
-    row = _insert_row(session, mail, source, settings)
+    # The original is stored first so that its key goes in with the row's INSERT (no UPDATE);
+    # a duplicate's copy is removed again at once (keys are random: the first copy is untouched).
+    kept: dict[str, str] = {}
+    if len(raw) <= settings.max_message_bytes * 4 // 3 + MB:
+        kept["raw_key"] = store.put(raw, kind="raw").key
+        stored_keys.append(kept["raw_key"])
+    else:
+        kept["error"] = "larger than the message size limit: the original was not kept"
+    row = _insert_row(session, mail, source, settings, kept)
     if row is None:  # seen before, or a copy of it committed first
         session.commit()
+        for key in stored_keys:
+            store.delete(key)
+        stored_keys.clear()
         again = _existing(session, mail.message_id)
         return Ingested(
             "duplicate",
@@ -127,16 +138,12 @@ def _ingest_new(
             again.id if again else None,
             "already received",
         )
-    if len(raw) <= settings.max_message_bytes * 4 // 3 + MB:
-        row.raw_key = store.put(raw, kind="raw").key
-        stored_keys.append(row.raw_key)
-    else:
-        row.error = "larger than the message size limit: the original was not kept"
     # One UPDATE of the row at the end rather than one per step.
     with session.no_autoflush:
         files: list[str] = []
-        result = _decide(session, row, mail, settings, store, stored_keys, files)
-        _announce(session, row, result, files)
+        kept_files: list[Attachment] = []
+        result = _decide(session, row, mail, settings, store, stored_keys, files, kept_files)
+        _announce(session, row, result, kept_files)
     session.commit()
     return result
 
@@ -146,9 +153,10 @@ def _insert_row(
     mail: ParsedMail,
     source: str,
     settings: InboundSettings,
+    kept: dict[str, str],
 ) -> MailMessage | None:
     text = (mail.text or html_to_text(mail.html)).replace("\x00", "")
-    row_id = insert_unless_present(
+    row: MailMessage | None = insert_unless_present_row(
         session,
         MailMessage,
         {
@@ -168,10 +176,11 @@ def _insert_row(
             "source": source[:255],
             "status": "received",
             "created_at": utcnow(),
+            **kept,
         },
         key=["message_id"],
     )
-    return session.get(MailMessage, row_id) if row_id is not None else None
+    return row
 
 
 def _decide(
@@ -182,6 +191,7 @@ def _decide(
     store: AttachmentStore,
     stored_keys: list[str],
     files: list[str],
+    kept_files: list[Attachment],
 ) -> Ingested:
     if not mail.from_address:
         row.status, row.error = "rejected", "no sender address (From)"
@@ -204,10 +214,10 @@ def _decide(
     else:
         language = threading.guess_language(mail, row.body_text)
         customer = threading.customer_for(session, mail, language)
-    row.customer_id = customer.id
     ticket = threading.find_ticket(session, mail, customer)
     # Neither an automatic reply nor a flood opens a ticket (nor a follow-up of a closed one).
     if (auto or flooded) and (ticket is None or ticket.status is Status.CLOSED):
+        row.customer_id = customer.id
         return _ignore(row, verdict.kind, verdict.reason if auto else "a flood from this address")
     files += keep_files(
         session,
@@ -216,12 +226,21 @@ def _decide(
         budget=settings.max_message_bytes,
         store=store,
         stored_keys=stored_keys,
+        customer_id=customer.id,
+        rows=kept_files,
     )
+    # The row's customer is set after the ticket service's own flushes, so that the row is
+    # written once, with its ticket, by the final one.
     if auto and ticket is not None:
-        return _note(session, row, mail, ticket, files, verdict.reason)
-    result = _thread(session, row, mail, customer, ticket, files)
+        result = _note(session, row, mail, ticket, files, verdict.reason)
+        row.customer_id = customer.id
+        _link_files(row, kept_files)
+        return result
+    result, answered = _thread(session, row, mail, customer, ticket, files)
+    row.customer_id = customer.id
+    _link_files(row, kept_files)
     if result.outcome in ("created", "follow_up") and verdict.acknowledge and not flooded:
-        _acknowledge(session, row, customer, settings)
+        _acknowledge(session, row, customer, answered, settings)
     return result
 
 
@@ -260,7 +279,9 @@ def _thread(
     customer: Customer,
     ticket: Ticket | None,
     files: list[str],
-) -> Ingested:
+) -> tuple[Ingested, Ticket]:
+    """The outcome, and the ticket the message went on (held, so the acknowledgement needs no
+    second read of it)."""
     body = _body(row, mail, files)
     if ticket is not None and ticket.status is not Status.CLOSED:
         reopened = ticket.status is Status.SOLVED
@@ -273,8 +294,7 @@ def _thread(
             commit=False,
         )
         row.ticket_id, row.comment_id = ticket.id, comment.id
-        _link_files(session, row, mail)
-        return Ingested("reopened" if reopened else "threaded", ticket.id, row.id)
+        return Ingested("reopened" if reopened else "threaded", ticket.id, row.id), ticket
     subject = threading.clean_subject(mail.subject) or "(no subject)"
     new = tickets.create(
         session,
@@ -286,11 +306,10 @@ def _thread(
         commit=False,
     )
     row.ticket_id = new.id
-    _link_files(session, row, mail)
     if ticket is not None:
         threading.link_follow_up(session, old=ticket, new=new)
-        return Ingested("follow_up", new.id, row.id, f"follow-up of {ticket.reference}")
-    return Ingested("created", new.id, row.id)
+        return Ingested("follow_up", new.id, row.id, f"follow-up of {ticket.reference}"), new
+    return Ingested("created", new.id, row.id), new
 
 
 def _note(
@@ -308,16 +327,12 @@ def _note(
         session, ticket, body=body, public=False, channel=Channel.EMAIL, commit=False
     )
     row.ticket_id, row.comment_id = ticket.id, comment.id
-    _link_files(session, row, mail)
     return Ingested("threaded", ticket.id, row.id, "automatic reply: kept as an internal note")
 
 
-def _link_files(session: DbSession, row: MailMessage, mail: ParsedMail) -> None:
-    from helpdesk.mail.models import Attachment
-
-    if not mail.files:
-        return
-    for att in session.scalars(select(Attachment).where(Attachment.mail_message_id == row.id)):
+def _link_files(row: MailMessage, kept_files: list[Attachment]) -> None:
+    """The message's files, kept by this ingest, go on its ticket and comment."""
+    for att in kept_files:
         att.ticket_id, att.comment_id = row.ticket_id, row.comment_id
 
 
@@ -330,7 +345,11 @@ ACK_TEXT = {
 
 
 def _acknowledge(
-    session: DbSession, row: MailMessage, customer: Customer, settings: InboundSettings
+    session: DbSession,
+    row: MailMessage,
+    customer: Customer,
+    ticket: Ticket,
+    settings: InboundSettings,
 ) -> None:
     """One automatic acknowledgement per customer and period, sent through the outbox."""
     try:
@@ -350,9 +369,8 @@ def _acknowledge(
     )
     if recent is not None or row.ticket_id is None:
         return
-    ticket = session.get(Ticket, row.ticket_id)
     language = customer.language if customer.language in ACK_TEXT else "en"
-    reference = ticket.reference if ticket else ""
+    reference = ticket.reference
     outbox.queue_message(
         session,
         to=row.from_address,
@@ -368,21 +386,9 @@ def _acknowledge(
     )
 
 
-def _file_names(session: DbSession, row: MailMessage, files: list[str]) -> list[str]:
-    from helpdesk.mail.models import Attachment
-
-    if not files:
-        return []
-    return list(
-        session.scalars(
-            select(Attachment.filename)
-            .where(Attachment.mail_message_id == row.id, Attachment.inline.is_(False))
-            .order_by(Attachment.id)
-        )
-    )
-
-
-def _announce(session: DbSession, row: MailMessage, result: Ingested, files: list[str]) -> None:
+def _announce(
+    session: DbSession, row: MailMessage, result: Ingested, kept_files: list[Attachment]
+) -> None:
     """The customer's timeline and the console's live event, in the same transaction."""
     if row.customer_id is not None and result.outcome != "bounced":
         timeline.append(
@@ -398,7 +404,8 @@ def _announce(session: DbSession, row: MailMessage, result: Ingested, files: lis
                 "direction": "inbound",
                 "outcome": result.outcome,
                 "kind": row.kind,
-                "attachments": _file_names(session, row, files),
+                # In the order they were written (that of their ids).
+                "attachments": [a.filename for a in kept_files if not a.inline],
             },
         )
     rooms = [FEED_TICKETS]

@@ -63,11 +63,8 @@ def guess_language(mail: ParsedMail, text: str) -> str:
     )
 
 
-def find_customer(session: DbSession, address: str) -> Customer | None:
-    """The customer who has this address, case-insensitively (addresses are stored lower-cased,
-    so the indexed column is compared as it is); merged records lead to the one they were merged
-    into."""
-    found = session.scalar(
+def _matching(session: DbSession, address: str, *, lock: bool) -> Customer | None:
+    query = (
         select(Customer)
         .options(lazyload("*"))  # its contacts and tags are not needed here
         .join(CustomerEmail, CustomerEmail.customer_id == Customer.id)
@@ -75,6 +72,17 @@ def find_customer(session: DbSession, address: str) -> Customer | None:
         .order_by(Customer.merged_into_id.is_not(None), Customer.id.desc())
         .limit(1)
     )
+    if lock:
+        query = query.with_for_update(of=Customer)
+    found: Customer | None = session.scalar(query)
+    return found
+
+
+def find_customer(session: DbSession, address: str) -> Customer | None:
+    """The customer who has this address, case-insensitively (addresses are stored lower-cased,
+    so the indexed column is compared as it is); merged records lead to the one they were merged
+    into."""
+    found = _matching(session, address, lock=False)
     if found is not None and found.merged_into_id is not None:
         return customers.get(session, found.id)
     return found
@@ -84,9 +92,12 @@ def customer_for(session: DbSession, mail: ParsedMail, language: str) -> Custome
     """The sender's record, locked on PostgreSQL so that two messages from one sender at once
     thread one after the other (and open one ticket, not two); a record made here is new to
     this transaction and needs no lock."""
-    found = find_customer(session, mail.from_address)
-    if found is not None:
+    # Found and locked in one statement; a merged record's target is locked on its own.
+    found = _matching(session, mail.from_address, lock=True)
+    if found is not None and found.merged_into_id is not None:
+        found = customers.get(session, found.id)
         session.scalar(select(Customer.id).where(Customer.id == found.id).with_for_update())
+    if found is not None:
         return found
     return customers.create(
         session,
@@ -103,15 +114,16 @@ def by_headers(session: DbSession, mail: ParsedMail) -> Ticket | None:
     ids = [i for i in (mail.in_reply_to, *reversed(mail.references)) if i]
     if not ids:
         return None
+    # The tickets come with the messages, in one statement.
     rows = session.execute(
-        select(MailMessage.message_id, MailMessage.ticket_id).where(
-            MailMessage.message_id.in_(ids[:50]), MailMessage.ticket_id.is_not(None)
-        )
+        select(MailMessage.message_id, Ticket)
+        .join(Ticket, Ticket.id == MailMessage.ticket_id)
+        .where(MailMessage.message_id.in_(ids[:50]))
     ).all()
-    by_id = {r.message_id: r.ticket_id for r in rows}
+    by_id: dict[str, Ticket] = {r.message_id: r.Ticket for r in rows}
     for message_id in ids:
         if message_id in by_id:
-            return session.get(Ticket, by_id[message_id])
+            return by_id[message_id]
     return None
 
 
