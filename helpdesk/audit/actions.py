@@ -147,6 +147,9 @@ AUDITED: dict[str, Audited] = {
     "console.simulator_open_center": Audited("center.open_around_the_clock", "sla_calendar"),
     "telephony_queues_api.create_queue_post": Audited("queue.create", "queue"),
     "telephony_queues_api.replace_queue_put": Audited("queue.update", "queue", "queue_id"),
+    "telephony_recordings_api.put_policy_put": Audited(
+        "queue.recording_update", "queue", "queue_id"
+    ),
     # Outgoing webhooks: where events go (the secret is never kept: helpdesk.audit.service.scrub)
     "webhooks_api.create_webhook_post": Audited("webhook.create", "webhook", keep=_WEBHOOK),
     "webhooks_api.update_webhook_patch": Audited(
