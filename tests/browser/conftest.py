@@ -205,6 +205,9 @@ def _seed(env: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, int
         urgent = customers.create(
             db.session, name="Alex Alert", phones=["+33612000003"], tags=["alert"]
         )
+        # The call controls' caller: their calls and notes stay off Camille's screen, which
+        # the call-flow test reads.
+        customers.create(db.session, name="Chloé Contrôle", phones=["+33612000011"])
         agent_id = people["agent"]["id"]
         running = tickets.create(
             db.session,

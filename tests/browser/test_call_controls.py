@@ -15,7 +15,6 @@ except ImportError:  # pragma: no cover
 
 from tests.browser.conftest import PASSWORD, Console, LiveServer
 from tests.browser.test_call_flow import (
-    CAMILLE,
     EVENT_TIMEOUT_MS,
     place_call,
     set_presence,
@@ -23,6 +22,8 @@ from tests.browser.test_call_flow import (
 )
 
 pytestmark = pytest.mark.browser
+
+CHLOE = "+33612000011"  # Chloé Contrôle, seeded in conftest for these tests alone
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def test_hold_resume_warm_transfer_complete_and_wrap_up_on_both_sides(
     set_presence(alice, "available")
     customer = sign_in("supervisor")
     try:
-        place_call(customer, live_server, CAMILLE, "1")
+        place_call(customer, live_server, CHLOE, "1")
         alice.page.wait_for_selector("#phone-ringing:not([hidden])", timeout=EVENT_TIMEOUT_MS)
         alice.page.keyboard.press("a")
         alice.page.wait_for_selector("#phone-oncall:not([hidden])", timeout=EVENT_TIMEOUT_MS)
