@@ -193,6 +193,7 @@ ENDPOINTS: dict[str, Access] = {
     "console.create_ticket": STAFF,
     "console.phone_accept": STAFF,
     "console.phone_reject": STAFF,
+    "console.phone_recording": STAFF,
     "console.phone_hold": STAFF,
     "console.phone_transfer": STAFF,
     "console.phone_transfer_complete": STAFF,
