@@ -260,29 +260,43 @@ def _accept_offer(session: DbSession, *, user: User, call_id: int, gateway: Any)
         wait_s=call.wait_seconds or 0.0,
         callback=call.callback_requested or None,
     )
-    try:
-        if leg is not None:
-            place_callback(session, call, leg, gateway)
-            call = leg
-        else:
-            call.agent_call_sid = gateway.bridge(
-                call.call_sid,
-                presence.endpoint or f"client:agent-{user.id}",
-                bridging.agent_leg(session, call),
-            )
-    except Exception as exc:
-        session.rollback()
-        log.exception("bridging call %s failed", call_id)
-        raise APIError(
-            "the telephony provider did not connect the call; try again",
-            code="bridge_failed",
-            status=409,
-        ) from exc
+    call = _connect(session, call, leg, gateway, endpoint=presence.endpoint, user_id=user.id)
     # Started first, so that the view the agent's console gets says the call is recorded.
     recordings.begin_answered(session, call)
     announce_connected(session, call, user.id, caller)
     session.commit()
     return call
+
+
+def _connect(
+    session: DbSession,
+    call: Call,
+    leg: Call | None,
+    gateway: Any,
+    *,
+    endpoint: str | None,
+    user_id: int,
+) -> Call:
+    """The network last: the caller bridged to the agent, or for a callback the customer dialled;
+    a refusal takes the whole accept back. The call the agent now holds is returned."""
+    try:
+        if leg is not None:
+            place_callback(session, call, leg, gateway)
+            return leg
+        call.agent_call_sid = gateway.bridge(
+            call.call_sid,
+            endpoint or f"client:agent-{user_id}",
+            bridging.agent_leg(session, call),
+        )
+        return call
+    except Exception as exc:
+        session.rollback()
+        log.exception("bridging call %s failed", call.id)
+        raise APIError(
+            "the telephony provider did not connect the call; try again",
+            code="bridge_failed",
+            status=409,
+        ) from exc
 
 
 def announce_connected(
