@@ -17,6 +17,7 @@ message's arrival in an IMAP mailbox to its live event.
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 import sys
 import tempfile
@@ -27,9 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
 import requests
 
 from bench import machine, pg
+from bench.screenpop import redis_url as bench_redis_url
 from bench.server import ROOT, WebServer, machine_cpu, postgres_pids, process_cpu
 from bench.stats import summarise
 
@@ -138,17 +141,34 @@ def _timed_posts(
 
 
 def throughput(
-    options: Options, database_url: str, token: str, *, processes: int, offset: int
+    options: Options,
+    database_url: str,
+    token: str,
+    *,
+    processes: int,
+    offset: int,
+    redis_url: str = "",
 ) -> dict[str, Any]:
     """Messages a second through `processes` web processes (the Procfile's `web`, each on its
-    own port, as docs/operations.md deploys it), with the CPU they and PostgreSQL spent."""
+    own port, as docs/operations.md deploys it), with the CPU they and PostgreSQL (and Redis)
+    spent. With `redis_url` it is the scaled-out form: events, rate limits and task sends go to
+    Redis, and the acknowledgements wait there for a Celery worker (none runs: the outbox has a
+    figure of its own); without, the embedded form, where they are sent in the web process."""
     folder = Path(tempfile.mkdtemp(prefix="bench-mail-"))
-    webs = [WebServer(database_url, folder / f"web{n}.log") for n in range(processes)]
+    env: dict[str, str | None] = {"REDIS_URL": redis_url} if redis_url else {}
+    webs = [
+        WebServer(database_url, folder / f"web{n}.log", extra_env=env) for n in range(processes)
+    ]
+    if redis_url:
+        redis.Redis.from_url(redis_url).flushdb()
     try:
         for web in webs:
             web.start()
         pids = [p for web in webs for p in web.pids()] + postgres_pids(DB)
+        if redis_url:
+            pids += redis_pids()
         cpu_before = sum(process_cpu(p) for p in pids)
+        client_before = sum(os.times()[:2])
         busy_before, total_before = machine_cpu()
         started = time.perf_counter()
         latencies, outcomes, timed = _timed_posts(
@@ -156,22 +176,41 @@ def throughput(
         )
         elapsed = time.perf_counter() - started
         cpu = sum(process_cpu(p) for p in pids) - cpu_before
+        client = sum(os.times()[:2]) - client_before
         busy_after, total_after = machine_cpu()
+        queued = redis.Redis.from_url(redis_url).llen("celery") if redis_url else 0
     finally:
         for web in webs:
             web.stop()
+        if redis_url:
+            redis.Redis.from_url(redis_url).flushdb()
     return {
         "processes": processes,
+        "form": "scaled-out (Redis)" if redis_url else "embedded (no Redis)",
         "messages": timed,
         "seconds": elapsed,
         "per_second": timed / elapsed,
-        # The web processes' and their PostgreSQL backends' CPU per message, and how busy the
-        # whole machine was (other work included) while they ran.
+        # The web processes' and their PostgreSQL backends' (and Redis's) CPU per message, the
+        # clients' own, and how busy the whole machine was (other work included) while they ran.
         "cpu_ms_per_message": cpu / timed * 1000,
+        "client_ms_per_message": client / timed * 1000,
         "machine_busy": (busy_after - busy_before) / max(total_after - total_before, 1e-9),
         "latency": summarise(latencies),
         "outcomes": outcomes,
+        "tasks_queued": queued,
     }
+
+
+def redis_pids() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "redis-server":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
 
 
 class _Timestamps:
@@ -271,19 +310,22 @@ def run(options: Options = Options()) -> None:
     print(machine.one_line(info))
     try:
         token = _token(url, tempfile.mkdtemp(prefix="bench-mail-cli-"))
-        for processes in (1, 2):
+        rurl = bench_redis_url()
+        runs = [(1, ""), (1, rurl), (2, rurl)]
+        for n, (processes, form) in enumerate(runs, start=1):
             first = throughput(
-                options, url, token, processes=processes, offset=processes * 1_000_000
+                options, url, token, processes=processes, offset=n * 1_000_000, redis_url=form
             )
             print(
-                f"1. ingress, {processes} web process(es): {first['messages']} messages in "
-                f"{first['seconds']:.1f} s = {first['per_second']:.0f}/s (target >= "
+                f"1. ingress, {first['form']}, {processes} web process(es): {first['messages']} "
+                f"messages in {first['seconds']:.1f} s = {first['per_second']:.0f}/s (target >= "
                 f"{THROUGHPUT_TARGET:.0f}/s: "
                 f"{'met' if first['per_second'] >= THROUGHPUT_TARGET else 'NOT met'}); latency "
                 f"p50 {first['latency'].p50_ms:.1f} ms, p95 {first['latency'].p95_ms:.1f} ms; "
-                f"outcomes {first['outcomes']}; web + PostgreSQL CPU "
-                f"{first['cpu_ms_per_message']:.1f} ms a message, machine busy "
-                f"{first['machine_busy']:.0%}"
+                f"outcomes {first['outcomes']}; server CPU (web, PostgreSQL, Redis) "
+                f"{first['cpu_ms_per_message']:.1f} ms a message, clients "
+                f"{first['client_ms_per_message']:.1f} ms; acknowledgements queued for the "
+                f"workers {first['tasks_queued']}; machine busy {first['machine_busy']:.0%}"
             )
         second = arrival(options, url)
         delay = second["delay"]

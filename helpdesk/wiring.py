@@ -142,6 +142,9 @@ def _select_timezone() -> str:
 
 def _init_extensions(app: Flask, settings: Settings, role: str) -> None:
     db.init_app(app)
+    from helpdesk import caches
+
+    caches.init_app(app, redis_url=settings.REDIS_URL)
     release_session_safely(app, db.session)
     with app.app_context():
         install_sqlite_pragmas(

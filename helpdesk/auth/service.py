@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from helpdesk import events
+from helpdesk import caches, events
 from helpdesk.auth import access, passwords
 from helpdesk.auth.models import AgentSkill, ApiToken, Group, Role, User
 from helpdesk.db import DbSession, utcnow
@@ -219,9 +221,41 @@ def issue_token(
     return token
 
 
+# An API token's owner, read on every API request, is cached for a few seconds per process;
+# any committed change to a token or a user clears it everywhere (helpdesk/caches.py).
+caches.watch("api_tokens", ApiToken, User, ttl_s=30.0)
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class _TokenOwner:
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    user: User  # detached, with its columns loaded: merged into each request's session
+
+
 def user_for_token(*, session: DbSession, token: str) -> User | None:
-    row = live_token(session=session, token=token)
-    return None if row is None else row.user
+    """The active user a live token belongs to, without a query while the cache holds it."""
+    digest = hash_token(token)
+    owner = caches.cached("api_tokens", digest, lambda: _token_owner(session, digest))
+    if owner is None:
+        return None
+    now = utcnow()
+    if owner.expires_at and owner.expires_at <= now:
+        return None
+    if owner.last_used_at is None or now - owner.last_used_at > TOUCH_EVERY:
+        row = live_token(session=session, token=token)  # writes `last_used_at`: clears the cache
+        return None if row is None else row.user
+    return session.merge(owner.user, load=False)
+
+
+def _token_owner(session: DbSession, digest: str) -> _TokenOwner | None:
+    row: ApiToken | None = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    copy = User(**{attr.key: getattr(row.user, attr.key) for attr in inspect(User).column_attrs})
+    make_transient_to_detached(copy)
+    return _TokenOwner(row.expires_at, row.last_used_at, copy)
 
 
 def live_token(*, session: DbSession, token: str) -> ApiToken | None:
@@ -235,7 +269,7 @@ def live_token(*, session: DbSession, token: str) -> ApiToken | None:
     if not row.user.active:
         return None
     # Touch at most once a minute so that reads do not each turn into a write.
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+    if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:
         row.last_used_at = now
         session.commit()
     return row

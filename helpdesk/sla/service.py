@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from helpdesk import caches
 from helpdesk.customers.models import CustomerTag
 from helpdesk.db import DbSession, bulk_insert, utcnow
 from helpdesk.errors import Conflict, ValidationFailed
@@ -269,12 +270,15 @@ def _replan(
 # -- policies ------------------------------------------------------------------------------------
 
 
-def _facts(session: DbSession, ticket: Ticket) -> TicketFacts:
-    tags = frozenset(
-        session.scalars(
-            select(CustomerTag.tag).where(CustomerTag.customer_id == ticket.requester_id)
+def _facts(session: DbSession, ticket: Ticket, rules: Sequence[PolicyRule]) -> TicketFacts:
+    """What the rules look at; the customer's tags are read only when a rule asks for them."""
+    tags: frozenset[str] = frozenset()
+    if any(rule.conditions.get("customer_tags") for rule in rules):
+        tags = frozenset(
+            session.scalars(
+                select(CustomerTag.tag).where(CustomerTag.customer_id == ticket.requester_id)
+            )
         )
-    )
     return TicketFacts(
         priority=ticket.priority.value,
         channel=ticket.channel.value,
@@ -283,8 +287,19 @@ def _facts(session: DbSession, ticket: Ticket) -> TicketFacts:
     )
 
 
-def _policies(session: DbSession) -> list[SlaPolicy]:
-    return list(session.scalars(select(SlaPolicy).where(SlaPolicy.active)))
+# Every new ticket is matched against the active policies, which change a few times a year:
+# cached per process and cleared on the commit of any change to a policy (helpdesk/caches.py).
+caches.watch("sla_policies", SlaPolicy, ttl_s=60.0)
+
+
+def _rules(session: DbSession) -> tuple[PolicyRule, ...]:
+    def load() -> tuple[PolicyRule, ...]:
+        return tuple(
+            PolicyRule(p.id, p.name, p.position, p.conditions, p.targets)
+            for p in session.scalars(select(SlaPolicy).where(SlaPolicy.active))
+        )
+
+    return caches.cached("sla_policies", "active", load)
 
 
 def _ticket_clocks(session: DbSession, ticket_id: int) -> list[SlaClock]:
@@ -328,18 +343,20 @@ def _publish(
     publish(session, "sla.updated", rooms, payload)
 
 
-def apply_policy(session: DbSession, ticket: Ticket, *, now: datetime, why: str) -> None:
-    """Choose the policy for the ticket as it is now; start or retarget its clocks."""
-    rules = {p.id: p for p in _policies(session)}
-    chosen = choose(
-        [PolicyRule(p.id, p.name, p.position, p.conditions, p.targets) for p in rules.values()],
-        _facts(session, ticket),
-    )
-    clocks = _ticket_clocks(session, ticket.id)
+def apply_policy(
+    session: DbSession, ticket: Ticket, *, now: datetime, why: str, new: bool = False
+) -> None:
+    """Choose the policy for the ticket as it is now; start or retarget its clocks (a `new`
+    ticket has none yet: they are not looked for)."""
+    rules = _rules(session)
+    chosen = choose(rules, _facts(session, ticket, rules)) if rules else None
     if chosen is None:
         return
     rule, reason = chosen
-    policy = rules[rule.id]
+    policy = session.get(SlaPolicy, rule.id)
+    if policy is None or not policy.active:
+        return  # removed since the cache was filled; its commit is clearing the cache
+    clocks = [] if new else _ticket_clocks(session, ticket.id)
     cal = calendar_of(policy.calendar)
     targets: dict[str, int] = policy.targets.get(ticket.priority.value, {})
     changes: dict[str, list[Any]] = {}
@@ -436,26 +453,50 @@ def _guarded(hook: _Hook) -> _Hook:
     return cast(_Hook, run)
 
 
-@_guarded
 def on_created(session: DbSession, ticket: Ticket) -> None:
-    apply_policy(session, ticket, now=ticket.created_at, why="ticket created")
+    if _rules(session):  # no active policy: no clock to start, no savepoint to open
+        _created(session, ticket)
 
 
 @_guarded
+def _created(session: DbSession, ticket: Ticket) -> None:
+    apply_policy(session, ticket, now=ticket.created_at, why="ticket created", new=True)
+
+
+POLICY_FACTS = frozenset({"priority", "group_id", "requester_id", "channel"})
+
+
 def on_changed(
     session: DbSession, ticket: Ticket, diff: dict[str, list[Any]], now: datetime
 ) -> None:
-    if "status" in diff:
-        _on_status(session, ticket, diff["status"][0], diff["status"][1], now)
-    if diff.keys() & {"priority", "group_id", "requester_id", "channel"}:
-        changed = ", ".join(
-            sorted(diff.keys() & {"priority", "group_id", "requester_id", "channel"})
-        )
+    """Status changes move the ticket's clocks (if it has any); a change of what policies look at
+    chooses again (if there are policies). Each part runs guarded only when it has work."""
+    clocks = _ticket_clocks(session, ticket.id) if "status" in diff else []
+    retarget = bool(diff.keys() & POLICY_FACTS) and bool(_rules(session))
+    if clocks or retarget:
+        _changed(session, ticket, diff, now, clocks=clocks, retarget=retarget)
+
+
+@_guarded
+def _changed(
+    session: DbSession,
+    ticket: Ticket,
+    diff: dict[str, list[Any]],
+    now: datetime,
+    *,
+    clocks: list[SlaClock],
+    retarget: bool,
+) -> None:
+    if clocks:
+        _on_status(session, ticket, diff["status"][0], diff["status"][1], now, clocks)
+    if retarget:
+        changed = ", ".join(sorted(diff.keys() & POLICY_FACTS))
         apply_policy(session, ticket, now=now, why=f"{changed} changed")
 
 
-def _on_status(session: DbSession, ticket: Ticket, old: str, new: str, now: datetime) -> None:
-    clocks = _ticket_clocks(session, ticket.id)
+def _on_status(
+    session: DbSession, ticket: Ticket, old: str, new: str, now: datetime, clocks: list[SlaClock]
+) -> None:
     changes: dict[str, list[Any]] = {}
     cal: BusinessCalendar | None = None
     for c in clocks:
@@ -482,13 +523,27 @@ def _on_status(session: DbSession, ticket: Ticket, old: str, new: str, now: date
         _publish(session, ticket, clocks, now, cal)
 
 
-@_guarded
 def on_comment(
     session: DbSession, ticket: Ticket, *, from_customer: bool, public: bool, now: datetime
 ) -> None:
+    """A public comment stops or starts response clocks: a ticket without clocks has none to
+    move, and no savepoint is opened for it."""
     if not public:
         return
     clocks = _ticket_clocks(session, ticket.id)
+    if clocks:
+        _commented(session, ticket, clocks, from_customer=from_customer, now=now)
+
+
+@_guarded
+def _commented(
+    session: DbSession,
+    ticket: Ticket,
+    clocks: list[SlaClock],
+    *,
+    from_customer: bool,
+    now: datetime,
+) -> None:
     changes: dict[str, list[Any]] = {}
     cal: BusinessCalendar | None = None
     if from_customer:

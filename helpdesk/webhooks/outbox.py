@@ -18,6 +18,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 
+from helpdesk import caches
 from helpdesk.audit import service as audit
 from helpdesk.db import DbSession, rowcount, utcnow
 from helpdesk.events import on_commit, publish
@@ -40,20 +41,14 @@ def emit(session: DbSession, event_type: str, payload: dict[str, Any]) -> str | 
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
-    subs = [
-        sub
-        for sub in session.scalars(
-            select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
-        )
-        if event_type in (sub.event_types or [])
-    ]
+    subs = [sub_id for sub_id, types in _active(session) if event_type in types]
     if not subs:
         return None
     event_id = "evt_" + uuid.uuid4().hex
     now = utcnow()
     rows = [
         WebhookDelivery(
-            subscription_id=sub.id,
+            subscription_id=sub,
             event_id=event_id,
             event_type=event_type,
             payload=dict(payload),
@@ -67,6 +62,23 @@ def emit(session: DbSession, event_type: str, payload: dict[str, Any]) -> str | 
     for row in rows:
         send_after_commit(session, row.id)
     return event_id
+
+
+# Every ticket change asks who subscribes to it; the answer changes when an admin edits a
+# subscription: cached per process, cleared on that commit (helpdesk/caches.py).
+caches.watch("webhook_subscriptions", WebhookSubscription, ttl_s=60.0)
+
+
+def _active(session: DbSession) -> tuple[tuple[int, frozenset[str]], ...]:
+    def load() -> tuple[tuple[int, frozenset[str]], ...]:
+        rows = session.execute(
+            select(WebhookSubscription.id, WebhookSubscription.event_types).where(
+                WebhookSubscription.active.is_(True)
+            )
+        )
+        return tuple((sub_id, frozenset(types or ())) for sub_id, types in rows)
+
+    return caches.cached("webhook_subscriptions", "active", load)
 
 
 def send_after_commit(session: DbSession, delivery_id: int) -> None:

@@ -1,0 +1,111 @@
+"""Two real web processes on one PostgreSQL and one Redis: what one of them has cached (a token's
+owner, the SLA policies) is dropped by the other's commit, through Redis, at once."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+from helpdesk.app import create_app
+from helpdesk.auth import service as auth
+from helpdesk.auth.models import Role
+from helpdesk.extensions import db
+from tests.services.test_realtime_processes import _port, _up, _web
+
+
+def _until(check, what: str, limit_s: float = 5.0):  # type: ignore[no-untyped-def]
+    """Poll `check` until it is true; the limit guards against an invalidation never arriving
+    (the cache's own expiry is 30 s or more, far beyond it)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if check():
+            return time.monotonic()
+        time.sleep(0.05)
+    raise AssertionError(what)
+
+
+def test_a_revocation_and_a_new_policy_reach_the_other_process_cache(
+    settings, database, redis_url, tmp_path
+):
+    app = create_app(settings)
+    with app.app_context():
+        admin = auth.create_user(
+            session=db.session, email="adm@example.com", password="long enough pw", role=Role.ADMIN
+        )
+        agent = auth.create_user(
+            session=db.session, email="ag@example.com", password="long enough pw", role=Role.AGENT
+        )
+        admin_token = auth.issue_token(session=db.session, user=admin)
+        agent_token = auth.issue_token(session=db.session, user=agent)
+        agent_id = agent.id
+        db.session.remove()
+        db.engine.dispose()
+    port_a, port_b = _port(), _port()
+    procs = [_web(database.url, redis_url, p, tmp_path) for p in (port_a, port_b)]
+    a, b = (f"http://127.0.0.1:{p}/api/v1" for p in (port_a, port_b))
+    as_admin = {"Authorization": f"Bearer {admin_token}"}
+    as_agent = {"Authorization": f"Bearer {agent_token}"}
+    try:
+        _up(port_a)
+        _up(port_b)
+        # B knows the agent's token (first use, then read once, then from its cache)...
+        for _ in range(3):
+            assert requests.get(f"{b}/users/me", headers=as_agent, timeout=10).status_code == 200
+        # ...and A revokes it: B refuses it almost at once.
+        revoked = requests.delete(f"{a}/users/{agent_id}/tokens", headers=as_admin, timeout=10)
+        assert revoked.json() == {"ended": 1}, revoked.text
+        started = time.monotonic()
+        _until(
+            lambda: requests.get(f"{b}/users/me", headers=as_agent, timeout=10).status_code == 401,
+            "process B still accepts a token revoked through process A",
+        )
+        assert time.monotonic() - started < 2
+
+        # B has read "no policy" while creating tickets; A adds one; B's next ticket gets clocks.
+        customer = requests.post(
+            f"{b}/customers", headers=as_admin, json={"name": "Two Processes"}, timeout=10
+        ).json()["id"]
+        for n in range(2):
+            made = requests.post(
+                f"{b}/tickets",
+                headers=as_admin,
+                json={"subject": f"before {n}", "requester_id": customer},
+                timeout=10,
+            )
+            assert made.status_code == 201, made.text
+        calendar = requests.post(
+            f"{a}/sla/calendars",
+            headers=as_admin,
+            json={"name": "Always", "always_open": True},
+            timeout=10,
+        ).json()["id"]
+        policy = requests.post(
+            f"{a}/sla/policies",
+            headers=as_admin,
+            json={
+                "name": "All",
+                "calendar_id": calendar,
+                "targets": {"normal": {"first_response": 3600}},
+            },
+            timeout=10,
+        )
+        assert policy.status_code == 201, policy.text
+
+        def clocked() -> bool:
+            made = requests.post(
+                f"{b}/tickets",
+                headers=as_admin,
+                json={"subject": "after", "requester_id": customer},
+                timeout=10,
+            ).json()["id"]
+            sla = requests.get(f"{b}/tickets/{made}/sla", headers=as_admin, timeout=10).json()
+            return [c["metric"] for c in sla["clocks"]] == ["first_response"]
+
+        _until(clocked, "process B kept using its cached 'no policy' after A added one", 2.0)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=15)
+    database.reset()
