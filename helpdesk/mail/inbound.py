@@ -358,16 +358,19 @@ def _acknowledge(
         log.info("no mail outbox: acknowledgement to %s not sent", row.from_address)
         return
     since = utcnow() - timedelta(seconds=settings.ack_period_s)
-    recent = session.scalar(
-        select(MailMessage.id)
-        .where(
-            MailMessage.customer_id == customer.id,
-            MailMessage.kind == "ack",
-            MailMessage.created_at > since,
+    if customer.created_at < row.created_at:  # one made by this message has had none yet
+        recent = session.scalar(
+            select(MailMessage.id)
+            .where(
+                MailMessage.customer_id == customer.id,
+                MailMessage.kind == "ack",
+                MailMessage.created_at > since,
+            )
+            .limit(1)
         )
-        .limit(1)
-    )
-    if recent is not None or row.ticket_id is None:
+        if recent is not None:
+            return
+    if row.ticket_id is None:
         return
     language = customer.language if customer.language in ACK_TEXT else "en"
     reference = ticket.reference

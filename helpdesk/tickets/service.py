@@ -81,6 +81,18 @@ def _stamp_status(ticket: Ticket, new: Status, now: datetime) -> None:
         ticket.solved_at = None
 
 
+def _requester(session: DbSession, requester_id: int) -> Any:
+    """What the checks need of the requester: from the customer this transaction already holds
+    (the channel that opens the ticket has usually just found or made them), else only those
+    two columns (loading the customer would load all their contacts)."""
+    held = session.identity_map.get(session.identity_key(Customer, requester_id))
+    if held is not None:
+        return held
+    return session.execute(
+        select(Customer.merged_into_id, Customer.erased_at).where(Customer.id == requester_id)
+    ).first()
+
+
 def create(
     session: DbSession,
     *,
@@ -97,10 +109,7 @@ def create(
     created_at: datetime | None = None,
     commit: bool = True,
 ) -> Ticket:
-    # Only the columns the checks need: loading the customer would load all their contacts.
-    requester = session.execute(
-        select(Customer.merged_into_id, Customer.erased_at).where(Customer.id == requester_id)
-    ).first()
+    requester = _requester(session, requester_id)
     if requester is None:
         raise ValidationFailed("invalid requester", fields={"requester_id": "no such customer"})
     if requester.merged_into_id is not None:
