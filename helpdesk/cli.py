@@ -131,6 +131,7 @@ def serve(host: str, port: int, threads: int | None, log_level: str) -> None:
     os.environ["PORT"] = str(port)
 
     def build() -> Flask:
+        from helpdesk.mail.imap_tasks import embedded_jobs
         from helpdesk.scheduler import InProcessScheduler
         from telephony import sms_spool
 
@@ -138,6 +139,10 @@ def serve(host: str, port: int, threads: int | None, log_level: str) -> None:
         logging.getLogger().setLevel(log_level.upper())
         if not app.config.get("REDIS_URL") and app.config.get("HELPDESK_SCHEDULER"):
             InProcessScheduler(app.extensions["celery"]).start()
+            # The mailbox on a thread of its own: a slow IMAP server never delays ring timeouts.
+            mail_jobs = embedded_jobs(app.config["HELPDESK_SETTINGS"])
+            if mail_jobs:
+                InProcessScheduler(app.extensions["celery"], mail_jobs).start()
         sms_spool.resume(app)  # texts kept on disk while the database was away
         return app
 

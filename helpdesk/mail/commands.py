@@ -42,12 +42,22 @@ def group(make_app: Callable[[str], Any]) -> click.Group:
         click.echo(f"{len(results)} message(s) taken")
 
     @mail.command("watch", help="Take in new mail as it arrives (IDLE, else polling).")
-    def watch() -> None:
+    @click.option(
+        "--if-configured",
+        is_flag=True,
+        help="Without MAIL_IMAP_URL, wait quietly until stopped instead of failing (the "
+        "Procfile's `mail` process, in a deployment that has no mailbox).",
+    )
+    def watch(if_configured: bool) -> None:
         app = make_app("worker")
         settings = app.config["HELPDESK_SETTINGS"]
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+        if if_configured and not settings.MAIL_IMAP_URL:
+            click.echo("MAIL_IMAP_URL is not set: no mailbox to read; waiting until stopped")
+            stop.wait()
+            return
         with app.app_context():
             reader = _reader(app)
             click.echo(f"reading {reader.target.mailbox}")

@@ -15,7 +15,7 @@ from helpdesk.tickets.files import FILES
 
 # Bearer tokens, not cookies: nothing for a forged form to ride on.
 API_BLUEPRINTS = (inbound_api, simulator_api, files_api)
-TASK_MODULES = ("helpdesk.mail.outbox_tasks",)
+TASK_MODULES = ("helpdesk.mail.outbox_tasks", "helpdesk.mail.imap_tasks")
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -230,6 +230,8 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
         procs.start("web-b", procfile["web"], PORT=str(port_b))
         procs.start("worker", procfile["worker"])
         procs.start("beat", procfile["beat"])
+        # No mailbox in this deployment: the `mail` line waits, and must not end the formation.
+        procs.start("mail", procfile["mail"])
         for base in (a, b):
             health = _wait(
                 f"{base}/healthz",
@@ -328,6 +330,7 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
         ).json()["items"]
         assert {q["name"]: q["waiting"] for q in queues} == {"billing": 0, "support": 0}
         procs.alive()  # beat included: it ran the periodic jobs all along
+        assert "no mailbox to read; waiting until stopped" in procs.log("mail")
     finally:
         for agent in agents:
             if agent.socket.connected:

@@ -147,3 +147,26 @@ def test_the_fetch_command_reads_the_configured_mailbox(
     monkeypatch.delenv("MAIL_IMAP_URL")
     missing = CliRunner().invoke(main, ["mail", "fetch"])
     assert missing.exit_code != 0 and "MAIL_IMAP_URL is not set" in missing.output
+
+
+def test_the_embedded_scheduler_job_takes_new_mail(
+    settings: Any, database: Any, dovecot: Dovecot, mailbox: IMAPClient
+) -> None:
+    """`make run` has no `mail` process: its scheduler polls the mailbox with this job."""
+    from dataclasses import replace
+
+    from helpdesk.app import create_app
+    from helpdesk.mail.imap_tasks import POLL_TASK, embedded_jobs
+
+    assert embedded_jobs(settings) == {}  # no mailbox, no job
+    configured = replace(settings, MAIL_IMAP_URL=dovecot.url, MAIL_IMAP_POLL_S=15.0)
+    assert embedded_jobs(configured) == {"mail-poll": {"task": POLL_TASK, "schedule": 15.0}}
+    app = create_app(configured)
+    with app.app_context():
+        mailbox.append("INBOX", (CORPUS / "windows_1252.eml").read_bytes())
+        poll = app.extensions["celery"].tasks[POLL_TASK]
+        assert poll.apply().get() == 1
+        assert poll.apply().get() == 0
+        assert db.session.scalar(select(func.count(Ticket.id))) == 1
+        db.session.remove()
+        db.engine.dispose()
