@@ -48,11 +48,11 @@ def test_personal_macro_crud_and_search(agent, api_as):
     assert [m["title"] for m in agent.get("/macros?q=refund").get_json()["items"]] == [
         "Refund on its way"
     ]
-    assert [m["title"] for m in agent.get("/macros?language=fr").get_json()["items"]] == [
-        "Bonjour"
-    ]
+    assert [m["title"] for m in agent.get("/macros?language=fr").get_json()["items"]] == ["Bonjour"]
 
-    r = agent.patch(f"/macros/{made['id']}", json={"add_tags": ["Billing "], "set_status": "solved"})
+    r = agent.patch(
+        f"/macros/{made['id']}", json={"add_tags": ["Billing "], "set_status": "solved"}
+    )
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["add_tags"] == ["billing"] and r.get_json()["set_status"] == "solved"
 

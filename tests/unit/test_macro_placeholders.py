@@ -19,8 +19,7 @@ def test_every_placeholder_is_filled():
         "the technician arrives at {{technician.eta}}. {{agent.name}}"
     )
     assert placeholders.render(text, VALUES) == (
-        "Hello Camille (Camille Durand), about T-10042: the technician arrives at 14:30. "
-        "Léa Martin"
+        "Hello Camille (Camille Durand), about T-10042: the technician arrives at 14:30. Léa Martin"
     )
 
 
