@@ -107,9 +107,9 @@ def actions_text(m: Macro, group_names: dict[int, str]) -> str:
     if m.set_status:
         parts.append(_("set status %(status)s", status=labels.label(labels.STATUS, m.set_status)))
     for tag in m.add_tags or []:
-        parts.append(_("tag %(tag)s", tag=tag))
+        parts.append(_("add tag %(tag)s", tag=tag))
     if m.set_group_id is not None and m.set_group_id in group_names:
-        parts.append(_("group %(group)s", group=group_names[m.set_group_id]))
+        parts.append(_("set group %(group)s", group=group_names[m.set_group_id]))
     return ", ".join(parts)
 
 
