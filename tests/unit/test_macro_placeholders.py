@@ -60,3 +60,11 @@ def test_first_name():
 
 def test_not_scheduled_wording_per_language():
     assert placeholders.NOT_SCHEDULED == {"en": "not scheduled yet", "fr": "pas encore planifiée"}
+
+
+def test_demo_macros_use_known_placeholders_only():
+    from helpdesk.macros.demo import MACROS
+
+    assert {language for _, language, *_ in MACROS} == {"en", "fr"}
+    for title, _language, body, *_ in MACROS:
+        assert placeholders.unknown(body) == [], title
