@@ -30,7 +30,7 @@ class Macro(db.Model):  # type: ignore[name-defined,misc]
     language: Mapped[str] = mapped_column(String(2), default="en")
     visibility: Mapped[str] = mapped_column(String(8), default=PERSONAL)
     owner_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     # The changes the reply sent with the macro brings along (none of them required).
     set_status: Mapped[str | None] = mapped_column(String(12), nullable=True)

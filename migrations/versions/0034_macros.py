@@ -39,7 +39,7 @@ def upgrade() -> None:
             ["owner_id"],
             ["users.id"],
             name=op.f("fk_macros_owner_id_users"),
-            ondelete="CASCADE",
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["set_group_id"],
