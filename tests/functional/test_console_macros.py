@@ -65,6 +65,15 @@ def test_agent_writes_a_personal_macro(signed_in):
     # Personal macros are not audited.
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
+    agent.post("/macros", data=_form(title="Rendez-vous", language="fr"))
+    found = html(agent.get("/macros?q=thanks")).split('id="macro-list"')[1]
+    assert "Thanks" in found and "Rendez-vous" not in found
+    found = html(agent.get("/macros?language=fr")).split('id="macro-list"')[1]
+    assert "Rendez-vous" in found and ">Thanks<" not in found
+    assert "No macro matches this search." in html(agent.get("/macros?q=nothing-like-it"))
+    db.session.delete(db.session.scalar(select(Macro).where(Macro.title == "Rendez-vous")))
+    db.session.commit()
+
     r = agent.post(f"/macros/{macro.id}", data=_form(title="Thanks a lot"))
     assert r.status_code == 302
     db.session.expire_all()
