@@ -28,7 +28,8 @@ class Audited:
     refine: Callable[[Mapping[str, Any]], str | None] | None = None
     # A download of data (CSV report, personal-data export): its GET is the audited act.
     export: bool = False
-    # Audits only the requests whose fields pass (a report asked for as CSV, an article published).
+    # Audits only the requests whose fields pass (a report asked for as CSV, an article published);
+    # it sees the view's `audit_details` too (a change to a shared macro, not to a personal one).
     when: Callable[[Mapping[str, Any]], bool] | None = None
     # The request fields kept in the entry; None keeps them all. Requests that carry customers'
     # data (invoice lines, a visit's notes) keep none or a few, and add counts instead.
