@@ -94,6 +94,8 @@ class ReplyForm(ConsoleForm):
     status = SelectField(_l("Then set status to"), default="")
     # Checked by helpdesk.mail.uploads (count, size, sniffed type), not by the form.
     files = MultipleFileField(_l("Attach files"))
+    # The macro whose text was inserted: its changes are made with the reply (macro_picker).
+    macro_id = HiddenField(validators=[Regexp(r"^\d{0,9}$")])
     submit = SubmitField(_l("Send"))
 
     def __init__(self, *args: object, **kwargs: object) -> None:

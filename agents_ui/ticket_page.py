@@ -16,18 +16,27 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from agents_ui import kb_panel, labels, mail_reply, mail_thread, reply_delivery, sla_display
+from agents_ui import (
+    kb_panel,
+    labels,
+    macro_picker,
+    mail_reply,
+    mail_thread,
+    reply_delivery,
+    sla_display,
+)
 from agents_ui.account import me
 from agents_ui.blueprint import bp
 from agents_ui.forms import PropertiesForm, ReplyForm
 from agents_ui.queries import all_groups, assignable_staff, user_names
 from helpdesk.auth import permissions
-from helpdesk.errors import APIError, Conflict
+from helpdesk.errors import APIError, Conflict, NotFound, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.macros import service as macros_service
 from helpdesk.mail import uploads
 from helpdesk.sla import service as sla_service
-from helpdesk.tickets import delivery, service
-from helpdesk.tickets.models import Ticket, TicketChange
+from helpdesk.tickets import delivery, reply_actions, service
+from helpdesk.tickets.models import Comment, Ticket, TicketChange
 from helpdesk.tickets.workflow import TRANSITIONS, Priority, Status
 from telephony import recordings
 
@@ -163,6 +172,7 @@ def _render(
         kb_can_draft=current in (Status.SOLVED, Status.CLOSED)
         and current_user.has_role(*permissions.KB_WRITE),
         recordings=recordings.listed(db.session, user=me(), ticket_id=ticket.id),
+        macros=[] if current is Status.CLOSED else macro_picker.choices(ticket),
     ), status
 
 
@@ -196,6 +206,8 @@ def describe_refusal(exc: APIError, ticket: Ticket, wanted: Status | None) -> st
         message = exc.message  # already in the agent's words (mail_reply.refusal_text)
     elif "body" in fields:
         message = _("Write a message before sending.")
+    elif "macro_id" in fields:
+        message = _("That macro no longer exists. Remove it from the reply or choose another.")
     elif "assignee_id" in fields:
         message = _("Choose an active agent as assignee.")
     elif "group_id" in fields:
@@ -230,21 +242,16 @@ def reply(ticket_id: int) -> ResponseReturnValue:
     public = form.visibility.data == "public"
     before = found.status
     files: list[Any] = []
+    actions: reply_actions.ReplyActions | None = None
     try:
+        actions = _macro_actions(form)
         files = mail_reply.store_for_reply(found, form.files.data or [])
-        comment = service.add_comment(
-            db.session,
-            found,
-            body=form.body.data or "",
-            public=public,
-            actor=me(),
-            status=wanted,
-            before_delivery=uploads.tie(files),
-        )
+        comment = _send(found, form, public=public, wanted=wanted, files=files, actions=actions)
     except APIError as exc:
         db.session.rollback()
         mail_reply.discard(files)
         found = service.get(db.session, ticket_id)
+        wanted = wanted or (actions.status if actions else None)
         message = describe_refusal(exc, found, wanted)
         route = service.reply_route(db.session, found) if public else None
         if isinstance(exc, Conflict) and route is not None and route.refusal is not None:
@@ -262,6 +269,48 @@ def reply(ticket_id: int) -> ResponseReturnValue:
             "success",
         )
     return redirect(url_for("console.ticket", ticket_id=ticket_id))
+
+
+def _macro_actions(form: ReplyForm) -> reply_actions.ReplyActions | None:
+    """The changes of the macro the reply was written with (None: no macro)."""
+    if not form.macro_id.data:
+        return None
+    try:
+        return macros_service.reply_actions(db.session, int(form.macro_id.data), me())
+    except NotFound as exc:
+        raise ValidationFailed("unknown macro", fields={"macro_id": "no such macro"}) from exc
+
+
+def _send(
+    found: Ticket,
+    form: ReplyForm,
+    *,
+    public: bool,
+    wanted: Status | None,
+    files: list[Any],
+    actions: reply_actions.ReplyActions | None,
+) -> Comment:
+    """The reply; with the changes of the macro it was written with, in the same step."""
+    if actions is None:
+        return service.add_comment(
+            db.session,
+            found,
+            body=form.body.data or "",
+            public=public,
+            actor=me(),
+            status=wanted,
+            before_delivery=uploads.tie(files),
+        )
+    return reply_actions.reply_with_actions(
+        db.session,
+        found,
+        actions=actions,
+        body=form.body.data or "",
+        public=public,
+        actor=me(),
+        status=wanted,
+        before_delivery=uploads.tie(files),
+    )
 
 
 @bp.post("/tickets/<int:ticket_id>/properties")

@@ -239,6 +239,9 @@ def seed(
     people = _seed_customers(rng, customers, progress)
     _seed_sla()
     _seed_queues()
+    from helpdesk.macros import demo as macros_demo
+
+    macros_demo.seed(db.session)
     _seed_tickets(rng, tickets, people, agents, progress)
     _seed_calls(rng, people, agents)
     _seed_invoices(rng, people)

@@ -30,6 +30,7 @@ from helpdesk.customers.timeline_api import bp as timeline_api
 from helpdesk.db import install_sqlite_pragmas, release_session_safely
 from helpdesk.dispatch.api import bp as dispatch_api
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
+from helpdesk.macros.api import bp as macros_api
 from helpdesk.mail import wiring as mail_wiring
 from helpdesk.reporting.api import bp as reporting_api
 from helpdesk.security.origins import socketio_origin_check
@@ -51,6 +52,7 @@ API_BLUEPRINTS = (
     value_api,
     dispatch_api,
     audit_api,
+    macros_api,
     openapi_bp,
 )
 TASK_MODULES = (
@@ -99,12 +101,15 @@ def init_app(app: Flask, settings: Settings, *, role: str) -> None:
 def _fill_core_slots() -> None:
     """Where one core feature sits below another that it must tell about a change."""
     from helpdesk.customers.service import TICKETS_FOLLOW
+    from helpdesk.macros import service as macros_service
     from helpdesk.sla import service as sla_service
     from helpdesk.tickets.clocks import CLOCKS
     from helpdesk.tickets.merge import move_to_survivor
+    from helpdesk.tickets.reply_actions import MACRO_ACTIONS
 
     TICKETS_FOLLOW.fill(move_to_survivor)
     CLOCKS.fill(sla_service)
+    MACRO_ACTIONS.fill(macros_service.reply_actions)
 
 
 def init_request_handling(app: Flask, settings: Settings) -> None:

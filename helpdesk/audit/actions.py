@@ -28,7 +28,8 @@ class Audited:
     refine: Callable[[Mapping[str, Any]], str | None] | None = None
     # A download of data (CSV report, personal-data export): its GET is the audited act.
     export: bool = False
-    # Audits only the requests whose fields pass (a report asked for as CSV, an article published).
+    # Audits only the requests whose fields pass (a report asked for as CSV, an article published);
+    # it sees the view's `audit_details` too (a change to a shared macro, not to a personal one).
     when: Callable[[Mapping[str, Any]], bool] | None = None
     # The request fields kept in the entry; None keeps them all. Requests that carry customers'
     # data (invoice lines, a visit's notes) keep none or a few, and add counts instead.
@@ -51,6 +52,16 @@ def _publishes(fields: Mapping[str, Any]) -> bool:
 _ARTICLE = ("title", "locale", "status", "visibility")
 # A technician's, without the phone number and home position.
 _TECHNICIAN = ("name", "skills", "language", "calendar_id", "max_jobs_per_day", "active")
+
+# A macro's fields worth keeping (its text is long and written for every customer).
+_MACRO = ("title", "language", "visibility", "set_status", "add_tags", "set_group_id", "shared")
+
+
+def _shared_macro(fields: Mapping[str, Any]) -> bool:
+    """A change to a macro all staff use (the view says so in its details); personal ones are
+    their owner's business."""
+    return bool(fields.get("shared"))
+
 
 # A webhook subscription's fields worth keeping.
 _WEBHOOK = ("url", "event_types", "description", "active")
@@ -158,6 +169,23 @@ AUDITED: dict[str, Audited] = {
     "webhooks_api.delete_webhook_delete": Audited("webhook.delete", "webhook", "webhook_id"),
     "webhooks_api.rotate_webhook_secret_post": Audited(
         "webhook.secret_rotate", "webhook", "webhook_id", keep=()
+    ),
+    # Shared macros: the canned replies every agent sends (personal ones are not audited)
+    "macros_api.create_macro_post": Audited(
+        "macro.create", "macro", keep=_MACRO, when=_shared_macro
+    ),
+    "macros_api.update_macro_patch": Audited(
+        "macro.update", "macro", "macro_id", keep=_MACRO, when=_shared_macro
+    ),
+    "macros_api.delete_macro_delete": Audited(
+        "macro.delete", "macro", "macro_id", keep=_MACRO, when=_shared_macro
+    ),
+    "console.macro_create": Audited("macro.create", "macro", keep=_MACRO, when=_shared_macro),
+    "console.macro_update": Audited(
+        "macro.update", "macro", "macro_id", keep=_MACRO, when=_shared_macro
+    ),
+    "console.macro_delete": Audited(
+        "macro.delete", "macro", "macro_id", keep=_MACRO, when=_shared_macro
     ),
     "console.admin_webhook_create": Audited("webhook.create", "webhook", keep=()),
     "console.admin_webhook_update": Audited("webhook.update", "webhook", "webhook_id", keep=()),

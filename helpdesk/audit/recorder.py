@@ -121,7 +121,7 @@ def init_audit(app: Flask) -> None:
         rule = AUDITED.get(request.endpoint or "")
         if rule is None or not _succeeded(rule, response):
             return response
-        if rule.when is not None and not rule.when(_fields()):
+        if rule.when is not None and not rule.when({**_fields(), **(g.get("audit_details") or {})}):
             return response
         try:
             write_entry(rule, response)

@@ -35,6 +35,7 @@ PRIVACY_MODULES = (
     "helpdesk.audit.privacy",
     "helpdesk.webhooks.privacy",
     "helpdesk.mail.privacy",
+    "helpdesk.macros.privacy",
     "telephony.privacy",
     "kb.privacy",
 )

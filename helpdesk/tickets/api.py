@@ -12,9 +12,11 @@ from sqlalchemy import inspect
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
+from helpdesk.auth.models import User
+from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import files as comment_files
-from helpdesk.tickets import service
+from helpdesk.tickets import reply_actions, service
 from helpdesk.tickets.models import Comment, Ticket, TicketChange
 from helpdesk.tickets.workflow import Channel, Priority, Status
 
@@ -56,6 +58,12 @@ class CommentCreate(BaseModel):
         default_factory=list,
         max_length=20,
         description="Files uploaded with POST /tickets/{id}/attachments, sent with the reply.",
+    )
+    macro_id: int | None = Field(
+        default=None,
+        description="The macro the reply was written with: its status, tags and group are "
+        "applied with the reply (see POST /tickets/{id}/macros/{macro_id}/apply). A `status` "
+        "given here wins over the macro's.",
     )
 
 
@@ -345,17 +353,36 @@ def add_comment(ticket_id: int, body: CommentCreate) -> CommentOut:
         store = comment_files.FILES.get()
         rows = store.pending(db.session, body.attachment_ids, ticket_id=ticket.id, user_id=user.id)
         tie = store.tie(rows)
-    comment = service.add_comment(
-        db.session,
-        ticket,
-        body=body.body,
-        public=body.public,
-        actor=user,
-        status=body.status,
-        before_delivery=tie,
-    )
+    if body.macro_id is not None:
+        comment = reply_actions.reply_with_actions(
+            db.session,
+            ticket,
+            actions=_macro_actions(body.macro_id, user),
+            body=body.body,
+            public=body.public,
+            actor=user,
+            status=body.status,
+            before_delivery=tie,
+        )
+    else:
+        comment = service.add_comment(
+            db.session,
+            ticket,
+            body=body.body,
+            public=body.public,
+            actor=user,
+            status=body.status,
+            before_delivery=tie,
+        )
     saved = next(c for c in service.comments(db.session, ticket) if c.id == comment.id)
     return comment_out(saved, comment_files.by_comment(db.session, [saved.id]).get(saved.id, ()))
+
+
+def _macro_actions(macro_id: int, user: User) -> reply_actions.ReplyActions:
+    try:
+        return reply_actions.MACRO_ACTIONS.get()(db.session, macro_id, user)
+    except NotFound as exc:
+        raise ValidationFailed("unknown macro", fields={"macro_id": "no such macro"}) from exc
 
 
 @operation(
