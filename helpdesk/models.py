@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "helpdesk.audit.models",
     "helpdesk.mail.models",
     "helpdesk.webhooks.models",
+    "helpdesk.saved_views.models",
 )
 
 

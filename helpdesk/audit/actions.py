@@ -52,6 +52,15 @@ _ARTICLE = ("title", "locale", "status", "visibility")
 # A technician's, without the phone number and home position.
 _TECHNICIAN = ("name", "skills", "language", "calendar_id", "max_jobs_per_day", "active")
 
+
+def _shared_view(fields: Mapping[str, Any]) -> bool:
+    """A shared view reaches every agent's ticket list; a personal one is its owner's affair."""
+    return fields.get("shared") is True
+
+
+# A saved view's fields worth keeping.
+_VIEW = ("name", "filters", "sort", "position", "shared")
+
 # A webhook subscription's fields worth keeping.
 _WEBHOOK = ("url", "event_types", "description", "active")
 
@@ -164,6 +173,14 @@ AUDITED: dict[str, Audited] = {
     "console.admin_webhook_delete": Audited("webhook.delete", "webhook", "webhook_id", keep=()),
     "console.admin_webhook_secret": Audited(
         "webhook.secret_rotate", "webhook", "webhook_id", keep=()
+    ),
+    # Shared views of the ticket list (personal views are not audited: see `_shared_view`)
+    "views_api.create_view_post": Audited("view.create", "view", when=_shared_view, keep=_VIEW),
+    "views_api.update_view_patch": Audited(
+        "view.update", "view", "view_id", when=_shared_view, keep=_VIEW
+    ),
+    "views_api.delete_view_delete": Audited(
+        "view.delete", "view", "view_id", when=_shared_view, keep=_VIEW
     ),
     # Sign-ins ended by an administrator (their live connections close too)
     "auth_api.revoke_user_tokens_delete": Audited("user.tokens_revoke", "user", "user_id"),

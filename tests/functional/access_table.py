@@ -72,6 +72,15 @@ ENDPOINTS: dict[str, Access] = {
     "webhooks_api.delete_webhook_delete": ADMIN,
     "webhooks_api.rotate_webhook_secret_post": ADMIN,
     "webhooks_api.list_webhook_deliveries_get": ADMIN,
+    # -- saved views (sharing one is checked in the service: tests/api/test_views_api.py)
+    "views_api.list_views_get": STAFF,
+    "views_api.create_view_post": STAFF,
+    "views_api.view_counts_get": STAFF,
+    "views_api.put_default_view_put": STAFF,
+    "views_api.get_view_get": STAFF,
+    "views_api.update_view_patch": STAFF,
+    "views_api.delete_view_delete": STAFF,
+    "views_api.view_tickets_get": STAFF,
     # -- customers and timeline
     "customers_api.list_customers_get": STAFF,
     "customers_api.create_customer_post": STAFF,
