@@ -182,6 +182,16 @@ AUDITED: dict[str, Audited] = {
     "views_api.delete_view_delete": Audited(
         "view.delete", "view", "view_id", when=_shared_view, keep=_VIEW
     ),
+    "console.saved_view_create": Audited("view.create", "view", when=_shared_view, keep=("name",)),
+    "console.saved_view_rename": Audited(
+        "view.update", "view", "view_id", when=_shared_view, keep=("name",)
+    ),
+    "console.saved_view_move": Audited(
+        "view.update", "view", "view_id", when=_shared_view, keep=("direction",)
+    ),
+    "console.saved_view_delete": Audited(
+        "view.delete", "view", "view_id", when=_shared_view, keep=()
+    ),
     # Sign-ins ended by an administrator (their live connections close too)
     "auth_api.revoke_user_tokens_delete": Audited("user.tokens_revoke", "user", "user_id"),
     "auth_api.revoke_user_token_delete": Audited("user.token_revoke", "user", "user_id"),

@@ -66,7 +66,11 @@ def ticket_filter(filters: dict[str, Any], *, me_id: int) -> TicketFilter:
 
 def list_args(filters: dict[str, Any], sort: str) -> dict[str, Any]:
     """The console's ticket-list query string for a view (the order only when not the default)."""
-    args = {k: v for k, v in filters.items() if v not in (None, "", [])}
+    args = {
+        k: str(v) if isinstance(v, int) else v
+        for k, v in filters.items()
+        if v not in (None, "", [])
+    }
     if sort != "-created":
         args["sort"] = sort
     if not args or set(args) == {"sort"}:

@@ -81,6 +81,13 @@ ENDPOINTS: dict[str, Access] = {
     "views_api.update_view_patch": STAFF,
     "views_api.delete_view_delete": STAFF,
     "views_api.view_tickets_get": STAFF,
+    "console.saved_views": STAFF,
+    "console.saved_view_create": STAFF,
+    "console.saved_view_rename": STAFF,
+    "console.saved_view_move": STAFF,
+    "console.saved_view_delete": STAFF,
+    "console.saved_view_default": STAFF,
+    "console.saved_view_counts": STAFF,
     # -- customers and timeline
     "customers_api.list_customers_get": STAFF,
     "customers_api.create_customer_post": STAFF,
