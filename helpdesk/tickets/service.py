@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, literal, or_, select, tuple_
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -486,11 +486,20 @@ class TicketFilter:
     tag: str | None = None
     channel: Channel | None = None
     q: str | None = None
+    # Requested by this company or by any of its contacts (the company page).
+    company_id: int | None = None
     # Only these tickets: a live list asks which of the tickets an event named match its filters.
     ids: list[int] | None = None
 
 
 SORTS = ("-created", "created", "-updated")
+
+
+def company_members(company_id: int) -> Select[tuple[int]]:
+    """The ids of a company and of its contacts, as a subquery."""
+    return select(Customer.id).where(
+        or_(Customer.id == company_id, Customer.company_id == company_id)
+    )
 
 
 def filter_clauses(flt: TicketFilter) -> list[ColumnElement[bool]]:
@@ -511,6 +520,8 @@ def filter_clauses(flt: TicketFilter) -> list[ColumnElement[bool]]:
         found.append(Ticket.requester_id == flt.requester_id)
     if flt.group_id is not None:
         found.append(Ticket.group_id == flt.group_id)
+    if flt.company_id is not None:
+        found.append(Ticket.requester_id.in_(company_members(flt.company_id)))
     if flt.channel is not None:
         found.append(Ticket.channel == flt.channel)
     if flt.tag:
