@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 
 from helpdesk.auth import permissions
 from helpdesk.auth.models import Group, User
@@ -196,7 +196,7 @@ def counts(session: DbSession, *, user: User, views: Sequence[SavedView]) -> dic
     """How many tickets each view matches for `user`, in one query."""
     if not views:
         return {}
-    columns = []
+    columns: list[ColumnElement[int]] = []
     for view in views:
         clauses = filter_clauses(view_filters.ticket_filter(view.filters, me_id=user.id))
         if clauses:

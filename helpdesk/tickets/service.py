@@ -495,7 +495,7 @@ class TicketFilter:
 SORTS = ("-created", "created", "-updated")
 
 
-def company_members(company_id: int) -> Select[tuple[int]]:
+def company_members(company_id: int) -> Select[int]:
     """The ids of a company and of its contacts, as a subquery."""
     return select(Customer.id).where(
         or_(Customer.id == company_id, Customer.company_id == company_id)
