@@ -180,3 +180,18 @@ def test_empty_menu_and_manage_page_say_what_to_do(sign_in):
     assert "No saved view yet" in page
     page = html(agent.get("/tickets/views"))
     assert "You have no view of your own yet" in page
+
+
+def test_the_views_in_french(
+    browser: Callable[[], FlaskClient],  # noqa: F811
+    make_user: Callable[..., User],
+    ticket_factory: Callable[..., Any],
+) -> None:
+    agent = _sign_in(browser(), make_user(Role.AGENT, locale="fr"))
+    page = html(agent.get("/tickets?priority=high"))
+    assert "Vues enregistrées" in page and "Enregistrer ces filtres comme vue" in page
+    r = agent.post("/tickets/views", data={"name": "Hautes", "priority": "high"})
+    assert "Vue « Hautes » enregistrée." in html(agent.get(r.headers["Location"]))
+    page = html(agent.get("/tickets/views"))
+    assert "Mes vues" in page and "Aucune vue partagée pour l\u2019instant." in page
+    assert "Ouvrir par défaut" in page
