@@ -9,7 +9,7 @@ from sqlalchemy import select
 from helpdesk.audit.models import AuditEntry
 from helpdesk.auth.models import Role
 from helpdesk.extensions import db
-from helpdesk.tickets.workflow import Priority
+from helpdesk.tickets.workflow import Channel, Priority
 
 
 @pytest.fixture
@@ -139,3 +139,27 @@ def test_shared_views_are_audited_personal_ones_not(supervisor, api):
         ("view.delete", str(shared["id"])),
     ]
     assert entries[0].details["shared"] is True
+
+
+def test_every_filter_counts_as_the_list_pages(api, customer_factory, ticket_factory):
+    """The counts and the pages agree, filter by filter (one query for all the counts)."""
+    requester = customer_factory()
+    ticket_factory(subject="Modem 100% dead", tags=["vip"], requester_id=requester.id)
+    ticket_factory(subject="Modem slow", channel=Channel.SMS)
+    ticket_factory(subject="Invoice", assignee_id=api.user.id)
+    filters = [
+        {"q": "modem"},
+        {"q": "100%"},
+        {"tag": "vip"},
+        {"channel": "sms"},
+        {"requester": requester.id},
+        {"assignee": "none"},
+        {"assignee": "me", "status": ["new"]},
+        {"q": "nothing like this"},
+    ]
+    views = [_create(api, name=f"View {n}", filters=f) for n, f in enumerate(filters)]
+    counts = {c["id"]: c["count"] for c in api.get("/views/counts").get_json()["items"]}
+    for view in views:
+        page = api.get(f"/views/{view['id']}/tickets?limit=100").get_json()
+        assert counts[view["id"]] == len(page["items"]), view["filters"]
+    assert [counts[v["id"]] for v in views] == [2, 1, 1, 1, 1, 2, 1, 0]
