@@ -39,6 +39,8 @@ STATUS_VALUES = frozenset(s.value for s in Status)
 PRIORITY_VALUES = frozenset(p.value for p in Priority)
 CHANNEL_VALUES = frozenset(c.value for c in Channel)
 ASSIGNEE_CHOICES = {"": _l("Anyone"), "me": _l("Me"), "none": _l("Unassigned")}
+# Arguments that page or refresh a list without choosing what it shows.
+PAGING_ARGS = ("cursor", "fragment", "ids", "page")
 
 
 @dataclass
@@ -61,7 +63,7 @@ class ListQuery:
         """Unknown values are dropped rather than refused: a stale bookmark still opens.
 
         With no argument at all, the `default` view's filters apply (`default_view`)."""
-        if not [k for k in args if k not in ("cursor", "fragment", "ids", "page")]:
+        if not [k for k in args if k not in PAGING_ARGS]:
             args = MultiDict(default)
         statuses = [s for s in args.getlist("status") if s in STATUS_VALUES]
         pick = args.get
@@ -176,7 +178,9 @@ def _opening_view() -> dict[str, Any]:
 @bp.get("/tickets")
 @login_required
 def tickets() -> ResponseReturnValue:
-    query = ListQuery.from_args(request.args, default=_opening_view())
+    asked = [k for k in request.args if k not in PAGING_ARGS]
+    # The opening view is read only for a list asked for without filters.
+    query = ListQuery.from_args(request.args, default={} if asked else _opening_view())
     flt = query.to_filter(me().id)
     if request.args.get("fragment") == "rows":
         return _live_rows(query, flt)
