@@ -16,9 +16,11 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from agents_ui import labels
 from agents_ui.account import me
 from agents_ui.blueprint import bp
-from agents_ui.ticket_list import ListQuery, view_url
+from agents_ui.queries import all_groups
+from agents_ui.ticket_list import ASSIGNEE_CHOICES, SORTS, ListQuery, view_url
 from helpdesk.audit.recorder import audit_details, audit_target
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
@@ -26,6 +28,33 @@ from helpdesk.saved_views import service
 from helpdesk.saved_views.models import SavedView
 
 FILTER_KEYS = ("q", "status", "priority", "assignee", "group", "tag", "channel", "requester")
+
+
+def describe(view: SavedView, groups: dict[int, str]) -> list[str]:
+    """The view's filters and order in the agent's words, for the page that manages them."""
+    f = view.filters
+    said = []
+    if f.get("status"):
+        names = ", ".join(labels.label(labels.STATUS, s) for s in f["status"])
+        said.append(_("Status: %(values)s", values=names))
+    if f.get("priority"):
+        said.append(_("Priority: %(value)s", value=labels.label(labels.PRIORITY, f["priority"])))
+    if f.get("assignee"):
+        said.append(_("Assignee: %(value)s", value=ASSIGNEE_CHOICES[f["assignee"]]))
+    if f.get("group"):
+        said.append(_("Group: %(value)s", value=groups.get(f["group"], f"#{f['group']}")))
+    if f.get("channel"):
+        said.append(_("Channel: %(value)s", value=labels.label(labels.CHANNEL, f["channel"])))
+    if f.get("tag"):
+        said.append(_("Tag: %(value)s", value=f["tag"]))
+    if f.get("requester"):
+        said.append(_("One customer's tickets"))
+    if f.get("q"):
+        said.append(_("Subject or reference: %(value)s", value=f["q"]))
+    if not said:
+        said.append(_("Every ticket"))
+    said.append(str(SORTS.get(view.sort, SORTS["-created"])))
+    return said
 
 
 def _audit(view: SavedView) -> None:
@@ -78,6 +107,7 @@ def saved_views() -> ResponseReturnValue:
     default = service.default_of(db.session, user=user)
     shared = [v for v in views if v.shared]
     personal = [v for v in views if not v.shared]
+    group_names = {g.id: g.name for g in all_groups(db.session)}
     return render_template(
         "tickets/views.html",
         groups=[(_("Shared views"), shared), (_("My views"), personal)],
@@ -85,6 +115,7 @@ def saved_views() -> ResponseReturnValue:
         default_id=default.id if default else None,
         may_change=lambda v: service.may_change(user, v),
         view_url=view_url,
+        describe=lambda v: describe(v, group_names),
     )
 
 

@@ -172,6 +172,8 @@ def test_rename_reorder_delete_and_default(sign_in, ticket_factory):
     assert _menu(agent) == {"Highs": 0}
     page = html(agent.get("/tickets/views"))
     assert "Highs" in page and "No shared view yet." in page
+    # Each view says what it shows.
+    assert "Priority: High · Newest first" in page
 
 
 def test_empty_menu_and_manage_page_say_what_to_do(sign_in):
@@ -195,3 +197,4 @@ def test_the_views_in_french(
     page = html(agent.get("/tickets/views"))
     assert "Mes vues" in page and "Aucune vue partagée pour l\u2019instant." in page
     assert "Ouvrir par défaut" in page
+    assert "Priorité : Haute" in page
