@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -9,9 +11,10 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from agents_ui.blueprint import bp
+from agents_ui.company_page import company_sections
 from agents_ui.supervision_pages import customer_value
 from helpdesk.customers import service as customers
-from helpdesk.customers.models import Customer
+from helpdesk.customers.models import Customer, CustomerKind
 from helpdesk.extensions import db
 from helpdesk.pagination import BadCursor
 from helpdesk.tickets import service as tickets
@@ -86,8 +89,17 @@ def customer(customer_id: int) -> ResponseReturnValue:
     if request.args.get("fragment") == "timeline":
         # What the "load more" button fetches to append below the entries already shown.
         return render_template("customers/_timeline.html", entries=entries, more_url=more_url)
+    is_company = record.kind is CustomerKind.COMPANY
+    extra: dict[str, Any] = {}
+    if is_company:
+        after = request.args.get("contacts_after", "")
+        extra = company_sections(
+            db.session, record, contacts_after=int(after) if after.isdigit() else None
+        )
+    # A company's card lists its own tickets and its contacts' ones.
+    flt = TicketFilter(company_id=record.id) if is_company else TicketFilter(requester_id=record.id)
     rows, more_tickets = tickets.list_tickets(
-        db.session, TicketFilter(requester_id=record.id), limit=TICKETS_ON_CARD, sort="-updated"
+        db.session, flt, limit=TICKETS_ON_CARD, sort="-updated"
     )
     return render_template(
         "customers/detail.html",
@@ -99,6 +111,8 @@ def customer(customer_id: int) -> ResponseReturnValue:
         more_url=more_url,
         older=before is not None,
         value=customer_value(record.id),
+        is_company=is_company,
+        **extra,
     )
 
 

@@ -21,6 +21,9 @@ from helpdesk.customers import service as customers
 from helpdesk.errors import NotFound
 from helpdesk.extensions import db
 from helpdesk.pagination import BadCursor
+from helpdesk.saved_views import service as saved_views
+from helpdesk.saved_views.filters import list_args
+from helpdesk.saved_views.models import SavedView
 from helpdesk.sla import service as sla_service
 from helpdesk.tickets import service
 from helpdesk.tickets.service import TicketFilter
@@ -36,6 +39,8 @@ STATUS_VALUES = frozenset(s.value for s in Status)
 PRIORITY_VALUES = frozenset(p.value for p in Priority)
 CHANNEL_VALUES = frozenset(c.value for c in Channel)
 ASSIGNEE_CHOICES = {"": _l("Anyone"), "me": _l("Me"), "none": _l("Unassigned")}
+# Arguments that page or refresh a list without choosing what it shows.
+PAGING_ARGS = ("cursor", "fragment", "ids", "page")
 
 
 @dataclass
@@ -58,7 +63,7 @@ class ListQuery:
         """Unknown values are dropped rather than refused: a stale bookmark still opens.
 
         With no argument at all, the `default` view's filters apply (`default_view`)."""
-        if not [k for k in args if k not in ("cursor", "fragment", "ids", "page")]:
+        if not [k for k in args if k not in PAGING_ARGS]:
             args = MultiDict(default)
         statuses = [s for s in args.getlist("status") if s in STATUS_VALUES]
         pick = args.get
@@ -146,10 +151,36 @@ def default_view() -> dict[str, Any]:
     return {"assignee": "me", "status": UNRESOLVED_VALUES}
 
 
+def view_url(view: SavedView) -> str:
+    return url_for("console.tickets", **list_args(view.filters, view.sort))
+
+
+def saved_menu(current: dict[str, Any]) -> dict[str, Any]:
+    """The menu of saved views: each with its link, its count (kept current by
+    static/view_counts.js) and whether the list shows it now."""
+    user = me()
+    views = saved_views.visible(db.session, user=user)
+    counts = saved_views.counts(db.session, user=user, views=views)
+    items = [(v, view_url(v), counts[v.id], list_args(v.filters, v.sort) == current) for v in views]
+    return {
+        "items": items,
+        "counts_url": url_for("console.saved_view_counts"),
+        "may_share": saved_views.may_share(user),
+    }
+
+
+def _opening_view() -> dict[str, Any]:
+    """The user's chosen default view, else the list's own default."""
+    chosen = saved_views.default_of(db.session, user=me())
+    return list_args(chosen.filters, chosen.sort) if chosen else default_view()
+
+
 @bp.get("/tickets")
 @login_required
 def tickets() -> ResponseReturnValue:
-    query = ListQuery.from_args(request.args, default=default_view())
+    asked = [k for k in request.args if k not in PAGING_ARGS]
+    # The opening view is read only for a list asked for without filters.
+    query = ListQuery.from_args(request.args, default={} if asked else _opening_view())
     flt = query.to_filter(me().id)
     if request.args.get("fragment") == "rows":
         return _live_rows(query, flt)
@@ -184,6 +215,7 @@ def tickets() -> ResponseReturnValue:
         groups=all_groups(db.session),
         requester=requester,
         quick_views=quick_views,
+        saved=saved_menu(current),
         sorts=SORTS,
         assignee_choices=ASSIGNEE_CHOICES,
         live={

@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "helpdesk.mail.models",
     "helpdesk.webhooks.models",
     "helpdesk.macros.models",
+    "helpdesk.saved_views.models",
 )
 
 

@@ -33,6 +33,7 @@ from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketi
 from helpdesk.macros.api import bp as macros_api
 from helpdesk.mail import wiring as mail_wiring
 from helpdesk.reporting.api import bp as reporting_api
+from helpdesk.saved_views.api import bp as views_api
 from helpdesk.security.origins import socketio_origin_check
 from helpdesk.sla.api import bp as sla_api
 from helpdesk.supervision.api import bp as supervision_api
@@ -45,6 +46,7 @@ API_BLUEPRINTS = (
     auth_api,
     customers_api,
     tickets_api,
+    views_api,
     timeline_api,
     sla_api,
     reporting_api,

@@ -63,6 +63,14 @@ def _shared_macro(fields: Mapping[str, Any]) -> bool:
     return bool(fields.get("shared"))
 
 
+def _shared_view(fields: Mapping[str, Any]) -> bool:
+    """A shared view reaches every agent's ticket list; a personal one is its owner's affair."""
+    return fields.get("shared") is True
+
+
+# A saved view's fields worth keeping.
+_VIEW = ("name", "filters", "sort", "position", "shared")
+
 # A webhook subscription's fields worth keeping.
 _WEBHOOK = ("url", "event_types", "description", "active")
 
@@ -192,6 +200,24 @@ AUDITED: dict[str, Audited] = {
     "console.admin_webhook_delete": Audited("webhook.delete", "webhook", "webhook_id", keep=()),
     "console.admin_webhook_secret": Audited(
         "webhook.secret_rotate", "webhook", "webhook_id", keep=()
+    ),
+    # Shared views of the ticket list (personal views are not audited: see `_shared_view`)
+    "views_api.create_view_post": Audited("view.create", "view", when=_shared_view, keep=_VIEW),
+    "views_api.update_view_patch": Audited(
+        "view.update", "view", "view_id", when=_shared_view, keep=_VIEW
+    ),
+    "views_api.delete_view_delete": Audited(
+        "view.delete", "view", "view_id", when=_shared_view, keep=_VIEW
+    ),
+    "console.saved_view_create": Audited("view.create", "view", when=_shared_view, keep=("name",)),
+    "console.saved_view_rename": Audited(
+        "view.update", "view", "view_id", when=_shared_view, keep=("name",)
+    ),
+    "console.saved_view_move": Audited(
+        "view.update", "view", "view_id", when=_shared_view, keep=("direction",)
+    ),
+    "console.saved_view_delete": Audited(
+        "view.delete", "view", "view_id", when=_shared_view, keep=()
     ),
     # Sign-ins ended by an administrator (their live connections close too)
     "auth_api.revoke_user_tokens_delete": Audited("user.tokens_revoke", "user", "user_id"),

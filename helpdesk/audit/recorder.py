@@ -121,6 +121,8 @@ def init_audit(app: Flask) -> None:
         rule = AUDITED.get(request.endpoint or "")
         if rule is None or not _succeeded(rule, response):
             return response
+        # What the view said of its change counts too (a shared view is audited, a personal one
+        # not, whatever the request's fields).
         if rule.when is not None and not rule.when({**_fields(), **(g.get("audit_details") or {})}):
             return response
         try:

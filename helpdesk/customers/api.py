@@ -97,6 +97,9 @@ class CustomerQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     q: str = Field(default="", max_length=200)
     tag: str | None = Field(default=None, max_length=64)
+    company_id: int | None = Field(
+        default=None, description="Only the contacts of this company (a customer of kind company)."
+    )
     limit: int = Field(default=25, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=200)
 
@@ -137,7 +140,7 @@ def _region() -> str:
     bp,
     "/customers",
     "GET",
-    summary="Search customers by name, phone, e-mail or tag",
+    summary="Search customers by name, phone, e-mail or tag; list a company's contacts",
     query=CustomerQuery,
     response=CustomerList,
     tag="customers",
@@ -146,10 +149,13 @@ def list_customers(query: CustomerQuery) -> CustomerList:
     from helpdesk.pagination import decode_cursor, encode_cursor
 
     after = decode_cursor(query.cursor, (int,))[0] if query.cursor else None
+    if query.company_id is not None:
+        service.company(db.session, query.company_id)  # 422 naming company_id otherwise
     rows = service.search(
         db.session,
         q=query.q,
         tag=query.tag,
+        company_id=query.company_id,
         limit=query.limit + 1,
         after_id=after,
         region=_region(),

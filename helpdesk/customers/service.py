@@ -200,6 +200,20 @@ def lookup_by_phone(session: DbSession, raw: str, *, region: str = "FR") -> list
     return list(session.scalars(stmt).unique())
 
 
+def company(session: DbSession, company_id: int) -> Customer:
+    """A customer of kind company, or `ValidationFailed` naming `company_id`."""
+    found = session.get(Customer, company_id)
+    if found is None or found.merged_into_id is not None:
+        raise ValidationFailed(
+            "unknown company", fields={"company_id": f"no customer {company_id}"}
+        )
+    if found.kind is not CustomerKind.COMPANY:
+        raise ValidationFailed(
+            "not a company", fields={"company_id": f"customer {company_id} is not a company"}
+        )
+    return found
+
+
 def search(
     session: DbSession,
     *,
@@ -208,9 +222,13 @@ def search(
     limit: int = 25,
     after_id: int | None = None,
     region: str = "FR",
+    company_id: int | None = None,
 ) -> list[Customer]:
-    """By phone number, e-mail, or name prefix (accent- and case-insensitive), by tag."""
+    """By phone number, e-mail, or name prefix (accent- and case-insensitive), by tag, by the
+    company they are a contact of."""
     stmt = select(Customer).where(Customer.merged_into_id.is_(None))
+    if company_id is not None:
+        stmt = stmt.where(Customer.company_id == company_id)
     q = q.strip()
     if q:
         e164 = try_e164(q, region) if any(ch.isdigit() for ch in q) else None

@@ -34,6 +34,7 @@ PRIVACY_MODULES = (
     "helpdesk.supervision.privacy",
     "helpdesk.audit.privacy",
     "helpdesk.webhooks.privacy",
+    "helpdesk.saved_views.privacy",
     "helpdesk.mail.privacy",
     "helpdesk.macros.privacy",
     "telephony.privacy",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, literal, or_, select, tuple_
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -495,11 +495,57 @@ class TicketFilter:
     tag: str | None = None
     channel: Channel | None = None
     q: str | None = None
+    # Requested by this company or by any of its contacts (the company page).
+    company_id: int | None = None
     # Only these tickets: a live list asks which of the tickets an event named match its filters.
     ids: list[int] | None = None
 
 
 SORTS = ("-created", "created", "-updated")
+
+
+def company_members(company_id: int) -> Select[int]:
+    """The ids of a company and of its contacts, as a subquery."""
+    return select(Customer.id).where(
+        or_(Customer.id == company_id, Customer.company_id == company_id)
+    )
+
+
+def filter_clauses(flt: TicketFilter) -> list[ColumnElement[bool]]:
+    """The conditions a ticket meets to match `flt`: one list for the pages and for the counts
+    of saved views (one conditional sum per view, in a single query)."""
+    found: list[ColumnElement[bool]] = []
+    if flt.ids is not None:
+        found.append(Ticket.id.in_(flt.ids))
+    if flt.status:
+        found.append(Ticket.status.in_(flt.status))
+    if flt.unassigned:
+        found.append(Ticket.assignee_id.is_(None))
+    elif flt.assignee_id is not None:
+        found.append(Ticket.assignee_id == flt.assignee_id)
+    if flt.priority:
+        found.append(Ticket.priority.in_(flt.priority))
+    if flt.requester_id is not None:
+        found.append(Ticket.requester_id == flt.requester_id)
+    if flt.group_id is not None:
+        found.append(Ticket.group_id == flt.group_id)
+    if flt.company_id is not None:
+        found.append(Ticket.requester_id.in_(company_members(flt.company_id)))
+    if flt.channel is not None:
+        found.append(Ticket.channel == flt.channel)
+    if flt.tag:
+        tagged = select(TicketTag.ticket_id).where(TicketTag.tag == flt.tag.strip().lower())
+        found.append(Ticket.id.in_(tagged))
+    if flt.q:
+        ref_id = id_from_reference(flt.q)
+        if ref_id is not None:
+            found.append(Ticket.id == ref_id)
+        else:
+            pattern = (
+                "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
+            found.append(Ticket.subject.ilike(pattern, escape="\\"))
+    return found
 
 
 def list_tickets(
@@ -519,37 +565,7 @@ def list_tickets(
         joinedload(Ticket.group).lazyload("*"),
         selectinload(Ticket.tag_rows),
     )
-    if flt.ids is not None:
-        stmt = stmt.where(Ticket.id.in_(flt.ids))
-    if flt.status:
-        stmt = stmt.where(Ticket.status.in_(flt.status))
-    if flt.unassigned:
-        stmt = stmt.where(Ticket.assignee_id.is_(None))
-    elif flt.assignee_id is not None:
-        stmt = stmt.where(Ticket.assignee_id == flt.assignee_id)
-    if flt.priority:
-        stmt = stmt.where(Ticket.priority.in_(flt.priority))
-    if flt.requester_id is not None:
-        stmt = stmt.where(Ticket.requester_id == flt.requester_id)
-    if flt.group_id is not None:
-        stmt = stmt.where(Ticket.group_id == flt.group_id)
-    if flt.channel is not None:
-        stmt = stmt.where(Ticket.channel == flt.channel)
-    if flt.tag:
-        stmt = stmt.where(
-            Ticket.id.in_(
-                select(TicketTag.ticket_id).where(TicketTag.tag == flt.tag.strip().lower())
-            )
-        )
-    if flt.q:
-        ref_id = id_from_reference(flt.q)
-        if ref_id is not None:
-            stmt = stmt.where(Ticket.id == ref_id)
-        else:
-            pattern = (
-                "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            )
-            stmt = stmt.where(Ticket.subject.ilike(pattern, escape="\\"))
+    stmt = stmt.where(*filter_clauses(flt))
     # Ordered by the time the list shows (when the ticket was created or last updated), the id
     # breaking ties: a ticket imported with last month's date sorts with last month's, whatever
     # its id. Cursors carry the time and the id of the last row.
