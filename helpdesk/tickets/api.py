@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import inspect
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
@@ -279,9 +278,13 @@ def list_tickets(query: TicketQuery) -> TicketList:
     tag="tickets",
 )
 def create_ticket(body: TicketCreate) -> TicketOut:
-    ticket = service.create(db.session, actor=current_api_user(), **body.model_dump())
-    # The id from the identity map: reading `ticket.id` after commit would reload the row.
-    return ticket_out(service.get(db.session, inspect(ticket).identity[0]))
+    ticket = service.create(db.session, actor=current_api_user(), commit=False, **body.model_dump())
+    # Serialised from what the transaction holds, then committed: the answer needs no second
+    # read of the ticket (a commit expires every loaded row). A commit that fails answers an
+    # error, never this body.
+    out = ticket_out(ticket)
+    db.session.commit()
+    return out
 
 
 @operation(

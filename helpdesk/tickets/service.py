@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, literal, or_, select, tuple_
 from sqlalchemy import update as sa_update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk.auth.models import Group, Role, User
 from helpdesk.customers.models import Customer
@@ -59,17 +60,22 @@ def ticket_payload(ticket: Ticket, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _check_assignee(session: DbSession, user_id: int | None) -> None:
+def _check_assignee(session: DbSession, user_id: int | None) -> User | None:
     if user_id is None:
-        return
+        return None
     user = session.get(User, user_id)
     if user is None or not user.active or user.role not in ASSIGNABLE_ROLES:
         raise ValidationFailed("invalid assignee", fields={"assignee_id": "no such active agent"})
+    return user
 
 
-def _check_group(session: DbSession, group_id: int | None) -> None:
-    if group_id is not None and session.get(Group, group_id) is None:
+def _check_group(session: DbSession, group_id: int | None) -> Group | None:
+    if group_id is None:
+        return None
+    group = session.get(Group, group_id)
+    if group is None:
         raise ValidationFailed("invalid group", fields={"group_id": "no such group"})
+    return group
 
 
 def _stamp_status(ticket: Ticket, new: Status, now: datetime) -> None:
@@ -81,16 +87,12 @@ def _stamp_status(ticket: Ticket, new: Status, now: datetime) -> None:
         ticket.solved_at = None
 
 
-def _requester(session: DbSession, requester_id: int) -> Any:
-    """What the checks need of the requester: from the customer this transaction already holds
-    (the channel that opens the ticket has usually just found or made them), else only those
-    two columns (loading the customer would load all their contacts)."""
-    held = session.identity_map.get(session.identity_key(Customer, requester_id))
-    if held is not None:
-        return held
-    return session.execute(
-        select(Customer.merged_into_id, Customer.erased_at).where(Customer.id == requester_id)
-    ).first()
+def _requester(session: DbSession, requester_id: int) -> Customer | None:
+    """The requester's row without their contacts and tags (which the checks do not need), or
+    the one this transaction already holds (the channel that opens the ticket has usually just
+    found or made them): no query then. Either way the ticket's `requester` is then read from
+    the session, so the answer to the create needs no second read."""
+    return session.get(Customer, requester_id, options=[lazyload("*")])
 
 
 def create(
@@ -114,14 +116,15 @@ def create(
         raise ValidationFailed("invalid requester", fields={"requester_id": "no such customer"})
     if requester.merged_into_id is not None:
         requester_id = requester.merged_into_id
-    if requester.erased_at is not None:
+        requester = _requester(session, requester_id)
+    if requester is None or requester.erased_at is not None:
         raise ValidationFailed("invalid requester", fields={"requester_id": "customer was erased"})
     if status not in UNRESOLVED:
         raise ValidationFailed(
             "invalid status", fields={"status": "a new ticket must be unresolved"}
         )
-    _check_assignee(session, assignee_id)
-    _check_group(session, group_id)
+    assignee = _check_assignee(session, assignee_id)
+    group = _check_group(session, group_id)
     now = created_at or utcnow()
     ticket = Ticket(
         subject=subject.strip(),
@@ -139,6 +142,9 @@ def create(
     ticket.tag_rows = [TicketTag(tag=t) for t in normalise_tags(tags)]
     session.add(ticket)
     session.flush()
+    # The rows just checked are the ticket's: whoever serialises it reads them, not the database.
+    for name, row in (("requester", requester), ("assignee", assignee), ("group", group)):
+        set_committed_value(ticket, name, row)
     session.add(
         TicketChange(
             ticket_id=ticket.id,
