@@ -105,8 +105,12 @@ def portal_sign_in() -> ResponseReturnValue:
         response = _page("portal/too_many.html", 429)
         response.headers["Retry-After"] = "900"
         return response
+    asked = request.args.get("lang")
     outcome = links.request_link(
-        db.session, address=address, locale=locale(), link_for=_link_for
+        db.session,
+        address=address,
+        locale=asked if asked in tokens.LOCALES else None,
+        link_for=_link_for,
     )
     if outcome == links.UNAVAILABLE:
         return _page("portal/sign_in.html", 503, form=form, unavailable=address.channel)

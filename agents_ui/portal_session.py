@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import Response, current_app, g, redirect, request, url_for
+from flask import Response, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from limits import parse
@@ -22,16 +22,20 @@ from helpdesk.portal import service, tokens
 
 COOKIE = "helpdesk_portal"
 PATH = "/portal"
+ENVIRON_KEY = "helpdesk.portal_signed"
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 def current() -> service.Signed | None:
-    """The signed-in customer of this request, looked up once."""
-    if "portal_signed" not in g:
-        g.portal_signed = service.signed_in(db.session, key=request.cookies.get(COOKIE, ""))
-    found: service.Signed | None = g.portal_signed
+    """The signed-in customer of this request, looked up once (kept on the request itself: an
+    app context, and its `g`, may outlive one request)."""
+    if ENVIRON_KEY not in request.environ:
+        request.environ[ENVIRON_KEY] = service.signed_in(
+            db.session, key=request.cookies.get(COOKIE, "")
+        )
+    found: service.Signed | None = request.environ[ENVIRON_KEY]
     return found
 
 

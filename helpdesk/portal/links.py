@@ -78,11 +78,14 @@ def request_link(
     session: DbSession,
     *,
     address: tokens.Address,
-    locale: str,
+    locale: str | None,
     link_for: Callable[[str], str],
 ) -> str:
     """Queue a link to the customer `address` belongs to, if any; SENT either way (the caller
-    shows the same answer), UNAVAILABLE when the channel cannot carry it at all."""
+    shows the same answer), UNAVAILABLE when the channel cannot carry it at all.
+
+    The link and the portal speak `locale` when the visitor chose one, else the customer's
+    language."""
     if not can_send(address.channel):
         return UNAVAILABLE
     customer = _customer(session, address)
@@ -91,7 +94,7 @@ def request_link(
         return SENT
     secret = tokens.new_secret()
     now = utcnow()
-    locale = tokens.locale_or(locale, tokens.locale_or(customer.language))
+    locale = tokens.locale_or(locale or customer.language)
     session.add(
         PortalLink(
             customer_id=customer.id,
