@@ -155,7 +155,7 @@ def test_no_sms_channel_is_said_plainly(
 ) -> None:
     customer_factory(name="Dan", phones=["+33612345679"])
     monkeypatch.setattr(links, "TEXTS", Slot("SMS outbox"))
-    answer = ask_link(client, "+33612345679")
+    answer = client.post("/portal/sign-in?lang=en", data={"address": "+33612345679"})
     assert answer.status_code == 503
     assert "cannot send links by text message" in html(answer)
     assert ask_link(client, "not an address").status_code == 400
