@@ -41,7 +41,6 @@ from helpdesk.extensions import db
 from helpdesk.portal import links, service, tokens
 from helpdesk.tickets.workflow import Status
 
-
 # What a customer reads of a status: "on hold" is the team's business, and "pending" means the
 # team waits for them.
 CUSTOMER_STATUS = {

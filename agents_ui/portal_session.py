@@ -12,10 +12,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import Response, current_app, redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from limits import parse
+from werkzeug.wrappers import Response
 
 from helpdesk.extensions import db, limiter
 from helpdesk.portal import service, tokens

@@ -68,7 +68,7 @@ def check(raw: ContactRequest) -> ContactRequest:
 
 
 def _sender(session: DbSession, request: ContactRequest) -> Customer:
-    found = session.scalar(
+    found: Customer | None = session.scalar(
         select(Customer)
         .join(CustomerEmail, CustomerEmail.customer_id == Customer.id)
         .where(

@@ -77,7 +77,7 @@ def own_tickets(session: DbSession, *, customer_id: int) -> list[Ticket]:
 
 
 def own_ticket(session: DbSession, *, customer_id: int, ticket_id: int) -> Ticket:
-    ticket = session.scalar(
+    ticket: Ticket | None = session.scalar(
         select(Ticket).where(Ticket.id == ticket_id, Ticket.requester_id == customer_id)
     )
     if ticket is None:
@@ -112,9 +112,7 @@ def reply(session: DbSession, *, customer_id: int, ticket_id: int, body: str) ->
     )
 
 
-def open_request(
-    session: DbSession, *, customer_id: int, subject: str, description: str
-) -> Ticket:
+def open_request(session: DbSession, *, customer_id: int, subject: str, description: str) -> Ticket:
     return tickets.create(
         session,
         actor=None,

@@ -87,9 +87,7 @@ def test_requests_are_limited_per_client_address(app: Flask, client: FlaskClient
     assert len(tickets()) == 2
 
 
-def test_customer_text_is_inert_on_the_console(
-    client: FlaskClient, make_user: Any
-) -> None:
+def test_customer_text_is_inert_on_the_console(client: FlaskClient, make_user: Any) -> None:
     from tests.conftest import PASSWORD
 
     client.post("/help/en/contact", data=FORM)

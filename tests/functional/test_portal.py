@@ -88,7 +88,10 @@ def test_a_link_signs_in_once_and_shows_the_customers_requests(
     assert 'id="portal-open"' in html(client.get(path))  # a button: opening spends nothing
     opened = client.post(path)
     assert opened.status_code == 302
-    assert "HttpOnly" in opened.headers["Set-Cookie"] and "Path=/portal" in opened.headers["Set-Cookie"]
+    assert (
+        "HttpOnly" in opened.headers["Set-Cookie"]
+        and "Path=/portal" in opened.headers["Set-Cookie"]
+    )
     page = html(client.get("/portal/requests"))
     assert "Invoice &lt;b&gt;twice&lt;/b&gt;" in page and "<b>twice" not in page
     assert "Alice Martin" in page
@@ -171,7 +174,9 @@ def test_a_customer_sees_and_answers_only_their_own_requests(
     assert "My router" in listed and "boiler" not in listed
     assert client.get(f"/portal/requests/{mine.id}").status_code == 200
     assert client.get(f"/portal/requests/{theirs.id}").status_code == 404
-    assert client.post(f"/portal/requests/{theirs.id}/reply", data={"body": "hi"}).status_code == 404
+    assert (
+        client.post(f"/portal/requests/{theirs.id}/reply", data={"body": "hi"}).status_code == 404
+    )
     assert db.session.scalar(select(Comment).where(Comment.ticket_id == theirs.id)) is None
 
 
@@ -180,7 +185,9 @@ def test_internal_notes_are_never_shown(
 ) -> None:
     agent = make_user(Role.AGENT)
     ticket = ticket_factory(requester_id=alice.id)
-    tickets.add_comment(db.session, ticket, body="Internal: refund refused", public=False, actor=agent)
+    tickets.add_comment(
+        db.session, ticket, body="Internal: refund refused", public=False, actor=agent
+    )
     tickets.add_comment(db.session, ticket, body="We are on it", public=True, actor=agent)
     sign_in(client, "alice@example.com")
     page = html(client.get(f"/portal/requests/{ticket.id}"))
@@ -198,11 +205,17 @@ def test_a_reply_reopens_a_solved_request_and_reaches_agents_live(
     tickets.update(db.session, ticket, actor=None, status=Status.SOLVED)
     sign_in(client, "alice@example.com")
     recorded.clear()
-    answer = client.post(f"/portal/requests/{ticket.id}/reply", data={"body": "Still <i>broken</i>"})
+    answer = client.post(
+        f"/portal/requests/{ticket.id}/reply", data={"body": "Still <i>broken</i>"}
+    )
     assert answer.status_code == 302
     comment = db.session.scalar(select(Comment).where(Comment.ticket_id == ticket.id))
     assert comment is not None
-    assert (comment.public, comment.author_customer_id, comment.channel) == (True, alice.id, Channel.WEB)
+    assert (comment.public, comment.author_customer_id, comment.channel) == (
+        True,
+        alice.id,
+        Channel.WEB,
+    )
     assert comment.delivery_channel is None  # the customer's own words go nowhere
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).status is Status.OPEN
@@ -219,8 +232,13 @@ def test_a_new_request_opens_a_web_ticket(client: FlaskClient, alice: Any) -> No
     )
     assert answer.status_code == 302
     ticket = db.session.scalar(select(Ticket).where(Ticket.requester_id == alice.id))
-    assert ticket is not None and ticket.channel is Channel.WEB and ticket.description == "It is blue"
-    assert client.post("/portal/requests/new", data={"subject": " ", "description": ""}).status_code == 400
+    assert (
+        ticket is not None and ticket.channel is Channel.WEB and ticket.description == "It is blue"
+    )
+    assert (
+        client.post("/portal/requests/new", data={"subject": " ", "description": ""}).status_code
+        == 400
+    )
 
 
 def test_portal_and_staff_sessions_are_apart(
