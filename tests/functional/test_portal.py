@@ -281,3 +281,16 @@ def test_portal_forms_need_their_csrf_token(app: Flask, client: FlaskClient, ali
     app.config["WTF_CSRF_ENABLED"] = True
     assert ask_link(client, "alice@example.com").status_code == 400
     assert portal_mail() == []
+
+
+def test_an_erasure_ends_the_customers_portal_access(client: FlaskClient, alice: Any) -> None:
+    from helpdesk.customers import erasure
+
+    sign_in(client, "alice@example.com")
+    ask_link(client, "alice@example.com")
+    assert client.get("/portal/requests").status_code == 200
+    erasure.erase(db.session, alice, actor_id=None)
+    db.session.commit()
+    assert db.session.scalar(select(PortalLink)) is None
+    assert db.session.scalar(select(PortalSession)) is None
+    assert client.get("/portal/requests").status_code == 302
