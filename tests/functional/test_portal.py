@@ -294,3 +294,17 @@ def test_an_erasure_ends_the_customers_portal_access(client: FlaskClient, alice:
     assert db.session.scalar(select(PortalLink)) is None
     assert db.session.scalar(select(PortalSession)) is None
     assert client.get("/portal/requests").status_code == 302
+
+
+def test_a_closed_request_takes_no_reply_and_says_so(
+    client: FlaskClient, alice: Any, ticket_factory: Callable[..., Any]
+) -> None:
+    ticket = ticket_factory(requester_id=alice.id)
+    tickets.update(db.session, ticket, actor=None, status=Status.SOLVED)
+    tickets.update(db.session, ticket, actor=None, status=Status.CLOSED)
+    sign_in(client, "alice@example.com")
+    page = html(client.get(f"/portal/requests/{ticket.id}"))
+    assert 'id="portal-closed"' in page and 'id="portal-reply"' not in page
+    answer = client.post(f"/portal/requests/{ticket.id}/reply", data={"body": "One more thing"})
+    assert answer.status_code == 409 and 'id="portal-closed"' in html(answer)
+    assert db.session.scalar(select(Comment).where(Comment.ticket_id == ticket.id)) is None
