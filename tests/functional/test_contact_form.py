@@ -41,6 +41,7 @@ def test_a_request_from_a_known_address_goes_on_that_customer(
     client: FlaskClient, customer_factory: Callable[..., Any]
 ) -> None:
     eve = customer_factory(name="Eve L.", emails=["eve.leroy@example.org"])
+    assert 'id="help-contact"' in html(client.get("/help/en"))
     assert client.get("/help/en/contact").status_code == 200
     sent = client.post("/help/en/contact", data=FORM)
     assert sent.status_code == 302
