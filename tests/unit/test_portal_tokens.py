@@ -35,7 +35,7 @@ def test_a_link_is_usable_once_and_until_it_expires() -> None:
     assert tokens.usable(expires_at=expires, used_at=None, now=NOW)
     assert not tokens.usable(expires_at=expires, used_at=NOW, now=NOW)
     assert not tokens.usable(expires_at=expires, used_at=None, now=expires)
-    assert tokens.LINK_TTL == timedelta(minutes=15)
+    assert timedelta(minutes=15) == tokens.LINK_TTL
 
 
 def test_secrets_are_random_and_only_their_digest_is_kept() -> None:
