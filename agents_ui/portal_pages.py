@@ -132,6 +132,9 @@ def portal_redeem(secret: str) -> ResponseReturnValue:
     key = links.redeem(db.session, secret=secret[:100])
     if key is None:
         return _page("portal/link_expired.html", 410)
+    earlier = request.cookies.get(COOKIE, "")
+    if earlier:  # this browser held another portal session: it ends with the new one
+        service.sign_out(db.session, key=earlier)
     return open_session(redirect(url_for("console.portal_requests")), key)
 
 

@@ -308,3 +308,13 @@ def test_a_closed_request_takes_no_reply_and_says_so(
     answer = client.post(f"/portal/requests/{ticket.id}/reply", data={"body": "One more thing"})
     assert answer.status_code == 409 and 'id="portal-closed"' in html(answer)
     assert db.session.scalar(select(Comment).where(Comment.ticket_id == ticket.id)) is None
+
+
+def test_a_new_sign_in_ends_the_browsers_earlier_portal_session(
+    client: FlaskClient, alice: Any, bob: Any
+) -> None:
+    sign_in(client, "alice@example.com")
+    sign_in(client, "bob@example.com")
+    sessions = list(db.session.scalars(select(PortalSession).order_by(PortalSession.id)))
+    assert [s.ended_at is not None for s in sessions] == [True, False]
+    assert "Bob Durand" in html(client.get("/portal/requests"))
