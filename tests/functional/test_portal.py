@@ -318,3 +318,12 @@ def test_a_new_sign_in_ends_the_browsers_earlier_portal_session(
     sessions = list(db.session.scalars(select(PortalSession).order_by(PortalSession.id)))
     assert [s.ended_at is not None for s in sessions] == [True, False]
     assert "Bob Durand" in html(client.get("/portal/requests"))
+
+
+def test_no_mail_channel_is_said_plainly(
+    app: Flask, client: FlaskClient, alice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(app.extensions, "mail_transport")
+    answer = client.post("/portal/sign-in?lang=en", data={"address": "alice@example.com"})
+    assert answer.status_code == 503 and "cannot send links by e-mail" in html(answer)
+    assert portal_mail() == [] and db.session.scalar(select(PortalLink)) is None
