@@ -82,6 +82,11 @@ class Settings:
     HELPDESK_IDLE_IN_TRANSACTION_S: float = 60.0
     HELPDESK_HELP_VOTE_LIMIT: str = "20 per hour"
     HELPDESK_HELP_VIEW_LIMIT: str = "20 per day"
+    # Customer portal (docs/portal.md): sign-in links asked for one address or number, and from
+    # one client address; contact forms sent from one client address.
+    HELPDESK_PORTAL_ADDRESS_LIMIT: str = "3 per 15 minutes"
+    HELPDESK_PORTAL_IP_LIMIT: str = "20 per hour"
+    HELPDESK_CONTACT_LIMIT: str = "5 per hour"
     HELPDESK_ONCALL_NUMBER: str = ""
     # Seconds an agent who declined a call stays free before it may come back to them, once every
     # other free agent who can take it has declined it too (docs/telephony.md).

@@ -60,6 +60,7 @@ def _fill_core_interfaces(app: Flask) -> None:
     from helpdesk import health, metrics
     from helpdesk.dispatch import inbound as dispatch_inbound
     from helpdesk.dispatch import notify as dispatch_notify
+    from helpdesk.portal import links as portal_links
     from helpdesk.supervision import live, monitoring
     from helpdesk.supervision import service as supervision
     from helpdesk.tickets import delivery
@@ -82,6 +83,7 @@ def _fill_core_interfaces(app: Flask) -> None:
     delivery.register("sms", sms.deliver_reply, reach=sms.reply_reach)
     sms.register_inbound(dispatch_inbound.handle)
     dispatch_notify.OUTBOX.fill(sms.queue_sms)
+    portal_links.TEXTS.fill(sms.queue_sms)
     value_service.CONTACTS.fill(usage.contacts_since)
 
 

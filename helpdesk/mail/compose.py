@@ -23,7 +23,7 @@ import nh3
 
 # Kinds of outgoing mail that no person wrote: they carry `Auto-Submitted: auto-replied` (RFC
 # 3834), so that well-behaved auto-responders do not answer them and no loop starts.
-AUTO_KINDS = frozenset({"ack", "auto", "notification", "survey"})
+AUTO_KINDS = frozenset({"ack", "auto", "notification", "portal_link", "survey"})
 
 # Tags and attributes an outgoing HTML part may use: what a reply needs to read well, nothing
 # that runs, loads from elsewhere or restyles the customer's mail client.

@@ -37,6 +37,7 @@ PRIVACY_MODULES = (
     "helpdesk.saved_views.privacy",
     "helpdesk.mail.privacy",
     "helpdesk.macros.privacy",
+    "helpdesk.portal.privacy",
     "telephony.privacy",
     "kb.privacy",
 )

@@ -349,6 +349,21 @@ ENDPOINTS: dict[str, Access] = {
     "console.help_search": PUBLIC,
     "console.help_article": PUBLIC,
     "console.help_vote": PUBLIC,
+    "console.help_contact": PUBLIC,
+    "console.help_contact_send": PUBLIC,  # CSRF, a honeypot and a limit per address
+    "console.help_contact_done": PUBLIC,  # shows only the reference this browser's session holds
+    # -- customer portal: public to staff checks; the portal's own session cookie (never a staff
+    # session) is checked inside, and each request is looked up with the customer's id
+    "console.portal": PUBLIC,
+    "console.portal_sign_in": PUBLIC,
+    "console.portal_link": PUBLIC,  # the one-time link is the credential
+    "console.portal_redeem": PUBLIC,
+    "console.portal_sign_out": PUBLIC,
+    "console.portal_language": PUBLIC,
+    "console.portal_requests": PUBLIC,
+    "console.portal_new_request": PUBLIC,
+    "console.portal_request": PUBLIC,
+    "console.portal_reply": PUBLIC,
     "kb_api.list_articles_get": STAFF,
     "kb_api.create_article_post": KB_WRITERS,
     "kb_api.get_article_get": STAFF,
