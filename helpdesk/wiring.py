@@ -99,12 +99,15 @@ def init_app(app: Flask, settings: Settings, *, role: str) -> None:
 def _fill_core_slots() -> None:
     """Where one core feature sits below another that it must tell about a change."""
     from helpdesk.customers.service import TICKETS_FOLLOW
+    from helpdesk.dispatch.ticket_follow import move_work_orders
     from helpdesk.sla import service as sla_service
     from helpdesk.tickets.clocks import CLOCKS
     from helpdesk.tickets.merge import move_to_survivor
+    from helpdesk.tickets.ticket_merge import register_follower
 
     TICKETS_FOLLOW.fill(move_to_survivor)
     CLOCKS.fill(sla_service)
+    register_follower("visits", move_work_orders)
 
 
 def init_request_handling(app: Flask, settings: Settings) -> None:

@@ -72,6 +72,8 @@ AUDITED: dict[str, Audited] = {
     ),
     "customers_api.erase_customer_delete": Audited("customer.erase", "customer", "customer_id"),
     "customers_api.merge_customer_post": Audited("customer.merge", "customer", "customer_id"),
+    # Tickets: a duplicate merged into another, bulk changes of the list and their undo
+    "tickets_api.merge_ticket_post": Audited("ticket.merge", "ticket", "ticket_id"),
     # Reports downloaded
     "console.sla_report_csv": Audited("report.export", "sla_report", export=True),
     "console.calls_report_csv": Audited("report.export", "call_report", export=True),

@@ -88,6 +88,7 @@ ENDPOINTS: dict[str, Access] = {
     "tickets_api.get_ticket_get": STAFF,
     "tickets_api.get_ticket_by_reference_get": STAFF,
     "tickets_api.update_ticket_patch": STAFF,
+    "tickets_api.merge_ticket_post": STAFF,
     "tickets_api.list_comments_get": STAFF,
     "tickets_api.add_comment_post": STAFF,
     "mail_files_api.upload_attachment_post": STAFF,
