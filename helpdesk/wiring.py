@@ -35,7 +35,7 @@ from helpdesk.reporting.api import bp as reporting_api
 from helpdesk.security.origins import socketio_origin_check
 from helpdesk.sla.api import bp as sla_api
 from helpdesk.supervision.api import bp as supervision_api
-from helpdesk.tickets.api import bp as tickets_api
+from helpdesk.tickets.bulk_api import bp as tickets_with_bulk  # tickets_api with the bulk routes
 from helpdesk.value.api import bp as value_api
 from helpdesk.webhooks import wiring as webhooks_wiring
 
@@ -43,7 +43,7 @@ from helpdesk.webhooks import wiring as webhooks_wiring
 API_BLUEPRINTS = (
     auth_api,
     customers_api,
-    tickets_api,
+    tickets_with_bulk,
     timeline_api,
     sla_api,
     reporting_api,

@@ -74,6 +74,10 @@ AUDITED: dict[str, Audited] = {
     "customers_api.merge_customer_post": Audited("customer.merge", "customer", "customer_id"),
     # Tickets: a duplicate merged into another, bulk changes of the list and their undo
     "tickets_api.merge_ticket_post": Audited("ticket.merge", "ticket", "ticket_id"),
+    "tickets_api.bulk_tickets_post": Audited(
+        "ticket.bulk_change", "ticket", keep=("set", "filter")
+    ),
+    "tickets_api.undo_bulk_post": Audited("ticket.bulk_undo", "ticket_bulk_change", "change_id"),
     # Reports downloaded
     "console.sla_report_csv": Audited("report.export", "sla_report", export=True),
     "console.calls_report_csv": Audited("report.export", "call_report", export=True),

@@ -425,7 +425,11 @@ def merge_ticket(ticket_id: int, body: TicketMergeIn) -> TicketMergeOut:
     notice = None
     if done.notice_channel is not None and done.notice_comment_id is not None:
         notice = MergeNoticeOut.model_validate(
-            {"channel": done.notice_channel, "to": done.notice_to, "comment_id": done.notice_comment_id}
+            {
+                "channel": done.notice_channel,
+                "to": done.notice_to,
+                "comment_id": done.notice_comment_id,
+            }
         )
     return TicketMergeOut(
         ticket=ticket_out(service.get(db.session, done.source_id)),

@@ -47,7 +47,9 @@ def refusal(source: Side, target: Side) -> Refusal | None:
     if source.merged_into_id is not None:
         return Refusal(409, "ticket_id", "this ticket was already merged into another")
     if target.merged_into_id is not None:
-        return Refusal(409, "into", "the target was itself merged: merge into the ticket it points to")
+        return Refusal(
+            409, "into", "the target was itself merged: merge into the ticket it points to"
+        )
     if source.closed:
         return Refusal(409, "ticket_id", "a closed ticket cannot be merged")
     if target.closed:

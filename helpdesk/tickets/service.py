@@ -188,9 +188,15 @@ def update(
     actor: User | None,
     note: str = "",
     commit: bool = True,
+    action: str = "updated",
+    enforce_workflow: bool = True,
     **changes: Any,
 ) -> Ticket:
-    """Apply changes, enforcing the workflow; one history entry lists every field changed."""
+    """Apply changes, enforcing the workflow; one history entry lists every field changed.
+
+    Only an undo (`tickets.ticket_bulk`) passes `enforce_workflow=False`: it puts back the
+    status a ticket had a moment ago, which may be one the workflow does not lead back to
+    (open back to new). Closed stays final even then."""
     unknown = set(changes) - set(_UPDATABLE)
     if unknown:
         raise ValidationFailed(
@@ -204,7 +210,8 @@ def update(
     if new_status is not None and Status(new_status) != ticket.status:
         new_status = Status(new_status)
         try:
-            check_transition(ticket.status, new_status)
+            if enforce_workflow or new_status is Status.CLOSED:
+                check_transition(ticket.status, new_status)
         except InvalidTransition as exc:
             raise ValidationFailed(str(exc), fields={"status": str(exc)}) from exc
         diff["status"] = [ticket.status.value, new_status.value]
@@ -247,7 +254,7 @@ def update(
         TicketChange(
             ticket_id=ticket.id,
             actor_user_id=actor.id if actor else None,
-            action="updated",
+            action=action,
             changes=diff,
             note=note[:500],
             at=now,
@@ -493,6 +500,40 @@ class TicketFilter:
 SORTS = ("-created", "created", "-updated")
 
 
+def filter_clauses(flt: TicketFilter) -> list[Any]:
+    """The WHERE conditions of a filter: the list's and the bulk change's selection share them."""
+    where: list[Any] = []
+    if flt.ids is not None:
+        where.append(Ticket.id.in_(flt.ids))
+    if flt.status:
+        where.append(Ticket.status.in_(flt.status))
+    if flt.unassigned:
+        where.append(Ticket.assignee_id.is_(None))
+    elif flt.assignee_id is not None:
+        where.append(Ticket.assignee_id == flt.assignee_id)
+    if flt.priority:
+        where.append(Ticket.priority.in_(flt.priority))
+    if flt.requester_id is not None:
+        where.append(Ticket.requester_id == flt.requester_id)
+    if flt.group_id is not None:
+        where.append(Ticket.group_id == flt.group_id)
+    if flt.channel is not None:
+        where.append(Ticket.channel == flt.channel)
+    if flt.tag:
+        tagged = select(TicketTag.ticket_id).where(TicketTag.tag == flt.tag.strip().lower())
+        where.append(Ticket.id.in_(tagged))
+    if flt.q:
+        ref_id = id_from_reference(flt.q)
+        if ref_id is not None:
+            where.append(Ticket.id == ref_id)
+        else:
+            pattern = (
+                "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
+            where.append(Ticket.subject.ilike(pattern, escape="\\"))
+    return where
+
+
 def list_tickets(
     session: DbSession,
     flt: TicketFilter,
@@ -510,37 +551,7 @@ def list_tickets(
         joinedload(Ticket.group).lazyload("*"),
         selectinload(Ticket.tag_rows),
     )
-    if flt.ids is not None:
-        stmt = stmt.where(Ticket.id.in_(flt.ids))
-    if flt.status:
-        stmt = stmt.where(Ticket.status.in_(flt.status))
-    if flt.unassigned:
-        stmt = stmt.where(Ticket.assignee_id.is_(None))
-    elif flt.assignee_id is not None:
-        stmt = stmt.where(Ticket.assignee_id == flt.assignee_id)
-    if flt.priority:
-        stmt = stmt.where(Ticket.priority.in_(flt.priority))
-    if flt.requester_id is not None:
-        stmt = stmt.where(Ticket.requester_id == flt.requester_id)
-    if flt.group_id is not None:
-        stmt = stmt.where(Ticket.group_id == flt.group_id)
-    if flt.channel is not None:
-        stmt = stmt.where(Ticket.channel == flt.channel)
-    if flt.tag:
-        stmt = stmt.where(
-            Ticket.id.in_(
-                select(TicketTag.ticket_id).where(TicketTag.tag == flt.tag.strip().lower())
-            )
-        )
-    if flt.q:
-        ref_id = id_from_reference(flt.q)
-        if ref_id is not None:
-            stmt = stmt.where(Ticket.id == ref_id)
-        else:
-            pattern = (
-                "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            )
-            stmt = stmt.where(Ticket.subject.ilike(pattern, escape="\\"))
+    stmt = stmt.where(*filter_clauses(flt))
     # Ordered by the time the list shows (when the ticket was created or last updated), the id
     # breaking ties: a ticket imported with last month's date sorts with last month's, whatever
     # its id. Cursors carry the time and the id of the last row.

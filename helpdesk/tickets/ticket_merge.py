@@ -173,9 +173,7 @@ def _tell_customer(
     comment = service.add_comment(
         session,
         source,
-        body=merge_rules.notice(
-            language or "fr", source=source.reference, target=target.reference
-        ),
+        body=merge_rules.notice(language or "fr", source=source.reference, target=target.reference),
         public=True,
         actor=actor,
         status=source.status,
@@ -188,7 +186,10 @@ def _tell_customer(
 
 def _close_as_pointer(session: DbSession, *, source: Ticket, target: Ticket, actor: User) -> None:
     now = utcnow()
-    diff = {"status": [source.status.value, Status.CLOSED.value], "merged_into_id": [None, target.id]}
+    diff = {
+        "status": [source.status.value, Status.CLOSED.value],
+        "merged_into_id": [None, target.id],
+    }
     source.status = Status.CLOSED
     source.closed_at = now
     source.merged_into_id = target.id

@@ -32,7 +32,9 @@ def test_merge_moves_comments_closes_the_duplicate_and_texts_the_customer(
     c = customer_factory(phones=[MOBILE])
     dup = _ticket(api, c.id, channel="sms", tags=["wifi"])
     target = _ticket(api, c.id, channel="sms", tags=["box"])
-    note = api.post(f"/tickets/{dup['id']}/comments", json={"body": "Router reset", "public": False})
+    note = api.post(
+        f"/tickets/{dup['id']}/comments", json={"body": "Router reset", "public": False}
+    )
     assert note.status_code == 201
 
     r = _merge(api, dup["id"], target["id"])
@@ -113,8 +115,10 @@ def test_merge_refusals_name_the_field(api, customer_factory, case, status, fiel
     else:
         third = _ticket(api, c.id)
         assert _merge(api, a["id"], b["id"]).status_code == 200
-        r = _merge(api, a["id"], third["id"]) if case == "already_merged" else _merge(
-            api, third["id"], a["id"]
+        r = (
+            _merge(api, a["id"], third["id"])
+            if case == "already_merged"
+            else _merge(api, third["id"], a["id"])
         )
     assert r.status_code == status, r.get_json()
     assert field in r.get_json()["error"]["fields"]
