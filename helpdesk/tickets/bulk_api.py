@@ -15,6 +15,8 @@ from helpdesk.tickets.api import bp
 from helpdesk.tickets.bulk_rules import MAX_IDS, UNDO_MINUTES, BulkSet
 from helpdesk.tickets.workflow import Channel, Priority, Status
 
+__all__ = ["bp"]  # the tickets API's blueprint, with the bulk operations declared on it
+
 
 class BulkFilter(BaseModel):
     """The list's filters (as `GET /tickets` takes them)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 
@@ -186,7 +186,7 @@ def _tell_customer(
 
 def _close_as_pointer(session: DbSession, *, source: Ticket, target: Ticket, actor: User) -> None:
     now = utcnow()
-    diff = {
+    diff: dict[str, list[Any]] = {
         "status": [source.status.value, Status.CLOSED.value],
         "merged_into_id": [None, target.id],
     }

@@ -5,8 +5,8 @@ statements, and its undo restores them."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, func, select
