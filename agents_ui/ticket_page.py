@@ -28,7 +28,7 @@ from helpdesk.mail import uploads
 from helpdesk.sla import service as sla_service
 from helpdesk.tickets import delivery, service
 from helpdesk.tickets.models import Ticket, TicketChange
-from helpdesk.tickets.workflow import TRANSITIONS, Priority, Status
+from helpdesk.tickets.workflow import TRANSITIONS, Priority, Status, reference_for
 from telephony import recordings
 
 
@@ -89,6 +89,8 @@ def _history_entry(
             return people.get(value, f"#{value}")
         if name == "group_id":
             return groups.get(value, f"#{value}")
+        if name in ("merged_into_id", "merged_from_id") and isinstance(value, int):
+            return reference_for(value)
         if isinstance(value, list):
             return ", ".join(str(v) for v in value)
         return str(value)
@@ -163,6 +165,9 @@ def _render(
         kb_can_draft=current in (Status.SOLVED, Status.CLOSED)
         and current_user.has_role(*permissions.KB_WRITE),
         recordings=recordings.listed(db.session, user=me(), ticket_id=ticket.id),
+        merged_into_reference=reference_for(ticket.merged_into_id)
+        if ticket.merged_into_id
+        else None,
     ), status
 
 

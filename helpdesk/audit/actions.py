@@ -43,6 +43,11 @@ def _as_csv(fields: Mapping[str, Any]) -> bool:
     return fields.get("format") == "csv"
 
 
+def _confirmed(fields: Mapping[str, Any]) -> bool:
+    """The console's bulk form: its first post only asks for confirmation."""
+    return fields.get("confirm") == "1"
+
+
 def _publishes(fields: Mapping[str, Any]) -> bool:
     return fields.get("status") == "published"
 
@@ -78,6 +83,16 @@ AUDITED: dict[str, Audited] = {
         "ticket.bulk_change", "ticket", keep=("set", "filter")
     ),
     "tickets_api.undo_bulk_post": Audited("ticket.bulk_undo", "ticket_bulk_change", "change_id"),
+    "console.ticket_merge_post": Audited("ticket.merge", "ticket", "ticket_id", keep=("into",)),
+    "console.tickets_bulk": Audited(
+        "ticket.bulk_change",
+        "ticket",
+        when=_confirmed,
+        keep=("action", "scope", "assignee", "status", "group", "add_tags", "remove_tags", "into"),
+    ),
+    "console.tickets_bulk_undo": Audited(
+        "ticket.bulk_undo", "ticket_bulk_change", "change_id", keep=()
+    ),
     # Reports downloaded
     "console.sla_report_csv": Audited("report.export", "sla_report", export=True),
     "console.calls_report_csv": Audited("report.export", "call_report", export=True),

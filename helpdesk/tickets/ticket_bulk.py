@@ -64,6 +64,13 @@ def select_ids(session: DbSession, flt: service.TicketFilter) -> list[int]:
     return list(session.scalars(select(Ticket.id).where(*where).order_by(Ticket.id)))
 
 
+def count_matching(session: DbSession, flt: service.TicketFilter, *, cap: int = MAX_IDS + 1) -> int:
+    """How many tickets a filter matches, counted no further than `cap`: the list offers to
+    select them all, and a large table is not counted in full for it."""
+    capped = select(Ticket.id).where(*service.filter_clauses(flt)).limit(cap).subquery()
+    return int(session.scalar(select(func.count()).select_from(capped)) or 0)
+
+
 def _check(session: DbSession, ids: Sequence[int], wanted: BulkSet) -> None:
     if not ids:
         raise ValidationFailed("no tickets", fields={"ids": "select at least one ticket"})

@@ -183,6 +183,10 @@ ENDPOINTS: dict[str, Access] = {
     "console.socket_token": STAFF,
     "console.tickets": STAFF,
     "console.ticket": STAFF,
+    "console.ticket_merge_form": STAFF,
+    "console.ticket_merge_post": STAFF,
+    "console.tickets_bulk": STAFF,
+    "console.tickets_bulk_undo": STAFF,  # then its author or a supervisor
     "console.reply": STAFF,
     "console.properties": STAFF,
     "console.customer_search": STAFF,
