@@ -9,11 +9,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from helpdesk.audit.models import AuditEntry
-from helpdesk.auth.models import User
+from helpdesk.auth.models import Role, User
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import Status
-from tests.functional.test_console import agent, client, console, html  # noqa: F401  (fixtures)
+from tests.functional.test_console import (  # noqa: F401  (fixtures)
+    agent,
+    client,
+    console,
+    html,
+    sign_in,
+)
 
 
 def test_merge_from_the_ticket_page(console: FlaskClient, customer_factory, ticket_factory) -> None:  # noqa: F811
@@ -48,9 +54,7 @@ def test_merge_from_the_ticket_page(console: FlaskClient, customer_factory, tick
     assert 'id="merged-banner"' in merged and target_ref in merged
     assert 'id="reply-body"' not in merged and 'id="merge-into"' not in merged
     assert "Box &lt;b&gt;down&lt;/b&gt;" in merged
-    entry = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "ticket.merge")
-    ).one()
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "ticket.merge")).one()
     assert (entry.target_type, entry.target_id) == ("ticket", str(dup_id))
     assert entry.details["into"] == str(target_id)
 
@@ -73,9 +77,10 @@ def test_bulk_status_with_confirmation_then_undo(
     assert confirm.status_code == 200
     page = html(confirm)
     assert "Change 3 tickets?" in page and "Status: Pending" in page
-    assert db.session.scalars(select(Ticket.status).where(Ticket.id.in_(ids))).all() == [
-        Status.NEW
-    ] * 3
+    assert (
+        db.session.scalars(select(Ticket.status).where(Ticket.id.in_(ids))).all()
+        == [Status.NEW] * 3
+    )
     assert not db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "ticket.bulk_change")
     ).all()
@@ -98,9 +103,7 @@ def test_bulk_status_with_confirmation_then_undo(
 
     assert undone.status_code == 302
     db.session.expire_all()
-    assert set(db.session.scalars(select(Ticket.status).where(Ticket.id.in_(ids)))) == {
-        Status.NEW
-    }
+    assert set(db.session.scalars(select(Ticket.status).where(Ticket.id.in_(ids)))) == {Status.NEW}
     final = html(console.get("/tickets?all=1"))
     assert "Undone: 3 tickets restored." in final and 'id="bulk-undo-button"' not in final
 
@@ -114,9 +117,15 @@ def test_bulk_without_selection_or_action_says_so(console: FlaskClient, ticket_f
     assert "Choose an action and its value." in html(console.get("/tickets?all=1"))
 
 
-def test_french_console_has_the_new_words(console: FlaskClient, make_user: Callable[..., User], ticket_factory) -> None:  # noqa: F811
+def test_french_console_has_the_new_words(
+    client: FlaskClient,  # noqa: F811
+    make_user: Callable[..., User],
+    ticket_factory,
+) -> None:
+    user = make_user(Role.AGENT, name="Amélie Dubois", locale="fr")
+    assert sign_in(client, user).status_code == 302
     t = ticket_factory()
-    page = html(console.get(f"/tickets/{t.id}", headers={"Accept-Language": "fr"}))
-    listing = html(console.get("/tickets?all=1", headers={"Accept-Language": "fr"}))
+    page = html(client.get(f"/tickets/{t.id}"))
+    listing = html(client.get("/tickets?all=1"))
     assert "Fusionner dans…" in page
     assert "Aucun ticket sélectionné" in listing and "Choisir une action…" in listing
