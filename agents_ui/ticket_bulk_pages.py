@@ -193,9 +193,7 @@ def reason_text(why: str) -> str:
         return str(fixed[why])
     if why.endswith(" changed since"):
         field = why.removesuffix(" changed since")
-        return str(
-            _("%(field)s changed since", field=labels.label(labels.HISTORY_FIELD, field))
-        )
+        return str(_("%(field)s changed since", field=labels.label(labels.HISTORY_FIELD, field)))
     if why.startswith("a ticket cannot go from "):
         return str(_("the workflow does not allow this status from the current one"))
     return why
