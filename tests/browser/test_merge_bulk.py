@@ -126,3 +126,21 @@ def test_bulk_status_on_500_tickets_with_confirmation_and_undo(
     expect(page.locator("tbody .badge", has_text=re.compile("^New$"))).to_have_count(25)
     expect(page.locator("#bulk-undo-button")).to_have_count(0)
     assert agent.errors == []
+
+
+def test_x_ticks_the_current_row(
+    sign_in: Callable[[str], Console], live_server: LiveServer
+) -> None:
+    agent = sign_in("agent")
+    page = agent.page
+    page.goto(f"{live_server.base_url}/tickets?all=1")
+    first = page.locator("tbody tr").first.locator("[data-bulk-select]")
+    expect(first).not_to_be_checked()
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    expect(first).to_be_checked()
+    expect(page.locator("[data-bulk-count]")).to_have_text("1 selected")
+    page.keyboard.press("x")
+    expect(first).not_to_be_checked()
+    expect(page.locator("[data-bulk-count]")).to_have_text("No ticket selected")
+    assert agent.errors == []
