@@ -138,9 +138,11 @@ def test_bulk_status_on_500_tickets_is_quick_and_undoable(app, make_user, custom
     # Generous bound for a shared 2-core machine: the change must stay well under a few
     # seconds, not grow into minutes with per-ticket round trips.
     assert elapsed < 20, elapsed
-    # History, timeline and SLA clocks cost a few statements per ticket; loading is per batch.
+    # Loading is per batch (200 tickets); per ticket, only what its history needs: the history
+    # row, the timeline entry, the SLA clocks (read, then stopped or paused), the webhook outbox.
+    # About 1,000 SELECTs for 500 tickets when measured; a per-ticket load would add 500 more.
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) < 6 * 500, len(selects)
+    assert len(selects) < 3 * 500, len(selects)
     assert (
         db.session.scalar(
             select(func.count()).select_from(TicketChange).where(TicketChange.note == "bulk change")
