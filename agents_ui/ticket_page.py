@@ -162,7 +162,9 @@ def _render(
         reply_statuses={s.value for s in TRANSITIONS[current]},
         props_statuses={current.value} | {s.value for s in TRANSITIONS[current]},
         kb_suggestions=kb_panel.suggestions_for(ticket),
+        # A merged duplicate's conversation lives on the ticket it was merged into.
         kb_can_draft=current in (Status.SOLVED, Status.CLOSED)
+        and ticket.merged_into_id is None
         and current_user.has_role(*permissions.KB_WRITE),
         recordings=recordings.listed(db.session, user=me(), ticket_id=ticket.id),
         merged_into_reference=reference_for(ticket.merged_into_id)

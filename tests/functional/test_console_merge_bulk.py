@@ -53,6 +53,7 @@ def test_merge_from_the_ticket_page(console: FlaskClient, customer_factory, tick
     merged = html(console.get(f"/tickets/{dup_id}"))
     assert 'id="merged-banner"' in merged and target_ref in merged
     assert 'id="reply-body"' not in merged and 'id="merge-into"' not in merged
+    assert "into a draft article" not in merged  # its conversation lives on the target
     assert "Box &lt;b&gt;down&lt;/b&gt;" in merged
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "ticket.merge")).one()
     assert (entry.target_type, entry.target_id) == ("ticket", str(dup_id))
