@@ -58,6 +58,7 @@ SHORTCUTS = [
     ("/", _l("Focus the search field")),
     ("j / k", _l("Next / previous row in a list")),
     ("n", _l("Next page of a list")),
+    ("x", _l("Select or clear the current row of the ticket list (for bulk actions)")),
     ("r", _l("Write a reply (ticket page)")),
     ("e", _l("Edit properties (ticket page)")),
     ("a", _l("Accept the ringing call")),

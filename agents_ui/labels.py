@@ -159,6 +159,9 @@ HISTORY_ACTION: dict[str, Any] = {
     "reply": _l("replied publicly"),
     "note": _l("added an internal note"),
     "sla": _l("updated the service level"),
+    "merged": _l("merged this ticket into another"),
+    "merged_in": _l("merged another ticket into this one"),
+    "undo": _l("undid a bulk change"),
 }
 
 HISTORY_FIELD: dict[str, Any] = {
@@ -171,6 +174,8 @@ HISTORY_FIELD: dict[str, Any] = {
     "description": _l("Description"),
     "tags": _l("Tags"),
     "requester_id": _l("Requester"),
+    "merged_into_id": _l("Merged into"),
+    "merged_from_id": _l("Merged from"),
 }
 
 LANGUAGES: dict[str, Any] = {"en": _l("English"), "fr": _l("French")}

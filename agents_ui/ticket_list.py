@@ -13,10 +13,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
-from agents_ui import sla_display
+from agents_ui import bulk_undo, sla_display
 from agents_ui.account import me
 from agents_ui.blueprint import bp, can_supervise
-from agents_ui.queries import all_groups
+from agents_ui.queries import all_groups, assignable_staff
 from helpdesk.customers import service as customers
 from helpdesk.errors import NotFound
 from helpdesk.extensions import db
@@ -25,7 +25,8 @@ from helpdesk.saved_views import service as saved_views
 from helpdesk.saved_views.filters import list_args
 from helpdesk.saved_views.models import SavedView
 from helpdesk.sla import service as sla_service
-from helpdesk.tickets import service
+from helpdesk.tickets import service, ticket_bulk
+from helpdesk.tickets.bulk_rules import MAX_IDS
 from helpdesk.tickets.service import TicketFilter
 from helpdesk.tickets.workflow import UNRESOLVED, Channel, Priority, Status
 
@@ -202,6 +203,8 @@ def tickets() -> ResponseReturnValue:
     # Every clock of the page's tickets in a fixed number of queries, whatever the page size.
     clocks = sla_service.views_for(db.session, [t.id for t in rows])
     current = query.args()
+    # "Select all N matching": counted (up to the bulk limit) only when there is more than a page.
+    matching = ticket_bulk.count_matching(db.session, flt) if next_cursor else len(rows)
     quick_views = [
         (name, url_for("console.tickets", **view), _same_view(current, view))
         for name, view in QUICK_VIEWS
@@ -218,6 +221,10 @@ def tickets() -> ResponseReturnValue:
         saved=saved_menu(current),
         sorts=SORTS,
         assignee_choices=ASSIGNEE_CHOICES,
+        matching=matching,
+        bulk_limit=MAX_IDS,
+        staff=assignable_staff(db.session),
+        undo=bulk_undo.pending(),
         live={
             "rows_url": url_for("console.tickets", **current, fragment="rows"),
             "first_page": cursor is None,

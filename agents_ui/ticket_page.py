@@ -37,7 +37,7 @@ from helpdesk.mail import uploads
 from helpdesk.sla import service as sla_service
 from helpdesk.tickets import delivery, reply_actions, service
 from helpdesk.tickets.models import Comment, Ticket, TicketChange
-from helpdesk.tickets.workflow import TRANSITIONS, Priority, Status
+from helpdesk.tickets.workflow import TRANSITIONS, Priority, Status, reference_for
 from telephony import recordings
 
 
@@ -98,6 +98,8 @@ def _history_entry(
             return people.get(value, f"#{value}")
         if name == "group_id":
             return groups.get(value, f"#{value}")
+        if name in ("merged_into_id", "merged_from_id") and isinstance(value, int):
+            return reference_for(value)
         if isinstance(value, list):
             return ", ".join(str(v) for v in value)
         return str(value)
@@ -169,10 +171,15 @@ def _render(
         reply_statuses={s.value for s in TRANSITIONS[current]},
         props_statuses={current.value} | {s.value for s in TRANSITIONS[current]},
         kb_suggestions=kb_panel.suggestions_for(ticket),
+        # A merged duplicate's conversation lives on the ticket it was merged into.
         kb_can_draft=current in (Status.SOLVED, Status.CLOSED)
+        and ticket.merged_into_id is None
         and current_user.has_role(*permissions.KB_WRITE),
         recordings=recordings.listed(db.session, user=me(), ticket_id=ticket.id),
         macros=[] if current is Status.CLOSED else macro_picker.choices(ticket),
+        merged_into_reference=reference_for(ticket.merged_into_id)
+        if ticket.merged_into_id
+        else None,
     ), status
 
 

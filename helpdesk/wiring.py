@@ -37,7 +37,7 @@ from helpdesk.saved_views.api import bp as views_api
 from helpdesk.security.origins import socketio_origin_check
 from helpdesk.sla.api import bp as sla_api
 from helpdesk.supervision.api import bp as supervision_api
-from helpdesk.tickets.api import bp as tickets_api
+from helpdesk.tickets.bulk_api import bp as tickets_with_bulk  # tickets_api with the bulk routes
 from helpdesk.value.api import bp as value_api
 from helpdesk.webhooks import wiring as webhooks_wiring
 
@@ -45,7 +45,7 @@ from helpdesk.webhooks import wiring as webhooks_wiring
 API_BLUEPRINTS = (
     auth_api,
     customers_api,
-    tickets_api,
+    tickets_with_bulk,
     views_api,
     timeline_api,
     sla_api,
@@ -103,15 +103,18 @@ def init_app(app: Flask, settings: Settings, *, role: str) -> None:
 def _fill_core_slots() -> None:
     """Where one core feature sits below another that it must tell about a change."""
     from helpdesk.customers.service import TICKETS_FOLLOW
+    from helpdesk.dispatch.ticket_follow import move_work_orders
     from helpdesk.macros import service as macros_service
     from helpdesk.sla import service as sla_service
     from helpdesk.tickets.clocks import CLOCKS
     from helpdesk.tickets.merge import move_to_survivor
     from helpdesk.tickets.reply_actions import MACRO_ACTIONS
+    from helpdesk.tickets.ticket_merge import register_follower
 
     TICKETS_FOLLOW.fill(move_to_survivor)
     CLOCKS.fill(sla_service)
     MACRO_ACTIONS.fill(macros_service.reply_actions)
+    register_follower("visits", move_work_orders)
 
 
 def init_request_handling(app: Flask, settings: Settings) -> None:

@@ -63,9 +63,9 @@ def _fill_core_interfaces(app: Flask) -> None:
     from helpdesk.portal import links as portal_links
     from helpdesk.supervision import live, monitoring
     from helpdesk.supervision import service as supervision
-    from helpdesk.tickets import delivery
+    from helpdesk.tickets import delivery, ticket_merge
     from helpdesk.value import service as value_service
-    from telephony import ivr_queues, sms, usage
+    from telephony import ivr_queues, sms, ticket_follow, usage
     from telephony import metrics as telephony_metrics
     from telephony import monitoring as call_monitoring
     from telephony import supervision as call_floor
@@ -81,6 +81,8 @@ def _fill_core_interfaces(app: Flask) -> None:
     health.register_telephony(app, lambda: gateway(app))
     metrics.register_gauges("telephony", telephony_metrics.gauges)
     delivery.register("sms", sms.deliver_reply, reach=sms.reply_reach)
+    ticket_merge.register_follower("calls", ticket_follow.move_calls)
+    ticket_merge.register_follower("texts", ticket_follow.move_texts)
     sms.register_inbound(dispatch_inbound.handle)
     dispatch_notify.OUTBOX.fill(sms.queue_sms)
     portal_links.TEXTS.fill(sms.queue_sms)

@@ -58,6 +58,18 @@
     return true;
   }
 
+  /* The checkbox of the list's current row (the one j/k moved to, or holding the focus). */
+  function toggleRow() {
+    var all = rows();
+    var active = document.activeElement;
+    var row = all.find(function (tr) { return tr.contains(active); }) ||
+      all.find(function (tr) { return tr.classList.contains("is-current"); });
+    var box = row ? row.querySelector("[data-bulk-select]") : null;
+    if (!box) return false;
+    box.click();
+    return true;
+  }
+
   function showShortcuts() {
     var details = document.getElementById("shortcuts");
     if (!details) return false;
@@ -164,7 +176,9 @@
         handled = press("phone-accept");
         break;
       case "x":
-        handled = press("phone-reject");
+        // On a row of the ticket list, x ticks its box (bulk actions); elsewhere it rejects
+        // the ringing call.
+        handled = toggleRow() || press("phone-reject");
         break;
       case "w":
         handled = focusField(visibleField("wrapup-notes"));

@@ -44,6 +44,11 @@ def _as_csv(fields: Mapping[str, Any]) -> bool:
     return fields.get("format") == "csv"
 
 
+def _confirmed(fields: Mapping[str, Any]) -> bool:
+    """The console's bulk form: its first post only asks for confirmation."""
+    return fields.get("confirm") == "1"
+
+
 def _publishes(fields: Mapping[str, Any]) -> bool:
     return fields.get("status") == "published"
 
@@ -91,6 +96,22 @@ AUDITED: dict[str, Audited] = {
     ),
     "customers_api.erase_customer_delete": Audited("customer.erase", "customer", "customer_id"),
     "customers_api.merge_customer_post": Audited("customer.merge", "customer", "customer_id"),
+    # Tickets: a duplicate merged into another, bulk changes of the list and their undo
+    "tickets_api.merge_ticket_post": Audited("ticket.merge", "ticket", "ticket_id"),
+    "tickets_api.bulk_tickets_post": Audited(
+        "ticket.bulk_change", "ticket", keep=("set", "filter")
+    ),
+    "tickets_api.undo_bulk_post": Audited("ticket.bulk_undo", "ticket_bulk_change", "change_id"),
+    "console.ticket_merge_post": Audited("ticket.merge", "ticket", "ticket_id", keep=("into",)),
+    "console.tickets_bulk": Audited(
+        "ticket.bulk_change",
+        "ticket",
+        when=_confirmed,
+        keep=("action", "scope", "assignee", "status", "group", "add_tags", "remove_tags", "into"),
+    ),
+    "console.tickets_bulk_undo": Audited(
+        "ticket.bulk_undo", "ticket_bulk_change", "change_id", keep=()
+    ),
     # Reports downloaded
     "console.sla_report_csv": Audited("report.export", "sla_report", export=True),
     "console.calls_report_csv": Audited("report.export", "call_report", export=True),

@@ -138,7 +138,14 @@ def by_subject(session: DbSession, mail: ParsedMail, customer: Customer) -> Tick
 
 
 def find_ticket(session: DbSession, mail: ParsedMail, customer: Customer) -> Ticket | None:
-    return by_headers(session, mail) or by_subject(session, mail, customer)
+    """The ticket a mail answers; for a duplicate merged into another (the customer answers the
+    merge notice, or an old message), the ticket where the request continues."""
+    found = by_headers(session, mail) or by_subject(session, mail, customer)
+    for _hop in range(10):  # merges never loop; the bound only keeps a damaged chain finite
+        if found is None or found.merged_into_id is None:
+            break
+        found = session.get(Ticket, found.merged_into_id)
+    return found
 
 
 def link_follow_up(session: DbSession, *, old: Ticket, new: Ticket) -> None:

@@ -15,7 +15,7 @@ from helpdesk.auth.models import User
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import files as comment_files
-from helpdesk.tickets import reply_actions, service
+from helpdesk.tickets import reply_actions, service, ticket_merge
 from helpdesk.tickets.models import Comment, Ticket, TicketChange
 from helpdesk.tickets.workflow import Channel, Priority, Status
 
@@ -87,6 +87,10 @@ class TicketOut(BaseModel):
     updated_at: datetime
     solved_at: datetime | None
     closed_at: datetime | None
+    merged_into_id: int | None = Field(
+        default=None,
+        description="Set on a duplicate merged into another ticket: closed, read-only, a pointer.",
+    )
 
 
 class TicketList(BaseModel):
@@ -191,6 +195,7 @@ def ticket_out(t: Ticket) -> TicketOut:
         updated_at=t.updated_at,
         solved_at=t.solved_at,
         closed_at=t.closed_at,
+        merged_into_id=t.merged_into_id,
     )
 
 
@@ -399,3 +404,65 @@ def _macro_actions(macro_id: int, user: User) -> reply_actions.ReplyActions:
 def ticket_history(ticket_id: int) -> HistoryOut:
     ticket = service.get(db.session, ticket_id)
     return HistoryOut(items=[change_out(ch) for ch in service.history(db.session, ticket)])
+
+
+class TicketMergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    into: int = Field(description="The id of the ticket where the request continues.")
+
+
+class MergeNoticeOut(BaseModel):
+    channel: Literal["sms", "email"] = Field(description="The channel carrying the notice.")
+    to: str | None
+    comment_id: int = Field(description="The public reply on the duplicate that carries it.")
+
+
+class TicketMergeOut(BaseModel):
+    ticket: TicketOut = Field(description="The duplicate, now closed and pointing at `into`.")
+    into: TicketOut
+    moved: dict[str, int] = Field(
+        description="How many rows moved to the target, by kind (comments, calls, texts, ...)."
+    )
+    customer_notice: MergeNoticeOut | None = Field(
+        description=(
+            "How the customer was told where the request continues; null when no channel can "
+            "reach them (nothing was sent; an internal note on the duplicate says so)."
+        )
+    )
+
+
+@operation(
+    bp,
+    "/tickets/<int:ticket_id>/merge",
+    "POST",
+    summary="Merge this duplicate into another ticket of the same customer",
+    body=TicketMergeIn,
+    response=TicketMergeOut,
+    tag="tickets",
+    errors={
+        409: "a ticket was already merged or is closed",
+        422: "into itself, or tickets of different customers (the field names which)",
+    },
+)
+def merge_ticket(ticket_id: int, body: TicketMergeIn) -> TicketMergeOut:
+    source = service.get(db.session, ticket_id)
+    try:
+        target = service.get(db.session, body.into)
+    except NotFound as exc:
+        raise ValidationFailed("no such ticket", fields={"into": "no such ticket"}) from exc
+    done = ticket_merge.merge(db.session, source=source, target=target, actor=current_api_user())
+    notice = None
+    if done.notice_channel is not None and done.notice_comment_id is not None:
+        notice = MergeNoticeOut.model_validate(
+            {
+                "channel": done.notice_channel,
+                "to": done.notice_to,
+                "comment_id": done.notice_comment_id,
+            }
+        )
+    return TicketMergeOut(
+        ticket=ticket_out(service.get(db.session, done.source_id)),
+        into=ticket_out(service.get(db.session, done.target_id)),
+        moved=done.moved,
+        customer_notice=notice,
+    )

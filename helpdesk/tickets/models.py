@@ -34,6 +34,7 @@ class Ticket(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_tickets_updated_at_id", "updated_at", "id"),
         Index("ix_tickets_created_at_id", "created_at", "id"),
         Index("ix_tickets_solved_at", "solved_at"),
+        Index("ix_tickets_merged_into_id", "merged_into_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,6 +51,11 @@ class Ticket(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A duplicate merged into another ticket (`tickets.ticket_merge`): closed, read-only, and a
+    # pointer to where the request continues.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True
+    )
 
     requester: Mapped[Customer] = relationship(lazy="raise")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
@@ -123,3 +129,26 @@ class TicketChange(db.Model):  # type: ignore[name-defined,misc]
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship(lazy="raise")
+
+
+class BulkChange(db.Model):  # type: ignore[name-defined,misc]
+    """One bulk change of the ticket list, kept so that it can be undone for a while.
+
+    `before` and `after` map each changed ticket's id (as a string: JSON keys) to the values of
+    the changed fields before and after, so an undo restores exactly those tickets, and skips
+    the ones changed again since.
+    """
+
+    __tablename__ = "ticket_bulk_changes"
+    __table_args__ = (Index("ix_ticket_bulk_changes_actor_id", "actor_user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    before: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -203,9 +203,15 @@ def update(
     actor: User | None,
     note: str = "",
     commit: bool = True,
+    action: str = "updated",
+    enforce_workflow: bool = True,
     **changes: Any,
 ) -> Ticket:
-    """Apply changes, enforcing the workflow; one history entry lists every field changed."""
+    """Apply changes, enforcing the workflow; one history entry lists every field changed.
+
+    Only an undo (`tickets.ticket_bulk`) passes `enforce_workflow=False`: it puts back the
+    status a ticket had a moment ago, which may be one the workflow does not lead back to
+    (open back to new). Closed stays final even then."""
     unknown = set(changes) - set(_UPDATABLE)
     if unknown:
         raise ValidationFailed(
@@ -219,7 +225,8 @@ def update(
     if new_status is not None and Status(new_status) != ticket.status:
         new_status = Status(new_status)
         try:
-            check_transition(ticket.status, new_status)
+            if enforce_workflow or new_status is Status.CLOSED:
+                check_transition(ticket.status, new_status)
         except InvalidTransition as exc:
             raise ValidationFailed(str(exc), fields={"status": str(exc)}) from exc
         diff["status"] = [ticket.status.value, new_status.value]
@@ -262,7 +269,7 @@ def update(
         TicketChange(
             ticket_id=ticket.id,
             actor_user_id=actor.id if actor else None,
-            action="updated",
+            action=action,
             changes=diff,
             note=note[:500],
             at=now,

@@ -401,3 +401,23 @@ def test_ingest_is_callable_directly(app: Flask) -> None:
     row = db.session.get(MailMessage, result.mail_message_id)
     assert row.source == "simulator" and "<script" not in row.body_html
     assert row.body_text.startswith("My order 12345 has not arrived.")
+
+
+def test_a_reply_to_a_merged_duplicate_threads_onto_the_ticket_it_was_merged_into(
+    post_mail: Callable[..., Any],
+    customer_factory: Callable[..., Any],
+    make_user: Callable[..., User],
+) -> None:
+    from helpdesk.tickets import ticket_merge
+
+    jeanne = customer_factory(name="Jeanne Martin", emails=["jeanne.martin@gmail.example"])
+    dup = tickets.create(db.session, actor=None, subject="Imprimante", requester_id=jeanne.id)
+    target = tickets.create(db.session, actor=None, subject="Printer", requester_id=jeanne.id)
+    target_id = target.id
+    # The message the customer answers stayed on the duplicate (the merge's own notice does).
+    ticket_merge.merge(db.session, source=dup, target=target, actor=make_user(Role.AGENT))
+    _our_message(db.session.get(Ticket, dup.id), "reply-10001-1@helpdesk.example")
+
+    result = post_mail(load("gmail_reply_fr.eml"))
+
+    assert result["outcome"] == "threaded" and result["ticket_id"] == target_id

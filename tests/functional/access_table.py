@@ -111,6 +111,9 @@ ENDPOINTS: dict[str, Access] = {
     "tickets_api.get_ticket_get": STAFF,
     "tickets_api.get_ticket_by_reference_get": STAFF,
     "tickets_api.update_ticket_patch": STAFF,
+    "tickets_api.merge_ticket_post": STAFF,
+    "tickets_api.bulk_tickets_post": STAFF,
+    "tickets_api.undo_bulk_post": STAFF,  # then its author or a supervisor (403 otherwise)
     "tickets_api.list_comments_get": STAFF,
     "tickets_api.add_comment_post": STAFF,
     "mail_files_api.upload_attachment_post": STAFF,
@@ -203,6 +206,10 @@ ENDPOINTS: dict[str, Access] = {
     "console.socket_token": STAFF,
     "console.tickets": STAFF,
     "console.ticket": STAFF,
+    "console.ticket_merge_form": STAFF,
+    "console.ticket_merge_post": STAFF,
+    "console.tickets_bulk": STAFF,
+    "console.tickets_bulk_undo": STAFF,  # then its author or a supervisor
     "console.reply": STAFF,
     "console.properties": STAFF,
     "console.customer_search": STAFF,
