@@ -252,3 +252,39 @@ def test_caller_screen_words_email_entries_in_french(app: Flask, browser: Any) -
         "Un e-mail envoyé à ce client est revenu non distribué",
     ]
     assert kinds == ["E-mail", "E-mail"] and bold == 0  # customer text stays text
+
+
+DROP = """([name, text]) => {
+    const files = new DataTransfer();
+    files.items.add(new File([text], name, {type: "text/plain"}));
+    const target = document.querySelector("#reply-body");
+    for (const type of ["dragenter", "dragover", "drop"]) {
+        const init = {bubbles: true, cancelable: true, dataTransfer: files};
+        target.dispatchEvent(new DragEvent(type, init));
+    }
+}"""
+
+
+def test_files_dropped_on_the_reply_form_go_with_the_reply(
+    sign_in: Callable[[str], Console], live_server: LiveServer
+) -> None:
+    pytest.importorskip("helpdesk.mail.outbox", reason="the outbound pipeline is not installed")
+    address = "manon.drop@example.com"
+    ticket_id = _email_ticket(live_server, address=address, phones=[])
+    agent = sign_in("agent")
+    page = agent.page
+    page.goto(f"{live_server.base_url}/tickets/{ticket_id}")
+    page.fill("#reply-body", "The two notes you asked for.")
+    page.set_input_files(
+        "#reply-files", files=[{"name": "label.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    page.evaluate(DROP, ["notes.txt", "Serial 4471, firmware 2.3"])
+    # Both files are chosen and named; the one dropped joined the one picked.
+    expect(page.locator("#reply-files-chosen li")).to_have_count(2)
+    expect(page.locator("#reply-files-chosen")).to_contain_text("notes.txt")
+    assert page.evaluate("document.querySelector('#reply-files').files.length") == 2
+    page.click("section.reply button[type=submit]")
+    expect(page.locator(".flash-success").first).to_contain_text(f"e-mail to {address}")
+    reply = page.locator("article.comment-public").last
+    expect(reply.locator(".mail-file a")).to_have_text(["label.pdf", "notes.txt"])
+    assert agent.errors == []
