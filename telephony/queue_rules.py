@@ -82,7 +82,7 @@ def referrers(
             continue
         if target in overflow_targets(steps):
             found.append(Referrer("overflow", name))
-        if after_hours and after_hours.get("action") == "queue":
-            if after_hours.get("queue") == target:
-                found.append(Referrer("after_hours", name))
+        route = after_hours or {}
+        if route.get("action") == "queue" and route.get("queue") == target:
+            found.append(Referrer("after_hours", name))
     return found

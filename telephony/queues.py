@@ -23,6 +23,13 @@ from helpdesk.sla.models import CalendarModel
 from telephony import queue_hours, queue_rules
 from telephony.models import Call, CallQueue
 
+# The start of the refusal of a deactivation or a renaming while callers are still sent here.
+IN_USE = "still in use"
+# The start of the refusal of an overflow that leads back to its queue.
+LOOP = "overflow loop"
+# The start of the refusal of a deactivation while callers wait in the queue.
+WAITING = "callers waiting"
+
 
 def save_queue(
     session: DbSession,
@@ -51,11 +58,7 @@ def save_queue(
     a new name would leave leading nowhere. `known_skills_only` refuses a skill that no agent
     holds and no queue requires yet (the console's typing mistakes); the API accepts one, so a
     queue may be made before its agents are given the skill."""
-    others = {
-        q.name: q
-        for q in session.scalars(select(CallQueue).where(CallQueue.active))
-        if q.id != queue.id or queue.id is None
-    }
+    others = _others(session, queue)
     errors = _skill_errors(session, skills, known_skills_only)
     errors.update(_step_errors(steps, name, set(others)))
     if active and not any(k.startswith("steps.") for k in errors):
@@ -67,8 +70,10 @@ def save_queue(
         errors["name"] = "already taken"
     errors.update(_hours_errors(session, calendar_id, after_hours, set(others) | {name}))
     errors.update(_referrer_errors(queue, name, active, menu or {}, others))
+    if queue.id is not None and queue.active and not active:
+        errors.update(_waiting_errors(session, queue))
     if not queue_rules.PRIORITY[0] <= priority <= queue_rules.PRIORITY[1]:
-        errors["priority"] = "from %d to %d" % queue_rules.PRIORITY
+        errors["priority"] = "from {} to {}".format(*queue_rules.PRIORITY)
     if errors:
         raise ValidationFailed("invalid queue", fields=errors)
     queue.name = name
@@ -90,6 +95,27 @@ def save_queue(
     return queue
 
 
+def deactivate(session: DbSession, queue: CallQueue, *, menu: Mapping[str, str]) -> None:
+    """Take a queue out of routing, its settings kept, and commit. Refused (`active`) while an
+    IVR key or another active queue sends callers to it, or callers wait in it: routing reads
+    the active queues only, so they would wait for no agent."""
+    errors = _referrer_errors(queue, queue.name, False, menu, _others(session, queue))
+    errors.update(_waiting_errors(session, queue))
+    if errors:
+        raise ValidationFailed("queue in use", fields=errors)
+    queue.active = False
+    session.commit()
+
+
+def _others(session: DbSession, queue: CallQueue) -> dict[str, CallQueue]:
+    """The active queues but this one."""
+    return {
+        q.name: q
+        for q in session.scalars(select(CallQueue).where(CallQueue.active))
+        if q.id != queue.id or queue.id is None
+    }
+
+
 def known_skills(session: DbSession) -> list[str]:
     """The skills agents hold or queues require, sorted: what a queue may ask for."""
     held = set(session.scalars(select(AgentSkill.skill).distinct()))
@@ -98,9 +124,7 @@ def known_skills(session: DbSession) -> list[str]:
     return sorted(held)
 
 
-def _skill_errors(
-    session: DbSession, skills: dict[str, int], known_only: bool
-) -> dict[str, str]:
+def _skill_errors(session: DbSession, skills: dict[str, int], known_only: bool) -> dict[str, str]:
     errors: dict[str, str] = {}
     known = set(known_skills(session)) if known_only else set()
     for skill, level in skills.items():
@@ -121,8 +145,9 @@ def _step_errors(steps: list[dict[str, Any]], name: str, active: set[str]) -> di
         if not isinstance(after, int) or isinstance(after, bool) or not low <= after <= high:
             errors[f"steps.{i}.after_s"] = f"seconds waited, {low} to {high}"
         drop = step.get("level_drop", 0)
-        if not isinstance(drop, int) or not queue_rules.LEVEL_DROP[0] <= drop <= queue_rules.LEVEL_DROP[1]:
-            errors[f"steps.{i}.level_drop"] = "levels dropped, 0 to 4"
+        least, most = queue_rules.LEVEL_DROP
+        if not isinstance(drop, int) or not least <= drop <= most:
+            errors[f"steps.{i}.level_drop"] = f"levels dropped, {least} to {most}"
         target = step.get("overflow_queue")
         if target and target == name:
             errors[f"steps.{i}.overflow_queue"] = "another queue than this one"
@@ -142,8 +167,29 @@ def _loop_errors(
             continue
         loop = queue_rules.overflow_loop({**edges, name: [str(target)]}, name)
         if loop:
-            return {f"steps.{i}.overflow_queue": "overflow loop: " + " → ".join(loop)}
+            return {f"steps.{i}.overflow_queue": f"{LOOP}: " + " → ".join(loop)}
     return {}
+
+
+def referrers_of(
+    session: DbSession, queue: CallQueue, *, menu: Mapping[str, str]
+) -> list[queue_rules.Referrer]:
+    """What sends callers to this queue now: IVR keys and the other active queues' overflow
+    steps and after-hours routes. A page warns of them before a deactivation is asked for."""
+    if queue.id is None:
+        return []
+    others = session.scalars(select(CallQueue).where(CallQueue.active, CallQueue.id != queue.id))
+    return _referrers(queue.name, menu, {q.name: q for q in others})
+
+
+def _referrers(
+    name: str, menu: Mapping[str, str], others: dict[str, CallQueue]
+) -> list[queue_rules.Referrer]:
+    return queue_rules.referrers(
+        name,
+        menu=menu,
+        queues={n: (list(q.steps or []), q.after_hours) for n, q in others.items()},
+    )
 
 
 def _referrer_errors(
@@ -156,20 +202,24 @@ def _referrer_errors(
     """A queue that callers are sent to keeps its name and stays active."""
     if queue.id is None or not queue.active:
         return {}
-    found = queue_rules.referrers(
-        queue.name,
-        menu=menu,
-        queues={n: (list(q.steps or []), q.after_hours) for n, q in others.items()},
-    )
+    found = _referrers(queue.name, menu, others)
     if not found:
         return {}
     said = "; ".join(r.describe(queue.name) for r in found)
     errors: dict[str, str] = {}
     if not active:
-        errors["active"] = f"still in use: {said}"
+        errors["active"] = f"{IN_USE}: {said}"
     if name != queue.name:
-        errors["name"] = f"still in use under its name: {said}"
+        errors["name"] = f"{IN_USE}: {said}"
     return errors
+
+
+def _waiting_errors(session: DbSession, queue: CallQueue) -> dict[str, str]:
+    """Callers in line in a queue about to be deactivated: no agent would be offered them."""
+    waiting = waiting_by_queue(session).get(queue.id, 0)
+    if not waiting:
+        return {}
+    return {"active": f"{WAITING}: {waiting}"}
 
 
 def _hours_errors(

@@ -16,9 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("call_queues", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("priority", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch_op.add_column(sa.Column("priority", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
