@@ -84,8 +84,6 @@ def body(form: MultiDict[str, str]) -> dict[str, Any]:
             data[name] = value
     if form.get("after_hours") == "queue":
         data["after_hours"] = {"action": "queue", "queue": form.get("after_hours_queue") or None}
-    elif form.get("after_hours") == "voicemail":
-        data["after_hours"] = {"action": "voicemail"}
     return data
 
 
@@ -132,7 +130,7 @@ def values_of(queue: CallQueue, policy: Policy) -> dict[str, Any]:
         "language": queue.language or "",
         "strategy": queue.strategy,
         "calendar_id": "" if queue.calendar_id is None else str(queue.calendar_id),
-        "after_hours": route.get("action", ""),
+        "after_hours": "queue" if route.get("action") == "queue" else "",
         "after_hours_queue": route.get("queue", ""),
         "ring_timeout_s": str(queue.ring_timeout_s),
         "wrap_up_s": str(queue.wrap_up_s),
@@ -210,7 +208,7 @@ def _reason(key: str, text: str) -> str:
     if head == queues.WAITING:
         return str(
             _(
-                "%(count)s callers are waiting in this queue: wait until they are served.",
+                "Callers are waiting in this queue (%(count)s): wait until they are served.",
                 count=rest,
             )
         )

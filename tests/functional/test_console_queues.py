@@ -68,6 +68,8 @@ def _queue(name: str) -> CallQueue:
 def test_an_empty_list_says_so_and_a_queue_is_made_with_every_setting(console):
     page = html(console.get("/admin/queues"))
     assert 'class="empty"' in page and "No queue yet" in page
+    # The packaged phone menu names queues that do not exist yet.
+    assert 'id="dead-keys"' in page and "Phone menu key 1 leads to support" in page
     console.post("/admin/queues/new", data=_form("support", skill=["support"], skill_level=["1"]))
     form = _form(
         "sales",
@@ -229,7 +231,7 @@ def test_callers_waiting_keep_their_queue_active(console):
     )
     db.session.commit()
     r = console.post(f"/admin/queues/{spare.id}/deactivate")
-    assert "1 callers are waiting" in html(console.get(r.headers["Location"]))
+    assert "Callers are waiting in this queue (1)" in html(console.get(r.headers["Location"]))
     assert _queue("spare").active
 
 
@@ -271,3 +273,14 @@ def test_agents_are_refused_the_pages(browser, make_user):  # noqa: F811
     agent = _sign_in(browser(), make_user(Role.SUPERVISOR))
     assert agent.get("/admin/queues").status_code == 403
     assert agent.post("/admin/queues/new", data=_form("x")).status_code == 403
+
+
+def test_a_french_admin_reads_the_page_and_its_refusals_in_french(browser, make_user):  # noqa: F811
+    make_user(Role.AGENT, skills={"sales": 3})
+    admin = _sign_in(browser(), make_user(Role.ADMIN, locale="fr"))
+    assert "Aucune file pour l’instant." in html(admin.get("/admin/queues"))
+    admin.post("/admin/queues/new", data=_form("alpha"))
+    r = admin.post("/admin/queues/new", data=_form("alpha", ring_timeout_s="500"))
+    page = html(r)
+    assert "Une autre file porte ce nom." in page and "De 5 à 120." in page
+    assert "Durée de sonnerie (secondes)" in page
