@@ -280,7 +280,8 @@ def test_a_french_admin_reads_the_page_and_its_refusals_in_french(browser, make_
     admin = _sign_in(browser(), make_user(Role.ADMIN, locale="fr"))
     assert "Aucune file pour l’instant." in html(admin.get("/admin/queues"))
     admin.post("/admin/queues/new", data=_form("alpha"))
-    r = admin.post("/admin/queues/new", data=_form("alpha", ring_timeout_s="500"))
-    page = html(r)
-    assert "Une autre file porte ce nom." in page and "De 5 à 120." in page
-    assert "Durée de sonnerie (secondes)" in page
+    assert "Une autre file porte ce nom." in html(
+        admin.post("/admin/queues/new", data=_form("alpha"))
+    )
+    page = html(admin.post("/admin/queues/new", data=_form("beta", ring_timeout_s="500")))
+    assert "De 5 à 120." in page and "Durée de sonnerie (secondes)" in page
