@@ -278,7 +278,7 @@ def test_agents_are_refused_the_pages(browser, make_user):  # noqa: F811
 def test_a_french_admin_reads_the_page_and_its_refusals_in_french(browser, make_user):  # noqa: F811
     make_user(Role.AGENT, skills={"sales": 3})
     admin = _sign_in(browser(), make_user(Role.ADMIN, locale="fr"))
-    assert "Aucune file pour l’instant." in html(admin.get("/admin/queues"))
+    assert "Aucune file pour l\u2019instant." in html(admin.get("/admin/queues"))
     admin.post("/admin/queues/new", data=_form("alpha"))
     assert "Une autre file porte ce nom." in html(
         admin.post("/admin/queues/new", data=_form("alpha"))
