@@ -58,8 +58,43 @@ def save_queue(
     a new name would leave leading nowhere. `known_skills_only` refuses a skill that no agent
     holds and no queue requires yet (the console's typing mistakes); the API accepts one, so a
     queue may be made before its agents are given the skill."""
+    settings: dict[str, Any] = {
+        "name": name,
+        "label_en": label_en,
+        "label_fr": label_fr,
+        "skills": skills,
+        "language": language,
+        "strategy": strategy,
+        "steps": steps,
+        "ring_timeout_s": ring_timeout_s,
+        "wrap_up_s": wrap_up_s,
+        "callback_after_s": callback_after_s,
+        "active": active,
+        "calendar_id": calendar_id,
+        "after_hours": after_hours,
+        "priority": priority,
+    }
+    errors = _errors(session, queue, settings, menu or {}, known_skills_only)
+    if errors:
+        raise ValidationFailed("invalid queue", fields=errors)
+    for key, value in settings.items():
+        setattr(queue, key, value)
+    session.add(queue)
+    session.commit()
+    return queue
+
+
+def _errors(
+    session: DbSession,
+    queue: CallQueue,
+    settings: dict[str, Any],
+    menu: Mapping[str, str],
+    known_only: bool,
+) -> dict[str, str]:
+    """What is wrong with `settings` for `queue`, by field."""
+    name, steps, active = settings["name"], settings["steps"], settings["active"]
     others = _others(session, queue)
-    errors = _skill_errors(session, skills, known_skills_only)
+    errors = _skill_errors(session, settings["skills"], known_only)
     errors.update(_step_errors(steps, name, set(others)))
     if active and not any(k.startswith("steps.") for k in errors):
         errors.update(_loop_errors(steps, name, others))
@@ -68,31 +103,14 @@ def save_queue(
     )
     if clash:
         errors["name"] = "already taken"
+    calendar_id, after_hours = settings["calendar_id"], settings["after_hours"]
     errors.update(_hours_errors(session, calendar_id, after_hours, set(others) | {name}))
-    errors.update(_referrer_errors(queue, name, active, menu or {}, others))
+    errors.update(_referrer_errors(queue, name, active, menu, others))
     if queue.id is not None and queue.active and not active:
         errors.update(_waiting_errors(session, queue))
-    if not queue_rules.PRIORITY[0] <= priority <= queue_rules.PRIORITY[1]:
+    if not queue_rules.PRIORITY[0] <= settings["priority"] <= queue_rules.PRIORITY[1]:
         errors["priority"] = "from {} to {}".format(*queue_rules.PRIORITY)
-    if errors:
-        raise ValidationFailed("invalid queue", fields=errors)
-    queue.name = name
-    queue.label_en = label_en
-    queue.label_fr = label_fr
-    queue.skills = skills
-    queue.language = language
-    queue.strategy = strategy
-    queue.steps = steps
-    queue.ring_timeout_s = ring_timeout_s
-    queue.wrap_up_s = wrap_up_s
-    queue.callback_after_s = callback_after_s
-    queue.active = active
-    queue.calendar_id = calendar_id
-    queue.after_hours = after_hours
-    queue.priority = priority
-    session.add(queue)
-    session.commit()
-    return queue
+    return errors
 
 
 def deactivate(session: DbSession, queue: CallQueue, *, menu: Mapping[str, str]) -> None:
