@@ -96,9 +96,17 @@ def admin_queue_new() -> ResponseReturnValue:
 def _save(queue: CallQueue) -> CallQueue:
     """Check the form as the API would, then save the queue and its recording setting; raises
     `form_input.Refused` with nothing saved."""
-    data = queue_forms.body(request.form)
-    body = form_input.check(QueueIn, data)
-    policy = form_input.check(RecordingPolicyIn, queue_forms.recording(request.form))
+    refused: dict[str, str] = {}
+    try:
+        policy = form_input.check(RecordingPolicyIn, queue_forms.recording(request.form))
+    except form_input.Refused as exc:
+        refused = exc.errors
+    try:
+        body = form_input.check(QueueIn, queue_forms.body(request.form))
+    except form_input.Refused as exc:
+        raise form_input.Refused({**refused, **exc.errors}) from exc
+    if refused:
+        raise form_input.Refused(refused)
     fields = body.model_dump()
     if body.after_hours is not None:
         fields["after_hours"] = body.after_hours.model_dump(exclude_none=True)

@@ -285,3 +285,9 @@ def test_a_french_admin_reads_the_page_and_its_refusals_in_french(browser, make_
     )
     page = html(admin.post("/admin/queues/new", data=_form("beta", ring_timeout_s="500")))
     assert "De 5 à 120." in page and "Durée de sonnerie (secondes)" in page
+
+
+def test_the_queue_and_its_recording_are_checked_together(console):
+    form = _form("sales", ring_timeout_s="1", recording_mode="on", retention_days="99999")
+    page = html(console.post("/admin/queues/new", data=form))
+    assert 'id="queue-ring-timeout-error"' in page and 'id="queue-retention-error"' in page
