@@ -180,7 +180,7 @@ def enqueue(session: DbSession, *, call: Call, queue: CallQueue, step: str | Non
         return False
     if step is not None:
         note_ivr(session, call=call, step=step, commit=False)
-    call.priority = _customer_priority(session, call.customer_id)
+    call.priority = _customer_priority(session, call.customer_id) + (queue.priority or 0)
     call.queue_id = queue.id
     call.enqueued_at = call.enqueued_at or utcnow()
     call.routing_state = "waiting"

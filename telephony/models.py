@@ -76,6 +76,9 @@ class CallQueue(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("sla_calendars.id", ondelete="SET NULL"), nullable=True
     )
     after_hours: Mapped[dict[str, str] | None] = mapped_column(json_type(), nullable=True)
+    # Added to the place in line of each caller who enters the queue (`telephony.calls.enqueue`):
+    # a sales line served before a general one when both wait for the same agents.
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AgentPresence(db.Model):  # type: ignore[name-defined,misc]

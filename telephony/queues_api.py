@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -14,7 +14,7 @@ from helpdesk.api.core import operation
 from helpdesk.auth import permissions
 from helpdesk.errors import NotFound
 from helpdesk.extensions import db
-from telephony import queues
+from telephony import ivr, ivr_queues, queue_rules, queues
 from telephony.models import CallQueue
 
 bp = Blueprint("telephony_queues_api", __name__, url_prefix="/api/v1")
@@ -34,10 +34,16 @@ class QueueIn(BaseModel):
     skills: dict[str, int] = Field(default_factory=dict)
     language: Literal["fr", "en"] | None = None
     strategy: Literal["longest_idle", "fewest_calls", "round_robin"] = "longest_idle"
-    steps: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
-    ring_timeout_s: int = Field(default=20, ge=5, le=120)
-    wrap_up_s: int = Field(default=30, ge=0, le=1800)
-    callback_after_s: int = Field(default=60, ge=0, le=3600)
+    steps: list[dict[str, Any]] = Field(default_factory=list, max_length=queue_rules.MAX_STEPS)
+    ring_timeout_s: int = Field(
+        default=20, ge=queue_rules.RING_TIMEOUT_S[0], le=queue_rules.RING_TIMEOUT_S[1]
+    )
+    wrap_up_s: int = Field(default=30, ge=queue_rules.WRAP_UP_S[0], le=queue_rules.WRAP_UP_S[1])
+    callback_after_s: int = Field(
+        default=60, ge=queue_rules.CALLBACK_AFTER_S[0], le=queue_rules.CALLBACK_AFTER_S[1]
+    )
+    # Added to each entering caller's place in line (their value, VIP tag, SLA at risk).
+    priority: int = Field(default=0, ge=queue_rules.PRIORITY[0], le=queue_rules.PRIORITY[1])
     active: bool = True
     # Opening hours: the queue's calendar (`/sla/calendars`; the default one when null) and
     # where its callers go while it is closed (voicemail when null).
@@ -67,6 +73,7 @@ def _queue_out(q: CallQueue, waiting: dict[int, int]) -> QueueOut:
         ring_timeout_s=q.ring_timeout_s,
         wrap_up_s=q.wrap_up_s,
         callback_after_s=q.callback_after_s,
+        priority=q.priority or 0,
         active=q.active,
         calendar_id=q.calendar_id,
         after_hours=AfterHours.model_validate(q.after_hours) if q.after_hours else None,
@@ -92,7 +99,8 @@ def _save_queue(q: CallQueue, body: QueueIn) -> QueueOut:
     fields = body.model_dump()
     if body.after_hours is not None:
         fields["after_hours"] = body.after_hours.model_dump(exclude_none=True)
-    return _queue_out(queues.save_queue(db.session, q, **fields), {})
+    menu = ivr_queues.menu_queues(ivr.load(current_app.instance_path))
+    return _queue_out(queues.save_queue(db.session, q, **fields, menu=menu), {})
 
 
 @operation(

@@ -187,6 +187,9 @@ AUDITED: dict[str, Audited] = {
     "console.simulator_open_center": Audited("center.open_around_the_clock", "sla_calendar"),
     "telephony_queues_api.create_queue_post": Audited("queue.create", "queue"),
     "telephony_queues_api.replace_queue_put": Audited("queue.update", "queue", "queue_id"),
+    "console.admin_queue_create": Audited("queue.create", "queue", keep=()),
+    "console.admin_queue_update": Audited("queue.update", "queue", "queue_id", keep=()),
+    "console.admin_queue_deactivate": Audited("queue.deactivate", "queue", "queue_id", keep=()),
     "telephony_recordings_api.put_policy_put": Audited(
         "queue.recording_update", "queue", "queue_id"
     ),

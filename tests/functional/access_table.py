@@ -152,6 +152,12 @@ ENDPOINTS: dict[str, Access] = {
     "telephony_queues_api.list_queues_get": STAFF,
     "telephony_queues_api.create_queue_post": ADMIN,
     "telephony_queues_api.replace_queue_put": ADMIN,
+    "console.admin_queues": ADMIN,
+    "console.admin_queue_new": ADMIN,
+    "console.admin_queue_create": ADMIN,
+    "console.admin_queue": ADMIN,
+    "console.admin_queue_update": ADMIN,
+    "console.admin_queue_deactivate": ADMIN,
     # -- e-mail
     "mail_api.ingest_raw_post": MAIL_INGRESS,
     "mail_api.download_attachment_get": STAFF,
