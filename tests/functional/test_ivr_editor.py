@@ -139,7 +139,7 @@ def test_the_preview_follows_the_unsaved_form(app, console, queues):
     steps = html(r).split('id="ivr-preview-steps"')[1].split("</ol>")[0]
     assert "Welcome to customer service. For English, press 2." in steps
     assert "Presses 2" in steps and "For support, press 1." in steps
-    assert "Waits in queue repairs" in steps and "billing" not in steps
+    assert "Waits in queue repairs" in steps and "queue billing" not in steps
     assert db.session.scalar(select(IvrVersion)) is None
     assert db.session.scalar(select(AuditEntry)) is None
     data.update({"menu.2.queue": "gone", "path": "2", "caller": "fr"})
@@ -161,8 +161,9 @@ def test_rollback_publishes_a_copy_and_is_audited(app, console, queues, customer
     assert sim.call("+33611112222", digits="2").queue == "billing"
     r = console.post("/admin/ivr/versions/1/rollback")
     assert db.session.scalar(select(IvrVersion).order_by(IvrVersion.id.desc())).copied_from == 1
-    page = html(console.get("/admin/ivr/versions/1"))
+    page = html(console.get("/admin/ivr/versions/3"))
     assert "repairs" in page and "Roll back to this version" not in page  # it is in use
+    assert "Roll back to this version" in html(console.get("/admin/ivr/versions/1"))
 
 
 def test_a_rollback_to_a_dead_end_is_refused(app, console, queues):
