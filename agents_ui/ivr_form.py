@@ -52,14 +52,28 @@ PROMPT_GROUPS = (
     (_l("Welcome and menus"), ("welcome", "language", "menu", "invalid", "closed")),
     (
         _l("Waiting in a queue"),
-        ("enqueued", "recording_notice", "position", "callback_offer", "callback_confirmed")
-        + ("connecting",),
+        (
+            "enqueued",
+            "recording_notice",
+            "position",
+            "callback_offer",
+            "callback_confirmed",
+            "connecting",
+        ),
     ),
     (_l("Voicemail"), ("voicemail", "voicemail_thanks", "goodbye")),
     (
         _l("Self-service"),
-        ("ticket_prompt", "ticket_status", "ticket_unknown", "no_tickets", "no_technician")
-        + ("technician_scheduled", "technician_en_route", "technician_on_site"),
+        (
+            "ticket_prompt",
+            "ticket_status",
+            "ticket_unknown",
+            "no_tickets",
+            "no_technician",
+            "technician_scheduled",
+            "technician_en_route",
+            "technician_on_site",
+        ),
     ),
 )
 FORM_LABELS = {"one": _l("one (1 minute)"), "other": _l("other (2 minutes and more)")}
@@ -165,19 +179,19 @@ def messages(problems: list[Problem]) -> dict[str, str]:
 def message(problem: Problem) -> str:
     code, detail = problem.code, problem.detail
     if code == "queue_missing":
-        return _("Queue %(name)s does not exist: this key leads nowhere.", name=detail)
+        return str(_("Queue %(name)s does not exist: this key leads nowhere.", name=detail))
     if code == "queue_inactive":
-        return _("Queue %(name)s is inactive: this key leads nowhere.", name=detail)
+        return str(_("Queue %(name)s is inactive: this key leads nowhere.", name=detail))
     if code == "required" and problem.field.endswith(".queue"):
-        return _("Choose a queue: this key leads nowhere.")
+        return str(_("Choose a queue: this key leads nowhere."))
     if code == "placeholders_missing":
-        return _("Keep %(names)s: the caller hears the value there.", names=detail)
+        return str(_("Keep %(names)s: the caller hears the value there.", names=detail))
     if code == "placeholders_unknown":
-        return _("%(names)s cannot be filled in here: remove it.", names=detail)
+        return str(_("%(names)s cannot be filled in here: remove it.", names=detail))
     if code == "out_of_range":
-        return _("Enter a number from %(range)s.", range=detail)
+        return str(_("Enter a number from %(range)s.", range=detail))
     if code == "too_long":
-        return _("At most %(max)s characters.", max=detail)
+        return str(_("At most %(max)s characters.", max=detail))
     fixed = {
         "required": _("Required."),
         "not_a_key": _("Choose a key from 0 to 9."),
@@ -187,4 +201,4 @@ def message(problem: Problem) -> str:
         "not_a_number": _("Enter a whole number."),
         "malformed": _("A brace is not closed: write a value as {name}, a brace as {{ or }}."),
     }
-    return fixed.get(code, code)
+    return str(fixed.get(code, code))

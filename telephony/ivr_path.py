@@ -48,7 +48,7 @@ class Step:
 
 
 def parse_keys(typed: str) -> list[str | None]:
-    """"2 1", "21" or "2,1" as keys; `-` for a menu left without a key."""
+    """ "2 1", "21" or "2,1" as keys; `-` for a menu left without a key."""
     keys: list[str | None] = []
     for char in typed:
         if char.isdigit() or char in "*#":
@@ -73,7 +73,9 @@ def walk(
     else:
         for choice in (config.get("languages") or {}).values():
             text = ivr.prompt(dict(config), choice, "welcome")
-            steps.append(Step("say", text + " " + ivr.prompt(dict(config), choice, "language"), choice))
+            steps.append(
+                Step("say", text + " " + ivr.prompt(dict(config), choice, "language"), choice)
+            )
         if not pending:
             return [*steps, Step("waiting")]
         key = pending.pop(0)

@@ -153,7 +153,11 @@ def _prompt(field: str, text: Any, required: list[str]) -> Iterator[Problem]:
         return
     missing = [name for name in required if name not in found]
     if missing:
-        yield Problem(field, "placeholders_missing", " ".join("{%s}" % n for n in missing))
+        yield Problem(field, "placeholders_missing", _braced(missing))
     unknown = sorted(found - set(required))
     if unknown:
-        yield Problem(field, "placeholders_unknown", " ".join("{%s}" % n for n in unknown))
+        yield Problem(field, "placeholders_unknown", _braced(unknown))
+
+
+def _braced(names: list[str]) -> str:
+    return " ".join("{" + name + "}" for name in names)

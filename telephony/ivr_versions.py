@@ -43,11 +43,13 @@ class HistoryRow:
 
 def queues(session: DbSession) -> dict[str, bool]:
     """{queue name: takes callers}: what a menu key may lead to."""
-    return {name: active for name, active in session.execute(select(CallQueue.name, CallQueue.active))}
+    return {
+        name: active for name, active in session.execute(select(CallQueue.name, CallQueue.active))
+    }
 
 
 def file_config(instance_path: str) -> dict[str, Any]:
-    """"Version 0": the packaged configuration (with its `instance/` override), a copy."""
+    """ "Version 0": the packaged configuration (with its `instance/` override), a copy."""
     return copy.deepcopy(ivr.load_file(instance_path))
 
 

@@ -208,9 +208,7 @@ AUDITED: dict[str, Audited] = {
     ),
     # The IVR: what every caller hears (a preview on the same form changes nothing: not audited)
     "console.admin_ivr_publish": Audited("ivr.publish", "ivr_version", keep=(), when=_published),
-    "console.admin_ivr_rollback": Audited(
-        "ivr.rollback", "ivr_version", keep=(), when=_published
-    ),
+    "console.admin_ivr_rollback": Audited("ivr.rollback", "ivr_version", keep=(), when=_published),
     # Shared views of the ticket list (personal views are not audited: see `_shared_view`)
     "views_api.create_view_post": Audited("view.create", "view", when=_shared_view, keep=_VIEW),
     "views_api.update_view_patch": Audited(
