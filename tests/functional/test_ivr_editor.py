@@ -189,3 +189,13 @@ def test_an_unknown_version_is_not_found(console, queues):
     assert console.get("/admin/ivr/versions/99").status_code == 404
     assert console.post("/admin/ivr/versions/99/rollback").status_code == 404
     assert console.get("/admin/ivr?from=99").status_code == 404
+
+
+def test_healthz_names_a_dead_key_of_the_version_in_use(app, client, console, queues):
+    console.post("/admin/ivr", data=form(app, **{"menu.2.queue": "repairs"}))
+    assert client.get("/healthz").get_json()["ivr"]["dead_keys"] == []
+    db.session.execute(db.update(CallQueue).where(CallQueue.name == "repairs").values(active=False))
+    db.session.commit()
+    body = client.get("/healthz").get_json()
+    assert [d["key"] for d in body["ivr"]["dead_keys"]] == ["2"]
+    assert "repairs" in body["ivr"]["dead_keys"][0]["message"]
