@@ -57,7 +57,27 @@ def active_version(session: Any) -> IvrVersion | None:
 
 def _active_or_file(instance_path: str) -> dict[str, Any]:
     version = active_version(db.session)
-    return dict(version.config) if version is not None else load_file(instance_path)
+    if version is None:
+        return load_file(instance_path)
+    return completed(version.config, load_file(instance_path))
+
+
+# Texts by language: a text a version lacks (a prompt added by a later release) is taken from the
+# files, so no webhook fails on it; menus and routes are the version's own, whole.
+_TEXTS = ("prompts", "statuses")
+
+
+def completed(version: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
+    """A published version with what it does not hold taken from the files: a setting it lacks
+    (a later release's), and each text it lacks in each language."""
+    config = {**files, **version}
+    for part in _TEXTS:
+        theirs, ours = files.get(part) or {}, version.get(part) or {}
+        config[part] = {
+            lang: {**(theirs.get(lang) or {}), **(ours.get(lang) or {})}
+            for lang in {*theirs, *ours}
+        }
+    return config
 
 
 @lru_cache(maxsize=4)

@@ -58,7 +58,7 @@ def current(session: DbSession, instance_path: str) -> tuple[int, dict[str, Any]
     version = ivr.active_version(session)
     if version is None:
         return 0, file_config(instance_path)
-    return version.id, copy.deepcopy(version.config)
+    return version.id, copy.deepcopy(ivr.completed(version.config, ivr.load_file(instance_path)))
 
 
 def check(session: DbSession, *, config: dict[str, Any], note: str) -> list[ivr_rules.Problem]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from telephony import ivr_path, ivr_rules
+from telephony import ivr, ivr_path, ivr_rules
 from telephony.ivr_rules import Problem
 
 QUEUES = {"support": True, "billing": True, "old": False}
@@ -148,3 +148,18 @@ def test_typed_keys():
     assert ivr_path.parse_keys("2 1") == ["2", "1"]
     assert ivr_path.parse_keys("2,-,#x") == ["2", None, "#"]
     assert len(ivr_path.parse_keys("1" * 100)) == ivr_path.MAX_KEYS
+
+
+def test_a_version_lacking_a_later_prompt_takes_it_from_the_files(config):
+    files = copy.deepcopy(config)
+    version = copy.deepcopy(config)
+    del version["prompts"]["en"]["connecting"]
+    del version["hold_music"]
+    version["menu"] = {"1": {"action": "voicemail"}}
+    version["prompts"]["fr"]["goodbye"] = "Salut."
+    merged = ivr.completed(version, files)
+    assert merged["prompts"]["en"]["connecting"] == files["prompts"]["en"]["connecting"]
+    assert merged["prompts"]["fr"]["goodbye"] == "Salut."
+    assert merged["hold_music"] == files["hold_music"]
+    assert merged["menu"] == {"1": {"action": "voicemail"}}  # the version's menu, whole
+    assert "connecting" not in version["prompts"]["en"]  # the version is not changed
