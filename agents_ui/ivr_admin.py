@@ -82,6 +82,7 @@ def _editor(
         form_labels=ivr_form.FORM_LABELS,
         prompt_name=ivr_form.prompt_name,
         required_placeholders=ivr_rules.required_placeholders,
+        status_names=ivr_rules.status_names(),
     ), status
 
 

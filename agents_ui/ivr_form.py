@@ -120,6 +120,11 @@ def values_of(config: Mapping[str, Any]) -> dict[str, str]:
             if form is not None:
                 text = text.get(form) if isinstance(text, dict) else ""
             values[prompt_name(key, form).format(lang=lang)] = str(text or "")
+    for lang in LANGUAGES:
+        words = (config.get("statuses") or {}).get(lang) or {}
+        for name in ivr_rules.status_names():
+            values[f"statuses.{lang}.{name}"] = str(words.get(name) or "")
+    values["hold_music"] = str(config.get("hold_music") or "")
     return values
 
 
@@ -154,6 +159,12 @@ def draft(base: Mapping[str, Any], form: Mapping[str, str]) -> tuple[dict[str, A
             else:
                 forms = texts[key] if isinstance(texts.get(key), dict) else {}
                 texts[key] = {**forms, plural: text}
+    statuses = config.setdefault("statuses", {})
+    for lang in LANGUAGES:
+        words = statuses.setdefault(lang, {})
+        for name in ivr_rules.status_names():
+            words[name] = form.get(f"statuses.{lang}.{name}", "").strip()
+    config["hold_music"] = form.get("hold_music", "").strip()
     return config, problems
 
 
@@ -199,6 +210,7 @@ def message(problem: Problem) -> str:
         "empty": _("The menu needs at least one key."),
         "unknown_action": _("Choose what this key does."),
         "not_a_number": _("Enter a whole number."),
+        "not_a_url": _("Enter an address starting with http:// or https://."),
         "malformed": _("A brace is not closed: write a value as {name}, a brace as {{ or }}."),
     }
     return str(fixed.get(code, code))

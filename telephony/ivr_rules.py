@@ -79,6 +79,8 @@ def check(config: Mapping[str, Any], queues: Mapping[str, bool]) -> list[Problem
         *_menu(config, queues),
         *_limits(config, queues),
         *_prompts(config),
+        *_statuses(config),
+        *_hold_music(config),
     ]
 
 
@@ -141,6 +143,30 @@ def _prompts(config: Mapping[str, Any]) -> Iterator[Problem]:
                 text = text.get(form) if isinstance(text, dict) else None
             field = f"prompts.{lang}.{key}" + (f".{form}" if form else "")
             yield from _prompt(field, text, required_placeholders(key, form))
+
+
+def status_names() -> list[str]:
+    """The ticket statuses the IVR says (`{status}` of the `ticket_status` prompt)."""
+    return list(packaged()["statuses"]["en"])
+
+
+def _statuses(config: Mapping[str, Any]) -> Iterator[Problem]:
+    statuses = config.get("statuses") or {}
+    for lang in LANGUAGES:
+        words = statuses.get(lang) or {}
+        for name in status_names():
+            text = words.get(name)
+            if not isinstance(text, str) or not text.strip():
+                yield Problem(f"statuses.{lang}.{name}", "required")
+
+
+def _hold_music(config: Mapping[str, Any]) -> Iterator[Problem]:
+    """Twilio fetches the music itself: an address it can reach, over HTTP(S)."""
+    url = config.get("hold_music")
+    if not isinstance(url, str) or not url.strip():
+        yield Problem("hold_music", "required")
+    elif not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        yield Problem("hold_music", "not_a_url")
 
 
 def _prompt(field: str, text: Any, required: list[str]) -> Iterator[Problem]:

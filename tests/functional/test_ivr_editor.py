@@ -78,6 +78,7 @@ def test_a_publication_is_what_the_next_call_follows(app, console, queues, custo
     assert r.status_code == 302, html(r)
     version = db.session.scalar(select(IvrVersion))
     assert version.note == "moved" and version.config["menu"]["2"]["queue"] == "repairs"
+    assert version.config["statuses"] == ivr.load_file(app.instance_path)["statuses"]
     call = sim.call("+33611110000", digits="2")
     assert call.state == "queued" and call.queue == "repairs"
     assert _row(call).ivr_path == ["menu:2:queue"]
@@ -101,6 +102,8 @@ def test_refusals_name_their_fields_and_nothing_is_published(app, console, queue
         "prompts.fr.position.other": "Vous êtes en position {position}.",  # {minutes} lost
         "prompts.en.goodbye": "",
         "prompts.en.ticket_status": "Ticket {reference} is {state}.",
+        "statuses.fr.solved": "",
+        "hold_music": "music.mp3",
         "note": "",
     }
     r = console.post("/admin/ivr", data=form(app, **changes))
@@ -114,6 +117,8 @@ def test_refusals_name_their_fields_and_nothing_is_published(app, console, queue
         "prompts-fr-position-other",
         "prompts-en-goodbye",
         "prompts-en-ticket_status",
+        "statuses-fr-solved",
+        "hold_music",
     ):
         assert f'id="ivr-{field}-error"' in page, field
     assert 'id="ivr-note-error"' in page

@@ -163,3 +163,16 @@ def test_a_version_lacking_a_later_prompt_takes_it_from_the_files(config):
     assert merged["hold_music"] == files["hold_music"]
     assert merged["menu"] == {"1": {"action": "voicemail"}}  # the version's menu, whole
     assert "connecting" not in version["prompts"]["en"]  # the version is not changed
+
+
+def test_statuses_are_said_and_the_hold_music_is_an_address(config):
+    config["statuses"]["fr"]["pending"] = " "
+    del config["statuses"]["en"]["solved"]
+    config["hold_music"] = "file:///music.mp3"
+    assert ivr_rules.check(config, QUEUES) == [
+        Problem("statuses.fr.pending", "required"),
+        Problem("statuses.en.solved", "required"),
+        Problem("hold_music", "not_a_url"),
+    ]
+    config["hold_music"] = ""
+    assert ivr_rules.check(config, QUEUES)[-1] == Problem("hold_music", "required")
