@@ -18,6 +18,7 @@ from flask import has_app_context
 from sqlalchemy import select
 
 from helpdesk import caches
+from helpdesk.db import DbSession
 from helpdesk.extensions import db
 from telephony.ivr_models import IvrVersion
 
@@ -43,7 +44,7 @@ class _Loader:
 load = _Loader()
 
 
-def active_version(session: Any) -> IvrVersion | None:
+def active_version(session: DbSession) -> IvrVersion | None:
     """The newest published version, or None when the file configuration applies."""
     query = (
         select(IvrVersion)

@@ -69,13 +69,11 @@ def walk(
     pending = list(keys)
     lang = language or _first_language(config)
     if language:
-        steps.append(Step("say", ivr.prompt(dict(config), lang, "welcome"), lang))
+        steps.append(Step("say", _said(config, lang, "welcome"), lang))
     else:
         for choice in (config.get("languages") or {}).values():
-            text = ivr.prompt(dict(config), choice, "welcome")
-            steps.append(
-                Step("say", text + " " + ivr.prompt(dict(config), choice, "language"), choice)
-            )
+            text = _said(config, choice, "welcome")
+            steps.append(Step("say", text + " " + _said(config, choice, "language"), choice))
         if not pending:
             return [*steps, Step("waiting")]
         key = pending.pop(0)
@@ -91,8 +89,8 @@ def _menus(config: Mapping[str, Any], keys: list[str | None], lang: str) -> list
     heard, invalid = 1, False
     while True:
         if invalid:
-            steps.append(Step("say", ivr.prompt(dict(config), lang, "invalid"), lang))
-        steps.append(Step("say", ivr.prompt(dict(config), lang, "menu"), lang))
+            steps.append(Step("say", _said(config, lang, "invalid"), lang))
+        steps.append(Step("say", _said(config, lang, "menu"), lang))
         if not keys:
             return [*steps, Step("waiting")]
         key = keys.pop(0)
@@ -103,7 +101,7 @@ def _menus(config: Mapping[str, Any], keys: list[str | None], lang: str) -> list
         miss = ivr_menu.after_miss(heard, pressed=key is not None, limits=limits)
         if miss.route is not None:
             if miss.invalid and miss.route.get("action") == "voicemail":
-                steps.append(Step("say", ivr.prompt(dict(config), lang, "invalid"), lang))
+                steps.append(Step("say", _said(config, lang, "invalid"), lang))
             return steps + _end(config, miss.route, lang)
         heard, invalid = miss.heard, miss.invalid
 
@@ -111,15 +109,24 @@ def _menus(config: Mapping[str, Any], keys: list[str | None], lang: str) -> list
 def _end(config: Mapping[str, Any], option: Mapping[str, Any], lang: str) -> list[Step]:
     """The step a menu option leads to, with what the caller hears first."""
     action = str(option.get("action"))
-    cfg = dict(config)
     if action == "queue":
         name = str(option.get("queue") or "")
-        return [Step("say", ivr.prompt(cfg, lang, "enqueued"), lang), Step("queue", name, lang)]
+        return [Step("say", _said(config, lang, "enqueued"), lang), Step("queue", name, lang)]
     if action == "voicemail":
-        return [Step("say", ivr.prompt(cfg, lang, "voicemail"), lang), Step("voicemail")]
+        return [Step("say", _said(config, lang, "voicemail"), lang), Step("voicemail")]
     if action == "ticket_status":
-        return [Step("say", ivr.prompt(cfg, lang, "ticket_prompt"), lang), Step("ticket_status")]
+        return [Step("say", _said(config, lang, "ticket_prompt"), lang), Step("ticket_status")]
     return [Step("technician")]
+
+
+def _said(config: Mapping[str, Any], lang: str, key: str) -> str:
+    """The prompt as `ivr.prompt` says it; a draft's broken one (a stray brace, an unknown
+    placeholder: refused on publishing) as typed, so the preview still shows the path."""
+    try:
+        return ivr.prompt(dict(config), lang, key)
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+        texts = (config.get("prompts") or {}).get(lang) or {}
+        return str(texts.get(key) or "")
 
 
 def _first_language(config: Mapping[str, Any]) -> str:

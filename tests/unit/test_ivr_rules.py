@@ -176,3 +176,9 @@ def test_statuses_are_said_and_the_hold_music_is_an_address(config):
     ]
     config["hold_music"] = ""
     assert ivr_rules.check(config, QUEUES)[-1] == Problem("hold_music", "required")
+
+
+def test_the_preview_shows_a_broken_draft_prompt_as_typed(config):
+    config["prompts"]["en"]["menu"] = "Press {one} or {"
+    steps = ivr_path.walk(config, ["1"], language="en")
+    assert "Press {one} or {" in said(steps) and steps[-1].kind == "queue"
