@@ -16,7 +16,7 @@ from agents_ui.ivr_form import values_of
 from helpdesk.audit.models import AuditEntry
 from helpdesk.auth.models import Role, User
 from helpdesk.extensions import db
-from telephony import ivr, ivr_queues
+from telephony import ivr, ivr_path, ivr_queues
 from telephony.ivr_models import IvrVersion
 from telephony.models import Call, CallQueue
 from tests.functional.test_console import compiled_catalogues  # noqa: F401 (French pages)
@@ -204,3 +204,63 @@ def test_healthz_names_a_dead_key_of_the_version_in_use(app, client, console, qu
     body = client.get("/healthz").get_json()
     assert [d["key"] for d in body["ivr"]["dead_keys"]] == ["2"]
     assert "repairs" in body["ivr"]["dead_keys"][0]["message"]
+
+
+# -- the preview says what a call hears --------------------------------------------------------
+
+
+def _heard(transcript: list[str]) -> list[str]:
+    """A simulated call's transcript up to where it waits in a queue or records a message."""
+    out = []
+    for line in transcript:
+        if line.startswith("[beep]"):
+            break
+        out.append(line)
+        if line.startswith("[waiting in queue"):
+            break
+    return out
+
+
+def _previewed(steps: list[ivr_path.Step]) -> list[str]:
+    """The preview's steps written as the simulator writes a transcript."""
+    lines = []
+    for step in steps:
+        if step.kind == "say":
+            lines.append(step.text)
+        elif step.kind == "key" and step.text:
+            lines.append(f"[pressed {step.text}]")
+        elif step.kind == "queue":
+            lines.append(f"[waiting in queue {step.text}]")
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("number", "digits", "keys", "language"),
+    [
+        ("+33611113333", "2", "2", "en"),  # a known caller: the published key
+        ("+33611113333", "5", "5", "en"),  # voicemail
+        ("+33611113333", "77", "77", "en"),  # invalid keys, then the invalid route
+        ("+33611113333", "", "--", "en"),  # silence, then the no-input route
+        ("+33611113333", "72", "72", "en"),  # a valid key after an invalid one
+        ("+14155550123", "22", "22", None),  # a new caller: the language menu first
+        ("+14155550123", "1", "1--", None),  # French, then silence
+    ],
+)
+def test_the_preview_says_what_the_call_hears(
+    app, console, queues, customer_factory, number, digits, keys, language
+):
+    changes = {
+        "menu.2.queue": "repairs",
+        "menu.5.action": "voicemail",
+        "menu_limits.max_menus": "2",
+        "menu_limits.invalid.action": "voicemail",
+        "prompts.en.menu": "Repairs: 2. A message: 5.",
+        "prompts.fr.menu": "Dépannage : 2. Un message : 5.",
+    }
+    assert console.post("/admin/ivr", data=form(app, **changes)).status_code == 302
+    if language:
+        customer_factory(name="Pat", language=language, phones=[number])
+    call = app.extensions["telephony_simulator"].call(number, digits=digits)
+    steps = ivr_path.walk(ivr.load(app.instance_path), ivr_path.parse_keys(keys), language=language)
+    assert _heard(call.transcript) == _previewed(steps)
+    assert steps[-1].kind in ("queue", "voicemail")
