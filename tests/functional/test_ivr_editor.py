@@ -135,6 +135,7 @@ def test_refusals_are_in_french_for_a_french_admin(app, browser, make_user, queu
     r = console.post("/admin/ivr", data=form(app, **{"menu.5.action": "queue"}))
     assert r.status_code == 422
     assert "Choisissez une file : cette touche ne mène nulle part." in html(r)
+    assert "Essayer un parcours" in html(r) and "Rien n’a été publié" in html(r)
 
 
 def test_the_preview_follows_the_unsaved_form(app, console, queues):
@@ -169,6 +170,10 @@ def test_rollback_publishes_a_copy_and_is_audited(app, console, queues, customer
     page = html(console.get("/admin/ivr/versions/3"))
     assert "repairs" in page and "Roll back to this version" not in page  # it is in use
     assert "Roll back to this version" in html(console.get("/admin/ivr/versions/1"))
+    page = html(console.get("/admin/ivr/versions/0"))
+    assert "The packaged configuration" in page and "billing" in page
+    page = html(console.get("/admin/ivr?from=0"))  # an earlier version, opened in the editor
+    assert '<option value="billing" selected>' in page and "From version 0" in page
 
 
 def test_a_rollback_to_a_dead_end_is_refused(app, console, queues):
