@@ -46,6 +46,10 @@ def console(browser: Callable[[], FlaskClient], admin: User) -> FlaskClient:  # 
     return _sign_in(browser(), admin)
 
 
+# The versions' JSON is JSONB on PostgreSQL: the main paths run on both databases.
+BOTH = pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+
+
 def html(response: Any) -> str:
     return str(response.get_data(as_text=True))
 
@@ -70,6 +74,7 @@ def test_the_editor_opens_on_the_file_configuration_as_version_0(console, queues
     assert "{position}" in page and "{minutes}" in page  # what the prompt must keep
 
 
+@BOTH
 def test_a_publication_is_what_the_next_call_follows(app, console, queues, customer_factory):
     sim = app.extensions["telephony_simulator"]
     customer_factory(name="Rita", language="en", phones=["+33611110000"])
@@ -153,6 +158,7 @@ def test_the_preview_follows_the_unsaved_form(app, console, queues):
     assert "Waits in queue gone" in steps and "does not exist" in steps
 
 
+@BOTH
 def test_rollback_publishes_a_copy_and_is_audited(app, console, queues, customer_factory):
     console.post("/admin/ivr", data=form(app, **{"menu.2.queue": "repairs"}))
     r = console.post("/admin/ivr/versions/0/rollback")
