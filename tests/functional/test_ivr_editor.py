@@ -140,7 +140,7 @@ def test_refusals_are_in_french_for_a_french_admin(app, browser, make_user, queu
     r = console.post("/admin/ivr", data=form(app, **{"menu.5.action": "queue"}))
     assert r.status_code == 422
     assert "Choisissez une file : cette touche ne mène nulle part." in html(r)
-    assert "Essayer un parcours" in html(r) and "Rien n’a été publié" in html(r)
+    assert "Essayer un parcours" in html(r) and "corrigez les champs signalés" in html(r)
 
 
 def test_the_preview_follows_the_unsaved_form(app, console, queues):
