@@ -71,7 +71,9 @@ def _create_ivr_queues(url: str, instance_path: str) -> None:
         with Session(engine) as session:
             # The menu callers hear: the newest published version, else the file's.
             version = ivr.active_version(session)
-            config = dict(version.config) if version is not None else ivr.load_file(instance_path)
+            config = ivr.load_file(instance_path)
+            if version is not None:
+                config = ivr.completed(version.config, config)
             created = ivr_queues.create_missing(session, config)
             dead = ivr_queues.dead_keys(session, config)
     finally:

@@ -275,3 +275,31 @@ def test_the_preview_says_what_the_call_hears(
     steps = ivr_path.walk(ivr.load(app.instance_path), ivr_path.parse_keys(keys), language=language)
     assert _heard(call.transcript) == _previewed(steps)
     assert steps[-1].kind in ("queue", "voicemail")
+
+
+def test_db_upgrade_checks_the_version_in_use(tmp_path, monkeypatch):
+    """The release step's IVR check reads the published version, not the files."""
+    from click.testing import CliRunner
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from helpdesk.cli import main
+    from helpdesk.db import utcnow
+    from tests.functional.test_first_start import _env
+
+    for key, value in _env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"], catch_exceptions=False).exit_code == 0
+    engine = create_engine(_env(tmp_path)["DATABASE_URL"])
+    try:
+        with Session(engine) as session:
+            packaged = ivr.load_file(_env(tmp_path)["HELPDESK_INSTANCE_PATH"])
+            config = {**packaged, "menu": {"2": {"action": "queue", "queue": "repairs"}}}
+            session.add(CallQueue(name="repairs", skills={"repairs": 1}, active=False))
+            session.add(IvrVersion(config=config, note="x", published_at=utcnow()))
+            session.commit()
+    finally:
+        engine.dispose()
+    r = runner.invoke(main, ["db", "upgrade"], catch_exceptions=False)
+    assert "IVR key 2 leads to queue 'repairs', which is inactive" in r.output
