@@ -66,10 +66,14 @@ def _create_ivr_queues(url: str, instance_path: str) -> None:
     from telephony import ivr, ivr_queues
 
     load_all()
-    config = ivr.load(instance_path)
     engine = create_engine(url)
     try:
         with Session(engine) as session:
+            # The menu callers hear: the newest published version, else the file's.
+            version = ivr.active_version(session)
+            config = ivr.load_file(instance_path)
+            if version is not None:
+                config = ivr.completed(version.config, config)
             created = ivr_queues.create_missing(session, config)
             dead = ivr_queues.dead_keys(session, config)
     finally:

@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "helpdesk.sla.models",
     "telephony.models",
     "telephony.recording_models",
+    "telephony.ivr_models",
     "helpdesk.supervision.models",
     "helpdesk.value.models",
     "helpdesk.dispatch.models",

@@ -259,6 +259,7 @@ exempt(
 )
 exempt("call_queues", "label_en", "configuration: a queue's label shown to agents")
 exempt("call_queues", "label_fr", "configuration: a queue's label shown to agents")
+exempt("ivr_versions", "note", "configuration: an administrator's note on an IVR version")
 exempt(
     "agent_presence",
     "reason",

@@ -33,6 +33,7 @@ from telephony import (
     calls,
     ivr,
     ivr_menu,
+    ivr_path,
     ivr_queues,
     ivr_speech,
     offers,
@@ -192,14 +193,11 @@ def incoming() -> Response:
 @signed
 @ivr_step
 def language(call: Call) -> Response:
-    chosen = _config()["languages"].get(forms.CallStep.read(request.form).digits or "")
+    chosen = ivr_path.language_choice(_config(), forms.CallStep.read(request.form).digits)
     if chosen:
         call.language = chosen
     note_ivr(db.session, call=call, step=f"language:{call.language}")
     return twiml(_menu(call))
-
-
-MENU_ACTIONS = frozenset({"queue", "voicemail", "ticket_status", "technician"})
 
 
 @bp.post("/menu")
@@ -209,8 +207,8 @@ def menu(call: Call) -> Response:
     """A key of the main menu, or its silence: the choice, the menu again (counted in the URL),
     or, after the last menu allowed, the default route."""
     digits = forms.CallStep.read(request.form).digits
-    option = _config()["menu"].get(digits) if digits is not None else None
-    if not isinstance(option, dict) or option.get("action") not in MENU_ACTIONS:
+    option = ivr_path.menu_option(_config(), digits)
+    if option is None:
         heard = forms.count(request.args, "heard", default=0, low=0, high=100)
         limits = ivr_menu.MenuLimits.from_config(_config())
         miss = ivr_menu.after_miss(heard, pressed=digits is not None, limits=limits)

@@ -73,6 +73,11 @@ def _shared_view(fields: Mapping[str, Any]) -> bool:
     return fields.get("shared") is True
 
 
+def _published(fields: Mapping[str, Any]) -> bool:
+    """An IVR version was published (the view says which); a preview or a refusal was not."""
+    return bool(fields.get("version"))
+
+
 # A saved view's fields worth keeping.
 _VIEW = ("name", "filters", "sort", "position", "shared")
 
@@ -225,6 +230,9 @@ AUDITED: dict[str, Audited] = {
     "console.admin_webhook_secret": Audited(
         "webhook.secret_rotate", "webhook", "webhook_id", keep=()
     ),
+    # The IVR: what every caller hears (a preview on the same form changes nothing: not audited)
+    "console.admin_ivr_publish": Audited("ivr.publish", "ivr_version", keep=(), when=_published),
+    "console.admin_ivr_rollback": Audited("ivr.rollback", "ivr_version", keep=(), when=_published),
     # Shared views of the ticket list (personal views are not audited: see `_shared_view`)
     "views_api.create_view_post": Audited("view.create", "view", when=_shared_view, keep=_VIEW),
     "views_api.update_view_patch": Audited(
