@@ -10,6 +10,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
@@ -33,6 +34,7 @@ RECEIVED = "contact_received"  # the reference of the request this browser has j
 def _check(locale: str) -> None:
     if locale not in LOCALES:
         abort(404)
+    g.page_locale = locale  # the page and its form errors in the language of its address
 
 
 def _page(locale: str, template: str, status: int = 200, **context: object) -> Response:

@@ -7,7 +7,7 @@ language whatever their browser says, and each page says which language it is in
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -31,6 +31,7 @@ PAGE = 20
 def _check(locale: str) -> None:
     if locale not in LOCALES:
         abort(404)
+    g.page_locale = locale  # the page and its form errors in the language of its address
 
 
 def _render(locale: str, template: str, **context: object) -> str:

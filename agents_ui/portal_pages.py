@@ -13,6 +13,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
@@ -57,6 +58,13 @@ def customer_status(status: Status) -> str:
     return str(CUSTOMER_STATUS[status])
 
 
+@bp.before_request
+def _portal_locale() -> None:
+    """Portal pages, and the errors of their forms, in the customer's language."""
+    if (request.endpoint or "").startswith("console.portal_"):
+        g.page_locale = locale()
+
+
 def _page(template: str, status: int = 200, **context: object) -> Response:
     """A portal page in the customer's language, never kept in a shared cache."""
     lang = locale()
@@ -75,9 +83,9 @@ def _page(template: str, status: int = 200, **context: object) -> Response:
     return response
 
 
-def _link_for(secret: str) -> str:
+def _link_for(secret: str, locale: str) -> str:
     base = str(current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    return base + url_for("console.portal_link", secret=secret)
+    return base + url_for("console.portal_link", secret=secret, lang=locale)
 
 
 @bp.get("/portal")

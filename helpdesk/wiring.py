@@ -138,6 +138,11 @@ def init_request_handling(app: Flask, settings: Settings) -> None:
 
 
 def _select_locale() -> str:
+    # A customer's page (help center, contact form, portal) is in the language it was asked in,
+    # whoever browses it: its form errors included, which are worded while it is validated.
+    page = g.get("page_locale")
+    if page in SUPPORTED_LOCALES:
+        return str(page)
     if current_user and getattr(current_user, "is_authenticated", False):
         return str(current_user.locale)
     chosen = session.get("locale")

@@ -79,7 +79,7 @@ def request_link(
     *,
     address: tokens.Address,
     locale: str | None,
-    link_for: Callable[[str], str],
+    link_for: Callable[[str, str], str],
 ) -> str:
     """Queue a link to the customer `address` belongs to, if any; SENT either way (the caller
     shows the same answer), UNAVAILABLE when the channel cannot carry it at all.
@@ -105,7 +105,7 @@ def request_link(
             expires_at=now + tokens.LINK_TTL,
         )
     )
-    link = link_for(secret)
+    link = link_for(secret, locale)  # the landing page speaks the link's language
     if address.channel == "email":
         from helpdesk.mail import outbox
 

@@ -104,3 +104,17 @@ def test_the_contact_form_needs_its_csrf_token(app: Flask, client: FlaskClient) 
     app.config["WTF_CSRF_ENABLED"] = True
     assert client.post("/help/en/contact", data=FORM).status_code == 400
     assert tickets() == []
+
+
+def test_the_french_form_says_what_is_wrong_in_french(client: FlaskClient) -> None:
+    """The form library's own messages follow the page's language, not the browser's."""
+    headers = {"Accept-Language": "en-US,en;q=0.9"}
+    answer = client.post(
+        "/help/fr/contact",
+        data={**FORM, "email": "pas-une-adresse", "subject": ""},
+        headers=headers,
+    )
+    page = html(answer)
+    assert answer.status_code == 400
+    assert "Ce champ est requis." in page and "Adresse électronique non valide." in page
+    assert "This field is required." not in page and "Invalid email address." not in page

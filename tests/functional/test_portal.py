@@ -327,3 +327,20 @@ def test_no_mail_channel_is_said_plainly(
     answer = client.post("/portal/sign-in?lang=en", data={"address": "alice@example.com"})
     assert answer.status_code == 503 and "cannot send links by e-mail" in html(answer)
     assert portal_mail() == [] and db.session.scalar(select(PortalLink)) is None
+
+
+def test_the_link_and_the_forms_speak_the_customers_language(
+    client: FlaskClient, bob: Any
+) -> None:
+    """Bob writes in French: the link's page, and the errors of the portal's forms, are in
+    French even in a browser that asks for English."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-US,en;q=0.9"
+    assert ask_link(client, "bob@example.com").status_code == 200
+    text = portal_mail()[-1].body_text
+    assert "?lang=fr" in text
+    landing = client.get(link_path(portal_mail()[-1]) + "?lang=fr")
+    assert "Connectez-vous pour suivre vos demandes" in html(landing)
+    assert client.post(link_path(portal_mail()[-1])).status_code == 302
+    answer = client.post("/portal/requests/new", data={"subject": "", "description": ""})
+    assert answer.status_code == 400
+    assert "Ce champ est requis." in html(answer) and "This field is required." not in html(answer)
