@@ -159,7 +159,10 @@ def macros() -> ResponseReturnValue:
 @bp.get("/macros/new")
 @role_required(*permissions.STAFF)
 def macro_new() -> ResponseReturnValue:
-    return _form_page(dict(_BLANK), {})
+    # Written in the agent's own language unless they choose another: a macro's fixed words
+    # (its "not scheduled yet", say) are in the macro's language.
+    language = str(getattr(me(), "locale", "") or "")
+    return _form_page(dict(_BLANK, language=language if language in LANGUAGES else "en"), {})
 
 
 def _save(data: dict[str, Any], macro: Macro | None) -> Macro:

@@ -217,3 +217,12 @@ def test_a_macro_deleted_meanwhile_is_refused_with_the_text_kept(signed_in, tick
     page = html(r)
     assert "That macro no longer exists." in page and "Kept text" in page
     assert db.session.scalar(select(Comment).where(Comment.ticket_id == ticket.id)) is None
+
+
+def test_a_new_macro_starts_in_the_agents_language(signed_in):
+    """A French agent writes French macros unless they choose otherwise: the macro's fixed
+    words (its "not scheduled yet") reach customers in the macro's language."""
+    for locale, chosen in (("fr", "fr"), ("en", "en")):
+        page = html(signed_in(Role.AGENT, locale=locale).get("/macros/new"))
+        selected = re.search(r'<option[^>]*value="(\w+)"[^>]*selected', page)
+        assert selected and selected.group(1) == chosen, locale
