@@ -173,19 +173,43 @@ SUBJECTS = {
         "Cancel my subscription",
     ],
 }
+# A demo conversation takes turns: the agent answers, the customer writes back, the agent
+# follows up. Each turn draws from its own lines, so nobody says the other side's words.
 REPLIES = {
-    "fr": [
-        "Bonjour, merci pour votre message, nous regardons cela.",
-        "Pouvez-vous nous envoyer une photo de l'appareil ?",
-        "Le remboursement a été validé, il apparaîtra sous 5 jours.",
-        "Merci, tout fonctionne de nouveau.",
-    ],
-    "en": [
-        "Hello, thanks for reaching out, we're looking into it.",
-        "Could you send us a photo of the device?",
-        "The refund is approved and will show within 5 days.",
-        "Thanks, everything works again.",
-    ],
+    "fr": (
+        [
+            "Bonjour, merci pour votre message, nous regardons cela.",
+            "Bonjour, pouvez-vous nous envoyer une photo de l'appareil ?",
+            "Bonjour, pouvez-vous nous confirmer votre numéro de contrat ?",
+        ],
+        [
+            "Voici la photo demandée.",
+            "Toujours le même problème ce matin, malheureusement.",
+            "Merci, tout fonctionne de nouveau.",
+        ],
+        [
+            "Le remboursement a été validé, il apparaîtra sous 5 jours.",
+            "Un technicien passera cette semaine, vous recevrez un SMS la veille.",
+            "Parfait, nous clôturons la demande. N'hésitez pas à nous recontacter.",
+        ],
+    ),
+    "en": (
+        [
+            "Hello, thanks for reaching out, we're looking into it.",
+            "Hello, could you send us a photo of the device?",
+            "Hello, could you confirm your contract number?",
+        ],
+        [
+            "Here is the photo you asked for.",
+            "Still the same problem this morning, unfortunately.",
+            "Thanks, everything works again.",
+        ],
+        [
+            "The refund is approved and will show within 5 days.",
+            "A technician will come this week; you will get a text the day before.",
+            "Great, we are closing the request. Do get back to us if needed.",
+        ],
+    ),
 }
 SLA_HISTORY = timedelta(days=30)
 TAGS = ["vip", "late-payer", "business", "new-customer", "complaint", "loyal"]
@@ -507,7 +531,7 @@ def _seed_tickets(
             delay = rng.randint(5, 360) if n == 0 else rng.randint(30, 2880)
             at = min(at + timedelta(minutes=delay), now)
             by_agent = n % 2 == 0
-            body = rng.choice(REPLIES[lang])
+            body = rng.choice(REPLIES[lang][n])  # agent, customer, agent
             comment = Comment(
                 ticket_id=ticket.id,
                 body=body,
