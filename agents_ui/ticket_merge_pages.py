@@ -47,13 +47,20 @@ def refusal_text(exc: APIError) -> str:
 
 
 def _candidates(source: Ticket, q: str) -> list[Ticket]:
-    """With a search, the tickets it finds (any customer: the rules then say why not); without,
-    this customer's other unresolved tickets."""
+    """The tickets this one may be merged into: its requester's, or, when the requester is a
+    company or belongs to one, the company's and its people's (the merge rules' own scope), found
+    by the search or, without one, the unresolved ones."""
+    requester = source.requester
+    company = requester.company_id or (requester.id if requester.kind == "company" else None)
     flt = (
-        TicketFilter(q=q)
-        if q
-        else TicketFilter(requester_id=source.requester_id, status=list(UNRESOLVED))
+        TicketFilter(company_id=company)
+        if company is not None
+        else TicketFilter(requester_id=source.requester_id)
     )
+    if q:
+        flt.q = q
+    else:
+        flt.status = list(UNRESOLVED)
     rows, _next = service.list_tickets(db.session, flt, limit=CANDIDATES + 1)
     return [t for t in rows if t.id != source.id][:CANDIDATES]
 

@@ -36,9 +36,13 @@ def test_merge_from_the_ticket_page(console: FlaskClient, customer_factory, tick
     search = html(console.get(f"/tickets/{dup_id}/merge"))
     assert target_ref in search and "Someone else" not in search  # this customer's open ones
 
+    # A search offers only what may be merged: another customer's ticket is not listed...
+    found = html(console.get(f"/tickets/{dup_id}/merge?q={other.reference}"))
+    assert 'id="merge-none"' in found and "Someone else" not in found
+    # ...and asked for by its id, it is refused before any confirmation, promising nothing.
     refused = html(console.get(f"/tickets/{dup_id}/merge?into={other_id}"))
     assert 'id="merge-refusal"' in refused and "different customers" in refused
-    assert 'id="merge-confirm"' not in refused
+    assert 'id="merge-confirm"' not in refused and 'id="merge-notice"' not in refused
 
     confirm = html(console.get(f"/tickets/{dup_id}/merge?into={target_id}"))
     assert 'id="merge-confirm"' in confirm
