@@ -329,9 +329,7 @@ def test_no_mail_channel_is_said_plainly(
     assert portal_mail() == [] and db.session.scalar(select(PortalLink)) is None
 
 
-def test_the_link_and_the_forms_speak_the_customers_language(
-    client: FlaskClient, bob: Any
-) -> None:
+def test_the_link_and_the_forms_speak_the_customers_language(client: FlaskClient, bob: Any) -> None:
     """Bob writes in French: the link's page, and the errors of the portal's forms, are in
     French even in a browser that asks for English."""
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-US,en;q=0.9"
