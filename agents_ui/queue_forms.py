@@ -203,7 +203,10 @@ def _reason(key: str, text: str) -> str:
         return str(_("This overflow makes a loop (%(loop)s): choose another queue.", loop=rest))
     if head == queues.IN_USE:
         return str(
-            _("Callers are still sent to this queue (see the list above): change that first.")
+            _(
+                "Callers are still sent to this queue (see the list on this page): change that "
+                "first."
+            )
         )
     if head == queues.WAITING:
         return str(
