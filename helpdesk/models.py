@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "helpdesk.webhooks.models",
     "helpdesk.macros.models",
     "helpdesk.saved_views.models",
+    "helpdesk.surveys.models",
 )
 
 

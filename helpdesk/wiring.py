@@ -105,13 +105,16 @@ def _fill_core_slots() -> None:
     from helpdesk.customers.service import TICKETS_FOLLOW
     from helpdesk.macros import service as macros_service
     from helpdesk.sla import service as sla_service
+    from helpdesk.surveys import service as surveys
     from helpdesk.tickets.clocks import CLOCKS
+    from helpdesk.tickets.followups import AFTER_SOLVED
     from helpdesk.tickets.merge import move_to_survivor
     from helpdesk.tickets.reply_actions import MACRO_ACTIONS
 
     TICKETS_FOLLOW.fill(move_to_survivor)
     CLOCKS.fill(sla_service)
     MACRO_ACTIONS.fill(macros_service.reply_actions)
+    AFTER_SOLVED.fill(surveys.after_ticket_solved)
 
 
 def init_request_handling(app: Flask, settings: Settings) -> None:

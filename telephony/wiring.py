@@ -62,9 +62,11 @@ def _fill_core_interfaces(app: Flask) -> None:
     from helpdesk.dispatch import notify as dispatch_notify
     from helpdesk.supervision import live, monitoring
     from helpdesk.supervision import service as supervision
+    from helpdesk.surveys import inbound as survey_inbound
+    from helpdesk.surveys import sending as survey_sending
     from helpdesk.tickets import delivery
     from helpdesk.value import service as value_service
-    from telephony import ivr_queues, sms, usage
+    from telephony import ivr_queues, sms, survey_texts, usage
     from telephony import metrics as telephony_metrics
     from telephony import monitoring as call_monitoring
     from telephony import supervision as call_floor
@@ -81,6 +83,8 @@ def _fill_core_interfaces(app: Flask) -> None:
     metrics.register_gauges("telephony", telephony_metrics.gauges)
     delivery.register("sms", sms.deliver_reply, reach=sms.reply_reach)
     sms.register_inbound(dispatch_inbound.handle)
+    sms.register_inbound(survey_inbound.handle)
+    survey_sending.SMS.fill(survey_texts)
     dispatch_notify.OUTBOX.fill(sms.queue_sms)
     value_service.CONTACTS.fill(usage.contacts_since)
 
