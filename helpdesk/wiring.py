@@ -37,6 +37,7 @@ from helpdesk.saved_views.api import bp as views_api
 from helpdesk.security.origins import socketio_origin_check
 from helpdesk.sla.api import bp as sla_api
 from helpdesk.supervision.api import bp as supervision_api
+from helpdesk.surveys.api import bp as surveys_api
 from helpdesk.tickets.api import bp as tickets_api
 from helpdesk.value.api import bp as value_api
 from helpdesk.webhooks import wiring as webhooks_wiring
@@ -55,6 +56,7 @@ API_BLUEPRINTS = (
     dispatch_api,
     audit_api,
     macros_api,
+    surveys_api,
     openapi_bp,
 )
 TASK_MODULES = (
