@@ -37,6 +37,7 @@ PRIVACY_MODULES = (
     "helpdesk.saved_views.privacy",
     "helpdesk.mail.privacy",
     "helpdesk.macros.privacy",
+    "helpdesk.surveys.privacy",
     "telephony.privacy",
     "kb.privacy",
 )

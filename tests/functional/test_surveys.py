@@ -215,3 +215,17 @@ def test_mail_survey_is_an_automatic_message(app, mailsim, customer_factory, tic
     _solve(ticket_factory, customer, Channel.EMAIL)
     row = db.session.scalar(select(MailMessage).where(MailMessage.kind == "survey"))
     assert row is not None and row.customer_id == customer.id and row.status == "sent"
+
+
+def test_erasure_blanks_the_comment_and_address_and_keeps_the_score(
+    app, sim, customer_factory, ticket_factory
+):
+    customer = customer_factory(language="fr", phones=[MOBILE])
+    _solve(ticket_factory, customer, Channel.SMS)
+    sim.text(MOBILE, "1 Jeanne au guichet était désagréable")
+    assert _surveys(customer)[0].comment == "Jeanne au guichet était désagréable"
+    exported = erasure.export(db.session, customer).satisfaction
+    assert [(s.score, s.sent_to) for s in exported] == [(1, MOBILE)]
+    erasure.erase(db.session, customer, actor_id=None)
+    [survey] = _surveys(customer)
+    assert (survey.score, survey.comment, survey.sent_to) == (1, "", "[erased]")

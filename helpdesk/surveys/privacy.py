@@ -1,0 +1,63 @@
+"""Surveys hold where they were sent (a number or an address) and the customer's own comment:
+both are erased; the score, the times and whose work it rated stay for the reports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from helpdesk.db import DbSession
+from helpdesk.privacy.registry import ERASED, Holder, Subject, exempt, register
+from helpdesk.surveys.models import Survey
+
+
+def erase(session: DbSession, subject: Subject) -> int:
+    changed = 0
+    for survey in session.scalars(
+        select(Survey).where(Survey.customer_id.in_(subject.customer_ids))
+    ):
+        if survey.sent_to != ERASED or survey.comment:
+            survey.sent_to, survey.comment = ERASED, ""
+            changed += 1
+    return changed
+
+
+def export(session: DbSession, subject: Subject) -> Mapping[str, Any]:
+    rows = session.scalars(
+        select(Survey)
+        .where(Survey.customer_id.in_(subject.customer_ids))
+        .order_by(Survey.sent_at, Survey.id)
+    )
+    return {
+        "satisfaction": [
+            {
+                "trigger": s.trigger,
+                "ticket_id": s.ticket_id,
+                "channel": s.channel,
+                "sent_to": s.sent_to,
+                "sent_at": s.sent_at,
+                "score": s.score,
+                "comment": s.comment,
+                "answered_at": s.answered_at,
+            }
+            for s in rows
+        ]
+    }
+
+
+register(
+    Holder(
+        name="surveys",
+        covers={"surveys": ("sent_to", "comment")},
+        erase=erase,
+        export=export,
+        parts=("satisfaction",),
+    )
+)
+exempt(
+    "surveys",
+    "token_hash",
+    "a hash of the random link token: it names no one, and keeps the erased survey's link dead",
+)
