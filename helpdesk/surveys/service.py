@@ -236,19 +236,18 @@ def csat_by(
     end: datetime,
     queue: str | None = None,
 ) -> dict[str, Csat]:
-    """Average score and number of answers per agent (by id) or per call queue (by name), for
-    the answers given in [start, end)."""
-    key = Survey.agent_id if by == "agent" else Survey.queue
-    where = [
-        Survey.score.is_not(None),
-        Survey.answered_at >= start,
-        Survey.answered_at < end,
-        key.is_not(None),
-    ]
+    """Average score and number of answers per agent (by id), per call queue (by name) or, by
+    `all`, for every answer (under the key ""), for the answers given in [start, end)."""
+    where = [Survey.score.is_not(None), Survey.answered_at >= start, Survey.answered_at < end]
     if queue:
         where.append(Survey.queue == queue)
+    measures = (func.avg(Survey.score), func.count(Survey.id))
+    if by == "all":
+        avg, n = session.execute(select(*measures).where(*where)).one()
+        return {"": Csat(round(float(avg), 2), int(n))} if n else {}
+    key = Survey.agent_id if by == "agent" else Survey.queue
     rows = session.execute(
-        select(key, func.avg(Survey.score), func.count(Survey.id)).where(*where).group_by(key)
+        select(key, *measures).where(*where, key.is_not(None)).group_by(key)
     )
     return {str(k): Csat(round(float(avg), 2), int(n)) for k, avg, n in rows}
 

@@ -229,3 +229,52 @@ def test_erasure_blanks_the_comment_and_address_and_keeps_the_score(
     erasure.erase(db.session, customer, actor_id=None)
     [survey] = _surveys(customer)
     assert (survey.score, survey.comment, survey.sent_to) == (1, "", "[erased]")
+
+
+def test_reports_give_each_agent_and_queue_their_satisfaction(
+    app, api_as, make_user, customer_factory, ticket_factory
+):
+    from helpdesk.auth.models import Role
+    from helpdesk.supervision import live
+
+    supervisor = api_as(Role.SUPERVISOR)
+    ada, ben = make_user(Role.AGENT, name="Ada"), make_user(Role.AGENT, name="Ben")
+
+    def answered(score, *, agent, queue=None, ticket=None):
+        customer = customer_factory(phones=[], emails=[f"c{score}{agent.id}{queue}@example.com"])
+        if ticket:
+            t = ticket_factory(requester_id=customer.id, channel=Channel.EMAIL, assignee_id=agent.id)
+            tickets.update(db.session, t, actor=None, status=Status.SOLVED)
+            survey = surveys.recent(db.session, ticket_id=t.id)[0]
+        else:
+            survey = surveys.after_call(
+                db.session, customer_id=customer.id, call_id=score, agent_id=agent.id, queue=queue
+            )
+            db.session.commit()
+        assert surveys.record_answer(db.session, survey, score=score, comment="", via="link")
+
+    answered(5, agent=ada, ticket=True)
+    answered(2, agent=ada, queue="support")
+    answered(4, agent=ben, queue="support")
+    answered(1, agent=ben, queue="billing")
+    silent = customer_factory(emails=["silent@example.com"], phones=[])
+    unanswered = surveys.after_call(
+        db.session, customer_id=silent.id, call_id=99, agent_id=ada.id, queue="support"
+    )
+    db.session.commit()
+    assert unanswered is not None  # sent, never answered: in no figure below
+    day = live.local_today()
+    by_agent = supervisor.get(f"/reports/calls?start={day}&end={day}&by=agent").get_json()
+    rows = {r["key"]: r for r in by_agent["rows"]}
+    assert (rows[str(ada.id)]["csat_avg"], rows[str(ada.id)]["csat_responses"]) == (3.5, 2)
+    assert (rows[str(ben.id)]["csat_avg"], rows[str(ben.id)]["csat_responses"]) == (2.5, 2)
+    assert (by_agent["total"]["csat_avg"], by_agent["total"]["csat_responses"]) == (3.0, 4)
+    by_queue = supervisor.get(f"/reports/calls?start={day}&end={day}&by=queue").get_json()
+    queues = {r["key"]: (r["csat_avg"], r["csat_responses"]) for r in by_queue["rows"]}
+    assert queues == {"support": (3.0, 2), "billing": (1.0, 1)}  # ticket surveys have no queue
+    one_queue = f"/reports/calls?start={day}&end={day}&by=agent&queue=support"
+    rows = {r["key"]: r["csat_avg"] for r in supervisor.get(one_queue).get_json()["rows"]}
+    assert rows == {str(ada.id): 2.0, str(ben.id): 4.0}
+    # Another day's report holds none of these answers.
+    other = supervisor.get("/reports/calls?start=2001-01-01&end=2001-01-01&by=agent").get_json()
+    assert other["rows"] == [] and other["total"]["csat_responses"] == 0
