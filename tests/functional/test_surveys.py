@@ -278,3 +278,19 @@ def test_reports_give_each_agent_and_queue_their_satisfaction(
     # Another day's report holds none of these answers.
     other = supervisor.get("/reports/calls?start=2001-01-01&end=2001-01-01&by=agent").get_json()
     assert other["rows"] == [] and other["total"]["csat_responses"] == 0
+
+
+def test_a_low_score_is_a_signal_on_the_customers_value(app, sim, customer_factory, ticket_factory):
+    from helpdesk.value import service as value
+
+    customer = customer_factory(language="fr", phones=[MOBILE])
+    _solve(ticket_factory, customer, Channel.SMS)
+    value.recompute_all(db.session)
+    before = value.value_of(db.session, customer.id)
+    assert before is not None
+    assert "low_satisfaction" not in [s["code"] for s in before.signals]
+    sim.text(MOBILE, "1")
+    value.recompute_all(db.session)
+    db.session.expire_all()
+    after = value.value_of(db.session, customer.id)
+    assert {"code": "low_satisfaction", "value": 1, "decisive": False} in after.signals
