@@ -35,6 +35,7 @@ from helpdesk.extensions import db
 from helpdesk.macros import service as macros_service
 from helpdesk.mail import uploads
 from helpdesk.sla import service as sla_service
+from helpdesk.surveys import service as surveys
 from helpdesk.tickets import delivery, reply_actions, service
 from helpdesk.tickets.models import Comment, Ticket, TicketChange
 from helpdesk.tickets.workflow import TRANSITIONS, Priority, Status
@@ -173,6 +174,8 @@ def _render(
         and current_user.has_role(*permissions.KB_WRITE),
         recordings=recordings.listed(db.session, user=me(), ticket_id=ticket.id),
         macros=[] if current is Status.CLOSED else macro_picker.choices(ticket),
+        surveys=surveys.recent(db.session, ticket_id=ticket.id),
+        survey_state=surveys.state,
     ), status
 
 
