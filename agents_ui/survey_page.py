@@ -24,7 +24,9 @@ def _survey(token: str) -> Survey:
     return survey
 
 
-def _page(survey: Survey, outcome: str, *, status: int = 200, **context: object) -> ResponseReturnValue:
+def _page(
+    survey: Survey, outcome: str, *, status: int = 200, **context: object
+) -> ResponseReturnValue:
     with force_locale(survey.language):
         html = render_template(
             "surveys/answer.html",

@@ -26,7 +26,7 @@ def number_for(session: DbSession, customer_id: int) -> str | None:
         .where(CustomerPhone.customer_id == customer_id)
         .order_by(CustomerPhone.id)
     ).all()
-    number = next((p.e164 for p in phones if textable(p.e164, p.label)), None)
+    number: str | None = next((str(p.e164) for p in phones if textable(p.e164, p.label)), None)
     if number is None or is_opted_out(session, number, _sender()):
         return None
     return number

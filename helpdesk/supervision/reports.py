@@ -107,7 +107,9 @@ def call_report(session: DbSession, spec: ReportSpec) -> dict[str, Any]:
     if spec.by in CSAT_GROUPINGS:
         for key in csat:
             grouped.setdefault(key, _zeros())  # rated for tickets only: still in the report
-    rows = [{"key": key, **_figures(c), **_csat_figures(csat.get(key))} for key, c in grouped.items()]
+    rows = [
+        {"key": key, **_figures(c), **_csat_figures(csat.get(key))} for key, c in grouped.items()
+    ]
     summed = (*COLUMNS, "wait_s", "talk_s", "hold_s", "wrap_s")
     total = _figures({c: sum(r[c] for r in rows) for c in summed})
     total.update(_csat_figures(_overall(csat.values())))

@@ -188,13 +188,11 @@ def list_surveys(
     session: DbSession, flt: SurveyFilter, *, limit: int = 50, cursor: str | None = None
 ) -> tuple[list[Survey], str | None]:
     """Newest first, a page at a time (an opaque cursor on (sent_at, id))."""
-    stmt: Select[tuple[Survey]] = select(Survey).where(*_clauses(flt))
+    stmt: Select[Any] = select(Survey).where(*_clauses(flt))
     if cursor:
         at, last_id = decode_cursor(cursor, (datetime, int))
-        stmt = stmt.where(
-            (Survey.sent_at < at) | ((Survey.sent_at == at) & (Survey.id < last_id))
-        )
-    rows = list(
+        stmt = stmt.where((Survey.sent_at < at) | ((Survey.sent_at == at) & (Survey.id < last_id)))
+    rows: list[Survey] = list(
         session.scalars(stmt.order_by(Survey.sent_at.desc(), Survey.id.desc()).limit(limit + 1))
     )
     more = len(rows) > limit
@@ -246,9 +244,7 @@ def csat_by(
         avg, n = session.execute(select(*measures).where(*where)).one()
         return {"": Csat(round(float(avg), 2), int(n))} if n else {}
     key = Survey.agent_id if by == "agent" else Survey.queue
-    rows = session.execute(
-        select(key, *measures).where(*where, key.is_not(None)).group_by(key)
-    )
+    rows = session.execute(select(key, *measures).where(*where, key.is_not(None)).group_by(key))
     return {str(k): Csat(round(float(avg), 2), int(n)) for k, avg, n in rows}
 
 

@@ -45,7 +45,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
 COMMENT_MAX = 2000
 # A digit 1-5 alone, or "4/5", then optionally a comment after a space or punctuation: "5",
 # "4 merci", "2. trop long". "10", "3.5" or "1er" are not answers.
-_ANSWER = re.compile(r"\s*([1-5])(?:\s*/\s*5)?(?=$|[\s,;:!)\-]|\.(?!\d))[\s.,;:!)\-]*(.*)", re.DOTALL)
+_ANSWER = re.compile(
+    r"\s*([1-5])(?:\s*/\s*5)?(?=$|[\s,;:!)\-]|\.(?!\d))[\s.,;:!)\-]*(.*)", re.DOTALL
+)
 
 
 def language(wanted: str | None) -> str:

@@ -48,9 +48,13 @@ def test_staff_list_surveys_with_filters(api_as, client, customer_factory, ticke
         "answered",
     )
     assert one["channel"] == "email" and one["trigger"] == "ticket"
-    assert [i["customer_id"] for i in reader.get(f"/surveys?customer_id={bob.id}").get_json()["items"]] == [bob.id]
+    assert [
+        i["customer_id"] for i in reader.get(f"/surveys?customer_id={bob.id}").get_json()["items"]
+    ] == [bob.id]
     assert reader.get(f"/surveys?ticket_id={first.id}").get_json()["items"][0]["id"] == one["id"]
-    assert [i["id"] for i in reader.get("/surveys?answered=true").get_json()["items"]] == [one["id"]]
+    assert [i["id"] for i in reader.get("/surveys?answered=true").get_json()["items"]] == [
+        one["id"]
+    ]
     later = quote((utcnow() + timedelta(hours=1)).isoformat())
     assert reader.get(f"/surveys?from={later}").get_json()["items"] == []
     paged = reader.get("/surveys?limit=1").get_json()

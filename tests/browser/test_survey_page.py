@@ -47,7 +47,9 @@ def test_a_customer_answers_on_the_survey_page(
         "agent",
         json={"subject": "Facture en double", "requester_id": customer["id"], "channel": "email"},
     ).json()
-    solved = live_server.api("PATCH", f"/tickets/{ticket['id']}", "agent", json={"status": "solved"})
+    solved = live_server.api(
+        "PATCH", f"/tickets/{ticket['id']}", "agent", json={"status": "solved"}
+    )
     assert solved.status_code == 200, solved.text
     link = _survey_link(live_server, address)
 

@@ -110,12 +110,17 @@ def test_no_survey_for_an_erased_customer_nor_for_spam(app, sim, customer_factor
     assert _surveys(spam_sender) == [] and sim.inbox(MOBILE) == []
     erased = customer_factory(phones=["+33612345003"], emails=["gone@example.com"])
     erasure.erase(db.session, erased, actor_id=None)
-    assert surveys.after_call(db.session, customer_id=erased.id, call_id=1, agent_id=None, queue=None) is None
+    assert (
+        surveys.after_call(db.session, customer_id=erased.id, call_id=1, agent_id=None, queue=None)
+        is None
+    )
     db.session.commit()
     assert _surveys(erased) == []
     # The same call for a live customer is surveyed: the refusal above is the erasure's.
     live = customer_factory(phones=["+33612345004"])
-    sent = surveys.after_call(db.session, customer_id=live.id, call_id=2, agent_id=None, queue="support")
+    sent = surveys.after_call(
+        db.session, customer_id=live.id, call_id=2, agent_id=None, queue="support"
+    )
     db.session.commit()
     assert sent is not None and sent.channel == "sms" and sent.queue == "support"
 
@@ -151,7 +156,9 @@ def test_an_email_survey_is_answered_once_on_its_page(
     assert client.get("/survey/not-a-token").status_code == 404
 
 
-def test_an_expired_survey_takes_no_answer(app_clock, client, mailsim, customer_factory, ticket_factory):
+def test_an_expired_survey_takes_no_answer(
+    app_clock, client, mailsim, customer_factory, ticket_factory
+):
     customer = customer_factory(language="en", phones=[], emails=[ADDRESS])
     _solve(ticket_factory, customer, Channel.WEB)
     token = _link_token(mailsim, ADDRESS)
@@ -198,7 +205,9 @@ def test_an_answered_call_is_surveyed_by_text(app, sim, make_user, customer_fact
     agent_presence.set_presence(db.session, user=agent, state="available")
     call = sim.call(MOBILE, digits="1")
     row = db.session.scalar(select(Call).where(Call.call_sid == call.call_sid))
-    offers.accept(db.session, user=agent, call_id=row.id, gateway=app.extensions["telephony_gateway"])
+    offers.accept(
+        db.session, user=agent, call_id=row.id, gateway=app.extensions["telephony_gateway"]
+    )
     assert sim.inbox(MOBILE) == []  # nothing while the call goes on
     sim.hang_up(call.call_sid)
     [survey] = _surveys(customer)
@@ -243,7 +252,9 @@ def test_reports_give_each_agent_and_queue_their_satisfaction(
     def answered(score, *, agent, queue=None, ticket=None):
         customer = customer_factory(phones=[], emails=[f"c{score}{agent.id}{queue}@example.com"])
         if ticket:
-            t = ticket_factory(requester_id=customer.id, channel=Channel.EMAIL, assignee_id=agent.id)
+            t = ticket_factory(
+                requester_id=customer.id, channel=Channel.EMAIL, assignee_id=agent.id
+            )
             tickets.update(db.session, t, actor=None, status=Status.SOLVED)
             survey = surveys.recent(db.session, ticket_id=t.id)[0]
         else:
