@@ -27,7 +27,7 @@ from helpdesk.auth.api import bp as auth_api
 from helpdesk.config import Settings
 from helpdesk.customers.api import bp as customers_api
 from helpdesk.customers.timeline_api import bp as timeline_api
-from helpdesk.db import install_sqlite_pragmas, release_session_safely
+from helpdesk.db import DbSession, install_sqlite_pragmas, release_session_safely
 from helpdesk.dispatch.api import bp as dispatch_api
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
 from helpdesk.macros.api import bp as macros_api
@@ -113,7 +113,12 @@ def _fill_core_slots() -> None:
     from helpdesk.tickets.merge import move_to_survivor
     from helpdesk.tickets.reply_actions import MACRO_ACTIONS
 
-    TICKETS_FOLLOW.fill(move_to_survivor)
+    def follow_merge(session: DbSession, *, source_id: int, target_id: int) -> None:
+        """A merged duplicate's tickets and satisfaction surveys move to the survivor."""
+        move_to_survivor(session, source_id=source_id, target_id=target_id)
+        surveys.move_to_survivor(session, source_id=source_id, target_id=target_id)
+
+    TICKETS_FOLLOW.fill(follow_merge)
     CLOCKS.fill(sla_service)
     MACRO_ACTIONS.fill(macros_service.reply_actions)
     AFTER_SOLVED.fill(surveys.after_ticket_solved)

@@ -329,11 +329,23 @@ def record_voicemail(
 
 def _survey(session: DbSession, call: Call) -> None:
     """An answered call with a known customer asks them how it went (helpdesk.surveys: at most
-    one survey per customer and period, by text where they can take one)."""
+    one survey per customer and period, by text where they can take one). A contact recorded
+    from an unknown number is not asked: the agent may still find it is someone else's number,
+    and a text of ours would make linking it a supervisor's merge (call_records._has_history)."""
     if call.customer_id is None:
         return
+    from helpdesk.customers.models import CustomerTag
     from helpdesk.surveys import service as surveys
     from helpdesk.tickets.models import Ticket
+    from telephony.call_records import PROVISIONAL_TAGS
+
+    provisional = session.scalar(
+        select(CustomerTag.customer_id).where(
+            CustomerTag.customer_id == call.customer_id, CustomerTag.tag.in_(PROVISIONAL_TAGS)
+        )
+    )
+    if provisional is not None:
+        return
 
     surveys.after_call(
         session,

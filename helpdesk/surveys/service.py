@@ -65,6 +65,16 @@ def after_call(
     )
 
 
+def move_to_survivor(session: DbSession, *, source_id: int, target_id: int) -> None:
+    """A merged duplicate's surveys follow it to the surviving record (one statement)."""
+    session.execute(
+        sa_update(Survey)
+        .where(Survey.customer_id == source_id)
+        .values(customer_id=target_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def by_token(session: DbSession, token: str) -> Survey | None:
     if not token or len(token) > 100:
         return None

@@ -305,3 +305,16 @@ def test_a_low_score_is_a_signal_on_the_customers_value(app, sim, customer_facto
     db.session.expire_all()
     after = value.value_of(db.session, customer.id)
     assert {"code": "low_satisfaction", "value": 1, "decisive": False} in after.signals
+
+
+def test_a_merged_duplicates_surveys_follow_it(app, sim, customer_factory, ticket_factory):
+    from helpdesk.customers import service as customers
+
+    duplicate = customer_factory(language="fr", phones=[MOBILE])
+    survivor = customer_factory(language="fr", phones=["+33612345099"])
+    _solve(ticket_factory, duplicate, Channel.SMS)
+    sim.text(MOBILE, "3")
+    customers.merge(db.session, source=duplicate, target=survivor, actor_id=None)
+    assert _surveys(duplicate) == []
+    assert [s.score for s in _surveys(survivor)] == [3]
+    assert surveys.summary(db.session, customer_id=survivor.id) == surveys.Csat(3.0, 1)
