@@ -318,3 +318,27 @@ def test_a_merged_duplicates_surveys_follow_it(app, sim, customer_factory, ticke
     assert _surveys(duplicate) == []
     assert [s.score for s in _surveys(survivor)] == [3]
     assert surveys.summary(db.session, customer_id=survivor.id) == surveys.Csat(3.0, 1)
+
+
+def test_an_answer_emits_the_survey_answered_webhook_without_the_comment(
+    app, client, mailsim, customer_factory, ticket_factory
+):
+    from helpdesk.webhooks import subscriptions
+    from helpdesk.webhooks.models import WebhookDelivery
+
+    subscriptions.create(
+        db.session, actor=None, url="http://127.0.0.1:9/hook", event_types=["survey.answered"]
+    )
+    db.session.commit()
+    customer = customer_factory(language="en", phones=[], emails=[ADDRESS])
+    ticket = _solve(ticket_factory, customer, Channel.EMAIL)
+    assert _count(WebhookDelivery) == 0  # sending a survey is no answer
+    token = _link_token(mailsim, ADDRESS)
+    assert (
+        client.post(f"/survey/{token}", data={"score": "3", "comment": "Slow"}).status_code == 200
+    )
+    [delivery] = db.session.scalars(select(WebhookDelivery)).all()
+    assert delivery.event_type == "survey.answered"
+    data = delivery.payload
+    assert (data["score"], data["ticket_id"], data["customer_id"]) == (3, ticket.id, customer.id)
+    assert "Slow" not in str(delivery.payload)
