@@ -1,5 +1,6 @@
 """Surveys hold where they were sent (a number or an address) and the customer's own comment:
-both are erased; the score, the times and whose work it rated stay for the reports."""
+both are erased, and a survey still open is closed; the score, the times and whose work it rated
+stay for the reports."""
 
 from __future__ import annotations
 
@@ -8,18 +9,24 @@ from typing import Any
 
 from sqlalchemy import select
 
-from helpdesk.db import DbSession
+from helpdesk.db import DbSession, utcnow
 from helpdesk.privacy.registry import ERASED, Holder, Subject, exempt, register
 from helpdesk.surveys.models import Survey
 
 
 def erase(session: DbSession, subject: Subject) -> int:
+    """Blank the address and the comment, and close a survey still open: its link or a texted
+    digit would otherwise write the erased person's words again."""
+    now = utcnow()
     changed = 0
     for survey in session.scalars(
         select(Survey).where(Survey.customer_id.in_(subject.customer_ids))
     ):
-        if survey.sent_to != ERASED or survey.comment:
+        still_open = survey.score is None and survey.expires_at > now
+        if survey.sent_to != ERASED or survey.comment or still_open:
             survey.sent_to, survey.comment = ERASED, ""
+            if still_open:
+                survey.expires_at = now
             changed += 1
     return changed
 

@@ -342,3 +342,16 @@ def test_an_answer_emits_the_survey_answered_webhook_without_the_comment(
     data = delivery.payload
     assert (data["score"], data["ticket_id"], data["customer_id"]) == (3, ticket.id, customer.id)
     assert "Slow" not in str(delivery.payload)
+
+
+def test_erasure_closes_an_open_survey(app, client, mailsim, customer_factory, ticket_factory):
+    customer = customer_factory(language="en", phones=[], emails=[ADDRESS])
+    _solve(ticket_factory, customer, Channel.EMAIL)
+    token = _link_token(mailsim, ADDRESS)
+    assert "How satisfied" in client.get(f"/survey/{token}").get_data(as_text=True)
+    erasure.erase(db.session, customer, actor_id=None)
+    assert "has expired" in client.get(f"/survey/{token}").get_data(as_text=True)
+    late = client.post(f"/survey/{token}", data={"score": "2", "comment": "my name is Lea"})
+    assert late.status_code == 409
+    [survey] = _surveys(customer)
+    assert (survey.score, survey.comment, survey.sent_to) == (None, "", "[erased]")
