@@ -17,6 +17,7 @@ from helpdesk.customers import service as customers
 from helpdesk.customers.models import Customer, CustomerKind
 from helpdesk.extensions import db
 from helpdesk.pagination import BadCursor
+from helpdesk.surveys import service as surveys
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.service import TicketFilter
 from helpdesk.timeline import service as timeline
@@ -111,6 +112,9 @@ def customer(customer_id: int) -> ResponseReturnValue:
         more_url=more_url,
         older=before is not None,
         value=customer_value(record.id),
+        surveys=[] if is_company else surveys.recent(db.session, customer_id=record.id),
+        csat=None if is_company else surveys.summary(db.session, customer_id=record.id),
+        survey_state=surveys.state,
         is_company=is_company,
         **extra,
     )

@@ -71,6 +71,7 @@ TIMELINE_KIND: dict[str, Any] = {
     "sms": _l("SMS"),
     "email": _l("E-mail"),
     "visit": _l("Visit"),
+    "survey": _l("Satisfaction"),
 }
 
 # The kinds of e-mail (helpdesk.mail.models.MailMessage.kind) shown apart from the conversation.

@@ -237,6 +237,7 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
             "tickets_other": ngettext("%(num)d ticket", "%(num)d tickets", 2).replace("2", "{n}"),
             "calls_one": ngettext("%(num)d call", "%(num)d calls", 1),
             "calls_other": ngettext("%(num)d call", "%(num)d calls", 2).replace("2", "{n}"),
+            "satisfaction": _("satisfaction %(avg)s/5 (answers: %(num)s)", avg="{avg}", num="{n}"),
             "open_tickets": _("Open tickets"),
             "no_open_tickets": _("No open tickets."),
             "more_tickets": _("and %(n)s more", n="{n}"),

@@ -35,6 +35,7 @@ from helpdesk.extensions import db
 from helpdesk.macros import service as macros_service
 from helpdesk.mail import uploads
 from helpdesk.sla import service as sla_service
+from helpdesk.surveys import service as surveys
 from helpdesk.tickets import delivery, reply_actions, service
 from helpdesk.tickets.models import Comment, Ticket, TicketChange
 from helpdesk.tickets.workflow import TRANSITIONS, Priority, Status, reference_for
@@ -180,6 +181,8 @@ def _render(
         merged_into_reference=reference_for(ticket.merged_into_id)
         if ticket.merged_into_id
         else None,
+        surveys=surveys.recent(db.session, ticket_id=ticket.id),
+        survey_state=surveys.state,
     ), status
 
 

@@ -13,6 +13,7 @@ from helpdesk.value.segments import (
     BREACH_POINTS,
     COMPLAINT_POINTS,
     FALL_POINTS_PER_TENTH,
+    LOW_SATISFACTION_POINTS,
     Rules,
 )
 
@@ -81,6 +82,13 @@ def segment_rules(rules: Rules | None = None) -> list[dict[str, str]]:
             breaches=rules.sla_breaches,
             drop=pct(rules.fall),
             share=pct(rules.at_risk_share),
+        )
+        + " "
+        + _(
+            "A satisfaction survey answered 1 or 2 out of 5 in the last 90 days adds "
+            "%(points)s point each, and is a sign from %(num)s such answer.",
+            points=_number(LOW_SATISFACTION_POINTS),
+            num=rules.low_satisfaction,
         ),
         "costly": _(
             "The cost to serve them reaches %(ratio)s of their revenue, or exceeds %(amount)s "
@@ -137,6 +145,12 @@ def signal_text(signal: dict[str, Any]) -> str:
         return _n(
             "%(num)d service-level target missed in the last 90 days",
             "%(num)d service-level targets missed in the last 90 days",
+            int(value),
+        )
+    if code == "low_satisfaction":
+        return _n(
+            "%(num)d satisfaction survey answered 1 or 2 out of 5 in the last 90 days",
+            "%(num)d satisfaction surveys answered 1 or 2 out of 5 in the last 90 days",
             int(value),
         )
     if code == "cost_over_revenue":

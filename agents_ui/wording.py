@@ -120,6 +120,11 @@ def timeline_text(entry: Any) -> str:
         return visit_text(data) or summary
     if kind == "email":
         return mail_wording.email_text(data, summary)
+    if kind == "survey" and data.get("score") is not None:
+        comment = summary.partition(": ")[2]
+        if comment:
+            return _("Satisfaction %(n)s/5: %(comment)s", n=data["score"], comment=comment)
+        return _("Satisfaction %(n)s/5", n=data["score"])
     if kind == "customer_erased":
         return _("Personal data erased on request")
     if kind == "customer_merged" and data.get("source_id"):

@@ -140,6 +140,14 @@ class Settings:
     MAIL_FLOOD_LIMIT: str = "20 per 10 minutes"
     MAIL_REMOTE_IMAGES: bool = False
     MAIL_STORE_PATH: str = ""
+    # Satisfaction surveys (docs/surveys.md): sent after a solved ticket or an answered call, by
+    # text and by e-mail (each can be turned off), at most one per customer in this many days; a
+    # survey can be answered for this many days; a ticket with one of these tags gets none.
+    HELPDESK_SURVEY_SMS: bool = True
+    HELPDESK_SURVEY_EMAIL: bool = True
+    HELPDESK_SURVEY_PERIOD_DAYS: int = 7
+    HELPDESK_SURVEY_OPEN_DAYS: int = 14
+    HELPDESK_SURVEY_SKIP_TAGS: str = "spam,merged,duplicate"
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     telephony_backend: str = field(default="simulator", init=False)

@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "helpdesk.macros.models",
     "helpdesk.saved_views.models",
     "helpdesk.portal.models",
+    "helpdesk.surveys.models",
 )
 
 

@@ -27,7 +27,7 @@ from helpdesk.auth.api import bp as auth_api
 from helpdesk.config import Settings
 from helpdesk.customers.api import bp as customers_api
 from helpdesk.customers.timeline_api import bp as timeline_api
-from helpdesk.db import install_sqlite_pragmas, release_session_safely
+from helpdesk.db import DbSession, install_sqlite_pragmas, release_session_safely
 from helpdesk.dispatch.api import bp as dispatch_api
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
 from helpdesk.macros.api import bp as macros_api
@@ -37,6 +37,7 @@ from helpdesk.saved_views.api import bp as views_api
 from helpdesk.security.origins import socketio_origin_check
 from helpdesk.sla.api import bp as sla_api
 from helpdesk.supervision.api import bp as supervision_api
+from helpdesk.surveys.api import bp as surveys_api
 from helpdesk.tickets.bulk_api import bp as tickets_with_bulk  # tickets_api with the bulk routes
 from helpdesk.value.api import bp as value_api
 from helpdesk.webhooks import wiring as webhooks_wiring
@@ -55,6 +56,7 @@ API_BLUEPRINTS = (
     dispatch_api,
     audit_api,
     macros_api,
+    surveys_api,
     openapi_bp,
 )
 TASK_MODULES = (
@@ -106,15 +108,23 @@ def _fill_core_slots() -> None:
     from helpdesk.dispatch.ticket_follow import move_work_orders
     from helpdesk.macros import service as macros_service
     from helpdesk.sla import service as sla_service
+    from helpdesk.surveys import service as surveys
     from helpdesk.tickets.clocks import CLOCKS
+    from helpdesk.tickets.followups import AFTER_SOLVED
     from helpdesk.tickets.merge import move_to_survivor
     from helpdesk.tickets.reply_actions import MACRO_ACTIONS
     from helpdesk.tickets.ticket_merge import register_follower
 
-    TICKETS_FOLLOW.fill(move_to_survivor)
+    def follow_merge(session: DbSession, *, source_id: int, target_id: int) -> None:
+        """A merged duplicate's tickets and satisfaction surveys move to the survivor."""
+        move_to_survivor(session, source_id=source_id, target_id=target_id)
+        surveys.move_to_survivor(session, source_id=source_id, target_id=target_id)
+
+    TICKETS_FOLLOW.fill(follow_merge)
     CLOCKS.fill(sla_service)
     MACRO_ACTIONS.fill(macros_service.reply_actions)
     register_follower("visits", move_work_orders)
+    AFTER_SOLVED.fill(surveys.after_ticket_solved)
 
 
 def init_request_handling(app: Flask, settings: Settings) -> None:

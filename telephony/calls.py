@@ -237,6 +237,7 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
         conference_parties.end_with_call(session, call, now)
         if call.agent_id:
             _start_wrap_up(session, call.agent_id, call, now)
+        _survey(session, call)
     elif call.callback_requested and call.routing_state in ("waiting", "offered"):
         pass  # still in line: the callback will dial the customer
     elif call.routing_state in ("waiting", "offered"):
@@ -324,6 +325,36 @@ def record_voicemail(
     )
     session.commit()
     return ticket.id
+
+
+def _survey(session: DbSession, call: Call) -> None:
+    """An answered call with a known customer asks them how it went (helpdesk.surveys: at most
+    one survey per customer and period, by text where they can take one). A contact recorded
+    from an unknown number is not asked: the agent may still find it is someone else's number,
+    and a text of ours would make linking it a supervisor's merge (call_records._has_history)."""
+    if call.customer_id is None:
+        return
+    from helpdesk.customers.models import CustomerTag
+    from helpdesk.surveys import service as surveys
+    from helpdesk.tickets.models import Ticket
+    from telephony.call_records import PROVISIONAL_TAGS
+
+    provisional = session.scalar(
+        select(CustomerTag.customer_id).where(
+            CustomerTag.customer_id == call.customer_id, CustomerTag.tag.in_(PROVISIONAL_TAGS)
+        )
+    )
+    if provisional is not None:
+        return
+
+    surveys.after_call(
+        session,
+        customer_id=call.customer_id,
+        call_id=call.id,
+        agent_id=call.agent_id,
+        queue=call_queue_name(call),
+        ticket=session.get(Ticket, call.ticket_id) if call.ticket_id else None,
+    )
 
 
 def handed_over_by(call: Call) -> int | None:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased, lazyload
 from helpdesk.customers.models import Customer, CustomerEmail, CustomerPhone, CustomerTag
 from helpdesk.db import DbSession, utcnow
 from helpdesk.sla import service as sla
+from helpdesk.surveys import service as surveys
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import UNRESOLVED, reference_for
 from helpdesk.timeline import service as timeline
@@ -244,6 +245,8 @@ def _about(session: DbSession, customer_id: int, now: datetime) -> dict[str, Any
     }
     if record is not None:
         about["history"] = record.history
+        csat = surveys.summary(session, customer_id=customer_id)
+        about["satisfaction"] = {"average": csat.average, "responses": csat.responses}
     card, value = about["customer"], about["value"]
     if value and card:
         card["segment"] = value["segment"]

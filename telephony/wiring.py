@@ -63,9 +63,11 @@ def _fill_core_interfaces(app: Flask) -> None:
     from helpdesk.portal import links as portal_links
     from helpdesk.supervision import live, monitoring
     from helpdesk.supervision import service as supervision
+    from helpdesk.surveys import inbound as survey_inbound
+    from helpdesk.surveys import sending as survey_sending
     from helpdesk.tickets import delivery, ticket_merge
     from helpdesk.value import service as value_service
-    from telephony import ivr_queues, sms, ticket_follow, usage
+    from telephony import ivr_queues, sms, survey_texts, ticket_follow, usage
     from telephony import metrics as telephony_metrics
     from telephony import monitoring as call_monitoring
     from telephony import supervision as call_floor
@@ -84,6 +86,8 @@ def _fill_core_interfaces(app: Flask) -> None:
     ticket_merge.register_follower("calls", ticket_follow.move_calls)
     ticket_merge.register_follower("texts", ticket_follow.move_texts)
     sms.register_inbound(dispatch_inbound.handle)
+    sms.register_inbound(survey_inbound.handle)
+    survey_sending.SMS.fill(survey_texts)
     dispatch_notify.OUTBOX.fill(sms.queue_sms)
     portal_links.TEXTS.fill(sms.queue_sms)
     value_service.CONTACTS.fill(usage.contacts_since)

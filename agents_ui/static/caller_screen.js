@@ -100,6 +100,10 @@
     if (customer.company && customer.company.name) line.push(customer.company.name);
     var history = screen.history || {};
     line.push(count(s, "tickets", history.tickets || 0) + ", " + count(s, "calls", history.calls || 0));
+    var csat = screen.satisfaction;
+    if (csat && csat.responses) {
+      line.push(fill(s.satisfaction, { avg: csat.average, n: csat.responses }));
+    }
     wrap.appendChild(el("p", "muted", line.join(" · ")));
     return wrap;
   }

@@ -187,6 +187,19 @@ class ExportSurvey(_Part):
     answered_at: datetime | None
 
 
+class ExportSatisfaction(_Part):
+    """A satisfaction survey after a ticket or a call (helpdesk.surveys), and the answer."""
+
+    trigger: str
+    ticket_id: int | None
+    channel: str
+    sent_to: str
+    sent_at: datetime
+    score: int | None
+    comment: str
+    answered_at: datetime | None
+
+
 class ExportInvoice(_Part):
     number: str
     amount_cents: int
@@ -234,6 +247,7 @@ class CustomerExport(_Part):
     callbacks: list[ExportCallback]
     work_orders: list[ExportWorkOrder]
     surveys: list[ExportSurvey]
+    satisfaction: list[ExportSatisfaction]
     invoices: list[ExportInvoice]
     value: ExportValue | None
     kb_articles: list[ExportArticle]

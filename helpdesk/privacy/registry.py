@@ -38,6 +38,7 @@ PRIVACY_MODULES = (
     "helpdesk.mail.privacy",
     "helpdesk.macros.privacy",
     "helpdesk.portal.privacy",
+    "helpdesk.surveys.privacy",
     "telephony.privacy",
     "kb.privacy",
 )

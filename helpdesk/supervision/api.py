@@ -225,6 +225,8 @@ CSV_FIELDS = (
     "aht_talk_s",
     "aht_hold_s",
     "aht_wrap_s",
+    "csat_avg",
+    "csat_responses",
 )
 
 

@@ -8,12 +8,15 @@ the test suite checks it after a scripted day.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, cast, func, select
 
 from helpdesk.db import DbSession
+from helpdesk.supervision.entries import zone
 from helpdesk.supervision.models import CallEvent
+from helpdesk.surveys import service as surveys
 
 GROUPINGS = ("interval", "hour", "day", "queue", "agent")
 COLUMNS = (
@@ -100,10 +103,44 @@ def call_report(session: DbSession, spec: ReportSpec) -> dict[str, Any]:
     if spec.by == "queue" or (spec.queue and spec.by != "agent"):
         _add_transfers_in(session, spec, grouped)
         grouped = dict(sorted(grouped.items()))  # keys that are dates or queue names
-    rows = [{"key": key, **_figures(c)} for key, c in grouped.items()]
+    csat = _csat(session, spec)
+    if spec.by in CSAT_GROUPINGS:
+        for key in csat:
+            grouped.setdefault(key, _zeros())  # rated for tickets only: still in the report
+    rows = [
+        {"key": key, **_figures(c), **_csat_figures(csat.get(key))} for key, c in grouped.items()
+    ]
     summed = (*COLUMNS, "wait_s", "talk_s", "hold_s", "wrap_s")
     total = _figures({c: sum(r[c] for r in rows) for c in summed})
+    total.update(_csat_figures(_overall(csat.values())))
     return {"by": spec.by, "threshold_s": spec.threshold_s, "rows": rows, "total": total}
+
+
+# Satisfaction (CSAT) per agent and per queue: the surveys answered in the report's days
+# (helpdesk.surveys). An agent's figure counts the tickets and calls rated; a queue's, the calls.
+CSAT_GROUPINGS = ("agent", "queue")
+
+
+def _csat(session: DbSession, spec: ReportSpec) -> dict[str, surveys.Csat]:
+    tz = zone()
+    start = datetime.combine(date.fromisoformat(spec.start_day), time(0), tzinfo=tz)
+    end = datetime.combine(date.fromisoformat(spec.end_day) + timedelta(days=1), time(0), tzinfo=tz)
+    by = spec.by if spec.by in CSAT_GROUPINGS else "all"
+    return surveys.csat_by(session, by=by, start=start, end=end, queue=spec.queue)
+
+
+def _overall(figures: Any) -> surveys.Csat:
+    found = list(figures)
+    n = sum(f.responses for f in found)
+    if not n:
+        return surveys.Csat(None, 0)
+    return surveys.Csat(round(sum(f.average * f.responses for f in found) / n, 2), n)
+
+
+def _csat_figures(found: surveys.Csat | None) -> dict[str, Any]:
+    if found is None:
+        return {"csat_avg": None, "csat_responses": 0}
+    return {"csat_avg": found.average, "csat_responses": found.responses}
 
 
 def _add_transfers_in(session: DbSession, spec: ReportSpec, grouped: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from helpdesk.events import FEED_TICKETS, publish
 from helpdesk.pagination import decode_cursor, encode_cursor
 from helpdesk.tickets import delivery
 from helpdesk.tickets.clocks import CLOCKS
+from helpdesk.tickets.followups import AFTER_SOLVED
 from helpdesk.tickets.models import Comment, Ticket, TicketChange, TicketTag
 from helpdesk.tickets.workflow import (
     UNRESOLVED,
@@ -288,6 +289,8 @@ def update(
             data={"from": diff["status"][0], "to": diff["status"][1]},
         )
     CLOCKS.get().on_changed(session, ticket, diff, now)
+    if "status" in diff and ticket.status is Status.SOLVED and AFTER_SOLVED.filled:
+        AFTER_SOLVED.get()(session, ticket)
     changed = ticket_payload(ticket, changed=sorted(diff), actor_id=actor.id if actor else None)
     publish(session, "ticket.updated", ticket_rooms(ticket), changed)
     emit_webhook(session, "ticket.updated", changed)

@@ -5,7 +5,8 @@ No database here: the service counts, this module decides, and the decision list
 that made it so that the console can say why a customer is in a segment.
 
 Segments, first rule that matches wins:
-1. `at_risk`: still buying, with repeated complaints, repeated SLA breaches or falling revenue
+1. `at_risk`: still buying, with repeated complaints, repeated SLA breaches, low satisfaction
+   scores or falling revenue
    (unless serving them already costs more than the margin allows: then `costly`), and among the
    riskiest `at_risk_share` of paying customers by risk score (see `risk_score`). The share keeps
    the segment a short list to call back: absolute thresholds alone flagged half the base as
@@ -50,6 +51,7 @@ class Usage:
     complaints: int = 0
     sla_breaches: int = 0
     calls: int = 0
+    low_satisfaction: int = 0  # satisfaction surveys answered 1 or 2 out of 5 (90 days)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class Rules:
     fall: float = 0.3
     complaints: int = 2
     sla_breaches: int = 2
+    low_satisfaction: int = 1
     late_invoices: int = 2
     info_only_contacts: int = 3
     # At risk: at most this share of paying customers, the riskiest first (see `at_risk_cut`)...
@@ -121,6 +124,8 @@ def best_threshold(revenues: Sequence[int], *, top_share: float = 0.2, floor: in
 # Risk score weights: a complaint weighs two missed targets; losing a tenth of the revenue, one.
 COMPLAINT_POINTS = 2.0
 BREACH_POINTS = 1.0
+# A low satisfaction score (1 or 2 out of 5) weighs a missed target: the customer said it.
+LOW_SATISFACTION_POINTS = 1.0
 FALL_POINTS_PER_TENTH = 1.0
 
 
@@ -133,6 +138,7 @@ def risk_score(usage: Usage, billing: Billing) -> float:
     return round(
         COMPLAINT_POINTS * usage.complaints
         + BREACH_POINTS * usage.sla_breaches
+        + LOW_SATISFACTION_POINTS * usage.low_satisfaction
         + FALL_POINTS_PER_TENTH * 10 * fall,
         4,
     )
@@ -147,6 +153,8 @@ def _risk_signals(usage: Usage, billing: Billing, rules: Rules) -> list[Signal]:
         risk.append(Signal("repeated_complaints", usage.complaints))
     if usage.sla_breaches >= rules.sla_breaches:
         risk.append(Signal("sla_breaches", usage.sla_breaches))
+    if usage.low_satisfaction >= rules.low_satisfaction:
+        risk.append(Signal("low_satisfaction", usage.low_satisfaction))
     if change is not None and change <= -rules.fall:
         risk.append(Signal("falling_revenue", round(change, 4)))
     return risk

@@ -336,6 +336,9 @@ def recompute_all(
         .where(SlaClock.breached_at >= risk_since)
         .group_by(Ticket.requester_id),
     )
+    from helpdesk.surveys.service import low_scores
+
+    unhappy = low_scores(session, since=risk_since)
     people = (
         set(revenue) | set(previous) | set(invoices) | set(calls) | set(tickets) | set(sms)
     ) | set(visits)
@@ -370,6 +373,7 @@ def recompute_all(
             complaints=int(complaints.get(cid, 0)),
             sla_breaches=int(breaches.get(cid, 0)),
             calls=int(calls.get(cid, 0)),
+            low_satisfaction=unhappy.get(cid, 0),
         )
         billing = Billing(
             revenue_cents=int(revenue.get(cid) or 0),

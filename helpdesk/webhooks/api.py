@@ -17,7 +17,9 @@ from helpdesk.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSub
 
 bp = Blueprint("webhooks_api", __name__, url_prefix="/api/v1")
 
-EventType = Literal["ticket.created", "ticket.updated", "call.ended", "sms.received"]
+EventType = Literal[
+    "ticket.created", "ticket.updated", "call.ended", "sms.received", "survey.answered"
+]
 
 
 def _url_form(value: str) -> str:

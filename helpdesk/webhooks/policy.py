@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 # A catalogue of event types; each is documented in docs/webhooks.md with its payload.
-EVENT_TYPES = ("ticket.created", "ticket.updated", "call.ended", "sms.received")
+EVENT_TYPES = (
+    "ticket.created",
+    "ticket.updated",
+    "call.ended",
+    "sms.received",
+    "survey.answered",
+)
 
 
 @dataclass(frozen=True)

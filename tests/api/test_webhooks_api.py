@@ -88,7 +88,7 @@ def test_other_roles_are_refused(api_as):
         ({"url": "http://user:pw@example.com/x", "event_types": ["ticket.created"]}, "url"),
         ({"url": "not a url", "event_types": ["ticket.created"]}, "url"),
         ({"url": "http://127.0.0.1/x", "event_types": []}, "event_types"),
-        ({"url": "http://127.0.0.1/x", "event_types": ["survey.answered"]}, "event_types.0"),
+        ({"url": "http://127.0.0.1/x", "event_types": ["survey.sent"]}, "event_types.0"),
         ({"url": "http://127.0.0.1/x"}, "event_types"),
         ({"url": "http://127.0.0.1/x", "event_types": ["call.ended"], "active": "maybe"}, "active"),
         ({"url": "http://127.0.0.1/x", "event_types": ["call.ended"], "secret": "x"}, "secret"),

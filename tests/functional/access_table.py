@@ -88,6 +88,8 @@ ENDPOINTS: dict[str, Access] = {
     "views_api.update_view_patch": STAFF,
     "views_api.delete_view_delete": STAFF,
     "views_api.view_tickets_get": STAFF,
+    # -- satisfaction surveys: the list for staff; the answer page for whoever holds the link
+    "surveys_api.list_surveys_get": STAFF,
     "console.saved_views": STAFF,
     "console.saved_view_create": STAFF,
     "console.saved_view_rename": STAFF,
@@ -382,6 +384,8 @@ ENDPOINTS: dict[str, Access] = {
     "console.portal_new_request": PUBLIC,
     "console.portal_request": PUBLIC,
     "console.portal_reply": PUBLIC,
+    "console.survey_answer": PUBLIC,
+    "console.survey_submit": PUBLIC,
     "kb_api.list_articles_get": STAFF,
     "kb_api.create_article_post": KB_WRITERS,
     "kb_api.get_article_get": STAFF,

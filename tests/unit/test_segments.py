@@ -168,3 +168,16 @@ def test_a_calm_base_has_nobody_at_risk():
     base = [(Usage(sla_breaches=n % 3), Billing(50_000, 50_000, 4, 0)) for n in range(100)]
     rules = population_rules(base, RATES)
     assert all(classify(u, b, rules, RATES).segment != "at_risk" for u, b in base)
+
+
+def test_low_satisfaction_scores_are_a_sign_of_leaving():
+    """A customer who rated us 1 or 2 out of 5 says so themselves: a signal, with a weight in
+    the risk score, and with a missed target on top they are at risk."""
+    billing = Billing(80_000, 80_000, 4, 0)
+    calm = Usage(tickets=2)
+    assert "low_satisfaction" not in [s.code for s in classify(calm, billing, RULES, RATES).signals]
+    unhappy = Usage(tickets=2, low_satisfaction=2, sla_breaches=1)
+    assert risk_score(unhappy, billing) == 3
+    v = classify(unhappy, billing, RULES, RATES)
+    assert v.segment == "at_risk" and decisive(v) == ["low_satisfaction"]
+    assert next(s.value for s in v.signals if s.code == "low_satisfaction") == 2
