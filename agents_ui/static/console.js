@@ -264,3 +264,14 @@
 
   Array.prototype.forEach.call(document.querySelectorAll("[data-load-more][data-autoload]"), watch);
 })();
+
+/* Forms whose change cannot be taken back (a deletion, a deactivation) ask first: the question
+ * is the form's `data-confirm`. Without this file the form simply posts. */
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute ? form.getAttribute("data-confirm") : null;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+})();

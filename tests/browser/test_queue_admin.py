@@ -63,6 +63,13 @@ def test_an_admin_makes_queues_is_refused_a_loop_and_deactivates_one(
     expect(page.locator("#queue-step-0-level_drop")).to_have_value("1")
     expect(page.locator("#queue-ring-timeout")).to_have_value("25")
 
+    # Deactivating asks first; declined, nothing happens.
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.get_by_role("button", name="Deactivate").click()
+    expect(page.locator("#deactivate-queue")).to_be_visible()
+    assert asked and "Deactivate the queue bq-first?" in asked[0]
+    page.on("dialog", lambda d: d.accept())
     # bq-second sends its callers to bq-first: bq-first says so and stays active.
     expect(page.locator("#queue-referrers")).to_contain_text("bq-second")
     page.get_by_role("button", name="Deactivate").click()
