@@ -1,35 +1,19 @@
-"""The agent's last bulk change of the ticket list, kept in their session while it can be
-undone: the list shows an Undo button for it (`ticket_bulk_pages` writes it)."""
+"""The agent's last bulk change of the ticket list while it can be undone: the list shows an
+Undo button for it. Read from the bulk change's own row, so that it is there for its ten
+minutes whichever browser or session the agent uses."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from flask import session
-
-UNDO_KEY = "bulk_undo"
-
-
-def remember(change_id: int, until: datetime, count: int) -> None:
-    session[UNDO_KEY] = {"id": change_id, "until": until.isoformat(), "count": count}
-
-
-def forget() -> None:
-    session.pop(UNDO_KEY, None)
+from agents_ui.account import me
+from helpdesk.extensions import db
+from helpdesk.tickets import ticket_bulk
 
 
 def pending() -> dict[str, Any] | None:
-    """The change while it can still be undone, else None (and it is forgotten)."""
-    kept = session.get(UNDO_KEY)
-    if not isinstance(kept, dict):
+    """The change while it can still be undone, else None."""
+    row = ticket_bulk.latest_undoable(db.session, actor_id=me().id)
+    if row is None:
         return None
-    try:
-        until = datetime.fromisoformat(str(kept["until"]))
-    except (KeyError, ValueError):
-        forget()
-        return None
-    if until <= datetime.now(until.tzinfo):
-        forget()
-        return None
-    return {"id": kept["id"], "count": kept.get("count", 0), "until": until}
+    return {"id": row.id, "count": len(row.after), "until": row.expires_at}

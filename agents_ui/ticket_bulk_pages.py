@@ -18,7 +18,7 @@ from flask_babel import ngettext
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
-from agents_ui import bulk_undo, labels
+from agents_ui import labels
 from agents_ui.account import me
 from agents_ui.blueprint import bp
 from agents_ui.queries import all_groups, assignable_staff
@@ -120,9 +120,7 @@ def tickets_bulk() -> ResponseReturnValue:
         db.session.rollback()
         flash(str(next(iter((exc.fields or {}).values()), exc.message)), "error")
         return redirect(back)
-    _report(result)
-    if result.change_id is not None and result.undo_until is not None:
-        bulk_undo.remember(result.change_id, result.undo_until, len(result.changed))
+    _report(result)  # the list then offers its Undo (bulk_undo reads the change's row)
     return redirect(back)
 
 
@@ -219,7 +217,6 @@ def _report_skipped(skipped: dict[int, str], *, merge: bool = False) -> None:
 @login_required
 def tickets_bulk_undo(change_id: int) -> ResponseReturnValue:
     back = url_for("console.tickets", **_list_args())
-    bulk_undo.forget()
     try:
         result = ticket_bulk.undo(db.session, actor=me(), change_id=change_id)
     except APIError as exc:

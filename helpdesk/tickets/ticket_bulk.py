@@ -198,6 +198,21 @@ def _keep_for_undo(
     into.change_id, into.undo_until = row.id, row.expires_at
 
 
+def latest_undoable(session: DbSession, *, actor_id: int) -> BulkChange | None:
+    """The actor's newest bulk change that can still be undone (whatever browser made it)."""
+    found: BulkChange | None = session.scalar(
+        select(BulkChange)
+        .where(
+            BulkChange.actor_user_id == actor_id,
+            BulkChange.undone_at.is_(None),
+            BulkChange.expires_at > utcnow(),
+        )
+        .order_by(BulkChange.id.desc())
+        .limit(1)
+    )
+    return found
+
+
 def undo(session: DbSession, *, actor: User, change_id: int) -> UndoResult:
     """Put back the values a bulk change replaced, on the tickets nobody changed since."""
     row = session.get(BulkChange, change_id)

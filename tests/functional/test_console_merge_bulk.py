@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -65,6 +66,7 @@ def test_merge_from_the_ticket_page(console: FlaskClient, customer_factory, tick
 
 
 def test_bulk_status_with_confirmation_then_undo(
+    app: Flask,
     console: FlaskClient,  # noqa: F811
     agent: User,  # noqa: F811
     customer_factory,
@@ -102,6 +104,11 @@ def test_bulk_status_with_confirmation_then_undo(
     assert db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "ticket.bulk_change")
     ).one()
+
+    # Signed in again, in another browser: the Undo is still offered for its ten minutes.
+    elsewhere = app.test_client()
+    assert sign_in(elsewhere, agent).status_code == 302
+    assert 'id="bulk-undo-button"' in html(elsewhere.get("/tickets?all=1"))
 
     undo_action = after.split('id="bulk-undo" method="post" action="')[1].split('"')[0]
     undone = console.post(undo_action.replace("&amp;", "&"))
