@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 
-from agents_ui import reply_delivery
+from agents_ui import reply_delivery, safety
 from agents_ui.blueprint import bp
 from agents_ui.phone import wants_json
 from helpdesk.customers.models import Customer, CustomerEmail
@@ -152,6 +152,7 @@ def mail_simulator_page() -> ResponseReturnValue:
         to=helpdesk_address(),
         body_max=BODY_MAX,
         status_label=reply_delivery.status_label,
+        linked=safety.linked,
     )
 
 
