@@ -162,11 +162,14 @@ def test_the_embedded_scheduler_job_takes_new_mail(
     configured = replace(settings, MAIL_IMAP_URL=dovecot.url, MAIL_IMAP_POLL_S=15.0)
     assert embedded_jobs(configured) == {"mail-poll": {"task": POLL_TASK, "schedule": 15.0}}
     app = create_app(configured)
-    with app.app_context():
-        mailbox.append("INBOX", (CORPUS / "windows_1252.eml").read_bytes())
-        poll = app.extensions["celery"].tasks[POLL_TASK]
-        assert poll.apply().get() == 1
-        assert poll.apply().get() == 0
-        assert db.session.scalar(select(func.count(Ticket.id))) == 1
-        db.session.remove()
-        db.engine.dispose()
+    try:
+        with app.app_context():
+            mailbox.append("INBOX", (CORPUS / "windows_1252.eml").read_bytes())
+            poll = app.extensions["celery"].tasks[POLL_TASK]
+            assert poll.apply().get() == 1
+            assert poll.apply().get() == 0
+            assert db.session.scalar(select(func.count(Ticket.id))) == 1
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        database.reset()  # this app is not the `app` fixture, which empties the database itself
