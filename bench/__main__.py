@@ -9,7 +9,9 @@ delivery delay and call reports over the call log), `dispatch` (technician sugge
 day routes), `kb` (knowledge-base indexing and search), `sqlite_deadline` (what the
 SQLite statement deadline costs each statement), `mail_in` (the raw-MIME ingress and IMAP
 arrival to the live event) and `controls` (a call control's latency, from the click to the
-Twilio request and to the caller's state in the simulator). `callcenter` (the whole call center
+Twilio request and to the caller's state in the simulator), `bulk` (a status change of 1,000
+tickets through the API, and its undo) and `portal` (the customer portal's pages at a million
+tickets). `callcenter` (the whole call center
 under load, `bench/load/`) runs only when named.
 """
 
@@ -19,12 +21,14 @@ import argparse
 from collections.abc import Callable
 
 from bench import (
+    bulk,
     callcost,
     controls,
     dispatch,
     foundation,
     kb,
     mail_in,
+    portal,
     screenpop,
     sla,
     sms,
@@ -151,6 +155,32 @@ def _sqlite_deadline(args: argparse.Namespace) -> None:
     sqlite_deadline.run(sqlite_deadline.Options())
 
 
+def _bulk(args: argparse.Namespace) -> None:
+    bulk.run(
+        bulk.Options(
+            scale=args.bulk_scale,
+            tickets=args.bulk_tickets,
+            repeats=args.bulk_repeats,
+            keep=args.keep,
+            reuse=args.reuse,
+        )
+    )
+
+
+def _portal(args: argparse.Namespace) -> None:
+    portal.run(
+        portal.Options(
+            scale=args.scale,
+            requests=args.portal_requests,
+            clients=args.portal_clients,
+            warmup=args.warmup,
+            typical=args.portal_typical,
+            keep=args.keep,
+            reuse=args.reuse,
+        )
+    )
+
+
 def _controls(args: argparse.Namespace) -> None:
     controls.run(controls.Options())
 
@@ -182,6 +212,8 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "controls": _controls,
     "callcenter": _callcenter,
     "mail_in": _mail_in,
+    "bulk": _bulk,
+    "portal": _portal,
 }
 
 # Long and heavy: the whole deployment under load.
@@ -320,6 +352,28 @@ def parser() -> argparse.ArgumentParser:
         "--kb-articles", type=int, default=100_000, help="kb: generated articles indexed"
     )
     p.add_argument("--kb-queries", type=int, default=640, help="kb: timed queries per backend")
+    p.add_argument(
+        "--bulk-scale",
+        type=float,
+        default=0.1,
+        help="bulk: data size of its own database (0.1: 100,000 tickets)",
+    )
+    p.add_argument("--bulk-tickets", type=int, default=1_000, help="bulk: tickets per change")
+    p.add_argument(
+        "--bulk-repeats", type=int, default=5, help="bulk: timed changes (each with its undo)"
+    )
+    p.add_argument(
+        "--portal-requests", type=int, default=500, help="portal: timed requests per page figure"
+    )
+    p.add_argument(
+        "--portal-clients", type=int, default=4, help="portal: concurrent client connections"
+    )
+    p.add_argument(
+        "--portal-typical",
+        type=int,
+        default=20,
+        help="portal: tickets of the typical customer (the other one has the most)",
+    )
     p.add_argument("--load-agents", type=int, default=40, help="callcenter: agents on sockets")
     p.add_argument("--load-rate", type=float, default=5.0, help="callcenter: new calls per second")
     p.add_argument("--load-seconds", type=float, default=30.0, help="callcenter: load duration")
