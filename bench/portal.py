@@ -28,12 +28,14 @@ from pathlib import Path
 
 import psycopg
 import requests
+from flask.testing import FlaskClient
 from tqdm import tqdm
 
 from bench import foundation, machine, pg
+from bench.inprocess import QueryLog, application, engine_of
 from bench.report import Figure, Run, save
 from bench.server import WebServer
-from bench.stats import Summary, summarise
+from bench.stats import Summary, summarise, time_calls
 from helpdesk.portal import tokens
 from helpdesk.portal.service import LIST_LIMIT
 
@@ -155,6 +157,50 @@ def measure_pages(run: Run, web: WebServer, customer: Customer) -> None:
         )
 
 
+def in_process(run: Run, database_url: str, customers: list[Customer]) -> None:
+    """SQL statements of each page, and its time with one client and no network (the
+    application's own share, which the figures through gunicorn add queueing to)."""
+    with application(database_url) as app:
+        log = QueryLog(engine_of(app))
+        for customer in customers:
+            client = app.test_client()
+            client.set_cookie(COOKIE, customer.cookie, path="/portal")
+            first = customer.ticket_ids[0]
+            _page_in_process(run, client, log, customer, "/portal/requests", "/portal/requests")
+            _page_in_process(
+                run, client, log, customer, "/portal/requests/<id>", f"/portal/requests/{first}"
+            )
+
+
+def _page_in_process(
+    run: Run, client: FlaskClient, log: QueryLog, customer: Customer, page: str, url: str
+) -> None:
+    def get(_i: int) -> None:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url}: {response.status_code}")
+
+    with log.attached():
+        get(0)
+    statements = log.count
+    summary = time_calls(get, samples=100, warmup=10)
+    name = f"{page}, customer with {customer.tickets} tickets, in process"
+    tqdm.write(f"{name:<68} {statements} statements; {summary.brief()}")
+    run.details.setdefault("in_process", {})[name] = {
+        "statements": statements,
+        "latency": summary.as_dict(),
+    }
+    run.add(
+        Figure(
+            f"{name}: SQL statements; p50 / p95, one client",
+            "reported",
+            f"{statements}; {summary.p50_ms:.1f} / {summary.p95_ms:.1f} ms",
+            None,
+            group=3,
+        )
+    )
+
+
 def explain_list(run: Run, conn: psycopg.Connection, customer: Customer) -> None:
     rows = conn.execute(
         "EXPLAIN (ANALYZE, BUFFERS) " + LIST_SQL, (customer.id, LIST_LIMIT)
@@ -182,6 +228,7 @@ def run(opts: Options) -> Run:
             ]
             explain_list(result, conn, customers[1])
         result.details["customers"] = {c.label: (c.id, c.tickets) for c in customers}
+        in_process(result, pg.sqlalchemy_url(server, DB), customers)
         web = WebServer(
             pg.sqlalchemy_url(server, DB),
             RESULTS / f"portal-{result.started:%Y%m%dT%H%M%SZ}-web.log",
@@ -199,4 +246,3 @@ def run(opts: Options) -> Run:
     result.machine["load_average_at_end"] = machine.load_average()
     save(result, "portal", RESULTS)
     return result
-

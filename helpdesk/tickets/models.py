@@ -29,6 +29,8 @@ class Ticket(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_tickets_status_id", "status", "id"),
         Index("ix_tickets_assignee_status_id", "assignee_id", "status", "id"),
         Index("ix_tickets_requester_id_id", "requester_id", "id"),
+        # The customer portal's list: a customer's tickets, last changed first.
+        Index("ix_tickets_requester_updated_id", "requester_id", "updated_at", "id"),
         Index("ix_tickets_group_status_id", "group_id", "status", "id"),
         Index("ix_tickets_priority_status_id", "priority", "status", "id"),
         Index("ix_tickets_updated_at_id", "updated_at", "id"),
