@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from tqdm import tqdm
 from bench import foundation, machine, pg
 from bench.inprocess import ApiClient, QueryLog, application, engine_of
 from bench.report import Figure, Run, save
-from bench.server import WebServer
+from bench.server import CpuSample, WebServer
 from bench.stats import Summary, summarise
 
 DB = "helpdesk_bench_bulk"
@@ -67,6 +68,20 @@ def _check_change(answer: dict[str, Any], expected: int, what: str) -> None:
         )
 
 
+def statement_kinds(log: QueryLog) -> dict[str, int]:
+    """The statements by verb and table (`UPDATE tickets`), most frequent first."""
+    kinds: Counter[str] = Counter()
+    for statement, _params in log.statements:
+        words = statement.split()
+        verb = words[0].upper() if words else "?"
+        upper = [w.upper() for w in words]
+        after = {"SELECT": "FROM", "INSERT": "INTO", "UPDATE": "UPDATE", "DELETE": "FROM"}
+        marker = after.get(verb)
+        table = words[upper.index(marker) + 1] if marker in upper[: len(upper) - 1] else ""
+        kinds[f"{verb} {table}".strip()] += 1
+    return dict(kinds.most_common())
+
+
 def _post(api: ApiClient, url: str, body: dict[str, Any]) -> Any:
     response = api.client.post(url, json=body, headers=api.headers)
     if response.status_code != 200:
@@ -79,11 +94,12 @@ def count_statements(run: Run, server: str, password: str, ids: list[int]) -> No
     tqdm.write(f"\n[1] statements of a bulk change of {len(ids)} tickets, in process")
     with application(pg.sqlalchemy_url(server, DB)) as app:
         api = ApiClient.login(app, password)
-        log = QueryLog(engine_of(app))
+        log = QueryLog(engine_of(app), keep_statements=True)
         _post(api, BULK_URL, {"ids": ids, "set": {"status": "open"}})  # the starting point
         with log.attached():
             answer = _post(api, BULK_URL, {"ids": ids, "set": {"status": TARGETS[0]}})
         change = log.count
+        kinds = statement_kinds(log)
         _check_change(answer, len(ids), "change")
         with log.attached():
             undone = _post(api, f"{BULK_URL}/{answer['change_id']}/undo", {})
@@ -91,7 +107,13 @@ def count_statements(run: Run, server: str, password: str, ids: list[int]) -> No
         _check_change(undone, len(ids), "undo")
     per_change, per_undo = change / len(ids), undo / len(ids)
     tqdm.write(f"change: {change} statements ({per_change:.2f} per ticket); undo: {undo}")
-    run.details["statements"] = {"change": change, "undo": undo, "tickets": len(ids)}
+    tqdm.write("statements of the change: " + ", ".join(f"{k} x{n}" for k, n in kinds.items()))
+    run.details["statements"] = {
+        "change": change,
+        "undo": undo,
+        "tickets": len(ids),
+        "change_kinds": kinds,
+    }
     run.add(
         Figure(
             f"bulk status change of {len(ids)} tickets: SQL statements per ticket (change / undo)",
@@ -118,6 +140,7 @@ def measure_http(run: Run, web: WebServer, token: str, ids: list[int]) -> None:
     tqdm.write(f"\n[2] {repeats} bulk changes of {len(ids)} tickets and their undo, via gunicorn")
     changes: list[float] = []
     undos: list[float] = []
+    before = CpuSample.take(web.pids(), DB)
     with requests.Session() as session:
         session.headers["Authorization"] = f"Bearer {token}"
         for i in range(repeats):
@@ -132,6 +155,30 @@ def measure_http(run: Run, web: WebServer, token: str, ids: list[int]) -> None:
             _check_change(undone, len(ids), "undo")
             undos.append(undo_seconds)
             tqdm.write(f"open -> {target}: {seconds:.2f} s; undo: {undo_seconds:.2f} s")
+    cpu = CpuSample.take(web.pids(), DB).used_since(before)
+    per_ticket = {
+        k[:-2]: v / (2 * repeats * len(ids)) * 1000
+        for k, v in cpu.items()
+        if k in ("server_s", "postgres_s")
+    }
+    busy = cpu["machine_busy_s"] / cpu["machine_total_s"] if cpu["machine_total_s"] else 0.0
+    tqdm.write(
+        "CPU ms per ticket changed or restored: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in per_ticket.items())
+        + f"; machine busy {busy:.0%}"
+    )
+    run.details["cpu_ms_per_ticket"] = per_ticket
+    run.details["machine_busy"] = busy
+    run.add(
+        Figure(
+            "bulk change and undo, HTTP: CPU per ticket, web process / PostgreSQL",
+            "reported",
+            f"{per_ticket['server']:.2f} / {per_ticket['postgres']:.2f} ms"
+            f" (machine busy {busy:.0%})",
+            None,
+            group=2,
+        )
+    )
     for name, series in (("change", changes), ("undo", undos)):
         summary = summarise(series)
         run.details[name] = {"seconds": series, "latency": summary.as_dict()}
