@@ -52,7 +52,7 @@ def test_the_next_keyword_answer_uses_the_new_wording_then_the_default(
     assert sim.inbox(ME)[-1].startswith(HELP_FR)
     page = html(console.get("/admin/texts"))
     assert 'id="text-sms-help-fr"' in page and 'id="text-sms-help-en"' in page
-    assert "GSM-7, 2 segment(s)" in page  # the French help is 161 characters
+    assert "GSM-7, 2 segment(s)" in page  # the French help is 163 characters
     r = _save(console, "sms.help", "Écrivez-nous ici, on vous répond.", "Write to us here.")
     assert r.status_code == 302
     sim.text(ME, "AIDE")
