@@ -52,16 +52,16 @@ def language_names() -> dict[str, str]:
 def problem_text(problem: Problem) -> str:
     names = ", ".join("{" + name + "}" for name in problem.names)
     if problem.kind == "missing":
-        return _("This text must keep the placeholder %(names)s.", names=names)
+        return str(_("This text must keep the placeholder %(names)s.", names=names))
     if problem.kind == "unknown":
-        return _("Unknown placeholder %(names)s: this text can only use the ones listed.", names=names)
-    if problem.kind == "malformed":
-        return _(
-            "Braces are for placeholders such as {reference}; write {{ and }} for a brace itself."
+        return str(
+            _("Unknown placeholder %(names)s: this text can only use the ones listed.", names=names)
         )
+    if problem.kind == "malformed":
+        return str(_("Braces mark placeholders such as {reference}; write {{ and }} for a brace."))
     if problem.kind == "too_long":
-        return _("This text is too long.")
-    return _("This text cannot be empty.")
+        return str(_("This text is too long."))
+    return str(_("This text cannot be empty."))
 
 
 def _entry(key: str) -> Entry:
@@ -75,7 +75,7 @@ def _segments(entry: Entry, text: str) -> str:
     if not entry.sms:
         return ""
     count = telephony.sms_text.segments(text)
-    return _("%(encoding)s, %(count)d segment(s)", encoding=count.encoding, count=count.count)
+    return str(_("%(encoding)s, %(count)d segment(s)", encoding=count.encoding, count=count.count))
 
 
 def _page(
@@ -85,9 +85,7 @@ def _page(
     groups: list[tuple[str, list[dict[str, Any]]]] = []
     for group in GROUPS:
         rows = []
-        for entry in sorted(
-            (e for e in CATALOG.values() if e.group == group), key=lambda e: e.key
-        ):
+        for entry in sorted((e for e in CATALOG.values() if e.group == group), key=lambda e: e.key):
             current = {lang: service.wording(db.session, entry.key, lang) for lang in LANGUAGES}
             if entry.key == edited and values is not None:
                 current = values

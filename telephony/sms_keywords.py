@@ -93,5 +93,7 @@ def _status_reply(session: DbSession, reference: str, customer: Customer) -> str
     return render(
         session,
         "sms.status",
-        lang, reference=reference_for(ticket.id), status=words[ticket.status.value]
+        lang,
+        reference=reference_for(ticket.id),
+        status=words[ticket.status.value],
     )

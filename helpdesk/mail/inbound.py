@@ -37,10 +37,10 @@ from helpdesk.mail.models import Attachment, MailMessage
 from helpdesk.mail.parse import ParsedMail, parse
 from helpdesk.mail.sanitize import clean_html, html_to_text
 from helpdesk.mail.store import MB, AttachmentStore, attachment_store
-from helpdesk.tickets import service as tickets
-from helpdesk.tickets.models import Ticket
 from helpdesk.texts import catalog
 from helpdesk.texts import service as texts
+from helpdesk.tickets import service as tickets
+from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import Channel, Status
 from helpdesk.timeline import service as timeline
 

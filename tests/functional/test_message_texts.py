@@ -66,7 +66,9 @@ def test_the_next_keyword_answer_uses_the_new_wording_then_the_default(
     assert db.session.scalars(select(MessageText)).all() == []
     sim.text(ME, "AIDE")
     assert sim.inbox(ME)[-1].startswith(HELP_FR)
-    actions = db.session.scalars(select(AuditEntry.details).where(AuditEntry.action == "texts.update"))
+    actions = db.session.scalars(
+        select(AuditEntry.details).where(AuditEntry.action == "texts.update")
+    )
     assert [d.get("reset") for d in actions] == [None, True]
 
 
@@ -85,7 +87,10 @@ def test_the_acknowledgement_keeps_its_reference_placeholder(console, sim, custo
     assert db.session.scalars(select(MessageText)).all() == []
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "texts.update")) is None
 
-    assert _save(console, "sms.ack", "Bien reçu ({reference}).", "Got it.{reference}").status_code == 302
+    assert (
+        _save(console, "sms.ack", "Bien reçu ({reference}).", "Got it.{reference}").status_code
+        == 302
+    )
     sim.text(ME, "Ma box ne marche plus")
     assert sim.inbox(ME)[-1].startswith("Bien reçu (T-")
 
