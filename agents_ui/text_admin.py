@@ -72,10 +72,20 @@ def _entry(key: str) -> Entry:
 
 
 def _segments(entry: Entry, text: str) -> str:
+    """The words of the SMS reply box's meter (static/sms_meter.js updates them as one types)."""
     if not entry.sms:
         return ""
-    count = telephony.sms_text.segments(text)
-    return str(_("%(encoding)s, %(count)d segment(s)", encoding=count.encoding, count=count.count))
+    cost = telephony.sms_text.segments(text)
+    if cost.encoding == "GSM-7":
+        label = _("%(chars)s characters, %(segments)s SMS (GSM-7)", chars="{c}", segments="{s}")
+    else:
+        label = _(
+            "%(chars)s characters, %(segments)s SMS (Unicode: accents or emoji outside GSM-7 "
+            "shorten each SMS to 70 characters)",
+            chars="{c}",
+            segments="{s}",
+        )
+    return str(label).replace("{c}", str(cost.characters)).replace("{s}", str(cost.count))
 
 
 def _page(

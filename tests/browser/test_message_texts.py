@@ -39,6 +39,10 @@ def test_an_admin_rewords_the_french_mail_acknowledgement(
     page.get_by_role("link", name="Customer texts").click()
     expect(page.locator("h1")).to_contain_text("Customer texts")
     french = page.locator("#text-email-ack-fr")
+    # An SMS text's cost follows the typing (not saved: nothing is sent for it here).
+    page.locator("#text-sms-started-en").fill("Texts are back on ✓")
+    expect(page.locator("#text-sms-started-en-segments")).to_contain_text("Unicode")
+    expect(page.locator("#text-sms-started-fr-segments")).to_contain_text("SMS (GSM-7)")
     expect(page.locator("#text-email-ack-en")).to_contain_text("We have received your message")
     french.fill("Merci {prenom}, votre message est bien arrivé.")
     page.locator("#text-email-ack").get_by_role("button", name="Save").click()

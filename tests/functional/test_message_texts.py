@@ -52,7 +52,8 @@ def test_the_next_keyword_answer_uses_the_new_wording_then_the_default(
     assert sim.inbox(ME)[-1].startswith(HELP_FR)
     page = html(console.get("/admin/texts"))
     assert 'id="text-sms-help-fr"' in page and 'id="text-sms-help-en"' in page
-    assert "GSM-7, 2 segment(s)" in page  # the French help is 163 characters
+    meter = page.split('id="text-sms-help-fr-segments"')[1].split("</p>")[0]
+    assert "163 characters, 2 SMS (GSM-7)" in meter  # the French help, as shipped
     r = _save(console, "sms.help", "Écrivez-nous ici, on vous répond.", "Write to us here.")
     assert r.status_code == 302
     sim.text(ME, "AIDE")
