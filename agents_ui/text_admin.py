@@ -14,6 +14,8 @@ from werkzeug.wrappers import Response
 
 # Imported for their registrations: each declares the texts it sends (helpdesk.texts.catalog).
 import helpdesk.mail.inbound  # noqa: F401
+import helpdesk.portal.links  # noqa: F401
+import helpdesk.surveys.texts  # noqa: F401
 import telephony.sms_text
 from agents_ui.blueprint import bp, role_required
 from agents_ui.forms import ActionForm
@@ -42,6 +44,15 @@ def text_titles() -> dict[str, str]:
         "sms.status": _("Answer to STATUS (ticket found)"),
         "sms.status_unknown": _("Answer to STATUS (no such ticket)"),
         "email.ack": _("Automatic acknowledgement of an e-mail"),
+        "portal.mail_subject": _("Sign-in link: e-mail subject"),
+        "portal.mail": _("Sign-in link: e-mail"),
+        "portal.sms": _("Sign-in link: SMS"),
+        "surveys.mail_subject": _("Survey invitation: e-mail subject"),
+        "surveys.mail_ticket": _("Survey invitation after a ticket: e-mail"),
+        "surveys.mail_call": _("Survey invitation after a call: e-mail"),
+        "surveys.sms_ticket": _("Survey invitation after a ticket: SMS"),
+        "surveys.sms_call": _("Survey invitation after a call: SMS"),
+        "surveys.sms_thanks": _("Thanks for a survey answer: SMS"),
     }
 
 
@@ -59,6 +70,8 @@ def problem_text(problem: Problem) -> str:
         )
     if problem.kind == "malformed":
         return str(_("Braces mark placeholders such as {reference}; write {{ and }} for a brace."))
+    if problem.kind == "multiline":
+        return str(_("A subject is one line."))
     if problem.kind == "too_long":
         return str(_("This text is too long."))
     return str(_("This text cannot be empty."))

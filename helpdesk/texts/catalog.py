@@ -22,11 +22,13 @@ class Entry:
     defaults: Mapping[str, str]  # language -> the code's text
     placeholders: frozenset[str]  # every one must be kept; no other may be added
     sms: bool = False  # sent as a text: its segment count matters
+    one_line: bool = False  # an e-mail subject
 
 
 @dataclass(frozen=True)
 class Problem:
-    """Why a wording is refused: empty, too_long, malformed, missing or unknown (`names`)."""
+    """Why a wording is refused: empty, too_long, multiline, malformed, missing or unknown
+    (`names`)."""
 
     kind: str
     names: tuple[str, ...] = ()
@@ -35,14 +37,17 @@ class Problem:
 CATALOG: dict[str, Entry] = {}
 
 
-def register(key: str, group: str, defaults: Mapping[str, str], *, sms: bool = False) -> None:
+def register(
+    key: str, group: str, defaults: Mapping[str, str], *, sms: bool = False, one_line: bool = False
+) -> None:
     """Declare a text; its placeholders are those of its default, the same in every language."""
     if group not in GROUPS or set(defaults) != set(LANGUAGES):
         raise ValueError(f"text {key}: group {group!r}, languages {sorted(defaults)}")
     names = {lang: placeholders_of(text) for lang, text in defaults.items()}
     if any(found is None or found != names["en"] for found in names.values()):
         raise ValueError(f"text {key}: the defaults disagree on their placeholders")
-    CATALOG[key] = Entry(key, group, dict(defaults), frozenset(names["en"] or ()), sms)
+    placeholders = frozenset(names["en"] or ())
+    CATALOG[key] = Entry(key, group, dict(defaults), placeholders, sms, one_line)
 
 
 def placeholders_of(text: str) -> set[str] | None:
@@ -69,6 +74,8 @@ def check(entry: Entry, text: str) -> Problem | None:
         return Problem("empty")
     if len(text) > MAX_LENGTH:
         return Problem("too_long")
+    if entry.one_line and ("\n" in text or "\r" in text):
+        return Problem("multiline")
     found = placeholders_of(text)
     if found is None:
         return Problem("malformed")

@@ -45,7 +45,7 @@ def wording(session: DbSession, key: str, language: str) -> str:
     return overrides(session).get((key, lang)) or entry.defaults[lang]
 
 
-def render(session: DbSession, key: str, language: str, **values: str) -> str:
+def render(session: DbSession, key: str, language: str, **values: object) -> str:
     """The text itself, its placeholders filled."""
     return wording(session, key, language).format(**values)
 
