@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Callable
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,35 @@ def test_unknown_text_and_agents_are_refused(console, browser, make_user):  # no
     agent = _sign_in(browser(), make_user(Role.AGENT, name="Alex Agent"))
     assert agent.get("/admin/texts").status_code == 403
     assert _save(agent, "sms.help", "a", "b").status_code == 403
+
+
+def test_the_survey_invitation_and_its_subject_follow_the_new_wording(
+    console, app, customer_factory, ticket_factory
+):
+    from helpdesk.tickets import service as tickets
+    from helpdesk.tickets.workflow import Channel, Status
+
+    subject = {"fr": "Votre avis", "en": "How did we do?\nBcc: x@example.com"}
+    r = _save(console, "surveys.mail_subject", subject["fr"], subject["en"])
+    assert r.status_code == 422 and 'id="text-surveys-mail_subject-en-error"' in html(r)
+    assert "one line" in html(r)
+    assert _save(console, "surveys.mail_subject", "Votre avis", "Your opinion").status_code == 302
+    body = "Hi! Ticket {reference}: rate us at {link} (open {days} days)."
+    page = html(console.get("/admin/texts"))
+    fr = page.split('id="text-surveys-mail_ticket-fr"')[1].split(">", 1)[1].split("</textarea>")[0]
+    assert _save(console, "surveys.mail_ticket", unescape(fr), body).status_code == 302
+    customer = customer_factory(language="en", phones=[], emails=["lea@example.com"])
+    ticket = ticket_factory(requester_id=customer.id, channel=Channel.EMAIL)
+    tickets.update(db.session, ticket, actor=None, status=Status.SOLVED)
+    [mail] = app.extensions["mail_transport"].sent(to="lea@example.com")
+    assert mail.subject == f"[{ticket.reference}] Your opinion"
+    assert mail.text.startswith(
+        f"Hi! Ticket {ticket.reference}: rate us at http://localhost/survey/"
+    )
+    # The French wording was posted back unchanged: it stays the default, no override.
+    keys = db.session.execute(select(MessageText.key, MessageText.language)).all()
+    assert sorted(map(tuple, keys)) == [
+        ("surveys.mail_subject", "en"),
+        ("surveys.mail_subject", "fr"),
+        ("surveys.mail_ticket", "en"),
+    ]
