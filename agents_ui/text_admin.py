@@ -13,8 +13,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 # Imported for their registrations: each declares the texts it sends (helpdesk.texts.catalog).
-import helpdesk.mail.inbound  # noqa: F401
-import helpdesk.portal.links  # noqa: F401
+import helpdesk.mail.inbound
+import helpdesk.portal.links
 import helpdesk.surveys.texts  # noqa: F401
 import telephony.sms_text
 from agents_ui.blueprint import bp, role_required

@@ -7,6 +7,7 @@ changed a few times a year, are cached per process and cleared by any committed 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from sqlalchemy import delete, select
@@ -17,6 +18,7 @@ from helpdesk.db import DbSession, rowcount, utcnow
 from helpdesk.texts.catalog import CATALOG, LANGUAGES, Entry, Problem, check, language_of
 from helpdesk.texts.models import MessageText
 
+log = logging.getLogger(__name__)
 caches.watch("message_texts", MessageText, ttl_s=60.0)
 
 
@@ -46,8 +48,15 @@ def wording(session: DbSession, key: str, language: str) -> str:
 
 
 def render(session: DbSession, key: str, language: str, **values: object) -> str:
-    """The text itself, its placeholders filled."""
-    return wording(session, key, language).format(**values)
+    """The text itself, its placeholders filled. A wording saved before the code changed its
+    placeholders cannot be filled any more: the default is sent, and the fault logged."""
+    template = wording(session, key, language)
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        log.warning("text %s (%s): the saved wording no longer fits; default sent", key, language)
+        entry = CATALOG[key]
+        return entry.defaults[language_of(entry, language)].format(**values)
 
 
 def save(

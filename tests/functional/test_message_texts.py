@@ -170,3 +170,13 @@ def test_the_survey_invitation_and_its_subject_follow_the_new_wording(
         ("surveys.mail_subject", "fr"),
         ("surveys.mail_ticket", "en"),
     ]
+
+
+def test_a_wording_that_no_longer_fits_sends_the_default(app, sim, customer_factory):
+    """A row saved before the code's placeholders changed (written here directly, as an older
+    version of the page would have allowed it) cannot break the answer."""
+    db.session.add(MessageText(key="sms.status_unknown", language="fr", text="Inconnu : {ref}"))
+    db.session.commit()
+    customer_factory(name="Hugo", language="fr", phones=[ME])
+    sim.text(ME, "STATUT T-99999")
+    assert sim.inbox(ME)[-1] == "Nous ne trouvons pas ce ticket pour votre numéro."
