@@ -50,6 +50,7 @@ def test_an_admin_rewords_the_french_mail_acknowledgement(
     expect(error).to_contain_text("{prenom}")
     expect(page.locator("#text-email-ack-fr")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#text-email-ack-en-error")).to_have_count(0)
+    expect(page.locator("#text-email-ack-fr")).to_be_focused()  # the refused field, to retype
 
     page.locator("#text-email-ack-fr").fill(WORDING)
     page.locator("#text-email-ack-fr").focus()
