@@ -25,6 +25,7 @@ MODEL_MODULES = (
     "helpdesk.saved_views.models",
     "helpdesk.portal.models",
     "helpdesk.surveys.models",
+    "helpdesk.texts.models",
 )
 
 

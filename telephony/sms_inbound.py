@@ -19,6 +19,7 @@ from helpdesk.customers.models import Customer
 from helpdesk.customers.phones import try_e164
 from helpdesk.db import DbSession, insert_unless_present, utcnow
 from helpdesk.events import FEED_SMS, publish
+from helpdesk.texts.service import render
 from helpdesk.timeline import service as timeline
 from helpdesk.webhooks import emit as emit_webhook
 from telephony import webhook_payloads
@@ -26,7 +27,7 @@ from telephony.models import SmsMessage
 from telephony.routing import language_for
 from telephony.sms import SmsSettings, handled_elsewhere, queue_sms
 from telephony.sms_keywords import answer_keyword, keyword_of
-from telephony.sms_text import Keyword, segments, text
+from telephony.sms_text import Keyword, segments
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ def _thread(session: DbSession, row: SmsMessage, customer: Customer, settings: S
         )
     row.ticket_id = ticket.id
     if new and not row.flooded and not _acked_recently(session, ticket.id, settings.ack_period_s):
-        reply = text(customer.language, "ack", reference=ticket.reference)
+        reply = render(session, "sms.ack", customer.language, reference=ticket.reference)
         queue_sms(
             session,
             to=row.from_number,

@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from helpdesk.customers.models import Customer
 from helpdesk.db import DbSession, utcnow
+from helpdesk.texts.service import render
 from telephony.models import SmsMessage
 from telephony.sms import queue_sms
 from telephony.sms_optout import opt_in, opt_out
-from telephony.sms_text import STATUS_WORDS_BY_LANG, Keyword, keyword, text
+from telephony.sms_text import STATUS_WORDS_BY_LANG, Keyword, keyword
 
 
 def keyword_of(body: str, opt_out_type: str) -> Keyword | None:
@@ -67,12 +68,12 @@ def _apply(
     lang = customer.language
     if kw.kind == "stop":
         opt_out(session, row.from_number, row.to_number, "keyword")
-        return text(lang, "stopped"), "opt_out_confirmation"
+        return render(session, "sms.stopped", lang), "opt_out_confirmation"
     if kw.kind == "start":
         opt_in(session, row.from_number, row.to_number)
-        return text(lang, "started"), "keyword"
+        return render(session, "sms.started", lang), "keyword"
     if kw.kind == "help":
-        return text(lang, "help"), "keyword"
+        return render(session, "sms.help", lang), "keyword"
     if kw.kind == "status":
         return _status_reply(session, kw.argument, customer), "keyword"
     return None
@@ -87,8 +88,12 @@ def _status_reply(session: DbSession, reference: str, customer: Customer) -> str
     ticket = session.get(Ticket, ticket_id) if ticket_id else None
     # Only the sender's own tickets: nothing about anyone else's, not even that it exists.
     if ticket is None or ticket.requester_id != customer.id:
-        return text(lang, "status_unknown")
+        return render(session, "sms.status_unknown", lang)
     words = STATUS_WORDS_BY_LANG.get(lang, STATUS_WORDS_BY_LANG["en"])
-    return text(
-        lang, "status", reference=reference_for(ticket.id), status=words[ticket.status.value]
+    return render(
+        session,
+        "sms.status",
+        lang,
+        reference=reference_for(ticket.id),
+        status=words[ticket.status.value],
     )

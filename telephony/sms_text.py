@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from helpdesk.texts import catalog
+
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "ARRET"})
 START_WORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_WORDS = frozenset({"HELP", "AIDE", "INFO"})
@@ -115,7 +117,17 @@ STATUS_WORDS_BY_LANG = {
 
 
 def text(language: str, key: str, **values: str) -> str:
+    """The code's own wording; what is sent reads through `helpdesk.texts.service.render`, which
+    prefers an administrator's (key `sms.<key>`)."""
     return TEMPLATES.get(language, TEMPLATES["en"])[key].format(**values)
+
+
+# The answers administrators may reword from the console (/admin/texts).
+EDITABLE = ("ack", "stopped", "started", "help", "status", "status_unknown")
+for _key in EDITABLE:
+    catalog.register(
+        f"sms.{_key}", "sms", {lang: TEMPLATES[lang][_key] for lang in catalog.LANGUAGES}, sms=True
+    )
 
 
 _FIXED_TYPES = frozenset(

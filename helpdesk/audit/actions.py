@@ -227,6 +227,9 @@ AUDITED: dict[str, Audited] = {
     "console.admin_webhook_create": Audited("webhook.create", "webhook", keep=()),
     "console.admin_webhook_update": Audited("webhook.update", "webhook", "webhook_id", keep=()),
     "console.admin_webhook_delete": Audited("webhook.delete", "webhook", "webhook_id", keep=()),
+    # The texts sent to customers: the new wording is kept by the view (`audit_details`).
+    "console.admin_text_update": Audited("texts.update", "message_text", "key", keep=()),
+    "console.admin_text_reset": Audited("texts.update", "message_text", "key", keep=()),
     "console.admin_webhook_secret": Audited(
         "webhook.secret_rotate", "webhook", "webhook_id", keep=()
     ),

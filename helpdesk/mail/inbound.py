@@ -37,6 +37,8 @@ from helpdesk.mail.models import Attachment, MailMessage
 from helpdesk.mail.parse import ParsedMail, parse
 from helpdesk.mail.sanitize import clean_html, html_to_text
 from helpdesk.mail.store import MB, AttachmentStore, attachment_store
+from helpdesk.texts import catalog
+from helpdesk.texts import service as texts
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import Channel, Status
@@ -342,6 +344,8 @@ ACK_TEXT = {
     "en": "We have received your message and will answer it as soon as we can.",
     "fr": "Nous avons bien reçu votre message et y répondrons dès que possible.",
 }
+# Administrators may reword it from the console (/admin/texts); these stay the defaults.
+catalog.register("email.ack", "email", ACK_TEXT)
 
 
 def _acknowledge(
@@ -378,7 +382,7 @@ def _acknowledge(
         session,
         to=row.from_address,
         subject=f"[{reference}] {threading.clean_subject(row.subject)}"[:250],
-        text=ACK_TEXT[language],
+        text=texts.render(session, "email.ack", language),
         ticket=ticket,
         customer_id=customer.id,
         kind="ack",

@@ -20,6 +20,8 @@ from helpdesk.db import DbSession, rowcount, utcnow
 from helpdesk.portal import tokens
 from helpdesk.portal.models import PortalLink, PortalSession
 from helpdesk.slots import Slot
+from helpdesk.texts import catalog
+from helpdesk.texts import service as wording
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,10 @@ SMS_TEXT = {
     "en": "Your sign-in link (once, 15 min): {link}",
     "fr": "Votre lien de connexion (une fois, 15 min) : {link}",
 }
+# Administrators may reword them from the console (/admin/texts); these stay the defaults.
+catalog.register("portal.mail_subject", "portal", SUBJECT, one_line=True)
+catalog.register("portal.mail", "portal", TEXT)
+catalog.register("portal.sms", "portal", SMS_TEXT, sms=True)
 
 
 def can_send(channel: str) -> bool:
@@ -112,8 +118,8 @@ def request_link(
         outbox.queue_message(
             session,
             to=address.value,
-            subject=SUBJECT[locale],
-            text=TEXT[locale].format(link=link),
+            subject=wording.render(session, "portal.mail_subject", locale),
+            text=wording.render(session, "portal.mail", locale, link=link),
             customer_id=customer.id,
             kind="portal_link",
             auto=True,
@@ -124,7 +130,7 @@ def request_link(
             session,
             to=address.value,
             from_number=str(current_app.config.get("TWILIO_PHONE_NUMBER", "")),
-            body=SMS_TEXT[locale].format(link=link),
+            body=wording.render(session, "portal.sms", locale, link=link),
             customer_id=customer.id,
             kind="portal_link",
         )

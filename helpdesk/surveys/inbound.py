@@ -8,6 +8,7 @@ from typing import Protocol
 
 from helpdesk.db import DbSession
 from helpdesk.surveys import sending, service, texts
+from helpdesk.texts import service as wording
 
 
 class InboundText(Protocol):
@@ -37,7 +38,7 @@ def handle(session: DbSession, row: InboundText) -> bool:
         sending.SMS.get().queue(
             session,
             to=row.from_number,
-            body=texts.text(survey.language, "sms_thanks", score=answer.score),
+            body=wording.render(session, "surveys.sms_thanks", survey.language, score=answer.score),
             customer_id=survey.customer_id,
             ticket_id=survey.ticket_id,
         )

@@ -21,6 +21,7 @@ from helpdesk.slots import Slot
 from helpdesk.surveys import settings as survey_settings
 from helpdesk.surveys import texts
 from helpdesk.surveys.models import Survey
+from helpdesk.texts import service as wording
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,9 @@ def _reference(trigger: Trigger) -> str:
 
 
 def _by_sms(session: DbSession, survey: Survey, trigger: Trigger, number: str) -> Survey:
-    body = texts.text(survey.language, f"sms_{trigger.kind}", reference=_reference(trigger))
+    body = wording.render(
+        session, f"surveys.sms_{trigger.kind}", survey.language, reference=_reference(trigger)
+    )
     row = SMS.get().queue(
         session, to=number, body=body, customer_id=survey.customer_id, ticket_id=survey.ticket_id
     )
@@ -132,9 +135,10 @@ def _by_email(
 
     token = secrets.token_urlsafe(24)
     lang = survey.language
-    body = texts.text(
+    body = wording.render(
+        session,
+        f"surveys.mail_{trigger.kind}",
         lang,
-        f"mail_{trigger.kind}",
         reference=_reference(trigger),
         link=f"{settings.base_url}/survey/{token}",
         days=settings.open_for.days,
@@ -143,7 +147,7 @@ def _by_email(
         message = queue_message(
             session,
             to=address,
-            subject=texts.text(lang, "mail_subject"),
+            subject=wording.render(session, "surveys.mail_subject", lang),
             text=body,
             ticket=trigger.ticket,
             customer_id=survey.customer_id,

@@ -1,12 +1,15 @@
 """What a survey says to the customer, in French and English, and how a texted answer reads.
 
 Pure: no database, no Flask. The public answer page is the console's and speaks through gettext;
-these are the words that leave by SMS and e-mail, chosen by the customer's language."""
+these are the words that leave by SMS and e-mail, chosen by the customer's language. What is sent
+reads them through `helpdesk.texts.service.render`, which prefers an administrator's wording."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from helpdesk.texts import catalog
 
 LANGUAGES = ("fr", "en")
 
@@ -48,6 +51,18 @@ COMMENT_MAX = 2000
 _ANSWER = re.compile(
     r"\s*([1-5])(?:\s*/\s*5)?(?=$|[\s,;:!)\-]|\.(?!\d))[\s.,;:!)\-]*(.*)", re.DOTALL
 )
+
+
+# Administrators may reword them from the console (/admin/texts, keys `surveys.<key>`); these
+# stay the defaults.
+for _key in TEMPLATES["en"]:
+    catalog.register(
+        f"surveys.{_key}",
+        "surveys",
+        {lang: TEMPLATES[lang][_key] for lang in LANGUAGES},
+        sms=_key.startswith("sms_"),
+        one_line=_key == "mail_subject",
+    )
 
 
 def language(wanted: str | None) -> str:

@@ -1,0 +1,1 @@
+"""The fixed texts the helpdesk sends customers, and the administrators' overrides of them."""
