@@ -1,7 +1,7 @@
 """message texts
 
 Revision ID: 0041
-Revises: 0038
+Revises: 0042
 Create Date: 2026-12-07 01:15:00.000000
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import helpdesk.db
 
 revision = "0041"
-down_revision = "0038"
+down_revision = "0042"
 branch_labels = None
 depends_on = None
 
