@@ -182,11 +182,13 @@ def release_session_safely(app: Any, session: scoped_session[Any]) -> None:
 
 
 def bulk_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows in one short statement.
+    """Insert many rows at once, in the session's transaction, returning nothing.
 
-    On PostgreSQL the rows travel as one array per column through `unnest`, so the SQL text stays
-    a few hundred bytes whatever the row count (a multi-row VALUES list of thousands of
-    placeholders costs more to build and parse than to run). Elsewhere, a plain executemany.
+    On PostgreSQL the rows travel by COPY, whose rows the driver formats in C: no SQL text that
+    grows with the rows, nor Python-built arrays (a thousand rows of an SLA scan took 30-40 ms to
+    convert as one array per column through `unnest`, against a few ms by COPY). Elsewhere, a
+    plain executemany. Only the columns named by the first row are written; the others take
+    their server defaults, as in any INSERT that leaves them out.
     """
     if not rows:
         return
@@ -195,26 +197,36 @@ def bulk_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
         return
     import json
 
-    from sqlalchemy import text
-    from sqlalchemy.dialects import postgresql
-
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    dialect = session.get_bind().dialect
     names = list(rows[0])
-    casts, params = [], {}
-    for i, name in enumerate(names):
-        column = table.c[name]
-        sql_type = column.type.compile(dialect=dialect)
-        values = [row.get(name) for row in rows]
-        if "JSON" in sql_type:
-            values = [None if v is None else json.dumps(v) for v in values]
-            casts.append(f"CAST(CAST(:p{i} AS TEXT[]) AS {sql_type}[])")
+    convert: list[Any] = []
+    for name in names:
+        sql_type = table.c[name].type
+        if _is_json(sql_type):
+            convert.append(lambda v: None if v is None else json.dumps(v))
         else:
-            casts.append(f"CAST(:p{i} AS {sql_type}[])")
-        params[f"p{i}"] = values
-    # Names and types come from the table's metadata, never from input; values are bound.
+            convert.append(sql_type.bind_processor(dialect))  # e.g. UTCDateTime's checks
+    # Names come from the table's metadata, never from input; values travel as COPY data.
     columns = ", ".join(f'"{n}"' for n in names)
-    sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({", ".join(casts)})'  # noqa: S608
-    session.execute(text(sql), params)
+    driver = session.connection().connection.driver_connection
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [
+                    value if fn is None else fn(value)
+                    for value, fn in zip((row.get(n) for n in names), convert, strict=True)
+                ]
+            )
+
+
+def _is_json(sql_type: Any) -> bool:
+    from sqlalchemy.types import JSON
+
+    impl = getattr(sql_type, "impl", sql_type)
+    return isinstance(sql_type, JSON) or isinstance(impl, JSON)
 
 
 def insert_unless_present(

@@ -609,9 +609,9 @@ def serialise(c: SlaClock, now: datetime, cal: BusinessCalendar | None = None) -
             used = max(c.target_seconds - remaining, c.elapsed_seconds)
         state = c.state
     else:
-        used = clk.elapsed(c, now, cal)
         v = clk.view(c, now, cal)
         remaining, state = v.remaining_seconds, v.state
+        used = c.target_seconds - remaining  # the view's own elapsed time, not a second sum
     # The open periods between now and the deadline, so that a live countdown in the browser
     # stops at closing time and waits over the weekend instead of counting wall time.
     schedule: list[list[str]] = []
@@ -703,29 +703,23 @@ def scan(session: DbSession, *, now: datetime | None = None, limit: int = 1000) 
 
     now = now or utcnow()
     result = ScanResult()
+    # The due clocks and their tickets in one statement: a second SELECT by a thousand ids
+    # would cost a round trip and the ids' array besides.
     stmt = (
-        select(SlaClock)
+        select(SlaClock, Ticket)
+        .join(Ticket, Ticket.id == SlaClock.ticket_id)
         .where(SlaClock.next_check_at <= now)
         .order_by(SlaClock.next_check_at)
         .limit(limit)
+        .options(lazyload("*"))
     )
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    clocks = list(session.scalars(stmt))
+        stmt = stmt.with_for_update(of=SlaClock, skip_locked=True)
+    rows = session.execute(stmt).all()
+    clocks = [clock for clock, _ in rows]
+    tickets = {ticket.id: ticket for _, ticket in rows}
     result.examined = len(clocks)
     policies = {p.id: p for p in session.scalars(select(SlaPolicy))} if clocks else {}
-    tickets = (
-        {
-            t.id: t
-            for t in session.scalars(
-                select(Ticket)
-                .where(Ticket.id.in_({c.ticket_id for c in clocks}))
-                .options(lazyload("*"))
-            )
-        }
-        if clocks
-        else {}
-    )
     due: dict[str, list[SlaClock]] = {"at_risk": [], "breached": []}
     for c in clocks:
         transition = clk.due_transition(c, now)
