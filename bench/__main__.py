@@ -190,6 +190,13 @@ def _controls(args: argparse.Namespace) -> None:
 def _peer(args: argparse.Namespace) -> None:
     from bench.peer import run as peer
 
+    if args.profile:
+        from bench.peer import profiling
+
+        profiling.run_profile(
+            tickets=10_000, requests_n=args.profile_requests, clients=args.peer_clients
+        )
+        return
     changes = {"clients": args.peer_clients, "keep": args.keep, "peer_venv": args.peer_venv}
     if args.peer_rounds is not None:
         changes["rounds"] = args.peer_rounds
@@ -404,6 +411,14 @@ def parser() -> argparse.ArgumentParser:
         "--peer-venv",
         default=str(Path.home() / ".cache" / "helpdesk-bench" / "peer-venv"),
         help="peer: the virtualenv the peer is installed into (reused when it has the release)",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="peer: instead of the comparison, profile our ticket create in the web worker",
+    )
+    p.add_argument(
+        "--profile-requests", type=int, default=2_000, help="peer: tickets created when profiling"
     )
     p.add_argument(
         "--quick", action="store_true", help="peer: a smoke run (one short round, 1,000 tickets)"
