@@ -4,8 +4,10 @@ Procfile's line and the application's code stay as they are.
 
 cProfile follows one thread, and the gthread worker runs each request on a thread of its pool: the
 WSGI callable is wrapped so that every request runs under its thread's own profiler, and the
-profiles are merged when the worker exits. SQL statements are counted on every engine, so the
-report can say how many a request makes. `BENCH_PROFILE_OUT` names the output file.
+profiles are merged when the worker exits. The profilers read each thread's CPU clock, not the
+wall clock: time spent waiting for PostgreSQL, Redis or the GIL is not the process's CPU. SQL
+statements are counted on every engine, by their beginning, so the report can say how many a
+request makes and which. `BENCH_PROFILE_OUT` names the output file.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import cProfile
 import json
 import os
 import pstats
+import re
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -25,18 +30,23 @@ _local = threading.local()
 _profiles: list[cProfile.Profile] = []
 _lock = threading.Lock()
 _counts = {"requests": 0, "statements": 0}
+_statements: Counter[str] = Counter()
 
 
-def _count_statement(*_args: Any) -> None:
+def _count_statement(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    shape = re.sub(r"\s+", " ", statement).strip()[:90]
     with _lock:
         _counts["statements"] += 1
+        _statements[shape] += 1
 
 
 def _profiled(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         profile = getattr(_local, "profile", None)
         if profile is None:
-            profile = _local.profile = cProfile.Profile()
+            profile = _local.profile = cProfile.Profile(time.thread_time)
             with _lock:
                 _profiles.append(profile)
         profile.enable()
@@ -72,4 +82,4 @@ def worker_exit(server: Any, worker: Any) -> None:
                 stats.add(profile)
             stats.dump_stats(f"{out}.{worker.pid}.prof")
         with open(f"{out}.{worker.pid}.json", "w") as f:
-            json.dump(_counts, f)
+            json.dump(_counts | {"by_statement": dict(_statements.most_common(20))}, f)

@@ -107,11 +107,18 @@ def summarise(base: Path) -> str:
     out.write(
         f"{requests_n} requests profiled (the token request and the warm-up included): "
         f"{statements / max(requests_n, 1):.2f} SQL statements per request, "
-        f"{total / max(requests_n, 1) * 1000:.2f} ms of profiled CPU per request\n\n"
+        f"{total / max(requests_n, 1) * 1000:.2f} ms of profiled thread CPU per request\n\n"
         "own time by library:\n"
     )
     for name, seconds in by_library(stats):
         out.write(f"  {name:<40} {seconds / total:6.1%}\n")
+    out.write("\nSQL statements per request, by their beginning:\n")
+    shapes: dict[str, int] = {}
+    for c in counts:
+        for shape, n in c.get("by_statement", {}).items():
+            shapes[shape] = shapes.get(shape, 0) + n
+    for shape, n in sorted(shapes.items(), key=lambda kv: -kv[1]):
+        out.write(f"  {n / max(requests_n, 1):5.2f}  {shape}\n")
     stats.stream = out  # type: ignore[attr-defined]
     out.write("\nby own time:\n")
     stats.sort_stats("tottime").print_stats(25)
