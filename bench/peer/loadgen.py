@@ -72,7 +72,7 @@ def measured_round(
     figure: str,
     request: Request,
     *,
-    server_pids: Callable[[], list[int]],
+    server_cpu: Callable[[], float],
     database: str,
     clients: int,
     total: int,
@@ -82,7 +82,8 @@ def measured_round(
     start: int = 0,
 ) -> Round:
     """One burst with the CPU its server and its database backends spent during it."""
-    before = CpuSample.take(server_pids(), database)
+    before = CpuSample.take([], database)
+    server_before = server_cpu()
     n, errors, seconds, latencies = burst(
         request,
         clients=clients,
@@ -92,7 +93,8 @@ def measured_round(
         headers=headers,
         start=start,
     )
-    used = CpuSample.take(server_pids(), database).used_since(before)
+    server_used = server_cpu() - server_before
+    used = CpuSample.take([], database).used_since(before)
     return Round(
         system=system,
         figure=figure,
@@ -100,6 +102,6 @@ def measured_round(
         errors=errors,
         seconds=seconds,
         latencies=tuple(latencies),
-        server_cpu_s=used["server_s"],
+        server_cpu_s=server_used,
         postgres_cpu_s=used["postgres_s"],
     )

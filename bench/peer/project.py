@@ -15,6 +15,9 @@ PEER_REQUIREMENTS = (f"{PEER_PACKAGE}=={PEER_VERSION}", "gunicorn", "psycopg[bin
 # The peer as a typical deployment serves it: gunicorn's default sync workers, two of them (one
 # per core of this machine), with the same access log to stdout as our Procfile's web line.
 PEER_WORKERS = 2
+# Its list and fetch read every ticket: on a loaded machine one takes longer than gunicorn's
+# default 30 s, and a killed worker would be measured as an error rather than as its cost.
+PEER_TIMEOUT = 300
 
 PEER_SETTINGS = '''\
 """Settings of the peer, written by `python -m bench peer` for one run."""

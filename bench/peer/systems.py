@@ -33,7 +33,16 @@ from tqdm import tqdm
 
 from bench import pg
 from bench.peer import project
-from bench.server import ROOT, children_of, expand, free_port, procfile_command
+from bench.server import (
+    CLOCK_TICKS,
+    ROOT,
+    _read_stat,
+    children_of,
+    expand,
+    free_port,
+    process_cpu,
+    procfile_command,
+)
 
 DEFAULT_PEER_VENV = Path.home() / ".cache" / "helpdesk-bench" / "peer-venv"
 
@@ -77,6 +86,21 @@ def versions(python: Path) -> dict[str, str]:
     return dict(json.loads(done.stdout))
 
 
+def tree_cpu(root: int) -> float:
+    """CPU seconds used so far by a process and every child it has had, ended ones included.
+
+    A worker that ends during a round (gunicorn kills a worker whose request passes its timeout)
+    would take its CPU with it if workers were read one by one: so the arbiter's own time is read
+    with that of the children it has reaped (`cutime`, `cstime`), plus its live children's.
+    """
+    stat = _read_stat(root)
+    if stat is None:
+        return 0.0
+    # utime, stime, cutime, cstime of the root
+    own = sum(int(v) for v in stat[11:15]) / CLOCK_TICKS
+    return own + sum(process_cpu(pid) for pid in children_of(root))
+
+
 # -- a server process --------------------------------------------------------------------------
 
 
@@ -112,10 +136,9 @@ class Served:
             time.sleep(0.2)
         raise RuntimeError(f"{self.args[0]} did not answer in {timeout:.0f} s; see {self.log_path}")
 
-    def pids(self) -> list[int]:
-        if self.process is None:
-            return []
-        return [self.process.pid, *children_of(self.process.pid)]
+    def cpu(self) -> float:
+        """CPU seconds the server and its workers (ended ones included) have used so far."""
+        return tree_cpu(self.process.pid) if self.process is not None else 0.0
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -269,6 +292,7 @@ def start_peer(python: Path, directory: Path, log_path: Path) -> Served:
         args=[
             str(gunicorn),
             *("--workers", str(project.PEER_WORKERS)),
+            *("--timeout", str(project.PEER_TIMEOUT)),
             *("--bind", f"127.0.0.1:{port}"),
             *("--access-logfile", "-"),
             "peer_wsgi:application",

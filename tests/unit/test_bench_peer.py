@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import ast
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,7 @@ import pytest
 from bench.peer import figures, project
 from bench.peer.figures import CREATE, FLOOR, LIST, OURS, PEER, Round
 from bench.peer.run import PEER_PRIORITY, peer_body
-from bench.peer.systems import floor_command
+from bench.peer.systems import floor_command, tree_cpu
 from bench.server import procfile_command
 
 
@@ -148,3 +151,23 @@ def test_the_peer_gets_the_same_ticket_in_its_own_terms() -> None:
         "priority": 1,
     }
     assert set(PEER_PRIORITY) == {"low", "normal", "high", "urgent"}
+
+
+def test_a_server_keeps_the_cpu_of_the_workers_it_has_reaped() -> None:
+    """A worker killed during a round (a sync worker past its timeout) still counts: its time
+    moves to its parent's `cutime`/`cstime` once reaped, and `tree_cpu` reads those."""
+    before, mine_before = tree_cpu(os.getpid()), _own_cpu()
+    subprocess.run(
+        [sys.executable, "-c", BURN_CPU],
+        check=True,
+    )
+    children = tree_cpu(os.getpid()) - before - (_own_cpu() - mine_before)
+    assert children >= 0.25
+
+
+BURN_CPU = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n    pass"
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
