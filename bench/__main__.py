@@ -12,13 +12,15 @@ arrival to the live event) and `controls` (a call control's latency, from the cl
 Twilio request and to the caller's state in the simulator), `bulk` (a status change of 1,000
 tickets through the API, and its undo) and `portal` (the customer portal's pages at a million
 tickets). `callcenter` (the whole call center
-under load, `bench/load/`) runs only when named.
+under load, `bench/load/`) and `peer` (ours side by side with django-helpdesk and a one-INSERT
+floor; it installs the peer into a virtualenv of its own) run only when named.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 
 from bench import (
     bulk,
@@ -185,6 +187,23 @@ def _controls(args: argparse.Namespace) -> None:
     controls.run(controls.Options())
 
 
+def _peer(args: argparse.Namespace) -> None:
+    from bench.peer import run as peer
+
+    if args.profile:
+        from bench.peer import profiling
+
+        profiling.run_profile(
+            tickets=10_000, requests_n=args.profile_requests, clients=args.peer_clients
+        )
+        return
+    changes = {"clients": args.peer_clients, "keep": args.keep, "peer_venv": args.peer_venv}
+    if args.peer_rounds is not None:
+        changes["rounds"] = args.peer_rounds
+    opts = peer.Options.quick(**changes) if args.quick else peer.Options(**changes)
+    peer.run(opts)
+
+
 def _callcenter(args: argparse.Namespace) -> None:
     from bench.load import callcenter
 
@@ -214,10 +233,11 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "mail_in": _mail_in,
     "bulk": _bulk,
     "portal": _portal,
+    "peer": _peer,
 }
 
 # Long and heavy: the whole deployment under load.
-ONLY_WHEN_NAMED = {"callcenter"}
+ONLY_WHEN_NAMED = {"callcenter", "peer"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -378,6 +398,31 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--load-rate", type=float, default=5.0, help="callcenter: new calls per second")
     p.add_argument("--load-seconds", type=float, default=30.0, help="callcenter: load duration")
     p.add_argument("--load-web", type=int, default=2, help="callcenter: web processes")
+    p.add_argument(
+        "--peer-rounds",
+        type=int,
+        default=None,
+        help="peer: alternated rounds of each figure (default 3, 1 with --quick)",
+    )
+    p.add_argument(
+        "--peer-clients", type=int, default=4, help="peer: concurrent client connections"
+    )
+    p.add_argument(
+        "--peer-venv",
+        default=str(Path.home() / ".cache" / "helpdesk-bench" / "peer-venv"),
+        help="peer: the virtualenv the peer is installed into (reused when it has the release)",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="peer: instead of the comparison, profile our ticket create in the web worker",
+    )
+    p.add_argument(
+        "--profile-requests", type=int, default=2_000, help="peer: tickets created when profiling"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="peer: a smoke run (one short round, 1,000 tickets)"
+    )
     p.add_argument(
         "--keep",
         action="store_true",
