@@ -30,6 +30,7 @@ from helpdesk.errors import APIError
 from helpdesk.extensions import db
 
 UPLOAD_MAX = 20 * 1024 * 1024
+REJECTED_SHOWN = 20  # lines shown after an upload; the command line prints them all
 
 
 def channel_names() -> dict[str, str]:
@@ -60,7 +61,8 @@ def _names(ids: set[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(wanted))).tuples())
+    rows = db.session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}
 
 
 # --- the customer page's section -----------------------------------------------------------
@@ -184,15 +186,13 @@ def admin_do_not_call() -> ResponseReturnValue:
             found = consent.lookup_do_not_call(db.session, number=looked_up)
     return render_template(
         "admin/do_not_call.html",
-        **_admin_page(
-            number=raw, looked_up=looked_up, found=found, lookup_error=lookup_error, result=None
-        ),
+        **_admin_page(number=raw, looked_up=looked_up, found=found, lookup_error=lookup_error),
     )
 
 
 @bp.post("/admin/do-not-call/import")
 @role_required(*permissions.ADMINISTER)
-def admin_do_not_call_import() -> ResponseReturnValue:
+def admin_do_not_call_import() -> Response:
     if not ActionForm().validate_on_submit():
         abort(400)
     source = request.form.get("source", "bloctel")
@@ -212,10 +212,28 @@ def admin_do_not_call_import() -> ResponseReturnValue:
     result.rejected = list(parsed.rejected)
     db.session.commit()
     audit_details({"source": source, "replace": replace, **result.counts()})
-    page = _admin_page(
-        number="", looked_up="", found=None, lookup_error="", result=result, parsed=parsed
+    flash(
+        _(
+            "%(added)s added, %(already)s already listed, %(removed)s removed, "
+            "%(rejected)s rejected.",
+            added=result.added,
+            already=result.already,
+            removed=result.removed,
+            rejected=len(parsed.rejected),
+        ),
+        "success",
     )
-    return render_template("admin/do_not_call.html", **page)
+    for rejected in parsed.rejected[:REJECTED_SHOWN]:
+        flash(
+            _(
+                "Line %(line)s: %(text)s — %(reason)s",
+                line=rejected.line,
+                text=rejected.text,
+                reason=rejected.reason,
+            ),
+            "warning",
+        )
+    return redirect(url_for("console.admin_do_not_call"))
 
 
 @bp.post("/admin/do-not-call")
