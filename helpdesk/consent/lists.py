@@ -51,16 +51,16 @@ def normalise(raw: str, default_region: str = "FR") -> str:
         raise
 
 
-def _rows(text: str) -> tuple[list[tuple[int, str]], int]:
-    """(line number, raw number) for each data line; the first data line's number."""
+def _rows(text: str) -> list[tuple[int, str]]:
+    """(line number, raw number) for each data line."""
     lines = text.splitlines()
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
-        return [], 0
+        return []
     head = lines[first]
     delimiter = next((d for d in (";", ",", "\t") if d in head), None)
     if delimiter is None:
-        return [(i + 1, line) for i, line in enumerate(lines)], 1
+        return [(i + 1, line) for i, line in enumerate(lines)]
     headers = [_plain(h) for h in next(csv.reader([head], delimiter=delimiter))]
     column = next((i for i, h in enumerate(headers) if h in NUMBER_HEADERS), None)
     start = first + 1
@@ -70,14 +70,14 @@ def _rows(text: str) -> tuple[list[tuple[int, str]], int]:
     rows = []
     for offset, cells in enumerate(reader):
         rows.append((start + offset + 1, cells[column] if column < len(cells) else ""))
-    return rows, start + 1
+    return rows
 
 
 def parse(text: str, default_region: str = "FR") -> ParsedList:
     """Every number of the list, normalised and deduplicated, and every line refused, with why."""
     out = ParsedList()
     seen: set[str] = set()
-    rows, _ = _rows(text.lstrip("\ufeff"))
+    rows = _rows(text.lstrip("\ufeff"))
     for line, raw in rows:
         if not raw.strip() or raw.strip().startswith("#"):
             continue
