@@ -1,6 +1,7 @@
 """Consents and refusals are the customer's: erased with them and exported. A do-not-call entry
-is kept after the erasure (only its note, which staff may have written about the person, is
-blanked): it is a refusal to be called, and erasing it would let the number be called again."""
+is kept after the erasure, under a keyed hash of the number that still matches it (its note,
+which staff may have written about the person, is blanked): it is a refusal to be called, and
+erasing it would let the number be called again."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 
 from helpdesk.consent.models import ContactConsent, ContactRefusal, DoNotCall
+from helpdesk.consent.service import number_key
 from helpdesk.db import DbSession
-from helpdesk.privacy.registry import Holder, Subject, exempt, register
+from helpdesk.privacy.registry import Holder, Subject, register
 
 
 def _refusals_of(subject: Subject) -> Any:
@@ -22,22 +24,32 @@ def _refusals_of(subject: Subject) -> Any:
 
 
 def erase(session: DbSession, subject: Subject) -> int:
+    """Delete consents and refusals; keep the do-not-call entries under a keyed hash of the
+    number (it still matches, so the number is not called again) and blank their notes."""
     consents = session.execute(
         delete(ContactConsent).where(ContactConsent.customer_id.in_(subject.customer_ids))
     )
     refusals = session.execute(delete(ContactRefusal).where(_refusals_of(subject)))
-    noted = list(
-        session.scalars(
-            select(DoNotCall).where(DoNotCall.number.in_(subject.phones), DoNotCall.note != "")
+    changed = _rows(consents) + _rows(refusals)
+    for entry in session.scalars(select(DoNotCall).where(DoNotCall.number.in_(subject.phones))):
+        key = number_key(entry.number)
+        kept = session.scalar(
+            select(DoNotCall).where(DoNotCall.number == key, DoNotCall.source == entry.source)
         )
-    )
-    for entry in noted:
-        entry.note = ""
-    return (
-        int(getattr(consents, "rowcount", 0) or 0)
-        + int(getattr(refusals, "rowcount", 0) or 0)
-        + len(noted)
-    )
+        if kept is None:
+            entry.number, entry.note = key, ""
+        else:  # already kept from an earlier erasure: one entry is enough
+            kept.channels = ",".join(
+                sorted(set(kept.channels.split(",")) | set(entry.channels.split(",")))
+            )
+            session.delete(entry)
+        changed += 1
+    session.flush()
+    return changed
+
+
+def _rows(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def export(session: DbSession, subject: Subject) -> Mapping[str, Any]:
@@ -51,7 +63,7 @@ def export(session: DbSession, subject: Subject) -> Mapping[str, Any]:
     )
     listed = session.scalars(
         select(DoNotCall).where(DoNotCall.number.in_(subject.phones)).order_by(DoNotCall.id)
-    )
+    )  # the entries still under the number: after an erasure, only a hash is left
     return {
         "marketing_consents": [
             {
@@ -79,16 +91,10 @@ register(
         covers={
             "contact_consents": ("proof",),
             "contact_refusals": ("number",),
-            "do_not_call": ("note",),
+            "do_not_call": ("number", "note"),
         },
         erase=erase,
         export=export,
         parts=("marketing_consents", "contact_refusals", "do_not_call"),
     )
-)
-exempt(
-    "do_not_call",
-    "number",
-    "a refusal to be called (opposition list, the customer's own request): kept after erasure, "
-    "or the number would be called again",
 )

@@ -7,11 +7,14 @@ so the audit entry and the change land together.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from flask import current_app, has_app_context
 from sqlalchemy import delete, func, select
 
 from helpdesk.consent.models import (
@@ -141,6 +144,23 @@ def consents_of(session: DbSession, *, customer_id: int) -> list[ContactConsent]
 # --- the do-not-call list ------------------------------------------------------------------
 
 
+def number_key(number: str) -> str:
+    """What an erased customer's do-not-call entry keeps instead of the number: a keyed hash.
+
+    The entry must outlive the erasure (it is a refusal to be called), yet the number identifies
+    the person. The hash, keyed with `SECRET_KEY` so that it cannot be reversed by trying every
+    number, still matches when a campaign asks about the number again (as SMS opt-outs do).
+    """
+    secret = str(current_app.config.get("SECRET_KEY") or "") if has_app_context() else ""
+    digest = hmac.new(secret.encode(), number.encode(), hashlib.sha256).hexdigest()
+    return "h:" + digest[:30]
+
+
+def _keys(numbers: Iterable[str]) -> dict[str, str]:
+    """Each stored form (the number, its erased form) to the number."""
+    return {key: n for n in numbers for key in (n, number_key(n))}
+
+
 def normalise_number(raw: str, default_region: str = "FR") -> str:
     try:
         return to_e164(raw, default_region)
@@ -207,8 +227,13 @@ def remove_do_not_call(session: DbSession, *, entry_id: int) -> DoNotCall:
 
 
 def lookup_do_not_call(session: DbSession, *, number: str) -> list[DoNotCall]:
+    """The entries for a number, those kept after an erasure (hashed) included."""
     return list(
-        session.scalars(select(DoNotCall).where(DoNotCall.number == number).order_by(DoNotCall.id))
+        session.scalars(
+            select(DoNotCall)
+            .where(DoNotCall.number.in_(list(_keys([number]))))
+            .order_by(DoNotCall.id)
+        )
     )
 
 
@@ -383,11 +408,12 @@ def contact_facts(
     for chunk_numbers in _chunks(phones):
         listed = list(chunk_numbers)
         if channel in DNC_CHANNELS:
-            for number, channels in session.execute(
-                select(DoNotCall.number, DoNotCall.channels).where(DoNotCall.number.in_(listed))
+            keys = _keys(listed)
+            for stored, channels in session.execute(
+                select(DoNotCall.number, DoNotCall.channels).where(DoNotCall.number.in_(list(keys)))
             ):
                 if channel in channels.split(","):
-                    facts["do_not_call"].add(number)
+                    facts["do_not_call"].add(keys[stored])
         for refusing_number, at in session.execute(
             select(ContactRefusal.number, func.max(ContactRefusal.at))
             .where(ContactRefusal.number.in_(listed), ContactRefusal.channel == channel)

@@ -207,7 +207,7 @@ def test_import_is_idempotent_and_replace_drops_what_left_the_list(app: Flask) -
     assert set(refused.value.fields or {}) == {"source"}
 
 
-def test_erasure_removes_consents_and_refusals_but_keeps_the_do_not_call_number(
+def test_erasure_removes_consents_and_refusals_but_keeps_the_do_not_call_entry(
     app: Flask, customer_factory
 ) -> None:
     customer = customer_factory(name="Gone Soon", phones=["+33612000301"])
@@ -243,7 +243,13 @@ def test_erasure_removes_consents_and_refusals_but_keeps_the_do_not_call_number(
     assert db.session.scalar(select(func.count()).select_from(ContactConsent)) == 0
     assert db.session.scalar(select(func.count()).select_from(ContactRefusal)) == 0
     entry = db.session.scalar(select(DoNotCall))
-    assert (entry.number, entry.note) == ("+33612000301", "")
+    assert entry.number.startswith("h:") and entry.note == ""
+    # Still on the list: the number is not called again.
+    facts = consent.contact_facts(db.session, numbers=["+33612000301"], channel="call")
+    assert facts["do_not_call"] == {"+33612000301"}
+    assert [e.id for e in consent.lookup_do_not_call(db.session, number="+33612000301")] == [
+        entry.id
+    ]
 
 
 # --- the console -----------------------------------------------------------------------------
