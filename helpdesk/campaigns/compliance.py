@@ -10,7 +10,7 @@ overseas number or a DST change never moves a call outside the permitted hours.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +26,7 @@ CHANNELS = ("call", "sms", "email")
 LEGAL_BASES = ("consent", "contract", "none")
 DEFAULT_CENTER_TIMEZONE = "Europe/Paris"
 SEARCH_DAYS = 800  # next_allowed looks this far ahead before saying "never"
+JOINT_ROUNDS = 64  # several possible zones: rounds to find an instant each allows
 
 
 @dataclass(frozen=True)
@@ -89,18 +90,23 @@ def check(
     *,
     center_timezone: str = DEFAULT_CENTER_TIMEZONE,
 ) -> Decision:
-    """Whether `contact` may be contacted at `now` (aware UTC) under `terms`."""
+    """Whether `contact` may be contacted at `now` (aware UTC) under `terms`.
+
+    A number whose zone is uncertain (its range spans several zones) must be allowed in each.
+    """
     _require_aware(now, "now")
-    plan = _plan(terms, contact, center_timezone)
+    plans = _plans(terms, contact, center_timezone)
+    plan = plans[0]
     local = now.astimezone(plan.zone)
     blocked = _permanent_block(terms, contact)
     if blocked is not None:
         return Decision(False, blocked, None, _cite(plan, blocked), local)
-    reason = _temporal_block(plan, contact, now)
-    if reason is None:
-        return Decision(True, "ok", now.astimezone(UTC), plan.citations, local)
-    later = _next_instant(plan, contact, now)
-    return Decision(False, reason, later, plan.citations, local)
+    for each in plans:
+        reason = _temporal_block(each, contact, now)
+        if reason is not None:
+            later = _joint_next(plans, contact, now)
+            return Decision(False, reason, later, plan.citations, now.astimezone(each.zone))
+    return Decision(True, "ok", now.astimezone(UTC), plan.citations, local)
 
 
 def next_allowed(
@@ -112,10 +118,10 @@ def next_allowed(
 ) -> datetime | None:
     """The earliest instant at or after `after` (aware UTC) when `check` allows; None: never."""
     _require_aware(after, "after")
-    plan = _plan(terms, contact, center_timezone)
+    plans = _plans(terms, contact, center_timezone)
     if _permanent_block(terms, contact) is not None:
         return None
-    return _next_instant(plan, contact, after)
+    return _joint_next(plans, contact, after)
 
 
 # --- resolving the rules -------------------------------------------------------------------
@@ -168,17 +174,30 @@ def _zone(name: str | None) -> ZoneInfo | None:
         return None
 
 
-def zone_of(contact: Contact, region: tables.RegionRules, center_timezone: str) -> ZoneInfo:
-    """The callee's zone: given, else the number's single zone, else the region's, else ours."""
+def zones_of(
+    contact: Contact, region: tables.RegionRules, center_timezone: str
+) -> tuple[ZoneInfo, ...]:
+    """The callee's possible zones: the one given; else the number's (the region's own zone
+    when it is among them, else all of them: a contact must then suit each); else the region's;
+    else the center's."""
     given = _zone(contact.timezone)
     if given is not None:
-        return given
+        return (given,)
     parsed = _parse(contact.number)
     if parsed is not None:
-        zones = [z for z in phone_timezone.time_zones_for_number(parsed) if z != "Etc/Unknown"]
-        if len(zones) == 1 and (found := _zone(zones[0])) is not None:
+        names = [z for z in phone_timezone.time_zones_for_number(parsed) if z != "Etc/Unknown"]
+        if region.timezone in names:
+            names = [region.timezone]
+        found = tuple(z for z in (_zone(n) for n in dict.fromkeys(names)) if z is not None)
+        if found:
             return found
-    return _zone(region.timezone) or ZoneInfo(center_timezone)
+    return (_zone(region.timezone) or ZoneInfo(center_timezone),)
+
+
+def _plans(terms: Terms, contact: Contact, center_timezone: str) -> tuple[_Plan, ...]:
+    plan = _plan(terms, contact, center_timezone)
+    zones = zones_of(contact, plan.region, center_timezone)
+    return tuple(replace(plan, zone=zone) for zone in zones)
 
 
 def _plan(terms: Terms, contact: Contact, center_timezone: str) -> _Plan:
@@ -205,7 +224,7 @@ def _plan(terms: Terms, contact: Contact, center_timezone: str) -> _Plan:
     return _Plan(
         rules=rules,
         region=region,
-        zone=zone_of(contact, region, center_timezone),
+        zone=ZoneInfo(center_timezone),  # set per possible zone by _plans
         windows=windows,
         max_attempts=min(limits) if limits else None,
         refusal_days=refusal_days,
@@ -369,4 +388,19 @@ def _next_instant(plan: _Plan, contact: Contact, after: datetime) -> datetime | 
             candidate = max(start, opens)
             if candidate < closes and _temporal_block(plan, contact, candidate) is None:
                 return candidate
+    return None
+
+
+def _joint_next(plans: tuple[_Plan, ...], contact: Contact, after: datetime) -> datetime | None:
+    """The first instant every plan allows: each plan's next instant from the latest of them,
+    until they agree (any instant all allow is at or after each one's next)."""
+    instant = after
+    for _ in range(JOINT_ROUNDS):
+        found = [_next_instant(plan, contact, instant) for plan in plans]
+        if any(f is None for f in found):
+            return None
+        latest = max(f for f in found if f is not None)
+        if all(_temporal_block(plan, contact, latest) is None for plan in plans):
+            return latest
+        instant = latest
     return None

@@ -22,6 +22,7 @@ RE = "+262692123456"
 GP = "+590690123456"
 US = "+12125551234"
 GB = "+442079460000"
+IDAHO = "+12085551234"  # a range split between Mountain (Boise) and Pacific time
 
 CALL = Terms(kind="marketing", channel="call", legal_basis="consent")
 SMS = Terms(kind="marketing", channel="sms", legal_basis="consent")
@@ -266,6 +267,18 @@ def test_us_number_local_hours(hour: int, minute: int, allowed: bool) -> None:
     assert any("64.1200(c)(1)" in rule for rule in decision.rules)
 
 
+def test_a_number_spanning_two_zones_must_suit_both() -> None:
+    boise, los_angeles = ZoneInfo("America/Boise"), ZoneInfo("America/Los_Angeles")
+    early = decide(at(boise, 2026, 12, 7, 8, 30), person(IDAHO))  # 07:30 in Los Angeles
+    assert (early.allowed, early.reason) == (False, "outside_hours")
+    assert early.next_allowed_at == at(los_angeles, 2026, 12, 7, 8, 0)
+    assert decide(at(los_angeles, 2026, 12, 7, 8, 0), person(IDAHO)).allowed
+    late = decide(at(los_angeles, 2026, 12, 7, 20, 30), person(IDAHO))  # 21:30 in Boise
+    assert (late.allowed, late.reason) == (False, "outside_hours")
+    # A given time zone settles it.
+    assert decide(at(boise, 2026, 12, 7, 8, 30), person(IDAHO, timezone="America/Boise")).allowed
+
+
 def test_other_countries_default_window() -> None:
     london = ZoneInfo("Europe/London")
     assert not decide(at(london, 2026, 12, 7, 8, 59), person(GB)).allowed
@@ -297,7 +310,7 @@ DAY = 24 * 60  # minutes
 def scenarios(draw: st.DrawFn) -> tuple[Terms, Contact, datetime]:
     """Random contacts and instants, dense around the rules' edges (4 attempts, 30 and 60 days)."""
     now = draw(instants)
-    number = draw(st.sampled_from([FR, FR, RE, GP, US, GB]))
+    number = draw(st.sampled_from([FR, FR, RE, GP, US, GB, IDAHO]))
     near_edge = st.integers(min_value=27 * DAY, max_value=32 * DAY)
     anywhere = st.integers(min_value=1, max_value=45 * DAY)
     offsets = draw(st.lists(st.one_of(near_edge, anywhere), max_size=5))
