@@ -119,6 +119,18 @@ AUDITED: dict[str, Audited] = {
     ),
     # Marketing consents and the do-not-call list (numbers and proof notes are not kept: counts,
     # channels and sources only)
+    "consent_api.record_consent_post": Audited(
+        "consent.record", "customer", "customer_id", keep=("channel", "source")
+    ),
+    "consent_api.withdraw_consent_post": Audited(
+        "consent.withdraw", "customer", "customer_id", keep=()
+    ),
+    "consent_api.add_do_not_call_post": Audited(
+        "do_not_call.add", "do_not_call", keep=("channels",)
+    ),
+    "consent_api.remove_do_not_call_delete": Audited(
+        "do_not_call.remove", "do_not_call", "entry_id", keep=()
+    ),
     "console.customer_consent_record": Audited(
         "consent.record", "customer", "customer_id", keep=("channel",)
     ),

@@ -66,6 +66,12 @@ ENDPOINTS: dict[str, Access] = {
     "auth_api.end_user_session_delete": ADMIN,
     "audit_api.list_audit_get": ADMIN,
     # Macros: any staff member (personal ones); the service keeps shared ones to supervisors
+    "consent_api.list_consents_get": STAFF,
+    "consent_api.record_consent_post": STAFF,
+    "consent_api.withdraw_consent_post": STAFF,
+    "consent_api.lookup_do_not_call_get": STAFF,
+    "consent_api.add_do_not_call_post": ADMIN,
+    "consent_api.remove_do_not_call_delete": ADMIN,
     "macros_api.list_macros_get": STAFF,
     "macros_api.create_macro_post": STAFF,
     "macros_api.get_macro_get": STAFF,
