@@ -30,7 +30,8 @@ from helpdesk.errors import APIError
 from helpdesk.extensions import db
 
 UPLOAD_MAX = 20 * 1024 * 1024
-REJECTED_SHOWN = 20  # lines shown after an upload; the command line prints them all
+REJECTED_SHOWN = 10  # lines shown after an upload (they ride in the session cookie);
+# the command line prints them all
 
 
 def channel_names() -> dict[str, str]:

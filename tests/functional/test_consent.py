@@ -309,7 +309,10 @@ def test_customer_asks_not_to_be_called(signed_in, customer_factory) -> None:
 
 def test_admin_page_imports_looks_up_adds_and_removes(signed_in) -> None:
     admin = signed_in(Role.ADMIN)
-    upload = b"numero;nom\n06 12 00 05 01;A\n+33612000502;B\nnot a number;C\n06 12 00 05 01;A\n"
+    upload = (
+        b"numero;nom\n06 12 00 05 01;A\n+33612000502;B\nnot a number;C\n06 12 00 05 01;A\n"
+        b"<b>x</b>;D\n"
+    )
     from io import BytesIO
 
     r = admin.post(
@@ -319,12 +322,13 @@ def test_admin_page_imports_looks_up_adds_and_removes(signed_in) -> None:
     )
     assert r.status_code == 302
     page = html(admin.get(r.headers["Location"]))
-    assert "2 added, 0 already listed, 0 removed, 1 rejected." in page
+    assert "2 added, 0 already listed, 0 removed, 2 rejected." in page
     assert "Line 4: not a number" in page
+    assert "Line 6: &lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
     counts = re.search(r'data-source="bloctel"><td>[^<]*</td><td class="num">(\d+)<', page)
     assert counts and counts.group(1) == "2"
     [entry] = _entries("do_not_call.import")
-    assert entry.details.get("added") == 2 and entry.details.get("rejected") == 1
+    assert entry.details.get("added") == 2 and entry.details.get("rejected") == 2
 
     found = html(admin.get("/admin/do-not-call", query_string={"number": "06 12 00 05 01"}))
     assert "+33612000501 is listed" in found
