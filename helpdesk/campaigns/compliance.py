@@ -195,6 +195,11 @@ def zones_of(
 
 
 def _plans(terms: Terms, contact: Contact, center_timezone: str) -> tuple[_Plan, ...]:
+    # A naive instant would be read in the server's zone: refuse it rather than guess.
+    if contact.refused_at is not None:
+        _require_aware(contact.refused_at, "refused_at")
+    for attempt in contact.attempts:
+        _require_aware(attempt, "attempts")
     plan = _plan(terms, contact, center_timezone)
     zones = zones_of(contact, plan.region, center_timezone)
     return tuple(replace(plan, zone=zone) for zone in zones)

@@ -290,6 +290,12 @@ def test_other_countries_default_window() -> None:
 def test_naive_instants_are_refused() -> None:
     with pytest.raises(ValueError, match="now"):
         check(CALL, person(), datetime(2026, 12, 7, 11))
+    with pytest.raises(ValueError, match="attempts"):
+        check(CALL, person(attempts=(datetime(2026, 12, 1, 11),)), at(PARIS, 2026, 12, 7, 11))
+    with pytest.raises(ValueError, match="refused_at"):
+        next_allowed(CALL, person(refused_at=datetime(2026, 12, 1)), at(PARIS, 2026, 12, 7, 11))
+    with pytest.raises(ValueError, match="kind"):
+        check(Terms("prospection", "call", "consent"), person(), at(PARIS, 2026, 12, 7, 11))
 
 
 # --- properties ----------------------------------------------------------------------------
