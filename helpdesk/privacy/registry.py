@@ -39,6 +39,7 @@ PRIVACY_MODULES = (
     "helpdesk.macros.privacy",
     "helpdesk.portal.privacy",
     "helpdesk.surveys.privacy",
+    "helpdesk.consent.privacy",
     "telephony.privacy",
     "kb.privacy",
 )

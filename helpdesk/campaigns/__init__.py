@@ -1,0 +1,1 @@
+"""Outbound campaigns: lists, channels, schedules, and when a contact may be made."""
