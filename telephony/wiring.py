@@ -68,6 +68,7 @@ def _fill_core_interfaces(app: Flask) -> None:
     from helpdesk.tickets import delivery, ticket_merge
     from helpdesk.value import service as value_service
     from telephony import ivr_queues, sms, survey_texts, ticket_follow, usage
+    from telephony import warehouse as warehouse_sources
     from telephony import metrics as telephony_metrics
     from telephony import monitoring as call_monitoring
     from telephony import supervision as call_floor
@@ -91,6 +92,7 @@ def _fill_core_interfaces(app: Flask) -> None:
     dispatch_notify.OUTBOX.fill(sms.queue_sms)
     portal_links.TEXTS.fill(sms.queue_sms)
     value_service.CONTACTS.fill(usage.contacts_since)
+    warehouse_sources.register_sources()
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -1,0 +1,70 @@
+"""Running the export from the app: where the files go, and what the periodic job and the
+"Export now" button do when an export is already running or was run a moment ago."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+from helpdesk.db import DbSession, utcnow
+from helpdesk.warehouse import export as exporter
+from helpdesk.warehouse import layout
+
+log = logging.getLogger(__name__)
+
+
+def directory() -> Path:
+    return Path(current_app.config["HELPDESK_SETTINGS"].WAREHOUSE_DIR)
+
+
+def export_now(
+    session: DbSession, *, full: bool = False, progress: exporter.ProgressFactory | None = None
+) -> dict[str, Any]:
+    """Export at once; `{"ran": False, "reason": "busy"}` when another export holds the lock."""
+    try:
+        result = exporter.export(session, directory(), full=full, progress=progress)
+    except layout.ExportBusy:
+        return {"ran": False, "reason": "busy"}
+    finally:
+        session.rollback()  # the export only reads: end its transaction
+    return {"ran": True, **result.as_dict()}
+
+
+def periodic(session: DbSession, *, now: datetime | None = None) -> dict[str, Any]:
+    """The periodic job: an export once `WAREHOUSE_EXPORT_S` has passed since the last one,
+    a full one when none ran this week. Runs often and does nothing most times, so the
+    interval is a setting without touching the beat schedule."""
+    now = now or utcnow()
+    root = directory()
+    manifest = layout.Manifest.load(root)
+    every = float(current_app.config["HELPDESK_SETTINGS"].WAREHOUSE_EXPORT_S)
+    if manifest.exported_at is not None:
+        age = (now - datetime.fromisoformat(manifest.exported_at)).total_seconds()
+        if age < every:
+            return {"ran": False, "reason": "fresh"}
+    outcome = export_now(session, full=exporter.full_due(root, now))
+    if not outcome["ran"]:
+        log.info("warehouse export skipped: another export is running")
+    return outcome
+
+
+def status() -> dict[str, Any]:
+    """What the manifest says, and whether an export is running now."""
+    root = directory()
+    manifest = layout.Manifest.load(root)
+    return {
+        "directory": str(root),
+        "exported_at": manifest.exported_at,
+        "last_full_at": manifest.last_full_at,
+        "duration_s": manifest.duration_s,
+        "running": layout.export_running(root),
+        "schema_version": manifest.schema_version,
+        "tables": {
+            name: {"rows": t.rows, "files": t.files, "bytes": t.bytes, "watermark": t.watermark}
+            for name, t in manifest.tables.items()
+        },
+    }
