@@ -68,10 +68,10 @@ def _fill_core_interfaces(app: Flask) -> None:
     from helpdesk.tickets import delivery, ticket_merge
     from helpdesk.value import service as value_service
     from telephony import ivr_queues, sms, survey_texts, ticket_follow, usage
-    from telephony import warehouse as warehouse_sources
     from telephony import metrics as telephony_metrics
     from telephony import monitoring as call_monitoring
     from telephony import supervision as call_floor
+    from telephony import warehouse as warehouse_sources
     from telephony.agent_presence import presences
 
     live.PRESENCES.fill(presences)

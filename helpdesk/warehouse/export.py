@@ -301,7 +301,7 @@ def export(
     now = now or utcnow()
     with layout.export_lock(root):
         manifest = layout.Manifest.load(root)
-        if manifest.schema_version != schema.VERSION:
+        if manifest.schema_version != schema.VERSION or manifest.exported_at is None:
             manifest, full = layout.Manifest(), True
         run = _Run(
             session,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Unpack
 
 import pyarrow as pa
 from sqlalchemy import Select
@@ -41,11 +41,12 @@ class Source:
     `still_open` find the months an incremental export must rewrite (docs/analytics.md)."""
 
     table: str
-    query: Callable[[], Select[Any]]
+    query: Callable[[], Select[Unpack[tuple[Any, ...]]]]
     derived: Mapping[str, Derived] = field(default_factory=dict)
-    at: ColumnElement[Any] | None = None
-    id: ColumnElement[Any] | None = None
-    updated: ColumnElement[Any] | None = None
+    # Columns of the operational table (mapped attributes or Core columns).
+    at: Any = None
+    id: Any = None
+    updated: Any = None
     still_open: Callable[[datetime], ColumnElement[bool]] | None = None
 
     @property

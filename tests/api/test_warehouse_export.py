@@ -13,7 +13,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from helpdesk.customers import erasure
 from helpdesk.customers.models import Customer
+from helpdesk.db import utcnow
 from helpdesk.dispatch.models import WorkOrder
 from helpdesk.dispatch.workflow import WorkOrderStatus
 from helpdesk.extensions import db
@@ -25,8 +27,6 @@ from helpdesk.warehouse import export as exporter
 from helpdesk.warehouse import layout, schema
 from helpdesk.warehouse.query import Warehouse
 from telephony.models import Call, SmsMessage
-
-NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -120,7 +120,6 @@ def operational(app: Flask, customer_factory: Any, ticket_factory: Any) -> dict[
 
 
 def _export(root: Path, **kw: Any) -> exporter.ExportResult:
-    kw.setdefault("now", NOW)
     return exporter.export(db.session, root, **kw)
 
 
@@ -167,4 +166,109 @@ def test_totals_equal_the_operational_database(operational: dict[str, Any], root
     # Costs at the value module's rates: 450 s at 90 cents a minute; the unpaid invoice is late.
     assert wh.rows("SELECT sum(cost_cents) AS c FROM fact_call")[0]["c"] == 180 + 450 + 45 + 0
     late = wh.rows("SELECT invoice_key, days_late FROM fact_invoice ORDER BY invoice_key")
-    assert [r["days_late"] for r in late] == [0, (NOW.date() - date(2026, 11, 20)).days]
+    assert [r["days_late"] for r in late] == [0, (utcnow().date() - date(2026, 11, 20)).days]
+
+
+def _keys(root: Path, table: str, key: str) -> list[int]:
+    return [r["k"] for r in Warehouse(root).rows(f"SELECT {key} AS k FROM {table} ORDER BY 1")]
+
+
+def _all_text(root: Path) -> str:
+    """Every string value of every file, to look for what must not be there."""
+    values: list[str] = []
+    for table in schema.TABLES:
+        for path in layout.table_files(root, table):
+            for column in pq.read_table(path).columns:
+                values += [str(v) for v in column.to_pylist() if isinstance(v, str)]
+    return "\n".join(values)
+
+
+def test_an_incremental_export_rewrites_the_touched_months_and_keeps_each_row_once(
+    operational: dict[str, Any], root: Path
+) -> None:
+    ada, bob = operational["ada"], operational["bob"]
+    first = _export(root)
+    assert first.full
+    october_ticket = operational["tickets"][2]
+    october_ticket.status = "solved"
+    october_ticket.solved_at = october_ticket.created_at + timedelta(hours=5)
+    october_ticket.updated_at = utcnow()
+    db.session.add(_call(bob.id, datetime(2026, 10, 20, 9, tzinfo=UTC), 60.0))
+    unpaid = db.session.scalar(select(Invoice).where(Invoice.number == "F-2"))
+    unpaid.paid_on = date(2026, 11, 25)
+    db.session.commit()
+    erasure.erase(db.session, bob, actor_id=None)
+    db.session.commit()
+
+    second = _export(root)
+
+    assert not second.full
+    months = {t.table: t.months for t in second.tables}
+    assert "2026-10" in months["fact_ticket"]
+    assert "2026-10" in months["fact_call"] and "2026-11" not in months["fact_call"]
+    assert "2026-11" in months["fact_invoice"]  # it held an unpaid invoice
+    wh = Warehouse(root)
+    # Each row once, the change visible.
+    for table, key, model in (
+        ("fact_ticket", "ticket_key", Ticket),
+        ("fact_call", "call_key", Call),
+        ("fact_invoice", "invoice_key", Invoice),
+    ):
+        keys = _keys(root, table, key)
+        assert keys == sorted(db.session.scalars(select(model.id))), table
+        assert len(keys) == len(set(keys))
+    solved = wh.rows(
+        "SELECT status, resolution_s FROM fact_ticket WHERE ticket_key = ?", [october_ticket.id]
+    )
+    assert solved == [{"status": "solved", "resolution_s": 5 * 3600.0}]
+    paid = wh.rows("SELECT paid_on, days_late FROM fact_invoice WHERE invoice_key = ?", [unpaid.id])
+    assert paid == [{"paid_on": date(2026, 11, 25), "days_late": 5}]
+    assert wh.rows("SELECT sum(talk_s) AS t FROM fact_call")[0]["t"] == 510.0
+    # The erased customer: a key and `erased`, nothing else; no customer's name anywhere.
+    erased = wh.rows("SELECT * FROM dim_customer WHERE customer_key = ?", [bob.id])
+    assert erased == [
+        {
+            "customer_key": bob.id,
+            "kind": None,
+            "company_key": None,
+            "language": None,
+            "created_at": None,
+            "segment": None,
+            "erased": True,
+        }
+    ]
+    assert wh.rows("SELECT erased FROM dim_customer WHERE customer_key = ?", [ada.id]) == [
+        {"erased": False}
+    ]
+    text = _all_text(root)
+    for personal in ("Ada", "Lovelace", "Marley", "+3361", "example.com", "Bonjour"):
+        assert personal not in text
+
+
+def test_a_full_export_after_incrementals_finds_the_same_rows(
+    operational: dict[str, Any], root: Path
+) -> None:
+    _export(root)
+    db.session.add(_call(operational["cy"].id, datetime(2026, 9, 1, tzinfo=UTC), 10.0))
+    db.session.commit()
+    _export(root)
+    incremental = {t: _keys(root, t, "call_key") for t in ("fact_call",)}
+    assert "2026-09" in layout.partitions(root, "fact_call")
+    db.session.execute(
+        Call.__table__.delete().where(Call.created_at < datetime(2026, 10, 1, tzinfo=UTC))
+    )
+    db.session.commit()
+    full = _export(root, full=True)
+    assert full.full
+    # The month whose only row was deleted is gone after the rebuild.
+    assert "2026-09" not in layout.partitions(root, "fact_call")
+    assert len(_keys(root, "fact_call", "call_key")) == len(incremental["fact_call"]) - 1
+
+
+def test_a_second_export_is_refused_while_one_runs(operational: dict[str, Any], root: Path) -> None:
+    with layout.export_lock(root):
+        assert layout.export_running(root)
+        with pytest.raises(layout.ExportBusy):
+            _export(root)
+    assert not layout.export_running(root)
+    assert _export(root).rows_written > 0
