@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Select, literal, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -16,7 +16,7 @@ from telephony.models import Call, CallQueue, SmsMessage
 SMS_PENDING = ("queued", "sending", "sent", "accepted", "scheduled")
 
 
-def _calls() -> Select[Unpack[tuple[Any, ...]]]:
+def _calls() -> Select[*tuple[Any, ...]]:
     return select(
         Call.customer_id.label("customer_key"),
         Call.created_at.label("at"),
@@ -40,7 +40,7 @@ def _call_open(now: datetime) -> ColumnElement[bool]:
     return Call.ended_at.is_(None)
 
 
-def _texts() -> Select[Unpack[tuple[Any, ...]]]:
+def _texts() -> Select[*tuple[Any, ...]]:
     return select(
         SmsMessage.customer_id.label("customer_key"),
         SmsMessage.created_at.label("at"),
@@ -53,7 +53,7 @@ def _texts() -> Select[Unpack[tuple[Any, ...]]]:
     ).order_by(SmsMessage.id)
 
 
-def _queues() -> Select[Unpack[tuple[Any, ...]]]:
+def _queues() -> Select[*tuple[Any, ...]]:
     return select(
         CallQueue.id.label("queue_key"),
         CallQueue.name.label("name"),

@@ -5,7 +5,7 @@ module's `CostRates`, the same figures as the customer value's cost to serve."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Select, and_, exists, literal, select
 
@@ -22,7 +22,7 @@ from helpdesk.warehouse.sources import Context, Row, Source, register, seconds_b
 COMPLAINT_TAGS = ("complaint", "reclamation")
 
 
-def _tickets() -> Select[Unpack[tuple[Any, ...]]]:
+def _tickets() -> Select[*tuple[Any, ...]]:
     complaint = exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.tag.in_(COMPLAINT_TAGS))
     return select(
         Ticket.requester_id.label("customer_key"),
@@ -41,7 +41,7 @@ def _ticket_cost(row: Row, ctx: Context) -> int:
     return ctx.rates.ticket + (ctx.rates.complaint if row["is_complaint"] else 0)
 
 
-def _emails() -> Select[Unpack[tuple[Any, ...]]]:
+def _emails() -> Select[*tuple[Any, ...]]:
     return select(
         MailMessage.customer_id.label("customer_key"),
         MailMessage.created_at.label("at"),
@@ -53,7 +53,7 @@ def _emails() -> Select[Unpack[tuple[Any, ...]]]:
     ).order_by(MailMessage.id)
 
 
-def _visits() -> Select[Unpack[tuple[Any, ...]]]:
+def _visits() -> Select[*tuple[Any, ...]]:
     return select(
         WorkOrder.customer_id.label("customer_key"),
         WorkOrder.window_start.label("at"),
@@ -70,7 +70,7 @@ def _visit_cost(row: Row, ctx: Context) -> int:
     return ctx.rates.field_visit if str(row["status"]) == WorkOrderStatus.COMPLETED else 0
 
 
-def _invoices() -> Select[Unpack[tuple[Any, ...]]]:
+def _invoices() -> Select[*tuple[Any, ...]]:
     return select(
         Invoice.customer_id.label("customer_key"),
         Invoice.issued_on.label("issued_on"),
@@ -95,7 +95,7 @@ def _days_late(row: Row, ctx: Context) -> int:
     return max(int((end - due).days), 0)
 
 
-def _surveys() -> Select[Unpack[tuple[Any, ...]]]:
+def _surveys() -> Select[*tuple[Any, ...]]:
     return select(
         Survey.customer_id.label("customer_key"),
         Survey.sent_at.label("at"),
@@ -108,7 +108,7 @@ def _surveys() -> Select[Unpack[tuple[Any, ...]]]:
     ).order_by(Survey.id)
 
 
-def _customers() -> Select[Unpack[tuple[Any, ...]]]:
+def _customers() -> Select[*tuple[Any, ...]]:
     return (
         select(
             Customer.id.label("customer_key"),
@@ -129,7 +129,7 @@ def _unless_erased(name: str) -> Any:
     return lambda row, ctx: None if row["erased_at"] is not None else row[name]
 
 
-def _agents() -> Select[Unpack[tuple[Any, ...]]]:
+def _agents() -> Select[*tuple[Any, ...]]:
     return select(
         User.id.label("agent_key"),
         User.name.label("name"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Unpack
+from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import Select
@@ -41,7 +41,7 @@ class Source:
     `still_open` find the months an incremental export must rewrite (docs/analytics.md)."""
 
     table: str
-    query: Callable[[], Select[Unpack[tuple[Any, ...]]]]
+    query: Callable[[], Select[*tuple[Any, ...]]]
     derived: Mapping[str, Derived] = field(default_factory=dict)
     # Columns of the operational table (mapped attributes or Core columns).
     at: Any = None
