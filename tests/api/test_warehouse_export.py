@@ -272,3 +272,37 @@ def test_a_second_export_is_refused_while_one_runs(operational: dict[str, Any], 
             _export(root)
     assert not layout.export_running(root)
     assert _export(root).rows_written > 0
+
+
+def test_the_analytics_run_over_the_export(operational: dict[str, Any], root: Path) -> None:
+    from helpdesk.warehouse import analytics
+    from helpdesk.warehouse.query import fetch
+
+    _export(root)
+    today = utcnow().date()
+    ada, bob, cy = (operational[k].id for k in ("ada", "bob", "cy"))
+    with Warehouse(root).connect() as conn:
+
+        def run(sql: str, params: Any) -> Any:
+            return fetch(conn, sql, params)
+
+        found = analytics.rfm(run, today)
+        by_contact = analytics.cohorts(run, today, "contacts")
+        costs = analytics.cost_to_serve(run, today)
+        quadrants = analytics.quadrants(run, today)
+    assert found["customers"] == 2
+    assert sum(s["revenue_cents"] for s in found["segments"]) == 165_050
+    october = next(r for r in by_contact["rows"] if r["cohort"] == "2026-10")
+    # Ada and Bob first called or wrote in October; Ada again in November, both in December.
+    assert october["size"] == 2 and october["retention"][:3] == [100.0, 50.0, 100.0]
+    november = next(r for r in costs["by_month"] if r["month"] == "2026-11")
+    assert november == {
+        "month": "2026-11",
+        "calls": 450,
+        "tickets": 0,
+        "sms": 8,
+        "visits": 6000,
+        "total": 6458,
+    }
+    placed = {q: [t["customer_key"] for t in top] for q, top in quadrants["top"].items()}
+    assert placed["good"] == [ada] and placed["costly"] == [bob] and placed["quiet"] == [cy]
