@@ -54,7 +54,7 @@ FROM s GROUP BY r, f
 def rfm(fetch: Fetch, today: date) -> dict[str, Any]:
     """Customers and revenue per RFM segment, and the R x F grid of counts."""
     cells = fetch(RFM_SQL, [today, today])
-    segments = {
+    segments: dict[str, dict[str, Any]] = {
         name: {"segment": name, "customers": 0, "revenue_cents": 0, "days": 0, "invoices": 0}
         for name in RFM_SEGMENTS
     }

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +68,39 @@ def status() -> dict[str, Any]:
             for name, t in manifest.tables.items()
         },
     }
+
+
+# -- the analytics page's figures ------------------------------------------------------------------
+
+_REPORTS: dict[tuple[str, str | None, date, str], dict[str, Any]] = {}
+_REPORTS_KEPT = 8
+
+
+def report(*, basis: str = "invoices", today: date | None = None) -> dict[str, Any]:
+    """Every figure of the analytics page, computed once per export (and day): the page then
+    answers from memory until the next export changes the files."""
+    from helpdesk.warehouse import analytics
+    from helpdesk.warehouse.query import Warehouse, fetch
+
+    root = directory()
+    today = today or utcnow().date()
+    manifest = layout.Manifest.load(root)
+    key = (str(root), manifest.exported_at, today, basis)
+    if key in _REPORTS:
+        return _REPORTS[key]
+    with Warehouse(root).connect() as conn:
+
+        def run(sql: str, params: Any) -> list[dict[str, Any]]:
+            return fetch(conn, sql, params)
+
+        found = {
+            "counts": analytics.counts(run),
+            "rfm": analytics.rfm(run, today),
+            "cohorts": analytics.cohorts(run, today, basis),
+            "costs": analytics.cost_to_serve(run, today),
+            "quadrants": analytics.quadrants(run, today),
+        }
+    if len(_REPORTS) >= _REPORTS_KEPT:
+        _REPORTS.clear()
+    _REPORTS[key] = found
+    return found
