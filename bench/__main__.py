@@ -10,9 +10,9 @@ day routes), `kb` (knowledge-base indexing and search), `sqlite_deadline` (what 
 SQLite statement deadline costs each statement), `mail_in` (the raw-MIME ingress and IMAP
 arrival to the live event) and `controls` (a call control's latency, from the click to the
 Twilio request and to the caller's state in the simulator), `bulk` (a status change of 1,000
-tickets through the API, and its undo) and `portal` (the customer portal's pages at a million
-tickets). `callcenter` (the whole call center
-under load, `bench/load/`) runs only when named.
+tickets through the API, and its undo), `portal` (the customer portal's pages at a million
+tickets) and `warehouse` (the analytics export of a million tickets and calls, and its page).
+`callcenter` (the whole call center under load, `bench/load/`) runs only when named.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from bench import (
     sqlite_deadline,
     supervision,
     voice,
+    warehouse,
 )
 
 
@@ -167,6 +168,17 @@ def _bulk(args: argparse.Namespace) -> None:
     )
 
 
+def _warehouse(args: argparse.Namespace) -> None:
+    warehouse.run(
+        warehouse.Options(
+            scale=args.scale,
+            samples=args.warehouse_samples,
+            keep=args.keep,
+            reuse=args.reuse,
+        )
+    )
+
+
 def _portal(args: argparse.Namespace) -> None:
     portal.run(
         portal.Options(
@@ -214,6 +226,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "mail_in": _mail_in,
     "bulk": _bulk,
     "portal": _portal,
+    "warehouse": _warehouse,
 }
 
 # Long and heavy: the whole deployment under load.
@@ -367,6 +380,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--portal-clients", type=int, default=4, help="portal: concurrent client connections"
+    )
+    p.add_argument(
+        "--warehouse-samples",
+        type=int,
+        default=200,
+        help="warehouse: timed GET /analytics after the first",
     )
     p.add_argument(
         "--portal-typical",
