@@ -65,7 +65,6 @@ CHANNELS: dict[str, Any] = {
     "sms": _l("Texts"),
     "visits": _l("Field visits"),
 }
-BASES = ("invoices", "contacts")
 
 
 def _freshness(status: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +139,7 @@ def _charts(found: dict[str, Any]) -> dict[str, Any]:
 @role_required(*permissions.SUPERVISE)
 def analytics_page() -> ResponseReturnValue:
     basis = request.args.get("cohorts", "invoices")
-    if basis not in BASES:
+    if basis not in warehouse.BASES:
         basis = "invoices"
     status = warehouse.status()
     freshness = _freshness(status)

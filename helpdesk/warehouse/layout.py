@@ -94,6 +94,13 @@ def write_atomic(path: Path, table: pa.Table) -> None:
     os.replace(tmp, path)
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def remove_partition(root: Path, table: str, month: str) -> None:
     """A month that no longer has rows (only a full export finds those)."""
     path = partition_path(root, table, month)

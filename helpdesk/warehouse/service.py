@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ def export_now(
         return {"ran": False, "reason": "busy"}
     finally:
         session.rollback()  # the export only reads: end its transaction
+    _precompute()
     return {"ran": True, **result.as_dict()}
 
 
@@ -76,9 +78,15 @@ _REPORTS: dict[tuple[str, str | None, date, str], dict[str, Any]] = {}
 _REPORTS_KEPT = 8
 
 
+BASES = ("invoices", "contacts")
+
+
 def report(*, basis: str = "invoices", today: date | None = None) -> dict[str, Any]:
-    """Every figure of the analytics page, computed once per export (and day): the page then
-    answers from memory until the next export changes the files."""
+    """Every figure of the analytics page, computed once per export and day.
+
+    The export computes them as it ends and keeps them beside the files
+    (`_figures-<basis>.json`), so the first view in any web process reads them; a process then
+    keeps them in memory until the next export changes the files."""
     from helpdesk.warehouse.query import Warehouse
 
     root = directory()
@@ -87,11 +95,29 @@ def report(*, basis: str = "invoices", today: date | None = None) -> dict[str, A
     key = (str(root), manifest.exported_at, today, basis)
     if key in _REPORTS:
         return _REPORTS[key]
-    found = _compute(Warehouse(root), today, basis)
+    path = root / f"_figures-{basis}.json"
+    stamp = {"exported_at": manifest.exported_at, "today": today.isoformat()}
+    found = None
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if saved.get("stamp") == stamp:
+            found = saved["figures"]
+    if found is None:
+        found = _compute(Warehouse(root), today, basis)
+        layout.write_text_atomic(path, json.dumps({"stamp": stamp, "figures": found}))
     if len(_REPORTS) >= _REPORTS_KEPT:
         _REPORTS.clear()
     _REPORTS[key] = found
     return found
+
+
+def _precompute() -> None:
+    """The page's figures right after an export, so that no reader waits for them."""
+    for basis in BASES:
+        try:
+            report(basis=basis)
+        except Exception:
+            log.exception("warehouse figures (%s) not computed after the export", basis)
 
 
 def _compute(warehouse: Any, today: date, basis: str) -> dict[str, Any]:

@@ -130,3 +130,24 @@ def test_agents_may_not_see_the_analytics(signed_in: Any) -> None:
     client = signed_in(Role.AGENT)
     assert client.get("/analytics").status_code == 403
     assert client.post("/analytics/export").status_code == 403
+
+
+def test_the_export_leaves_the_figures_ready_for_every_web_process(
+    app: Flask, signed_in: Any, customers: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpdesk.warehouse import service as warehouse_service
+
+    client = signed_in(Role.SUPERVISOR)
+    client.post("/analytics/export")
+    root = Path(app.config["HELPDESK_SETTINGS"].WAREHOUSE_DIR)
+    assert (root / "_figures-invoices.json").exists()
+    assert (root / "_figures-contacts.json").exists()
+    # Another process: nothing in memory, and no DuckDB query may run.
+    warehouse_service._REPORTS.clear()
+
+    def no_query(*args: Any) -> Any:
+        raise AssertionError("the figures were computed again")
+
+    monkeypatch.setattr(warehouse_service, "_compute", no_query)
+    page = _page(client)
+    assert "RFM segments" in page and 'id="quadrant-table"' in page
