@@ -9,9 +9,10 @@ so building it is bounded (well under a minute at full scale): `--scale 1` is 10
    --full`): time, rows, files and size on disk;
 2. 1,000 changes (500 tickets solved, 300 calls added, 200 invoices paid), then an incremental
    export: time and the months it rewrote;
-3. the analytics page (`GET /analytics` as a supervisor, in process): its first answer after
-   an export (every figure computed in DuckDB over the files) and p50 / p95 of the following
-   ones (answered from the per-export memo), and the figures' computation alone, uncached.
+3. the analytics page's figures: their computation in DuckDB over the files, uncached (what
+   the export does as it ends, for both cohort bases), then `GET /analytics` as a supervisor,
+   in process: the first view in a process (figures read from the file the export left) and
+   p50 / p95 of the following ones (from memory).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 FULL_TARGET_S = 300.0
 INCREMENTAL_TARGET_S = 60.0
 PAGE_TARGET_MS = 200.0
+FIRST_VIEW_TARGET_MS = 1000.0
 COLD_TARGET_MS = 5000.0
 
 
@@ -231,22 +233,41 @@ def run(opts: Options) -> Run:
             uncached = []
             for _ in range(5):
                 warehouse_service._REPORTS.clear()
+                for saved in root.glob("_figures-*.json"):
+                    saved.unlink()
                 t0 = time.perf_counter()
                 warehouse_service.report()
                 uncached.append(time.perf_counter() - t0)
             cold = summarise(uncached)
             result.add(
                 Figure(
-                    "analytics figures computed in DuckDB (first view after an export)",
+                    "analytics figures computed in DuckDB, uncached (as the export ends)",
                     f"p95 < {COLD_TARGET_MS:.0f} ms",
                     f"p50 {cold.p50_ms:.0f} ms, p95 {cold.p95_ms:.0f} ms (5 runs)",
                     cold.p95_ms < COLD_TARGET_MS,
                     3,
                 )
             )
+            # What `export_now` does as it ends: the figures computed and kept beside the files.
+            warehouse_service._REPORTS.clear()
+            t0 = time.perf_counter()
+            warehouse_service._precompute()
+            result.details["precompute_s"] = time.perf_counter() - t0
             client = _signed_in(app)
+            warehouse_service._REPORTS.clear()  # a web process that has not seen them yet
+            t0 = time.perf_counter()
             first = client.get("/analytics")
+            first_ms = (time.perf_counter() - t0) * 1000
             assert first.status_code == 200, first.status_code
+            result.add(
+                Figure(
+                    "GET /analytics, first view in a process after an export (figures on disk)",
+                    f"< {FIRST_VIEW_TARGET_MS:.0f} ms",
+                    f"{first_ms:.0f} ms (templates compiled in it too)",
+                    first_ms < FIRST_VIEW_TARGET_MS,
+                    3,
+                )
+            )
             seconds = []
             for _ in range(opts.samples):
                 t0 = time.perf_counter()
