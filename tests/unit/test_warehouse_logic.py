@@ -80,3 +80,18 @@ def test_a_fresh_install_has_empty_typed_tables(tmp_path: Path) -> None:
         kinds = {d[0]: d[1] for d in conn.execute('DESCRIBE "fact_call"').fetchall()}
     assert kinds["at"] == "TIMESTAMP WITH TIME ZONE"
     assert kinds["talk_s"] == "DOUBLE" and kinds["call_key"] == "BIGINT"
+
+
+def test_only_the_adapter_imports_duckdb() -> None:
+    """DuckDB stays behind `helpdesk.warehouse.query`, as Redis, mail and search stay behind
+    theirs: the rest of the application asks the adapter."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    importing = sorted(
+        str(path.relative_to(root))
+        for package in ("helpdesk", "agents_ui", "telephony", "kb")
+        for path in (root / package).rglob("*.py")
+        if re.search(r"^\s*(import duckdb|from duckdb\b)", path.read_text(), re.MULTILINE)
+    )
+    assert importing == ["helpdesk/warehouse/query.py"]
