@@ -151,3 +151,19 @@ def test_the_export_leaves_the_figures_ready_for_every_web_process(
     monkeypatch.setattr(warehouse_service, "_compute", no_query)
     page = _page(client)
     assert "RFM segments" in page and 'id="quadrant-table"' in page
+
+
+def test_with_workers_export_now_queues_the_export_and_says_so(
+    app: Flask, signed_in: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpdesk.warehouse import tasks as warehouse_tasks
+
+    queued: list[tuple[Any, ...]] = []
+    monkeypatch.setitem(app.extensions["celery"].conf, "task_always_eager", False)
+    monkeypatch.setattr(warehouse_tasks.export, "delay", lambda *a: queued.append(a))
+    client = signed_in(Role.SUPERVISOR)
+    page = unescape(client.post("/analytics/export", follow_redirects=True).get_data(True))
+    assert queued == [()]
+    assert "Export queued" in page and "Export done" not in page
+    root = Path(app.config["HELPDESK_SETTINGS"].WAREHOUSE_DIR)
+    assert not (root / layout.MANIFEST).exists()  # nothing ran in the request
