@@ -87,6 +87,7 @@ def test_export_now_runs_the_export_and_the_page_shows_the_figures(
     raw = client.get("/analytics").get_data(as_text=True)
     assert "Grande &lt;b&gt;Surface&lt;/b&gt;" in raw and "<b>Surface</b>" not in raw
     assert "No invoices in the warehouse" not in page
+    assert "Fewer than 20 paying customers" in page
     entry = db.session.query(AuditEntry).order_by(AuditEntry.id.desc()).first()
     assert entry is not None and entry.action == "warehouse.export"
     assert entry.details.get("outcome") == "ran"
