@@ -190,6 +190,9 @@ class _Run:
                         break
                     if writer is not None:
                         writer.commit()
+                    if months[i] in written:
+                        # Reopening a month would overwrite the rows already written to it.
+                        raise RuntimeError(f"{source.table}: rows not in the order of `at`")
                     current, start = months[i], i
                     writer = layout.AtomicParquet(
                         layout.partition_path(self.root, source.table, current),
