@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from agents_ui import (
     account,
+    analytics_pages,
     assets,
     audit_pages,
     call_screen,
@@ -49,6 +50,7 @@ from agents_ui.blueprint import bp
 
 __all__ = [
     "account",
+    "analytics_pages",
     "assets",
     "audit_pages",
     "bp",

@@ -10,10 +10,11 @@ day routes), `kb` (knowledge-base indexing and search), `sqlite_deadline` (what 
 SQLite statement deadline costs each statement), `mail_in` (the raw-MIME ingress and IMAP
 arrival to the live event) and `controls` (a call control's latency, from the click to the
 Twilio request and to the caller's state in the simulator), `bulk` (a status change of 1,000
-tickets through the API, and its undo) and `portal` (the customer portal's pages at a million
-tickets). `callcenter` (the whole call center
-under load, `bench/load/`) and `peer` (ours side by side with django-helpdesk and a one-INSERT
-floor; it installs the peer into a virtualenv of its own) run only when named.
+tickets through the API, and its undo), `portal` (the customer portal's pages at a million
+tickets) and `warehouse` (the analytics export of a million tickets and calls, and its page).
+`callcenter` (the whole call center under load, `bench/load/`) and `peer` (ours side by side with
+django-helpdesk and a one-INSERT floor; it installs the peer into a virtualenv of its own) run only
+when named.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from bench import (
     sqlite_deadline,
     supervision,
     voice,
+    warehouse,
 )
 
 
@@ -169,6 +171,17 @@ def _bulk(args: argparse.Namespace) -> None:
     )
 
 
+def _warehouse(args: argparse.Namespace) -> None:
+    warehouse.run(
+        warehouse.Options(
+            scale=args.scale,
+            samples=args.warehouse_samples,
+            keep=args.keep,
+            reuse=args.reuse,
+        )
+    )
+
+
 def _portal(args: argparse.Namespace) -> None:
     portal.run(
         portal.Options(
@@ -234,6 +247,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "bulk": _bulk,
     "portal": _portal,
     "peer": _peer,
+    "warehouse": _warehouse,
 }
 
 # Long and heavy: the whole deployment under load.
@@ -387,6 +401,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--portal-clients", type=int, default=4, help="portal: concurrent client connections"
+    )
+    p.add_argument(
+        "--warehouse-samples",
+        type=int,
+        default=200,
+        help="warehouse: timed GET /analytics after the first",
     )
     p.add_argument(
         "--portal-typical",

@@ -50,6 +50,11 @@ PERIODIC: dict[str, dict[str, Any]] = {
         "task": "helpdesk.value.tasks.recompute",
         "schedule": 3600.0,
     },
+    # The analytics warehouse: checks often, exports once WAREHOUSE_EXPORT_S has passed.
+    "warehouse-export": {
+        "task": "helpdesk.warehouse.tasks.periodic_export",
+        "schedule": 300.0,
+    },
     "auto-close-solved-tickets": {
         "task": "helpdesk.tickets.tasks.auto_close_solved",
         "schedule": 3600.0,

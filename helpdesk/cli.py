@@ -536,6 +536,71 @@ def value_recompute() -> None:
         click.echo(f"{segment:10} {n}")
 
 
+@main.group(help="The analytics warehouse: Parquet files queried with DuckDB (docs/analytics.md).")
+def warehouse() -> None:
+    pass
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+@warehouse.command(
+    "export",
+    help="Export what changed since the last export (runs every WAREHOUSE_EXPORT_S too); "
+    "--full rebuilds every file.",
+)
+@click.option("--full", is_flag=True, help="Rewrite every table and month from the database.")
+@click.option("--quiet", is_flag=True, help="No progress bars, only the summary.")
+def warehouse_export(full: bool, quiet: bool) -> None:
+    from tqdm import tqdm
+
+    from helpdesk.extensions import db as database
+    from helpdesk.warehouse import service as warehouse_service
+
+    def bar(table: str, total: int) -> Any:
+        return tqdm(total=total or None, desc=f"{table:13}", unit=" rows", disable=quiet)
+
+    with _app("worker").app_context():
+        outcome = warehouse_service.export_now(database.session, full=full, progress=bar)
+        folder = warehouse_service.directory()
+    if not outcome["ran"]:
+        raise click.ClickException("another warehouse export is running: nothing done")
+    click.echo(f"{'table':14} {'written':>10} {'rows':>10} {'files':>6} {'size':>10}")
+    for name, t in outcome["tables"].items():
+        click.echo(
+            f"{name:14} {t['rows_written']:>10} {t['rows']:>10} {t['files']:>6} "
+            f"{_size(t['bytes']):>10}"
+        )
+    total = sum(t["bytes"] for t in outcome["tables"].values())
+    files = sum(t["files"] for t in outcome["tables"].values())
+    click.echo(
+        f"{'full' if outcome['full'] else 'incremental'} export: {outcome['rows_written']} rows "
+        f"written, {files} files, {_size(total)} in {folder}, {outcome['seconds']:.1f} s"
+    )
+
+
+@warehouse.command("status", help="When the warehouse was exported, and what it holds.")
+def warehouse_status() -> None:
+    from helpdesk.warehouse import service as warehouse_service
+
+    with _app().app_context():
+        found = warehouse_service.status()
+    click.echo(f"directory   {found['directory']}")
+    if found["exported_at"] is None:
+        click.echo("never exported: run `helpdesk warehouse export`")
+        return
+    click.echo(f"exported at {found['exported_at']} ({found['duration_s']:.1f} s)")
+    click.echo(f"last full   {found['last_full_at']}")
+    click.echo(f"running     {'yes' if found['running'] else 'no'}")
+    for name, t in found["tables"].items():
+        click.echo(f"{name:14} {t['rows']:>10} rows {t['files']:>6} files {_size(t['bytes']):>10}")
+
+
 @main.group(help="Inbound texts.")
 def sms() -> None:
     pass

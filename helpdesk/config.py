@@ -148,6 +148,10 @@ class Settings:
     HELPDESK_SURVEY_PERIOD_DAYS: int = 7
     HELPDESK_SURVEY_OPEN_DAYS: int = 14
     HELPDESK_SURVEY_SKIP_TAGS: str = "spam,merged,duplicate"
+    # The analytics warehouse (docs/analytics.md): the Parquet files' folder (default
+    # instance/warehouse) and how often the periodic job exports what changed.
+    WAREHOUSE_DIR: str = ""
+    WAREHOUSE_EXPORT_S: int = 3600
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     telephony_backend: str = field(default="simulator", init=False)
@@ -194,6 +198,8 @@ class Settings:
             self.HELPDESK_KB_SEARCH = "whoosh" if self.is_sqlite else "postgresql"
         if not self.HELPDESK_KB_INDEX_PATH:
             self.HELPDESK_KB_INDEX_PATH = str(instance / "kb_index")
+        if not self.WAREHOUSE_DIR:
+            self.WAREHOUSE_DIR = str(instance / "warehouse")
         if not self.SECRET_KEY:
             self.SECRET_KEY = _instance_secret(instance, "secret_key")
         if not self.TWILIO_AUTH_TOKEN:

@@ -66,6 +66,7 @@ TASK_MODULES = (
     "helpdesk.sla.tasks",
     "helpdesk.supervision.tasks",
     "helpdesk.value.tasks",
+    "helpdesk.warehouse.tasks",
     "helpdesk.dispatch.tasks",
     *mail_wiring.TASK_MODULES,
     *webhooks_wiring.TASK_MODULES,
@@ -116,6 +117,7 @@ def _fill_core_slots() -> None:
     from helpdesk.tickets.merge import move_to_survivor
     from helpdesk.tickets.reply_actions import MACRO_ACTIONS
     from helpdesk.tickets.ticket_merge import register_follower
+    from helpdesk.warehouse.core_sources import register_core
 
     def follow_merge(session: DbSession, *, source_id: int, target_id: int) -> None:
         """A merged duplicate's tickets and satisfaction surveys move to the survivor."""
@@ -127,6 +129,7 @@ def _fill_core_slots() -> None:
     MACRO_ACTIONS.fill(macros_service.reply_actions)
     register_follower("visits", move_work_orders)
     AFTER_SOLVED.fill(surveys.after_ticket_solved)
+    register_core()
 
 
 def init_request_handling(app: Flask, settings: Settings) -> None:

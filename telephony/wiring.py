@@ -72,6 +72,7 @@ def _fill_core_interfaces(app: Flask) -> None:
     from telephony import metrics as telephony_metrics
     from telephony import monitoring as call_monitoring
     from telephony import supervision as call_floor
+    from telephony import warehouse as warehouse_sources
     from telephony.agent_presence import presences
 
     live.PRESENCES.fill(presences)
@@ -93,6 +94,7 @@ def _fill_core_interfaces(app: Flask) -> None:
     portal_links.TEXTS.fill(sms.queue_sms)
     value_service.CONTACTS.fill(usage.contacts_since)
     consent_service.SMS_OPT_OUTS.fill(sms_optout.opted_out_numbers)
+    warehouse_sources.register_sources()
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -1,4 +1,4 @@
-/* Charts of the supervisors' report pages (calls, staffing, customer value).
+/* Charts of the supervisors' report pages (calls, staffing, customer value, analytics).
  *
  * Each canvas carries its figures in data-chart (the same numbers as the table under it), so
  * no request and no inline script is needed; without JavaScript the tables tell everything.
@@ -55,6 +55,41 @@
         options: base({ calls: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false } } })
       };
     },
+    stacked: function (d) {
+      var colours = ["#1d4ed8", "#047857", "#b45309", "#7c3aed", "#b91c1c"];
+      return {
+        type: "bar",
+        data: {
+          labels: d.labels,
+          datasets: d.series.map(function (s, i) {
+            return { label: s.label, data: s.data, backgroundColor: colours[i % colours.length], stack: "c" };
+          })
+        },
+        options: base({ x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: d.names.y } } })
+      };
+    },
+    scatter: function (d) {
+      var colours = { good: "#047857", demanding: "#1d4ed8", quiet: "#6b7280", costly: "#b91c1c" };
+      var options = base({
+        x: { type: "linear", beginAtZero: true, title: { display: true, text: d.names.x } },
+        y: { beginAtZero: true, title: { display: true, text: d.names.y } }
+      });
+      options.interaction = { mode: "nearest", intersect: true };
+      return {
+        type: "scatter",
+        data: {
+          datasets: d.series.map(function (s) {
+            return {
+              label: s.label,
+              data: s.data.map(function (p) { return { x: p[0], y: p[1] }; }),
+              backgroundColor: colours[s.key] || "#6b7280",
+              pointRadius: 3
+            };
+          })
+        },
+        options: options
+      };
+    },
     value: function (d) {
       return {
         type: "bar",
@@ -64,7 +99,7 @@
             { label: d.names.revenue, data: d.revenue, backgroundColor: "#047857", yAxisID: "y" },
             { label: d.names.cost, data: d.cost, backgroundColor: "#b91c1c", yAxisID: "y" },
             { type: "line", label: d.names.customers, data: d.customers, borderColor: "#1d4ed8", backgroundColor: "#1d4ed8", yAxisID: "n" }
-          ]
+          ].filter(function (ds) { return ds.data && ds.data.length; })
         },
         options: base({ n: { position: "right", beginAtZero: true, ticks: { precision: 0 }, grid: { drawOnChartArea: false } } })
       };

@@ -165,6 +165,8 @@ AUDITED: dict[str, Audited] = {
     "value_api.import_invoices_csv_post": Audited("invoice.import", "invoice", keep=()),
     "value_api.post_recompute_post": Audited("value.recompute", "customer_value", keep=()),
     "console.value_recompute": Audited("value.recompute", "customer_value", keep=()),
+    # The analytics warehouse: an export run or queued from the page (counts only).
+    "console.analytics_export": Audited("warehouse.export", "warehouse", keep=()),
     # Knowledge base: what the public help center shows
     "kb_api.delete_article_delete": Audited("kb.article.delete", "kb_article", "article_id"),
     "kb_api.create_article_post": Audited(

@@ -337,6 +337,8 @@ ENDPOINTS: dict[str, Access] = {
     "console.staffing_page": SUPERVISOR,
     "console.value_report": SUPERVISOR,
     "console.value_recompute": SUPERVISOR,
+    "console.analytics_page": SUPERVISOR,
+    "console.analytics_export": SUPERVISOR,
     "supervision_api.get_wallboard_get": SUPERVISOR,
     "supervision_api.put_agent_presence_put": SUPERVISOR,
     "supervision_api.move_call_post": SUPERVISOR,

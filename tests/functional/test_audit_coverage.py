@@ -390,6 +390,8 @@ CLI_NOT_AUDITED = {
     "db upgrade": "the schema itself (the audit table among it); Alembic keeps its version",
     "db downgrade": "the schema itself (the audit table among it); Alembic keeps its version",
     "db current": "reads",
+    "warehouse export": "writes the analytics files from the database; changes no state in it",
+    "warehouse status": "reads",
 }
 
 
