@@ -48,6 +48,7 @@ class Formation:
     token: str
     user_id: int
     customer_id: int
+    admin_token: str
 
 
 @pytest.fixture
@@ -63,6 +64,13 @@ def formation(settings, database, redis_url, tmp_path) -> Iterator[Formation]:
             languages=["fr"],
         )
         token = auth.issue_token(session=db.session, user=user)
+        admin = auth.create_user(
+            session=db.session,
+            email=f"split-admin-{uuid.uuid4().hex[:8]}@example.com",
+            password="longenough",
+            role=Role.ADMIN,
+        )
+        admin_token = auth.issue_token(session=db.session, user=admin)
         customer = customers.create(db.session, name="Split Caller")
         db.session.commit()
         user_id, customer_id = user.id, customer.id
@@ -99,7 +107,7 @@ def formation(settings, database, redis_url, tmp_path) -> Iterator[Formation]:
                 lambda base=base: requests.get(f"{base}/healthz", timeout=5).ok,
                 procs,
             )
-        yield Formation(procs, web, live, web_port, token, user_id, customer_id)
+        yield Formation(procs, web, live, web_port, token, user_id, customer_id, admin_token)
     finally:
         procs.stop()
 
@@ -113,6 +121,8 @@ class Console:
         options = {"origin": origin} if origin else {}
         self.client = socketio.Client(reconnection=False, websocket_extra_options=options)
         self.client.on("*", self._any, namespace="/agents")
+        self.closed = threading.Event()
+        self.client.on("disconnect", lambda *_: self.closed.set(), namespace="/agents")
         self.client.connect(
             url,
             namespaces=["/agents"],
@@ -189,6 +199,17 @@ def test_each_half_serves_its_own_and_events_cross(formation):
         ticket_id = r.json()["id"]
         for console in consoles:
             console.wait_for("ticket.created", lambda d: d["ticket_id"] == ticket_id)
+
+        # Revoking the token through a web process closes its connections on the sockets
+        # process at once (the web process publishes the closing on the queue).
+        r = requests.delete(
+            f"{f.web}/api/v1/users/{f.user_id}/tokens",
+            headers={"Authorization": f"Bearer {f.admin_token}"},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+        for console in consoles:
+            assert console.closed.wait(10), "a revoked token's connection stayed open"
     finally:
         for console in consoles:
             console.close()
