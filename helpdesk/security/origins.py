@@ -115,15 +115,17 @@ def live_url(sockets_public_url: str, *, page_host: str) -> str:
         page_name = page.hostname
     except ValueError:
         return seen
-    both_loopback = is_loopback_host(page_name or "") and is_loopback_host(parts.hostname or "")
-    if not page_name or not both_loopback:
+    # Only the two names the content security policy lists (loopback_variants; an IPv6 literal
+    # cannot be named there at all): a page under another loopback name keeps the configured
+    # one, which the origin check takes all the same.
+    if page_name not in ("localhost", "127.0.0.1") or not is_loopback_host(parts.hostname or ""):
         return seen
-    name = f"[{page_name}]" if ":" in page_name else page_name
-    return f"{parts.scheme}://{name}" + (f":{parts.port}" if parts.port else "")
+    return f"{parts.scheme}://{page_name}" + (f":{parts.port}" if parts.port else "")
 
 
 def loopback_variants(url: str) -> list[str]:
-    """The origins a loopback `url` may be reached under (see `live_url`); `[url]` otherwise."""
+    """The origins a loopback `url` may be reached under (see `live_url`): its own, `localhost`
+    and `127.0.0.1`; `[url]` otherwise."""
     seen = origin_of(url) if url else None
     if seen is None:
         return []
@@ -131,4 +133,6 @@ def loopback_variants(url: str) -> list[str]:
     if not is_loopback_host(parts.hostname or ""):
         return [seen]
     port = f":{parts.port}" if parts.port else ""
-    return [f"{parts.scheme}://{name}{port}" for name in ("localhost", "127.0.0.1", "[::1]")]
+    named = [f"{parts.scheme}://{name}{port}" for name in ("localhost", "127.0.0.1")]
+    own = [] if seen in named or ":" in (parts.hostname or "") else [seen]
+    return named + own

@@ -135,7 +135,8 @@ def test_the_sockets_process_still_refuses_foreign_pages(origin: str, host: str)
         ("", "127.0.0.1:5000", ""),  # the page's own origin: embedded, or behind a proxy
         ("http://127.0.0.1:5001", "127.0.0.1:5000", "http://127.0.0.1:5001"),
         ("http://127.0.0.1:5001", "localhost:5000", "http://localhost:5001"),  # the page's name
-        ("http://localhost:5001/", "[::1]:5000", "http://[::1]:5001"),
+        ("http://localhost:5001/", "[::1]:5000", "http://localhost:5001"),  # not in a policy
+        ("http://127.0.0.1:5001", "127.0.0.2:5000", "http://127.0.0.1:5001"),
         ("https://live.example.com", "help.example.com", "https://live.example.com"),
         ("http://127.0.0.1:5001", "help.example.com", "http://127.0.0.1:5001"),
         ("not a url", "127.0.0.1:5000", ""),
@@ -151,7 +152,11 @@ def test_a_loopback_sockets_address_is_allowed_under_every_loopback_name() -> No
     assert loopback_variants("http://127.0.0.1:5001") == [
         "http://localhost:5001",
         "http://127.0.0.1:5001",
-        "http://[::1]:5001",
+    ]
+    # An IPv6 literal is not a valid source in a content security policy.
+    assert loopback_variants("http://[::1]:5001") == [
+        "http://localhost:5001",
+        "http://127.0.0.1:5001",
     ]
     assert loopback_variants("https://live.example.com/") == ["https://live.example.com"]
     assert loopback_variants("") == []
