@@ -273,6 +273,6 @@ def test_screen_pops_keep_their_budget_while_the_api_is_saturated(formation, red
         console.close()
     # The API was saturated: more requests in flight than threads, each waiting its turn.
     assert len(latencies) > LOAD_CLIENTS
-    assert statistics.median(latencies) > 3 * statistics.median(idle), (latencies, idle)
+    assert statistics.median(latencies) > 2 * statistics.median(idle), (latencies, idle)
     assert len(delays) >= 20
     assert max(delays) < POP_BUDGET_S, sorted(delays)[-5:]
