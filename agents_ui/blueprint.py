@@ -34,6 +34,7 @@ from helpdesk.auth.models import Role
 from helpdesk.errors import APIError
 from helpdesk.extensions import login_manager
 from helpdesk.realtime import issue_socket_token
+from helpdesk.security.origins import live_url
 from helpdesk.tickets.workflow import reference_for
 from telephony import adapters, softphone
 
@@ -189,6 +190,9 @@ def _helpers() -> dict[str, Any]:
             current_user.is_authenticated and current_user.has_role(*permissions.KB_WRITE)
         ),
         "socket_token": _socket_token,
+        "socket_url": lambda: live_url(
+            str(current_app.config.get("SOCKETS_PUBLIC_URL") or ""), page_host=request.host
+        ),
         "server_now": lambda: sla_display.now().isoformat(),
         "sla_strings": sla_display.js_strings,
         "softphone_kind": lambda: softphone.kind(current_app.config),

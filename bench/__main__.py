@@ -2,8 +2,9 @@
 
 With no benchmark named, every benchmark runs: `foundation` (tickets, customers and the REST API),
 `sla` (business-time arithmetic and the breach scan), `voice` (Twilio webhooks and routing),
-`sms` (the inbound SMS webhook and the outbox), `screenpop` (the caller screen across web
-processes through Redis, and many agent sockets on one process), `callcost` (the CPU, SQL
+`sms` (the inbound SMS webhook and the outbox), `screenpop` (the caller screen across
+processes through Redis, many agent sockets on one process, and screen pops with the API
+saturated, one process against the Procfile's split), `callcost` (the CPU, SQL
 statements and Redis round trips of one whole call, in process), `supervision` (wallboard
 delivery delay and call reports over the call log), `dispatch` (technician suggestions and
 day routes), `kb` (knowledge-base indexing and search), `sqlite_deadline` (what the
@@ -112,6 +113,9 @@ def _screenpop(args: argparse.Namespace) -> None:
             timeline=args.pop_timeline,
             sockets=args.sockets,
             keep=args.keep,
+            pops=not args.no_pops,
+            saturated_seconds=args.saturated_seconds,
+            saturating_clients=args.saturating_clients,
         )
     )
 
@@ -362,7 +366,25 @@ def parser() -> argparse.ArgumentParser:
         " console applied the call events itself)",
     )
     p.add_argument(
-        "--sockets", type=int, default=1_000, help="screenpop: agent sockets on one web process"
+        "--sockets", type=int, default=1_000, help="screenpop: agent sockets on one sockets process"
+    )
+    p.add_argument(
+        "--no-pops",
+        action="store_true",
+        help="screenpop: skip the screen pops through the worker (figure 1)",
+    )
+    p.add_argument(
+        "--saturated-seconds",
+        type=float,
+        default=20.0,
+        help="screenpop: seconds of screen pops with the API saturated, for each server model"
+        " (one process, then the Procfile's split); 0 skips that figure",
+    )
+    p.add_argument(
+        "--saturating-clients",
+        type=int,
+        default=24,
+        help="screenpop: API clients saturating the web processes meanwhile",
     )
     p.add_argument(
         "--events-rate", type=float, default=100.0, help="supervision: call events per second"

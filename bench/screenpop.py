@@ -48,6 +48,7 @@ from bench import machine, pg
 from bench.foundation import RESULTS
 from bench.report import Figure, Run, save
 from bench.server import (
+    ONE_PROCESS_LINE,
     ROOT,
     WebServer,
     children_of,
@@ -82,6 +83,9 @@ class Options:
     timeline: int = 5_000
     sockets: int = 1_000
     keep: bool = False
+    pops: bool = True  # figure 1; `--no-pops` for the others only
+    saturated_seconds: float = 20.0  # figure 3, per server model; 0 leaves it out
+    saturating_clients: int = 24
 
 
 def redis_url() -> str:
@@ -239,13 +243,31 @@ class Worker:
                 self.process.kill()
 
 
-def web(url: str, rurl: str, logs: Path, name: str, threads: int | None = None) -> WebServer:
+def web(
+    url: str,
+    rurl: str,
+    logs: Path,
+    name: str,
+    threads: int | None = None,
+    *,
+    process: str = "web",
+    line: str = "",
+    env: dict[str, str] | None = None,
+) -> WebServer:
+    """A Procfile serving line (`web`, or `sockets` for the live connection), or `line`."""
     port = free_port()
     server = WebServer(
-        url, logs / f"{name}.log", port=port, extra_env=_env(url, rurl, f"http://127.0.0.1:{port}")
+        url,
+        logs / f"{name}.log",
+        port=port,
+        extra_env=_env(url, rurl, f"http://127.0.0.1:{port}") | dict(env or {}),
+        process=process,
+        line=line,
     )
     if threads is not None:
-        server.extra_env["WEB_THREADS"] = str(threads)
+        server.extra_env["SOCKETS_THREADS" if process == "sockets" else "WEB_THREADS"] = str(
+            threads
+        )
     server.start()
     return server
 
@@ -262,12 +284,13 @@ def _pids_named(name: str) -> list[int]:
     return found
 
 
-def cpu_groups(a: WebServer, b: WebServer, worker: Worker) -> dict[str, float]:
+def cpu_groups(a: WebServer, b: WebServer, live: WebServer, worker: Worker) -> dict[str, float]:
     """CPU seconds used so far by each part of the deployment and by this benchmark's clients."""
     worker_pids = [worker.process.pid, *children_of(worker.process.pid)] if worker.process else []
     groups = {
         "web A": a.pids(),
         "web B": b.pids(),
+        "sockets": live.pids(),
         "worker": worker_pids,
         "postgresql": postgres_pids(DB),
         "redis": _pids_named("redis-server"),
@@ -364,6 +387,7 @@ def take_calls(
 def screen_pops(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, logs: Path) -> None:
     a = web(url, rurl, logs, "web-a")
     b = web(url, rurl, logs, "web-b")
+    live = web(url, rurl, logs, "sockets", process="sockets")
     worker = Worker(url, rurl, logs / "worker.log")
     worker.start()
     log = PopLog()
@@ -383,7 +407,7 @@ def screen_pops(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, lo
 
     def warmed() -> None:
         nonlocal before, began
-        before = cpu_groups(a, b, worker)
+        before = cpu_groups(a, b, live, worker)
         began = time.monotonic()
 
     handlers = [
@@ -393,9 +417,9 @@ def screen_pops(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, lo
     try:
         for t in handlers:
             t.start()
-        for agent in tqdm(agents, desc="agents connect to B", leave=False):
+        for agent in tqdm(agents, desc="agents connect to the sockets process", leave=False):
             agent.client.connect(
-                b.base_url,
+                live.base_url,
                 namespaces=["/agents"],
                 auth={"token": agent.token},
                 transports=["websocket"],
@@ -421,7 +445,7 @@ def screen_pops(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, lo
         while len(log.popped) < warm + total and time.monotonic() < deadline:
             time.sleep(0.05)
         elapsed = time.monotonic() - began
-        after = cpu_groups(a, b, worker)
+        after = cpu_groups(a, b, live, worker)
         cpu = {k: after[k] - before[k] for k in after}
     finally:
         for _ in handlers:
@@ -432,6 +456,7 @@ def screen_pops(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, lo
         worker.stop()
         a.stop()
         b.stop()
+        live.stop()
     cold = {calls.sid(i) for i in range(warm)}
     timed = {s: t for s, t in log.sent.items() if s not in cold}
     latencies = [log.popped[s] - t for s, t in timed.items() if s in log.popped]
@@ -450,8 +475,8 @@ def screen_pops(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, lo
     run.add(
         Figure(
             f"screen_pop at {opts.rate:.0f} offers/s for {opts.seconds:.0f} s, webhook on A to"
-            f" client on"
-            f" B via Redis and the worker ({opts.timeline:,} timeline entries): p50 / p95 / p99",
+            " client on the sockets process via Redis and the worker"
+            f" ({opts.timeline:,} timeline entries): p50 / p95 / p99",
             f"p95 <= {P95_TARGET_MS:.0f} ms, p99 <= {P99_TARGET_MS:.0f} ms",
             f"{lat.p50_ms:.1f} / {lat.p95_ms:.1f} / {lat.p99_ms:.1f} ms over {lat.n} pops",
             lat.p95_ms <= P95_TARGET_MS and lat.p99_ms <= P99_TARGET_MS,
@@ -636,8 +661,8 @@ async def _many(
 
 
 def many_sockets(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, logs: Path) -> None:
-    # Each websocket holds one of the web process's threads: give it one per agent and some.
-    server = web(url, rurl, logs, "web-many", threads=opts.sockets + 64)
+    # Each websocket holds one of the sockets process's threads: give it one per agent and some.
+    server = web(url, rurl, logs, "sockets-many", threads=opts.sockets + 64, process="sockets")
     try:
         before = rss_and_threads(server)
         out = asyncio.run(
@@ -657,7 +682,8 @@ def many_sockets(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, l
     }
     run.add(
         Figure(
-            f"{opts.sockets:,} agent sockets on one web process: memory and threads before / after",
+            f"{opts.sockets:,} agent sockets on one sockets process: memory and threads before /"
+            " after",
             "reported",
             f"{rss0:.0f} / {rss1:.0f} MiB ({(rss1 - rss0) * 1024 / opts.sockets:.0f} KiB"
             f" per socket); {th0} / {th1} threads; all connected in {out['connected_s']:.1f} s",
@@ -688,6 +714,138 @@ def many_sockets(run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, l
     )
 
 
+# -- figure 3: screen pops while the API is saturated, one process against the split ------------
+
+
+SATURATED_POP_EVERY_S = 0.05
+SATURATED_P99_TARGET_MS = 200.0  # the call center's screen-pop target (issue #23)
+
+
+def _hammer(base: str, token: str, stop: threading.Event, took: list[float]) -> None:
+    """One API client, back to back until told to stop: a page of 100 tickets each time."""
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {token}"
+    while not stop.is_set():
+        started = time.perf_counter()
+        try:
+            http.get(f"{base}/api/v1/tickets?limit=100", timeout=30).raise_for_status()
+        except requests.RequestException:
+            continue
+        took.append(time.perf_counter() - started)
+
+
+def _pops_while_saturated(
+    api: str, live: str, seeded: Seeded, rurl: str, opts: Options
+) -> dict[str, Any]:
+    """Screen pops published as the worker publishes them (a write-only emitter on the Redis
+    queue) to one agent connected to `live`, while `saturating_clients` hammer `api`."""
+    from flask_socketio import SocketIO
+
+    from helpdesk.socketqueue import RedisQueue
+
+    uid, token = seeded.agents[0]
+    popped: dict[int, float] = {}
+    got = threading.Condition()
+    client = socketio.Client(reconnection=False)
+
+    def on_pop(payload: dict[str, Any]) -> None:
+        with got:
+            popped.setdefault(payload["n"], time.time())
+            got.notify_all()
+
+    client.on("screen_pop", on_pop, namespace="/agents")
+    client.connect(live, namespaces=["/agents"], auth={"token": token}, transports=["websocket"])
+    emitter = SocketIO(
+        message_queue=rurl,
+        client_manager=RedisQueue(rurl, channel="flask-socketio", write_only=True),
+        write_only=True,
+    )
+    stop = threading.Event()
+    took: list[float] = []
+    hammers = [
+        threading.Thread(target=_hammer, args=(api, t, stop, took), daemon=True)
+        for _, t in seeded.agents[1 : 1 + opts.saturating_clients] or seeded.agents
+    ]
+    sent: dict[int, float] = {}
+    try:
+        for h in hammers:
+            h.start()
+        time.sleep(2.0)  # the load reaches its pace
+        took.clear()
+        began = time.monotonic()
+        n = 0
+        while time.monotonic() - began < opts.saturated_seconds:
+            n += 1
+            sent[n] = time.time()
+            emitter.emit("screen_pop", {"n": n}, to=f"user:{uid}", namespace="/agents")
+            time.sleep(SATURATED_POP_EVERY_S)
+        elapsed = time.monotonic() - began
+        with got:
+            got.wait_for(lambda: len(popped) >= len(sent), timeout=POP_TIMEOUT_S)
+    finally:
+        stop.set()
+        for h in hammers:
+            h.join(timeout=30)
+        client.disconnect()
+    delays = [popped[k] - t for k, t in sent.items() if k in popped]
+    return {
+        "pop": summarise(delays),
+        "lost": len(sent) - len(delays),
+        "api": summarise(took),
+        "api_rate": len(took) / elapsed if elapsed else 0.0,
+    }
+
+
+def split_under_load(
+    run: Run, url: str, rurl: str, seeded: Seeded, opts: Options, logs: Path
+) -> None:
+    """The same load against the one-process model (one gunicorn worker serving everything)
+    and against the Procfile's split (web on one worker per core, sockets apart)."""
+    results: dict[str, dict[str, Any]] = {}
+    load = {}
+    one = web(url, rurl, logs, "one-process", line=ONE_PROCESS_LINE)
+    try:
+        load["one process"] = machine.load_average()
+        results["one process"] = _pops_while_saturated(
+            one.base_url, one.base_url, seeded, rurl, opts
+        )
+    finally:
+        one.stop()
+    api = web(url, rurl, logs, "split-web")
+    live = web(url, rurl, logs, "split-sockets", process="sockets")
+    try:
+        load["split"] = machine.load_average()
+        results["split"] = _pops_while_saturated(api.base_url, live.base_url, seeded, rurl, opts)
+    finally:
+        api.stop()
+        live.stop()
+    run.details["split_under_load"] = {
+        form: {
+            "pop": r["pop"].as_dict(),
+            "lost": r["lost"],
+            "api": r["api"].as_dict(),
+            "api_rate": r["api_rate"],
+            "load_average_before": load[form],
+        }
+        for form, r in results.items()
+    }
+    for form, r in results.items():
+        pop, api_lat = r["pop"], r["api"]
+        run.add(
+            Figure(
+                f"screen_pop with the API saturated ({opts.saturating_clients} clients listing"
+                f" 100 tickets back to back, {opts.saturated_seconds:g} s), {form}:"
+                " p50 / p99 / max",
+                f"p99 <= {SATURATED_P99_TARGET_MS:.0f} ms",
+                f"{pop.p50_ms:.1f} / {pop.p99_ms:.1f} / {pop.max_ms:.1f} ms over {pop.n} pops"
+                f" ({r['lost']} lost); API {r['api_rate']:.0f} req/s, p50"
+                f" {api_lat.p50_ms:.0f} ms",
+                pop.p99_ms <= SATURATED_P99_TARGET_MS and r["lost"] == 0,
+                group=3,
+            )
+        )
+
+
 # -- the run --------------------------------------------------------------------------------------
 
 
@@ -708,9 +866,12 @@ def run(opts: Options) -> Run:
     logs = Path(tempfile.mkdtemp(prefix="helpdesk-bench-screenpop-"))
     try:
         seeded = seed(url, opts)
-        screen_pops(current, url, rurl, seeded, opts, logs)
+        if opts.pops:
+            screen_pops(current, url, rurl, seeded, opts, logs)
         if opts.sockets:  # `--sockets 0`: the screen pops only
             many_sockets(current, url, rurl, seeded, opts, logs)
+        if opts.saturated_seconds:
+            split_under_load(current, url, rurl, seeded, opts, logs)
     finally:
         if not opts.keep:
             pg.drop_database(server, DB)

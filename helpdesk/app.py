@@ -16,6 +16,7 @@ from agents_ui import wiring as console
 from helpdesk import wiring as core
 from helpdesk.api.converters import BoundedIntegerConverter
 from helpdesk.config import Settings
+from helpdesk.process_roles import SERVING_ROLES
 from kb import wiring as knowledge_base
 from telephony import wiring as telephony
 
@@ -30,6 +31,7 @@ CONFIG_KEYS = (
     "TWILIO_TWIML_APP_SID",
     "HELPDESK_VOICE_TOKEN_TTL_S",
     "PUBLIC_BASE_URL",
+    "SOCKETS_PUBLIC_URL",
     "PORT",
     "HELPDESK_TIMEZONE",
     "HELPDESK_DEFAULT_REGION",
@@ -55,10 +57,11 @@ CONFIG_KEYS = (
 def create_app(config: Settings | dict[str, Any] | None = None, *, role: str = "web") -> Flask:
     """Build the application from `Settings` (or a dict of overrides on the environment).
 
-    `role` is "web" for processes that serve requests and sockets, "worker" for Celery workers
-    and beat, which only ever emit events (through the Redis queue) and serve no socket, and
-    "cli" for one-off commands (as "web", without the per-request database deadlines).
-    """
+    `role` is "web" for processes that serve requests and sockets (the embedded form), "api"
+    and "sockets" for the scaled-out form's two halves of it (helpdesk.process_roles), "worker"
+    for Celery workers and beat, which only ever emit events (through the Redis queue) and serve
+    no socket, and "cli" for one-off commands (as "web", without the per-request database
+    deadlines)."""
     settings = _settings(config)
     app = _flask_app(settings, role)
     core.init_app(app, settings, role=role)
@@ -86,7 +89,7 @@ def _flask_app(settings: Settings, role: str) -> Flask:
         static_folder=None,
     )
     app.config.update(settings.flask_config())
-    if role == "web":
+    if role in SERVING_ROLES:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"].update(settings.request_deadlines())
     app.config.update({key: getattr(settings, key) for key in CONFIG_KEYS})
     app.config["HELPDESK_TELEPHONY_BACKEND"] = settings.telephony_backend

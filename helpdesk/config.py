@@ -62,6 +62,10 @@ class Settings:
     # Empty: http://127.0.0.1:$PORT, so that a console served on another port still signs its
     # simulator webhooks and links with the address it really has.
     PUBLIC_BASE_URL: str = ""
+    # Where the console's browser opens its live connection when the Procfile's `sockets`
+    # process serves it without a proxy in front (`http://127.0.0.1:5001`). Empty: the page's own
+    # origin (the embedded form, or a proxy that routes /socket.io/ to the sockets processes).
+    SOCKETS_PUBLIC_URL: str = ""
     HELPDESK_TIMEZONE: str = "Europe/Paris"
     HELPDESK_DEFAULT_REGION: str = "FR"
     HELPDESK_DEFAULT_LOCALE: str = "en"

@@ -1,11 +1,11 @@
 """`GET /metrics` in the Prometheus text format: webhook latencies, queue sizes, task failures,
 socket connections.
 
-Counters and histograms are per process, which fits the deployment: each web process is its own
-gunicorn with one worker on its own port (see docs/operations.md), so Prometheus scrapes each
-process and sums. A Celery worker serves its own figures on `HELPDESK_METRICS_PORT` when set.
-When `PROMETHEUS_MULTIPROC_DIR` is set (several workers sharing one port, which this product does
-not do for web processes), the scrape aggregates the files there instead.
+Counters and histograms are per process. The sockets process is one gunicorn worker on its own
+port; a web process runs one worker per core behind one port, so a scrape reaches one of them:
+with `PROMETHEUS_MULTIPROC_DIR` set for the web line (see docs/operations.md) the scrape
+aggregates the files its workers write there. A Celery worker serves its own figures on
+`HELPDESK_METRICS_PORT` when set.
 
 Queue sizes are read from the database and the broker at scrape time, so every process reports
 the same shared figure (take `max`, not `sum`, across processes).

@@ -1,7 +1,9 @@
 """`helpdesk serve`: the embedded deployment on gunicorn, the server the Procfile runs.
 
-One gthread worker process, as the Procfile's web line: Flask-SocketIO's threading mode holds a
-thread per websocket, and a single process needs no message queue between workers. The app is
+One gthread worker process serving pages, API and the live connection (`helpdesk.wsgi:app`'s
+form; the Procfile splits them into `web` and `sockets` processes, helpdesk.process_roles):
+Flask-SocketIO's threading mode holds a thread per websocket, and a single process needs no
+message queue between workers, so the embedded form runs without Redis. The app is
 built in the worker (not the arbiter), so the in-process scheduler's thread lives where the
 tasks run. The address and the demo logins are printed once the worker has loaded the app, so
 they are the last thing an operator sees and the address answers when they read it.
@@ -21,7 +23,7 @@ DEFAULT_THREADS = 256
 
 
 def gunicorn_options(*, host: str, port: int, threads: int | None = None) -> dict[str, Any]:
-    """The Procfile's web line as gunicorn settings, with a log kept to what an operator needs."""
+    """The one-process form's gunicorn settings, with a log kept to what an operator needs."""
     return {
         "bind": f"{host}:{port}",
         "worker_class": "gthread",

@@ -33,6 +33,7 @@ from helpdesk.dispatch.api import bp as dispatch_api
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
 from helpdesk.macros.api import bp as macros_api
 from helpdesk.mail import wiring as mail_wiring
+from helpdesk.process_roles import SERVING_ROLES, live_only, without_live
 from helpdesk.reporting.api import bp as reporting_api
 from helpdesk.saved_views.api import bp as views_api
 from helpdesk.security.origins import socketio_origin_check
@@ -179,7 +180,9 @@ def _init_extensions(app: Flask, settings: Settings, role: str) -> None:
     with app.app_context():
         install_sqlite_pragmas(
             db.engine,
-            statement_timeout_s=settings.HELPDESK_STATEMENT_TIMEOUT_S if role == "web" else 0,
+            statement_timeout_s=(
+                settings.HELPDESK_STATEMENT_TIMEOUT_S if role in SERVING_ROLES else 0
+            ),
         )
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -193,7 +196,7 @@ def _init_extensions(app: Flask, settings: Settings, role: str) -> None:
         timezone_selector=_select_timezone,
         default_translation_directories=str(TRANSLATIONS_DIR),
     )
-    _init_socketio(app, settings)
+    _init_socketio(app, settings, role)
     if settings.HELPDESK_TRUSTED_PROXIES > 0:
         # Outermost, so that pages, the API, the throttle, the audit log and the Socket.IO
         # handshake all see the client's address rather than the proxy's.
@@ -205,7 +208,14 @@ def _init_extensions(app: Flask, settings: Settings, role: str) -> None:
         )
 
 
-def _init_socketio(app: Flask, settings: Settings) -> None:
+def _init_socketio(app: Flask, settings: Settings, role: str) -> None:
+    """The Socket.IO endpoint, in the processes that serve it (helpdesk.process_roles)."""
+    if role == "api" and settings.REDIS_URL:
+        # No endpoint: it emits through a write-only queue of its own (_event_backend).
+        app.wsgi_app = without_live(app.wsgi_app)  # type: ignore[method-assign,assignment]
+        return
+    if role == "sockets":
+        app.wsgi_app = live_only(app.wsgi_app)  # type: ignore[method-assign,assignment]
     # The SocketIO object is module-level and init_app keeps the previous client manager when no
     # queue is given; drop it so that an app without REDIS_URL never inherits another's queue.
     socketio.server_options.pop("client_manager", None)
@@ -219,18 +229,28 @@ def _init_socketio(app: Flask, settings: Settings) -> None:
         async_mode="threading",
         message_queue=settings.REDIS_URL or None,
         **queue,
-        # The public address and the page's own loopback origin; never a foreign site's.
-        cors_allowed_origins=socketio_origin_check(settings.PUBLIC_BASE_URL),
+        # The sockets process takes a loopback page from any port: the console's pages come
+        # from the web processes' port.
+        cors_allowed_origins=socketio_origin_check(
+            settings.PUBLIC_BASE_URL, any_port=role == "sockets"
+        ),
         logger=False,
         engineio_logger=False,
     )
+    if role == "api":
+        # Without Redis its events reach no one (a benchmark of the API alone, say): the local
+        # server takes them, and no client can join it.
+        app.wsgi_app = without_live(app.wsgi_app)  # type: ignore[method-assign,assignment]
+        logging.getLogger(__name__).warning(
+            "no REDIS_URL: the live events of this web process reach no console"
+        )
 
 
 def _event_backend(settings: Settings, role: str) -> events.EventBackend:
     if settings.TESTING:
         return events.RecordingBackend()
-    if role == "worker" and settings.REDIS_URL:
-        # A write-only emitter: it publishes to the queue the web processes listen on.
+    if role in ("worker", "api") and settings.REDIS_URL:
+        # A write-only emitter: it publishes to the queue the socket-serving processes listen on.
         from helpdesk.socketqueue import RedisQueue
 
         queue = RedisQueue(settings.REDIS_URL, channel="flask-socketio", write_only=True)

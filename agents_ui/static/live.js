@@ -72,7 +72,9 @@
     var signedOut = false;
     var retry = 2000;
     var connectedBefore = false;
-    socket = window.io("/agents", {
+    // The page's own origin, or the sockets process reached directly (SOCKETS_PUBLIC_URL).
+    var base = meta("helpdesk-socket-url") || "";
+    socket = window.io(base + "/agents", {
       auth: function (send) {
         if (first) {
           var token = first;

@@ -157,8 +157,9 @@ def _env(url: str, redis_url: str) -> dict[str, str]:
 class Agent:
     """One console: a socket that takes offers, accepts them, and wraps up after the call."""
 
-    def __init__(self, base: str, token: str, tally: Tally, talk_s: float) -> None:
+    def __init__(self, base: str, live: str, token: str, tally: Tally, talk_s: float) -> None:
         self.base, self.token, self.tally, self.talk_s = base, token, tally, talk_s
+        self.live = live  # the sockets process (the Procfile's `sockets` line)
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
         self.sio = socketio.Client(reconnection=True)
@@ -168,7 +169,7 @@ class Agent:
 
     def start(self) -> None:
         self.sio.connect(
-            self.base,
+            self.live,
             namespaces=["/agents"],
             auth={"token": self.token},
             transports=["websocket"],
@@ -446,6 +447,15 @@ def run(opts: Options) -> dict[str, Any]:
         env = _env(url, redis_url) | {"PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
         server = WebServer(url, logs / f"web{n}.log", port=port, extra_env=dict(env))
         servers.append(server)
+    live_port = free_port()
+    sockets = WebServer(
+        url,
+        logs / "sockets.log",
+        port=live_port,
+        extra_env=_env(url, redis_url) | {"PUBLIC_BASE_URL": f"http://127.0.0.1:{live_port}"},
+        process="sockets",
+    )
+    servers.append(sockets)
     worker = _worker(url, redis_url)
     beat = _beat(url, redis_url)
     tally = Tally()
@@ -455,9 +465,9 @@ def run(opts: Options) -> dict[str, Any]:
     try:
         for server in servers:
             server.start()
-        bases = [s.base_url for s in servers]
+        bases = [s.base_url for s in servers if s is not sockets]
         for n, token in enumerate(tokens):
-            agent = Agent(bases[n % len(bases)], token, tally, opts.talk_s)
+            agent = Agent(bases[n % len(bases)], sockets.base_url, token, tally, opts.talk_s)
             agent.start()
             agents.append(agent)
         twilio = Twilio(bases, tally)
@@ -467,7 +477,8 @@ def run(opts: Options) -> dict[str, Any]:
         completer.start()
         cpu = RoleCpu(
             {
-                "web": [pid for server in servers for pid in server.pids()[:1]],
+                "web": [s.pids()[0] for s in servers if s is not sockets],
+                "sockets": sockets.pids()[:1],
                 "worker": [worker.pid],
                 "beat": [beat.pid],
                 **({"redis": [redis_proc.pid]} if redis_proc is not None else {}),

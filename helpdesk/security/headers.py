@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response
 
+from helpdesk.security.origins import loopback_variants
+
 # The Voice SDK signals over wss to *.twilio.com, reports to https://eventgw.twilio.com and plays
 # its sounds from https://sdk.twilio.com.
 TWILIO_CONNECT_SOURCES = ("https://*.twilio.com", "wss://*.twilio.com")
@@ -32,11 +34,17 @@ def websocket_origin(public_base_url: str) -> str | None:
     return f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}"
 
 
-def content_security_policy(*, twilio: bool, public_base_url: str) -> str:
+def content_security_policy(
+    *, twilio: bool, public_base_url: str, sockets_public_url: str = ""
+) -> str:
     connect = ["'self'"]
     ws = websocket_origin(public_base_url)
     if ws:
         connect.append(ws)
+    # The sockets process reached directly: its polling (http) and websocket (ws) addresses,
+    # under each loopback name a page may use (helpdesk.security.origins.live_url).
+    for origin in loopback_variants(sockets_public_url):
+        connect.extend([origin, websocket_origin(origin) or origin])
     media = ["'self'"]
     if twilio:
         connect.extend(TWILIO_CONNECT_SOURCES)
@@ -62,6 +70,7 @@ def init_security_headers(app: Flask) -> None:
     policy = content_security_policy(
         twilio=app.config.get("HELPDESK_TELEPHONY_BACKEND") == "twilio",
         public_base_url=str(app.config.get("PUBLIC_BASE_URL") or ""),
+        sockets_public_url=str(app.config.get("SOCKETS_PUBLIC_URL") or ""),
     )
     app.config["HELPDESK_CONTENT_SECURITY_POLICY"] = policy
     secure = bool(app.config.get("SESSION_COOKIE_SECURE"))

@@ -1,20 +1,18 @@
 """The first production start, as docs/operations.md ("First production start") describes it:
 an empty PostgreSQL database and no demo data; the Procfile's `release` line; an admin and two
-agents made with the CLI; `helpdesk check`; then the Procfile's web (twice), worker and beat
-lines, started from a fresh working directory with no `instance/` folder. A caller goes through
-the IVR with signed webhooks and an agent connected on a socket takes the call."""
+agents made with the CLI; `helpdesk check`; then the Procfile's web (twice), worker, beat
+and sockets lines, started from a fresh working directory with no `instance/` folder. A caller
+goes through the IVR with signed webhooks and an agent connected on a socket (to the sockets
+process) takes the call."""
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,27 +23,12 @@ from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
 from tests.conftest import PG_ADMIN_URL, PG_UP, require_service
+from tests.services.formation import Processes, free_port, procfile, wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # where `helpdesk` and `gunicorn` are installed
 PUBLIC = "https://help.example.test"  # the load balancer's address, which Twilio signs
 AUTH_TOKEN = "first-start-twilio-token"
 PASSWORD = "a long first password"
-START_S = 60  # each process must be up within this; the whole test stays under pytest's 300 s
-
-
-def _procfile() -> dict[str, str]:
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return dict(
-        (role.strip(), command.strip())
-        for role, _, command in (ln.partition(":") for ln in lines if ln.strip())
-    )
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -64,74 +47,10 @@ def empty_database() -> Iterator[str]:
         admin.dispose()
 
 
-class Processes:
-    """The Procfile's long-running lines, each in a process group of its own, logged to files."""
-
-    def __init__(self, cwd: Path, env: dict[str, str], logs: Path) -> None:
-        self.cwd, self.env, self.logs = cwd, env, logs
-        self.running: dict[str, subprocess.Popen[bytes]] = {}
-
-    def run(self, command: str, timeout: float = 60, **env: str) -> str:
-        """A one-off command (release, users create, check), as a shell would run it."""
-        done = subprocess.run(
-            ["bash", "-c", command],
-            cwd=self.cwd,
-            env=self.env | env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
-        return done.stdout + done.stderr
-
-    def start(self, name: str, command: str, **env: str) -> None:
-        with (self.logs / f"{name}.log").open("wb") as out:
-            self.running[name] = subprocess.Popen(
-                ["bash", "-c", "exec " + command],
-                cwd=self.cwd,
-                env=self.env | env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def log(self, name: str) -> str:
-        return (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
-
-    def alive(self) -> None:
-        for name, proc in self.running.items():
-            assert proc.poll() is None, f"{name} exited with {proc.returncode}:\n{self.log(name)}"
-
-    def stop(self) -> None:
-        for proc in self.running.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.running.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-
-
-def _wait(what: str, check: Callable[[], Any], procs: Processes, timeout: float = START_S) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        procs.alive()
-        try:
-            result = check()
-        except requests.RequestException:
-            result = None
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 class Agent:
     """An agent's console, reduced to its API token and its socket."""
 
-    def __init__(self, base: str, email: str) -> None:
+    def __init__(self, base: str, email: str, live: str) -> None:
         r = requests.post(
             f"{base}/api/v1/auth/token", json={"email": email, "password": PASSWORD}, timeout=10
         )
@@ -146,7 +65,7 @@ class Agent:
         )
         self.socket.on("*", self._any, namespace="/agents")
         self.socket.connect(
-            base,
+            live,
             namespaces=["/agents"],
             auth={"token": self.token},
             transports=["websocket"],
@@ -183,7 +102,7 @@ def _webhook(base: str, path: str, form: dict[str, str]) -> requests.Response:
 
 
 def test_first_production_start(empty_database, redis_url, tmp_path):
-    procfile = _procfile()
+    lines = procfile()
     home = tmp_path / "srv"  # the working directory: nothing in it, no instance/
     home.mkdir()
     instance = tmp_path / "var" / "helpdesk"  # HELPDESK_INSTANCE_PATH, not created yet
@@ -204,7 +123,7 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
     procs = Processes(home, env, logs)
 
     # Step 2: schema and the IVR's queues, the Procfile's release line.
-    out = procs.run(procfile["release"])
+    out = procs.run(lines["release"])
     assert "created queue support (IVR key 1)" in out
     assert "created queue billing (IVR key 2)" in out
     # Step 3: staff, with the CLI.
@@ -221,19 +140,22 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
     assert "IVR: every queue key leads to an active queue" in out and "FAIL" not in out
     assert not instance.joinpath("celerybeat-schedule").exists()
 
-    port_a, port_b = _port(), _port()
+    port_a, port_b, port_live = free_port(), free_port(), free_port()
     a, b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
+    live = f"http://127.0.0.1:{port_live}"
     agents: list[Agent] = []
     try:
-        # Step 5: the Procfile's long-running lines, web twice, one worker, one beat.
-        procs.start("web-a", procfile["web"], PORT=str(port_a))
-        procs.start("web-b", procfile["web"], PORT=str(port_b))
-        procs.start("worker", procfile["worker"])
-        procs.start("beat", procfile["beat"])
+        # Step 5: the Procfile's long-running lines, web twice (each one worker per core), the
+        # sockets process, one worker, one beat.
+        procs.start("web-a", lines["web"], PORT=str(port_a))
+        procs.start("web-b", lines["web"], PORT=str(port_b))
+        procs.start("sockets", lines["sockets"], SOCKETS_PORT=str(port_live))
+        procs.start("worker", lines["worker"])
+        procs.start("beat", lines["beat"])
         # No mailbox in this deployment: the `mail` line waits, and must not end the formation.
-        procs.start("mail", procfile["mail"])
-        for base in (a, b):
-            health = _wait(
+        procs.start("mail", lines["mail"])
+        for base in (a, b, live):
+            health = wait_until(
                 f"{base}/healthz",
                 lambda base=base: requests.get(f"{base}/healthz", timeout=5).json(),
                 procs,
@@ -241,7 +163,7 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
             assert health["status"] == "ok", health
             assert health["ivr"] == {"ok": True, "dead_keys": []}
             assert health["broker"]["backend"] == "redis"
-        _wait(
+        wait_until(
             "beat's schedule under the instance path",
             lambda: list(instance.glob("celerybeat-schedule*")),
             procs,
@@ -250,7 +172,9 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
 
         # Step 6: two agents sign in, one console on each web process, and make themselves
         # available.
-        agents = [Agent(a, "agent1@example.test"), Agent(b, "agent2@example.test")]
+        # Their consoles' live connections go to the sockets process, as the proxy routes
+        # /socket.io/ there.
+        agents = [Agent(a, "agent1@example.test", live), Agent(b, "agent2@example.test", live)]
         for agent in agents:
             r = requests.put(
                 f"{a}/api/v1/agents/me/presence",
@@ -273,7 +197,7 @@ def test_first_production_start(empty_database, redis_url, tmp_path):
 
         # The worker offers the call to one agent, whose socket rings; they take it on the
         # other web process.
-        offered = _wait(
+        offered = wait_until(
             "an offer on an agent's socket",
             lambda: next(
                 ((ag, ag.named("call.offer")) for ag in agents if ag.named("call.offer")), None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpdesk.security.origins import allowed_origin, origin_of
+from helpdesk.security.origins import allowed_origin, live_url, loopback_variants, origin_of
 
 PUBLIC = "http://127.0.0.1:5301"
 
@@ -93,3 +93,70 @@ def test_float_settings_from_the_environment_are_numbers(tmp_path: object) -> No
         }
     )
     assert settings.HELPDESK_SL_THRESHOLD_S == 30.0 and settings.HELPDESK_SL_TARGET == 0.9
+
+
+# -- the sockets process, reached directly (SOCKETS_PUBLIC_URL) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        ("http://localhost:5000", "127.0.0.1:5001"),  # the console's page, on the web port
+        ("http://127.0.0.1:5000", "127.0.0.1:5001"),
+        ("http://localhost:8123", "localhost:5001"),  # whatever port the web line serves on
+        ("http://[::1]:5000", "127.0.0.1:5001"),
+    ],
+)
+def test_the_sockets_process_takes_a_loopback_page_from_any_port(origin: str, host: str) -> None:
+    assert allowed_origin(origin, scheme="http", host=host, public_base_url=PUBLIC, any_port=True)
+    # A process serving its own pages still wants its own port.
+    assert not allowed_origin(origin, scheme="http", host=host, public_base_url=PUBLIC)
+
+
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        ("https://evil.example", "127.0.0.1:5001"),
+        ("http://evil.example:5000", "evil.example:5001"),  # DNS rebinding, even on any port
+        ("https://localhost:5000", "127.0.0.1:5001"),  # another scheme
+        ("http://localhost:5000", "help.example.com:5001"),  # reached under a public name
+        ("null", "127.0.0.1:5001"),
+    ],
+)
+def test_the_sockets_process_still_refuses_foreign_pages(origin: str, host: str) -> None:
+    assert not allowed_origin(
+        origin, scheme="http", host=host, public_base_url=PUBLIC, any_port=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("configured", "page_host", "expected"),
+    [
+        ("", "127.0.0.1:5000", ""),  # the page's own origin: embedded, or behind a proxy
+        ("http://127.0.0.1:5001", "127.0.0.1:5000", "http://127.0.0.1:5001"),
+        ("http://127.0.0.1:5001", "localhost:5000", "http://localhost:5001"),  # the page's name
+        ("http://localhost:5001/", "[::1]:5000", "http://localhost:5001"),  # not in a policy
+        ("http://127.0.0.1:5001", "127.0.0.2:5000", "http://127.0.0.1:5001"),
+        ("https://live.example.com", "help.example.com", "https://live.example.com"),
+        ("http://127.0.0.1:5001", "help.example.com", "http://127.0.0.1:5001"),
+        ("not a url", "127.0.0.1:5000", ""),
+    ],
+)
+def test_where_a_console_page_opens_its_live_connection(
+    configured: str, page_host: str, expected: str
+) -> None:
+    assert live_url(configured, page_host=page_host) == expected
+
+
+def test_a_loopback_sockets_address_is_allowed_under_every_loopback_name() -> None:
+    assert loopback_variants("http://127.0.0.1:5001") == [
+        "http://localhost:5001",
+        "http://127.0.0.1:5001",
+    ]
+    # An IPv6 literal is not a valid source in a content security policy.
+    assert loopback_variants("http://[::1]:5001") == [
+        "http://localhost:5001",
+        "http://127.0.0.1:5001",
+    ]
+    assert loopback_variants("https://live.example.com/") == ["https://live.example.com"]
+    assert loopback_variants("") == []
