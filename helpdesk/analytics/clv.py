@@ -11,8 +11,8 @@ purchase, `T` the days from first purchase to the cutoff.
 
 When the data is too thin for the model (fewer than `MIN_REPEAT_BUYERS` repeat buyers, a fit that
 does not converge, or parameters for which the expectations do not exist: BG/NBD needs a > 1,
-Gamma-Gamma q > 1), `simple_clv` runs instead: mean spend × the customer's historical purchase
-rate × the expected share of the horizon they stay (the observed one-year repeat rate). The result
+Gamma-Gamma q > 1), `simple_clv` runs instead: mean spend * the customer's historical purchase
+rate * the expected share of the horizon they stay (the observed one-year repeat rate). The result
 says which method ran and why.
 """
 
@@ -125,7 +125,7 @@ def p_alive(params: BgNbd, x: np.ndarray, t_x: np.ndarray, t: np.ndarray) -> np.
 
 def gamma_gamma_log_likelihood(params: GammaGamma, x: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Each customer's log-likelihood of their mean spend `m` over `x` purchases (Fader & Hardie
-    2013, equation 2 integrated over ν)."""
+    2013, equation 2 integrated over nu)."""
     p, q, g = params.p, params.q, params.gamma
     px = p * x
     return np.asarray(
@@ -173,7 +173,7 @@ def discounted_clv(
     monthly_discount: float,
     months: int = HORIZON_MONTHS,
 ) -> np.ndarray:
-    """Σ over months of (purchases expected in that month × expected spend) / (1 + d)^month."""
+    """Sum over months of (purchases expected that month * expected spend) / (1 + d)^month."""
     total = np.zeros(len(x))
     previous = np.zeros(len(x))
     for month in range(1, months + 1):
@@ -258,7 +258,7 @@ def simple_clv(
     monthly_discount: float,
     reason: str,
 ) -> ClvResult:
-    """Mean spend × historical purchase rate × expected lifetime in the horizon.
+    """Mean spend * historical purchase rate * expected lifetime in the horizon.
 
     The rate is purchases per day since the first one (at least 30 days, so a new customer's
     single purchase is not read as one a day). The expected lifetime is the horizon times the

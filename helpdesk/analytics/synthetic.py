@@ -43,7 +43,7 @@ class Truth:
 
     def expected_value_cents(self, horizon_days: float = 365.0) -> np.ndarray:
         """Expected spend over the horizon after the end, from the latent parameters: nothing for
-        a customer gone, else rate × spend × the expected time still active (exponential stay)."""
+        a customer gone, else rate * spend * the expected time still active (exponential stay)."""
         alive = self.leaves_day > self.end_day
         stay = (1.0 - np.exp(-self.churn_hazard * horizon_days)) / self.churn_hazard
         return np.where(alive, self.rate_per_day * self.mean_spend_cents * stay, 0.0)
@@ -68,7 +68,7 @@ def _two_phase(
     base: np.ndarray,
     decline_factor: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Events at `base` rate until the decline, at `base × decline_factor` during it, none after
+    """Events at `base` rate until the decline, at `base * decline_factor` during it, none after
     leaving; nothing after `end`."""
     decline_start = np.maximum(joined, leaves - DECLINE_DAYS)
     stop = np.minimum(leaves, end)
@@ -275,8 +275,8 @@ def generate(
 def simulate_bgnbd(
     n: int, *, r: float, alpha: float, a: float, b: float, t_days: float, seed: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draw (frequency, recency, T) from the BG/NBD model: λ ~ Gamma(r, α), p ~ Beta(a, b),
-    purchases at rate λ, and after each repeat purchase the customer leaves with probability p.
+    """Draw (frequency, recency, T) from the BG/NBD model: lambda ~ Gamma(r, alpha), p ~ Beta(a, b),
+    purchases at rate lambda, and after each repeat purchase the customer leaves with probability p.
     Everyone is observed for `t_days` after their first purchase."""
     rng = np.random.default_rng(seed)
     lam = rng.gamma(r, 1.0 / alpha, n)
