@@ -10,10 +10,10 @@ Time is in days. `frequency` counts repeat purchases, `recency` the days from fi
 purchase, `T` the days from first purchase to the cutoff.
 
 When the data is too thin for the model (fewer than `MIN_REPEAT_BUYERS` repeat buyers, a fit that
-does not converge, or parameters for which the expectations do not exist: BG/NBD needs a > 1,
-Gamma-Gamma q > 1), `simple_clv` runs instead: mean spend * the customer's historical purchase
-rate * the expected share of the horizon they stay (the observed one-year repeat rate). The result
-says which method ran and why.
+does not converge, or a Gamma-Gamma q <= 1 for which the expected spend does not exist),
+`simple_clv` runs instead: mean spend * the customer's historical purchase rate * the expected
+share of the horizon they stay (the observed one-year repeat rate). The result says which method
+ran and why.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def expected_purchases(
     params: BgNbd, horizon: float | np.ndarray, x: np.ndarray, t_x: np.ndarray, t: np.ndarray
 ) -> np.ndarray:
     """E[Y(horizon) | x, t_x, T]: purchases expected in the next `horizon` days (FHL 2005,
-    equation 10). Needs a > 1."""
+    equation 10). For a < 1 both (a - 1) and the bracket are negative: the ratio holds."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     horizon = np.asarray(horizon, float)
     z = horizon / (alpha + t + horizon)
@@ -207,8 +207,6 @@ def fit_models(
 ) -> tuple[BgNbd, GammaGamma]:
     """Fit both models, raising FitError when the data cannot carry them."""
     bg = fit_bgnbd(x, t_x, t)
-    if bg.a <= 1.0:
-        raise FitError(f"BG/NBD fitted a = {bg.a:.2f} ≤ 1: expected purchases are undefined")
     buyers = (purchases > 0) & (mean_spend > 0)
     gg = fit_gamma_gamma(purchases[buyers], mean_spend[buyers])
     if gg.q <= 1.0:
@@ -238,6 +236,16 @@ def predict(
             spend = expected_spend(gg, purchases, np.maximum(mean_spend, 1.0))
             clv = discounted_clv(bg, spend, x, t_x, t, monthly_discount=monthly_discount)
             expected = expected_purchases(bg, 365.0, x, t_x, t)
+            if not (np.all(np.isfinite(clv)) and np.all(np.isfinite(expected))):
+                return simple_clv(
+                    x,
+                    t_x,
+                    t,
+                    purchases,
+                    mean_spend,
+                    monthly_discount,
+                    "the fitted model gave non-finite predictions",
+                )
             return ClvResult(
                 method="bgnbd_gamma_gamma",
                 reason=f"{int(np.sum(x > 0))} repeat buyers: enough for the model",
