@@ -148,6 +148,10 @@ class Settings:
     HELPDESK_SURVEY_PERIOD_DAYS: int = 7
     HELPDESK_SURVEY_OPEN_DAYS: int = 14
     HELPDESK_SURVEY_SKIP_TAGS: str = "spam,merged,duplicate"
+    # Customer models (docs/customer-models.md): the warehouse they read (default
+    # instance/warehouse) and the monthly discount rate of the 12-month lifetime value.
+    HELPDESK_WAREHOUSE_DIR: str = ""
+    HELPDESK_CLV_MONTHLY_DISCOUNT: float = 0.01
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     telephony_backend: str = field(default="simulator", init=False)

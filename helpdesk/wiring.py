@@ -64,6 +64,7 @@ TASK_MODULES = (
     "helpdesk.sla.tasks",
     "helpdesk.supervision.tasks",
     "helpdesk.value.tasks",
+    "helpdesk.analytics.tasks",
     "helpdesk.dispatch.tasks",
     *mail_wiring.TASK_MODULES,
     *webhooks_wiring.TASK_MODULES,

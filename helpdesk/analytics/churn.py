@@ -100,7 +100,7 @@ def matrix(f: Features) -> tuple[np.ndarray, np.ndarray]:
 
 def labels(future_purchases: np.ndarray) -> np.ndarray:
     """1 when the customer made no purchase in the 90 days after the cutoff."""
-    return (np.asarray(future_purchases) == 0).astype(np.int64)
+    return np.asarray(np.asarray(future_purchases) == 0, dtype=np.int64)
 
 
 def sufficiency(y_train: np.ndarray, y_test: np.ndarray) -> str | None:

@@ -77,7 +77,7 @@ def _minimise(neg_ll: Any, start: np.ndarray) -> np.ndarray:
     result = minimize(neg_ll, start, method="L-BFGS-B", bounds=[(-8.0, 8.0)] * len(start))
     if not result.success or not np.all(np.isfinite(result.x)):
         raise FitError(f"the optimiser did not converge: {result.message}")
-    return np.exp(result.x)
+    return np.asarray(np.exp(result.x))
 
 
 def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, t: np.ndarray) -> BgNbd:

@@ -94,7 +94,7 @@ class Features:
 
     @property
     def contacts_90(self) -> np.ndarray:
-        return self.calls_90 + self.tickets_90 + self.sms_90 + self.emails_90
+        return np.asarray(self.calls_90 + self.tickets_90 + self.sms_90 + self.emails_90)
 
     @property
     def contacts_without_purchase(self) -> np.ndarray:

@@ -135,6 +135,8 @@ AUDITED: dict[str, Audited] = {
     "value_api.import_invoices_csv_post": Audited("invoice.import", "invoice", keep=()),
     "value_api.post_recompute_post": Audited("value.recompute", "customer_value", keep=()),
     "console.value_recompute": Audited("value.recompute", "customer_value", keep=()),
+    # Customer models retrained on demand (the outcome: methods and counts)
+    "console.customer_models_train": Audited("models.train", "model_run", keep=()),
     # Knowledge base: what the public help center shows
     "kb_api.delete_article_delete": Audited("kb.article.delete", "kb_article", "article_id"),
     "kb_api.create_article_post": Audited(
