@@ -47,6 +47,7 @@ def _card_queries() -> tuple[Any, Any]:
     many tickets and calls they have had: a dispatch builds a screen for every offer it makes,
     one dispatch runs at a time, and each statement less is a round trip less before the offer.
     """
+    from helpdesk.analytics.models import CustomerScore
     from helpdesk.value.models import CustomerValue
 
     company = aliased(Customer)
@@ -72,9 +73,15 @@ def _card_queries() -> tuple[Any, Any]:
             CustomerValue.segment,
             CustomerValue.late_payer,
             CustomerValue.signals,
+            CustomerScore.customer_id.label("scored"),
+            CustomerScore.clv_cents,
+            CustomerScore.churn_risk,
+            CustomerScore.drivers,
+            CustomerScore.method.label("score_method"),
         )
         .outerjoin(company, company.id == Customer.company_id)
         .outerjoin(CustomerValue, CustomerValue.customer_id == Customer.id)
+        .outerjoin(CustomerScore, CustomerScore.customer_id == Customer.id)
         .where(Customer.id == customer_id)
     )
     contacts = union_all(
@@ -101,6 +108,8 @@ class CallerRecord:
     card: dict[str, Any]
     history: dict[str, int]
     value: dict[str, Any] | None
+    # The customer models' scores (helpdesk.analytics): CLV, churn risk and its top drivers.
+    scores: dict[str, Any] | None = None
 
 
 def caller_record(session: DbSession, customer_id: int) -> CallerRecord | None:
@@ -126,7 +135,17 @@ def caller_record(session: DbSession, customer_id: int) -> CallerRecord | None:
         else None
     )
     history = {"tickets": row.tickets or 0, "calls": row.calls or 0}
-    return CallerRecord(_card(row, ordered, tags), history, value)
+    scores = (
+        {
+            "clv_cents": row.clv_cents,
+            "churn_risk": row.churn_risk,
+            "drivers": list(row.drivers or []),
+            "method": row.score_method,
+        }
+        if row.scored is not None
+        else None
+    )
+    return CallerRecord(_card(row, ordered, tags), history, value, scores)
 
 
 def _card(row: Any, ordered: list[Any], tags: list[str]) -> dict[str, Any]:
@@ -242,6 +261,7 @@ def _about(session: DbSession, customer_id: int, now: datetime) -> dict[str, Any
         ],
         "timeline_next": cursor,
         "value": record.value if record else None,
+        "scores": record.scores if record else None,
     }
     if record is not None:
         about["history"] = record.history
