@@ -262,6 +262,6 @@ class CustomerExport(_Part):
     satisfaction: list[ExportSatisfaction]
     invoices: list[ExportInvoice]
     value: ExportValue | None
-    model_scores: ExportModelScore | None = None
+    model_scores: ExportModelScore | None
     kb_articles: list[ExportArticle]
     exported_at: datetime

@@ -390,6 +390,7 @@ CLI_NOT_AUDITED = {
     "db upgrade": "the schema itself (the audit table among it); Alembic keeps its version",
     "db downgrade": "the schema itself (the audit table among it); Alembic keeps its version",
     "db current": "reads",
+    "analytics demo-data": "writes synthetic Parquet files to a directory, not the database",
 }
 
 
@@ -410,7 +411,12 @@ def _cli_runs(tmp_path: Any, customer_email: str, user_email: str) -> dict[str, 
         f"C-2,{customer_email},,2026-01-05,2026-02-04\n",
         encoding="utf-8",
     )
+    from helpdesk.analytics import synthetic
+
+    warehouse = tmp_path / "warehouse"
+    synthetic.generate(warehouse, customers=40, seed=1)
     return {
+        "analytics train": ["analytics", "train", "--warehouse", str(warehouse)],
         "users create": [
             "users",
             "create",
