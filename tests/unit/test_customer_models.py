@@ -135,3 +135,22 @@ def test_an_empty_warehouse_reads_as_no_customers(tmp_path: Path) -> None:
     con = features._connect(tmp_path)
     assert len(features.compute(con, END)) == 0
     assert not features.has_data(tmp_path)
+
+
+def test_routing_points_grow_with_risk_and_value_and_vanish_without_a_model() -> None:
+    from telephony.routing import call_priority, value_at_risk_points
+
+    assert value_at_risk_points(None, 99.0) == 0
+    assert value_at_risk_points(0.9, 95.0) == 26
+    assert value_at_risk_points(0.9, 5.0) == 1
+    assert value_at_risk_points(0.2, 95.0) < value_at_risk_points(0.8, 95.0)
+    plain = call_priority(segment="standard", sla_at_risk=False, callback=False, vip=False)
+    leaving = call_priority(
+        segment="standard",
+        sla_at_risk=False,
+        callback=False,
+        vip=False,
+        churn_risk=0.9,
+        clv_percentile=95.0,
+    )
+    assert leaving == plain + 26
