@@ -92,3 +92,18 @@ def customer_scores(customer_id: int) -> dict[str, Any] | None:
     """The customer page's scores panel (None before the first training)."""
     found = models.score_of(db.session, customer_id)
     return model_labels.scores_view(models.score_dict(found)) if found else None
+
+
+def model_summary(limit: int = 5) -> dict[str, Any] | None:
+    """What the value page says of the churn model: which method decides who is at risk, and
+    the most valuable customers it finds likely to leave (None before the first training)."""
+    runs = models.latest_runs(db.session)
+    churn_run = runs.get("churn")
+    if churn_run is None:
+        return None
+    return {
+        "method": churn_run.method,
+        "method_name": model_labels.method_name(churn_run.method),
+        "reason": str((churn_run.metrics or {}).get("reason", "")),
+        "at_risk": _at_risk()[:limit] if churn_run.method != "rules" else [],
+    }

@@ -226,3 +226,21 @@ def test_an_erased_customer_loses_the_scores(customer_factory: Any) -> None:
     erasure.erase(db.session, customer, actor_id=None)
     db.session.commit()
     assert db.session.get(CustomerScore, customer.id) is None
+
+
+def test_the_value_page_names_the_churn_model_and_its_customers(
+    signed_in: Any, trained: list[int]
+) -> None:
+    page = unescape(signed_in(Role.SUPERVISOR).get("/value").get_data(as_text=True))
+    assert 'id="value-model-risk"' in page
+    assert 'data-method="logistic_regression"' in page
+    assert "Client " in page
+
+
+def test_the_daily_task_trains_on_the_configured_warehouse(app: Flask, tmp_path: Path) -> None:
+    from helpdesk.analytics import tasks
+
+    _warehouse(app, tmp_path, 300)
+    outcome = tasks.train.run()
+    assert outcome["ran"] and outcome["scored"] == 300
+    assert service.latest_runs(db.session)["clv"].customers == 300
