@@ -25,6 +25,11 @@ COMPLAINT_DAYS = (60, 90)
 YEAR_DAYS = 365  # "active": bought in the year before the cutoff; cost to serve, late invoices
 
 
+def _quoted(path: Path) -> str:
+    """A path inside a SQL string literal: quotes doubled."""
+    return path.as_posix().replace("'", "''")
+
+
 def _connect(warehouse_dir: str | Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with one view per warehouse table (facts over their monthly Hive
     partitions, dimensions over their single file). A table with no file yet reads as empty, with
@@ -35,12 +40,10 @@ def _connect(warehouse_dir: str | Path) -> duckdb.DuckDBPyConnection:
     for name, table_schema in schema.TABLES.items():
         if name in schema.FACTS:
             files = list((root / name).glob("**/*.parquet"))
-            source = (
-                f"read_parquet('{(root / name).as_posix()}/**/*.parquet', hive_partitioning=true)"
-            )
+            source = f"read_parquet('{_quoted(root / name)}/**/*.parquet', hive_partitioning=true)"
         else:
             files = [root / f"{name}.parquet"] if (root / f"{name}.parquet").exists() else []
-            source = f"read_parquet('{(root / f'{name}.parquet').as_posix()}')"
+            source = f"read_parquet('{_quoted(root / f'{name}.parquet')}')"
         if files:
             # Table names come from the schema and paths from configuration, never from a request.
             con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM {source}')  # noqa: S608

@@ -62,12 +62,12 @@ def _clv_inputs(f: features.Features) -> tuple[np.ndarray, ...]:
 
 
 def _clv_holdout(
-    con: Any, cutoff: date, monthly_discount: float
+    con: Any, cutoff: date, at: Callable[[date], features.Features]
 ) -> tuple[dict[str, Any], tuple[clv.BgNbd, clv.GammaGamma] | None]:
     """Fit on the calibration period (to T - 180 d), predict the next 180 days' purchases and
     compare with what happened."""
     calib = cutoff - timedelta(days=CLV_HOLDOUT_DAYS)
-    f = features.compute(con, calib)
+    f = at(calib)
     buyers, x, t_x, t, n, m = _clv_inputs(f)
     actual = features.purchases_between(con, f.customer_key[buyers], calib, cutoff)
     if int(np.sum(x > 0)) < clv.MIN_REPEAT_BUYERS:
@@ -98,19 +98,26 @@ def run(
         last = features.last_invoice_date(con)
         cutoff = (last or date.today()) + timedelta(days=1)
     h = timedelta(days=churn.HORIZON_DAYS)
+    computed: dict[date, features.Features] = {}
+
+    def at(day: date) -> features.Features:
+        """Features at a cutoff, computed once (T - 180 d serves the CLV check and churn)."""
+        if day not in computed:
+            computed[day] = features.compute(con, day)
+        return computed[day]
 
     started = time.perf_counter()
-    holdout, _ = _clv_holdout(con, cutoff, monthly_discount)
+    holdout, _ = _clv_holdout(con, cutoff, at)
     step("clv hold-out")
-    now = features.compute(con, cutoff)
+    now = at(cutoff)
     buyers, x, t_x, t, n, m = _clv_inputs(now)
     result = clv.predict(x, t_x, t, n, m, monthly_discount=monthly_discount)
     step("clv")
     clv_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    at_2h = features.compute(con, cutoff - 2 * h)
-    at_h = features.compute(con, cutoff - h)
+    at_2h = at(cutoff - 2 * h)
+    at_h = at(cutoff - h)
     future_2h = features.purchases_between(con, at_2h.customer_key, cutoff - 2 * h, cutoff - h)
     future_h = features.purchases_between(con, at_h.customer_key, cutoff - h, cutoff)
     step("churn features")
