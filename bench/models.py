@@ -4,9 +4,10 @@ A synthetic warehouse of `--models-customers` customers (helpdesk.analytics.synt
 years of invoices, calls, tickets, texts, e-mails and surveys each) is written to a temporary
 folder, then `helpdesk.analytics.service.train_and_score` runs as the daily job does: features at
 three cutoffs over DuckDB (T - 180 d, T - 90 d, T), the BG/NBD and Gamma-Gamma fit with its
-hold-out check, the churn model's two periods, scoring everyone, and the bulk write of every score to the database (SQLite
-here, with the customers inserted first). The figures are the time of each part and of the whole,
-with the quality figures the run measured (AUC, CLV hold-out error) beside them.
+hold-out check, the churn model's two periods, scoring everyone, and the bulk write of every
+score to the database (SQLite here, with the customers inserted first). The figures are the time
+of each part and of the whole, with the quality figures the run measured (AUC, CLV hold-out
+error) beside them.
 """
 
 from __future__ import annotations
