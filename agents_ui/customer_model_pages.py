@@ -21,6 +21,7 @@ from helpdesk.customers.models import Customer
 from helpdesk.extensions import db
 
 AT_RISK_LISTED = 20
+TRAIN_TASK = "helpdesk.analytics.tasks.train"
 
 
 def _at_risk() -> list[dict[str, Any]]:
@@ -67,7 +68,16 @@ def customer_models() -> ResponseReturnValue:
 @bp.post("/analytics/models/train")
 @role_required(*permissions.SUPERVISE)
 def customer_models_train() -> ResponseReturnValue:
+    """With a Celery broker, the training is queued for a worker (at 100,000 customers it takes
+    over a minute: too long to hold a request); without one (the embedded deployment), it runs
+    here. The message says which happened."""
     config = current_app.config
+    celery = current_app.extensions["celery"]
+    if not celery.conf.task_always_eager:
+        celery.tasks[TRAIN_TASK].delay()
+        audit_details({"queued": True})
+        flash(_("Training queued: a worker runs it; reload this page in a minute or two."), "info")
+        return redirect(url_for("console.customer_models"))
     result = models.train_and_score(
         session=db.session,
         warehouse_dir=models.warehouse_dir(config),

@@ -244,3 +244,18 @@ def test_the_daily_task_trains_on_the_configured_warehouse(app: Flask, tmp_path:
     outcome = tasks.train.run()
     assert outcome["ran"] and outcome["scored"] == 300
     assert service.latest_runs(db.session)["clv"].customers == 300
+
+
+def test_with_a_broker_train_now_queues_the_task_and_says_so(
+    app: Flask, signed_in: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    celery = app.extensions["celery"]
+    queued: list[tuple[Any, ...]] = []
+    monkeypatch.setitem(celery.conf, "task_always_eager", False)
+    monkeypatch.setattr(
+        celery.tasks["helpdesk.analytics.tasks.train"], "delay", lambda *a: queued.append(a)
+    )
+    done = signed_in(Role.SUPERVISOR).post("/analytics/models/train", follow_redirects=True)
+    assert "Training queued" in unescape(done.get_data(as_text=True))
+    assert queued == [()]
+    assert db.session.scalar(select(func.count()).select_from(ModelRun)) == 0
