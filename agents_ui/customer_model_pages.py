@@ -51,7 +51,7 @@ def customer_models() -> ResponseReturnValue:
     holdout = clv_metrics.get("holdout") or {}
     return render_template(
         "analytics/models.html",
-        warehouse_ready=features.has_data(models.warehouse_dir(current_app.config)),
+        warehouse_ready=features.has_data(models.warehouse_dir(current_app)),
         clv_run=clv_run,
         churn_run=churn_run,
         clv_metrics=clv_metrics,
@@ -80,7 +80,7 @@ def customer_models_train() -> ResponseReturnValue:
         return redirect(url_for("console.customer_models"))
     result = models.train_and_score(
         session=db.session,
-        warehouse_dir=models.warehouse_dir(config),
+        warehouse_dir=models.warehouse_dir(current_app),
         monthly_discount=float(config.get("HELPDESK_CLV_MONTHLY_DISCOUNT") or 0.01),
     )
     audit_details(result.as_dict())

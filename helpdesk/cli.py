@@ -544,7 +544,7 @@ def analytics_train(warehouse: str, cutoff: Any) -> None:
 
     app = _app()
     with app.app_context():
-        where = warehouse or models.warehouse_dir(app.config)
+        where = warehouse or models.warehouse_dir(app)
         steps = ("clv hold-out", "clv", "churn features", "churn", "stored")
         with tqdm(total=len(steps), desc="training", unit="step") as bar:
 

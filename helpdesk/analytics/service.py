@@ -37,12 +37,13 @@ class TrainResult:
         return dict(vars(self))
 
 
-def warehouse_dir(config: Any) -> Path:
-    """The configured warehouse, default `instance/warehouse`."""
-    configured = config.get("HELPDESK_WAREHOUSE_DIR") or ""
+def warehouse_dir(app: Any) -> Path:
+    """The configured warehouse (`HELPDESK_WAREHOUSE_DIR`), default `warehouse` in the
+    application's instance folder."""
+    configured = app.config.get("HELPDESK_WAREHOUSE_DIR") or ""
     if configured:
         return Path(configured)
-    return Path(config.get("HELPDESK_INSTANCE_PATH") or "instance") / "warehouse"
+    return Path(app.instance_path) / "warehouse"
 
 
 def train_and_score(

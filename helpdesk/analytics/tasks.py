@@ -16,6 +16,6 @@ def train() -> dict[str, Any]:
     config = current_app.config
     return service.train_and_score(
         session=db.session,
-        warehouse_dir=service.warehouse_dir(config),
+        warehouse_dir=service.warehouse_dir(current_app),
         monthly_discount=float(config.get("HELPDESK_CLV_MONTHLY_DISCOUNT") or 0.01),
     ).as_dict()
