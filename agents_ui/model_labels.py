@@ -34,7 +34,7 @@ def driver_text(driver: dict[str, Any]) -> str:
     if code == "tenure":
         return _n("Customer for %(num)d day", "Customer for %(num)d days", n)
     if code == "revenue_trend":
-        return _("Revenue down %(pct)s on the previous 90 days", pct=pct(value))
+        return _("Revenue down %(pct)s on the previous 90 days", pct=pct(round(value, 2)))
     if code == "complaints_60":
         return _n("%(num)d complaint in 60 days", "%(num)d complaints in 60 days", n)
     if code == "complaints_90":
@@ -62,11 +62,13 @@ def scores_view(score: dict[str, Any]) -> dict[str, Any]:
     return {
         **score,
         "clv": money(score["clv_cents"]),
-        "risk": pct(risk) if risk is not None else None,
+        "risk": pct(round(risk, 2)) if risk is not None else None,
         "risk_level": (
             None if risk is None else "high" if risk >= 0.5 else "medium" if risk >= 0.25 else "low"
         ),
-        "p_alive_text": pct(score["p_alive"]) if score.get("p_alive") is not None else None,
+        "p_alive_text": (
+            pct(round(score["p_alive"], 2)) if score.get("p_alive") is not None else None
+        ),
         "drivers_text": [driver_text(d) for d in score.get("drivers") or []],
         "clv_method_name": method_name(score.get("clv_method", "")),
         "churn_method_name": method_name(score.get("churn_method", "")),
