@@ -63,6 +63,15 @@ def scores_view(score: dict[str, Any]) -> dict[str, Any]:
         **score,
         "clv": money(score["clv_cents"]),
         "risk": pct(round(risk, 2)) if risk is not None else None,
+        # Why there is no risk: no model at all, or a customer with no purchase in a year (the
+        # model scores active customers only).
+        "risk_note": (
+            None
+            if risk is not None
+            else _("No model: the “at risk” segment rule applies.")
+            if score.get("churn_method") in ("rules", "")
+            else _("Not scored: no purchase in the last 12 months.")
+        ),
         "risk_level": (
             None if risk is None else "high" if risk >= 0.5 else "medium" if risk >= 0.25 else "low"
         ),

@@ -251,6 +251,7 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
             "clv": _("Lifetime value %(amount)s", amount="{amount}"),
             "churn_risk": _("Churn risk %(pct)s", pct="{pct}"),
             "no_churn_model": _("No churn model: the segment rule applies."),
+            "not_scored": _("Churn risk not scored: no purchase in 12 months."),
             "why_risk": _("Why this risk"),
             "driver": model_labels.driver_templates(),
         },

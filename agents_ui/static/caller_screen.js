@@ -131,7 +131,8 @@
     var box = el("div", "screen-scores");
     var line = [fill(s.clv, { amount: money(sc.clv_cents || 0) })];
     if (sc.churn_risk != null) line.push(fill(s.churn_risk, { pct: percent(sc.churn_risk) }));
-    else line.push(s.no_churn_model);
+    else if (/\+rules$/.test(String(sc.method || ""))) line.push(s.no_churn_model);
+    else line.push(s.not_scored);
     box.appendChild(el("p", "scores-line", line.join(" · ")));
     var drivers = sc.drivers || [];
     if (drivers.length) {

@@ -83,7 +83,10 @@ def test_the_pop_in_english_and_without_a_churn_model(app: Flask, browser: Any) 
     assert line == "Lifetime value €1,234.50 · Churn risk 72%"
     assert drivers[0] == "3 complaints in 60 days"
     assert drivers[2] == "1 complaint in 90 days"
-    ruled = {**SCORED, "churn_risk": None, "drivers": []}
+    ruled = {**SCORED, "churn_risk": None, "drivers": [], "method": "simple+rules"}
     line, drivers = _render(app, browser, "en", _screen(ruled))
     assert line == "Lifetime value €1,234.50 · No churn model: the segment rule applies."
     assert drivers == []
+    lapsed = {**SCORED, "churn_risk": None, "drivers": []}
+    line, _ = _render(app, browser, "en", _screen(lapsed))
+    assert line == "Lifetime value €1,234.50 · Churn risk not scored: no purchase in 12 months."

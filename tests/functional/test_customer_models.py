@@ -148,6 +148,7 @@ def test_train_now_runs_and_says_how_many_were_scored(
 
 
 def _score(customer_id: int, *, risk: float | None, percentile: float) -> None:
+    """A score as a training with a churn model leaves it (drivers only with a risk)."""
     db.session.add(
         CustomerScore(
             customer_id=customer_id,
@@ -158,7 +159,9 @@ def _score(customer_id: int, *, risk: float | None, percentile: float) -> None:
             drivers=[
                 {"code": "complaints_60", "value": 3, "weight": 1.1, "text": "3 complaints"},
                 {"code": "revenue_trend", "value": -0.4, "weight": 0.6, "text": "revenue down"},
-            ],
+            ]
+            if risk is not None
+            else [],
             method="bgnbd_gamma_gamma+logistic_regression",
         )
     )
@@ -259,3 +262,18 @@ def test_with_a_broker_train_now_queues_the_task_and_says_so(
     assert "Training queued" in unescape(done.get_data(as_text=True))
     assert queued == [()]
     assert db.session.scalar(select(func.count()).select_from(ModelRun)) == 0
+
+
+def test_a_customer_the_model_did_not_score_is_told_apart_from_no_model(
+    signed_in: Any, customer_factory: Any
+) -> None:
+    lapsed, ruled = customer_factory(name="Ancien"), customer_factory(name="Règle")
+    _score(lapsed.id, risk=None, percentile=10.0)
+    _score(ruled.id, risk=None, percentile=10.0)
+    db.session.get(CustomerScore, ruled.id).method = "simple+rules"
+    db.session.commit()
+    client = signed_in(Role.AGENT)
+    page = unescape(client.get(f"/customers/{lapsed.id}").get_data(as_text=True))
+    assert "Not scored: no purchase in the last 12 months." in page
+    page = unescape(client.get(f"/customers/{ruled.id}").get_data(as_text=True))
+    assert "No model: the “at risk” segment rule applies." in page
