@@ -47,7 +47,6 @@ def _card_queries() -> tuple[Any, Any]:
     many tickets and calls they have had: a dispatch builds a screen for every offer it makes,
     one dispatch runs at a time, and each statement less is a round trip less before the offer.
     """
-    from helpdesk.analytics.models import CustomerScore
     from helpdesk.value.models import CustomerValue
 
     company = aliased(Customer)
@@ -73,17 +72,12 @@ def _card_queries() -> tuple[Any, Any]:
             CustomerValue.segment,
             CustomerValue.late_payer,
             CustomerValue.signals,
-            CustomerScore.customer_id.label("scored"),
-            CustomerScore.clv_cents,
-            CustomerScore.churn_risk,
-            CustomerScore.drivers,
-            CustomerScore.method.label("score_method"),
         )
         .outerjoin(company, company.id == Customer.company_id)
         .outerjoin(CustomerValue, CustomerValue.customer_id == Customer.id)
-        .outerjoin(CustomerScore, CustomerScore.customer_id == Customer.id)
         .where(Customer.id == customer_id)
     )
+    card = _with_scores(card)
     contacts = union_all(
         select(
             literal("phone").label("what"),
@@ -99,6 +93,19 @@ def _card_queries() -> tuple[Any, Any]:
         ),
     )
     return card, contacts
+
+
+def _with_scores(card: Any) -> Any:
+    """The card's statement with the customer models' scores beside it (same round trip)."""
+    from helpdesk.analytics.models import CustomerScore
+
+    return card.add_columns(
+        CustomerScore.customer_id.label("scored"),
+        CustomerScore.clv_cents,
+        CustomerScore.churn_risk,
+        CustomerScore.drivers,
+        CustomerScore.method.label("score_method"),
+    ).outerjoin(CustomerScore, CustomerScore.customer_id == Customer.id)
 
 
 @dataclass(frozen=True)
