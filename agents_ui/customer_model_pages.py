@@ -9,10 +9,11 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from agents_ui import model_charts, model_labels
 from agents_ui.blueprint import bp, role_required
-from agents_ui.value_labels import _, money
+from agents_ui.value_labels import money
 from helpdesk.analytics import features
 from helpdesk.analytics import service as models
 from helpdesk.audit.recorder import audit_details

@@ -5,9 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
-from agents_ui.value_labels import _, _n, money, pct
+from agents_ui.value_labels import money, pct
+
+
+def _(text: str, **values: Any) -> str:
+    """gettext, typed: the console's strings are always text."""
+    return str(gettext(text, **values))
+
+
+def _n(singular: str, plural: str, num: int) -> str:
+    """ngettext, typed ("1 complaint", "2 complaints"; "0 réclamation" in French)."""
+    return str(ngettext(singular, plural, num))
+
 
 METHODS: dict[str, Any] = {
     "bgnbd_gamma_gamma": _l("BG/NBD and Gamma-Gamma model"),

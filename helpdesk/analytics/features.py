@@ -53,6 +53,11 @@ def _connect(warehouse_dir: str | Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def open_warehouse(warehouse_dir: str | Path) -> duckdb.DuckDBPyConnection:
+    """The connection every reader of the warehouse here uses (see `_connect`)."""
+    return _connect(warehouse_dir)
+
+
 def has_data(warehouse_dir: str | Path | None) -> bool:
     """Whether a warehouse with customers and invoices exists there."""
     if not warehouse_dir:

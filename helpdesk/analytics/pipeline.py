@@ -93,7 +93,7 @@ def run(
     """Train both models and score every customer at `cutoff` (default: the day after the
     newest invoice in the warehouse)."""
     step = progress or (lambda _name: None)
-    con = features._connect(warehouse_dir)
+    con = features.open_warehouse(warehouse_dir)
     if cutoff is None:
         last = features.last_invoice_date(con)
         cutoff = (last or date.today()) + timedelta(days=1)

@@ -68,7 +68,7 @@ def test_files_follow_the_warehouse_schema(book: tuple[Path, synthetic.Truth]) -
 
 
 def test_features_see_nothing_after_the_cutoff(book: tuple[Path, synthetic.Truth]) -> None:
-    con = features._connect(book[0])
+    con = features.open_warehouse(book[0])
     early = features.compute(con, date(2026, 6, 1))
     later = features.compute(con, END)
     assert len(early) < len(later)  # customers who joined after June are not there yet
@@ -132,7 +132,7 @@ def test_thin_data_trains_no_churn_model_and_uses_the_simple_clv(tmp_path: Path)
 
 
 def test_an_empty_warehouse_reads_as_no_customers(tmp_path: Path) -> None:
-    con = features._connect(tmp_path)
+    con = features.open_warehouse(tmp_path)
     assert len(features.compute(con, END)) == 0
     assert not features.has_data(tmp_path)
 
