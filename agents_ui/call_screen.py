@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
 
-from agents_ui import kb_panel, phone_state, sla_display, value_labels
+from agents_ui import kb_panel, model_labels, phone_state, sla_display, value_labels
 from agents_ui.account import me
 from agents_ui.blueprint import bp
 from agents_ui.forms import CallerForm, CallLinkTicketForm, CallTicketForm, LinkCallerForm
@@ -113,6 +113,7 @@ def call_screen(call_id: int) -> ResponseReturnValue:
         linked=linked,
         unknown=call_records.is_unknown(data["customer"]),
         segment=_segment(data),
+        scores=_scores(data),
         q=q,
         matches=matches,
         may_change=call.agent_id == user.id or user.has_role(*permissions.SUPERVISE),
@@ -276,3 +277,14 @@ def call_text_article(call_id: int) -> ResponseReturnValue:
     if message.status == "opted_out":
         return _back(call, error=_("Not sent: the caller asked to receive no more texts (STOP)."))
     return _back(call, _("The article's link is on its way to the caller by text."))
+
+
+def _scores(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The caller's lifetime value and churn risk with its drivers, worded for the page."""
+    found = data.get("scores")
+    if not found:
+        return None
+    clv_method, _sep, churn_method = str(found.get("method") or "").partition("+")
+    return model_labels.scores_view(
+        {**found, "clv_method": clv_method, "churn_method": churn_method}
+    )

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from agents_ui.blueprint import bp
 from agents_ui.company_page import company_sections
 from agents_ui.consent_pages import consent_section
+from agents_ui.customer_model_pages import customer_scores
 from agents_ui.supervision_pages import customer_value
 from helpdesk.customers import service as customers
 from helpdesk.customers.models import Customer, CustomerKind
@@ -113,6 +114,7 @@ def customer(customer_id: int) -> ResponseReturnValue:
         more_url=more_url,
         older=before is not None,
         value=customer_value(record.id),
+        scores=None if is_company else customer_scores(record.id),
         surveys=[] if is_company else surveys.recent(db.session, customer_id=record.id),
         csat=None if is_company else surveys.summary(db.session, customer_id=record.id),
         survey_state=surveys.state,

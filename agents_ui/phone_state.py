@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from agents_ui import labels, mail_wording, value_labels, wording
+from agents_ui import labels, mail_wording, model_labels, value_labels, wording
 from agents_ui.queries import AnySession
 from helpdesk.auth.models import User
 from helpdesk.db import utcnow
@@ -247,6 +247,13 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
             # The player's audio, `0` standing for the recording's id.
             "audio_url": url_for("console.recording_audio", recording_id=0),
             "play_recording": _("Play the recording"),
+            # The customer models' scores (docs/customer-models.md).
+            "clv": _("Lifetime value %(amount)s", amount="{amount}"),
+            "churn_risk": _("Churn risk %(pct)s", pct="{pct}"),
+            "no_churn_model": _("No churn model: the segment rule applies."),
+            "not_scored": _("Churn risk not scored: no purchase in 12 months."),
+            "why_risk": _("Why this risk"),
+            "driver": model_labels.driver_templates(),
         },
         "s": _("%(n)s s", n="{n}"),
         "min": _("%(n)s min", n="{n}"),

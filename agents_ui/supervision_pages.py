@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from agents_ui import formatting, value_labels
 from agents_ui.account import me
 from agents_ui.blueprint import bp, role_required
+from agents_ui.customer_model_pages import model_summary
 from agents_ui.sla_report import percent
 from helpdesk.audit.recorder import audit_details
 from helpdesk.auth import permissions
@@ -511,6 +512,7 @@ def value_report() -> ResponseReturnValue:
     }
     return render_template(
         "supervision/value.html",
+        models=model_summary(),
         rules=value_labels.segment_rules(),
         segments=segments,
         lists=lists,

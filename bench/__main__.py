@@ -12,7 +12,8 @@ SQLite statement deadline costs each statement), `mail_in` (the raw-MIME ingress
 arrival to the live event) and `controls` (a call control's latency, from the click to the
 Twilio request and to the caller's state in the simulator), `bulk` (a status change of 1,000
 tickets through the API, and its undo), `portal` (the customer portal's pages at a million
-tickets) and `warehouse` (the analytics export of a million tickets and calls, and its page).
+tickets), `warehouse` (the analytics export of a million tickets and calls, and its page) and
+`models` (training the customer lifetime value and churn models at 100,000 customers).
 `callcenter` (the whole call center under load, `bench/load/`) and `peer` (ours side by side with
 django-helpdesk and a one-INSERT floor; it installs the peer into a virtualenv of its own) run only
 when named.
@@ -32,6 +33,7 @@ from bench import (
     foundation,
     kb,
     mail_in,
+    models,
     portal,
     screenpop,
     sla,
@@ -200,6 +202,10 @@ def _portal(args: argparse.Namespace) -> None:
     )
 
 
+def _models(args: argparse.Namespace) -> None:
+    models.run(models.Options(customers=args.models_customers))
+
+
 def _controls(args: argparse.Namespace) -> None:
     controls.run(controls.Options())
 
@@ -252,6 +258,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "portal": _portal,
     "peer": _peer,
     "warehouse": _warehouse,
+    "models": _models,
 }
 
 # Long and heavy: the whole deployment under load.
@@ -417,6 +424,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bulk-tickets", type=int, default=1_000, help="bulk: tickets per change")
     p.add_argument(
         "--bulk-repeats", type=int, default=5, help="bulk: timed changes (each with its undo)"
+    )
+    p.add_argument(
+        "--models-customers",
+        type=int,
+        default=100_000,
+        help="models: synthetic customers to train the CLV and churn models on",
     )
     p.add_argument(
         "--portal-requests", type=int, default=500, help="portal: timed requests per page figure"

@@ -55,6 +55,11 @@ PERIODIC: dict[str, dict[str, Any]] = {
         "task": "helpdesk.warehouse.tasks.periodic_export",
         "schedule": 300.0,
     },
+    # Customer lifetime value and churn risk retrained on the warehouse (docs/customer-models.md).
+    "customer-models-train": {
+        "task": "helpdesk.analytics.tasks.train",
+        "schedule": 86400.0,
+    },
     "auto-close-solved-tickets": {
         "task": "helpdesk.tickets.tasks.auto_close_solved",
         "schedule": 3600.0,

@@ -601,6 +601,61 @@ def warehouse_status() -> None:
         click.echo(f"{name:14} {t['rows']:>10} rows {t['files']:>6} files {_size(t['bytes']):>10}")
 
 
+@main.group(help="Customer models: lifetime value and churn risk (docs/customer-models.md).")
+def analytics() -> None:
+    pass
+
+
+@analytics.command("train", help="Train the models on the warehouse and score every customer.")
+@click.option("--warehouse", "warehouse", default="", help="Warehouse directory (default: config).")
+@click.option("--cutoff", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+def analytics_train(warehouse: str, cutoff: Any) -> None:
+    from tqdm import tqdm
+
+    from helpdesk.analytics import service as models
+    from helpdesk.audit.commands import record_command
+    from helpdesk.extensions import db as database
+
+    app = _app()
+    with app.app_context():
+        where = warehouse or models.warehouse_dir(app)
+        steps = ("clv hold-out", "clv", "churn features", "churn", "stored")
+        with tqdm(total=len(steps), desc="training", unit="step") as bar:
+
+            def step(name: str) -> None:
+                bar.set_postfix_str(name)
+                bar.update(1)
+
+            result = models.train_and_score(
+                session=database.session,
+                warehouse_dir=where,
+                monthly_discount=float(app.config.get("HELPDESK_CLV_MONTHLY_DISCOUNT") or 0.01),
+                cutoff=cutoff.date() if cutoff else None,
+                progress=step,
+            )
+        if result.ran:
+            record_command(
+                session=database.session,
+                action="models.train",
+                target_type="model_run",
+                details=result.as_dict(),
+            )
+    click.echo(result.message)
+    if not result.ran:
+        raise SystemExit(1)
+
+
+@analytics.command("demo-data", help="Write a synthetic warehouse (customers with known churn).")
+@click.argument("directory")
+@click.option("--customers", default=5000, show_default=True)
+@click.option("--seed", default=7, show_default=True)
+def analytics_demo_data(directory: str, customers: int, seed: int) -> None:
+    from helpdesk.analytics import synthetic
+
+    synthetic.generate(directory, customers=customers, seed=seed)
+    click.echo(f"{customers} synthetic customers written to {directory}")
+
+
 @main.group(help="Inbound texts.")
 def sms() -> None:
     pass

@@ -156,6 +156,9 @@ class Settings:
     # instance/warehouse) and how often the periodic job exports what changed.
     WAREHOUSE_DIR: str = ""
     WAREHOUSE_EXPORT_S: int = 3600
+    # Customer models (docs/customer-models.md), trained on WAREHOUSE_DIR: the monthly
+    # discount rate of the 12-month lifetime value.
+    HELPDESK_CLV_MONTHLY_DISCOUNT: float = 0.01
     TESTING: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     telephony_backend: str = field(default="simulator", init=False)

@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "telephony.ivr_models",
     "helpdesk.supervision.models",
     "helpdesk.value.models",
+    "helpdesk.analytics.models",
     "helpdesk.dispatch.models",
     "kb.models",
     "helpdesk.audit.models",

@@ -68,6 +68,7 @@ TASK_MODULES = (
     "helpdesk.supervision.tasks",
     "helpdesk.value.tasks",
     "helpdesk.warehouse.tasks",
+    "helpdesk.analytics.tasks",
     "helpdesk.dispatch.tasks",
     *mail_wiring.TASK_MODULES,
     *webhooks_wiring.TASK_MODULES,

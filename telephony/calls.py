@@ -127,6 +127,7 @@ def call_for_step(session: DbSession, *, call_sid: str, lock: bool = True) -> Ca
 def _priority_query() -> Select[Any]:
     """Built once (see `_customer_priority`): whether the caller is VIP, whether one of their
     open tickets is at risk of breaching its SLA, and their value segment."""
+    from helpdesk.analytics.models import CustomerScore
     from helpdesk.sla.models import SlaClock
     from helpdesk.tickets.models import Ticket
     from helpdesk.tickets.workflow import UNRESOLVED
@@ -146,7 +147,12 @@ def _priority_query() -> Select[Any]:
         .where(CustomerValue.customer_id == customer_id)
         .scalar_subquery()
     )
-    return select(vip, at_risk, segment)
+    score = select(CustomerScore.churn_risk, CustomerScore.clv_percentile).where(
+        CustomerScore.customer_id == customer_id
+    )
+    risk = score.with_only_columns(CustomerScore.churn_risk).scalar_subquery()
+    percentile = score.with_only_columns(CustomerScore.clv_percentile).scalar_subquery()
+    return select(vip, at_risk, segment, risk, percentile)
 
 
 def _customer_priority(session: DbSession, customer_id: int | None) -> int:
@@ -159,7 +165,12 @@ def _customer_priority(session: DbSession, customer_id: int | None) -> int:
             _priority_query(), {"customer_id": customer_id, "now": utcnow()}
         ).one()
     return routing.call_priority(
-        segment=row[2], sla_at_risk=bool(row[1]), callback=False, vip=bool(row[0])
+        segment=row[2],
+        sla_at_risk=bool(row[1]),
+        callback=False,
+        vip=bool(row[0]),
+        churn_risk=row[3],
+        clv_percentile=row[4],
     )
 
 

@@ -94,13 +94,36 @@ class WaitingCall:
 SEGMENT_PRIORITY = {"best": 30, "growing": 15, "standard": 0, "at_risk": 20, "costly": -5}
 SLA_AT_RISK_PRIORITY = 25
 CALLBACK_PRIORITY = 10
+# A valuable customer likely to leave goes ahead: up to this many points, scaled by the churn
+# model's risk and by the CLV's percentile (docs/customer-models.md). Risk 0.8 at the 90th
+# percentile: 22 points, about the "at risk" segment's 20 which the model refines.
+VALUE_AT_RISK_PRIORITY = 30
 # Seconds an agent who declined a call stays free before it may be offered to them again
 # (`HELPDESK_REOFFER_BACKOFF_S`).
 REOFFER_AFTER_S = 5.0
 
 
-def call_priority(*, segment: str | None, sla_at_risk: bool, callback: bool, vip: bool) -> int:
+def value_at_risk_points(churn_risk: float | None, clv_percentile: float | None) -> int:
+    """The customer models' share of the priority: none without a churn model (the segment's
+    rule already counts), else risk * CLV percentile * `VALUE_AT_RISK_PRIORITY`."""
+    if churn_risk is None or clv_percentile is None:
+        return 0
+    risk = min(max(churn_risk, 0.0), 1.0)
+    share = min(max(clv_percentile, 0.0), 100.0) / 100.0
+    return round(VALUE_AT_RISK_PRIORITY * risk * share)
+
+
+def call_priority(
+    *,
+    segment: str | None,
+    sla_at_risk: bool,
+    callback: bool,
+    vip: bool,
+    churn_risk: float | None = None,
+    clv_percentile: float | None = None,
+) -> int:
     score = SEGMENT_PRIORITY.get(segment or "standard", 0)
+    score += value_at_risk_points(churn_risk, clv_percentile)
     if vip:
         score += 40
     if sla_at_risk:

@@ -77,6 +77,7 @@ def _card_queries() -> tuple[Any, Any]:
         .outerjoin(CustomerValue, CustomerValue.customer_id == Customer.id)
         .where(Customer.id == customer_id)
     )
+    card = _with_scores(card)
     contacts = union_all(
         select(
             literal("phone").label("what"),
@@ -94,6 +95,19 @@ def _card_queries() -> tuple[Any, Any]:
     return card, contacts
 
 
+def _with_scores(card: Any) -> Any:
+    """The card's statement with the customer models' scores beside it (same round trip)."""
+    from helpdesk.analytics.models import CustomerScore
+
+    return card.add_columns(
+        CustomerScore.customer_id.label("scored"),
+        CustomerScore.clv_cents,
+        CustomerScore.churn_risk,
+        CustomerScore.drivers,
+        CustomerScore.method.label("score_method"),
+    ).outerjoin(CustomerScore, CustomerScore.customer_id == Customer.id)
+
+
 @dataclass(frozen=True)
 class CallerRecord:
     """The customer card and what the screen shows beside it, read together."""
@@ -101,6 +115,8 @@ class CallerRecord:
     card: dict[str, Any]
     history: dict[str, int]
     value: dict[str, Any] | None
+    # The customer models' scores (helpdesk.analytics): CLV, churn risk and its top drivers.
+    scores: dict[str, Any] | None = None
 
 
 def caller_record(session: DbSession, customer_id: int) -> CallerRecord | None:
@@ -126,7 +142,17 @@ def caller_record(session: DbSession, customer_id: int) -> CallerRecord | None:
         else None
     )
     history = {"tickets": row.tickets or 0, "calls": row.calls or 0}
-    return CallerRecord(_card(row, ordered, tags), history, value)
+    scores = (
+        {
+            "clv_cents": row.clv_cents,
+            "churn_risk": row.churn_risk,
+            "drivers": list(row.drivers or []),
+            "method": row.score_method,
+        }
+        if row.scored is not None
+        else None
+    )
+    return CallerRecord(_card(row, ordered, tags), history, value, scores)
 
 
 def _card(row: Any, ordered: list[Any], tags: list[str]) -> dict[str, Any]:
@@ -242,6 +268,7 @@ def _about(session: DbSession, customer_id: int, now: datetime) -> dict[str, Any
         ],
         "timeline_next": cursor,
         "value": record.value if record else None,
+        "scores": record.scores if record else None,
     }
     if record is not None:
         about["history"] = record.history

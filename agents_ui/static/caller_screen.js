@@ -108,6 +108,53 @@
     return wrap;
   }
 
+  /* The customer models' scores: lifetime value, churn risk and its top drivers, worded with
+   * the templates of `s.driver` (agents_ui/model_labels.driver_templates). */
+  function scores(screen, s) {
+    var sc = screen.scores;
+    if (!sc || !screen.customer) return null;
+    var lang = document.documentElement.lang || undefined;
+    function money(cents) {
+      try {
+        return new Intl.NumberFormat(lang, { style: "currency", currency: "EUR" }).format(cents / 100);
+      } catch (e) {
+        return (cents / 100).toFixed(2);
+      }
+    }
+    function percent(ratio) {
+      try {
+        return new Intl.NumberFormat(lang, { style: "percent" }).format(ratio);
+      } catch (e) {
+        return Math.round(ratio * 100) + "%";
+      }
+    }
+    var box = el("div", "screen-scores");
+    var line = [fill(s.clv, { amount: money(sc.clv_cents || 0) })];
+    if (sc.churn_risk != null) line.push(fill(s.churn_risk, { pct: percent(sc.churn_risk) }));
+    else if (/\+rules$/.test(String(sc.method || ""))) line.push(s.no_churn_model);
+    else line.push(s.not_scored);
+    box.appendChild(el("p", "scores-line", line.join(" · ")));
+    var drivers = sc.drivers || [];
+    if (drivers.length) {
+      var list = el("ul", "reasons");
+      list.setAttribute("aria-label", s.why_risk);
+      drivers.forEach(function (d) {
+        var t = (s.driver || {})[d.code];
+        if (!t) { list.appendChild(el("li", null, d.text || d.code)); return; }
+        var n = Math.round(Math.abs(d.value || 0));
+        var one = n === 1 || (n === 0 && lang === "fr");
+        list.appendChild(el("li", null, fill(one ? t.one : t.other, {
+          n: n,
+          amount: money(d.value || 0),
+          pct: percent(Math.abs(d.value || 0)),
+          score: (4 - (d.value || 0)).toFixed(1)
+        })));
+      });
+      box.appendChild(list);
+    }
+    return box;
+  }
+
   function openTickets(screen, s) {
     var box = el("div", "screen-tickets");
     box.appendChild(el("h3", "screen-heading", s.open_tickets));
@@ -258,6 +305,8 @@
     }
     var s = strings || {};
     container.appendChild(facts(screen, s));
+    var scored = scores(screen, s);
+    if (scored) container.appendChild(scored);
     if (screen.customer) {
       var columns = el("div", "screen-columns");
       columns.appendChild(openTickets(screen, s));

@@ -167,6 +167,8 @@ AUDITED: dict[str, Audited] = {
     "console.value_recompute": Audited("value.recompute", "customer_value", keep=()),
     # The analytics warehouse: an export run or queued from the page (counts only).
     "console.analytics_export": Audited("warehouse.export", "warehouse", keep=()),
+    # Customer models retrained on demand (the outcome: methods and counts)
+    "console.customer_models_train": Audited("models.train", "model_run", keep=()),
     # Knowledge base: what the public help center shows
     "kb_api.delete_article_delete": Audited("kb.article.delete", "kb_article", "article_id"),
     "kb_api.create_article_post": Audited(

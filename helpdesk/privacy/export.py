@@ -250,6 +250,18 @@ class ExportValue(_Part):
     computed_at: datetime
 
 
+class ExportModelScore(_Part):
+    """The customer models' scores (helpdesk.analytics): a profile, so it is theirs to see."""
+
+    clv_cents: int
+    p_alive: float | None
+    expected_purchases_12m: float
+    churn_risk: float | None
+    drivers: list[dict[str, Any]]
+    method: str
+    computed_at: datetime
+
+
 class ExportArticle(_Part):
     """A knowledge-base article drafted from one of the customer's tickets."""
 
@@ -280,5 +292,6 @@ class CustomerExport(_Part):
     do_not_call: list[ExportDoNotCall]
     invoices: list[ExportInvoice]
     value: ExportValue | None
+    model_scores: ExportModelScore | None
     kb_articles: list[ExportArticle]
     exported_at: datetime

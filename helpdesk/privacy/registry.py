@@ -28,6 +28,7 @@ PRIVACY_MODULES = (
     "helpdesk.tickets.privacy",
     "helpdesk.timeline.privacy",
     "helpdesk.value.privacy",
+    "helpdesk.analytics.privacy",
     "helpdesk.dispatch.privacy",
     "helpdesk.auth.privacy",
     "helpdesk.sla.privacy",

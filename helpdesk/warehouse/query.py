@@ -19,6 +19,8 @@ from helpdesk.warehouse import layout, schema
 
 THREADS = 2  # the analytics page shares the machine with the call center
 
+Connection = duckdb.DuckDBPyConnection  # for readers' type hints: they never import duckdb
+
 
 def sql_type(kind: pa.DataType) -> str:
     if pa.types.is_timestamp(kind):
@@ -62,13 +64,22 @@ class Warehouse:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def open(self) -> duckdb.DuckDBPyConnection:
+        """A connection with every table's view; the caller closes it (see `connect`)."""
         conn = duckdb.connect(":memory:", config={"threads": THREADS})
         try:
             conn.execute("SET TimeZone = 'UTC'")
             for table in schema.TABLES:
                 conn.execute(view_sql(self.root, table))
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        conn = self.open()
+        try:
             yield conn
         finally:
             conn.close()

@@ -275,6 +275,20 @@ def _seed(app: Any, api_as: Any, app_clock: Any) -> dict[str, Any]:
     value.import_invoices(db.session, rows)
     value.recompute_all(db.session)
     _consents(cid, agent.user)
+    from helpdesk.analytics.models import CustomerScore
+
+    db.session.add(
+        CustomerScore(
+            customer_id=cid,
+            clv_cents=15_000,
+            clv_percentile=80.0,
+            expected_purchases_12m=2.0,
+            churn_risk=0.4,
+            drivers=[{"code": "complaints_60", "value": 2, "weight": 0.5, "text": "2 complaints"}],
+            method="simple+rules",
+        )
+    )
+    db.session.commit()
     return {
         "customer_id": cid,
         "duplicate_id": duplicate.id,
@@ -493,6 +507,7 @@ def test_export_carries_every_part_seeded(app_clock, backend, app, api_as):
     assert any(v["note"] for w in body["work_orders"] for v in w["visits"])
     assert {i["number"] for i in body["invoices"]} == {"INV-ZQ-0001", "INV-ZQ-0002"}
     assert body["value"]["segment"]
+    assert body["model_scores"]["churn_risk"] == 0.4
     assert body["surveys"][0]["work_order_reference"] == f"W-{seeded['done'] + 1000}"
 
 

@@ -339,6 +339,8 @@ ENDPOINTS: dict[str, Access] = {
     "console.value_recompute": SUPERVISOR,
     "console.analytics_page": SUPERVISOR,
     "console.analytics_export": SUPERVISOR,
+    "console.customer_models": SUPERVISOR,
+    "console.customer_models_train": SUPERVISOR,
     "supervision_api.get_wallboard_get": SUPERVISOR,
     "supervision_api.put_agent_presence_put": SUPERVISOR,
     "supervision_api.move_call_post": SUPERVISOR,

@@ -392,6 +392,7 @@ CLI_NOT_AUDITED = {
     "db current": "reads",
     "warehouse export": "writes the analytics files from the database; changes no state in it",
     "warehouse status": "reads",
+    "analytics demo-data": "writes synthetic Parquet files to a directory, not the database",
 }
 
 
@@ -414,8 +415,13 @@ def _cli_runs(tmp_path: Any, customer_email: str, user_email: str) -> dict[str, 
     )
     opposition = tmp_path / "opposition.txt"
     opposition.write_text("06 12 34 56 78\n", encoding="utf-8")
+    from helpdesk.analytics import synthetic
+
+    warehouse = tmp_path / "warehouse"
+    synthetic.generate(warehouse, customers=40, seed=1)
     return {
         "consent dnc-import": ["consent", "dnc-import", str(opposition), "--quiet"],
+        "analytics train": ["analytics", "train", "--warehouse", str(warehouse)],
         "users create": [
             "users",
             "create",
