@@ -1,7 +1,7 @@
 """customer models: scores and training runs
 
 Revision ID: 0044
-Revises: 0041
+Revises: 0045
 Create Date: 2026-12-07 02:40:00.000000
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 import helpdesk.db
 
 revision = "0044"
-down_revision = "0041"
+down_revision = "0045"
 branch_labels = None
 depends_on = None
 
