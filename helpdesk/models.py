@@ -26,6 +26,7 @@ MODEL_MODULES = (
     "helpdesk.portal.models",
     "helpdesk.surveys.models",
     "helpdesk.texts.models",
+    "helpdesk.campaigns.models",
 )
 
 

@@ -1,0 +1,1 @@
+"""Outbound campaigns: lists, channels, scripts, progressive calls, and the compliance rules."""
