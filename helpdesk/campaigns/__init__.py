@@ -1,1 +1,1 @@
-"""Outbound campaigns: lists, channels, scripts, progressive calls, and the compliance rules."""
+"""Outbound campaigns: lists, channels, scripts, progressive calls and their compliance rules."""
