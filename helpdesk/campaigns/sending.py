@@ -25,8 +25,10 @@ from helpdesk.mail.models import MailMessage
 from helpdesk.slots import Slot
 
 BATCH = 200
-SENT = frozenset({"sent", "delivered"})
-FAILED = frozenset({"failed", "undelivered"})
+# The outboxes' words: a text the provider `accepted` is sent, as an e-mail the server took
+# (telephony.sms's own reading for replies).
+SENT = frozenset({"accepted", "sent", "delivered"})
+FAILED = frozenset({"failed", "undelivered", "rejected"})
 
 UNSUBSCRIBE = {
     "en": "To stop receiving these messages, reply to this e-mail with the word UNSUBSCRIBE.",
