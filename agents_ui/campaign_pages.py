@@ -25,6 +25,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -46,6 +47,8 @@ from telephony import adapters, campaign_dialer
 from telephony.calls import wrap_up
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
+MAX_SHOWN_REJECTED = 50
+_IMPORT_KEY = "campaign_import"
 
 
 def status_names() -> dict[str, str]:
@@ -262,6 +265,11 @@ def _form_page(campaign: Campaign | None, values: dict[str, Any], errors: dict[s
         campaign=campaign,
         values=_shown(values),
         errors=errors,
+        disposition_errors=[
+            (k, v)
+            for k, v in errors.items()
+            if k == "dispositions" or k.startswith("dispositions.")
+        ],
         placeholders=messages.PLACEHOLDERS,
         outcomes=dispositions.OUTCOMES,
         **_names(),
@@ -353,11 +361,11 @@ def campaign_status(campaign_id: int) -> ResponseReturnValue:
 @bp.get("/campaigns/<int:campaign_id>/members")
 @role_required(*permissions.SUPERVISE)
 def campaign_members(campaign_id: int) -> ResponseReturnValue:
-    return _members_page(_campaign(campaign_id))
+    return _members_page(_campaign(campaign_id), report=session.pop(_IMPORT_KEY, None))
 
 
 def _members_page(
-    campaign: Campaign, *, report: service.ImportResult | None = None, error: str = ""
+    campaign: Campaign, *, report: dict[str, Any] | None = None, error: str = ""
 ) -> str:
     from helpdesk.saved_views import service as views
 
@@ -415,7 +423,15 @@ def campaign_members_add(campaign_id: int) -> ResponseReturnValue:
             "rejected": len(result.rejected),
         }
     )
-    return _members_page(campaign, report=result)
+    # Shown once on the page the browser is sent to: the line numbers and reasons, never the
+    # values (the session cookie is signed, not encrypted).
+    session[_IMPORT_KEY] = {
+        "added": result.added,
+        "excluded": result.excluded,
+        "count": len(result.rejected),
+        "rejected": [[r.line, r.reason] for r in result.rejected[:MAX_SHOWN_REJECTED]],
+    }
+    return redirect(url_for("console.campaign_members", campaign_id=campaign.id))
 
 
 # -- joining, the dialer -----------------------------------------------------------------------
