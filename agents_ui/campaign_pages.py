@@ -529,6 +529,18 @@ def campaign_dialer_current() -> ResponseReturnValue:
     return jsonify({"offer": campaign_dialer.current_offer(db.session, agent_id=me().id)})
 
 
+def campaign_wallboard() -> list[dict[str, Any]]:
+    """The running campaigns' figures, for the wallboard's panel."""
+    running = service.all_campaigns(db.session, statuses=["active"])
+    figs = results.figures(db.session, running)
+    return [figs[c.id] for c in running]
+
+
+@bp.context_processor
+def _campaign_helpers() -> dict[str, Any]:
+    return {"campaign_wallboard": campaign_wallboard}
+
+
 # -- results -----------------------------------------------------------------------------------
 
 

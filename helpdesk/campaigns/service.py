@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from helpdesk.auth.models import User
-from helpdesk.campaigns import contacts, dispositions, lists, messages
+from helpdesk.campaigns import contacts, dispositions, lists, messages, results
 from helpdesk.campaigns.lists import Candidate, Rejected
 from helpdesk.campaigns.models import (
     CHANNELS,
@@ -208,6 +208,7 @@ def set_status(session: DbSession, campaign: Campaign, *, status: str, actor: Us
             .values(status="pending", agent_id=None)
         )
     publish(session, "campaign.status", ["staff"], {"id": campaign.id, "status": status})
+    results.announce(session, campaign)  # the wallboard's panel adds or drops it
     session.commit()
     return campaign
 

@@ -56,7 +56,9 @@ FORM = {
 CSV = b"nom,telephone\nAnne,0612345701\nBad,12\nAnne bis,+33612345701\n"
 
 
-def test_a_supervisor_runs_a_campaign_and_an_agent_takes_its_call(app, app_clock, signed_in):
+def test_a_supervisor_runs_a_campaign_and_an_agent_takes_its_call(
+    app, app_clock, signed_in, recorded
+):
     boss = signed_in(Role.SUPERVISOR)
     assert "No campaign yet" in html(boss.get("/campaigns"))
     r = boss.post("/campaigns", data=FORM | {"name": "", "max_attempts": "99"})
@@ -115,6 +117,13 @@ def test_a_supervisor_runs_a_campaign_and_an_agent_takes_its_call(app, app_clock
         headers={"Accept": "application/json"},
     )
     assert again.status_code == 409
+
+    # The wallboard's panel: its figures pushed to the supervisors with the disposition.
+    pushed = recorded.named("campaign.figures")[-1]
+    assert pushed.rooms == ("supervisors",)
+    assert (pushed.payload["converted"], pushed.payload["reached"]) == (1, 1)
+    board = html(boss.get("/wallboard"))
+    assert f'data-campaign-row="{campaign.id}"' in board and "Winter check-up" in board
 
     report = html(boss.get(f"/campaigns/{campaign.id}/report"))
     assert "Interested" in report and 'id="report-agents"' in report
