@@ -257,6 +257,11 @@ def candidates_from_view(session: DbSession, *, user: User, view_id: int) -> lis
     return _customer_candidates(session, [i for i in ids if i is not None])
 
 
+def candidates_from_ids(session: DbSession, ids: Sequence[int]) -> list[Candidate]:
+    """Customers by id, each with their first number and e-mail."""
+    return _customer_candidates(session, list(dict.fromkeys(ids)))
+
+
 def _customer_candidates(session: DbSession, ids: Sequence[int]) -> list[Candidate]:
     if not ids:
         return []
