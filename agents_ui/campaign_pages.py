@@ -31,12 +31,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from agents_ui.account import me
 from agents_ui.blueprint import bp, role_required
 from agents_ui.value_labels import segment_name
 from helpdesk.audit.recorder import audit_details
 from helpdesk.auth import permissions
+from helpdesk.auth.models import User
 from helpdesk.campaigns import attempts, dispositions, lists, messages, results, service
 from helpdesk.campaigns.models import Campaign
 from helpdesk.db import utcnow
@@ -562,13 +564,10 @@ def campaign_report(campaign_id: int) -> ResponseReturnValue:
 
 
 def _agent_names(ids: list[int]) -> dict[int, str]:
-    from sqlalchemy import select
-
-    from helpdesk.auth.models import User
-
     if not ids:
         return {}
-    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())  # type: ignore[arg-type]
+    rows = db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+    return {int(i): str(n) for i, n in rows}
 
 
 @bp.get("/campaigns/<int:campaign_id>/report.csv")
