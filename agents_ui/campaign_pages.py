@@ -102,6 +102,7 @@ def reason_names() -> dict[str, str]:
         "opted_out": _("Opted out of SMS (STOP)"),
         "unsubscribed": _("Unsubscribed from e-mails"),
         "no_consent": _("No consent recorded"),
+        "no_contract": _("No current contract"),
         "outside_hours": _("Outside the permitted hours"),
         "weekend": _("Weekend"),
         "holiday": _("Public holiday"),

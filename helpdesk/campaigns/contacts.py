@@ -8,9 +8,8 @@ channel count, not only this campaign's).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 
@@ -18,9 +17,13 @@ from helpdesk.campaigns import compliance
 from helpdesk.campaigns.models import Campaign, CampaignAttempt, CampaignMember
 from helpdesk.consent import service as consent
 from helpdesk.db import DbSession
+from helpdesk.value.models import Invoice
 
 # How far back earlier attempts are read: beyond the longest period a rule counts over.
 ATTEMPTS_LOOKBACK = timedelta(days=62)
+# A customer invoiced within this period counts as having a contract in progress (the helpdesk
+# has no contract records of its own: docs/campaigns.md says so).
+CONTRACT_PERIOD = timedelta(days=365)
 # Reasons that no change of time will lift: the member is excluded rather than rescheduled.
 NEVER = frozenset({"do_not_call", "no_number", "no_email", "opted_out", "unsubscribed"})
 
@@ -61,32 +64,17 @@ def _attempts(
     return out
 
 
-def _fact(facts: Mapping[Any, Any], member: CampaignMember) -> dict[str, Any]:
-    """The facts known about a member, merged from those found by customer, number and e-mail."""
-    merged: dict[str, Any] = {}
-    for key in (member.customer_id, member.number, member.email):
-        if key is None:
-            continue
-        found = facts.get(key)
-        if isinstance(found, Mapping):
-            for name, value in found.items():
-                if value and not merged.get(name):
-                    merged[name] = value
-    return merged
-
-
-_CONTACT_FIELDS = frozenset(
-    {
-        "timezone",
-        "region",
-        "consent_at",
-        "has_current_contract",
-        "on_do_not_call",
-        "sms_opted_out",
-        "email_unsubscribed",
-        "refused_at",
-    }
-)
+def _under_contract(session: DbSession, customer_ids: list[int], now: datetime) -> set[int]:
+    if not customer_ids:
+        return set()
+    since = (now - CONTRACT_PERIOD).date()
+    return set(
+        session.scalars(
+            select(Invoice.customer_id)
+            .where(Invoice.customer_id.in_(customer_ids), Invoice.issued_on >= since)
+            .distinct()
+        )
+    )
 
 
 def load(
@@ -95,24 +83,29 @@ def load(
     """The compliance contact of each member (by member id), in a few queries."""
     if not members:
         return {}
+    customer_ids = sorted({m.customer_id for m in members if m.customer_id is not None})
     facts = consent.contact_facts(
         session,
-        customer_ids=sorted({m.customer_id for m in members if m.customer_id is not None}),
+        customer_ids=customer_ids,
         numbers=sorted({m.number for m in members if m.number}),
         emails=sorted({m.email for m in members if m.email}),
         channel=campaign.channel,
     )
     addresses = {a for m in members if (a := address_of(campaign, m))}
     earlier = _attempts(session, campaign.channel, addresses, now)
+    contracts = (
+        _under_contract(session, customer_ids, now) if campaign.legal_basis == "contract" else set()
+    )
     out: dict[int, compliance.Contact] = {}
     for m in members:
-        known = {k: v for k, v in _fact(facts, m).items() if k in _CONTACT_FIELDS}
+        known = consent.facts_for(facts, customer_id=m.customer_id, number=m.number, email=m.email)
         address = address_of(campaign, m)
         out[m.id] = compliance.Contact(
             number=m.number,
             email=m.email,
             customer_id=m.customer_id,
             attempts=tuple(sorted(earlier.get(address, []))) if address else (),
+            has_current_contract=m.customer_id in contracts,
             **known,
         )
     return out
@@ -121,13 +114,14 @@ def load(
 def never_reachable(
     session: DbSession, campaign: Campaign, members: Sequence[CampaignMember], *, now: datetime
 ) -> dict[CampaignMember, str]:
-    """The members the rules refuse for a reason time will not lift, with that reason."""
+    """The members the rules refuse for a reason time will not lift (a do-not-call entry, no
+    consent...), with that reason."""
     candidates = [m for m in members if m.status == "pending"]
     loaded = load(session, campaign, candidates, now=now)
     terms = terms_of(campaign)
     out: dict[CampaignMember, str] = {}
     for m in candidates:
         decision = compliance.check(terms, loaded[m.id], now)
-        if not decision.allowed and decision.reason in NEVER:
+        if not decision.allowed and (decision.reason in NEVER or decision.next_allowed_at is None):
             out[m] = decision.reason
     return out
