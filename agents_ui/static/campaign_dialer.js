@@ -31,7 +31,9 @@
     var link = field("member-link");
     if (link) {
       link.hidden = !offer.member.customer_id;
-      if (offer.member.customer_id) link.href = link.href.replace(/\/customers\/\d+/, "/customers/" + offer.member.customer_id);
+      if (offer.member.customer_id) {
+        link.href = link.getAttribute("data-url").replace(/\/0$/, "/" + offer.member.customer_id);
+      }
     }
     form.action = panel.getAttribute("data-disposition-url").replace(/\/0\/disposition$/, "/" + offer.attempt_id + "/disposition");
     var box = field("dispositions");
