@@ -147,3 +147,42 @@ def test_customers_of_a_segment_join_the_list_and_the_erased_are_excluded(
     assert [(m["customer_id"], m["excluded_reason"]) for m in excluded["items"]] == [
         (gone.id, "erased")
     ]
+
+
+def test_the_dialer_from_the_api_says_why_no_call_and_refuses_an_unknown_disposition(
+    app_clock, supervisor, api, app
+):
+    from helpdesk.auth.models import User
+    from telephony import agent_presence
+
+    made = _create(supervisor)
+    supervisor.post(
+        f"/campaigns/{made['id']}/members",
+        json={"source": "csv", "csv": "phone\n0612345631\n0612345632\n"},
+    )
+    supervisor.post(f"/campaigns/{made['id']}/status", json={"status": "active"})
+    assert api.put(f"/campaigns/{made['id']}/agents/me").status_code == 200
+
+    r = api.post("/campaigns/dialer/next")
+    assert r.status_code == 200 and r.get_json() == {
+        "placed": False,
+        "reason": "not_free",
+        "offer": None,
+    }
+    agent_presence.set_presence(
+        db.session, user=db.session.get(User, api.user.id), state="available"
+    )
+    r = api.post("/campaigns/dialer/next")
+    assert r.get_json()["placed"] is True
+    attempt_id = r.get_json()["offer"]["attempt_id"]
+    assert api.get("/campaigns/dialer/current").get_json()["offer"]["attempt_id"] == attempt_id
+
+    r = api.post(f"/campaigns/attempts/{attempt_id}/disposition", json={"disposition": "maybe"})
+    assert r.status_code == 422 and "disposition" in _fields(r)
+    # Only the agent of the call (or a supervisor) records it.
+    r = supervisor.post(
+        f"/campaigns/attempts/{attempt_id}/disposition", json={"disposition": "busy"}
+    )
+    assert r.status_code == 200 and r.get_json()["member"]["status"] == "pending"
+    r = api.post(f"/campaigns/attempts/{attempt_id}/disposition", json={"disposition": "busy"})
+    assert r.status_code == 409
