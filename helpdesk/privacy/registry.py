@@ -39,6 +39,7 @@ PRIVACY_MODULES = (
     "helpdesk.macros.privacy",
     "helpdesk.portal.privacy",
     "helpdesk.surveys.privacy",
+    "helpdesk.campaigns.privacy",
     "telephony.privacy",
     "kb.privacy",
 )

@@ -92,3 +92,25 @@ def test_a_person_is_not_done_while_the_outbox_has_not_sent(app, app_clock, make
     assert member.status == "done"
     attempt = db.session.scalar(select(CampaignAttempt))
     assert attempt.mail_id == mail.id and attempt.delivery == "sent"
+
+
+def test_an_erased_customer_leaves_every_list_and_the_audit_forgets_the_number(
+    app, app_clock, make_user, customer_factory
+):
+    from helpdesk.customers import erasure
+    from helpdesk.customers.models import Customer
+
+    boss = make_user(Role.SUPERVISOR)
+    person = customer_factory(name="Iris Efface", phones=[NUMBERS[0]])
+    campaign = _campaign(boss, "sms", [Candidate(1, "", NUMBERS[0], None, None, "fr")])
+    assert sending.send_due(db.session, now=app_clock.now()) == 1
+    member = _members(campaign)[NUMBERS[0]]
+    assert member.customer_id == person.id  # matched by number at import
+
+    erasure.erase(db.session, db.session.get(Customer, person.id), actor_id=boss.id)
+    db.session.commit()
+
+    db.session.refresh(member)
+    assert (member.number, member.display_name) == (None, "[erased]")
+    attempt = db.session.scalar(select(CampaignAttempt))
+    assert attempt.number is None and attempt.sms_id is not None
