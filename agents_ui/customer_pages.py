@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from agents_ui.blueprint import bp
 from agents_ui.company_page import company_sections
+from agents_ui.consent_pages import consent_section
 from agents_ui.supervision_pages import customer_value
 from helpdesk.customers import service as customers
 from helpdesk.customers.models import Customer, CustomerKind
@@ -116,6 +117,7 @@ def customer(customer_id: int) -> ResponseReturnValue:
         csat=None if is_company else surveys.summary(db.session, customer_id=record.id),
         survey_state=surveys.state,
         is_company=is_company,
+        **({} if is_company else consent_section(record.id)),
         **extra,
     )
 

@@ -34,6 +34,15 @@ def _mail_commands() -> None:
 _mail_commands()
 
 
+def _consent_commands() -> None:
+    from helpdesk.consent.commands import group
+
+    main.add_command(group(_app), "consent")
+
+
+_consent_commands()
+
+
 # -- database ----------
 
 

@@ -26,6 +26,7 @@ from helpdesk.audit.api import bp as audit_api
 from helpdesk.auth.api import bp as auth_api
 from helpdesk.campaigns.api import bp as campaigns_api
 from helpdesk.config import Settings
+from helpdesk.consent.api import bp as consent_api
 from helpdesk.customers.api import bp as customers_api
 from helpdesk.customers.timeline_api import bp as timeline_api
 from helpdesk.db import DbSession, install_sqlite_pragmas, release_session_safely
@@ -59,6 +60,7 @@ API_BLUEPRINTS = (
     macros_api,
     surveys_api,
     campaigns_api,
+    consent_api,
     openapi_bp,
 )
 TASK_MODULES = (

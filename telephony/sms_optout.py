@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Collection
 
 from flask import current_app, has_app_context
 from sqlalchemy import delete, select
@@ -64,3 +65,15 @@ def opt_in(session: DbSession, customer_number: str, sending_number: str) -> Non
             SmsOptOut.sending_number == sending_number,
         )
     )
+
+
+def opted_out_numbers(session: DbSession, customer_numbers: Collection[str]) -> set[str]:
+    """Those of `customer_numbers` that sent STOP to any of our sending numbers (campaigns honour
+    a STOP whichever number it was sent to)."""
+    keys = {key: number for number in customer_numbers for key in _opt_out_keys(number)}
+    if not keys:
+        return set()
+    found = session.scalars(
+        select(SmsOptOut.customer_number).where(SmsOptOut.customer_number.in_(list(keys)))
+    )
+    return {keys[key] for key in found}

@@ -61,6 +61,7 @@ def _fill_core_interfaces(app: Flask) -> None:
     """What the core declares and only telephony can do (docs/architecture.md, "Layers")."""
     from helpdesk import health, metrics
     from helpdesk.campaigns import sending as campaign_sending
+    from helpdesk.consent import service as consent_service
     from helpdesk.dispatch import inbound as dispatch_inbound
     from helpdesk.dispatch import notify as dispatch_notify
     from helpdesk.portal import links as portal_links
@@ -70,7 +71,15 @@ def _fill_core_interfaces(app: Flask) -> None:
     from helpdesk.surveys import sending as survey_sending
     from helpdesk.tickets import delivery, ticket_merge
     from helpdesk.value import service as value_service
-    from telephony import campaign_texts, ivr_queues, sms, survey_texts, ticket_follow, usage
+    from telephony import (
+        campaign_texts,
+        ivr_queues,
+        sms,
+        sms_optout,
+        survey_texts,
+        ticket_follow,
+        usage,
+    )
     from telephony import metrics as telephony_metrics
     from telephony import monitoring as call_monitoring
     from telephony import supervision as call_floor
@@ -95,6 +104,7 @@ def _fill_core_interfaces(app: Flask) -> None:
     dispatch_notify.OUTBOX.fill(sms.queue_sms)
     portal_links.TEXTS.fill(sms.queue_sms)
     value_service.CONTACTS.fill(usage.contacts_since)
+    consent_service.SMS_OPT_OUTS.fill(sms_optout.opted_out_numbers)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -133,6 +133,36 @@ AUDITED: dict[str, Audited] = {
     "console.tickets_bulk_undo": Audited(
         "ticket.bulk_undo", "ticket_bulk_change", "change_id", keep=()
     ),
+    # Marketing consents and the do-not-call list (numbers and proof notes are not kept: counts,
+    # channels and sources only)
+    "consent_api.record_consent_post": Audited(
+        "consent.record", "customer", "customer_id", keep=("channel", "source")
+    ),
+    "consent_api.withdraw_consent_post": Audited(
+        "consent.withdraw", "customer", "customer_id", keep=()
+    ),
+    "consent_api.add_do_not_call_post": Audited(
+        "do_not_call.add", "do_not_call", keep=("channels",)
+    ),
+    "consent_api.remove_do_not_call_delete": Audited(
+        "do_not_call.remove", "do_not_call", "entry_id", keep=()
+    ),
+    "console.customer_consent_record": Audited(
+        "consent.record", "customer", "customer_id", keep=("channel",)
+    ),
+    "console.customer_consent_withdraw": Audited(
+        "consent.withdraw", "customer", "customer_id", keep=()
+    ),
+    "console.customer_do_not_call": Audited(
+        "do_not_call.customer_request", "customer", "customer_id", keep=("channels",)
+    ),
+    "console.admin_do_not_call_import": Audited(
+        "do_not_call.import", "do_not_call", keep=("source", "replace")
+    ),
+    "console.admin_do_not_call_add": Audited("do_not_call.add", "do_not_call", keep=("channels",)),
+    "console.admin_do_not_call_remove": Audited(
+        "do_not_call.remove", "do_not_call", "entry_id", keep=()
+    ),
     # Reports downloaded
     "console.sla_report_csv": Audited("report.export", "sla_report", export=True),
     "console.calls_report_csv": Audited("report.export", "call_report", export=True),

@@ -1,1 +1,1 @@
-"""Outbound campaigns: lists, channels, scripts, progressive calls and their compliance rules."""
+"""Outbound campaigns: lists, channels, schedules, and when a contact may be made."""

@@ -200,6 +200,33 @@ class ExportSatisfaction(_Part):
     answered_at: datetime | None
 
 
+class ExportConsent(_Part):
+    """A consent to marketing on one channel (helpdesk.consent), withdrawn or not."""
+
+    channel: str
+    given_at: datetime
+    source: str
+    proof: str
+    withdrawn_at: datetime | None
+
+
+class ExportRefusal(_Part):
+    """A refusal heard during a conversation: no marketing contact for a while after it."""
+
+    channel: str
+    number: str | None
+    at: datetime
+
+
+class ExportDoNotCall(_Part):
+    """One of the customer's numbers on the do-not-call list."""
+
+    number: str
+    source: str
+    channels: str
+    added_at: datetime
+
+
 class ExportInvoice(_Part):
     number: str
     amount_cents: int
@@ -248,6 +275,9 @@ class CustomerExport(_Part):
     work_orders: list[ExportWorkOrder]
     surveys: list[ExportSurvey]
     satisfaction: list[ExportSatisfaction]
+    marketing_consents: list[ExportConsent]
+    contact_refusals: list[ExportRefusal]
+    do_not_call: list[ExportDoNotCall]
     invoices: list[ExportInvoice]
     value: ExportValue | None
     kb_articles: list[ExportArticle]

@@ -21,7 +21,7 @@ from sqlalchemy import JSON, String, Text, func, select
 
 from helpdesk.audit.models import AuditEntry
 from helpdesk.auth.models import Role
-from helpdesk.db import Base
+from helpdesk.db import Base, utcnow
 from helpdesk.extensions import db
 from helpdesk.migrate import upgrade
 from helpdesk.models import load_all
@@ -274,6 +274,7 @@ def _seed(app: Any, api_as: Any, app_clock: Any) -> dict[str, Any]:
     assert not errors
     value.import_invoices(db.session, rows)
     value.recompute_all(db.session)
+    _consents(cid, agent.user)
     return {
         "customer_id": cid,
         "duplicate_id": duplicate.id,
@@ -282,6 +283,27 @@ def _seed(app: Any, api_as: Any, app_clock: Any) -> dict[str, Any]:
         "supervisor": supervisor,
         **visits,
     }
+
+
+def _consents(cid: int, agent: Any) -> None:
+    """A consent with a proof naming them, a refusal, and their number on the do-not-call list."""
+    from helpdesk.consent import service as consent
+
+    consent.record_consent(
+        db.session,
+        customer_id=cid,
+        channel="call",
+        source="agent",
+        proof=f"{FULL_NAME} said yes on {PHONE}",
+        by_user_id=agent.id,
+    )
+    consent.record_refusal(
+        db.session, customer_id=cid, number=PHONE, channel="sms", at=utcnow(), by_user_id=agent.id
+    )
+    consent.add_do_not_call(
+        db.session, number=PHONE, source="customer", note=f"{FULL_NAME} asked", by_user_id=agent.id
+    )
+    db.session.commit()
 
 
 # -- searching ---------------------------------------------------------------------------------
@@ -370,6 +392,7 @@ def test_erasure_leaves_no_personal_data_in_any_table_or_file(
 
 
 def test_erasure_keeps_what_statistics_need(app_clock, backend, app, api_as, recorded):
+    from helpdesk.consent.models import ContactConsent, DoNotCall
     from helpdesk.dispatch.models import WorkOrder
     from helpdesk.dispatch.workflow import WorkOrderStatus
     from helpdesk.tickets.models import Ticket
@@ -435,6 +458,13 @@ def test_erasure_keeps_what_statistics_need(app_clock, backend, app, api_as, rec
         app.extensions["sms_settings"],
     )
     assert not is_opted_out(db.session, PHONE, "+33100000000")
+    # The do-not-call entry outlives the erasure too, without the number, and still matches.
+    from helpdesk.consent import service as consent
+
+    assert db.session.scalar(select(DoNotCall.number)).startswith("h:")
+    facts = consent.contact_facts(db.session, numbers=[PHONE], channel="call")
+    assert facts["do_not_call"] == {PHONE}
+    assert db.session.scalar(select(func.count()).select_from(ContactConsent)) == 0
     # The audit entry names who erased whom, and counts; nothing that was erased.
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "customer.erase"))
     assert entry.actor_id == seeded["admin"].user.id and entry.target_id == str(cid)

@@ -410,7 +410,10 @@ def _cli_runs(tmp_path: Any, customer_email: str, user_email: str) -> dict[str, 
         f"C-2,{customer_email},,2026-01-05,2026-02-04\n",
         encoding="utf-8",
     )
+    opposition = tmp_path / "opposition.txt"
+    opposition.write_text("06 12 34 56 78\n", encoding="utf-8")
     return {
+        "consent dnc-import": ["consent", "dnc-import", str(opposition), "--quiet"],
         "users create": [
             "users",
             "create",

@@ -1,0 +1,1 @@
+"""Marketing consents, the do-not-call list and refusals: the facts campaign compliance needs."""
