@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from helpdesk.consent.models import ContactRefusal
 from sqlalchemy import select
 
 from helpdesk.auth.models import Role
@@ -15,6 +14,7 @@ from helpdesk.campaigns import attempts, service
 from helpdesk.campaigns.lists import Candidate
 from helpdesk.campaigns.models import CampaignAttempt, CampaignMember
 from helpdesk.consent import service as consent
+from helpdesk.consent.models import ContactRefusal
 from helpdesk.extensions import db
 from telephony import campaign_dialer
 from tests.functional.campaign_fixtures import agent, call_campaign, gateway, placed_calls
