@@ -105,28 +105,22 @@ def _connect_urls(call_id: int) -> tuple[str, str]:
     return f"{base}/twilio/voice/connect-agent?call={call_id}", f"{base}/twilio/voice/status"
 
 
-def offer_next(
-    session: DbSession, *, agent_id: int, gateway: Any, now: datetime | None = None
-) -> Outcome:
-    """Give the agent their next campaign call if they may take one now; commits."""
-    now = now or utcnow()
-    presence = presence_of(session, user_id=agent_id)
+def _held_back(session: DbSession, agent_id: int, presence: Any, now: datetime) -> str | None:
+    """Why the agent gets no campaign call now, or None: not free, a disposition due, or an
+    inbound caller they could take (inbound first)."""
     if presence.state != State.AVAILABLE:
-        session.rollback()
-        return Outcome(None, NOT_FREE)
+        return NOT_FREE
     if attempts.open_attempt(session, agent_id=agent_id) is not None:
-        session.rollback()
-        return Outcome(None, DISPOSITION_DUE)
+        return DISPOSITION_DUE
     if inbound_for(session, agent_id, now):
-        session.rollback()
-        return Outcome(None, INBOUND_FIRST)
-    claimed = attempts.claim_next(session, agent_id=agent_id, now=now)
-    if claimed is None:
-        session.commit()  # the blocked ones met on the way stay audited and rescheduled
-        return Outcome(None, NOBODY_DUE)
-    campaign, member = claimed.campaign, claimed.member
+        return INBOUND_FIRST
+    return None
+
+
+def _call_row(member: CampaignMember, agent_id: int, now: datetime) -> Call:
+    """The call we place, already connected to the agent (who is on it from the start)."""
     assert member.number is not None
-    call = Call(
+    return Call(
         call_sid=f"pending-campaign-{member.id}-{now.timestamp()}",
         direction="outbound",
         from_number=current_app.config["TWILIO_PHONE_NUMBER"],
@@ -140,6 +134,23 @@ def offer_next(
         answered_at=now,
         ivr_path=["campaign"],
     )
+
+
+def offer_next(
+    session: DbSession, *, agent_id: int, gateway: Any, now: datetime | None = None
+) -> Outcome:
+    """Give the agent their next campaign call if they may take one now; commits."""
+    now = now or utcnow()
+    presence = presence_of(session, user_id=agent_id)
+    if (reason := _held_back(session, agent_id, presence, now)) is not None:
+        session.rollback()
+        return Outcome(None, reason)
+    claimed = attempts.claim_next(session, agent_id=agent_id, now=now)
+    if claimed is None:
+        session.commit()  # the blocked ones met on the way stay audited and rescheduled
+        return Outcome(None, NOBODY_DUE)
+    campaign, member = claimed.campaign, claimed.member
+    call = _call_row(member, agent_id, now)
     session.add(call)
     session.flush()
     moved = move(
@@ -160,7 +171,7 @@ def offer_next(
     payload = offer_payload(campaign, member, attempt, screen(session, call, now=now))
     try:
         connect, status = _connect_urls(call.id)
-        call.call_sid = gateway.place_call(member.number, call.from_number, connect, status)
+        call.call_sid = gateway.place_call(call.to_number, call.from_number, connect, status)
     except Exception:
         session.rollback()
         log.exception("placing the campaign call to member %s failed", member.id)
