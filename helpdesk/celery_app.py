@@ -74,6 +74,16 @@ PERIODIC: dict[str, dict[str, Any]] = {
         "task": "telephony.tasks.purge_recordings",
         "schedule": 3600.0,
     },
+    # Campaigns: a call for every free agent who joined one (inbound calls first)...
+    "campaign-dial": {
+        "task": "telephony.campaign_tasks.dial",
+        "schedule": 5.0,
+    },
+    # ...and the SMS and e-mail campaigns' next batch, with what their outboxes made of the last.
+    "campaign-send": {
+        "task": "helpdesk.campaigns.tasks.send",
+        "schedule": 60.0,
+    },
 }
 
 

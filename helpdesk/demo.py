@@ -272,6 +272,9 @@ def seed(
     from helpdesk.value.service import recompute_all
 
     recompute_all(db.session)
+    from helpdesk.campaigns import demo as campaigns_demo
+
+    campaigns_demo.seed(db.session)
     from helpdesk.dispatch import demo as dispatch_demo
 
     dispatch_demo.seed(rng)

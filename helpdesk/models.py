@@ -27,6 +27,7 @@ MODEL_MODULES = (
     "helpdesk.portal.models",
     "helpdesk.surveys.models",
     "helpdesk.texts.models",
+    "helpdesk.campaigns.models",
     "helpdesk.consent.models",
 )
 

@@ -24,6 +24,7 @@ from helpdesk import events
 from helpdesk.api.openapi import bp as openapi_bp
 from helpdesk.audit.api import bp as audit_api
 from helpdesk.auth.api import bp as auth_api
+from helpdesk.campaigns.api import bp as campaigns_api
 from helpdesk.config import Settings
 from helpdesk.consent.api import bp as consent_api
 from helpdesk.customers.api import bp as customers_api
@@ -59,6 +60,7 @@ API_BLUEPRINTS = (
     audit_api,
     macros_api,
     surveys_api,
+    campaigns_api,
     consent_api,
     openapi_bp,
 )
@@ -70,6 +72,7 @@ TASK_MODULES = (
     "helpdesk.warehouse.tasks",
     "helpdesk.analytics.tasks",
     "helpdesk.dispatch.tasks",
+    "helpdesk.campaigns.tasks",
     *mail_wiring.TASK_MODULES,
     *webhooks_wiring.TASK_MODULES,
 )

@@ -19,6 +19,7 @@ from helpdesk.extensions import csrf
 from telephony import degraded, sms_spool
 from telephony.adapters import GATEWAY, SIMULATOR, SMS_SETTINGS, gateway
 from telephony.api import bp as calls_api  # at import: operations declared for the OpenAPI document
+from telephony.campaign_api import bp as campaign_dialer_api
 from telephony.control_webhooks import bp as control_webhooks
 from telephony.controls_api import bp as controls_api
 from telephony.gateway import Gateway
@@ -50,6 +51,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
         register_oncall_notifier(app, oncall_notifier(app, settings.HELPDESK_ONCALL_NUMBER))
     importlib.import_module("telephony.tasks")  # importing it registers the tasks
+    importlib.import_module("telephony.campaign_tasks")
     _fill_core_interfaces(app)
     _register_blueprints(app)
     _warn_about_the_test_number(settings)
@@ -58,6 +60,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 def _fill_core_interfaces(app: Flask) -> None:
     """What the core declares and only telephony can do (docs/architecture.md, "Layers")."""
     from helpdesk import health, metrics
+    from helpdesk.campaigns import sending as campaign_sending
     from helpdesk.consent import service as consent_service
     from helpdesk.dispatch import inbound as dispatch_inbound
     from helpdesk.dispatch import notify as dispatch_notify
@@ -68,7 +71,15 @@ def _fill_core_interfaces(app: Flask) -> None:
     from helpdesk.surveys import sending as survey_sending
     from helpdesk.tickets import delivery, ticket_merge
     from helpdesk.value import service as value_service
-    from telephony import ivr_queues, sms, sms_optout, survey_texts, ticket_follow, usage
+    from telephony import (
+        campaign_texts,
+        ivr_queues,
+        sms,
+        sms_optout,
+        survey_texts,
+        ticket_follow,
+        usage,
+    )
     from telephony import metrics as telephony_metrics
     from telephony import monitoring as call_monitoring
     from telephony import supervision as call_floor
@@ -90,6 +101,7 @@ def _fill_core_interfaces(app: Flask) -> None:
     sms.register_inbound(dispatch_inbound.handle)
     sms.register_inbound(survey_inbound.handle)
     survey_sending.SMS.fill(survey_texts)
+    campaign_sending.TEXTS.fill(campaign_texts)
     dispatch_notify.OUTBOX.fill(sms.queue_sms)
     portal_links.TEXTS.fill(sms.queue_sms)
     value_service.CONTACTS.fill(usage.contacts_since)
@@ -98,7 +110,15 @@ def _fill_core_interfaces(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for api_bp in (calls_api, controls_api, queues_api, simulator_api, sms_api, recordings_api):
+    for api_bp in (
+        calls_api,
+        controls_api,
+        queues_api,
+        simulator_api,
+        sms_api,
+        recordings_api,
+        campaign_dialer_api,
+    ):
         csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged form to ride on
         app.register_blueprint(api_bp)
     app.register_blueprint(voice_webhooks)

@@ -58,6 +58,22 @@ _ARTICLE = ("title", "locale", "status", "visibility")
 # A technician's, without the phone number and home position.
 _TECHNICIAN = ("name", "skills", "language", "calendar_id", "max_jobs_per_day", "active")
 
+# A campaign's settings worth keeping (its scripts and messages are long; the list is personal).
+_CAMPAIGN = (
+    "name",
+    "kind",
+    "legal_basis",
+    "channel",
+    "skill",
+    "window_start",
+    "window_end",
+    "max_attempts",
+    "retry_delay_minutes",
+    "starts_at",
+    "ends_at",
+)
+_CAMPAIGN_IMPORT = ("source", "segment", "view_id", "added", "excluded", "rejected")
+
 # A macro's fields worth keeping (its text is long and written for every customer).
 _MACRO = ("title", "language", "visibility", "set_status", "add_tags", "set_group_id", "shared")
 
@@ -241,6 +257,28 @@ AUDITED: dict[str, Audited] = {
     "webhooks_api.rotate_webhook_secret_post": Audited(
         "webhook.secret_rotate", "webhook", "webhook_id", keep=()
     ),
+    # Outbound campaigns: who is contacted, how and when (the lists' contents are not kept)
+    "campaigns_api.create_campaign_post": Audited("campaign.create", "campaign", keep=_CAMPAIGN),
+    "campaigns_api.update_campaign_patch": Audited(
+        "campaign.update", "campaign", "campaign_id", keep=_CAMPAIGN
+    ),
+    "campaigns_api.set_campaign_status_post": Audited(
+        "campaign.status", "campaign", "campaign_id", keep=("status", "from")
+    ),
+    "campaigns_api.import_members_post": Audited(
+        "campaign.members_import", "campaign", "campaign_id", keep=_CAMPAIGN_IMPORT
+    ),
+    "console.campaign_create": Audited("campaign.create", "campaign", keep=_CAMPAIGN),
+    "console.campaign_update": Audited(
+        "campaign.update", "campaign", "campaign_id", keep=_CAMPAIGN
+    ),
+    "console.campaign_status": Audited(
+        "campaign.status", "campaign", "campaign_id", keep=("status", "from")
+    ),
+    "console.campaign_members_add": Audited(
+        "campaign.members_import", "campaign", "campaign_id", keep=_CAMPAIGN_IMPORT
+    ),
+    "console.campaign_report_csv": Audited("report.export", "campaign", "campaign_id", export=True),
     # Shared macros: the canned replies every agent sends (personal ones are not audited)
     "macros_api.create_macro_post": Audited(
         "macro.create", "macro", keep=_MACRO, when=_shared_macro

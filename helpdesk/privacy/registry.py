@@ -40,6 +40,7 @@ PRIVACY_MODULES = (
     "helpdesk.macros.privacy",
     "helpdesk.portal.privacy",
     "helpdesk.surveys.privacy",
+    "helpdesk.campaigns.privacy",
     "helpdesk.consent.privacy",
     "telephony.privacy",
     "kb.privacy",

@@ -1,0 +1,218 @@
+"""Progressive campaign calls: a free agent who joined a call campaign gets the next person's
+screen pop, then the call is placed with the agent already on it.
+
+Inbound calls come first: no campaign call is offered to an agent while a caller waits whom the
+routing (`telephony.routing.plan`) would give that agent. An agent gets a campaign call only when
+available (not in wrap-up, not on a break) and with no earlier campaign call still waiting for
+its disposition. The member is checked by the compliance rules right before the call is placed
+(`helpdesk.campaigns.attempts.claim_next`); blocked members are audited and rescheduled on the
+way. The agent is moved to `on_call` (`Event.DIAL`, as for click-to-call) in the transaction that
+places the call, so the person called never waits for an agent: Twilio dials them and, on
+answering, they are connected to the agent who is already there (`/twilio/voice/connect-agent`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from helpdesk.campaigns import attempts, dispositions, results
+from helpdesk.campaigns.models import Campaign, CampaignAgent, CampaignAttempt, CampaignMember
+from helpdesk.db import DbSession, utcnow
+from helpdesk.events import publish
+from telephony import routing
+from telephony.agent_presence import move, presence_of
+from telephony.floor import announce_presence
+from telephony.models import Call, CallQueue
+from telephony.presence import Event, State
+from telephony.routing_snapshot import agent_views, queue_spec, waiting_calls
+from telephony.screen import screen
+
+log = logging.getLogger(__name__)
+
+OFFER_EVENT = "campaign.offer"
+# Why an agent got no campaign call (the API's answer and the console's words).
+NOT_FREE = "not_free"
+INBOUND_FIRST = "inbound_waiting"
+DISPOSITION_DUE = "disposition_due"
+NOBODY_DUE = "nobody_due"
+CALL_FAILED = "call_failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    offer: dict[str, Any] | None
+    reason: str = "ok"
+
+
+def inbound_for(session: DbSession, agent_id: int, now: datetime) -> bool:
+    """Whether a caller waits in line whom the routing would give this (free) agent."""
+    agent = [a for a in agent_views(session, now) if a.id == agent_id]
+    if not agent:
+        return False
+    by_id = {q.id: q for q in session.scalars(select(CallQueue))}
+    queues = {q.name: queue_spec(q) for q in by_id.values() if q.active}
+    views, _ = waiting_calls(session, by_id, queues, now=now, limit=500)
+    # Offered or not before, a caller this agent could take comes first.
+    return bool(routing.plan(views, agent, queues, now, reoffer_after_s=0.0))
+
+
+def offer_payload(
+    campaign: Campaign, member: CampaignMember, attempt: CampaignAttempt, call_screen: Any
+) -> dict[str, Any]:
+    """The campaign's screen pop: who is called, the script in their language and the
+    dispositions to pick from (with the caller screen of the call itself beside it)."""
+    lang = "fr" if member.language == "fr" else "en"
+    script = getattr(campaign, f"script_{lang}") or campaign.script_en or campaign.script_fr
+    return {
+        "campaign": {"id": campaign.id, "name": campaign.name, "kind": campaign.kind},
+        "member": {
+            "id": member.id,
+            "name": member.display_name,
+            "number": member.number,
+            "customer_id": member.customer_id,
+            "language": member.language,
+            "attempts": member.attempts,
+            "max_attempts": campaign.max_attempts,
+        },
+        "attempt_id": attempt.id,
+        "call_id": attempt.call_id,
+        "script": script,
+        "script_language": lang,
+        "dispositions": [
+            {
+                "code": d.code,
+                "label": d.label(lang),
+                "label_en": d.label_en,
+                "label_fr": d.label_fr,
+                "outcome": d.outcome,
+            }
+            for d in dispositions.parse(campaign.dispositions)
+        ],
+        "local_time": attempt.local_time,
+        "rules": list(attempt.rules),
+        "screen": call_screen,
+    }
+
+
+def _connect_urls(call_id: int) -> tuple[str, str]:
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return f"{base}/twilio/voice/connect-agent?call={call_id}", f"{base}/twilio/voice/status"
+
+
+def _held_back(session: DbSession, agent_id: int, presence: Any, now: datetime) -> str | None:
+    """Why the agent gets no campaign call now, or None: not free, a disposition due, or an
+    inbound caller they could take (inbound first)."""
+    if presence.state != State.AVAILABLE:
+        return NOT_FREE
+    if attempts.open_attempt(session, agent_id=agent_id) is not None:
+        return DISPOSITION_DUE
+    if inbound_for(session, agent_id, now):
+        return INBOUND_FIRST
+    return None
+
+
+def _call_row(member: CampaignMember, agent_id: int, now: datetime) -> Call:
+    """The call we place, already connected to the agent (who is on it from the start)."""
+    assert member.number is not None
+    return Call(
+        call_sid=f"pending-campaign-{member.id}-{now.timestamp()}",
+        direction="outbound",
+        from_number=current_app.config["TWILIO_PHONE_NUMBER"],
+        to_number=member.number,
+        customer_id=member.customer_id,
+        language=member.language,
+        status="queued",
+        routing_state="connected",
+        agent_id=agent_id,
+        created_at=now,
+        answered_at=now,
+        ivr_path=["campaign"],
+    )
+
+
+def offer_next(
+    session: DbSession, *, agent_id: int, gateway: Any, now: datetime | None = None
+) -> Outcome:
+    """Give the agent their next campaign call if they may take one now; commits."""
+    now = now or utcnow()
+    presence = presence_of(session, user_id=agent_id)
+    if (reason := _held_back(session, agent_id, presence, now)) is not None:
+        session.rollback()
+        return Outcome(None, reason)
+    claimed = attempts.claim_next(session, agent_id=agent_id, now=now)
+    if claimed is None:
+        session.commit()  # the blocked ones met on the way stay audited and rescheduled
+        return Outcome(None, NOBODY_DUE)
+    campaign, member = claimed.campaign, claimed.member
+    call = _call_row(member, agent_id, now)
+    session.add(call)
+    session.flush()
+    moved = move(
+        session,
+        event=Event.DIAL,
+        now=now,
+        agent_id=agent_id,
+        expected=presence.state,
+        call_id=call.id,
+        loaded=presence,
+    )
+    if not moved:  # the agent was taken meanwhile (an inbound offer): nothing happened
+        session.rollback()
+        return Outcome(None, NOT_FREE)
+    attempt = attempts.placed(
+        session, campaign, member, claimed.decision, now=now, agent_id=agent_id, call_id=call.id
+    )
+    payload = offer_payload(campaign, member, attempt, screen(session, call, now=now))
+    try:
+        connect, status = _connect_urls(call.id)
+        call.call_sid = gateway.place_call(call.to_number, call.from_number, connect, status)
+    except Exception:
+        session.rollback()
+        log.exception("placing the campaign call to member %s failed", member.id)
+        return Outcome(None, CALL_FAILED)
+    # The screen pop first, then the call: both leave after the commit, in this order.
+    publish(session, OFFER_EVENT, [f"user:{agent_id}"], payload)
+    publish(session, "screen_pop", [f"user:{agent_id}"], payload["screen"])
+    announce_presence(session, agent_id, "on_call")
+    results.announce(session, campaign)
+    session.commit()
+    return Outcome(payload)
+
+
+def dial_free_agents(session: DbSession, *, gateway: Any, now: datetime | None = None) -> int:
+    """The periodic job: every free agent who joined a running call campaign gets a call."""
+    now = now or utcnow()
+    agents = list(
+        session.scalars(
+            select(CampaignAgent.user_id)
+            .join(Campaign, Campaign.id == CampaignAgent.campaign_id)
+            .where(attempts.running(now), Campaign.channel == "call")
+            .distinct()
+        )
+    )
+    session.commit()
+    placed = 0
+    for agent_id in agents:
+        if offer_next(session, agent_id=agent_id, gateway=gateway, now=now).offer is not None:
+            placed += 1
+    return placed
+
+
+def current_offer(session: DbSession, *, agent_id: int) -> dict[str, Any] | None:
+    """The campaign call the agent is on or must still give a disposition for (the console
+    shows it again after a reload)."""
+    attempt = attempts.open_attempt(session, agent_id=agent_id)
+    if attempt is None:
+        return None
+    campaign = session.get(Campaign, attempt.campaign_id)
+    member = session.get(CampaignMember, attempt.member_id)
+    call = session.get(Call, attempt.call_id) if attempt.call_id else None
+    if campaign is None or member is None or call is None:
+        return None
+    return offer_payload(campaign, member, attempt, screen(session, call))
