@@ -1,7 +1,7 @@
 """outbound campaigns
 
 Revision ID: 0043
-Revises: 0041
+Revises: 0044
 Create Date: 2026-12-07 02:29:50.682174
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 import helpdesk.db
 
 revision = "0043"
-down_revision = "0041"
+down_revision = "0044"
 branch_labels = None
 depends_on = None
 
