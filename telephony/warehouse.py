@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, literal, select
+from sqlalchemy import Select, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from helpdesk.campaigns.warehouse import campaign_of
 from helpdesk.warehouse.sources import Context, Row, Source, register
 from telephony.models import Call, CallQueue, SmsMessage
 
@@ -17,18 +18,24 @@ SMS_PENDING = ("queued", "sending", "sent", "accepted", "scheduled")
 
 
 def _calls() -> Select[*tuple[Any, ...]]:
-    return select(
-        Call.customer_id.label("customer_key"),
-        Call.created_at.label("at"),
-        Call.id.label("call_key"),
-        Call.queue_id.label("queue_key"),
-        Call.agent_id.label("agent_key"),
-        Call.direction.label("direction"),
-        Call.outcome.label("outcome"),
-        Call.wait_seconds.label("wait_s"),
-        Call.talk_seconds.label("talk_s"),
-        literal(None).label("campaign_key"),
-    ).order_by(Call.id)
+    campaign = campaign_of("call")
+    return (
+        select(
+            Call.customer_id.label("customer_key"),
+            Call.created_at.label("at"),
+            Call.id.label("call_key"),
+            Call.queue_id.label("queue_key"),
+            Call.agent_id.label("agent_key"),
+            Call.direction.label("direction"),
+            Call.outcome.label("outcome"),
+            Call.wait_seconds.label("wait_s"),
+            Call.talk_seconds.label("talk_s"),
+            campaign.c.campaign_id.label("campaign_key"),
+        )
+        .select_from(Call)
+        .outerjoin(campaign, campaign.c.made_id == Call.id)
+        .order_by(Call.id)
+    )
 
 
 def _call_cost(row: Row, ctx: Context) -> int:
@@ -41,16 +48,22 @@ def _call_open(now: datetime) -> ColumnElement[bool]:
 
 
 def _texts() -> Select[*tuple[Any, ...]]:
-    return select(
-        SmsMessage.customer_id.label("customer_key"),
-        SmsMessage.created_at.label("at"),
-        SmsMessage.id.label("sms_key"),
-        SmsMessage.direction.label("direction"),
-        SmsMessage.kind.label("kind"),
-        SmsMessage.status.label("status"),
-        SmsMessage.segments.label("segments"),
-        literal(None).label("campaign_key"),
-    ).order_by(SmsMessage.id)
+    campaign = campaign_of("sms")
+    return (
+        select(
+            SmsMessage.customer_id.label("customer_key"),
+            SmsMessage.created_at.label("at"),
+            SmsMessage.id.label("sms_key"),
+            SmsMessage.direction.label("direction"),
+            SmsMessage.kind.label("kind"),
+            SmsMessage.status.label("status"),
+            SmsMessage.segments.label("segments"),
+            campaign.c.campaign_id.label("campaign_key"),
+        )
+        .select_from(SmsMessage)
+        .outerjoin(campaign, campaign.c.made_id == SmsMessage.id)
+        .order_by(SmsMessage.id)
+    )
 
 
 def _queues() -> Select[*tuple[Any, ...]]:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, literal, select
+from sqlalchemy import Select, and_, exists, select
 
 from helpdesk.auth.models import User
+from helpdesk.campaigns.warehouse import campaign_of
 from helpdesk.customers.models import Customer
 from helpdesk.dispatch.models import WorkOrder
 from helpdesk.dispatch.workflow import WorkOrderStatus
@@ -42,15 +43,21 @@ def _ticket_cost(row: Row, ctx: Context) -> int:
 
 
 def _emails() -> Select[*tuple[Any, ...]]:
-    return select(
-        MailMessage.customer_id.label("customer_key"),
-        MailMessage.created_at.label("at"),
-        MailMessage.id.label("email_key"),
-        MailMessage.direction.label("direction"),
-        MailMessage.kind.label("kind"),
-        MailMessage.status.label("status"),
-        literal(None).label("campaign_key"),
-    ).order_by(MailMessage.id)
+    campaign = campaign_of("mail")
+    return (
+        select(
+            MailMessage.customer_id.label("customer_key"),
+            MailMessage.created_at.label("at"),
+            MailMessage.id.label("email_key"),
+            MailMessage.direction.label("direction"),
+            MailMessage.kind.label("kind"),
+            MailMessage.status.label("status"),
+            campaign.c.campaign_id.label("campaign_key"),
+        )
+        .select_from(MailMessage)
+        .outerjoin(campaign, campaign.c.made_id == MailMessage.id)
+        .order_by(MailMessage.id)
+    )
 
 
 def _visits() -> Select[*tuple[Any, ...]]:

@@ -306,3 +306,38 @@ def test_the_analytics_run_over_the_export(operational: dict[str, Any], root: Pa
     }
     placed = {q: [t["customer_key"] for t in top] for q, top in quadrants["top"].items()}
     assert placed["good"] == [ada] and placed["costly"] == [bob] and placed["quiet"] == [cy]
+
+
+def test_a_call_text_or_e_mail_made_by_a_campaign_carries_its_campaign(
+    operational: dict[str, Any], root: Path
+) -> None:
+    from helpdesk.campaigns.models import Campaign, CampaignAttempt, CampaignMember
+
+    ada = operational["ada"]
+    campaign = Campaign(name="Renewals", channel="call")
+    db.session.add(campaign)
+    db.session.flush()
+    member = CampaignMember(campaign_id=campaign.id, customer_id=ada.id, number="+33612000001")
+    db.session.add(member)
+    db.session.flush()
+    call = db.session.scalar(select(Call).where(Call.customer_id == ada.id).order_by(Call.id))
+    text = db.session.scalar(select(SmsMessage).where(SmsMessage.customer_id == ada.id))
+    mail = db.session.scalar(select(MailMessage).where(MailMessage.customer_id == ada.id))
+    assert call is not None and text is not None and mail is not None
+    for made in ({"call_id": call.id}, {"sms_id": text.id}, {"mail_id": mail.id}):
+        db.session.add(
+            CampaignAttempt(campaign_id=campaign.id, member_id=member.id, channel="call", **made)
+        )
+    db.session.commit()
+    _export(root)
+    for table, key, made_id in (
+        ("fact_call", "call_key", call.id),
+        ("fact_sms", "sms_key", text.id),
+        ("fact_email", "email_key", mail.id),
+    ):
+        rows = Warehouse(root).rows(f"SELECT {key} AS k, campaign_key FROM {table} ORDER BY 1")
+        assert {r["k"]: r["campaign_key"] for r in rows if r["campaign_key"] is not None} == {
+            made_id: campaign.id
+        }, table
+        # Every other row is still there, once, without a campaign.
+        assert len(rows) == len({r["k"] for r in rows}) > 0
