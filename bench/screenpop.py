@@ -261,7 +261,7 @@ def web(
         logs / f"{name}.log",
         port=port,
         extra_env=_env(url, rurl, f"http://127.0.0.1:{port}") | dict(env or {}),
-        process=process,
+        kind=process,
         line=line,
     )
     if threads is not None:

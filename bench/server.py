@@ -70,7 +70,7 @@ ONE_PROCESS_LINE = (
 
 @dataclass
 class WebServer:
-    """One Procfile `web` process (or another serving line, `process="sockets"`, or a `line` of
+    """One Procfile `web` process (or another serving line, `kind="sockets"`, or a `line` of
     one's own) on a free loopback port, pointed at `database_url`."""
 
     database_url: str
@@ -78,7 +78,7 @@ class WebServer:
     port: int = 0
     # More environment for the process; a value of None removes that variable.
     extra_env: dict[str, str | None] = field(default_factory=dict)
-    process: str = "web"
+    kind: str = "web"  # the Procfile line it runs
     line: str = ""
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
@@ -109,7 +109,7 @@ class WebServer:
                 env[key] = value
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            expand(self.line or procfile_command(self.process), self.port, env),
+            expand(self.line or procfile_command(self.kind), self.port, env),
             cwd=ROOT,
             env=env,
             stdout=self._log,

@@ -159,7 +159,7 @@ def wallboard_delay(run: Run, options: Options, database_url: str, redis_url: st
         port=port,
         # Socket.IO accepts connections from the public origin only.
         extra_env={"REDIS_URL": redis_url, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"},
-        process="sockets",  # the live connection is the Procfile's sockets process
+        kind="sockets",  # the live connection is the Procfile's sockets process
     )
     web.start()
     received: list[tuple[str, dict[str, Any], float]] = []

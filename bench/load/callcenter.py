@@ -453,7 +453,7 @@ def run(opts: Options) -> dict[str, Any]:
         logs / "sockets.log",
         port=live_port,
         extra_env=_env(url, redis_url) | {"PUBLIC_BASE_URL": f"http://127.0.0.1:{live_port}"},
-        process="sockets",
+        kind="sockets",
     )
     servers.append(sockets)
     worker = _worker(url, redis_url)
