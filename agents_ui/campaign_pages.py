@@ -215,22 +215,7 @@ def _when(raw: str, field: str, errors: dict[str, str]) -> datetime | None:
 def _form_values() -> tuple[dict[str, Any], dict[str, str]]:
     form = request.form
     errors: dict[str, str] = {}
-    values: dict[str, Any] = {
-        k: form.get(k, "").replace("\r\n", "\n")
-        for k in (
-            "name",
-            "kind",
-            "legal_basis",
-            "channel",
-            "skill",
-            "script_en",
-            "script_fr",
-            "subject_en",
-            "subject_fr",
-            "message_en",
-            "message_fr",
-        )
-    }
+    values: dict[str, Any] = {k: form.get(k, "").replace("\r\n", "\n") for k in service.TEXT_FIELDS}
     values["name"] = values["name"].strip()
     values["dispositions"] = parse_dispositions(form.get("dispositions", ""))
     values["window_start"] = _time(form.get("window_start", ""), "window_start", errors)

@@ -39,7 +39,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "paused": frozenset({"active", "finished"}),
     "finished": frozenset(),
 }
-EDITABLE = (
+# What a form gives as text as it is typed; the rest of EDITABLE is parsed first.
+TEXT_FIELDS = (
     "name",
     "kind",
     "legal_basis",
@@ -51,6 +52,9 @@ EDITABLE = (
     "subject_fr",
     "message_en",
     "message_fr",
+)
+EDITABLE = (
+    *TEXT_FIELDS,
     "dispositions",
     "window_start",
     "window_end",
