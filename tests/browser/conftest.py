@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -276,12 +277,18 @@ def _seed(env: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, int
     return people, ids
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    require_browser()
-    home = tmp_path_factory.mktemp("browser")
+@contextmanager
+def serving(
+    home: Path,
+    *,
+    module: str = "helpdesk.cli",
+    env: dict[str, str] | None = None,
+    seed_more: Callable[[dict[str, str], dict[str, Any]], dict[str, int]] | None = None,
+) -> Iterator[LiveServer]:
+    """A migrated, seeded server of `module`'s `serve` (the CLI, or a wrapper of it) on a free
+    port, with its own SQLite database under `home`; `seed_more` adds ids to the seeded ones."""
     port = _free_port()
-    env = {
+    full_env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{home / 'helpdesk.sqlite3'}",
         "HELPDESK_INSTANCE_PATH": str(home / "instance"),
@@ -290,16 +297,19 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "PYTHONUNBUFFERED": "1",
         # Webhook receivers in browser tests listen on 127.0.0.1.
         "WEBHOOKS_ALLOW_PRIVATE": "1",
+        **(env or {}),
     }
-    env.pop("REDIS_URL", None)
-    exe = [sys.executable, "-m", "helpdesk.cli"]
-    subprocess.run([*exe, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    people, ids = _seed(env)
+    full_env.pop("REDIS_URL", None)
+    exe = [sys.executable, "-m", module]
+    subprocess.run([*exe, "db", "upgrade"], env=full_env, cwd=ROOT, check=True, capture_output=True)
+    people, ids = _seed(full_env)
+    if seed_more is not None:
+        ids.update(seed_more(full_env, people))
     log = home / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
             [*exe, "serve", "--port", str(port)],
-            env=env,
+            env=full_env,
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -315,6 +325,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    require_browser()
+    with serving(tmp_path_factory.mktemp("browser")) as live:
+        yield live
 
 
 def _wait_until_up(live: LiveServer, server: subprocess.Popen[bytes]) -> None:

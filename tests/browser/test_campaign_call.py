@@ -6,22 +6,12 @@ inside the hours the rules permit (tests/browser/fixed_clock.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import (
-    ROOT,
-    LiveServer,
-    _free_port,
-    _seed,
-    _wait_until_up,
-    require_browser,
-)
+from tests.browser.conftest import LiveServer, require_browser, serving
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -78,43 +68,15 @@ def _seed_campaign(env: dict[str, str], supervisor_id: int) -> int:
 
 @pytest.fixture(scope="module")
 def clocked_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The browser tier's server with its clock fixed inside the permitted calling hours."""
     require_browser()
-    home = tmp_path_factory.mktemp("campaign-browser")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{home / 'helpdesk.sqlite3'}",
-        "HELPDESK_INSTANCE_PATH": str(home / "instance"),
-        "SECRET_KEY": "browser-tier-secret",
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "PYTHONUNBUFFERED": "1",
-        "HELPDESK_TEST_CLOCK": CLOCK,
-    }
-    env.pop("REDIS_URL", None)
-    exe = [sys.executable, "-m", "tests.browser.fixed_clock"]
-    subprocess.run([*exe, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    people, ids = _seed(env)
-    ids["campaign"] = _seed_campaign(env, people["supervisor"]["id"])
-    log = home / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [*exe, "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    live = LiveServer(base_url=f"http://127.0.0.1:{port}", log=log, people=people, ids=ids)
-    try:
-        _wait_until_up(live, server)
+    with serving(
+        tmp_path_factory.mktemp("campaign-browser"),
+        module="tests.browser.fixed_clock",
+        env={"HELPDESK_TEST_CLOCK": CLOCK},
+        seed_more=lambda env, people: {"campaign": _seed_campaign(env, people["supervisor"]["id"])},
+    ) as live:
         yield live
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
 
 
 def test_an_agent_joins_takes_a_campaign_call_and_gets_the_next_person(
