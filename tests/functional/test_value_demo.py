@@ -23,3 +23,13 @@ def test_the_seeded_demo_spreads_customers_within_the_documented_bounds(app: Any
         assert low <= share <= high, (segment, share, dict(segments))
     # No segment swallows the base.
     assert max(segments.values()) / valued < 0.4, dict(segments)
+
+
+def test_demo_addresses_are_plain_ascii_so_any_mail_server_takes_them(app: Any) -> None:
+    from helpdesk.customers.models import CustomerEmail
+
+    demo.seed(customers=120, tickets=200, seed=3)
+    addresses = list(db.session.scalars(select(CustomerEmail.email)))
+    assert len(addresses) >= 100
+    # The demo's names have accents (Zoé, Hélène): their addresses must not.
+    assert [a for a in addresses if not a.isascii()] == []
