@@ -13,7 +13,7 @@ from flask_babel import format_timedelta, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from agents_ui import value_labels
+from agents_ui import formatting, value_labels
 from agents_ui.blueprint import bp, role_required
 from helpdesk.audit.recorder import audit_details
 from helpdesk.auth import permissions
@@ -184,7 +184,7 @@ def analytics_export() -> ResponseReturnValue:
                 _(
                     "Export done: %(rows)s rows written in %(seconds)s s.",
                     rows=outcome["rows_written"],
-                    seconds=f"{outcome['seconds']:.1f}",
+                    seconds=formatting.number(outcome["seconds"], 1),
                 ),
                 "success",
             )

@@ -11,7 +11,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from agents_ui import model_charts, model_labels
+from agents_ui import formatting, model_charts, model_labels
 from agents_ui.blueprint import bp, role_required
 from agents_ui.value_labels import money
 from helpdesk.analytics import features
@@ -62,6 +62,9 @@ def customer_models() -> ResponseReturnValue:
         holdout_chart=model_charts.holdout(holdout.get("bins") or []),
         at_risk=_at_risk() if churn_run and churn_run.method != "rules" else [],
         method_name=model_labels.method_name,
+        clv_reason=model_labels.run_reason(clv_metrics),
+        churn_reason=model_labels.run_reason(churn_metrics),
+        skipped_reason=model_labels.skipped_reason(holdout),
         money=money,
     )
 
@@ -89,7 +92,7 @@ def customer_models_train() -> ResponseReturnValue:
         flash(
             _(
                 "Models trained in %(s)s s: %(n)s customers scored.",
-                s=f"{result.duration_s:.1f}",
+                s=formatting.number(result.duration_s, 1),
                 n=result.scored,
             ),
             "success",
@@ -115,6 +118,6 @@ def model_summary(limit: int = 5) -> dict[str, Any] | None:
     return {
         "method": churn_run.method,
         "method_name": model_labels.method_name(churn_run.method),
-        "reason": str((churn_run.metrics or {}).get("reason", "")),
+        "reason": model_labels.run_reason(dict(churn_run.metrics or {})),
         "at_risk": _at_risk()[:limit] if churn_run.method != "rules" else [],
     }
