@@ -5,10 +5,12 @@ the customer page."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from agents_ui import formatting, model_charts, model_labels
@@ -23,6 +25,16 @@ from helpdesk.extensions import db
 
 AT_RISK_LISTED = 20
 TRAIN_TASK = "helpdesk.analytics.tasks.train"
+
+
+def _iso_day(value: str | None) -> str:
+    """A stored ISO date ("2026-12-03") as the reader's locale writes a day ("3 déc. 2026")."""
+    if not value:
+        return ""
+    try:
+        return str(format_date(date.fromisoformat(value), "medium"))
+    except ValueError:
+        return value
 
 
 def _at_risk() -> list[dict[str, Any]]:
@@ -65,6 +77,7 @@ def customer_models() -> ResponseReturnValue:
         clv_reason=model_labels.run_reason(clv_metrics),
         churn_reason=model_labels.run_reason(churn_metrics),
         skipped_reason=model_labels.skipped_reason(holdout),
+        iso_day=_iso_day,
         money=money,
     )
 

@@ -321,6 +321,7 @@ def test_the_models_page_words_the_reasons_in_french_with_french_numbers(
     # Seconds with a decimal comma; the docs named as a file path.
     assert re.search(r"<dd>\d+,\d s ", page), page
     assert "<code>docs/customer-models.md</code>" in page
+    assert "(données jusqu\u2019au 1 déc. 2026)" in page, page
     # The main menu points at the supervision pages, not at "Customers".
     current = re.findall(r'<a [^>]*aria-current="page"[^>]*>([^<]+)</a>', page)
     assert "Clients" not in current and "Tableau mural" in current, current
