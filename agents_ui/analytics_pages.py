@@ -13,14 +13,14 @@ from flask_babel import format_timedelta, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from agents_ui import value_labels
+from agents_ui import formatting, value_labels
 from agents_ui.blueprint import bp, role_required
 from helpdesk.audit.recorder import audit_details
 from helpdesk.auth import permissions
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
 from helpdesk.extensions import db
-from helpdesk.warehouse import layout
+from helpdesk.warehouse import layout, rfm
 from helpdesk.warehouse import service as warehouse
 from helpdesk.warehouse import tasks as warehouse_tasks
 
@@ -38,14 +38,27 @@ RFM_NAMES: dict[str, Any] = {
     "hibernating": _l("Hibernating"),
     "lost": _l("Lost"),
 }
+# RFM scores are fifths of the customers, so the hints say "than most" where the rule is a
+# rank, and state the days where the rule has an absolute floor (helpdesk/warehouse/rfm.py).
 RFM_HINTS: dict[str, Any] = {
-    "champions": _l("Bought lately and often."),
-    "loyal": _l("Buy regularly."),
-    "new": _l("A first purchase, lately."),
-    "potential": _l("Recent, not yet regular."),
-    "at_risk": _l("Bought often, but not lately: call them."),
-    "hibernating": _l("Few purchases, a while ago."),
-    "lost": _l("Few purchases, long ago."),
+    "champions": _l("Bought more lately and more often than most."),
+    "loyal": _l("Buy more often than most."),
+    "new": _l(
+        "A first invoice in the last %(days)s days, at most %(n)s in all.",
+        days=rfm.NEW_DAYS,
+        n=rfm.NEW_MAX_INVOICES,
+    ),
+    "potential": _l("Bought lately, fewer invoices than most."),
+    "at_risk": _l(
+        "Bought more often than most, but nothing in the last %(days)s days: call them.",
+        days=rfm.RECENT_DAYS,
+    ),
+    "hibernating": _l(
+        "Fewer invoices than most, nothing in the last %(days)s days.", days=rfm.RECENT_DAYS
+    ),
+    "lost": _l(
+        "Fewer invoices than most, nothing for more than %(days)s days.", days=rfm.LOST_DAYS
+    ),
 }
 QUADRANT_NAMES: dict[str, Any] = {
     "good": _l("Good customers"),
@@ -184,7 +197,7 @@ def analytics_export() -> ResponseReturnValue:
                 _(
                     "Export done: %(rows)s rows written in %(seconds)s s.",
                     rows=outcome["rows_written"],
-                    seconds=f"{outcome['seconds']:.1f}",
+                    seconds=formatting.number(outcome["seconds"], 1),
                 ),
                 "success",
             )

@@ -5,13 +5,15 @@ the customer page."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_date
 from flask_babel import gettext as _
 
-from agents_ui import model_charts, model_labels
+from agents_ui import formatting, model_charts, model_labels
 from agents_ui.blueprint import bp, role_required
 from agents_ui.value_labels import money
 from helpdesk.analytics import features
@@ -23,6 +25,16 @@ from helpdesk.extensions import db
 
 AT_RISK_LISTED = 20
 TRAIN_TASK = "helpdesk.analytics.tasks.train"
+
+
+def _iso_day(value: str | None) -> str:
+    """A stored ISO date ("2026-12-03") as the reader's locale writes a day ("3 déc. 2026")."""
+    if not value:
+        return ""
+    try:
+        return str(format_date(date.fromisoformat(value), "medium"))
+    except ValueError:
+        return value
 
 
 def _at_risk() -> list[dict[str, Any]]:
@@ -62,6 +74,10 @@ def customer_models() -> ResponseReturnValue:
         holdout_chart=model_charts.holdout(holdout.get("bins") or []),
         at_risk=_at_risk() if churn_run and churn_run.method != "rules" else [],
         method_name=model_labels.method_name,
+        clv_reason=model_labels.run_reason(clv_metrics),
+        churn_reason=model_labels.run_reason(churn_metrics),
+        skipped_reason=model_labels.skipped_reason(holdout),
+        iso_day=_iso_day,
         money=money,
     )
 
@@ -89,7 +105,7 @@ def customer_models_train() -> ResponseReturnValue:
         flash(
             _(
                 "Models trained in %(s)s s: %(n)s customers scored.",
-                s=f"{result.duration_s:.1f}",
+                s=formatting.number(result.duration_s, 1),
                 n=result.scored,
             ),
             "success",
@@ -115,6 +131,6 @@ def model_summary(limit: int = 5) -> dict[str, Any] | None:
     return {
         "method": churn_run.method,
         "method_name": model_labels.method_name(churn_run.method),
-        "reason": str((churn_run.metrics or {}).get("reason", "")),
+        "reason": model_labels.run_reason(dict(churn_run.metrics or {})),
         "at_risk": _at_risk()[:limit] if churn_run.method != "rules" else [],
     }

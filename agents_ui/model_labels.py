@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
+from agents_ui.formatting import number
 from agents_ui.value_labels import money, pct
 
 
@@ -31,6 +32,79 @@ METHODS: dict[str, Any] = {
 
 def method_name(code: str) -> str:
     return str(METHODS.get(code, code))
+
+
+PERIODS: dict[str, Any] = {
+    "training": _l("training"),
+    "hold-out": _l("hold-out"),
+}
+
+
+def reason_text(code: str | None, values: dict[str, Any] | None, english: str = "") -> str:
+    """Why a model ran or not (`helpdesk.analytics.reasons`), in the reader's language. A run
+    stored before the codes existed, or with an unknown code, keeps its English sentence."""
+    v = dict(values or {})
+    period = str(PERIODS.get(str(v.get("period", "")), v.get("period", "")))
+    try:
+        if code == "too_few_repeat_buyers":
+            return _(
+                "%(repeat)s repeat buyers, fewer than the %(needed)s the BG/NBD model needs",
+                repeat=v["repeat"],
+                needed=v["needed"],
+            )
+        if code == "enough_repeat_buyers":
+            return _("%(repeat)s repeat buyers: enough for the model", repeat=v["repeat"])
+        if code == "no_convergence":
+            return _("the optimiser did not converge (%(detail)s)", detail=v["detail"])
+        if code == "gamma_gamma_q":
+            return _(
+                "the Gamma-Gamma model fitted q = %(q)s ≤ 1: the expected spend is undefined",
+                q=number(float(v["q"]), 2),
+            )
+        if code == "non_finite":
+            return _("the fitted model gave non-finite predictions")
+        if code == "too_few_active":
+            return _(
+                "%(active)s active customers in the %(period)s period, fewer than %(needed)s",
+                active=v["active"],
+                period=period,
+                needed=v["needed"],
+            )
+        if code == "too_few_churners":
+            return _(
+                "%(churners)s customers who stopped buying and %(stayed)s who kept buying in "
+                "the %(period)s period: each needs at least %(needed)s",
+                churners=v["churners"],
+                stayed=v["stayed"],
+                period=period,
+                needed=v["needed"],
+            )
+        if code == "churn_trained":
+            return _(
+                "%(train)s customers (%(train_churners)s who stopped buying) to train, "
+                "%(test)s (%(test_churners)s) to evaluate",
+                train=v["train"],
+                train_churners=v["train_churners"],
+                test=v["test"],
+                test_churners=v["test_churners"],
+            )
+    except (KeyError, TypeError, ValueError):
+        pass
+    return english
+
+
+def run_reason(metrics: dict[str, Any]) -> str:
+    """A stored run's reason (its metrics' "reason_code", "reason_values", "reason")."""
+    return reason_text(
+        metrics.get("reason_code"), metrics.get("reason_values"), str(metrics.get("reason", ""))
+    )
+
+
+def skipped_reason(holdout: dict[str, Any]) -> str:
+    """Why the CLV hold-out check did not run, in the reader's language."""
+    return reason_text(
+        holdout.get("skipped_code"), holdout.get("skipped_values"), str(holdout.get("skipped", ""))
+    )
 
 
 def driver_text(driver: dict[str, Any]) -> str:

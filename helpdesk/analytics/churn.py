@@ -32,6 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from helpdesk.analytics.features import Features
+from helpdesk.analytics.reasons import Reason
 
 HORIZON_DAYS = 90
 MIN_CUSTOMERS = 200
@@ -103,16 +104,18 @@ def labels(future_purchases: np.ndarray) -> np.ndarray:
     return np.asarray(np.asarray(future_purchases) == 0, dtype=np.int64)
 
 
-def sufficiency(y_train: np.ndarray, y_test: np.ndarray) -> str | None:
+def sufficiency(y_train: np.ndarray, y_test: np.ndarray) -> Reason | None:
     """Why no model can be trained on these labels, or None when it can."""
     for name, y in (("training", y_train), ("hold-out", y_test)):
         churners, stayed = int(y.sum()), int(len(y) - y.sum())
         if len(y) < MIN_CUSTOMERS:
-            return f"{len(y)} active customers in the {name} period, fewer than {MIN_CUSTOMERS}"
+            return Reason(
+                "too_few_active", {"active": len(y), "period": name, "needed": MIN_CUSTOMERS}
+            )
         if min(churners, stayed) < MIN_CHURNERS:
-            return (
-                f"{churners} churners and {stayed} who stayed in the {name} period: "
-                f"each needs at least {MIN_CHURNERS}"
+            return Reason(
+                "too_few_churners",
+                {"churners": churners, "stayed": stayed, "period": name, "needed": MIN_CHURNERS},
             )
     return None
 
@@ -225,11 +228,15 @@ def describe(code: str, value: float) -> str:
 @dataclass
 class ChurnResult:
     method: str  # "logistic_regression" | "rules"
-    reason: str
+    why: Reason
     customer_key: np.ndarray  # the active customers at T, scored
     risk: np.ndarray | None
     drivers: list[list[dict[str, Any]]]
     evaluation: Evaluation | None
+
+    @property
+    def reason(self) -> str:
+        return self.why.english()
 
 
 def run(
@@ -257,9 +264,14 @@ def run(
     risk = final.predict_proba(x_now)[:, 1] if len(scored) else np.zeros(0)
     return ChurnResult(
         method="logistic_regression",
-        reason=(
-            f"{len(y_train)} customers ({int(y_train.sum())} churners) to train, "
-            f"{len(y_test)} ({int(y_test.sum())}) to evaluate"
+        why=Reason(
+            "churn_trained",
+            {
+                "train": len(y_train),
+                "train_churners": int(y_train.sum()),
+                "test": len(y_test),
+                "test_churners": int(y_test.sum()),
+            },
         ),
         customer_key=scored.customer_key,
         risk=risk,

@@ -25,6 +25,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import gammaln, hyp2f1
 
+from helpdesk.analytics.reasons import Reason
+
 MIN_REPEAT_BUYERS = 100
 HORIZON_MONTHS = 12
 DAYS_PER_MONTH = 365.25 / 12
@@ -33,6 +35,10 @@ FREQUENCY_BINS = (0, 1, 2, 3, 4, 5, 6, 7)  # the last bin is "7 and more"
 
 class FitError(RuntimeError):
     """The optimiser did not converge, or to parameters the model cannot use."""
+
+    def __init__(self, why: Reason) -> None:
+        super().__init__(why.english())
+        self.why = why
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ def bgnbd_log_likelihood(
 def _minimise(neg_ll: Any, start: np.ndarray) -> np.ndarray:
     result = minimize(neg_ll, start, method="L-BFGS-B", bounds=[(-8.0, 8.0)] * len(start))
     if not result.success or not np.all(np.isfinite(result.x)):
-        raise FitError(f"the optimiser did not converge: {result.message}")
+        raise FitError(Reason("no_convergence", {"detail": str(result.message)}))
     return np.asarray(np.exp(result.x))
 
 
@@ -188,17 +194,21 @@ class ClvResult:
     """Per-customer predictions aligned with the input, and how they were obtained."""
 
     method: str  # "bgnbd_gamma_gamma" | "simple"
-    reason: str  # why this method (the data-sufficiency message shown on the page)
+    why: Reason  # why this method (the data-sufficiency message shown on the page)
     clv_cents: np.ndarray
     expected_purchases_12m: np.ndarray
     p_alive: np.ndarray | None  # None with the simple method: it has no notion of it
     params: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def reason(self) -> str:
+        return self.why.english()
 
-def _model_ready(x: np.ndarray) -> str | None:
+
+def _model_ready(x: np.ndarray) -> Reason | None:
     repeat = int(np.sum(x > 0))
     if repeat < MIN_REPEAT_BUYERS:
-        return f"{repeat} repeat buyers, fewer than the {MIN_REPEAT_BUYERS} the BG/NBD model needs"
+        return Reason("too_few_repeat_buyers", {"repeat": repeat, "needed": MIN_REPEAT_BUYERS})
     return None
 
 
@@ -210,7 +220,7 @@ def fit_models(
     buyers = (purchases > 0) & (mean_spend > 0)
     gg = fit_gamma_gamma(purchases[buyers], mean_spend[buyers])
     if gg.q <= 1.0:
-        raise FitError(f"Gamma-Gamma fitted q = {gg.q:.2f} ≤ 1: expected spend is undefined")
+        raise FitError(Reason("gamma_gamma_q", {"q": float(gg.q)}))
     return bg, gg
 
 
@@ -231,7 +241,7 @@ def predict(
         try:
             bg, gg = fitted or fit_models(x, t_x, t, purchases, mean_spend)
         except FitError as exc:
-            reason = str(exc)
+            reason = exc.why
         else:
             spend = expected_spend(gg, purchases, np.maximum(mean_spend, 1.0))
             clv = discounted_clv(bg, spend, x, t_x, t, monthly_discount=monthly_discount)
@@ -244,11 +254,11 @@ def predict(
                     purchases,
                     mean_spend,
                     monthly_discount,
-                    "the fitted model gave non-finite predictions",
+                    Reason("non_finite"),
                 )
             return ClvResult(
                 method="bgnbd_gamma_gamma",
-                reason=f"{int(np.sum(x > 0))} repeat buyers: enough for the model",
+                why=Reason("enough_repeat_buyers", {"repeat": int(np.sum(x > 0))}),
                 clv_cents=clv,
                 expected_purchases_12m=expected,
                 p_alive=p_alive(bg, x, t_x, t),
@@ -264,7 +274,7 @@ def simple_clv(
     purchases: np.ndarray,
     mean_spend: np.ndarray,
     monthly_discount: float,
-    reason: str,
+    why: Reason,
 ) -> ClvResult:
     """Mean spend * historical purchase rate * expected lifetime in the horizon.
 
@@ -280,7 +290,7 @@ def simple_clv(
     expected = rate * 365.0 * retention
     return ClvResult(
         method="simple",
-        reason=reason,
+        why=why,
         clv_cents=expected * mean_spend * discount,
         expected_purchases_12m=expected,
         p_alive=None,

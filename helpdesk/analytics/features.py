@@ -4,6 +4,12 @@ One SQL statement computes every customer's figures (no query per customer), so 
 customers cost one scan of each fact. Only facts strictly before the cutoff count: features at
 T - h must not see what happened after T - h, or the hold-out would flatter the model.
 
+A customer exists at a cutoff when first seen before it: created before it, or with an invoice
+or a contact (ticket, call, text, e-mail) before it, whichever is earliest. The record's
+creation date alone is not enough: imported customers (and the demo's) are created on the day
+of the import while their history is years older, and would otherwise be unknown at every
+cutoff in the past, so the models would train on nobody.
+
 The warehouse is read through its own DuckDB adapter (`helpdesk.warehouse.query`), the only module
 that imports duckdb.
 """
@@ -97,9 +103,26 @@ class Features:
 
 
 _SQL = """
-WITH cust AS (
-    SELECT customer_key FROM dim_customer
-    WHERE NOT coalesce(erased, false) AND (created_at IS NULL OR created_at < $cutoff_ts)
+WITH facts_seen AS (
+    SELECT customer_key, min("at") AS first_at FROM fact_invoice
+    WHERE issued_on < $cutoff GROUP BY customer_key
+    UNION ALL SELECT customer_key, min("at") FROM fact_ticket
+    WHERE "at" < $cutoff_ts GROUP BY customer_key
+    UNION ALL SELECT customer_key, min("at") FROM fact_call
+    WHERE "at" < $cutoff_ts GROUP BY customer_key
+    UNION ALL SELECT customer_key, min("at") FROM fact_sms
+    WHERE "at" < $cutoff_ts GROUP BY customer_key
+    UNION ALL SELECT customer_key, min("at") FROM fact_email
+    WHERE "at" < $cutoff_ts GROUP BY customer_key
+),
+first_fact AS (
+    SELECT customer_key, min(first_at) AS first_at FROM facts_seen
+    WHERE customer_key IS NOT NULL GROUP BY customer_key
+),
+cust AS (
+    SELECT d.customer_key FROM dim_customer d LEFT JOIN first_fact f USING (customer_key)
+    WHERE NOT coalesce(d.erased, false)
+        AND (d.created_at IS NULL OR d.created_at < $cutoff_ts OR f.customer_key IS NOT NULL)
 ),
 inv AS (
     SELECT customer_key,

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from helpdesk.analytics import churn, clv, features
+from helpdesk.analytics.reasons import Reason
 from helpdesk.warehouse.query import Connection
 
 CLV_HOLDOUT_DAYS = 180  # the CLV's calibration period ends this long before T
@@ -36,15 +37,23 @@ class Outcome:
     cutoff: date
     customers: int
     clv_method: str
-    clv_reason: str
+    clv_why: Reason
     clv_metrics: dict[str, Any]
     clv_seconds: float
     churn_method: str
-    churn_reason: str
+    churn_why: Reason
     churn_metrics: dict[str, Any]
     churn_seconds: float
     scores: Scores
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def clv_reason(self) -> str:
+        return self.clv_why.english()
+
+    @property
+    def churn_reason(self) -> str:
+        return self.churn_why.english()
 
 
 Progress = Callable[[str], None]
@@ -62,6 +71,11 @@ def _clv_inputs(f: features.Features) -> tuple[np.ndarray, ...]:
     )
 
 
+def skipped(why: Reason) -> dict[str, Any]:
+    """Why the hold-out check did not run, in English and as a code for the console."""
+    return {"skipped": why.english(), "skipped_code": why.code, "skipped_values": why.values}
+
+
 def _clv_holdout(
     con: Any, cutoff: date, at: Callable[[date], features.Features]
 ) -> tuple[dict[str, Any], tuple[clv.BgNbd, clv.GammaGamma] | None]:
@@ -71,12 +85,14 @@ def _clv_holdout(
     f = at(calib)
     buyers, x, t_x, t, n, m = _clv_inputs(f)
     actual = features.purchases_between(con, f.customer_key[buyers], calib, cutoff)
-    if int(np.sum(x > 0)) < clv.MIN_REPEAT_BUYERS:
-        return {"calibration_end": calib.isoformat(), "skipped": "too few repeat buyers"}, None
+    repeat = int(np.sum(x > 0))
+    if repeat < clv.MIN_REPEAT_BUYERS:
+        why = Reason("too_few_repeat_buyers", {"repeat": repeat, "needed": clv.MIN_REPEAT_BUYERS})
+        return {"calibration_end": calib.isoformat(), **skipped(why)}, None
     try:
         fitted = clv.fit_models(x, t_x, t, n, m)
     except clv.FitError as exc:
-        return {"calibration_end": calib.isoformat(), "skipped": str(exc)}, None
+        return {"calibration_end": calib.isoformat(), **skipped(exc.why)}, None
     predicted = clv.expected_purchases(fitted[0], float(CLV_HOLDOUT_DAYS), x, t_x, t)
     table = clv.holdout_table(predicted, actual.astype(float), x)
     table["calibration_end"] = calib.isoformat()
@@ -157,11 +173,11 @@ def _run(
         cutoff=cutoff,
         customers=len(now),
         clv_method=result.method,
-        clv_reason=result.reason,
+        clv_why=result.why,
         clv_metrics={"params": result.params, "holdout": holdout, "buyers": int(buyers.sum())},
         clv_seconds=clv_seconds,
         churn_method=risk.method,
-        churn_reason=risk.reason,
+        churn_why=risk.why,
         churn_metrics=risk.evaluation.as_dict() if risk.evaluation else {},
         churn_seconds=churn_seconds,
         scores=scores,

@@ -70,6 +70,8 @@ def train_and_score(
         metrics={
             **outcome.clv_metrics,
             "reason": outcome.clv_reason,
+            "reason_code": outcome.clv_why.code,
+            "reason_values": outcome.clv_why.values,
             "cutoff": outcome.cutoff.isoformat(),
         },
     )
@@ -82,6 +84,8 @@ def train_and_score(
         metrics={
             **outcome.churn_metrics,
             "reason": outcome.churn_reason,
+            "reason_code": outcome.churn_why.code,
+            "reason_values": outcome.churn_why.values,
             "cutoff": outcome.cutoff.isoformat(),
         },
     )

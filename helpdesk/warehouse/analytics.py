@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from helpdesk.warehouse.rfm import RFM_SEGMENTS, rfm_segment
+from helpdesk.warehouse.rfm import (
+    LOST_DAYS,
+    NEW_DAYS,
+    NEW_MAX_INVOICES,
+    RECENT_DAYS,
+    RFM_SEGMENTS,
+    rfm_segment,
+)
 
 Fetch = Callable[[str, Sequence[Any]], list[dict[str, Any]]]
 
@@ -32,40 +39,49 @@ QUADRANTS = ("good", "demanding", "quiet", "costly")
 
 RFM_SQL = """
 WITH c AS (
-    SELECT customer_key, max(issued_on) AS last_on, count(*) AS frequency,
-           sum(amount_cents) AS monetary
+    SELECT customer_key, max(issued_on) AS last_on, min(issued_on) AS first_on,
+           count(*) AS frequency, sum(amount_cents) AS monetary
     FROM fact_invoice
     WHERE customer_key IS NOT NULL AND issued_on <= ?
     GROUP BY customer_key
 ), s AS (
-    SELECT monetary, date_diff('day', last_on, ?::DATE) AS recency_days, frequency,
+    SELECT monetary, date_diff('day', last_on, ?::DATE) AS recency_days,
+           date_diff('day', first_on, ?::DATE) AS first_days, frequency,
            least(5, 1 + floor(5 * percent_rank() OVER (ORDER BY last_on)))::INTEGER AS r,
            least(5, 1 + floor(5 * percent_rank() OVER (ORDER BY frequency)))::INTEGER AS f,
            least(5, 1 + floor(5 * percent_rank() OVER (ORDER BY monetary)))::INTEGER AS m
     FROM c
 )
-SELECT r, f, count(*) AS customers, sum(monetary)::BIGINT AS revenue_cents,
+SELECT r, f, recency_days <= ? AS recent, first_days <= ? AND frequency <= ? AS newcomer,
+       recency_days > ? AS gone,
+       count(*) AS customers, sum(monetary)::BIGINT AS revenue_cents,
        sum(recency_days)::BIGINT AS recency_days, sum(frequency)::BIGINT AS invoices,
        sum(m)::BIGINT AS m_total
-FROM s GROUP BY r, f
+FROM s GROUP BY 1, 2, 3, 4, 5
 """
 
 
 def rfm(fetch: Fetch, today: date) -> dict[str, Any]:
     """Customers and revenue per RFM segment, and the R x F grid of counts."""
-    cells = fetch(RFM_SQL, [today, today])
+    cells = fetch(
+        RFM_SQL,
+        [today, today, today, RECENT_DAYS, NEW_DAYS, NEW_MAX_INVOICES, LOST_DAYS],
+    )
     segments: dict[str, dict[str, Any]] = {
         name: {"segment": name, "customers": 0, "revenue_cents": 0, "days": 0, "invoices": 0}
         for name in RFM_SEGMENTS
     }
     grid = [[0] * 5 for _ in range(5)]  # grid[r-1][f-1]
     for c in cells:
-        s = segments[rfm_segment(c["r"], c["f"])]
+        name = rfm_segment(
+            c["r"], c["f"], recent=c["recent"], newcomer=c["newcomer"], gone=c["gone"]
+        )
+        s = segments[name]
         s["customers"] += c["customers"]
         s["revenue_cents"] += c["revenue_cents"]
         s["days"] += c["recency_days"]
         s["invoices"] += c["invoices"]
-        grid[c["r"] - 1][c["f"] - 1] = c["customers"]
+        grid[c["r"] - 1][c["f"] - 1] += c["customers"]
     rows = []
     for s in segments.values():
         n = s["customers"]
@@ -109,6 +125,15 @@ GROUP BY 1, 2 ORDER BY 1, 2
 """
 
 
+EARLIER_SQL = """
+WITH events AS ({events})
+SELECT count(*) AS customers, min(first_at)::DATE AS first_on FROM (
+    SELECT customer_key, min("at") AS first_at
+    FROM events WHERE customer_key IS NOT NULL GROUP BY customer_key
+) WHERE first_at < ?
+"""
+
+
 def _month_start(day: date, back: int = 0) -> date:
     index = day.year * 12 + day.month - 1 - back
     return date(index // 12, index % 12 + 1, 1)
@@ -137,7 +162,18 @@ def cohorts(fetch: Fetch, today: date, basis: str = "invoices") -> dict[str, Any
                 ],
             }
         )
-    return {"basis": basis, "months": COHORT_MONTHS, "rows": rows}
+    # Customers who started before the window: a table of empty rows says nothing on its own,
+    # so the page tells how many there are and since when (the demo's all started years ago).
+    earlier = fetch(EARLIER_SQL.format(events=_EVENTS[basis]), [first])
+    before: dict[str, Any] = earlier[0] if earlier else {"customers": 0, "first_on": None}
+    return {
+        "basis": basis,
+        "months": COHORT_MONTHS,
+        "rows": rows,
+        "empty": not any(r["size"] for r in rows),
+        "earlier_customers": int(before["customers"] or 0),
+        "earliest": before["first_on"].isoformat()[:7] if before["first_on"] else None,
+    }
 
 
 # -- cost to serve ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ in English and French, and the "Export now" button that says what it did."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from html import unescape
 from pathlib import Path
@@ -168,3 +169,26 @@ def test_with_workers_export_now_queues_the_export_and_says_so(
     assert "Export queued" in page and "Export done" not in page
     root = Path(app.config["HELPDESK_SETTINGS"].WAREHOUSE_DIR)
     assert not (root / layout.MANIFEST).exists()  # nothing ran in the request
+
+
+def test_the_demo_s_regular_buyers_are_not_called_lost_or_new(app: Flask, signed_in: Any) -> None:
+    """The demo's customers all started two years ago and invoice monthly or quarterly: the
+    lowest fifths by recency or frequency are still recent regular buyers, and no cohort of the
+    last twelve months has anyone, which the page must say rather than show empty rows."""
+    from helpdesk import demo
+    from helpdesk.warehouse import service as warehouse
+
+    demo.seed(customers=120, tickets=300, seed=7)
+    assert warehouse.export_now(db.session)["ran"]
+    found = warehouse.report()
+    segments = {s["segment"]: s for s in found["rfm"]["segments"]}
+    assert found["rfm"]["customers"] > 50
+    assert segments["lost"]["customers"] == 0 and segments["new"]["customers"] == 0
+    assert segments["hibernating"]["customers"] == 0
+    assert found["cohorts"]["empty"] and found["cohorts"]["earlier_customers"] > 50
+
+    page = _page(signed_in(Role.SUPERVISOR, locale="fr"))
+    assert 'id="cohorts-empty"' in page and 'id="cohort-table"' not in page
+    assert "ont tous commencé avant, le premier en " in page
+    # Invoices each with a decimal comma.
+    assert re.search(r'<td class="num">\d+,\d</td><td>', page), page

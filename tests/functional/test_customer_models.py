@@ -5,6 +5,7 @@ routing priority and show on the caller screen, and an erased customer's scores 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from html import unescape
 from pathlib import Path
@@ -277,3 +278,50 @@ def test_a_customer_the_model_did_not_score_is_told_apart_from_no_model(
     assert "Not scored: no purchase in the last 12 months." in page
     page = unescape(client.get(f"/customers/{ruled.id}").get_data(as_text=True))
     assert "No model: the “at risk” segment rule applies." in page
+
+
+def test_the_demo_data_trains_on_its_customers(app: Flask, signed_in: Any, tmp_path: Path) -> None:
+    """The demo creates every customer today with two years of invoices behind them, as an
+    import does: the models must still see those customers at the past cutoffs, and where the
+    churn model cannot train (the demo's buyers never stop buying), the page says why."""
+    from helpdesk import demo
+    from helpdesk.warehouse import service as warehouse
+
+    demo.seed(customers=300, tickets=600, seed=7)
+    app.config["HELPDESK_SETTINGS"].WAREHOUSE_DIR = str(tmp_path)
+    assert warehouse.export_now(db.session)["ran"]
+    result = service.train_and_score(session=db.session, warehouse_dir=tmp_path)
+    assert result.scored > 150, result
+    runs = service.latest_runs(db.session)
+    assert runs["clv"].method == "bgnbd_gamma_gamma", runs["clv"].metrics["reason"]
+    assert runs["clv"].metrics["holdout"]["bins"]
+    churn_reason = runs["churn"].metrics
+    assert runs["churn"].method == "rules"
+    assert churn_reason["reason_code"] == "too_few_churners"
+    assert churn_reason["reason_values"]["stayed"] > 150
+
+    page = unescape(
+        signed_in(Role.SUPERVISOR, locale="fr").get("/analytics/models").get_data(as_text=True)
+    )
+    assert "clients ayant racheté : assez pour le modèle" in page
+    assert "qui ont cessé d\u2019acheter" in page and "sur la période d\u2019apprentissage" in page
+    assert "repeat buyers" not in page and "churners" not in page
+
+
+def test_the_models_page_words_the_reasons_in_french_with_french_numbers(
+    app: Flask, signed_in: Any, tmp_path: Path
+) -> None:
+    _warehouse(app, tmp_path, 60)
+    service.train_and_score(session=db.session, warehouse_dir=tmp_path, cutoff=END)
+    client = signed_in(Role.SUPERVISOR, locale="fr")
+    page = unescape(client.get("/analytics/models").get_data(as_text=True))
+    assert "moins que les 100 dont le modèle BG/NBD a besoin" in page
+    assert "clients actifs sur la période d\u2019apprentissage, moins de 200" in page
+    assert "fewer than" not in page
+    # Seconds with a decimal comma; the docs named as a file path.
+    assert re.search(r"<dd>\d+,\d s ", page), page
+    assert "<code>docs/customer-models.md</code>" in page
+    assert "(données jusqu\u2019au 1 déc. 2026)" in page, page
+    # The main menu points at the supervision pages, not at "Customers".
+    current = re.findall(r'<a [^>]*aria-current="page"[^>]*>([^<]+)</a>', page)
+    assert "Clients" not in current and "Tableau mural" in current, current

@@ -8,10 +8,11 @@ the true top decile in the predicted top decile 0.75-0.77 (threshold 0.70)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -129,6 +130,26 @@ def test_thin_data_trains_no_churn_model_and_uses_the_simple_clv(tmp_path: Path)
     assert "fewer than the 100" in thin.clv_reason
     assert thin.scores.p_alive is None
     assert (thin.scores.clv_cents >= 0).all()
+
+
+def test_customers_created_after_their_history_still_train(tmp_path: Path) -> None:
+    """Imported customers (and the demo's) are created on the day of the import while their
+    invoices are years older: they exist at a past cutoff through their facts."""
+    synthetic.generate(tmp_path, customers=3000, end=END, seed=1)
+    dim = pq.read_table(tmp_path / "dim_customer.parquet")
+    imported = pa.array([datetime(2026, 12, 5, tzinfo=UTC)] * dim.num_rows, dim["created_at"].type)
+    dim = dim.set_column(dim.schema.get_field_index("created_at"), "created_at", imported)
+    pq.write_table(dim, tmp_path / "dim_customer.parquet")
+
+    con = features.open_warehouse(tmp_path)
+    early = features.compute(con, date(2026, 6, 1))
+    con.close()
+    assert len(early) > 1000
+    assert early.active.sum() > churn.MIN_CUSTOMERS
+    ran = pipeline.run(tmp_path, cutoff=END)
+    assert ran.clv_method == "bgnbd_gamma_gamma", ran.clv_reason
+    assert ran.churn_method == "logistic_regression", ran.churn_reason
+    assert ran.scores.churn_risk
 
 
 def test_an_empty_warehouse_reads_as_no_customers(tmp_path: Path) -> None:

@@ -43,6 +43,24 @@ def test_every_score_pair_has_a_segment(r: int, f: int) -> None:
     assert rfm_segment(r, f) in RFM_SEGMENTS
 
 
+def test_a_recent_invoice_is_never_lost_or_hibernating_whatever_the_rank() -> None:
+    # Everyone bought within days: the lowest fifth by recency is still recent.
+    assert rfm_segment(1, 1, recent=True, newcomer=False, gone=False) == "potential"
+    assert rfm_segment(1, 4, recent=True, newcomer=False, gone=False) == "loyal"
+    assert rfm_segment(2, 5, recent=True, newcomer=False, gone=False) == "loyal"
+
+
+def test_new_needs_a_recent_first_invoice_and_few_invoices() -> None:
+    # A regular buyer for two years ranked in the lowest fifth by frequency is not a newcomer.
+    assert rfm_segment(5, 1, recent=True, newcomer=False, gone=False) == "potential"
+    assert rfm_segment(5, 1, recent=True, newcomer=True, gone=False) == "new"
+
+
+def test_lost_needs_a_year_without_an_invoice() -> None:
+    assert rfm_segment(1, 1, recent=False, newcomer=False, gone=False) == "hibernating"
+    assert rfm_segment(1, 1, recent=False, newcomer=False, gone=True) == "lost"
+
+
 def test_scores_are_fifths_of_the_percent_rank() -> None:
     assert [score(p) for p in (0.0, 0.19, 0.2, 0.5, 0.99, 1.0)] == [1, 1, 2, 3, 5, 5]
 
