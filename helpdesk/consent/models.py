@@ -19,7 +19,11 @@ from helpdesk.extensions import db
 
 CHANNELS = ("call", "sms", "email")
 PURPOSES = ("marketing",)
-CONSENT_SOURCES = ("agent", "portal", "import", "form")
+# How a consent was given. Staff say which on the customer page ("call" only by default when
+# they are on a call with the customer); "agent" is what rows recorded before they were asked
+# say, without the way.
+STAFF_CONSENT_SOURCES = ("call", "paper", "email", "other")
+CONSENT_SOURCES = ("agent", "portal", "import", "form", *STAFF_CONSENT_SOURCES)
 DNC_SOURCES = ("bloctel", "customer", "manual")
 DNC_CHANNELS = ("call", "sms")
 EMAIL_OPT_OUT_SOURCES = ("link", "reply", "staff")
