@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -251,10 +252,10 @@ def admin_do_not_call_import() -> Response:
         _(
             "%(added)s added, %(already)s already listed, %(removed)s removed, "
             "%(rejected)s rejected.",
-            added=result.added,
-            already=result.already,
-            removed=result.removed,
-            rejected=len(parsed.rejected),
+            added=format_number(result.added),
+            already=format_number(result.already),
+            removed=format_number(result.removed),
+            rejected=format_number(len(parsed.rejected)),
         ),
         "success",
     )

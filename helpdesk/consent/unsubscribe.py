@@ -28,8 +28,6 @@ from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import ValidationFailed
 
 SALT = "helpdesk.consent.email-unsubscribe"
-# A reply whose whole text is one of these words unsubscribes its sender (as SMS STOP does).
-KEYWORDS = frozenset({"DÉSINSCRIRE", "DESINSCRIRE", "UNSUBSCRIBE", "STOP"})
 
 
 def _secret() -> str:
@@ -161,9 +159,3 @@ def opted_out(session: DbSession, addresses: Collection[str]) -> set[str]:
         if given_at is not None and given_at > found[email]:
             renewed.add(email)
     return set(found) - renewed
-
-
-def is_keyword_reply(text: str) -> bool:
-    """A reply that is only the unsubscribe word (any case, with punctuation around it)."""
-    words = text.strip().strip(".!").strip().upper()
-    return words in KEYWORDS

@@ -77,7 +77,9 @@ def test_a_post_without_the_form_token_or_one_click_does_nothing(app, monkeypatc
 
 def test_one_click_from_the_mail_client_unsubscribes(app, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # the client has no form token
-    link = unsubscribe.unsubscribe_link(ADDRESS, campaign_id=3)
+    link = unsubscribe.unsubscribe_link(ADDRESS, campaign_id=3, language="en")
+    page = app.test_client().get(_path(link)).get_data(as_text=True)
+    assert "Yes, unsubscribe me" in page and _count() == 0
     r = app.test_client().post(_path(link), data={"List-Unsubscribe": "One-Click"})
     assert r.status_code == 200 and _unsubscribed()
 
