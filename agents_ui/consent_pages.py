@@ -23,7 +23,7 @@ from agents_ui.forms import ActionForm
 from helpdesk.audit.recorder import audit_details, audit_target
 from helpdesk.auth import permissions
 from helpdesk.auth.models import User
-from helpdesk.consent import lists
+from helpdesk.consent import lists, unsubscribe
 from helpdesk.consent import service as consent
 from helpdesk.consent.models import (
     CHANNELS,
@@ -103,6 +103,7 @@ def consent_section(customer_id: int) -> dict[str, Any]:
     record = customers.get(db.session, customer_id)
     numbers = [p.e164 for p in record.phones]
     listed = [e for n in numbers for e in consent.lookup_do_not_call(db.session, number=n)]
+    addresses = [e.email for e in record.emails]
     people = _names({c.recorded_by_id for c in rows} | {c.withdrawn_by_id for c in rows})
     active = {c.channel for c in rows if c.withdrawn_at is None}
     return {
@@ -114,6 +115,9 @@ def consent_section(customer_id: int) -> dict[str, Any]:
         "consent_ways": STAFF_CONSENT_SOURCES,
         "consent_default_way": "call" if on_call_with(current_user.id, customer_id) else None,
         "do_not_call": listed,
+        # Shown so that staff know why campaign e-mails skip them (and that an e-mail consent
+        # recorded now lifts it).
+        "email_unsubscribed": sorted(unsubscribe.opted_out(db.session, addresses)),
         "consent_form": ActionForm(),
     }
 

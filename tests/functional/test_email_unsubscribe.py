@@ -22,6 +22,7 @@ from helpdesk.consent.models import EmailOptOut
 from helpdesk.customers import erasure
 from helpdesk.extensions import db
 from helpdesk.mail.models import MailMessage
+from tests.functional.test_revocation import _sign_in
 
 ADDRESS = "Bea.Roux@Example.com"
 
@@ -182,3 +183,21 @@ def test_the_opt_out_outlives_the_erasure_and_is_exported(app, customer_factory)
     erasure.erase(db.session, customer, actor_id=None)
     db.session.commit()
     assert _count() == 1 and _unsubscribed()  # still no campaign e-mail to that address
+
+
+def test_the_customer_page_says_the_address_unsubscribed(app, customer_factory, make_user) -> None:
+    customer = customer_factory(name="Bea Roux", emails=[ADDRESS])
+    unsubscribe.record_email_opt_out(db.session, address=ADDRESS, source="link")
+    db.session.commit()
+    client = _sign_in(app.test_client(), make_user(Role.AGENT))
+    page = client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert "Unsubscribed from campaign e-mails: bea.roux@example.com." in page
+
+
+def test_the_headers_for_the_campaigns_side() -> None:
+    headers = unsubscribe.unsubscribe_headers(ADDRESS, campaign_id=5)
+    assert (
+        headers["List-Unsubscribe"].startswith("<")
+        and "/unsubscribe/" in headers["List-Unsubscribe"]
+    )
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
