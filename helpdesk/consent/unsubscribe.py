@@ -35,7 +35,10 @@ def _secret() -> str:
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(_secret(), salt=SALT)
+    secret = _secret()
+    if not secret:  # an empty key would let anyone make a link for any address
+        raise RuntimeError("SECRET_KEY is needed to sign or read unsubscribe links")
+    return URLSafeSerializer(secret, salt=SALT)
 
 
 def normalise_address(address: str) -> str:

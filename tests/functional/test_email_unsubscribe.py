@@ -194,7 +194,7 @@ def test_the_customer_page_says_the_address_unsubscribed(app, customer_factory, 
     assert "Unsubscribed from campaign e-mails: bea.roux@example.com." in page
 
 
-def test_the_headers_for_the_campaigns_side() -> None:
+def test_the_headers_for_the_campaigns_side(app) -> None:
     headers = unsubscribe.unsubscribe_headers(ADDRESS, campaign_id=5)
     assert (
         headers["List-Unsubscribe"].startswith("<")
