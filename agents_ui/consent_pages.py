@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -22,12 +23,19 @@ from agents_ui.forms import ActionForm
 from helpdesk.audit.recorder import audit_details, audit_target
 from helpdesk.auth import permissions
 from helpdesk.auth.models import User
-from helpdesk.consent import lists
+from helpdesk.consent import lists, unsubscribe
 from helpdesk.consent import service as consent
-from helpdesk.consent.models import CHANNELS, DNC_CHANNELS, DNC_SOURCES, ContactConsent
+from helpdesk.consent.models import (
+    CHANNELS,
+    DNC_CHANNELS,
+    DNC_SOURCES,
+    STAFF_CONSENT_SOURCES,
+    ContactConsent,
+)
 from helpdesk.customers import service as customers
-from helpdesk.errors import APIError
+from helpdesk.errors import APIError, ValidationFailed
 from helpdesk.extensions import db
+from telephony.models import Call
 
 UPLOAD_MAX = 20 * 1024 * 1024
 REJECTED_SHOWN = 10  # lines shown after an upload (they ride in the session cookie);
@@ -43,7 +51,11 @@ def source_names() -> dict[str, str]:
         "bloctel": _("Opposition list (Bloctel)"),
         "customer": _("The customer's request"),
         "manual": _("Added by staff"),
-        "agent": _("Agent, during a conversation"),
+        "agent": _("recorded in the console"),
+        "call": _("during a call"),
+        "paper": _("on paper"),
+        "email": _("by e-mail"),
+        "other": _("another way (see the proof)"),
         "portal": _("Customer portal"),
         "import": _("Import"),
         "form": _("Web form"),
@@ -69,12 +81,29 @@ def _names(ids: set[int | None]) -> dict[int, str]:
 # --- the customer page's section -----------------------------------------------------------
 
 
+def on_call_with(user_id: int, customer_id: int) -> bool:
+    """Whether the user is answering a call of this customer now (what makes "during a call"
+    the default way a consent was given; otherwise the recorder must say how)."""
+    found = db.session.scalar(
+        select(Call.id)
+        .where(
+            Call.agent_id == user_id,
+            Call.customer_id == customer_id,
+            Call.ended_at.is_(None),
+            Call.status == "in-progress",
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def consent_section(customer_id: int) -> dict[str, Any]:
     """What the customer page shows: consents (with who and when), do-not-call entries."""
     rows: list[ContactConsent] = consent.consents_of(db.session, customer_id=customer_id)
     record = customers.get(db.session, customer_id)
     numbers = [p.e164 for p in record.phones]
     listed = [e for n in numbers for e in consent.lookup_do_not_call(db.session, number=n)]
+    addresses = [e.email for e in record.emails]
     people = _names({c.recorded_by_id for c in rows} | {c.withdrawn_by_id for c in rows})
     active = {c.channel for c in rows if c.withdrawn_at is None}
     return {
@@ -83,7 +112,12 @@ def consent_section(customer_id: int) -> dict[str, Any]:
         "consent_free_channels": [c for c in CHANNELS if c not in active],
         "consent_channels": channel_names(),
         "consent_sources": source_names(),
+        "consent_ways": STAFF_CONSENT_SOURCES,
+        "consent_default_way": "call" if on_call_with(current_user.id, customer_id) else None,
         "do_not_call": listed,
+        # Shown so that staff know why campaign e-mails skip them (and that an e-mail consent
+        # recorded now lifts it).
+        "email_unsubscribed": sorted(unsubscribe.opted_out(db.session, addresses)),
         "consent_form": ActionForm(),
     }
 
@@ -94,12 +128,17 @@ def customer_consent_record(customer_id: int) -> Response:
     if not ActionForm().validate_on_submit():
         abort(400)
     channel = request.form.get("channel", "")
+    source = request.form.get("source", "")
     try:
+        if source not in STAFF_CONSENT_SOURCES:
+            raise ValidationFailed(
+                "invalid source", fields={"source": _("say how the customer gave it")}
+            )
         saved = consent.record_consent(
             db.session,
             customer_id=customer_id,
             channel=channel,
-            source="agent",
+            source=source,
             proof=request.form.get("proof", ""),
             by_user_id=current_user.id,
         )
@@ -110,7 +149,7 @@ def customer_consent_record(customer_id: int) -> Response:
         flash(_("The consent was not recorded: %(why)s", why=_errors(exc)), "error")
         return redirect(url_for("console.customer", customer_id=customer_id) + "#consents")
     db.session.commit()
-    audit_details({"channel": channel, "consent_id": saved.id})
+    audit_details({"channel": channel, "source": source, "consent_id": saved.id})
     flash(_("Consent recorded."), "success")
     return redirect(url_for("console.customer", customer_id=customer_id) + "#consents")
 
@@ -217,10 +256,10 @@ def admin_do_not_call_import() -> Response:
         _(
             "%(added)s added, %(already)s already listed, %(removed)s removed, "
             "%(rejected)s rejected.",
-            added=result.added,
-            already=result.already,
-            removed=result.removed,
-            rejected=len(parsed.rejected),
+            added=format_number(result.added),
+            already=format_number(result.already),
+            removed=format_number(result.removed),
+            rejected=format_number(len(parsed.rejected)),
         ),
         "success",
     )

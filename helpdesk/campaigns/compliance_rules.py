@@ -13,21 +13,23 @@ MONDAY_TO_FRIDAY = frozenset({0, 1, 2, 3, 4})
 MONDAY_TO_SATURDAY = frozenset({0, 1, 2, 3, 4, 5})
 EVERY_DAY = frozenset(range(7))
 
-# Citations, one string each, as shown in the audit of every attempt.
-FR_L223_1 = "FR Code de la consommation L.223-1 (loi n° 2025-594 du 30 juin 2025): prior consent"
-FR_D223_9 = "FR Code de la consommation D.223-9 (décret n° 2022-1313 du 13 octobre 2022)"
-FR_L3133_1 = "FR Code du travail L.3133-1 (public holidays)"
-FR_BLOCTEL = "FR Code de la consommation L.223-1 et suivants: opposition list (Bloctel)"
-FR_L34_5 = "FR Code des postes et des communications électroniques L.34-5"
-FR_CNIL_SMS = "FR CNIL guidance: no commercial SMS at night, on Sundays or public holidays"
-US_TCPA_HOURS = "US 47 CFR 64.1200(c)(1): calls between 8:00 and 21:00 local time"
-POLICY_DNC = "Company policy: a do-not-call entry is honoured on every channel it names"
-POLICY_OPT_OUT = "Company policy: SMS STOP and e-mail unsubscribes or bounces always block"
-POLICY_BASIS = "Company policy: marketing needs a consent or a current contract"
-POLICY_REFUSAL = "Company policy: no marketing for 60 days after a refusal"
-POLICY_WINDOW = "Company policy: default window 09:00-20:00 on weekdays"
-CAMPAIGN_WINDOW = "Campaign's own daily window"
-CAMPAIGN_ATTEMPTS = "Campaign's own attempt limit"
+# The rules cited, one stable code each (with its parameters as a query string), as stored in
+# the audit of every attempt; `compliance_labels.rule_label` words them in the reader's language
+# (the legal texts keep their official French titles).
+FR_L223_1 = "fr.L.223-1"
+FR_D223_9 = "fr.D.223-9"
+FR_L3133_1 = "fr.L.3133-1"
+FR_BLOCTEL = "fr.L.223-1.bloctel"
+FR_L34_5 = "fr.L.34-5"
+FR_CNIL_SMS = "fr.cnil.sms"
+US_TCPA_HOURS = "us.47-CFR-64.1200(c)(1)?start=08:00&end=21:00"
+POLICY_DNC = "policy.do-not-call"
+POLICY_OPT_OUT = "policy.opt-out"
+POLICY_BASIS = "policy.basis"
+POLICY_REFUSAL = "policy.refusal?days=60"
+POLICY_WINDOW = "policy.window?start=09:00&end=20:00&days=weekdays"
+CAMPAIGN_WINDOW = "campaign.window"
+CAMPAIGN_ATTEMPTS = "campaign.attempts"
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ channel's outbox (telephony's SMS outbox through the `TEXTS` slot, the mail outb
 member stays `in_progress` until the outbox says what became of it: `reconcile` marks the member
 done once the outbox has sent it, never before, and excluded when the number opted out meanwhile.
 
-E-mails carry an unsubscribe sentence in their text; the mail module has no `List-Unsubscribe`
-header support yet (helpdesk.mail.compose), so none is added.
+E-mails end with a signed unsubscribe link (helpdesk.consent.unsubscribe) and carry it in the
+one-click `List-Unsubscribe` headers (RFC 8058).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from helpdesk.campaigns import attempts, compliance, contacts, messages, results
 from helpdesk.campaigns.models import Campaign, CampaignAttempt, CampaignMember
+from helpdesk.consent import unsubscribe
 from helpdesk.db import DbSession
 from helpdesk.mail import outbox
 from helpdesk.mail.models import MailMessage
@@ -31,8 +32,8 @@ SENT = frozenset({"accepted", "sent", "delivered"})
 FAILED = frozenset({"failed", "undelivered", "rejected"})
 
 UNSUBSCRIBE = {
-    "en": "To stop receiving these messages, reply to this e-mail with the word UNSUBSCRIBE.",
-    "fr": "Pour ne plus recevoir ces messages, répondez à cet e-mail avec le mot DÉSINSCRIRE.",
+    "en": "To stop receiving these messages, open this link: {link}",
+    "fr": "Pour ne plus recevoir ces messages, ouvrez ce lien : {link}",
 }
 
 
@@ -86,11 +87,13 @@ def _send_one(
     else:
         assert member.email is not None
         lang = "fr" if member.language == "fr" else "en"
+        link = unsubscribe.unsubscribe_link(member.email, campaign_id=campaign.id, language=lang)
         row = outbox.queue_message(
             session,
             to=member.email,
             subject=subject,
-            text=f"{body}\n\n{UNSUBSCRIBE[lang]}",
+            text=f"{body}\n\n{UNSUBSCRIBE[lang].format(link=link)}",
+            list_unsubscribe=link,
             customer_id=member.customer_id,
             language=lang,
         )

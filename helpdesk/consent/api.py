@@ -23,7 +23,7 @@ bp = Blueprint("consent_api", __name__, url_prefix="/api/v1")
 
 Channel = Literal["call", "sms", "email"]
 DncChannel = Literal["call", "sms"]
-ConsentSource = Literal["agent", "portal", "import", "form"]
+ConsentSource = Literal["agent", "portal", "import", "form", "call", "paper", "email", "other"]
 
 
 class ConsentIn(BaseModel):

@@ -19,9 +19,14 @@ from helpdesk.extensions import db
 
 CHANNELS = ("call", "sms", "email")
 PURPOSES = ("marketing",)
-CONSENT_SOURCES = ("agent", "portal", "import", "form")
+# How a consent was given. Staff say which on the customer page ("call" only by default when
+# they are on a call with the customer); "agent" is what rows recorded before they were asked
+# say, without the way.
+STAFF_CONSENT_SOURCES = ("call", "paper", "email", "other")
+CONSENT_SOURCES = ("agent", "portal", "import", "form", *STAFF_CONSENT_SOURCES)
 DNC_SOURCES = ("bloctel", "customer", "manual")
 DNC_CHANNELS = ("call", "sms")
+EMAIL_OPT_OUT_SOURCES = ("link", "reply", "staff")
 
 
 class ContactConsent(db.Model):  # type: ignore[name-defined,misc]
@@ -83,4 +88,20 @@ class ContactRefusal(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     # The campaign it was heard in (its table belongs to the campaigns feature: no key here).
+    campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class EmailOptOut(db.Model):  # type: ignore[name-defined,misc]
+    """An address that asked for no more campaign e-mails (the link in every campaign e-mail, or
+    a reply with the keyword). Permanent until the person gives an e-mail consent again. Keyed
+    by a keyed hash of the lower-cased address, never the address: like a do-not-call entry
+    after an erasure, it is a refusal that must outlive the customer's erasure."""
+
+    __tablename__ = "email_opt_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(254), unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(8))
+    # The campaign whose e-mail carried the link (its table belongs to the campaigns feature).
     campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -1,7 +1,8 @@
 """Consents and refusals are the customer's: erased with them and exported. A do-not-call entry
 is kept after the erasure, under a keyed hash of the number that still matches it (its note,
 which staff may have written about the person, is blanked): it is a refusal to be called, and
-erasing it would let the number be called again."""
+erasing it would let the number be called again. An e-mail opt-out is stored under a keyed
+hash of the address from the start, so the erasure leaves it as it is (it still matches)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select
 
-from helpdesk.consent.models import ContactConsent, ContactRefusal, DoNotCall
+from helpdesk.consent.models import ContactConsent, ContactRefusal, DoNotCall, EmailOptOut
 from helpdesk.consent.service import number_key
+from helpdesk.consent.unsubscribe import address_key
 from helpdesk.db import DbSession
-from helpdesk.privacy.registry import Holder, Subject, register
+from helpdesk.privacy.registry import Holder, Subject, exempt, register
 
 
 def _refusals_of(subject: Subject) -> Any:
@@ -48,6 +50,10 @@ def erase(session: DbSession, subject: Subject) -> int:
     return changed
 
 
+def _keys_of(subject: Subject) -> list[str]:
+    return sorted({address_key(e) for e in subject.emails if e})
+
+
 def _rows(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -64,6 +70,11 @@ def export(session: DbSession, subject: Subject) -> Mapping[str, Any]:
     listed = session.scalars(
         select(DoNotCall).where(DoNotCall.number.in_(subject.phones)).order_by(DoNotCall.id)
     )  # the entries still under the number: after an erasure, only a hash is left
+    opt_outs = session.scalars(
+        select(EmailOptOut)
+        .where(EmailOptOut.address.in_(_keys_of(subject)))
+        .order_by(EmailOptOut.id)
+    )
     return {
         "marketing_consents": [
             {
@@ -82,6 +93,9 @@ def export(session: DbSession, subject: Subject) -> Mapping[str, Any]:
             {"number": d.number, "source": d.source, "channels": d.channels, "added_at": d.added_at}
             for d in listed
         ],
+        "email_opt_outs": [
+            {"at": o.at, "source": o.source, "campaign_id": o.campaign_id} for o in opt_outs
+        ],
     }
 
 
@@ -95,6 +109,13 @@ register(
         },
         erase=erase,
         export=export,
-        parts=("marketing_consents", "contact_refusals", "do_not_call"),
+        parts=("marketing_consents", "contact_refusals", "do_not_call", "email_opt_outs"),
     )
+)
+
+exempt(
+    "email_opt_outs",
+    "address",
+    "a keyed hash of the address (HMAC-SHA256 with SECRET_KEY), never the address: a refusal of "
+    "campaign e-mails that must outlive the erasure, as a do-not-call entry does",
 )

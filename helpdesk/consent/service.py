@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from flask import current_app, has_app_context
 from sqlalchemy import delete, func, select
 
+from helpdesk.consent import unsubscribe
 from helpdesk.consent.models import (
     CHANNELS,
     CONSENT_SOURCES,
@@ -370,7 +371,8 @@ def contact_facts(
     - `consent_at`: {customer_id: given_at} of the active marketing consents on the channel;
     - `do_not_call`: the numbers listed for the channel (any source);
     - `sms_opted_out`: the numbers that sent STOP (channel "sms" only);
-    - `email_unsubscribed`: the addresses that bounce (channel "email" only);
+    - `email_unsubscribed`: the addresses that unsubscribed (an opt-out no newer consent
+      replaced) or that bounce (channel "email" only);
     - `refused_by_customer` / `refused_by_number`: {key: latest refusal on the channel}.
     `facts_for` turns them into one `Contact`'s fields.
     """
@@ -432,6 +434,7 @@ def contact_facts(
                 )
             )
         facts["email_unsubscribed"] = {a.lower() for a in facts["email_unsubscribed"]}
+        facts["email_unsubscribed"] |= unsubscribe.opted_out(session, addresses)
     return facts
 
 

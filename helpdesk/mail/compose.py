@@ -194,6 +194,7 @@ class Outgoing:
     reply_to: str | None = None
     cc: Sequence[str] = ()
     attachments: Sequence[Part] = field(default_factory=tuple)
+    list_unsubscribe: str | None = None  # an https URL: one-click unsubscribe (RFC 8058)
 
 
 def _bracket(message_id: str) -> str:
@@ -225,6 +226,9 @@ def build(out: Outgoing) -> EmailMessage:
     if out.auto:
         msg["Auto-Submitted"] = "auto-replied"
         msg["X-Auto-Response-Suppress"] = "All"  # Exchange's auto-replies stay quiet too
+    if out.list_unsubscribe:
+        msg["List-Unsubscribe"] = f"<{check_line('List-Unsubscribe', out.list_unsubscribe)}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(out.text, subtype="plain", charset="utf-8")
     msg.add_alternative(out.html or html_part(out.text, Signed(None, "", None)), subtype="html")
     for part in out.attachments:

@@ -60,6 +60,8 @@ class MailMessage(db.Model):  # type: ignore[name-defined,misc]
     body_text: Mapped[str] = mapped_column(Text, default="")
     full_text: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
+    # Campaign mail only: the one-click unsubscribe address sent as `List-Unsubscribe` (RFC 8058).
+    list_unsubscribe: Mapped[str | None] = mapped_column(String(500), nullable=True)
     raw_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), nullable=True

@@ -193,17 +193,24 @@ def queue_message(
     in_reply_to: str | None = None,
     references: Iterable[str] = (),
     attachment_ids: Iterable[int] = (),
+    list_unsubscribe: str | None = None,
 ) -> MailMessage:
     """Write an outgoing message in the caller's transaction; it is sent after the commit, once.
 
     A line break in the subject or an address is refused (422), never cleaned: it is a header
     injection attempt, or a bug upstream. A second call for the same comment returns the first
     row. The fixed text around the words (signature, footer) is in `language`.
+    `list_unsubscribe` (campaign mail) is the one-click unsubscribe URL sent as a header.
     """
     try:
         subject = compose.check_line("subject", subject)
     except ValueError as exc:
         raise _invalid("subject", exc) from exc
+    try:
+        if list_unsubscribe is not None:
+            compose.check_line("list_unsubscribe", list_unsubscribe)
+    except ValueError as exc:
+        raise _invalid("list_unsubscribe", exc) from exc
     recipients = _recipients(to)
     key = f"comment:{comment.id}" if comment is not None else uuid.uuid4().hex
     if comment is not None:
@@ -229,6 +236,7 @@ def queue_message(
     )
     if customer_id is not None:
         row.customer_id = customer_id
+    row.list_unsubscribe = list_unsubscribe
     row.comment_id = comment.id if comment is not None else None
     session.add(row)
     session.flush()
@@ -277,6 +285,7 @@ _SENT_AS = (
     MailMessage.references,
     MailMessage.body_text,
     MailMessage.full_text,
+    MailMessage.list_unsubscribe,
     MailMessage.body_html,
     MailMessage.comment_id,
     MailMessage.attempts,
@@ -353,6 +362,7 @@ def outgoing(row: Any, parts: Sequence[compose.Part] = ()) -> bytes:
             references=list(row.references or []),
             auto=row.kind in compose.AUTO_KINDS,
             attachments=tuple(parts),
+            list_unsubscribe=getattr(row, "list_unsubscribe", None),
         )
     )
     return compose.serialise(msg)

@@ -227,6 +227,15 @@ class ExportDoNotCall(_Part):
     added_at: datetime
 
 
+class ExportEmailOptOut(_Part):
+    """An unsubscribe from campaign e-mails (kept under a keyed hash of the address, which is
+    why the address itself is not shown)."""
+
+    at: datetime
+    source: str
+    campaign_id: int | None
+
+
 class ExportInvoice(_Part):
     number: str
     amount_cents: int
@@ -290,6 +299,7 @@ class CustomerExport(_Part):
     marketing_consents: list[ExportConsent]
     contact_refusals: list[ExportRefusal]
     do_not_call: list[ExportDoNotCall]
+    email_opt_outs: list[ExportEmailOptOut]
     invoices: list[ExportInvoice]
     value: ExportValue | None
     model_scores: ExportModelScore | None

@@ -436,6 +436,9 @@ ENDPOINTS: dict[str, Access] = {
     "console.portal_reply": PUBLIC,
     "console.survey_answer": PUBLIC,
     "console.survey_submit": PUBLIC,
+    # -- a campaign e-mail's unsubscribe link: whoever holds the signed link
+    "console.unsubscribe_page": PUBLIC,
+    "console.unsubscribe_confirm": PUBLIC,
     "kb_api.list_articles_get": STAFF,
     "kb_api.create_article_post": KB_WRITERS,
     "kb_api.get_article_get": STAFF,

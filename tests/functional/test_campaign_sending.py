@@ -79,7 +79,7 @@ def test_a_person_is_not_done_while_the_outbox_has_not_sent(app, app_clock, make
     )
     assert sending.send_due(db.session, now=app_clock.now()) == 1
     mail = db.session.scalar(select(MailMessage))
-    assert mail.to_addresses == ["bea@example.com"] and "UNSUBSCRIBE" in mail.body_text
+    assert mail.to_addresses == ["bea@example.com"] and "/unsubscribe/" in mail.body_text
     mail.status = "retry"  # the server did not take it yet
     db.session.commit()
     sending.reconcile(db.session)

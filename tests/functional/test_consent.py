@@ -24,7 +24,7 @@ from helpdesk.customers import erasure
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.mail.models import BouncingAddress
-from telephony.models import SmsOptOut
+from telephony.models import Call, SmsOptOut
 from tests.functional.test_console import compiled_catalogues  # noqa: F401 (French pages)
 from tests.functional.test_revocation import _sign_in, browser  # noqa: F401  (fixture)
 
@@ -263,21 +263,33 @@ def test_agent_records_and_withdraws_a_consent_on_the_customer_page(
     agent = signed_in(Role.AGENT, name="Léa Martin")
     page = html(agent.get(f"/customers/{customer.id}"))
     assert "No consent to marketing is recorded" in page
+    # Not on a call: no way is chosen for them, and none given is refused.
+    assert '<option value="" selected>' in page
+    assert "during a call" in page and 'value="call" selected' not in page
+    agent.post(f"/customers/{customer.id}/consents", data={"channel": "sms", "proof": "said yes"})
+    assert db.session.scalar(select(func.count()).select_from(ContactConsent)) == 0
     r = agent.post(
         f"/customers/{customer.id}/consents",
-        data={"channel": "sms", "proof": "<b>Oui</b> au téléphone"},
+        data={"channel": "sms", "source": "paper", "proof": "<b>Oui</b> au téléphone"},
     )
     assert r.status_code == 302
     page = html(agent.get(f"/customers/{customer.id}"))
-    assert "recorded by Léa Martin" in page
+    assert "recorded by Léa Martin (on paper)" in page
+    assert "during a conversation" not in page
     assert "&lt;b&gt;Oui&lt;/b&gt; au téléphone" in page and "<b>Oui</b>" not in page
     row = db.session.scalar(select(ContactConsent))
-    assert (row.channel, row.source, row.recorded_by_id) == ("sms", "agent", agent.user_id)
+    assert (row.channel, row.source, row.recorded_by_id) == ("sms", "paper", agent.user_id)
     [entry] = _entries("consent.record")
     assert entry.target_id == str(customer.id) and entry.details.get("channel") == "sms"
+    assert entry.details.get("source") == "paper"
+    # Withdrawing asks first (the console's confirmation).
+    assert f'/consents/{row.id}/withdraw" data-confirm="Withdraw this consent (SMS)?' in page
     assert "Oui" not in str(entry.details)  # the proof is personal: not in the audit log
 
-    refused = agent.post(f"/customers/{customer.id}/consents", data={"channel": "sms", "proof": ""})
+    refused = agent.post(
+        f"/customers/{customer.id}/consents",
+        data={"channel": "sms", "source": "paper", "proof": ""},
+    )
     assert refused.status_code == 302
     assert db.session.scalar(select(func.count()).select_from(ContactConsent)) == 1
 
@@ -290,6 +302,31 @@ def test_agent_records_and_withdraws_a_consent_on_the_customer_page(
     other = customer_factory(name="Other")
     db.session.commit()
     assert agent.post(f"/customers/{other.id}/consents/{row.id}/withdraw").status_code == 404
+
+
+def test_during_a_call_with_the_customer_is_the_default_way(signed_in, customer_factory) -> None:
+    customer = customer_factory(name="Eve")
+    other = customer_factory(name="Fred")
+    db.session.commit()
+    agent = signed_in(Role.AGENT)
+    db.session.add(
+        Call(
+            call_sid="CA-consent-1",
+            customer_id=customer.id,
+            agent_id=agent.user_id,
+            status="in-progress",
+        )
+    )
+    db.session.commit()
+    assert '<option value="call" selected>' in html(agent.get(f"/customers/{customer.id}"))
+    # Another customer's page: the call is not with them.
+    assert '<option value="call" selected>' not in html(agent.get(f"/customers/{other.id}"))
+    agent.post(
+        f"/customers/{customer.id}/consents",
+        data={"channel": "call", "source": "call", "proof": "said yes on the phone"},
+    )
+    assert db.session.scalar(select(ContactConsent.source)) == "call"
+    assert "(during a call)" in html(agent.get(f"/customers/{customer.id}"))
 
 
 def test_customer_asks_not_to_be_called(signed_in, customer_factory) -> None:
@@ -352,6 +389,11 @@ def test_admin_page_imports_looks_up_adds_and_removes(signed_in) -> None:
     assert db.session.scalar(select(func.count()).select_from(DoNotCall)) == 3
 
     added_id = added.id
+    # Removing asks first (the console's confirmation).
+    assert (
+        f'/admin/do-not-call/{added_id}/delete" data-confirm="Remove +33612000503 from the'
+        in html(admin.get("/admin/do-not-call"))
+    )
     assert admin.post(f"/admin/do-not-call/{added_id}/delete").status_code == 302
     db.session.expire_all()
     assert db.session.get(DoNotCall, added_id) is None
@@ -372,6 +414,19 @@ def test_pages_in_french(signed_in, customer_factory, compiled_catalogues) -> No
     assert "Importer une liste d\u2019opposition" in page
     card = html(admin.get(f"/customers/{customer.id}"))
     assert "Consentement à la prospection" in card
+    consent.record_consent(
+        db.session,
+        customer_id=customer.id,
+        channel="call",
+        source="paper",
+        proof="signed form",
+        by_user_id=None,
+    )
+    db.session.commit()
+    card = html(admin.get(f"/customers/{customer.id}"))
+    assert "<strong>Appels téléphoniques :</strong>" in card
+    assert "(sur papier)" in card
+    assert "Retirer ce consentement (Appels téléphoniques) ?" in card
 
 
 # --- the command line ------------------------------------------------------------------------
