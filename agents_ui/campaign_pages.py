@@ -259,6 +259,7 @@ def _form_page(campaign: Campaign | None, values: dict[str, Any], errors: dict[s
             if k == "dispositions" or k.startswith("dispositions.")
         ],
         placeholders=messages.PLACEHOLDERS,
+        script_placeholders=messages.SCRIPT_PLACEHOLDERS,
         outcomes=dispositions.OUTCOMES,
         **_names(),
     )

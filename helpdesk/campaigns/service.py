@@ -96,6 +96,10 @@ def check_fields(values: Mapping[str, Any]) -> dict[str, str]:
         errors["legal_basis"] = "a marketing campaign needs consent or a current contract"
     if channel == "call" and not str(values.get("script_en") or values.get("script_fr") or ""):
         errors["script_en"] = "a call campaign needs a script for the agents"
+    for lang in ("en", "fr"):
+        script = str(values.get(f"script_{lang}") or "")
+        if bad := messages.unknown(script, messages.SCRIPT_PLACEHOLDERS):
+            errors.setdefault(f"script_{lang}", "unknown placeholder: " + ", ".join(bad))
     if channel in ("sms", "email"):
         for lang in ("en", "fr"):
             text = str(values.get(f"message_{lang}") or "")
