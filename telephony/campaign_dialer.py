@@ -19,12 +19,12 @@ from datetime import datetime
 from typing import Any
 
 import phonenumbers
-from babel.dates import format_time
+from babel.dates import format_date, format_time
 from flask import current_app
 from sqlalchemy import select
 
 from helpdesk.auth.models import User
-from helpdesk.campaigns import attempts, dispositions, messages, results
+from helpdesk.campaigns import attempts, dispositions, messages, results, waiting
 from helpdesk.campaigns.models import Campaign, CampaignAgent, CampaignAttempt, CampaignMember
 from helpdesk.db import DbSession, utcnow
 from helpdesk.events import publish
@@ -52,6 +52,24 @@ CALL_FAILED = "call_failed"
 class Outcome:
     offer: dict[str, Any] | None
     reason: str = "ok"
+    # With `nobody_due`: who waits in the campaigns the agent joined, why, and until when.
+    held: waiting.Held | None = None
+
+
+def held_for(session: DbSession, *, agent_id: int, now: datetime) -> waiting.Held:
+    """What the agent's running call campaigns wait for (the rules, the retry delays)."""
+    ids = list(
+        session.scalars(
+            select(Campaign.id)
+            .join(CampaignAgent, CampaignAgent.campaign_id == Campaign.id)
+            .where(
+                CampaignAgent.user_id == agent_id,
+                Campaign.channel == "call",
+                attempts.running(now),
+            )
+        )
+    )
+    return waiting.merged(list(waiting.held(session, ids, now=now).values()))
 
 
 def inbound_for(session: DbSession, agent_id: int, now: datetime) -> bool:
@@ -77,21 +95,28 @@ def _phone(number: str | None) -> str:
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
 
 
-def local_time_label(iso: str | None, locale: str) -> str:
-    """The callee's local time as the agent reads it: `22:44 (UTC-05:00)`, not an ISO string."""
-    if not iso:
+def local_time_label(value: str | datetime | None, locale: str, *, weekday: bool = False) -> str:
+    """The callee's local time as the agent reads it: `22:44 (UTC-05:00)` (with `weekday`,
+    `Monday 09:00 (UTC-05:00)`), never an ISO string. The instant keeps the callee's offset."""
+    if not value:
         return ""
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     offset = moment.utcoffset()
+    naive = moment.replace(tzinfo=None)
+    text = str(format_time(naive, "short", locale=locale))
+    if weekday:
+        text = f"{format_date(naive, 'EEEE', locale=locale)} {text}"
     if offset is None:
-        return str(format_time(moment, "short", locale=locale))
+        return text
     minutes = int(offset.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
-    zone = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-    return f"{format_time(moment.replace(tzinfo=None), 'short', locale=locale)} ({zone})"
+    return f"{text} (UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})"
 
 
 def offer_payload(
@@ -193,7 +218,7 @@ def offer_next(
     claimed = attempts.claim_next(session, agent_id=agent_id, now=now)
     if claimed is None:
         session.commit()  # the blocked ones met on the way stay audited and rescheduled
-        return Outcome(None, NOBODY_DUE)
+        return Outcome(None, NOBODY_DUE, held_for(session, agent_id=agent_id, now=now))
     campaign, member = claimed.campaign, claimed.member
     call = _call_row(member, agent_id, now)
     session.add(call)

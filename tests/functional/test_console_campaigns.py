@@ -182,3 +182,61 @@ def test_a_blocked_attempt_shows_its_reason_in_the_audit(app, app_clock, signed_
     assert not attempt.allowed
     audit = html(boss.get(f"/campaigns/{campaign.id}/audit"))
     assert "attempt-blocked" in audit and "Outside the permitted hours" in audit
+
+
+def test_nobody_called_now_says_why_and_when_to_the_agent_and_the_supervisor(
+    app, app_clock, signed_in, make_user
+):
+    """At noon with a window from 18:00 (the callee's time), the agent is told who waits, why
+    and the next possible contact; the list, the members page and the audit say the same."""
+    from datetime import time
+
+    from helpdesk.campaigns import service
+    from helpdesk.campaigns.lists import Candidate
+
+    boss = signed_in(Role.SUPERVISOR)
+    campaign = service.create(
+        db.session,
+        actor=boss.user,
+        **{
+            k: v
+            for k, v in FORM.items()
+            if k not in ("dispositions", "max_attempts", "retry_delay_minutes")
+        },
+        window_start=time(18, 0),
+        window_end=time(19, 0),
+    )
+    service.add_members(
+        db.session,
+        campaign,
+        [Candidate(2, "Zoé", "+33612345702", None, None, "fr")],
+        actor=boss.user,
+    )
+    service.set_status(db.session, campaign, status="active", actor=boss.user)
+    agent = signed_in(Role.AGENT, locale="fr", skills={"support": 3})
+    agent.post(f"/campaigns/{campaign.id}/join", data={"joined": "1"})
+    agent_presence.set_presence(db.session, user=agent.user, state="available")
+
+    page = html(agent.post("/campaigns/dialer/next", follow_redirects=True))
+    assert "Personne n\u2019est à appeler maintenant" in page
+    assert "1 personne attend (En dehors des heures permises : 1)." in page
+    assert "Prochain contact possible : mercredi 18:00 (UTC+01:00)" in page
+    assert "heures d\u2019appel légales" in page
+
+    api = agent.post("/campaigns/dialer/next", headers={"Accept": "application/json"})
+    assert api.get_json()["reason"] == "nobody_due"
+
+    listing = html(boss.get("/campaigns"))
+    assert "1 person waits (Outside the permitted hours: 1)." in listing
+    assert "Wednesday 6:00" in listing and "(UTC+01:00) in the callee" in listing
+    members = html(boss.get(f"/campaigns/{campaign.id}/members"))
+    assert "Blocked: Outside the permitted hours" in members
+    member = db.session.scalar(select(CampaignMember))
+    audit = html(boss.get(f"/campaigns/{campaign.id}/audit"))
+    assert "Blocked: Outside the permitted hours" in audit
+    assert "Wednesday 12:00" in audit  # the callee's time then, not an ISO string
+    assert "T12:00" not in audit
+    assert "+33 6 12 34 57 02" in audit
+    assert member.next_attempt_at is not None
+    # The next attempt, as the console writes times, on the blocked attempt's row.
+    assert audit.count("6:00") >= 1 and "Delivery" in audit and ">Blocked<" in audit
