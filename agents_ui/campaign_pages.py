@@ -34,7 +34,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from agents_ui import formatting
+from agents_ui import campaign_wording, formatting
 from agents_ui.account import me
 from agents_ui.blueprint import bp, role_required
 from agents_ui.value_labels import segment_name
@@ -308,13 +308,14 @@ def _shown(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _form_page(campaign: Campaign | None, values: dict[str, Any], errors: dict[str, str]) -> str:
+    errors = campaign_wording.messages(errors)
     return render_template(
         "campaigns/form.html",
         campaign=campaign,
         values=_shown(values),
         errors=errors,
         disposition_errors=[
-            (k, v)
+            (campaign_wording.field_name(k), v)
             for k, v in errors.items()
             if k == "dispositions" or k.startswith("dispositions.")
         ],

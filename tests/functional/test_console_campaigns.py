@@ -240,3 +240,26 @@ def test_nobody_called_now_says_why_and_when_to_the_agent_and_the_supervisor(
     assert member.next_attempt_at is not None
     # The next attempt, as the console writes times, on the blocked attempt's row.
     assert audit.count("6:00") >= 1 and "Delivery" in audit and ">Blocked<" in audit
+
+
+def test_the_form_refusals_are_in_french_on_a_french_page(app, app_clock, signed_in):
+    boss = signed_in(Role.SUPERVISOR, locale="fr")
+    r = boss.post(
+        "/campaigns",
+        data=FORM
+        | {
+            "name": "",
+            "max_attempts": "99",
+            "script_fr": "Bonjour {{prenom}}",
+            "dispositions": "interested | Interested | Intéressé | maybe\n"
+            "no_answer | No answer | Pas de réponse | retry",
+        },
+    )
+    assert r.status_code == 422
+    page = html(r)
+    assert "Un nom de 1 à 120 caractères." in page
+    assert "Entre 1 et 10." in page
+    assert "Variable inconnue : prenom." in page
+    assert "Ligne 1, résultat : L\u2019une des valeurs" in page
+    for english in ("a name of 1 to 120", "between 1 and 10", "unknown placeholder", "one of "):
+        assert english not in page
