@@ -396,13 +396,37 @@ def campaign_status(campaign_id: int) -> ResponseReturnValue:
     except APIError as exc:
         db.session.rollback()
         if exc.code == "empty_list":
-            flash(_("The list has nobody to contact yet: add people first."), "error")
+            flash(_empty_list_text(campaign), "error")
         else:
             flash(_("This campaign cannot change to that status."), "error")
         return redirect(url_for("console.campaigns"))
     audit_details({"from": before, "status": status})
     flash(_("Campaign status: %(status)s.", status=status_names()[status]), "success")
     return redirect(url_for("console.campaigns"))
+
+
+def _empty_list_text(campaign: Campaign) -> str:
+    """Why a campaign cannot start: nobody on the list, or everyone on it excluded (with the
+    main reasons, most frequent first)."""
+    excluded = service.exclusions(db.session, campaign)
+    if not excluded:
+        return str(_("The list has nobody to contact yet: add people first."))
+    names = reason_names()
+    reasons = ", ".join(
+        _("%(reason)s: %(num)s", reason=names.get(code, code), num=num)
+        for code, num in excluded[:3]
+    )
+    total = sum(num for _code, num in excluded)
+    return str(
+        ngettext(
+            "Nobody on the list can be contacted: the %(num)d person on it is excluded "
+            "(%(reasons)s).",
+            "Nobody on the list can be contacted: all %(num)d people on it are excluded "
+            "(%(reasons)s).",
+            total,
+            reasons=reasons,
+        )
+    )
 
 
 # -- members -----------------------------------------------------------------------------------

@@ -392,6 +392,16 @@ def import_csv(
     return result
 
 
+def exclusions(session: DbSession, campaign: Campaign) -> list[tuple[str, int]]:
+    """The excluded members counted by reason, most frequent first."""
+    rows = session.execute(
+        select(CampaignMember.excluded_reason, func.count())
+        .where(CampaignMember.campaign_id == campaign.id, CampaignMember.status == "excluded")
+        .group_by(CampaignMember.excluded_reason)
+    )
+    return sorted(((r or "", int(n)) for r, n in rows), key=lambda rn: (-rn[1], rn[0]))
+
+
 def members(
     session: DbSession, campaign: Campaign, *, status: str | None = None, limit: int = 500
 ) -> list[CampaignMember]:

@@ -263,3 +263,32 @@ def test_the_form_refusals_are_in_french_on_a_french_page(app, app_clock, signed
     assert "Ligne 1, résultat : L\u2019une des valeurs" in page
     for english in ("a name of 1 to 120", "between 1 and 10", "unknown placeholder", "one of "):
         assert english not in page
+
+
+def test_starting_a_list_where_everyone_is_excluded_says_so_and_why(app, app_clock, signed_in):
+    from helpdesk.campaigns import service
+    from helpdesk.campaigns.lists import Candidate
+
+    boss = signed_in(Role.SUPERVISOR, locale="fr")
+    campaign = service.create(
+        db.session,
+        actor=boss.user,
+        **{
+            k: v
+            for k, v in FORM.items()
+            if k not in ("dispositions", "max_attempts", "retry_delay_minutes")
+        },
+    )
+    service.add_members(
+        db.session,
+        campaign,
+        [Candidate(i + 2, f"P{i}", None, f"p{i}@example.com", None, "fr") for i in range(3)],
+        actor=boss.user,
+    )
+    page = html(
+        boss.post(
+            f"/campaigns/{campaign.id}/status", data={"status": "active"}, follow_redirects=True
+        )
+    )
+    assert "les 3 personnes sont toutes exclues (" in page and " : 3)" in page
+    assert "ajoutez d\u2019abord" not in page and "ajoutez d'abord" not in page
