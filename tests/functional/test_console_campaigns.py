@@ -124,6 +124,7 @@ def test_a_supervisor_runs_a_campaign_and_an_agent_takes_its_call(
     assert (pushed.payload["converted"], pushed.payload["reached"]) == (1, 1)
     board = html(boss.get("/wallboard"))
     assert f'data-campaign-row="{campaign.id}"' in board and "Winter check-up" in board
+    assert 'class="grid compact" id="wb-campaigns-table"' in board
 
     report = html(boss.get(f"/campaigns/{campaign.id}/report"))
     assert "Interested" in report and 'id="report-agents"' in report
