@@ -213,6 +213,7 @@ def campaigns() -> ResponseReturnValue:
         figures=figs,
         held={cid: held_text(h) for cid, h in held.items()},
         hours_note=hours_note(),
+        allowed_status=service.TRANSITIONS,
         joined=service.joined_ids(db.session, user_id=user.id),
         may_join={c.id: service.may_join(c, user) for c in found},
         supervises=_supervises(),

@@ -80,6 +80,9 @@ def test_a_supervisor_runs_a_campaign_and_an_agent_takes_its_call(
     assert "Not a valid phone number" in page and "Already on the list" in page
     listing = html(boss.get("/campaigns"))
     assert "Winter check-up" in listing and "data-confirm=" in listing
+    # A draft is started or abandoned, never "finished".
+    assert 'data-campaign-status="finished">Abandon the draft<' in listing
+    assert ">Finish<" not in listing and 'data-campaign-status="paused"' not in listing
     assert (
         boss.post(f"/campaigns/{campaign.id}/status", data={"status": "active"}).status_code == 302
     )
