@@ -149,7 +149,11 @@ def test_scripts_are_shown_as_text_and_pages_speak_french(app, app_clock, signed
     assert "&lt;b&gt;{{customer.name}}&lt;/b&gt;" in page and "<b>{{" not in page
     assert "Modifier la campagne" in page
     assert "Personne sur la liste" in html(boss.get(f"/campaigns/{campaign.id}/members"))
-    assert "Aucune tentative" in html(boss.get(f"/campaigns/{campaign.id}/audit"))
+    audit = html(boss.get(f"/campaigns/{campaign.id}/audit"))
+    assert "Aucune tentative" in audit
+    # No elision to get wrong ("Journal de Asie…"): the name stands in quotes.
+    assert "Journal de la campagne « Winter check-up »" in audit
+    assert "Appel de campagne :" in html(boss.get("/tickets"))
 
 
 def test_a_blocked_attempt_shows_its_reason_in_the_audit(app, app_clock, signed_in, make_user):
