@@ -202,7 +202,8 @@ def _call_row(member: CampaignMember, agent_id: int, now: datetime) -> Call:
         agent_id=agent_id,
         created_at=now,
         answered_at=now,
-        ivr_path=["campaign"],
+        # No menu was gone through: the call is the agent's own (the attempt names its campaign).
+        ivr_path=[],
     )
 
 

@@ -90,6 +90,7 @@ def test_a_free_agent_gets_the_campaign_panel_then_the_outgoing_call_then_the_ne
     assert presence.state == "on_call"
     call = db.session.get(Call, outcome.offer["call_id"])
     assert call.to_number == first.number and call.agent_id == user.id
+    assert call.direction == "outbound" and call.ivr_path == []  # no "Menu choices: campaign"
     (attempt,) = _attempts(campaign)
     assert attempt.allowed and attempt.reason == "ok" and attempt.call_id == call.id
     assert attempt.local_time is not None
