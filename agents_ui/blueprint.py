@@ -56,14 +56,22 @@ SHORTCUTS = [
     ("g k", _l("Go to the knowledge base")),
     ("g s", _l("Go to settings")),
     ("g x", _l("Go to the SMS conversations")),
+    ("g o", _l("Go to the campaigns (outbound calls, SMS, e-mails)")),
     ("/", _l("Focus the search field")),
     ("j / k", _l("Next / previous row in a list")),
     ("n", _l("Next page of a list")),
-    ("x", _l("Select or clear the current row of the ticket list (for bulk actions)")),
     ("r", _l("Write a reply (ticket page)")),
     ("e", _l("Edit properties (ticket page)")),
     ("a", _l("Accept the ringing call")),
-    ("x", _l("Reject the ringing call")),
+    # One key, one line: while a call rings x rejects it (its button shows the key); otherwise,
+    # on the ticket list, it ticks the current row.
+    (
+        "x",
+        _l(
+            "Reject the ringing call; otherwise, on the ticket list, select or clear the "
+            "current row (for bulk actions)"
+        ),
+    ),
     ("w", _l("Write the wrap-up notes of a call")),
     ("d", _l("Save the wrap-up (also Ctrl+Enter in its notes)")),
     ("o", _l("Open the caller screen of the ringing or current call")),
@@ -73,6 +81,10 @@ SHORTCUTS = [
     ("p", _l("Pause or resume the call's recording")),
     ("q", _l("Hang up the call")),
     ("m", _l("Mute the softphone")),
+    (
+        "1-9",
+        _l("Record the outcome of a campaign call (the buttons of its panel, after hanging up)"),
+    ),
     ("?", _l("Show these shortcuts")),
     ("Esc", _l("Leave the current field")),
 ]

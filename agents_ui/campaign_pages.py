@@ -29,18 +29,20 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from agents_ui import campaign_wording, formatting
 from agents_ui.account import me
 from agents_ui.blueprint import bp, role_required
 from agents_ui.value_labels import segment_name
 from helpdesk.audit.recorder import audit_details
 from helpdesk.auth import permissions
 from helpdesk.auth.models import User
-from helpdesk.campaigns import attempts, dispositions, lists, messages, results, service
-from helpdesk.campaigns.models import Campaign
+from helpdesk.campaigns import attempts, dispositions, lists, messages, results, service, waiting
+from helpdesk.campaigns.models import Campaign, CampaignMember
 from helpdesk.db import utcnow
 from helpdesk.errors import APIError
 from helpdesk.extensions import db
@@ -116,7 +118,60 @@ def reason_names() -> dict[str, str]:
         "no_contact": _("No phone, e-mail or customer number"),
         "no_header": _("No header line naming the columns"),
         "too_many_lines": _("Too many lines"),
+        waiting.RETRY_DELAY: _("Waiting for the retry delay after a call"),
     }
+
+
+def callee_time(value: str | datetime | None, *, weekday: bool = False) -> str:
+    """A time in the callee's own zone, as the console shows times (with the offset)."""
+    return campaign_dialer.local_time_label(value, str(get_locale() or "en"), weekday=weekday)
+
+
+def held_text(held: waiting.Held | None) -> str:
+    """Why nobody is contacted now, in words: who waits, why, and the next possible contact
+    ("21 people wait (outside the permitted hours: 13, weekend: 8). Next possible contact:
+    Monday 09:00 (UTC+01:00) in the callee's time, ... for you.")."""
+    if held is None or not held.total:
+        return ""
+    names = reason_names()
+    reasons = ", ".join(
+        _("%(reason)s: %(num)s", reason=names.get(code, code), num=num)
+        for code, num in held.most_first()
+    )
+    text = ngettext(
+        "%(num)d person waits (%(reasons)s).",
+        "%(num)d people wait (%(reasons)s).",
+        held.total,
+        reasons=reasons,
+    )
+    if held.next_at is not None:
+        yours = formatting.when(held.next_at)
+        if held.next_local is not None:
+            text += " " + _(
+                "Next possible contact: %(local)s in the callee's time (%(yours)s for you).",
+                local=callee_time(held.next_local, weekday=True),
+                yours=yours,
+            )
+        else:
+            text += " " + _("Next possible contact: %(yours)s.", yours=yours)
+    return str(text)
+
+
+def delivery_names() -> dict[str, str]:
+    return {
+        "blocked": _("Blocked"),
+        "placed": _("Call placed"),
+        "queued": _("Queued"),
+        "sent": _("Sent"),
+        "failed": _("Failed"),
+        "opted_out": _("Opted out"),
+    }
+
+
+def disposition_labels(campaign: Campaign) -> dict[str, str]:
+    """A campaign's disposition codes in the reader's language (the pages show no raw codes)."""
+    lang = "fr" if str(get_locale() or "en").startswith("fr") else "en"
+    return {d.code: d.label(lang) for d in dispositions.parse(campaign.dispositions)}
 
 
 def _names() -> dict[str, Any]:
@@ -127,6 +182,7 @@ def _names() -> dict[str, Any]:
         "basis_names": basis_names(),
         "outcome_names": outcome_names(),
         "reason_names": reason_names(),
+        "delivery_names": delivery_names(),
     }
 
 
@@ -149,10 +205,15 @@ def campaigns() -> ResponseReturnValue:
     if not _supervises():
         found = [c for c in found if c.status == "active" and c.channel == "call"]
     figs = results.figures(db.session, found)
+    now = utcnow()
+    held = waiting.held(db.session, [c.id for c in found if c.status == "active"], now=now)
     return render_template(
         "campaigns/list.html",
         campaigns=found,
         figures=figs,
+        held={cid: held_text(h) for cid, h in held.items()},
+        hours_note=hours_note(),
+        allowed_status=service.TRANSITIONS,
         joined=service.joined_ids(db.session, user_id=user.id),
         may_join={c.id: service.may_join(c, user) for c in found},
         supervises=_supervises(),
@@ -248,17 +309,19 @@ def _shown(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _form_page(campaign: Campaign | None, values: dict[str, Any], errors: dict[str, str]) -> str:
+    errors = campaign_wording.messages(errors)
     return render_template(
         "campaigns/form.html",
         campaign=campaign,
         values=_shown(values),
         errors=errors,
         disposition_errors=[
-            (k, v)
+            (campaign_wording.field_name(k), v)
             for k, v in errors.items()
             if k == "dispositions" or k.startswith("dispositions.")
         ],
         placeholders=messages.PLACEHOLDERS,
+        script_placeholders=messages.SCRIPT_PLACEHOLDERS,
         outcomes=dispositions.OUTCOMES,
         **_names(),
     )
@@ -334,13 +397,37 @@ def campaign_status(campaign_id: int) -> ResponseReturnValue:
     except APIError as exc:
         db.session.rollback()
         if exc.code == "empty_list":
-            flash(_("The list has nobody to contact yet: add people first."), "error")
+            flash(_empty_list_text(campaign), "error")
         else:
             flash(_("This campaign cannot change to that status."), "error")
         return redirect(url_for("console.campaigns"))
     audit_details({"from": before, "status": status})
     flash(_("Campaign status: %(status)s.", status=status_names()[status]), "success")
     return redirect(url_for("console.campaigns"))
+
+
+def _empty_list_text(campaign: Campaign) -> str:
+    """Why a campaign cannot start: nobody on the list, or everyone on it excluded (with the
+    main reasons, most frequent first)."""
+    excluded = service.exclusions(db.session, campaign)
+    if not excluded:
+        return str(_("The list has nobody to contact yet: add people first."))
+    names = reason_names()
+    reasons = ", ".join(
+        _("%(reason)s: %(num)s", reason=names.get(code, code), num=num)
+        for code, num in excluded[:3]
+    )
+    total = sum(num for _code, num in excluded)
+    return str(
+        ngettext(
+            "Nobody on the list can be contacted: the %(num)d person on it is excluded "
+            "(%(reasons)s).",
+            "Nobody on the list can be contacted: all %(num)d people on it are excluded "
+            "(%(reasons)s).",
+            total,
+            reasons=reasons,
+        )
+    )
 
 
 # -- members -----------------------------------------------------------------------------------
@@ -357,10 +444,16 @@ def _members_page(
 ) -> str:
     from helpdesk.saved_views import service as views
 
+    shown = service.members(db.session, campaign)
     return render_template(
         "campaigns/members.html",
         campaign=campaign,
-        members=service.members(db.session, campaign),
+        members=shown,
+        last_attempts=waiting.last_attempts(db.session, [m.id for m in shown]),
+        held_text=held_text(waiting.held(db.session, [campaign.id], now=utcnow()).get(campaign.id)),
+        hours_note=hours_note() if campaign.channel == "call" else "",
+        callee_time=callee_time,
+        disposition_labels=disposition_labels(campaign),
         figures=results.figures(db.session, [campaign])[campaign.id],
         report=report,
         error=error,
@@ -459,8 +552,20 @@ def campaign_dialer_next() -> ResponseReturnValue:
             {"placed": outcome.offer is not None, "reason": outcome.reason, "offer": outcome.offer}
         )
     if outcome.offer is None:
-        flash(dialer_reasons().get(outcome.reason, outcome.reason), "error")
+        why = dialer_reasons().get(outcome.reason, outcome.reason)
+        if outcome.reason == campaign_dialer.NOBODY_DUE and (told := held_text(outcome.held)):
+            why = f"{why} {told} {hours_note()}"
+        flash(why, "error")
     return redirect(url_for("console.campaigns"))
+
+
+def hours_note() -> str:
+    return str(
+        _(
+            "Campaigns follow the callee's legal calling hours, even when the centre is open "
+            "around the clock: at night, on weekends and on public holidays nobody is called."
+        )
+    )
 
 
 def dialer_reasons() -> dict[str, str]:
@@ -598,10 +703,35 @@ def campaign_audit(campaign_id: int) -> ResponseReturnValue:
         db.session, campaign, before_id=int(before) if before.isdigit() else None, limit=100
     )
     agents = _agent_names(sorted({a.agent_id for a in found if a.agent_id is not None}))
+    member_ids = sorted({a.member_id for a in found})
+    members = (
+        {
+            m.id: m
+            for m in db.session.scalars(
+                select(CampaignMember).where(CampaignMember.id.in_(member_ids))
+            )
+        }
+        if member_ids
+        else {}
+    )
+    last = waiting.last_attempts(db.session, member_ids)
     return render_template(
         "campaigns/audit.html",
         campaign=campaign,
         attempts=found,
+        # A blocked attempt's rescheduling: the member's next attempt, shown on their last
+        # blocked attempt (an older one was followed by another attempt).
+        next_attempt={
+            a.id: members[a.member_id].next_attempt_at
+            for a in found
+            if not a.allowed
+            and last.get(a.member_id) is a
+            and a.member_id in members
+            and members[a.member_id].status == "pending"
+            and members[a.member_id].next_attempt_at is not None
+        },
+        callee_time=callee_time,
+        disposition_labels=disposition_labels(campaign),
         agents=agents,
         next_before=found[-1].id if len(found) == 100 else None,
         **_names(),

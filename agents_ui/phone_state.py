@@ -208,6 +208,8 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
         "ring_over": _("No answer: the call moves on…"),
         "waited": _("waited %(time)s", time="{time}"),
         "talking": _("On the line for %(time)s", time="{time}"),
+        "on_call_with": _("On call with"),
+        "calling": _("Outgoing call to"),
         "wrap_left": _("%(time)s left", time="{time}"),
         "wrap_over": _("wrap-up time is over"),
         "incoming": _("Incoming call from %(name)s", name="{name}"),

@@ -25,6 +25,12 @@ class CampaignDialerOut(BaseModel):
     offer: dict[str, Any] | None = Field(
         description="The campaign's screen pop (same as the `campaign.offer` event)."
     )
+    waiting: dict[str, Any] | None = Field(
+        default=None,
+        description="With nobody_due: the people waiting in the campaigns you joined, as "
+        "`total`, `reasons` (count per reason: outside_hours, weekend, holiday, retry_delay…), "
+        "`next_at` (UTC) and `next_local` (the same instant in the callee's time).",
+    )
 
 
 @operation(
@@ -40,7 +46,10 @@ def dialer_next() -> CampaignDialerOut:
         db.session, agent_id=current_api_user().id, gateway=adapters.gateway()
     )
     return CampaignDialerOut(
-        placed=outcome.offer is not None, reason=outcome.reason, offer=outcome.offer
+        placed=outcome.offer is not None,
+        reason=outcome.reason,
+        offer=outcome.offer,
+        waiting=outcome.held.to_json() if outcome.held else None,
     )
 
 

@@ -18,15 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import phonenumbers
+from babel.dates import format_date, format_time
 from flask import current_app
 from sqlalchemy import select
 
-from helpdesk.campaigns import attempts, dispositions, results
+from helpdesk.auth.models import User
+from helpdesk.campaigns import attempts, dispositions, messages, results, waiting
 from helpdesk.campaigns.models import Campaign, CampaignAgent, CampaignAttempt, CampaignMember
 from helpdesk.db import DbSession, utcnow
 from helpdesk.events import publish
 from telephony import routing
 from telephony.agent_presence import move, presence_of
+from telephony.callview import call_view
 from telephony.floor import announce_presence
 from telephony.models import Call, CallQueue
 from telephony.presence import Event, State
@@ -48,6 +52,24 @@ CALL_FAILED = "call_failed"
 class Outcome:
     offer: dict[str, Any] | None
     reason: str = "ok"
+    # With `nobody_due`: who waits in the campaigns the agent joined, why, and until when.
+    held: waiting.Held | None = None
+
+
+def held_for(session: DbSession, *, agent_id: int, now: datetime) -> waiting.Held:
+    """What the agent's running call campaigns wait for (the rules, the retry delays)."""
+    ids = list(
+        session.scalars(
+            select(Campaign.id)
+            .join(CampaignAgent, CampaignAgent.campaign_id == Campaign.id)
+            .where(
+                CampaignAgent.user_id == agent_id,
+                Campaign.channel == "call",
+                attempts.running(now),
+            )
+        )
+    )
+    return waiting.merged(list(waiting.held(session, ids, now=now).values()))
 
 
 def inbound_for(session: DbSession, agent_id: int, now: datetime) -> bool:
@@ -62,32 +84,79 @@ def inbound_for(session: DbSession, agent_id: int, now: datetime) -> bool:
     return bool(routing.plan(views, agent, queues, now, reoffer_after_s=0.0))
 
 
+def _phone(number: str | None) -> str:
+    """The number as the console shows numbers (`+81 3-1234-5678`), or as stored."""
+    if not number:
+        return ""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+
+
+def local_time_label(value: str | datetime | None, locale: str, *, weekday: bool = False) -> str:
+    """The callee's local time as the agent reads it: `22:44 (UTC-05:00)` (with `weekday`,
+    `Monday 09:00 (UTC-05:00)`), never an ISO string. The instant keeps the callee's offset."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    offset = moment.utcoffset()
+    naive = moment.replace(tzinfo=None)
+    text = str(format_time(naive, "short", locale=locale))
+    if weekday:
+        text = f"{format_date(naive, 'EEEE', locale=locale)} {text}"
+    if offset is None:
+        return text
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{text} (UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})"
+
+
 def offer_payload(
-    campaign: Campaign, member: CampaignMember, attempt: CampaignAttempt, call_screen: Any
+    campaign: Campaign,
+    member: CampaignMember,
+    attempt: CampaignAttempt,
+    call_screen: Any,
+    agent: User | None = None,
 ) -> dict[str, Any]:
-    """The campaign's screen pop: who is called, the script in their language and the
-    dispositions to pick from (with the caller screen of the call itself beside it)."""
+    """The campaign's screen pop: who is called, the script in their language filled with their
+    values (and the agent's name), and the dispositions to pick from in the agent's language
+    (with the caller screen of the call itself beside it)."""
     lang = "fr" if member.language == "fr" else "en"
+    agent_lang = "fr" if agent is not None and agent.locale == "fr" else "en"
     script = getattr(campaign, f"script_{lang}") or campaign.script_en or campaign.script_fr
+    values = messages.values_for(
+        member.display_name or "", campaign.name, agent.name if agent is not None else ""
+    )
     return {
         "campaign": {"id": campaign.id, "name": campaign.name, "kind": campaign.kind},
         "member": {
             "id": member.id,
             "name": member.display_name,
             "number": member.number,
+            "number_display": _phone(member.number),
             "customer_id": member.customer_id,
             "language": member.language,
+            # `placed` counted this call already: the first call to someone is attempt 1.
             "attempts": member.attempts,
+            "attempt": max(member.attempts, 1),
             "max_attempts": campaign.max_attempts,
         },
         "attempt_id": attempt.id,
         "call_id": attempt.call_id,
-        "script": script,
+        "script": messages.render(script or "", values),
         "script_language": lang,
         "dispositions": [
             {
                 "code": d.code,
-                "label": d.label(lang),
+                "label": d.label(agent_lang),
                 "label_en": d.label_en,
                 "label_fr": d.label_fr,
                 "outcome": d.outcome,
@@ -95,6 +164,7 @@ def offer_payload(
             for d in dispositions.parse(campaign.dispositions)
         ],
         "local_time": attempt.local_time,
+        "local_time_label": local_time_label(attempt.local_time, agent_lang),
         "rules": list(attempt.rules),
         "screen": call_screen,
     }
@@ -132,7 +202,8 @@ def _call_row(member: CampaignMember, agent_id: int, now: datetime) -> Call:
         agent_id=agent_id,
         created_at=now,
         answered_at=now,
-        ivr_path=["campaign"],
+        # No menu was gone through: the call is the agent's own (the attempt names its campaign).
+        ivr_path=[],
     )
 
 
@@ -148,7 +219,7 @@ def offer_next(
     claimed = attempts.claim_next(session, agent_id=agent_id, now=now)
     if claimed is None:
         session.commit()  # the blocked ones met on the way stay audited and rescheduled
-        return Outcome(None, NOBODY_DUE)
+        return Outcome(None, NOBODY_DUE, held_for(session, agent_id=agent_id, now=now))
     campaign, member = claimed.campaign, claimed.member
     call = _call_row(member, agent_id, now)
     session.add(call)
@@ -168,7 +239,9 @@ def offer_next(
     attempt = attempts.placed(
         session, campaign, member, claimed.decision, now=now, agent_id=agent_id, call_id=call.id
     )
-    payload = offer_payload(campaign, member, attempt, screen(session, call, now=now))
+    payload = offer_payload(
+        campaign, member, attempt, screen(session, call, now=now), session.get(User, agent_id)
+    )
     try:
         connect, status = _connect_urls(call.id)
         call.call_sid = gateway.place_call(call.to_number, call.from_number, connect, status)
@@ -176,9 +249,23 @@ def offer_next(
         session.rollback()
         log.exception("placing the campaign call to member %s failed", member.id)
         return Outcome(None, CALL_FAILED)
-    # The screen pop first, then the call: both leave after the commit, in this order.
+    # The campaign panel first, then the call itself. The agent is already on this outgoing
+    # call: it is shown as the call in progress (`call.connected`, as click-to-call after a
+    # reload), never as a `screen_pop`, which the phone panel shows as an incoming call that
+    # rings, with its menu choices and its ring timer. Both leave after the commit, in order.
     publish(session, OFFER_EVENT, [f"user:{agent_id}"], payload)
-    publish(session, "screen_pop", [f"user:{agent_id}"], payload["screen"])
+    publish(
+        session,
+        "call.connected",
+        [f"user:{agent_id}"],
+        {
+            "call_id": call.id,
+            "call_sid": call.call_sid,
+            "agent_id": agent_id,
+            "call": call_view(session, call, now=now).to_json(),
+            "presence": {"state": "on_call", "reason": ""},
+        },
+    )
     announce_presence(session, agent_id, "on_call")
     results.announce(session, campaign)
     session.commit()
@@ -215,4 +302,6 @@ def current_offer(session: DbSession, *, agent_id: int) -> dict[str, Any] | None
     call = session.get(Call, attempt.call_id) if attempt.call_id else None
     if campaign is None or member is None or call is None:
         return None
-    return offer_payload(campaign, member, attempt, screen(session, call))
+    return offer_payload(
+        campaign, member, attempt, screen(session, call), session.get(User, agent_id)
+    )

@@ -12,6 +12,7 @@
   if (!panel || !window.HelpdeskLive) return;
   var form = document.getElementById("campaign-disposition-form");
   var current = null;
+  var lang = (document.documentElement.getAttribute("lang") || "en").slice(0, 2);
 
   function field(name) { return panel.querySelector('[data-field="' + name + '"]'); }
   function setText(name, value) { var el = field(name); if (el) el.textContent = value == null ? "" : String(value); }
@@ -22,8 +23,10 @@
     if (!offer) { panel.hidden = true; return; }
     setText("campaign-name", offer.campaign.name);
     setText("member-name", offer.member.name);
-    setText("member-number", offer.member.number);
-    setText("member-attempts", offer.member.attempts + 1);
+    setText("member-number", offer.member.number_display || offer.member.number);
+    // The server counts this call already (`attempt`): the first call is 1/3, not 2/3.
+    setText("member-attempts", offer.member.attempt != null ? offer.member.attempt : offer.member.attempts);
+    setText("local-time", offer.local_time_label || "");
     setText("member-max", offer.member.max_attempts);
     setText("script", offer.script);
     setText("dialer-message", "");
@@ -43,7 +46,9 @@
       b.type = "submit"; b.className = "btn"; b.name = "disposition"; b.value = d.code;
       b.setAttribute("data-key", String(i + 1));
       var k = document.createElement("kbd"); k.textContent = String(i + 1);
-      b.appendChild(k); b.appendChild(document.createTextNode(" " + d.label));
+      // The agent's language (the page's), whatever the callee speaks.
+      var label = (lang === "fr" ? d.label_fr : d.label_en) || d.label;
+      b.appendChild(k); b.appendChild(document.createTextNode(" " + label));
       box.appendChild(b);
     });
     panel.hidden = false;
@@ -61,6 +66,8 @@
         if (!res[0]) { setText("dialer-message", res[1].message || ""); return; }
         document.getElementById("campaign-notes").value = "";
         setText("dialer-message", panel.getAttribute("data-recorded"));
+        // The disposition is this call's wrap-up: the phone panel drops its own form (phone.js).
+        document.dispatchEvent(new CustomEvent("campaign:disposed", {detail: {call_id: current ? current.call_id : null}}));
         current = null;
         panel.hidden = true;
       });

@@ -7,7 +7,9 @@
   if (!table || !window.HelpdeskLive) return;
   var body = table.querySelector("tbody");
   var empty = document.getElementById("wb-campaigns-empty");
-  var FIELDS = ["name", "reached", "converted", "refused", "attempts_left"];
+  // "sent" is for texts and e-mails; a call campaign's calls answered are its "reached".
+  var FIELDS = ["name", "sent", "reached", "converted", "refused", "attempts_left"];
+  function shown(fig, f) { return f === "sent" && fig.channel === "call" ? "\u2014" : String(fig[f]); }
 
   function row(id) { return body.querySelector('tr[data-campaign-row="' + id + '"]'); }
 
@@ -26,7 +28,7 @@
         });
         body.appendChild(tr);
       }
-      FIELDS.forEach(function (f) { tr.querySelector('[data-fig="' + f + '"]').textContent = String(fig[f]); });
+      FIELDS.forEach(function (f) { tr.querySelector('[data-fig="' + f + '"]').textContent = shown(fig, f); });
     }
     var any = body.querySelector("tr") !== null;
     table.hidden = !any;

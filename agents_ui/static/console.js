@@ -176,9 +176,9 @@
         handled = press("phone-accept");
         break;
       case "x":
-        // On a row of the ticket list, x ticks its box (bulk actions); elsewhere it rejects
-        // the ringing call.
-        handled = toggleRow() || press("phone-reject");
+        // A ringing call's Reject button shows this key: it comes first. Otherwise, on a row
+        // of the ticket list, x ticks its box (bulk actions). One key, one line in the help.
+        handled = press("phone-reject") || toggleRow();
         break;
       case "w":
         handled = focusField(visibleField("wrapup-notes"));

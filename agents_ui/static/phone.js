@@ -188,6 +188,9 @@
     show(panel, !!call);
     if (!call) return;
     var known = !!(call.customer && call.customer.id);
+    // A call the agent placed (click-to-call, a campaign call) is an outgoing one, not a caller's.
+    setText(field(panel, "oncall-label"),
+      call.direction === "outbound" ? strings.calling : strings.on_call_with);
     setText(field(panel, "who"), who(call));
     setText(field(panel, "who-plain"), who(call));
     show(field(panel, "who-plain"), !known);
@@ -388,6 +391,17 @@
     if (payload.presence) setPresence(payload.presence);
     render();
   }
+
+  /* A campaign call's disposition (static/campaign_dialer.js) is its wrap-up: the ordinary
+   * wrap-up form of that call goes away with it. */
+  function onCampaignDisposed(event) {
+    var callId = event.detail && event.detail.call_id;
+    if (state.wrap_up && (callId == null || state.wrap_up.call_id === callId)) {
+      state.wrap_up = null;
+      render();
+    }
+  }
+  document.addEventListener("campaign:disposed", onCampaignDisposed);
 
   function onPresence(payload) {
     if (!payload || payload.user_id !== me) return;

@@ -1,7 +1,8 @@
 """What a campaign has achieved: the live figures of the wallboard's panel and the report.
 
-`figures` counts, per campaign, in two grouped queries: members by status, the outcome of their
-last disposition (reached, converted, refused), and the attempts the pending members have left.
+`figures` counts, per campaign, in three grouped queries: members by status, the outcome of
+their last disposition (reached, converted, refused), the attempts the pending members have
+left, and the texts and e-mails sent.
 `announce` publishes a campaign's figures to the supervisors' room after the commit, so the
 wallboard's panel applies them without fetching anything.
 """
@@ -35,6 +36,7 @@ def figures(session: DbSession, campaigns: Sequence[Campaign]) -> dict[int, dict
             "done": 0,
             "excluded": 0,
             "reached": 0,
+            "sent": 0,
             "converted": 0,
             "refused": 0,
             "attempts": 0,
@@ -79,6 +81,14 @@ def figures(session: DbSession, campaigns: Sequence[Campaign]) -> dict[int, dict
         .group_by(CampaignAttempt.campaign_id, CampaignAttempt.allowed)
     ):
         out[cid]["attempts" if allowed else "blocked"] += count
+    # Texts and e-mails sent (delivered to the provider): "reached" stays for calls answered
+    # and replies, which a sent message is not.
+    for cid, count in session.execute(
+        select(CampaignAttempt.campaign_id, func.count())
+        .where(CampaignAttempt.campaign_id.in_(ids), CampaignAttempt.delivery == "sent")
+        .group_by(CampaignAttempt.campaign_id)
+    ):
+        out[cid]["sent"] += count
     return out
 
 

@@ -96,6 +96,10 @@ def check_fields(values: Mapping[str, Any]) -> dict[str, str]:
         errors["legal_basis"] = "a marketing campaign needs consent or a current contract"
     if channel == "call" and not str(values.get("script_en") or values.get("script_fr") or ""):
         errors["script_en"] = "a call campaign needs a script for the agents"
+    for lang in ("en", "fr"):
+        script = str(values.get(f"script_{lang}") or "")
+        if bad := messages.unknown(script, messages.SCRIPT_PLACEHOLDERS):
+            errors.setdefault(f"script_{lang}", "unknown placeholder: " + ", ".join(bad))
     if channel in ("sms", "email"):
         for lang in ("en", "fr"):
             text = str(values.get(f"message_{lang}") or "")
@@ -386,6 +390,16 @@ def import_csv(
     result = add_members(session, campaign, candidates, actor=actor)
     result.rejected = sorted(rejected + result.rejected, key=lambda r: r.line)
     return result
+
+
+def exclusions(session: DbSession, campaign: Campaign) -> list[tuple[str, int]]:
+    """The excluded members counted by reason, most frequent first."""
+    rows = session.execute(
+        select(CampaignMember.excluded_reason, func.count())
+        .where(CampaignMember.campaign_id == campaign.id, CampaignMember.status == "excluded")
+        .group_by(CampaignMember.excluded_reason)
+    )
+    return sorted(((r or "", int(n)) for r, n in rows), key=lambda rn: (-rn[1], rn[0]))
 
 
 def members(

@@ -168,6 +168,7 @@ def test_the_dialer_from_the_api_says_why_no_call_and_refuses_an_unknown_disposi
         "placed": False,
         "reason": "not_free",
         "offer": None,
+        "waiting": None,  # given with nobody_due only
     }
     agent_presence.set_presence(
         db.session, user=db.session.get(User, api.user.id), state="available"

@@ -52,7 +52,7 @@ def _attempts(campaign):
     )
 
 
-def test_a_free_agent_gets_the_screen_pop_then_the_call_then_the_next_person(
+def test_a_free_agent_gets_the_campaign_panel_then_the_outgoing_call_then_the_next_person(
     app, app_clock, make_user, recorded
 ):
     boss = make_user(Role.SUPERVISOR)
@@ -71,15 +71,26 @@ def test_a_free_agent_gets_the_screen_pop_then_the_call_then_the_next_person(
         "reached",
         "refused",
     ]
-    # The screen pop reached the agent's room before the call: both after the commit, in order.
-    names = [e.name for e in recorded.events if e.rooms == (f"user:{user.id}",)]
-    assert names.index("campaign.offer") < names.index("screen_pop")
+    # The campaign panel reached the agent's room before the call, shown as the outgoing call
+    # the agent is on; never as a `screen_pop`, which the phone panel shows as a ringing
+    # incoming call (accept/reject, menu choices, "the call moves on").
+    mine = [e for e in recorded.events if e.rooms == (f"user:{user.id}",)]
+    names = [e.name for e in mine]
+    assert names.index("campaign.offer") < names.index("call.connected")
+    assert "screen_pop" not in names
+    connected = mine[names.index("call.connected")].payload
+    assert connected["call"]["direction"] == "outbound"
+    assert connected["presence"]["state"] == "on_call"
+    # The first call to someone is their attempt 1 (the audit shows one).
+    assert outcome.offer["member"]["attempt"] == 1
+    assert outcome.offer["member"]["number_display"] == "+33 6 12 34 50 01"
     assert [c["to"] for c in placed_calls(app)] == [first.number]
     # The agent is on the call from the moment it is placed (no callee waits for an agent).
     presence = db.session.get(AgentPresence, user.id)
     assert presence.state == "on_call"
     call = db.session.get(Call, outcome.offer["call_id"])
     assert call.to_number == first.number and call.agent_id == user.id
+    assert call.direction == "outbound" and call.ivr_path == []  # no "Menu choices: campaign"
     (attempt,) = _attempts(campaign)
     assert attempt.allowed and attempt.reason == "ok" and attempt.call_id == call.id
     assert attempt.local_time is not None
@@ -202,3 +213,44 @@ def test_a_paused_campaign_calls_nobody(app, app_clock, make_user):
     service.set_status(db.session, campaign, status="paused", actor=boss)
     outcome = campaign_dialer.offer_next(db.session, agent_id=user.id, gateway=gateway(app))
     assert outcome.reason == "nobody_due" and placed_calls(app) == []
+
+
+def test_the_script_is_filled_and_the_dispositions_are_in_the_agent_language(
+    app, app_clock, make_user
+):
+    """The script in the callee's language with their name and the agent's; the disposition
+    labels in the agent's language (an English-speaking callee, a French agent)."""
+    from helpdesk.campaigns import service
+    from helpdesk.campaigns.lists import Candidate
+
+    boss = make_user(Role.SUPERVISOR)
+    campaign = call_campaign(
+        boss,
+        numbers=[],
+        start=False,
+        script_en="Hello {{customer.name}}, this is {{ agent.first_name }} for {{campaign.name}}.",
+    )
+    service.add_members(
+        db.session,
+        campaign,
+        [Candidate(2, "Alice Martin", "+33612345009", None, None, "en")],
+        actor=boss,
+    )
+    service.set_status(db.session, campaign, status="active", actor=boss)
+    user = agent(make_user)
+    user.name = "Jeanne Dupont"
+    user.locale = "fr"
+    db.session.commit()
+    _joined(campaign, user)
+
+    outcome = campaign_dialer.offer_next(db.session, agent_id=user.id, gateway=gateway(app))
+
+    assert outcome.offer is not None
+    assert outcome.offer["script"] == "Hello Alice Martin, this is Jeanne for Renewal reminder."
+    assert outcome.offer["script_language"] == "en"
+    labels = {d["code"]: d["label"] for d in outcome.offer["dispositions"]}
+    assert labels["interested"] == "Intéressé"
+    assert outcome.offer["local_time_label"].endswith("(UTC+01:00)")
+    # Shown again after a reload, the same.
+    again = campaign_dialer.current_offer(db.session, agent_id=user.id)
+    assert again is not None and again["script"] == outcome.offer["script"]

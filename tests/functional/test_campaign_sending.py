@@ -92,6 +92,11 @@ def test_a_person_is_not_done_while_the_outbox_has_not_sent(app, app_clock, make
     assert member.status == "done"
     attempt = db.session.scalar(select(CampaignAttempt))
     assert attempt.mail_id == mail.id and attempt.delivery == "sent"
+    # The wallboard counts it as sent; "reached" stays for answered calls and replies.
+    from helpdesk.campaigns import results
+
+    fig = results.figures(db.session, [campaign])[campaign.id]
+    assert (fig["sent"], fig["reached"]) == (1, 0)
 
 
 def test_an_erased_customer_leaves_every_list_and_the_audit_forgets_the_number(

@@ -80,6 +80,9 @@ def test_a_supervisor_runs_a_campaign_and_an_agent_takes_its_call(
     assert "Not a valid phone number" in page and "Already on the list" in page
     listing = html(boss.get("/campaigns"))
     assert "Winter check-up" in listing and "data-confirm=" in listing
+    # A draft is started or abandoned, never "finished".
+    assert 'data-campaign-status="finished">Abandon the draft<' in listing
+    assert ">Finish<" not in listing and 'data-campaign-status="paused"' not in listing
     assert (
         boss.post(f"/campaigns/{campaign.id}/status", data={"status": "active"}).status_code == 302
     )
@@ -124,6 +127,7 @@ def test_a_supervisor_runs_a_campaign_and_an_agent_takes_its_call(
     assert (pushed.payload["converted"], pushed.payload["reached"]) == (1, 1)
     board = html(boss.get("/wallboard"))
     assert f'data-campaign-row="{campaign.id}"' in board and "Winter check-up" in board
+    assert 'class="grid compact" id="wb-campaigns-table"' in board
 
     report = html(boss.get(f"/campaigns/{campaign.id}/report"))
     assert "Interested" in report and 'id="report-agents"' in report
@@ -145,7 +149,11 @@ def test_scripts_are_shown_as_text_and_pages_speak_french(app, app_clock, signed
     assert "&lt;b&gt;{{customer.name}}&lt;/b&gt;" in page and "<b>{{" not in page
     assert "Modifier la campagne" in page
     assert "Personne sur la liste" in html(boss.get(f"/campaigns/{campaign.id}/members"))
-    assert "Aucune tentative" in html(boss.get(f"/campaigns/{campaign.id}/audit"))
+    audit = html(boss.get(f"/campaigns/{campaign.id}/audit"))
+    assert "Aucune tentative" in audit
+    # No elision to get wrong ("Journal de Asie…"): the name stands in quotes.
+    assert "Journal de la campagne « Winter check-up »" in audit
+    assert "Appel de campagne :" in html(boss.get("/tickets"))
 
 
 def test_a_blocked_attempt_shows_its_reason_in_the_audit(app, app_clock, signed_in, make_user):
@@ -182,3 +190,113 @@ def test_a_blocked_attempt_shows_its_reason_in_the_audit(app, app_clock, signed_
     assert not attempt.allowed
     audit = html(boss.get(f"/campaigns/{campaign.id}/audit"))
     assert "attempt-blocked" in audit and "Outside the permitted hours" in audit
+
+
+def test_nobody_called_now_says_why_and_when_to_the_agent_and_the_supervisor(
+    app, app_clock, signed_in, make_user
+):
+    """At noon with a window from 18:00 (the callee's time), the agent is told who waits, why
+    and the next possible contact; the list, the members page and the audit say the same."""
+    from datetime import time
+
+    from helpdesk.campaigns import service
+    from helpdesk.campaigns.lists import Candidate
+
+    boss = signed_in(Role.SUPERVISOR)
+    campaign = service.create(
+        db.session,
+        actor=boss.user,
+        **{
+            k: v
+            for k, v in FORM.items()
+            if k not in ("dispositions", "max_attempts", "retry_delay_minutes")
+        },
+        window_start=time(18, 0),
+        window_end=time(19, 0),
+    )
+    service.add_members(
+        db.session,
+        campaign,
+        [Candidate(2, "Zoé", "+33612345702", None, None, "fr")],
+        actor=boss.user,
+    )
+    service.set_status(db.session, campaign, status="active", actor=boss.user)
+    agent = signed_in(Role.AGENT, locale="fr", skills={"support": 3})
+    agent.post(f"/campaigns/{campaign.id}/join", data={"joined": "1"})
+    agent_presence.set_presence(db.session, user=agent.user, state="available")
+
+    page = html(agent.post("/campaigns/dialer/next", follow_redirects=True))
+    assert "Personne n\u2019est à appeler maintenant" in page
+    assert "1 personne attend (En dehors des heures permises : 1)." in page
+    assert "Prochain contact possible : mercredi 18:00 (UTC+01:00)" in page
+    assert "heures d\u2019appel légales" in page
+
+    api = agent.post("/campaigns/dialer/next", headers={"Accept": "application/json"})
+    assert api.get_json()["reason"] == "nobody_due"
+
+    listing = html(boss.get("/campaigns"))
+    assert "1 person waits (Outside the permitted hours: 1)." in listing
+    assert "Wednesday 6:00" in listing and "(UTC+01:00) in the callee" in listing
+    members = html(boss.get(f"/campaigns/{campaign.id}/members"))
+    assert "Blocked: Outside the permitted hours" in members
+    member = db.session.scalar(select(CampaignMember))
+    audit = html(boss.get(f"/campaigns/{campaign.id}/audit"))
+    assert "Blocked: Outside the permitted hours" in audit
+    assert "Wednesday 12:00" in audit  # the callee's time then, not an ISO string
+    assert "T12:00" not in audit
+    assert "+33 6 12 34 57 02" in audit
+    assert member.next_attempt_at is not None
+    # The next attempt, as the console writes times, on the blocked attempt's row.
+    assert audit.count("6:00") >= 1 and "Delivery" in audit and ">Blocked<" in audit
+
+
+def test_the_form_refusals_are_in_french_on_a_french_page(app, app_clock, signed_in):
+    boss = signed_in(Role.SUPERVISOR, locale="fr")
+    r = boss.post(
+        "/campaigns",
+        data=FORM
+        | {
+            "name": "",
+            "max_attempts": "99",
+            "script_fr": "Bonjour {{prenom}}",
+            "dispositions": "interested | Interested | Intéressé | maybe\n"
+            "no_answer | No answer | Pas de réponse | retry",
+        },
+    )
+    assert r.status_code == 422
+    page = html(r)
+    assert "Un nom de 1 à 120 caractères." in page
+    assert "Entre 1 et 10." in page
+    assert "Variable inconnue : prenom." in page
+    assert "Ligne 1, résultat : L\u2019une des valeurs" in page
+    for english in ("a name of 1 to 120", "between 1 and 10", "unknown placeholder", "one of "):
+        assert english not in page
+
+
+def test_starting_a_list_where_everyone_is_excluded_says_so_and_why(app, app_clock, signed_in):
+    from helpdesk.campaigns import service
+    from helpdesk.campaigns.lists import Candidate
+
+    boss = signed_in(Role.SUPERVISOR, locale="fr")
+    campaign = service.create(
+        db.session,
+        actor=boss.user,
+        **{
+            k: v
+            for k, v in FORM.items()
+            if k not in ("dispositions", "max_attempts", "retry_delay_minutes")
+        },
+    )
+    service.add_members(
+        db.session,
+        campaign,
+        [Candidate(i + 2, f"P{i}", None, f"p{i}@example.com", None, "fr") for i in range(3)],
+        actor=boss.user,
+    )
+    page = html(
+        boss.post(
+            f"/campaigns/{campaign.id}/status", data={"status": "active"}, follow_redirects=True
+        )
+    )
+    assert "les 3 personnes sont toutes exclues (" in page and " : 3)" in page
+    assert "ajoutez d\u2019abord" not in page and "ajoutez d'abord" not in page

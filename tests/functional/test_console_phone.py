@@ -579,13 +579,23 @@ def test_phone_shortcuts_are_listed(console: FlaskClient, sim: Simulator) -> Non
     page = html(console.get("/tickets"))
     for keys, text in [
         ("<kbd>a</kbd>", "Accept the ringing call"),
-        ("<kbd>x</kbd>", "Reject the ringing call"),
+        (
+            "<kbd>x</kbd>",
+            "Reject the ringing call; otherwise, on the ticket list, select or clear the "
+            "current row (for bulk actions)",
+        ),
+        ("<kbd>g</kbd><kbd>o</kbd>", "Go to the campaigns (outbound calls, SMS, e-mails)"),
+        (
+            "<kbd>1-9</kbd>",
+            "Record the outcome of a campaign call (the buttons of its panel, after hanging up)",
+        ),
         ("<kbd>w</kbd>", "Write the wrap-up notes of a call"),
         ("<kbd>g</kbd><kbd>m</kbd>", "Go to the call simulator"),
     ]:
         assert f"<dt>{keys}</dt><dd>{text}</dd>" in page
     assert 'id="phone-accept" aria-keyshortcuts="a"' in page
     assert 'id="phone-reject" aria-keyshortcuts="x"' in page
+    assert page.count("<dt><kbd>x</kbd></dt>") == 1  # one key, one line
 
 
 def test_simulator_page_in_french(

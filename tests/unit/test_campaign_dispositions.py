@@ -70,3 +70,21 @@ def test_message_placeholders_are_checked_and_filled():
     assert messages.unknown(text) == ["customer.nmae"]
     filled = messages.render(text, messages.values_for("Alice Martin", "Spring offer"))
     assert filled == "Bonjour Alice, Spring offer {{customer.nmae}}"
+
+
+def test_script_placeholders_are_checked_like_messages_and_may_name_the_agent():
+    from helpdesk.campaigns import service
+
+    values = service.defaults() | {
+        "name": "Renewal",
+        "script_fr": "Bonjour {{customer.first_name}}, ici {{agent.name}} : {{offre}}",
+        "script_en": "Hello {{customer.name}}",
+    }
+    errors = service.check_fields(values)
+    assert errors == {"script_fr": "unknown placeholder: offre"}
+    # The agent's name belongs to a script only: nobody is calling when a text is sent.
+    assert messages.unknown("Hi {{agent.name}}") == ["agent.name"]
+    filled = messages.render(
+        values["script_fr"], messages.values_for("Alice Martin", "Renewal", "Jeanne Dupont")
+    )
+    assert filled == "Bonjour Alice, ici Jeanne Dupont : {{offre}}"
