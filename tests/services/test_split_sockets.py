@@ -110,6 +110,8 @@ def formation(settings, database, redis_url, tmp_path) -> Iterator[Formation]:
         yield Formation(procs, web, live, web_port, token, user_id, customer_id, admin_token)
     finally:
         procs.stop()
+        # The tickets and users made here must not be found by the next test on this database.
+        database.reset()
 
 
 class Console:
