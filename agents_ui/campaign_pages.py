@@ -42,6 +42,7 @@ from helpdesk.audit.recorder import audit_details
 from helpdesk.auth import permissions
 from helpdesk.auth.models import User
 from helpdesk.campaigns import attempts, dispositions, lists, messages, results, service, waiting
+from helpdesk.campaigns.compliance_labels import rule_label
 from helpdesk.campaigns.models import Campaign, CampaignMember
 from helpdesk.db import utcnow
 from helpdesk.errors import APIError
@@ -719,6 +720,7 @@ def campaign_audit(campaign_id: int) -> ResponseReturnValue:
         "campaigns/audit.html",
         campaign=campaign,
         attempts=found,
+        rule_label=rule_label,
         # A blocked attempt's rescheduling: the member's next attempt, shown on their last
         # blocked attempt (an older one was followed by another attempt).
         next_attempt={

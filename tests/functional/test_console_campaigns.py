@@ -190,6 +190,8 @@ def test_a_blocked_attempt_shows_its_reason_in_the_audit(app, app_clock, signed_
     assert not attempt.allowed
     audit = html(boss.get(f"/campaigns/{campaign.id}/audit"))
     assert "attempt-blocked" in audit and "Outside the permitted hours" in audit
+    # The rules that applied read as words, not as their stored codes.
+    assert attempt.rules and all(code not in audit for code in attempt.rules), attempt.rules
 
 
 def test_nobody_called_now_says_why_and_when_to_the_agent_and_the_supervisor(
