@@ -300,8 +300,10 @@ def _seed(app: Any, api_as: Any, app_clock: Any) -> dict[str, Any]:
 
 
 def _consents(cid: int, agent: Any) -> None:
-    """A consent with a proof naming them, a refusal, and their number on the do-not-call list."""
+    """A consent with a proof naming them, a refusal, their number on the do-not-call list and
+    their address unsubscribed from campaign e-mails."""
     from helpdesk.consent import service as consent
+    from helpdesk.consent import unsubscribe
 
     consent.record_consent(
         db.session,
@@ -317,6 +319,7 @@ def _consents(cid: int, agent: Any) -> None:
     consent.add_do_not_call(
         db.session, number=PHONE, source="customer", note=f"{FULL_NAME} asked", by_user_id=agent.id
     )
+    unsubscribe.record_email_opt_out(db.session, address=EMAIL, source="link")
     db.session.commit()
 
 
