@@ -249,10 +249,24 @@ def offer_next(
         session.rollback()
         log.exception("placing the campaign call to member %s failed", member.id)
         return Outcome(None, CALL_FAILED)
-    # The campaign panel first, then the call itself. The agent is already on this outgoing
-    # call: it is shown as the call in progress (`call.connected`, as click-to-call after a
-    # reload), never as a `screen_pop`, which the phone panel shows as an incoming call that
-    # rings, with its menu choices and its ring timer. Both leave after the commit, in order.
+    _announce_placed(session, campaign, call, payload, agent_id=agent_id, now=now)
+    session.commit()
+    return Outcome(payload)
+
+
+def _announce_placed(
+    session: DbSession,
+    campaign: Any,
+    call: Call,
+    payload: dict[str, Any],
+    *,
+    agent_id: int,
+    now: datetime,
+) -> None:
+    """The campaign panel first, then the call itself. The agent is already on this outgoing
+    call: it is shown as the call in progress (`call.connected`, as click-to-call after a
+    reload), never as a `screen_pop`, which the phone panel shows as an incoming call that
+    rings, with its menu choices and its ring timer. Both leave after the commit, in order."""
     publish(session, OFFER_EVENT, [f"user:{agent_id}"], payload)
     publish(
         session,
@@ -268,8 +282,6 @@ def offer_next(
     )
     announce_presence(session, agent_id, "on_call")
     results.announce(session, campaign)
-    session.commit()
-    return Outcome(payload)
 
 
 def dial_free_agents(session: DbSession, *, gateway: Any, now: datetime | None = None) -> int:

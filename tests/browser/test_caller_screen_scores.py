@@ -73,7 +73,7 @@ def test_the_pop_shows_value_risk_and_drivers_in_french(app: Flask, browser: Any
     assert line == "Valeur vie client 1 234,50 € · Risque de départ 72 %"
     assert drivers == [
         "3 réclamations en 60 jours",
-        "Chiffre d'affaires en baisse de 40 % sur les 90 jours précédents",
+        "Chiffre d\u2019affaires en baisse de 40 % sur les 90 jours précédents",
         "1 réclamation en 90 jours",
     ]
 
