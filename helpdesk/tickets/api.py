@@ -8,6 +8,9 @@ from typing import Annotated, Any, Literal
 
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
@@ -323,9 +326,15 @@ def get_ticket_by_reference(reference: str) -> TicketOut:
 def update_ticket(ticket_id: int, body: TicketUpdate) -> TicketOut:
     ticket = service.get(db.session, ticket_id)
     service.update(
-        db.session, ticket, actor=current_api_user(), **body.model_dump(exclude_unset=True)
+        db.session,
+        ticket,
+        actor=current_api_user(),
+        commit=False,
+        **body.model_dump(exclude_unset=True),
     )
-    return ticket_out(service.get(db.session, ticket_id))
+    out = ticket_out(ticket)  # as the transaction holds it: no read after the commit
+    db.session.commit()
+    return out
 
 
 @operation(
@@ -372,17 +381,31 @@ def add_comment(ticket_id: int, body: CommentCreate) -> CommentOut:
             status=body.status,
             before_delivery=tie,
         )
-    else:
-        comment = service.add_comment(
-            db.session,
-            ticket,
-            body=body.body,
-            public=body.public,
-            actor=user,
-            status=body.status,
-            before_delivery=tie,
-        )
-    saved = next(c for c in service.comments(db.session, ticket) if c.id == comment.id)
+        return _saved_comment(comment.id)
+    comment = service.add_comment(
+        db.session,
+        ticket,
+        body=body.body,
+        public=body.public,
+        actor=user,
+        status=body.status,
+        before_delivery=tie,
+        commit=False,
+    )
+    if comment.delivery_status is not None or body.attachment_ids:
+        # What its channel and its files say once committed is part of the answer: read back.
+        db.session.commit()
+        return _saved_comment(comment.id)
+    set_committed_value(comment, "author_user", user)
+    out = comment_out(comment)  # a note or a reply no channel carries: answered from memory
+    db.session.commit()
+    return out
+
+
+def _saved_comment(comment_id: int) -> CommentOut:
+    saved = db.session.scalars(
+        select(Comment).where(Comment.id == comment_id).options(joinedload(Comment.author_user))
+    ).one()
     return comment_out(saved, comment_files.by_comment(db.session, [saved.id]).get(saved.id, ()))
 
 

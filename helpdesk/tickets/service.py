@@ -4,15 +4,17 @@ publishes the live event once the transaction commits."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, inspect, literal, or_, select, tuple_
 from sqlalchemy import update as sa_update
-from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
+from helpdesk import caches
 from helpdesk.auth.models import Group, Role, User
 from helpdesk.customers.models import Customer
 from helpdesk.customers.service import normalise_tags
@@ -20,7 +22,7 @@ from helpdesk.db import DbSession, UTCDateTime, rowcount, utcnow
 from helpdesk.errors import APIError, Conflict, NotFound, ValidationFailed
 from helpdesk.events import FEED_TICKETS, publish
 from helpdesk.pagination import decode_cursor, encode_cursor
-from helpdesk.tickets import delivery
+from helpdesk.tickets import creation, delivery
 from helpdesk.tickets.clocks import CLOCKS
 from helpdesk.tickets.followups import AFTER_SOLVED
 from helpdesk.tickets.models import Comment, Ticket, TicketChange, TicketTag
@@ -37,6 +39,13 @@ from helpdesk.timeline import service as timeline
 from helpdesk.webhooks import emit as emit_webhook
 
 ASSIGNABLE_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
+_R = TypeVar("_R")
+
+
+def _detached(row: _R) -> _R:
+    """A row built in Python that the database holds already: the session adds it as loaded."""
+    make_transient_to_detached(row)
+    return row
 
 
 def ticket_rooms(ticket: Ticket) -> list[str]:
@@ -64,19 +73,43 @@ def ticket_payload(ticket: Ticket, **extra: Any) -> dict[str, Any]:
 def _check_assignee(session: DbSession, user_id: int | None) -> User | None:
     if user_id is None:
         return None
-    user = session.get(User, user_id)
-    if user is None or not user.active or user.role not in ASSIGNABLE_ROLES:
+    user = caches.cached("ticket_assignees", user_id, lambda: _assignable(session, user_id))
+    if user is None:
         raise ValidationFailed("invalid assignee", fields={"assignee_id": "no such active agent"})
-    return user
+    return session.merge(user, load=False)
 
 
 def _check_group(session: DbSession, group_id: int | None) -> Group | None:
     if group_id is None:
         return None
-    group = session.get(Group, group_id)
+    group = caches.cached("ticket_groups", group_id, lambda: _group(session, group_id))
     if group is None:
         raise ValidationFailed("invalid group", fields={"group_id": "no such group"})
-    return group
+    return session.merge(group, load=False)
+
+
+# Agents and groups change a few times a day and are checked on every new or reassigned ticket:
+# kept per process as detached copies of their columns, cleared when either changes.
+caches.watch("ticket_assignees", User, ttl_s=30.0)
+caches.watch("ticket_groups", Group, ttl_s=60.0)
+
+
+def _assignable(session: DbSession, user_id: int) -> User | None:
+    user = session.get(User, user_id)
+    if user is None or not user.active or user.role not in ASSIGNABLE_ROLES:
+        return None
+    return _column_copy(user)
+
+
+def _group(session: DbSession, group_id: int) -> Group | None:
+    group = session.get(Group, group_id)
+    return None if group is None else _column_copy(group)
+
+
+def _column_copy(row: _R) -> _R:
+    """A detached copy of a row's columns, to keep beyond its session and merge into others."""
+    columns = {a.key: getattr(row, a.key) for a in inspect(type(row)).column_attrs}
+    return _detached(type(row)(**columns))
 
 
 def _stamp_status(ticket: Ticket, new: Status, now: datetime) -> None:
@@ -86,14 +119,6 @@ def _stamp_status(ticket: Ticket, new: Status, now: datetime) -> None:
         ticket.closed_at = now
     elif new in UNRESOLVED:
         ticket.solved_at = None
-
-
-def _requester(session: DbSession, requester_id: int) -> Customer | None:
-    """The requester's row without their contacts and tags (which the checks do not need), or
-    the one this transaction already holds (the channel that opens the ticket has usually just
-    found or made them): no query then. Either way the ticket's `requester` is then read from
-    the session, so the answer to the create needs no second read."""
-    return session.get(Customer, requester_id, options=[lazyload("*")])
 
 
 def create(
@@ -112,65 +137,37 @@ def create(
     created_at: datetime | None = None,
     commit: bool = True,
 ) -> Ticket:
-    requester = _requester(session, requester_id)
-    if requester is None:
-        raise ValidationFailed("invalid requester", fields={"requester_id": "no such customer"})
-    if requester.merged_into_id is not None:
-        requester_id = requester.merged_into_id
-        requester = _requester(session, requester_id)
-    if requester is None or requester.erased_at is not None:
-        raise ValidationFailed("invalid requester", fields={"requester_id": "customer was erased"})
+    """Open a ticket: its rows in one statement (`tickets.creation`), then the ticket as a row of
+    the session, as if read back, with the requester, assignee and group it was checked against;
+    whoever serialises it reads them, not the database."""
     if status not in UNRESOLVED:
         raise ValidationFailed(
             "invalid status", fields={"status": "a new ticket must be unresolved"}
         )
     assignee = _check_assignee(session, assignee_id)
     group = _check_group(session, group_id)
-    now = created_at or utcnow()
-    ticket = Ticket(
+    new = creation.NewTicket(
         subject=subject.strip(),
         description=description,
+        status=status,
         priority=priority,
         channel=channel,
-        status=status,
         requester_id=requester_id,
         assignee_id=assignee_id,
         group_id=group_id,
         created_by_id=actor.id if actor else None,
-        created_at=now,
-        updated_at=now,
+        at=created_at or utcnow(),
+        tags=tuple(normalise_tags(tags)),
     )
-    ticket.tag_rows = [TicketTag(tag=t) for t in normalise_tags(tags)]
-    session.add(ticket)
-    session.flush()
-    # The rows just checked are the ticket's: whoever serialises it reads them, not the database.
-    for name, row in (("requester", requester), ("assignee", assignee), ("group", group)):
-        set_committed_value(ticket, name, row)
-    session.add(
-        TicketChange(
-            ticket_id=ticket.id,
-            actor_user_id=actor.id if actor else None,
-            action="created",
-            at=now,
-            changes={
-                "status": [None, status.value],
-                "priority": [None, priority.value],
-                "assignee_id": [None, assignee_id],
-                "group_id": [None, group_id],
-            },
-        )
-    )
-    timeline.append(
-        session,
-        customer_id=requester_id,
-        kind="ticket_created",
-        occurred_at=now,
-        ticket_id=ticket.id,
-        subject_type="ticket",
-        subject_id=ticket.id,
-        summary=f"{ticket.reference} {ticket.subject}",
-        data={"channel": channel.value, "priority": priority.value},
-    )
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the statement reads the requester's row: a new one must be there
+    written = creation.insert_ticket(session, new)
+    if written is None:  # a merged requester's tickets go to whom they were merged into
+        new = replace(new, requester_id=_live_requester(session, requester_id))
+        written = creation.insert_ticket(session, new)
+    if written is None:
+        raise ValidationFailed("invalid requester", fields={"requester_id": "customer was erased"})
+    ticket = _as_read(session, new, written, assignee, group)
     CLOCKS.get().on_created(session, ticket)
     publish(
         session,
@@ -181,6 +178,62 @@ def create(
     emit_webhook(session, "ticket.created", ticket_payload(ticket))
     if commit:
         session.commit()
+    return ticket
+
+
+def _live_requester(session: DbSession, requester_id: int) -> int:
+    """Why a requester could not hold a new ticket: missing or erased (an error), or merged (the
+    customer they were merged into holds it)."""
+    requester = session.get(Customer, requester_id, options=[lazyload("*")])
+    if requester is None:
+        raise ValidationFailed("invalid requester", fields={"requester_id": "no such customer"})
+    if requester.merged_into_id is None:
+        raise ValidationFailed("invalid requester", fields={"requester_id": "customer was erased"})
+    return requester.merged_into_id
+
+
+def _as_read(
+    session: DbSession,
+    new: creation.NewTicket,
+    written: creation.Written,
+    assignee: User | None,
+    group: Group | None,
+) -> Ticket:
+    """The ticket just written as a persistent row of the session, no read needed: the values
+    are those the statement stored."""
+    ticket_id = written.ticket_id
+    ticket = Ticket(
+        id=ticket_id,
+        subject=new.subject,
+        description=new.description,
+        status=new.status,
+        priority=new.priority,
+        channel=new.channel,
+        requester_id=new.requester_id,
+        assignee_id=new.assignee_id,
+        group_id=new.group_id,
+        created_by_id=new.created_by_id,
+        created_at=new.at,
+        updated_at=new.at,
+        solved_at=None,
+        closed_at=None,
+        merged_into_id=None,
+    )
+    ticket.tag_rows = [_detached(TicketTag(ticket_id=ticket_id, tag=t)) for t in new.tags]
+    session.add(_detached(ticket))
+    requester = session.identity_map.get(identity_key(Customer, new.requester_id))
+    if requester is None:
+        requester = _detached(
+            Customer(
+                id=new.requester_id,
+                name=written.requester_name,
+                merged_into_id=None,
+                erased_at=None,
+            )
+        )
+        session.add(requester)
+    for name, row in (("requester", requester), ("assignee", assignee), ("group", group)):
+        set_committed_value(ticket, name, row)
     return ticket
 
 
@@ -233,19 +286,7 @@ def update(
         diff["status"] = [ticket.status.value, new_status.value]
         ticket.status = new_status
         _stamp_status(ticket, new_status, now)
-    if "assignee_id" in changes and changes["assignee_id"] != ticket.assignee_id:
-        _check_assignee(session, changes["assignee_id"])
-        diff["assignee_id"] = [ticket.assignee_id, changes["assignee_id"]]
-        ticket.assignee_id = changes["assignee_id"]
-    if "group_id" in changes and changes["group_id"] != ticket.group_id:
-        _check_group(session, changes["group_id"])
-        diff["group_id"] = [ticket.group_id, changes["group_id"]]
-        ticket.group_id = changes["group_id"]
-    if changes.get("requester_id") is not None and changes["requester_id"] != ticket.requester_id:
-        if session.get(Customer, changes["requester_id"]) is None:
-            raise ValidationFailed("invalid requester", fields={"requester_id": "no such customer"})
-        diff["requester_id"] = [ticket.requester_id, changes["requester_id"]]
-        ticket.requester_id = changes["requester_id"]
+    _change_parties(session, ticket, changes, diff)
     for field, kind in (("priority", Priority), ("channel", Channel)):
         if changes.get(field) is not None and kind(changes[field]) != getattr(ticket, field):
             diff[field] = [getattr(ticket, field).value, kind(changes[field]).value]
@@ -297,6 +338,30 @@ def update(
     if commit:
         session.commit()
     return ticket
+
+
+def _change_parties(
+    session: DbSession, ticket: Ticket, changes: dict[str, Any], diff: dict[str, list[Any]]
+) -> None:
+    """A new assignee, group or requester, checked; the ticket's relationship follows its key, so
+    the ticket can be answered from memory without a read after the commit."""
+    if "assignee_id" in changes and changes["assignee_id"] != ticket.assignee_id:
+        assignee = _check_assignee(session, changes["assignee_id"])
+        diff["assignee_id"] = [ticket.assignee_id, changes["assignee_id"]]
+        ticket.assignee_id = changes["assignee_id"]
+        set_committed_value(ticket, "assignee", assignee)
+    if "group_id" in changes and changes["group_id"] != ticket.group_id:
+        group = _check_group(session, changes["group_id"])
+        diff["group_id"] = [ticket.group_id, changes["group_id"]]
+        ticket.group_id = changes["group_id"]
+        set_committed_value(ticket, "group", group)
+    if changes.get("requester_id") is not None and changes["requester_id"] != ticket.requester_id:
+        requester = session.get(Customer, changes["requester_id"])
+        if requester is None:
+            raise ValidationFailed("invalid requester", fields={"requester_id": "no such customer"})
+        diff["requester_id"] = [ticket.requester_id, changes["requester_id"]]
+        ticket.requester_id = changes["requester_id"]
+        set_committed_value(ticket, "requester", requester)
 
 
 def add_comment(
@@ -479,14 +544,20 @@ def record_delivery(session: DbSession, *, channel: str, ref: str, status: str) 
 
 
 def get(session: DbSession, ticket_id: int) -> Ticket:
-    ticket: Ticket | None = session.scalar(
-        select(Ticket)
-        .where(Ticket.id == ticket_id)
-        .options(
-            joinedload(Ticket.requester).lazyload("*"),
-            joinedload(Ticket.assignee).lazyload("*"),
-            joinedload(Ticket.group).lazyload("*"),
+    """The ticket with what its answer shows (requester, assignee, group, tags) in one SELECT."""
+    ticket: Ticket | None = (
+        session.execute(
+            select(Ticket)
+            .where(Ticket.id == ticket_id)
+            .options(
+                joinedload(Ticket.requester).lazyload("*"),
+                joinedload(Ticket.assignee).lazyload("*"),
+                joinedload(Ticket.group).lazyload("*"),
+                joinedload(Ticket.tag_rows),
+            )
         )
+        .unique()
+        .scalar_one_or_none()
     )
     if ticket is None:
         raise NotFound(f"no ticket {ticket_id}")
