@@ -10,7 +10,6 @@ from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
@@ -396,7 +395,6 @@ def add_comment(ticket_id: int, body: CommentCreate) -> CommentOut:
         # What its channel and its files say once committed is part of the answer: read back.
         db.session.commit()
         return _saved_comment(comment.id)
-    set_committed_value(comment, "author_user", user)
     out = comment_out(comment)  # a note or a reply no channel carries: answered from memory
     db.session.commit()
     return out

@@ -22,7 +22,7 @@ from helpdesk.db import DbSession, UTCDateTime, rowcount, utcnow
 from helpdesk.errors import APIError, Conflict, NotFound, ValidationFailed
 from helpdesk.events import FEED_TICKETS, publish
 from helpdesk.pagination import decode_cursor, encode_cursor
-from helpdesk.tickets import creation, delivery
+from helpdesk.tickets import comment_rows, creation, delivery
 from helpdesk.tickets.clocks import CLOCKS
 from helpdesk.tickets.followups import AFTER_SOLVED
 from helpdesk.tickets.models import Comment, Ticket, TicketChange, TicketTag
@@ -398,11 +398,13 @@ def add_comment(
         author_user_id=actor.id if actor else None,
         author_customer_id=author_customer_id,
         created_at=now,
+        delivery_channel=None,
+        delivery_to=None,
+        delivery_status=None,
+        delivery_ref=None,
     )
     _set_route(comment, route)
-    session.add(comment)
-    session.flush()
-    _record_comment(session, ticket, comment, actor=actor)
+    _write_comment(session, ticket, comment, actor=actor)
     if before_delivery is not None:
         before_delivery(comment)
     if route is not None and route.channel is not None:
@@ -414,7 +416,6 @@ def add_comment(
             session, ticket, from_customer=author_customer_id is not None, public=public, now=now
         )
     status = _status_after_comment(ticket, comment, actor=actor, wanted=status)
-    ticket.updated_at = now
     _publish_comment(session, ticket, comment, actor=actor)
     if status is not None and status != ticket.status:
         update(session, ticket, actor=actor, status=status, commit=commit)
@@ -469,32 +470,36 @@ def _check_comment(
         )
 
 
-def _record_comment(
+def _write_comment(
     session: DbSession, ticket: Ticket, comment: Comment, *, actor: User | None
 ) -> None:
-    """The comment's timeline entry and history row, in the comment's transaction."""
+    """Store the comment with its timeline entry and history row and the ticket's new
+    `updated_at`, in one statement (`tickets.comment_rows`); the comment then joins the session
+    as if read back, with its id, for what follows it (files, delivery)."""
     from_customer = comment.author_customer_id is not None
-    who = actor.name if actor else ("customer" if from_customer else "system")
-    timeline.append(
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the rows the statement names (a new ticket, its requester) first
+    comment.id = comment_rows.insert_comment(
         session,
-        customer_id=ticket.requester_id,
-        kind="ticket_reply" if comment.public else "ticket_note",
-        occurred_at=comment.created_at,
-        ticket_id=ticket.id,
-        subject_type="comment",
-        subject_id=comment.id,
-        summary=f"{ticket.reference} {who}: {comment.body}",
-        data={"public": comment.public, "from_customer": from_customer},
-    )
-    session.add(
-        TicketChange(
+        comment_rows.NewComment(
             ticket_id=ticket.id,
-            actor_user_id=actor.id if actor else None,
-            action="reply" if comment.public else "note",
+            requester_id=ticket.requester_id,
+            reference=ticket.reference,
+            body=comment.body,
+            public=comment.public,
+            channel=comment.channel,
+            author_user_id=comment.author_user_id,
+            author_customer_id=comment.author_customer_id,
+            author_name=actor.name if actor else ("customer" if from_customer else "system"),
             at=comment.created_at,
-            changes={"comment_id": [None, comment.id]},
-        )
+            delivery_channel=comment.delivery_channel,
+            delivery_to=comment.delivery_to,
+            delivery_status=comment.delivery_status,
+        ),
     )
+    session.add(_detached(comment))
+    set_committed_value(comment, "author_user", actor)
+    set_committed_value(ticket, "updated_at", comment.created_at)
 
 
 def reply_route(session: DbSession, ticket: Ticket) -> delivery.Route:
