@@ -1,4 +1,5 @@
-"""A ticket create writes its rows in one statement on PostgreSQL (several in process on SQLite)
+"""A ticket create and a comment write their rows in one statement on PostgreSQL (several in
+process on SQLite)
 and reads neither the assignee nor the group while the per-process caches hold them; a change to
 either is seen by the next create, and what the statement stored is what the ORM used to store."""
 
@@ -130,3 +131,46 @@ def test_a_merged_requester_hands_the_ticket_on_and_a_missing_one_is_refused(
 def test_the_reference_in_sql_is_the_reference(app, backend):
     for ticket_id in (1, 42, 99_999, 123_456_789):
         assert db.session.scalar(select(reference_sql(ticket_id))) == reference_for(ticket_id)
+
+
+def test_a_note_is_one_statement_and_changes_nothing_else_on_the_ticket(
+    app, client, make_user, token_for, backend
+):
+    admin, api, _group, customer = _setup(make_user, token_for, client)
+    ticket = api.post(
+        "/tickets", json={"subject": "Modem", "requester_id": customer, "channel": "email"}
+    ).get_json()
+    with statements() as seen:
+        answer = api.post(
+            f"/tickets/{ticket['id']}/comments", json={"body": "Rang twice", "public": False}
+        )
+    assert answer.status_code == 201, answer.get_json()
+    out = answer.get_json()
+    assert (out["body"], out["public"], out["author"]) == (
+        "Rang twice",
+        False,
+        {"id": admin.id, "name": "Ada Admin"},
+    )
+    writes = [
+        s
+        for s in seen
+        if not s.startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "SELECT tickets"))
+    ]
+    if backend == "postgresql":
+        assert len(writes) == 1 and writes[0].startswith("WITH new_comment AS")
+    db.session.expire_all()
+    after = api.get(f"/tickets/{ticket['id']}").get_json()
+    assert (after["channel"], after["requester"]["id"]) == ("email", customer)
+    assert after["updated_at"] > ticket["updated_at"]
+    listed = api.get(f"/tickets/{ticket['id']}/comments").get_json()["items"]
+    assert [c["id"] for c in listed] == [out["id"]]
+    change = db.session.scalars(
+        select(TicketChange).filter_by(ticket_id=ticket["id"], action="note")
+    ).one()
+    assert change.changes == {"comment_id": [None, out["id"]]}
+    entry = db.session.scalars(
+        select(TimelineEntry).filter_by(ticket_id=ticket["id"], kind="ticket_note")
+    ).one()
+    assert (entry.subject_type, entry.subject_id) == ("comment", out["id"])
+    assert entry.summary == f"{reference_for(ticket['id'])} Ada Admin: Rang twice"
+    assert entry.data == {"public": False, "from_customer": False}
