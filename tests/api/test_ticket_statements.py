@@ -1,7 +1,7 @@
 """A ticket create and a comment write their rows in one statement on PostgreSQL (several in
-process on SQLite)
-and reads neither the assignee nor the group while the per-process caches hold them; a change to
-either is seen by the next create, and what the statement stored is what the ORM used to store."""
+process on SQLite); a create reads neither the assignee nor the group while the per-process
+caches hold them, and a change to either is seen by the next create; what the statements store
+is what the ORM used to store."""
 
 from __future__ import annotations
 
