@@ -13,7 +13,9 @@ arrival to the live event) and `controls` (a call control's latency, from the cl
 Twilio request and to the caller's state in the simulator), `bulk` (a status change of 1,000
 tickets through the API, and its undo), `portal` (the customer portal's pages at a million
 tickets), `warehouse` (the analytics export of a million tickets and calls, and its page) and
-`models` (training the customer lifetime value and churn models at 100,000 customers).
+`models` (training the customer lifetime value and churn models at 100,000 customers) and
+`ticketpath` (the CPU, SQL statements and Redis round trips of a ticket create, change and note
+through the API, in process).
 `callcenter` (the whole call center under load, `bench/load/`) and `peer` (ours side by side with
 django-helpdesk and a one-INSERT floor; it installs the peer into a virtualenv of its own) run only
 when named.
@@ -40,6 +42,7 @@ from bench import (
     sms,
     sqlite_deadline,
     supervision,
+    ticketpath,
     voice,
     warehouse,
 )
@@ -210,6 +213,10 @@ def _controls(args: argparse.Namespace) -> None:
     controls.run(controls.Options())
 
 
+def _ticketpath(args: argparse.Namespace) -> None:
+    ticketpath.run(ticketpath.Options(requests=args.ticket_requests, keep=args.keep))
+
+
 def _peer(args: argparse.Namespace) -> None:
     from bench.peer import run as peer
 
@@ -247,6 +254,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "sms": _sms,
     "screenpop": _screenpop,
     "callcost": _callcost,
+    "ticketpath": _ticketpath,
     "supervision": _supervision,
     "dispatch": _dispatch,
     "kb": _kb,
@@ -361,6 +369,12 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=5_000,
         help="screenpop: timeline entries of the calling customer",
+    )
+    p.add_argument(
+        "--ticket-requests",
+        type=int,
+        default=400,
+        help="ticketpath: requests of each kind (create, change, note) measured in process",
     )
     p.add_argument(
         "--cost-calls", type=int, default=150, help="callcost: whole calls measured in process"
