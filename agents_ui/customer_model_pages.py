@@ -22,6 +22,7 @@ from helpdesk.audit.recorder import audit_details
 from helpdesk.auth import permissions
 from helpdesk.customers.models import Customer
 from helpdesk.extensions import db
+from helpdesk.warehouse import service as warehouse_service
 
 AT_RISK_LISTED = 20
 TRAIN_TASK = "helpdesk.analytics.tasks.train"
@@ -64,7 +65,7 @@ def customer_models() -> ResponseReturnValue:
     holdout = clv_metrics.get("holdout") or {}
     return render_template(
         "analytics/models.html",
-        warehouse_ready=features.has_data(models.warehouse_dir(current_app)),
+        warehouse_ready=features.has_data(warehouse_service.directory(current_app)),
         clv_run=clv_run,
         churn_run=churn_run,
         clv_metrics=clv_metrics,
@@ -97,7 +98,7 @@ def customer_models_train() -> ResponseReturnValue:
         return redirect(url_for("console.customer_models"))
     result = models.train_and_score(
         session=db.session,
-        warehouse_dir=models.warehouse_dir(current_app),
+        warehouse_dir=warehouse_service.directory(current_app),
         monthly_discount=float(config.get("HELPDESK_CLV_MONTHLY_DISCOUNT") or 0.01),
     )
     audit_details(result.as_dict())

@@ -615,10 +615,11 @@ def analytics_train(warehouse: str, cutoff: Any) -> None:
     from helpdesk.analytics import service as models
     from helpdesk.audit.commands import record_command
     from helpdesk.extensions import db as database
+    from helpdesk.warehouse import service as warehouse_service
 
     app = _app()
     with app.app_context():
-        where = warehouse or models.warehouse_dir(app)
+        where = warehouse or warehouse_service.directory(app)
         steps = ("clv hold-out", "clv", "churn features", "churn", "stored")
         with tqdm(total=len(steps), desc="training", unit="step") as bar:
 

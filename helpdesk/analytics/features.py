@@ -29,16 +29,11 @@ COMPLAINT_DAYS = (60, 90)
 YEAR_DAYS = 365  # "active": bought in the year before the cutoff; cost to serve, late invoices
 
 
-def _connect(warehouse_dir: str | Path) -> Connection:
+def open_warehouse(warehouse_dir: str | Path) -> Connection:
     """The warehouse's own DuckDB adapter: a view per table over its files, and a table with no
     file yet read as empty with its schema's columns, so a young warehouse gives empty features
     rather than an error. The caller closes it."""
     return Warehouse(Path(warehouse_dir)).open()
-
-
-def open_warehouse(warehouse_dir: str | Path) -> Connection:
-    """The connection every reader of the warehouse here uses (see `_connect`)."""
-    return _connect(warehouse_dir)
 
 
 def has_data(warehouse_dir: str | Path | None) -> bool:

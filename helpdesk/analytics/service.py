@@ -37,12 +37,6 @@ class TrainResult:
         return dict(vars(self))
 
 
-def warehouse_dir(app: Any) -> Path:
-    """The warehouse the export writes (`WAREHOUSE_DIR`, default `warehouse` in the instance
-    folder): the models learn from the same files the analytics pages read."""
-    return Path(app.config["HELPDESK_SETTINGS"].WAREHOUSE_DIR)
-
-
 def train_and_score(
     *,
     session: DbSession,

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 
 from helpdesk.db import DbSession, utcnow
 from helpdesk.warehouse import export as exporter
@@ -18,8 +18,10 @@ from helpdesk.warehouse import layout
 log = logging.getLogger(__name__)
 
 
-def directory() -> Path:
-    return Path(current_app.config["HELPDESK_SETTINGS"].WAREHOUSE_DIR)
+def directory(app: Flask | None = None) -> Path:
+    """The warehouse the export writes (`WAREHOUSE_DIR`, default `warehouse` in the instance
+    folder), which the analytics pages and the customer models both read."""
+    return Path((app or current_app).config["HELPDESK_SETTINGS"].WAREHOUSE_DIR)
 
 
 def export_now(
