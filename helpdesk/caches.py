@@ -103,10 +103,14 @@ def watch(name: str, *models: type, ttl_s: float = 30.0) -> None:
         _WATCHED.setdefault(model, set()).add(name)
 
 
-def cached(name: str, key: Hashable, load: Callable[[], V]) -> V:
-    """`load()`, or what it returned for `key` a moment ago if nothing it reads has changed."""
+def cached(name: str, key: Hashable, load: Callable[[], V], *, session: Any = None) -> V:
+    """`load()`, or what it returned for `key` a moment ago if nothing it reads has changed.
+
+    With the `session` that `load` reads through: while that session holds changes to the
+    models the cache is built from (flushed or not), `load` runs and nothing is kept or served,
+    since its transaction sees rows no other one does, and may yet roll them back."""
     registry = _registry()
-    if registry is None:
+    if registry is None or (session is not None and _changing(session, name)):
         return load()
     if not registry.listening:
         if registry.redis_url and not registry.attached:
@@ -129,6 +133,12 @@ def _registry() -> Registry | None:
 
 
 # -- invalidation on commit ------------------------------------------------------------------------
+
+
+def _changing(session: Any, name: str) -> bool:
+    if name in session.info.get(_PENDING, ()):
+        return True
+    return name in _names_of([*session.new, *session.dirty, *session.deleted])
 
 
 def _note(session: Session, names: set[str]) -> None:

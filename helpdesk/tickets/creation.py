@@ -96,7 +96,7 @@ def reference_sql(ticket_id: ColumnElement[int]) -> ColumnElement[str]:
 def insert_ticket(session: DbSession, new: NewTicket) -> Written | None:
     """Write the ticket and what comes with it in the session's transaction; None (and nothing
     written) when the requester is missing, merged or erased."""
-    values = _values(new)
+    values = {_P + k: v for k, v in _values(new).items()}
     if session.get_bind().dialect.name == "postgresql":
         row = session.execute(_one_statement(len(new.tags)), values).one_or_none()
         return None if row is None else Written(row[0], row[1])
@@ -104,7 +104,7 @@ def insert_ticket(session: DbSession, new: NewTicket) -> Written | None:
     if found is None:
         return None
     ticket_id = session.execute(_ticket(_REQUESTER_ID), values).scalar_one()
-    values["ticket_id"] = ticket_id
+    values[_P + "ticket_id"] = ticket_id
     for part in _dependents(len(new.tags), _TICKET_ID):
         session.execute(part, values)
     return Written(ticket_id, found[1])
@@ -132,16 +132,18 @@ def _values(new: NewTicket) -> dict[str, Any]:
     return values
 
 
+# Parameter names: never a column's name, or a statement could take them as a column's value.
+_P = "new_"
 # The statements are built once per shape (dialect, number of tags), their values bound by name
 # at each execution: building and compiling them again per ticket cost as much as the ORM's flush.
-_REQUESTER_ID = select(bindparam("requester_id", type_=Integer).label("id")).subquery()
-_TICKET_ID = select(bindparam("ticket_id", type_=Integer).label("id")).subquery()
+_REQUESTER_ID = select(bindparam(_P + "requester_id", type_=Integer).label("id")).subquery()
+_TICKET_ID = select(bindparam(_P + "ticket_id", type_=Integer).label("id")).subquery()
 
 
 def _bound(table: Any, column: str, name: str | None = None) -> ColumnElement[Any]:
     """A parameter typed as its column, so enums, JSON and UTC times are stored as the ORM
     stores them."""
-    return bindparam(name or column, type_=table.c[column].type).label(column)
+    return bindparam(_P + (name or column), type_=table.c[column].type).label(column)
 
 
 @functools.cache
@@ -160,7 +162,7 @@ def _one_statement(tags: int) -> Select[int, str]:
 def _requester() -> Select[int, str]:
     c = _CUSTOMERS.c
     return select(c.id, c.name).where(
-        c.id == bindparam("requester_id", type_=Integer),
+        c.id == bindparam(_P + "requester_id", type_=Integer),
         c.merged_into_id.is_(None),
         c.erased_at.is_(None),
     )
@@ -200,7 +202,7 @@ def _dependents(tags: int, source: FromClause) -> list[Insert]:
         _bound(_CHANGES, "changes"),
         _bound(_CHANGES, "at"),
     ]
-    summary = reference_sql(ticket_id) + bindparam("summary_tail", type_=String)
+    summary = reference_sql(ticket_id) + bindparam(_P + "summary_tail", type_=String)
     entry = ["customer_id", "occurred_at", "data"]
     entry_values = [
         _bound(_TIMELINE, "customer_id", "requester_id"),
@@ -226,7 +228,7 @@ def _dependents(tags: int, source: FromClause) -> list[Insert]:
     ]
     if tags:
         rows = [
-            select(ticket_id, bindparam(f"tag_{i}", type_=String)).select_from(source)
+            select(ticket_id, bindparam(f"{_P}tag_{i}", type_=String)).select_from(source)
             for i in range(tags)
         ]
         chosen = rows[0] if tags == 1 else union_all(*rows)

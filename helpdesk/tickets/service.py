@@ -3,6 +3,7 @@ publishes the live event once the transaction commits."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached, sel
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from helpdesk import caches
+from helpdesk import caches, written
 from helpdesk.auth.models import Group, Role, User
 from helpdesk.customers.models import Customer
 from helpdesk.customers.service import normalise_tags
@@ -42,12 +43,6 @@ ASSIGNABLE_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
 _R = TypeVar("_R")
 
 
-def _detached(row: _R) -> _R:
-    """A row built in Python that the database holds already: the session adds it as loaded."""
-    make_transient_to_detached(row)
-    return row
-
-
 def ticket_rooms(ticket: Ticket) -> list[str]:
     """The Socket.IO rooms a ticket's change reaches; erasure publishes to the same ones."""
     rooms = [FEED_TICKETS, f"ticket:{ticket.id}", f"customer:{ticket.requester_id}"]
@@ -73,43 +68,56 @@ def ticket_payload(ticket: Ticket, **extra: Any) -> dict[str, Any]:
 def _check_assignee(session: DbSession, user_id: int | None) -> User | None:
     if user_id is None:
         return None
-    user = caches.cached("ticket_assignees", user_id, lambda: _assignable(session, user_id))
-    if user is None:
+    user = _party(session, User, user_id, "ticket_assignees")
+    if user is None or not user.active or user.role not in ASSIGNABLE_ROLES:
         raise ValidationFailed("invalid assignee", fields={"assignee_id": "no such active agent"})
-    return session.merge(user, load=False)
+    return user
 
 
 def _check_group(session: DbSession, group_id: int | None) -> Group | None:
     if group_id is None:
         return None
-    group = caches.cached("ticket_groups", group_id, lambda: _group(session, group_id))
+    group = _party(session, Group, group_id, "ticket_groups")
     if group is None:
         raise ValidationFailed("invalid group", fields={"group_id": "no such group"})
-    return session.merge(group, load=False)
+    return group
 
 
 # Agents and groups change a few times a day and are checked on every new or reassigned ticket:
-# kept per process as detached copies of their columns, cleared when either changes.
+# their columns are kept per process, cleared when any user or group changes.
 caches.watch("ticket_assignees", User, ttl_s=30.0)
 caches.watch("ticket_groups", Group, ttl_s=60.0)
 
 
-def _assignable(session: DbSession, user_id: int) -> User | None:
-    user = session.get(User, user_id)
-    if user is None or not user.active or user.role not in ASSIGNABLE_ROLES:
+def _party(session: DbSession, model: type[_R], row_id: int, cache: str) -> _R | None:
+    """The user or group as this transaction sees it: the session's own object when it holds
+    one (its pending changes included), else a new object from the cached columns, attached as
+    loaded (no read)."""
+    held = session.identity_map.get(identity_key(model, row_id))
+    if held is not None:
+        return held
+    columns = caches.cached(
+        cache, row_id, lambda: _columns(session, model, row_id), session=session
+    )
+    if columns is None:
         return None
-    return _column_copy(user)
+    # A copy of each value: a list the request changes in place must not change the cache.
+    row = model(**{k: copy.deepcopy(v) for k, v in columns.items()})
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
-def _group(session: DbSession, group_id: int) -> Group | None:
-    group = session.get(Group, group_id)
-    return None if group is None else _column_copy(group)
-
-
-def _column_copy(row: _R) -> _R:
-    """A detached copy of a row's columns, to keep beyond its session and merge into others."""
-    columns = {a.key: getattr(row, a.key) for a in inspect(type(row)).column_attrs}
-    return _detached(type(row)(**columns))
+def _columns(session: DbSession, model: type[Any], row_id: int) -> dict[str, Any] | None:
+    """A row's columns by attribute, read from the database (not from the session, whose
+    objects may hold changes that are not committed)."""
+    attrs = inspect(model).column_attrs
+    found = session.execute(
+        select(*(a.columns[0].label(a.key) for a in attrs)).where(
+            inspect(model).primary_key[0] == row_id
+        )
+    ).one_or_none()
+    return None if found is None else dict(found._mapping)
 
 
 def _stamp_status(ticket: Ticket, new: Status, now: datetime) -> None:
@@ -161,13 +169,13 @@ def create(
     )
     if session.new or session.dirty or session.deleted:
         session.flush()  # the statement reads the requester's row: a new one must be there
-    written = creation.insert_ticket(session, new)
-    if written is None:  # a merged requester's tickets go to whom they were merged into
+    done = creation.insert_ticket(session, new)
+    if done is None:  # a merged requester's tickets go to whom they were merged into
         new = replace(new, requester_id=_live_requester(session, requester_id))
-        written = creation.insert_ticket(session, new)
-    if written is None:
+        done = creation.insert_ticket(session, new)
+    if done is None:
         raise ValidationFailed("invalid requester", fields={"requester_id": "customer was erased"})
-    ticket = _as_read(session, new, written, assignee, group)
+    ticket = _as_read(session, new, done, assignee, group)
     CLOCKS.get().on_created(session, ticket)
     publish(
         session,
@@ -195,13 +203,13 @@ def _live_requester(session: DbSession, requester_id: int) -> int:
 def _as_read(
     session: DbSession,
     new: creation.NewTicket,
-    written: creation.Written,
+    done: creation.Written,
     assignee: User | None,
     group: Group | None,
 ) -> Ticket:
     """The ticket just written as a persistent row of the session, no read needed: the values
     are those the statement stored."""
-    ticket_id = written.ticket_id
+    ticket_id = done.ticket_id
     ticket = Ticket(
         id=ticket_id,
         subject=new.subject,
@@ -219,18 +227,17 @@ def _as_read(
         closed_at=None,
         merged_into_id=None,
     )
-    ticket.tag_rows = [_detached(TicketTag(ticket_id=ticket_id, tag=t)) for t in new.tags]
-    session.add(_detached(ticket))
+    ticket.tag_rows = [
+        written.attach(session, TicketTag(ticket_id=ticket_id, tag=t)) for t in new.tags
+    ]
+    written.attach(session, ticket)
     requester = session.identity_map.get(identity_key(Customer, new.requester_id))
     if requester is None:
-        requester = _detached(
-            Customer(
-                id=new.requester_id,
-                name=written.requester_name,
-                merged_into_id=None,
-                erased_at=None,
-            )
+        # Only what the statement read: the rest of the customer loads if someone asks for it.
+        requester = Customer(
+            id=new.requester_id, name=done.requester_name, merged_into_id=None, erased_at=None
         )
+        make_transient_to_detached(requester)
         session.add(requester)
     for name, row in (("requester", requester), ("assignee", assignee), ("group", group)):
         set_committed_value(ticket, name, row)
@@ -497,9 +504,9 @@ def _write_comment(
             delivery_status=comment.delivery_status,
         ),
     )
-    session.add(_detached(comment))
+    written.attach(session, comment)
     set_committed_value(comment, "author_user", actor)
-    set_committed_value(ticket, "updated_at", comment.created_at)
+    written.stored(session, ticket, updated_at=comment.created_at)
 
 
 def reply_route(session: DbSession, ticket: Ticket) -> delivery.Route:
