@@ -100,7 +100,9 @@ def _seed(app: Any, count: int) -> None:
         db.session.remove()
 
 
-def _form(validator: RequestValidator, i: int, sid: str, body: str) -> tuple[dict, dict]:
+def _form(
+    validator: RequestValidator, i: int, sid: str, body: str
+) -> tuple[dict[str, str], dict[str, str]]:
     form = {
         "ToCountry": "FR",
         "SmsMessageSid": sid,

@@ -193,7 +193,7 @@ def lookup_by_phone(session: DbSession, raw: str, *, region: str = "FR") -> list
     return list(session.scalars(by_phone(e164).limit(20)).unique())
 
 
-def by_phone(e164: str) -> Select[tuple[Customer]]:
+def by_phone(e164: str) -> Select[Customer]:
     """The customers on a number in E.164, most recently active first, merged ones left out:
     the statement `lookup_by_phone` runs, for a caller that adds columns or a lock to it."""
     return (
