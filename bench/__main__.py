@@ -5,7 +5,8 @@ With no benchmark named, every benchmark runs: `foundation` (tickets, customers 
 `sms` (the inbound SMS webhook and the outbox), `screenpop` (the caller screen across
 processes through Redis, many agent sockets on one process, and screen pops with the API
 saturated, one process against the Procfile's split), `callcost` (the CPU, SQL
-statements and Redis round trips of one whole call, in process), `supervision` (wallboard
+statements and Redis round trips of one whole call, in process), `smscost` (the same for one
+inbound text: a new conversation, a reply, a retried webhook), `supervision` (wallboard
 delivery delay and call reports over the call log), `dispatch` (technician suggestions and
 day routes), `kb` (knowledge-base indexing and search), `sqlite_deadline` (what the
 SQLite statement deadline costs each statement), `mail_in` (the raw-MIME ingress and IMAP
@@ -40,6 +41,7 @@ from bench import (
     screenpop,
     sla,
     sms,
+    smscost,
     sqlite_deadline,
     supervision,
     ticketpath,
@@ -123,6 +125,10 @@ def _screenpop(args: argparse.Namespace) -> None:
             saturating_clients=args.saturating_clients,
         )
     )
+
+
+def _smscost(args: argparse.Namespace) -> None:
+    smscost.run(smscost.Options(texts=args.sms_texts, keep=args.keep))
 
 
 def _callcost(args: argparse.Namespace) -> None:
@@ -255,6 +261,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "screenpop": _screenpop,
     "callcost": _callcost,
     "ticketpath": _ticketpath,
+    "smscost": _smscost,
     "supervision": _supervision,
     "dispatch": _dispatch,
     "kb": _kb,
@@ -378,6 +385,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--cost-calls", type=int, default=150, help="callcost: whole calls measured in process"
+    )
+    p.add_argument(
+        "--sms-texts",
+        type=int,
+        default=200,
+        help="smscost: customers whose first text, reply and retried reply are measured",
     )
     p.add_argument(
         "--cost-reloads",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -249,8 +250,24 @@ def insert_unless_present_row(
 ) -> Any:
     """The same, answering the new row as a loaded object of the session (INSERT ... RETURNING
     the whole row), or None: one statement where the key and a read-back would be two."""
-    stmt = _insert_or_nothing(session, model, values, key)
-    return session.scalars(stmt.returning(model)).first()
+    dialect = session.get_bind().dialect.name
+    stmt = _insert_row_or_nothing(dialect, model, tuple(key))
+    # Executed with its values as parameters, not built around them: the statement is made and
+    # compiled once per model, which is most of what a copy of a webhook costs.
+    return session.scalars(stmt, [values]).first()
+
+
+@functools.cache
+def _insert_row_or_nothing(dialect: str, model: Any, key: tuple[str, ...]) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(model)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(model)
+    return stmt.on_conflict_do_nothing(index_elements=list(key)).returning(model)
 
 
 def _insert_or_nothing(session: Any, model: Any, values: dict[str, Any], key: list[str]) -> Any:

@@ -80,11 +80,14 @@ def queue_sms(
     author_user_id: int | None = None,
     bypass_opt_out: bool = False,
     work_order_id: int | None = None,
+    opted_out: bool | None = None,
 ) -> SmsMessage:
     """Write an outbound text; it is sent by a task once this transaction commits.
 
     A number that opted out gets nothing: the row is kept, marked `opted_out`, and never sent.
-    `bypass_opt_out` is for the single confirmation of an opt-out itself.
+    `bypass_opt_out` is for the single confirmation of an opt-out itself. `opted_out` is the
+    answer when the caller read it already in this transaction (`sms_optout.opted_out`), so the
+    list is not asked twice; None asks it here.
     """
     seg = segments(body)
     row = SmsMessage(
@@ -104,7 +107,9 @@ def queue_sms(
         created_at=utcnow(),
         media_urls=[],
     )
-    if not bypass_opt_out and is_opted_out(session, to, from_number):
+    if opted_out is None and not bypass_opt_out:
+        opted_out = is_opted_out(session, to, from_number)
+    if opted_out and not bypass_opt_out:
         row.status = "opted_out"
         row.error = "the recipient opted out"
     session.add(row)

@@ -3,21 +3,28 @@ keyword, or threaded into the customer's open conversation ticket.
 
 Twilio never retries an SMS webhook but may deliver copies of one at once: the row is inserted
 unless present (keyed by `MessageSid`), and only the copy that inserted it acts on it.
+
+Each step is one statement where it can be: the insert answers the row it wrote (a copy's
+insert answers nothing, and that is all a copy costs), the sender's customer comes locked with
+whether an acknowledgement went to them lately and whether they opted out, and the text's row is
+updated once with its customer and ticket. Nothing is read after the commit; the commit's events
+leave in one round trip to Redis (`helpdesk.events`).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import lazyload
 
 from helpdesk.customers import service as customers
 from helpdesk.customers.models import Customer
 from helpdesk.customers.phones import try_e164
-from helpdesk.db import DbSession, insert_unless_present, utcnow
+from helpdesk.db import DbSession, insert_unless_present_row, utcnow
 from helpdesk.events import FEED_SMS, publish
 from helpdesk.texts.service import render
 from helpdesk.timeline import service as timeline
@@ -27,6 +34,7 @@ from telephony.models import SmsMessage
 from telephony.routing import language_for
 from telephony.sms import SmsSettings, handled_elsewhere, queue_sms
 from telephony.sms_keywords import answer_keyword, keyword_of
+from telephony.sms_optout import opted_out
 from telephony.sms_text import Keyword, segments
 
 log = logging.getLogger(__name__)
@@ -42,16 +50,21 @@ class InboundSms:
     opt_out_type: str = ""  # Twilio Advanced Opt-Out: STOP, START or HELP
 
 
-def receive(session: DbSession, msg: InboundSms, settings: SmsSettings) -> SmsMessage:
-    """Record an inbound text and act on it, once: a retried webhook finds the first row, and
-    copies of it at once insert one row (the others find it once the first commits)."""
-    existing = _existing(session, msg.message_sid)
-    if existing is not None:
-        return existing
+def receive(
+    session: DbSession,
+    msg: InboundSms,
+    settings: SmsSettings,
+    *,
+    received_at: datetime | None = None,
+) -> SmsMessage | None:
+    """Record an inbound text and act on it, once; None when it was recorded already (a retried
+    webhook, a replayed spool file, or a copy of the webhook at once, whose insert waits for the
+    first one's commit and then does nothing). `received_at`: when it arrived, if not now."""
     number = try_e164(msg.from_number, settings.region) or msg.from_number
-    row, inserted = _record(session, msg, number)
-    if not inserted:
-        return row
+    row = _record(session, msg, number, received_at or utcnow())
+    if row is None:
+        session.commit()  # ends the transaction the insert began; nothing was written
+        return None
     # Too many texts from one number in a short time: recorded, but no new ticket or reply.
     # Counted for the new text only, not for each copy of its webhook.
     row.flooded = _flooded(settings, number)
@@ -60,28 +73,35 @@ def receive(session: DbSession, msg: InboundSms, settings: SmsSettings) -> SmsMe
         _publish_received(session, row, {"customer_id": row.customer_id})
         session.commit()
         return row
-    customer = _customer_for(session, number, settings.region)
-    row.customer_id = customer.id
+    sender = _sender(session, row, settings)
     if kw is not None:
-        _keyword(session, row, kw, customer)
+        row.customer_id = sender.customer.id
+        _keyword(session, row, kw, sender.customer)
     else:
-        _thread(session, row, customer, settings)
-    _publish_received(session, row, {"customer_id": customer.id, "flooded": row.flooded})
+        _thread(session, row, sender)
+    _publish_received(session, row, {"customer_id": sender.customer.id, "flooded": row.flooded})
     session.commit()
     return row
 
 
-def _existing(session: DbSession, message_sid: str) -> SmsMessage | None:
-    found: SmsMessage | None = session.scalar(
-        select(SmsMessage).where(SmsMessage.message_sid == message_sid)
+def backdate(session: DbSession, message_sid: str, received_at: datetime) -> None:
+    """A text recorded after it arrived (by a later copy of its webhook, while its first copy
+    waited in the spool) carries the time it arrived. One statement; commits."""
+    session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.message_sid == message_sid, SmsMessage.created_at > received_at)
+        .values(created_at=received_at)
     )
-    return found
+    session.commit()
 
 
-def _record(session: DbSession, msg: InboundSms, number: str) -> tuple[SmsMessage, bool]:
-    """The text's row, and whether this call inserted it (False: a copy of the webhook did)."""
+def _record(
+    session: DbSession, msg: InboundSms, number: str, received_at: datetime
+) -> SmsMessage | None:
+    """The text's row, inserted and read back in one statement (`INSERT ... ON CONFLICT
+    (message_sid) DO NOTHING RETURNING`); None when a row with its `MessageSid` is there."""
     seg = segments(msg.body)
-    row_id = insert_unless_present(
+    row: SmsMessage | None = insert_unless_present_row(
         session,
         SmsMessage,
         {
@@ -94,20 +114,11 @@ def _record(session: DbSession, msg: InboundSms, number: str) -> tuple[SmsMessag
             "segments": seg.count,
             "encoding": seg.encoding,
             "status": "received",
-            "created_at": utcnow(),
+            "created_at": received_at,
         },
         key=["message_sid"],
     )
-    if row_id is None:
-        session.commit()
-        again = _existing(session, msg.message_sid)
-        if again is None:  # ON CONFLICT gives way only to a committed row
-            raise RuntimeError(f"text {msg.message_sid} conflicted with no row")
-        return again, False
-    row = session.get(SmsMessage, row_id)
-    if row is None:
-        raise RuntimeError(f"text {msg.message_sid} inserted but not found")
-    return row, True
+    return row
 
 
 def _publish_received(session: DbSession, row: SmsMessage, extra: dict[str, Any]) -> None:
@@ -147,19 +158,46 @@ def _keyword(session: DbSession, row: SmsMessage, kw: Keyword, customer: Custome
     )
 
 
-def _customer_for(session: DbSession, number: str, region: str) -> Customer:
-    found = customers.lookup_by_phone(session, number, region=region)
-    if found:
-        return found[0]
-    return customers.create(
+@dataclass(frozen=True)
+class _Sender:
+    """Who texted, with what the acknowledgement needs to know, read in one statement."""
+
+    customer: Customer
+    acked_recently: bool = False  # an acknowledgement went to them within the period
+    opted_out: bool | None = None  # None: not read (a customer made by this text)
+
+
+def _sender(session: DbSession, row: SmsMessage, settings: SmsSettings) -> _Sender:
+    """The customer on the text's number, locked (on PostgreSQL) so that two texts at once
+    open one conversation, else a new contact tagged `new-texter`."""
+    e164 = try_e164(row.from_number, settings.region)
+    if e164 is not None:
+        since = utcnow() - timedelta(seconds=settings.ack_period_s)
+        acked = exists().where(
+            SmsMessage.customer_id == Customer.id,
+            SmsMessage.kind == "ack",
+            SmsMessage.created_at > since,
+        )
+        stmt = (
+            customers.by_phone(e164)
+            .add_columns(acked, opted_out(row.from_number, row.to_number))
+            .options(lazyload("*"))
+            .limit(1)
+            .with_for_update(of=Customer)
+        )
+        found = session.execute(stmt).first()
+        if found is not None:
+            return _Sender(found[0], bool(found[1]), bool(found[2]))
+    customer = customers.create(
         session,
-        name=number,
-        language=language_for(number),
-        phones=[number] if try_e164(number, region) else [],
+        name=row.from_number,
+        language=language_for(row.from_number),
+        phones=[row.from_number] if e164 else [],
         tags=["new-texter"],
-        region=region,
+        region=settings.region,
         commit=False,
     )
+    return _Sender(customer)
 
 
 def _open_conversation(session: DbSession, customer_id: int) -> Any:
@@ -182,16 +220,16 @@ def _open_conversation(session: DbSession, customer_id: int) -> Any:
     )
 
 
-def _thread(session: DbSession, row: SmsMessage, customer: Customer, settings: SmsSettings) -> None:
+def _thread(session: DbSession, row: SmsMessage, sender: _Sender) -> None:
     from helpdesk.tickets import service as tickets
     from helpdesk.tickets.workflow import Channel
 
-    # Serialise per customer on PostgreSQL so that two texts at once open one conversation.
-    session.scalar(select(Customer.id).where(Customer.id == customer.id).with_for_update())
+    customer = sender.customer
     ticket = _open_conversation(session, customer.id)
-    body = row.body + ("".join(f"\n[media] {u}" for u in row.media_urls) if row.media_urls else "")
     if ticket is None and row.flooded:
+        row.customer_id = customer.id
         return  # a flood opens no conversation; the rows are still recorded
+    body = row.body + ("".join(f"\n[media] {u}" for u in row.media_urls) if row.media_urls else "")
     new = ticket is None
     if ticket is None:
         first_words = " ".join(row.body.split()[:8]) or "(media)"
@@ -213,8 +251,9 @@ def _thread(session: DbSession, row: SmsMessage, customer: Customer, settings: S
             channel=Channel.SMS,
             commit=False,
         )
-    row.ticket_id = ticket.id
-    if new and not row.flooded and not _acked_recently(session, ticket.id, settings.ack_period_s):
+    # Both set after the ticket's own writes: the text's row is updated once, at the next flush.
+    row.customer_id, row.ticket_id = customer.id, ticket.id
+    if new and not row.flooded and not sender.acked_recently:
         reply = render(session, "sms.ack", customer.language, reference=ticket.reference)
         queue_sms(
             session,
@@ -224,19 +263,5 @@ def _thread(session: DbSession, row: SmsMessage, customer: Customer, settings: S
             customer_id=customer.id,
             ticket_id=ticket.id,
             kind="ack",
+            opted_out=sender.opted_out,
         )
-
-
-def _acked_recently(session: DbSession, ticket_id: int, period_s: int) -> bool:
-    return (
-        session.scalar(
-            select(SmsMessage.id)
-            .where(
-                SmsMessage.ticket_id == ticket_id,
-                SmsMessage.kind == "ack",
-                SmsMessage.created_at > utcnow() - timedelta(seconds=period_s),
-            )
-            .limit(1)
-        )
-        is not None
-    )

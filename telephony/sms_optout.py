@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Collection
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, select
+from sqlalchemy import Exists, delete, exists, select
 
 from helpdesk.db import DbSession, utcnow
 from telephony.models import SmsOptOut
@@ -35,14 +35,15 @@ def _opt_out_keys(customer_number: str) -> list[str]:
 
 
 def is_opted_out(session: DbSession, customer_number: str, sending_number: str) -> bool:
-    return (
-        session.scalar(
-            select(SmsOptOut.id).where(
-                SmsOptOut.customer_number.in_(_opt_out_keys(customer_number)),
-                SmsOptOut.sending_number == sending_number,
-            )
-        )
-        is not None
+    return bool(session.scalar(select(opted_out(customer_number, sending_number))))
+
+
+def opted_out(customer_number: str, sending_number: str) -> Exists:
+    """Whether `customer_number` opted out of texts from `sending_number`, as an expression: a
+    statement that reads more (the inbound text's customer) asks it in the same round trip."""
+    return exists().where(
+        SmsOptOut.customer_number.in_(_opt_out_keys(customer_number)),
+        SmsOptOut.sending_number == sending_number,
     )
 
 

@@ -91,10 +91,9 @@ def replay(app: Flask) -> tuple[int, int]:
                 left += 1
                 continue
             try:
-                row = sms_inbound.receive(db.session, msg, settings)
-                if row.created_at > received_at:
-                    row.created_at = received_at
-                    db.session.commit()
+                row = sms_inbound.receive(db.session, msg, settings, received_at=received_at)
+                if row is None:  # recorded meanwhile by a copy of its webhook
+                    sms_inbound.backdate(db.session, msg.message_sid, received_at)
             except DBAPIError:
                 db.session.rollback()
                 left += 1

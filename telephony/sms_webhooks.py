@@ -23,8 +23,8 @@ def settings() -> sms.SmsSettings:
 @bp.post("")
 @signed
 def incoming() -> Response:
-    # A copy of the webhook finds the first one's row (`sms_inbound.receive`) and gets the same
-    # answer.
+    # A copy of the webhook inserts nothing (`sms_inbound.receive`: its insert does nothing
+    # once the first one's row is committed) and gets the same answer.
     sms_inbound.receive(db.session, forms.inbound_sms(request.form), settings())
     # Replies leave through the outbox, never in this response: each is sent exactly once.
     return Response(EMPTY, mimetype="text/xml")

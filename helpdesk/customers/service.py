@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 
 from helpdesk.customers.models import (
     Customer,
@@ -190,14 +190,18 @@ def lookup_by_phone(session: DbSession, raw: str, *, region: str = "FR") -> list
     e164 = try_e164(raw, region)
     if e164 is None:
         return []
-    stmt = (
+    return list(session.scalars(by_phone(e164).limit(20)).unique())
+
+
+def by_phone(e164: str) -> Select[Customer]:
+    """The customers on a number in E.164, most recently active first, merged ones left out:
+    the statement `lookup_by_phone` runs, for a caller that adds columns or a lock to it."""
+    return (
         select(Customer)
         .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
         .where(CustomerPhone.e164 == e164, Customer.merged_into_id.is_(None))
         .order_by(Customer.updated_at.desc(), Customer.id.desc())
-        .limit(20)
     )
-    return list(session.scalars(stmt).unique())
 
 
 def company(session: DbSession, company_id: int) -> Customer:
