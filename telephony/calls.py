@@ -32,9 +32,14 @@ from telephony.agent_presence import move, moved_to
 from telephony.floor import FLOOR, announce_presence, call_queue_name, request_dispatch
 from telephony.history import add_call_to_timeline, note_ivr
 from telephony.hold import close_hold
-from telephony.models import Call, CallQueue, moves_forward
+from telephony.models import Call, moves_forward
 from telephony.offers import cancel_offers
 from telephony.presence import Event
+
+# The active queue of a name, read from the per-process cache; named here too for the callers
+# that put a caller in line.
+from telephony.queue_config import AnyQueue, queue_row
+from telephony.queue_config import queue_by_name as queue_by_name
 
 
 @dataclass(frozen=True)
@@ -174,16 +179,7 @@ def _customer_priority(session: DbSession, customer_id: int | None) -> int:
     )
 
 
-def queue_by_name(session: DbSession, *, name: str) -> CallQueue:
-    queue: CallQueue | None = session.scalar(
-        select(CallQueue).where(CallQueue.name == name, CallQueue.active)
-    )
-    if queue is None:
-        raise NotFound(f"no queue {name}")
-    return queue
-
-
-def enqueue(session: DbSession, *, call: Call, queue: CallQueue, step: str | None = None) -> bool:
+def enqueue(session: DbSession, *, call: Call, queue: AnyQueue, step: str | None = None) -> bool:
     """Put the caller in line (noting the IVR `step` that chose the queue in the same
     transaction); False when the call has been routed already: a retried or replayed webhook,
     which changes nothing and logs no second `entered`."""
@@ -210,12 +206,9 @@ def apply_status(session: DbSession, *, call_sid: str, status: str) -> Call | No
 
     The call's row is locked first, so that two copies of the final callback at once record
     one outcome: the second waits, then finds the status already there."""
-    # With its queue: the final status logs the call under the queue's name.
+    # Its queue (the name the log gives, the wrap-up time) comes from `telephony.queue_config`.
     call: Call | None = session.scalar(
-        select(Call)
-        .options(joinedload(Call.queue))
-        .where(Call.call_sid == call_sid)
-        .with_for_update(of=Call)
+        select(Call).where(Call.call_sid == call_sid).with_for_update()
     )
     if call is None:
         return None
@@ -381,7 +374,8 @@ def party_agents(call: Call) -> list[int]:
 
 
 def _start_wrap_up(session: DbSession, agent_id: int, call: Call, now: datetime) -> None:
-    seconds = call.queue.wrap_up_s if call.queue else 30
+    queue = queue_row(session, call.queue_id)
+    seconds = queue.wrap_up_s if queue else 30
     move(
         session,
         event=Event.CALL_ENDED,

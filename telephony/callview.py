@@ -18,7 +18,8 @@ from sqlalchemy import Select, select
 
 from helpdesk.customers.models import Customer, CustomerTag
 from helpdesk.db import DbSession
-from telephony.models import Call, CallQueue
+from telephony.models import Call
+from telephony.queue_config import name_of
 from telephony.recording_models import CallRecording
 
 # A live recording's status as the view shows it; any other status is not a live recording.
@@ -190,9 +191,8 @@ def call_view(
     screen has) hands them in, and nothing is read twice."""
     if customer is None:
         customer = _customer(session, call.customer_id)
-    if queue is None and call.queue_id is not None:
-        found = session.get(CallQueue, call.queue_id)
-        queue = found.name if found else None
+    if queue is None:
+        queue = name_of(session, call.queue_id)
     waited = round((now - call.enqueued_at).total_seconds(), 1) if call.enqueued_at else 0.0
     number = call.from_number if call.direction == "inbound" else call.to_number
     return CallView(

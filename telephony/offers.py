@@ -33,9 +33,10 @@ from telephony.floor import (
     request_dispatch,
 )
 from telephony.history import note_ivr
-from telephony.models import Call, CallOffer, CallQueue
+from telephony.models import Call, CallOffer
 from telephony.outbound import callback_leg, place_callback
 from telephony.presence import MISSED_CALL, Event
+from telephony.queue_config import QueueRow, all_queues, queue_row
 from telephony.routing_snapshot import (
     ANYTHING_TO_DECIDE,
     agent_views,
@@ -100,7 +101,7 @@ def dispatch(
     if not agents:
         session.commit()
         return 0
-    by_id = {q.id: q for q in session.scalars(select(CallQueue))}
+    by_id = all_queues(session)
     queues = {q.name: queue_spec(q) for q in by_id.values() if q.active}
     views, queue_of = waiting_calls(session, by_id, queues, now=now, limit=limit)
     made = 0
@@ -118,7 +119,7 @@ def dispatch(
 
 
 def _claim_offer(
-    session: DbSession, call: Call, agent_id: int, queue: CallQueue, now: datetime
+    session: DbSession, call: Call, agent_id: int, queue: QueueRow, now: datetime
 ) -> bool:
     """Reserve the agent and the call together, or neither (a savepoint undoes a half claim)."""
     nested = session.begin_nested()
@@ -421,7 +422,7 @@ def offer_to(session: DbSession, *, call: Call, agent_id: int, now: datetime) ->
     the caller's transaction, so no dispatch takes the call between its release and this offer.
     False when the agent is not free (or the call not waiting); the ring timeout of the call's
     queue applies, and its expiry (`expire`) puts the call back in line as any ring-out does."""
-    queue = session.get(CallQueue, call.queue_id) if call.queue_id is not None else None
+    queue = queue_row(session, call.queue_id)
     if queue is None:
         return False
     return _claim_offer(session, call, agent_id, queue, now)

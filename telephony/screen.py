@@ -31,7 +31,8 @@ from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import UNRESOLVED, reference_for
 from helpdesk.timeline import service as timeline
 from telephony.callview import CallView, CustomerRef, call_view
-from telephony.models import Call, CallQueue
+from telephony.models import Call
+from telephony.queue_config import queue_row
 
 TIMELINE_ITEMS = 20
 OPEN_TICKETS = 10
@@ -223,7 +224,7 @@ def screen_and_view(
     """The screen and the call's view it begins with (the offer event carries the view alone).
     The view takes the customer and the queue from what the screen has read."""
     now = now or utcnow()
-    queue = session.get(CallQueue, call.queue_id) if call.queue_id else None
+    queue = queue_row(session, call.queue_id)
     about = _about(session, call.customer_id, now) if call.customer_id is not None else None
     card = about["customer"] if about else None
     view = call_view(
