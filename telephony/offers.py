@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk.auth.models import User
@@ -181,25 +181,38 @@ def announce_offer(session: DbSession, call: Call, agent_id: int, expires: datet
     publish(session, "screen_pop", [f"user:{agent_id}"], pop)
 
 
-def pending_offer(
+def ringing(
     session: DbSession, *, call_id: int, agent_id: int
-) -> tuple[CallOffer, CustomerRef | None]:
-    """The offer ringing for the agent, and the caller as the call's view names them (read in
-    the same statement: the accept announces the call's view)."""
-    query = select(CallOffer).where(
-        CallOffer.call_id == call_id,
+) -> tuple[Call | None, CallOffer | None, CustomerRef | None]:
+    """The call, the offer ringing on it for the agent (None when there is none) and the caller
+    as the call's view names them, in one statement: the accept and the decline need all three
+    (the accept announces the call's view)."""
+    pending = and_(
+        CallOffer.call_id == Call.id,
         CallOffer.agent_id == agent_id,
         CallOffer.state == "pending",
     )
-    rows = session.execute(
-        with_customer(query.join(Call, Call.id == CallOffer.call_id), Call.customer_id)
-    ).all()
+    query = select(Call, CallOffer).outerjoin(CallOffer, pending).where(Call.id == call_id)
+    rows = session.execute(with_customer(query, Call.customer_id)).all()
     if not rows:
+        return None, None, None
+    return rows[0][0], rows[0][1], customer_in(rows)
+
+
+def pending_offer(
+    session: DbSession, *, call_id: int, agent_id: int
+) -> tuple[CallOffer, CustomerRef | None]:
+    """The offer ringing for the agent, and the caller (`ringing`); 409 when none rings."""
+    _call, offer, caller = ringing(session, call_id=call_id, agent_id=agent_id)
+    return _ringing_offer(offer), caller
+
+
+def _ringing_offer(offer: CallOffer | None) -> CallOffer:
+    if offer is None:
         raise Conflict(
             "this call is not ringing for you (taken, withdrawn or timed out)", code="offer_gone"
         )
-    offer: CallOffer = rows[0][0]
-    return offer, customer_in(rows)
+    return offer
 
 
 def _decide(session: DbSession, offer: CallOffer, state: str, now: datetime) -> bool:
@@ -218,21 +231,29 @@ def _decide(session: DbSession, offer: CallOffer, state: str, now: datetime) -> 
 def accept(session: DbSession, *, user: User, call_id: int, gateway: Any) -> Call:
     """The agent takes the call ringing for them: a warm transfer's consultation is joined
     (`telephony.consult`), any other offer answered (`_accept_offer`)."""
-    ringing = session.get(Call, call_id)
-    if ringing is not None and consult.rings_for(ringing, user.id):
-        return consult.accept(session, user=user, call=ringing, gateway=gateway)
-    return _accept_offer(session, user=user, call_id=call_id, gateway=gateway)
+    call, offer, caller = ringing(session, call_id=call_id, agent_id=user.id)
+    if call is not None and consult.rings_for(call, user.id):
+        return consult.accept(session, user=user, call=call, gateway=gateway)
+    offer = _ringing_offer(offer)
+    assert call is not None  # the offer was read with its call
+    return _accept_offer(session, user=user, call=call, offer=(offer, caller), gateway=gateway)
 
 
-def _accept_offer(session: DbSession, *, user: User, call_id: int, gateway: Any) -> Call:
-    """The agent takes the call: the caller leaves the queue and is bridged to them (or, for a
-    callback, we dial the customer, who is then bridged to them)."""
+def _accept_offer(
+    session: DbSession,
+    *,
+    user: User,
+    call: Call,
+    offer: tuple[CallOffer, CustomerRef | None],
+    gateway: Any,
+) -> Call:
+    """The agent takes the call ringing for them (`offer`: with its caller): the caller leaves
+    the queue and is bridged to them (or, for a callback, we dial the customer, who is then
+    bridged to them)."""
     now = utcnow()
-    offer, caller = pending_offer(session, call_id=call_id, agent_id=user.id)
-    if offer.expires_at <= now or not _decide(session, offer, "accepted", now):
+    ringing_offer, caller = offer
+    if ringing_offer.expires_at <= now or not _decide(session, ringing_offer, "accepted", now):
         raise Conflict("the offer expired", code="offer_expired")
-    call = session.get(Call, call_id)
-    assert call is not None
     presence = presence_of(session, user_id=user.id)
     call.routing_state = "connected"
     call.answered_at = now
