@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk.auth.models import User
@@ -192,11 +192,14 @@ def ringing(
         CallOffer.agent_id == agent_id,
         CallOffer.state == "pending",
     )
-    query = select(Call, CallOffer).outerjoin(CallOffer, pending).where(Call.id == call_id)
+    query = cast(
+        "Select[Any]",
+        select(Call, CallOffer).outerjoin(CallOffer, pending).where(Call.id == call_id),
+    )
     rows = session.execute(with_customer(query, Call.customer_id)).all()
     if not rows:
         return None, None, None
-    return rows[0][0], rows[0][1], customer_in(rows)
+    return rows[0].Call, rows[0].CallOffer, customer_in(rows)
 
 
 def pending_offer(
