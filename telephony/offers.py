@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Select, and_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -33,7 +33,7 @@ from telephony.floor import (
     request_dispatch,
 )
 from telephony.history import note_ivr
-from telephony.models import Call, CallOffer
+from telephony.models import AgentPresence, Call, CallOffer
 from telephony.outbound import callback_leg, place_callback
 from telephony.presence import MISSED_CALL, Event
 from telephony.queue_config import QueueRow, all_queues, queue_row
@@ -181,12 +181,19 @@ def announce_offer(session: DbSession, call: Call, agent_id: int, expires: datet
     publish(session, "screen_pop", [f"user:{agent_id}"], pop)
 
 
-def ringing(
-    session: DbSession, *, call_id: int, agent_id: int
-) -> tuple[Call | None, CallOffer | None, CustomerRef | None]:
-    """The call, the offer ringing on it for the agent (None when there is none) and the caller
-    as the call's view names them, in one statement: the accept and the decline need all three
-    (the accept announces the call's view)."""
+class Ringing(NamedTuple):
+    """A call as the agent's answer to it finds it (`ringing`)."""
+
+    call: Call | None
+    offer: CallOffer | None  # the offer ringing on it for the agent, None when there is none
+    caller: CustomerRef | None  # as the call's view names them
+    presence: AgentPresence | None  # the agent's, None before they ever had one
+
+
+def ringing(session: DbSession, *, call_id: int, agent_id: int) -> Ringing:
+    """The call, the offer ringing for the agent, the caller and the agent's presence, in one
+    statement: the accept needs all four (it announces the call's view, and the presence row
+    is the one it moves), the decline the first two."""
     pending = and_(
         CallOffer.call_id == Call.id,
         CallOffer.agent_id == agent_id,
@@ -194,20 +201,24 @@ def ringing(
     )
     query = cast(
         "Select[Any]",
-        select(Call, CallOffer).outerjoin(CallOffer, pending).where(Call.id == call_id),
+        select(Call, CallOffer, AgentPresence)
+        .outerjoin(CallOffer, pending)
+        .outerjoin(AgentPresence, AgentPresence.user_id == agent_id)
+        .where(Call.id == call_id),
     )
     rows = session.execute(with_customer(query, Call.customer_id)).all()
     if not rows:
-        return None, None, None
-    return rows[0].Call, rows[0].CallOffer, customer_in(rows)
+        return Ringing(None, None, None, None)
+    first = rows[0]
+    return Ringing(first.Call, first.CallOffer, customer_in(rows), first.AgentPresence)
 
 
 def pending_offer(
     session: DbSession, *, call_id: int, agent_id: int
 ) -> tuple[CallOffer, CustomerRef | None]:
     """The offer ringing for the agent, and the caller (`ringing`); 409 when none rings."""
-    _call, offer, caller = ringing(session, call_id=call_id, agent_id=agent_id)
-    return _ringing_offer(offer), caller
+    found = ringing(session, call_id=call_id, agent_id=agent_id)
+    return _ringing_offer(found.offer), found.caller
 
 
 def _ringing_offer(offer: CallOffer | None) -> CallOffer:
@@ -234,30 +245,23 @@ def _decide(session: DbSession, offer: CallOffer, state: str, now: datetime) -> 
 def accept(session: DbSession, *, user: User, call_id: int, gateway: Any) -> Call:
     """The agent takes the call ringing for them: a warm transfer's consultation is joined
     (`telephony.consult`), any other offer answered (`_accept_offer`)."""
-    call, offer, caller = ringing(session, call_id=call_id, agent_id=user.id)
-    if call is not None and consult.rings_for(call, user.id):
-        return consult.accept(session, user=user, call=call, gateway=gateway)
-    offer = _ringing_offer(offer)
-    assert call is not None  # the offer was read with its call
-    return _accept_offer(session, user=user, call=call, offer=(offer, caller), gateway=gateway)
+    found = ringing(session, call_id=call_id, agent_id=user.id)
+    if found.call is not None and consult.rings_for(found.call, user.id):
+        return consult.accept(session, user=user, call=found.call, gateway=gateway)
+    _ringing_offer(found.offer)
+    return _accept_offer(session, user=user, found=found, gateway=gateway)
 
 
-def _accept_offer(
-    session: DbSession,
-    *,
-    user: User,
-    call: Call,
-    offer: tuple[CallOffer, CustomerRef | None],
-    gateway: Any,
-) -> Call:
-    """The agent takes the call ringing for them (`offer`: with its caller): the caller leaves
+def _accept_offer(session: DbSession, *, user: User, found: Ringing, gateway: Any) -> Call:
+    """The agent takes the call ringing for them (`found`, with its offer): the caller leaves
     the queue and is bridged to them (or, for a callback, we dial the customer, who is then
     bridged to them)."""
     now = utcnow()
-    ringing_offer, caller = offer
-    if ringing_offer.expires_at <= now or not _decide(session, ringing_offer, "accepted", now):
+    offer, call, caller = found.offer, found.call, found.caller
+    assert offer is not None and call is not None  # the offer was read with its call
+    if offer.expires_at <= now or not _decide(session, offer, "accepted", now):
         raise Conflict("the offer expired", code="offer_expired")
-    presence = presence_of(session, user_id=user.id)
+    presence = found.presence or presence_of(session, user_id=user.id)
     call.routing_state = "connected"
     call.answered_at = now
     if call.enqueued_at:
