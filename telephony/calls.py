@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Integer, Select, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from helpdesk.auth.models import User
 from helpdesk.customers import service as customers
@@ -397,8 +396,7 @@ def wrap_up(
     done: bool,
 ) -> Call:
     """The agent's disposition and notes on their call; `done` ends their wrap-up."""
-    # With its queue, which the answer names.
-    call = session.get(Call, call_id, options=[joinedload(Call.queue)])
+    call = session.get(Call, call_id)
     if call is None or user.id not in (call.agent_id, handed_over_by(call), *party_agents(call)):
         raise NotFound(f"no call {call_id} of yours")
     # An agent who transferred the call wraps up their part while the call goes on.
