@@ -69,6 +69,7 @@ def _card_queries() -> tuple[Any, Any]:
             .where(Call.customer_id == customer_id)
             .scalar_subquery()
             .label("calls"),
+            *surveys.summary_columns(customer_id),
             CustomerValue.customer_id.label("valued"),
             CustomerValue.segment,
             CustomerValue.late_payer,
@@ -118,6 +119,7 @@ class CallerRecord:
     value: dict[str, Any] | None
     # The customer models' scores (helpdesk.analytics): CLV, churn risk and its top drivers.
     scores: dict[str, Any] | None = None
+    satisfaction: surveys.Csat | None = None  # their survey answers (helpdesk.surveys)
 
 
 def caller_record(session: DbSession, customer_id: int) -> CallerRecord | None:
@@ -153,7 +155,8 @@ def caller_record(session: DbSession, customer_id: int) -> CallerRecord | None:
         if row.scored is not None
         else None
     )
-    return CallerRecord(_card(row, ordered, tags), history, value, scores)
+    csat = surveys.csat_of(row.csat_average, row.csat_responses)
+    return CallerRecord(_card(row, ordered, tags), history, value, scores, csat)
 
 
 def _card(row: Any, ordered: list[Any], tags: list[str]) -> dict[str, Any]:
@@ -273,7 +276,7 @@ def _about(session: DbSession, customer_id: int, now: datetime) -> dict[str, Any
     }
     if record is not None:
         about["history"] = record.history
-        csat = surveys.summary(session, customer_id=customer_id)
+        csat = record.satisfaction or surveys.Csat(None, 0)
         about["satisfaction"] = {"average": csat.average, "responses": csat.responses}
     card, value = about["customer"], about["value"]
     if value and card:
