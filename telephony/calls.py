@@ -56,20 +56,14 @@ def upsert_inbound(session: DbSession, *, inbound: InboundCall, region: str) -> 
 
     A retried or duplicated webhook finds the row it created the first time.
     """
-    existing = session.scalar(select(Call).where(Call.call_sid == inbound.call_sid))
-    if existing is not None:
-        return existing, bool(existing.ivr_path)
     e164 = try_e164(inbound.from_number, region) or inbound.from_number
-    # Only the id and language: the webhook must answer fast, the contacts are not needed here.
-    known = session.execute(
-        select(Customer.id, Customer.language)
-        .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
-        .where(CustomerPhone.e164 == e164, Customer.merged_into_id.is_(None))
-        .order_by(Customer.updated_at.desc(), Customer.id.desc())
-        .limit(1)
-    ).first()
-    if known is not None:
-        customer_id, language, language_known = known.id, known.language, True
+    known = _first_sight(session, inbound.call_sid, e164)
+    if known.call_id is not None:
+        existing = session.get(Call, known.call_id)
+        assert existing is not None
+        return existing, bool(existing.ivr_path)
+    if known.customer_id is not None:
+        customer_id, language, language_known = known.customer_id, known.language, True
     else:
         created = customers.create(
             session,
@@ -103,6 +97,26 @@ def upsert_inbound(session: DbSession, *, inbound: InboundCall, region: str) -> 
             raise
         return again, language_known
     return call, language_known
+
+
+def _first_sight(session: DbSession, call_sid: str, e164: str) -> Any:
+    """In one statement: the call already made for this CallSid (a retried webhook), and the
+    customer the number is known for, with their language (only those two: the webhook must
+    answer fast, the contacts are not needed here)."""
+    customer = (
+        select(Customer.id)
+        .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+        .where(CustomerPhone.e164 == e164, Customer.merged_into_id.is_(None))
+        .order_by(Customer.updated_at.desc(), Customer.id.desc())
+        .limit(1)
+    )
+    return session.execute(
+        select(
+            select(Call.id).where(Call.call_sid == call_sid).scalar_subquery().label("call_id"),
+            customer.scalar_subquery().label("customer_id"),
+            customer.with_only_columns(Customer.language).scalar_subquery().label("language"),
+        )
+    ).one()
 
 
 def get_call(session: DbSession, call_sid: str) -> Call:
