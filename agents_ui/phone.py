@@ -23,6 +23,7 @@ from agents_ui.account import me
 from agents_ui.blueprint import bp
 from agents_ui.forms import DialForm, PhoneActionForm, PresenceForm, WrapUpForm
 from agents_ui.safety import safe_next
+from helpdesk.db import kept_after_commit
 from helpdesk.errors import APIError, NotFound
 from helpdesk.extensions import db
 from telephony import adapters, agent_presence, calls, offers, outbound, softphone
@@ -130,11 +131,14 @@ def phone_accept(call_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _answer(form, error=first_error(form), status=400)
     gateway = adapters.gateway()
-    try:
-        offers.accept(db.session, user=me(), call_id=call_id, gateway=gateway)
-    except APIError as exc:
-        return _refused(form, exc)
-    snap = phone_state.snapshot(db.session, me())
+    # The answer's snapshot is drawn from the rows the accept wrote (`kept_after_commit`): the
+    # agent, their presence and the call are not read again.
+    with kept_after_commit(db.session):
+        try:
+            offers.accept(db.session, user=me(), call_id=call_id, gateway=gateway)
+        except APIError as exc:
+            return _refused(form, exc)
+        snap = phone_state.snapshot(db.session, me())
     name = _who(snap["call"])
     return _answer(form, message=_("You are on the line with %(name)s.", name=name), snap=snap)
 
@@ -158,21 +162,23 @@ def phone_wrap_up(call_id: int) -> ResponseReturnValue:
     form = WrapUpForm()
     if not form.validate_on_submit():
         return _answer(form, error=first_error(form), status=400)
-    try:
-        calls.wrap_up(
-            db.session,
-            user=me(),
-            call_id=call_id,
-            disposition=str(form.disposition.data),
-            notes=(form.notes.data or "").strip(),
-            done=True,
-        )
-    except NotFound:
-        db.session.rollback()
-        return _answer(form, error=_("This is not one of your calls."), status=404)
-    except APIError as exc:
-        return _refused(form, exc)
-    return _answer(form, message=_("Wrap-up saved."))
+    # As for the accept: the snapshot answered is drawn from the rows the wrap-up wrote.
+    with kept_after_commit(db.session):
+        try:
+            calls.wrap_up(
+                db.session,
+                user=me(),
+                call_id=call_id,
+                disposition=str(form.disposition.data),
+                notes=(form.notes.data or "").strip(),
+                done=True,
+            )
+        except NotFound:
+            db.session.rollback()
+            return _answer(form, error=_("This is not one of your calls."), status=404)
+        except APIError as exc:
+            return _refused(form, exc)
+        return _answer(form, message=_("Wrap-up saved."))
 
 
 @bp.post("/phone/dial")

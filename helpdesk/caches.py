@@ -177,7 +177,12 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _after_rollback(session: Session, _previous: Any) -> None:
     if not session.in_transaction():
-        session.info.pop(_PENDING, None)
+        names = session.info.pop(_PENDING, None)
+        registry = _registry() if names else None
+        if registry is not None:
+            # A read inside the transaction may have cached its uncommitted rows: here only, as
+            # no other process could see them.
+            registry.clear(names)
 
 
 def invalidate(names: set[str]) -> None:

@@ -282,6 +282,10 @@ def _insert_or_nothing(session: Any, model: Any, values: dict[str, Any], key: li
     return stmt.values(**values).on_conflict_do_nothing(index_elements=key)
 
 
+_KEPT = "helpdesk.db.kept_after_commit"
+_MEMO = "helpdesk.db.kept_memo"
+
+
 @contextmanager
 def kept_after_commit(session: Any) -> Iterator[None]:
     """Inside, a commit leaves the session's objects loaded instead of expiring them.
@@ -289,14 +293,38 @@ def kept_after_commit(session: Any) -> Iterator[None]:
     For an API request that changes a row, commits, then answers with that row: what it wrote
     is what it answers, and reading it back cost a query on every accept and wrap-up. The
     session is the request's own and ends with it, so no later read sees stale values.
+
+    The session's identity map holds its objects weakly: one that the service loaded and let go
+    of (the agent's presence row, read and updated inside the accept) would leave it, and be read
+    again by the answer. So what the map holds at each commit is kept alive until the block ends.
     """
     real = session() if isinstance(session, scoped_session) else session
     before = real.expire_on_commit
     real.expire_on_commit = False
+    real.info[_KEPT] = []
+    real.info[_MEMO] = {}
     try:
         yield
     finally:
         real.expire_on_commit = before
+        real.info.pop(_KEPT, None)
+        real.info.pop(_MEMO, None)
+
+
+def kept_memo(session: Any) -> dict[Any, Any] | None:
+    """Inside `kept_after_commit`, a dict that lives as long as the block: what the request has
+    read once and will not see change before its answer (the caller of the call it accepts).
+    None outside, where nothing may be remembered."""
+    real = session() if isinstance(session, scoped_session) else session
+    memo: dict[Any, Any] | None = real.info.get(_MEMO)
+    return memo
+
+
+@event.listens_for(Session, "after_commit")
+def _hold_committed(session: Session) -> None:
+    kept = session.info.get(_KEPT)
+    if kept is not None:
+        kept.extend(session.identity_map.values())
 
 
 def rowcount(result: Any) -> int:

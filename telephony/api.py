@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from flask import Blueprint, current_app
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from helpdesk.api.core import current_api_user, operation
 from helpdesk.api.text import Written
@@ -19,7 +18,8 @@ from helpdesk.pagination import decode_cursor, encode_cursor
 from telephony import adapters, agent_presence, calls, offers, outbound
 from telephony.conference import agent_leg_sid
 from telephony.gateway import Gateway
-from telephony.models import Call, CallQueue
+from telephony.models import Call
+from telephony.queue_config import all_queues, name_of
 
 bp = Blueprint("telephony_api", __name__, url_prefix="/api/v1")
 
@@ -130,13 +130,13 @@ def call_out(c: Call, queues: dict[int, str]) -> CallOut:
 
 
 def _queue_names() -> dict[int, str]:
-    return {qid: name for qid, name in db.session.execute(select(CallQueue.id, CallQueue.name))}
+    return {qid: q.name for qid, q in all_queues(db.session).items()}
 
 
 def _written(call: Call) -> CallOut:
     """A call just changed and committed (see `kept_after_commit`), named with its queue."""
-    queue = call.queue
-    return call_out(call, {queue.id: queue.name} if queue is not None else {})
+    name = name_of(db.session, call.queue_id)
+    return call_out(call, {call.queue_id: name} if call.queue_id is not None and name else {})
 
 
 def _gateway() -> Gateway:
@@ -287,9 +287,7 @@ def get_call(call_id: int) -> CallOut:
     tag="calls",
 )
 def accept_call(call_id: int) -> CallOut:
-    # Held here, the row stays in the session's identity map: the service reads it from there.
-    # With its queue, which the call log and the answer name.
-    found = _get(call_id, joinedload(Call.queue))
+    found = _get(call_id)
     with kept_after_commit(db.session):
         call = offers.accept(
             db.session, user=current_api_user(), call_id=found.id, gateway=_gateway()

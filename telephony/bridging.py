@@ -24,6 +24,7 @@ from telephony.conference import PENDING_LEG, AgentLeg
 from telephony.floor import announce_withdrawn, queue_name, request_dispatch
 from telephony.models import AgentPresence, Call
 from telephony.presence import MISSED_CALL, Event
+from telephony.queue_config import queue_row
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def agent_leg(session: DbSession, call: Call) -> AgentLeg:
     from flask import current_app
 
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    queue = call.queue
+    queue = queue_row(session, call.queue_id)
     return AgentLeg(
         from_number=current_app.config["TWILIO_PHONE_NUMBER"],
         status_callback=f"{base}/twilio/voice/agent-status?call={call.id}",

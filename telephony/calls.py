@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Integer, Select, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from helpdesk.auth.models import User
 from helpdesk.customers import service as customers
@@ -32,9 +31,14 @@ from telephony.agent_presence import move, moved_to
 from telephony.floor import FLOOR, announce_presence, call_queue_name, request_dispatch
 from telephony.history import add_call_to_timeline, note_ivr
 from telephony.hold import close_hold
-from telephony.models import Call, CallQueue, moves_forward
+from telephony.models import Call, moves_forward
 from telephony.offers import cancel_offers
 from telephony.presence import Event
+
+# The active queue of a name, read from the per-process cache; named here too for the callers
+# that put a caller in line.
+from telephony.queue_config import AnyQueue, queue_row
+from telephony.queue_config import queue_by_name as queue_by_name
 
 
 @dataclass(frozen=True)
@@ -52,20 +56,14 @@ def upsert_inbound(session: DbSession, *, inbound: InboundCall, region: str) -> 
 
     A retried or duplicated webhook finds the row it created the first time.
     """
-    existing = session.scalar(select(Call).where(Call.call_sid == inbound.call_sid))
-    if existing is not None:
-        return existing, bool(existing.ivr_path)
     e164 = try_e164(inbound.from_number, region) or inbound.from_number
-    # Only the id and language: the webhook must answer fast, the contacts are not needed here.
-    known = session.execute(
-        select(Customer.id, Customer.language)
-        .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
-        .where(CustomerPhone.e164 == e164, Customer.merged_into_id.is_(None))
-        .order_by(Customer.updated_at.desc(), Customer.id.desc())
-        .limit(1)
-    ).first()
-    if known is not None:
-        customer_id, language, language_known = known.id, known.language, True
+    known = _first_sight(session, inbound.call_sid, e164)
+    if known.call_id is not None:
+        existing = session.get(Call, known.call_id)
+        assert existing is not None
+        return existing, bool(existing.ivr_path)
+    if known.customer_id is not None:
+        customer_id, language, language_known = known.customer_id, known.language, True
     else:
         created = customers.create(
             session,
@@ -99,6 +97,26 @@ def upsert_inbound(session: DbSession, *, inbound: InboundCall, region: str) -> 
             raise
         return again, language_known
     return call, language_known
+
+
+def _first_sight(session: DbSession, call_sid: str, e164: str) -> Any:
+    """In one statement: the call already made for this CallSid (a retried webhook), and the
+    customer the number is known for, with their language (only those two: the webhook must
+    answer fast, the contacts are not needed here)."""
+    customer = (
+        select(Customer.id)
+        .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+        .where(CustomerPhone.e164 == e164, Customer.merged_into_id.is_(None))
+        .order_by(Customer.updated_at.desc(), Customer.id.desc())
+        .limit(1)
+    )
+    return session.execute(
+        select(
+            select(Call.id).where(Call.call_sid == call_sid).scalar_subquery().label("call_id"),
+            customer.scalar_subquery().label("customer_id"),
+            customer.with_only_columns(Customer.language).scalar_subquery().label("language"),
+        )
+    ).one()
 
 
 def get_call(session: DbSession, call_sid: str) -> Call:
@@ -174,16 +192,7 @@ def _customer_priority(session: DbSession, customer_id: int | None) -> int:
     )
 
 
-def queue_by_name(session: DbSession, *, name: str) -> CallQueue:
-    queue: CallQueue | None = session.scalar(
-        select(CallQueue).where(CallQueue.name == name, CallQueue.active)
-    )
-    if queue is None:
-        raise NotFound(f"no queue {name}")
-    return queue
-
-
-def enqueue(session: DbSession, *, call: Call, queue: CallQueue, step: str | None = None) -> bool:
+def enqueue(session: DbSession, *, call: Call, queue: AnyQueue, step: str | None = None) -> bool:
     """Put the caller in line (noting the IVR `step` that chose the queue in the same
     transaction); False when the call has been routed already: a retried or replayed webhook,
     which changes nothing and logs no second `entered`."""
@@ -210,12 +219,9 @@ def apply_status(session: DbSession, *, call_sid: str, status: str) -> Call | No
 
     The call's row is locked first, so that two copies of the final callback at once record
     one outcome: the second waits, then finds the status already there."""
-    # With its queue: the final status logs the call under the queue's name.
+    # Its queue (the name the log gives, the wrap-up time) comes from `telephony.queue_config`.
     call: Call | None = session.scalar(
-        select(Call)
-        .options(joinedload(Call.queue))
-        .where(Call.call_sid == call_sid)
-        .with_for_update(of=Call)
+        select(Call).where(Call.call_sid == call_sid).with_for_update()
     )
     if call is None:
         return None
@@ -381,7 +387,8 @@ def party_agents(call: Call) -> list[int]:
 
 
 def _start_wrap_up(session: DbSession, agent_id: int, call: Call, now: datetime) -> None:
-    seconds = call.queue.wrap_up_s if call.queue else 30
+    queue = queue_row(session, call.queue_id)
+    seconds = queue.wrap_up_s if queue else 30
     move(
         session,
         event=Event.CALL_ENDED,
@@ -403,8 +410,7 @@ def wrap_up(
     done: bool,
 ) -> Call:
     """The agent's disposition and notes on their call; `done` ends their wrap-up."""
-    # With its queue, which the answer names.
-    call = session.get(Call, call_id, options=[joinedload(Call.queue)])
+    call = session.get(Call, call_id)
     if call is None or user.id not in (call.agent_id, handed_over_by(call), *party_agents(call)):
         raise NotFound(f"no call {call_id} of yours")
     # An agent who transferred the call wraps up their part while the call goes on.

@@ -17,8 +17,9 @@ import phonenumbers
 from sqlalchemy import Select, select
 
 from helpdesk.customers.models import Customer, CustomerTag
-from helpdesk.db import DbSession
-from telephony.models import Call, CallQueue
+from helpdesk.db import DbSession, kept_memo
+from telephony.models import Call
+from telephony.queue_config import name_of
 from telephony.recording_models import CallRecording
 
 # A live recording's status as the view shows it; any other status is not a live recording.
@@ -163,6 +164,22 @@ def _customer(session: DbSession, customer_id: int | None) -> CustomerRef | None
     return customer_in(session.execute(query).all())
 
 
+def _known_customer(
+    session: DbSession, call: Call, customer: CustomerRef | None
+) -> CustomerRef | None:
+    """The caller as handed in, or as read once in this request (`kept_memo`: the accept's
+    answer shows the call whose view the accept has just announced), or read now."""
+    memo = kept_memo(session)
+    key = ("call_view.customer", call.id)
+    if customer is None:
+        customer = memo[key] if memo is not None and key in memo else None
+    if customer is None:
+        customer = _customer(session, call.customer_id)
+    if memo is not None:
+        memo[key] = customer
+    return customer
+
+
 def recording_state(session: DbSession, call: Call) -> str:
     """none, recording or paused. Read only for a call in progress: a ringing or ended call has
     no recording to pause, and the screen pop's statements stay as they were."""
@@ -188,11 +205,9 @@ def call_view(
 ) -> CallView:
     """The view of `call`. A caller that has read the customer or the queue already (the caller
     screen has) hands them in, and nothing is read twice."""
-    if customer is None:
-        customer = _customer(session, call.customer_id)
-    if queue is None and call.queue_id is not None:
-        found = session.get(CallQueue, call.queue_id)
-        queue = found.name if found else None
+    customer = _known_customer(session, call, customer)
+    if queue is None:
+        queue = name_of(session, call.queue_id)
     waited = round((now - call.enqueued_at).total_seconds(), 1) if call.enqueued_at else 0.0
     number = call.from_number if call.direction == "inbound" else call.to_number
     return CallView(

@@ -32,8 +32,9 @@ from telephony import routing
 from telephony.agent_presence import move, presence_of
 from telephony.callview import call_view
 from telephony.floor import announce_presence
-from telephony.models import Call, CallQueue
+from telephony.models import Call
 from telephony.presence import Event, State
+from telephony.queue_config import all_queues
 from telephony.routing_snapshot import agent_views, queue_spec, waiting_calls
 from telephony.screen import screen
 
@@ -77,7 +78,7 @@ def inbound_for(session: DbSession, agent_id: int, now: datetime) -> bool:
     agent = [a for a in agent_views(session, now) if a.id == agent_id]
     if not agent:
         return False
-    by_id = {q.id: q for q in session.scalars(select(CallQueue))}
+    by_id = all_queues(session)
     queues = {q.name: queue_spec(q) for q in by_id.values() if q.active}
     views, _ = waiting_calls(session, by_id, queues, now=now, limit=500)
     # Offered or not before, a caller this agent could take comes first.

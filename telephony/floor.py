@@ -12,11 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_app_context
+from sqlalchemy.orm import object_session
 
 from helpdesk import coalesce
 from helpdesk.db import DbSession
 from helpdesk.events import on_commit, publish
-from telephony.models import Call, CallQueue
+from telephony.models import Call
+from telephony.queue_config import name_of
 
 # Who hears about every call and presence change: the floor's supervisors (and admins), and the
 # agent concerned in their own room. Not every console: at 20 calls a second, a broadcast to all
@@ -36,16 +38,16 @@ def request_dispatch(session: DbSession) -> None:
 
 
 def queue_name(session: DbSession, queue_id: int | None) -> str | None:
-    """The name of queue `queue_id`, as the call log records it."""
-    if queue_id is None:
-        return None
-    queue = session.get(CallQueue, queue_id)
-    return queue.name if queue else None
+    """The name of queue `queue_id`, as the call log records it (`telephony.queue_config`)."""
+    return name_of(session, queue_id)
 
 
 def call_queue_name(call: Call) -> str | None:
-    """The call's queue as the log names it (only where `queue_id` is not changing)."""
-    return call.queue.name if call.queue else None
+    """The call's queue as the log names it."""
+    session = object_session(call)
+    if session is None:
+        return call.queue.name if call.queue else None
+    return name_of(session, call.queue_id)
 
 
 def announce_presence(

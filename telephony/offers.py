@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk.auth.models import User
@@ -33,9 +33,10 @@ from telephony.floor import (
     request_dispatch,
 )
 from telephony.history import note_ivr
-from telephony.models import Call, CallOffer, CallQueue
+from telephony.models import AgentPresence, Call, CallOffer
 from telephony.outbound import callback_leg, place_callback
 from telephony.presence import MISSED_CALL, Event
+from telephony.queue_config import QueueRow, all_queues, queue_row
 from telephony.routing_snapshot import (
     ANYTHING_TO_DECIDE,
     agent_views,
@@ -100,7 +101,7 @@ def dispatch(
     if not agents:
         session.commit()
         return 0
-    by_id = {q.id: q for q in session.scalars(select(CallQueue))}
+    by_id = all_queues(session)
     queues = {q.name: queue_spec(q) for q in by_id.values() if q.active}
     views, queue_of = waiting_calls(session, by_id, queues, now=now, limit=limit)
     made = 0
@@ -118,7 +119,7 @@ def dispatch(
 
 
 def _claim_offer(
-    session: DbSession, call: Call, agent_id: int, queue: CallQueue, now: datetime
+    session: DbSession, call: Call, agent_id: int, queue: QueueRow, now: datetime
 ) -> bool:
     """Reserve the agent and the call together, or neither (a savepoint undoes a half claim)."""
     nested = session.begin_nested()
@@ -180,25 +181,52 @@ def announce_offer(session: DbSession, call: Call, agent_id: int, expires: datet
     publish(session, "screen_pop", [f"user:{agent_id}"], pop)
 
 
-def pending_offer(
-    session: DbSession, *, call_id: int, agent_id: int
-) -> tuple[CallOffer, CustomerRef | None]:
-    """The offer ringing for the agent, and the caller as the call's view names them (read in
-    the same statement: the accept announces the call's view)."""
-    query = select(CallOffer).where(
-        CallOffer.call_id == call_id,
+class Ringing(NamedTuple):
+    """A call as the agent's answer to it finds it (`ringing`)."""
+
+    call: Call | None
+    offer: CallOffer | None  # the offer ringing on it for the agent, None when there is none
+    caller: CustomerRef | None  # as the call's view names them
+    presence: AgentPresence | None  # the agent's, None before they ever had one
+
+
+def ringing(session: DbSession, *, call_id: int, agent_id: int) -> Ringing:
+    """The call, the offer ringing for the agent, the caller and the agent's presence, in one
+    statement: the accept needs all four (it announces the call's view, and the presence row
+    is the one it moves), the decline the first two."""
+    pending = and_(
+        CallOffer.call_id == Call.id,
         CallOffer.agent_id == agent_id,
         CallOffer.state == "pending",
     )
-    rows = session.execute(
-        with_customer(query.join(Call, Call.id == CallOffer.call_id), Call.customer_id)
-    ).all()
+    query = cast(
+        "Select[Any]",
+        select(Call, CallOffer, AgentPresence)
+        .outerjoin(CallOffer, pending)
+        .outerjoin(AgentPresence, AgentPresence.user_id == agent_id)
+        .where(Call.id == call_id),
+    )
+    rows = session.execute(with_customer(query, Call.customer_id)).all()
     if not rows:
+        return Ringing(None, None, None, None)
+    first = rows[0]
+    return Ringing(first.Call, first.CallOffer, customer_in(rows), first.AgentPresence)
+
+
+def pending_offer(
+    session: DbSession, *, call_id: int, agent_id: int
+) -> tuple[CallOffer, CustomerRef | None]:
+    """The offer ringing for the agent, and the caller (`ringing`); 409 when none rings."""
+    found = ringing(session, call_id=call_id, agent_id=agent_id)
+    return _ringing_offer(found.offer), found.caller
+
+
+def _ringing_offer(offer: CallOffer | None) -> CallOffer:
+    if offer is None:
         raise Conflict(
             "this call is not ringing for you (taken, withdrawn or timed out)", code="offer_gone"
         )
-    offer: CallOffer = rows[0][0]
-    return offer, customer_in(rows)
+    return offer
 
 
 def _decide(session: DbSession, offer: CallOffer, state: str, now: datetime) -> bool:
@@ -217,22 +245,23 @@ def _decide(session: DbSession, offer: CallOffer, state: str, now: datetime) -> 
 def accept(session: DbSession, *, user: User, call_id: int, gateway: Any) -> Call:
     """The agent takes the call ringing for them: a warm transfer's consultation is joined
     (`telephony.consult`), any other offer answered (`_accept_offer`)."""
-    ringing = session.get(Call, call_id)
-    if ringing is not None and consult.rings_for(ringing, user.id):
-        return consult.accept(session, user=user, call=ringing, gateway=gateway)
-    return _accept_offer(session, user=user, call_id=call_id, gateway=gateway)
+    found = ringing(session, call_id=call_id, agent_id=user.id)
+    if found.call is not None and consult.rings_for(found.call, user.id):
+        return consult.accept(session, user=user, call=found.call, gateway=gateway)
+    _ringing_offer(found.offer)
+    return _accept_offer(session, user=user, found=found, gateway=gateway)
 
 
-def _accept_offer(session: DbSession, *, user: User, call_id: int, gateway: Any) -> Call:
-    """The agent takes the call: the caller leaves the queue and is bridged to them (or, for a
-    callback, we dial the customer, who is then bridged to them)."""
+def _accept_offer(session: DbSession, *, user: User, found: Ringing, gateway: Any) -> Call:
+    """The agent takes the call ringing for them (`found`, with its offer): the caller leaves
+    the queue and is bridged to them (or, for a callback, we dial the customer, who is then
+    bridged to them)."""
     now = utcnow()
-    offer, caller = pending_offer(session, call_id=call_id, agent_id=user.id)
+    offer, call, caller = found.offer, found.call, found.caller
+    assert offer is not None and call is not None  # the offer was read with its call
     if offer.expires_at <= now or not _decide(session, offer, "accepted", now):
         raise Conflict("the offer expired", code="offer_expired")
-    call = session.get(Call, call_id)
-    assert call is not None
-    presence = presence_of(session, user_id=user.id)
+    presence = found.presence or presence_of(session, user_id=user.id)
     call.routing_state = "connected"
     call.answered_at = now
     if call.enqueued_at:
@@ -421,7 +450,7 @@ def offer_to(session: DbSession, *, call: Call, agent_id: int, now: datetime) ->
     the caller's transaction, so no dispatch takes the call between its release and this offer.
     False when the agent is not free (or the call not waiting); the ring timeout of the call's
     queue applies, and its expiry (`expire`) puts the call back in line as any ring-out does."""
-    queue = session.get(CallQueue, call.queue_id) if call.queue_id is not None else None
+    queue = queue_row(session, call.queue_id)
     if queue is None:
         return False
     return _claim_offer(session, call, agent_id, queue, now)

@@ -15,11 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from helpdesk.db import DbSession
 from helpdesk.sla import service as sla
-from telephony.models import CallQueue
+from telephony.queue_config import AnyQueue, active_named, all_queues
 
 VOICEMAIL = "voicemail"
 ROUTE_ACTIONS = frozenset({"queue", VOICEMAIL})
@@ -37,7 +35,7 @@ def check_route(route: dict[str, str] | None) -> str | None:
     return None
 
 
-def is_open(session: DbSession, *, queue: CallQueue, at: datetime) -> bool:
+def is_open(session: DbSession, *, queue: AnyQueue, at: datetime) -> bool:
     return sla.is_open(session, at, calendar_id=queue.calendar_id)
 
 
@@ -45,10 +43,7 @@ def center_open(session: DbSession, *, at: datetime) -> bool:
     """Whether any queue takes calls now: the default calendar, or one of an active queue's."""
     if sla.is_open(session, at):
         return True
-    query = select(CallQueue.calendar_id).where(
-        CallQueue.active, CallQueue.calendar_id.is_not(None)
-    )
-    own = set(session.scalars(query.distinct()))
+    own = {q.calendar_id for q in all_queues(session).values() if q.active and q.calendar_id}
     return any(sla.is_open(session, at, calendar_id=calendar_id) for calendar_id in own)
 
 
@@ -57,19 +52,17 @@ class Destination:
     """Where a caller who chose `asked` goes: `queue` (possibly another one), or voicemail
     (`queue` None); `closed` says the queue they chose was closed."""
 
-    queue: CallQueue | None
+    queue: AnyQueue | None
     closed: bool
 
 
-def destination(session: DbSession, *, queue: CallQueue, at: datetime) -> Destination:
+def destination(session: DbSession, *, queue: AnyQueue, at: datetime) -> Destination:
     if is_open(session, queue=queue, at=at):
         return Destination(queue=queue, closed=False)
     route = queue.after_hours or {"action": VOICEMAIL}
     if route.get("action") != "queue" or route.get("queue") == queue.name:
         return Destination(queue=None, closed=True)
-    other = session.scalar(
-        select(CallQueue).where(CallQueue.name == route.get("queue"), CallQueue.active)
-    )
+    other = active_named(session, str(route.get("queue")))
     if other is None or not is_open(session, queue=other, at=at):
         return Destination(queue=None, closed=True)
     return Destination(queue=other, closed=True)

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from types import MappingProxyType
 
 from sqlalchemy import delete, or_, select
 
+from helpdesk import caches
 from helpdesk.auth.models import AgentSkill, Role, User
 from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -33,11 +35,30 @@ log = logging.getLogger(__name__)
 MAX_RETENTION_DAYS = 3650
 
 
+# The menu webhook and the accept read a queue's policy on every call; an admin changes one a few
+# times a year: all of them, cached per process and cleared on the commit of a change
+# (helpdesk/caches.py).
+caches.watch("recording_policies", QueueRecording, ttl_s=60.0)
+
+
 def policy_for(session: DbSession, queue_id: int | None) -> Policy:
-    row = session.get(QueueRecording, queue_id) if queue_id is not None else None
-    if row is None:
+    if queue_id is None:
         return Policy()
-    return Policy(mode=row.mode, retention_days=row.retention_days, restricted=row.restricted)
+    return _policies(session).get(queue_id) or Policy()
+
+
+def _policies(session: DbSession) -> MappingProxyType[int, Policy]:
+    def load() -> MappingProxyType[int, Policy]:
+        return MappingProxyType(
+            {
+                row.queue_id: Policy(
+                    mode=row.mode, retention_days=row.retention_days, restricted=row.restricted
+                )
+                for row in session.scalars(select(QueueRecording))
+            }
+        )
+
+    return caches.cached("recording_policies", "all", load)
 
 
 def save_policy(

@@ -5,6 +5,7 @@ few statements of columns, because a dispatch reads them for every decision it m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,8 @@ from sqlalchemy import exists, select
 from helpdesk.auth.models import AgentSkill, User
 from helpdesk.db import DbSession
 from telephony import routing
-from telephony.models import AgentPresence, Call, CallQueue
+from telephony.models import AgentPresence, Call
+from telephony.queue_config import AnyQueue, all_queues
 
 
 def agent_views(session: DbSession, now: datetime) -> list[routing.AgentView]:
@@ -59,7 +61,7 @@ def agent_views(session: DbSession, now: datetime) -> list[routing.AgentView]:
     ]
 
 
-def queue_spec(q: CallQueue) -> routing.QueueSpec:
+def queue_spec(q: AnyQueue) -> routing.QueueSpec:
     return routing.QueueSpec(
         name=q.name,
         skills=dict(q.skills or {}),
@@ -77,9 +79,7 @@ def queue_spec(q: CallQueue) -> routing.QueueSpec:
 
 
 def queue_specs(session: DbSession) -> dict[str, routing.QueueSpec]:
-    return {
-        q.name: queue_spec(q) for q in session.scalars(select(CallQueue).where(CallQueue.active))
-    }
+    return {q.name: queue_spec(q) for q in all_queues(session).values() if q.active}
 
 
 ANYTHING_TO_DECIDE = select(
@@ -99,7 +99,7 @@ def configured_backoff() -> float:
 
 def waiting_calls(
     session: DbSession,
-    by_id: dict[int, CallQueue],
+    by_id: Mapping[int, AnyQueue],
     queues: dict[str, routing.QueueSpec],
     *,
     now: datetime,

@@ -31,7 +31,8 @@ from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.workflow import UNRESOLVED, reference_for
 from helpdesk.timeline import service as timeline
 from telephony.callview import CallView, CustomerRef, call_view
-from telephony.models import Call, CallQueue
+from telephony.models import Call
+from telephony.queue_config import queue_row
 
 TIMELINE_ITEMS = 20
 OPEN_TICKETS = 10
@@ -68,6 +69,7 @@ def _card_queries() -> tuple[Any, Any]:
             .where(Call.customer_id == customer_id)
             .scalar_subquery()
             .label("calls"),
+            *surveys.summary_columns(customer_id),
             CustomerValue.customer_id.label("valued"),
             CustomerValue.segment,
             CustomerValue.late_payer,
@@ -117,6 +119,7 @@ class CallerRecord:
     value: dict[str, Any] | None
     # The customer models' scores (helpdesk.analytics): CLV, churn risk and its top drivers.
     scores: dict[str, Any] | None = None
+    satisfaction: surveys.Csat | None = None  # their survey answers (helpdesk.surveys)
 
 
 def caller_record(session: DbSession, customer_id: int) -> CallerRecord | None:
@@ -152,7 +155,8 @@ def caller_record(session: DbSession, customer_id: int) -> CallerRecord | None:
         if row.scored is not None
         else None
     )
-    return CallerRecord(_card(row, ordered, tags), history, value, scores)
+    csat = surveys.csat_of(row.csat_average, row.csat_responses)
+    return CallerRecord(_card(row, ordered, tags), history, value, scores, csat)
 
 
 def _card(row: Any, ordered: list[Any], tags: list[str]) -> dict[str, Any]:
@@ -223,7 +227,7 @@ def screen_and_view(
     """The screen and the call's view it begins with (the offer event carries the view alone).
     The view takes the customer and the queue from what the screen has read."""
     now = now or utcnow()
-    queue = session.get(CallQueue, call.queue_id) if call.queue_id else None
+    queue = queue_row(session, call.queue_id)
     about = _about(session, call.customer_id, now) if call.customer_id is not None else None
     card = about["customer"] if about else None
     view = call_view(
@@ -272,7 +276,7 @@ def _about(session: DbSession, customer_id: int, now: datetime) -> dict[str, Any
     }
     if record is not None:
         about["history"] = record.history
-        csat = surveys.summary(session, customer_id=customer_id)
+        csat = record.satisfaction or surveys.Csat(None, 0)
         about["satisfaction"] = {"average": csat.average, "responses": csat.responses}
     card, value = about["customer"], about["value"]
     if value and card:

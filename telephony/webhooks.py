@@ -24,7 +24,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Enqueue, Gather, VoiceResponse
 
-from helpdesk.db import utcnow
+from helpdesk.db import kept_after_commit, utcnow
 from helpdesk.errors import NotFound
 from helpdesk.extensions import csrf, db
 from helpdesk.security.nul import strip_from_request as strip_nul
@@ -44,7 +44,8 @@ from telephony import (
 from telephony import ivr_self_service as self_service
 from telephony import webhook_forms as forms
 from telephony.history import note_ivr
-from telephony.models import Call, CallQueue, takes_steps
+from telephony.models import Call, takes_steps
+from telephony.queue_config import AnyQueue, QueueRow, queue_row
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio_voice", __name__, url_prefix="/twilio/voice")
@@ -164,9 +165,11 @@ def _voicemail(call: Call, *, closed: bool = False, invalid: bool = False) -> Vo
 def incoming() -> Response:
     """A new call: find or create the caller, then opening hours, language, menu."""
     inbound = forms.inbound_call(request.form)
-    call, language_known = calls.upsert_inbound(
-        db.session, inbound=inbound, region=current_app.config["HELPDESK_DEFAULT_REGION"]
-    )
+    # The answer reads the call as it was just written: no second read of the row.
+    with kept_after_commit(db.session):
+        call, language_known = calls.upsert_inbound(
+            db.session, inbound=inbound, region=current_app.config["HELPDESK_DEFAULT_REGION"]
+        )
     if not takes_steps(call.status):
         return twiml(_ended())  # a replay of the first webhook after the call ended
     cfg = _config()
@@ -237,7 +240,7 @@ def _default_route(call: Call, miss: ivr_menu.MenuMiss) -> VoiceResponse:
     return _voicemail(call, invalid=miss.invalid)
 
 
-def _to_queue(call: Call, queue: CallQueue, step: str) -> VoiceResponse:
+def _to_queue(call: Call, queue: AnyQueue, step: str) -> VoiceResponse:
     """Into `queue` if it is open now; otherwise its after-hours route (`queue_hours`)."""
     where = queue_hours.destination(db.session, queue=queue, at=utcnow())
     if not where.closed:
@@ -248,7 +251,7 @@ def _to_queue(call: Call, queue: CallQueue, step: str) -> VoiceResponse:
     return _voicemail(call, closed=True)
 
 
-def _menu_queue(key: str, option: dict[str, Any]) -> CallQueue:
+def _menu_queue(key: str, option: dict[str, Any]) -> QueueRow:
     """The active queue a menu key names. A key that leads nowhere is logged with its name and
     answered with an error, which sends the call to the number's fallback URL."""
     try:
@@ -261,7 +264,7 @@ def _menu_queue(key: str, option: dict[str, Any]) -> CallQueue:
         raise
 
 
-def _enqueue(call: Call, queue: CallQueue, step: str) -> VoiceResponse:
+def _enqueue(call: Call, queue: AnyQueue, step: str) -> VoiceResponse:
     # Read before the commit expires them: the answer needs no second read of either row. A
     # copy of the webhook finds the caller in line, changes nothing and answers the same.
     language, name = call.language, queue.name
@@ -302,7 +305,7 @@ def wait(call: Call) -> Response:
     lang = call.language
     waited = forms.QueueWait.read(request.form).waited_s
     told = queue_wait.announcement(db.session, call=call, now=utcnow(), config=cfg)
-    queue = db.session.get(CallQueue, call.queue_id) if call.queue_id else None
+    queue = queue_row(db.session, call.queue_id)
     where = ivr.prompt(
         cfg, lang, "position", count=told.minutes, position=told.position, minutes=told.minutes
     )

@@ -95,12 +95,23 @@ def default_calendar(session: DbSession) -> CalendarModel | None:
     return found
 
 
+# Every call asks whether the center, and the chosen queue, is open; the calendars change a few
+# times a year: cached per process (by id, None for the default one), cleared on the commit of
+# a change to a calendar or its exceptions (helpdesk/caches.py).
+caches.watch("business_calendars", CalendarModel, CalendarException, ttl_s=60.0)
+
+
 def is_open(session: DbSession, at: datetime | None = None, calendar_id: int | None = None) -> bool:
     """Whether the call center is open (the telephony side asks this); open without a calendar."""
-    model = session.get(CalendarModel, calendar_id) if calendar_id else default_calendar(session)
-    if model is None:
-        return True
-    return calendar_of(model).is_open(at or utcnow())
+
+    def load() -> BusinessCalendar | None:
+        model = (
+            session.get(CalendarModel, calendar_id) if calendar_id else default_calendar(session)
+        )
+        return calendar_of(model) if model is not None else None
+
+    calendar = caches.cached("business_calendars", calendar_id or None, load)
+    return True if calendar is None else calendar.is_open(at or utcnow())
 
 
 class ExceptionFields(Protocol):

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import has_app_context
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, func, inspect, select, update
 
-from helpdesk.db import DbSession, utcnow
+from helpdesk.db import DbSession, UTCDateTime, utcnow
 from helpdesk.events import on_commit_batched
 from helpdesk.supervision import live
 from helpdesk.supervision.entries import (  # re-exported: the log's clock is read from here
@@ -101,9 +101,10 @@ class _Pending:
 def wrap_up_ended(session: DbSession, agent_id: int, now: datetime) -> None:
     """The agent's wrap-up ended (posted, or its timer ran out): its length goes on the
     `completed` entry of the call it followed (the agent's latest, within the hour), so reports
-    split AHT into talk, hold and wrap-up."""
-    row = session.scalar(
-        select(CallEvent)
+    split AHT into talk, hold and wrap-up. One UPDATE, the entry found and its length worked out
+    by the database."""
+    latest = (
+        select(CallEvent.id)
         .where(
             CallEvent.event == "completed",
             CallEvent.agent_id == agent_id,
@@ -112,9 +113,23 @@ def wrap_up_ended(session: DbSession, agent_id: int, now: datetime) -> None:
         )
         .order_by(CallEvent.id.desc())
         .limit(1)
+        .scalar_subquery()
     )
-    if row is not None:
-        row.wrap_s = round(max((now - row.at).total_seconds(), 0.0), 3)
+    seconds = _seconds_since(session.get_bind().dialect.name, CallEvent.at, now)
+    session.execute(
+        update(CallEvent)
+        .where(CallEvent.id == latest)
+        .values(wrap_s=func.round(seconds, 3))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _seconds_since(dialect: str, at: Any, now: datetime) -> Any:
+    """`now - at` in seconds, never below 0, as the database computes it."""
+    bound = bindparam("now", now, type_=UTCDateTime)
+    if dialect == "sqlite":
+        return func.max((func.julianday(bound) - func.julianday(at)) * 86400.0, 0.0)
+    return func.greatest(func.extract("epoch", bound - at), 0)
 
 
 def agent_state(

@@ -228,12 +228,22 @@ class Csat:
 
 def summary(session: DbSession, *, customer_id: int) -> Csat:
     """A customer's average score over every answer they gave."""
-    avg, n = session.execute(
-        select(func.avg(Survey.score), func.count(Survey.score)).where(
-            Survey.customer_id == customer_id, Survey.score.is_not(None)
-        )
-    ).one()
-    return Csat(round(float(avg), 2) if avg is not None else None, int(n or 0))
+    average, responses = session.execute(select(*summary_columns(customer_id))).one()
+    return csat_of(average, responses)
+
+
+def summary_columns(customer_id: Any) -> tuple[Any, Any]:
+    """`summary` as two columns (average, responses) for a statement that is read anyway: the
+    caller screen's card brings them along, with `csat_of` to read them."""
+    answered = (Survey.customer_id == customer_id, Survey.score.is_not(None))
+    return (
+        select(func.avg(Survey.score)).where(*answered).scalar_subquery().label("csat_average"),
+        select(func.count(Survey.score)).where(*answered).scalar_subquery().label("csat_responses"),
+    )
+
+
+def csat_of(average: Any, responses: Any) -> Csat:
+    return Csat(round(float(average), 2) if average is not None else None, int(responses or 0))
 
 
 def csat_by(
