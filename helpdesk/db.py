@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, MetaData, bindparam, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
@@ -180,6 +180,13 @@ def release_session_safely(app: Any, session: scoped_session[Any]) -> None:
             except Exception:
                 log.debug("invalidating the dropped connection failed too", exc_info=True)
             session.registry.clear()
+
+
+def column_param(table: Any, column: str, name: str) -> Any:
+    """A statement parameter `name` typed as `table`'s `column` and labelled as it, so enums,
+    JSON and UTC times are bound as the ORM binds them (for INSERT … SELECT statements built
+    once and executed with their values by name)."""
+    return bindparam(name, type_=table.c[column].type).label(column)
 
 
 def bulk_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -35,7 +35,7 @@ from sqlalchemy import (
     update,
 )
 
-from helpdesk.db import DbSession
+from helpdesk.db import DbSession, column_param
 from helpdesk.tickets.models import Comment, Ticket, TicketChange
 from helpdesk.tickets.workflow import Channel
 from helpdesk.timeline.models import TimelineEntry
@@ -120,9 +120,7 @@ _COMMENT_ID = select(bindparam(_P + "comment_id", type_=Integer).label("id")).su
 
 
 def _bound(table: Any, column: str, name: str | None = None) -> ColumnElement[Any]:
-    """A parameter typed as its column, so enums, JSON and UTC times are stored as the ORM
-    stores them."""
-    return bindparam(_P + (name or column), type_=table.c[column].type).label(column)
+    return column_param(table, column, _P + (name or column))  # type: ignore[no-any-return]
 
 
 @functools.cache

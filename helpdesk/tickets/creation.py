@@ -41,7 +41,7 @@ from sqlalchemy import (
 )
 
 from helpdesk.customers.models import Customer
-from helpdesk.db import DbSession
+from helpdesk.db import DbSession, column_param
 from helpdesk.tickets.models import Ticket, TicketChange, TicketTag
 from helpdesk.tickets.workflow import REFERENCE_OFFSET, REFERENCE_PREFIX, Channel, Priority, Status
 from helpdesk.timeline.models import TimelineEntry
@@ -141,9 +141,7 @@ _TICKET_ID = select(bindparam(_P + "ticket_id", type_=Integer).label("id")).subq
 
 
 def _bound(table: Any, column: str, name: str | None = None) -> ColumnElement[Any]:
-    """A parameter typed as its column, so enums, JSON and UTC times are stored as the ORM
-    stores them."""
-    return bindparam(_P + (name or column), type_=table.c[column].type).label(column)
+    return column_param(table, column, _P + (name or column))  # type: ignore[no-any-return]
 
 
 @functools.cache

@@ -5,10 +5,7 @@ is what the ORM used to store."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from helpdesk.auth import service as auth
 from helpdesk.auth.models import Group, Role
@@ -18,20 +15,7 @@ from helpdesk.tickets.models import TicketChange, TicketTag
 from helpdesk.tickets.workflow import reference_for
 from helpdesk.timeline.models import TimelineEntry
 from tests.conftest import Api
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+from tests.statements import statements
 
 
 def _setup(make_user, token_for, client):  # type: ignore[no-untyped-def]

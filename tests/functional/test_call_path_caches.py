@@ -4,11 +4,8 @@ seen by the next call. (Across processes: tests/services/test_call_path_cache.py
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from helpdesk.auth.models import Role
 from helpdesk.errors import NotFound
@@ -18,22 +15,9 @@ from helpdesk.sla.models import CalendarModel
 from telephony import queue_config, recordings
 from telephony.models import CallQueue
 from tests.functional.test_voice import SID, fixture, signed_post
+from tests.statements import statements
 
 OTHER_SID = "CA22222222222222222222222222222222"
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
 
 
 @pytest.fixture

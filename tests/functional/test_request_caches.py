@@ -4,29 +4,11 @@ when there is no policy; a policy or a revocation committed takes effect on the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from helpdesk.auth import service as auth
 from helpdesk.auth.models import Role
 from helpdesk.extensions import db
 from tests.conftest import Api
-
-
-@contextmanager
-def statements(app) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+from tests.statements import statements
 
 
 def test_a_known_token_costs_no_query_and_a_revocation_is_seen_at_once(app, client, make_user):
@@ -35,7 +17,7 @@ def test_a_known_token_costs_no_query_and_a_revocation_is_seen_at_once(app, clie
     api = Api(client, token)
     assert api.get("/users/me").status_code == 200  # the first use records `last_used_at`
     assert api.get("/users/me").status_code == 200  # the next one reads the token, once
-    with statements(app) as seen:
+    with statements() as seen:
         assert api.get("/users/me").get_json()["email"] == "cached@example.com"
     assert not [s for s in seen if "FROM api_tokens" in s]
     auth.revoke_token(session=db.session, token=token)
@@ -58,7 +40,7 @@ def test_a_ticket_without_policies_reads_none_and_a_new_policy_applies_at_once(
     api = Api(client, auth.issue_token(session=db.session, user=admin))
     customer = api.post("/customers", json={"name": "Cache Test"}).get_json()["id"]
     api.post("/tickets", json={"subject": "warm", "requester_id": customer})
-    with statements(app) as seen:
+    with statements() as seen:
         first = api.post("/tickets", json={"subject": "no policy", "requester_id": customer})
     assert first.status_code == 201
     assert not [s for s in seen if "sla_policies" in s or s.startswith("SAVEPOINT")]
