@@ -84,12 +84,17 @@ def _emails(raw: Sequence[dict[str, str] | str]) -> list[CustomerEmail]:
     return out
 
 
+# How many merges are followed from a record to the one that holds its history: a chain longer
+# than this (or a loop, which no merge makes) stops where it is.
+MERGE_HOPS = 10
+
+
 def get(session: DbSession, customer_id: int, *, follow_merge: bool = True) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
     hops = 0
-    while follow_merge and customer.merged_into_id is not None and hops < 10:
+    while follow_merge and customer.merged_into_id is not None and hops < MERGE_HOPS:
         customer = session.get(Customer, customer.merged_into_id) or customer
         hops += 1
     return customer

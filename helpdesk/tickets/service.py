@@ -18,7 +18,7 @@ from sqlalchemy.orm.util import identity_key
 from helpdesk import caches, written
 from helpdesk.auth.models import Group, Role, User
 from helpdesk.customers.models import Customer
-from helpdesk.customers.service import normalise_tags
+from helpdesk.customers.service import MERGE_HOPS, normalise_tags
 from helpdesk.db import DbSession, UTCDateTime, rowcount, utcnow
 from helpdesk.errors import APIError, Conflict, NotFound, ValidationFailed
 from helpdesk.events import FEED_TICKETS, publish
@@ -173,8 +173,10 @@ def create(
     if done is None:  # a merged requester's tickets go to whom they were merged into
         new = replace(new, requester_id=_live_requester(session, requester_id))
         done = creation.insert_ticket(session, new)
-    if done is None:
-        raise ValidationFailed("invalid requester", fields={"requester_id": "customer was erased"})
+    if done is None:  # erased or merged again between the two statements
+        raise ValidationFailed(
+            "invalid requester", fields={"requester_id": "customer changed meanwhile: try again"}
+        )
     ticket = _as_read(session, new, done, assignee, group)
     CLOCKS.get().on_created(session, ticket)
     publish(
@@ -191,13 +193,26 @@ def create(
 
 def _live_requester(session: DbSession, requester_id: int) -> int:
     """Why a requester could not hold a new ticket: missing or erased (an error), or merged (the
-    customer they were merged into holds it)."""
+    customer at the end of the merges holds it: a record merged into one that was merged in turn
+    is followed, as `customers.service.get` follows it)."""
     requester = session.get(Customer, requester_id, options=[lazyload("*")])
     if requester is None:
         raise ValidationFailed("invalid requester", fields={"requester_id": "no such customer"})
-    if requester.merged_into_id is None:
+    seen = {requester.id}
+    while requester.merged_into_id is not None and len(seen) <= MERGE_HOPS:
+        into = session.get(Customer, requester.merged_into_id, options=[lazyload("*")])
+        if into is None or into.id in seen:
+            break
+        seen.add(into.id)
+        requester = into
+    if requester.erased_at is not None:
         raise ValidationFailed("invalid requester", fields={"requester_id": "customer was erased"})
-    return requester.merged_into_id
+    if requester.merged_into_id is not None:
+        raise ValidationFailed(
+            "invalid requester",
+            fields={"requester_id": "customer was merged into a record that cannot be found"},
+        )
+    return requester.id
 
 
 def _as_read(

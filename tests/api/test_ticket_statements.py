@@ -112,6 +112,23 @@ def test_a_merged_requester_hands_the_ticket_on_and_a_missing_one_is_refused(
     assert missing.get_json()["error"]["fields"] == {"requester_id": "no such customer"}
 
 
+def test_merges_are_followed_to_the_end_and_an_erased_end_is_said(
+    app, client, make_user, token_for
+):
+    _admin, api, _group, first = _setup(make_user, token_for, client)
+    middle = api.post("/customers", json={"name": "Middle"}).get_json()["id"]
+    last = api.post("/customers", json={"name": "Last"}).get_json()["id"]
+    assert api.post(f"/customers/{middle}/merge", json={"source_id": first}).status_code < 300
+    assert api.post(f"/customers/{last}/merge", json={"source_id": middle}).status_code < 300
+    answer = api.post("/tickets", json={"subject": "Twice merged", "requester_id": first})
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["requester"]["id"] == last
+    assert api.delete(f"/customers/{last}").status_code == 204
+    refused = api.post("/tickets", json={"subject": "Erased", "requester_id": first})
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["fields"] == {"requester_id": "customer was erased"}
+
+
 def test_the_reference_in_sql_is_the_reference(app, backend):
     for ticket_id in (1, 42, 99_999, 123_456_789):
         assert db.session.scalar(select(reference_sql(ticket_id))) == reference_for(ticket_id)
