@@ -167,7 +167,7 @@ def test_ids_past_the_integer_columns_are_refused_not_crashed(
     assert "requester_id" in created.get_json()["error"]["fields"]
 
 
-@pytest.mark.timeout(30)  # a hang fails here rather than at the suite's limit
+@pytest.mark.timeout(30, func_only=True)  # a hang fails here, not at the suite's limit
 def test_staffing_past_the_calculator_is_refused_at_once(
     app: Flask, api_as: Callable[..., Any]
 ) -> None:

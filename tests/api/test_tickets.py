@@ -241,7 +241,7 @@ def test_staffing_endpoint(api_as):
     assert sup.get("/staffing?aht_s=180").status_code == 422  # calls missing
 
 
-@pytest.mark.timeout(10)
+@pytest.mark.timeout(10, func_only=True)  # the app fixture may be slow; the requests not
 def test_staffing_refuses_what_it_cannot_compute_at_once(api_as):
     """Values the query accepts but no calculator should loop over: 422 naming a field, fast."""
     sup = api_as(Role.SUPERVISOR)
