@@ -84,6 +84,9 @@ class Settings:
     HELPDESK_MAX_REQUEST_MB: float = 16.0
     HELPDESK_STATEMENT_TIMEOUT_S: float = 30.0
     HELPDESK_IDLE_IN_TRANSACTION_S: float = 60.0
+    # A pooled database connection unused for longer than this is checked with a round trip
+    # before a request gets it (one used more recently is not: `db.ping_when_idle`).
+    HELPDESK_POOL_PING_IDLE_S: float = 5.0
     HELPDESK_HELP_VOTE_LIMIT: str = "20 per hour"
     HELPDESK_HELP_VIEW_LIMIT: str = "20 per day"
     # Customer portal (docs/portal.md): sign-in links asked for one address or number, and from
@@ -237,7 +240,7 @@ class Settings:
 
     def flask_config(self) -> dict[str, Any]:
         """The subset Flask and its extensions read, under the names they expect."""
-        engine_options: dict[str, Any] = {"pool_pre_ping": True}
+        engine_options: dict[str, Any] = {}
         if not self.is_sqlite:
             engine_options.update(pool_size=10, max_overflow=20, pool_recycle=1800)
         return {

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, bindparam, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
@@ -156,6 +157,37 @@ def _bound_sqlite_statements(engine: Engine, timeout_s: float) -> None:
             deadline = context.connection.connection.info.get("statement_deadline")
             if deadline is not None:
                 deadline[0] = math.inf
+
+
+def ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Prove a pooled connection alive with a round trip only when it sat in the pool for more
+    than `idle_s` seconds.
+
+    What a check at checkout is for (a server restarted, a proxy or firewall that dropped an idle
+    connection) shows on connections left unused; `pool_pre_ping` pays its round trip on every
+    checkout, that is on every request, webhook and task, for a connection used milliseconds
+    earlier. A connection dropped while in use makes that one request fail as it would with a
+    ping (the voice webhooks answer their apology, `telephony/degraded.py`); the disconnect
+    error invalidates every older connection of the pool, so the next requests open fresh ones.
+    A failed ping makes the pool discard the connection and hand out another (`DisconnectionError`
+    in a checkout listener).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _stamp(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since <= idle_s:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection is gone") from exc
+        if not alive:
+            raise DisconnectionError("the pooled connection is gone")
 
 
 def release_session_safely(app: Any, session: scoped_session[Any]) -> None:

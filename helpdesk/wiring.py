@@ -29,7 +29,12 @@ from helpdesk.config import Settings
 from helpdesk.consent.api import bp as consent_api
 from helpdesk.customers.api import bp as customers_api
 from helpdesk.customers.timeline_api import bp as timeline_api
-from helpdesk.db import DbSession, install_sqlite_pragmas, release_session_safely
+from helpdesk.db import (
+    DbSession,
+    install_sqlite_pragmas,
+    ping_when_idle,
+    release_session_safely,
+)
 from helpdesk.dispatch.api import bp as dispatch_api
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, socketio
 from helpdesk.macros.api import bp as macros_api
@@ -182,6 +187,7 @@ def _init_extensions(app: Flask, settings: Settings, role: str) -> None:
     caches.init_app(app, redis_url=settings.REDIS_URL)
     release_session_safely(app, db.session)
     with app.app_context():
+        ping_when_idle(db.engine, settings.HELPDESK_POOL_PING_IDLE_S)
         install_sqlite_pragmas(
             db.engine,
             statement_timeout_s=(

@@ -5,7 +5,8 @@ Twilio's "an application error has occurred". Instead the webhook answers a shor
 French and English and then hands the call to `HELPDESK_VOICE_FALLBACK_URL` (the same TwiML Bin
 configured as the number's fallback URL in Twilio's console, which takes a message), or hangs up
 when none is configured. Nothing is half-written: the session is rolled back first. The next
-request gets a fresh connection from the pool (`pool_pre_ping`).
+request gets a fresh connection from the pool: the disconnect invalidated the pool's older
+connections, and one that sat idle is checked before use (`helpdesk.db.ping_when_idle`).
 """
 
 from __future__ import annotations
