@@ -73,6 +73,10 @@ class _Cache:
             self.generation += 1
             self.entries = {}
 
+    def forget(self, key: Hashable) -> None:
+        with self.lock:
+            self.entries.pop(key, None)
+
 
 class Registry:
     """An app's caches, and whether they may be used (always alone; while listening when scaled
@@ -117,6 +121,15 @@ def cached(name: str, key: Hashable, load: Callable[[], V], *, session: Any = No
             _attach(registry)
         return load()
     return registry.cache(name).get(key, load)
+
+
+def forget(name: str, key: Hashable) -> None:
+    """Drop `key` from this process's cache `name`: after a write of this process that only
+    this process's copy must see at once (a sign-in's last use: another process's copy is at
+    most a few seconds old, and the worst it does is write the same thing again)."""
+    registry = _registry()
+    if registry is not None and name in registry.caches:
+        registry.caches[name].forget(key)
 
 
 def init_app(app: Flask, *, redis_url: str) -> None:

@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
-from helpdesk import events
+from helpdesk import caches, events
 from helpdesk.auth.models import ApiToken, ConsoleSession, User
 from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import NotFound
 
+_M = TypeVar("_M", ConsoleSession, User)
 USER_AGENT_KEPT = 255
 # A console session unused this long has ended: a browser closed without signing out does not
 # leave a way in (or a row listed as signed in) for good. Page views renew it.
@@ -60,21 +65,74 @@ def start_console_session(
     return key
 
 
-def live_console_session(*, session: DbSession, key: str, user_id: int) -> ConsoleSession | None:
-    """The console session a cookie's key stands for, unless it has been ended."""
-    row: ConsoleSession | None = session.scalar(
-        select(ConsoleSession).where(ConsoleSession.key_hash == _digest(key))
+# The console session and user a cookie stands for, per process: read on every console request
+# and changed by a sign-out, a password change, a deactivation or a role change, each of which
+# clears the cache in every process on commit (`caches`). A row's last use is written at most once
+# a minute, without clearing anyone's copy.
+caches.watch("console_sign_ins", ConsoleSession, User, ttl_s=30.0)
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class _SignIn:
+    """Detached copies, their columns loaded: merged into each request's session."""
+
+    console_session: ConsoleSession
+    user: User
+
+
+def console_sign_in(
+    *, session: DbSession, key: str, user_id: int, version: int
+) -> tuple[User, ConsoleSession] | None:
+    """The user and the console session a cookie stands for, while both still let it in (the
+    session not ended nor idle too long, the user active with the cookie's session version);
+    without a query while the cache holds them."""
+    digest = _digest(key)
+    found = caches.cached(
+        "console_sign_ins", digest, lambda: _sign_in(session, digest), session=session
     )
+    if found is None:
+        return None
+    row, user = found.console_session, found.user
     now = utcnow()
-    if row is None or row.ended_at is not None or row.user_id != user_id:
+    if row.ended_at is not None or row.user_id != user_id:
         return None
     if now - row.last_seen_at > SESSION_IDLE_LIMIT:
         return None
-    # Touch at most once a minute so that page views do not each turn into a write.
-    if now - row.last_seen_at > timedelta(minutes=1):
-        row.last_seen_at = now
+    if not user.active or user.session_version != version:
+        return None
+    touched = now - row.last_seen_at > TOUCH_EVERY
+    if touched:
+        # A Core statement on the connection: the ORM sees no change, so no process's cache is
+        # cleared for it; this process drops its own copy, whose last use is now stale.
+        session.connection().execute(
+            update(ConsoleSession.__table__)
+            .where(ConsoleSession.__table__.c.id == row.id)
+            .values(last_seen_at=now)
+        )
         session.commit()
-    return row
+        caches.forget("console_sign_ins", digest)
+    attached = session.merge(row, load=False)
+    if touched:
+        set_committed_value(attached, "last_seen_at", now)
+    return session.merge(user, load=False), attached
+
+
+def _sign_in(session: DbSession, digest: str) -> _SignIn | None:
+    found = session.execute(
+        select(ConsoleSession, User)
+        .join(User, User.id == ConsoleSession.user_id)
+        .where(ConsoleSession.key_hash == digest)
+    ).one_or_none()
+    if found is None:
+        return None
+    return _SignIn(_detached_copy(found[0]), _detached_copy(found[1]))
+
+
+def _detached_copy(row: _M) -> _M:
+    copy = type(row)(**{a.key: getattr(row, a.key) for a in inspect(type(row)).column_attrs})
+    make_transient_to_detached(copy)
+    return copy
 
 
 def end_console_session(*, session: DbSession, key: str) -> None:

@@ -24,14 +24,15 @@ def init_login(app: Flask) -> None:
     @login_manager.user_loader
     def _load(session_id: str) -> User | None:
         user_id, _, version = session_id.partition(":")
-        if not user_id.isdigit() or not version.isdigit():
+        key = session.get(SESSION_KEY)
+        if not user_id.isdigit() or not version.isdigit() or not isinstance(key, str):
             return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.active or user.session_version != int(version):
+        found = access.console_sign_in(
+            session=db.session, key=key, user_id=int(user_id), version=int(version)
+        )
+        if found is None:
             return None
-        row = current_console_session(user)
-        if row is None:
-            return None
+        user, row = found
         g.helpdesk_console_session = row
         return user
 
@@ -44,14 +45,6 @@ def start(user: User) -> None:
         user_agent=request.headers.get("User-Agent", ""),
         ip=request.remote_addr,
     )
-
-
-def current_console_session(user: User) -> ConsoleSession | None:
-    """This browser's live console session, if its cookie names one."""
-    key = session.get(SESSION_KEY)
-    if not isinstance(key, str):
-        return None
-    return access.live_console_session(session=db.session, key=key, user_id=user.id)
 
 
 def this_console_session() -> ConsoleSession | None:

@@ -482,3 +482,37 @@ def test_signing_out_everywhere_else_keeps_this_browser(
     here.post("/settings/sign-out-elsewhere")
     assert "You were signed in nowhere else." in here.get("/settings").get_data(as_text=True)
     assert _signed_in(here)
+
+
+def test_a_console_request_reads_no_sign_in_rows_while_the_cache_holds_them(
+    browser: Callable[[], FlaskClient], make_user: Callable[..., User], app_clock: Any
+) -> None:
+    """The sign-in is read once, then served from the per-process cache; its last use is
+    written once a minute without emptying the cache; a sign-out is seen at the next request."""
+    from tests.statements import statements
+
+    agent = make_user(Role.AGENT)
+    mine = _sign_in(browser(), agent)
+    copy = _copy_of(mine, browser)
+    assert _signed_in(mine)
+
+    def sign_in_reads() -> list[str]:
+        with statements() as seen:
+            assert _signed_in(mine)
+        # The page itself lists the agents: only the sign-in's own statements count here.
+        return [s for s in seen if "console_sessions" in s or "WHERE users.id =" in s]
+
+    assert sign_in_reads() == []
+    first_seen = _live_session(agent).last_seen_at
+    db.session.commit()
+    app_clock.advance(minutes=2)
+    touched = sign_in_reads()
+    assert len(touched) == 1 and touched[0].startswith("UPDATE console_sessions")
+    assert _live_session(agent).last_seen_at > first_seen
+    db.session.commit()
+    # This process dropped its copy (its last use is stale): read once, then cached again.
+    reread = sign_in_reads()
+    assert len(reread) == 1 and "key_hash" in reread[0]
+    assert sign_in_reads() == []
+    mine.post("/logout")
+    assert not _signed_in(copy)
