@@ -185,13 +185,22 @@ def recording_state(session: DbSession, call: Call) -> str:
     no recording to pause, and the screen pop's statements stay as they were."""
     if call.answered_at is None or call.ended_at is not None or call.id is None:
         return "none"
+    # The accept announces the call's view, then answers with it: read once (after the
+    # recording the accept started, if any) for both.
+    memo = kept_memo(session)
+    key = ("call_view.recording", call.id)
+    if memo is not None and key in memo:
+        return str(memo[key])
     status = session.scalar(
         select(CallRecording.status)
         .where(CallRecording.call_id == call.id, CallRecording.kind == "call")
         .order_by(CallRecording.id.desc())
         .limit(1)
     )
-    return _RECORDING_STATE.get(status or "", "none")
+    state = _RECORDING_STATE.get(status or "", "none")
+    if memo is not None:
+        memo[key] = state
+    return state
 
 
 def call_view(

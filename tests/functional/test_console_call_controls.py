@@ -25,6 +25,7 @@ from tests.conftest import Api
 from tests.functional import test_console_phone as phone
 from tests.functional.test_console import html
 from tests.functional.test_console_phone import JSON, go_available, ring, state
+from tests.statements import statements
 
 compiled_catalogues = phone.compiled_catalogues
 agent = phone.agent
@@ -148,7 +149,12 @@ def test_the_call_view_carries_the_recording_and_the_panel_pauses_and_resumes_it
     row = ring(sim, "+33611111111")
     assert row.agent_id == agent.id
     assert state(console)["offer"]["recording"] == "none"  # ringing: nothing recorded yet
-    assert console.post(f"/phone/calls/{row.id}/accept", headers=JSON).status_code == 200
+    with statements() as seen:
+        accepted = console.post(f"/phone/calls/{row.id}/accept", headers=JSON)
+    assert accepted.status_code == 200
+    # The view announced and the view answered: the recording's state read once for both.
+    assert accepted.get_json()["phone"]["call"]["recording"] == "recording"
+    assert len([s for s in seen if s.startswith("SELECT call_recordings.status")]) == 1
     assert state(console)["call"]["recording"] == "recording"
     connected = recorded.named("call.connected")[-1].payload
     assert connected["call"]["recording"] == "recording"
