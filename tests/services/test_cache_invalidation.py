@@ -109,3 +109,62 @@ def test_a_revocation_and_a_new_policy_reach_the_other_process_cache(
         for proc in procs:
             proc.wait(timeout=15)
     database.reset()
+
+
+def test_a_console_sign_in_ended_through_one_process_is_refused_by_the_other(
+    settings, database, redis_url, tmp_path
+):
+    import re
+
+    app = create_app(settings)
+    with app.app_context():
+        admin = auth.create_user(
+            session=db.session, email="adm@example.com", password="long enough pw", role=Role.ADMIN
+        )
+        auth.create_user(
+            session=db.session, email="ag@example.com", password="long enough pw", role=Role.AGENT
+        )
+        admin_token = auth.issue_token(session=db.session, user=admin)
+        db.session.remove()
+        db.engine.dispose()
+    port_a, port_b = _port(), _port()
+    procs = [_web(database.url, redis_url, p, tmp_path) for p in (port_a, port_b)]
+    a, b = (f"http://127.0.0.1:{p}" for p in (port_a, port_b))
+    try:
+        _up(port_a)
+        _up(port_b)
+        browser = requests.Session()
+        page = browser.get(f"{b}/login", timeout=10).text
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert found
+        signed = browser.post(
+            f"{b}/login",
+            data={"email": "ag@example.com", "password": "long enough pw", "csrf_token": found[1]},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert signed.status_code == 302, signed.text
+
+        def let_in() -> bool:
+            r = browser.get(f"{b}/tickets", allow_redirects=False, timeout=10)
+            return r.status_code == 200
+
+        # B reads the sign-in once, then serves it from its cache...
+        assert all(let_in() for _ in range(3))
+        # ...and an administrator ends the agent's sessions through A: B refuses the cookie.
+        as_admin = {"Authorization": f"Bearer {admin_token}"}
+        agent = requests.get(f"{a}/api/v1/users", headers=as_admin, timeout=10).json()
+        agent_id = next(u["id"] for u in agent["items"] if u["email"] == "ag@example.com")
+        ended = requests.delete(
+            f"{a}/api/v1/users/{agent_id}/sessions", headers=as_admin, timeout=10
+        )
+        assert ended.status_code == 200 and ended.json() == {"ended": 1}, ended.text
+        started = time.monotonic()
+        _until(lambda: not let_in(), "process B still lets in a sign-in ended through A")
+        assert time.monotonic() - started < 2
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=15)
+    database.reset()
