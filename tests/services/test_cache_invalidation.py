@@ -1,9 +1,13 @@
 """Two real web processes on one PostgreSQL and one Redis: what one of them has cached (a token's
-owner, the SLA policies) is dropped by the other's commit, through Redis, at once."""
+owner, a console sign-in, the SLA policies) is dropped by the other's commit, through Redis, at
+once."""
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import requests
 
@@ -25,30 +29,55 @@ def _until(check, what: str, limit_s: float = 5.0):  # type: ignore[no-untyped-d
     raise AssertionError(what)
 
 
-def test_a_revocation_and_a_new_policy_reach_the_other_process_cache(
-    settings, database, redis_url, tmp_path
-):
+PASSWORD = "long enough pw"
+AGENT = "ag@example.com"
+
+
+def _staff(settings) -> tuple[str, str, int]:  # type: ignore[no-untyped-def]
+    """An administrator and an agent: their API tokens and the agent's id."""
     app = create_app(settings)
     with app.app_context():
         admin = auth.create_user(
-            session=db.session, email="adm@example.com", password="long enough pw", role=Role.ADMIN
+            session=db.session, email="adm@example.com", password=PASSWORD, role=Role.ADMIN
         )
         agent = auth.create_user(
-            session=db.session, email="ag@example.com", password="long enough pw", role=Role.AGENT
+            session=db.session, email=AGENT, password=PASSWORD, role=Role.AGENT
         )
-        admin_token = auth.issue_token(session=db.session, user=admin)
-        agent_token = auth.issue_token(session=db.session, user=agent)
-        agent_id = agent.id
+        tokens = (
+            auth.issue_token(session=db.session, user=admin),
+            auth.issue_token(session=db.session, user=agent),
+            agent.id,
+        )
         db.session.remove()
         db.engine.dispose()
-    port_a, port_b = _port(), _port()
-    procs = [_web(database.url, redis_url, p, tmp_path) for p in (port_a, port_b)]
-    a, b = (f"http://127.0.0.1:{p}/api/v1" for p in (port_a, port_b))
+    return tokens
+
+
+@contextmanager
+def _two_web_processes(database, redis_url, tmp_path) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Two web processes on the same database and Redis: their base addresses."""
+    ports = (_port(), _port())
+    procs = [_web(database.url, redis_url, p, tmp_path) for p in ports]
+    try:
+        for port in ports:
+            _up(port)
+        yield (f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}")
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=15)
+    database.reset()
+
+
+def test_a_revocation_and_a_new_policy_reach_the_other_process_cache(
+    settings, database, redis_url, tmp_path
+):
+    admin_token, agent_token, agent_id = _staff(settings)
     as_admin = {"Authorization": f"Bearer {admin_token}"}
     as_agent = {"Authorization": f"Bearer {agent_token}"}
-    try:
-        _up(port_a)
-        _up(port_b)
+    with _two_web_processes(database, redis_url, tmp_path) as (root_a, root_b):
+        a, b = f"{root_a}/api/v1", f"{root_b}/api/v1"
         # B knows the agent's token (first use, then read once, then from its cache)...
         for _ in range(3):
             assert requests.get(f"{b}/users/me", headers=as_agent, timeout=10).status_code == 200
@@ -103,43 +132,20 @@ def test_a_revocation_and_a_new_policy_reach_the_other_process_cache(
             return [c["metric"] for c in sla["clocks"]] == ["first_response"]
 
         _until(clocked, "process B kept using its cached 'no policy' after A added one", 2.0)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=15)
-    database.reset()
 
 
 def test_a_console_sign_in_ended_through_one_process_is_refused_by_the_other(
     settings, database, redis_url, tmp_path
 ):
-    import re
-
-    app = create_app(settings)
-    with app.app_context():
-        admin = auth.create_user(
-            session=db.session, email="adm@example.com", password="long enough pw", role=Role.ADMIN
-        )
-        auth.create_user(
-            session=db.session, email="ag@example.com", password="long enough pw", role=Role.AGENT
-        )
-        admin_token = auth.issue_token(session=db.session, user=admin)
-        db.session.remove()
-        db.engine.dispose()
-    port_a, port_b = _port(), _port()
-    procs = [_web(database.url, redis_url, p, tmp_path) for p in (port_a, port_b)]
-    a, b = (f"http://127.0.0.1:{p}" for p in (port_a, port_b))
-    try:
-        _up(port_a)
-        _up(port_b)
+    admin_token, _agent_token, agent_id = _staff(settings)
+    with _two_web_processes(database, redis_url, tmp_path) as (a, b):
         browser = requests.Session()
         page = browser.get(f"{b}/login", timeout=10).text
         found = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert found
         signed = browser.post(
             f"{b}/login",
-            data={"email": "ag@example.com", "password": "long enough pw", "csrf_token": found[1]},
+            data={"email": AGENT, "password": PASSWORD, "csrf_token": found[1]},
             allow_redirects=False,
             timeout=10,
         )
@@ -152,19 +158,12 @@ def test_a_console_sign_in_ended_through_one_process_is_refused_by_the_other(
         # B reads the sign-in once, then serves it from its cache...
         assert all(let_in() for _ in range(3))
         # ...and an administrator ends the agent's sessions through A: B refuses the cookie.
-        as_admin = {"Authorization": f"Bearer {admin_token}"}
-        agent = requests.get(f"{a}/api/v1/users", headers=as_admin, timeout=10).json()
-        agent_id = next(u["id"] for u in agent["items"] if u["email"] == "ag@example.com")
         ended = requests.delete(
-            f"{a}/api/v1/users/{agent_id}/sessions", headers=as_admin, timeout=10
+            f"{a}/api/v1/users/{agent_id}/sessions",
+            headers={"Authorization": f"Bearer {admin_token}"},
+            timeout=10,
         )
         assert ended.status_code == 200 and ended.json() == {"ended": 1}, ended.text
         started = time.monotonic()
         _until(lambda: not let_in(), "process B still lets in a sign-in ended through A")
         assert time.monotonic() - started < 2
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=15)
-    database.reset()
