@@ -2,17 +2,20 @@
 
 Before sending, the reply box names the channel and the destination its route chose (or says that
 nothing can reach the customer); after sending, the flash message and each public reply's badge
-say what really happened: a reply that nothing could carry is never called "sent".
+say what really happened: a reply that nothing could carry is never called "sent", nor one that
+went to this installation's simulator because no mail server (or no Twilio account) is configured.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
 from agents_ui import formatting
+from helpdesk.mail import transport
 from helpdesk.tickets import delivery
 from helpdesk.tickets.models import Comment
 
@@ -37,6 +40,29 @@ def destination(channel: str | None, to: str | None) -> str:
     if channel == "email":
         return str(_("e-mail to %(to)s", to=to or ""))
     return str(_("%(channel)s to %(to)s", channel=channel or "", to=to or ""))
+
+
+def simulated(channel: str | None) -> bool:
+    """Whether `channel` ends in this installation's simulator instead of leaving it: e-mail with
+    no SMTP server configured, SMS with no Twilio account."""
+    if channel == "email":
+        return transport.simulator(current_app) is not None
+    if channel == "sms":
+        return current_app.config.get("HELPDESK_TELEPHONY_BACKEND") == "simulator"
+    return False
+
+
+def simulated_labels() -> dict[str, str]:
+    """The badge of a reply "sent" or "delivered" on each channel that ends in the simulator, for
+    the page's script to show when a delivery update arrives live."""
+    label = str(pgettext("delivery", "Simulated"))
+    return {channel: label for channel in ("email", "sms") if simulated(channel)}
+
+
+def _simulator_note(channel: str | None) -> str:
+    if channel == "email":
+        return str(_("No mail server is configured: it stays in the mail simulator."))
+    return str(_("No Twilio account is configured: it goes to the simulator."))
 
 
 @dataclass(frozen=True)
@@ -75,6 +101,8 @@ def route_notice(route: delivery.Route) -> RouteNotice:
         text = _(
             "A public reply will be sent: %(where)s.", where=destination(route.channel, route.to)
         )
+    if simulated(route.channel):
+        text = f"{text} {_simulator_note(route.channel)}"
     return RouteNotice(channel=route.channel, text=text, deliverable=True)
 
 
@@ -86,13 +114,19 @@ def badge(comment: Comment) -> tuple[str, str, str] | None:
     label = status_label(status)
     if status == delivery.UNDELIVERABLE:
         return status, label, _("no channel could reach the customer")
-    return status, label, destination(comment.delivery_channel, comment.delivery_to)
+    where = destination(comment.delivery_channel, comment.delivery_to)
+    if status in (delivery.SENT, delivery.DELIVERED) and simulated(comment.delivery_channel):
+        return status, pgettext("delivery", "Simulated"), where
+    return status, label, where
 
 
 def flash_after_reply(comment: Comment) -> tuple[str, str]:
     """The message (and its flash category) once a public reply is saved: what really happened."""
     status = comment.delivery_status
     where = destination(comment.delivery_channel, comment.delivery_to)
+    if status in (delivery.SENT, delivery.DELIVERED) and simulated(comment.delivery_channel):
+        said = _("Reply saved, not sent: %(where)s.", where=where)
+        return f"{said} {_simulator_note(comment.delivery_channel)}", "warning"
     if status in (delivery.SENT, delivery.DELIVERED):
         return _("Reply sent: %(where)s.", where=where), "success"
     if status == delivery.QUEUED:

@@ -169,6 +169,7 @@ def _render(
         delivery_badge=reply_delivery.badge,
         delivery_statuses=delivery.STATUSES,
         delivery_label=reply_delivery.status_label,
+        delivery_simulated=reply_delivery.simulated_labels(),
         reply_statuses={s.value for s in TRANSITIONS[current]},
         props_statuses={current.value} | {s.value for s in TRANSITIONS[current]},
         kb_suggestions=kb_panel.suggestions_for(ticket),

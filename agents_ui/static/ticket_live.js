@@ -49,10 +49,14 @@
     };
   }
 
-  // Only the states the page has a label for (data-delivery-<status> on the box) are shown.
+  // Only the states the page has a label for (data-delivery-<status> on the box) are shown; a
+  // reply that reached a channel's simulator (data-delivery-simulated-<channel>) is never "sent".
   function onDelivery(payload) {
     if (!payload || payload.ticket_id !== ticketId) return;
     var label = box.getAttribute("data-delivery-" + String(payload.status));
+    if (payload.status === "sent" || payload.status === "delivered") {
+      label = box.getAttribute("data-delivery-simulated-" + String(payload.channel)) || label;
+    }
     var shown = document.querySelector('[data-delivery="' + Number(payload.comment_id) + '"]');
     var badge = shown && shown.querySelector("[data-delivery-status]");
     if (!label || !badge) return;

@@ -97,19 +97,56 @@ def test_undeliverable_reply_is_named_before_and_never_called_sent(
 
 
 def test_an_email_ticket_is_answered_by_email(
+    app: Flask,
     signed_in: Callable[..., FlaskClient],
     customer_factory: Callable[..., Any],
     ticket_factory: Callable[..., Any],
 ) -> None:
+    from helpdesk.mail.smtp import SmtpTransport
+    from tests.smtp_server import start_smtp
+
+    recorder, controller, port = start_smtp()
+    app.extensions["mail_transport"] = SmtpTransport.from_url(f"smtp://127.0.0.1:{port}")
+    try:
+        console = signed_in()
+        customer = customer_factory(
+            name="Manon Petit", phones=[LANDLINE], emails=["m@example.com"]
+        )
+        ticket = ticket_factory(requester_id=customer.id, channel=Channel.EMAIL)
+        page = html(console.get(f"/tickets/{ticket.id}"))
+        assert _reply_box(page) == "A public reply will be sent by e-mail to m@example.com."
+        page = _post_reply(console, ticket.id, "We have reset your line.")
+        assert "Reply sent: e-mail to m@example.com." in _flashes(page)
+        comment = db.session.scalar(select(Comment).where(Comment.ticket_id == ticket.id))
+        assert comment is not None and comment.delivery_status == "sent"
+        assert [m.rcpt_tos for m in recorder.accepted] == [["m@example.com"]]
+    finally:
+        app.extensions["mail_transport"].close()
+        controller.stop()
+
+
+def test_a_reply_kept_by_the_mail_simulator_is_not_called_sent(
+    signed_in: Callable[..., FlaskClient],
+    customer_factory: Callable[..., Any],
+    ticket_factory: Callable[..., Any],
+) -> None:
+    """No SMTP server configured (`make run`): the mail goes to the simulator, and the agent is
+    told so before and after, never "sent"."""
     console = signed_in()
     customer = customer_factory(name="Manon Petit", phones=[LANDLINE], emails=["m@example.com"])
     ticket = ticket_factory(requester_id=customer.id, channel=Channel.EMAIL)
     page = html(console.get(f"/tickets/{ticket.id}"))
-    assert _reply_box(page) == "A public reply will be sent by e-mail to m@example.com."
+    assert _reply_box(page) == (
+        "A public reply will be sent by e-mail to m@example.com. "
+        "No mail server is configured: it stays in the mail simulator."
+    )
     page = _post_reply(console, ticket.id, "We have reset your line.")
-    assert "Reply sent: e-mail to m@example.com." in _flashes(page)
-    comment = db.session.scalar(select(Comment).where(Comment.ticket_id == ticket.id))
-    assert comment is not None and comment.delivery_status == "sent"
+    assert (
+        "Reply saved, not sent: e-mail to m@example.com. "
+        "No mail server is configured: it stays in the mail simulator."
+    ) in _flashes(page)
+    assert not any("Reply sent" in f for f in _flashes(page))
+    assert 'class="badge delivery-sent" data-delivery-status>Simulated</span>' in page
 
 
 def test_reply_box_names_the_sms_number_and_the_reply_shows_its_state(
@@ -121,11 +158,18 @@ def test_reply_box_names_the_sms_number_and_the_reply_shows_its_state(
     customer = customer_factory(name="Hugo Martin", phones=[LANDLINE, MOBILE])
     ticket = ticket_factory(requester_id=customer.id, channel=Channel.PHONE)
     page = html(console.get(f"/tickets/{ticket.id}"))
-    assert _reply_box(page) == "A public reply will be sent by SMS to +33 6 12 34 56 78."
+    # No Twilio account here: the text goes to the simulator, and the page says so.
+    assert _reply_box(page) == (
+        "A public reply will be sent by SMS to +33 6 12 34 56 78. "
+        "No Twilio account is configured: it goes to the simulator."
+    )
     assert 'data-sms-meter="reply-body"' in page
     page = _post_reply(console, ticket.id, "The technician comes at 2 pm.")
-    assert "Reply sent: SMS to +33 6 12 34 56 78." in _flashes(page)
-    assert 'class="badge delivery-sent" data-delivery-status>Sent</span>' in page
+    assert (
+        "Reply saved, not sent: SMS to +33 6 12 34 56 78. "
+        "No Twilio account is configured: it goes to the simulator."
+    ) in _flashes(page)
+    assert 'class="badge delivery-sent" data-delivery-status>Simulated</span>' in page
     assert "SMS to +33 6 12 34 56 78</span>" in page
 
 
@@ -142,7 +186,8 @@ def test_french_agent_reads_it_in_french(
         "mais pas envoyée."
     )
     assert _reply_box(html(console.get(f"/tickets/{texted.id}"))) == (
-        "Une réponse publique sera envoyée par SMS au +33 6 12 34 56 78."
+        "Une réponse publique sera envoyée par SMS au +33 6 12 34 56 78. "
+        "Aucun compte Twilio n’est configuré : elle part vers le simulateur."
     )
     page = _post_reply(console, nowhere.id, "Bonjour")
     assert (
