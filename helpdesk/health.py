@@ -141,6 +141,18 @@ def _sla() -> dict[str, Any]:
     return {"ok": not never_open, "never_open_calendars": never_open}
 
 
+def _mail() -> dict[str, Any]:
+    """Where outgoing mail goes: an SMTP server, or the local simulator when `MAIL_SMTP_URL` is
+    unset (the mail then never leaves this machine; a deployment should say so loudly). Not a
+    connection check: the outbox reports each send that fails."""
+    from helpdesk.mail import transport
+
+    if "mail_transport" not in current_app.extensions:
+        return {"backend": "none", "ok": True}
+    simulated = transport.simulator(current_app) is not None
+    return {"backend": "simulator" if simulated else "smtp", "ok": True}
+
+
 def report() -> dict[str, Any]:
     """What `/healthz` answers and `helpdesk check` prints."""
     database = _database()
@@ -154,6 +166,7 @@ def report() -> dict[str, Any]:
         "database": database,
         "broker": broker,
         "telephony": telephony,
+        "mail": _mail(),
         "ivr": ivr,
         "sla": sla,
     }

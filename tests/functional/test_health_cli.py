@@ -34,6 +34,7 @@ def test_healthz_reports_backends(app, client):
     assert body["database"]["backend"] == "sqlite" and body["database"]["ok"] is True
     assert body["broker"] == {"backend": "in-process", "ok": True}
     assert body["telephony"]["backend"] == "simulator"
+    assert body["mail"] == {"backend": "simulator", "ok": True}  # no MAIL_SMTP_URL here
 
 
 def test_healthz_reports_unreachable_redis(app, client):
