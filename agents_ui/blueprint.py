@@ -31,7 +31,7 @@ from agents_ui.safety import web_link
 from helpdesk.auth import permissions
 from helpdesk.auth.login import this_console_session
 from helpdesk.auth.models import Role
-from helpdesk.errors import APIError
+from helpdesk.errors import APIError, http_error_answer, wants_json
 from helpdesk.extensions import login_manager
 from helpdesk.realtime import issue_socket_token
 from helpdesk.security.origins import live_url
@@ -252,6 +252,25 @@ def _forbidden(_exc: HTTPException) -> tuple[str, int]:
 @bp.errorhandler(404)
 def _not_found(_exc: HTTPException) -> tuple[str, int]:
     return error_page(404, _("Not found"), _("There is nothing at this address."))
+
+
+@bp.app_errorhandler(404)
+def _nowhere(exc: HTTPException) -> Any:
+    """An address no part of the app serves: the console's own page, in the reader's language,
+    where a person reads it; the API's JSON where a program does; a webhook's bare status."""
+    if wants_json():
+        return http_error_answer(exc)
+    if request.path.startswith(("/twilio/", "/socket.io")):
+        return exc
+    # Outside the blueprint its context processor does not run: its helpers are handed in.
+    page = render_template(
+        "error.html",
+        status=404,
+        title=_("Not found"),
+        message=_("There is nothing at this address."),
+        **_helpers(),
+    )
+    return page, 404
 
 
 @bp.errorhandler(APIError)

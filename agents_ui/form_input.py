@@ -70,8 +70,10 @@ def _message(err: Any) -> str:
         return str(_("At most %(count)d entries.", count=int(ctx["max_length"])))
     if kind in ("enum", "literal_error", "int_parsing", "int_type"):
         return str(_("Choose one of the options."))
-    if kind == "string_pattern_mismatch":
+    if kind == "string_pattern_mismatch" or kind.endswith(("_parsing", "_type")):
         return str(_("This is not in the expected form."))
+    if kind == "value_error" and str(err["msg"]).startswith("value is not a valid email address"):
+        return str(_("This is not an e-mail address."))
     return str(err["msg"])
 
 

@@ -70,8 +70,20 @@ def error_response(
     return jsonify(APIError(message, fields=fields, code=code).to_dict()), status
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
+    """Whether this request's errors are answered in JSON (the API and the health report)."""
     return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def http_error_answer(exc: HTTPException) -> Any:
+    """An HTTP error as the API says it (JSON naming the error), or Werkzeug's own elsewhere."""
+    if not wants_json():
+        return exc
+    code = (exc.name or "error").lower().replace(" ", "_")
+    response, status = error_response(exc.code or 500, code, exc.description or exc.name)
+    if exc.code == 429:
+        response.headers["Retry-After"] = "60"
+    return response, status
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -90,12 +102,4 @@ def register_error_handlers(app: Flask) -> None:
     def _bad_cursor(exc: BadCursor) -> tuple[Response, int]:
         return _api_error(ValidationFailed("invalid cursor", fields={"cursor": str(exc)}))
 
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Any:
-        if not _wants_json():
-            return exc
-        code = (exc.name or "error").lower().replace(" ", "_")
-        response, status = error_response(exc.code or 500, code, exc.description or exc.name)
-        if exc.code == 429:
-            response.headers["Retry-After"] = "60"
-        return response, status
+    app.register_error_handler(HTTPException, http_error_answer)

@@ -488,6 +488,27 @@ def test_missing_ticket_is_an_html_404(console: FlaskClient) -> None:
     assert "There is nothing at this address." in html(response)
 
 
+def test_an_address_nothing_serves_is_the_consoles_page_in_the_readers_language(
+    client: FlaskClient,
+) -> None:
+    response = client.get("/nope", headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    page = unescape(html(response))
+    assert "Il n'y a rien à cette adresse." in page and '<html lang="fr">' in page
+    assert "The requested URL was not found" not in page
+    # Programs still get what they read: the API's JSON, a webhook's bare status.
+    api = client.get("/api/v1/nope")
+    assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
+    assert client.post("/twilio/nope").status_code == 404
+
+
+def test_a_signed_in_agent_lost_on_a_wrong_address_keeps_the_console(console: FlaskClient) -> None:
+    response = console.get("/tickets-old/42")
+    assert response.status_code == 404
+    page = html(response)
+    assert "There is nothing at this address." in page and 'href="/tickets"' in page
+
+
 # -- customers -----------------------------------------------------------------------------------
 
 

@@ -187,7 +187,7 @@ def test_french_agent_reads_it_in_french(
     )
     assert _reply_box(html(console.get(f"/tickets/{texted.id}"))) == (
         "Une réponse publique sera envoyée par SMS au +33 6 12 34 56 78. "
-        "Aucun compte Twilio n’est configuré : elle part vers le simulateur."
+        "Aucun compte Twilio n\u2019est configuré : elle part vers le simulateur."
     )
     page = _post_reply(console, nowhere.id, "Bonjour")
     assert (

@@ -129,7 +129,8 @@ def test_refused_input_is_shown_by_field_and_what_was_typed_is_kept(
     answer = console.post("/admin/users/new", data=bad)
     assert answer.status_code == 422
     page = html(answer)
-    assert _error_of(page, "new-user-email")
+    # Said for a person (and translated), not the validator's own English.
+    assert _error_of(page, "new-user-email") == "This is not an e-mail address."
     assert 'value="not-an-address"' in page and 'value="Nina Noël"' in page
     assert 'value="billing"' in page and "12345678" not in page  # a password is never shown back
     # The model accepts the rest; then the service's own rules refuse the skill level and the
