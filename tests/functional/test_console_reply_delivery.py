@@ -109,9 +109,7 @@ def test_an_email_ticket_is_answered_by_email(
     app.extensions["mail_transport"] = SmtpTransport.from_url(f"smtp://127.0.0.1:{port}")
     try:
         console = signed_in()
-        customer = customer_factory(
-            name="Manon Petit", phones=[LANDLINE], emails=["m@example.com"]
-        )
+        customer = customer_factory(name="Manon Petit", phones=[LANDLINE], emails=["m@example.com"])
         ticket = ticket_factory(requester_id=customer.id, channel=Channel.EMAIL)
         page = html(console.get(f"/tickets/{ticket.id}"))
         assert _reply_box(page) == "A public reply will be sent by e-mail to m@example.com."
