@@ -243,6 +243,7 @@ def js_strings(queues: dict[str, str]) -> dict[str, Any]:
             "open_tickets": _("Open tickets"),
             "no_open_tickets": _("No open tickets."),
             "more_tickets": _("and %(n)s more", n="{n}"),
+            "one_more_ticket": _("and one more"),
             "timeline": timeline_strings(),
             "recent": _("Latest on the timeline"),
             "no_history": _("Nothing on the timeline yet."),

@@ -183,7 +183,8 @@
     });
     box.appendChild(list);
     var more = (screen.open_tickets || []).length - rows.length;
-    if (more > 0) box.appendChild(el("p", "muted", fill(s.more_tickets, { n: more })));
+    var moreText = more === 1 ? s.one_more_ticket : fill(s.more_tickets, { n: more });
+    if (more > 0) box.appendChild(el("p", "muted", moreText));
     return box;
   }
 

@@ -121,6 +121,9 @@ def test_phone_panel_words_the_ivr_path_and_the_screen_pop_timeline(
     words = strings["screen"]["timeline"]
     assert words["disposition"]["follow_up"] == "Suivi nécessaire"
     assert words["status"] == "{ref} {old} → {new}" and words["sec"] == "{n} s"
+    # More open tickets than the screen lists: one, or several (French plurals differ).
+    assert strings["screen"]["one_more_ticket"] == "et 1 autre"
+    assert strings["screen"]["more_tickets"] == "et {n} autres"
     # The screen pop carries the facts the script words the entries from.
     offer = panel_snapshot(page)["offer"]
     rows: dict[str, Any] = {}
