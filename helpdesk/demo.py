@@ -67,7 +67,15 @@ STAFF = [
         ["fr", "en"],
         "fr",
     ),
-    ("agent4@demo.helpdesk", "Léa Lefèvre", Role.AGENT, {"technical": 3, "field": 2}, ["fr"], "fr"),
+    # In the Support group, so she takes French support calls too (every demo agent can be rung).
+    (
+        "agent4@demo.helpdesk",
+        "Léa Lefèvre",
+        Role.AGENT,
+        {"support": 2, "technical": 3, "field": 2},
+        ["fr"],
+        "fr",
+    ),
     (
         "agent5@demo.helpdesk",
         "Olivia Brown",
