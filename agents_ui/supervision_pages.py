@@ -77,13 +77,25 @@ def _queue_label(q: Any) -> str:
 
 
 def _waiting_calls() -> list[dict[str, Any]]:
+    """The callers in queue, those ringing at an agent included (the queue's figures count them
+    as waiting until someone answers): each with the agent it rings, if any."""
+    from helpdesk.auth.models import User
     from telephony.models import Call, CallQueue
 
     now = utcnow()
     rows = db.session.execute(
-        select(Call.id, Call.from_number, Call.enqueued_at, Call.priority, CallQueue.name)
+        select(
+            Call.id,
+            Call.from_number,
+            Call.enqueued_at,
+            Call.priority,
+            Call.routing_state,
+            CallQueue.name,
+            User.name.label("agent_name"),
+        )
         .join(CallQueue, CallQueue.id == Call.queue_id)
-        .where(Call.routing_state == "waiting", Call.callback_requested.is_(False))
+        .outerjoin(User, (User.id == Call.agent_id) & (Call.routing_state == "offered"))
+        .where(Call.routing_state.in_(("waiting", "offered")), Call.callback_requested.is_(False))
         .order_by(Call.priority.desc(), Call.enqueued_at)
         .limit(WAITING_SHOWN)
     )
@@ -94,6 +106,7 @@ def _waiting_calls() -> list[dict[str, Any]]:
             "queue": r.name,
             "priority": r.priority,
             "waited_s": round((now - r.enqueued_at).total_seconds()) if r.enqueued_at else 0,
+            "ringing": r.agent_name if r.routing_state == "offered" else None,
         }
         for r in rows
     ]
@@ -140,6 +153,7 @@ def wallboard_strings() -> dict[str, Any]:
         "abandoned": _("Abandoned"),
         "service_level": _("Service level"),
         "no_waiting": _("Nobody is waiting."),
+        "ringing": _("Ringing at %(name)s", name="{name}"),
         "no_agents": _("No agent has signed in today."),
         "moved": _("The call was moved."),
         "state_changed": _("The agent's state was changed."),

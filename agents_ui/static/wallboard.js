@@ -129,6 +129,12 @@
       cell(tr, c.queue_label || c.queue);
       var waited = cell(tr, duration(c.waited_s), "num");
       waited.setAttribute("data-enqueued", String(snapshot.now - c.waited_s));
+      // A caller ringing at an agent still waits (the queue counts them); it cannot be moved.
+      if (c.ringing) {
+        cell(tr, strings.ringing.replace("{name}", c.ringing), "muted");
+        body.appendChild(tr);
+        return;
+      }
       var td = cell(tr, "");
       var form = formFrom("tpl-move", c.id);
       Array.prototype.forEach.call(form.querySelectorAll("option"), function (o) {

@@ -105,6 +105,25 @@ def test_wallboard_shows_live_figures_and_moves_a_call(signed_in, queues, make_u
     assert billing["waiting"] in (0, 1)  # offered at once to the agent now available
 
 
+def test_a_caller_ringing_at_an_agent_is_still_listed_as_waiting(signed_in, queues, make_user):
+    """The queue's figures count a caller as waiting until someone answers; the list shows
+    them too, with the agent it rings (and no move: the offer holds the call)."""
+    from telephony import offers
+
+    call = _waiting()
+    agent = make_user(Role.AGENT, name="Zoé <b>Martin</b>", languages=["fr", "en"])
+    agent_presence.set_presence(db.session, user=agent, state="available")
+    offers.dispatch(db.session)
+    db.session.expire_all()
+    assert call.routing_state == "offered" and call.agent_id == agent.id
+    client = signed_in(Role.SUPERVISOR)
+    snap = client.get("/wallboard/snapshot").get_json()
+    assert [(c["id"], c["ringing"]) for c in snap["waiting"]] == [(call.id, "Zoé <b>Martin</b>")]
+    page = client.get("/wallboard").get_data(as_text=True)
+    assert "Ringing at Zoé &lt;b&gt;Martin&lt;/b&gt;" in page and "<b>Martin" not in page
+    assert f"/wallboard/calls/{call.id}/move" not in page
+
+
 def test_wallboard_in_french(signed_in, queues):
     client = signed_in(Role.SUPERVISOR, locale="fr")
     page = client.get("/wallboard").get_data(as_text=True)
