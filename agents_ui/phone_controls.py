@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -205,6 +206,17 @@ def phone_transfer_targets() -> ResponseReturnValue:
         db.session, query=request.args.get("q", "")[:100], exclude_user_id=me().id
     )
     db.session.commit()
+    french = str(get_locale() or "en") == "fr"
     return jsonify(
-        {"agents": [a.to_json() for a in agents], "queues": [q.to_json() for q in queues]}
+        {
+            "agents": [a.to_json() for a in agents],
+            # Each queue also named as the agent reads it, the ring panel's way.
+            "queues": [
+                {
+                    **q.to_json(),
+                    "label": (q.label_fr if french else q.label_en) or q.label_en or q.name,
+                }
+                for q in queues
+            ],
+        }
     )

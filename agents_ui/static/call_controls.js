@@ -258,7 +258,7 @@
         });
         (found.queues || []).forEach(function (q2) {
           var detail = strings.queue + ", " + fill(strings.waiting, { n: q2.waiting });
-          els.results.appendChild(option(q2.label_en || q2.name, detail, "queue:" + q2.name, true));
+          els.results.appendChild(option(q2.label || q2.name, detail, "queue:" + q2.name, true));
         });
         if (!els.results.children.length) {
           var none = document.createElement("li");

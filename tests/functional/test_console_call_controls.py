@@ -85,6 +85,7 @@ def test_hold_search_and_cold_transfer_from_the_console(
         {"id": bea.id, "name": "Béa Second", "state": "offline", "free": False}
     ]
     assert [q["name"] for q in found["queues"]] == ["billing"]
+    assert found["queues"][0]["label"] == "billing"  # no label of its own: its name
     Api(app.test_client(), token_for(bea)).put("/agents/me/presence", json={"state": "available"})
     found = console.get("/phone/transfer-targets?q=béa", headers=JSON).get_json()
     assert found["agents"][0]["free"] is True
@@ -191,3 +192,14 @@ def test_the_screen_pop_wording_has_the_recording_player_address(app: Flask) -> 
         strings = phone_state.js_strings({})["screen"]
     assert strings["audio_url"] == "/recordings/0/audio"
     assert strings["play_recording"] == "Play the recording"
+
+
+def test_the_transfer_search_names_queues_in_the_agents_language(
+    client: FlaskClient, make_user: Callable[..., User], sim: Simulator
+) -> None:
+    from tests.functional.test_console import sign_in
+
+    french = make_user(Role.AGENT, name="Inès Agent", skills={"support": 3}, locale="fr")
+    assert sign_in(client, french).status_code == 302
+    found = client.get("/phone/transfer-targets?q=ass", headers=JSON).get_json()
+    assert [(q["name"], q["label"]) for q in found["queues"]] == [("support", "Assistance")]
