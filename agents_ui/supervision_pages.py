@@ -79,7 +79,6 @@ def _queue_label(q: Any) -> str:
 def _waiting_calls() -> list[dict[str, Any]]:
     """The callers in queue, those ringing at an agent included (the queue's figures count them
     as waiting until someone answers): each with the agent it rings, if any."""
-    from helpdesk.auth.models import User
     from telephony.models import Call, CallQueue
 
     now = utcnow()

@@ -124,6 +124,20 @@ def test_a_caller_ringing_at_an_agent_is_still_listed_as_waiting(signed_in, queu
     assert f"/wallboard/calls/{call.id}/move" not in page
 
 
+def test_an_alert_names_the_queue_as_its_tile_does(signed_in, queues, monkeypatch):
+    from helpdesk.supervision import service as supervision
+
+    real = supervision.wallboard
+
+    def alerting(session):  # type: ignore[no-untyped-def]
+        return {**real(session), "alerts": {"support": ["service_level"]}}
+
+    monkeypatch.setattr(supervision, "wallboard", alerting)
+    page = signed_in(Role.SUPERVISOR, locale="fr").get("/wallboard").get_data(as_text=True)
+    assert "Niveau de service sous l\u2019objectif dans Assistance" in page
+    assert 'data-alert-queue="support"' in page  # the live update replaces it
+
+
 def test_wallboard_in_french(signed_in, queues):
     client = signed_in(Role.SUPERVISOR, locale="fr")
     page = client.get("/wallboard").get_data(as_text=True)
