@@ -87,13 +87,19 @@
    * Every call (event or snapshot) is the one view the server builds (`telephony.callview`). */
   function who(call) {
     if (!call) return "";
-    if (call.customer && call.customer.name) return String(call.customer.name);
+    if (named(call)) return String(call.customer.name);
     return String(call.number_display || strings.unknown_caller);
+  }
+
+  /* A customer with a name of their own: a contact made from the caller's number bears the
+   * number as its name, which reads better once, formatted. */
+  function named(call) {
+    return Boolean(call.customer && call.customer.name && call.customer.name !== call.number);
   }
 
   /* The number under a known customer's name. */
   function number(call) {
-    return call && call.customer ? String(call.number_display) : "";
+    return call && named(call) ? String(call.number_display) : "";
   }
 
   /* A payload that carries the caller screen (`screen_pop`, the snapshot's offer). */

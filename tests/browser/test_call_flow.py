@@ -253,3 +253,22 @@ def test_an_answered_call_costs_the_agents_browser_two_requests(
     assert [a.split(" ")[0] for a in actions] == ["POST", "POST"], sent
     assert actions[0].endswith("/accept") and actions[1].endswith("/wrap-up"), sent
     assert agent.errors == [] and simulator.errors == []
+
+
+def test_a_new_caller_reads_as_their_number_once(
+    agent_and_simulator: tuple[Console, Console], live_server: LiveServer
+) -> None:
+    """A number no customer has becomes a contact named after it: the panel shows it once,
+    formatted, not the raw number with the formatted one under it."""
+    agent, simulator = agent_and_simulator
+    page = simulator.page
+    page.goto(live_server.base_url + "/simulator")
+    page.fill("#number", "+33611223344")
+    page.fill("#digits", "11")  # French, then support
+    page.click("#sim-call-button")
+    agent.page.wait_for_selector("#phone-ringing:not([hidden])", timeout=EVENT_TIMEOUT_MS)
+    expect(agent.page.locator("#phone-ringing [data-field=who]")).to_have_text("+33 6 11 22 33 44")
+    expect(agent.page.locator("#phone-ringing [data-field=number]")).to_have_text("")
+    simulator.page.click("#sim-hangup-button")
+    agent.page.wait_for_selector("#phone-ringing", state="hidden", timeout=EVENT_TIMEOUT_MS)
+    assert agent.errors == [] and simulator.errors == []
