@@ -43,8 +43,9 @@
       if (!payload || payload.ticket_id !== ticketId) return;
       if (payload.actor_id === me) return; // my own change: the page already shows it
       var who = (payload.actor_id && names[payload.actor_id]) || box.getAttribute("data-someone");
-      changedEl.querySelector("[data-field=text]").textContent =
-        fill(box.getAttribute(kind), { name: who });
+      var text = payload.from_customer ? box.getAttribute("data-customer-wrote")
+        : fill(box.getAttribute(kind), { name: who });
+      changedEl.querySelector("[data-field=text]").textContent = text;
       changedEl.hidden = false;
     };
   }

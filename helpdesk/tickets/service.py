@@ -450,7 +450,11 @@ def _publish_comment(
     session: DbSession, ticket: Ticket, comment: Comment, *, actor: User | None
 ) -> None:
     payload = ticket_payload(
-        ticket, comment_id=comment.id, public=comment.public, actor_id=actor.id if actor else None
+        ticket,
+        comment_id=comment.id,
+        public=comment.public,
+        actor_id=actor.id if actor else None,
+        from_customer=comment.author_customer_id is not None,
     )
     publish(session, "ticket.comment", ticket_rooms(ticket), payload)
 

@@ -124,7 +124,12 @@ def test_comments_reply_note_and_reopen(api, customer_factory, recorded):
         (True, True),
     ]
     assert ticket.status is Status.OPEN
-    assert len(recorded.named("ticket.comment")) == 3
+    # Each event says whether the customer wrote it (the ticket page words its notice so).
+    assert [e.payload["from_customer"] for e in recorded.named("ticket.comment")] == [
+        False,
+        False,
+        True,
+    ]
     r = api.post(f"/tickets/{t['id']}/comments", json={"body": ""})
     assert r.status_code == 422 and "body" in r.get_json()["error"]["fields"]
 

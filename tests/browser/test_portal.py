@@ -74,7 +74,7 @@ def test_a_customer_signs_in_by_link_and_replies_to_an_agent_watching(
 
         notice = agent.page.locator("#ticket-changed")
         expect(notice).to_be_visible(timeout=EVENT_TIMEOUT_MS)
-        expect(notice).to_contain_text("added a reply")
+        expect(notice).to_contain_text("The customer wrote to this ticket.")
 
         customer.click("#portal-sign-out")
         expect(customer.locator("#address")).to_be_visible()

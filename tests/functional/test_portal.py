@@ -220,7 +220,7 @@ def test_a_reply_reopens_a_solved_request_and_reaches_agents_live(
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).status is Status.OPEN
     [event] = recorded.named("ticket.comment")
-    assert f"ticket:{ticket.id}" in event.rooms
+    assert f"ticket:{ticket.id}" in event.rooms and event.payload["from_customer"] is True
     page = html(client.get(f"/portal/requests/{ticket.id}"))
     assert "Still &lt;i&gt;broken&lt;/i&gt;" in page
 
