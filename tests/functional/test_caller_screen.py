@@ -164,6 +164,9 @@ def test_unknown_caller_becomes_a_customer(console: FlaskClient, sim: Simulator)
     call = _answered(console, sim, "+33655555555", "11")
     page = html(console.get(f"/calls/{call.id}"))
     assert "Unknown caller" in page and 'id="new-caller-form"' in page
+    # The page does not say that no customer has the number while a contact has it.
+    assert "only a contact recorded on its first call" in page
+    assert "<p>No customer has this number." not in page
     # The contact recorded from the number on its first call can already hold a ticket.
     assert 'id="call-new-ticket"' in page
     r = console.post(
