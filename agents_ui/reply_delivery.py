@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
 from agents_ui import formatting
-from helpdesk.mail import transport
 from helpdesk.tickets import delivery
 from helpdesk.tickets.models import Comment
 
@@ -42,21 +40,11 @@ def destination(channel: str | None, to: str | None) -> str:
     return str(_("%(channel)s to %(to)s", channel=channel or "", to=to or ""))
 
 
-def simulated(channel: str | None) -> bool:
-    """Whether `channel` ends in this installation's simulator instead of leaving it: e-mail with
-    no SMTP server configured, SMS with no Twilio account."""
-    if channel == "email":
-        return transport.simulator(current_app) is not None
-    if channel == "sms":
-        return current_app.config.get("HELPDESK_TELEPHONY_BACKEND") == "simulator"
-    return False
-
-
 def simulated_labels() -> dict[str, str]:
     """The badge of a reply "sent" or "delivered" on each channel that ends in the simulator, for
     the page's script to show when a delivery update arrives live."""
     label = str(pgettext("delivery", "Simulated"))
-    return {channel: label for channel in ("email", "sms") if simulated(channel)}
+    return {channel: label for channel in ("email", "sms") if delivery.simulated(channel)}
 
 
 def _simulator_note(channel: str | None) -> str:
@@ -101,7 +89,7 @@ def route_notice(route: delivery.Route) -> RouteNotice:
         text = _(
             "A public reply will be sent: %(where)s.", where=destination(route.channel, route.to)
         )
-    if simulated(route.channel):
+    if delivery.simulated(route.channel):
         text = f"{text} {_simulator_note(route.channel)}"
     return RouteNotice(channel=route.channel, text=text, deliverable=True)
 
@@ -115,7 +103,9 @@ def badge(comment: Comment) -> tuple[str, str, str] | None:
     if status == delivery.UNDELIVERABLE:
         return status, label, _("no channel could reach the customer")
     where = destination(comment.delivery_channel, comment.delivery_to)
-    if status in (delivery.SENT, delivery.DELIVERED) and simulated(comment.delivery_channel):
+    if status in (delivery.SENT, delivery.DELIVERED) and delivery.simulated(
+        comment.delivery_channel
+    ):
         return status, pgettext("delivery", "Simulated"), where
     return status, label, where
 
@@ -124,7 +114,9 @@ def flash_after_reply(comment: Comment) -> tuple[str, str]:
     """The message (and its flash category) once a public reply is saved: what really happened."""
     status = comment.delivery_status
     where = destination(comment.delivery_channel, comment.delivery_to)
-    if status in (delivery.SENT, delivery.DELIVERED) and simulated(comment.delivery_channel):
+    if status in (delivery.SENT, delivery.DELIVERED) and delivery.simulated(
+        comment.delivery_channel
+    ):
         said = _("Reply saved, not sent: %(where)s.", where=where)
         return f"{said} {_simulator_note(comment.delivery_channel)}", "warning"
     if status in (delivery.SENT, delivery.DELIVERED):

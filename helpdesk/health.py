@@ -145,12 +145,8 @@ def _mail() -> dict[str, Any]:
     """Where outgoing mail goes: an SMTP server, or the local simulator when `MAIL_SMTP_URL` is
     unset (the mail then never leaves this machine; a deployment should say so loudly). Not a
     connection check: the outbox reports each send that fails."""
-    from helpdesk.mail import transport
-
-    if "mail_transport" not in current_app.extensions:
-        return {"backend": "none", "ok": True}
-    simulated = transport.simulator(current_app) is not None
-    return {"backend": "simulator" if simulated else "smtp", "ok": True}
+    transport = current_app.extensions.get("mail_transport")
+    return {"backend": getattr(transport, "name", "none"), "ok": True}
 
 
 def report() -> dict[str, Any]:

@@ -16,8 +16,8 @@ from helpdesk.api.text import Written
 from helpdesk.auth.models import User
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.tickets import delivery, reply_actions, service, ticket_merge
 from helpdesk.tickets import files as comment_files
-from helpdesk.tickets import reply_actions, service, ticket_merge
 from helpdesk.tickets.models import Comment, Ticket, TicketChange
 from helpdesk.tickets.workflow import Channel, Priority, Status
 
@@ -118,6 +118,14 @@ class DeliveryOut(BaseModel):
         )
     )
     to: str | None = Field(description="Where it goes: an E.164 number or an e-mail address.")
+    simulated: bool = Field(
+        default=False,
+        description=(
+            "True when the channel ends in this installation's simulator (no SMTP server or no "
+            "Twilio account configured): `sent` then means handed to the simulator, and nothing "
+            "left the machine."
+        ),
+    )
 
 
 class CommentOut(BaseModel):
@@ -231,7 +239,12 @@ def delivery_out(c: Comment) -> DeliveryOut | None:
     if c.delivery_status is None:
         return None
     return DeliveryOut.model_validate(
-        {"channel": c.delivery_channel, "status": c.delivery_status, "to": c.delivery_to}
+        {
+            "channel": c.delivery_channel,
+            "status": c.delivery_status,
+            "to": c.delivery_to,
+            "simulated": delivery.simulated(c.delivery_channel),
+        }
     )
 
 

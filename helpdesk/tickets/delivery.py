@@ -164,3 +164,19 @@ def route_for(session: Any, ticket: Any) -> Route:
     """Ask each registered channel whether it can reach the ticket's customer, then choose."""
     reaches = {name: found.reach(session, ticket) for name, found in _CHANNELS.items()}
     return choose(ticket.channel.value, reaches)
+
+
+def simulated(channel: str | None) -> bool:
+    """Whether a reply on `channel` ends in this installation's simulator instead of leaving it:
+    e-mail with no SMTP server configured (`make run`), SMS with no Twilio account. Such a reply
+    is recorded as sent to the simulator; the console and the API say it did not leave."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return False
+    if channel == "email":
+        transport = current_app.extensions.get("mail_transport")
+        return getattr(transport, "name", None) == "simulator"
+    if channel == "sms":
+        return current_app.config.get("HELPDESK_TELEPHONY_BACKEND") == "simulator"
+    return False

@@ -57,8 +57,9 @@ def test_sms_ticket_reply_is_sent_by_text(api, sim, customer_factory):
     c = customer_factory(phones=[MOBILE])
     t = _ticket(api, c.id, "sms")
     out = _reply(api, t["id"], "A technician comes tomorrow.")
-    # The outbox handed it to the provider once the reply was committed.
-    assert out["delivery"] == {"channel": "sms", "status": "sent", "to": MOBILE}
+    # The outbox handed it to the provider once the reply was committed (here the simulator:
+    # no Twilio account, and the answer says so).
+    assert out["delivery"] == {"channel": "sms", "status": "sent", "to": MOBILE, "simulated": True}
     assert sim.inbox(MOBILE)[-1] == "A technician comes tomorrow."
     assert _delivery_of(api, t["id"], out["id"]) == out["delivery"]
 
@@ -70,7 +71,12 @@ def test_sms_statuses_follow_the_outbox_and_never_go_back(
     c = customer_factory(phones=[MOBILE])
     t = _ticket(api, c.id, "sms")
     out = _reply(api, t["id"], "On our way.")
-    assert out["delivery"] == {"channel": "sms", "status": "queued", "to": MOBILE}
+    assert out["delivery"] == {
+        "channel": "sms",
+        "status": "queued",
+        "to": MOBILE,
+        "simulated": True,
+    }
     row = db.session.scalar(select(SmsMessage).where(SmsMessage.ticket_id == t["id"]))
     gateway = app.extensions["telephony_gateway"]
     assert sms.send(db.session, row.id, gateway, public_base_url="http://localhost") == "accepted"
@@ -105,7 +111,12 @@ def test_no_reachable_channel_is_undeliverable(api, sim, customer_factory, chann
     c = customer_factory(phones=[LANDLINE])
     t = _ticket(api, c.id, channel)
     out = _reply(api, t["id"], "We looked into it.")
-    assert out["delivery"] == {"channel": None, "status": "undeliverable", "to": None}
+    assert out["delivery"] == {
+        "channel": None,
+        "status": "undeliverable",
+        "to": None,
+        "simulated": False,
+    }
     assert _texts() == 0 and sim.inbox(LANDLINE) == []
     assert _delivery_of(api, t["id"], out["id"])["status"] == "undeliverable"
 
@@ -114,7 +125,7 @@ def test_a_customer_with_a_mobile_is_answered_by_text_on_any_ticket(api, sim, cu
     c = customer_factory(phones=[LANDLINE, MOBILE])
     t = _ticket(api, c.id, "phone")
     out = _reply(api, t["id"], "Your line is fixed.")
-    assert out["delivery"] == {"channel": "sms", "status": "sent", "to": MOBILE}
+    assert out["delivery"] == {"channel": "sms", "status": "sent", "to": MOBILE, "simulated": True}
     assert sim.inbox(MOBILE) == ["Your line is fixed."]
 
 
@@ -141,7 +152,12 @@ def test_an_opted_out_customer_is_not_texted_from_another_ticket(api, sim, custo
     assert r.status_code == 409 and "opted out" in r.get_json()["error"]["message"]
     web = _ticket(api, c.id, "web")
     out = _reply(api, web["id"], "Hello?")
-    assert out["delivery"] == {"channel": None, "status": "undeliverable", "to": None}
+    assert out["delivery"] == {
+        "channel": None,
+        "status": "undeliverable",
+        "to": None,
+        "simulated": False,
+    }
     assert _texts() == before
 
 
@@ -172,6 +188,7 @@ def test_email_is_chosen_once_it_can_be_delivered(api, sim, customer_factory, ma
         "channel": "email",
         "status": "queued",
         "to": "manon@example.com",
+        "simulated": True,
     }
     assert _reply(api, web_ticket["id"], "Done.")["delivery"]["channel"] == "email"
     # A call is answered by text first: the customer reached us on that number.

@@ -118,6 +118,9 @@ def test_an_email_ticket_is_answered_by_email(
         comment = db.session.scalar(select(Comment).where(Comment.ticket_id == ticket.id))
         assert comment is not None and comment.delivery_status == "sent"
         assert [m.rcpt_tos for m in recorder.accepted] == [["m@example.com"]]
+        from helpdesk.tickets import delivery
+
+        assert not delivery.simulated("email")  # the API's `simulated` is false too
     finally:
         app.extensions["mail_transport"].close()
         controller.stop()
