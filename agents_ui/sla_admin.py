@@ -115,7 +115,7 @@ def _save_calendar(form: CalendarForm, calendar: CalendarModel) -> ResponseRetur
     """Save and return None, or return the form page with the reasons."""
     shown = calendar if calendar.id else None
     if not form.validate_on_submit():
-        return _calendar_page(form, shown, 400)
+        return _calendar_page(form, shown, 422)
     try:
         body = sla_api.CalendarIn(**form.body())
         sla_service.save_calendar(
@@ -243,7 +243,7 @@ def _policy_page(
 
 def _save_policy(form: PolicyForm, policy: SlaPolicy) -> ResponseReturnValue | None:
     if not form.validate_on_submit():
-        return _policy_page(form, policy if policy.id else None, 400)
+        return _policy_page(form, policy if policy.id else None, 422)
     try:
         body = sla_api.PolicyIn(**form.body())
         policy_writes.save_policy(db.session, policy, **body.model_dump())

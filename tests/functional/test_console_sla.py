@@ -517,23 +517,23 @@ def test_admin_creates_and_edits_a_calendar(signed_in: Callable[..., FlaskClient
 @pytest.mark.parametrize(
     ("overrides", "status", "field", "message"),
     [
-        ({"mon-0-end": ""}, 400, "mon-0-end", "Give both the opening and the closing time."),
-        ({"tue-0-start": "9h", "tue-0-end": "12:00"}, 400, "tue-0-start", "Use hours and minutes"),
-        ({"name": ""}, 400, "name", "This field is required."),
+        ({"mon-0-end": ""}, 422, "mon-0-end", "Give both the opening and the closing time."),
+        ({"tue-0-start": "9h", "tue-0-end": "12:00"}, 422, "tue-0-start", "Use hours and minutes"),
+        ({"name": ""}, 422, "name", "This field is required."),
         (
             {"exceptions-0-ends_at": "2026-12-24T09:00"},
-            400,
+            422,
             "exceptions-0-ends_at",
             "Must end after it starts.",
         ),
-        ({"exceptions-0-starts_at": "soon"}, 400, "exceptions-0-starts_at", "Give a date and time"),
+        ({"exceptions-0-starts_at": "soon"}, 422, "exceptions-0-starts_at", "Give a date and time"),
         (
             {"holiday_subdivision": "ZZ"},
             422,
             "holiday_subdivision",
             "No public holidays are known for this country and region.",
         ),
-        ({"timezone": "Mars/Olympus"}, 400, "timezone", "Not a valid choice"),
+        ({"timezone": "Mars/Olympus"}, 422, "timezone", "Not a valid choice"),
     ],
 )
 def test_calendar_form_errors_show_next_to_the_fields(
@@ -572,7 +572,7 @@ def test_a_calendar_without_opening_hours_is_refused(
         f"{d}-{i}-{end}": "" for d in ("mon", "fri") for i in (0, 1) for end in ("start", "end")
     }
     response = console.post("/sla/calendars/new", data=calendar_form(**empty))
-    assert response.status_code == 400
+    assert response.status_code == 422  # refused input, as on every other form
     page = html(response)
     error = re.search(r'id="hours-error">([^<]*)<', page)
     assert error and "Give at least one opening range" in unescape(error.group(1))
@@ -712,17 +712,17 @@ def test_admin_creates_and_edits_a_policy(
 @pytest.mark.parametrize(
     ("overrides", "status", "message"),
     [
-        ({"target_urgent_first_response_m": "75"}, 400, "Number must be between 0 and 59."),
+        ({"target_urgent_first_response_m": "75"}, 422, "Number must be between 0 and 59."),
         (
             {"target_urgent_first_response_h": "0", "target_urgent_first_response_m": "0"},
-            400,
+            422,
             "A target must be longer than zero.",
         ),
-        ({"target_urgent_resolution_h": "two"}, 400, "Not a valid integer value."),
-        ({"escalations-0-actions": []}, 400, "Choose at least one action."),
-        ({"at_risk_percent": "100"}, 400, "Number must be between 1 and 99."),
+        ({"target_urgent_resolution_h": "two"}, 422, "Not a valid integer value."),
+        ({"escalations-0-actions": []}, 422, "Choose at least one action."),
+        ({"at_risk_percent": "100"}, 422, "Number must be between 1 and 99."),
         ({"name": "Standard"}, 409, "Another policy already has this name."),
-        ({"calendar": "999"}, 400, "Not a valid choice."),
+        ({"calendar": "999"}, 422, "Not a valid choice."),
     ],
 )
 def test_policy_form_errors(
@@ -746,7 +746,7 @@ def test_policy_without_targets_is_refused(
 ) -> None:
     empty = {k: "" for k in policy_form(office.id) if k.startswith("target_")}
     response = signed_in(Role.ADMIN).post("/sla/policies/new", data=policy_form(office.id, **empty))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Set at least one target." in html(response)
 
 
