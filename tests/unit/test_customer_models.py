@@ -20,6 +20,7 @@ from helpdesk.analytics import churn, clv, features, pipeline, synthetic
 from helpdesk.warehouse import schema
 
 END = date(2026, 12, 1)
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,21 @@ def test_bgnbd_fit_recovers_the_parameters_it_was_simulated_with() -> None:
     fitted = clv.fit_bgnbd(x, t_x, t).as_dict()
     for name, value in truth.items():
         assert fitted[name] == pytest.approx(value, rel=0.15), name
+
+
+def test_bgnbd_fits_a_book_of_buyers_who_never_stop() -> None:
+    """The demo's book: every customer buys monthly or quarterly and none has left, so the
+    dropout parameter `a` goes to its bound. On these rows, in this order, L-BFGS-B ends
+    "ABNORMAL" on its line search (on this machine's arithmetic), and the fit was refused; the
+    model must still fit and predict that everyone keeps buying at their rate."""
+    rows = np.loadtxt(DATA / "bgnbd_buyers_who_never_stop.csv", delimiter=",", skiprows=1)
+    x, t_x, t = rows.T
+    fitted = clv.fit_bgnbd(x, t_x, t)
+    assert fitted.a < 1e-3
+    assert fitted.r / fitted.alpha == pytest.approx(x.sum() / t.sum(), rel=0.01)
+    assert clv.p_alive(fitted, x, t_x, t).min() > 0.99
+    predicted = clv.expected_purchases(fitted, 180.0, x, t_x, t)
+    assert predicted.sum() == pytest.approx((x / t * 180.0).sum(), rel=0.01)
 
 
 def test_bgnbd_log_likelihood_matches_the_paper_for_a_customer_without_repeat() -> None:
