@@ -94,6 +94,14 @@ def route_notice(route: delivery.Route) -> RouteNotice:
     return RouteNotice(channel=route.channel, text=text, deliverable=True)
 
 
+def _reached_the_simulator(comment: Comment) -> bool:
+    """The reply was handed over ("sent", "delivered") to a channel that ends in the simulator:
+    it reached no customer."""
+    return comment.delivery_status in (delivery.SENT, delivery.DELIVERED) and delivery.simulated(
+        comment.delivery_channel
+    )
+
+
 def badge(comment: Comment) -> tuple[str, str, str] | None:
     """A public reply's delivery as (status code, status label, detail), None when it has none."""
     status = comment.delivery_status
@@ -103,9 +111,7 @@ def badge(comment: Comment) -> tuple[str, str, str] | None:
     if status == delivery.UNDELIVERABLE:
         return status, label, _("no channel could reach the customer")
     where = destination(comment.delivery_channel, comment.delivery_to)
-    if status in (delivery.SENT, delivery.DELIVERED) and delivery.simulated(
-        comment.delivery_channel
-    ):
+    if _reached_the_simulator(comment):
         return status, pgettext("delivery", "Simulated"), where
     return status, label, where
 
@@ -114,9 +120,7 @@ def flash_after_reply(comment: Comment) -> tuple[str, str]:
     """The message (and its flash category) once a public reply is saved: what really happened."""
     status = comment.delivery_status
     where = destination(comment.delivery_channel, comment.delivery_to)
-    if status in (delivery.SENT, delivery.DELIVERED) and delivery.simulated(
-        comment.delivery_channel
-    ):
+    if _reached_the_simulator(comment):
         said = _("Reply saved, not sent: %(where)s.", where=where)
         return f"{said} {_simulator_note(comment.delivery_channel)}", "warning"
     if status in (delivery.SENT, delivery.DELIVERED):

@@ -6,16 +6,16 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, MetaData, bindparam, event
+from sqlalchemy import JSON, DateTime, MetaData, bindparam, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints let Alembic drop or alter them later, SQLite batch mode included.
@@ -77,6 +77,29 @@ def json_type() -> Any:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+_Row = TypeVar("_Row")
+
+
+def as_loaded(model: type[_Row], values: Mapping[str, Any]) -> _Row:
+    """An object of `model` holding these column values, marked as read from the database
+    (detached; persistent once added to a session): a row kept in a cache, or one a session
+    must not share, becomes an object again without a read."""
+    row = model(**values)
+    make_transient_to_detached(row)
+    return row
+
+
+def column_values(row: Any) -> dict[str, Any]:
+    """A loaded row's column attributes by name: what `as_loaded` takes."""
+    return {a.key: getattr(row, a.key) for a in inspect(type(row)).column_attrs}
+
+
+def detached_copy(row: _Row) -> _Row:
+    """A copy of a loaded row that belongs to no session: it outlives the request's session and
+    no change to it is ever flushed."""
+    return as_loaded(type(row), column_values(row))
 
 
 def install_sqlite_pragmas(engine: Engine, *, statement_timeout_s: float = 0) -> None:

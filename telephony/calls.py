@@ -253,7 +253,10 @@ def _finish(session: DbSession, call: Call, now: datetime) -> None:
         consult.end_with_call(session, call, now)
         conference_parties.end_with_call(session, call, now)
         if call.agent_id:
-            _start_wrap_up(session, call.agent_id, call, now)
+            # The agent's UPDATE depends on none of the call's pending changes: they are sent
+            # at the next flush, both call-log rows in one INSERT.
+            with session.no_autoflush:
+                _start_wrap_up(session, call.agent_id, call, now)
         _survey(session, call)
     elif call.callback_requested and call.routing_state in ("waiting", "offered"):
         pass  # still in line: the callback will dial the customer
@@ -351,18 +354,9 @@ def _survey(session: DbSession, call: Call) -> None:
     and a text of ours would make linking it a supervisor's merge (call_records._has_history)."""
     if call.customer_id is None:
         return
-    from helpdesk.customers.models import CustomerTag
     from helpdesk.surveys import service as surveys
     from helpdesk.tickets.models import Ticket
     from telephony.call_records import PROVISIONAL_TAGS
-
-    provisional = session.scalar(
-        select(CustomerTag.customer_id).where(
-            CustomerTag.customer_id == call.customer_id, CustomerTag.tag.in_(PROVISIONAL_TAGS)
-        )
-    )
-    if provisional is not None:
-        return
 
     surveys.after_call(
         session,
@@ -371,6 +365,7 @@ def _survey(session: DbSession, call: Call) -> None:
         agent_id=call.agent_id,
         queue=call_queue_name(call),
         ticket=session.get(Ticket, call.ticket_id) if call.ticket_id else None,
+        unless_tagged=PROVISIONAL_TAGS,
     )
 
 

@@ -13,18 +13,15 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
 
-from sqlalchemy import func, inspect, select, update
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk import caches, events
 from helpdesk.auth.models import ApiToken, ConsoleSession, User
-from helpdesk.db import DbSession, utcnow
+from helpdesk.db import DbSession, detached_copy, utcnow
 from helpdesk.errors import NotFound
 
-_M = TypeVar("_M", ConsoleSession, User)
 USER_AGENT_KEPT = 255
 # A console session unused this long has ended: a browser closed without signing out does not
 # leave a way in (or a row listed as signed in) for good. Page views renew it.
@@ -126,13 +123,7 @@ def _sign_in(session: DbSession, digest: str) -> _SignIn | None:
     ).one_or_none()
     if found is None:
         return None
-    return _SignIn(_detached_copy(found[0]), _detached_copy(found[1]))
-
-
-def _detached_copy(row: _M) -> _M:
-    copy = type(row)(**{a.key: getattr(row, a.key) for a in inspect(type(row)).column_attrs})
-    make_transient_to_detached(copy)
-    return copy
+    return _SignIn(detached_copy(found[0]), detached_copy(found[1]))
 
 
 def end_console_session(*, session: DbSession, key: str) -> None:

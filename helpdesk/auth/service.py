@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, inspect, select
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk import caches, events
 from helpdesk.auth import access, passwords
 from helpdesk.auth.models import AgentSkill, ApiToken, Group, Role, User
-from helpdesk.db import DbSession, utcnow
+from helpdesk.db import DbSession, detached_copy, utcnow
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 
 SKILL_NAME_MAX = 64
@@ -253,9 +252,7 @@ def _token_owner(session: DbSession, digest: str) -> _TokenOwner | None:
     row: ApiToken | None = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    copy = User(**{attr.key: getattr(row.user, attr.key) for attr in inspect(User).column_attrs})
-    make_transient_to_detached(copy)
-    return _TokenOwner(row.expires_at, row.last_used_at, copy)
+    return _TokenOwner(row.expires_at, row.last_used_at, detached_copy(row.user))
 
 
 def live_token(*, session: DbSession, token: str) -> ApiToken | None:

@@ -12,9 +12,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, false, select
 
-from helpdesk.customers.models import Customer, CustomerEmail
+from helpdesk.customers.models import Customer, CustomerEmail, CustomerTag
 from helpdesk.db import DbSession, utcnow
 from helpdesk.errors import APIError
 from helpdesk.slots import Slot
@@ -52,6 +52,9 @@ class Trigger:
     call_id: int | None = None
     agent_id: int | None = None
     queue: str | None = None
+    # Customers carrying one of these tags are not asked: read in the statement that locks the
+    # customer, rather than in a query of the caller's before it.
+    unless_tagged: tuple[str, ...] = ()
 
 
 def hash_token(token: str) -> str:
@@ -66,12 +69,30 @@ def send(session: DbSession, trigger: Trigger) -> Survey | None:
         return None
     # Locks the customer on PostgreSQL: two triggers at once send one survey in the period. The
     # columns only: the entity would load its tags, phones and emails too (three statements).
+    # The recent survey is looked for in a statement of its own, after the lock: one read in
+    # this statement would see the snapshot taken before waiting for the lock, without the
+    # survey the other trigger has just committed.
+    tagged = (
+        exists().where(
+            CustomerTag.customer_id == Customer.id, CustomerTag.tag.in_(trigger.unless_tagged)
+        )
+        if trigger.unless_tagged
+        else false()
+    )
     customer = session.execute(
-        select(Customer.id, Customer.language, Customer.erased_at, Customer.merged_into_id)
+        select(
+            Customer.id,
+            Customer.language,
+            Customer.erased_at,
+            Customer.merged_into_id,
+            tagged.label("tagged"),
+        )
         .where(Customer.id == trigger.customer_id)
-        .with_for_update()
+        .with_for_update(of=Customer)
     ).first()
     if customer is None or customer.erased_at is not None or customer.merged_into_id is not None:
+        return None
+    if customer.tagged:
         return None
     now = utcnow()
     recent = exists().where(

@@ -49,8 +49,10 @@ def after_call(
     agent_id: int | None,
     queue: str | None,
     ticket: Any = None,
+    unless_tagged: tuple[str, ...] = (),
 ) -> Survey | None:
-    """Telephony calls this, in the call's transaction, when an answered call ends."""
+    """Telephony calls this, in the call's transaction, when an answered call ends; a customer
+    with one of the tags `unless_tagged` is not asked."""
     return sending.send(
         session,
         sending.Trigger(
@@ -61,6 +63,7 @@ def after_call(
             call_id=call_id,
             agent_id=agent_id,
             queue=queue,
+            unless_tagged=unless_tagged,
         ),
     )
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, inspect, literal, or_, select, tuple_
 from sqlalchemy import update as sa_update
-from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached, selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -19,7 +19,7 @@ from helpdesk import caches, written
 from helpdesk.auth.models import Group, Role, User
 from helpdesk.customers.models import Customer
 from helpdesk.customers.service import MERGE_HOPS, normalise_tags
-from helpdesk.db import DbSession, UTCDateTime, rowcount, utcnow
+from helpdesk.db import DbSession, UTCDateTime, as_loaded, rowcount, utcnow
 from helpdesk.errors import APIError, Conflict, NotFound, ValidationFailed
 from helpdesk.events import FEED_TICKETS, publish
 from helpdesk.pagination import decode_cursor, encode_cursor
@@ -102,8 +102,7 @@ def _party(session: DbSession, model: type[_R], row_id: int, cache: str) -> _R |
     if columns is None:
         return None
     # A copy of each value: a list the request changes in place must not change the cache.
-    row = model(**{k: copy.deepcopy(v) for k, v in columns.items()})
-    make_transient_to_detached(row)
+    row = as_loaded(model, {k: copy.deepcopy(v) for k, v in columns.items()})
     session.add(row)
     return row
 
@@ -249,10 +248,15 @@ def _as_read(
     requester = session.identity_map.get(identity_key(Customer, new.requester_id))
     if requester is None:
         # Only what the statement read: the rest of the customer loads if someone asks for it.
-        requester = Customer(
-            id=new.requester_id, name=done.requester_name, merged_into_id=None, erased_at=None
+        requester = as_loaded(
+            Customer,
+            {
+                "id": new.requester_id,
+                "name": done.requester_name,
+                "merged_into_id": None,
+                "erased_at": None,
+            },
         )
-        make_transient_to_detached(requester)
         session.add(requester)
     for name, row in (("requester", requester), ("assignee", assignee), ("group", group)):
         set_committed_value(ticket, name, row)
