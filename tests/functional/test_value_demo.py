@@ -33,3 +33,29 @@ def test_demo_addresses_are_plain_ascii_so_any_mail_server_takes_them(app: Any) 
     assert len(addresses) >= 100
     # The demo's names have accents (Zoé, Hélène): their addresses must not.
     assert [a for a in addresses if not a.isascii()] == []
+
+
+def test_one_seed_gives_the_same_invoices_at_any_hour_of_the_day(
+    app: Any, app_clock: Any, database: Any
+) -> None:
+    """Today's calls are drawn over the hours since midnight; the invoices after them (hence
+    the segments and the customer models) must not change with the hour of the seeding."""
+    from helpdesk.value.models import Invoice
+
+    def seeded() -> list[tuple[Any, ...]]:
+        demo.seed(customers=60, tickets=60, seed=5)
+        rows = db.session.execute(
+            select(Invoice.customer_id, Invoice.issued_on, Invoice.amount_cents).order_by(
+                Invoice.id
+            )
+        ).all()
+        db.session.remove()
+        database.reset()
+        return [tuple(r) for r in rows]
+
+    app_clock.advance(hours=-3)  # 09:00 in the helpdesk's time zone
+    morning = seeded()
+    app_clock.advance(hours=11)  # 20:00, the same day
+    evening = seeded()
+    assert len(morning) > 100
+    assert morning == evening
