@@ -28,10 +28,12 @@ from telephony.presence import TABLE as PRESENCE_TABLE
 
 @dataclass(frozen=True)
 class Moved:
-    """An agent the transition moved, and the state it left."""
+    """An agent the transition moved, and the state it left; with `move(keep_rows=True)`, the
+    row as the UPDATE left it (held here: the session's identity map holds its objects weakly)."""
 
     agent_id: int
     previous: str
+    row: AgentPresence | None = None
 
 
 def move(
@@ -48,6 +50,7 @@ def move(
     loaded: AgentPresence | None = None,
     logged: bool = True,
     synchronize: bool = True,
+    keep_rows: bool = False,
 ) -> list[Moved]:
     """Apply `event` to agent `agent_id` (every agent whose wrap-up is over, for that event).
 
@@ -55,7 +58,9 @@ def move(
     (compare-and-set); without it, from any state the event may leave. `call_id` is the call
     the event is about: bound to the agent, or the one the agent must still hold (`hand_over`:
     the call that takes its place, when a callback's dial-back replaces it). A row the caller
-    has loaded (`loaded`) is given the values written, without a second read."""
+    has loaded (`loaded`) is given the values written, without a second read; with `keep_rows`,
+    the rows moved come back whole from the UPDATE and join the session as loaded, for a caller
+    that shows them next (the console's answer after a wrap-up)."""
     row = PRESENCE_TABLE[event]
     if expected is not None and transition(expected, event) is None:
         return []
@@ -67,19 +72,24 @@ def move(
         values["current_call_id"] = plain["current_call_id"] = hand_over
     if row.counts_call:
         _count_call(values, plain, now=now, loaded=loaded)
-    moved_ids = list(
-        session.scalars(
-            update(AgentPresence)
-            .where(*where)
-            .values(values)
-            .returning(AgentPresence.user_id)
-            # Rows of this session's identity map follow (a request that reads the agent's
-            # presence after the change sees it), except where the caller knows none is there.
-            .execution_options(synchronize_session="auto" if synchronize else False)
-        )
+    statement = (
+        update(AgentPresence)
+        .where(*where)
+        .values(values)
+        # Rows of this session's identity map follow (a request that reads the agent's
+        # presence after the change sees it), except where the caller knows none is there.
+        .execution_options(synchronize_session="auto" if synchronize else False)
     )
     previous = expected if expected is not None else sources[0].value
-    moved = [Moved(agent_id=i, previous=previous) for i in moved_ids]
+    if keep_rows:
+        rows = session.scalars(
+            statement.returning(AgentPresence).execution_options(populate_existing=True)
+        ).all()
+        moved = [Moved(agent_id=r.user_id, previous=previous, row=r) for r in rows]
+    else:
+        ids = session.scalars(statement.returning(AgentPresence.user_id))
+        moved = [Moved(agent_id=i, previous=previous) for i in ids]
+    moved_ids = [m.agent_id for m in moved]
     if loaded is not None and loaded.user_id in moved_ids:
         for name, value in plain.items():
             set_committed_value(loaded, name, value)

@@ -433,7 +433,7 @@ def wrap_up(
             )
     if done:
         now = utcnow()
-        won = move(session, event=Event.WRAP_UP_DONE, now=now, agent_id=user.id)
+        won = move(session, event=Event.WRAP_UP_DONE, now=now, agent_id=user.id, keep_rows=True)
         if moved_to(won, user.id):
             calllog.wrap_up_ended(session, user.id, now)
             # Said like every other presence change, so an open console (and the floor) follows

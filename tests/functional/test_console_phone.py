@@ -28,6 +28,7 @@ from tests.functional.test_console import (  # noqa: F401  (compiled_catalogues 
     html,
     sign_in,
 )
+from tests.statements import statements
 
 JSON = {"Accept": "application/json"}
 XSS_NAME = "<img src=x onerror=alert(1)>"
@@ -240,14 +241,18 @@ def test_accept_then_wrap_up(
     r = console.post(f"/phone/calls/{row.id}/wrap-up", data={"notes": "x"}, headers=JSON)
     assert r.status_code == 400
     assert r.get_json()["error"]["message"] == "Choose how the call ended."
-    r = console.post(
-        f"/phone/calls/{row.id}/wrap-up",
-        data={"disposition": "resolved", "notes": "  Router reset, all good.  "},
-        headers=JSON,
-    )
+    db.session.rollback()
+    with statements() as seen:
+        r = console.post(
+            f"/phone/calls/{row.id}/wrap-up",
+            data={"disposition": "resolved", "notes": "  Router reset, all good.  "},
+            headers=JSON,
+        )
     body = r.get_json()
     assert r.status_code == 200 and body["message"] == "Wrap-up saved."
     assert body["phone"]["presence"]["state"] == "available" and body["phone"]["wrap_up"] is None
+    # The answer shows the presence the wrap-up's UPDATE returned: it is not read again.
+    assert [s for s in seen if s.startswith("SELECT agent_presence.")] == []
     # Open consoles hear it too, not only the page that posted.
     said = recorded.named("presence.updated")[-1]
     assert said.payload == {"user_id": agent.id, "state": "available", "reason": ""}
