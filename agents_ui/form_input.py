@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import MultiDict
 
+from agents_ui import field_reasons
 from helpdesk.api.core import validated
 from helpdesk.errors import ValidationFailed
 
@@ -54,7 +55,9 @@ def reasons(exc: ValidationFailed) -> dict[str, str]:
             key = ".".join(str(p) for p in err["loc"]) or "form"
             found.setdefault(key, _message(err))
         return found
-    return {key: str(text) for key, text in (exc.fields or {"form": exc.message}).items()}
+    return {
+        key: field_reasons.said(text) for key, text in (exc.fields or {"form": exc.message}).items()
+    }
 
 
 def _message(err: Any) -> str:

@@ -10,6 +10,21 @@ from werkzeug.exceptions import HTTPException
 from helpdesk.pagination import BadCursor
 
 
+class FieldReason(str):
+    """Why a field was refused, in English as the API answers it, carrying a code and its values
+    besides: the console says it in the reader's language from them (`agents_ui.field_reasons`).
+    Being a string, it goes wherever a reason went before (JSON, logs, the command line)."""
+
+    code: str
+    values: dict[str, Any]
+
+    def __new__(cls, english: str, code: str, **values: Any) -> FieldReason:
+        reason = super().__new__(cls, english)
+        reason.code = code
+        reason.values = values
+        return reason
+
+
 class APIError(Exception):
     """A client error with a stable machine-readable code. Services raise it; the API renders it."""
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 from zxcvbn import zxcvbn
 
+from helpdesk.errors import FieldReason
+
 MIN_LENGTH = 8
 MAX_LENGTH = 1000
 # zxcvbn scores 0 to 4; 0 means guessed in under 10^3 tries (a top password, "12345678").
@@ -52,19 +54,43 @@ def context_words(email: str, name: str | None) -> list[str]:
     return sorted(words)
 
 
-def problem(password: str, *, own_details: Iterable[str] = ()) -> str | None:
+# zxcvbn's warnings (in English only), by the code the console words them with.
+WARNINGS = {
+    "Straight rows of keys are easy to guess.": "keyboard_row",
+    "Short keyboard patterns are easy to guess.": "keyboard_pattern",
+    'Repeats like "aaa" are easy to guess.': "repeat",
+    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".': "repeat",
+    'Sequences like "abc" or "6543" are easy to guess.': "sequence",
+    "Recent years are easy to guess.": "year",
+    "Dates are often easy to guess.": "date",
+    "This is a top-10 common password.": "common",
+    "This is a top-100 common password.": "common",
+    "This is a very common password.": "common",
+    "This is similar to a commonly used password.": "like_common",
+    "A word by itself is easy to guess.": "word",
+    "Names and surnames by themselves are easy to guess.": "name",
+    "Common names and surnames are easy to guess.": "name",
+}
+
+
+def problem(password: str, *, own_details: Iterable[str] = ()) -> FieldReason | None:
     """Why this password is refused, in a sentence the form can show; None when it is fine."""
     if len(password) < MIN_LENGTH:
-        return f"at least {MIN_LENGTH} characters"
+        return FieldReason(f"at least {MIN_LENGTH} characters", "too_short", min=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"at most {MAX_LENGTH} characters"
+        return FieldReason(f"at most {MAX_LENGTH} characters", "too_long", max=MAX_LENGTH)
     details = [d.lower() for d in own_details if len(d) >= 3]
     if _own_share(password, details) >= MAX_SHARE_OF_OWN_DETAILS:
-        return "too close to your e-mail, your name or the product's name"
+        return FieldReason(
+            "too close to your e-mail, your name or the product's name", "password_own_details"
+        )
     if _keyboard_row(password):
-        return "too easy to guess: a row of the keyboard"
+        return FieldReason(
+            "too easy to guess: a row of the keyboard", "password_guessable", hint="keyboard_row"
+        )
     result = zxcvbn(password[:ZXCVBN_MAX], user_inputs=details)
     if result["score"] < MIN_SCORE:
         warning = str(result["feedback"].get("warning") or "")
-        return "too easy to guess" + (f": {warning.rstrip('.').lower()}" if warning else "")
+        english = "too easy to guess" + (f": {warning.rstrip('.').lower()}" if warning else "")
+        return FieldReason(english, "password_guessable", hint=WARNINGS.get(warning, ""))
     return None

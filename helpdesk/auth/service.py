@@ -16,7 +16,7 @@ from helpdesk import caches, events
 from helpdesk.auth import access, passwords
 from helpdesk.auth.models import AgentSkill, ApiToken, Group, Role, User
 from helpdesk.db import DbSession, detached_copy, utcnow
-from helpdesk.errors import Conflict, NotFound, ValidationFailed
+from helpdesk.errors import Conflict, FieldReason, NotFound, ValidationFailed
 
 SKILL_NAME_MAX = 64
 GROUP_NAME_MAX = 100
@@ -55,19 +55,20 @@ def parse_skills(spec: str | Iterable[str] | Mapping[str, int] | None) -> dict[s
             try:
                 items.append((name.strip(), int(level) if level else 1))
             except ValueError as exc:
-                raise ValidationFailed(
-                    "invalid skill level", fields={"skills": f"{part!r}: level must be a number"}
-                ) from exc
+                why = FieldReason(
+                    f"{part!r}: level must be a number", "skill_level_number", skill=part
+                )
+                raise ValidationFailed("invalid skill level", fields={"skills": why}) from exc
     skills: dict[str, int] = {}
     for name, level in items:
         if len(name) > SKILL_NAME_MAX:
-            raise ValidationFailed(
-                "invalid skill", fields={"skills": f"at most {SKILL_NAME_MAX} characters a skill"}
+            why = FieldReason(
+                f"at most {SKILL_NAME_MAX} characters a skill", "skill_too_long", max=SKILL_NAME_MAX
             )
+            raise ValidationFailed("invalid skill", fields={"skills": why})
         if not name or not 1 <= int(level) <= 5:
-            raise ValidationFailed(
-                "invalid skill", fields={"skills": f"{name!r}: level must be 1-5"}
-            )
+            why = FieldReason(f"{name!r}: level must be 1-5", "skill_level_range", skill=name)
+            raise ValidationFailed("invalid skill", fields={"skills": why})
         skills[name.lower()] = int(level)
     return skills
 

@@ -38,7 +38,7 @@ def test_an_admin_creates_changes_and_deactivates_a_user(
     page.select_option("#new-user-skill-0-level", "3")
     page.keyboard.press("Enter")
     error = page.locator("#new-user-password-error")
-    expect(error).to_contain_text("too easy to guess")
+    expect(error).to_have_text("Too easy to guess: one of the most common passwords.")
     expect(page.locator("#new-user-password")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#new-user-email")).to_have_value(EMAIL)
     expect(page.locator("#new-user-skill-0")).to_have_value("billing")

@@ -137,11 +137,13 @@ def test_refused_input_is_shown_by_field_and_what_was_typed_is_kept(
     # password, as the API's would.
     answer = console.post("/admin/users/new", data={**bad, "email": "nina@example.com"})
     assert answer.status_code == 422
-    assert "level must be 1-5" in _error_of(html(answer), "new-user-skills")
+    assert _error_of(html(answer), "new-user-skills") == "billing: the level goes from 1 to 5."
     answer = console.post(
         "/admin/users/new", data={**NEW_AGENT, "email": "nina@example.com", "password": "12345678"}
     )
-    assert "too easy to guess" in _error_of(html(answer), "new-user-password")
+    assert _error_of(html(answer), "new-user-password") == (
+        "Too easy to guess: one of the most common passwords."
+    )
     answer = console.post("/admin/users/new", data={**NEW_AGENT, "email": "taken@example.com"})
     assert answer.status_code == 422
     assert _error_of(html(answer), "new-user-email") == (
@@ -338,3 +340,41 @@ def test_the_pages_read_in_french(
     assert "Désactiver" in page and "Définir le mot de passe" in page
     refused = console.post(f"/admin/users/{admin.id}/deactivate", follow_redirects=True)
     assert "Il ne resterait aucun autre administrateur actif" in html(refused)
+
+
+def test_the_services_refusals_are_said_in_french_and_the_api_keeps_its_english(
+    browser: Callable[[], FlaskClient],  # noqa: F811
+    make_user: Callable[..., User],
+    api_as: Callable[..., Any],
+) -> None:
+    """The password's and the skills' rules are the service's, in English for the API; the
+    console words them in the administrator's language from the reason's code."""
+    french = _sign_in(browser(), make_user(Role.ADMIN, name="Adèle", locale="fr"))
+    answer = french.post(
+        "/admin/users/new",
+        data={**NEW_AGENT, "email": "nina@example.com", "password": "azertyuiop"},
+    )
+    assert answer.status_code == 422
+    assert _error_of(html(answer), "new-user-password") == (
+        "Trop facile à deviner : une rangée du clavier."
+    )
+    answer = french.post(
+        "/admin/users/new",
+        data={**NEW_AGENT, "email": "nina@example.com", "password": "nina.noel@example"},
+    )
+    assert _error_of(html(answer), "new-user-password") == (
+        "Trop proche de l\u2019adresse e-mail, du nom ou du nom du produit."
+    )
+    answer = french.post(
+        "/admin/users/new", data={**NEW_AGENT, "email": "nina@example.com", "skill_level": ["9"]}
+    )
+    assert _error_of(html(answer), "new-user-skills") == "Billing : le niveau va de 1 à 5."
+
+    r = api_as(Role.ADMIN).post(
+        "/users",
+        json={"email": "nina@example.com", "password": "azertyuiop", "role": "agent"},
+    )
+    assert r.status_code == 422
+    assert r.get_json()["error"]["fields"] == {
+        "password": "too easy to guess: a row of the keyboard"
+    }
