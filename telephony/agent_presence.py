@@ -81,21 +81,24 @@ def move(
         .execution_options(synchronize_session="auto" if synchronize else False)
     )
     previous = expected if expected is not None else sources[0].value
-    if keep_rows:
-        rows = session.scalars(
-            statement.returning(AgentPresence).execution_options(populate_existing=True)
-        ).all()
-        moved = [Moved(agent_id=r.user_id, previous=previous, row=r) for r in rows]
-    else:
-        ids = session.scalars(statement.returning(AgentPresence.user_id))
-        moved = [Moved(agent_id=i, previous=previous) for i in ids]
-    moved_ids = [m.agent_id for m in moved]
-    if loaded is not None and loaded.user_id in moved_ids:
+    moved = _moved(session, statement, previous, keep_rows=keep_rows)
+    if loaded is not None and loaded.user_id in [m.agent_id for m in moved]:
         for name, value in plain.items():
             set_committed_value(loaded, name, value)
     if logged:
         log_moves(session, event, moved, reason=reason)
     return moved
+
+
+def _moved(session: DbSession, statement: Any, previous: str, *, keep_rows: bool) -> list[Moved]:
+    """Run the move's UPDATE: the agents it moved, with their whole rows for `keep_rows`."""
+    if keep_rows:
+        rows = session.scalars(
+            statement.returning(AgentPresence).execution_options(populate_existing=True)
+        ).all()
+        return [Moved(agent_id=r.user_id, previous=previous, row=r) for r in rows]
+    ids = session.scalars(statement.returning(AgentPresence.user_id))
+    return [Moved(agent_id=i, previous=previous) for i in ids]
 
 
 def _count_call(
