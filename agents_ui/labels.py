@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from helpdesk.customers.models import CustomerKind
@@ -227,3 +228,10 @@ def label(table: dict[str, Any], value: object) -> str:
         return ""
     found = table.get(str(code))
     return str(found) if found is not None else str(code)
+
+
+def queue_label(queue: Any) -> str:
+    """A call queue as the reader names it: its label in their language, else its English
+    label, else its internal name (anything with `name`, `label_en` and `label_fr`)."""
+    french = str(get_locale() or "en") == "fr"
+    return str((queue.label_fr if french else queue.label_en) or queue.label_en or queue.name)

@@ -69,10 +69,7 @@ def _refused(form: FlaskForm, exc: APIError) -> ResponseReturnValue:
 
 
 def _who(call: dict[str, Any] | None) -> str:
-    if not call:
-        return str(_("the caller"))
-    customer = call.get("customer")
-    return str(customer["name"]) if customer else str(call["number_display"])
+    return phone_state.caller_shown(call) or str(_("the caller"))
 
 
 @bp.get("/phone/state")
@@ -233,6 +230,8 @@ def panel() -> dict[str, Any]:
         "reason_label": phone_state.BREAK_REASON,
         "strings": phone_state.js_strings(queues),
         "duration": sla_display.duration,
+        "named": phone_state.caller_named,
+        "who": phone_state.caller_shown,
         "softphone": softphone.kind(current_app.config),
         "softphone_strings": phone_state.softphone_strings(),
     }

@@ -14,10 +14,10 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from agents_ui import labels
 from agents_ui.account import me
 from agents_ui.blueprint import bp
 from helpdesk.auth import permissions
@@ -206,17 +206,10 @@ def phone_transfer_targets() -> ResponseReturnValue:
         db.session, query=request.args.get("q", "")[:100], exclude_user_id=me().id
     )
     db.session.commit()
-    french = str(get_locale() or "en") == "fr"
     return jsonify(
         {
             "agents": [a.to_json() for a in agents],
             # Each queue also named as the agent reads it, the ring panel's way.
-            "queues": [
-                {
-                    **q.to_json(),
-                    "label": (q.label_fr if french else q.label_en) or q.label_en or q.name,
-                }
-                for q in queues
-            ],
+            "queues": [{**q.to_json(), "label": labels.queue_label(q)} for q in queues],
         }
     )

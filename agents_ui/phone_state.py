@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import url_for
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from agents_ui import labels, mail_wording, model_labels, value_labels, wording
@@ -75,6 +75,21 @@ REFUSAL: dict[str, Any] = {
     "cannot change presence while reserved": _l("A call is ringing: answer or decline it first."),
     "cannot change presence while on call": _l("You are on a call: your status changes after it."),
 }
+
+
+def caller_named(call: dict[str, Any] | None) -> bool:
+    """Whether a call's view names its caller: a customer with a name of their own. A contact
+    made from an unknown caller's number bears the number as its name, which reads better once,
+    formatted (`static/phone.js` applies the same rule to the events)."""
+    customer = (call or {}).get("customer") or {}
+    return bool(customer.get("name")) and customer.get("name") != (call or {}).get("number")
+
+
+def caller_shown(call: dict[str, Any] | None) -> str:
+    """The caller as the panel names them: the customer's name, else the formatted number."""
+    if not call:
+        return ""
+    return str(call["customer"]["name"] if caller_named(call) else call.get("number_display", ""))
 
 
 def refusal(message: str) -> str:
@@ -185,13 +200,8 @@ def snapshot(session: AnySession, user: User) -> dict[str, Any]:
 
 
 def queue_labels(session: AnySession) -> dict[str, str]:
-    """Queue names as the agent reads them (the French or English label, else the name)."""
-    french = str(get_locale() or "en") == "fr"
-    found = {}
-    for queue in session.scalars(select(CallQueue)):
-        shown = (queue.label_fr if french else queue.label_en) or queue.label_en or queue.name
-        found[queue.name] = shown
-    return found
+    """Queue names as the agent reads them (`labels.queue_label`), by internal name."""
+    return {queue.name: labels.queue_label(queue) for queue in session.scalars(select(CallQueue))}
 
 
 def js_strings(queues: dict[str, str]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from agents_ui import formatting, value_labels
+from agents_ui import formatting, labels, value_labels
 from agents_ui.account import me
 from agents_ui.blueprint import bp, role_required
 from agents_ui.customer_model_pages import model_summary
@@ -66,11 +66,6 @@ def _queues() -> list[Any]:
     return list(
         db.session.scalars(select(CallQueue).where(CallQueue.active).order_by(CallQueue.name))
     )
-
-
-def _queue_label(q: Any) -> str:
-    lang = str(getattr(me(), "locale", "en"))
-    return str((q.label_fr if lang == "fr" else q.label_en) or q.name)
 
 
 # -- wallboard -------------------------------------------------------------------------------------
@@ -125,13 +120,13 @@ def _connected_calls() -> list[dict[str, Any]]:
 
 def _snapshot() -> dict[str, Any]:
     data = supervision.wallboard(db.session)
-    labels = {q.name: _queue_label(q) for q in _queues()}
+    named = {q.name: labels.queue_label(q) for q in _queues()}
     for q in data["queues"]:
-        q["label"] = labels.get(q["queue"], q["queue"])
+        q["label"] = named.get(q["queue"], q["queue"])
     data["waiting"] = _waiting_calls()
     for c in data["waiting"]:
         c["from_display"] = formatting.phone(c["from"])
-        c["queue_label"] = labels.get(c["queue"], c["queue"])
+        c["queue_label"] = named.get(c["queue"], c["queue"])
     data["connected"] = _connected_calls()
     return data
 
@@ -170,7 +165,8 @@ def wallboard() -> ResponseReturnValue:
         snapshot=snapshot,
         strings=wallboard_strings(),
         queues=_queues(),
-        queue_label=_queue_label,
+        queue_names={q["queue"]: q["label"] for q in snapshot["queues"]},
+        queue_label=labels.queue_label,
         states=AGENT_STATES,
         monitoring=_monitoring_available(),
         percent=percent,
@@ -287,10 +283,10 @@ def _agent_names(rows: list[dict[str, Any]]) -> dict[str, str]:
 
 def _labelled(spec: ReportSpec, result: dict[str, Any]) -> dict[str, Any]:
     names = _agent_names(result["rows"]) if spec.by == "agent" else {}
-    labels = {q.name: _queue_label(q) for q in _queues()} if spec.by == "queue" else {}
+    named = {q.name: labels.queue_label(q) for q in _queues()} if spec.by == "queue" else {}
     for row in result["rows"]:
         key = str(row["key"])
-        row["label"] = names.get(key) or labels.get(key) or key
+        row["label"] = names.get(key) or named.get(key) or key
     return result
 
 
@@ -346,7 +342,7 @@ def calls_report() -> ResponseReturnValue:
         chart=chart,
         groupings=REPORT_GROUPINGS,
         queues=_queues(),
-        queue_label=_queue_label,
+        queue_label=labels.queue_label,
         csv_url=url_for("console.calls_report_csv", **csv_args),
         sla=_sla_alongside(spec) if not errors else None,
         percent=percent,
@@ -482,7 +478,7 @@ def staffing_page() -> ResponseReturnValue:
         chart=chart,
         day=day or live.local_today(),
         queues=_queues(),
-        queue_label=_queue_label,
+        queue_label=labels.queue_label,
         selected_queue=request.args.get("queue", ""),
         percent=percent,
     )

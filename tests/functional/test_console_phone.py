@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from agents_ui import phone_state
 from helpdesk.auth.models import Role, User
 from helpdesk.extensions import db
 from helpdesk.timeline.models import TimelineEntry
@@ -665,3 +666,21 @@ def test_simulator_page_texts_in(app, client, make_user, customer_factory):
         headers={"Accept": "application/json"},
     )
     assert bad.status_code == 400
+
+
+def test_a_caller_is_named_once_by_name_or_by_formatted_number() -> None:
+    """One rule for the panel and the console's messages: a contact made from an unknown
+    number bears the number as its name, and is shown by the formatted number alone."""
+    known = {"number": "+33611111111", "number_display": "+33 6 11 11 11 11"}
+    named = {**known, "customer": {"id": 1, "name": "Hugo Martin"}}
+    contact = {**known, "customer": {"id": 2, "name": "+33611111111"}}
+    assert (phone_state.caller_named(named), phone_state.caller_shown(named)) == (
+        True,
+        "Hugo Martin",
+    )
+    assert (phone_state.caller_named(contact), phone_state.caller_shown(contact)) == (
+        False,
+        "+33 6 11 11 11 11",
+    )
+    assert phone_state.caller_shown({**known, "customer": None}) == "+33 6 11 11 11 11"
+    assert phone_state.caller_shown(None) == ""
