@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import math
@@ -15,7 +16,14 @@ from sqlalchemy import JSON, DateTime, MetaData, bindparam, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, scoped_session
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Session,
+    configure_mappers,
+    make_transient_to_detached,
+    scoped_session,
+)
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints let Alembic drop or alter them later, SQLite batch mode included.
@@ -85,10 +93,44 @@ _Row = TypeVar("_Row")
 def as_loaded(model: type[_Row], values: Mapping[str, Any]) -> _Row:
     """An object of `model` holding these column values, marked as read from the database
     (detached; persistent once added to a session): a row kept in a cache, or one a session
-    must not share, becomes an object again without a read."""
-    row = model(**values)
+    must not share, becomes an object again without a read.
+
+    Built as the ORM's loader builds a row it reads (the values straight into the object's
+    state), not through the constructor, whose attribute events cost more than the rest of a
+    small request's work; a model whose columns have such events (a mutable JSON column, a
+    validator) or that has a constructor of its own is built through the constructor."""
+    plain = _plain_columns(model)
+    if plain is None:
+        row = model(**values)
+    else:
+        unknown = values.keys() - plain
+        if unknown:
+            raise TypeError(f"{model.__name__} has no column {sorted(unknown)[0]!r}")
+        row = inspect(model).class_manager.new_instance()
+        row.__dict__.update(values)
     make_transient_to_detached(row)
     return row
+
+
+def _plain_columns(model: type[Any]) -> frozenset[str] | None:
+    """`model`'s column attributes, when an object can be built by setting them directly: the
+    model keeps the declarative constructor and no column has a listener on its changes."""
+    if model not in _PLAIN:
+        _PLAIN[model] = _find_plain_columns(model)
+    return _PLAIN[model]
+
+
+_PLAIN: dict[type[Any], frozenset[str] | None] = {}
+
+
+def _find_plain_columns(model: type[Any]) -> frozenset[str] | None:
+    configure_mappers()  # mutable types attach their listeners as the mappers are configured
+    mapper = inspect(model)
+    if mapper.class_manager.original_init is not Base.__init__:
+        return None
+    if any(attr.class_attribute.dispatch.set for attr in mapper.column_attrs):
+        return None
+    return frozenset(attr.key for attr in mapper.column_attrs)
 
 
 def column_values(row: Any) -> dict[str, Any]:
@@ -96,10 +138,31 @@ def column_values(row: Any) -> dict[str, Any]:
     return {a.key: getattr(row, a.key) for a in inspect(type(row)).column_attrs}
 
 
-def detached_copy(row: _Row) -> _Row:
-    """A copy of a loaded row that belongs to no session: it outlives the request's session and
-    no change to it is ever flushed."""
-    return as_loaded(type(row), column_values(row))
+def in_session(session: DbSession, model: type[_Row], values: Mapping[str, Any]) -> _Row:
+    """The row these cached column values describe, as an object of `session`: the session's
+    own when it holds one (its pending changes included), else one built from the values and
+    added as loaded, without a read. Lists and dicts are copied: a change the request makes in
+    place must not change the cache."""
+    key = identity_key(model, tuple(values[k] for k in _primary_key(model)))
+    held: _Row | None = session.identity_map.get(key)
+    if held is not None:
+        return held
+    row = as_loaded(
+        model,
+        {k: copy.deepcopy(v) if isinstance(v, list | dict) else v for k, v in values.items()},
+    )
+    session.add(row)
+    return row
+
+
+def _primary_key(model: type[Any]) -> tuple[str, ...]:
+    if model not in _KEYS:
+        mapper = inspect(model)
+        _KEYS[model] = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+    return _KEYS[model]
+
+
+_KEYS: dict[type[Any], tuple[str, ...]] = {}
 
 
 def install_sqlite_pragmas(engine: Engine, *, statement_timeout_s: float = 0) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request, session
+from flask_limiter import Limiter
 from flask_login import current_user
 from flask_socketio import SocketIO
 
@@ -200,6 +201,7 @@ def _init_extensions(app: Flask, settings: Settings, role: str) -> None:
     # The Limiter is module-level: an earlier app whose Redis went away (it then counts in
     # memory) must not leave a new app, with its own storage, in that fallback for good.
     limiter._storage_dead = False
+    check_limits_where_declared(app, limiter)
     babel.init_app(
         app,
         locale_selector=_select_locale,
@@ -268,3 +270,22 @@ def _event_backend(settings: Settings, role: str) -> events.EventBackend:
             SocketIO(message_queue=settings.REDIS_URL, client_manager=queue, write_only=True)
         )
     return events.SocketIOBackend(socketio)
+
+
+def check_limits_where_declared(app: Flask, rate_limiter: Limiter) -> None:
+    """Take Flask-Limiter's per-request hook out: every limit here is declared on the view it
+    guards (sign-in, the token endpoint, help-centre votes), and such a view checks its limits in
+    its own decorator. The hook looks for application-wide, default, blueprint and meta limits,
+    of which there are none, and that search was about a twentieth of the CPU of every API call
+    and webhook (docs/benchmarks.md). Its after-request part stays: it deducts failed sign-ins
+    and writes the rate-limit headers of the views that have limits.
+
+    Where such a limit is declared the hook stays, so that it is never silently ignored."""
+    manager = rate_limiter.limit_manager
+    if manager.application_limits or manager.default_limits or manager._blueprint_limits:
+        return
+    if rate_limiter._meta_limits:
+        return
+    hooks = app.before_request_funcs.get(None, [])
+    if rate_limiter._check_request_limit in hooks:
+        hooks.remove(rate_limiter._check_request_limit)

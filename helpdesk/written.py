@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -25,8 +25,10 @@ _KEY = "helpdesk.written"
 
 
 def attach(session: Any, row: R) -> R:
-    """Add `row`, built in Python with the values the database now holds, as a loaded row."""
-    make_transient_to_detached(row)
+    """Add `row`, built in Python with the values the database now holds (new, or already
+    marked as loaded by `helpdesk.db.as_loaded`), as a loaded row."""
+    if inspect(row).key is None:
+        make_transient_to_detached(row)
     session.add(row)
     _note(session, row, None)
     return row

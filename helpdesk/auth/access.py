@@ -13,13 +13,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk import caches, events
 from helpdesk.auth.models import ApiToken, ConsoleSession, User
-from helpdesk.db import DbSession, detached_copy, utcnow
+from helpdesk.db import DbSession, column_values, in_session, utcnow
 from helpdesk.errors import NotFound
 
 USER_AGENT_KEPT = 255
@@ -72,10 +73,10 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 @dataclass(frozen=True)
 class _SignIn:
-    """Detached copies, their columns loaded: merged into each request's session."""
+    """The two rows' columns: each request's session builds its objects from them."""
 
-    console_session: ConsoleSession
-    user: User
+    console_session: dict[str, Any]
+    user: dict[str, Any]
 
 
 def console_sign_in(
@@ -92,27 +93,27 @@ def console_sign_in(
         return None
     row, user = found.console_session, found.user
     now = utcnow()
-    if row.ended_at is not None or row.user_id != user_id:
+    if row["ended_at"] is not None or row["user_id"] != user_id:
         return None
-    if now - row.last_seen_at > SESSION_IDLE_LIMIT:
+    if now - row["last_seen_at"] > SESSION_IDLE_LIMIT:
         return None
-    if not user.active or user.session_version != version:
+    if not user["active"] or user["session_version"] != version:
         return None
-    touched = now - row.last_seen_at > TOUCH_EVERY
+    touched = now - row["last_seen_at"] > TOUCH_EVERY
     if touched:
         # A Core statement on the connection: the ORM sees no change, so no process's cache is
         # cleared for it; this process drops its own copy, whose last use is now stale.
         session.connection().execute(
             update(ConsoleSession.__table__)
-            .where(ConsoleSession.__table__.c.id == row.id)
+            .where(ConsoleSession.__table__.c.id == row["id"])
             .values(last_seen_at=now)
         )
         session.commit()
         caches.forget("console_sign_ins", digest)
-    attached = session.merge(row, load=False)
+    attached = in_session(session, ConsoleSession, row)
     if touched:
         set_committed_value(attached, "last_seen_at", now)
-    return session.merge(user, load=False), attached
+    return in_session(session, User, user), attached
 
 
 def _sign_in(session: DbSession, digest: str) -> _SignIn | None:
@@ -123,7 +124,7 @@ def _sign_in(session: DbSession, digest: str) -> _SignIn | None:
     ).one_or_none()
     if found is None:
         return None
-    return _SignIn(detached_copy(found[0]), detached_copy(found[1]))
+    return _SignIn(column_values(found[0]), column_values(found[1]))
 
 
 def end_console_session(*, session: DbSession, key: str) -> None:

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from helpdesk import caches, events
 from helpdesk.auth import access, passwords
 from helpdesk.auth.models import AgentSkill, ApiToken, Group, Role, User
-from helpdesk.db import DbSession, detached_copy, utcnow
+from helpdesk.db import DbSession, column_values, in_session, utcnow
 from helpdesk.errors import Conflict, FieldReason, NotFound, ValidationFailed
 
 SKILL_NAME_MAX = 64
@@ -231,7 +232,7 @@ TOUCH_EVERY = timedelta(minutes=1)
 class _TokenOwner:
     expires_at: datetime | None
     last_used_at: datetime | None
-    user: User  # detached, with its columns loaded: merged into each request's session
+    user: dict[str, Any]  # its columns: each request's session builds its object from them
 
 
 def user_for_token(*, session: DbSession, token: str) -> User | None:
@@ -246,14 +247,14 @@ def user_for_token(*, session: DbSession, token: str) -> User | None:
     if owner.last_used_at is None or now - owner.last_used_at > TOUCH_EVERY:
         row = live_token(session=session, token=token)  # writes `last_used_at`: clears the cache
         return None if row is None else row.user
-    return session.merge(owner.user, load=False)
+    return in_session(session, User, owner.user)
 
 
 def _token_owner(session: DbSession, digest: str) -> _TokenOwner | None:
     row: ApiToken | None = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    return _TokenOwner(row.expires_at, row.last_used_at, detached_copy(row.user))
+    return _TokenOwner(row.expires_at, row.last_used_at, column_values(row.user))
 
 
 def live_token(*, session: DbSession, token: str) -> ApiToken | None:

@@ -73,19 +73,27 @@ def init_security_headers(app: Flask) -> None:
         sockets_public_url=str(app.config.get("SOCKETS_PUBLIC_URL") or ""),
     )
     app.config["HELPDESK_CONTENT_SECURITY_POLICY"] = policy
-    secure = bool(app.config.get("SESSION_COOKIE_SECURE"))
+    defaults = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), geolocation=(), microphone=(self)"),
+        ("Content-Security-Policy", policy),
+    ]
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        # Only once the site is served over TLS (secure cookies say it is): a browser that saw
+        # HSTS over plain HTTP in development would refuse the site until it expired.
+        defaults.append(("Strict-Transport-Security", HSTS))
+    by_name = [(name.lower(), name, value) for name, value in defaults]
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
+        # A view's own value of a header wins. One pass over the response's headers instead of
+        # one per header (`setdefault` scans them each time): this runs on every request.
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), geolocation=(), microphone=(self)")
-        headers.setdefault("Content-Security-Policy", policy)
-        if secure:
-            # Only once the site is served over TLS (secure cookies say it is): a browser that
-            # saw HSTS over plain HTTP in development would refuse the site until it expired.
-            headers.setdefault("Strict-Transport-Security", HSTS)
+        present = {name.lower() for name, _value in headers.items()}
+        for lowered, name, value in by_name:
+            if lowered not in present:
+                headers.add(name, value)
         return response

@@ -3,7 +3,6 @@ publishes the live event once the transaction commits."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ from helpdesk import caches, written
 from helpdesk.auth.models import Group, Role, User
 from helpdesk.customers.models import Customer
 from helpdesk.customers.service import MERGE_HOPS, normalise_tags
-from helpdesk.db import DbSession, UTCDateTime, as_loaded, rowcount, utcnow
+from helpdesk.db import DbSession, UTCDateTime, as_loaded, in_session, rowcount, utcnow
 from helpdesk.errors import APIError, Conflict, NotFound, ValidationFailed
 from helpdesk.events import FEED_TICKETS, publish
 from helpdesk.pagination import decode_cursor, encode_cursor
@@ -99,12 +98,7 @@ def _party(session: DbSession, model: type[_R], row_id: int, cache: str) -> _R |
     columns = caches.cached(
         cache, row_id, lambda: _columns(session, model, row_id), session=session
     )
-    if columns is None:
-        return None
-    # A copy of each value: a list the request changes in place must not change the cache.
-    row = as_loaded(model, {k: copy.deepcopy(v) for k, v in columns.items()})
-    session.add(row)
-    return row
+    return None if columns is None else in_session(session, model, columns)
 
 
 def _columns(session: DbSession, model: type[Any], row_id: int) -> dict[str, Any] | None:
@@ -224,7 +218,7 @@ def _as_read(
     """The ticket just written as a persistent row of the session, no read needed: the values
     are those the statement stored."""
     ticket_id = done.ticket_id
-    ticket = Ticket(
+    values = dict(
         id=ticket_id,
         subject=new.subject,
         description=new.description,
@@ -241,10 +235,9 @@ def _as_read(
         closed_at=None,
         merged_into_id=None,
     )
-    ticket.tag_rows = [
-        written.attach(session, TicketTag(ticket_id=ticket_id, tag=t)) for t in new.tags
-    ]
-    written.attach(session, ticket)
+    ticket = written.attach(session, as_loaded(Ticket, values))
+    tags = [as_loaded(TicketTag, {"ticket_id": ticket_id, "tag": t}) for t in new.tags]
+    set_committed_value(ticket, "tag_rows", [written.attach(session, t) for t in tags])
     requester = session.identity_map.get(identity_key(Customer, new.requester_id))
     if requester is None:
         # Only what the statement read: the rest of the customer loads if someone asks for it.
