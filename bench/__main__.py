@@ -18,8 +18,9 @@ tickets), `warehouse` (the analytics export of a million tickets and calls, and 
 `ticketpath` (the CPU, SQL statements and Redis round trips of a ticket create, change and note
 through the API, in process).
 `callcenter` (the whole call center under load, `bench/load/`) and `peer` (ours side by side with
-django-helpdesk and a one-INSERT floor; it installs the peer into a virtualenv of its own) run only
-when named.
+django-helpdesk and a one-INSERT floor; it installs the peer into a virtualenv of its own) and
+`instructions` (instructions executed per ticket create, fetch and whole call, counted by
+valgrind's callgrind, optionally beside another commit's tree) run only when named.
 """
 
 from __future__ import annotations
@@ -129,6 +130,16 @@ def _screenpop(args: argparse.Namespace) -> None:
 
 def _smscost(args: argparse.Namespace) -> None:
     smscost.run(smscost.Options(texts=args.sms_texts, keep=args.keep))
+
+
+def _instructions(args: argparse.Namespace) -> None:
+    from bench import instructions
+
+    instructions.run(
+        instructions.Options(
+            requests=args.instr_requests, calls=args.instr_calls, against=args.against
+        )
+    )
 
 
 def _callcost(args: argparse.Namespace) -> None:
@@ -272,12 +283,13 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "bulk": _bulk,
     "portal": _portal,
     "peer": _peer,
+    "instructions": _instructions,
     "warehouse": _warehouse,
     "models": _models,
 }
 
 # Long and heavy: the whole deployment under load.
-ONLY_WHEN_NAMED = {"callcenter", "peer"}
+ONLY_WHEN_NAMED = {"callcenter", "peer", "instructions"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -385,6 +397,18 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--cost-calls", type=int, default=150, help="callcost: whole calls measured in process"
+    )
+    p.add_argument(
+        "--instr-requests",
+        type=int,
+        default=200,
+        help="instructions: ticket creates and fetches counted",
+    )
+    p.add_argument("--instr-calls", type=int, default=20, help="instructions: whole calls counted")
+    p.add_argument(
+        "--against",
+        default="",
+        help="instructions: a git revision whose tree is measured beside this one",
     )
     p.add_argument(
         "--sms-texts",
