@@ -23,6 +23,7 @@ from sqlalchemy.orm import (
     make_transient_to_detached,
     scoped_session,
 )
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import TypeDecorator
 
@@ -140,19 +141,23 @@ def column_values(row: Any) -> dict[str, Any]:
 
 def in_session(session: DbSession, model: type[_Row], values: Mapping[str, Any]) -> _Row:
     """The row these cached column values describe, as an object of `session`: the session's
-    own when it holds one (its pending changes included), else one built from the values and
-    added as loaded, without a read. Lists and dicts are copied: a change the request makes in
-    place must not change the cache."""
+    own when it holds one (its pending changes included; what a commit expired is filled in
+    from the values, as a read would), else one built from the values and added as loaded,
+    without a read. Lists and dicts are copied: a change the request makes in place must not
+    change the cache."""
     key = identity_key(model, tuple(values[k] for k in _primary_key(model)))
     held: _Row | None = session.identity_map.get(key)
     if held is not None:
+        for name in inspect(held).unloaded & values.keys():
+            set_committed_value(held, name, _own(values[name]))
         return held
-    row = as_loaded(
-        model,
-        {k: copy.deepcopy(v) if isinstance(v, list | dict) else v for k, v in values.items()},
-    )
+    row = as_loaded(model, {k: _own(v) for k, v in values.items()})
     session.add(row)
     return row
+
+
+def _own(value: Any) -> Any:
+    return copy.deepcopy(value) if isinstance(value, list | dict) else value
 
 
 def _primary_key(model: type[Any]) -> tuple[str, ...]:

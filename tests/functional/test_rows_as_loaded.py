@@ -11,6 +11,7 @@ from helpdesk.auth.models import Role, User
 from helpdesk.db import as_loaded, column_values, in_session
 from helpdesk.extensions import db
 from helpdesk.sla.models import CalendarModel, SlaPolicy
+from tests.statements import statements
 
 
 def _fresh(row):
@@ -61,3 +62,14 @@ def test_a_model_with_a_mutable_column_is_built_through_its_constructor(app):
 def test_an_unknown_column_is_refused(app):
     with pytest.raises(TypeError, match="no column 'nickname'"):
         as_loaded(User, {"id": 1, "nickname": "x"})
+
+
+def test_what_a_commit_expired_is_filled_in_from_the_values_without_a_read(app, make_user):
+    user = make_user(Role.AGENT, email="expired-row@example.com", name="Kept")
+    values = column_values(user)
+    db.session.commit()  # the session keeps the object, its columns expired
+    with statements() as seen:
+        same = in_session(db.session, User, values)
+        assert same is user
+        assert (same.name, same.role) == ("Kept", Role.AGENT)
+    assert not [s for s in seen if "FROM users" in s]
