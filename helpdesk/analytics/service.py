@@ -7,14 +7,17 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select
 
-from helpdesk.analytics import features, pipeline
+from helpdesk.analytics import features
 from helpdesk.analytics.models import CustomerScore, ModelRun
 from helpdesk.customers.models import Customer
 from helpdesk.db import DbSession, utcnow
+
+if TYPE_CHECKING:
+    from helpdesk.analytics import pipeline
 
 INSERT_CHUNK = 5000
 # A valuable customer at risk: churn risk at least this (the page's list, the routing boost).
@@ -50,6 +53,10 @@ def train_and_score(
     runs and the result says so."""
     if not features.has_data(warehouse_dir):
         return TrainResult(False, f"no warehouse with customers and invoices in {warehouse_dir}")
+    # Imported here: the models' libraries (SciPy, scikit-learn) take seconds to load, and every
+    # web, worker and command-line process imports this module while only training needs them.
+    from helpdesk.analytics import pipeline
+
     started = time.perf_counter()
     outcome = pipeline.run(
         warehouse_dir, cutoff=cutoff, monthly_discount=monthly_discount, progress=progress
