@@ -10,6 +10,7 @@ exactly the measured part.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,15 +27,25 @@ def _wait_for(path: Path, present: bool) -> None:
         time.sleep(0.05)
 
 
+def _ready(directory: Path) -> None:
+    """Warmed up: say so, and wait until the parent has turned the counting on."""
+    (directory / "ready").write_text(str(os.getpid()))
+    _wait_for(directory / "go", True)
+
+
+def _done(directory: Path) -> None:
+    """Measured: say so, and wait until the parent has turned the counting off."""
+    (directory / "done").write_text("1")
+    _wait_for(directory / "go", False)
+
+
 def measured(directory: Path, n: int, step: Callable[[int], None]) -> None:
     for i in range(WARMUP):
         step(i)
-    (directory / "ready").write_text(str(__import__("os").getpid()))
-    _wait_for(directory / "go", True)
+    _ready(directory)
     for i in range(WARMUP, WARMUP + n):
         step(i)
-    (directory / "done").write_text("1")
-    _wait_for(directory / "go", False)
+    _done(directory)
 
 
 @contextmanager
@@ -101,12 +112,10 @@ def calls(n: int, directory: Path) -> None:
     def one_call(*args: Any, **kwargs: Any) -> None:
         i = args[4]
         if i == WARMUP:
-            (directory / "ready").write_text(str(__import__("os").getpid()))
-            _wait_for(directory / "go", True)
+            _ready(directory)
         original(*args, **kwargs)
         if i == WARMUP + n - 1:
-            (directory / "done").write_text("1")
-            _wait_for(directory / "go", False)
+            _done(directory)
 
     callcost._one_call = one_call
     callcost.run(opts)
