@@ -262,7 +262,19 @@ def ping_when_idle(engine: Engine, idle_s: float) -> None:
     error invalidates every older connection of the pool, so the next requests open fresh ones.
     A failed ping makes the pool discard the connection and hand out another (`DisconnectionError`
     in a checkout listener).
+
+    A failure to open a connection (the server refusing connections during a restart or a
+    failover, or unreachable) is a sign that the idle ones may be gone as well, though no request
+    has used one yet: every connection that sat in the pool across such a failure is pinged
+    before its next use, however short its idleness. Without this, the first callers after the
+    database came back were handed a connection it had dropped and heard the apology.
     """
+    connect_failed_at = [-math.inf]
+
+    @event.listens_for(engine, "handle_error")
+    def _note_connect_failure(context: Any) -> None:
+        if context.connection is None and not context.is_pre_ping:
+            connect_failed_at[0] = time.monotonic()
 
     @event.listens_for(engine, "checkin")
     def _stamp(_dbapi_connection: Any, record: Any) -> None:
@@ -271,7 +283,9 @@ def ping_when_idle(engine: Engine, idle_s: float) -> None:
     @event.listens_for(engine, "checkout")
     def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         since = record.info.get("idle_since")
-        if since is None or time.monotonic() - since <= idle_s:
+        if since is None:
+            return
+        if time.monotonic() - since <= idle_s and since > connect_failed_at[0]:
             return
         try:
             alive = engine.dialect.do_ping(dbapi_connection)

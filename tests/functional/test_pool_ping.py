@@ -1,6 +1,7 @@
 """A pooled connection is checked with a round trip only after sitting idle: one used moments
 ago goes out unchecked, one the server dropped while it sat idle is replaced before a request
-sees it, and one dropped while in use fails once and takes the pool's older connections with it."""
+sees it, one dropped while in use fails once and takes the pool's older connections with it, and
+one that sat in the pool while connections were refused is checked before its next use."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from helpdesk.db import ping_when_idle
 
 IDLE_S = 0.3
 
 
-def _engine(url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[int]]:
-    engine = create_engine(url, pool_size=2, max_overflow=0)
+def _engine(url: str, monkeypatch: pytest.MonkeyPatch, **options: Any) -> tuple[Any, list[int]]:
+    engine = create_engine(url, pool_size=2, max_overflow=0, **options)
     ping_when_idle(engine, IDLE_S)
     pings: list[int] = []
     real = engine.dialect.do_ping
@@ -83,5 +84,40 @@ def test_a_connection_dropped_in_use_fails_once_then_the_pool_starts_afresh(pg_d
         # The disconnect invalidated the other pooled connection too: no second failure.
         with engine.connect() as first, engine.connect() as second:
             assert {_backend_pid(first), _backend_pid(second)}.isdisjoint(pids)
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_idle_while_the_server_refused_connections_is_checked_before_use(
+    pg_db, monkeypatch
+):
+    """The server restarts: it drops the idle connections and refuses new ones for a moment.
+    A request that needed a new connection then failed; the connection dropped while idle, used
+    moments before, must not be handed to the first request once the server is back."""
+    import psycopg
+
+    refusing = [False]
+
+    def connect() -> Any:
+        if refusing[0]:
+            raise psycopg.OperationalError("the database system is starting up")
+        return psycopg.connect(pg_db.url.replace("postgresql+psycopg://", "postgresql://"))
+
+    engine, pings = _engine("postgresql+psycopg://", monkeypatch, creator=connect)
+    try:
+        with engine.connect() as stale, engine.connect() as idle:
+            pid = _backend_pid(idle)
+            _backend_pid(stale)
+            stale.connection.invalidate(soft=True)  # reopened at its next checkout
+            stale.close()  # queued first: the next checkout opens a connection
+        _terminate(pg_db, pid)
+        refusing[0] = True
+        with pytest.raises(OperationalError), engine.connect():
+            pass
+        refusing[0] = False
+        assert pings == []
+        with engine.connect() as conn:  # the connection dropped while idle, well within IDLE_S
+            assert _backend_pid(conn) != pid
+        assert len(pings) == 1
     finally:
         engine.dispose()
