@@ -50,18 +50,45 @@ class DirectGate:
         return True
 
 
-# Release or renew the gate only while it is still ours (it may have expired and been taken).
+# Each step of the gate is one script, so one round trip, and atomic: no request can slip in
+# between a look at the mark and the release that follows it.
+#
+# Start: a request from now on queues another run (`request`), since this one may read past its
+# change; then take the gate, or leave the mark for whoever holds it. KEYS: gate, mark, queued.
+_START = """
+redis.call('del', KEYS[3])
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  redis.call('del', KEYS[2])
+  return 1
+end
+redis.call('set', KEYS[2], '1', 'EX', ARGV[2])
+return 0
+"""
+# After a round: go round again, still holding the gate, if a mark was left meanwhile (1);
+# otherwise release it (0). A gate no longer ours (it expired and was taken) is left to its
+# holder, with any mark, which it will see (-1). KEYS: gate, mark.
+_NEXT = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('del', KEYS[2]) == 1 then
+  redis.call('expire', KEYS[1], ARGV[2])
+  return 1
+end
+redis.call('del', KEYS[1])
+return 0
+"""
+# Hand over: release the gate if still ours, and say whether a mark asks for another run.
+_HAND_OVER = """
+if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
+return redis.call('exists', KEYS[2])
+"""
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
-_RENEW = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('expire', KEYS[1], ARGV[2]) end"
-)
 
 
 class RedisGate:
     """Across processes: the gate is a Redis key holding the holder's token, renewed after each
-    round and released only by its holder. A holder that has gone round for `max_s` hands over
-    (through `requeue`, a fresh task) rather than keeping a worker for ever under steady load."""
+    round and released only by its holder. A holder that has gone round for `max_s` or
+    `max_rounds` hands over (through `requeue`, a fresh task) rather than keeping a worker for
+    ever under steady load. A run that goes round once costs two round trips."""
 
     def __init__(
         self, client: Any, prefix: str = "helpdesk:gate:", max_rounds: int = 50, max_s: float = 5.0
@@ -74,59 +101,30 @@ class RedisGate:
     def run(
         self, key: str, job: Callable[[], int], requeue: Callable[[], Any] | None = None
     ) -> int | None:
-        lock, again = self.prefix + key, self.prefix + key + ":again"
+        lock, again, queued = (
+            self.prefix + key,
+            self.prefix + key + ":again",
+            self.prefix + key + ":queued",
+        )
         token = secrets.token_hex(8)
-        # Started: a request from now on queues another run (see `request`), since this one may
-        # already have read past its change. Then mark, and only then try to take the gate:
-        # whoever holds it sees the mark. All in one round trip, in this order.
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.delete(self.prefix + key + ":queued")
-        pipe.set(again, "1", ex=LOCK_TTL_S)
-        pipe.set(lock, token, nx=True, ex=LOCK_TTL_S)
-        taken = pipe.execute()[2]
-        total: int | None = None
-        while taken:
-            ran, handed_over, marked = self._hold(lock, again, token, job, requeue is not None)
-            if ran is not None:
-                total = (total or 0) + ran
-            if handed_over and requeue is not None:
-                requeue()
-                break
-            # A mark left between our last look and the release: go round again.
-            if not marked:
-                break
-            taken = self.redis.set(lock, token, nx=True, ex=LOCK_TTL_S)
-        return total
-
-    def _hold(
-        self, lock: str, again: str, token: str, job: Callable[[], int], can_hand_over: bool
-    ) -> tuple[int | None, bool, bool]:
-        """Go round while marked, holding the gate; then release it. Returns the rounds' total
-        (None if none ran), whether it hands over, and whether a mark is left after release.
-        Each renewal goes with the next look at the mark, the release with the last one."""
-        began, rounds, handed_over = time.monotonic(), 0, False
-        total: int | None = None
+        if not self.redis.eval(_START, 3, lock, again, queued, token, LOCK_TTL_S):
+            return None
+        began, rounds, total = time.monotonic(), 0, 0
         try:
-            marked = self.redis.delete(again)
-            while marked:
-                total = (total or 0) + job()
+            while True:
+                total += job()
                 rounds += 1
-                if rounds >= self.max_rounds or time.monotonic() - began >= self.max_s:
-                    self.redis.eval(_RENEW, 1, lock, token, LOCK_TTL_S)
-                    handed_over = can_hand_over and bool(self.redis.exists(again))
-                    break
-                pipe = self.redis.pipeline(transaction=False)
-                pipe.eval(_RENEW, 1, lock, token, LOCK_TTL_S)
-                pipe.delete(again)
-                marked = pipe.execute()[1]
+                if requeue is not None and (
+                    rounds >= self.max_rounds or time.monotonic() - began >= self.max_s
+                ):
+                    if self.redis.eval(_HAND_OVER, 2, lock, again, token):
+                        requeue()
+                    return total
+                if self.redis.eval(_NEXT, 2, lock, again, token, LOCK_TTL_S) != 1:
+                    return total
         except BaseException:
             self.redis.eval(_RELEASE, 1, lock, token)
             raise
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.eval(_RELEASE, 1, lock, token)
-        pipe.exists(again)
-        left = bool(pipe.execute()[1])
-        return total, handed_over, left
 
     def request(self, key: str, send: Callable[[], Any]) -> bool:
         # At 20 calls a second a dispatch is asked for about 40 times a second; while one task

@@ -84,13 +84,15 @@ def test_the_gate_is_released_only_by_its_holder(redis_url: str) -> None:
     gate = RedisGate(client, prefix="test:gate:")
 
     def job() -> int:
-        # The gate expired meanwhile and another holder took it.
+        # The gate expired meanwhile and another holder took it; a request left its mark.
         client.set("test:gate:dispatch", "someone-else")
+        client.set("test:gate:dispatch:again", "1")
         return 1
 
-    gate.run("dispatch", job)
+    assert gate.run("dispatch", job) == 1  # no second round while another holds the gate
     assert client.get("test:gate:dispatch") == b"someone-else"
-    client.delete("test:gate:dispatch")
+    assert client.get("test:gate:dispatch:again") == b"1"  # left for the holder to see
+    client.delete("test:gate:dispatch", "test:gate:dispatch:again")
 
 
 def test_a_request_queues_one_run_until_that_run_starts(redis_url: str) -> None:
