@@ -76,19 +76,20 @@ end
 redis.call('del', KEYS[1])
 return 0
 """
-# Hand over: release the gate if still ours, and say whether a mark asks for another run.
-_HAND_OVER = """
+# Release the gate if still ours (handing over, or after a failed round), and say whether a
+# mark asks for another run. KEYS: gate, mark.
+_RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
 return redis.call('exists', KEYS[2])
 """
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
 
 class RedisGate:
     """Across processes: the gate is a Redis key holding the holder's token, renewed after each
     round and released only by its holder. A holder that has gone round for `max_s` or
     `max_rounds` hands over (through `requeue`, a fresh task) rather than keeping a worker for
-    ever under steady load. A run that goes round once costs two round trips."""
+    ever under steady load; a caller that gives no `requeue` keeps going round while marks come.
+    A run that goes round once costs two round trips."""
 
     def __init__(
         self, client: Any, prefix: str = "helpdesk:gate:", max_rounds: int = 50, max_s: float = 5.0
@@ -117,13 +118,13 @@ class RedisGate:
                 if requeue is not None and (
                     rounds >= self.max_rounds or time.monotonic() - began >= self.max_s
                 ):
-                    if self.redis.eval(_HAND_OVER, 2, lock, again, token):
+                    if self.redis.eval(_RELEASE, 2, lock, again, token):
                         requeue()
                     return total
                 if self.redis.eval(_NEXT, 2, lock, again, token, LOCK_TTL_S) != 1:
                     return total
         except BaseException:
-            self.redis.eval(_RELEASE, 1, lock, token)
+            self.redis.eval(_RELEASE, 2, lock, again, token)
             raise
 
     def request(self, key: str, send: Callable[[], Any]) -> bool:
