@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
 from zoneinfo import available_timezones
 
+from babel.support import NullTranslations, Translations
+from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -17,6 +22,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, Length, Regexp
 
 from agents_ui import labels
@@ -34,8 +40,40 @@ def timezone_choices() -> list[tuple[str, str]]:
     return [SelectChoice(z, z.replace("_", " ")) for z in zones]
 
 
+@lru_cache(maxsize=16)
+def wtforms_messages(locale: str) -> NullTranslations:
+    """WTForms' own messages ("This field is required.") in `locale`. Flask-WTF reads them
+    from their file on every request that builds a form (the phone panel's accept, every
+    wrap-up); they do not change while the process runs."""
+    return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _Messages:
+    """WTForms' messages in the language of the moment they are worded (a page may validate
+    its form in the language of its address, `force_locale`), read once per language."""
+
+    @staticmethod
+    def _now() -> NullTranslations:
+        return wtforms_messages(str(get_locale() or "en"))
+
+    def gettext(self, string: str) -> str:
+        return self._now().gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self._now().ngettext(singular, plural, n)
+
+
+_MESSAGES = _Messages()
+
+
 class ConsoleForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
     """Base of the console's forms (CSRF-protected through Flask-WTF)."""
+
+    class Meta(FlaskForm.Meta):  # type: ignore[misc]
+        def get_translations(self, form: Any) -> Any:
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _MESSAGES
 
 
 class LoginForm(ConsoleForm):

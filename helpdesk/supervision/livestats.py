@@ -15,13 +15,13 @@ Service level is given both ways (see docs/supervision.md):
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 SLOTS_PER_DAY = 96  # 15-minute intervals
+REBUILD_CHUNK = 500  # log entries applied in one step by a rebuild
 QUEUE_EVENTS = frozenset(
     {
         "entered",
@@ -70,31 +70,54 @@ class LogEntry:
 
 # A read for `Store.read`: ("hget", key, name), ("hgetall", key), ("zcard", key) or ("zmin", key).
 Read = tuple[str, ...]
+# A write of one log entry, for `Store.apply_entries`: ("hincr", key, name, amount),
+# ("hset", key, name, value), ("zadd", key, member, score), ("zrem", key, member), or
+# ("zmove", key, member, to_key, score): the member moves to `to_key` with the score it had
+# (`score` when it was not in `key`).
+Write = tuple[Any, ...]
+
+
+class Writes:
+    """The writes of one log entry, recorded in order to be applied together."""
+
+    def __init__(self) -> None:
+        self.ops: list[Write] = []
+
+    def hincr(self, key: str, name: str, amount: float) -> None:
+        self.ops.append(("hincr", key, name, amount))
+
+    def hset(self, key: str, name: str, value: str) -> None:
+        self.ops.append(("hset", key, name, value))
+
+    def zadd(self, key: str, member: str, score: float) -> None:
+        self.ops.append(("zadd", key, member, score))
+
+    def zrem(self, key: str, member: str) -> None:
+        self.ops.append(("zrem", key, member))
+
+    def zmove(self, key: str, member: str, to: str, score: float) -> None:
+        self.ops.append(("zmove", key, member, to, score))
 
 
 class Store(Protocol):
     """Hashes of numbers and strings, and sorted sets: the operations Redis offers natively.
 
-    Each event touches several counters and each wallboard push reads several: `batch` and `read`
-    group them, so that on Redis an event costs a round trip or two instead of ten.
+    A transaction's log entries are applied together (`apply_entries`), and each wallboard push
+    reads several figures at once (`read`): on Redis each is one round trip, not ten.
     """
 
-    def batch(self) -> AbstractContextManager[None]:
-        """Writes made inside are sent together (on Redis, one atomic MULTI/EXEC). Any read or
-        `zpop` inside sends the writes queued so far first, so it sees them."""
+    def apply_entries(self, entries: Sequence[tuple[int, Sequence[Write]]]) -> list[int]:
+        """Apply the writes of each entry (its id, its writes) whose id is above the watermark
+        (`meta`'s `watermark`, set by the last rebuild), in order and as one atomic step (on
+        Redis, one script: no other process reads half of it, and none moves the watermark in
+        between). Returns the ids of the entries applied."""
 
     def read(self, reads: Sequence[Read]) -> list[Any]:
         """Several reads at once (one round trip on Redis), each answered as its method would."""
 
-    def hincr(self, key: str, name: str, amount: float) -> None: ...
     def hget(self, key: str, name: str) -> str | None: ...
     def hset(self, key: str, name: str, value: str) -> None: ...
     def hgetall(self, key: str) -> dict[str, str]: ...
-    def zadd(self, key: str, member: str, score: float) -> None: ...
-    def zrem(self, key: str, member: str) -> None: ...
-    def zpop(self, key: str, member: str) -> float | None:
-        """Remove `member`, returning its score (None when it was not there)."""
-
     def zcard(self, key: str) -> int: ...
     def zmin(self, key: str) -> tuple[str, float] | None: ...
     def clear(self) -> None: ...
@@ -110,17 +133,39 @@ class MemoryStore:
         self.zsets: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()
 
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        yield  # each write is applied at once: nothing to group in memory
+    def apply_entries(self, entries: Sequence[tuple[int, Sequence[Write]]]) -> list[int]:
+        with self._lock:
+            mark = int(_num(self.hashes.get("meta", {}).get("watermark")))
+            applied: list[int] = []
+            for entry_id, writes in entries:
+                if entry_id <= mark:
+                    continue
+                for op, key, *args in writes:
+                    getattr(self, "_" + op)(key, *args)
+                applied.append(entry_id)
+            return applied
+
+    # The writes, with the lock held by `apply_entries`.
+
+    def _hincr(self, key: str, name: str, amount: float) -> None:
+        h = self.hashes.setdefault(key, {})
+        h[name] = _num_text(float(h.get(name, "0")) + amount)
+
+    def _hset(self, key: str, name: str, value: str) -> None:
+        self.hashes.setdefault(key, {})[name] = value
+
+    def _zadd(self, key: str, member: str, score: float) -> None:
+        self.zsets.setdefault(key, {})[member] = score
+
+    def _zrem(self, key: str, member: str) -> None:
+        self.zsets.get(key, {}).pop(member, None)
+
+    def _zmove(self, key: str, member: str, to: str, score: float) -> None:
+        had = self.zsets.get(key, {}).pop(member, None)
+        self.zsets.setdefault(to, {})[member] = score if had is None else had
 
     def read(self, reads: Sequence[Read]) -> list[Any]:
         return [getattr(self, op)(*args) for op, *args in reads]
-
-    def hincr(self, key: str, name: str, amount: float) -> None:
-        with self._lock:
-            h = self.hashes.setdefault(key, {})
-            h[name] = _num_text(float(h.get(name, "0")) + amount)
 
     def hget(self, key: str, name: str) -> str | None:
         with self._lock:
@@ -133,18 +178,6 @@ class MemoryStore:
     def hgetall(self, key: str) -> dict[str, str]:
         with self._lock:
             return dict(self.hashes.get(key, {}))
-
-    def zadd(self, key: str, member: str, score: float) -> None:
-        with self._lock:
-            self.zsets.setdefault(key, {})[member] = score
-
-    def zrem(self, key: str, member: str) -> None:
-        with self._lock:
-            self.zsets.get(key, {}).pop(member, None)
-
-    def zpop(self, key: str, member: str) -> float | None:
-        with self._lock:
-            return self.zsets.get(key, {}).pop(member, None)
 
     def zcard(self, key: str) -> int:
         with self._lock:
@@ -195,41 +228,44 @@ class Aggregator:
     def apply_many(self, entries: Sequence[LogEntry]) -> list[LogEntry]:
         """Count a transaction's entries together, and return those not counted before.
 
-        One read (the watermark) and one batch of writes for all of them: a call's accept or
-        wrap-up logs several entries at once.
+        One step for all of them (`Store.apply_entries`: on Redis one round trip, which also
+        carries the commit's held events): a call's accept or wrap-up logs several entries at
+        once.
         """
-        applied: list[LogEntry] = []
-        with self.store.batch():
-            mark = int(_num(self.store.read([("hget", "meta", "watermark")])[0]))
-            for e in entries:
-                if e.id <= mark:
-                    continue
-                mover = self._agent_state_target(e)
-                if mover is not None:
-                    self._move_agent(*mover, e.at.timestamp())
-                elif e.event in QUEUE_EVENTS:
-                    self._queue_event(e)
-                applied.append(e)
-        return applied
+        done = set(self.store.apply_entries([(e.id, self._writes(e)) for e in entries]))
+        return [e for e in entries if e.id in done]
+
+    def _writes(self, e: LogEntry) -> list[Write]:
+        writes = Writes()
+        mover = self._agent_state_target(e)
+        if mover is not None:
+            self._move_agent(writes, *mover, e.at.timestamp())
+        elif e.event in QUEUE_EVENTS:
+            self._queue_event(e, writes)
+        return writes.ops
 
     def rebuild(self, entries: Iterable[LogEntry]) -> int:
-        """Start again from the log: every counter from zero, then each entry in order."""
+        """Start again from the log: every counter from zero, then the entries in order, a few
+        hundred to a step."""
         self.store.clear()
         last = 0
+        chunk: list[LogEntry] = []
         for entry in entries:
-            self.apply(entry)
+            chunk.append(entry)
             last = max(last, entry.id)
+            if len(chunk) >= REBUILD_CHUNK:
+                self.apply_many(chunk)
+                chunk.clear()
+        self.apply_many(chunk)
         self.set_watermark(last)
         return last
 
     def seed_agent(self, agent_id: int, state: str, since: datetime) -> None:
         """An agent whose last change is older than the replayed log: take its current state."""
         if self.store.hget("agents", str(agent_id)) is None:
-            with self.store.batch():
-                self._move_agent(agent_id, state, since.timestamp())
+            self._move_agent(self.store, agent_id, state, since.timestamp())
 
-    def _queue_event(self, e: LogEntry) -> None:
-        s = self.store
+    def _queue_event(self, e: LogEntry, s: Writes) -> None:
         wait = e.wait_s or 0.0
         in_sl = wait <= self.threshold_s
         if e.event == "completed" and e.agent_id is not None:
@@ -278,13 +314,14 @@ class Aggregator:
             s.hincr(f"g:{e.queue}", "callbacks_pending", 1)
         elif e.event == "transferred":
             target = str(e.data.get("to_queue") or "")
-            since = s.zpop(w, member)
             s.hincr(q, "transferred_out", 1)
-            if target:
-                s.hset("queues", target, "1")
-                s.hincr(f"q:{e.day}:{target}", "transferred_in", 1)
-                s.hincr(f"i:{e.day}:{target}", f"{e.slot}:transferred_in", 1)
-                s.zadd(f"w:{target}", member, since if since is not None else e.at.timestamp())
+            if not target:
+                s.zrem(w, member)
+                return
+            s.hset("queues", target, "1")
+            s.hincr(f"q:{e.day}:{target}", "transferred_in", 1)
+            s.hincr(f"i:{e.day}:{target}", f"{e.slot}:transferred_in", 1)
+            s.zmove(w, member, f"w:{target}", e.at.timestamp())  # waiting since it first did
         elif e.event == "completed":
             s.hincr(q, "completed", 1)
             s.hincr(q, "talk_s", e.talk_s or 0.0)
@@ -303,12 +340,13 @@ class Aggregator:
             return None
         return e.agent_id, to
 
-    def _move_agent(self, agent_id: int, state: str, since: float) -> None:
+    @staticmethod
+    def _move_agent(to: Writes | Store, agent_id: int, state: str, since: float) -> None:
         # Only the agent's own state is kept: the counts per state are derived from these when
         # read (`agent_states`), so they always agree with the list of agents. Counters moved
         # here from the state read before would drift for good when two processes move one
         # agent at once (both read the same previous state).
-        self.store.hset("agents", str(agent_id), f"{state}|{since}")
+        to.hset("agents", str(agent_id), f"{state}|{since}")
 
     # -- reading ---------------------------------------------------------------------------------
 

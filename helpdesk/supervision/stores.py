@@ -1,29 +1,69 @@
 """The Redis store of the live statistics, shared by every web process and worker.
 
-Each operation is one native Redis command (HINCRBYFLOAT, HSET, ZADD, ZREM...), so concurrent
+Each write is one native Redis command (HINCRBYFLOAT, HSET, ZADD, ZREM...), so concurrent
 processes add to the same counters without losing updates. Keys carry a prefix so that several
 deployments (or test runs) can share a Redis database.
 
-An event changes several counters at once: inside `batch` the writes wait in a MULTI/EXEC
-pipeline and go in one round trip, applied together, so a wallboard never reads half an event.
-The pipeline is the calling thread's own: a web process serves requests on many threads.
+A transaction's log entries change several counters at once, and only if the last rebuild has not
+counted them already (the watermark): one script reads the watermark and makes the writes of the
+entries above it, atomically, so a wallboard never reads half an event and the commit costs one
+round trip (which also carries the commit's held events), not a read and then a MULTI/EXEC.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from helpdesk.socketqueue import carried_along
+from helpdesk.supervision.livestats import Write
+
+# KEYS[1] is the meta hash; ARGV holds, for each entry, its id, its number of writes and the
+# writes (an operation, the index of its key in KEYS, its arguments; `zmove` names two keys).
+# Returns the ids of the entries above the watermark, whose writes were made.
+_APPLY = """
+local mark = tonumber(redis.call('hget', KEYS[1], 'watermark')) or 0
+local applied = {}
+local i = 1
+while i <= #ARGV do
+  local id, n = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  local go = id > mark
+  if go then applied[#applied + 1] = id end
+  i = i + 2
+  for _ = 1, n do
+    local op, key = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
+    if op == 'zrem' then
+      if go then redis.call('zrem', key, ARGV[i + 2]) end
+      i = i + 3
+    elseif op == 'zmove' then
+      if go then
+        local score = redis.call('zscore', key, ARGV[i + 2]) or ARGV[i + 4]
+        redis.call('zrem', key, ARGV[i + 2])
+        redis.call('zadd', KEYS[tonumber(ARGV[i + 3])], score, ARGV[i + 2])
+      end
+      i = i + 5
+    else
+      if go then
+        if op == 'hincr' then
+          redis.call('hincrbyfloat', key, ARGV[i + 2], ARGV[i + 3])
+        elseif op == 'hset' then
+          redis.call('hset', key, ARGV[i + 2], ARGV[i + 3])
+        else
+          redis.call('zadd', key, ARGV[i + 3], ARGV[i + 2])
+        end
+      end
+      i = i + 4
+    end
+  end
+end
+return applied
+"""
 
 
 class RedisStore:
     def __init__(self, client: Any, prefix: str = "helpdesk:live:") -> None:
         self.client = client
         self.prefix = prefix
-        self._local = threading.local()
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "helpdesk:live:") -> RedisStore:
@@ -34,33 +74,34 @@ class RedisStore:
     def _k(self, key: str) -> str:
         return self.prefix + key
 
-    # -- grouping --------------------------------------------------------------------------------
+    # -- writes ----------------------------------------------------------------------------------
 
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        if getattr(self._local, "pipe", None) is not None:
-            yield  # already inside a batch: the outermost one sends
-            return
-        self._local.pipe = self.client.pipeline(transaction=True)
-        try:
-            yield
-            self._send()
-        finally:
-            self._local.pipe = None
+    def apply_entries(self, entries: Sequence[tuple[int, Sequence[Write]]]) -> list[int]:
+        keys: dict[str, int] = {self._k("meta"): 1}
 
-    def _writer(self) -> Any:
-        """Where a write goes: the batch's pipeline, or straight to Redis."""
-        pipe = getattr(self._local, "pipe", None)
-        return self.client if pipe is None else pipe
+        def index(key: str) -> int:
+            return keys.setdefault(self._k(key), len(keys) + 1)
 
-    def _send(self) -> None:
-        """Send the writes queued in the current batch, if any, before reading."""
-        pipe = getattr(self._local, "pipe", None)
-        if pipe is not None and len(pipe):
-            pipe.execute()
+        args: list[Any] = []
+        for entry_id, writes in entries:
+            args += (entry_id, len(writes))
+            for op, key, *rest in writes:
+                if op == "zmove":  # key, member, to, score
+                    args += (op, index(key), rest[0], index(rest[1]), rest[2])
+                else:
+                    args += (op, index(key), *rest)
+        pipe = self.client.pipeline(transaction=False)
+        with carried_along(pipe, self.client) as carried:  # a commit's held events ride along
+            pipe.eval(_APPLY, len(keys), *keys, *args)
+            applied = pipe.execute()[len(carried)]
+        return [int(i) for i in applied]
+
+    def hset(self, key: str, name: str, value: str) -> None:
+        self.client.hset(self._k(key), name, value)
+
+    # -- reads -----------------------------------------------------------------------------------
 
     def read(self, reads: Sequence[tuple[str, ...]]) -> list[Any]:
-        self._send()
         pipe = self.client.pipeline(transaction=False)
         with carried_along(pipe, self.client) as carried:  # a commit's held events ride along
             for op, key, *args in reads:
@@ -70,32 +111,6 @@ class RedisStore:
                     getattr(pipe, op)(self._k(key), *args)
             raw = pipe.execute()[len(carried) :]
         return [_READERS[op](value) for (op, *_), value in zip(reads, raw, strict=True)]
-
-    # -- writes ----------------------------------------------------------------------------------
-
-    def hincr(self, key: str, name: str, amount: float) -> None:
-        # Always the float form: a field that once took a fraction (a wait, a talk time)
-        # refuses HINCRBY afterwards.
-        self._writer().hincrbyfloat(self._k(key), name, amount)
-
-    def hset(self, key: str, name: str, value: str) -> None:
-        self._writer().hset(self._k(key), name, value)
-
-    def zadd(self, key: str, member: str, score: float) -> None:
-        self._writer().zadd(self._k(key), {member: score})
-
-    def zrem(self, key: str, member: str) -> None:
-        self._writer().zrem(self._k(key), member)
-
-    def zpop(self, key: str, member: str) -> float | None:
-        self._send()
-        pipe = self.client.pipeline()
-        pipe.zscore(self._k(key), member)
-        pipe.zrem(self._k(key), member)
-        score, _removed = pipe.execute()
-        return None if score is None else float(score)
-
-    # -- reads -----------------------------------------------------------------------------------
 
     def hget(self, key: str, name: str) -> str | None:
         return self.read([("hget", key, name)])[0]  # type: ignore[no-any-return]

@@ -118,3 +118,28 @@ def test_the_french_form_says_what_is_wrong_in_french(client: FlaskClient) -> No
     assert answer.status_code == 400
     assert "Ce champ est requis." in page and "Adresse électronique non valide." in page
     assert "This field is required." not in page and "Invalid email address." not in page
+
+
+def test_the_form_librarys_messages_are_read_once_per_language(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A language's messages are read from their file once in the process, not by every
+    request that builds a form."""
+    from babel.support import Translations
+
+    from agents_ui.forms import wtforms_messages
+
+    wtforms_messages.cache_clear()
+    reads: list[Any] = []
+    load = Translations.load
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("domain") == "wtforms":
+            reads.append(args[1])
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(Translations, "load", counted)
+    for _ in range(3):
+        page = html(client.post("/help/fr/contact", data={**FORM, "subject": ""}))
+        assert "Ce champ est requis." in page
+    assert reads == [["fr"]]

@@ -209,3 +209,37 @@ def test_a_dispatch_run_of_one_round_costs_two_round_trips(
     assert gate.run("dispatch", lambda: 1) == 1
     assert trips.count == 2
     assert not gate.redis.exists("test:pipeline-gate:dispatch")  # released
+
+
+def test_the_live_statistics_of_a_commit_take_its_events_along(
+    redis_url: str, listener: Any, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from helpdesk.supervision.livestats import Aggregator, LogEntry
+    from helpdesk.supervision.stores import RedisStore
+
+    queue, backend = _backend(redis_url)
+    monkeypatch.setattr(events._Registry, "backend", backend)
+    queue._redis_connect()
+    queue.redis.ping()
+    store = RedisStore(redis.Redis.from_url(redis_url, decode_responses=True), "t:pipe:live:")
+    store.clear()
+    store.client.ping()
+    stats = Aggregator(store)
+    at = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    entries = [
+        LogEntry(7, at, "2026-12-01", 36, "entered", call_id=1, queue="support"),
+        LogEntry(8, at, "2026-12-01", 36, "agent_state", agent_id=3, data={"to": "reserved"}),
+    ]
+    trips = Trips(monkeypatch)
+    events.publish(session, "evt.a", ["role:agent"], {})
+    events.on_commit_batched(session, stats.apply_many, entries[0])
+    events.on_commit_batched(session, stats.apply_many, entries[1])
+    session.commit()
+    # The event, the watermark's check and both entries' writes: one round trip.
+    assert trips.count == 1
+    assert _received(listener, 1) == ["evt.a"]
+    assert stats.queue_figures("support", "2026-12-01", at)["waiting"] == 1
+    assert stats.agent_states()["reserved"] == 1
+    store.clear()

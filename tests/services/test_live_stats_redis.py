@@ -129,3 +129,50 @@ def test_the_app_keeps_live_figures_in_redis(settings, database, redis_url):
         db.session.remove()
         db.engine.dispose()
     database.reset()
+
+
+def test_moves_between_queues_agree_and_counted_entries_are_skipped_in_one_step(redis_client):
+    """A transfer keeps the caller's place in time (the score moves with the member, or the
+    transfer's time when it was not waiting); entries at or below the watermark are skipped
+    inside the same step as the new ones."""
+
+    def e(id_: int, event: str, **kw) -> LogEntry:
+        return LogEntry(id_, T0 + timedelta(seconds=10 * id_), DAY, 32, event, **kw)
+
+    history = [e(1, "entered", call_id=1, queue="support")]
+    later = [
+        e(2, "entered", call_id=2, queue="support"),
+        e(3, "transferred", call_id=1, queue="support", data={"to_queue": "billing"}),
+        e(4, "transferred", call_id=9, queue="support", data={"to_queue": "billing"}),
+        e(5, "transferred", call_id=2, queue="support", data={}),
+        e(6, "callback", call_id=7, queue="billing"),
+        e(7, "connected", call_id=1, queue="billing", agent_id=4, wait_s=12.0),
+        e(
+            8,
+            "requeued",
+            call_id=1,
+            queue="billing",
+            agent_id=4,
+            wait_s=12.0,
+            data={"since": (T0 + timedelta(seconds=10)).timestamp()},
+        ),
+        e(9, "agent_state", agent_id=4, data={"to": "wrap_up"}),
+    ]
+    redis_side = Aggregator(RedisStore(redis_client, prefix="t:live:moves:"))
+    memory = Aggregator(MemoryStore())
+    try:
+        for agg in (redis_side, memory):
+            agg.rebuild(history)  # watermark 1
+            assert agg.apply_many([history[0], *later]) == later
+        now = T0 + timedelta(minutes=5)
+        for q in ("support", "billing"):
+            assert redis_side.queue_figures(q, DAY, now) == memory.queue_figures(q, DAY, now)
+            assert redis_side.intervals(q, DAY) == memory.intervals(q, DAY)
+        billing = memory.queue_figures("billing", DAY, now)
+        assert billing["waiting"] == 2  # calls 1 and 9
+        # Call 1 waits since it first entered; call 9 since its transfer.
+        assert billing["longest_wait_s"] == pytest.approx((now - T0).total_seconds() - 10)
+        assert memory.queue_figures("support", DAY, now)["waiting"] == 0
+        assert redis_side.agent_states() == memory.agent_states()
+    finally:
+        redis_side.store.clear()
