@@ -17,6 +17,7 @@ own is a round trip to Redis that the request waits for.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,7 +54,7 @@ def one_round_trip() -> Iterator[None]:
 def send_held() -> None:
     """Send what this thread holds now, keeping the batch open (before a task is sent, say,
     whose worker's events must not overtake these)."""
-    held: list[tuple[RedisQueue, dict[str, Any]]] | None = getattr(_batch, "held", None)
+    held: list[tuple[RedisQueue, dict[str, Any] | str]] | None = getattr(_batch, "held", None)
     if not held:
         return
     taken = list(held)
@@ -93,11 +94,11 @@ def carried_along(pipe: Any, client: Any) -> Iterator[list[Any]]:
     results. Should the connection fail, they are published again on their own, with the
     queue's retry, before the error goes on.
     """
-    held: list[tuple[RedisQueue, dict[str, Any]]] | None = getattr(_batch, "held", None)
-    carried: list[tuple[RedisQueue, dict[str, Any]]] = []
+    held: list[tuple[RedisQueue, dict[str, Any] | str]] | None = getattr(_batch, "held", None)
+    carried: list[tuple[RedisQueue, dict[str, Any] | str]] = []
     while held and _same_server(held[0][0].redis, client):
         queue, data = held.pop(0)
-        pipe.publish(queue.channel, queue.json.dumps(data))
+        pipe.publish(queue.channel, queue.encoded(data))
         carried.append((queue, data))
     try:
         yield carried
@@ -125,14 +126,53 @@ def _before_task_publish(**_kwargs: Any) -> None:
 class RedisQueue(socketio.RedisManager):  # type: ignore[misc]
     connected: bool  # set by python-socketio's manager; false once a publish has failed
 
-    def _publish(self, data: dict[str, Any]) -> Any:
-        held: list[tuple[RedisQueue, dict[str, Any]]] | None = getattr(_batch, "held", None)
+    def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str | None = None,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """python-socketio's emit, without its walk of the whole payload for binary parts (a
+        screen pop is hundreds of values): the JSON text the queue needs anyway is made first,
+        and the standard encoder refuses bytes, so a payload it takes has none. One it refuses,
+        and an emit with an acknowledgement, go the library's way."""
+        if callback is not None or kwargs.get("ignore_queue") or self.json.dumps is not json.dumps:
+            return super().emit(event, data, namespace, room, skip_sid, callback, to, **kwargs)
+        message = {
+            "method": "emit",
+            "event": event,
+            "data": list(data) if isinstance(data, tuple) else [data],
+            "binary": False,
+            "namespace": namespace or "/",
+            "room": to or room,
+            "skip_sid": skip_sid,
+            "callback": None,
+            "host_id": self.host_id,
+        }
+        try:
+            text = json.dumps(message)
+        except TypeError:
+            return super().emit(event, data, namespace, room, skip_sid, callback, to, **kwargs)
+        self._handle_emit(message)  # this process's own connections
+        self._publish(text)
+        return None
+
+    def encoded(self, data: dict[str, Any] | str) -> str:
+        return data if isinstance(data, str) else str(self.json.dumps(data))
+
+    def _publish(self, data: dict[str, Any] | str) -> Any:
+        held: list[tuple[RedisQueue, dict[str, Any] | str]] | None = getattr(_batch, "held", None)
         if held is None:
-            return super()._publish(data)
+            return self.publish_many([data])
         held.append((self, data))
         return None
 
-    def publish_many(self, messages: list[dict[str, Any]]) -> None:
+    def publish_many(self, messages: list[dict[str, Any] | str]) -> None:
         """`_publish` for several messages in one pipeline, with its retry: a dropped
         connection is opened again once, and a second failure is logged, never raised."""
         for retries_left in (1, 0):
@@ -141,7 +181,7 @@ class RedisQueue(socketio.RedisManager):  # type: ignore[misc]
                     self._redis_connect()
                 pipe = self.redis.pipeline(transaction=False)
                 for data in messages:
-                    pipe.publish(self.channel, self.json.dumps(data))
+                    pipe.publish(self.channel, self.encoded(data))
                 pipe.execute()
                 return
             except Exception as exc:

@@ -80,3 +80,40 @@ def test_a_room_emptied_by_leaving_counts_as_nobody(
     assert not manager.has_recipients(NS, "user:2")
     manager._handle_emit(_message("user:2"))
     assert sent == [] and encoded == []
+
+
+def test_an_emit_sends_the_librarys_message_without_walking_the_payload_for_bytes(
+    queue: tuple[RedisQueue, list[Any], list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The message other processes receive is python-socketio's own; a JSON payload for
+    nobody here (a worker's screen pop) is not walked for binary parts, and one with bytes
+    still goes as the library sends it."""
+    import json
+
+    manager, sent, _encoded = queue
+    published: list[Any] = []
+    monkeypatch.setattr(manager, "publish_many", lambda messages: published.extend(messages))
+    walked: list[Any] = []
+    is_binary = packet.Packet.data_is_binary
+    monkeypatch.setattr(
+        packet.Packet,
+        "data_is_binary",
+        classmethod(lambda cls, d: walked.append(d) or is_binary(d)),
+    )
+    payload = {"call": {"id": 7, "history": [{"kind": "call", "summary": "<b>hi</b>"}] * 50}}
+    manager.emit("call.offer", payload, NS, room="user:3", ignore_queue=False)
+    assert walked == [] and sent == []
+    assert json.loads(published[0]) == {
+        "method": "emit",
+        "event": "call.offer",
+        "data": [payload],
+        "binary": False,
+        "namespace": NS,
+        "room": "user:3",
+        "skip_sid": None,
+        "callback": None,
+        "host_id": manager.host_id,
+    }
+    manager.emit("file", {"raw": b"\x00\x01"}, NS, room="user:2", ignore_queue=False)
+    assert walked and set(sent) == {"eio-2"}  # the packet and its attachment
+    assert published[1]["binary"] is True  # the library's own message, with its attachment
