@@ -21,7 +21,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import aliased, lazyload
+from sqlalchemy.orm import aliased
 
 from helpdesk.customers.models import Customer, CustomerEmail, CustomerPhone, CustomerTag
 from helpdesk.db import DbSession, utcnow
@@ -178,21 +178,35 @@ def _card(row: Any, ordered: list[Any], tags: list[str]) -> dict[str, Any]:
     }
 
 
-def open_tickets(session: DbSession, customer_id: int, now: datetime) -> list[dict[str, Any]]:
-    rows = list(
-        session.scalars(
-            select(Ticket)
-            .where(Ticket.requester_id == customer_id, Ticket.status.in_(UNRESOLVED))
-            .order_by(Ticket.updated_at.desc())
-            .limit(OPEN_TICKETS)
-            .options(lazyload(Ticket.tag_rows))  # not read: the screen shows no ticket tags
+@functools.cache
+def _open_tickets_query() -> Any:
+    """The caller's open tickets, the columns the screen shows, built once: plain rows, not
+    ticket objects, which a dispatch would build (and the session keep) at every offer."""
+    return (
+        select(
+            Ticket.id,
+            Ticket.subject,
+            Ticket.status,
+            Ticket.priority,
+            Ticket.channel,
+            Ticket.updated_at,
         )
+        .where(
+            Ticket.requester_id == bindparam("customer_id", type_=Integer),
+            Ticket.status.in_(UNRESOLVED),
+        )
+        .order_by(Ticket.updated_at.desc())
+        .limit(OPEN_TICKETS)
     )
+
+
+def open_tickets(session: DbSession, customer_id: int, now: datetime) -> list[dict[str, Any]]:
+    rows = session.execute(_open_tickets_query(), {"customer_id": customer_id}).all()
     clocks = sla.views_for(session, [t.id for t in rows], now) if rows else {}
     return [
         {
             "id": t.id,
-            "reference": t.reference,
+            "reference": reference_for(t.id),
             "subject": t.subject[:200],
             "status": t.status.value,
             "priority": t.priority.value,
