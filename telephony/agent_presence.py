@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import ClauseElement, case, select, update
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from helpdesk.auth.models import User
 from helpdesk.db import DbSession, utcnow
@@ -24,6 +25,8 @@ from telephony.floor import announce_presence, request_dispatch
 from telephony.models import AgentPresence
 from telephony.presence import CHOICES, CallLink, Event, State, reason_for, transition
 from telephony.presence import TABLE as PRESENCE_TABLE
+
+TABLE = AgentPresence.__table__
 
 
 @dataclass(frozen=True)
@@ -72,16 +75,23 @@ def move(
         values["current_call_id"] = plain["current_call_id"] = hand_over
     if row.counts_call:
         _count_call(values, plain, now=now, loaded=loaded)
-    statement = (
-        update(AgentPresence)
-        .where(*where)
-        .values(values)
-        # Rows of this session's identity map follow (a request that reads the agent's
-        # presence after the change sees it), except where the caller knows none is there.
-        .execution_options(synchronize_session="auto" if synchronize else False)
-    )
-    previous = expected if expected is not None else sources[0].value
-    moved = _moved(session, statement, previous, keep_rows=keep_rows)
+    if keep_rows:
+        statement = update(AgentPresence).where(*where).values(values)
+        moved = _moved_rows(session, statement, previous=_previous(expected, sources))
+    else:
+        # A Core UPDATE of the table: the ORM's bulk path (its compile state and the search
+        # of the identity map) costs more than the statement, at every step of every call.
+        # The session's pending changes go first, as the ORM's autoflush sent them (unless the
+        # caller holds them back, `no_autoflush`): the rows are locked in the same order.
+        if session.autoflush and (session.new or session.dirty or session.deleted):
+            session.flush()
+        ids = session.execute(
+            update(TABLE).where(*where).values(values).returning(TABLE.c.user_id)
+        ).scalars()
+        previous = _previous(expected, sources)
+        moved = [Moved(agent_id=i, previous=previous) for i in ids]
+        if synchronize:
+            _follow(session, moved, values, skip=loaded)
     if loaded is not None and loaded.user_id in [m.agent_id for m in moved]:
         for name, value in plain.items():
             set_committed_value(loaded, name, value)
@@ -90,15 +100,34 @@ def move(
     return moved
 
 
-def _moved(session: DbSession, statement: Any, previous: str, *, keep_rows: bool) -> list[Moved]:
-    """Run the move's UPDATE: the agents it moved, with their whole rows for `keep_rows`."""
-    if keep_rows:
-        rows = session.scalars(
-            statement.returning(AgentPresence).execution_options(populate_existing=True)
-        ).all()
-        return [Moved(agent_id=r.user_id, previous=previous, row=r) for r in rows]
-    ids = session.scalars(statement.returning(AgentPresence.user_id))
-    return [Moved(agent_id=i, previous=previous) for i in ids]
+def _previous(expected: str | None, sources: list[State]) -> str:
+    return expected if expected is not None else sources[0].value
+
+
+def _moved_rows(session: DbSession, statement: Any, *, previous: str) -> list[Moved]:
+    """Run the move's UPDATE and take the rows it moved, whole, into the session as loaded."""
+    rows = session.scalars(
+        statement.returning(AgentPresence).execution_options(populate_existing=True)
+    ).all()
+    return [Moved(agent_id=r.user_id, previous=previous, row=r) for r in rows]
+
+
+def _follow(
+    session: DbSession, moved: list[Moved], values: dict[str, Any], *, skip: AgentPresence | None
+) -> None:
+    """Rows of this session's identity map follow the UPDATE (a request that reads the agent's
+    presence after the change sees it): the values written, and a value the database computed
+    (the day's count) read again when next used."""
+    computed = [name for name, value in values.items() if isinstance(value, ClauseElement)]
+    for m in moved:
+        row = session.identity_map.get(identity_key(AgentPresence, m.agent_id))
+        if row is None or row is skip:
+            continue
+        for name, value in values.items():
+            if name not in computed:
+                set_committed_value(row, name, value)
+        if computed:
+            session.expire(row, computed)
 
 
 def _count_call(
@@ -106,9 +135,7 @@ def _count_call(
 ) -> None:
     """The agent's calls of the day, counted in the same UPDATE (a new day starts at 1)."""
     today = now.date().isoformat()
-    values["calls_today"] = case(
-        (AgentPresence.calls_day == today, AgentPresence.calls_today + 1), else_=1
-    )
+    values["calls_today"] = case((TABLE.c.calls_day == today, TABLE.c.calls_today + 1), else_=1)
     values["calls_day"] = today
     if loaded is not None:
         same_day = loaded.calls_day == today
@@ -127,13 +154,13 @@ def _where(
     row: Any, sources: list[State], *, agent_id: int | None, call_id: int | None, now: datetime
 ) -> list[Any]:
     """The compare-and-set: the states the row may be in, and the call it must hold."""
-    where: list[Any] = [AgentPresence.state.in_([s.value for s in sources])]
+    where: list[Any] = [TABLE.c.state.in_([s.value for s in sources])]
     if agent_id is not None:
-        where.append(AgentPresence.user_id == agent_id)
+        where.append(TABLE.c.user_id == agent_id)
     if row.event is Event.WRAP_UP_OVER:
-        where.append(AgentPresence.wrap_up_until <= now)
+        where.append(TABLE.c.wrap_up_until <= now)
     if row.call in (CallLink.HELD, CallLink.RELEASE):
-        where.append(AgentPresence.current_call_id == call_id)
+        where.append(TABLE.c.current_call_id == call_id)
     return where
 
 

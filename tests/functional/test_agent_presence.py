@@ -103,3 +103,23 @@ def test_a_call_its_wrap_up_and_the_timer(agent: User) -> None:
         ("on_call", "wrap_up"),
         ("wrap_up", "available"),
     ]
+
+
+def test_a_row_the_session_holds_follows_the_move(agent: User) -> None:
+    """The session's own presence row shows the move without being read again, and the day's
+    count the database computed is read when next used; a pending change of the session goes
+    to the database before the move (as the ORM's autoflush sent it)."""
+    agent_presence.set_presence(db.session, user=agent, state="available")
+    db.session.commit()
+    held = _row(agent)
+    assert held.calls_today == 0
+    move(db.session, event=Event.OFFER, now=NOW, agent_id=agent.id, call_id=7)
+    assert (held.state, held.current_call_id, held.last_offered_at) == ("reserved", 7, NOW)
+    move(db.session, event=Event.ACCEPT, now=NOW, agent_id=agent.id, call_id=7)
+    assert (held.state, held.calls_today, held.calls_day) == ("on_call", 1, "2026-12-06")
+    held.endpoint = "client:desk-7"  # pending when the next move runs
+    move(db.session, event=Event.CALL_ENDED, now=NOW, agent_id=agent.id, call_id=7)
+    assert held.state == "wrap_up" and held not in db.session.dirty
+    db.session.commit()
+    row = _row(agent)
+    assert (row.state, row.endpoint, row.calls_today) == ("wrap_up", "client:desk-7", 1)
