@@ -471,6 +471,20 @@ def _hold_committed(session: Session) -> None:
         kept.extend(session.identity_map.values())
 
 
+def write_rows(session: Any, statement: Any, params: Mapping[str, Any] | None = None) -> Any:
+    """Run a Core INSERT, UPDATE or DELETE of a table in the session's transaction, after the
+    flush the ORM's own statement would have made (the session's pending changes first, so rows
+    are written and locked in the same order; none inside `no_autoflush`).
+
+    The ORM's bulk path for the same statement on a model costs about a third more CPU: its
+    compile state and its search of the identity map. A statement on the table skips it (one
+    that names a model's attributes is the ORM's again: use the table's columns). Rows the
+    session holds are not updated: the caller sets what it needs (`set_committed_value`)."""
+    if session.autoflush:
+        session.flush()  # nothing to do, and quickly, when nothing is pending
+    return session.execute(statement, params)
+
+
 def rowcount(result: Any) -> int:
     """Rows matched by an UPDATE or DELETE: how a compare-and-set learns whether it won."""
     return int(getattr(result, "rowcount", 0) or 0)

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from helpdesk.auth.models import User
-from helpdesk.db import DbSession, utcnow
+from helpdesk.db import DbSession, utcnow, write_rows
 from helpdesk.errors import APIError, Conflict
 from helpdesk.supervision import calllog
 from telephony.floor import announce_presence, request_dispatch
@@ -79,14 +79,9 @@ def move(
         statement = update(AgentPresence).where(*where).values(values)
         moved = _moved_rows(session, statement, previous=_previous(expected, sources))
     else:
-        # A Core UPDATE of the table: the ORM's bulk path (its compile state and the search
-        # of the identity map) costs more than the statement, at every step of every call.
-        # The session's pending changes go first, as the ORM's autoflush sent them (unless the
-        # caller holds them back, `no_autoflush`): the rows are locked in the same order.
-        if session.autoflush and (session.new or session.dirty or session.deleted):
-            session.flush()
-        ids = session.execute(
-            update(TABLE).where(*where).values(values).returning(TABLE.c.user_id)
+        # A Core UPDATE of the table (`write_rows`), at every step of every call.
+        ids = write_rows(
+            session, update(TABLE).where(*where).values(values).returning(TABLE.c.user_id)
         ).scalars()
         previous = _previous(expected, sources)
         moved = [Moved(agent_id=i, previous=previous) for i in ids]

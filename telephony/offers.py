@@ -18,7 +18,7 @@ from sqlalchemy import Select, and_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk.auth.models import User
-from helpdesk.db import DbSession, rowcount, utcnow
+from helpdesk.db import DbSession, rowcount, utcnow, write_rows
 from helpdesk.errors import APIError, Conflict
 from helpdesk.events import publish
 from helpdesk.supervision import calllog
@@ -47,6 +47,9 @@ from telephony.routing_snapshot import (
 from telephony.screen import screen_and_view
 
 log = logging.getLogger(__name__)
+
+CALLS = Call.__table__  # the claim and the decision are Core UPDATEs (`write_rows`)
+OFFERS = CallOffer.__table__
 
 
 def request_callback(session: DbSession, *, call: Call, step: str | None = None) -> bool:
@@ -137,11 +140,11 @@ def _claim_offer(
     got_call = (
         got_agent
         and rowcount(
-            session.execute(
-                update(Call)
-                .where(Call.id == call.id, Call.routing_state == "waiting")
-                .values(routing_state="offered", offered_at=now, agent_id=agent_id)
-                .execution_options(synchronize_session=False)
+            write_rows(
+                session,
+                update(CALLS)
+                .where(CALLS.c.id == call.id, CALLS.c.routing_state == "waiting")
+                .values(routing_state="offered", offered_at=now, agent_id=agent_id),
             )
         )
         == 1
@@ -230,11 +233,11 @@ def _ringing_offer(offer: CallOffer | None) -> CallOffer:
 
 
 def _decide(session: DbSession, offer: CallOffer, state: str, now: datetime) -> bool:
-    won = session.execute(
-        update(CallOffer)
-        .where(CallOffer.id == offer.id, CallOffer.state == "pending")
-        .values(state=state, decided_at=now)
-        .execution_options(synchronize_session=False)
+    won = write_rows(
+        session,
+        update(OFFERS)
+        .where(OFFERS.c.id == offer.id, OFFERS.c.state == "pending")
+        .values(state=state, decided_at=now),
     )
     return rowcount(won) == 1
 

@@ -15,7 +15,7 @@ from typing import Any
 from flask import has_app_context
 from sqlalchemy import bindparam, func, inspect, select, update
 
-from helpdesk.db import DbSession, UTCDateTime, utcnow
+from helpdesk.db import DbSession, UTCDateTime, utcnow, write_rows
 from helpdesk.events import on_commit_batched
 from helpdesk.supervision import live
 from helpdesk.supervision.entries import (  # re-exported: the log's clock is read from here
@@ -103,24 +103,22 @@ def wrap_up_ended(session: DbSession, agent_id: int, now: datetime) -> None:
     `completed` entry of the call it followed (the agent's latest, within the hour), so reports
     split AHT into talk, hold and wrap-up. One UPDATE, the entry found and its length worked out
     by the database."""
+    events = CallEvent.__table__  # a Core UPDATE of the table (`write_rows`)
     latest = (
-        select(CallEvent.id)
+        select(events.c.id)
         .where(
-            CallEvent.event == "completed",
-            CallEvent.agent_id == agent_id,
-            CallEvent.wrap_s.is_(None),
-            CallEvent.at >= now - timedelta(hours=1),
+            events.c.event == "completed",
+            events.c.agent_id == agent_id,
+            events.c.wrap_s.is_(None),
+            events.c.at >= now - timedelta(hours=1),
         )
-        .order_by(CallEvent.id.desc())
+        .order_by(events.c.id.desc())
         .limit(1)
         .scalar_subquery()
     )
-    seconds = _seconds_since(session.get_bind().dialect.name, CallEvent.at, now)
-    session.execute(
-        update(CallEvent)
-        .where(CallEvent.id == latest)
-        .values(wrap_s=func.round(seconds, 3))
-        .execution_options(synchronize_session=False)
+    seconds = _seconds_since(session.get_bind().dialect.name, events.c.at, now)
+    write_rows(
+        session, update(events).where(events.c.id == latest).values(wrap_s=func.round(seconds, 3))
     )
 
 
