@@ -47,6 +47,15 @@ def _backend(url: str) -> tuple[RedisQueue, events.SocketIOBackend]:
     return queue, events.SocketIOBackend(sio)
 
 
+def _connected(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> RedisQueue:
+    """The worker's emitter in place, its connection open (its handshake is not a commit's)."""
+    queue, backend = _backend(redis_url)
+    monkeypatch.setattr(events._Registry, "backend", backend)
+    queue._redis_connect()
+    queue.redis.ping()
+    return queue
+
+
 @pytest.fixture
 def session() -> Iterator[Session]:
     engine = create_engine("sqlite://")
@@ -137,10 +146,7 @@ def test_a_task_sent_after_the_commit_finds_its_events_published(
 def test_the_dispatch_gate_takes_the_events_along(
     redis_url: str, listener: Any, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    queue, backend = _backend(redis_url)
-    monkeypatch.setattr(events._Registry, "backend", backend)
-    queue._redis_connect()
-    queue.redis.ping()
+    _connected(redis_url, monkeypatch)
     gate = RedisGate(redis.Redis.from_url(redis_url))
     gate.redis.ping()
     trips = Trips(monkeypatch)
@@ -219,10 +225,7 @@ def test_the_live_statistics_of_a_commit_take_its_events_along(
     from helpdesk.supervision.livestats import Aggregator, LogEntry
     from helpdesk.supervision.stores import RedisStore
 
-    queue, backend = _backend(redis_url)
-    monkeypatch.setattr(events._Registry, "backend", backend)
-    queue._redis_connect()
-    queue.redis.ping()
+    _connected(redis_url, monkeypatch)
     store = RedisStore(redis.Redis.from_url(redis_url, decode_responses=True), "t:pipe:live:")
     store.clear()
     store.client.ping()
