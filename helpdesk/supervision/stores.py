@@ -20,7 +20,8 @@ from helpdesk.supervision.livestats import Write
 
 # KEYS[1] is the meta hash; ARGV holds, for each entry, its id, its number of writes and the
 # writes (an operation, the index of its key in KEYS, its arguments; `zmove` names two keys).
-# Returns the ids of the entries above the watermark, whose writes were made.
+# Returns the ids of the entries above the watermark, whose writes were made. Counters always
+# take HINCRBYFLOAT: a field that once took a fraction (a wait, a talk time) refuses HINCRBY.
 _APPLY = """
 local mark = tonumber(redis.call('hget', KEYS[1], 'watermark')) or 0
 local applied = {}
